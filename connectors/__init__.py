@@ -1,0 +1,1 @@
+"""Connectors shipped with the hub; each registers through the ``hub`` entry-point group."""

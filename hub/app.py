@@ -1,0 +1,133 @@
+"""The hub as one object: config, plugins, store and connectors, and the jobs that run on them.
+
+The CLI, the tests and (later) the web console and the workers all drive the hub through
+:class:`Hub`, so a job behaves the same whoever starts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from hub.config import HubConfig
+from hub.connector import Connector, ConnectorContext
+from hub.errors import ConfigError, HubError
+from hub.outbox import Outbox, PushStats
+from hub.plugins import PluginHost, load_plugins
+from hub.reconcile import ReconcileEngine, ReconcileStats
+from hub.risk import RiskEngine, RiskStats
+from hub.store import Store
+from hub.sync import Progress, StreamStats, SyncEngine
+
+
+class Hub:
+    def __init__(self, config: HubConfig, plugins: PluginHost | None = None) -> None:
+        self.config = config
+        self.plugins = plugins or load_plugins(config.plugins.allow, config.plugins.deny)
+        self.store = Store(config.database_url(), echo=config.database.echo)
+        self._connectors: dict[str, Connector] | None = None
+
+    # -- connectors ------------------------------------------------------------------------------
+
+    def connectors(self) -> dict[str, Connector]:
+        """Every configured connector instance, built once, in config order."""
+        if self._connectors is None:
+            types = self.plugins.connector_types()
+            context = ConnectorContext(base_dir=self.config.base_dir)
+            built: dict[str, Connector] = {}
+            for name, section in self.config.connectors.items():
+                type_name = section.get("type")
+                ctype = types.get(str(type_name))
+                if ctype is None:
+                    raise ConfigError(
+                        f"[connectors.{name}] type {type_name!r} is not installed; "
+                        f"available: {', '.join(sorted(types)) or 'none'} (see 'hub plugins')"
+                    )
+                try:
+                    cfg = ctype.config_model.model_validate(section)
+                except ValidationError as exc:
+                    details = "; ".join(
+                        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+                    )
+                    raise ConfigError(f"[connectors.{name}] {details}") from None
+                built[name] = ctype.factory(name, cfg, context)
+            self._connectors = built
+        return self._connectors
+
+    def connector(self, name: str) -> Connector:
+        connectors = self.connectors()
+        if name not in connectors:
+            raise ConfigError(f"no connector named {name!r} in the config; have: {', '.join(connectors) or 'none'}")
+        return connectors[name]
+
+    def sinks(self) -> dict[str, Any]:
+        return {name: c.sink for name, c in self.connectors().items() if c.sink is not None}
+
+    def master_source(self) -> str | None:
+        if self.config.identity.master:
+            return self.config.identity.master
+        for name, conn in self.connectors().items():
+            if conn.source is not None and any(s.record_type == "customer" for s in conn.source.streams()):
+                return name
+        return None
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    def init(self) -> str:
+        return self.store.migrate()
+
+    def sync(self, connector: str | None = None, *, full_refresh: bool = False,
+             progress: Callable[[], Progress] | None = None) -> list[StreamStats]:
+        self.store.check_ready()
+        engine = SyncEngine(
+            self.store, hook=self.plugins.hook, master_source=self.master_source(),
+            mapping_overrides={n: dict(s.get("mappings", {})) for n, s in self.config.connectors.items()},
+            base_dir=self.config.base_dir, progress=progress,
+        )
+        names = [connector] if connector else [n for n, c in self.connectors().items() if c.source is not None]
+        results: list[StreamStats] = []
+        for name in names:
+            conn = self.connector(name)
+            if conn.source is None:
+                raise HubError(f"connector {name} has no source to sync")
+            results.extend(engine.sync(conn, full_refresh=full_refresh))
+        return results
+
+    def reconcile(self) -> ReconcileStats:
+        self.store.check_ready()
+        rc = self.config.reconcile
+        return ReconcileEngine(self.store, self.plugins.matchers(), auto_threshold=rc.auto_threshold,
+                               suggest_threshold=rc.suggest_threshold, hook=self.plugins.hook).run()
+
+    def as_of(self, value: dt.date | None = None) -> dt.date:
+        if value is not None:
+            return value
+        if self.config.risk.as_of:
+            return dt.date.fromisoformat(self.config.risk.as_of)
+        return dt.date.today()
+
+    def risk(self, as_of: dt.date | None = None) -> RiskStats:
+        self.store.check_ready()
+        engine = RiskEngine(self.store, self.plugins.risk_signals(), self.plugins.flag_policies(),
+                            sinks=sorted(self.sinks()), band_cutoffs=self.config.risk.band_cutoffs,
+                            overdue_days=self.config.risk.overdue_days, hook=self.plugins.hook)
+        stats, _ = engine.run(self.as_of(as_of))
+        return stats
+
+    def outbox(self) -> Outbox:
+        oc = self.config.outbox
+        return Outbox(self.store, max_attempts=oc.max_attempts, backoff_seconds=oc.backoff_seconds,
+                      backoff_max_seconds=oc.backoff_max_seconds)
+
+    def push(self, sinks: Sequence[str] | None = None) -> PushStats:
+        self.store.check_ready()
+        chosen = {n: s for n, s in self.sinks().items() if sinks is None or n in sinks}
+        return self.outbox().push(chosen)
+
+    def close(self) -> None:
+        for conn in (self._connectors or {}).values():
+            conn.close()
+        self.store.dispose()

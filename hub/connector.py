@@ -1,0 +1,167 @@
+"""What a connector is: the public API that ``connectors/`` and third-party packages build on.
+
+A connector *type* (``csv``, ``bank-files``, ``tryton``...) is registered through the
+``hub_register_connectors`` hook as a :class:`ConnectorType`. The config names *instances* of
+types (``[connectors.erp] type = "csv"``); the hub builds each instance with the type's factory
+and asks it for a :class:`Source` (records flowing in) and/or a :class:`Sink` (flag changes
+flowing out).
+
+A source yields :class:`Page` objects per stream. Each page carries the cursor that is valid
+*after* it; the sync engine stores the page's records and that cursor in one transaction, so a
+crash at any point resumes from the last committed page without losing or duplicating records.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.model import RECORD_TYPES, FlagChange
+
+JSONValue = Any
+"""A value that survives ``json.dumps``/``json.loads`` unchanged (cursors are stored as JSON)."""
+
+WriteDisposition = Literal["merge", "append"]
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream of records a source offers.
+
+    ``write_disposition`` says how records land, never implicitly:
+
+    - ``merge``: upsert on ``(source, external_id)``; a changed record replaces the stored one,
+      an unchanged one (same content hash) is skipped.
+    - ``append``: insert once per ``(source, external_id)``; a record seen again is ignored
+      (bank transactions: the same statement imported twice adds nothing).
+    """
+
+    name: str
+    record_type: str
+    mapping: str
+    write_disposition: WriteDisposition = "merge"
+
+    def __post_init__(self) -> None:
+        if self.record_type not in RECORD_TYPES:
+            raise ValueError(f"unknown record type {self.record_type!r}; expected one of {sorted(RECORD_TYPES)}")
+
+
+@dataclass
+class Page:
+    """A batch of raw records and the cursor to resume from once they are stored.
+
+    ``label`` names where the page came from (a file name, an URL) for progress and errors.
+    ``size_hint`` is the total expected for the stream, if the source knows it (progress bars).
+    ``errors`` reports a part of the stream that failed as a whole (one malformed file among many):
+    such a page carries no records, and its cursor must not mark the failed part as done.
+    """
+
+    records: Sequence[Mapping[str, Any]]
+    cursor: JSONValue
+    label: str = ""
+    size_hint: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Source(abc.ABC):
+    """Records flowing into the hub."""
+
+    @abc.abstractmethod
+    def streams(self) -> Sequence[StreamSpec]:
+        """The streams this source offers, in the order they should sync (customers first)."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook with a sensible default
+        """Raise :class:`hub.errors.SourceError` when the source cannot be read (missing file, bad auth)."""
+
+    def check_stream(self, stream: StreamSpec, required_fields: set[str]) -> None:  # noqa: B027
+        """Raise :class:`hub.errors.SourceError` when the stream cannot provide ``required_fields``.
+
+        The engine passes the source fields its mapping needs, so a file with another column layout
+        fails once with a clear message instead of quarantining every row.
+        """
+
+    @abc.abstractmethod
+    def read(self, stream: StreamSpec, cursor: JSONValue | None) -> Iterator[Page]:
+        """Yield pages of raw records after ``cursor`` (``None``: from the beginning)."""
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What a sink did with one flag change. ``permanent`` failures go straight to dead letter."""
+
+    event_id: str
+    ok: bool
+    error: str | None = None
+    permanent: bool = False
+
+
+class Sink(abc.ABC):
+    """Flag changes flowing out of the hub to a connected system."""
+
+    #: Largest batch the sink accepts in one :meth:`deliver` call.
+    batch_size: int = 100
+
+    def check(self) -> None:  # noqa: B027 - optional hook with a sensible default
+        """Raise :class:`hub.errors.SinkError` when the target cannot be reached."""
+
+    @abc.abstractmethod
+    def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
+        """Deliver a batch; return one result per change.
+
+        Must be idempotent on ``FlagChange.event_id``: the outbox retries after crashes and
+        timeouts, so a change may arrive twice and must take effect once. Raise
+        :class:`hub.errors.SinkError` when the whole batch failed (e.g. the server is down).
+        """
+
+
+@dataclass
+class ConnectorContext:
+    """What the hub hands a connector factory besides its own config."""
+
+    base_dir: Path
+    """Folder relative paths in the config resolve against (the config file's folder)."""
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)
+
+
+@dataclass
+class Connector:
+    """A configured connector instance: a source, a sink, or both."""
+
+    name: str
+    type: str
+    source: Source | None = None
+    sink: Sink | None = None
+    close: Callable[[], None] = lambda: None
+
+
+class ConnectorConfig(BaseModel):
+    """Base for connector config models: unknown keys are an error, so typos fail loudly.
+
+    ``type`` selects the connector type; ``mappings`` overrides a stream's mapping by stream name
+    with a built-in mapping name or a path to a ``.toml`` file (for another column layout).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    mappings: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConnectorType:
+    """A kind of connector, as registered through ``hub_register_connectors``."""
+
+    name: str
+    description: str
+    config_model: type[ConnectorConfig]
+    factory: Callable[[str, Any, ConnectorContext], Connector]
+    """``factory(instance_name, validated_config, context) -> Connector``."""

@@ -1,0 +1,379 @@
+"""The canonical customer-exposure model.
+
+Every connector maps its records into these types and every plugin reads them. Money is a
+:class:`~decimal.Decimal` with an ISO 4217 currency, never a float. Records that come from a
+source carry ``source`` (the connector instance's name), ``external_id`` (its id there) and
+``source_updated_at``. Derived records (exposure, risk) carry the canonical customer id.
+
+Validation errors name the field and the offending value: pydantic's own messages do, and
+:func:`describe_validation_error` turns them into one line for the quarantine table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+# -- value types -----------------------------------------------------------------------------
+
+#: The store keeps money with six decimal places (see ``hub.store.schema.Money``); more would be
+#: rounded silently, so it is refused here instead.
+MONEY_DECIMALS = 6
+
+
+def _parse_decimal(value: Any) -> Any:
+    """Accept ``"1 234,50"``-free plain decimal text, ints and Decimals; refuse floats.
+
+    A float has already lost the cents it was meant to carry, so it is refused rather than guessed.
+    """
+    if isinstance(value, float):
+        raise ValueError("money must not be a float; pass a string or Decimal")
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("money must not be empty")
+        return text
+    return value
+
+
+def _check_money(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError(f"money must be a finite number, got {value}")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MONEY_DECIMALS:
+        raise ValueError(f"money has more than {MONEY_DECIMALS} decimal places: {value}")
+    return value
+
+
+def _check_currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
+        raise ValueError(f"currency must be a three-letter ISO 4217 code, got {value!r}")
+    return code
+
+
+def _empty_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_money)]
+Currency = Annotated[str, AfterValidator(_check_currency)]
+OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
+OptionalDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
+OptionalMoney = Annotated[
+    Decimal | None, BeforeValidator(_empty_to_none), BeforeValidator(_parse_decimal), AfterValidator(
+        lambda v: None if v is None else _check_money(v)
+    )
+]
+
+
+class HubModel(BaseModel):
+    """Base of every canonical type: strict about unknown fields, strips text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+class SourceRecord(HubModel):
+    """Fields every record pulled from a source carries."""
+
+    source: str = Field(description="Name of the connector instance the record came from.")
+    external_id: str = Field(min_length=1, description="The record's id in the source system.")
+    source_updated_at: dt.datetime | None = Field(
+        default=None, description="When the source last changed the record, if it says."
+    )
+
+
+# -- master and transactional data -------------------------------------------------------------
+
+
+class TaxId(HubModel):
+    """A tax or registration id: ``scheme`` is e.g. ``vat``, ``uscc``, ``ein``, ``duns``.
+
+    A bare string is accepted as a ``tax`` id of unknown scheme (identity resolution refines it).
+    """
+
+    scheme: str = "tax"
+    value: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"value": data} if isinstance(data, str) else data
+
+
+class Customer(SourceRecord):
+    """A debtor as one source knows it. Identity resolution links the same debtor across sources."""
+
+    legal_name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    tax_ids: list[TaxId] = Field(default_factory=list)
+    country: OptionalText = None
+    currency: Currency | None = None
+    parent_external_id: OptionalText = None
+    ibans: list[str] = Field(default_factory=list)
+    credit_limit: OptionalMoney = None
+    payment_terms_days: int | None = Field(default=None, ge=0)
+    links: dict[str, str] = Field(
+        default_factory=dict, description="Ids of the same customer in other systems, by connector name."
+    )
+
+
+class InvoiceStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    DISPUTED = "disputed"
+
+
+class Invoice(SourceRecord):
+    """A customer invoice (or credit note, with a negative amount) as the ERP knows it."""
+
+    number: str = Field(min_length=1)
+    customer_external_id: str = Field(min_length=1)
+    issue_date: dt.date
+    due_date: dt.date
+    currency: Currency
+    amount: Money
+    open_amount: Money
+    status: InvoiceStatus = InvoiceStatus.OPEN
+    po_number: OptionalText = None
+    payment_reference: OptionalText = Field(
+        default=None, description="Structured creditor reference (ISO 11649 RF, QRR) when the ERP issues one."
+    )
+
+
+class Direction(StrEnum):
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
+class StructuredReference(HubModel):
+    type: str | None = None
+    value: str
+    issuer: str | None = None
+
+
+class Receipt(SourceRecord):
+    """One bank transaction. ``external_id`` is its stable de-duplication key.
+
+    Debits (refunds, returns) are kept, with ``direction = "debit"``, and never matched as payments.
+    """
+
+    bank_ref: OptionalText = Field(default=None, description="The bank's reference, shown to users.")
+    statement_id: OptionalText = None
+    statement_seq: OptionalText = None
+    message_id: OptionalText = None
+    account: OptionalText = Field(default=None, description="Our account the money arrived on (IBAN).")
+    account_currency: Currency | None = None
+    booking_date: dt.date
+    value_date: OptionalDate = None
+    amount: Money = Field(gt=0)
+    currency: Currency
+    entry_amount: OptionalMoney = None
+    entry_currency: Currency | None = None
+    instructed_amount: OptionalMoney = None
+    instructed_currency: Currency | None = None
+    direction: Direction = Direction.CREDIT
+    reversal: bool = False
+    status: OptionalText = None
+    bank_tx_code: OptionalText = None
+    payer_name: OptionalText = None
+    payer_account: OptionalText = None
+    ultimate_payer_name: OptionalText = None
+    payer_bic: OptionalText = None
+    remittance: OptionalText = None
+    references: list[StructuredReference] = Field(default_factory=list)
+    additional_remittance: list[str] = Field(default_factory=list)
+    end_to_end_id: OptionalText = None
+    instruction_id: OptionalText = None
+    tx_id: OptionalText = None
+    mandate_id: OptionalText = None
+    uetr: OptionalText = None
+    additional_entry_info: OptionalText = None
+    additional_tx_info: OptionalText = None
+    return_reason: OptionalText = None
+    purpose: OptionalText = None
+
+
+class AllocationStatus(StrEnum):
+    AUTO = "auto"
+    SUGGESTED = "suggested"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    UNMATCHED = "unmatched"
+
+
+class AllocationKind(StrEnum):
+    PAYMENT = "payment"
+    WRITE_OFF = "write_off"
+
+
+class Allocation(HubModel):
+    """Part of a receipt applied to an invoice.
+
+    Status changes are events (``allocation_event`` in the store); nothing is overwritten, so
+    un-matching leaves the earlier decision visible.
+    """
+
+    receipt_id: int
+    invoice_id: int
+    amount: Money
+    kind: AllocationKind = AllocationKind.PAYMENT
+    method: str
+    confidence: float = Field(ge=0, le=1)
+    status: AllocationStatus
+    reasons: list[str] = Field(default_factory=list)
+    decided_by: str = "hub"
+    decided_at: dt.datetime | None = None
+
+
+class LegalEventKind(StrEnum):
+    INSOLVENCY = "insolvency"
+    DISHONEST_DEBTOR = "dishonest_debtor"
+    LAWSUIT = "lawsuit"
+    OTHER = "other"
+
+
+class LegalEvent(HubModel):
+    kind: LegalEventKind
+    date: dt.date | None = None
+    description: str = ""
+
+
+class CreditReport(SourceRecord):
+    """A bureau's view of a customer, its score normalised to 0-100 (higher is safer)."""
+
+    customer_external_id: str
+    bureau: str
+    bureau_company_id: str
+    score: float | None = Field(default=None, ge=0, le=100)
+    raw_score: OptionalText = None
+    band: OptionalText = None
+    recommended_limit: OptionalMoney = None
+    recommended_limit_currency: Currency | None = None
+    legal_events: list[LegalEvent] = Field(default_factory=list)
+    report_date: dt.date
+
+
+class CollectionChannel(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    LETTER = "letter"
+    VISIT = "visit"
+    LAWYER_LETTER = "lawyer_letter"
+    ARBITRATION = "arbitration"
+    LITIGATION = "litigation"
+    AGENCY = "agency"
+
+
+class CollectionAction(SourceRecord):
+    """One line of the collection ledger: who contacted the debtor, how, and what was promised."""
+
+    customer_external_id: str
+    invoice_numbers: list[str] = Field(default_factory=list)
+    channel: CollectionChannel
+    at: dt.datetime
+    content: str = ""
+    outcome: OptionalText = None
+    promise_date: OptionalDate = None
+    promise_amount: OptionalMoney = None
+    promise_currency: Currency | None = None
+    author: OptionalText = None
+
+
+# -- derived -------------------------------------------------------------------------------------
+
+#: Default ageing buckets: (label, first day past due, last day past due or None for open-ended).
+DEFAULT_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("not_due", None, 0),
+    ("d1_30", 1, 30),
+    ("d31_60", 31, 60),
+    ("d61_90", 61, 90),
+    ("d91_180", 91, 180),
+    ("d180_plus", 181, None),
+)
+
+
+class Exposure(HubModel):
+    """What a customer owes and how late, as of ``as_of``, in ``currency``."""
+
+    customer_id: str
+    as_of: dt.date
+    currency: Currency
+    open_amount: Money
+    overdue_amount: Money
+    buckets: dict[str, Decimal]
+    unapplied_cash: Money = Decimal(0)
+    credit_limit: OptionalMoney = None
+    utilisation: float | None = None
+    oldest_due_date: dt.date | None = None
+    max_days_past_due: int = 0
+
+
+class FlagCode(StrEnum):
+    OVER_LIMIT = "OVER_LIMIT"
+    OVERDUE_30 = "OVERDUE_30"
+    OVERDUE_60 = "OVERDUE_60"
+    OVERDUE_90 = "OVERDUE_90"
+    BUREAU_DOWNGRADE = "BUREAU_DOWNGRADE"
+    LEGAL_EVENT = "LEGAL_EVENT"
+    BROKEN_PROMISE = "BROKEN_PROMISE"
+    CREDIT_HOLD = "CREDIT_HOLD"
+    PREPAYMENT_REQUIRED = "PREPAYMENT_REQUIRED"
+
+
+class RiskFlag(HubModel):
+    """A flag a policy raises on a customer, with the sentence that explains it."""
+
+    customer_id: str
+    code: str
+    reason: str
+
+
+class FlagChange(HubModel):
+    """A flag raised or cleared: the event that sinks receive. ``event_id`` is the idempotency key."""
+
+    event_id: str
+    customer_id: str
+    code: str
+    action: Literal["raised", "cleared"]
+    version: int
+    reason: str
+    at: dt.datetime
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+RECORD_TYPES: dict[str, type[SourceRecord]] = {
+    "customer": Customer,
+    "invoice": Invoice,
+    "receipt": Receipt,
+    "credit_report": CreditReport,
+    "collection_action": CollectionAction,
+}
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line naming each failing field and the value it had."""
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "record"
+        value = item.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        parts.append(f"{where}={shown}: {item['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,291 @@
+"""Cash application: proposals from matcher plugins, decided into allocations.
+
+Matchers (``hub_register_matchers``) look at one receipt and the book of open items and return
+:class:`Proposal` objects: which invoices, how much each, how confident, and why. The engine
+decides: ``auto`` when the best proposal clears ``auto_threshold``, no other proposal comes close,
+and every line still fits the invoice's open amount; otherwise the top proposals above
+``suggest_threshold`` become ``suggested`` allocations for finance to confirm. An amount is never
+claimed twice: the book tracks what this run and earlier decisions already allocated.
+
+Runs are idempotent and incremental: a receipt is considered while it has no live allocation,
+and again only after invoices changed since it was last looked at.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.log import get_logger
+from hub.store import Store, schema, utcnow
+
+log = get_logger(__name__)
+
+LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    id: int
+    number: str
+    customer_id: str
+    currency: str
+    open_amount: Decimal
+    due_date: Any
+    po_number: str | None
+    payment_reference: str | None
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    ibans: tuple[str, ...]
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    id: int
+    bank_ref: str | None
+    amount: Decimal
+    currency: str
+    booking_date: Any
+    payer_name: str | None
+    payer_account: str | None
+    remittance: str | None
+    references: tuple[str, ...]
+    end_to_end_id: str | None
+
+    def texts(self) -> list[str]:
+        """Every free or structured text that may carry a reference."""
+        out = [t for t in (self.remittance, self.end_to_end_id) if t]
+        out.extend(self.references)
+        return out
+
+
+@dataclass(frozen=True)
+class ProposalLine:
+    invoice_id: int
+    amount: Decimal
+    kind: str = "payment"
+
+
+@dataclass
+class Proposal:
+    lines: list[ProposalLine]
+    confidence: float
+    method: str
+    reasons: list[str] = field(default_factory=list)
+
+    def key(self) -> tuple[tuple[int, Decimal, str], ...]:
+        return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
+
+    @property
+    def total(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines), ZERO)
+
+
+class OpenItems:
+    """The open invoices and customers a reconciliation run matches against.
+
+    ``remaining(invoice_id)`` is the open amount after every live allocation, including the ones
+    this run has decided so far. ``index(name, build)`` memoises lookup structures so matchers
+    share them instead of each scanning all invoices.
+    """
+
+    def __init__(self, invoices: Iterable[OpenInvoice], customers: Iterable[CustomerView],
+                 allocated: dict[int, Decimal]) -> None:
+        self.invoices: dict[int, OpenInvoice] = {inv.id: inv for inv in invoices}
+        self.customers: dict[str, CustomerView] = {c.id: c for c in customers}
+        self._allocated = defaultdict(Decimal, allocated)
+        self._indexes: dict[str, Any] = {}
+        self.by_customer: dict[str, list[int]] = defaultdict(list)
+        for inv in self.invoices.values():
+            self.by_customer[inv.customer_id].append(inv.id)
+
+    def remaining(self, invoice_id: int) -> Decimal:
+        inv = self.invoices[invoice_id]
+        return inv.open_amount - self._allocated[invoice_id]
+
+    def allocate(self, invoice_id: int, amount: Decimal) -> None:
+        self._allocated[invoice_id] += amount
+
+    def index(self, name: str, build: Callable[[OpenItems], Any]) -> Any:
+        if name not in self._indexes:
+            self._indexes[name] = build(self)
+        return self._indexes[name]
+
+
+class Matcher(abc.ABC):
+    """A matching strategy; registered through ``hub_register_matchers``."""
+
+    name: str = "matcher"
+
+    @abc.abstractmethod
+    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[Proposal]:
+        """Return proposals for ``receipt`` (possibly none). Amounts must use ``book.remaining``."""
+
+
+@dataclass
+class ReconcileStats:
+    considered: int = 0
+    auto: int = 0
+    suggested: int = 0
+    unmatched: int = 0
+    allocations: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Decision:
+    status: str  # auto | suggested | open
+    proposals: list[Proposal]
+
+
+def decide(receipt: ReceiptView, proposals: Sequence[Proposal], book: OpenItems, *,
+           auto_threshold: float, suggest_threshold: float, margin: float = 0.1, max_suggestions: int = 3) -> Decision:
+    """Pick the outcome for one receipt. Pure: it does not change ``book``."""
+    unique: dict[Any, Proposal] = {}
+    for p in proposals:
+        if not p.lines or p.total <= 0 or p.total > receipt.amount + sum(
+            (ln.amount for ln in p.lines if ln.kind == "write_off"), ZERO
+        ):
+            continue
+        if any(book.invoices[ln.invoice_id].currency != receipt.currency for ln in p.lines):
+            continue
+        k = p.key()
+        if k not in unique or unique[k].confidence < p.confidence:
+            unique[k] = p
+    ranked = sorted(unique.values(), key=lambda p: (-p.confidence, -p.total))
+    if not ranked:
+        return Decision("open", [])
+    best = ranked[0]
+    fits = all(ln.amount <= book.remaining(ln.invoice_id) for ln in best.lines)
+    clear = len(ranked) == 1 or ranked[1].confidence <= best.confidence - margin
+    if best.confidence >= auto_threshold and fits and clear:
+        return Decision("auto", [best])
+    shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
+    return Decision("suggested", shown) if shown else Decision("open", [])
+
+
+class ReconcileEngine:
+    def __init__(self, store: Store, matchers: Sequence[Matcher], *, auto_threshold: float = 0.95,
+                 suggest_threshold: float = 0.3, hook: Any = None) -> None:
+        self.store = store
+        self.matchers = list(matchers)
+        self.auto_threshold = auto_threshold
+        self.suggest_threshold = suggest_threshold
+        self.hook = hook
+
+    def load_book(self, conn: sa.Connection) -> OpenItems:
+        inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
+        allocated: dict[int, Decimal] = {
+            invoice_id: total for invoice_id, total in conn.execute(
+                sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount).label("total"))
+                .where(alloc.c.status.in_(LIVE)).group_by(alloc.c.invoice_id)
+            ).tuples()
+        }
+        canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
+        rows = conn.execute(
+            sa.select(inv.c.id, inv.c.number, canonical, inv.c.currency, inv.c.open_amount, inv.c.due_date,
+                      inv.c.po_number, inv.c.payment_reference)
+            .select_from(inv.outerjoin(cust, sa.and_(cust.c.source == inv.c.source,
+                                                     cust.c.external_id == inv.c.customer_external_id)))
+            .where(inv.c.status == "open", inv.c.open_amount > 0)
+        ).tuples()
+        invoices = [OpenInvoice(*r) for r in rows]
+        customers = [
+            CustomerView(cid, name, tuple(aliases or ()), tuple(ibans or ()), parent)
+            for cid, name, aliases, ibans, parent in conn.execute(
+                sa.select(cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id)
+            ).tuples()
+        ]
+        return OpenItems(invoices, customers, allocated)
+
+    def pending_receipts(self, conn: sa.Connection) -> list[ReceiptView]:
+        r = schema.receipt
+        latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
+        cond = sa.or_(r.c.reconciled_at.is_(None))
+        if latest_invoice is not None:
+            cond = sa.or_(r.c.reconciled_at.is_(None), r.c.reconciled_at < latest_invoice)
+        rows = conn.execute(
+            sa.select(r.c.id, r.c.bank_ref, r.c.amount, r.c.currency, r.c.booking_date, r.c.payer_name,
+                      r.c.payer_account, r.c.remittance, r.c.references, r.c.end_to_end_id)
+            .where(r.c.direction == "credit", r.c.reversal.is_(False), r.c.match_status == "open", cond)
+            .order_by(r.c.booking_date, r.c.id)
+        ).tuples()
+        return [
+            ReceiptView(rid, ref, amount, ccy, booked, payer, account, text,
+                        tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)), e2e)
+            for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e in rows
+        ]
+
+    def run(self) -> ReconcileStats:
+        started = time.perf_counter()
+        stats = ReconcileStats()
+        now = utcnow()
+        with self.store.begin() as conn:
+            book = self.load_book(conn)
+            receipts = self.pending_receipts(conn)
+            allocations: list[dict[str, Any]] = []
+            statuses: dict[str, list[int]] = defaultdict(list)
+            for receipt in receipts:
+                stats.considered += 1
+                proposals: list[Proposal] = []
+                for matcher in self.matchers:
+                    proposals.extend(matcher.propose(receipt, book))
+                decision = decide(receipt, proposals, book, auto_threshold=self.auto_threshold,
+                                  suggest_threshold=self.suggest_threshold)
+                statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
+                if decision.status == "auto":
+                    stats.auto += 1
+                    for ln in decision.proposals[0].lines:
+                        book.allocate(ln.invoice_id, ln.amount)
+                elif decision.status == "suggested":
+                    stats.suggested += 1
+                else:
+                    stats.unmatched += 1
+                for rank, proposal in enumerate(decision.proposals, 1):
+                    for ln in proposal.lines:
+                        allocations.append({
+                            "receipt_id": receipt.id, "invoice_id": ln.invoice_id, "amount": ln.amount,
+                            "kind": ln.kind, "method": proposal.method, "confidence": proposal.confidence,
+                            "status": decision.status, "rank": rank, "reasons": proposal.reasons,
+                            "created_at": now, "decided_by": "hub", "decided_at": now,
+                        })
+            self._write(conn, allocations, statuses, now)
+            stats.allocations = len(allocations)
+        stats.seconds = time.perf_counter() - started
+        log.info("reconcile.done", **stats.as_dict())
+        if self.hook is not None:
+            self.hook.hub_after_reconcile(stats=stats)
+        return stats
+
+    def _write(self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]],
+               now: Any) -> None:
+        alloc, event = schema.allocation, schema.allocation_event
+        if allocations:
+            conn.execute(alloc.insert(), allocations)
+            # One event per new allocation, written set-wise: this run's rows carry its timestamp.
+            conn.execute(event.insert().from_select(
+                ["allocation_id", "status", "actor", "at"],
+                sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at)
+                .where(alloc.c.created_at == now),
+            ))
+        r = schema.receipt
+        for status, ids in statuses.items():
+            for i in range(0, len(ids), 5000):
+                conn.execute(r.update().where(r.c.id.in_(ids[i:i + 5000])).values(match_status=status, reconciled_at=now))

@@ -1,0 +1,1 @@
+"""Small bundled workload for ``hub demo``."""

@@ -1,0 +1,339 @@
+"""Tables of the canonical store (SQLAlchemy Core).
+
+The same metadata serves SQLite (embedded default) and PostgreSQL (production); Alembic
+migrations under ``migrations/versions`` create it, and a test checks they agree.
+
+Money is stored as an integer count of millionths (:class:`Money`) on every database: SQLite has
+no exact decimal type, and integers keep ``SUM`` exact on both engines.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+MONEY_SCALE = 6
+_CENT = Decimal("0.01")
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """A Decimal amount stored as a BIGINT of millionths (exact, summable, engine-neutral)."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        return None if value is None else to_micros(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else from_micros(int(value))
+
+
+def to_micros(value: Decimal | int) -> int:
+    """Exact conversion; refuses amounts with more than six decimals instead of rounding them."""
+    scaled = Decimal(value).scaleb(MONEY_SCALE)
+    integral = int(scaled)
+    if scaled != integral:
+        raise ValueError(f"amount {value} has more than {MONEY_SCALE} decimal places")
+    return integral
+
+
+def from_micros(value: int) -> Decimal:
+    """Millionths back to a Decimal with two places, or as many as the amount really has."""
+    exact = Decimal(value).scaleb(-MONEY_SCALE)
+    cents = exact.quantize(_CENT)
+    return cents if cents == exact else exact.normalize()
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = sa.DateTime(timezone=True)
+
+
+def _source_columns() -> list[sa.Column[Any]]:
+    """Columns every table of source records has (see ``hub.model.SourceRecord``)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("source", sa.String(100), nullable=False),
+        sa.Column("external_id", sa.String(255), nullable=False),
+        sa.Column("source_updated_at", TS),
+        sa.Column("record_hash", sa.BigInteger, nullable=False),
+        sa.Column("synced_at", TS, nullable=False),
+    ]
+
+
+customer = sa.Table(
+    "customer",
+    metadata,
+    *_source_columns(),
+    sa.Column("canonical_id", sa.String(255), nullable=False, index=True),
+    sa.Column("legal_name", sa.String(500), nullable=False),
+    sa.Column("aliases", sa.JSON, nullable=False),
+    sa.Column("tax_ids", sa.JSON, nullable=False),
+    sa.Column("country", sa.String(2)),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("parent_external_id", sa.String(255)),
+    sa.Column("ibans", sa.JSON, nullable=False),
+    sa.Column("credit_limit", Money),
+    sa.Column("payment_terms_days", sa.Integer),
+    sa.Column("links", sa.JSON, nullable=False),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+invoice = sa.Table(
+    "invoice",
+    metadata,
+    *_source_columns(),
+    sa.Column("number", sa.String(255), nullable=False, index=True),
+    sa.Column("customer_external_id", sa.String(255), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("po_number", sa.String(255)),
+    sa.Column("payment_reference", sa.String(255)),
+    sa.UniqueConstraint("source", "external_id"),
+    sa.Index("ix_invoice_source_customer", "source", "customer_external_id"),
+)
+
+receipt = sa.Table(
+    "receipt",
+    metadata,
+    *_source_columns(),
+    sa.Column("bank_ref", sa.String(255), index=True),
+    sa.Column("statement_id", sa.String(255)),
+    sa.Column("statement_seq", sa.String(50)),
+    sa.Column("message_id", sa.String(255)),
+    sa.Column("account", sa.String(100)),
+    sa.Column("account_currency", sa.String(3)),
+    sa.Column("booking_date", sa.Date, nullable=False),
+    sa.Column("value_date", sa.Date),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("entry_amount", Money),
+    sa.Column("entry_currency", sa.String(3)),
+    sa.Column("instructed_amount", Money),
+    sa.Column("instructed_currency", sa.String(3)),
+    sa.Column("direction", sa.String(6), nullable=False),
+    sa.Column("reversal", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(20)),
+    sa.Column("bank_tx_code", sa.String(100)),
+    sa.Column("payer_name", sa.String(500)),
+    sa.Column("payer_account", sa.String(100)),
+    sa.Column("ultimate_payer_name", sa.String(500)),
+    sa.Column("payer_bic", sa.String(20)),
+    sa.Column("remittance", sa.Text),
+    sa.Column("references", sa.JSON, nullable=False),
+    sa.Column("additional_remittance", sa.JSON, nullable=False),
+    sa.Column("end_to_end_id", sa.String(255)),
+    sa.Column("instruction_id", sa.String(255)),
+    sa.Column("tx_id", sa.String(255)),
+    sa.Column("mandate_id", sa.String(255)),
+    sa.Column("uetr", sa.String(64)),
+    sa.Column("additional_entry_info", sa.Text),
+    sa.Column("additional_tx_info", sa.Text),
+    sa.Column("return_reason", sa.String(50)),
+    sa.Column("purpose", sa.String(50)),
+    # Reconciliation bookkeeping: "open" (nothing proposed), "suggested", "matched".
+    sa.Column("match_status", sa.String(20), nullable=False, server_default="open"),
+    sa.Column("reconciled_at", TS),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+credit_report = sa.Table(
+    "credit_report",
+    metadata,
+    *_source_columns(),
+    sa.Column("customer_external_id", sa.String(255), nullable=False),
+    sa.Column("bureau", sa.String(100), nullable=False),
+    sa.Column("bureau_company_id", sa.String(255), nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("raw_score", sa.String(50)),
+    sa.Column("band", sa.String(50)),
+    sa.Column("recommended_limit", Money),
+    sa.Column("recommended_limit_currency", sa.String(3)),
+    sa.Column("legal_events", sa.JSON, nullable=False),
+    sa.Column("report_date", sa.Date, nullable=False),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+collection_action = sa.Table(
+    "collection_action",
+    metadata,
+    *_source_columns(),
+    sa.Column("customer_external_id", sa.String(255), nullable=False),
+    sa.Column("invoice_numbers", sa.JSON, nullable=False),
+    sa.Column("channel", sa.String(30), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("outcome", sa.String(255)),
+    sa.Column("promise_date", sa.Date),
+    sa.Column("promise_amount", Money),
+    sa.Column("promise_currency", sa.String(3)),
+    sa.Column("author", sa.String(255)),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+allocation = sa.Table(
+    "allocation",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("receipt_id", sa.Integer, sa.ForeignKey("receipt.id"), nullable=False, index=True),
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoice.id"), nullable=False, index=True),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("method", sa.String(100), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("rank", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("decided_by", sa.String(255), nullable=False),
+    sa.Column("decided_at", TS, nullable=False),
+)
+
+allocation_event = sa.Table(
+    "allocation_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("allocation_id", sa.Integer, sa.ForeignKey("allocation.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("note", sa.Text),
+)
+
+exposure = sa.Table(
+    "exposure",
+    metadata,
+    sa.Column("customer_id", sa.String(255), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("overdue_amount", Money, nullable=False),
+    sa.Column("buckets", sa.JSON, nullable=False),
+    sa.Column("unapplied_cash", Money, nullable=False),
+    sa.Column("credit_limit", Money),
+    sa.Column("utilisation", sa.Float),
+    sa.Column("oldest_due_date", sa.Date),
+    sa.Column("max_days_past_due", sa.Integer, nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("band", sa.String(10)),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("flags", sa.JSON, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),
+)
+
+risk_flag = sa.Table(
+    "risk_flag",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("code", sa.String(50), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("changed_at", TS, nullable=False),
+    sa.UniqueConstraint("customer_id", "code"),
+)
+
+flag_event = sa.Table(
+    "flag_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.String(400), nullable=False, unique=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),
+    sa.Column("code", sa.String(50), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", TS, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sink", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(400), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # pending -> delivered | failed (will retry) -> dead (after max attempts); replay resets to pending
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("delivered_at", TS),
+    sa.UniqueConstraint("sink", "event_id"),
+    sa.Index("ix_outbox_sink_status", "sink", "status", "next_attempt_at"),
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("raw", sa.JSON, nullable=False),
+    sa.Column("raw_hash", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("first_seen", TS, nullable=False),
+    sa.Column("last_seen", TS, nullable=False),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("connector", "stream", "raw_hash"),
+)
+
+sync_state = sa.Table(
+    "sync_state",
+    metadata,
+    sa.Column("connector", sa.String(100), primary_key=True),
+    sa.Column("stream", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.JSON),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+sync_run = sa.Table(
+    "sync_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(100), nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("stats", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False, index=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("object_type", sa.String(50), nullable=False),
+    sa.Column("object_id", sa.String(400), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)
+
+#: Record type name (as in ``hub.model.RECORD_TYPES``) -> its table.
+RECORD_TABLES: dict[str, sa.Table] = {
+    "customer": customer,
+    "invoice": invoice,
+    "receipt": receipt,
+    "credit_report": credit_report,
+    "collection_action": collection_action,
+}

@@ -1,0 +1,324 @@
+"""The sync engine: source pages in, canonical records stored, exactly once.
+
+For each stream of a source: read pages after the saved cursor, map each raw record through the
+stream's mapping, skip records whose content hash is unchanged, validate the rest, and write the
+page's records, its quarantined records and the new cursor in **one transaction**. A crash at any
+point therefore resumes from the last committed page: nothing is lost, nothing is stored twice
+(records are keyed on ``(source, external_id)`` and upserted or inserted-once per the stream's
+write disposition).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from hub.connector import Connector, JSONValue, Page, StreamSpec
+from hub.errors import HubError, RecordError, SourceError
+from hub.log import get_logger
+from hub.mapping import Mapping_, load_mapping
+from hub.model import RECORD_TYPES
+from hub.store import Store, schema, utcnow
+from hub.validation import RecordValidator
+
+log = get_logger(__name__)
+
+#: Largest number of ids in one ``IN (...)`` lookup (SQLite's default variable limit is 32766).
+LOOKUP_CHUNK = 5000
+
+
+class Progress(Protocol):
+    def start(self, label: str, total: int | None) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+@dataclass
+class StreamStats:
+    connector: str
+    stream: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Parts of the stream that failed as a whole (e.g. one malformed statement file); the rest synced."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def record_hash(values: Iterable[Any]) -> int:
+    """A stable 64-bit content hash of a mapped record (Python's ``hash`` is salted per process)."""
+    digest = hashlib.blake2b(repr(tuple(values)).encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+class _Writer:
+    """Writes validated rows of one table with a statement compiled once by SQLAlchemy.
+
+    Rows go through the column types' own bind processors and then straight to the driver's
+    ``executemany``: the same SQL and the same conversions SQLAlchemy would apply, without its
+    per-row bookkeeping, which costs more than the database itself for bulk loads.
+    """
+
+    def __init__(self, conn: Connection, table: sa.Table, columns: Sequence[str], disposition: str,
+                 keep_on_update: Sequence[str] = ()) -> None:
+        dialect = conn.dialect
+        insert: Any = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+        insert = insert.values({c: sa.bindparam(c) for c in columns})
+        key = ["source", "external_id"]
+        if disposition == "merge":
+            update = {c: insert.excluded[c] for c in columns if c not in key and c not in keep_on_update}
+            stmt = insert.on_conflict_do_update(index_elements=key, set_=update)
+        else:
+            stmt = insert.on_conflict_do_nothing(index_elements=key)
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = compiled.positiontup is not None and dialect.paramstyle in ("qmark", "numeric", "format")
+        self.order = list(compiled.positiontup or columns)
+        processors = {
+            c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+        }
+        self.processors = [(c, p) for c, p in processors.items() if p is not None]
+
+    def write(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        for name, proc in self.processors:
+            for row in rows:
+                row[name] = proc(row[name])
+        if self.positional:
+            order = self.order
+            params: list[Any] = [tuple(row[c] for c in order) for row in rows]
+        else:
+            params = rows
+        conn.exec_driver_sql(self.sql, params)
+
+
+@dataclass
+class _StreamContext:
+    connector: str
+    spec: StreamSpec
+    mapping: Mapping_
+    validator: RecordValidator
+    table: sa.Table
+    columns: list[str]
+    canonical_prefix: str | None  # customers only: None = master source (ids are canonical)
+
+
+class SyncEngine:
+    """Runs syncs for connectors against one store."""
+
+    def __init__(self, store: Store, *, hook: Any = None, master_source: str | None = None,
+                 mapping_overrides: Mapping[str, Mapping[str, str]] | None = None,
+                 base_dir: Any = None, progress: Callable[[], Progress] | None = None) -> None:
+        self.store = store
+        self.hook = hook
+        self.master_source = master_source
+        self.mapping_overrides = mapping_overrides or {}
+        self.base_dir = base_dir
+        self.progress_factory = progress
+
+    # -- public --------------------------------------------------------------------------------
+
+    def sync(self, connector: Connector, *, full_refresh: bool = False,
+             streams: Sequence[str] | None = None) -> list[StreamStats]:
+        source = connector.source
+        if source is None:
+            return []
+        specs = [s for s in source.streams() if streams is None or s.name in streams]
+        if self.hook is not None:
+            self.hook.hub_before_sync(connector=connector.name, streams=[s.name for s in specs])
+        source.check()
+        results = []
+        for spec in specs:
+            results.append(self.sync_stream(connector, spec, full_refresh=full_refresh))
+        if self.hook is not None:
+            self.hook.hub_after_sync(connector=connector.name, stats=results)
+        return results
+
+    def sync_stream(self, connector: Connector, spec: StreamSpec, *, full_refresh: bool = False) -> StreamStats:
+        assert connector.source is not None
+        ctx = self._context(connector.name, spec)
+        stats = StreamStats(connector.name, spec.name)
+        started = time.perf_counter()
+        connector.source.check_stream(spec, ctx.mapping.required_inputs())
+        run_id = self._start_run(connector.name, spec.name)
+        cursor = None if full_refresh else self._load_cursor(connector.name, spec.name)
+        progress = self.progress_factory() if self.progress_factory else None
+        try:
+            started_progress = False
+            for page in connector.source.read(spec, cursor):
+                if progress is not None and not started_progress:
+                    progress.start(f"{connector.name}/{spec.name}", page.size_hint)
+                    started_progress = True
+                self._store_page(ctx, page, stats)
+                stats.pages += 1
+                stats.warnings.extend(page.warnings)
+                stats.errors.extend(page.errors)
+                if progress is not None:
+                    progress.advance(len(page.records))
+        except (HubError, OSError) as exc:
+            stats.seconds = time.perf_counter() - started
+            error = exc if isinstance(exc, HubError) else SourceError(f"{connector.name}/{spec.name}: {exc}")
+            stats.errors.append(str(error))
+            self._finish_run(run_id, "failed", stats, str(error))
+            log.error("sync.failed", connector=connector.name, stream=spec.name, error=str(error),
+                      committed_pages=stats.pages)
+            if self.hook is not None:
+                self.hook.hub_on_sync_error(connector=connector.name, stream=spec.name, error=error)
+            raise error from exc
+        finally:
+            if progress is not None:
+                progress.finish()
+        stats.seconds = time.perf_counter() - started
+        self._finish_run(run_id, "failed" if stats.errors else "ok", stats, "; ".join(stats.errors) or None)
+        log.info("sync.stream_done", **{k: v for k, v in stats.as_dict().items() if k not in ("warnings", "errors")})
+        return stats
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _context(self, connector: str, spec: StreamSpec) -> _StreamContext:
+        ref = self.mapping_overrides.get(connector, {}).get(spec.name, spec.mapping)
+        mapping = load_mapping(ref, self.base_dir)
+        if mapping.record_type != spec.record_type:
+            raise HubError(f"mapping {ref} maps {mapping.record_type} records but stream {spec.name} carries {spec.record_type}")
+        model = RECORD_TYPES[spec.record_type]
+        table = schema.RECORD_TABLES[spec.record_type]
+        columns = [c for c in model.model_fields if c in table.c] + ["record_hash", "synced_at"]
+        prefix: str | None = None
+        if spec.record_type == "customer":
+            columns.append("canonical_id")
+            prefix = None if connector == (self.master_source or connector) else f"{connector}:"
+        return _StreamContext(connector, spec, mapping, RecordValidator(model), table, columns, prefix)
+
+    def _existing(self, conn: Connection, ctx: _StreamContext, ids: list[str]) -> dict[str, int]:
+        table = ctx.table
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), LOOKUP_CHUNK):
+            chunk = ids[i:i + LOOKUP_CHUNK]
+            rows = conn.execute(
+                sa.select(table.c.external_id, table.c.record_hash)
+                .where(table.c.source == ctx.connector, table.c.external_id.in_(chunk))
+            )
+            found.update(rows.tuples().all())
+        return found
+
+    def _store_page(self, ctx: _StreamContext, page: Page, stats: StreamStats) -> None:
+        now = utcnow()
+        apply = ctx.mapping.apply
+        mapped_page = []
+        for raw in page.records:
+            mapped = apply(raw)
+            mapped["source"] = ctx.connector
+            mapped_page.append((raw, mapped))
+        stats.read += len(mapped_page)
+        with self.store.begin() as conn:
+            ids = [m.get("external_id") for _, m in mapped_page]
+            existing = self._existing(conn, ctx, [i for i in ids if isinstance(i, str)])
+            rows: dict[str, dict[str, Any]] = {}
+            bad: list[tuple[Mapping[str, Any], str, str | None]] = []
+            validate = ctx.validator.validate
+            append_only = ctx.spec.write_disposition == "append"
+            for raw, mapped in mapped_page:
+                digest = record_hash(mapped.values())
+                ext = mapped.get("external_id")
+                old = existing.get(ext) if isinstance(ext, str) else None
+                if old is not None and (append_only or old == digest):
+                    stats.unchanged += 1
+                    continue
+                try:
+                    row = validate(mapped)
+                except RecordError as exc:
+                    bad.append((raw, exc.reason, ext if isinstance(ext, str) else None))
+                    continue
+                row["record_hash"] = digest
+                row["synced_at"] = now
+                if ctx.spec.record_type == "customer":
+                    row["canonical_id"] = row["external_id"] if ctx.canonical_prefix is None \
+                        else ctx.canonical_prefix + row["external_id"]
+                # The same record twice in one page: the later one wins.
+                rows[row["external_id"]] = {c: row.get(c) for c in ctx.columns}
+            updated = sum(1 for key in rows if key in existing)
+            stats.updated += updated
+            stats.inserted += len(rows) - updated
+            if rows:
+                writer = _Writer(conn, ctx.table, ctx.columns, ctx.spec.write_disposition,
+                                 keep_on_update=("canonical_id",))
+                writer.write(conn, list(rows.values()))
+            for raw, reason, ext in bad:
+                self._quarantine(conn, ctx, raw, reason, ext, now)
+            stats.quarantined += len(bad)
+            self._save_cursor(conn, ctx.connector, ctx.spec.name, page.cursor, now)
+
+    def _quarantine(self, conn: Connection, ctx: _StreamContext, raw: Mapping[str, Any], reason: str,
+                    ext: str | None, now: Any) -> None:
+        safe = _json_safe(dict(raw))
+        digest = record_hash([json.dumps(safe, sort_keys=True)])
+        q = schema.quarantine
+        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(q)
+        stmt = insert.values(
+            connector=ctx.connector, stream=ctx.spec.name, external_id=ext, raw=safe, raw_hash=digest,
+            reason=reason, first_seen=now, last_seen=now, occurrences=1,
+        ).on_conflict_do_update(
+            index_elements=["connector", "stream", "raw_hash"],
+            set_={"last_seen": now, "reason": reason, "occurrences": q.c.occurrences + 1},
+        )
+        conn.execute(stmt)
+        log.warning("sync.quarantined", connector=ctx.connector, stream=ctx.spec.name, external_id=ext, reason=reason)
+
+    def _load_cursor(self, connector: str, stream: str) -> JSONValue | None:
+        with self.store.connect() as conn:
+            return conn.execute(
+                sa.select(schema.sync_state.c.cursor)
+                .where(schema.sync_state.c.connector == connector, schema.sync_state.c.stream == stream)
+            ).scalar_one_or_none()
+
+    def _save_cursor(self, conn: Connection, connector: str, stream: str, cursor: JSONValue, now: Any) -> None:
+        st = schema.sync_state
+        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(st)
+        conn.execute(
+            insert.values(connector=connector, stream=stream, cursor=cursor, updated_at=now)
+            .on_conflict_do_update(index_elements=["connector", "stream"], set_={"cursor": cursor, "updated_at": now})
+        )
+
+    def _start_run(self, connector: str, stream: str) -> int:
+        with self.store.begin() as conn:
+            # A run still marked "running" was killed: say so instead of leaving it dangling.
+            conn.execute(
+                schema.sync_run.update()
+                .where(schema.sync_run.c.connector == connector, schema.sync_run.c.status == "running")
+                .values(status="interrupted", finished_at=utcnow())
+            )
+            result = conn.execute(
+                schema.sync_run.insert().values(
+                    connector=connector, started_at=utcnow(), status="running", stats={"stream": stream}
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def _finish_run(self, run_id: int, status: str, stats: StreamStats, error: str | None) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                schema.sync_run.update().where(schema.sync_run.c.id == run_id)
+                .values(status=status, finished_at=utcnow(), stats=stats.as_dict(), error=error)
+            )

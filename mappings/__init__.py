@@ -1,0 +1,1 @@
+"""Declarative field maps (TOML), one per source record shape. Data only."""

@@ -1,0 +1,1 @@
+"""Behaviour plugins shipped with the hub (matchers, risk signals, flag policies)."""
