@@ -298,7 +298,7 @@ def _match_rows(hub: Hub, statuses: tuple[str, ...]) -> list[list[Any]]:
     )
     with hub.store.connect() as conn:
         return [[ref or ext, num, amount, status, f"{conf:.3f}", cust]
-                for ref, ext, num, amount, status, conf, cust in conn.execute(query).tuples()]
+                for ref, ext, num, amount, status, conf, cust in conn.execute(query)]
 
 
 @matches_app.command("export")
@@ -450,7 +450,7 @@ def demo(workspace: Annotated[Path | None, typer.Option(help="Keep the demo here
         with hub.store.connect() as conn:
             f = schema.risk_flag
             flags = conn.execute(sa.select(f.c.customer_id, f.c.code, f.c.reason).where(f.c.active.is_(True))
-                                 .order_by(f.c.code, f.c.customer_id)).tuples().all()
+                                 .order_by(f.c.code, f.c.customer_id)).all()
     receipts = sum(r["inserted"] for r in sync_rows if r["stream"] == "receipts")
     flags_file = base / "out" / "flags.jsonl"
     summary = {

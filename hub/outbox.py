@@ -78,7 +78,7 @@ class Outbox:
                 sa.select(o.c.id, o.c.event_id, o.c.payload, o.c.attempts)
                 .where(o.c.sink == name, o.c.status.in_(RETRYABLE), o.c.next_attempt_at <= now, o.c.id > after_id)
                 .order_by(o.c.id).limit(limit)
-            ).tuples()]
+            )]
 
     def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None) -> SinkStats:
         stats = SinkStats(name)
@@ -137,7 +137,7 @@ class Outbox:
                 for sink, status, count in conn.execute(
                     sa.select(o.c.sink, o.c.status, sa.func.count()).group_by(o.c.sink, o.c.status)
                     .order_by(o.c.sink, o.c.status)
-                ).tuples()
+                )
             ]
 
     def rows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -196,7 +196,7 @@ class ReconcileEngine:
             invoice_id: total for invoice_id, total in conn.execute(
                 sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount).label("total"))
                 .where(alloc.c.status.in_(LIVE)).group_by(alloc.c.invoice_id)
-            ).tuples()
+            )
         }
         canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
         rows = conn.execute(
@@ -205,13 +205,13 @@ class ReconcileEngine:
             .select_from(inv.outerjoin(cust, sa.and_(cust.c.source == inv.c.source,
                                                      cust.c.external_id == inv.c.customer_external_id)))
             .where(inv.c.status == "open", inv.c.open_amount > 0)
-        ).tuples()
+        )
         invoices = [OpenInvoice(*r) for r in rows]
         customers = [
             CustomerView(cid, name, tuple(aliases or ()), tuple(ibans or ()), parent)
             for cid, name, aliases, ibans, parent in conn.execute(
                 sa.select(cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id)
-            ).tuples()
+            )
         ]
         return OpenItems(invoices, customers, allocated)
 
@@ -226,7 +226,7 @@ class ReconcileEngine:
                       r.c.payer_account, r.c.remittance, r.c.references, r.c.end_to_end_id)
             .where(r.c.direction == "credit", r.c.reversal.is_(False), r.c.match_status == "open", cond)
             .order_by(r.c.booking_date, r.c.id)
-        ).tuples()
+        )
         return [
             ReceiptView(rid, ref, amount, ccy, booked, payer, account, text,
                         tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)), e2e)

@@ -111,9 +111,9 @@ class RiskEngine:
         allocated: dict[int, Decimal] = dict(conn.execute(
             sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
             .where(alloc.c.status.in_(LIVE)).group_by(alloc.c.invoice_id)
-        ).tuples().all())
+        ).all())
         customers: dict[str, tuple[str | None, Decimal | None]] = {}
-        for cid, ccy, limit in conn.execute(sa.select(cust.c.canonical_id, cust.c.currency, cust.c.credit_limit)).tuples():
+        for cid, ccy, limit in conn.execute(sa.select(cust.c.canonical_id, cust.c.currency, cust.c.credit_limit)):
             customers.setdefault(cid, (ccy, limit))
         canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
         rows = conn.execute(
@@ -121,7 +121,7 @@ class RiskEngine:
             .select_from(inv.outerjoin(cust, sa.and_(cust.c.source == inv.c.source,
                                                      cust.c.external_id == inv.c.customer_external_id)))
             .where(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0)
-        ).tuples()
+        )
         per: dict[str, dict[str, Any]] = {}
         for invoice_id, cid, ccy, open_amount, due in rows:
             remaining = open_amount - allocated.get(invoice_id, ZERO)
@@ -171,7 +171,7 @@ class RiskEngine:
                 for cid, code, active, version in conn.execute(
                     sa.select(schema.risk_flag.c.customer_id, schema.risk_flag.c.code,
                               schema.risk_flag.c.active, schema.risk_flag.c.version)
-                ).tuples()
+                )
             }
             links = self._links(conn)
             exposure_rows = []
@@ -208,7 +208,7 @@ class RiskEngine:
     def _links(self, conn: sa.Connection) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = defaultdict(dict)
         c = schema.customer
-        for cid, source, ext, extra in conn.execute(sa.select(c.c.canonical_id, c.c.source, c.c.external_id, c.c.links)).tuples():
+        for cid, source, ext, extra in conn.execute(sa.select(c.c.canonical_id, c.c.source, c.c.external_id, c.c.links)):
             out[cid][source] = ext
             out[cid].update(extra or {})
         return out

@@ -218,7 +218,7 @@ class SyncEngine:
                 sa.select(table.c.external_id, table.c.record_hash)
                 .where(table.c.source == ctx.connector, table.c.external_id.in_(chunk))
             )
-            found.update(rows.tuples().all())
+            found.update(rows.all())
         return found
 
     def _store_page(self, ctx: _StreamContext, page: Page, stats: StreamStats) -> None:

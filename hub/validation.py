@@ -85,7 +85,6 @@ def _date(optional: bool) -> Converter:
                 return None
             raise _Slow
         if type(v) is str:
-            v = v.strip()
             if not _ISO_DATE.match(v):
                 raise _Slow
             try:
