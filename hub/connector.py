@@ -61,12 +61,15 @@ class Page:
     such a page carries no records, and its cursor must not mark the failed part as done.
     """
 
-    records: Sequence[Mapping[str, Any]]
+    records: Sequence[Any]
     cursor: JSONValue
     label: str = ""
     size_hint: int | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    columns: Sequence[str] | None = None
+    """Set for tabular pages: each record is then a list of values in this column order (cheaper
+    than a dict per row for large files). Otherwise each record is a mapping."""
 
 
 class Source(abc.ABC):

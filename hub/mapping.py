@@ -161,21 +161,35 @@ class Mapping_:
             value = get(source)
             out[target] = None if value == "" else value
         for f in self._other:
-            if f.const is not None:
-                out[f.target] = f.const
-                continue
-            value = _lookup(raw, f.source) if f.source else None
-            if value == "" or value is None:
-                value = f.default
-            if value is None and _as_list in f.transforms:
-                value = []
-            elif value is not None:
-                for fn in f.transforms:
-                    value = fn(value)
-                if value == "":
-                    value = None
-            out[f.target] = value
+            out[f.target] = self.field_value(f, raw)
         return out
+
+    @property
+    def plain_fields(self) -> list[tuple[str, str]]:
+        """``(target, source)`` of fields copied as they are; :meth:`apply` emits these first."""
+        return list(self._plain)
+
+    @property
+    def computed_fields(self) -> list[FieldMap]:
+        """Fields with a constant, default or transforms; :meth:`apply` emits these after the plain ones."""
+        return list(self._other)
+
+    @staticmethod
+    def field_value(f: FieldMap, raw: Mapping[str, Any]) -> Any:
+        """The mapped value of one computed field."""
+        if f.const is not None:
+            return f.const
+        value = _lookup(raw, f.source) if f.source else None
+        if value == "" or value is None:
+            value = f.default
+        if value is None and _as_list in f.transforms:
+            return []
+        if value is not None:
+            for fn in f.transforms:
+                value = fn(value)
+            if value == "":
+                value = None
+        return value
 
 
 def _lookup(raw: Mapping[str, Any], path: str) -> Any:

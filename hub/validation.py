@@ -16,6 +16,7 @@ import re
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -26,8 +27,8 @@ from pydantic import BaseModel, ValidationError
 from hub.errors import RecordError
 from hub.model import MONEY_DECIMALS, _check_currency, _empty_to_none, describe_validation_error
 
-_DECIMAL = re.compile(r"-?\d{1,18}(?:\.\d{1,%d})?\Z" % MONEY_DECIMALS)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+DECIMAL_TEXT = re.compile(r"-?\d{1,18}(?:\.\d{1,%d})?\Z" % MONEY_DECIMALS)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
 class _Slow(Exception):
@@ -45,7 +46,11 @@ def _text(min_length: int, optional: bool) -> Converter:
             raise _Slow
         if type(v) is not str:
             raise _Slow
-        v = v.strip()
+        stripped = v.strip()
+        if len(stripped) != len(v):
+            # pydantic trims Unicode White_Space only; str.strip() also takes control characters
+            # such as \x1f. Padded text is rare: let pydantic decide.
+            raise _Slow
         if optional and not v:
             return None
         if len(v) < min_length:
@@ -62,7 +67,7 @@ def _money(optional: bool, gt: Any, ge: Any) -> Converter:
             raise _Slow
         if type(v) is str:
             v = v.strip()
-            if not _DECIMAL.match(v):
+            if not DECIMAL_TEXT.match(v):
                 raise _Slow
             d = Decimal(v)
         elif type(v) is Decimal and v.is_finite():
@@ -85,7 +90,7 @@ def _date(optional: bool) -> Converter:
                 return None
             raise _Slow
         if type(v) is str:
-            if not _ISO_DATE.match(v):
+            if not ISO_DATE.match(v):
                 raise _Slow
             try:
                 return dt.date.fromisoformat(v)
@@ -112,9 +117,7 @@ def _currency(optional: bool) -> Converter:
     return convert
 
 
-def _enum(enum_cls: type[Enum], optional: bool) -> Converter:
-    values = {m.value for m in enum_cls}
-
+def _enum_values(values: frozenset[Any], optional: bool) -> Converter:
     def convert(v: Any) -> Any:
         if v is None and optional:
             return None
@@ -155,7 +158,20 @@ def _decline(_: Any) -> Any:
     raise _Slow
 
 
-def _converter_for(name: str, model: type[BaseModel]) -> Converter:
+@dataclass(frozen=True)
+class FieldKind:
+    """What the fast paths know about a model field: one of a few plain scalar kinds."""
+
+    kind: str  # text | money | date | currency | enum | bool | str_list | empty_list | empty_dict
+    optional: bool = False
+    min_length: int = 0
+    gt: Any = None
+    ge: Any = None
+    enum_values: frozenset[Any] = frozenset()
+
+
+def field_kind(name: str, model: type[BaseModel]) -> FieldKind | None:
+    """Classify a model field for the fast paths; None when only pydantic should handle it."""
     info = model.model_fields[name]
     annotation = info.annotation
     optional = False
@@ -163,7 +179,7 @@ def _converter_for(name: str, model: type[BaseModel]) -> Converter:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional = len(args) < len(typing.get_args(annotation))
         if len(args) != 1:
-            return _decline
+            return None
         annotation = args[0]
     meta = list(info.metadata)
     if typing.get_origin(annotation) is typing.Annotated:  # e.g. ``Currency | None``
@@ -178,32 +194,55 @@ def _converter_for(name: str, model: type[BaseModel]) -> Converter:
         for m in meta
     )
     if not known_meta:
-        return _decline
+        return None
     funcs = {getattr(v, "func", None) for v in validators}
     if annotation is Decimal:
-        return _money(optional, gt, ge)
+        return FieldKind("money", optional, gt=gt, ge=ge)
     if funcs == {_check_currency} and annotation is str:
-        return _currency(optional)
+        return FieldKind("currency", optional)
     if funcs == {_empty_to_none}:
         if annotation is str:
-            return _text(min_len, optional)
+            return FieldKind("text", optional, min_len)
         if annotation is dt.date:
-            return _date(optional)
+            return FieldKind("date", optional)
     if validators:
-        return _decline
+        return None
     if annotation is str:
-        return _text(min_len, optional)
+        return FieldKind("text", optional, min_len)
     if annotation is dt.date:
-        return _date(optional)
+        return FieldKind("date", optional)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return _enum(annotation, optional)
+        return FieldKind("enum", optional, enum_values=frozenset(m.value for m in annotation))
     if annotation is bool:
-        return _bool()
+        return FieldKind("bool", optional)
     if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,):
+        return FieldKind("str_list", optional)
+    if typing.get_origin(annotation) is list:
+        return FieldKind("empty_list", optional)
+    if typing.get_origin(annotation) is dict:
+        return FieldKind("empty_dict", optional)
+    return None
+
+
+def _converter_for(name: str, model: type[BaseModel]) -> Converter:
+    k = field_kind(name, model)
+    if k is None:
+        return _decline
+    if k.kind == "money":
+        return _money(k.optional, k.gt, k.ge)
+    if k.kind == "currency":
+        return _currency(k.optional)
+    if k.kind == "text":
+        return _text(k.min_length, k.optional)
+    if k.kind == "date":
+        return _date(k.optional)
+    if k.kind == "enum":
+        return _enum_values(k.enum_values, k.optional)
+    if k.kind == "bool":
+        return _bool()
+    if k.kind == "str_list":
         return _str_list()
-    if typing.get_origin(annotation) in (list, dict):
-        return _empty_container(typing.get_origin(annotation))
-    return _decline
+    return _empty_container(list if k.kind == "empty_list" else dict)
 
 
 class RecordValidator:
@@ -214,7 +253,7 @@ class RecordValidator:
         self.fields = list(model.model_fields)
         self._field_set = frozenset(self.fields)
         self._converters = [(n, _converter_for(n, model)) for n in self.fields]
-        self._defaults = {
+        self.defaults = {
             n: _plain(info.get_default(call_default_factory=True))
             for n, info in model.model_fields.items()
             if not info.is_required()
@@ -228,8 +267,8 @@ class RecordValidator:
                 for name, convert in self._converters:
                     if name in data:
                         out[name] = convert(data[name])
-                    elif name in self._defaults:
-                        out[name] = self._defaults[name]
+                    elif name in self.defaults:
+                        out[name] = self.defaults[name]
                     else:
                         raise _Slow
                 return out

@@ -117,21 +117,24 @@ class CsvSource(Source):
             if next(reader, None) is None:
                 break
             row_no += 1
-        batch: list[dict[str, Any]] = []
+        columns = [*header, ROW_KEY]
+        width = len(header)
+        batch: list[list[Any]] = []
         size = self.config.page_size
         for row in reader:
             row_no += 1
             if not row:
                 continue
-            record = dict(zip(header, row, strict=False))
-            record[ROW_KEY] = row_no
-            batch.append(record)
+            if len(row) != width:  # short rows read as empty cells, surplus cells are ignored
+                row = (row + [""] * width)[:width]
+            row.append(row_no)
+            batch.append(row)
             if len(batch) >= size:
                 yield Page(batch, {"fingerprint": fingerprint, "row": row_no, "complete": False},
-                           label=path.name, size_hint=total)
+                           label=path.name, size_hint=total, columns=columns)
                 batch = []
         yield Page(batch, {"fingerprint": fingerprint, "row": row_no, "complete": True}, label=path.name,
-                   size_hint=total)
+                   size_hint=total, columns=columns)
 
     def header(self, stream: str) -> list[str]:
         with self.files[stream].open(newline="", encoding=self.config.encoding) as f:

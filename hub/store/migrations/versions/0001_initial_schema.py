@@ -152,10 +152,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice')),
     sa.UniqueConstraint('source', 'external_id', name=op.f('uq_invoice_source_external_id'))
     )
-    with op.batch_alter_table('invoice', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_invoice_number'), ['number'], unique=False)
-        batch_op.create_index('ix_invoice_source_customer', ['source', 'customer_external_id'], unique=False)
-
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sink', sa.String(length=100), nullable=False),
@@ -325,10 +321,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_sink_status')
 
     op.drop_table('outbox')
-    with op.batch_alter_table('invoice', schema=None) as batch_op:
-        batch_op.drop_index('ix_invoice_source_customer')
-        batch_op.drop_index(batch_op.f('ix_invoice_number'))
-
     op.drop_table('invoice')
     with op.batch_alter_table('flag_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_flag_event_customer_id'))
