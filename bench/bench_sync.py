@@ -51,14 +51,30 @@ def main() -> None:
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-sync-"))
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "invoices.csv").exists():
-        subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
-                        "--customers", str(a.customers), "--invoices", str(a.invoices), "--receipts", "10"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_receivables.py"),
+                str(work),
+                "--seed",
+                str(a.seed),
+                "--customers",
+                str(a.customers),
+                "--invoices",
+                str(a.invoices),
+                "--receipts",
+                "10",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     for f in work.glob("hub.db*"):
         f.unlink()
     (work / "hub.toml").write_text(
         '[database]\nurl = "sqlite:///hub.db"\n[connectors.erp]\ntype = "csv"\n'
-        'customers = "customers.csv"\ninvoices = "invoices.csv"\n', encoding="utf-8")
+        'customers = "customers.csv"\ninvoices = "invoices.csv"\n',
+        encoding="utf-8",
+    )
 
     from hub.app import Hub
     from hub.config import load_config
@@ -82,12 +98,17 @@ def main() -> None:
     baseline = raw_sqlite_baseline(work / "invoices.csv", work / "raw.db")
     (work / "raw.db").unlink()
     result = {
-        "invoices": a.invoices, "customers": a.customers,
-        "first_sync_s": round(first, 2), "first_sync_rows_per_s": round(rows / first),
+        "invoices": a.invoices,
+        "customers": a.customers,
+        "first_sync_s": round(first, 2),
+        "first_sync_rows_per_s": round(rows / first),
         "first_sync": first_totals,
-        "resync_unchanged_s": round(again, 2), "resync_unchanged": again_totals,
-        "resync_full_refresh_s": round(full, 2), "resync_full_refresh_rows_per_s": round(rows / full),
-        "full_refresh_speedup_vs_first": round(first / full, 2), "resync_full_refresh": full_totals,
+        "resync_unchanged_s": round(again, 2),
+        "resync_unchanged": again_totals,
+        "resync_full_refresh_s": round(full, 2),
+        "resync_full_refresh_rows_per_s": round(rows / full),
+        "full_refresh_speedup_vs_first": round(first / full, 2),
+        "resync_full_refresh": full_totals,
         "peak_rss_mb": round(peak_mb),
         "raw_sqlite3_executemany_s": round(baseline, 2),
         "raw_sqlite3_rows_per_s": round(a.invoices / baseline),

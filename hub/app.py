@@ -79,13 +79,21 @@ class Hub:
     def init(self) -> str:
         return self.store.migrate()
 
-    def sync(self, connector: str | None = None, *, full_refresh: bool = False,
-             progress: Callable[[], Progress] | None = None) -> list[StreamStats]:
+    def sync(
+        self,
+        connector: str | None = None,
+        *,
+        full_refresh: bool = False,
+        progress: Callable[[], Progress] | None = None,
+    ) -> list[StreamStats]:
         self.store.check_ready()
         engine = SyncEngine(
-            self.store, hook=self.plugins.hook, master_source=self.master_source(),
+            self.store,
+            hook=self.plugins.hook,
+            master_source=self.master_source(),
             mapping_overrides={n: dict(s.get("mappings", {})) for n, s in self.config.connectors.items()},
-            base_dir=self.config.base_dir, progress=progress,
+            base_dir=self.config.base_dir,
+            progress=progress,
         )
         names = [connector] if connector else [n for n, c in self.connectors().items() if c.source is not None]
         results: list[StreamStats] = []
@@ -99,8 +107,13 @@ class Hub:
     def reconcile(self) -> ReconcileStats:
         self.store.check_ready()
         rc = self.config.reconcile
-        return ReconcileEngine(self.store, self.plugins.matchers(), auto_threshold=rc.auto_threshold,
-                               suggest_threshold=rc.suggest_threshold, hook=self.plugins.hook).run()
+        return ReconcileEngine(
+            self.store,
+            self.plugins.matchers(),
+            auto_threshold=rc.auto_threshold,
+            suggest_threshold=rc.suggest_threshold,
+            hook=self.plugins.hook,
+        ).run()
 
     def as_of(self, value: dt.date | None = None) -> dt.date:
         if value is not None:
@@ -111,16 +124,26 @@ class Hub:
 
     def risk(self, as_of: dt.date | None = None) -> RiskStats:
         self.store.check_ready()
-        engine = RiskEngine(self.store, self.plugins.risk_signals(), self.plugins.flag_policies(),
-                            sinks=sorted(self.sinks()), band_cutoffs=self.config.risk.band_cutoffs,
-                            overdue_days=self.config.risk.overdue_days, hook=self.plugins.hook)
+        engine = RiskEngine(
+            self.store,
+            self.plugins.risk_signals(),
+            self.plugins.flag_policies(),
+            sinks=sorted(self.sinks()),
+            band_cutoffs=self.config.risk.band_cutoffs,
+            overdue_days=self.config.risk.overdue_days,
+            hook=self.plugins.hook,
+        )
         stats, _ = engine.run(self.as_of(as_of))
         return stats
 
     def outbox(self) -> Outbox:
         oc = self.config.outbox
-        return Outbox(self.store, max_attempts=oc.max_attempts, backoff_seconds=oc.backoff_seconds,
-                      backoff_max_seconds=oc.backoff_max_seconds)
+        return Outbox(
+            self.store,
+            max_attempts=oc.max_attempts,
+            backoff_seconds=oc.backoff_seconds,
+            backoff_max_seconds=oc.backoff_max_seconds,
+        )
 
     def push(self, sinks: Sequence[str] | None = None) -> PushStats:
         self.store.check_ready()

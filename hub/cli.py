@@ -27,8 +27,12 @@ from hub.model import DEFAULT_BUCKETS
 from hub.plugins import load_plugins
 from hub.store import schema
 
-app = typer.Typer(help="Receivables integration hub: sync, reconcile, score and push.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Receivables integration hub: sync, reconcile, score and push.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 matches_app = typer.Typer(help="Allocations of receipts to invoices.", no_args_is_help=True)
 exposure_app = typer.Typer(help="Exposure and risk per customer.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Flag changes waiting for, or failed in, delivery.", invoke_without_command=True)
@@ -52,10 +56,13 @@ state = State()
 
 @app.callback()
 def _root(
-    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="HUB_CONFIG",
-                                                 help="Config file (default ./hub.toml).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", envvar="HUB_CONFIG", help="Config file (default ./hub.toml).")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON summaries.")] = False,
-    log_level: Annotated[str | None, typer.Option(help="Log level: debug, info, warning, error (default: config's).")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="Log level: debug, info, warning, error (default: config's).")
+    ] = None,
 ) -> None:
     state.config_path = config
     state.json = json_output
@@ -96,8 +103,14 @@ class _RichProgress:
     """Adapts rich's progress bar to the sync engine's Progress protocol (only on a terminal)."""
 
     def __init__(self) -> None:
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=err, transient=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
         self.task: Any = None
 
     def start(self, label: str, total: int | None) -> None:
@@ -125,8 +138,12 @@ def _emit(data: Any, table: Table | None = None) -> None:
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     table = Table(title=title, title_justify="left")
     for c in columns:
-        table.add_column(c, justify="right" if c in {"read", "inserted", "updated", "unchanged", "quarantined",
-                                                     "count", "seconds", "value"} else "left")
+        table.add_column(
+            c,
+            justify="right"
+            if c in {"read", "inserted", "updated", "unchanged", "quarantined", "count", "seconds", "value"}
+            else "left",
+        )
     for r in rows:
         table.add_row(*[str(x) for x in r])
     return table
@@ -166,10 +183,26 @@ def sync(
     """Pull records from every source (or one) into the store."""
     with _hub() as hub:
         rows = _sync(hub, connector, full_refresh)
-    _emit({"sync": rows}, _table("sync", ["connector", "stream", "read", "inserted", "updated", "unchanged",
-                                          "quarantined", "seconds"],
-                                 [[r["connector"], r["stream"], r["read"], r["inserted"], r["updated"], r["unchanged"],
-                                   r["quarantined"], f"{r['seconds']:.2f}"] for r in rows]))
+    _emit(
+        {"sync": rows},
+        _table(
+            "sync",
+            ["connector", "stream", "read", "inserted", "updated", "unchanged", "quarantined", "seconds"],
+            [
+                [
+                    r["connector"],
+                    r["stream"],
+                    r["read"],
+                    r["inserted"],
+                    r["updated"],
+                    r["unchanged"],
+                    r["quarantined"],
+                    f"{r['seconds']:.2f}",
+                ]
+                for r in rows
+            ],
+        ),
+    )
     if any(r["errors"] for r in rows):
         raise typer.Exit(1)
 
@@ -194,7 +227,9 @@ def _as_of(value: str | None) -> dt.date | None:
 
 @app.command()
 @handled
-def risk(as_of: Annotated[str | None, typer.Option(help="Age invoices as of this date (default today).")] = None) -> None:
+def risk(
+    as_of: Annotated[str | None, typer.Option(help="Age invoices as of this date (default today).")] = None,
+) -> None:
     """Compute exposure, risk score and flags; queue flag changes for the sinks."""
     with _hub() as hub:
         stats = hub.risk(_as_of(as_of)).as_dict()
@@ -208,8 +243,14 @@ def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks."
     with _hub() as hub:
         stats = hub.push(sink)
     data = stats.as_dict()
-    _emit({"push": data}, _table("push", ["sink", "delivered", "failed", "dead"],
-                                 [[s.sink, s.delivered, s.failed, s.dead] for s in stats.sinks]))
+    _emit(
+        {"push": data},
+        _table(
+            "push",
+            ["sink", "delivered", "failed", "dead"],
+            [[s.sink, s.delivered, s.failed, s.dead] for s in stats.sinks],
+        ),
+    )
     for s in stats.sinks:
         for e in s.errors[:3]:
             err.print(f"[yellow]warning:[/yellow] {s.sink}: {e}", highlight=False)
@@ -228,15 +269,31 @@ def run(
         rk = hub.risk(_as_of(as_of)).as_dict()
         pushed = hub.push().as_dict()
     summary = {"sync": sync_rows, "reconcile": rec, "risk": rk, "push": pushed}
-    table = _table("hub run", ["step", "result"], [
-        ["sync", ", ".join(f"{r['connector']}/{r['stream']}: +{r['inserted']} ~{r['updated']} "
-                           f"={r['unchanged']} !{r['quarantined']}" for r in sync_rows)],
-        ["reconcile", f"{rec['considered']} receipts: {rec['auto']} auto, {rec['suggested']} suggested, "
-                      f"{rec['unmatched']} open"],
-        ["risk", f"{rk['customers']} customers, {rk['flagged_customers']} flagged; "
-                 f"{rk['raised']} raised, {rk['cleared']} cleared"],
-        ["push", f"{pushed['delivered']} delivered, {pushed['failed']} failed"],
-    ])
+    table = _table(
+        "hub run",
+        ["step", "result"],
+        [
+            [
+                "sync",
+                ", ".join(
+                    f"{r['connector']}/{r['stream']}: +{r['inserted']} ~{r['updated']} "
+                    f"={r['unchanged']} !{r['quarantined']}"
+                    for r in sync_rows
+                ),
+            ],
+            [
+                "reconcile",
+                f"{rec['considered']} receipts: {rec['auto']} auto, {rec['suggested']} suggested, "
+                f"{rec['unmatched']} open",
+            ],
+            [
+                "risk",
+                f"{rk['customers']} customers, {rk['flagged_customers']} flagged; "
+                f"{rk['raised']} raised, {rk['cleared']} cleared",
+            ],
+            ["push", f"{pushed['delivered']} delivered, {pushed['failed']} failed"],
+        ],
+    )
     _emit(summary, table)
     if any(r["errors"] for r in sync_rows):
         raise typer.Exit(1)
@@ -253,14 +310,30 @@ def plugins() -> None:
     host = load_plugins(config.plugins.allow, config.plugins.deny)
     types = host.connector_types()
     data = {
-        "plugins": [{"name": i.name, "module": i.module, "distribution": i.distribution, "version": i.version,
-                     "hooks": list(i.hooks)} for i in host.infos],
+        "plugins": [
+            {
+                "name": i.name,
+                "module": i.module,
+                "distribution": i.distribution,
+                "version": i.version,
+                "hooks": list(i.hooks),
+            }
+            for i in host.infos
+        ],
         "connector_types": {n: t.description for n, t in sorted(types.items())},
     }
-    _emit(data, _table("plugins", ["name", "distribution", "version", "hooks"],
-                       [[i.name, i.distribution or "-", i.version or "-", ", ".join(i.hooks)] for i in host.infos]))
+    _emit(
+        data,
+        _table(
+            "plugins",
+            ["name", "distribution", "version", "hooks"],
+            [[i.name, i.distribution or "-", i.version or "-", ", ".join(i.hooks)] for i in host.infos],
+        ),
+    )
     if not state.json:
-        out.print(_table("connector types", ["type", "description"], [[n, d] for n, d in data["connector_types"].items()]))
+        out.print(
+            _table("connector types", ["type", "description"], [[n, t.description] for n, t in sorted(types.items())])
+        )
 
 
 @app.command()
@@ -271,12 +344,31 @@ def quarantine(limit: Annotated[int, typer.Option(help="Show at most this many."
         hub.store.check_ready()
         q = schema.quarantine
         with hub.store.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(
-                sa.select(q.c.id, q.c.connector, q.c.stream, q.c.external_id, q.c.reason, q.c.occurrences,
-                          q.c.last_seen, q.c.raw).order_by(q.c.id).limit(limit))]
-    _emit({"quarantine": rows}, _table(f"quarantine ({len(rows)})", ["id", "connector", "stream", "external_id", "reason"],
-                                       [[r["id"], r["connector"], r["stream"], r["external_id"] or "-", r["reason"]]
-                                        for r in rows]))
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(
+                    sa.select(
+                        q.c.id,
+                        q.c.connector,
+                        q.c.stream,
+                        q.c.external_id,
+                        q.c.reason,
+                        q.c.occurrences,
+                        q.c.last_seen,
+                        q.c.raw,
+                    )
+                    .order_by(q.c.id)
+                    .limit(limit)
+                )
+            ]
+    _emit(
+        {"quarantine": rows},
+        _table(
+            f"quarantine ({len(rows)})",
+            ["id", "connector", "stream", "external_id", "reason"],
+            [[r["id"], r["connector"], r["stream"], r["external_id"] or "-", r["reason"]] for r in rows],
+        ),
+    )
 
 
 def _check_format(fmt: str) -> None:
@@ -292,13 +384,19 @@ def _match_rows(hub: Hub, statuses: tuple[str, ...]) -> list[list[Any]]:
     customer = sa.func.coalesce(c.c.canonical_id, i.c.source + ":" + i.c.customer_external_id)
     query = (
         sa.select(r.c.bank_ref, r.c.external_id, i.c.number, a.c.amount, a.c.status, a.c.confidence, customer)
-        .select_from(a.join(r, r.c.id == a.c.receipt_id).join(i, i.c.id == a.c.invoice_id)
-                     .outerjoin(c, sa.and_(c.c.source == i.c.source, c.c.external_id == i.c.customer_external_id)))
-        .where(a.c.status.in_(statuses)).order_by(r.c.id, a.c.rank, a.c.id)
+        .select_from(
+            a.join(r, r.c.id == a.c.receipt_id)
+            .join(i, i.c.id == a.c.invoice_id)
+            .outerjoin(c, sa.and_(c.c.source == i.c.source, c.c.external_id == i.c.customer_external_id))
+        )
+        .where(a.c.status.in_(statuses))
+        .order_by(r.c.id, a.c.rank, a.c.id)
     )
     with hub.store.connect() as conn:
-        return [[ref or ext, num, amount, status, f"{conf:.3f}", cust]
-                for ref, ext, num, amount, status, conf, cust in conn.execute(query)]
+        return [
+            [ref or ext, num, amount, status, f"{conf:.3f}", cust]
+            for ref, ext, num, amount, status, conf, cust in conn.execute(query)
+        ]
 
 
 @matches_app.command("export")
@@ -328,12 +426,14 @@ def matches_list(
     with _hub() as hub:
         hub.store.check_ready()
         rows = _match_rows(hub, (status,) if status else ("auto", "suggested", "confirmed"))[:limit]
-    _emit({"matches": [dict(zip(MATCH_COLUMNS, r, strict=True)) for r in rows]},
-          _table("matches", MATCH_COLUMNS, rows))
+    _emit({"matches": [dict(zip(MATCH_COLUMNS, r, strict=True)) for r in rows]}, _table("matches", MATCH_COLUMNS, rows))
 
 
-EXPOSURE_COLUMNS = (["customer_id", "currency", "open", "overdue"] + [b for b, _, _ in DEFAULT_BUCKETS]
-                    + ["limit", "utilisation", "score", "band", "flags"])
+EXPOSURE_COLUMNS = (
+    ["customer_id", "currency", "open", "overdue"]
+    + [b for b, _, _ in DEFAULT_BUCKETS]
+    + ["limit", "utilisation", "score", "band", "flags"]
+)
 
 
 @exposure_app.command("export")
@@ -351,9 +451,13 @@ def exposure_export(
             rows = [
                 [x.customer_id, x.currency, x.open_amount, x.overdue_amount]
                 + [x.buckets.get(b, "0") for b, _, _ in DEFAULT_BUCKETS]
-                + [x.credit_limit if x.credit_limit is not None else "",
-                   f"{x.utilisation:.4f}" if x.utilisation is not None else "",
-                   f"{x.score:.1f}" if x.score is not None else "", x.band or "", " ".join(x.flags)]
+                + [
+                    x.credit_limit if x.credit_limit is not None else "",
+                    f"{x.utilisation:.4f}" if x.utilisation is not None else "",
+                    f"{x.score:.1f}" if x.score is not None else "",
+                    x.band or "",
+                    " ".join(x.flags),
+                ]
                 for x in conn.execute(sa.select(e).order_by(e.c.customer_id))
             ]
     _write_csv(output, EXPOSURE_COLUMNS, rows)
@@ -375,7 +479,9 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 
 @outbox_app.callback()
 @handled
-def outbox_show(ctx: typer.Context, status: Annotated[str | None, typer.Option(help="pending, failed, dead or delivered.")] = None) -> None:
+def outbox_show(
+    ctx: typer.Context, status: Annotated[str | None, typer.Option(help="pending, failed, dead or delivered.")] = None
+) -> None:
     """Show outbox counts per sink and status, and the rows with a given status."""
     if ctx.invoked_subcommand is not None:
         return
@@ -384,12 +490,18 @@ def outbox_show(ctx: typer.Context, status: Annotated[str | None, typer.Option(h
         ob = hub.outbox()
         summary = ob.summary()
         rows = ob.rows(status) if status else ob.rows("dead") + ob.rows("failed")
-    _emit({"summary": summary, "rows": rows}, _table("outbox", ["sink", "status", "count"],
-                                                     [[s["sink"], s["status"], s["count"]] for s in summary]))
+    _emit(
+        {"summary": summary, "rows": rows},
+        _table("outbox", ["sink", "status", "count"], [[s["sink"], s["status"], s["count"]] for s in summary]),
+    )
     if rows and not state.json:
-        out.print(_table("rows", ["id", "sink", "event_id", "status", "attempts", "last_error"],
-                         [[r["id"], r["sink"], r["event_id"], r["status"], r["attempts"], r["last_error"] or ""]
-                          for r in rows]))
+        out.print(
+            _table(
+                "rows",
+                ["id", "sink", "event_id", "status", "attempts", "last_error"],
+                [[r["id"], r["sink"], r["event_id"], r["status"], r["attempts"], r["last_error"] or ""] for r in rows],
+            )
+        )
 
 
 @outbox_app.command("replay")
@@ -430,7 +542,9 @@ path = "out/flags.jsonl"
 
 @app.command()
 @handled
-def demo(workspace: Annotated[Path | None, typer.Option(help="Keep the demo here instead of a temporary folder.")] = None) -> None:
+def demo(
+    workspace: Annotated[Path | None, typer.Option(help="Keep the demo here instead of a temporary folder.")] = None,
+) -> None:
     """Run the whole flow on bundled sample data and show what happened."""
     base = workspace or Path(tempfile.mkdtemp(prefix="hub-demo-"))
     data = base / "data"
@@ -449,31 +563,49 @@ def demo(workspace: Annotated[Path | None, typer.Option(help="Keep the demo here
         pushed = hub.push()
         with hub.store.connect() as conn:
             f = schema.risk_flag
-            flags = conn.execute(sa.select(f.c.customer_id, f.c.code, f.c.reason).where(f.c.active.is_(True))
-                                 .order_by(f.c.code, f.c.customer_id)).all()
+            flags = conn.execute(
+                sa.select(f.c.customer_id, f.c.code, f.c.reason)
+                .where(f.c.active.is_(True))
+                .order_by(f.c.code, f.c.customer_id)
+            ).all()
     receipts = sum(r["inserted"] for r in sync_rows if r["stream"] == "receipts")
     flags_file = base / "out" / "flags.jsonl"
     summary = {
-        "workspace": str(base), "receipts_imported": receipts, "auto_matched": rec.auto,
-        "suggested": rec.suggested, "left_open": rec.unmatched, "customers": rk.customers,
-        "flagged_customers": rk.flagged_customers, "flags": rk.flag_counts,
-        "flag_changes_written": pushed.delivered, "flags_file": str(flags_file),
+        "workspace": str(base),
+        "receipts_imported": receipts,
+        "auto_matched": rec.auto,
+        "suggested": rec.suggested,
+        "left_open": rec.unmatched,
+        "customers": rk.customers,
+        "flagged_customers": rk.flagged_customers,
+        "flags": rk.flag_counts,
+        "flag_changes_written": pushed.delivered,
+        "flags_file": str(flags_file),
     }
     if state.json:
         _emit(summary)
         return
-    out.print(_table("hub demo", ["what", "value"], [
-        ["receipts imported", receipts],
-        ["matched automatically", rec.auto],
-        ["suggested for review", rec.suggested],
-        ["left open", rec.unmatched],
-        ["customers scored", rk.customers],
-        ["customers flagged", rk.flagged_customers],
-        ["flag changes written", f"{pushed.delivered} to {flags_file}"],
-    ]))
+    out.print(
+        _table(
+            "hub demo",
+            ["what", "value"],
+            [
+                ["receipts imported", receipts],
+                ["matched automatically", rec.auto],
+                ["suggested for review", rec.suggested],
+                ["left open", rec.unmatched],
+                ["customers scored", rk.customers],
+                ["customers flagged", rk.flagged_customers],
+                ["flag changes written", f"{pushed.delivered} to {flags_file}"],
+            ],
+        )
+    )
     shown = flags[:10]
-    out.print(_table(f"flags raised ({len(flags)}; first {len(shown)})", ["customer", "flag", "why"],
-                     [list(x) for x in shown]))
+    out.print(
+        _table(
+            f"flags raised ({len(flags)}; first {len(shown)})", ["customer", "flag", "why"], [list(x) for x in shown]
+        )
+    )
     out.print(f"workspace: {base}  (config {base / 'hub.toml'}; try: hub -c {base / 'hub.toml'} matches list)")
 
 

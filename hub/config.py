@@ -42,7 +42,10 @@ class _Section(BaseModel):
 
 
 class DatabaseConfig(_Section):
-    url: str = Field(default="sqlite:///hub.db", description="SQLAlchemy URL; relative SQLite paths resolve against the config folder.")
+    url: str = Field(
+        default="sqlite:///hub.db",
+        description="SQLAlchemy URL; relative SQLite paths resolve against the config folder.",
+    )
     echo: bool = False
 
 
@@ -68,7 +71,7 @@ class RiskConfig(_Section):
     as_of: str | None = Field(default=None, description="ISO date to compute ageing at; default today.")
     overdue_days: list[int] = Field(default_factory=lambda: [30, 60, 90])
     band_cutoffs: dict[str, float] = Field(
-        default_factory=lambda: {"A": 80, "B": 60, "C": 40, "D": 20, "E": 0},
+        default_factory=lambda: {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0, "E": 0.0},
         description="Lowest score of each band, best band first.",
     )
 
@@ -108,7 +111,7 @@ class HubConfig(BaseSettings):
         url = self.database.url
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith("sqlite:////") and ":memory:" not in url:
-            rel = url[len(prefix):]
+            rel = url[len(prefix) :]
             if rel and not Path(rel).is_absolute():
                 return prefix + str((self.base_dir / rel).resolve())
         return url

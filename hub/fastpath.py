@@ -42,8 +42,14 @@ def _micros(text: str) -> int:
 
 
 def compile_row_builder(
-    mapping: Mapping_, model: type[BaseModel], source: str, columns: Sequence[str], *,
-    dialect: str, defaults: dict[str, Any], header: Sequence[str] | None = None,
+    mapping: Mapping_,
+    model: type[BaseModel],
+    source: str,
+    columns: Sequence[str],
+    *,
+    dialect: str,
+    defaults: dict[str, Any],
+    header: Sequence[str] | None = None,
     record_hash: Callable[[Any], int],
 ) -> tuple[KeyFunction, RowBuilder] | None:
     """``(key, build)`` functions for one stream, or None if its mapping or type is unsupported.
@@ -71,9 +77,15 @@ def compile_row_builder(
         return None
 
     ns: dict[str, Any] = {
-        "_DEC": DECIMAL_TEXT.match, "_ISO": ISO_DATE.match, "_fromiso": dt.date.fromisoformat,
-        "_micros": _micros, "_hash": record_hash, "_fv": Mapping_.field_value, "_SOURCE": source,
-        "_COMPUTED": mapping.computed_fields, "_DEFAULTS": defaults,
+        "_DEC": DECIMAL_TEXT.match,
+        "_ISO": ISO_DATE.match,
+        "_fromiso": dt.date.fromisoformat,
+        "_micros": _micros,
+        "_hash": record_hash,
+        "_fv": Mapping_.field_value,
+        "_SOURCE": source,
+        "_COMPUTED": mapping.computed_fields,
+        "_DEFAULTS": defaults,
     }
     prelude = []
     if header is not None:
@@ -104,8 +116,12 @@ def compile_row_builder(
     if ext_var is None:
         return None
     lines.append(f"    m_ext = {ext_var}")
-    key_lines = ["def key(raw):", *prelude, *lines,
-                 f"    return m_ext, _hash(({''.join(v + ', ' for _, v in mapped_names)}_SOURCE))"]
+    key_lines = [
+        "def key(raw):",
+        *prelude,
+        *lines,
+        f"    return m_ext, _hash(({''.join(v + ', ' for _, v in mapped_names)}_SOURCE))",
+    ]
     lines = ["def build(raw, h, synced_at):", *prelude, *lines]
 
     values: dict[str, str] = {}
@@ -120,25 +136,31 @@ def compile_row_builder(
                 body += [f"if len({var}) < {k.min_length}: return None"]
             body += [f"{out} = {var}" + (" or None" if k.optional else "")]
         elif k.kind == "money":
-            body += [f"if type({var}) is not str: return None",
-                     f"{var} = {var}.strip()",
-                     f"if not _DEC({var}): return None",
-                     f"{out} = _micros({var})"]
+            body += [
+                f"if type({var}) is not str: return None",
+                f"{var} = {var}.strip()",
+                f"if not _DEC({var}): return None",
+                f"{out} = _micros({var})",
+            ]
             if k.gt is not None:
                 body += [f"if not {out} > {to_micros(Decimal(k.gt))}: return None"]
             if k.ge is not None:
                 body += [f"if not {out} >= {to_micros(Decimal(k.ge))}: return None"]
         elif k.kind == "date":
-            body += [f"if type({var}) is not str or not _ISO({var}): return None",
-                     "try:",
-                     f"    _d = _fromiso({var})",
-                     "except ValueError:",
-                     "    return None",
-                     f"{out} = " + ("_d" if dialect != "sqlite" else var)]
+            body += [
+                f"if type({var}) is not str or not _ISO({var}): return None",
+                "try:",
+                f"    _d = _fromiso({var})",
+                "except ValueError:",
+                "    return None",
+                f"{out} = " + ("_d" if dialect != "sqlite" else var),
+            ]
         elif k.kind == "currency":
-            body += [f"if type({var}) is not str: return None",
-                     f"{out} = {var}.strip().upper()",
-                     f"if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): return None"]
+            body += [
+                f"if type({var}) is not str: return None",
+                f"{out} = {var}.strip().upper()",
+                f"if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): return None",
+            ]
         elif k.kind == "enum":
             ns[f"_E_{target}"] = k.enum_values
             body += [f"if {var} not in _E_{target}: return None", f"{out} = {var}"]
@@ -162,7 +184,7 @@ def compile_row_builder(
     lines.append(f"    return ({''.join(r + ', ' for r in row)})")
     for fn_lines in (key_lines, lines):
         code = "\n".join(fn_lines)
-        exec(compile(code, f"<row builder {mapping.name}>", "exec"), ns)  # noqa: S102 - see module docstring
+        exec(compile(code, f"<row builder {mapping.name}>", "exec"), ns)
     key: KeyFunction = ns["key"]
     build: RowBuilder = ns["build"]
     return key, build

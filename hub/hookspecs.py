@@ -33,6 +33,7 @@ def hub_register_connectors() -> list[ConnectorType]:
 
     :return: a list of :class:`hub.connector.ConnectorType`; the config selects them by ``type``.
     """
+    raise NotImplementedError  # a hook specification: plugins implement it
 
 
 @hookspec
@@ -41,6 +42,7 @@ def hub_register_matchers() -> list[Matcher]:
 
     :return: a list of :class:`hub.reconcile.Matcher`; each proposes allocations for a receipt.
     """
+    raise NotImplementedError  # a hook specification: plugins implement it
 
 
 @hookspec
@@ -49,6 +51,7 @@ def hub_register_risk_signals() -> list[RiskSignal]:
 
     :return: a list of :class:`hub.risk.RiskSignal`.
     """
+    raise NotImplementedError  # a hook specification: plugins implement it
 
 
 @hookspec
@@ -57,6 +60,7 @@ def hub_register_flag_policies() -> list[FlagPolicy]:
 
     :return: a list of :class:`hub.risk.FlagPolicy`.
     """
+    raise NotImplementedError  # a hook specification: plugins implement it
 
 
 @hookspec

@@ -78,6 +78,7 @@ def _make_date(fmt: str) -> Transform:
             return dt.datetime.strptime(v.strip(), fmt).date()
         except ValueError:
             return v  # left as is: validation reports the field and the value
+
     return parse
 
 
@@ -86,12 +87,14 @@ def _make_split(sep: str) -> Transform:
         if not isinstance(v, str):
             return v
         return [p.strip() for p in v.split(sep) if p.strip()]
+
     return split
 
 
 def _make_prefix(prefix: str) -> Transform:
     def add(v: Any) -> Any:
         return f"{prefix}{v}" if v is not None else None
+
     return add
 
 
@@ -138,8 +141,15 @@ class Mapping_:
         self.fields = fields
         self.description = description
         # Plain-copy fields (the common case) skip the generic path: this runs once per record.
-        self._plain = [(f.target, f.source) for f in fields if f.const is None and f.default is None
-                       and not f.transforms and f.source is not None and "." not in f.source]
+        self._plain = [
+            (f.target, f.source)
+            for f in fields
+            if f.const is None
+            and f.default is None
+            and not f.transforms
+            and f.source is not None
+            and "." not in f.source
+        ]
         self._other = [f for f in fields if (f.target, f.source) not in self._plain]
 
     def inputs(self) -> set[str]:
@@ -150,7 +160,8 @@ class Mapping_:
         """Source fields feeding required canonical fields without a default."""
         model = RECORD_TYPES[self.record_type]
         return {
-            f.source.split(".", 1)[0] for f in self.fields
+            f.source.split(".", 1)[0]
+            for f in self.fields
             if f.source and f.default is None and model.model_fields[f.target].is_required()
         }
 
@@ -227,10 +238,15 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping_:
         transforms = spec.get("transform", [])
         if isinstance(transforms, str):
             transforms = [transforms]
-        fields.append(FieldMap(
-            target, spec.get("from"), spec.get("const"), spec.get("default"),
-            tuple(_transform(t, where) for t in transforms),
-        ))
+        fields.append(
+            FieldMap(
+                target,
+                spec.get("from"),
+                spec.get("const"),
+                spec.get("default"),
+                tuple(_transform(t, where) for t in transforms),
+            )
+        )
     targets = {f.target for f in fields}
     missing = [n for n, info in model.model_fields.items() if info.is_required() and n != "source" and n not in targets]
     if missing:

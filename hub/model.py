@@ -75,9 +75,10 @@ Currency = Annotated[str, AfterValidator(_check_currency)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
 OptionalMoney = Annotated[
-    Decimal | None, BeforeValidator(_empty_to_none), BeforeValidator(_parse_decimal), AfterValidator(
-        lambda v: None if v is None else _check_money(v)
-    )
+    Decimal | None,
+    BeforeValidator(_empty_to_none),
+    BeforeValidator(_parse_decimal),
+    AfterValidator(lambda v: None if v is None else _check_money(v)),
 ]
 
 

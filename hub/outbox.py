@@ -53,8 +53,9 @@ class PushStats:
 
 
 class Outbox:
-    def __init__(self, store: Store, *, max_attempts: int = 8, backoff_seconds: float = 30.0,
-                 backoff_max_seconds: float = 3600.0) -> None:
+    def __init__(
+        self, store: Store, *, max_attempts: int = 8, backoff_seconds: float = 30.0, backoff_max_seconds: float = 3600.0
+    ) -> None:
         self.store = store
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
@@ -71,14 +72,20 @@ class Outbox:
             stats.sinks.append(self._push_sink(name, sink, now))
         return stats
 
-    def _due(self, name: str, now: dt.datetime, limit: int, after_id: int) -> list[tuple[int, str, dict[str, Any], int]]:
+    def _due(
+        self, name: str, now: dt.datetime, limit: int, after_id: int
+    ) -> list[tuple[int, str, dict[str, Any], int]]:
         o = schema.outbox
         with self.store.connect() as conn:
-            return [tuple(r) for r in conn.execute(  # type: ignore[misc]
-                sa.select(o.c.id, o.c.event_id, o.c.payload, o.c.attempts)
-                .where(o.c.sink == name, o.c.status.in_(RETRYABLE), o.c.next_attempt_at <= now, o.c.id > after_id)
-                .order_by(o.c.id).limit(limit)
-            )]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    sa.select(o.c.id, o.c.event_id, o.c.payload, o.c.attempts)
+                    .where(o.c.sink == name, o.c.status.in_(RETRYABLE), o.c.next_attempt_at <= now, o.c.id > after_id)
+                    .order_by(o.c.id)
+                    .limit(limit)
+                )
+            ]
 
     def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None) -> SinkStats:
         stats = SinkStats(name)
@@ -106,8 +113,11 @@ class Outbox:
                 for row_id, event_id, _, attempts in rows:
                     result = results.get(event_id)
                     if result is not None and result.ok:
-                        conn.execute(o.update().where(o.c.id == row_id).values(
-                            status="delivered", delivered_at=utcnow(), attempts=attempts + 1, last_error=None))
+                        conn.execute(
+                            o.update()
+                            .where(o.c.id == row_id)
+                            .values(status="delivered", delivered_at=utcnow(), attempts=attempts + 1, last_error=None)
+                        )
                         stats.delivered += 1
                     else:
                         error = result.error if result is not None and result.error else "no result reported by sink"
@@ -116,14 +126,30 @@ class Outbox:
         log.info("outbox.pushed", sink=name, delivered=stats.delivered, failed=stats.failed, dead=stats.dead)
         return stats
 
-    def _fail(self, conn: sa.Connection, row_id: int, attempts: int, error: str, now: dt.datetime, *,
-              permanent: bool, stats: SinkStats) -> None:
+    def _fail(
+        self,
+        conn: sa.Connection,
+        row_id: int,
+        attempts: int,
+        error: str,
+        now: dt.datetime,
+        *,
+        permanent: bool,
+        stats: SinkStats,
+    ) -> None:
         o = schema.outbox
         attempts += 1
         dead = permanent or attempts >= self.max_attempts
-        conn.execute(o.update().where(o.c.id == row_id).values(
-            status="dead" if dead else "failed", attempts=attempts, last_error=error[:2000],
-            next_attempt_at=now + self.backoff(attempts)))
+        conn.execute(
+            o.update()
+            .where(o.c.id == row_id)
+            .values(
+                status="dead" if dead else "failed",
+                attempts=attempts,
+                last_error=error[:2000],
+                next_attempt_at=now + self.backoff(attempts),
+            )
+        )
         if dead:
             stats.dead += 1
         else:
@@ -135,15 +161,19 @@ class Outbox:
             return [
                 {"sink": sink, "status": status, "count": count}
                 for sink, status, count in conn.execute(
-                    sa.select(o.c.sink, o.c.status, sa.func.count()).group_by(o.c.sink, o.c.status)
+                    sa.select(o.c.sink, o.c.status, sa.func.count())
+                    .group_by(o.c.sink, o.c.status)
                     .order_by(o.c.sink, o.c.status)
                 )
             ]
 
     def rows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         o = schema.outbox
-        query = sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.status, o.c.attempts, o.c.last_error,
-                          o.c.next_attempt_at).order_by(o.c.id).limit(limit)
+        query = (
+            sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.status, o.c.attempts, o.c.last_error, o.c.next_attempt_at)
+            .order_by(o.c.id)
+            .limit(limit)
+        )
         if status:
             query = query.where(o.c.status == status)
         with self.store.connect() as conn:
@@ -152,7 +182,7 @@ class Outbox:
     def replay(self, *, sink: str | None = None, ids: list[int] | None = None, actor: str = "cli") -> int:
         """Put dead (and failed) rows back to pending, due now. Returns how many."""
         o = schema.outbox
-        cond = o.c.status.in_(("dead", "failed"))
+        cond: sa.ColumnElement[bool] = o.c.status.in_(("dead", "failed"))
         if sink:
             cond = sa.and_(cond, o.c.sink == sink)
         if ids:

@@ -85,7 +85,9 @@ class PluginHost:
             if result is None:
                 continue
             if not isinstance(result, (list, tuple)):
-                raise PluginError(f"plugin {impl.plugin_name}: {hook_name} must return a list, got {type(result).__name__}")
+                raise PluginError(
+                    f"plugin {impl.plugin_name}: {hook_name} must return a list, got {type(result).__name__}"
+                )
             yield impl.plugin_name, list(result)
 
 

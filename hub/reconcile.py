@@ -103,8 +103,9 @@ class OpenItems:
     share them instead of each scanning all invoices.
     """
 
-    def __init__(self, invoices: Iterable[OpenInvoice], customers: Iterable[CustomerView],
-                 allocated: dict[int, Decimal]) -> None:
+    def __init__(
+        self, invoices: Iterable[OpenInvoice], customers: Iterable[CustomerView], allocated: dict[int, Decimal]
+    ) -> None:
         self.invoices: dict[int, OpenInvoice] = {inv.id: inv for inv in invoices}
         self.customers: dict[str, CustomerView] = {c.id: c for c in customers}
         self._allocated = defaultdict(Decimal, allocated)
@@ -155,13 +156,23 @@ class Decision:
     proposals: list[Proposal]
 
 
-def decide(receipt: ReceiptView, proposals: Sequence[Proposal], book: OpenItems, *,
-           auto_threshold: float, suggest_threshold: float, margin: float = 0.1, max_suggestions: int = 3) -> Decision:
+def decide(
+    receipt: ReceiptView,
+    proposals: Sequence[Proposal],
+    book: OpenItems,
+    *,
+    auto_threshold: float,
+    suggest_threshold: float,
+    margin: float = 0.1,
+    max_suggestions: int = 3,
+) -> Decision:
     """Pick the outcome for one receipt. Pure: it does not change ``book``."""
     unique: dict[Any, Proposal] = {}
     for p in proposals:
-        if not p.lines or p.total <= 0 or p.total > receipt.amount + sum(
-            (ln.amount for ln in p.lines if ln.kind == "write_off"), ZERO
+        if (
+            not p.lines
+            or p.total <= 0
+            or p.total > receipt.amount + sum((ln.amount for ln in p.lines if ln.kind == "write_off"), ZERO)
         ):
             continue
         if any(book.invoices[ln.invoice_id].currency != receipt.currency for ln in p.lines):
@@ -182,8 +193,15 @@ def decide(receipt: ReceiptView, proposals: Sequence[Proposal], book: OpenItems,
 
 
 class ReconcileEngine:
-    def __init__(self, store: Store, matchers: Sequence[Matcher], *, auto_threshold: float = 0.95,
-                 suggest_threshold: float = 0.3, hook: Any = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        matchers: Sequence[Matcher],
+        *,
+        auto_threshold: float = 0.95,
+        suggest_threshold: float = 0.3,
+        hook: Any = None,
+    ) -> None:
         self.store = store
         self.matchers = list(matchers)
         self.auto_threshold = auto_threshold
@@ -193,24 +211,39 @@ class ReconcileEngine:
     def load_book(self, conn: sa.Connection) -> OpenItems:
         inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
         allocated: dict[int, Decimal] = {
-            invoice_id: total for invoice_id, total in conn.execute(
+            invoice_id: total
+            for invoice_id, total in conn.execute(
                 sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount).label("total"))
-                .where(alloc.c.status.in_(LIVE)).group_by(alloc.c.invoice_id)
+                .where(alloc.c.status.in_(LIVE))
+                .group_by(alloc.c.invoice_id)
             )
         }
         canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
         rows = conn.execute(
-            sa.select(inv.c.id, inv.c.number, canonical, inv.c.currency, inv.c.open_amount, inv.c.due_date,
-                      inv.c.po_number, inv.c.payment_reference)
-            .select_from(inv.outerjoin(cust, sa.and_(cust.c.source == inv.c.source,
-                                                     cust.c.external_id == inv.c.customer_external_id)))
+            sa.select(
+                inv.c.id,
+                inv.c.number,
+                canonical,
+                inv.c.currency,
+                inv.c.open_amount,
+                inv.c.due_date,
+                inv.c.po_number,
+                inv.c.payment_reference,
+            )
+            .select_from(
+                inv.outerjoin(
+                    cust, sa.and_(cust.c.source == inv.c.source, cust.c.external_id == inv.c.customer_external_id)
+                )
+            )
             .where(inv.c.status == "open", inv.c.open_amount > 0)
         )
         invoices = [OpenInvoice(*r) for r in rows]
         customers = [
             CustomerView(cid, name, tuple(aliases or ()), tuple(ibans or ()), parent)
             for cid, name, aliases, ibans, parent in conn.execute(
-                sa.select(cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id)
+                sa.select(
+                    cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id
+                )
             )
         ]
         return OpenItems(invoices, customers, allocated)
@@ -222,14 +255,34 @@ class ReconcileEngine:
         if latest_invoice is not None:
             cond = sa.or_(r.c.reconciled_at.is_(None), r.c.reconciled_at < latest_invoice)
         rows = conn.execute(
-            sa.select(r.c.id, r.c.bank_ref, r.c.amount, r.c.currency, r.c.booking_date, r.c.payer_name,
-                      r.c.payer_account, r.c.remittance, r.c.references, r.c.end_to_end_id)
+            sa.select(
+                r.c.id,
+                r.c.bank_ref,
+                r.c.amount,
+                r.c.currency,
+                r.c.booking_date,
+                r.c.payer_name,
+                r.c.payer_account,
+                r.c.remittance,
+                r.c.references,
+                r.c.end_to_end_id,
+            )
             .where(r.c.direction == "credit", r.c.reversal.is_(False), r.c.match_status == "open", cond)
             .order_by(r.c.booking_date, r.c.id)
         )
         return [
-            ReceiptView(rid, ref, amount, ccy, booked, payer, account, text,
-                        tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)), e2e)
+            ReceiptView(
+                rid,
+                ref,
+                amount,
+                ccy,
+                booked,
+                payer,
+                account,
+                text,
+                tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
+                e2e,
+            )
             for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e in rows
         ]
 
@@ -247,8 +300,13 @@ class ReconcileEngine:
                 proposals: list[Proposal] = []
                 for matcher in self.matchers:
                     proposals.extend(matcher.propose(receipt, book))
-                decision = decide(receipt, proposals, book, auto_threshold=self.auto_threshold,
-                                  suggest_threshold=self.suggest_threshold)
+                decision = decide(
+                    receipt,
+                    proposals,
+                    book,
+                    auto_threshold=self.auto_threshold,
+                    suggest_threshold=self.suggest_threshold,
+                )
                 statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
                 if decision.status == "auto":
                     stats.auto += 1
@@ -260,12 +318,22 @@ class ReconcileEngine:
                     stats.unmatched += 1
                 for rank, proposal in enumerate(decision.proposals, 1):
                     for ln in proposal.lines:
-                        allocations.append({
-                            "receipt_id": receipt.id, "invoice_id": ln.invoice_id, "amount": ln.amount,
-                            "kind": ln.kind, "method": proposal.method, "confidence": proposal.confidence,
-                            "status": decision.status, "rank": rank, "reasons": proposal.reasons,
-                            "created_at": now, "decided_by": "hub", "decided_at": now,
-                        })
+                        allocations.append(
+                            {
+                                "receipt_id": receipt.id,
+                                "invoice_id": ln.invoice_id,
+                                "amount": ln.amount,
+                                "kind": ln.kind,
+                                "method": proposal.method,
+                                "confidence": proposal.confidence,
+                                "status": decision.status,
+                                "rank": rank,
+                                "reasons": proposal.reasons,
+                                "created_at": now,
+                                "decided_by": "hub",
+                                "decided_at": now,
+                            }
+                        )
             self._write(conn, allocations, statuses, now)
             stats.allocations = len(allocations)
         stats.seconds = time.perf_counter() - started
@@ -274,18 +342,24 @@ class ReconcileEngine:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
 
-    def _write(self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]],
-               now: Any) -> None:
+    def _write(
+        self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]], now: Any
+    ) -> None:
         alloc, event = schema.allocation, schema.allocation_event
         if allocations:
             conn.execute(alloc.insert(), allocations)
             # One event per new allocation, written set-wise: this run's rows carry its timestamp.
-            conn.execute(event.insert().from_select(
-                ["allocation_id", "status", "actor", "at"],
-                sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at)
-                .where(alloc.c.created_at == now),
-            ))
+            conn.execute(
+                event.insert().from_select(
+                    ["allocation_id", "status", "actor", "at"],
+                    sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
+                        alloc.c.created_at == now
+                    ),
+                )
+            )
         r = schema.receipt
         for status, ids in statuses.items():
             for i in range(0, len(ids), 5000):
-                conn.execute(r.update().where(r.c.id.in_(ids[i:i + 5000])).values(match_status=status, reconciled_at=now))
+                conn.execute(
+                    r.update().where(r.c.id.in_(ids[i : i + 5000])).values(match_status=status, reconciled_at=now)
+                )

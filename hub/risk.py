@@ -94,9 +94,17 @@ def band_of(score: float, cutoffs: dict[str, float]) -> str:
 
 
 class RiskEngine:
-    def __init__(self, store: Store, signals: Sequence[RiskSignal], policies: Sequence[FlagPolicy], *,
-                 sinks: Sequence[str], band_cutoffs: dict[str, float], overdue_days: Sequence[int] = (30, 60, 90),
-                 hook: Any = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        signals: Sequence[RiskSignal],
+        policies: Sequence[FlagPolicy],
+        *,
+        sinks: Sequence[str],
+        band_cutoffs: dict[str, float],
+        overdue_days: Sequence[int] = (30, 60, 90),
+        hook: Any = None,
+    ) -> None:
         self.store = store
         self.signals = list(signals)
         self.policies = list(policies)
@@ -108,18 +116,24 @@ class RiskEngine:
     def exposures(self, conn: sa.Connection, as_of: dt.date) -> list[Exposure]:
         """One exposure per canonical customer, in the customer's currency (or its invoices')."""
         inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
-        allocated: dict[int, Decimal] = dict(conn.execute(
-            sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
-            .where(alloc.c.status.in_(LIVE)).group_by(alloc.c.invoice_id)
-        ).all())
+        allocated: dict[int, Decimal] = dict(
+            conn.execute(
+                sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
+                .where(alloc.c.status.in_(LIVE))
+                .group_by(alloc.c.invoice_id)
+            ).all()
+        )
         customers: dict[str, tuple[str | None, Decimal | None]] = {}
         for cid, ccy, limit in conn.execute(sa.select(cust.c.canonical_id, cust.c.currency, cust.c.credit_limit)):
             customers.setdefault(cid, (ccy, limit))
         canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
         rows = conn.execute(
             sa.select(inv.c.id, canonical, inv.c.currency, inv.c.open_amount, inv.c.due_date)
-            .select_from(inv.outerjoin(cust, sa.and_(cust.c.source == inv.c.source,
-                                                     cust.c.external_id == inv.c.customer_external_id)))
+            .select_from(
+                inv.outerjoin(
+                    cust, sa.and_(cust.c.source == inv.c.source, cust.c.external_id == inv.c.customer_external_id)
+                )
+            )
             .where(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0)
         )
         per: dict[str, dict[str, Any]] = {}
@@ -128,8 +142,16 @@ class RiskEngine:
             if remaining <= 0:
                 continue
             ccy_master, _ = customers.get(cid, (None, None))
-            acc = per.setdefault(cid, {"currency": ccy_master or ccy, "buckets": defaultdict(Decimal),
-                                       "oldest": None, "max_dpd": 0, "other_ccy": 0})
+            acc = per.setdefault(
+                cid,
+                {
+                    "currency": ccy_master or ccy,
+                    "buckets": defaultdict(Decimal),
+                    "oldest": None,
+                    "max_dpd": 0,
+                    "other_ccy": 0,
+                },
+            )
             if ccy != acc["currency"]:
                 acc["other_ccy"] += 1  # converted in a later version (rates); counted, not mixed in
                 continue
@@ -140,21 +162,29 @@ class RiskEngine:
                 acc["oldest"] = due if acc["oldest"] is None else min(acc["oldest"], due)
         out = []
         for cid in sorted(set(customers) | set(per)):
-            acc = per.get(cid)
+            acc = per.get(cid) or {}
             ccy_master, limit = customers.get(cid, (None, None))
             buckets = {label: ZERO for label, _, _ in DEFAULT_BUCKETS}
             if acc:
                 buckets.update(acc["buckets"])
             open_amount = sum(buckets.values(), ZERO)
-            currency = (acc or {}).get("currency") or ccy_master
+            currency = acc.get("currency") or ccy_master
             if currency is None:
                 continue  # a customer with no currency and no invoices has no exposure to report
-            out.append(Exposure(
-                customer_id=cid, as_of=as_of, currency=currency, open_amount=open_amount,
-                overdue_amount=open_amount - buckets["not_due"], buckets=buckets, credit_limit=limit,
-                utilisation=float(open_amount / limit) if limit else None,
-                oldest_due_date=(acc or {}).get("oldest"), max_days_past_due=(acc or {}).get("max_dpd", 0),
-            ))
+            out.append(
+                Exposure(
+                    customer_id=cid,
+                    as_of=as_of,
+                    currency=currency,
+                    open_amount=open_amount,
+                    overdue_amount=open_amount - buckets["not_due"],
+                    buckets=buckets,
+                    credit_limit=limit,
+                    utilisation=float(open_amount / limit) if limit else None,
+                    oldest_due_date=acc.get("oldest"),
+                    max_days_past_due=acc.get("max_dpd", 0),
+                )
+            )
         return out
 
     def run(self, as_of: dt.date) -> tuple[RiskStats, list[FlagChange]]:
@@ -169,8 +199,12 @@ class RiskEngine:
             current = {
                 (cid, code): (active, version)
                 for cid, code, active, version in conn.execute(
-                    sa.select(schema.risk_flag.c.customer_id, schema.risk_flag.c.code,
-                              schema.risk_flag.c.active, schema.risk_flag.c.version)
+                    sa.select(
+                        schema.risk_flag.c.customer_id,
+                        schema.risk_flag.c.code,
+                        schema.risk_flag.c.active,
+                        schema.risk_flag.c.version,
+                    )
                 )
             }
             links = self._links(conn)
@@ -186,12 +220,17 @@ class RiskEngine:
                     counts[code] += 1
                 stats.customers += 1
                 stats.flagged_customers += bool(flags)
-                exposure_rows.append({
-                    **{k: v for k, v in exp.model_dump().items() if k in schema.exposure.c},
-                    "buckets": {k: str(v) for k, v in exp.buckets.items()},
-                    "score": score, "band": band_of(score, self.band_cutoffs),
-                    "signals": [asdict(r) for r in results], "flags": sorted(flags), "computed_at": now,
-                })
+                exposure_rows.append(
+                    {
+                        **{k: v for k, v in exp.model_dump().items() if k in schema.exposure.c},
+                        "buckets": {k: str(v) for k, v in exp.buckets.items()},
+                        "score": score,
+                        "band": band_of(score, self.band_cutoffs),
+                        "signals": [asdict(r) for r in results],
+                        "flags": sorted(flags),
+                        "computed_at": now,
+                    }
+                )
                 changes.extend(self._diff(conn, exp.customer_id, flags, current, links, now, stats))
             conn.execute(schema.exposure.delete())
             if exposure_rows:
@@ -208,14 +247,23 @@ class RiskEngine:
     def _links(self, conn: sa.Connection) -> dict[str, dict[str, str]]:
         out: dict[str, dict[str, str]] = defaultdict(dict)
         c = schema.customer
-        for cid, source, ext, extra in conn.execute(sa.select(c.c.canonical_id, c.c.source, c.c.external_id, c.c.links)):
+        for cid, source, ext, extra in conn.execute(
+            sa.select(c.c.canonical_id, c.c.source, c.c.external_id, c.c.links)
+        ):
             out[cid][source] = ext
             out[cid].update(extra or {})
         return out
 
-    def _diff(self, conn: sa.Connection, customer_id: str, flags: dict[str, RiskFlag],
-              current: dict[tuple[str, str], tuple[bool, int]], links: dict[str, dict[str, str]],
-              now: dt.datetime, stats: RiskStats) -> list[FlagChange]:
+    def _diff(
+        self,
+        conn: sa.Connection,
+        customer_id: str,
+        flags: dict[str, RiskFlag],
+        current: dict[tuple[str, str], tuple[bool, int]],
+        links: dict[str, dict[str, str]],
+        now: dt.datetime,
+        stats: RiskStats,
+    ) -> list[FlagChange]:
         rf = schema.risk_flag
         changes = []
         codes = set(flags) | {code for (cid, code), (active, _) in current.items() if cid == customer_id and active}
@@ -227,17 +275,38 @@ class RiskEngine:
             version += 1
             reason = flags[code].reason if want else "no longer applies"
             if (customer_id, code) in current:
-                conn.execute(rf.update().where(rf.c.customer_id == customer_id, rf.c.code == code)
-                             .values(active=want, version=version, reason=reason, changed_at=now))
+                conn.execute(
+                    rf.update()
+                    .where(rf.c.customer_id == customer_id, rf.c.code == code)
+                    .values(active=want, version=version, reason=reason, changed_at=now)
+                )
             else:
-                conn.execute(rf.insert().values(customer_id=customer_id, code=code, active=want, version=version,
-                                                reason=reason, changed_at=now))
-            change = FlagChange(event_id=f"{customer_id}:{code}:v{version}", customer_id=customer_id, code=code,
-                                action="raised" if want else "cleared", version=version, reason=reason, at=now,
-                                links=links.get(customer_id, {}))
-            conn.execute(schema.flag_event.insert().values(
-                event_id=change.event_id, customer_id=customer_id, code=code, action=change.action,
-                version=version, reason=reason, at=now))
+                conn.execute(
+                    rf.insert().values(
+                        customer_id=customer_id, code=code, active=want, version=version, reason=reason, changed_at=now
+                    )
+                )
+            change = FlagChange(
+                event_id=f"{customer_id}:{code}:v{version}",
+                customer_id=customer_id,
+                code=code,
+                action="raised" if want else "cleared",
+                version=version,
+                reason=reason,
+                at=now,
+                links=links.get(customer_id, {}),
+            )
+            conn.execute(
+                schema.flag_event.insert().values(
+                    event_id=change.event_id,
+                    customer_id=customer_id,
+                    code=code,
+                    action=change.action,
+                    version=version,
+                    reason=reason,
+                    at=now,
+                )
+            )
             if want:
                 stats.raised += 1
             else:
@@ -247,9 +316,17 @@ class RiskEngine:
 
     def _enqueue(self, conn: sa.Connection, changes: list[FlagChange], now: dt.datetime) -> int:
         rows = [
-            {"sink": sink, "event_id": c.event_id, "payload": c.model_dump(mode="json"), "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for c in changes for sink in self.sinks
+            {
+                "sink": sink,
+                "event_id": c.event_id,
+                "payload": c.model_dump(mode="json"),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for c in changes
+            for sink in self.sinks
         ]
         if rows:
             conn.execute(schema.outbox.insert(), rows)

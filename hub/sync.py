@@ -25,11 +25,11 @@ from sqlalchemy.engine import Connection
 
 from hub.connector import Connector, JSONValue, Page, StreamSpec
 from hub.errors import HubError, RecordError, SourceError
+from hub.fastpath import KeyFunction, RowBuilder, compile_row_builder
 from hub.log import get_logger
 from hub.mapping import Mapping_, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
-from hub.fastpath import KeyFunction, RowBuilder, compile_row_builder
 from hub.validation import RecordValidator
 
 log = get_logger(__name__)
@@ -98,8 +98,14 @@ class _Writer:
     per-row bookkeeping, which costs more than the database itself for bulk loads.
     """
 
-    def __init__(self, dialect: Any, table: sa.Table, columns: Sequence[str], disposition: str,
-                 keep_on_update: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        dialect: Any,
+        table: sa.Table,
+        columns: Sequence[str],
+        disposition: str,
+        keep_on_update: Sequence[str] = (),
+    ) -> None:
         insert: Any = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
         insert = insert.values({c: sa.bindparam(c) for c in columns})
         key = ["source", "external_id"]
@@ -151,11 +157,18 @@ class _StreamContext:
             model = RECORD_TYPES[self.spec.record_type]
             defaults = {
                 name: self.writer.db_value(name, value)
-                for name, value in self.validator.defaults.items() if name in self.writer.table.c
+                for name, value in self.validator.defaults.items()
+                if name in self.writer.table.c
             }
             self.builders[key] = compile_row_builder(
-                self.mapping, model, self.connector, self.writer.order, dialect=self.writer.dialect.name,
-                defaults=defaults, header=header, record_hash=record_hash,
+                self.mapping,
+                model,
+                self.connector,
+                self.writer.order,
+                dialect=self.writer.dialect.name,
+                defaults=defaults,
+                header=header,
+                record_hash=record_hash,
             )
         return self.builders[key]
 
@@ -163,9 +176,16 @@ class _StreamContext:
 class SyncEngine:
     """Runs syncs for connectors against one store."""
 
-    def __init__(self, store: Store, *, hook: Any = None, master_source: str | None = None,
-                 mapping_overrides: Mapping[str, Mapping[str, str]] | None = None,
-                 base_dir: Any = None, progress: Callable[[], Progress] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        hook: Any = None,
+        master_source: str | None = None,
+        mapping_overrides: Mapping[str, Mapping[str, str]] | None = None,
+        base_dir: Any = None,
+        progress: Callable[[], Progress] | None = None,
+    ) -> None:
         self.store = store
         self.hook = hook
         self.master_source = master_source
@@ -175,8 +195,9 @@ class SyncEngine:
 
     # -- public --------------------------------------------------------------------------------
 
-    def sync(self, connector: Connector, *, full_refresh: bool = False,
-             streams: Sequence[str] | None = None) -> list[StreamStats]:
+    def sync(
+        self, connector: Connector, *, full_refresh: bool = False, streams: Sequence[str] | None = None
+    ) -> list[StreamStats]:
         source = connector.source
         if source is None:
             return []
@@ -219,8 +240,9 @@ class SyncEngine:
             error = exc if isinstance(exc, HubError) else SourceError(f"{connector.name}/{spec.name}: {exc}")
             stats.errors.append(str(error))
             self._finish_run(run_id, "failed", stats, str(error))
-            log.error("sync.failed", connector=connector.name, stream=spec.name, error=str(error),
-                      committed_pages=stats.pages)
+            log.error(
+                "sync.failed", connector=connector.name, stream=spec.name, error=str(error), committed_pages=stats.pages
+            )
             if self.hook is not None:
                 self.hook.hub_on_sync_error(connector=connector.name, stream=spec.name, error=error)
             raise error from exc
@@ -238,7 +260,9 @@ class SyncEngine:
         ref = self.mapping_overrides.get(connector, {}).get(spec.name, spec.mapping)
         mapping = load_mapping(ref, self.base_dir)
         if mapping.record_type != spec.record_type:
-            raise HubError(f"mapping {ref} maps {mapping.record_type} records but stream {spec.name} carries {spec.record_type}")
+            raise HubError(
+                f"mapping {ref} maps {mapping.record_type} records but stream {spec.name} carries {spec.record_type}"
+            )
         model = RECORD_TYPES[spec.record_type]
         table = schema.RECORD_TABLES[spec.record_type]
         columns = [c for c in model.model_fields if c in table.c] + ["record_hash", "synced_at"]
@@ -246,18 +270,20 @@ class SyncEngine:
         if spec.record_type == "customer":
             columns.append("canonical_id")
             prefix = None if connector == (self.master_source or connector) else f"{connector}:"
-        writer = _Writer(self.store.engine.dialect, table, columns, spec.write_disposition,
-                         keep_on_update=("canonical_id",))
+        writer = _Writer(
+            self.store.engine.dialect, table, columns, spec.write_disposition, keep_on_update=("canonical_id",)
+        )
         return _StreamContext(connector, spec, mapping, RecordValidator(model), writer, prefix)
 
     def _existing(self, conn: Connection, ctx: _StreamContext, ids: list[str]) -> dict[str, int]:
         table = ctx.writer.table
         found: dict[str, int] = {}
         for i in range(0, len(ids), LOOKUP_CHUNK):
-            chunk = ids[i:i + LOOKUP_CHUNK]
+            chunk = ids[i : i + LOOKUP_CHUNK]
             rows = conn.execute(
-                sa.select(table.c.external_id, table.c.record_hash)
-                .where(table.c.source == ctx.connector, table.c.external_id.in_(chunk))
+                sa.select(table.c.external_id, table.c.record_hash).where(
+                    table.c.source == ctx.connector, table.c.external_id.in_(chunk)
+                )
             )
             found.update(rows.all())
         return found
@@ -305,7 +331,9 @@ class SyncEngine:
 
     @staticmethod
     def _as_mapping(raw: Any, header: Sequence[str] | None) -> Mapping[str, Any]:
-        return dict(zip(header, raw, strict=False)) if header is not None else raw  # type: ignore[no-any-return]
+        if header is None:
+            return raw  # type: ignore[no-any-return]
+        return dict(zip(header, raw, strict=False))
 
     @staticmethod
     def _generic_key(ctx: _StreamContext, record: Mapping[str, Any]) -> tuple[Any, int]:
@@ -325,15 +353,23 @@ class SyncEngine:
             valid["canonical_id"] = (ctx.canonical_prefix or "") + valid["external_id"]
         return ctx.writer.params(valid)
 
-    def _quarantine(self, conn: Connection, ctx: _StreamContext, raw: Mapping[str, Any], reason: str,
-                    ext: str | None, now: Any) -> None:
+    def _quarantine(
+        self, conn: Connection, ctx: _StreamContext, raw: Mapping[str, Any], reason: str, ext: str | None, now: Any
+    ) -> None:
         safe = _json_safe(dict(raw))
         digest = record_hash([json.dumps(safe, sort_keys=True)])
         q = schema.quarantine
         insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(q)
         stmt = insert.values(
-            connector=ctx.connector, stream=ctx.spec.name, external_id=ext, raw=safe, raw_hash=digest,
-            reason=reason, first_seen=now, last_seen=now, occurrences=1,
+            connector=ctx.connector,
+            stream=ctx.spec.name,
+            external_id=ext,
+            raw=safe,
+            raw_hash=digest,
+            reason=reason,
+            first_seen=now,
+            last_seen=now,
+            occurrences=1,
         ).on_conflict_do_update(
             index_elements=["connector", "stream", "raw_hash"],
             set_={"last_seen": now, "reason": reason, "occurrences": q.c.occurrences + 1},
@@ -344,16 +380,18 @@ class SyncEngine:
     def _load_cursor(self, connector: str, stream: str) -> JSONValue | None:
         with self.store.connect() as conn:
             return conn.execute(
-                sa.select(schema.sync_state.c.cursor)
-                .where(schema.sync_state.c.connector == connector, schema.sync_state.c.stream == stream)
+                sa.select(schema.sync_state.c.cursor).where(
+                    schema.sync_state.c.connector == connector, schema.sync_state.c.stream == stream
+                )
             ).scalar_one_or_none()
 
     def _save_cursor(self, conn: Connection, connector: str, stream: str, cursor: JSONValue, now: Any) -> None:
         st = schema.sync_state
         insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(st)
         conn.execute(
-            insert.values(connector=connector, stream=stream, cursor=cursor, updated_at=now)
-            .on_conflict_do_update(index_elements=["connector", "stream"], set_={"cursor": cursor, "updated_at": now})
+            insert.values(connector=connector, stream=stream, cursor=cursor, updated_at=now).on_conflict_do_update(
+                index_elements=["connector", "stream"], set_={"cursor": cursor, "updated_at": now}
+            )
         )
 
     def _start_run(self, connector: str, stream: str) -> int:
@@ -376,6 +414,7 @@ class SyncEngine:
     def _finish_run(self, run_id: int, status: str, stats: StreamStats, error: str | None) -> None:
         with self.store.begin() as conn:
             conn.execute(
-                schema.sync_run.update().where(schema.sync_run.c.id == run_id)
+                schema.sync_run.update()
+                .where(schema.sync_run.c.id == run_id)
                 .values(status=status, finished_at=utcnow(), stats=stats.as_dict(), error=error)
             )

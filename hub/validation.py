@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 from hub.errors import RecordError
 from hub.model import MONEY_DECIMALS, _check_currency, _empty_to_none, describe_validation_error
 
-DECIMAL_TEXT = re.compile(r"-?\d{1,18}(?:\.\d{1,%d})?\Z" % MONEY_DECIMALS)
+DECIMAL_TEXT = re.compile(rf"-?\d{{1,18}}(?:\.\d{{1,{MONEY_DECIMALS}}})?\Z")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
@@ -56,6 +56,7 @@ def _text(min_length: int, optional: bool) -> Converter:
         if len(v) < min_length:
             raise _Slow
         return v
+
     return convert
 
 
@@ -80,6 +81,7 @@ def _money(optional: bool, gt: Any, ge: Any) -> Converter:
         if (gt is not None and not d > gt) or (ge is not None and not d >= ge):
             raise _Slow
         return d
+
     return convert
 
 
@@ -99,6 +101,7 @@ def _date(optional: bool) -> Converter:
         if type(v) is dt.date:
             return v
         raise _Slow
+
     return convert
 
 
@@ -114,6 +117,7 @@ def _currency(optional: bool) -> Converter:
         if len(v) != 3 or not v.isascii() or not v.isalpha():
             raise _Slow
         return v
+
     return convert
 
 
@@ -126,6 +130,7 @@ def _enum_values(values: frozenset[Any], optional: bool) -> Converter:
         if v in values:
             return v
         raise _Slow
+
     return convert
 
 
@@ -134,6 +139,7 @@ def _bool() -> Converter:
         if type(v) is bool:
             return v
         raise _Slow
+
     return convert
 
 
@@ -142,15 +148,18 @@ def _str_list() -> Converter:
         if type(v) is list and all(type(x) is str for x in v):
             return [x.strip() for x in v]
         raise _Slow
+
     return convert
 
 
 def _empty_container(kind: type) -> Converter:
     """Lists of nested models are left to pydantic unless empty (the common case)."""
+
     def convert(v: Any) -> Any:
         if type(v) is kind and not v:
             return kind()
         raise _Slow
+
     return convert
 
 
@@ -190,8 +199,7 @@ def field_kind(name: str, model: type[BaseModel]) -> FieldKind | None:
     ge = next((m.ge for m in meta if isinstance(m, annotated_types.Ge)), None)
     min_len = next((m.min_length for m in meta if isinstance(m, annotated_types.MinLen)), 0)
     known_meta = all(
-        isinstance(m, (annotated_types.Gt, annotated_types.Ge, annotated_types.MinLen)) or m in validators
-        for m in meta
+        isinstance(m, (annotated_types.Gt, annotated_types.Ge, annotated_types.MinLen)) or m in validators for m in meta
     )
     if not known_meta:
         return None

@@ -19,9 +19,12 @@ class OverdueSignal(RiskSignal):
         dpd = exposure.max_days_past_due
         for threshold, points in _LATENESS_POINTS:
             if dpd >= threshold:
-                return SignalResult(self.name, points,
-                                    f"oldest unpaid invoice is {dpd} days past due "
-                                    f"({exposure.overdue_amount} {exposure.currency} overdue in all)")
+                return SignalResult(
+                    self.name,
+                    points,
+                    f"oldest unpaid invoice is {dpd} days past due "
+                    f"({exposure.overdue_amount} {exposure.currency} overdue in all)",
+                )
         return None
 
 
@@ -33,9 +36,11 @@ class UtilisationSignal(RiskSignal):
         if u is None or u <= 0.8:
             return None
         points = 30.0 if u > 1 else 15.0
-        return SignalResult(self.name, points,
-                            f"owes {exposure.open_amount} {exposure.currency}, {u:.0%} of its "
-                            f"{exposure.credit_limit} credit limit")
+        return SignalResult(
+            self.name,
+            points,
+            f"owes {exposure.open_amount} {exposure.currency}, {u:.0%} of its {exposure.credit_limit} credit limit",
+        )
 
 
 class OverdueFlagPolicy(FlagPolicy):
@@ -50,9 +55,14 @@ class OverdueFlagPolicy(FlagPolicy):
             return []
         days = passed[-1]
         code = f"OVERDUE_{days}"
-        return [RiskFlag(customer_id=exposure.customer_id, code=code,
-                         reason=f"an invoice is {dpd} days past due (more than {days}); "
-                                f"{exposure.overdue_amount} {exposure.currency} overdue")]
+        return [
+            RiskFlag(
+                customer_id=exposure.customer_id,
+                code=code,
+                reason=f"an invoice is {dpd} days past due (more than {days}); "
+                f"{exposure.overdue_amount} {exposure.currency} overdue",
+            )
+        ]
 
 
 class OverLimitPolicy(FlagPolicy):
@@ -62,8 +72,13 @@ class OverLimitPolicy(FlagPolicy):
         limit = exposure.credit_limit
         if limit is None or exposure.open_amount <= limit:
             return []
-        return [RiskFlag(customer_id=exposure.customer_id, code=FlagCode.OVER_LIMIT.value,
-                         reason=f"open {exposure.open_amount} {exposure.currency} exceeds the credit limit {limit}")]
+        return [
+            RiskFlag(
+                customer_id=exposure.customer_id,
+                code=FlagCode.OVER_LIMIT.value,
+                reason=f"open {exposure.open_amount} {exposure.currency} exceeds the credit limit {limit}",
+            )
+        ]
 
 
 @hookimpl

@@ -51,17 +51,41 @@ class ExactReferenceMatcher(Matcher):
         total = sum(ln.amount for ln in lines)
         same_currency = all(book.invoices[ln.invoice_id].currency == receipt.currency for ln in lines)
         if total == receipt.amount and same_currency:
-            return [Proposal(lines, 1.0, self.name,
-                             [f"invoice number(s) {numbers} written in the payment",
-                              f"amount {receipt.amount} {receipt.currency} equals their open total"])]
+            return [
+                Proposal(
+                    lines,
+                    1.0,
+                    self.name,
+                    [
+                        f"invoice number(s) {numbers} written in the payment",
+                        f"amount {receipt.amount} {receipt.currency} equals their open total",
+                    ],
+                )
+            ]
         if len(lines) == 1 and same_currency and lines[0].amount > receipt.amount:
             partial = [ProposalLine(lines[0].invoice_id, receipt.amount)]
-            return [Proposal(partial, 0.6, self.name,
-                             [f"invoice number {numbers} written in the payment",
-                              f"amount {receipt.amount} is less than its open {total}: partial payment?"])]
-        return [Proposal(lines, 0.5, self.name,
-                         [f"invoice number(s) {numbers} written in the payment",
-                          f"amount {receipt.amount} {receipt.currency} differs from their open total {total}"])]
+            return [
+                Proposal(
+                    partial,
+                    0.6,
+                    self.name,
+                    [
+                        f"invoice number {numbers} written in the payment",
+                        f"amount {receipt.amount} is less than its open {total}: partial payment?",
+                    ],
+                )
+            ]
+        return [
+            Proposal(
+                lines,
+                0.5,
+                self.name,
+                [
+                    f"invoice number(s) {numbers} written in the payment",
+                    f"amount {receipt.amount} {receipt.currency} differs from their open total {total}",
+                ],
+            )
+        ]
 
 
 @hookimpl

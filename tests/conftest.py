@@ -69,16 +69,35 @@ def store(db_url: str) -> Iterator[Store]:
 def generate(out: Path, *, seed: int = 1, customers: int = 60, invoices: int = 1000, receipts: int = 200) -> Path:
     """Run the project's copy of the workload generator into ``out``."""
     subprocess.run(
-        [sys.executable, str(GENERATOR), str(out), "--seed", str(seed), "--customers", str(customers),
-         "--invoices", str(invoices), "--receipts", str(receipts)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            str(GENERATOR),
+            str(out),
+            "--seed",
+            str(seed),
+            "--customers",
+            str(customers),
+            "--invoices",
+            str(invoices),
+            "--receipts",
+            str(receipts),
+        ],
+        check=True,
+        capture_output=True,
     )
     return out
 
 
-def write_config(folder: Path, db_url: str, *, customers: str | None = "customers.csv",
-                 invoices: str | None = "invoices.csv", statements: str | None = "statement.xml",
-                 sink: str | None = "out/flags.jsonl", extra: str = "") -> Path:
+def write_config(
+    folder: Path,
+    db_url: str,
+    *,
+    customers: str | None = "customers.csv",
+    invoices: str | None = "invoices.csv",
+    statements: str | None = "statement.xml",
+    sink: str | None = "out/flags.jsonl",
+    extra: str = "",
+) -> Path:
     parts = [f'[database]\nurl = "{db_url}"\n']
     if customers or invoices:
         parts.append('[connectors.erp]\ntype = "csv"\n')
@@ -96,10 +115,18 @@ def write_config(folder: Path, db_url: str, *, customers: str | None = "customer
     return path
 
 
-def run_hub(*args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_hub(
+    *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``hub`` command line in a subprocess."""
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"hub {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

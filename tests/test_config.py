@@ -47,7 +47,7 @@ def test_secret_references_resolve_from_env_and_file(tmp_path: Path, monkeypatch
 def test_missing_secret_is_a_clear_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOPE_TOKEN", raising=False)
     (tmp_path / "hub.toml").write_text('[connectors.crm]\ntype = "x"\ntoken = { env = "NOPE_TOKEN" }\n')
-    with pytest.raises(ConfigError, match="connectors.crm.token: environment variable NOPE_TOKEN is not set"):
+    with pytest.raises(ConfigError, match=r"connectors\.crm\.token: environment variable NOPE_TOKEN is not set"):
         load_config(tmp_path / "hub.toml")
 
 
@@ -55,8 +55,8 @@ def test_missing_secret_is_a_clear_config_error(tmp_path: Path, monkeypatch: pyt
     ("text", "message"),
     [
         ("[database\nurl = 1", "hub.toml"),
-        ('[reconcile]\nauto_threshold = 7\n', "reconcile.auto_threshold"),
-        ('[typo]\nx = 1\n', "typo"),
+        ("[reconcile]\nauto_threshold = 7\n", "reconcile.auto_threshold"),
+        ("[typo]\nx = 1\n", "typo"),
         ('[connectors.erp]\npath = "x"\n', "needs a 'type'"),
     ],
 )
@@ -75,8 +75,8 @@ def test_secrets_never_appear_in_log_lines(tmp_path: Path, monkeypatch: pytest.M
     secret = "s3cr3t-Val-8812"
     monkeypatch.setenv("CRM_TOKEN", secret)
     (tmp_path / "hub.toml").write_text(
-        f'[connectors.crm]\ntype = "x"\ntoken = {{ env = "CRM_TOKEN" }}\n'
-        f'[connectors.other]\ntype = "y"\napi_key = "inline-key-4411"\n'
+        '[connectors.crm]\ntype = "x"\ntoken = { env = "CRM_TOKEN" }\n'
+        '[connectors.other]\ntype = "y"\napi_key = "inline-key-4411"\n'
     )
     load_config(tmp_path / "hub.toml")
     buffer = io.StringIO()
@@ -93,9 +93,7 @@ def test_secrets_never_appear_in_log_lines(tmp_path: Path, monkeypatch: pytest.M
 
 def test_database_password_never_reaches_the_output(tmp_path: Path) -> None:
     password = "pg-Pass-99127"
-    (tmp_path / "hub.toml").write_text(
-        f'[database]\nurl = "postgresql://hubuser:{password}@127.0.0.1:1/nodb"\n'
-    )
+    (tmp_path / "hub.toml").write_text(f'[database]\nurl = "postgresql://hubuser:{password}@127.0.0.1:1/nodb"\n')
     proc = run_hub("--log-level", "debug", "init", cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert "error:" in proc.stderr

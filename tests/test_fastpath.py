@@ -17,15 +17,42 @@ from hub.store import schema
 from hub.sync import _StreamContext, _Writer, record_hash
 from hub.validation import RecordValidator
 
-HEADER = ["invoice_number", "customer_id", "issue_date", "due_date", "currency", "amount", "open_amount",
-          "po_number", "_row"]
+HEADER = [
+    "invoice_number",
+    "customer_id",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "open_amount",
+    "po_number",
+    "_row",
+]
 GOOD = ["INV-2026-000001", "C000001", "2026-05-01", "2026-06-01", "EUR", "1234.56", "1234.56", "", 7]
 
 cells = st.one_of(
-    st.text(max_size=10), st.just(""), st.just(" EUR"),
+    st.text(max_size=10),
+    st.just(""),
+    st.just(" EUR"),
     st.sampled_from(["2026-02-30", "2026-1-5", " 2026-01-05", "0001-01-01", "9999-12-31"]),
-    st.sampled_from(["-0.50", "12.5", "1e3", "NaN", "0.1234567", "1.000001", " 7.25 ", "12,50", "+5", ".5",
-                     "-12", "999999999999.99", "0", "-0"]),
+    st.sampled_from(
+        [
+            "-0.50",
+            "12.5",
+            "1e3",
+            "NaN",
+            "0.1234567",
+            "1.000001",
+            " 7.25 ",
+            "12,50",
+            "+5",
+            ".5",
+            "-12",
+            "999999999999.99",
+            "0",
+            "-0",
+        ]
+    ),
     st.sampled_from(["eur", "EURO", "gbp", "E1R", "INV\x1f", "\u00a0X"]),
 )
 
@@ -35,8 +62,14 @@ def _context(dialect: Any) -> _StreamContext:
 
     columns = [c for c in Invoice.model_fields if c in schema.invoice.c] + ["record_hash", "synced_at"]
     writer = _Writer(dialect, schema.invoice, columns, "merge")
-    return _StreamContext("erp", StreamSpec("invoices", "invoice", "csv-invoices"), load_mapping("csv-invoices"),
-                          RecordValidator(Invoice), writer, None)
+    return _StreamContext(
+        "erp",
+        StreamSpec("invoices", "invoice", "csv-invoices"),
+        load_mapping("csv-invoices"),
+        RecordValidator(Invoice),
+        writer,
+        None,
+    )
 
 
 def _generic(ctx: _StreamContext, row: list[Any]) -> tuple[Any, ...] | None:
@@ -81,8 +114,14 @@ def test_fast_path_is_compiled_for_invoices_but_not_for_customers() -> None:
     from hub.model import Customer
 
     cols = [c for c in Customer.model_fields if c in schema.customer.c] + ["record_hash", "synced_at", "canonical_id"]
-    cctx = _StreamContext("erp", StreamSpec("customers", "customer", "csv-customers"), load_mapping("csv-customers"),
-                          RecordValidator(Customer), _Writer(sqlite.dialect(), schema.customer, cols, "merge"), None)
+    cctx = _StreamContext(
+        "erp",
+        StreamSpec("customers", "customer", "csv-customers"),
+        load_mapping("csv-customers"),
+        RecordValidator(Customer),
+        _Writer(sqlite.dialect(), schema.customer, cols, "merge"),
+        None,
+    )
     assert cctx.builder(["customer_id", "name"]) is None
 
 

@@ -8,23 +8,45 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
+from hub_connectors.json_file import JsonFileSink
 
 from hub.connector import DeliveryResult, Sink
 from hub.errors import SinkError
 from hub.model import FlagChange
 from hub.outbox import Outbox
 from hub.store import Store, schema, utcnow
-from hub_connectors.json_file import JsonFileSink
 
 
 def _queue(store: Store, sink: str, n: int) -> list[FlagChange]:
     now = utcnow()
-    changes = [FlagChange(event_id=f"C{i}:OVER_LIMIT:v1", customer_id=f"C{i}", code="OVER_LIMIT", action="raised",
-                          version=1, reason="r", at=now) for i in range(n)]
+    changes = [
+        FlagChange(
+            event_id=f"C{i}:OVER_LIMIT:v1",
+            customer_id=f"C{i}",
+            code="OVER_LIMIT",
+            action="raised",
+            version=1,
+            reason="r",
+            at=now,
+        )
+        for i in range(n)
+    ]
     with store.begin() as conn:
-        conn.execute(schema.outbox.insert(), [
-            {"sink": sink, "event_id": c.event_id, "payload": c.model_dump(mode="json"), "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now} for c in changes])
+        conn.execute(
+            schema.outbox.insert(),
+            [
+                {
+                    "sink": sink,
+                    "event_id": c.event_id,
+                    "payload": c.model_dump(mode="json"),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for c in changes
+            ],
+        )
     return changes
 
 
@@ -77,8 +99,10 @@ def test_backoff_delays_the_next_attempt(store: Store) -> None:
 
 class RejectingSink(Sink):
     def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
-        return [DeliveryResult(c.event_id, c.customer_id != "C1", error="400 INVALID_FIELD", permanent=True)
-                for c in changes]
+        return [
+            DeliveryResult(c.event_id, c.customer_id != "C1", error="400 INVALID_FIELD", permanent=True)
+            for c in changes
+        ]
 
 
 def test_permanent_failures_go_to_dead_letter_and_replay_requeues_them(store: Store) -> None:
@@ -108,8 +132,9 @@ def test_retries_stop_after_max_attempts(store: Store) -> None:
 def test_json_file_sink_ignores_a_redelivered_change_and_survives_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "flags.jsonl"
     now = utcnow()
-    change = FlagChange(event_id="C1:OVER_LIMIT:v1", customer_id="C1", code="OVER_LIMIT", action="raised",
-                        version=1, reason="r", at=now)
+    change = FlagChange(
+        event_id="C1:OVER_LIMIT:v1", customer_id="C1", code="OVER_LIMIT", action="raised", version=1, reason="r", at=now
+    )
     JsonFileSink(path).deliver([change])
     with path.open("a") as f:
         f.write('{"event_id": "C2:OVER')  # a crash mid-write

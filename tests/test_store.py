@@ -39,13 +39,22 @@ def test_every_model_field_has_a_column() -> None:
 def test_money_round_trips_exactly(store: Store, value: str) -> None:
     t = schema.exposure
     with store.begin() as conn:
-        conn.execute(t.insert().values(
-            customer_id="c", as_of=sa.func.current_date(), currency="EUR", open_amount=Decimal(value),
-            overdue_amount=Decimal(0), buckets={}, unapplied_cash=Decimal(0), max_days_past_due=0,
-            signals=[], flags=[], computed_at=sa.func.current_timestamp(),
-        ))
-        got = conn.execute(sa.select(t.c.open_amount, sa.func.sum(t.c.open_amount))
-                           .group_by(t.c.open_amount)).one()
+        conn.execute(
+            t.insert().values(
+                customer_id="c",
+                as_of=sa.func.current_date(),
+                currency="EUR",
+                open_amount=Decimal(value),
+                overdue_amount=Decimal(0),
+                buckets={},
+                unapplied_cash=Decimal(0),
+                max_days_past_due=0,
+                signals=[],
+                flags=[],
+                computed_at=sa.func.current_timestamp(),
+            )
+        )
+        got = conn.execute(sa.select(t.c.open_amount, sa.func.sum(t.c.open_amount)).group_by(t.c.open_amount)).one()
     assert got[0] == Decimal(value)
     assert got[1] == Decimal(value)  # SUM keeps the Money type: exact on both engines
 

@@ -30,8 +30,10 @@ def _rows(store: Store, table: sa.Table) -> set[tuple[object, ...]]:
     skip = {"id", "synced_at"}
     cols = [c for c in table.c if c.name not in skip]
     with store.connect() as conn:
-        return {tuple(json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v for v in r)
-                for r in conn.execute(sa.select(*cols))}
+        return {
+            tuple(json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v for v in r)
+            for r in conn.execute(sa.select(*cols))
+        }
 
 
 def test_resync_of_unchanged_files_imports_nothing(tmp_path: Path, db_url: str) -> None:
@@ -66,8 +68,9 @@ def test_changed_invoice_is_updated_and_others_left_alone(tmp_path: Path, db_url
     stats = {s.stream: s for s in hub.sync()}
     assert (stats["invoices"].updated, stats["invoices"].inserted, stats["invoices"].unchanged) == (1, 0, 99)
     with hub.store.connect() as conn:
-        open_amount = conn.execute(sa.select(schema.invoice.c.open_amount)
-                                   .where(schema.invoice.c.number == rows[5]["invoice_number"])).scalar_one()
+        open_amount = conn.execute(
+            sa.select(schema.invoice.c.open_amount).where(schema.invoice.c.number == rows[5]["invoice_number"])
+        ).scalar_one()
     assert str(open_amount) == "1.00"
     hub.close()
 
@@ -88,8 +91,11 @@ def test_bad_rows_are_quarantined_with_reason_and_the_sync_goes_on(tmp_path: Pat
     (stats,) = hub.sync()
     assert (stats.inserted, stats.quarantined) == (2, 3)
     with hub.store.connect() as conn:
-        rows = conn.execute(sa.select(schema.quarantine.c.external_id, schema.quarantine.c.reason, schema.quarantine.c.raw)
-                            .order_by(schema.quarantine.c.external_id)).all()
+        rows = conn.execute(
+            sa.select(schema.quarantine.c.external_id, schema.quarantine.c.reason, schema.quarantine.c.raw).order_by(
+                schema.quarantine.c.external_id
+            )
+        ).all()
     reasons = {r.external_id: r.reason for r in rows}
     assert "issue_date='2026-13-05'" in reasons["INV-2"]
     assert "currency='EURO'" in reasons["INV-3"]
@@ -109,7 +115,7 @@ def test_file_with_another_layout_fails_once_with_the_missing_columns(tmp_path: 
     write_config(tmp_path, db_url, customers=None, statements=None, sink=None)
     hub = _hub(tmp_path)
     hub.init()
-    with pytest.raises(SourceError, match="missing column.*customer_id.*invoice_number"):
+    with pytest.raises(SourceError, match=r"missing column.*customer_id.*invoice_number"):
         hub.sync()
     hub.close()
 
@@ -129,12 +135,25 @@ def test_custom_mapping_file_reads_another_layout(tmp_path: Path, db_url: str) -
         'open_amount = { from = "Offen", transform = ["decimal_comma"] }\n',
         encoding="utf-8",
     )
-    write_config(tmp_path, db_url, customers=None, invoices="rechnungen.csv", statements=None, sink=None,
-                 extra='delimiter = ";"\n')
-    text = (tmp_path / "hub.toml").read_text().replace('invoices = "rechnungen.csv"\n',
-                                                       'invoices = "rechnungen.csv"\nmappings = { invoices = "my-erp.toml" }\n')
-    (tmp_path / "hub.toml").write_text(text.replace('\ndelimiter = ";"\n', "").replace(
-        'type = "csv"\n', 'type = "csv"\ndelimiter = ";"\n'))
+    write_config(
+        tmp_path,
+        db_url,
+        customers=None,
+        invoices="rechnungen.csv",
+        statements=None,
+        sink=None,
+        extra='delimiter = ";"\n',
+    )
+    text = (
+        (tmp_path / "hub.toml")
+        .read_text()
+        .replace(
+            'invoices = "rechnungen.csv"\n', 'invoices = "rechnungen.csv"\nmappings = { invoices = "my-erp.toml" }\n'
+        )
+    )
+    (tmp_path / "hub.toml").write_text(
+        text.replace('\ndelimiter = ";"\n', "").replace('type = "csv"\n', 'type = "csv"\ndelimiter = ";"\n')
+    )
     hub = _hub(tmp_path)
     hub.init()
     (stats,) = hub.sync()
@@ -151,16 +170,23 @@ def test_sync_killed_midway_resumes_to_exactly_the_uninterrupted_result(tmp_path
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     killed.mkdir()
     clean.mkdir()
-    small_pages = 'page_size = 500\n'
+    small_pages = "page_size = 500\n"
     for folder, url in ((killed, db_url), (clean, _sibling_db(db_url, tmp_path))):
-        write_config(folder, url, customers=str(data / "customers.csv"), invoices=str(data / "invoices.csv"),
-                     statements=None, sink=None)
+        write_config(
+            folder,
+            url,
+            customers=str(data / "customers.csv"),
+            invoices=str(data / "invoices.csv"),
+            statements=None,
+            sink=None,
+        )
         text = (folder / "hub.toml").read_text().replace('type = "csv"\n', 'type = "csv"\n' + small_pages)
         (folder / "hub.toml").write_text(text)
         run_hub("init", cwd=folder)
 
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "sync"], cwd=killed,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "sync"], cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     store = Store(db_url)
     deadline = time.monotonic() + 120
     count = 0

@@ -16,18 +16,30 @@ from hub.model import Customer, Invoice, Receipt, describe_validation_error
 from hub.validation import RecordValidator
 
 BASE = {
-    "source": "erp", "external_id": "INV-1", "number": "INV-1", "customer_external_id": "C1",
-    "issue_date": "2026-01-05", "due_date": "2026-02-04", "currency": "EUR", "amount": "100.00",
-    "open_amount": "100.00", "po_number": None,
+    "source": "erp",
+    "external_id": "INV-1",
+    "number": "INV-1",
+    "customer_external_id": "C1",
+    "issue_date": "2026-01-05",
+    "due_date": "2026-02-04",
+    "currency": "EUR",
+    "amount": "100.00",
+    "open_amount": "100.00",
+    "po_number": None,
 }
 
 texts = st.one_of(
-    st.none(), st.just(""), st.just("  "), st.text(max_size=12),
+    st.none(),
+    st.just(""),
+    st.just("  "),
+    st.text(max_size=12),
     st.sampled_from(["2026-02-30", "2026-1-5", "20260105", "2026-01-05T10:00:00", " 2026-01-05 "]),
     st.sampled_from(["12.5", "-3", "1e3", "NaN", "Infinity", "1_000", "0.1234567", " 7.25 ", "12,50", "+5", ".5"]),
     st.sampled_from(["eur", "EURO", "E1R", "ÄÖÜ", "usd "]),
     st.decimals(allow_nan=True, allow_infinity=True, places=None),
-    st.floats(allow_nan=False), st.integers(), st.booleans(),
+    st.floats(allow_nan=False),
+    st.integers(),
+    st.booleans(),
 )
 
 
@@ -54,8 +66,16 @@ def test_fast_path_accepts_exactly_what_pydantic_accepts_with_the_same_values(fi
 @settings(max_examples=200, deadline=None)
 @given(amount=texts, currency=texts, booking=texts, direction=st.sampled_from(["credit", "debit", "CRDT", None]))
 def test_fast_path_agrees_on_receipts(amount: Any, currency: Any, booking: Any, direction: Any) -> None:
-    data = {"source": "bank", "external_id": "x", "booking_date": booking, "amount": amount,
-            "currency": currency, "direction": direction, "references": [], "remittance": "Invoice 1"}
+    data = {
+        "source": "bank",
+        "external_id": "x",
+        "booking_date": booking,
+        "amount": amount,
+        "currency": currency,
+        "direction": direction,
+        "references": [],
+        "remittance": "Invoice 1",
+    }
     try:
         got = RecordValidator(Receipt).validate(data)
     except RecordError:
@@ -81,8 +101,9 @@ def test_money_refuses_floats_and_more_than_six_decimals() -> None:
 
 def test_receipt_amount_must_be_positive_direction_says_debit() -> None:
     with pytest.raises(ValidationError, match="amount"):
-        Receipt.model_validate({"source": "b", "external_id": "x", "booking_date": dt.date(2026, 1, 1),
-                                "amount": "-5", "currency": "EUR"})
+        Receipt.model_validate(
+            {"source": "b", "external_id": "x", "booking_date": dt.date(2026, 1, 1), "amount": "-5", "currency": "EUR"}
+        )
 
 
 def test_customer_tax_ids_accept_bare_strings() -> None:

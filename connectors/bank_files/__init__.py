@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from hub_connectors.bank_files.camt import CamtReader, detect_camt
+
 from hub import hookimpl
 from hub.connector import (
     Connector,
@@ -30,7 +32,6 @@ from hub.connector import (
     StreamSpec,
 )
 from hub.errors import SourceError, StatementError
-from hub_connectors.bank_files.camt import CamtReader, detect_camt
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 HEAD_BYTES = 8192
@@ -70,8 +71,14 @@ def read_statement(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str,
     reader = CamtReader(path, max_bytes=max_bytes)
     receipts = list(reader)
     s = reader.summary
-    summary = {"format": s.message_type, "statements": s.statements, "entries": s.entries,
-               "receipts": s.receipts, "totals": {k: str(v) for k, v in s.totals.items()}, "warnings": list(s.warnings)}
+    summary = {
+        "format": s.message_type,
+        "statements": s.statements,
+        "entries": s.entries,
+        "receipts": s.receipts,
+        "totals": {k: str(v) for k, v in s.totals.items()},
+        "warnings": list(s.warnings),
+    }
     return fmt, receipts, summary
 
 
@@ -107,8 +114,13 @@ class BankFilesSource(Source):
                 continue
             done[path.name] = digest
             imported_hashes.add(digest)
-            yield Page(receipts, {"files": dict(done)}, label=path.name, size_hint=len(receipts),
-                       warnings=[f"{path.name}: {w}" for w in summary["warnings"]])
+            yield Page(
+                receipts,
+                {"files": dict(done)},
+                label=path.name,
+                size_hint=len(receipts),
+                warnings=[f"{path.name}: {w}" for w in summary["warnings"]],
+            )
 
 
 def _create(name: str, config: BankFilesConfig, context: ConnectorContext) -> Connector:
@@ -117,4 +129,6 @@ def _create(name: str, config: BankFilesConfig, context: ConnectorContext) -> Co
 
 @hookimpl
 def hub_register_connectors() -> list[ConnectorType]:
-    return [ConnectorType("bank-files", "Receipts from bank statement files (camt.053/.054).", BankFilesConfig, _create)]
+    return [
+        ConnectorType("bank-files", "Receipts from bank statement files (camt.053/.054).", BankFilesConfig, _create)
+    ]

@@ -130,11 +130,21 @@ class CsvSource(Source):
             row.append(row_no)
             batch.append(row)
             if len(batch) >= size:
-                yield Page(batch, {"fingerprint": fingerprint, "row": row_no, "complete": False},
-                           label=path.name, size_hint=total, columns=columns)
+                yield Page(
+                    batch,
+                    {"fingerprint": fingerprint, "row": row_no, "complete": False},
+                    label=path.name,
+                    size_hint=total,
+                    columns=columns,
+                )
                 batch = []
-        yield Page(batch, {"fingerprint": fingerprint, "row": row_no, "complete": True}, label=path.name,
-                   size_hint=total, columns=columns)
+        yield Page(
+            batch,
+            {"fingerprint": fingerprint, "row": row_no, "complete": True},
+            label=path.name,
+            size_hint=total,
+            columns=columns,
+        )
 
     def header(self, stream: str) -> list[str]:
         with self.files[stream].open(newline="", encoding=self.config.encoding) as f:

@@ -106,12 +106,18 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
-    def audit(self, conn: Connection, actor: str, action: str, object_type: str, object_id: str, **details: Any) -> None:
+    def audit(
+        self, conn: Connection, actor: str, action: str, object_type: str, object_id: str, **details: Any
+    ) -> None:
         """Append one audit-log entry in the caller's transaction."""
         conn.execute(
             schema.audit_log.insert().values(
-                at=utcnow(), actor=actor, action=action, object_type=object_type,
-                object_id=object_id, details=details,
+                at=utcnow(),
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                details=details,
             )
         )
 

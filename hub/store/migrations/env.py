@@ -12,7 +12,8 @@ if engine is None:  # invoked by the alembic CLI: fall back to sqlalchemy.url fr
 
     engine = engine_from_config(
         context.config.get_section(context.config.config_ini_section) or {},
-        prefix="sqlalchemy.", poolclass=pool.NullPool,
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
     )
 
 with engine.begin() as connection:

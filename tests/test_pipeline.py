@@ -1,0 +1,122 @@
+"""The whole flow as a user drives it: generated workload, `hub init && hub run`, exports, demo."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, generate, run_hub, write_config
+
+sys.path.insert(0, str(ROOT / "bench"))
+from score_matches import load_truth, score
+
+
+def _truth(path: Path) -> dict[str, set[str]]:
+    return load_truth(str(path))
+
+
+@pytest.mark.slow
+def test_run_on_generated_workload_matches_exact_references_correctly(tmp_path: Path, db_url: str) -> None:
+    generate(tmp_path, seed=5, customers=200, invoices=4000, receipts=800)
+    write_config(tmp_path, db_url)
+    run_hub("init", cwd=tmp_path)
+    proc = run_hub("--json", "run", "--as-of", "2026-11-27", cwd=tmp_path)
+    summary = json.loads(proc.stdout)
+    assert summary["sync"][2]["inserted"] == 800  # receipts
+    assert summary["reconcile"]["auto"] > 0
+    run_hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=tmp_path)
+    rows = list(csv.DictReader((tmp_path / "matches.csv").open(encoding="utf-8")))
+    assert list(rows[0]) == ["receipt_ref", "invoice_number", "amount", "status", "confidence", "customer_id"]
+    truth = _truth(tmp_path / "truth.csv")
+    auto = {}
+    for r in rows:
+        if r["status"] == "auto":
+            auto.setdefault(r["receipt_ref"], set()).add(r["invoice_number"])
+    assert auto
+    wrong = {ref: got for ref, got in auto.items() if truth.get(ref) != got}
+    assert wrong == {}
+    result = score(truth, str(tmp_path / "matches.csv"))
+    assert result["auto_precision"] == 1.0
+    assert result["unknown_receipt_refs"] == 0
+
+    # The flags reached the json-file sink, once each.
+    lines = [json.loads(x) for x in (tmp_path / "out" / "flags.jsonl").read_text().splitlines()]
+    assert len(lines) == summary["risk"]["raised"] > 0
+    assert len({x["event_id"] for x in lines}) == len(lines)
+
+    # Over-limit customers are exactly those whose open amount exceeds their limit.
+    run_hub("exposure", "export", "--format", "csv", "-o", "exposure.csv", cwd=tmp_path)
+    for r in csv.DictReader((tmp_path / "exposure.csv").open(encoding="utf-8")):
+        over = r["limit"] != "" and float(r["open"]) > float(r["limit"])
+        assert ("OVER_LIMIT" in r["flags"].split()) == over, r
+
+    # Running everything again changes nothing.
+    again = json.loads(run_hub("--json", "run", "--as-of", "2026-11-27", cwd=tmp_path).stdout)
+    assert all(s["inserted"] == 0 and s["updated"] == 0 for s in again["sync"])
+    assert again["reconcile"]["auto"] == 0
+    assert again["risk"]["raised"] == again["risk"]["cleared"] == 0
+    assert again["push"]["delivered"] == 0
+
+
+def test_statement_imported_twice_adds_no_receipt(tmp_path: Path, db_url: str) -> None:
+    generate(tmp_path, customers=10, invoices=50, receipts=30)
+    (tmp_path / "statements").mkdir()
+    (tmp_path / "statements" / "a.xml").write_bytes((tmp_path / "statement.xml").read_bytes())
+    write_config(tmp_path, db_url, customers=None, invoices=None, statements="statements", sink=None)
+    run_hub("init", cwd=tmp_path)
+    first = json.loads(run_hub("--json", "sync", cwd=tmp_path).stdout)["sync"][0]
+    assert first["inserted"] == 30
+    (tmp_path / "statements" / "b-copy.xml").write_bytes((tmp_path / "statement.xml").read_bytes())
+    second = json.loads(run_hub("--json", "sync", "--full-refresh", cwd=tmp_path).stdout)["sync"][0]
+    assert second["inserted"] == 0
+    assert second["unchanged"] == 30
+
+
+def test_malformed_statement_is_reported_and_the_good_ones_still_import(tmp_path: Path, db_url: str) -> None:
+    generate(tmp_path, customers=10, invoices=50, receipts=12)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    (folder / "good.xml").write_bytes((tmp_path / "statement.xml").read_bytes())
+    (folder / "broken.xml").write_bytes((tmp_path / "statement.xml").read_bytes()[:2000])
+    write_config(tmp_path, db_url, customers=None, invoices=None, statements="statements", sink=None)
+    run_hub("init", cwd=tmp_path)
+    proc = run_hub("sync", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "broken.xml" in proc.stderr
+    data = json.loads(run_hub("--json", "sync", cwd=tmp_path, check=False).stdout)["sync"][0]
+    assert data["inserted"] == 0  # good.xml was already imported and is remembered
+    (folder / "broken.xml").unlink()
+    assert run_hub("sync", cwd=tmp_path).returncode == 0
+
+
+def test_demo_shows_auto_matches_and_a_raised_flag(tmp_path: Path) -> None:
+    proc = run_hub("--json", "demo", "--workspace", str(tmp_path / "demo"), cwd=tmp_path)
+    summary = json.loads(proc.stdout)
+    assert summary["receipts_imported"] == 120
+    assert summary["auto_matched"] > 0
+    assert summary["flagged_customers"] > 0
+    assert summary["flag_changes_written"] > 0
+    assert Path(summary["flags_file"]).read_text().count("\n") == summary["flag_changes_written"]
+    text = run_hub("demo", "--workspace", str(tmp_path / "demo2"), cwd=tmp_path).stdout
+    assert "matched automatically" in text and "flags raised" in text
+
+
+def test_unknown_connector_type_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text('[connectors.x]\ntype = "sap"\n')
+    run_hub("init", cwd=tmp_path)
+    proc = run_hub("sync", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: [connectors.x] type 'sap' is not installed; available: bank-files, csv, json-file (see 'hub plugins')"
+    ]
+
+
+def test_commands_before_init_say_to_run_init(tmp_path: Path) -> None:
+    (tmp_path / "hub.toml").write_text('[database]\nurl = "sqlite:///hub.db"\n')
+    proc = run_hub("reconcile", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "run 'hub init'" in proc.stderr
