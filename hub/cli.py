@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import sqlalchemy as sa
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,7 +42,7 @@ app.add_typer(exposure_app, name="exposure")
 app.add_typer(outbox_app, name="outbox")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: never wrapped
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -77,7 +78,7 @@ def handled(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except HubError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -168,9 +169,9 @@ def _sync(hub: Hub, connector: str | None, full_refresh: bool) -> list[dict[str,
     rows = [s.as_dict() for s in stats]
     for s in stats:
         for w in s.warnings:
-            err.print(f"[yellow]warning:[/yellow] {s.connector}/{s.stream}: {w}", highlight=False)
+            err.print(f"[yellow]warning:[/yellow] {escape(f'{s.connector}/{s.stream}: {w}')}", highlight=False)
         for e in s.errors:
-            err.print(f"[red]error:[/red] {s.connector}/{s.stream}: {e}", highlight=False)
+            err.print(f"[red]error:[/red] {escape(f'{s.connector}/{s.stream}: {e}')}", highlight=False)
     return rows
 
 
@@ -253,7 +254,7 @@ def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks."
     )
     for s in stats.sinks:
         for e in s.errors[:3]:
-            err.print(f"[yellow]warning:[/yellow] {s.sink}: {e}", highlight=False)
+            err.print(f"[yellow]warning:[/yellow] {escape(f'{s.sink}: {e}')}", highlight=False)
 
 
 @app.command()

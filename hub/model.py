@@ -186,6 +186,8 @@ class Receipt(SourceRecord):
     currency: Currency
     entry_amount: OptionalMoney = None
     entry_currency: Currency | None = None
+    tx_amount: OptionalMoney = Field(default=None, description="The transaction detail's own amount, if given.")
+    tx_currency: Currency | None = None
     instructed_amount: OptionalMoney = None
     instructed_currency: Currency | None = None
     direction: Direction = Direction.CREDIT

@@ -125,6 +125,8 @@ receipt = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("entry_amount", Money),
     sa.Column("entry_currency", sa.String(3)),
+    sa.Column("tx_amount", Money),
+    sa.Column("tx_currency", sa.String(3)),
     sa.Column("instructed_amount", Money),
     sa.Column("instructed_currency", sa.String(3)),
     sa.Column("direction", sa.String(6), nullable=False),

@@ -210,6 +210,8 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("entry_amount", sa.BigInteger(), nullable=True),
         sa.Column("entry_currency", sa.String(length=3), nullable=True),
+        sa.Column("tx_amount", sa.BigInteger(), nullable=True),
+        sa.Column("tx_currency", sa.String(length=3), nullable=True),
         sa.Column("instructed_amount", sa.BigInteger(), nullable=True),
         sa.Column("instructed_currency", sa.String(length=3), nullable=True),
         sa.Column("direction", sa.String(length=6), nullable=False),
