@@ -177,8 +177,13 @@ class CamtReader:
         # Only the elements the reader acts on raise Python-level events; everything inside an
         # entry is read from the finished subtree with C-level ``find``.
         context = etree.iterparse(
-            str(self.path), events=("start", "end"), resolve_entities=False, no_network=True,
-            load_dtd=False, huge_tree=False, remove_comments=True,
+            str(self.path),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
             tag=["{*}GrpHdr", "{*}Stmt", "{*}Ntfctn", "{*}Rpt", "{*}Ntry"],
         )
         try:
@@ -205,8 +210,9 @@ class CamtReader:
                 s.entries += 1
                 entry = _View.of(el, stop="NtryDtls")
                 txs = [_View.of(tx) for tx in el.iterfind(self.q("NtryDtls/TxDtls"))]
-                for receipt in self._entry(entry, txs, stmt, header["message_id"],
-                                           stmt.get("created") or header["created"]):
+                for receipt in self._entry(
+                    entry, txs, stmt, header["message_id"], stmt.get("created") or header["created"]
+                ):
                     s.receipts += 1
                     sign = 1 if receipt["direction"] == "credit" else -1
                     ccy = receipt["currency"]
@@ -258,7 +264,9 @@ class CamtReader:
         text = self._text(amt)
         ccy = amt.get("Ccy") if amt is not None else None
         if text is None or ccy is None:
-            raise self._error(f"line {amt.sourceline if amt is not None else '?'}", f"{what} without amount or currency")
+            raise self._error(
+                f"line {amt.sourceline if amt is not None else '?'}", f"{what} without amount or currency"
+            )
         try:
             value = Decimal(text)
         except InvalidOperation:
@@ -278,8 +286,9 @@ class CamtReader:
         except ValueError:
             raise self._error(f"line {el.sourceline}", f"{what} {text!r} is not a date") from None
 
-    def _entry(self, ntry: _View, txs: list[_View], stmt: dict[str, Any], message_id: str | None,
-               created: str | None) -> list[dict[str, Any]]:
+    def _entry(
+        self, ntry: _View, txs: list[_View], stmt: dict[str, Any], message_id: str | None, created: str | None
+    ) -> list[dict[str, Any]]:
         line = f"line {ntry.sourceline}"
         amt = self._find(ntry, "Amt")
         if amt is None:
@@ -301,31 +310,44 @@ class CamtReader:
                 booking = dt.date.fromisoformat(created[:10]).isoformat()
             except ValueError:
                 booking = None
-            self.summary.warnings.append(f"{line}: entry without booking or value date; dated {booking} "
-                                         "from the message's creation time")
+            self.summary.warnings.append(
+                f"{line}: entry without booking or value date; dated {booking} from the message's creation time"
+            )
         if booking is None:
             raise self._error(line, "entry without booking or value date")
         domain = self._find(ntry, "BkTxCd/Domn")
         if domain is not None:
-            bank_tx_code = "/".join(x for x in (self._text(domain, "Cd"), self._text(domain, "Fmly/Cd"),
-                                                 self._text(domain, "Fmly/SubFmlyCd")) if x)
+            bank_tx_code = "/".join(
+                x
+                for x in (self._text(domain, "Cd"), self._text(domain, "Fmly/Cd"), self._text(domain, "Fmly/SubFmlyCd"))
+                if x
+            )
         else:
             bank_tx_code = self._text(ntry, "BkTxCd/Prtry/Cd")
         entry_ref = self._text(ntry, "AcctSvcrRef")
         ntry_ref = self._text(ntry, "NtryRef")
         base = {
-            "statement_id": stmt.get("statement_id"), "statement_seq": stmt.get("statement_seq"),
-            "message_id": message_id, "account": stmt.get("account"), "account_currency": stmt.get("account_currency"),
-            "booking_date": booking, "value_date": value, "entry_amount": entry_amount, "entry_currency": entry_ccy,
-            "reversal": (self._text(ntry, "RvslInd") or "").lower() == "true", "status": status,
-            "bank_tx_code": bank_tx_code or None, "additional_entry_info": self._text(ntry, "AddtlNtryInf"),
+            "statement_id": stmt.get("statement_id"),
+            "statement_seq": stmt.get("statement_seq"),
+            "message_id": message_id,
+            "account": stmt.get("account"),
+            "account_currency": stmt.get("account_currency"),
+            "booking_date": booking,
+            "value_date": value,
+            "entry_amount": entry_amount,
+            "entry_currency": entry_ccy,
+            "reversal": (self._text(ntry, "RvslInd") or "").lower() == "true",
+            "status": status,
+            "bank_tx_code": bank_tx_code or None,
+            "additional_entry_info": self._text(ntry, "AddtlNtryInf"),
         }
         tx_amounts = [self._tx_amount(tx) for tx in txs]
         details = [self._transaction(tx, direction) for tx in txs] or [self._transaction(None, direction)]
         if len(txs) > 1 and any(a is None for a in tx_amounts):
             self.summary.warnings.append(
                 f"{line}: batch entry of {len(txs)} transactions without amounts per transaction; "
-                "imported as one receipt of the entry amount with every transaction's remittance")
+                "imported as one receipt of the entry amount with every transaction's remittance"
+            )
             details = [_merge(details)]
             tx_amounts = [None]
         out = []
@@ -356,11 +378,25 @@ class CamtReader:
 
     def _transaction(self, tx: Any, entry_direction: str) -> dict[str, Any]:
         r: dict[str, Any] = {
-            "direction": entry_direction, "payer_name": None, "payer_account": None, "ultimate_payer_name": None,
-            "payer_bic": None, "remittance": None, "references": [], "additional_remittance": [],
-            "end_to_end_id": None, "instruction_id": None, "tx_id": None, "mandate_id": None, "uetr": None,
-            "additional_tx_info": None, "return_reason": None, "purpose": None, "instructed_amount": None,
-            "instructed_currency": None, "_tx_ref": None,
+            "direction": entry_direction,
+            "payer_name": None,
+            "payer_account": None,
+            "ultimate_payer_name": None,
+            "payer_bic": None,
+            "remittance": None,
+            "references": [],
+            "additional_remittance": [],
+            "end_to_end_id": None,
+            "instruction_id": None,
+            "tx_id": None,
+            "mandate_id": None,
+            "uetr": None,
+            "additional_tx_info": None,
+            "return_reason": None,
+            "purpose": None,
+            "instructed_amount": None,
+            "instructed_currency": None,
+            "_tx_ref": None,
         }
         if tx is None:
             return r
@@ -401,10 +437,13 @@ class CamtReader:
                         ref = text(part, "Ref")
                         if ref:
                             tp = find(part, "Tp")
-                            r["references"].append({
-                                "type": text(tp, "CdOrPrtry/Cd") or text(tp, "CdOrPrtry/Prtry"),
-                                "value": ref, "issuer": text(tp, "Issr"),
-                            })
+                            r["references"].append(
+                                {
+                                    "type": text(tp, "CdOrPrtry/Cd") or text(tp, "CdOrPrtry/Prtry"),
+                                    "value": ref,
+                                    "issuer": text(tp, "Issr"),
+                                }
+                            )
                     elif kind == "RfrdDocInf":
                         number = text(part, "Nb")
                         if number:
@@ -426,8 +465,17 @@ class CamtReader:
         account = r.get("account") or ""
         if r.get("bank_ref"):
             return f"{account}:{r['bank_ref']}"
-        parts = [account, r["booking_date"], r["amount"], r["currency"], r["direction"], r.get("payer_name") or "",
-                 r.get("payer_account") or "", r.get("remittance") or "", r.get("end_to_end_id") or ""]
+        parts = [
+            account,
+            r["booking_date"],
+            r["amount"],
+            r["currency"],
+            r["direction"],
+            r.get("payer_name") or "",
+            r.get("payer_account") or "",
+            r.get("remittance") or "",
+            r.get("end_to_end_id") or "",
+        ]
         return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 

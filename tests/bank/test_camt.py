@@ -9,11 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hub_connectors.bank_files.camt import CamtReader, detect_camt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import StatementError
-from hub_connectors.bank_files.camt import CamtReader, detect_camt
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
 VALID = sorted(p for p in (FIXTURES / "camt053").glob("*.xml")) + sorted(
@@ -164,7 +164,7 @@ def test_statement_without_entries_counts_a_statement_and_no_receipt() -> None:
 
 
 def test_empty_document_fails_naming_the_file() -> None:
-    with pytest.raises(StatementError, match="dvbern_invalid_notification-missing.xml.*not a camt"):
+    with pytest.raises(StatementError, match=r"dvbern_invalid_notification-missing\.xml.*not a camt"):
         list(CamtReader(FIXTURES / "camt054" / "dvbern_invalid_notification-missing.xml"))
 
 
