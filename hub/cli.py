@@ -610,7 +610,22 @@ def demo(
     out.print(f"workspace: {base}  (config {base / 'hub.toml'}; try: hub -c {base / 'hub.toml'} matches list)")
 
 
+def _register_plugin_commands() -> None:
+    """Let plugins add sub-commands (``hub_register_commands``) before the command line is parsed.
+
+    The plugin allow/deny lists come from the config named by ``HUB_CONFIG`` or ``./hub.toml``; a
+    config that cannot be read is reported by the command that needs it, not here.
+    """
+    try:
+        config = load_config(required=False)
+        host = load_plugins(config.plugins.allow, config.plugins.deny)
+    except HubError:
+        return
+    host.hook.hub_register_commands(cli=app)
+
+
 def main() -> None:
+    _register_plugin_commands()
     app()
 
 

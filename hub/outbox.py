@@ -90,6 +90,12 @@ class Outbox:
     def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None) -> SinkStats:
         stats = SinkStats(name)
         o = schema.outbox
+        try:
+            sink.check()
+        except (HubError, OSError) as exc:  # unreachable: nothing was attempted, so nothing is counted
+            stats.errors.append(str(exc))
+            log.warning("outbox.sink_unavailable", sink=name, error=str(exc))
+            return stats
         last_id = 0
         while True:
             moment = now or utcnow()

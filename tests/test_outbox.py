@@ -149,3 +149,16 @@ def test_json_file_sink_ignores_a_redelivered_change_and_survives_a_torn_line(tm
         except ValueError:
             continue
     assert ids == ["C1:OVER_LIMIT:v1", "C2:OVER_LIMIT:v1"]
+
+
+class UnreachableSink(FlakySink):
+    def check(self) -> None:
+        raise SinkError("connection refused")
+
+
+def test_unreachable_sink_is_skipped_without_using_up_attempts(store: Store) -> None:
+    _queue(store, "crm", 2)
+    outbox = Outbox(store, max_attempts=1, backoff_seconds=0)
+    stats = outbox.push({"crm": UnreachableSink(failures=0)})
+    assert stats.sinks[0].errors == ["connection refused"]
+    assert _statuses(store) == {"pending": 2}

@@ -64,3 +64,28 @@ def test_a_plugin_returning_garbage_is_named_in_the_error() -> None:
     host = load_plugins(allow=[], extra=[("bad", bad)])
     with pytest.raises(PluginError, match="bad: hub_register_matchers must return a list"):
         host.matchers()
+
+
+def test_plugin_commands_are_added_to_the_command_line(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import typer
+
+    from hub import cli
+
+    plugin = types.ModuleType("cmd_plugin")
+
+    @hookimpl
+    def hub_register_commands(cli: typer.Typer) -> None:
+        @cli.command("hello-plugin")
+        def hello() -> None:
+            print("hello from a plugin")
+
+    plugin.hub_register_commands = hub_register_commands  # type: ignore[attr-defined]
+    real = cli.load_plugins
+    monkeypatch.setattr(cli, "load_plugins", lambda allow=None, deny=None: real(allow=[], extra=[("cmd", plugin)]))
+    monkeypatch.chdir(tmp_path)
+    cli._register_plugin_commands()
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(cli.app, ["hello-plugin"])
+    assert result.exit_code == 0
+    assert "hello from a plugin" in result.stdout
