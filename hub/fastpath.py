@@ -50,7 +50,8 @@ def compile_row_builder(
     dialect: str,
     defaults: dict[str, Any],
     header: Sequence[str] | None = None,
-    record_hash: Callable[[Any], int],
+    hash_text: Callable[[str], int],
+    hash_token: Callable[[Any], str],
 ) -> tuple[KeyFunction, RowBuilder] | None:
     """``(key, build)`` functions for one stream, or None if its mapping or type is unsupported.
 
@@ -81,7 +82,8 @@ def compile_row_builder(
         "_ISO": ISO_DATE.match,
         "_fromiso": dt.date.fromisoformat,
         "_micros": _micros,
-        "_hash": record_hash,
+        "_hash_text": hash_text,
+        "_tok": hash_token,
         "_fv": Mapping_.field_value,
         "_SOURCE": source,
         "_COMPUTED": mapping.computed_fields,
@@ -120,7 +122,10 @@ def compile_row_builder(
         "def key(raw):",
         *prelude,
         *lines,
-        f"    return m_ext, _hash(({''.join(v + ', ' for _, v in mapped_names)}_SOURCE))",
+        # The same text record_hash() builds from the mapped values, without a call per value.
+        "    return m_ext, _hash_text('\\x1f'.join(("
+        + "".join(f"{v} if type({v}) is str else _tok({v}), " for _, v in mapped_names)
+        + "_SOURCE)))",
     ]
     lines = ["def build(raw, h, synced_at):", *prelude, *lines]
 
