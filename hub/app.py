@@ -94,6 +94,7 @@ class Hub:
             mapping_overrides={n: dict(s.get("mappings", {})) for n, s in self.config.connectors.items()},
             base_dir=self.config.base_dir,
             progress=progress,
+            workers=self.config.sync.workers,
         )
         names = [connector] if connector else [n for n, c in self.connectors().items() if c.source is not None]
         results: list[StreamStats] = []

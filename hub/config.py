@@ -61,6 +61,16 @@ class LoggingConfig(_Section):
     format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
 
+class SyncConfig(_Section):
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=2,
+        description="2: a reader process prepares pages while this one writes; 1: one process. "
+        "Default: 2 where there are two cores.",
+    )
+
+
 class ReconcileConfig(_Section):
     auto_threshold: float = Field(default=0.95, ge=0, le=1)
     suggest_threshold: float = Field(default=0.30, ge=0, le=1)
@@ -98,6 +108,7 @@ class HubConfig(BaseSettings):
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)

@@ -10,20 +10,25 @@ write disposition).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import gc
 import hashlib
 import json
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from queue import Empty, Full
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from hub.connector import Connector, JSONValue, Page, StreamSpec
+from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
 from hub.errors import HubError, RecordError, SourceError
 from hub.fastpath import KeyFunction, RowBuilder, compile_row_builder
 from hub.log import get_logger
@@ -36,6 +41,14 @@ log = get_logger(__name__)
 
 #: Largest number of ids in one ``IN (...)`` lookup (SQLite's default variable limit is 32766).
 LOOKUP_CHUNK = 5000
+#: Pages a reader process may prepare ahead of the writer (bounds memory).
+READER_QUEUE_PAGES = 3
+
+
+def default_workers() -> int:
+    """Two processes (reader and writer) where there are two cores and ``fork``; else one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 if cores >= 2 and "fork" in multiprocessing.get_all_start_methods() else 1
 
 
 @contextmanager
@@ -190,8 +203,90 @@ class _StreamContext:
         return self.builders[key]
 
 
+@dataclass
+class _Prepared:
+    page: Page
+    keys: list[tuple[Any, int]]
+    rows: list[tuple[Any, ...] | None] | None
+    now: dt.datetime
+    skipped: int = 0
+    """Records the reader process found unchanged and did not send."""
+
+
+@dataclass
+class _ReaderState:
+    store: Store
+    seen: set[str] = field(default_factory=set)
+
+
+def _read_in_process(
+    engine: SyncEngine, source: Source, ctx: _StreamContext, cursor: JSONValue | None
+) -> Iterator[_Prepared]:
+    """Read and prepare pages in a forked reader process while this one writes.
+
+    Why: on two cores the sync is bound by Python work on both sides of the database call, so
+    reading, mapping, hashing and row building move to a second process. The writer still commits
+    every page with its cursor in order, so crash safety is unchanged. The reader exits when the
+    writer goes away (it watches its parent), and the writer stops the reader when it fails.
+    """
+    mp = multiprocessing.get_context("fork")
+    queue: Any = mp.Queue(maxsize=READER_QUEUE_PAGES)
+    parent = os.getpid()
+
+    def put(item: tuple[str, Any]) -> None:
+        while True:
+            try:
+                queue.put(item, timeout=1)
+                return
+            except Full:
+                if os.getppid() != parent:
+                    os._exit(1)  # the writer is gone (killed): nobody will read this
+
+    def reader() -> None:
+        engine.store.engine.dispose(close=False)  # never touch the parent's connections
+        state = _ReaderState(Store(engine.store.url))
+        try:
+            for page in source.read(ctx.spec, cursor):
+                put(("page", engine._prepare(ctx, page, reader=state)))
+            put(("done", None))
+        except BaseException as exc:
+            kind = "hub" if isinstance(exc, HubError) else "other"
+            put(("error", (kind, type(exc).__name__, str(exc))))
+
+    process = mp.Process(target=reader, name=f"hub-reader-{ctx.connector}-{ctx.spec.name}", daemon=True)
+    process.start()
+    try:
+        while True:
+            try:
+                kind, payload = queue.get(timeout=5)
+            except Empty:
+                if not process.is_alive():
+                    raise SourceError(
+                        f"{ctx.connector}/{ctx.spec.name}: the reader process died (exit code {process.exitcode})"
+                    ) from None
+                continue
+            if kind == "page":
+                yield payload
+            elif kind == "done":
+                return
+            else:
+                origin, name, message = payload
+                if origin == "hub":
+                    raise SourceError(message)
+                raise SourceError(f"{ctx.connector}/{ctx.spec.name}: {name}: {message}")
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=10)
+        queue.close()
+
+
 class SyncEngine:
-    """Runs syncs for connectors against one store."""
+    """Runs syncs for connectors against one store.
+
+    ``workers=2`` (the default where there are two cores or more) reads and prepares pages in a
+    second process while this one writes; ``workers=1`` does everything in this process.
+    """
 
     def __init__(
         self,
@@ -202,8 +297,10 @@ class SyncEngine:
         mapping_overrides: Mapping[str, Mapping[str, str]] | None = None,
         base_dir: Any = None,
         progress: Callable[[], Progress] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.store = store
+        self.workers = workers if workers is not None else default_workers()
         self.hook = hook
         self.master_source = master_source
         self.mapping_overrides = mapping_overrides or {}
@@ -241,17 +338,17 @@ class SyncEngine:
         try:
             started_progress = False
             with _bulk_allocation():
-                pages = connector.source.read(spec, cursor)
-                for page in pages:
+                for prepared in self._prepared_pages(connector.source, ctx, cursor):
+                    page = prepared.page
                     if progress is not None and not started_progress:
                         progress.start(f"{connector.name}/{spec.name}", page.size_hint)
                         started_progress = True
-                    self._store_page(ctx, page, stats)
+                    self._commit(ctx, prepared, stats)
                     stats.pages += 1
                     stats.warnings.extend(page.warnings)
                     stats.errors.extend(page.errors)
                     if progress is not None:
-                        progress.advance(len(page.records))
+                        progress.advance(len(prepared.keys))
         except (HubError, OSError) as exc:
             stats.seconds = time.perf_counter() - started
             error = exc if isinstance(exc, HubError) else SourceError(f"{connector.name}/{spec.name}: {exc}")
@@ -303,29 +400,66 @@ class SyncEngine:
             found.update(conn.execute(query, {"ids": ids[i : i + LOOKUP_CHUNK]}).all())
         return found
 
-    def _store_page(self, ctx: _StreamContext, page: Page, stats: StreamStats) -> None:
+    def _prepare(self, ctx: _StreamContext, page: Page, *, reader: _ReaderState | None = None) -> _Prepared:
+        """Keys and content hashes of a page's records.
+
+        In a reader process (``reader`` given) it also drops the records the store already has
+        unchanged and builds the rows of the others, so the writing process only writes.
+        """
         now = utcnow()
         header = page.columns
         fast = ctx.builder(header)
         records = page.records
-        # Key and content hash of every record first: unchanged records need nothing more.
         if fast is not None:
             keys = [fast[0](raw) for raw in records]
         else:
             keys = [self._generic_key(ctx, self._as_mapping(raw, header)) for raw in records]
-        stats.read += len(records)
+        if reader is None:
+            return _Prepared(page, keys, None, now)
+        with reader.store.connect() as conn:
+            existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
+        append_only = ctx.spec.write_disposition == "append"
+        kept_records, kept_keys = [], []
+        for raw, (ext, digest) in zip(records, keys, strict=True):
+            old = existing.get(ext) if isinstance(ext, str) else None
+            # A key an earlier page of this run carried may be in flight to the writer: it decides.
+            if old is not None and (append_only or old == digest) and ext not in reader.seen:
+                continue
+            kept_records.append(raw)
+            kept_keys.append((ext, digest))
+        reader.seen.update(ext for ext, _ in keys if isinstance(ext, str))
+        rows: list[tuple[Any, ...] | None] = [None] * len(kept_keys)
+        if fast is not None:
+            synced_at = ctx.writer.db_value("synced_at", now)
+            build = fast[1]
+            rows = [build(raw, digest, synced_at) for raw, (_, digest) in zip(kept_records, kept_keys, strict=True)]
+        # Raw records travel back only where the generic path has to look at them.
+        page = dataclasses.replace(
+            page, records=[raw if row is None else None for raw, row in zip(kept_records, rows, strict=True)]
+        )
+        return _Prepared(page, kept_keys, rows, now, skipped=len(keys) - len(kept_keys))
+
+    def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats) -> None:
+        """Store a prepared page's new and changed records, its quarantine and its cursor in one transaction."""
+        page, keys, now = prepared.page, prepared.keys, prepared.now
+        header = page.columns
+        fast = ctx.builder(header) if prepared.rows is None else None
+        built = prepared.rows if prepared.rows is not None else [None] * len(keys)
+        stats.read += len(keys) + prepared.skipped
+        stats.unchanged += prepared.skipped
         with self.store.begin() as conn:
             existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
             synced_at = ctx.writer.db_value("synced_at", now)
             rows: dict[str, tuple[Any, ...]] = {}
             bad: list[tuple[Mapping[str, Any], str, str | None]] = []
             append_only = ctx.spec.write_disposition == "append"
-            for raw, (ext, digest) in zip(records, keys, strict=True):
+            for raw, (ext, digest), row in zip(page.records, keys, built, strict=True):
                 old = existing.get(ext) if isinstance(ext, str) else None
                 if old is not None and (append_only or old == digest):
                     stats.unchanged += 1
                     continue
-                row = fast[1](raw, digest, synced_at) if fast is not None else None
+                if row is None and fast is not None:
+                    row = fast[1](raw, digest, synced_at)
                 if row is None:
                     record = self._as_mapping(raw, header)
                     try:
@@ -343,6 +477,13 @@ class SyncEngine:
                 self._quarantine(conn, ctx, record, reason, ext, now)
             stats.quarantined += len(bad)
             self._save_cursor(conn, ctx.connector, ctx.spec.name, page.cursor, now)
+
+    def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
+        if self.workers < 2:
+            for page in source.read(ctx.spec, cursor):
+                yield self._prepare(ctx, page)
+            return
+        yield from _read_in_process(self, source, ctx, cursor)
 
     @staticmethod
     def _as_mapping(raw: Any, header: Sequence[str] | None) -> Mapping[str, Any]:

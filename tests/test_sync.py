@@ -36,9 +36,10 @@ def _rows(store: Store, table: sa.Table) -> set[tuple[object, ...]]:
         }
 
 
-def test_resync_of_unchanged_files_imports_nothing(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_resync_of_unchanged_files_imports_nothing(tmp_path: Path, db_url: str, workers: int) -> None:
     generate(tmp_path, invoices=300, customers=30)
-    write_config(tmp_path, db_url, statements=None, sink=None)
+    write_config(tmp_path, db_url, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
     hub = _hub(tmp_path)
     hub.init()
     first = {s.stream: s for s in hub.sync()}
@@ -52,9 +53,10 @@ def test_resync_of_unchanged_files_imports_nothing(tmp_path: Path, db_url: str) 
     hub.close()
 
 
-def test_changed_invoice_is_updated_and_others_left_alone(tmp_path: Path, db_url: str) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_changed_invoice_is_updated_and_others_left_alone(tmp_path: Path, db_url: str, workers: int) -> None:
     generate(tmp_path, invoices=100, customers=10)
-    write_config(tmp_path, db_url, statements=None, sink=None)
+    write_config(tmp_path, db_url, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
     hub = _hub(tmp_path)
     hub.init()
     hub.sync()
@@ -226,3 +228,29 @@ def _sibling_db(db_url: str, tmp_path: Path) -> str:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_record_repeated_in_a_later_page_with_other_content_ends_as_the_last_one(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    header = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
+    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
+    (tmp_path / "invoices.csv").write_text(header + "".join(rows))
+    write_config(tmp_path, db_url, customers=None, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
+    text = (tmp_path / "hub.toml").read_text().replace('type = "csv"\n', 'type = "csv"\npage_size = 10\n')
+    (tmp_path / "hub.toml").write_text(text)
+    hub = _hub(tmp_path)
+    hub.init()
+    hub.sync()
+    # INV-3 changes in page 1 and changes back to the stored content in page 3.
+    changed = rows[:3] + ["INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n"] + rows[4:] + [rows[3]]
+    (tmp_path / "invoices.csv").write_text(header + "".join(changed))
+    (stats,) = hub.sync()
+    with hub.store.connect() as conn:
+        open_amount = conn.execute(
+            sa.select(schema.invoice.c.open_amount).where(schema.invoice.c.number == "INV-3")
+        ).scalar_one()
+    assert str(open_amount) == "10.00"
+    assert stats.read == 26
+    hub.close()
