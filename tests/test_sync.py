@@ -244,7 +244,7 @@ def test_a_record_repeated_in_a_later_page_with_other_content_ends_as_the_last_o
     hub.init()
     hub.sync()
     # INV-3 changes in page 1 and changes back to the stored content in page 3.
-    changed = rows[:3] + ["INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n"] + rows[4:] + [rows[3]]
+    changed = [*rows[:3], "INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n", *rows[4:], rows[3]]
     (tmp_path / "invoices.csv").write_text(header + "".join(changed))
     (stats,) = hub.sync()
     with hub.store.connect() as conn:
