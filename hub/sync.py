@@ -211,6 +211,10 @@ class _Prepared:
     now: dt.datetime
     skipped: int = 0
     """Records the reader process found unchanged and did not send."""
+    stored: dict[str, int] = field(default_factory=dict)
+    """Content hashes the reader found stored for the records it sent..."""
+    known: frozenset[str] = frozenset()
+    """...and the keys that lookup is valid for (not carried by an earlier page of the run)."""
 
 
 @dataclass
@@ -420,11 +424,22 @@ class SyncEngine:
             existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
         append_only = ctx.spec.write_disposition == "append"
         kept_records, kept_keys = [], []
+        stored: dict[str, int] = {}
+        known: set[str] = set()
+        in_page: set[str] = set()
         for raw, (ext, digest) in zip(records, keys, strict=True):
             old = existing.get(ext) if isinstance(ext, str) else None
-            # A key an earlier page of this run carried may be in flight to the writer: it decides.
-            if old is not None and (append_only or old == digest) and ext not in reader.seen:
-                continue
+            # A key carried earlier (by a page still in flight, or by this page) may change before
+            # this record lands: the writer decides for it.
+            repeated = ext in reader.seen or ext in in_page
+            if isinstance(ext, str):
+                in_page.add(ext)
+            if isinstance(ext, str) and not repeated:
+                if old is not None and (append_only or old == digest):
+                    continue
+                known.add(ext)
+                if old is not None:
+                    stored[ext] = old
             kept_records.append(raw)
             kept_keys.append((ext, digest))
         reader.seen.update(ext for ext, _ in keys if isinstance(ext, str))
@@ -437,7 +452,7 @@ class SyncEngine:
         page = dataclasses.replace(
             page, records=[raw if row is None else None for raw, row in zip(kept_records, rows, strict=True)]
         )
-        return _Prepared(page, kept_keys, rows, now, skipped=len(keys) - len(kept_keys))
+        return _Prepared(page, kept_keys, rows, now, len(keys) - len(kept_keys), stored, frozenset(known))
 
     def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats) -> None:
         """Store a prepared page's new and changed records, its quarantine and its cursor in one transaction."""
@@ -448,7 +463,12 @@ class SyncEngine:
         stats.read += len(keys) + prepared.skipped
         stats.unchanged += prepared.skipped
         with self.store.begin() as conn:
-            existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
+            # What the reader process already looked up need not be looked up again.
+            known = prepared.known
+            existing = dict(prepared.stored)
+            existing.update(
+                self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str) and ext not in known])
+            )
             synced_at = ctx.writer.db_value("synced_at", now)
             rows: dict[str, tuple[Any, ...]] = {}
             bad: list[tuple[Mapping[str, Any], str, str | None]] = []
@@ -457,6 +477,8 @@ class SyncEngine:
                 old = existing.get(ext) if isinstance(ext, str) else None
                 if old is not None and (append_only or old == digest):
                     stats.unchanged += 1
+                    if not append_only:
+                        rows.pop(ext, None)  # an earlier copy in this page must not win over this one
                     continue
                 if row is None and fast is not None:
                     row = fast[1](raw, digest, synced_at)

@@ -254,3 +254,19 @@ def test_a_record_repeated_in_a_later_page_with_other_content_ends_as_the_last_o
     assert str(open_amount) == "10.00"
     assert stats.read == 26
     hub.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_last_copy_of_a_record_within_one_page_wins(tmp_path: Path, db_url: str, workers: int) -> None:
+    header = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
+    row = "INV-1,C1,2026-01-05,2026-02-04,EUR,10.00,{},\n"
+    (tmp_path / "invoices.csv").write_text(header + row.format("10.00"))
+    write_config(tmp_path, db_url, customers=None, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
+    hub = _hub(tmp_path)
+    hub.init()
+    hub.sync()
+    (tmp_path / "invoices.csv").write_text(header + row.format("3.00") + row.format("10.00"))
+    hub.sync()
+    with hub.store.connect() as conn:
+        assert str(conn.execute(sa.select(schema.invoice.c.open_amount)).scalar_one()) == "10.00"
+    hub.close()
