@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hub.mapping import Mapping_
-from hub.store.schema import to_micros
+from hub.store.schema import MONEY_SCALE, to_micros
 from hub.validation import DECIMAL_TEXT, ISO_DATE, field_kind
 
 #: ``key(raw) -> (mapped external id, content hash)``: cheap, for the unchanged-record check.
@@ -30,15 +30,6 @@ KeyFunction = Callable[[Any], tuple[Any, int]]
 RowBuilder = Callable[[Any, int, Any], tuple[Any, ...] | None]
 
 _SUPPORTED = {"text", "money", "date", "currency", "enum"}
-
-
-def _micros(text: str) -> int:
-    """Millionths of a plain decimal that matched ``DECIMAL_TEXT`` (so at most six decimals), exactly,
-    without building a Decimal: this runs twice per invoice."""
-    whole, _, frac = text.partition(".")
-    units = int(whole) * 1_000_000
-    fraction = int(frac.ljust(6, "0")) if frac else 0
-    return units - fraction if whole.startswith("-") else units + fraction
 
 
 def compile_row_builder(
@@ -81,7 +72,7 @@ def compile_row_builder(
         "_DEC": DECIMAL_TEXT.match,
         "_ISO": ISO_DATE.match,
         "_fromiso": dt.date.fromisoformat,
-        "_micros": _micros,
+        "_SCALE": [10 ** (MONEY_SCALE - places) for places in range(MONEY_SCALE + 1)],
         "_hash_text": hash_text,
         "_tok": hash_token,
         "_fv": Mapping_.field_value,
@@ -145,7 +136,10 @@ def compile_row_builder(
                 f"if type({var}) is not str: return None",
                 f"{var} = {var}.strip()",
                 f"if not _DEC({var}): return None",
-                f"{out} = _micros({var})",
+                # millionths without a Decimal: digits without the point, scaled by the places
+                f"_p = {var}.find('.')",
+                f"{out} = int({var}) * 1000000 if _p < 0 else "
+                f"int({var}.replace('.', '')) * _SCALE[len({var}) - _p - 1]",
             ]
             if k.gt is not None:
                 body += [f"if not {out} > {to_micros(Decimal(k.gt))}: return None"]
@@ -185,7 +179,8 @@ def compile_row_builder(
         elif col in values:
             row.append(values[col])
         else:
-            row.append(f"_DEFAULTS[{col!r}]")
+            ns[f"_D_{col}"] = defaults[col]
+            row.append(f"_D_{col}")
     lines.append(f"    return ({''.join(r + ', ' for r in row)})")
     for fn_lines in (key_lines, lines):
         code = "\n".join(fn_lines)
