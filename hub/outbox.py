@@ -52,6 +52,26 @@ class PushStats:
         return {"delivered": self.delivered, "failed": self.failed, "sinks": [asdict(s) for s in self.sinks]}
 
 
+def enqueue(conn: sa.Connection, changes: list[FlagChange], sinks: list[str], now: dt.datetime) -> int:
+    """Queue each change for each sink, in the caller's transaction. Returns the rows written."""
+    rows = [
+        {
+            "sink": sink,
+            "event_id": c.event_id,
+            "payload": c.model_dump(mode="json"),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for c in changes
+        for sink in sinks
+    ]
+    if rows:
+        conn.execute(schema.outbox.insert(), rows)
+    return len(rows)
+
+
 class Outbox:
     def __init__(
         self, store: Store, *, max_attempts: int = 8, backoff_seconds: float = 30.0, backoff_max_seconds: float = 3600.0

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from hub.log import get_logger
 from hub.model import DEFAULT_BUCKETS, Exposure, FlagChange, RiskFlag
+from hub.outbox import enqueue
 from hub.reconcile import LIVE
 from hub.store import Store, schema, utcnow
 
@@ -235,7 +236,7 @@ class RiskEngine:
             conn.execute(schema.exposure.delete())
             if exposure_rows:
                 conn.execute(schema.exposure.insert(), exposure_rows)
-            stats.outbox_rows = self._enqueue(conn, changes, now)
+            stats.outbox_rows = enqueue(conn, changes, self.sinks, now)
         stats.flag_counts = dict(sorted(counts.items()))
         stats.seconds = time.perf_counter() - started
         log.info("risk.done", **{k: v for k, v in stats.as_dict().items() if k != "flag_counts"})
@@ -313,21 +314,3 @@ class RiskEngine:
                 stats.cleared += 1
             changes.append(change)
         return changes
-
-    def _enqueue(self, conn: sa.Connection, changes: list[FlagChange], now: dt.datetime) -> int:
-        rows = [
-            {
-                "sink": sink,
-                "event_id": c.event_id,
-                "payload": c.model_dump(mode="json"),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for c in changes
-            for sink in self.sinks
-        ]
-        if rows:
-            conn.execute(schema.outbox.insert(), rows)
-        return len(rows)

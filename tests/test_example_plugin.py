@@ -29,7 +29,7 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.errors import SinkError
 from hub.model import FlagChange
-from hub.outbox import Outbox
+from hub.outbox import Outbox, enqueue
 from hub.plugins import load_plugins
 from hub.store import Store, schema, utcnow
 
@@ -228,23 +228,8 @@ def test_hub_builds_the_sink_from_config_with_the_token_from_the_environment(
 
 
 def _queue(store: Store, sink_name: str, changes: list[FlagChange]) -> None:
-    now = utcnow()
     with store.begin() as conn:
-        conn.execute(
-            schema.outbox.insert(),
-            [
-                {
-                    "sink": sink_name,
-                    "event_id": c.event_id,
-                    "payload": c.model_dump(mode="json"),
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for c in changes
-            ],
-        )
+        enqueue(conn, changes, [sink_name], utcnow())
 
 
 def _statuses(store: Store) -> dict[str, str]:

@@ -13,7 +13,7 @@ from hub_connectors.json_file import JsonFileSink
 from hub.connector import DeliveryResult, Sink
 from hub.errors import SinkError
 from hub.model import FlagChange
-from hub.outbox import Outbox
+from hub.outbox import Outbox, enqueue
 from hub.store import Store, schema, utcnow
 
 
@@ -32,21 +32,7 @@ def _queue(store: Store, sink: str, n: int) -> list[FlagChange]:
         for i in range(n)
     ]
     with store.begin() as conn:
-        conn.execute(
-            schema.outbox.insert(),
-            [
-                {
-                    "sink": sink,
-                    "event_id": c.event_id,
-                    "payload": c.model_dump(mode="json"),
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for c in changes
-            ],
-        )
+        enqueue(conn, changes, [sink], now)
     return changes
 
 

@@ -111,7 +111,6 @@ class CsvSource(Source):
         if header is None:
             raise SourceError(f"{path}: the file is empty (no header row)")
         header = [h.strip() for h in header]
-        total = None
         row_no = 0
         for _ in range(skip):
             if next(reader, None) is None:
@@ -121,6 +120,11 @@ class CsvSource(Source):
         width = len(header)
         batch: list[list[Any]] = []
         size = self.config.page_size
+
+        def page(complete: bool) -> Page:
+            cursor = {"fingerprint": fingerprint, "row": row_no, "complete": complete}
+            return Page(batch, cursor, label=path.name, columns=columns)
+
         for row in reader:
             row_no += 1
             if not row:
@@ -130,21 +134,9 @@ class CsvSource(Source):
             row.append(row_no)
             batch.append(row)
             if len(batch) >= size:
-                yield Page(
-                    batch,
-                    {"fingerprint": fingerprint, "row": row_no, "complete": False},
-                    label=path.name,
-                    size_hint=total,
-                    columns=columns,
-                )
+                yield page(complete=False)
                 batch = []
-        yield Page(
-            batch,
-            {"fingerprint": fingerprint, "row": row_no, "complete": True},
-            label=path.name,
-            size_hint=total,
-            columns=columns,
-        )
+        yield page(complete=True)
 
     def header(self, stream: str) -> list[str]:
         with self.files[stream].open(newline="", encoding=self.config.encoding) as f:
