@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import functools
 import json
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -626,7 +627,11 @@ def _register_plugin_commands() -> None:
 
 def main() -> None:
     _register_plugin_commands()
-    app()
+    # ``--json`` belongs to ``hub`` itself; accept it after the command too (``hub plugins --json``).
+    args = sys.argv[1:]
+    if "--json" in args[1:] and "--" not in args:
+        args = ["--json", *(a for a in args if a != "--json")]
+    app(args=args)
 
 
 if __name__ == "__main__":

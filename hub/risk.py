@@ -28,7 +28,7 @@ from hub.reconcile import LIVE
 from hub.store import Store, schema, utcnow
 
 log = get_logger(__name__)
-ZERO = Decimal(0)
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,10 @@ def test_commands_before_init_say_to_run_init(tmp_path: Path) -> None:
     proc = run_hub("reconcile", cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert "run 'hub init'" in proc.stderr
+
+
+def test_json_flag_works_before_or_after_the_command(tmp_path: Path) -> None:
+    before = json.loads(run_hub("--json", "plugins", cwd=tmp_path).stdout)
+    after = json.loads(run_hub("plugins", "--json", cwd=tmp_path).stdout)
+    assert before == after
+    assert "csv" in after["connector_types"]
