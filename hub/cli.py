@@ -602,12 +602,14 @@ def demo(
             ],
         )
     )
-    shown = flags[:10]
-    out.print(
-        _table(
-            f"flags raised ({len(flags)}; first {len(shown)})", ["customer", "flag", "why"], [list(x) for x in shown]
-        )
-    )
+    per_code: dict[str, int] = {}
+    shown = []
+    for customer, code, reason in flags:  # a few examples of every flag, not ten of the commonest
+        per_code[code] = per_code.get(code, 0) + 1
+        if per_code[code] <= 3:
+            shown.append([customer, code, reason])
+    title = f"flags raised: {', '.join(f'{c} {n}' for c, n in per_code.items())} (examples)"
+    out.print(_table(title, ["customer", "flag", "why"], shown))
     out.print(f"workspace: {base}  (config {base / 'hub.toml'}; try: hub -c {base / 'hub.toml'} matches list)")
 
 
