@@ -221,6 +221,9 @@ class _Prepared:
 class _ReaderState:
     store: Store
     seen: set[str] = field(default_factory=set)
+    empty: bool = False
+    """The store held no record of this source and stream when the run began: a key not seen in
+    this run cannot be stored, so there is nothing to look up (a first sync)."""
 
 
 def _read_in_process(
@@ -249,6 +252,12 @@ def _read_in_process(
     def reader() -> None:
         engine.store.engine.dispose(close=False)  # never touch the parent's connections
         state = _ReaderState(Store(engine.store.url))
+        table = ctx.writer.table
+        with state.store.connect() as conn:
+            state.empty = (
+                conn.execute(sa.select(sa.literal(1)).where(sa.exists().where(table.c.source == ctx.connector))).first()
+                is None
+            )
         try:
             for page in source.read(ctx.spec, cursor):
                 put(("page", engine._prepare(ctx, page, reader=state)))
@@ -420,8 +429,10 @@ class SyncEngine:
             keys = [self._generic_key(ctx, self._as_mapping(raw, header)) for raw in records]
         if reader is None:
             return _Prepared(page, keys, None, now)
-        with reader.store.connect() as conn:
-            existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
+        existing: dict[str, int] = {}
+        if not reader.empty:
+            with reader.store.connect() as conn:
+                existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
         append_only = ctx.spec.write_disposition == "append"
         kept_records, kept_keys = [], []
         stored: dict[str, int] = {}
