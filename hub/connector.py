@@ -67,6 +67,10 @@ class Page:
     size_hint: int | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    continued: bool = False
+    """More pages of the same atomic unit follow (a bank file read in pieces): this page is
+    committed together with them, and its cursor is not saved; a page with ``errors`` ends the
+    unit by rolling it back."""
     columns: Sequence[str] | None = None
     """Set for tabular pages: each record is then a list of values in this column order (cheaper
     than a dict per row for large files). Otherwise each record is a mapping."""

@@ -217,6 +217,29 @@ class _Prepared:
     """...and the keys that lookup is valid for (not carried by an earlier page of the run)."""
 
 
+class _Unit:
+    """One atomic unit of a stream: the pages up to one that is not ``continued``, in one transaction.
+
+    A unit is usually one page; a bank statement file spans several, so that it imports wholly or
+    not at all while only a page of it is in memory at a time. The counters of a unit that is
+    rolled back are taken back out of the stream's stats.
+    """
+
+    def __init__(self, store: Store, stats: StreamStats) -> None:
+        self.conn = store.engine.connect()
+        self.transaction = self.conn.begin()
+        self.before = (stats.read, stats.inserted, stats.updated, stats.unchanged, stats.quarantined, stats.pages)
+
+    def commit(self) -> None:
+        self.transaction.commit()
+        self.conn.close()
+
+    def rollback(self, stats: StreamStats) -> None:
+        self.transaction.rollback()
+        self.conn.close()
+        stats.read, stats.inserted, stats.updated, stats.unchanged, stats.quarantined, stats.pages = self.before
+
+
 @dataclass
 class _ReaderState:
     store: Store
@@ -348,6 +371,7 @@ class SyncEngine:
         run_id = self._start_run(connector.name, spec.name)
         cursor = None if full_refresh else self._load_cursor(connector.name, spec.name)
         progress = self.progress_factory() if self.progress_factory else None
+        unit: _Unit | None = None
         try:
             started_progress = False
             with _bulk_allocation():
@@ -356,13 +380,30 @@ class SyncEngine:
                     if progress is not None and not started_progress:
                         progress.start(f"{connector.name}/{spec.name}", page.size_hint)
                         started_progress = True
-                    self._commit(ctx, prepared, stats)
-                    stats.pages += 1
                     stats.warnings.extend(page.warnings)
-                    stats.errors.extend(page.errors)
+                    if page.errors:
+                        # The unit failed as a whole: nothing of it stays, and its cursor is not saved.
+                        if unit is not None:
+                            unit.rollback(stats)
+                            unit = None
+                        stats.errors.extend(page.errors)
+                        continue
+                    if unit is None:
+                        unit = _Unit(self.store, stats)
+                    self._commit(ctx, prepared, stats, unit.conn)
+                    stats.pages += 1
+                    if not page.continued:
+                        self._save_cursor(unit.conn, ctx.connector, ctx.spec.name, page.cursor, prepared.now)
+                        unit.commit()
+                        unit = None
                     if progress is not None:
-                        progress.advance(len(prepared.keys))
+                        progress.advance(len(prepared.keys) + prepared.skipped)
+            if unit is not None:
+                raise SourceError(f"{connector.name}/{spec.name}: the source ended inside a continued page")
         except (HubError, OSError) as exc:
+            if unit is not None:
+                unit.rollback(stats)
+                unit = None
             stats.seconds = time.perf_counter() - started
             error = exc if isinstance(exc, HubError) else SourceError(f"{connector.name}/{spec.name}: {exc}")
             stats.errors.append(str(error))
@@ -465,51 +506,49 @@ class SyncEngine:
         )
         return _Prepared(page, kept_keys, rows, now, len(keys) - len(kept_keys), stored, frozenset(known))
 
-    def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats) -> None:
-        """Store a prepared page's new and changed records, its quarantine and its cursor in one transaction."""
+    def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats, conn: Connection) -> None:
+        """Write a prepared page's new and changed records and its quarantine in the unit's transaction."""
         page, keys, now = prepared.page, prepared.keys, prepared.now
         header = page.columns
         fast = ctx.builder(header) if prepared.rows is None else None
         built = prepared.rows if prepared.rows is not None else [None] * len(keys)
         stats.read += len(keys) + prepared.skipped
         stats.unchanged += prepared.skipped
-        with self.store.begin() as conn:
-            # What the reader process already looked up need not be looked up again.
-            known = prepared.known
-            existing = dict(prepared.stored)
-            existing.update(
-                self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str) and ext not in known])
-            )
-            synced_at = ctx.writer.db_value("synced_at", now)
-            rows: dict[str, tuple[Any, ...]] = {}
-            bad: list[tuple[Mapping[str, Any], str, str | None]] = []
-            append_only = ctx.spec.write_disposition == "append"
-            for raw, (ext, digest), row in zip(page.records, keys, built, strict=True):
-                old = existing.get(ext) if isinstance(ext, str) else None
-                if old is not None and (append_only or old == digest):
-                    stats.unchanged += 1
-                    if not append_only:
-                        rows.pop(ext, None)  # an earlier copy in this page must not win over this one
+        # What the reader process already looked up need not be looked up again.
+        known = prepared.known
+        existing = dict(prepared.stored)
+        existing.update(
+            self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str) and ext not in known])
+        )
+        synced_at = ctx.writer.db_value("synced_at", now)
+        rows: dict[str, tuple[Any, ...]] = {}
+        bad: list[tuple[Mapping[str, Any], str, str | None]] = []
+        append_only = ctx.spec.write_disposition == "append"
+        for raw, (ext, digest), row in zip(page.records, keys, built, strict=True):
+            old = existing.get(ext) if isinstance(ext, str) else None
+            if old is not None and (append_only or old == digest):
+                stats.unchanged += 1
+                if not append_only:
+                    rows.pop(ext, None)  # an earlier copy in this page must not win over this one
+                continue
+            if row is None and fast is not None:
+                row = fast[1](raw, digest, synced_at)
+            if row is None:
+                record = self._as_mapping(raw, header)
+                try:
+                    row = self._generic_row(ctx, record, digest, now)
+                except RecordError as exc:
+                    bad.append((record, exc.reason, ext if isinstance(ext, str) else None))
                     continue
-                if row is None and fast is not None:
-                    row = fast[1](raw, digest, synced_at)
-                if row is None:
-                    record = self._as_mapping(raw, header)
-                    try:
-                        row = self._generic_row(ctx, record, digest, now)
-                    except RecordError as exc:
-                        bad.append((record, exc.reason, ext if isinstance(ext, str) else None))
-                        continue
-                # The same record twice in one page: the later one wins.
-                rows[ext] = row
-            updated = sum(1 for key in rows if key in existing)
-            stats.updated += updated
-            stats.inserted += len(rows) - updated
-            ctx.writer.write(conn, list(rows.values()))
-            for record, reason, ext in bad:
-                self._quarantine(conn, ctx, record, reason, ext, now)
-            stats.quarantined += len(bad)
-            self._save_cursor(conn, ctx.connector, ctx.spec.name, page.cursor, now)
+            # The same record twice in one page: the later one wins.
+            rows[ext] = row
+        updated = sum(1 for key in rows if key in existing)
+        stats.updated += updated
+        stats.inserted += len(rows) - updated
+        ctx.writer.write(conn, list(rows.values()))
+        for record, reason, ext in bad:
+            self._quarantine(conn, ctx, record, reason, ext, now)
+        stats.quarantined += len(bad)
 
     def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
         if self.workers < 2:

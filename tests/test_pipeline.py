@@ -127,3 +127,26 @@ def test_json_flag_works_before_or_after_the_command(tmp_path: Path) -> None:
     after = json.loads(run_hub("plugins", "--json", cwd=tmp_path).stdout)
     assert before == after
     assert "csv" in after["connector_types"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_statement_read_in_pages_imports_wholly_or_not_at_all(tmp_path: Path, db_url: str, workers: int) -> None:
+    generate(tmp_path, customers=10, invoices=50, receipts=40)
+    folder = tmp_path / "statements"
+    folder.mkdir()
+    data = (tmp_path / "statement.xml").read_bytes()
+    (folder / "a-good.xml").write_bytes(data)
+    (folder / "b-broken-at-the-end.xml").write_bytes(data.replace(b"RCPT", b"RCPX")[:-60])
+    write_config(tmp_path, db_url, customers=None, invoices=None, statements="statements", sink=None,
+                 extra=f"[sync]\nworkers = {workers}\n")
+    text = (tmp_path / "hub.toml").read_text().replace('type = "bank-files"\n', 'type = "bank-files"\npage_size = 7\n')
+    (tmp_path / "hub.toml").write_text(text)
+    run_hub("init", cwd=tmp_path)
+    proc = run_hub("--json", "sync", cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    stats = json.loads(proc.stdout)["sync"][0]
+    assert stats["inserted"] == 40  # every receipt of a-good.xml, none of the broken file
+    assert "b-broken-at-the-end.xml" in stats["errors"][0]
+    (folder / "b-broken-at-the-end.xml").write_bytes(data.replace(b"RCPT", b"RCPX"))
+    again = json.loads(run_hub("--json", "sync", cwd=tmp_path).stdout)["sync"][0]
+    assert again["inserted"] == 40

@@ -41,6 +41,7 @@ class BankFilesConfig(ConnectorConfig):
     path: str
     pattern: str = "*"
     max_file_bytes: int = DEFAULT_MAX_BYTES
+    page_size: int = 10_000
 
 
 def detect_format(head: bytes) -> str | None:
@@ -58,28 +59,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_statement(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """Parse one file wholly: (format, receipts, summary). Raises StatementError for bad input."""
+def open_statement(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> CamtReader:
+    """A reader for one statement file, chosen from its content. Raises StatementError for bad input."""
     try:
         with path.open("rb") as f:
             head = f.read(HEAD_BYTES)
     except OSError as exc:
         raise StatementError(str(path), None, f"cannot read: {exc.strerror}") from None
-    fmt = detect_format(head)
-    if fmt is None:
+    if detect_format(head) is None:
         raise StatementError(str(path), None, "not a recognised bank statement format (expected camt.052/053/054)")
-    reader = CamtReader(path, max_bytes=max_bytes)
-    receipts = list(reader)
-    s = reader.summary
-    summary = {
-        "format": s.message_type,
-        "statements": s.statements,
-        "entries": s.entries,
-        "receipts": s.receipts,
-        "totals": {k: str(v) for k, v in s.totals.items()},
-        "warnings": list(s.warnings),
-    }
-    return fmt, receipts, summary
+    return CamtReader(path, max_bytes=max_bytes)
 
 
 class BankFilesSource(Source):
@@ -103,23 +92,31 @@ class BankFilesSource(Source):
     def read(self, stream: StreamSpec, cursor: JSONValue | None) -> Iterator[Page]:
         done: dict[str, str] = dict((cursor or {}).get("files", {})) if isinstance(cursor, dict) else {}
         imported_hashes = set(done.values())
+        size = self.config.page_size
         for path in self.files():
             digest = _sha256(path)
             if digest in imported_hashes:
                 continue
+            # One file is one atomic unit: its pages are "continued" up to the last, so the engine
+            # commits them together, while only a page of receipts is in memory at a time.
+            chunk: list[dict[str, Any]] = []
             try:
-                _, receipts, summary = read_statement(path, self.config.max_file_bytes)
+                reader = open_statement(path, self.config.max_file_bytes)
+                for receipt in reader:
+                    chunk.append(receipt)
+                    if len(chunk) >= size:
+                        yield Page(chunk, {"files": dict(done)}, label=path.name, continued=True)
+                        chunk = []
             except StatementError as exc:
                 yield Page([], {"files": dict(done)}, label=path.name, errors=[str(exc)])
                 continue
             done[path.name] = digest
             imported_hashes.add(digest)
             yield Page(
-                receipts,
+                chunk,
                 {"files": dict(done)},
                 label=path.name,
-                size_hint=len(receipts),
-                warnings=[f"{path.name}: {w}" for w in summary["warnings"]],
+                warnings=[f"{path.name}: {w}" for w in reader.summary.warnings],
             )
 
 
