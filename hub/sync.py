@@ -244,6 +244,7 @@ class _Unit:
 class _ReaderState:
     store: Store
     seen: set[str] = field(default_factory=set)
+    """Keys sent to the writer so far in this run."""
     empty: bool = False
     """The store held no record of this source and stream when the run began: a key not seen in
     this run cannot be stored, so there is nothing to look up (a first sync)."""
@@ -478,23 +479,20 @@ class SyncEngine:
         kept_records, kept_keys = [], []
         stored: dict[str, int] = {}
         known: set[str] = set()
-        in_page: set[str] = set()
         for raw, (ext, digest) in zip(records, keys, strict=True):
             old = existing.get(ext) if isinstance(ext, str) else None
-            # A key carried earlier (by a page still in flight, or by this page) may change before
-            # this record lands: the writer decides for it.
-            repeated = ext in reader.seen or ext in in_page
-            if isinstance(ext, str):
-                in_page.add(ext)
-            if isinstance(ext, str) and not repeated:
+            # A key already sent to the writer (by a page still in flight, or earlier in this page)
+            # may change in the store before this record lands: the writer decides for it.
+            if isinstance(ext, str) and ext not in reader.seen:
                 if old is not None and (append_only or old == digest):
                     continue
                 known.add(ext)
                 if old is not None:
                     stored[ext] = old
+            if isinstance(ext, str):
+                reader.seen.add(ext)
             kept_records.append(raw)
             kept_keys.append((ext, digest))
-        reader.seen.update(ext for ext, _ in keys if isinstance(ext, str))
         rows: list[tuple[Any, ...] | None] = [None] * len(kept_keys)
         if fast is not None:
             synced_at = ctx.writer.db_value("synced_at", now)
