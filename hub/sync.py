@@ -13,12 +13,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import hashlib
 import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from queue import Empty, Full
@@ -35,6 +34,7 @@ from hub.log import get_logger
 from hub.mapping import Mapping_, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
+from hub.store.bulk import BulkWriter, hash_text, hash_token, record_hash
 from hub.validation import RecordValidator
 
 log = get_logger(__name__)
@@ -93,80 +93,8 @@ class StreamStats:
         return asdict(self)
 
 
-def hash_token(value: Any) -> str:
-    """One value's part of a record hash: text as is, None and other types marked apart from text."""
-    if type(value) is str:
-        return value
-    return "\x00" if value is None else "\x02" + repr(value)
-
-
-def hash_text(text: str) -> int:
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def record_hash(values: Iterable[Any]) -> int:
-    """A stable 64-bit content hash of a mapped record (Python's ``hash`` is salted per process).
-
-    Values are joined with the unit separator; text that itself contains one could collide with
-    another split of the same characters, which only makes an edited record look unchanged in data
-    crafted for it.
-    """
-    return hash_text("\x1f".join(map(hash_token, values)))
-
-
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
-
-
-class _Writer:
-    """Writes validated rows of one table with a statement compiled once by SQLAlchemy.
-
-    Rows go through the column types' own bind processors and then straight to the driver's
-    ``executemany``: the same SQL and the same conversions SQLAlchemy would apply, without its
-    per-row bookkeeping, which costs more than the database itself for bulk loads.
-    """
-
-    def __init__(
-        self,
-        dialect: Any,
-        table: sa.Table,
-        columns: Sequence[str],
-        disposition: str,
-        keep_on_update: Sequence[str] = (),
-    ) -> None:
-        insert: Any = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
-        insert = insert.values({c: sa.bindparam(c) for c in columns})
-        key = ["source", "external_id"]
-        if disposition == "merge":
-            update = {c: insert.excluded[c] for c in columns if c not in key and c not in keep_on_update}
-            stmt = insert.on_conflict_do_update(index_elements=key, set_=update)
-        else:
-            stmt = insert.on_conflict_do_nothing(index_elements=key)
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positional = compiled.positiontup is not None and dialect.paramstyle in ("qmark", "numeric", "format")
-        #: Parameter order of a row tuple (what :meth:`params` returns and row builders emit).
-        self.order = list(compiled.positiontup) if self.positional and compiled.positiontup else list(columns)
-        self.table = table
-        self.dialect = dialect
-        self._processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
-
-    def db_value(self, column: str, value: Any) -> Any:
-        """``value`` as the driver receives it for ``column`` (after the type's bind processor)."""
-        proc = self._processors[column]
-        return value if proc is None else proc(value)
-
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        """A validated row (Python values) as a driver parameter tuple in :attr:`order`."""
-        procs = self._processors
-        return tuple(row[c] if (p := procs[c]) is None else p(row[c]) for c in self.order)
-
-    def write(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        params: list[Any] = rows if self.positional else [dict(zip(self.order, r, strict=True)) for r in rows]
-        conn.exec_driver_sql(self.sql, params)
 
 
 @dataclass
@@ -175,7 +103,7 @@ class _StreamContext:
     spec: StreamSpec
     mapping: Mapping_
     validator: RecordValidator
-    writer: _Writer
+    writer: BulkWriter
     canonical_prefix: str | None  # customers only: None = master source (ids are canonical)
     builders: dict[tuple[str, ...] | None, tuple[KeyFunction, RowBuilder] | None] = field(default_factory=dict)
 
@@ -439,7 +367,7 @@ class SyncEngine:
         if spec.record_type == "customer":
             columns.append("canonical_id")
             prefix = None if connector == (self.master_source or connector) else f"{connector}:"
-        writer = _Writer(
+        writer = BulkWriter(
             self.store.engine.dialect, table, columns, spec.write_disposition, keep_on_update=("canonical_id",)
         )
         return _StreamContext(connector, spec, mapping, RecordValidator(model), writer, prefix)

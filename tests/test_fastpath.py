@@ -14,7 +14,8 @@ from hub.errors import RecordError
 from hub.mapping import load_mapping
 from hub.model import Invoice
 from hub.store import schema
-from hub.sync import _StreamContext, _Writer, record_hash
+from hub.store.bulk import BulkWriter, record_hash
+from hub.sync import _StreamContext
 from hub.validation import RecordValidator
 
 HEADER = [
@@ -61,7 +62,7 @@ def _context(dialect: Any) -> _StreamContext:
     from hub.connector import StreamSpec
 
     columns = [c for c in Invoice.model_fields if c in schema.invoice.c] + ["record_hash", "synced_at"]
-    writer = _Writer(dialect, schema.invoice, columns, "merge")
+    writer = BulkWriter(dialect, schema.invoice, columns, "merge")
     return _StreamContext(
         "erp",
         StreamSpec("invoices", "invoice", "csv-invoices"),
@@ -119,7 +120,7 @@ def test_fast_path_is_compiled_for_invoices_but_not_for_customers() -> None:
         StreamSpec("customers", "customer", "csv-customers"),
         load_mapping("csv-customers"),
         RecordValidator(Customer),
-        _Writer(sqlite.dialect(), schema.customer, cols, "merge"),
+        BulkWriter(sqlite.dialect(), schema.customer, cols, "merge"),
         None,
     )
     assert cctx.builder(["customer_id", "name"]) is None
