@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -28,6 +28,15 @@ from hub.validation import DECIMAL_TEXT, ISO_DATE, field_kind
 KeyFunction = Callable[[Any], tuple[Any, int]]
 #: ``build(raw, hash, synced_at) -> row values in column order``, or None for "take the generic path".
 RowBuilder = Callable[[Any, int, Any], tuple[Any, ...] | None]
+
+
+class RowFunctions(NamedTuple):
+    """The compiled functions of one stream; ``key_build`` is ``key`` and ``build`` in one pass."""
+
+    key: KeyFunction
+    build: RowBuilder
+    key_build: Callable[[Any, Any], tuple[Any, int, tuple[Any, ...] | None]]
+
 
 _SUPPORTED = {"text", "money", "date", "currency", "enum"}
 
@@ -43,8 +52,8 @@ def compile_row_builder(
     header: Sequence[str] | None = None,
     hash_text: Callable[[str], int],
     hash_token: Callable[[Any], str],
-) -> tuple[KeyFunction, RowBuilder] | None:
-    """``(key, build)`` functions for one stream, or None if its mapping or type is unsupported.
+) -> RowFunctions | None:
+    """The compiled functions for one stream, or None if its mapping or record type is unsupported.
 
     ``raw`` is a dict, or, when ``header`` is given, a list of values in header order.
     ``defaults`` holds the database value of every model field the mapping leaves out, already
@@ -109,16 +118,14 @@ def compile_row_builder(
     if ext_var is None:
         return None
     lines.append(f"    m_ext = {ext_var}")
-    key_lines = [
-        "def key(raw):",
-        *prelude,
-        *lines,
-        # The same text record_hash() builds from the mapped values, without a call per value.
-        "    return m_ext, _hash_text('\\x1f'.join(("
+    reads = [*prelude, *lines]
+    # The same text record_hash() builds from the mapped values, without a call per value.
+    hash_expr = (
+        "_hash_text('\\x1f'.join(("
         + "".join(f"{v} if type({v}) is str else _tok({v}), " for _, v in mapped_names)
-        + "_SOURCE)))",
-    ]
-    lines = ["def build(raw, h, synced_at):", *prelude, *lines]
+        + "_SOURCE)))"
+    )
+    lines = []
 
     values: dict[str, str] = {}
     for target, var in mapped_names:
@@ -127,44 +134,45 @@ def compile_row_builder(
         values[target] = out
         body: list[str] = []
         if k.kind == "text":
-            body += [f"if type({var}) is not str or len({var}.strip()) != len({var}): return None"]
+            # Padded text goes to pydantic (it trims less than str.strip() would): the ends tell.
+            body += [f"if type({var}) is not str or {var}[:1].isspace() or {var}[-1:].isspace(): FAIL"]
             if k.min_length:
-                body += [f"if len({var}) < {k.min_length}: return None"]
+                body += [f"if len({var}) < {k.min_length}: FAIL"]
             body += [f"{out} = {var}" + (" or None" if k.optional else "")]
         elif k.kind == "money":
             body += [
-                f"if type({var}) is not str: return None",
+                f"if type({var}) is not str: FAIL",
                 f"{var} = {var}.strip()",
-                f"if not _DEC({var}): return None",
+                f"if not _DEC({var}): FAIL",
                 # millionths without a Decimal: digits without the point, scaled by the places
                 f"_p = {var}.find('.')",
                 f"{out} = int({var}) * 1000000 if _p < 0 else "
                 f"int({var}.replace('.', '')) * _SCALE[len({var}) - _p - 1]",
             ]
             if k.gt is not None:
-                body += [f"if not {out} > {to_micros(Decimal(k.gt))}: return None"]
+                body += [f"if not {out} > {to_micros(Decimal(k.gt))}: FAIL"]
             if k.ge is not None:
-                body += [f"if not {out} >= {to_micros(Decimal(k.ge))}: return None"]
+                body += [f"if not {out} >= {to_micros(Decimal(k.ge))}: FAIL"]
         elif k.kind == "date":
             body += [
-                f"if type({var}) is not str or not _ISO({var}): return None",
+                f"if type({var}) is not str or not _ISO({var}): FAIL",
                 "try:",
                 f"    _d = _fromiso({var})",
                 "except ValueError:",
-                "    return None",
+                "    FAIL",
                 f"{out} = " + ("_d" if dialect != "sqlite" else var),
             ]
         elif k.kind == "currency":
             body += [
-                f"if type({var}) is not str: return None",
+                f"if type({var}) is not str: FAIL",
                 f"{out} = {var}.strip().upper()",
-                f"if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): return None",
+                f"if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): FAIL",
             ]
         elif k.kind == "enum":
             ns[f"_E_{target}"] = k.enum_values
-            body += [f"if {var} not in _E_{target}: return None", f"{out} = {var}"]
+            body += [f"if {var} not in _E_{target}: FAIL", f"{out} = {var}"]
         lines.append(f"    if {var} is None:")
-        lines.append(f"        {'return None' if not k.optional else out + ' = None'}")
+        lines.append(f"        {'FAIL' if not k.optional else out + ' = None'}")
         lines.append("    else:")
         lines.extend("        " + b for b in body)
 
@@ -181,10 +189,29 @@ def compile_row_builder(
         else:
             ns[f"_D_{col}"] = defaults[col]
             row.append(f"_D_{col}")
-    lines.append(f"    return ({''.join(r + ', ' for r in row)})")
-    for fn_lines in (key_lines, lines):
-        code = "\n".join(fn_lines)
-        exec(compile(code, f"<row builder {mapping.name}>", "exec"), ns)
-    key: KeyFunction = ns["key"]
-    build: RowBuilder = ns["build"]
-    return key, build
+    row_tuple = f"({''.join(r + ', ' for r in row)})"
+    converts = "\n".join(lines)
+    sources = {
+        "key": "\n".join(["def key(raw):", *reads, f"    return m_ext, {hash_expr}"]),
+        "build": "\n".join(
+            [
+                "def build(raw, h, synced_at):",
+                *reads,
+                converts.replace("FAIL", "return None"),
+                f"    return {row_tuple}",
+            ]
+        ),
+        # key and build in one pass, for a first sync where every record is new
+        "key_build": "\n".join(
+            [
+                "def key_build(raw, synced_at):",
+                *reads,
+                f"    h = {hash_expr}",
+                converts.replace("FAIL", "return m_ext, h, None"),
+                f"    return m_ext, h, {row_tuple}",
+            ]
+        ),
+    }
+    for name, code in sources.items():
+        exec(compile(code, f"<row builder {mapping.name}: {name}>", "exec"), ns)
+    return RowFunctions(ns["key"], ns["build"], ns["key_build"])

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
 from hub.errors import HubError, RecordError, SourceError
-from hub.fastpath import KeyFunction, RowBuilder, compile_row_builder
+from hub.fastpath import RowFunctions, compile_row_builder
 from hub.log import get_logger
 from hub.mapping import Mapping_, load_mapping
 from hub.model import RECORD_TYPES
@@ -105,9 +105,9 @@ class _StreamContext:
     validator: RecordValidator
     writer: BulkWriter
     canonical_prefix: str | None  # customers only: None = master source (ids are canonical)
-    builders: dict[tuple[str, ...] | None, tuple[KeyFunction, RowBuilder] | None] = field(default_factory=dict)
+    builders: dict[tuple[str, ...] | None, RowFunctions | None] = field(default_factory=dict)
 
-    def builder(self, header: Sequence[str] | None) -> tuple[KeyFunction, RowBuilder] | None:
+    def builder(self, header: Sequence[str] | None) -> RowFunctions | None:
         """The compiled fast path for pages with this header (or of dicts), built once."""
         key = tuple(header) if header is not None else None
         if key not in self.builders:
@@ -393,8 +393,15 @@ class SyncEngine:
         header = page.columns
         fast = ctx.builder(header)
         records = page.records
-        if fast is not None:
-            keys = [fast[0](raw) for raw in records]
+        synced_at = ctx.writer.db_value("synced_at", now)
+        built: list[tuple[Any, ...] | None] | None = None
+        if fast is not None and reader is not None and reader.empty:
+            # A first sync: every record is new, so its row is built in the same pass as its key.
+            triples = [fast.key_build(raw, synced_at) for raw in records]
+            keys = [(ext, digest) for ext, digest, _ in triples]
+            built = [row for _, _, row in triples]
+        elif fast is not None:
+            keys = [fast.key(raw) for raw in records]
         else:
             keys = [self._generic_key(ctx, self._as_mapping(raw, header)) for raw in records]
         if reader is None:
@@ -404,10 +411,10 @@ class SyncEngine:
             with reader.store.connect() as conn:
                 existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
         append_only = ctx.spec.write_disposition == "append"
-        kept_records, kept_keys = [], []
+        kept_records, kept_keys, kept_rows = [], [], []
         stored: dict[str, int] = {}
         known: set[str] = set()
-        for raw, (ext, digest) in zip(records, keys, strict=True):
+        for index, (raw, (ext, digest)) in enumerate(zip(records, keys, strict=True)):
             old = existing.get(ext) if isinstance(ext, str) else None
             # A key already sent to the writer (by a page still in flight, or earlier in this page)
             # may change in the store before this record lands: the writer decides for it.
@@ -421,11 +428,15 @@ class SyncEngine:
                 reader.seen.add(ext)
             kept_records.append(raw)
             kept_keys.append((ext, digest))
+            if built is not None:
+                kept_rows.append(built[index])
         rows: list[tuple[Any, ...] | None] = [None] * len(kept_keys)
-        if fast is not None:
-            synced_at = ctx.writer.db_value("synced_at", now)
-            build = fast[1]
-            rows = [build(raw, digest, synced_at) for raw, (_, digest) in zip(kept_records, kept_keys, strict=True)]
+        if built is not None:
+            rows = kept_rows
+        elif fast is not None:
+            rows = [
+                fast.build(raw, digest, synced_at) for raw, (_, digest) in zip(kept_records, kept_keys, strict=True)
+            ]
         # Raw records travel back only where the generic path has to look at them.
         page = dataclasses.replace(
             page, records=[raw if row is None else None for raw, row in zip(kept_records, rows, strict=True)]
@@ -458,7 +469,7 @@ class SyncEngine:
                     rows.pop(ext, None)  # an earlier copy in this page must not win over this one
                 continue
             if row is None and fast is not None:
-                row = fast[1](raw, digest, synced_at)
+                row = fast.build(raw, digest, synced_at)
             if row is None:
                 record = self._as_mapping(raw, header)
                 try:

@@ -97,7 +97,7 @@ def test_fast_row_equals_the_generic_row(dialect: Any, position: int, value: Any
     ctx = _context(dialect)
     fast = ctx.builder(HEADER)
     assert fast is not None
-    key, build = fast
+    key, build = fast.key, fast.build
     row = list(GOOD)
     row[position] = value
     ext, digest = key(row)
@@ -131,8 +131,22 @@ def test_clean_record_takes_the_fast_path_with_the_generic_result(dialect: Any) 
     ctx = _context(dialect)
     fast = ctx.builder(HEADER)
     assert fast is not None
-    key, build = fast
+    key, build = fast.key, fast.build
     _, digest = key(GOOD)
     built = build(GOOD, digest, ctx.writer.db_value("synced_at", NOW))
     assert built is not None
     assert built == _generic(ctx, GOOD)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()], ids=["sqlite", "postgresql"])
+@settings(max_examples=150, deadline=None)
+@given(position=st.integers(0, 7), value=cells)
+def test_key_and_build_in_one_pass_equal_the_two_functions(dialect: Any, position: int, value: Any) -> None:
+    ctx = _context(dialect)
+    fast = ctx.builder(HEADER)
+    assert fast is not None
+    row = list(GOOD)
+    row[position] = value
+    synced_at = ctx.writer.db_value("synced_at", NOW)
+    ext, digest = fast.key(row)
+    assert fast.key_build(row, synced_at) == (ext, digest, fast.build(row, digest, synced_at))
