@@ -5,7 +5,7 @@ Why generated code: a bulk sync of a million invoices spends its time in per-fie
 use only plain scalar kinds, :func:`compile_row_builder` writes one Python function that does all of
 it inline for a record and returns the row exactly as the generic path would store it. Anything the
 builder is not sure about makes it return ``None``, and that record takes the generic path
-(``Mapping_.apply`` -> ``RecordValidator`` -> SQLAlchemy's bind processors), which stays the
+(``RecordMapping.apply`` -> ``RecordValidator`` -> SQLAlchemy's bind processors), which stays the
 reference; ``tests/test_fastpath.py`` checks with hypothesis that both produce identical rows and
 hashes. The generated source embeds only model field names (Python identifiers) and ``repr()`` of
 mapping strings, so a mapping file cannot inject code.
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from hub.mapping import Mapping_
+from hub.mapping import RecordMapping
 from hub.store.schema import MONEY_SCALE, to_micros
 from hub.validation import DECIMAL_TEXT, ISO_DATE, field_kind
 
@@ -42,7 +42,7 @@ _SUPPORTED = {"text", "money", "date", "currency", "enum"}
 
 
 def compile_row_builder(
-    mapping: Mapping_,
+    mapping: RecordMapping,
     model: type[BaseModel],
     source: str,
     columns: Sequence[str],
@@ -84,7 +84,7 @@ def compile_row_builder(
         "_SCALE": [10 ** (MONEY_SCALE - places) for places in range(MONEY_SCALE + 1)],
         "_hash_text": hash_text,
         "_tok": hash_token,
-        "_fv": Mapping_.field_value,
+        "_fv": RecordMapping.field_value,
         "_SOURCE": source,
         "_COMPUTED": mapping.computed_fields,
         "_DEFAULTS": defaults,

@@ -132,7 +132,7 @@ class FieldMap:
 _MISSING = object()
 
 
-class Mapping_:
+class RecordMapping:
     """A compiled mapping. Call :meth:`apply` on each raw record."""
 
     def __init__(self, name: str, record_type: str, fields: list[FieldMap], description: str = "") -> None:
@@ -212,7 +212,7 @@ def _lookup(raw: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def parse_mapping(data: dict[str, Any], name: str) -> Mapping_:
+def parse_mapping(data: dict[str, Any], name: str) -> RecordMapping:
     record_type = data.get("record")
     if record_type not in RECORD_TYPES:
         raise MappingError(f"mapping {name}: 'record' must be one of {sorted(RECORD_TYPES)}, got {record_type!r}")
@@ -251,10 +251,10 @@ def parse_mapping(data: dict[str, Any], name: str) -> Mapping_:
     missing = [n for n, info in model.model_fields.items() if info.is_required() and n != "source" and n not in targets]
     if missing:
         raise MappingError(f"mapping {name}: required {record_type} fields not mapped: {', '.join(missing)}")
-    return Mapping_(name, record_type, fields, str(data.get("description", "")))
+    return RecordMapping(name, record_type, fields, str(data.get("description", "")))
 
 
-def load_mapping(ref: str, base_dir: Path | None = None) -> Mapping_:
+def load_mapping(ref: str, base_dir: Path | None = None) -> RecordMapping:
     """Load a mapping by built-in name (``csv-invoices``) or by path to a ``.toml`` file."""
     if ref.endswith(".toml"):
         path = Path(ref).expanduser()

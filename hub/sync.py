@@ -32,7 +32,7 @@ from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
 from hub.errors import HubError, RecordError, SourceError
 from hub.fastpath import RowFunctions, compile_row_builder
 from hub.log import get_logger
-from hub.mapping import Mapping_, load_mapping
+from hub.mapping import RecordMapping, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
 from hub.store.bulk import BulkWriter, hash_text, hash_token, record_hash
@@ -102,7 +102,7 @@ def _json_safe(value: Any) -> Any:
 class _StreamContext:
     connector: str
     spec: StreamSpec
-    mapping: Mapping_
+    mapping: RecordMapping
     validator: RecordValidator
     writer: BulkWriter
     canonical_prefix: str | None  # customers only: None = master source (ids are canonical)
