@@ -340,7 +340,10 @@ def plugins() -> None:
 
 @app.command()
 @handled
-def quarantine(limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50) -> None:
+def quarantine(
+    limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
+    show_all: Annotated[bool, typer.Option("--all", help="Include entries a later valid record resolved.")] = False,
+) -> None:
     """Records that failed mapping or validation, with the reason and the raw record."""
     with _hub() as hub:
         hub.store.check_ready()
@@ -357,8 +360,10 @@ def quarantine(limit: Annotated[int, typer.Option(help="Show at most this many."
                         q.c.reason,
                         q.c.occurrences,
                         q.c.last_seen,
+                        q.c.resolved_at,
                         q.c.raw,
                     )
+                    .where(sa.true() if show_all else q.c.resolved_at.is_(None))
                     .order_by(q.c.id)
                     .limit(limit)
                 )

@@ -107,6 +107,8 @@ class _StreamContext:
     writer: BulkWriter
     canonical_prefix: str | None  # customers only: None = master source (ids are canonical)
     builders: dict[tuple[str, ...] | None, RowFunctions | None] = field(default_factory=dict)
+    open_quarantine: bool = False
+    """The stream has unresolved quarantine entries that a valid record may now resolve."""
 
     def builder(self, header: Sequence[str] | None) -> RowFunctions | None:
         """The compiled fast path for pages with this header (or of dicts), built once."""
@@ -318,6 +320,18 @@ class SyncEngine:
         stats = StreamStats(connector.name, spec.name)
         started = time.perf_counter()
         connector.source.check_stream(spec, ctx.mapping.required_inputs())
+        q = schema.quarantine
+        with self.store.connect() as conn:
+            ctx.open_quarantine = (
+                conn.execute(
+                    sa.select(sa.literal(1)).where(
+                        sa.exists().where(
+                            q.c.connector == ctx.connector, q.c.stream == spec.name, q.c.resolved_at.is_(None)
+                        )
+                    )
+                ).first()
+                is not None
+            )
         run_id = self._start_run(connector.name, spec.name)
         cursor = None if full_refresh else self._load_cursor(connector.name, spec.name)
         progress = self.progress_factory() if self.progress_factory else None
@@ -504,8 +518,12 @@ class SyncEngine:
         stats.updated += updated
         stats.inserted += len(rows) - updated
         ctx.writer.write(conn, list(rows.values()))
+        if ctx.open_quarantine and rows:
+            self._resolve_quarantine(conn, ctx, list(rows), now)
         for record, reason, ext in bad:
             self._quarantine(conn, ctx, record, reason, ext, now)
+        if bad:
+            ctx.open_quarantine = True
         stats.quarantined += len(bad)
 
     def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
@@ -558,10 +576,26 @@ class SyncEngine:
             occurrences=1,
         ).on_conflict_do_update(
             index_elements=["connector", "stream", "raw_hash"],
-            set_={"last_seen": now, "reason": reason, "occurrences": q.c.occurrences + 1},
+            set_={"last_seen": now, "reason": reason, "occurrences": q.c.occurrences + 1, "resolved_at": None},
         )
         conn.execute(stmt)
         log.warning("sync.quarantined", connector=ctx.connector, stream=ctx.spec.name, external_id=ext, reason=reason)
+
+    def _resolve_quarantine(self, conn: Connection, ctx: _StreamContext, keys: list[str], now: Any) -> None:
+        """A valid record has arrived: its earlier quarantine entries are resolved (and kept)."""
+        q = schema.quarantine
+        stmt = (
+            q.update()
+            .where(
+                q.c.connector == ctx.connector,
+                q.c.stream == ctx.spec.name,
+                q.c.resolved_at.is_(None),
+                q.c.external_id.in_(sa.bindparam("ids", expanding=True)),
+            )
+            .values(resolved_at=now)
+        )
+        for i in range(0, len(keys), LOOKUP_CHUNK):
+            conn.execute(stmt, {"ids": keys[i : i + LOOKUP_CHUNK]})
 
     def _load_cursor(self, connector: str, stream: str) -> JSONValue | None:
         with self.store.connect() as conn:

@@ -270,3 +270,27 @@ def test_the_last_copy_of_a_record_within_one_page_wins(tmp_path: Path, db_url: 
     with hub.store.connect() as conn:
         assert str(conn.execute(sa.select(schema.invoice.c.open_amount)).scalar_one()) == "10.00"
     hub.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_corrected_record_resolves_its_quarantine_entry(tmp_path: Path, db_url: str, workers: int) -> None:
+    header = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
+    (tmp_path / "invoices.csv").write_text(
+        header + "INV-1,C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\nINV-2,C1,2026-01-05,2026-02-31,EUR,5.00,5.00,\n"
+    )
+    write_config(tmp_path, db_url, customers=None, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
+    hub = _hub(tmp_path)
+    hub.init()
+    (stats,) = hub.sync()
+    assert stats.quarantined == 1
+    assert "INV-2" in run_hub("quarantine", cwd=tmp_path).stdout
+    (tmp_path / "invoices.csv").write_text(
+        header + "INV-1,C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\nINV-2,C1,2026-01-05,2026-02-28,EUR,5.00,5.00,\n"
+    )
+    (stats,) = hub.sync()
+    assert (stats.inserted, stats.quarantined) == (1, 0)
+    shown = json.loads(run_hub("--json", "quarantine", cwd=tmp_path).stdout)["quarantine"]
+    assert shown == []
+    everything = json.loads(run_hub("--json", "quarantine", "--all", cwd=tmp_path).stdout)["quarantine"]
+    assert [(q["external_id"], q["resolved_at"] is not None) for q in everything] == [("INV-2", True)]
+    hub.close()

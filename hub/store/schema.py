@@ -296,6 +296,8 @@ quarantine = sa.Table(
     sa.Column("first_seen", TS, nullable=False),
     sa.Column("last_seen", TS, nullable=False),
     sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    # Set when a valid record with the same external id arrives from the same stream.
+    sa.Column("resolved_at", TS),
     sa.UniqueConstraint("connector", "stream", "raw_hash"),
 )
 
