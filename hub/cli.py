@@ -388,13 +388,11 @@ MATCH_COLUMNS = ["receipt_ref", "invoice_number", "amount", "status", "confidenc
 
 def _match_rows(hub: Hub, statuses: tuple[str, ...]) -> list[list[Any]]:
     a, r, i, c = schema.allocation, schema.receipt, schema.invoice, schema.customer
-    customer = sa.func.coalesce(c.c.canonical_id, i.c.source + ":" + i.c.customer_external_id)
+    customer = schema.invoice_customer_id
     query = (
         sa.select(r.c.bank_ref, r.c.external_id, i.c.number, a.c.amount, a.c.status, a.c.confidence, customer)
         .select_from(
-            a.join(r, r.c.id == a.c.receipt_id)
-            .join(i, i.c.id == a.c.invoice_id)
-            .outerjoin(c, sa.and_(c.c.source == i.c.source, c.c.external_id == i.c.customer_external_id))
+            a.join(r, r.c.id == a.c.receipt_id).join(i, i.c.id == a.c.invoice_id).outerjoin(c, schema.invoice_customer)
         )
         .where(a.c.status.in_(statuses))
         .order_by(r.c.id, a.c.rank, a.c.id)

@@ -192,6 +192,18 @@ def decide(
     return Decision("suggested", shown) if shown else Decision("open", [])
 
 
+def live_allocated(conn: sa.Connection) -> dict[int, Decimal]:
+    """What live (automatic and confirmed) allocations have taken off each invoice."""
+    alloc = schema.allocation
+    return dict(
+        conn.execute(
+            sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
+            .where(alloc.c.status.in_(LIVE))
+            .group_by(alloc.c.invoice_id)
+        ).all()
+    )
+
+
 class ReconcileEngine:
     def __init__(
         self,
@@ -209,16 +221,9 @@ class ReconcileEngine:
         self.hook = hook
 
     def load_book(self, conn: sa.Connection) -> OpenItems:
-        inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
-        allocated: dict[int, Decimal] = {
-            invoice_id: total
-            for invoice_id, total in conn.execute(
-                sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount).label("total"))
-                .where(alloc.c.status.in_(LIVE))
-                .group_by(alloc.c.invoice_id)
-            )
-        }
-        canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
+        inv, cust = schema.invoice, schema.customer
+        allocated = live_allocated(conn)
+        canonical = schema.invoice_customer_id
         rows = conn.execute(
             sa.select(
                 inv.c.id,
@@ -230,11 +235,7 @@ class ReconcileEngine:
                 inv.c.po_number,
                 inv.c.payment_reference,
             )
-            .select_from(
-                inv.outerjoin(
-                    cust, sa.and_(cust.c.source == inv.c.source, cust.c.external_id == inv.c.customer_external_id)
-                )
-            )
+            .select_from(inv.outerjoin(cust, schema.invoice_customer))
             .where(inv.c.status == "open", inv.c.open_amount > 0)
         )
         invoices = [OpenInvoice(*r) for r in rows]

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from hub.log import get_logger
 from hub.model import DEFAULT_BUCKETS, Exposure, FlagChange, RiskFlag
 from hub.outbox import enqueue
-from hub.reconcile import LIVE
+from hub.reconcile import live_allocated
 from hub.store import Store, schema, utcnow
 
 log = get_logger(__name__)
@@ -116,25 +116,15 @@ class RiskEngine:
 
     def exposures(self, conn: sa.Connection, as_of: dt.date) -> list[Exposure]:
         """One exposure per canonical customer, in the customer's currency (or its invoices')."""
-        inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
-        allocated: dict[int, Decimal] = dict(
-            conn.execute(
-                sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
-                .where(alloc.c.status.in_(LIVE))
-                .group_by(alloc.c.invoice_id)
-            ).all()
-        )
+        inv, cust = schema.invoice, schema.customer
+        allocated = live_allocated(conn)
         customers: dict[str, tuple[str | None, Decimal | None]] = {}
         for cid, ccy, limit in conn.execute(sa.select(cust.c.canonical_id, cust.c.currency, cust.c.credit_limit)):
             customers.setdefault(cid, (ccy, limit))
-        canonical = sa.func.coalesce(cust.c.canonical_id, inv.c.source + ":" + inv.c.customer_external_id)
+        canonical = schema.invoice_customer_id
         rows = conn.execute(
             sa.select(inv.c.id, canonical, inv.c.currency, inv.c.open_amount, inv.c.due_date)
-            .select_from(
-                inv.outerjoin(
-                    cust, sa.and_(cust.c.source == inv.c.source, cust.c.external_id == inv.c.customer_external_id)
-                )
-            )
+            .select_from(inv.outerjoin(cust, schema.invoice_customer))
             .where(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0)
         )
         per: dict[str, dict[str, Any]] = {}

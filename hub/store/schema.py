@@ -334,6 +334,13 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
 )
 
+#: The customer record an invoice belongs to (same source), for outer joins.
+invoice_customer = sa.and_(
+    customer.c.source == invoice.c.source, customer.c.external_id == invoice.c.customer_external_id
+)
+#: An invoice's canonical customer id; ``source:customer_external_id`` while its customer is unknown.
+invoice_customer_id = sa.func.coalesce(customer.c.canonical_id, invoice.c.source + ":" + invoice.c.customer_external_id)
+
 #: Record type name (as in ``hub.model.RECORD_TYPES``) -> its table.
 RECORD_TABLES: dict[str, sa.Table] = {
     "customer": customer,
