@@ -146,6 +146,8 @@ class _Prepared:
     """Content hashes the reader found stored for the records it sent..."""
     known: frozenset[str] = frozenset()
     """...and the keys that lookup is valid for (not carried by an earlier page of the run)."""
+    mapped: list[dict[str, Any]] | None = None
+    """On the generic path, each record already mapped for its key, so it is not mapped twice."""
 
     def pack(self) -> tuple[_Prepared, bytes | None]:
         """For the trip between processes: the bulky parts as one ``marshal`` blob where they allow it.
@@ -154,18 +156,22 @@ class _Prepared:
         reads them back about twice as fast as pickle, and the writing process is the bottleneck.
         """
         try:
-            blob = marshal.dumps((self.keys, self.rows, list(self.page.records)))
+            blob = marshal.dumps((self.keys, self.rows, list(self.page.records), self.mapped))
         except ValueError:  # a value marshal does not know (a date, a Decimal): pickle it all
             return self, None
-        light = dataclasses.replace(self, keys=[], rows=None, page=dataclasses.replace(self.page, records=[]))
+        light = dataclasses.replace(
+            self, keys=[], rows=None, mapped=None, page=dataclasses.replace(self.page, records=[])
+        )
         return light, blob
 
     @staticmethod
     def unpack(light: _Prepared, blob: bytes | None) -> _Prepared:
         if blob is None:
             return light
-        keys, rows, records = marshal.loads(blob)
-        return dataclasses.replace(light, keys=keys, rows=rows, page=dataclasses.replace(light.page, records=records))
+        keys, rows, records, mapped = marshal.loads(blob)
+        return dataclasses.replace(
+            light, keys=keys, rows=rows, mapped=mapped, page=dataclasses.replace(light.page, records=records)
+        )
 
 
 class _Unit:
@@ -430,6 +436,7 @@ class SyncEngine:
         records = page.records
         synced_at = ctx.writer.db_value("synced_at", now)
         built: list[tuple[Any, ...] | None] | None = None
+        mapped: list[dict[str, Any]] | None = None
         if fast is not None and reader is not None and reader.empty:
             # A first sync: every record is new, so its row is built in the same pass as its key.
             triples = [fast.key_build(raw, synced_at) for raw in records]
@@ -438,15 +445,16 @@ class SyncEngine:
         elif fast is not None:
             keys = [fast.key(raw) for raw in records]
         else:
-            keys = [self._generic_key(ctx, self._as_mapping(raw, header)) for raw in records]
+            mapped = [self._map(ctx, self._as_mapping(raw, header)) for raw in records]
+            keys = [(m.get("external_id"), record_hash(m.values())) for m in mapped]
         if reader is None:
-            return _Prepared(page, keys, None, now)
+            return _Prepared(page, keys, None, now, mapped=mapped)
         existing: dict[str, int] = {}
         if not reader.empty:
             with reader.store.connect() as conn:
                 existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
         append_only = ctx.spec.write_disposition == "append"
-        kept_records, kept_keys, kept_rows = [], [], []
+        kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
         known: set[str] = set()
         for index, (raw, (ext, digest)) in enumerate(zip(records, keys, strict=True)):
@@ -465,6 +473,8 @@ class SyncEngine:
             kept_keys.append((ext, digest))
             if built is not None:
                 kept_rows.append(built[index])
+            if mapped is not None:
+                kept_mapped.append(mapped[index])
         rows: list[tuple[Any, ...] | None] = [None] * len(kept_keys)
         if built is not None:
             rows = kept_rows
@@ -476,7 +486,16 @@ class SyncEngine:
         page = dataclasses.replace(
             page, records=[raw if row is None else None for raw, row in zip(kept_records, rows, strict=True)]
         )
-        return _Prepared(page, kept_keys, rows, now, len(keys) - len(kept_keys), stored, frozenset(known))
+        return _Prepared(
+            page,
+            kept_keys,
+            rows,
+            now,
+            len(keys) - len(kept_keys),
+            stored,
+            frozenset(known),
+            kept_mapped if mapped is not None else None,
+        )
 
     def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats, conn: Connection) -> None:
         """Write a prepared page's new and changed records and its quarantine in the unit's transaction."""
@@ -496,7 +515,8 @@ class SyncEngine:
         rows: dict[str, tuple[Any, ...]] = {}
         bad: list[tuple[Mapping[str, Any], str, str | None]] = []
         append_only = ctx.spec.write_disposition == "append"
-        for raw, (ext, digest), row in zip(page.records, keys, built, strict=True):
+        mapped_records = prepared.mapped if prepared.mapped is not None else [None] * len(keys)
+        for raw, (ext, digest), row, mapped in zip(page.records, keys, built, mapped_records, strict=True):
             old = existing.get(ext) if isinstance(ext, str) else None
             if old is not None and (append_only or old == digest):
                 stats.unchanged += 1
@@ -508,7 +528,7 @@ class SyncEngine:
             if row is None:
                 record = self._as_mapping(raw, header)
                 try:
-                    row = self._generic_row(ctx, record, digest, now)
+                    row = self._generic_row(ctx, mapped or self._map(ctx, record), digest, now)
                 except RecordError as exc:
                     bad.append((record, exc.reason, ext if isinstance(ext, str) else None))
                     continue
@@ -540,16 +560,15 @@ class SyncEngine:
         return dict(zip(header, raw, strict=False))
 
     @staticmethod
-    def _generic_key(ctx: _StreamContext, record: Mapping[str, Any]) -> tuple[Any, int]:
+    def _map(ctx: _StreamContext, record: Mapping[str, Any]) -> dict[str, Any]:
+        """A raw record through the stream's mapping, with its source; its values make the content hash."""
         mapped = ctx.mapping.apply(record)
         mapped["source"] = ctx.connector
-        return mapped.get("external_id"), record_hash(mapped.values())
+        return mapped
 
     @staticmethod
-    def _generic_row(ctx: _StreamContext, record: Mapping[str, Any], digest: int, now: Any) -> tuple[Any, ...]:
-        """The reference path: map, validate with the model, convert with SQLAlchemy's processors."""
-        mapped = ctx.mapping.apply(record)
-        mapped["source"] = ctx.connector
+    def _generic_row(ctx: _StreamContext, mapped: dict[str, Any], digest: int, now: Any) -> tuple[Any, ...]:
+        """The reference path: validate the mapped record with the model, convert with SQLAlchemy's processors."""
         valid = ctx.validator.validate(mapped)
         valid["record_hash"] = digest
         valid["synced_at"] = now
