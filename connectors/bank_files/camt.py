@@ -33,17 +33,16 @@ So per currency, the credits minus debits of a statement's receipts are its bala
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import re
 import stat
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt
 from lxml import etree
 
 from hub.errors import StatementError
@@ -118,16 +117,8 @@ def detect_camt(head: bytes) -> bool:
     return text.startswith("<") and _DETECT.search(text) is not None
 
 
-@dataclass
-class CamtSummary:
-    """What a file held; :class:`CamtReader` fills it while it is read, complete at the end."""
-
-    message_type: str = ""  # "camt.053.001.02" from the namespace (or "camt.053" from the message element)
-    statements: int = 0  # Stmt / Ntfctn / Rpt containers, with or without entries
-    entries: int = 0  # Ntry elements
-    receipts: int = 0  # dicts yielded
-    totals: dict[str, Decimal] = field(default_factory=dict)  # per currency: credits minus debits
-    warnings: list[str] = field(default_factory=list)
+#: The summary of a camt file (``format`` is ``"camt"``).
+CamtSummary = StatementSummary
 
 
 # -- element helpers (hot path: plain functions, local names cached per tag) -----------------------
@@ -251,8 +242,7 @@ class CamtReader:
         self.summary = CamtSummary()
         self._dates: dict[str, str] = {}
         self._currencies: dict[str, str] = {}
-        self._hash_keys: set[str] = set()
-        self._ref_keys: set[int] = set()
+        self._keys = ReceiptKeys(self.summary)
 
     # -- errors and pre-checks ---------------------------------------------------------------------
 
@@ -297,13 +287,10 @@ class CamtReader:
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         s = self.summary  # reset in place: a reference taken before iterating stays live
-        s.message_type, s.statements, s.entries, s.receipts = "", 0, 0, 0
-        s.totals.clear()
-        s.warnings.clear()
+        s.reset("camt")
         self._dates = {}
         self._currencies = {}
-        self._hash_keys = set()
-        self._ref_keys = set()
+        self._keys = ReceiptKeys(s)
         self._check_file()
         try:
             source = _LimitedReader(self.path.open("rb"), self.max_bytes, self)
@@ -721,32 +708,8 @@ class CamtReader:
         }
 
     def _keyed(self, r: dict[str, Any], ntry: Any) -> None:
-        """Set ``external_id``: the bank's reference on the account, else a content hash.
-
-        Two receipts of one file with the same content hash (same payer, amount, day and text,
-        no bank reference) are both real: the second gets ``:2``, the third ``:3``... in document
-        order, so re-reading the file gives the same keys.
-        """
-        account = r["account"] or ""
-        if r["bank_ref"]:
-            key = f"{account}:{r['bank_ref']}"
-            digest = hash(key)
-            if digest in self._ref_keys:
-                self.summary.warnings.append(f"line {ntry.sourceline}: bank reference {r['bank_ref']!r} appears "
-                                             "more than once in this file; the receipts share one key")
-            else:
-                self._ref_keys.add(digest)
-        else:
-            parts = [account, r["booking_date"], r["amount"], r["currency"], r["payer_name"] or "",
-                     r["payer_account"] or "", r["remittance"] or ""]
-            key = "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-            if key in self._hash_keys:
-                n = 2
-                while f"{key}:{n}" in self._hash_keys:
-                    n += 1
-                key = f"{key}:{n}"
-            self._hash_keys.add(key)
-        r["external_id"] = key
+        """Set ``external_id``: the bank's reference on the account, else a content hash (see ReceiptKeys)."""
+        self._keys.assign(r, f"line {ntry.sourceline}")
 
 
 def _structured(strd: Any, references: list[dict[str, str | None]], additional: list[str]) -> None:
@@ -771,21 +734,9 @@ def _structured(strd: Any, references: list[dict[str, str | None]], additional: 
                 additional.append(text)
 
 
-_EMPTY_TRANSACTION: dict[str, Any] = {
-    "external_id": None, "bank_ref": None, "statement_id": None, "statement_seq": None, "message_id": None,
-    "account": None, "account_currency": None, "booking_date": None, "value_date": None, "amount": None,
-    "currency": None, "entry_amount": None, "entry_currency": None, "tx_amount": None, "tx_currency": None,
-    "instructed_amount": None, "instructed_currency": None, "direction": None, "reversal": False, "status": None,
-    "bank_tx_code": None, "payer_name": None, "payer_account": None, "ultimate_payer_name": None,
-    "payer_bic": None, "remittance": None, "references": [], "additional_remittance": [], "end_to_end_id": None,
-    "instruction_id": None, "tx_id": None, "mandate_id": None, "uetr": None, "additional_entry_info": None,
-    "additional_tx_info": None, "return_reason": None, "purpose": None,
-}
-
-
 def _no_transaction() -> dict[str, Any]:
     """The receipt fields of an entry without transaction details."""
-    return {**_EMPTY_TRANSACTION, "references": [], "additional_remittance": []}
+    return new_receipt()
 
 
 def _merge(details: list[dict[str, Any]]) -> dict[str, Any]:
