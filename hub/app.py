@@ -87,15 +87,7 @@ class Hub:
         progress: Callable[[], Progress] | None = None,
     ) -> list[StreamStats]:
         self.store.check_ready()
-        engine = SyncEngine(
-            self.store,
-            hook=self.plugins.hook,
-            master_source=self.master_source(),
-            mapping_overrides={n: dict(s.get("mappings", {})) for n, s in self.config.connectors.items()},
-            base_dir=self.config.base_dir,
-            progress=progress,
-            workers=self.config.sync.workers,
-        )
+        engine = self.sync_engine(progress)
         names = [connector] if connector else [n for n, c in self.connectors().items() if c.source is not None]
         results: list[StreamStats] = []
         for name in names:
@@ -104,6 +96,18 @@ class Hub:
                 raise HubError(f"connector {name} has no source to sync")
             results.extend(engine.sync(conn, full_refresh=full_refresh))
         return results
+
+    def sync_engine(self, progress: Callable[[], Progress] | None = None) -> SyncEngine:
+        """A sync engine on this hub's store, with its plugins' hooks and the config's mappings."""
+        return SyncEngine(
+            self.store,
+            hook=self.plugins.hook,
+            master_source=self.master_source(),
+            mapping_overrides={n: dict(s.get("mappings", {})) for n, s in self.config.connectors.items()},
+            base_dir=self.config.base_dir,
+            progress=progress,
+            workers=self.config.sync.workers,
+        )
 
     def reconcile(self) -> ReconcileStats:
         self.store.check_ready()

@@ -616,6 +616,14 @@ def demo(
     out.print(f"workspace: {base}  (config {base / 'hub.toml'}; try: hub -c {base / 'hub.toml'} matches list)")
 
 
+# What plugin commands (``hub_register_commands``) use, so they read the same config and print,
+# fail and report progress the same way as the built-in ones.
+session = _hub
+emit = _emit
+table = _table
+progress_factory = _progress
+
+
 def _register_plugin_commands() -> None:
     """Let plugins add sub-commands (``hub_register_commands``) before the command line is parsed.
 

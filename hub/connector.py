@@ -71,6 +71,9 @@ class Page:
     """More pages of the same atomic unit follow (a bank file read in pieces): this page is
     committed together with them, and its cursor is not saved; a page with ``errors`` ends the
     unit by rolling it back."""
+    info: dict[str, JSONValue] | None = None
+    """What the source reports about the unit this page ends (a statement file's format, counts
+    and totals). The engine adds it, with the unit's own counts, to ``StreamStats.units``."""
     columns: Sequence[str] | None = None
     """Set for tabular pages: each record is then a list of values in this column order (cheaper
     than a dict per row for large files). Otherwise each record is a mapping."""

@@ -14,6 +14,7 @@ mapping strings, so a mapping file cannot inject code.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 
 from hub.mapping import RecordMapping
 from hub.store.schema import MONEY_SCALE, to_micros
-from hub.validation import DECIMAL_TEXT, ISO_DATE, field_kind
+from hub.validation import DECIMAL_TEXT, ISO_DATE, Declined, field_kind, model_list_converter, str_list_converter
 
 #: ``key(raw) -> (mapped external id, content hash)``: cheap, for the unchanged-record check.
 KeyFunction = Callable[[Any], tuple[Any, int]]
@@ -39,6 +40,12 @@ class RowFunctions(NamedTuple):
 
 
 _SUPPORTED = {"text", "money", "date", "currency", "enum"}
+#: Kinds converted by the validator's own converters and the column's bind processor (needs ``bind``).
+_CONVERTED = {"bool", "str_list", "model_list"}
+
+
+def _decline() -> Any:
+    raise Declined
 
 
 def compile_row_builder(
@@ -52,13 +59,15 @@ def compile_row_builder(
     header: Sequence[str] | None = None,
     hash_text: Callable[[str], int],
     hash_token: Callable[[Any], str],
+    bind: Callable[[str, Any], Any] | None = None,
 ) -> RowFunctions | None:
     """The compiled functions for one stream, or None if its mapping or record type is unsupported.
 
     ``raw`` is a dict, or, when ``header`` is given, a list of values in header order.
     ``defaults`` holds the database value of every model field the mapping leaves out, already
     passed through the column's bind processor. ``columns`` must be model fields plus
-    ``record_hash`` and ``synced_at``.
+    ``record_hash`` and ``synced_at``. ``bind(column, value)`` gives a value as the driver receives
+    it; without it, fields of the kinds bool, str_list and model_list are unsupported.
     """
     kinds = {}
     mapped_targets = {t for t, _ in mapping.plain_fields} | {f.target for f in mapping.computed_fields}
@@ -67,7 +76,7 @@ def compile_row_builder(
             continue
         if name in mapped_targets:
             kind = field_kind(name, model)
-            if kind is None or kind.kind not in _SUPPORTED:
+            if kind is None or not (kind.kind in _SUPPORTED or (kind.kind in _CONVERTED and bind is not None)):
                 return None
             kinds[name] = kind
         elif name not in defaults:
@@ -78,6 +87,7 @@ def compile_row_builder(
         return None
 
     ns: dict[str, Any] = {
+        "Declined": Declined,
         "_DEC": DECIMAL_TEXT.match,
         "_ISO": ISO_DATE.match,
         "_fromiso": dt.date.fromisoformat,
@@ -170,7 +180,16 @@ def compile_row_builder(
             ]
         elif k.kind == "enum":
             ns[f"_E_{target}"] = k.enum_values
-            body += [f"if {var} not in _E_{target}: FAIL", f"{out} = {var}"]
+            body += [f"if {var}.__hash__ is None or {var} not in _E_{target}: FAIL", f"{out} = {var}"]
+        elif k.kind in _CONVERTED:
+            assert bind is not None
+            ns[f"_CV_{target}"] = {
+                "bool": lambda v: v if type(v) is bool else _decline(),
+                "str_list": str_list_converter(),
+                "model_list": model_list_converter(k.item_fields),
+            }[k.kind]
+            ns[f"_B_{target}"] = functools.partial(bind, target)
+            body += ["try:", f"    {out} = _B_{target}(_CV_{target}({var}))", "except Declined:", "    FAIL"]
         lines.append(f"    if {var} is None:")
         lines.append(f"        {'FAIL' if not k.optional else out + ' = None'}")
         lines.append("    else:")

@@ -89,6 +89,9 @@ class StreamStats:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Parts of the stream that failed as a whole (e.g. one malformed statement file); the rest synced."""
+    units: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per unit whose last page carried ``info`` (a statement file): the info, the unit's
+    ``label``, ``status`` (``ok`` or ``failed``), and for ``ok`` its read/inserted/updated/unchanged."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +133,7 @@ class _StreamContext:
                 header=header,
                 hash_text=hash_text,
                 hash_token=hash_token,
+                bind=self.writer.db_value,
             )
         return self.builders[key]
 
@@ -190,6 +194,17 @@ class _Unit:
     def commit(self) -> None:
         self.transaction.commit()
         self.conn.close()
+
+    def counts(self, stats: StreamStats) -> dict[str, int]:
+        """What this unit added to the stream's counters."""
+        read, inserted, updated, unchanged, quarantined, _ = self.before
+        return {
+            "read": stats.read - read,
+            "inserted": stats.inserted - inserted,
+            "updated": stats.updated - updated,
+            "unchanged": stats.unchanged - unchanged,
+            "quarantined": stats.quarantined - quarantined,
+        }
 
     def rollback(self, stats: StreamStats) -> None:
         self.transaction.rollback()
@@ -357,6 +372,10 @@ class SyncEngine:
                             unit.rollback(stats)
                             unit = None
                         stats.errors.extend(page.errors)
+                        if page.info is not None:
+                            stats.units.append(
+                                {**page.info, "label": page.label, "status": "failed", "error": "; ".join(page.errors)}
+                            )
                         continue
                     if unit is None:
                         unit = _Unit(self.store, stats)
@@ -365,6 +384,8 @@ class SyncEngine:
                     if not page.continued:
                         self._save_cursor(unit.conn, ctx.connector, ctx.spec.name, page.cursor, prepared.now)
                         unit.commit()
+                        if page.info is not None:
+                            stats.units.append({**page.info, "label": page.label, "status": "ok", **unit.counts(stats)})
                         unit = None
                     if progress is not None:
                         progress.advance(len(prepared.keys) + prepared.skipped)

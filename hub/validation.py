@@ -31,7 +31,7 @@ DECIMAL_TEXT = re.compile(rf"-?\d{{1,18}}(?:\.\d{{1,{MONEY_DECIMALS}}})?\Z")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
-class _Slow(Exception):
+class Declined(Exception):
     """The fast path declines a value; pydantic decides."""
 
 
@@ -43,18 +43,18 @@ def _text(min_length: int, optional: bool) -> Converter:
         if v is None:
             if optional:
                 return None
-            raise _Slow
+            raise Declined
         if type(v) is not str:
-            raise _Slow
+            raise Declined
         stripped = v.strip()
         if len(stripped) != len(v):
             # pydantic trims Unicode White_Space only; str.strip() also takes control characters
             # such as \x1f. Padded text is rare: let pydantic decide.
-            raise _Slow
+            raise Declined
         if optional and not v:
             return None
         if len(v) < min_length:
-            raise _Slow
+            raise Declined
         return v
 
     return convert
@@ -65,21 +65,21 @@ def _money(optional: bool, gt: Any, ge: Any) -> Converter:
         if v is None:
             if optional:
                 return None
-            raise _Slow
+            raise Declined
         if type(v) is str:
             v = v.strip()
             if not DECIMAL_TEXT.match(v):
-                raise _Slow
+                raise Declined
             d = Decimal(v)
         elif type(v) is Decimal and v.is_finite():
             exp = v.as_tuple().exponent
             if not isinstance(exp, int) or -exp > MONEY_DECIMALS:
-                raise _Slow
+                raise Declined
             d = v
         else:
-            raise _Slow
+            raise Declined
         if (gt is not None and not d > gt) or (ge is not None and not d >= ge):
-            raise _Slow
+            raise Declined
         return d
 
     return convert
@@ -90,17 +90,17 @@ def _date(optional: bool) -> Converter:
         if v is None:
             if optional:
                 return None
-            raise _Slow
+            raise Declined
         if type(v) is str:
             if not ISO_DATE.match(v):
-                raise _Slow
+                raise Declined
             try:
                 return dt.date.fromisoformat(v)
             except ValueError:
-                raise _Slow from None
+                raise Declined from None
         if type(v) is dt.date:
             return v
-        raise _Slow
+        raise Declined
 
     return convert
 
@@ -110,12 +110,12 @@ def _currency(optional: bool) -> Converter:
         if v is None:
             if optional:
                 return None
-            raise _Slow
+            raise Declined
         if type(v) is not str:
-            raise _Slow
+            raise Declined
         v = v.strip().upper()
         if len(v) != 3 or not v.isascii() or not v.isalpha():
-            raise _Slow
+            raise Declined
         return v
 
     return convert
@@ -127,9 +127,9 @@ def _enum_values(values: frozenset[Any], optional: bool) -> Converter:
             return None
         if isinstance(v, Enum):
             v = v.value
-        if v in values:
+        if v.__hash__ is not None and v in values:  # a list is no member, not a TypeError
             return v
-        raise _Slow
+        raise Declined
 
     return convert
 
@@ -138,16 +138,43 @@ def _bool() -> Converter:
     def convert(v: Any) -> Any:
         if type(v) is bool:
             return v
-        raise _Slow
+        raise Declined
 
     return convert
 
 
-def _str_list() -> Converter:
+def str_list_converter() -> Converter:
     def convert(v: Any) -> Any:
-        if type(v) is list and all(type(x) is str for x in v):
-            return [x.strip() for x in v]
-        raise _Slow
+        # Padded items go to pydantic, which trims less than str.strip() would.
+        if type(v) is list and all(type(x) is str and x.strip() == x for x in v):
+            return list(v)
+        raise Declined
+
+    return convert
+
+
+def model_list_converter(item_fields: tuple[tuple[str, bool], ...]) -> Converter:
+    """Lists of small nested models of plain text fields (a receipt's structured references)."""
+    names = frozenset(n for n, _ in item_fields)
+
+    def convert(v: Any) -> Any:
+        if type(v) is not list:
+            raise Declined
+        out = []
+        for x in v:
+            if type(x) is not dict or not x.keys() <= names:
+                raise Declined
+            item = {}
+            for name, optional in item_fields:
+                value = x.get(name)
+                if value is None:
+                    if not optional:
+                        raise Declined
+                elif type(value) is not str or value.strip() != value:
+                    raise Declined  # padded text: pydantic trims less than str.strip() would
+                item[name] = value
+            out.append(item)
+        return out
 
     return convert
 
@@ -158,25 +185,26 @@ def _empty_container(kind: type) -> Converter:
     def convert(v: Any) -> Any:
         if type(v) is kind and not v:
             return kind()
-        raise _Slow
+        raise Declined
 
     return convert
 
 
 def _decline(_: Any) -> Any:
-    raise _Slow
+    raise Declined
 
 
 @dataclass(frozen=True)
 class FieldKind:
     """What the fast paths know about a model field: one of a few plain scalar kinds."""
 
-    kind: str  # text | money | date | currency | enum | bool | str_list | empty_list | empty_dict
+    kind: str  # text | money | date | currency | enum | bool | str_list | model_list | empty_list | empty_dict
     optional: bool = False
     min_length: int = 0
     gt: Any = None
     ge: Any = None
     enum_values: frozenset[Any] = frozenset()
+    item_fields: tuple[tuple[str, bool], ...] = ()  # model_list: (name, optional) of the item model's fields
 
 
 def field_kind(name: str, model: type[BaseModel]) -> FieldKind | None:
@@ -226,10 +254,35 @@ def field_kind(name: str, model: type[BaseModel]) -> FieldKind | None:
     if typing.get_origin(annotation) is list and typing.get_args(annotation) == (str,):
         return FieldKind("str_list", optional)
     if typing.get_origin(annotation) is list:
+        items = _plain_text_model(typing.get_args(annotation))
+        if items is not None:
+            return FieldKind("model_list", optional, item_fields=items)
         return FieldKind("empty_list", optional)
     if typing.get_origin(annotation) is dict:
         return FieldKind("empty_dict", optional)
     return None
+
+
+def _plain_text_model(args: tuple[Any, ...]) -> tuple[tuple[str, bool], ...] | None:
+    """The (name, optional) fields of a list's item model if all are plain ``str`` / ``str | None``
+    without validators or other defaults, in a model that strips text and forbids extra keys."""
+    if len(args) != 1 or not (isinstance(args[0], type) and issubclass(args[0], BaseModel)):
+        return None
+    item = args[0]
+    config = item.model_config
+    if config.get("extra") != "forbid" or not config.get("str_strip_whitespace"):
+        return None
+    fields = []
+    for name, info in item.model_fields.items():
+        if info.metadata or info.alias is not None:
+            return None
+        if info.annotation is str and info.is_required():
+            fields.append((name, False))
+        elif info.annotation == (str | None) and not info.is_required() and info.default is None:
+            fields.append((name, True))
+        else:
+            return None
+    return tuple(fields)
 
 
 def _converter_for(name: str, model: type[BaseModel]) -> Converter:
@@ -249,7 +302,9 @@ def _converter_for(name: str, model: type[BaseModel]) -> Converter:
     if k.kind == "bool":
         return _bool()
     if k.kind == "str_list":
-        return _str_list()
+        return str_list_converter()
+    if k.kind == "model_list":
+        return model_list_converter(k.item_fields)
     return _empty_container(list if k.kind == "empty_list" else dict)
 
 
@@ -278,9 +333,9 @@ class RecordValidator:
                     elif name in self.defaults:
                         out[name] = self.defaults[name]
                     else:
-                        raise _Slow
+                        raise Declined
                 return out
-            except _Slow:
+            except Declined:
                 pass
         return self.validate_slow(data)
 
