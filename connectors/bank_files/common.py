@@ -130,13 +130,17 @@ class ReceiptKeys:
     The bank's reference on the account when there is one (``<account>:<bank_ref>``), else a hash of
     account, booking date, amount, currency, counterparty and text. Two receipts of one file with
     the same hash (same payer, amount, day and text, no reference) are both real: the second gets
-    ``:2``, the third ``:3``... in file order, so re-reading the file gives the same keys. A bank
-    reference that repeats within a file is a warning (the receipts share one key).
+    ``:2``, the third ``:3``... in file order, so re-reading the file gives the same keys.
+
+    Banks do reuse references (MT940 files with one reference for a whole batch, ``55555`` in a
+    German sample): a reference seen before in the file keys the later receipt by reference *and*
+    content hash, with a warning, so different bookings stay apart and none is lost, while an
+    identical booking listed twice is still stored once.
     """
 
     def __init__(self, summary: StatementSummary) -> None:
         self.summary = summary
-        self._refs: set[str] = set()
+        self._refs: dict[str, tuple[Any, ...]] = {}  # key -> what identifies its first receipt
         self._hashes: set[str] = set()
 
     def assign(self, r: dict[str, Any], position: str) -> None:
@@ -144,12 +148,20 @@ class ReceiptKeys:
         ref = r["bank_ref"]
         if ref:
             key = f"{account}:{ref}"
-            if key in self._refs:
-                self.summary.warnings.append(
-                    f"{position}: bank reference {ref!r} appears more than once in this file; the receipts share "
-                    "one key")
-            else:
-                self._refs.add(key)
+            content = (r["booking_date"], r["amount"], r["currency"], r["payer_name"], r["payer_account"],
+                       r["remittance"])
+            first = self._refs.setdefault(key, content)
+            if first is not content:
+                if first == content:
+                    self.summary.warnings.append(
+                        f"{position}: the booking with bank reference {ref!r} is listed twice in this file; "
+                        "stored once")
+                else:
+                    key = f"{key}:{content_key(account, *content)[2:18]}"
+                    self._refs.setdefault(key, content)
+                    self.summary.warnings.append(
+                        f"{position}: bank reference {ref!r} appears more than once in this file; this receipt "
+                        "is keyed by reference and content")
         else:
             key = content_key(account, r["booking_date"], r["amount"], r["currency"], r["payer_name"],
                               r["payer_account"], r["remittance"])
