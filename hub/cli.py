@@ -648,4 +648,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable ``hub.cli`` module, not this ``__main__`` copy of it: plugin commands use
+    # ``hub.cli``'s state (``--json``, ``--config``) and helpers.
+    from hub.cli import main as _main
+
+    _main()

@@ -410,7 +410,10 @@ class SyncEngine:
                 progress.finish()
         stats.seconds = time.perf_counter() - started
         self._finish_run(run_id, "failed" if stats.errors else "ok", stats, "; ".join(stats.errors) or None)
-        log.info("sync.stream_done", **{k: v for k, v in stats.as_dict().items() if k not in ("warnings", "errors")})
+        log.info(
+            "sync.stream_done",
+            **{k: v for k, v in stats.as_dict().items() if k not in ("warnings", "errors", "units")},
+        )
         return stats
 
     # -- internals -----------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Benchmark: importing the generator's camt.053 statement (200,000 entries by default, ~120 MB).
+
+Reports, each in a fresh process so peak RSS is the import's own:
+
+* ``parse``: the camt reader alone (receipts/s, peak RSS);
+* ``import``: ``hub receipts import statement.xml`` into a new SQLite store (parse, map, validate,
+  store, all in one atomic unit) - receipts/s and peak RSS of the hub and its reader process;
+* ``reimport``: the same file again (every receipt read and found already stored).
+
+Usage: python bench/bench_import.py [--receipts 200000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+PARSE = """
+import resource, sys, time
+from hub_connectors.bank_files import open_statement
+started = time.perf_counter()
+reader = open_statement(__import__("pathlib").Path(sys.argv[1]))
+n = sum(1 for _ in reader)
+seconds = time.perf_counter() - started
+print(n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _peak_children_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def _hub(work: Path, *args: str) -> tuple[dict, float]:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "hub.cli", "--json", *args], cwd=work, capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout), time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--receipts", type=int, default=200_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workdir", type=Path, default=None)
+    a = ap.parse_args()
+    work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    statement = work / "statement.xml"
+    if not statement.exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed), "--customers",
+             str(max(100, a.receipts // 10)), "--invoices", str(a.receipts * 5), "--receipts", str(a.receipts)],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    for f in work.glob("hub.db*"):
+        f.unlink()
+    (work / "hub.toml").write_text('[database]\nurl = "sqlite:///hub.db"\n', encoding="utf-8")
+
+    # Parse only, in its own process (peak RSS measured there).
+    out = subprocess.run([sys.executable, "-c", PARSE, str(statement)], capture_output=True, text=True, check=True)
+    parsed, parse_s, parse_rss_kb = out.stdout.split()
+    _hub(work, "init")
+    before = _peak_children_mb()
+    imported, import_wall = _hub(work, "receipts", "import", "statement.xml")
+    peak = _peak_children_mb()  # the largest of the hub process and its reader process so far
+    report = imported["receipts_import"][0]
+    again, reimport_wall = _hub(work, "receipts", "import", "statement.xml")
+    receipts = report["receipts"]
+    result = {
+        "file_mb": round(statement.stat().st_size / 1e6, 1),
+        "receipts": receipts,
+        "parse_s": round(float(parse_s), 2),
+        "parse_receipts_per_s": round(int(parsed) / float(parse_s)),
+        "parse_peak_rss_mb": round(int(parse_rss_kb) / 1024),
+        "import_wall_s": round(import_wall, 2),
+        "import_receipts_per_s": round(receipts / import_wall),
+        "import_new": report["new"],
+        "import_peak_rss_mb": round(max(peak, before)),
+        "reimport_wall_s": round(reimport_wall, 2),
+        "reimport_new": again["receipts_import"][0]["new"],
+        "reimport_duplicates": again["receipts_import"][0]["duplicates"],
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

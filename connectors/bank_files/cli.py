@@ -1,0 +1,52 @@
+"""``hub receipts import PATH...``: the bank-files plugin's command (registered through
+``hub_register_commands``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from hub import cli as hubcli
+
+
+def _import(
+    paths: Annotated[list[str], typer.Argument(help="Statement files, or folders of them.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="auto (from content), camt, mt940, bai2, ofx or tabular.")
+    ] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and count only; store nothing.")] = False,
+    connector: Annotated[
+        str | None, typer.Option(help="The bank-files connector to import under (default: the only one).")
+    ] = None,
+) -> None:
+    """Import bank statement files: per file the format, statements, receipts, totals and warnings."""
+    from hub_connectors.bank_files.importer import import_receipts
+
+    with hubcli.session() as hub:
+        reports = import_receipts(hub, paths, fmt=format, dry_run=dry_run, connector=connector,
+                                  progress=hubcli.progress_factory())
+    rows = []
+    for r in reports:
+        for w in r.warnings:
+            hubcli.err.print(f"[yellow]warning:[/yellow] {escape(f'{r.file}: {w}')}", highlight=False)
+        if r.error:
+            hubcli.err.print(f"[red]error:[/red] {escape(r.error)}", highlight=False)
+        totals = ", ".join(f"{amount} {ccy}" for ccy, amount in r.totals.items())
+        rows.append([r.file, r.message_type or r.format or "-", r.statements, r.receipts, r.new, r.duplicates,
+                     totals or "-", len(r.warnings), "failed" if r.error else ("dry run" if r.dry_run else "ok")])
+    title = "receipts import (dry run: nothing stored)" if dry_run else "receipts import"
+    hubcli.emit(
+        {"receipts_import": [r.as_dict() for r in reports], "dry_run": dry_run},
+        hubcli.table(title, ["file", "format", "statements", "receipts", "new", "duplicates", "total",
+                             "warnings", "result"], rows),
+    )
+    if any(r.error for r in reports):
+        raise typer.Exit(1)
+
+
+def register(cli: typer.Typer) -> None:
+    receipts = typer.Typer(help="Receipts from bank statement files.", no_args_is_help=True)
+    receipts.command("import")(hubcli.handled(_import))
+    cli.add_typer(receipts, name="receipts")
