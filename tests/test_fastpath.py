@@ -218,7 +218,7 @@ def test_fast_receipt_row_equals_the_generic_row(dialect: Any, field: str, value
     assert fast is not None
     record = {**RECEIPT, field: value}
     synced_at = ctx.writer.db_value("synced_at", NOW)
-    ext, digest, built = fast.key_build(record, synced_at)
+    _ext, digest, built = fast.key_build(record, synced_at)
     assert digest == record_hash([*ctx.mapping.apply(record).values(), "bank"])
     if built is not None:
         assert _plain(built) == _plain(_generic_receipt(ctx, record))
@@ -228,7 +228,7 @@ def test_a_clean_receipt_takes_the_fast_path() -> None:
     ctx = _receipt_context(sqlite.dialect())
     fast = ctx.builder(None)
     assert fast is not None
-    _, digest, built = fast.key_build(RECEIPT, ctx.writer.db_value("synced_at", NOW))
+    _, _digest, built = fast.key_build(RECEIPT, ctx.writer.db_value("synced_at", NOW))
     assert built is not None and _plain(built) == _plain(_generic_receipt(ctx, RECEIPT))
 
 
