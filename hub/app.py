@@ -117,6 +117,10 @@ class Hub:
             self.plugins.matchers(),
             auto_threshold=rc.auto_threshold,
             suggest_threshold=rc.suggest_threshold,
+            margin=rc.margin,
+            fee_tolerance=rc.fee_tolerance(),
+            max_subset_size=rc.max_subset_size,
+            subset_budget=rc.subset_budget,
             hook=self.plugins.hook,
         ).run()
 

@@ -23,6 +23,7 @@ so they never appear in a log line.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,25 @@ class SyncConfig(_Section):
 class ReconcileConfig(_Section):
     auto_threshold: float = Field(default=0.95, ge=0, le=1)
     suggest_threshold: float = Field(default=0.30, ge=0, le=1)
-    bank_fee_tolerance: str = Field(default="0", description="Largest short payment booked as a bank-fee write-off.")
+    bank_fee_tolerance: str = Field(
+        default="15.00", description="Largest short payment booked in full with the difference written off."
+    )
+    margin: float = Field(
+        default=2.0, ge=0, description="Log-odds by which the best proposal must beat the next to be automatic."
+    )
+    max_subset_size: int = Field(default=5, ge=1, le=12, description="Most invoices one payment is searched for.")
+    subset_budget: int = Field(default=20_000, ge=100, description="Search steps per receipt for subset sums.")
+
+    def fee_tolerance(self) -> Decimal:
+        try:
+            value = Decimal(self.bank_fee_tolerance)
+        except ArithmeticError:
+            raise ConfigError(
+                f"[reconcile] bank_fee_tolerance must be an amount, got {self.bank_fee_tolerance!r}"
+            ) from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"[reconcile] bank_fee_tolerance must be zero or more, got {self.bank_fee_tolerance!r}")
+        return value
 
 
 class RiskConfig(_Section):

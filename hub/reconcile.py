@@ -14,6 +14,7 @@ and again only after invoices changed since it was last looked at.
 from __future__ import annotations
 
 import abc
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -163,10 +164,15 @@ def decide(
     *,
     auto_threshold: float,
     suggest_threshold: float,
-    margin: float = 0.1,
+    margin: float = 2.0,
     max_suggestions: int = 3,
 ) -> Decision:
-    """Pick the outcome for one receipt. Pure: it does not change ``book``."""
+    """Pick the outcome for one receipt. Pure: it does not change ``book``.
+
+    ``margin`` is in log-odds: the best proposal must beat the next by that much (2.0: it is at
+    least e^2, about 7 times, as likely) to be automatic; compared as probabilities, 0.999 and
+    0.99 would look alike although one is ten times as likely to be wrong as the other.
+    """
     unique: dict[Any, Proposal] = {}
     for p in proposals:
         if (
@@ -185,11 +191,16 @@ def decide(
         return Decision("open", [])
     best = ranked[0]
     fits = all(ln.amount <= book.remaining(ln.invoice_id) for ln in best.lines)
-    clear = len(ranked) == 1 or ranked[1].confidence <= best.confidence - margin
+    clear = len(ranked) == 1 or _logit(ranked[1].confidence) <= _logit(best.confidence) - margin
     if best.confidence >= auto_threshold and fits and clear:
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
 
 
 def live_allocated(conn: sa.Connection) -> dict[int, Decimal]:
@@ -212,12 +223,28 @@ class ReconcileEngine:
         *,
         auto_threshold: float = 0.95,
         suggest_threshold: float = 0.3,
+        margin: float = 2.0,
+        fee_tolerance: Decimal = Decimal("15.00"),
+        max_subset_size: int = 5,
+        subset_budget: int = 20_000,
         hook: Any = None,
     ) -> None:
+        from hub.matching import Combiner, EvidenceMatcher
+
         self.store = store
-        self.matchers = list(matchers)
+        self.evidence_matchers = sorted(
+            (m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage
+        )
+        self.matchers = [m for m in matchers if not isinstance(m, EvidenceMatcher)]
+        self.combiner = Combiner(
+            fee_tolerance=fee_tolerance,
+            max_subset_size=max_subset_size,
+            subset_budget=subset_budget,
+            auto_logit=_logit(auto_threshold),
+        )
         self.auto_threshold = auto_threshold
         self.suggest_threshold = suggest_threshold
+        self.margin = margin
         self.hook = hook
 
     def load_book(self, conn: sa.Connection) -> OpenItems:
@@ -287,6 +314,22 @@ class ReconcileEngine:
             for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e in rows
         ]
 
+    def proposals(self, receipt: ReceiptView, book: OpenItems) -> list[Proposal]:
+        """Every proposal for one receipt: the combiner's from the evidence matchers' clues, and
+        those of matchers that propose directly."""
+        from hub.matching import Found
+
+        out: list[Proposal] = []
+        if self.evidence_matchers:
+            found = Found()
+            for em in self.evidence_matchers:
+                for ev in em.evidence(receipt, book, found):
+                    found.add(ev)
+            out.extend(self.combiner.propose(receipt, book, found))
+        for matcher in self.matchers:
+            out.extend(matcher.propose(receipt, book))
+        return out
+
     def run(self) -> ReconcileStats:
         started = time.perf_counter()
         stats = ReconcileStats()
@@ -298,15 +341,14 @@ class ReconcileEngine:
             statuses: dict[str, list[int]] = defaultdict(list)
             for receipt in receipts:
                 stats.considered += 1
-                proposals: list[Proposal] = []
-                for matcher in self.matchers:
-                    proposals.extend(matcher.propose(receipt, book))
+                proposals = self.proposals(receipt, book)
                 decision = decide(
                     receipt,
                     proposals,
                     book,
                     auto_threshold=self.auto_threshold,
                     suggest_threshold=self.suggest_threshold,
+                    margin=self.margin,
                 )
                 statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
                 if decision.status == "auto":

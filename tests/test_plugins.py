@@ -10,7 +10,7 @@ from hub import hookimpl
 from hub.errors import PluginError
 from hub.plugins import load_plugins
 
-BUILT_INS = {"csv", "bank-files", "json-file", "exact-reference", "basic-flags"}
+BUILT_INS = {"csv", "bank-files", "json-file", "matching", "basic-flags"}
 
 
 def test_built_in_connectors_and_plugins_load_through_entry_points() -> None:
@@ -18,15 +18,15 @@ def test_built_in_connectors_and_plugins_load_through_entry_points() -> None:
     names = {i.name for i in host.infos}
     assert names >= BUILT_INS
     assert {"csv", "bank-files", "json-file"} <= set(host.connector_types())
-    assert [m.name for m in host.matchers()] == ["exact-reference"]
+    assert [m.name for m in host.matchers()] == ["payer-account", "payer-name", "references"]
     assert {p.name for p in host.flag_policies()} >= {"overdue", "over-limit"}
     dist = {i.name: i.distribution for i in host.infos}
     assert dist["csv"] == "receivables-hub"
 
 
 def test_deny_list_keeps_a_plugin_out() -> None:
-    host = load_plugins(deny=["exact-reference"])
-    assert "exact-reference" not in {i.name for i in host.infos}
+    host = load_plugins(deny=["matching"])
+    assert "matching" not in {i.name for i in host.infos}
     assert host.matchers() == []
 
 

@@ -1,0 +1,421 @@
+"""Evidence-based cash application: matcher plugins contribute evidence, one combiner proposes.
+
+A payment rarely says everything. Its payer account may be known, its name may be spelled like
+the customer's, its text may carry an invoice number (or a mangled one), its amount may equal one
+open invoice, several, a part of one, or one less a bank fee. Each :class:`EvidenceMatcher`
+(registered through ``hub_register_matchers``) reports what it sees as :class:`Evidence` about a
+customer or an invoice, with a *weight* in log-odds: how much more likely the receipt belongs to
+that customer or pays that invoice. The :class:`Combiner` then builds allocation proposals from
+the invoices named and from the identified customers' open invoices (exact amounts, sums of
+referenced invoices, subset sums, partial payments, short payments within the bank-fee tolerance)
+and gives each one confidence::
+
+    confidence = sigmoid(PRIOR + reference weight + customer weight + amount weight)
+
+Every term is kept as a sentence in the proposal's reasons, so ``hub matches explain`` can show
+why. Weights are log-odds so that independent clues add up and the confidence stays a probability;
+the values below were set by reasoning about how often each clue is wrong (a payer's IBAN names
+the wrong customer far more rarely than a shared trading name), then checked on generated
+workloads of several seeds (``bench/bench_match.py``), not fitted to one.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from hub.reconcile import Matcher, OpenItems, Proposal, ProposalLine, ReceiptView
+
+ZERO = Decimal(0)
+
+PRIOR = -6.0
+"""Log-odds that a receipt pays a given candidate before any evidence."""
+W_EXACT = 4.0
+"""The named invoices' open total equals the amount."""
+W_FEE = 2.5
+"""The named invoices' open total exceeds the amount by a round bank fee (whole or half units)
+within the tolerance."""
+W_FEE_ODD = 0.5
+"""...by an odd amount within the tolerance: as likely a wrong invoice as a fee."""
+W_OVERPAID = -4.0
+"""The amount exceeds everything the payment names: never automatic."""
+W_PARTIAL = 0.5
+"""One named invoice, paid in part."""
+W_REF_SUBSET = 3.0
+"""Some of the named invoices add up to the amount."""
+W_SINGLE = 5.0
+"""Nothing named; exactly one open invoice of the customer has this amount."""
+W_SINGLE_FEE = 3.0
+"""Nothing named; exactly one open invoice of the customer is this amount plus a bank fee."""
+W_SUBSET = 4.5
+"""Nothing named (or not all); exactly one set of the customer's open invoices adds up to the amount."""
+W_AMBIGUOUS = -3.0
+"""For each other candidate that fits the amount as well."""
+W_MIXED_CUSTOMERS = -2.0
+"""A proposal whose invoices belong to different customers (outside one group)."""
+MIN_CUSTOMER = 2.0
+"""Customers with at least this weight have their open invoices searched by amount."""
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One clue about a receipt: it comes from ``customer`` X, or it pays ``invoice`` Y.
+
+    ``implied`` marks customer evidence derived from an invoice reference (the customer of a
+    named invoice): it helps find that customer's other invoices, but does not count again in a
+    proposal's confidence.
+    """
+
+    kind: Literal["customer", "invoice"]
+    target: str | int
+    weight: float
+    reason: str
+    matcher: str
+    implied: bool = False
+
+
+@dataclass
+class Found:
+    """The evidence gathered so far for one receipt; later matchers may read it."""
+
+    customers: dict[str, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
+    invoices: dict[int, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, ev: Evidence) -> None:
+        if ev.kind == "customer":
+            self.customers[str(ev.target)].append(ev)
+        else:
+            self.invoices[int(ev.target)].append(ev)
+
+    @staticmethod
+    def _combined(evs: Sequence[Evidence]) -> float:
+        """The strongest clue, plus a little for each other agreeing one (they are not independent)."""
+        if not evs:
+            return 0.0
+        weights = sorted((e.weight for e in evs), reverse=True)
+        return weights[0] + 0.5 * sum(1 for w in weights[1:] if w > 0)
+
+    def customer_weight(self, customer_id: str, *, payer_only: bool = False) -> float:
+        evs = [e for e in self.customers.get(customer_id, ()) if not (payer_only and e.implied)]
+        return self._combined(evs)
+
+    def invoice_weight(self, invoice_id: int) -> float:
+        return self._combined(self.invoices.get(invoice_id, ()))
+
+    def top_customers(self, minimum: float, limit: int = 3) -> list[tuple[str, float]]:
+        scored = [(cid, self.customer_weight(cid)) for cid in self.customers]
+        return sorted((x for x in scored if x[1] >= minimum), key=lambda x: -x[1])[:limit]
+
+
+class EvidenceMatcher(Matcher):
+    """A matcher that reports evidence instead of whole proposals.
+
+    ``stage`` orders matchers: customer identification (0) runs before references (1), so a
+    reference matcher can search the identified customers' invoices for mangled numbers.
+    """
+
+    stage: int = 1
+
+    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[Proposal]:
+        return []
+
+    @abc.abstractmethod
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        """Clues about ``receipt``; ``found`` holds what earlier stages reported."""
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def subset_sums(
+    items: Sequence[tuple[int, int]], low: int, high: int, *, max_size: int, budget: int
+) -> tuple[list[tuple[int, ...]], bool]:
+    """Sets of ``items`` ((id, cents) with positive cents) of 1..``max_size`` whose sum lies in
+    [``low``, ``high``]: up to two solutions, and whether the search was complete.
+
+    Exact in cents. Why by hand: no library does bounded subset-sum enumeration with an early stop
+    at the second solution, which is what tells a unique match from an ambiguous one. Depth-first
+    over amounts in descending order, pruned when the rest cannot reach ``low``; ``budget`` bounds
+    the nodes visited so a customer with hundreds of open invoices cannot stall a run.
+    """
+    ordered = sorted(items, key=lambda x: -x[1])
+    suffix = [0] * (len(ordered) + 1)
+    for i in range(len(ordered) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + ordered[i][1]
+    found: list[tuple[int, ...]] = []
+    visited = 0
+    complete = True
+    chosen: list[int] = []
+
+    def walk(start: int, total: int) -> bool:
+        nonlocal visited, complete
+        for i in range(start, len(ordered)):
+            visited += 1
+            if visited > budget:
+                complete = False
+                return True
+            cents = ordered[i][1]
+            new = total + cents
+            if new > high:
+                continue
+            if total + suffix[i] < low:  # even everything left cannot reach the target
+                return False
+            chosen.append(ordered[i][0])
+            if low <= new <= high:
+                found.append(tuple(chosen))
+                if len(found) > 1:
+                    chosen.pop()
+                    return True
+            if len(chosen) < max_size and walk(i + 1, new):
+                chosen.pop()
+                return True
+            chosen.pop()
+        return False
+
+    walk(0, 0)
+    return found, complete
+
+
+@dataclass
+class Combiner:
+    """Turns a receipt's evidence into scored allocation proposals (see the module docstring)."""
+
+    fee_tolerance: Decimal = ZERO
+    max_subset_size: int = 5
+    subset_budget: int = 20_000
+    auto_logit: float = logit(0.95)
+
+    def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[Proposal]:
+        out: list[Proposal] = []
+        named = [
+            i for i in found.invoices
+            if i in book.invoices and book.invoices[i].currency == receipt.currency and book.remaining(i) > 0
+        ]
+        if named:
+            out.extend(self._from_references(receipt, book, found, named))
+        if not any(logit(p.confidence) >= self.auto_logit for p in out):
+            for customer_id, _ in found.top_customers(MIN_CUSTOMER):
+                out.extend(self._from_customer(receipt, book, found, customer_id, named))
+        return out
+
+    # -- scoring ------------------------------------------------------------------------------------
+
+    def _score(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, lines: list[ProposalLine],
+        amount_weight: float, amount_reason: str, method: str,
+    ) -> Proposal:
+        payments = [ln for ln in lines if ln.kind == "payment"]
+        reasons: list[str] = []
+        ref_weights = [found.invoice_weight(ln.invoice_id) for ln in payments]
+        ref_part = sum(ref_weights) / len(ref_weights) if ref_weights else 0.0
+        for ln in payments:
+            for ev in found.invoices.get(ln.invoice_id, ()):
+                reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
+        owners = {book.invoices[ln.invoice_id].customer_id for ln in payments}
+        groups = {self._group(book, c) for c in owners}
+        cust_part = 0.0
+        if len(groups) == 1:
+            best = max(owners, key=lambda c: found.customer_weight(c, payer_only=True))
+            cust_part = found.customer_weight(best, payer_only=True)
+            if cust_part == 0.0:
+                parent = book.customers.get(best)
+                if parent is not None and parent.parent_id:
+                    cust_part = max(0.0, found.customer_weight(parent.parent_id, payer_only=True) - 0.5)
+                    if cust_part:
+                        reasons.append(f"paid by {parent.parent_id}, the parent company of {best}")
+            for ev in found.customers.get(best, ()):
+                if not ev.implied:
+                    reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
+        else:
+            cust_part = W_MIXED_CUSTOMERS
+            reasons.append(f"invoices of different customers ({', '.join(sorted(owners))}) ({W_MIXED_CUSTOMERS:+.1f})")
+        reasons.append(f"{amount_reason} ({amount_weight:+.1f})")
+        score = PRIOR + ref_part + cust_part + amount_weight
+        reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f} from a prior of {PRIOR:+.1f})")
+        return Proposal(lines, round(sigmoid(score), 6), method, reasons)
+
+    @staticmethod
+    def _group(book: OpenItems, customer_id: str) -> str:
+        c = book.customers.get(customer_id)
+        return c.parent_id if c is not None and c.parent_id else customer_id
+
+    # -- proposals from named invoices ----------------------------------------------------------------
+
+    def _from_references(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, named: list[int]
+    ) -> list[Proposal]:
+        amount = receipt.amount
+        rem = {i: book.remaining(i) for i in named}
+        total = sum(rem.values(), ZERO)
+        numbers = ", ".join(book.invoices[i].number for i in named)
+        out: list[Proposal] = []
+        full = [ProposalLine(i, rem[i]) for i in named]
+        if total == amount:
+            out.append(self._score(receipt, book, found, full, W_EXACT,
+                                   f"amount {amount} {receipt.currency} equals the open total of {numbers}",
+                                   "reference"))
+            return out
+        short = total - amount
+        if ZERO < short <= self.fee_tolerance:
+            round_fee = _round_fee(short)
+            out.append(self._score(receipt, book, found, self._with_write_off(full, short),
+                                   W_FEE if round_fee else W_FEE_ODD,
+                                   f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                                   + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
+                                   "reference+fee"))
+        if len(named) == 1 and amount < total:
+            out.append(self._score(receipt, book, found, [ProposalLine(named[0], amount)], W_PARTIAL,
+                                   f"amount {amount} pays part of the open {total} of {numbers}", "reference+partial"))
+        if len(named) > 1:
+            items = [(i, _cents(rem[i])) for i in named]
+            target = _cents(amount)
+            hi = target + _cents(self.fee_tolerance)
+            solutions, complete = subset_sums(items, target, hi, max_size=len(items), budget=self.subset_budget)
+            for sol in solutions:
+                if set(sol) == set(named):
+                    continue
+                lines = [ProposalLine(i, rem[i]) for i in sol]
+                sol_total = sum((ln.amount for ln in lines), ZERO)
+                penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
+                if sol_total != amount:
+                    lines = self._with_write_off(lines, sol_total - amount)
+                picked = ", ".join(book.invoices[i].number for i in sol)
+                out.append(self._score(receipt, book, found, lines, W_REF_SUBSET + penalty,
+                                       f"of the invoices named, {picked} add up to the amount {amount}"
+                                       + (" less a bank fee" if sol_total != amount else ""), "reference+subset"))
+        if total < amount:
+            # Overpaid, or the payment also covers invoices it does not name: make up the difference
+            # from the same customer's other open invoices.
+            owners = {book.invoices[i].customer_id for i in named}
+            if len(owners) == 1:
+                (owner,) = owners
+                pool = [(i, _cents(book.remaining(i))) for i in self._pool(book, owner, receipt.currency)
+                        if i not in rem]
+                need = _cents(amount - total)
+                solutions, complete = subset_sums(pool, need, need, max_size=self.max_subset_size,
+                                                  budget=self.subset_budget)
+                note, weight = "", W_SUBSET - 1.0
+                if not solutions and self.fee_tolerance > 0:
+                    solutions, complete = subset_sums(pool, need + 1, need + _cents(self.fee_tolerance),
+                                                      max_size=self.max_subset_size, budget=self.subset_budget)
+                    note, weight = " less a bank fee", W_SUBSET - 2.0
+                for sol in solutions:
+                    lines = full + [ProposalLine(i, book.remaining(i)) for i in sol]
+                    paid = sum((ln.amount for ln in lines), ZERO)
+                    if paid != amount:
+                        if not _round_fee(paid - amount):
+                            continue
+                        lines = self._with_write_off(lines, paid - amount)
+                    extra = ", ".join(book.invoices[i].number for i in sol)
+                    penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
+                    out.append(self._score(receipt, book, found, lines, weight + penalty,
+                                           f"{numbers} named, and {extra} of the same customer make up the rest "
+                                           f"of {amount}{note}", "reference+subset"))
+            if not out:
+                out.append(self._score(receipt, book, found, full, W_OVERPAID,
+                                       f"amount {amount} exceeds the open total {total} of {numbers}: "
+                                       "the rest would stay unapplied", "reference+overpaid"))
+        return out
+
+    @staticmethod
+    def _with_write_off(lines: list[ProposalLine], short: Decimal) -> list[ProposalLine]:
+        """Pay each invoice in full less the shortfall on the largest, which is written off."""
+        largest = max(range(len(lines)), key=lambda k: lines[k].amount)
+        out = [ProposalLine(ln.invoice_id, ln.amount - short if k == largest else ln.amount)
+               for k, ln in enumerate(lines)]
+        out.append(ProposalLine(lines[largest].invoice_id, short, "write_off"))
+        return out
+
+    # -- proposals from an identified customer -----------------------------------------------------
+
+    @staticmethod
+    def _pool(book: OpenItems, customer_id: str, currency: str) -> list[int]:
+        """Open invoices of the customer and its subsidiaries in the currency."""
+        ids = list(book.by_customer.get(customer_id, ()))
+        for child in book.index("matching:children", _children).get(customer_id, ()):
+            ids.extend(book.by_customer.get(child, ()))
+        return [i for i in ids if book.invoices[i].currency == currency and book.remaining(i) > 0]
+
+    def _from_customer(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, named: list[int]
+    ) -> list[Proposal]:
+        amount = receipt.amount
+        pool = self._pool(book, customer_id, receipt.currency)
+        if not pool:
+            return []
+        out: list[Proposal] = []
+        exact = [i for i in pool if book.remaining(i) == amount]
+        if exact:
+            penalty = W_AMBIGUOUS * (len(exact) - 1)
+            for i in exact[:3]:
+                out.append(self._score(receipt, book, found, [ProposalLine(i, amount)], W_SINGLE + penalty,
+                                       f"amount {amount} {receipt.currency} equals the open amount of "
+                                       f"{book.invoices[i].number}"
+                                       + (f", one of {len(exact)} such invoices" if len(exact) > 1 else
+                                          ", the only such invoice of the customer"), "amount"))
+            return out
+        fee = [i for i in pool if ZERO < book.remaining(i) - amount <= self.fee_tolerance
+               and _round_fee(book.remaining(i) - amount)]
+        if fee:
+            penalty = W_AMBIGUOUS * (len(fee) - 1)
+            for i in fee[:3]:
+                short = book.remaining(i) - amount
+                lines = self._with_write_off([ProposalLine(i, book.remaining(i))], short)
+                out.append(self._score(receipt, book, found, lines, W_SINGLE_FEE + penalty,
+                                       f"amount {amount} is {book.invoices[i].number}'s open "
+                                       f"{book.remaining(i)} less a bank fee of {short}", "amount+fee"))
+            return out
+        target = _cents(amount)
+        items = [(i, _cents(book.remaining(i))) for i in pool]
+        solutions, complete = subset_sums(items, target, target, max_size=self.max_subset_size,
+                                          budget=self.subset_budget)
+        weight = W_SUBSET
+        note = ""
+        if not solutions and self.fee_tolerance > 0:
+            solutions, complete = subset_sums(items, target + 1, target + _cents(self.fee_tolerance),
+                                              max_size=self.max_subset_size, budget=self.subset_budget)
+            weight, note = W_SUBSET - 1.5, " less a bank fee"
+        unique = len(solutions) == 1 and complete
+        for sol in solutions:
+            if len(sol) < 2:
+                continue
+            lines = [ProposalLine(i, book.remaining(i)) for i in sol]
+            total = sum((ln.amount for ln in lines), ZERO)
+            if total != amount:
+                if not _round_fee(total - amount):
+                    continue
+                lines = self._with_write_off(lines, total - amount)
+            numbers = ", ".join(book.invoices[i].number for i in sol)
+            why = ("the only set" if unique else "a set" + ("" if complete else " (search cut short)"))
+            out.append(self._score(receipt, book, found, lines, weight + (0.0 if unique else W_AMBIGUOUS),
+                                   f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}",
+                                   "amount+subset"))
+        return out
+
+
+def _round_fee(short: Decimal) -> bool:
+    """Banks charge whole or half units (2.50, 5.00, 7.50, 15.00), not 6.91."""
+    return (short * 2) == (short * 2).to_integral_value()
+
+
+def _children(book: OpenItems) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for c in book.customers.values():
+        if c.parent_id:
+            out[c.parent_id].append(c.id)
+    return out

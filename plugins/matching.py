@@ -1,0 +1,311 @@
+"""The built-in cash-application evidence: who paid (account, name) and what they named (references).
+
+Three matchers, each an :class:`~hub.matching.EvidenceMatcher` registered through
+``hub_register_matchers`` (the combiner in ``hub/matching.py`` turns their evidence into proposals):
+
+* ``payer-account``: the payer's IBAN (or other account id) is one of a customer's accounts, from
+  the customer master or learned from earlier confirmed matches;
+* ``payer-name``: the payer's name is a customer's name or alias once case, accents, punctuation
+  and legal-form suffixes are set aside (``ACME LOGISTICS`` = ``Acme Logistics GmbH``), or its
+  first 35 or 70 characters where the bank cut it off, or close to it (rapidfuzz, blocked by
+  first word so a million customers stay fast);
+* ``references``: invoice numbers in the remittance text, structured creditor references (ISO
+  11649 RF, Swiss QRR/ESR) and end-to-end ids, whatever their case and separators, with or
+  without prefix; PO numbers; and, within the identified customers' open invoices only, numbers
+  with transposed digits, OCR confusions (O/0, l/1, S/5, B/8), leading zeros dropped or only the
+  last digits written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+
+from rapidfuzz import fuzz, process
+from stdnum import iso11649
+
+from hub import hookimpl
+from hub.matching import Evidence, EvidenceMatcher, Found
+from hub.reconcile import Matcher, OpenItems, ReceiptView
+
+# -- payer account ---------------------------------------------------------------------------------
+
+W_ACCOUNT = 5.0
+W_ACCOUNT_SHARED = 2.5
+
+
+def normalise_account(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
+def _accounts(book: OpenItems) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for c in book.customers.values():
+        for iban in c.ibans:
+            if iban:
+                out[normalise_account(iban)].add(c.id)
+    return out
+
+
+class PayerAccountMatcher(EvidenceMatcher):
+    name = "payer-account"
+    stage = 0
+
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        if not receipt.payer_account:
+            return []
+        owners = book.index("matching:accounts", _accounts).get(normalise_account(receipt.payer_account), ())
+        weight = W_ACCOUNT if len(owners) == 1 else W_ACCOUNT_SHARED
+        return [Evidence("customer", cid, weight, f"payer account {receipt.payer_account} is {cid}'s"
+                         + ("" if len(owners) == 1 else f" (shared by {len(owners)} customers)"), self.name)
+                for cid in sorted(owners)]
+
+
+# -- payer name ------------------------------------------------------------------------------------
+
+W_NAME = 4.5
+W_NAME_FUZZY = 2.5
+FUZZY_CUTOFF = 90
+TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
+
+#: Legal-form words dropped before names are compared (lower case, without dots).
+LEGAL_FORMS = frozenset({
+    "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "kgaa", "ev", "eg", "sarl", "sa", "sas", "sasu", "eurl",
+    "snc", "bv", "nv", "vof", "cv", "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "corp",
+    "corporation", "company", "srl", "spa", "sapa", "sl", "slu", "ab", "oy", "oyj", "as", "asa", "aps",
+    "sro", "spzoo", "zoo", "kft", "rt", "zrt", "bvba", "sprl", "pty", "pte", "bhd", "sdn", "kk", "gk", "lp",
+    "pc", "pllc", "the", "und", "and", "et",
+})
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``),
+    legal forms dropped; the words kept in order."""
+    text = unicodedata.normalize("NFKD", name.casefold().replace("ß", "ss"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
+    words = _TOKEN.findall(text.replace(".", ""))
+    kept = [w for w in words if w not in LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
+class _Names:
+    def __init__(self, book: OpenItems) -> None:
+        self.exact: dict[str, set[str]] = defaultdict(set)
+        self.by_first: dict[str, list[str]] = defaultdict(list)
+        self.full: dict[str, list[tuple[str, str]]] = defaultdict(list)  # first word -> (lower name, id)
+        for c in book.customers.values():
+            for name in (c.name, *c.aliases):
+                if not name:
+                    continue
+                key = normalise_name(name)
+                if not key:
+                    continue
+                if c.id not in self.exact[key]:
+                    self.exact[key].add(c.id)
+                    self.by_first[key.split()[0]].append(key)
+                self.full[key.split()[0]].append((name.casefold(), c.id))
+
+
+class PayerNameMatcher(EvidenceMatcher):
+    name = "payer-name"
+    stage = 0
+
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        payer = receipt.payer_name
+        if not payer:
+            return []
+        names: _Names = book.index("matching:names", _Names)
+        key = normalise_name(payer)
+        if not key:
+            return []
+        owners = names.exact.get(key)
+        if owners:
+            return self._evidence(owners, W_NAME, f"payer name {payer!r} is the customer's name")
+        first = key.split()[0]
+        if len(payer) in TRUNCATIONS:
+            lowered = payer.casefold()
+            cut = {cid for full, cid in names.full.get(first, ()) if full.startswith(lowered)}
+            if cut:
+                return self._evidence(cut, W_NAME, f"payer name {payer!r} is the customer's name cut at {len(payer)}")
+        candidates = names.by_first.get(first, [])
+        if not candidates:
+            return []
+        best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=3)
+        out: list[Evidence] = []
+        for match, score, _ in best:
+            out.extend(self._evidence(names.exact[match], W_NAME_FUZZY,
+                                      f"payer name {payer!r} is close to the customer's ({score:.0f}%)"))
+        return out
+
+    def _evidence(self, owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
+        owners = sorted(owners)
+        if len(owners) > 1:
+            # A trading name several customers share says little about which one paid.
+            weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
+            reason += f" (shared by {len(owners)} customers)"
+        return [Evidence("customer", cid, weight, reason, self.name) for cid in owners]
+
+
+# -- references --------------------------------------------------------------------------------------
+
+W_REF = 8.0
+W_REF_DIGITS = 7.0
+W_STRUCTURED = 8.5
+W_PO = 6.0
+W_REF_FUZZY = 5.5
+W_REF_SUFFIX = 4.5
+W_IMPLIED = 3.0
+MIN_KEY = 4
+MIN_SUFFIX = 5
+
+_SEGMENTS = re.compile(r"[,;\n]+")
+_WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_DIGIT_RUN = re.compile(r"\d+")
+_OCR = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "L": "1", "|": "1",
+                      "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6"})
+
+
+def normalise(text: str) -> str:
+    """Upper-case letters and digits only: ``inv-2026/0001`` -> ``INV20260001``."""
+    return _NOT_ALNUM.sub("", text).upper()
+
+
+def candidates(text: str) -> list[str]:
+    """Normalised strings in ``text`` that may be references: each comma-separated part with its
+    separators removed, each word, and the digit runs in them."""
+    out: list[str] = []
+    for segment in _SEGMENTS.split(text):
+        for words in _WORDS.findall(segment):
+            compact = normalise(words)
+            out.append(compact)
+            out.extend(_DIGIT_RUN.findall(compact))
+            out.extend(normalise(w) for w in words.split())
+    return out
+
+
+class _References:
+    def __init__(self, book: OpenItems) -> None:
+        self.numbers: dict[str, list[int]] = defaultdict(list)
+        self.digits: dict[str, list[int]] = defaultdict(list)
+        self.po: dict[str, list[int]] = defaultdict(list)
+        self.structured: dict[str, list[int]] = defaultdict(list)
+        self.invoice_digits: dict[int, str] = {}
+        for inv in book.invoices.values():
+            key = normalise(inv.number)
+            if len(key) >= MIN_KEY:
+                self.numbers[key].append(inv.id)
+            only = "".join(_DIGIT_RUN.findall(inv.number))
+            self.invoice_digits[inv.id] = only
+            if len(only) >= MIN_KEY + 2:
+                self.digits[only].append(inv.id)
+            if inv.po_number:
+                po = normalise(inv.po_number)
+                if len(po) >= MIN_KEY:
+                    self.po[po].append(inv.id)
+            if inv.payment_reference:
+                self.structured[normalise(inv.payment_reference)].append(inv.id)
+
+
+def _transposed(a: str, b: str) -> bool:
+    """``b`` is ``a`` with two adjacent characters swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+class ReferenceMatcher(EvidenceMatcher):
+    name = "references"
+    stage = 1
+
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        refs: _References = book.index("matching:references", _References)
+        out: list[Evidence] = []
+        seen: set[int] = set()
+
+        def hit(ids: list[int], weight: float, reason: str) -> None:
+            ambiguous = len(ids) > 1
+            for i in ids:
+                if i in seen:
+                    continue
+                seen.add(i)
+                w = weight - (1.5 + 0.5 * min(len(ids) - 2, 4) if ambiguous else 0.0)
+                inv = book.invoices[i]
+                out.append(Evidence("invoice", i, w, reason.format(number=inv.number)
+                                    + (f" (fits {len(ids)} invoices)" if ambiguous else ""), self.name))
+                out.append(Evidence("customer", inv.customer_id, W_IMPLIED,
+                                    f"{inv.number} is {inv.customer_id}'s", self.name, implied=True))
+
+        for value in receipt.references:
+            key = normalise(value)
+            if iso11649.is_valid(key):
+                body = key[4:]
+                ids = refs.structured.get(key) or refs.structured.get(body) or refs.numbers.get(body) \
+                    or refs.digits.get(body.lstrip("0") if body.isdigit() else body) or []
+                if ids:
+                    hit(ids, W_STRUCTURED, f"structured creditor reference {value} (ISO 11649) names {{number}}")
+                continue
+            ids = refs.structured.get(key) or []
+            if ids:
+                hit(ids, W_STRUCTURED, f"structured reference {value} names {{number}}")
+        tokens: list[str] = []
+        for text in receipt.texts():
+            tokens.extend(candidates(text))
+        for key in tokens:
+            if key in refs.numbers:
+                hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+            elif key in refs.digits:
+                hit(refs.digits[key], W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
+            elif key in refs.po:
+                hit(refs.po[key], W_PO, f"PO number {key} of {{number}} written in the payment")
+        # Mangled numbers, searched only among the open invoices of customers already identified:
+        # checked against a few dozen invoices instead of all, a transposition cannot land on a
+        # stranger's invoice.
+        customers = {cid for cid, _ in found.top_customers(2.0, limit=3)}
+        customers.update(ev.target for ev in out if ev.kind == "customer")  # type: ignore[misc]
+        if customers:
+            self._fuzzy(receipt, book, refs, tokens, customers, seen, hit)
+        return out
+
+    @staticmethod
+    def _fuzzy(receipt: ReceiptView, book: OpenItems, refs: _References, tokens: list[str], customers: set[str],
+               seen: set[int], hit: object) -> None:
+        pool = [i for c in customers for i in book.by_customer.get(str(c), ())
+                if i not in seen and book.remaining(i) > 0]
+        if not pool:
+            return
+        explained = [refs.invoice_digits[i] for i in seen]
+        digit_tokens = set()
+        for key in tokens:
+            ocr = key.translate(_OCR)
+            for d in {*(_DIGIT_RUN.findall(ocr)), "".join(_DIGIT_RUN.findall(ocr))}:
+                # digits already explained by an invoice found exactly (its year, its number) are no clue
+                if len(d) >= MIN_SUFFIX and not any(d in known for known in explained):
+                    digit_tokens.add(d)
+        if not digit_tokens:
+            return
+        assert callable(hit)
+        for token in sorted(digit_tokens, key=len, reverse=True):
+            exact = [i for i in pool if refs.invoice_digits[i] == token]
+            if exact:
+                hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
+                continue
+            swapped = [i for i in pool if _transposed(refs.invoice_digits[i], token)]
+            if swapped:
+                hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
+                continue
+            stripped = token.lstrip("0")
+            tail = [i for i in pool if len(stripped) >= MIN_SUFFIX and refs.invoice_digits[i].endswith(stripped)
+                    and refs.invoice_digits[i] != stripped]
+            if len(tail) == 1:
+                hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
+
+
+@hookimpl
+def hub_register_matchers() -> list[Matcher]:
+    return [PayerAccountMatcher(), PayerNameMatcher(), ReferenceMatcher()]
