@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import functools
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -432,6 +433,118 @@ def matches_list(
         hub.store.check_ready()
         rows = _match_rows(hub, (status,) if status else ("auto", "suggested", "confirmed"))[:limit]
     _emit({"matches": [dict(zip(MATCH_COLUMNS, r, strict=True)) for r in rows]}, _table("matches", MATCH_COLUMNS, rows))
+
+
+def _actor(by: str | None) -> str:
+    if by:
+        return by
+    import getpass
+
+    try:
+        return os.environ.get("HUB_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+By = Annotated[str | None, typer.Option("--by", help="Who acts (default: $HUB_USER or the login name).")]
+Note = Annotated[str | None, typer.Option("--note", help="Why, for the audit log.")]
+
+
+def _action(result: Any) -> None:
+    data = result.as_dict()
+    rows = [[c["invoice"], c["amount"], c["kind"], c["status"]] for c in data["changed"]]
+    _emit({"matches": data}, _table(f"{data['action']} {data['receipt_ref']}", ["invoice", "amount", "kind", "status"],
+                                    rows))
+    if not state.json:
+        for learned in data["learned"]:
+            out.print(f"learned: {learned['kind']} {learned['value']!r} belongs to {learned['customer']}")
+        if data["action"] == "confirm" and result.unapplied:
+            out.print(f"unapplied: {data['unapplied']}")
+
+
+@matches_app.command("confirm")
+@handled
+def matches_confirm(
+    receipt_ref: Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")],
+    invoices: Annotated[list[str] | None, typer.Argument(help="Invoice numbers; default: the best proposal.")] = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Confirm a receipt's proposal, or allocate it to the invoices named (in that order)."""
+    from hub.finance import MatchDesk
+
+    with _hub() as hub:
+        hub.store.check_ready()
+        _action(MatchDesk(hub.store).confirm(receipt_ref, invoices or (), actor=_actor(by), note=note))
+
+
+@matches_app.command("reject")
+@handled
+def matches_reject(
+    receipt_ref: Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")],
+    invoices: Annotated[list[str] | None, typer.Argument(help="Only proposals naming these invoices.")] = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Reject a receipt's proposals; the same pairing is never proposed again."""
+    from hub.finance import MatchDesk
+
+    with _hub() as hub:
+        hub.store.check_ready()
+        _action(MatchDesk(hub.store).reject(receipt_ref, invoices or (), actor=_actor(by), note=note))
+
+
+@matches_app.command("unmatch")
+@handled
+def matches_unmatch(
+    receipt_ref: Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")],
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
+    from hub.finance import MatchDesk
+
+    with _hub() as hub:
+        hub.store.check_ready()
+        _action(MatchDesk(hub.store).unmatch(receipt_ref, actor=_actor(by), note=note))
+
+
+@matches_app.command("explain")
+@handled
+def matches_explain(
+    receipt_ref: Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")],
+) -> None:
+    """Why a receipt was matched (or not): every proposal with its evidence, and who did what."""
+    from hub.finance import MatchDesk
+
+    with _hub() as hub:
+        hub.store.check_ready()
+        data = MatchDesk(hub.store).explain(receipt_ref)
+    if state.json:
+        _emit(data)
+        return
+    r = data["receipt"]
+    out.print(f"[bold]receipt {escape(r['ref'])}[/bold]: {r['amount']} {r['currency']} on {r['booking_date']} "
+              f"from {escape(str(r['payer_name']))} ({escape(str(r['payer_account']))}); status {r['match_status']}")
+    if r["remittance"]:
+        out.print(f"  text: {escape(r['remittance'])}")
+    if not data["allocations"]:
+        out.print("  no proposal: no customer identified and no invoice named, or nothing fits the amount")
+    # The lines of one proposal share its rank, method and reasons: show those once per proposal.
+    proposals: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for a in data["allocations"]:
+        proposals.setdefault((a["rank"], a["method"], tuple(a["reasons"])), []).append(a)
+    for (rank, method, reasons), lines in proposals.items():
+        statuses = sorted({a["status"] for a in lines})
+        out.print(f"[bold]proposal {rank}[/bold] ({', '.join(statuses)}) by {method}, "
+                  f"confidence {lines[0]['confidence']:.4f}:")
+        for a in lines:
+            out.print(f"  {a['invoice']}  {a['amount']}  {a['kind']}  {a['status']}")
+        for reason in reasons:
+            out.print(f"    {escape(reason)}")
+        for ev in lines[0]["events"]:
+            out.print(f"    [dim]{ev['at']:%Y-%m-%d %H:%M} {ev['status']} by {escape(ev['actor'])}"
+                      + (f": {escape(ev['note'])}" if ev["note"] else "") + "[/dim]")
 
 
 EXPOSURE_COLUMNS = (

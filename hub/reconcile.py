@@ -266,8 +266,18 @@ class ReconcileEngine:
             .where(inv.c.status == "open", inv.c.open_amount > 0)
         )
         invoices = [OpenInvoice(*r) for r in rows]
+        learned: dict[tuple[str, str], list[str]] = defaultdict(list)
+        alias = schema.customer_alias
+        for cid, kind, value in conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)):
+            learned[cid, kind].append(value)
         customers = [
-            CustomerView(cid, name, tuple(aliases or ()), tuple(ibans or ()), parent)
+            CustomerView(
+                cid,
+                name,
+                (*(aliases or ()), *learned.get((cid, "name"), ())),
+                (*(ibans or ()), *learned.get((cid, "account"), ())),
+                parent,
+            )
             for cid, name, aliases, ibans, parent in conn.execute(
                 sa.select(
                     cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id
@@ -276,12 +286,28 @@ class ReconcileEngine:
         ]
         return OpenItems(invoices, customers, allocated)
 
+    @staticmethod
+    def refused(conn: sa.Connection) -> dict[int, set[int]]:
+        """Invoices finance rejected or unmatched, per receipt: never proposed for it again."""
+        a = schema.allocation
+        out: dict[int, set[int]] = defaultdict(set)
+        for rid, iid in conn.execute(
+            sa.select(a.c.receipt_id, a.c.invoice_id).where(a.c.status.in_(("rejected", "unmatched"))).distinct()
+        ):
+            out[rid].add(iid)
+        return out
+
     def pending_receipts(self, conn: sa.Connection) -> list[ReceiptView]:
         r = schema.receipt
         latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
-        cond = sa.or_(r.c.reconciled_at.is_(None))
+        # Open receipts never looked at, and open or merely suggested ones looked at before the
+        # invoices last changed (a newly synced invoice may be the one they pay).
+        cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
         if latest_invoice is not None:
-            cond = sa.or_(r.c.reconciled_at.is_(None), r.c.reconciled_at < latest_invoice)
+            cond = sa.or_(
+                cond,
+                sa.and_(r.c.match_status.in_(("open", "suggested")), r.c.reconciled_at < latest_invoice),
+            )
         rows = conn.execute(
             sa.select(
                 r.c.id,
@@ -295,7 +321,7 @@ class ReconcileEngine:
                 r.c.references,
                 r.c.end_to_end_id,
             )
-            .where(r.c.direction == "credit", r.c.reversal.is_(False), r.c.match_status == "open", cond)
+            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
             .order_by(r.c.booking_date, r.c.id)
         )
         return [
@@ -337,11 +363,16 @@ class ReconcileEngine:
         with self.store.begin() as conn:
             book = self.load_book(conn)
             receipts = self.pending_receipts(conn)
+            refused = self.refused(conn)
+            self._supersede(conn, [r.id for r in receipts], now)
             allocations: list[dict[str, Any]] = []
             statuses: dict[str, list[int]] = defaultdict(list)
             for receipt in receipts:
                 stats.considered += 1
                 proposals = self.proposals(receipt, book)
+                if receipt.id in refused:
+                    no = refused[receipt.id]
+                    proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
                 decision = decide(
                     receipt,
                     proposals,
@@ -384,6 +415,22 @@ class ReconcileEngine:
         if self.hook is not None:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
+
+    @staticmethod
+    def _supersede(conn: sa.Connection, receipt_ids: list[int], now: Any) -> None:
+        """Suggestions of receipts looked at again give way to this run's (kept, with an event)."""
+        a, e = schema.allocation, schema.allocation_event
+        for i in range(0, len(receipt_ids), 5000):
+            chunk = receipt_ids[i : i + 5000]
+            old = sa.select(a.c.id).where(a.c.receipt_id.in_(chunk), a.c.status == "suggested")
+            conn.execute(
+                e.insert().from_select(
+                    ["allocation_id", "status", "actor", "at", "note"],
+                    sa.select(a.c.id, sa.literal("superseded"), sa.literal("hub"), sa.literal(now, type_=schema.TS),
+                              sa.literal("looked at again after invoices changed")).where(a.c.id.in_(old)),
+                )
+            )
+            conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))
 
     def _write(
         self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]], now: Any

@@ -266,8 +266,16 @@ class ReferenceMatcher(EvidenceMatcher):
         # Mangled numbers, searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
         # stranger's invoice.
+        # The customers whose invoices are searched: those the payer was identified as, and the one
+        # most of the named invoices belong to (not every stranger a stray number happened to hit).
         customers = {cid for cid, _ in found.top_customers(2.0, limit=3)}
-        customers.update(ev.target for ev in out if ev.kind == "customer")  # type: ignore[misc]
+        named_by: dict[str, int] = defaultdict(int)
+        for ev in out:
+            if ev.kind == "customer":
+                named_by[str(ev.target)] += 1
+        if named_by:
+            most = max(named_by.values())
+            customers.update(cid for cid, n in named_by.items() if n == most)
         if customers:
             self._fuzzy(receipt, book, refs, tokens, customers, seen, hit)
         return out
@@ -279,7 +287,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 if i not in seen and book.remaining(i) > 0]
         if not pool:
             return
-        explained = [refs.invoice_digits[i] for i in seen]
+        explained = [refs.invoice_digits[i] for i in seen if book.invoices[i].customer_id in customers]
         digit_tokens = set()
         for key in tokens:
             ocr = key.translate(_OCR)

@@ -322,6 +322,20 @@ sync_run = sa.Table(
     sa.Column("error", sa.Text),
 )
 
+customer_alias = sa.Table(
+    "customer_alias",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),  # canonical id
+    sa.Column("kind", sa.String(20), nullable=False),  # account | name
+    sa.Column("value", sa.String(500), nullable=False),
+    sa.Column("origin", sa.String(50), nullable=False),  # confirmed-match | manual
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("customer_id", "kind", "value"),
+)
+"""Payer accounts and names learned for a customer (from confirmed matches), beside the master's own."""
+
 audit_log = sa.Table(
     "audit_log",
     metadata,

@@ -1,0 +1,321 @@
+"""What finance does with proposed matches: confirm, reject, unmatch, explain.
+
+Every action is recorded twice: as an ``allocation_event`` per allocation it changes (status,
+who, when, note) and as one ``audit_log`` entry. Allocations are never deleted: a status changes
+and the event says why. Rules the desk enforces:
+
+* an invoice is never allocated more than its open amount, and a receipt never more than its
+  amount (write-offs aside), counting every live (automatic or confirmed) allocation;
+* a rejected or unmatched pairing of receipt and invoice is not proposed again by ``hub
+  reconcile`` (the receipt is looked at again, for other proposals);
+* a confirmed match teaches the hub the payer's account and name as aliases of the customer
+  (``customer_alias``), so the next payment from them is recognised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from hub.errors import HubError
+from hub.reconcile import LIVE, live_allocated
+from hub.store import Store, schema, utcnow
+
+ZERO = Decimal(0)
+OPEN_PROPOSALS = ("auto", "suggested")
+
+
+class MatchError(HubError):
+    """A finance action that cannot be done as asked (unknown receipt, over-allocation...)."""
+
+
+@dataclass
+class ActionResult:
+    receipt_ref: str
+    action: str
+    changed: list[dict[str, Any]] = field(default_factory=list)  # allocation id, invoice, amount, status
+    learned: list[dict[str, str]] = field(default_factory=list)  # customer, kind, value
+    unapplied: Decimal = ZERO
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"receipt_ref": self.receipt_ref, "action": self.action, "changed": self.changed,
+                "learned": self.learned, "unapplied": str(self.unapplied)}
+
+
+class MatchDesk:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- lookups ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def find_receipt(conn: sa.Connection, ref: str) -> Any:
+        """The receipt a user names: its bank reference as exported, else its stable key."""
+        r = schema.receipt
+        rows = conn.execute(sa.select(r).where(r.c.bank_ref == ref)).all()
+        if not rows:
+            rows = conn.execute(sa.select(r).where(r.c.external_id == ref)).all()
+        if not rows:
+            raise MatchError(f"no receipt {ref!r} (give the receipt_ref of 'hub matches list' or its key)")
+        if len(rows) > 1:
+            keys = ", ".join(row.external_id for row in rows[:5])
+            raise MatchError(f"{len(rows)} receipts have the reference {ref!r}; name one by its key: {keys}")
+        return rows[0]
+
+    @staticmethod
+    def _allocations(conn: sa.Connection, receipt_id: int, statuses: Sequence[str]) -> list[Any]:
+        a, i = schema.allocation, schema.invoice
+        return list(conn.execute(
+            sa.select(a, i.c.number.label("invoice_number"))
+            .join(i, i.c.id == a.c.invoice_id)
+            .where(a.c.receipt_id == receipt_id, a.c.status.in_(statuses))
+            .order_by(a.c.rank, a.c.id)
+        ))
+
+    # -- actions ------------------------------------------------------------------------------------
+
+    def confirm(self, ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None) -> ActionResult:
+        """Confirm the proposal (or the named invoices) for a receipt."""
+        now = utcnow()
+        result = ActionResult(ref, "confirm")
+        with self.store.begin() as conn:
+            receipt = self.find_receipt(conn, ref)
+            if receipt.direction != "credit":
+                raise MatchError(f"receipt {ref} is a {receipt.direction}, not a customer payment")
+            current = self._allocations(conn, receipt.id, (*OPEN_PROPOSALS, "confirmed"))
+            if invoices:
+                chosen = self._chosen_by_numbers(conn, receipt, current, list(invoices), now, actor, result)
+            else:
+                chosen = self._chosen_proposal(ref, current)
+            ids = {row.id for row in chosen}
+            others = [row for row in current if row.id not in ids and row.status != "confirmed"]
+            for row in others:
+                self._set(conn, row, "unmatched" if row.status == "auto" else "rejected", actor, now,
+                          note or "another allocation was confirmed", result)
+            self._check_fits(conn, receipt, chosen)
+            for row in chosen:
+                if row.status != "confirmed":
+                    self._set(conn, row, "confirmed", actor, now, note, result)
+            self._receipt_status(conn, receipt.id, "matched", now)
+            result.learned = self._learn(conn, receipt, chosen, actor, now)
+            paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
+            result.unapplied = receipt.amount - paid
+            self.store.audit(conn, actor, "match.confirm", "receipt", receipt.external_id, ref=ref,
+                             invoices=[row.invoice_number for row in chosen], note=note, learned=result.learned)
+        return result
+
+    def reject(self, ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None) -> ActionResult:
+        """Reject proposals (all of the receipt's, or those naming the invoices); never proposed again."""
+        now = utcnow()
+        result = ActionResult(ref, "reject")
+        with self.store.begin() as conn:
+            receipt = self.find_receipt(conn, ref)
+            rows = self._allocations(conn, receipt.id, OPEN_PROPOSALS)
+            if invoices:
+                wanted = set(invoices)
+                rows = [row for row in rows if row.invoice_number in wanted]
+                missing = wanted - {row.invoice_number for row in rows}
+                if missing:
+                    raise MatchError(f"receipt {ref} has no open proposal for {', '.join(sorted(missing))}")
+            if not rows:
+                confirmed = self._allocations(conn, receipt.id, ("confirmed",))
+                hint = "; it is confirmed: use 'hub matches unmatch'" if confirmed else ""
+                raise MatchError(f"receipt {ref} has no open proposal to reject{hint}")
+            for row in rows:
+                self._set(conn, row, "rejected", actor, now, note, result)
+            self._reopen_if_unallocated(conn, receipt.id)
+            self.store.audit(conn, actor, "match.reject", "receipt", receipt.external_id, ref=ref,
+                             invoices=sorted({row.invoice_number for row in rows}), note=note)
+        return result
+
+    def unmatch(self, ref: str, *, actor: str, note: str | None = None) -> ActionResult:
+        """Undo a receipt's automatic or confirmed allocations; the invoices are open again."""
+        now = utcnow()
+        result = ActionResult(ref, "unmatch")
+        with self.store.begin() as conn:
+            receipt = self.find_receipt(conn, ref)
+            rows = self._allocations(conn, receipt.id, LIVE)
+            if not rows:
+                raise MatchError(f"receipt {ref} has no automatic or confirmed allocation to undo")
+            for row in rows:
+                self._set(conn, row, "unmatched", actor, now, note, result)
+            self._reopen_if_unallocated(conn, receipt.id)
+            self.store.audit(conn, actor, "match.unmatch", "receipt", receipt.external_id, ref=ref,
+                             invoices=[row.invoice_number for row in rows], note=note)
+        return result
+
+    def explain(self, ref: str) -> dict[str, Any]:
+        """The receipt, every allocation ever proposed for it with its reasons, and their history."""
+        e = schema.allocation_event
+        with self.store.connect() as conn:
+            receipt = self.find_receipt(conn, ref)
+            rows = self._allocations(conn, receipt.id, ("auto", "suggested", "confirmed", "rejected",
+                                                        "unmatched", "superseded"))
+            events: dict[int, list[dict[str, Any]]] = {}
+            if rows:
+                for ev in conn.execute(sa.select(e).where(e.c.allocation_id.in_([row.id for row in rows]))
+                                       .order_by(e.c.at, e.c.id)):
+                    events.setdefault(ev.allocation_id, []).append(
+                        {"status": ev.status, "actor": ev.actor, "at": ev.at, "note": ev.note})
+        return {
+            "receipt": {
+                "ref": ref, "key": receipt.external_id, "amount": str(receipt.amount), "currency": receipt.currency,
+                "booking_date": receipt.booking_date, "direction": receipt.direction,
+                "payer_name": receipt.payer_name, "payer_account": receipt.payer_account,
+                "remittance": receipt.remittance,
+                "references": [x.get("value") for x in (receipt.references or []) if isinstance(x, dict)],
+                "match_status": receipt.match_status,
+            },
+            "allocations": [
+                {"id": row.id, "invoice": row.invoice_number, "amount": str(row.amount), "kind": row.kind,
+                 "status": row.status, "rank": row.rank, "confidence": row.confidence, "method": row.method,
+                 "reasons": list(row.reasons or []), "events": events.get(row.id, [])}
+                for row in rows
+            ],
+        }
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _chosen_proposal(ref: str, current: list[Any]) -> list[Any]:
+        if any(row.status == "confirmed" for row in current):
+            raise MatchError(f"receipt {ref} is already confirmed; 'hub matches unmatch' it first to change it")
+        auto = [row for row in current if row.status == "auto"]
+        if auto:
+            return auto
+        suggested = [row for row in current if row.status == "suggested"]
+        if not suggested:
+            raise MatchError(f"nothing is proposed for receipt {ref}; name the invoices: "
+                             f"hub matches confirm {ref} INVOICE...")
+        best = min(row.rank for row in suggested)
+        return [row for row in suggested if row.rank == best]
+
+    def _chosen_by_numbers(
+        self, conn: sa.Connection, receipt: Any, current: list[Any], numbers: list[str], now: dt.datetime,
+        actor: str, result: ActionResult,
+    ) -> list[Any]:
+        """The proposal naming exactly these invoices, else new allocations of the receipt over them in order."""
+        wanted = set(numbers)
+        by_rank: dict[tuple[str, int], list[Any]] = {}
+        for row in current:
+            by_rank.setdefault((row.status, row.rank), []).append(row)
+        for rows in by_rank.values():
+            if {row.invoice_number for row in rows if row.kind == "payment"} == wanted:
+                if any(row.status == "confirmed" for row in current) and rows[0].status != "confirmed":
+                    raise MatchError(f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
+                                     "'hub matches unmatch' it first")
+                return rows
+        if any(row.status == "confirmed" for row in current):
+            raise MatchError(f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
+                             "'hub matches unmatch' it first")
+        i = schema.invoice
+        found = {row.number: row for row in conn.execute(sa.select(i).where(i.c.number.in_(numbers)))}
+        missing = [n for n in numbers if n not in found]
+        if missing:
+            raise MatchError(f"no invoice {', '.join(missing)}")
+        live = live_allocated(conn)
+        own = {row.invoice_id: row.amount for row in current if row.status == "auto"}
+        left = receipt.amount
+        a, e = schema.allocation, schema.allocation_event
+        created = []
+        for number in numbers:
+            inv = found[number]
+            if inv.currency != receipt.currency:
+                raise MatchError(f"invoice {number} is in {inv.currency}, the receipt in {receipt.currency}")
+            remaining = inv.open_amount - live.get(inv.id, ZERO) + own.get(inv.id, ZERO)
+            if remaining <= 0:
+                raise MatchError(f"invoice {number} has nothing left open")
+            if left <= 0:
+                raise MatchError(f"the receipt's {receipt.amount} is used up before invoice {number}")
+            amount = min(remaining, left)
+            left -= amount
+            inserted = conn.execute(a.insert().values(
+                receipt_id=receipt.id, invoice_id=inv.id, amount=amount, kind="payment", method="manual",
+                confidence=1.0, status="suggested", rank=0, reasons=[f"named by {actor}"], created_at=now,
+                decided_by=actor, decided_at=now,
+            )).inserted_primary_key
+            assert inserted is not None
+            new_id = inserted[0]
+            conn.execute(e.insert().values(allocation_id=new_id, status="suggested", actor=actor, at=now,
+                                           note="entered by hand"))
+            created.append(new_id)
+        return self._allocations_by_id(conn, created)
+
+    def _allocations_by_id(self, conn: sa.Connection, ids: list[int]) -> list[Any]:
+        a, i = schema.allocation, schema.invoice
+        return list(conn.execute(
+            sa.select(a, i.c.number.label("invoice_number")).join(i, i.c.id == a.c.invoice_id)
+            .where(a.c.id.in_(ids)).order_by(a.c.id)
+        ))
+
+    @staticmethod
+    def _check_fits(conn: sa.Connection, receipt: Any, chosen: list[Any]) -> None:
+        """No invoice over its open amount, no receipt over its amount, counting other live allocations."""
+        a, i = schema.allocation, schema.invoice
+        chosen_ids = [row.id for row in chosen]
+        for row in chosen:
+            others = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(a.c.amount), 0))
+                .where(a.c.invoice_id == row.invoice_id, a.c.status.in_(LIVE), a.c.id.not_in(chosen_ids))
+            ).scalar_one()
+            open_amount = conn.execute(sa.select(i.c.open_amount).where(i.c.id == row.invoice_id)).scalar_one()
+            mine = sum((x.amount for x in chosen if x.invoice_id == row.invoice_id), ZERO)
+            if Decimal(others) + mine > open_amount:
+                raise MatchError(f"invoice {row.invoice_number} would be allocated more than its open "
+                                 f"{open_amount}; other allocations already take part of it")
+        paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
+        if paid > receipt.amount:
+            raise MatchError(f"the allocations ({paid}) exceed the receipt's {receipt.amount}")
+
+    @staticmethod
+    def _set(conn: sa.Connection, row: Any, status: str, actor: str, now: dt.datetime, note: str | None,
+             result: ActionResult) -> None:
+        a, e = schema.allocation, schema.allocation_event
+        conn.execute(a.update().where(a.c.id == row.id).values(status=status, decided_by=actor, decided_at=now))
+        conn.execute(e.insert().values(allocation_id=row.id, status=status, actor=actor, at=now, note=note))
+        result.changed.append({"allocation": row.id, "invoice": row.invoice_number, "amount": str(row.amount),
+                               "kind": row.kind, "status": status})
+
+    @staticmethod
+    def _receipt_status(conn: sa.Connection, receipt_id: int, status: str, now: dt.datetime) -> None:
+        r = schema.receipt
+        conn.execute(r.update().where(r.c.id == receipt_id).values(match_status=status, reconciled_at=now))
+
+    def _reopen_if_unallocated(self, conn: sa.Connection, receipt_id: int) -> None:
+        """A receipt left without live allocation is open again and looked at by the next reconcile
+        (which will not propose the rejected pairings again)."""
+        if not self._allocations(conn, receipt_id, LIVE):
+            r = schema.receipt
+            conn.execute(r.update().where(r.c.id == receipt_id).values(match_status="open", reconciled_at=None))
+
+    @staticmethod
+    def _learn(
+        conn: sa.Connection, receipt: Any, chosen: list[Any], actor: str, now: dt.datetime
+    ) -> list[dict[str, str]]:
+        """The payer's account and name become aliases of the customer the receipt was confirmed for."""
+        i, c, alias = schema.invoice, schema.customer, schema.customer_alias
+        owners = set(conn.execute(
+            sa.select(schema.invoice_customer_id).select_from(i.outerjoin(c, schema.invoice_customer))
+            .where(i.c.id.in_([row.invoice_id for row in chosen]))
+        ).scalars())
+        if len(owners) != 1:
+            return []
+        (customer_id,) = owners
+        learned = []
+        for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name)):
+            if not value:
+                continue
+            value = value.strip()
+            exists = conn.execute(sa.select(alias.c.id).where(
+                alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.value == value)).first()
+            if exists:
+                continue
+            conn.execute(alias.insert().values(customer_id=customer_id, kind=kind, value=value,
+                                               origin="confirmed-match", created_by=actor, created_at=now))
+            learned.append({"customer": customer_id, "kind": kind, "value": value})
+        return learned
