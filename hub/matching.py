@@ -22,6 +22,7 @@ workloads of several seeds (``bench/bench_match.py``), not fitted to one.
 from __future__ import annotations
 
 import abc
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -146,14 +147,26 @@ def subset_sums(
     items: Sequence[tuple[int, int]], low: int, high: int, *, max_size: int, budget: int
 ) -> tuple[list[tuple[int, ...]], bool]:
     """Sets of ``items`` ((id, cents) with positive cents) of 1..``max_size`` whose sum lies in
-    [``low``, ``high``]: up to two solutions, and whether the search was complete.
+    [``low``, ``high``]: up to two solutions (ids in descending order of amount, smaller sets
+    first), and whether the search was complete.
 
     Exact in cents. Why by hand: no library does bounded subset-sum enumeration with an early stop
-    at the second solution, which is what tells a unique match from an ambiguous one. Depth-first
-    over amounts in descending order, pruned when the rest cannot reach ``low``; ``budget`` bounds
-    the nodes visited so a customer with hundreds of open invoices cannot stall a run.
+    at the second solution, which is what tells a unique match from an ambiguous one. Small pools
+    are searched depth-first; larger ones meet in the middle (every pair's sum, sorted, then each
+    set of up to five as one or two smaller parts plus a pair found by bisection), which keeps a
+    customer with fifty open invoices to a few thousand steps (sets of five only in pools of up to
+    :data:`LARGE_POOL`). ``budget`` bounds the steps, so a customer with hundreds cannot stall a
+    run: the search then reports itself incomplete.
     """
     ordered = sorted(items, key=lambda x: -x[1])
+    if len(ordered) <= 16:
+        return _subset_dfs(ordered, low, high, max_size, budget)
+    return _subset_mitm(ordered, low, high, max_size, budget)
+
+
+def _subset_dfs(
+    ordered: list[tuple[int, int]], low: int, high: int, max_size: int, budget: int
+) -> tuple[list[tuple[int, ...]], bool]:
     suffix = [0] * (len(ordered) + 1)
     for i in range(len(ordered) - 1, -1, -1):
         suffix[i] = suffix[i + 1] + ordered[i][1]
@@ -188,7 +201,85 @@ def subset_sums(
         return False
 
     walk(0, 0)
+    found.sort(key=len)
     return found, complete
+
+
+class _Stop(Exception):
+    pass
+
+
+#: Above this many open invoices, sets of five are not searched (a pair times a triple is tens of
+#: thousands of steps per receipt); sets of up to four still are, completely.
+LARGE_POOL = 30
+
+
+def _subset_mitm(
+    ordered: list[tuple[int, int]], low: int, high: int, max_size: int, budget: int
+) -> tuple[list[tuple[int, ...]], bool]:
+    n = len(ordered)
+    cents = [c for _, c in ordered]
+    found: list[tuple[int, ...]] = []
+    work = 0
+
+    def add(indexes: tuple[int, ...]) -> None:
+        solution = tuple(ordered[k][0] for k in sorted(indexes))
+        if solution not in found:
+            found.append(solution)
+            if len(found) > 1:
+                raise _Stop
+
+    def spend(units: int) -> None:
+        nonlocal work
+        work += units
+        if work > budget:
+            raise _Stop
+
+    complete = True
+    try:
+        for k in range(n):
+            if low <= cents[k] <= high:
+                add((k,))
+        if max_size >= 2:
+            spend(n * (n - 1) // 2)
+            pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
+            sums = [p[0] for p in pairs]
+
+            def pairs_in(lo: int, hi: int, after: int) -> Iterable[tuple[int, int, int]]:
+                """Pairs summing into [lo, hi] whose smaller index is above ``after``."""
+                spend(1)
+                for p in pairs[bisect.bisect_left(sums, lo):bisect.bisect_right(sums, hi)]:
+                    if p[1] > after:
+                        yield p
+
+            for _, a, b in pairs_in(low, high, -1):
+                add((a, b))
+            if max_size >= 3:
+                for k in range(n):
+                    for _, a, b in pairs_in(low - cents[k], high - cents[k], k):
+                        add((k, a, b))
+            if max_size >= 4:
+                for s1, a, b in pairs:
+                    if s1 >= high:
+                        break
+                    for _, c, d in pairs_in(low - s1, high - s1, b):
+                        add((a, b, c, d))
+            if max_size >= 5 and n <= LARGE_POOL:
+                for s1, a, b in pairs:
+                    if s1 >= high:
+                        break
+                    for k in range(b + 1, n):
+                        s2 = s1 + cents[k]
+                        if s2 >= high:
+                            continue
+                        for _, c, d in pairs_in(low - s2, high - s2, k):
+                            add((a, b, k, c, d))
+    except _Stop:
+        complete = len(found) > 1
+    if max_size > 5 and complete and len(found) < 2:
+        complete = False  # sets of six and more are not searched in large pools
+    found.sort(key=len)
+    return found[:2], complete
 
 
 @dataclass
@@ -278,7 +369,7 @@ class Combiner:
                                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
                                    + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
                                    "reference+fee"))
-        if len(named) == 1 and amount < total:
+        if len(named) == 1 and amount < total and not (short <= self.fee_tolerance and _round_fee(short)):
             out.append(self._score(receipt, book, found, [ProposalLine(named[0], amount)], W_PARTIAL,
                                    f"amount {amount} pays part of the open {total} of {numbers}", "reference+partial"))
         if len(named) > 1:
@@ -327,9 +418,11 @@ class Combiner:
                                            f"{numbers} named, and {extra} of the same customer make up the rest "
                                            f"of {amount}{note}", "reference+subset"))
             if not out:
-                out.append(self._score(receipt, book, found, full, W_OVERPAID,
+                overpaid = self._score(receipt, book, found, full, W_OVERPAID,
                                        f"amount {amount} exceeds the open total {total} of {numbers}: "
-                                       "the rest would stay unapplied", "reference+overpaid"))
+                                       "the rest would stay unapplied", "reference+overpaid")
+                overpaid.automatic = False
+                out.append(overpaid)
         return out
 
     @staticmethod

@@ -87,6 +87,8 @@ class Proposal:
     confidence: float
     method: str
     reasons: list[str] = field(default_factory=list)
+    automatic: bool = True
+    """False for a proposal finance must always look at (an overpayment), whatever its confidence."""
 
     def key(self) -> tuple[tuple[int, Decimal, str], ...]:
         return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
@@ -190,9 +192,12 @@ def decide(
     if not ranked:
         return Decision("open", [])
     best = ranked[0]
-    fits = all(ln.amount <= book.remaining(ln.invoice_id) for ln in best.lines)
+    per_invoice: dict[int, Decimal] = defaultdict(Decimal)
+    for ln in best.lines:  # a payment and a write-off on one invoice take from the same open amount
+        per_invoice[ln.invoice_id] += ln.amount
+    fits = all(amount <= book.remaining(invoice_id) for invoice_id, amount in per_invoice.items())
     clear = len(ranked) == 1 or _logit(ranked[1].confidence) <= _logit(best.confidence) - margin
-    if best.confidence >= auto_threshold and fits and clear:
+    if best.confidence >= auto_threshold and fits and clear and best.automatic:
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])

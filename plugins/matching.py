@@ -81,6 +81,15 @@ LEGAL_FORMS = frozenset({
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+
+
+def name_keys(name: str) -> set[str]:
+    """The forms a name is looked up by: accents dropped (``Müller`` -> ``muller``) and, where they
+    differ, German transliteration (``mueller``), since banks write umlauts either way."""
+    return {k for k in (normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))) if k}
+
+
 def normalise_name(name: str) -> str:
     """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``),
     legal forms dropped; the words kept in order."""
@@ -101,13 +110,11 @@ class _Names:
             for name in (c.name, *c.aliases):
                 if not name:
                     continue
-                key = normalise_name(name)
-                if not key:
-                    continue
-                if c.id not in self.exact[key]:
-                    self.exact[key].add(c.id)
-                    self.by_first[key.split()[0]].append(key)
-                self.full[key.split()[0]].append((name.casefold(), c.id))
+                for key in name_keys(name):
+                    if c.id not in self.exact[key]:
+                        self.exact[key].add(c.id)
+                        self.by_first[key.split()[0]].append(key)
+                    self.full[key.split()[0]].append((name.casefold(), c.id))
 
 
 class PayerNameMatcher(EvidenceMatcher):
@@ -119,12 +126,13 @@ class PayerNameMatcher(EvidenceMatcher):
         if not payer:
             return []
         names: _Names = book.index("matching:names", _Names)
-        key = normalise_name(payer)
-        if not key:
+        keys = name_keys(payer)
+        if not keys:
             return []
-        owners = names.exact.get(key)
+        owners = set().union(*(names.exact.get(k, set()) for k in keys))
         if owners:
             return self._evidence(owners, W_NAME, f"payer name {payer!r} is the customer's name")
+        key = normalise_name(payer) or next(iter(keys))
         first = key.split()[0]
         if len(payer) in TRUNCATIONS:
             lowered = payer.casefold()
@@ -211,14 +219,6 @@ class _References:
                 self.structured[normalise(inv.payment_reference)].append(inv.id)
 
 
-def _transposed(a: str, b: str) -> bool:
-    """``b`` is ``a`` with two adjacent characters swapped."""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-
-
 class ReferenceMatcher(EvidenceMatcher):
     name = "references"
     stage = 1
@@ -256,12 +256,17 @@ class ReferenceMatcher(EvidenceMatcher):
         tokens: list[str] = []
         for text in receipt.texts():
             tokens.extend(candidates(text))
+        # Strongest reading first: whole invoice numbers, then digits only (unless they are the digits
+        # of a number already found whole), then PO numbers.
         for key in tokens:
             if key in refs.numbers:
                 hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
-            elif key in refs.digits:
+        whole = {refs.invoice_digits[i] for i in seen}
+        for key in tokens:
+            if key in refs.digits and key not in whole and key not in refs.numbers:
                 hit(refs.digits[key], W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
-            elif key in refs.po:
+        for key in tokens:
+            if key in refs.po and key not in refs.numbers:
                 hit(refs.po[key], W_PO, f"PO number {key} of {{number}} written in the payment")
         # Mangled numbers, searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
@@ -283,10 +288,6 @@ class ReferenceMatcher(EvidenceMatcher):
     @staticmethod
     def _fuzzy(receipt: ReceiptView, book: OpenItems, refs: _References, tokens: list[str], customers: set[str],
                seen: set[int], hit: object) -> None:
-        pool = [i for c in customers for i in book.by_customer.get(str(c), ())
-                if i not in seen and book.remaining(i) > 0]
-        if not pool:
-            return
         explained = [refs.invoice_digits[i] for i in seen if book.invoices[i].customer_id in customers]
         digit_tokens = set()
         for key in tokens:
@@ -298,18 +299,28 @@ class ReferenceMatcher(EvidenceMatcher):
         if not digit_tokens:
             return
         assert callable(hit)
+
+        def mine(ids: Iterable[int]) -> list[int]:
+            return [i for i in ids if i not in seen and book.invoices[i].customer_id in customers
+                    and book.remaining(i) > 0]
+
+        # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
+        # keys of the digits index, then kept only if they are the identified customers' invoices.
         for token in sorted(digit_tokens, key=len, reverse=True):
-            exact = [i for i in pool if refs.invoice_digits[i] == token]
+            exact = mine(refs.digits.get(token, ()))
             if exact:
                 hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
                 continue
-            swapped = [i for i in pool if _transposed(refs.invoice_digits[i], token)]
+            swapped = mine(i for k in range(len(token) - 1) if token[k] != token[k + 1]
+                           for i in refs.digits.get(token[:k] + token[k + 1] + token[k] + token[k + 2:], ()))
             if swapped:
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
                 continue
             stripped = token.lstrip("0")
-            tail = [i for i in pool if len(stripped) >= MIN_SUFFIX and refs.invoice_digits[i].endswith(stripped)
-                    and refs.invoice_digits[i] != stripped]
+            if len(stripped) < MIN_SUFFIX:
+                continue
+            tail = mine(i for c in customers for i in book.by_customer.get(str(c), ())
+                        if refs.invoice_digits[i].endswith(stripped) and refs.invoice_digits[i] != stripped)
             if len(tail) == 1:
                 hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Benchmark: `hub reconcile` speed at growing scale (1/4, 1/2 and full), one core, SQLite.
+
+For each scale: generate customers, open invoices and receipts with the team's generator, sync
+them (not timed here; see bench_sync.py / bench_import.py), then time `hub reconcile` in a fresh
+process: loading the open items, matching every receipt, and storing allocations. Reports
+receipts/s, match quality against truth.csv and peak RSS, so growth can be checked for linearity.
+
+Usage: python bench/bench_reconcile.py [--receipts 200000 --invoices 1000000 --customers 20000]
+       [--fractions 0.25 0.5 1] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from score_matches import load_truth, score  # noqa: E402
+
+CONFIG = """\
+[database]
+url = "sqlite:///hub.db"
+[sync]
+workers = 2
+[connectors.erp]
+type = "csv"
+customers = "customers.csv"
+invoices = "invoices.csv"
+[connectors.bank]
+type = "bank-files"
+path = "statement.xml"
+"""
+
+
+def hub(*args: str, cwd: Path) -> str:
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
+    receipts, invoices, customers = (int(x * fraction) for x in (a.receipts, a.invoices, a.customers))
+    work = root / f"scale-{fraction}"
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "statement.xml").exists():
+        subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
+                        "--customers", str(customers), "--invoices", str(invoices), "--receipts", str(receipts)],
+                       check=True, stdout=subprocess.DEVNULL)
+    for f in work.glob("hub.db*"):
+        f.unlink()
+    (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
+    hub("init", cwd=work)
+    hub("sync", cwd=work)
+    started = time.perf_counter()
+    stats = json.loads(hub("--json", "reconcile", cwd=work))["reconcile"]
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
+    quality = score(load_truth(str(work / "truth.csv")), str(work / "matches.csv"))
+    return {"fraction": fraction, "receipts": receipts, "invoices": invoices, "customers": customers,
+            "reconcile_wall_s": round(wall, 2), "engine_s": round(float(stats["seconds"]), 2),
+            "receipts_per_s": round(receipts / wall), "auto": stats["auto"], "suggested": stats["suggested"],
+            "auto_rate": quality["auto_rate"], "auto_precision": quality["auto_precision"],
+            "peak_rss_mb_any_step": round(peak)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--receipts", type=int, default=200_000)
+    ap.add_argument("--invoices", type=int, default=1_000_000)
+    ap.add_argument("--customers", type=int, default=20_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    ap.add_argument("--workdir", type=Path, default=None)
+    a = ap.parse_args()
+    root = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-reconcile-"))
+    for fraction in a.fractions:
+        print(json.dumps(one(fraction, a, root)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,889 @@
+"""Cash application: evidence matchers (hub_plugins.matching), the combiner (hub.matching) and decide.
+
+Every case is a small hand-written book of open invoices and customers and one receipt, driven the
+way ``ReconcileEngine.proposals`` drives it (stage-0 matchers first, then references, then the
+combiner) and decided with the production thresholds (auto 0.95, suggest 0.3, margin 2.0).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hub_plugins.matching import (
+    W_ACCOUNT,
+    W_ACCOUNT_SHARED,
+    W_NAME,
+    W_NAME_FUZZY,
+    W_PO,
+    W_REF,
+    W_REF_DIGITS,
+    W_STRUCTURED,
+    PayerAccountMatcher,
+    PayerNameMatcher,
+    ReferenceMatcher,
+    candidates,
+    normalise_name,
+)
+from stdnum import iso11649
+from stdnum.iso7064 import mod_97_10
+
+from hub.matching import (
+    PRIOR,
+    W_AMBIGUOUS,
+    W_EXACT,
+    W_SINGLE,
+    Combiner,
+    Evidence,
+    Found,
+    sigmoid,
+    subset_sums,
+)
+from hub.reconcile import (
+    CustomerView,
+    Decision,
+    OpenInvoice,
+    OpenItems,
+    Proposal,
+    ProposalLine,
+    ReceiptView,
+    ReconcileEngine,
+    decide,
+)
+
+D = Decimal
+ACME_IBAN = "DE89370400440532013000"
+FEE = D("15.00")
+
+
+# -- building blocks ---------------------------------------------------------------------------------
+
+
+def inv(
+    id_: int, number: str, customer: str, amount: str, *, currency: str = "EUR", po: str | None = None,
+    ref: str | None = None,
+) -> OpenInvoice:
+    return OpenInvoice(id_, number, customer, currency, D(amount), date(2026, 3, 31), po, ref)
+
+
+def cust(
+    id_: str, name: str, *, aliases: tuple[str, ...] = (), ibans: tuple[str, ...] = (), parent: str | None = None
+) -> CustomerView:
+    return CustomerView(id_, name, aliases, ibans, parent)
+
+
+def rcpt(
+    amount: str, *, payer: str | None = None, account: str | None = None, text: str | None = None,
+    refs: tuple[str, ...] = (), currency: str = "EUR", e2e: str | None = None,
+) -> ReceiptView:
+    return ReceiptView(1, "BANKREF-1", D(amount), currency, date(2026, 4, 2), payer, account, text, refs, e2e)
+
+
+def book(
+    invoices: list[OpenInvoice], customers: list[CustomerView], allocated: dict[int, Decimal] | None = None
+) -> OpenItems:
+    return OpenItems(invoices, customers, dict(allocated or {}))
+
+
+def matchers() -> list:
+    # Deliberately not in stage order: the engine (and gather) must sort them.
+    return [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()]
+
+
+def gather(receipt: ReceiptView, items: OpenItems) -> Found:
+    found = Found()
+    for m in sorted(matchers(), key=lambda m: m.stage):
+        for ev in m.evidence(receipt, items, found):
+            found.add(ev)
+    return found
+
+
+def run(receipt: ReceiptView, items: OpenItems, *, fee: Decimal = FEE) -> tuple[Decision, list[Proposal]]:
+    engine = ReconcileEngine(store=None, matchers=matchers(), fee_tolerance=fee)  # type: ignore[arg-type]
+    proposals = engine.proposals(receipt, items)
+    decision = decide(receipt, proposals, items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
+    return decision, proposals
+
+
+def lines(p: Proposal) -> list[tuple[int, Decimal, str]]:
+    return [(ln.invoice_id, ln.amount, ln.kind) for ln in p.lines]
+
+
+def weights(found: Found, customer_id: str) -> list[float]:
+    return [e.weight for e in found.customers.get(customer_id, [])]
+
+
+def text_of(p: Proposal) -> str:
+    return " | ".join(p.reasons)
+
+
+def acme(**kw) -> CustomerView:
+    return cust("C-ACME", "Acme Logistics GmbH", ibans=("DE89 3704 0044 0532 0130 00",), **kw)
+
+
+OTHER = cust("C-OTHER", "Blue Harbour Trading Ltd")
+
+
+# -- the engine path ----------------------------------------------------------------------------------
+
+
+def test_engine_proposals_equal_the_manual_found_and_combiner_path() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    receipt = rcpt("1000.00", account=ACME_IBAN, text="inv 2026 000123")
+    _, via_engine = run(receipt, items)
+    manual = Combiner(fee_tolerance=FEE).propose(receipt, items, gather(receipt, items))
+    assert [(lines(p), p.confidence, p.method, p.reasons) for p in via_engine] == [
+        (lines(p), p.confidence, p.method, p.reasons) for p in manual
+    ]
+    assert [p.method for p in manual] == ["reference"]
+
+
+# -- customer identification: payer account ----------------------------------------------------------
+
+
+def test_known_iban_written_with_spaces_and_lower_case_identifies_the_customer() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    receipt = rcpt("1000.00", account="de89 3704 0044 0532 0130 00")
+    found = gather(receipt, items)
+    assert weights(found, "C-ACME") == [W_ACCOUNT]
+    assert "C-OTHER" not in found.customers
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert p.method == "amount"
+    assert "payer account de89 3704 0044 0532 0130 00 is C-ACME's (+5.0)" in p.reasons
+    assert "the only such invoice of the customer" in text_of(p)
+
+
+def test_iban_shared_by_two_customers_is_weaker_evidence_for_both_and_not_auto() -> None:
+    shared = ("DE89 3704 0044 0532 0130 00",)
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "BH-77001", "C-OTHER", "555.00")],
+        [cust("C-ACME", "Acme Logistics GmbH", ibans=shared), cust("C-OTHER", "Blue Harbour Ltd", ibans=shared)],
+    )
+    receipt = rcpt("1000.00", account=ACME_IBAN)
+    found = gather(receipt, items)
+    assert weights(found, "C-ACME") == [W_ACCOUNT_SHARED]
+    assert weights(found, "C-OTHER") == [W_ACCOUNT_SHARED]
+    assert W_ACCOUNT_SHARED < W_ACCOUNT
+    assert "(shared by 2 customers)" in found.customers["C-ACME"][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "suggested"
+    assert [lines(p) for p in decision.proposals] == [[(1, D("1000.00"), "payment")]]
+
+
+# -- customer identification: payer name --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("master", "payer"),
+    [
+        ("Acme Logistics GmbH", "ACME LOGISTICS"),
+        ("Rossi Trasporti S.r.l.", "ROSSI TRASPORTI SRL"),
+        ("Müller Maschinenbau AG", "MULLER MASCHINENBAU"),
+        ("Société Générale d'Équipement SA", "SOCIETE GENERALE D EQUIPEMENT"),
+    ],
+)
+def test_payer_name_equal_after_case_accents_punctuation_and_legal_form_identifies_the_customer(
+    master: str, payer: str
+) -> None:
+    assert normalise_name(master) == normalise_name(payer)
+    items = book([inv(1, "X-1", "C-1", "420.00")], [cust("C-1", master), OTHER])
+    receipt = rcpt("420.00", payer=payer)
+    assert weights(gather(receipt, items), "C-1") == [W_NAME]
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("420.00"), "payment")]
+    assert f"payer name {payer!r} is the customer's name (+4.5)" in p.reasons
+
+
+def test_normalise_name_strips_the_umlaut_rather_than_transliterating_it() -> None:
+    assert normalise_name("Müller Maschinenbau AG") == "muller maschinenbau"
+    assert normalise_name("MUELLER MASCHINENBAU") == "mueller maschinenbau"
+    assert normalise_name("Straße & Söhne GmbH & Co. KG") == "strasse sohne"
+    assert normalise_name("Rossi Trasporti S.r.l.") == "rossi trasporti"
+
+
+def test_payer_name_cut_by_the_bank_at_35_characters_identifies_the_customer() -> None:
+    master = "Nordseewerft Schiffbau und Reparaturgesellschaft mbH"
+    payer = master[:35].upper()
+    assert len(payer) == 35
+    assert normalise_name(payer) != normalise_name(master)
+    items = book([inv(1, "NS-900001", "C-NORD", "4711.00")], [cust("C-NORD", master), OTHER])
+    receipt = rcpt("4711.00", payer=payer)
+    found = gather(receipt, items)
+    assert weights(found, "C-NORD") == [W_NAME]
+    assert "cut at 35" in found.customers["C-NORD"][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("4711.00"), "payment")]
+
+
+def test_name_cut_at_another_length_is_not_taken_as_a_truncation() -> None:
+    master = "Nordseewerft Schiffbau und Reparaturgesellschaft mbH"
+    items = book([inv(1, "NS-900001", "C-NORD", "4711.00")], [cust("C-NORD", master)])
+    found = gather(rcpt("4711.00", payer=master[:30]), items)
+    assert "C-NORD" not in found.customers
+
+
+def test_fuzzy_near_miss_of_the_name_is_weaker_evidence_and_only_suggested() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    receipt = rcpt("1000.00", payer="ACME LOGISTIKS")
+    found = gather(receipt, items)
+    assert weights(found, "C-ACME") == [W_NAME_FUZZY]
+    assert "is close to the customer's" in found.customers["C-ACME"][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "suggested"
+    assert [lines(p) for p in decision.proposals] == [[(1, D("1000.00"), "payment")]]
+
+
+def test_name_shared_by_several_customers_is_weaker_for_each() -> None:
+    customers = [
+        cust("C-1", "Acme Logistics GmbH"),
+        cust("C-2", "ACME Logistics Ltd"),
+        cust("C-3", "Acme Logistics S.A."),
+    ]
+    items = book([inv(1, "X-1", "C-1", "100.00")], customers)
+    found = gather(rcpt("100.00", payer="Acme Logistics"), items)
+    for cid in ("C-1", "C-2", "C-3"):
+        assert weights(found, cid) == [W_NAME - 1.5 - 0.5]
+        assert "(shared by 3 customers)" in found.customers[cid][0].reason
+    two = book([inv(1, "X-1", "C-1", "100.00")], customers[:2])
+    assert weights(gather(rcpt("100.00", payer="Acme Logistics"), two), "C-1") == [W_NAME - 1.5]
+    decision, _ = run(rcpt("100.00", payer="Acme Logistics"), items)
+    assert decision.status == "suggested"
+
+
+def test_alias_counts_as_the_customer_name() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(aliases=("ACME Freight",)), OTHER])
+    receipt = rcpt("1000.00", payer="Acme Freight")
+    assert weights(gather(receipt, items), "C-ACME") == [W_NAME]
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("1000.00"), "payment")]
+
+
+def test_parent_company_paying_a_subsidiarys_invoice_is_found_via_the_parents_evidence() -> None:
+    customers = [
+        cust("C-HOLD", "Hanse Holding AG", ibans=("DE02 1203 0000 0000 2020 51",)),
+        cust("C-SUB", "Hanse Logistik GmbH", parent="C-HOLD"),
+        OTHER,
+    ]
+    items = book([inv(1, "HL-2026-0042", "C-SUB", "2500.00"), inv(2, "BH-1", "C-OTHER", "2500.00")], customers)
+    receipt = rcpt("2500.00", account="DE02120300000000202051", payer="HANSE HOLDING")
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("2500.00"), "payment")]
+    assert "paid by C-HOLD, the parent company of C-SUB" in p.reasons
+    # Without the parent's account/name nothing points at the subsidiary.
+    decision, proposals = run(rcpt("2500.00"), items)
+    assert (decision.status, proposals) == ("open", [])
+
+
+# -- references ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["inv 2026 000123", "INV2026000123", "Inv-2026/000123", "2026000123"])
+def test_invoice_number_in_any_case_and_separators_or_digits_only_is_auto(written: str) -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
+        [acme(), OTHER],
+    )
+    receipt = rcpt("1000.00", payer="Someone Unknown", text=written)
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    expected = W_REF_DIGITS if written.isdigit() else W_REF
+    assert [e.weight for e in found.invoices[1]] == [expected]
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert p.method == "reference"
+
+
+def test_full_invoice_number_within_a_sentence_names_only_that_invoice() -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "CN-2026-000123", "C-OTHER", "1000.00")],
+        [acme(), OTHER],
+    )
+    receipt = rcpt("1000.00", text="Payment INV2026000123 thanks")
+    found = gather(receipt, items)
+    assert {i: [e.weight for e in evs] for i, evs in found.invoices.items()} == {1: [W_REF]}
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("1000.00"), "payment")]
+
+
+def test_full_invoice_number_does_not_also_name_another_invoice_with_the_same_digits() -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "CN-2026-000123", "C-OTHER", "1000.00")],
+        [acme(), OTHER],
+    )
+    found = gather(rcpt("1000.00", text="INV-2026-000123"), items)
+    assert list(found.invoices) == [1]
+
+
+def test_candidates_normalise_separators_and_case() -> None:
+    got = candidates("inv 2026 000123, PO-4711")
+    assert "INV2026000123" in got
+    assert "2026000123" in got
+    assert "PO4711" in got
+
+
+def test_digits_only_matching_two_invoices_is_weaker_and_not_auto() -> None:
+    items = book(
+        [inv(1, "INV-2026000123", "C-ACME", "500.00"), inv(2, "CN-2026000123", "C-OTHER", "500.00")],
+        [acme(), OTHER],
+    )
+    receipt = rcpt("500.00", text="2026000123")
+    found = gather(receipt, items)
+    assert sorted(found.invoices) == [1, 2]
+    for i in (1, 2):
+        (ev,) = found.invoices[i]
+        assert ev.weight == W_REF_DIGITS - 1.5
+        assert "(fits 2 invoices)" in ev.reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "suggested"
+    assert sorted(lines(p)[0][0] for p in decision.proposals) == [1, 2]
+
+
+def test_structured_creditor_reference_iso11649_names_the_invoice() -> None:
+    payload = "INV2026000123"
+    rf = "RF" + mod_97_10.calc_check_digits(payload + "RF") + payload
+    assert iso11649.is_valid(rf)
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
+                 [acme()])
+    receipt = rcpt("1000.00", refs=(iso11649.format(rf).lower(),))
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert found.invoices[1][0].weight == W_STRUCTURED
+    assert "(ISO 11649) names INV-2026-000123" in found.invoices[1][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("1000.00"), "payment")]
+
+
+def test_iso11649_reference_equal_to_the_payment_reference_names_the_invoice() -> None:
+    stored = "RF" + mod_97_10.calc_check_digits("7731" + "RF") + "7731"
+    assert iso11649.is_valid(stored)
+    items = book([inv(1, "A-1", "C-ACME", "80.00", ref=stored), inv(2, "A-2", "C-ACME", "80.00")], [acme()])
+    receipt = rcpt("80.00", refs=(iso11649.format(stored),))
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("80.00"), "payment")]
+
+
+def test_qrr_structured_reference_equal_to_the_payment_reference_names_the_invoice() -> None:
+    qrr = "210000000003139471430009017"
+    items = book(
+        [inv(1, "CH-77", "C-ACME", "3949.75", ref=qrr), inv(2, "CH-78", "C-ACME", "3949.75")], [acme()]
+    )
+    receipt = rcpt("3949.75", refs=("21 00000 00003 13947 14300 09017",))
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert found.invoices[1][0].weight == W_STRUCTURED
+    assert "structured reference 21 00000 00003 13947 14300 09017 names CH-77" in found.invoices[1][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("3949.75"), "payment")]
+
+
+def test_po_number_in_the_remittance_names_the_invoice() -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "640.00", po="PO-4711"), inv(2, "INV-2026-000124", "C-ACME", "640.00")],
+        [acme()],
+    )
+    receipt = rcpt("640.00", text="Your order PO4711, thank you")
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert found.invoices[1][0].weight == W_PO
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("640.00"), "payment")]
+    assert "PO number PO4711 of INV-2026-000123 written in the payment (+6.0)" in p.reasons
+
+
+MANGLED = [
+    ("INV 2026 207411", "two digits swapped"),  # 2026204711 with 4 and 7 swapped
+    ("INV 2O26 2O4711", "letters for digits"),  # letter O for zero
+    ("lNV 2O26 2O47ll", "letters for digits"),  # l for 1
+    ("payment 204711", "last digits"),  # only the last digits
+]
+
+
+@pytest.mark.parametrize(("text", "how"), MANGLED)
+def test_mangled_number_is_found_among_the_identified_customers_invoices(text: str, how: str) -> None:
+    items = book(
+        [inv(1, "INV-2026-204711", "C-ACME", "1000.00"), inv(2, "INV-2026-000999", "C-ACME", "1000.00")],
+        [acme(), OTHER],
+    )
+    receipt = rcpt("1000.00", account=ACME_IBAN, text=text)
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert how in found.invoices[1][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert how in text_of(p)
+
+
+def test_ocr_confusions_s_for_5_and_b_for_8_are_read_as_digits() -> None:
+    items = book(
+        [inv(1, "INV-2026-051811", "C-ACME", "1000.00"), inv(2, "INV-2026-000999", "C-ACME", "1000.00")], [acme()]
+    )
+    receipt = rcpt("1000.00", account=ACME_IBAN, text="INV 2026 OSlBll")
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert "letters for digits (2026051811)" in found.invoices[1][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("1000.00"), "payment")]
+
+
+@pytest.mark.parametrize("text", ["INV 2026 207411", "INV 2O26 2O47ll", "payment 204711"])
+def test_mangled_number_from_an_unknown_payer_gives_nothing_automatic(text: str) -> None:
+    items = book([inv(1, "INV-2026-204711", "C-ACME", "1000.00")], [acme(), OTHER])
+    receipt = rcpt("1000.00", payer="Unknown Payer Ltd", text=text)
+    found = gather(receipt, items)
+    assert not found.invoices
+    assert not found.customers
+    decision, proposals = run(receipt, items)
+    assert (decision.status, proposals) == ("open", [])
+
+
+def test_transposition_equal_to_a_strangers_invoice_number_is_not_matched_to_the_stranger() -> None:
+    items = book(
+        [inv(1, "INV-2026-004711", "C-ACME", "1000.00"), inv(2, "INV-2026-007411", "C-OTHER", "250.00")],
+        [acme(), OTHER],
+    )
+    receipt = rcpt("1000.00", account=ACME_IBAN, text="INV 2026 007411")
+    decision, proposals = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    stranger = [p for p in proposals if any(ln.invoice_id == 2 for ln in p.lines)]
+    assert stranger
+    assert all(p.confidence < 0.3 for p in stranger)
+    assert "the rest would stay unapplied" in text_of(stranger[0])
+
+
+# -- amounts and decisions -------------------------------------------------------------------------------
+
+
+def test_exact_amount_for_one_named_invoice_is_auto_with_one_payment_line() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run(rcpt("1000.00", text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert p.confidence == pytest.approx(round(sigmoid(PRIOR + W_REF + W_EXACT), 6))
+
+
+def test_one_payment_for_several_named_invoices_is_auto_with_one_line_each() -> None:
+    items = book(
+        [
+            inv(1, "INV-2026-000123", "C-ACME", "1000.00"),
+            inv(2, "INV-2026-000124", "C-ACME", "234.56"),
+            inv(3, "INV-2026-000125", "C-ACME", "99.99"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1234.56", text="INV-2026-000123, INV-2026-000124"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(lines(p)) == [(1, D("1000.00"), "payment"), (2, D("234.56"), "payment")]
+    assert "equals the open total of" in text_of(p)
+
+
+def test_short_by_a_round_bank_fee_proposes_full_payment_with_the_fee_written_off_ranked_first() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    decision, _ = run(rcpt("992.50", account=ACME_IBAN, text="INV-2026-000123"), items)
+    best = decision.proposals[0]
+    assert lines(best) == [(1, D("992.50"), "payment"), (1, D("7.50"), "write_off")]
+    assert best.method == "reference+fee"
+    assert "7.50 short of the open total 1000.00 of INV-2026-000123: a bank fee, written off (+2.5)" in text_of(best)
+    # A round fee explains the shortfall: it is not also offered as a partial payment.
+    assert [p.method for p in decision.proposals] == ["reference+fee"]
+
+
+@pytest.mark.parametrize("account", [ACME_IBAN, None], ids=["known-payer", "unknown-payer"])
+def test_short_by_a_round_bank_fee_is_auto_with_the_fee_written_off(account: str | None) -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    decision, _ = run(rcpt("992.50", account=account, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("992.50"), "payment"), (1, D("7.50"), "write_off")]
+
+
+def test_several_named_invoices_short_by_a_round_fee_are_auto_with_the_fee_written_off_the_largest() -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "234.56")], [acme()]
+    )
+    decision, _ = run(rcpt("1227.06", text="INV-2026-000123, INV-2026-000124"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("992.50"), "payment"), (2, D("234.56"), "payment"), (1, D("7.50"), "write_off")]
+    assert p.method == "reference+fee"
+
+
+def test_odd_shortfall_within_tolerance_is_not_auto() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    decision, _ = run(rcpt("993.09", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "suggested"
+    got = {p.method: lines(p) for p in decision.proposals}
+    assert got["reference+fee"] == [(1, D("993.09"), "payment"), (1, D("6.91"), "write_off")]
+    assert got["reference+partial"] == [(1, D("993.09"), "payment")]
+    assert "an odd shortfall" in text_of(next(p for p in decision.proposals if p.method == "reference+fee"))
+
+
+def test_fee_above_the_tolerance_is_not_written_off_nor_auto() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    decision, proposals = run(rcpt("980.00", text="INV-2026-000123"), items)
+    assert decision.status == "suggested"
+    assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
+    assert [lines(p) for p in decision.proposals] == [[(1, D("980.00"), "payment")]]
+    assert decision.proposals[0].method == "reference+partial"
+
+
+def test_zero_fee_tolerance_proposes_no_write_off() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    decision, proposals = run(rcpt("992.50", account=ACME_IBAN, text="INV-2026-000123"), items, fee=D(0))
+    assert proposals
+    assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
+    # What is left is a partial payment by a known payer.
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("992.50"), "payment")]
+    assert decision.proposals[0].method == "reference+partial"
+
+
+def test_zero_fee_tolerance_proposes_no_write_off_from_customer_amounts() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "X-2", "C-ACME", "300.00")], [acme()])
+    _, proposals = run(rcpt("1292.50", account=ACME_IBAN), items, fee=D(0))
+    assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
+    _, with_fee = run(rcpt("1292.50", account=ACME_IBAN), items)
+    assert any(ln.kind == "write_off" for p in with_fee for ln in p.lines)
+
+
+def test_partial_payment_of_a_named_invoice_by_a_known_payer_is_auto_leaving_the_rest_open() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run(rcpt("400.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("400.00"), "payment")]
+    assert p.method == "reference+partial"
+    assert "pays part of the open 1000.00" in text_of(p)
+    for ln in p.lines:
+        items.allocate(ln.invoice_id, ln.amount)
+    assert items.remaining(1) == D("600.00")
+
+
+def test_partial_payment_of_a_named_invoice_by_an_unknown_payer_is_only_suggested() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run(rcpt("400.00", payer="Somebody Else", text="INV-2026-000123"), items)
+    assert decision.status == "suggested"
+    assert [lines(p) for p in decision.proposals] == [[(1, D("400.00"), "payment")]]
+
+
+def test_nothing_named_known_payer_single_invoice_with_the_amount_is_auto() -> None:
+    items = book(
+        [inv(1, "A-1", "C-ACME", "1000.00"), inv(2, "A-2", "C-ACME", "750.00"), inv(3, "B-1", "C-OTHER", "750.00")],
+        [acme(), OTHER],
+    )
+    decision, _ = run(rcpt("750.00", account=ACME_IBAN, text="thanks"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(2, D("750.00"), "payment")]
+    assert p.method == "amount"
+    assert p.confidence == pytest.approx(round(sigmoid(PRIOR + W_ACCOUNT + W_SINGLE), 6))
+
+
+def test_nothing_named_two_invoices_with_the_amount_is_ambiguous_never_auto() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "750.00"), inv(2, "A-2", "C-ACME", "750.00")], [acme()])
+    decision, _ = run(rcpt("750.00", account=ACME_IBAN), items)
+    assert decision.status == "suggested"
+    assert sorted(lines(p)[0][0] for p in decision.proposals) == [1, 2]
+    assert all("one of 2 such invoices" in text_of(p) for p in decision.proposals)
+    assert all(f"({W_SINGLE + W_AMBIGUOUS:+.1f})" in text_of(p) for p in decision.proposals)
+
+
+def test_nothing_named_one_payment_for_three_invoices_found_by_subset_sum_is_auto() -> None:
+    items = book(
+        [
+            inv(1, "A-1", "C-ACME", "100.10"),
+            inv(2, "A-2", "C-ACME", "200.20"),
+            inv(3, "A-3", "C-ACME", "300.45"),
+            inv(4, "A-4", "C-ACME", "999.99"),
+            inv(5, "A-5", "C-ACME", "42.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("600.75", account=ACME_IBAN), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(lines(p)) == [(1, D("100.10"), "payment"), (2, D("200.20"), "payment"), (3, D("300.45"), "payment")]
+    assert p.method == "amount+subset"
+    assert "the only set of the customer's open invoices adding up to 600.75" in text_of(p)
+
+
+def test_subset_sum_is_exact_in_cents() -> None:
+    items = book(
+        [inv(1, "A-1", "C-ACME", "100.10"), inv(2, "A-2", "C-ACME", "200.20"), inv(3, "A-3", "C-ACME", "300.45")],
+        [acme()],
+    )
+    decision, proposals = run(rcpt("600.74", account=ACME_IBAN), items, fee=D(0))
+    assert (decision.status, proposals) == ("open", [])
+
+
+def test_nothing_named_two_different_subsets_fit_is_not_auto() -> None:
+    items = book(
+        [
+            inv(1, "A-1", "C-ACME", "100.00"),
+            inv(2, "A-2", "C-ACME", "200.00"),
+            inv(3, "A-3", "C-ACME", "300.00"),
+            inv(4, "A-4", "C-ACME", "400.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("500.00", account=ACME_IBAN), items)
+    assert decision.status == "suggested"
+    assert sorted(sorted(ln.invoice_id for ln in p.lines) for p in decision.proposals) == [[1, 4], [2, 3]]
+    assert all("a set of the customer's open invoices" in text_of(p) for p in decision.proposals)
+
+
+def test_named_invoice_plus_unnamed_ones_of_the_same_customer_making_up_the_rest_is_auto() -> None:
+    items = book(
+        [
+            inv(1, "INV-2026-000123", "C-ACME", "1000.00"),
+            inv(2, "INV-2026-000124", "C-ACME", "250.00"),
+            inv(3, "INV-2026-000125", "C-ACME", "333.33"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1250.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(lines(p)) == [(1, D("1000.00"), "payment"), (2, D("250.00"), "payment")]
+    assert "INV-2026-000123 named, and INV-2026-000124 of the same customer make up the rest" in text_of(p)
+
+
+def test_named_invoice_plus_unnamed_ones_less_a_round_fee_is_auto_with_a_write_off() -> None:
+    items = book(
+        [
+            inv(1, "INV-2026-000123", "C-ACME", "1000.00"),
+            inv(2, "INV-2026-000124", "C-ACME", "250.00"),
+            inv(3, "INV-2026-000125", "C-ACME", "333.33"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1242.50", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(lines(p)) == [
+        (1, D("7.50"), "write_off"),
+        (1, D("992.50"), "payment"),
+        (2, D("250.00"), "payment"),
+    ]
+    assert "less a bank fee" in text_of(p)
+
+
+def test_overpayment_beyond_everything_named_from_an_unknown_payer_is_not_auto() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, proposals = run(rcpt("1500.00", text="INV-2026-000123"), items)
+    assert decision.status == "open"
+    (p,) = proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert p.method == "reference+overpaid"
+    assert "exceeds the open total 1000.00 of INV-2026-000123: the rest would stay unapplied (-4.0)" in text_of(p)
+
+
+def test_overpayment_beyond_everything_named_from_a_known_payer_is_never_auto() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run(rcpt("1500.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status != "auto"
+
+
+def test_invoice_in_another_currency_is_never_proposed() -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00", currency="USD"), inv(2, "A-2", "C-ACME", "1000.00",
+                                                                             currency="CHF")],
+        [acme()],
+    )
+    decision, proposals = run(rcpt("1000.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert (decision.status, proposals) == ("open", [])
+    usd = decide(
+        rcpt("1000.00"), [Proposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")], items,
+        auto_threshold=0.95, suggest_threshold=0.3,
+    )
+    assert (usd.status, usd.proposals) == ("open", [])
+
+
+def test_unknown_payer_without_reference_gets_no_proposal_even_if_an_invoice_has_the_amount() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "12.34")], [acme(), OTHER])
+    receipt = rcpt("12.34", payer="Hausbank AG", text="Interest Q3")
+    assert not gather(receipt, items).customers
+    decision, proposals = run(receipt, items)
+    assert (decision.status, proposals) == ("open", [])
+
+
+def test_allocations_never_exceed_the_remaining_open_amount() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    items.allocate(1, D("400.00"))
+    assert items.remaining(1) == D("600.00")
+    decision, _ = run(rcpt("600.00", text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("600.00"), "payment")]
+    # Paying the original 1000 again proposes only what is still open.
+    _, proposals = run(rcpt("1000.00", text="INV-2026-000123"), items)
+    assert [lines(p) for p in proposals] == [[(1, D("600.00"), "payment")]]
+    # A receipt of the original amount by a known payer does not find it by amount any more.
+    decision, _ = run(rcpt("1000.00", account=ACME_IBAN), items)
+    assert decision.status == "open"
+
+
+def test_fully_allocated_invoice_is_no_longer_proposed() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    items.allocate(1, D("1000.00"))
+    decision, proposals = run(rcpt("1000.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert (decision.status, proposals) == ("open", [])
+
+
+def test_decide_refuses_auto_when_a_line_exceeds_the_remaining_amount() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "1000.00")], [acme()], {1: D("400.00")})
+    p = Proposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")
+    decision = decide(rcpt("1000.00"), [p], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert decision.status == "suggested"
+    assert decision.proposals == [p]
+
+
+def test_decide_refuses_auto_when_lines_on_one_invoice_together_exceed_the_remaining_amount() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "1000.00")], [acme()])
+    p = Proposal([ProposalLine(1, D("1000.00")), ProposalLine(1, D("7.50"), "write_off")], 0.999, "hand")
+    decision = decide(rcpt("1000.00"), [p], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert decision.status != "auto"
+
+
+def test_decide_refuses_auto_when_two_proposals_are_within_the_margin() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "500.00"), inv(2, "A-2", "C-ACME", "500.00")], [acme()])
+    a = Proposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
+    b = Proposal([ProposalLine(2, D("500.00"))], 0.97, "hand")  # log-odds 4.6 vs 3.5
+    decision = decide(rcpt("500.00"), [b, a], items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
+    assert decision.status == "suggested"
+    assert decision.proposals == [a, b]
+    c = Proposal([ProposalLine(2, D("500.00"))], 0.9, "hand")  # log-odds 2.2: more than 2.0 below
+    decision = decide(rcpt("500.00"), [c, a], items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
+    assert (decision.status, decision.proposals) == ("auto", [a])
+
+
+def test_decide_drops_proposals_claiming_more_than_the_receipt_and_keeps_the_best_duplicate() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "500.00"), inv(2, "A-2", "C-ACME", "500.00")], [acme()])
+    too_much = Proposal([ProposalLine(1, D("500.00")), ProposalLine(2, D("500.00"))], 0.999, "hand")
+    low = Proposal([ProposalLine(1, D("500.00"))], 0.5, "hand")
+    high = Proposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
+    decision = decide(rcpt("500.00"), [too_much, low, high], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert (decision.status, decision.proposals) == ("auto", [high])
+
+
+def test_every_proposal_carries_reasons_naming_each_evidence_with_its_weight_and_the_confidence() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
+    receipt = rcpt("1000.00", account=ACME_IBAN, payer="ACME LOGISTICS", text="INV 2026 000123")
+    decision, proposals = run(receipt, items)
+    assert decision.status == "auto"
+    (p,) = proposals
+    assert p.reasons == [
+        "invoice number INV-2026-000123 written in the payment as 'INV2026000123' (+8.0)",
+        "payer name 'ACME LOGISTICS' is the customer's name (+4.5)",
+        f"payer account {ACME_IBAN} is C-ACME's (+5.0)",
+        "amount 1000.00 EUR equals the open total of INV-2026-000123 (+4.0)",
+        "confidence 1.0000 (log-odds +11.5 from a prior of -6.0)",
+    ]
+    # The implied customer evidence (the invoice's owner) is not counted again as a reason.
+    assert not any("is C-ACME's (+3.0)" in r for r in p.reasons)
+
+
+def test_reasons_of_amount_only_proposal_end_with_the_confidence() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "750.00"), inv(2, "A-2", "C-ACME", "750.00")], [acme()])
+    _, proposals = run(rcpt("750.00", account=ACME_IBAN), items)
+    assert len(proposals) == 2
+    for p in proposals:
+        assert p.reasons[0] == f"payer account {ACME_IBAN} is C-ACME's (+5.0)"
+        assert p.reasons[-1] == "confidence 0.7311 (log-odds +1.0 from a prior of -6.0)"
+
+
+# -- Found -------------------------------------------------------------------------------------------------
+
+
+def test_found_combines_the_strongest_clue_plus_a_little_for_each_other_agreeing_one() -> None:
+    found = Found()
+    found.add(Evidence("customer", "C-1", 5.0, "account", "m"))
+    found.add(Evidence("customer", "C-1", 4.5, "name", "m"))
+    found.add(Evidence("customer", "C-1", 3.0, "implied", "m", implied=True))
+    found.add(Evidence("customer", "C-2", 2.0, "weak", "m"))
+    found.add(Evidence("invoice", "7", 8.0, "ref", "m"))
+    assert found.customer_weight("C-1") == 6.0
+    assert found.customer_weight("C-1", payer_only=True) == 5.5
+    assert found.invoice_weight(7) == 8.0
+    assert found.customer_weight("nobody") == 0.0
+    assert found.top_customers(2.0) == [("C-1", 6.0), ("C-2", 2.0)]
+    assert found.top_customers(2.5) == [("C-1", 6.0)]
+
+
+# -- subset_sums -------------------------------------------------------------------------------------------
+
+
+def test_subset_sums_finds_the_unique_set() -> None:
+    items = [(1, 10010), (2, 20020), (3, 30045), (4, 99999)]
+    assert subset_sums(items, 60075, 60075, max_size=5, budget=1000) == ([(3, 2, 1)], True)
+
+
+def test_subset_sums_stops_at_the_second_solution() -> None:
+    items = [(1, 100), (2, 200), (3, 300), (4, 400), (5, 500)]
+    found, complete = subset_sums(items, 500, 500, max_size=5, budget=1000)
+    assert found == [(5,), (4, 1)]  # {3, 2} also fits but is never looked for
+    assert complete is True
+
+
+def test_subset_sums_reports_incomplete_when_the_budget_is_exhausted() -> None:
+    items = [(i, 1000 + i) for i in range(1, 30)]
+    found, complete = subset_sums(items, 1, 1, max_size=5, budget=10)
+    assert (found, complete) == ([], False)
+    found, complete = subset_sums([(1, 100), (2, 200)], 300, 300, max_size=5, budget=1)
+    assert complete is False
+
+
+def test_subset_sums_respects_max_size() -> None:
+    items = [(1, 100), (2, 200), (3, 300)]
+    assert subset_sums(items, 600, 600, max_size=2, budget=1000) == ([], True)
+    assert subset_sums(items, 600, 600, max_size=3, budget=1000) == ([(3, 2, 1)], True)
+
+
+@pytest.mark.parametrize("pool", [12, 20], ids=["small-pool", "large-pool"])
+def test_subset_sums_in_small_and_large_pools_find_the_unique_set_and_respect_max_size(pool: int) -> None:
+    items = [(k, 2**k) for k in range(pool)]  # every subset has its own sum
+    assert subset_sums(items, 2**3 + 2**7 + 2**11, 2**3 + 2**7 + 2**11, max_size=5, budget=100_000) == (
+        [(11, 7, 3)],
+        True,
+    )
+    assert subset_sums(items, 31, 31, max_size=5, budget=100_000) == ([(4, 3, 2, 1, 0)], True)
+    assert subset_sums(items, 31, 31, max_size=4, budget=100_000) == ([], True)
+
+
+@pytest.mark.parametrize("pool", [12, 20], ids=["small-pool", "large-pool"])
+def test_subset_sums_in_small_and_large_pools_report_two_solutions_when_ambiguous(pool: int) -> None:
+    items = [(k, 2**k) for k in range(pool)] + [(100, 2**3 + 2**7)]
+    found, complete = subset_sums(items, 2**3 + 2**7 + 2**11, 2**3 + 2**7 + 2**11, max_size=5, budget=100_000)
+    assert sorted(found) == [(11, 7, 3), (11, 100)]
+    assert complete is True
+
+
+def test_subset_sums_accepts_a_range() -> None:
+    items = [(1, 100), (2, 250)]
+    assert subset_sums(items, 340, 355, max_size=5, budget=1000) == ([(2, 1)], True)
+    assert subset_sums(items, 360, 400, max_size=5, budget=1000) == ([], True)
