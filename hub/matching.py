@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -107,8 +108,11 @@ class Found:
         """The strongest clue, plus a little for each other agreeing one (they are not independent)."""
         if not evs:
             return 0.0
-        weights = sorted((e.weight for e in evs), reverse=True)
-        return weights[0] + 0.5 * sum(1 for w in weights[1:] if w > 0)
+        if len(evs) == 1:
+            return evs[0].weight
+        best = max(e.weight for e in evs)
+        agreeing = sum(1 for e in evs if e.weight > 0) - (1 if best > 0 else 0)
+        return best + 0.5 * agreeing
 
     def customer_weight(self, customer_id: str, *, payer_only: bool = False) -> float:
         evs = [e for e in self.customers.get(customer_id, ()) if not (payer_only and e.implied)]
@@ -209,6 +213,15 @@ class _Stop(Exception):
     pass
 
 
+@functools.lru_cache(maxsize=256)
+def _pairs(cents: tuple[int, ...]) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Every pair's (sum, index, index), sorted by sum, and the sums alone for bisection. Cached:
+    a customer's open amounts stay the same across its receipts until one of them is allocated."""
+    n = len(cents)
+    pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
+    return pairs, [p[0] for p in pairs]
+
+
 #: Above this many open invoices, sets of five are not searched (a pair times a triple is tens of
 #: thousands of steps per receipt); sets of up to four still are, completely.
 LARGE_POOL = 30
@@ -242,8 +255,7 @@ def _subset_mitm(
                 add((k,))
         if max_size >= 2:
             spend(n * (n - 1) // 2)
-            pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
-            sums = [p[0] for p in pairs]
+            pairs, sums = _pairs(tuple(cents))
 
             def pairs_in(lo: int, hi: int, after: int) -> Iterable[tuple[int, int, int]]:
                 """Pairs summing into [lo, hi] whose smaller index is above ``after``."""
@@ -259,11 +271,15 @@ def _subset_mitm(
                     for _, a, b in pairs_in(low - cents[k], high - cents[k], k):
                         add((k, a, b))
             if max_size >= 4:
-                for s1, a, b in pairs:
-                    if s1 >= high:
+                # Two disjoint pairs, the first with the smaller sum: half the pairs are starts.
+                for pos, (s1, a, b) in enumerate(pairs):
+                    if 2 * s1 > high:
                         break
-                    for _, c, d in pairs_in(low - s1, high - s1, b):
-                        add((a, b, c, d))
+                    spend(1)
+                    start = max(bisect.bisect_left(sums, low - s1), pos + 1)
+                    for _, c, d in pairs[start:bisect.bisect_right(sums, high - s1)]:
+                        if c != a and c != b and d != a and d != b:
+                            add((a, b, c, d))
             if max_size >= 5 and n <= LARGE_POOL:
                 for s1, a, b in pairs:
                     if s1 >= high:

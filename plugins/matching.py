@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 from stdnum import iso11649
@@ -217,6 +218,16 @@ class _References:
                     self.po[po].append(inv.id)
             if inv.payment_reference:
                 self.structured[normalise(inv.payment_reference)].append(inv.id)
+        self._by_customer: dict[str, list[tuple[int, str]]] = {}
+
+    def of_customer(self, book: OpenItems, customer_id: str) -> list[tuple[int, str]]:
+        """A customer's invoices with their digits (built on first use, kept for the run)."""
+        got = self._by_customer.get(customer_id)
+        if got is None:
+            got = self._by_customer[customer_id] = [
+                (i, self.invoice_digits[i]) for i in book.by_customer.get(customer_id, ())
+            ]
+        return got
 
 
 class ReferenceMatcher(EvidenceMatcher):
@@ -281,7 +292,10 @@ class ReferenceMatcher(EvidenceMatcher):
         if named_by:
             most = max(named_by.values())
             customers.update(cid for cid, n in named_by.items() if n == most)
-        if customers:
+        # Mangled numbers are only worth looking for when what was found whole does not pay the amount.
+        found_total = sum((book.remaining(i) for i in seen if book.invoices[i].currency == receipt.currency),
+                          Decimal(0))
+        if customers and found_total != receipt.amount:
             self._fuzzy(receipt, book, refs, tokens, customers, seen, hit)
         return out
 
@@ -319,8 +333,8 @@ class ReferenceMatcher(EvidenceMatcher):
             stripped = token.lstrip("0")
             if len(stripped) < MIN_SUFFIX:
                 continue
-            tail = mine(i for c in customers for i in book.by_customer.get(str(c), ())
-                        if refs.invoice_digits[i].endswith(stripped) and refs.invoice_digits[i] != stripped)
+            tail = mine(i for c in customers for i, digits in refs.of_customer(book, str(c))
+                        if digits.endswith(stripped) and digits != stripped)
             if len(tail) == 1:
                 hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
 

@@ -887,3 +887,22 @@ def test_subset_sums_accepts_a_range() -> None:
     items = [(1, 100), (2, 250)]
     assert subset_sums(items, 340, 355, max_size=5, budget=1000) == ([(2, 1)], True)
     assert subset_sums(items, 360, 400, max_size=5, budget=1000) == ([], True)
+
+
+def test_subset_sums_in_large_pools_agrees_with_exhaustive_search() -> None:
+    # Pools above 16 invoices meet in the middle; checked against depth-first search without budget.
+    import random
+
+    from hub.matching import _subset_dfs
+
+    rng = random.Random(7)
+    for _ in range(200):
+        items = [(i, rng.randint(100, 100_000)) for i in range(rng.randint(17, 30))]
+        picked = rng.sample(items, rng.randint(1, 5))
+        low = sum(c for _, c in picked)
+        high = low + rng.choice([0, 0, 500])
+        fast = subset_sums(items, low, high, max_size=5, budget=10**7)
+        slow = _subset_dfs(sorted(items, key=lambda x: -x[1]), low, high, 5, 10**8)
+        assert (len(fast[0]) == 1) == (len(slow[0]) == 1)
+        if len(fast[0]) == 1:
+            assert set(fast[0][0]) == set(slow[0][0])
