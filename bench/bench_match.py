@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,22 @@ def hub(*args: str, cwd: Path) -> str:
                           text=True).stdout
 
 
+def top1(db: Path, truth: dict[str, set[str]]) -> dict[str, int]:
+    """Receipts that pay invoices, were not matched automatically, and got suggestions: how many
+    had the right invoices as their first (best-ranked) suggestion."""
+    conn = sqlite3.connect(db)
+    first: dict[str, set[str]] = {}
+    for ref, number in conn.execute(
+        "SELECT r.bank_ref, i.number FROM allocation a JOIN receipt r ON r.id = a.receipt_id "
+        "JOIN invoice i ON i.id = a.invoice_id WHERE a.status = 'suggested' AND a.rank = 1 AND a.kind = 'payment'"
+    ):
+        first.setdefault(ref, set()).add(number)
+    conn.close()
+    paying = [ref for ref in first if truth.get(ref)]
+    correct = sum(1 for ref in paying if first[ref] == truth[ref])
+    return {"suggested_paying": len(paying), "suggested_top1_correct": correct}
+
+
 def one(seed: int, a: argparse.Namespace) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"hub-bench-match-{seed}-"))
     subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(seed),
@@ -56,7 +73,9 @@ def one(seed: int, a: argparse.Namespace) -> dict[str, object]:
     seconds = time.perf_counter() - started
     hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
     truth = load_truth(str(work / "truth.csv"))
-    result: dict[str, object] = {"seed": seed, "hub": score(truth, str(work / "matches.csv")),
+    hub_score = score(truth, str(work / "matches.csv"))
+    hub_score.update(top1(work / "hub.db", truth))
+    result: dict[str, object] = {"seed": seed, "hub": hub_score,
                                  "hub_run_s": round(seconds, 2),
                                  "reconcile_s": round(float(summary["reconcile"]["seconds"]), 2)}
     baseline = SHARED_BENCH / "baseline_match.py"
@@ -77,10 +96,18 @@ def main() -> None:
     for r in rows:
         print(json.dumps(r))
     for who in ("hub", "baseline"):
-        got = [r[who] for r in rows if who in r]
+        got: list[dict[str, float]] = [r[who] for r in rows if who in r]  # type: ignore[misc]
         if got:
-            print(json.dumps({who: {k: round(sum(g[k] for g in got) / len(got), 4)  # type: ignore[index]
-                                    for k in ("auto_precision", "auto_rate", "false_auto_on_non_ar")}}))
+            summary = {k: round(sum(g[k] for g in got) / len(got), 4)
+                       for k in ("auto_precision", "auto_rate", "false_auto_on_non_ar")}
+            shown = sum(g.get("suggested_paying", 0) for g in got)
+            if shown:
+                # Of the paying receipts left to finance with suggestions, how often the first was right.
+                summary["suggestion_top1"] = round(sum(g["suggested_top1_correct"] for g in got) / shown, 4)
+            summary["wrong_auto"] = sum(g["auto"] - g["auto_correct"] for g in got)
+            print(json.dumps({who: summary}))
+    mean = sum(float(r["reconcile_s"]) for r in rows) / len(rows)  # type: ignore[arg-type]
+    print(json.dumps({"reconcile_s_mean": round(mean, 2), "receipts_per_seed": a.receipts}))
 
 
 if __name__ == "__main__":

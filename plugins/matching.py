@@ -184,6 +184,15 @@ def normalise(text: str) -> str:
     return _NOT_ALNUM.sub("", text).upper()
 
 
+_PARTS = re.compile(r"[A-Za-z]+|\d+")
+
+
+def unpadded(text: str) -> str:
+    """Letters and numbers without leading zeros, kept apart: ``INV-2026-000123`` and
+    ``inv 2026/123`` both give ``INV.2026.123``."""
+    return ".".join(p.upper() if p.isalpha() else str(int(p)) for p in _PARTS.findall(text))
+
+
 def candidates(text: str) -> list[str]:
     """Normalised strings in ``text`` that may be references: each comma-separated part with its
     separators removed, each word, and the digit runs in them."""
@@ -200,6 +209,7 @@ def candidates(text: str) -> list[str]:
 class _References:
     def __init__(self, book: OpenItems) -> None:
         self.numbers: dict[str, list[int]] = defaultdict(list)
+        self.unpadded: dict[str, list[int]] = defaultdict(list)
         self.digits: dict[str, list[int]] = defaultdict(list)
         self.po: dict[str, list[int]] = defaultdict(list)
         self.structured: dict[str, list[int]] = defaultdict(list)
@@ -208,6 +218,9 @@ class _References:
             key = normalise(inv.number)
             if len(key) >= MIN_KEY:
                 self.numbers[key].append(inv.id)
+                loose = unpadded(inv.number)
+                if loose != key:
+                    self.unpadded[loose].append(inv.id)
             only = "".join(_DIGIT_RUN.findall(inv.number))
             self.invoice_digits[inv.id] = only
             if len(only) >= MIN_KEY + 2:
@@ -272,6 +285,19 @@ class ReferenceMatcher(EvidenceMatcher):
         for key in tokens:
             if key in refs.numbers:
                 hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+        for text in receipt.texts():
+            for segment in _SEGMENTS.split(text):
+                for words in _WORDS.findall(segment):
+                    parts = _PARTS.findall(words)
+                    # each run of a prefix and numbers in the words: "Payment INV 2026-123" -> "INV.2026.123"
+                    for start in range(len(parts)):
+                        if not parts[start].isalpha():
+                            continue
+                        for end in range(start + 2, min(start + 5, len(parts)) + 1):
+                            loose = unpadded(" ".join(parts[start:end]))
+                            if loose in refs.unpadded:
+                                hit(refs.unpadded[loose], W_REF_DIGITS,
+                                    f"invoice number {{number}} written without its leading zeros ({loose})")
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:

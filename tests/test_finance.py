@@ -206,3 +206,32 @@ def test_cli_confirm_reject_unmatch_explain(tmp_path: Path, db_url: str) -> None
     assert {c["status"] for c in undone["matches"]["changed"]} == {"unmatched"}
     bad = run_hub("matches", "reject", ref, cwd=tmp_path, check=False)
     assert bad.returncode == 1 and "no open proposal" in bad.stderr
+
+
+def test_an_invoice_synced_later_is_matched_to_the_receipt_waiting_for_it(tmp_path: Path, db_url: str) -> None:
+    import csv
+
+    generate(tmp_path, seed=13, customers=30, invoices=300, receipts=60)
+    truth = {}
+    for row in csv.DictReader((tmp_path / "truth.csv").open(encoding="utf-8")):
+        truth.setdefault(row["receipt_ref"], []).append(row["invoice_number"])
+    # a receipt paying exactly one invoice; hold that invoice back from the first sync
+    ref, (number,) = next((r, n) for r, n in truth.items() if len(n) == 1 and n[0])
+    lines = (tmp_path / "invoices.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    held = [line for line in lines if line.startswith(number + ",")]
+    (tmp_path / "invoices.csv").write_text("".join(x for x in lines if x not in held), encoding="utf-8")
+    write_config(tmp_path, db_url, sink=None)
+    h = Hub(load_config(tmp_path / "hub.toml"))
+    try:
+        h.init()
+        h.sync()
+        h.reconcile()
+        assert number not in _statuses(h, ref).get("auto", set())
+        (tmp_path / "invoices.csv").write_text("".join(lines), encoding="utf-8")
+        h.sync()
+        stats = h.reconcile()
+        assert stats.considered >= 1
+        assert _statuses(h, ref).get("auto") == {number}
+        assert h.reconcile().considered == 0  # and then nothing more to do
+    finally:
+        h.close()

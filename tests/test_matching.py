@@ -906,3 +906,13 @@ def test_subset_sums_in_large_pools_agrees_with_exhaustive_search() -> None:
         assert (len(fast[0]) == 1) == (len(slow[0]) == 1)
         if len(fast[0]) == 1:
             assert set(fast[0][0]) == set(slow[0][0])
+
+
+def test_invoice_number_without_its_leading_zeros_is_found() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
+                 [acme(), OTHER])
+    decision, _ = run(rcpt("1000.00", account=None, text="Payment inv 2026/123 thank you"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("1000.00"), "payment")]
+    assert "written without its leading zeros (INV.2026.123)" in text_of(p)
