@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from hub.mapping import RecordMapping
+from hub.mapping import FieldMap, RecordMapping, _as_list
 from hub.store.schema import MONEY_SCALE, to_micros
 from hub.validation import DECIMAL_TEXT, ISO_DATE, Declined, field_kind, model_list_converter, str_list_converter
 
@@ -32,11 +32,13 @@ RowBuilder = Callable[[Any, int, Any], tuple[Any, ...] | None]
 
 
 class RowFunctions(NamedTuple):
-    """The compiled functions of one stream; ``key_build`` is ``key`` and ``build`` in one pass."""
+    """The compiled functions of one stream; ``key_build`` is ``key`` and ``build`` in one pass,
+    ``ext`` the mapped external id alone."""
 
     key: KeyFunction
     build: RowBuilder
     key_build: Callable[[Any, Any], tuple[Any, int, tuple[Any, ...] | None]]
+    ext: Callable[[Any], Any]
 
 
 _SUPPORTED = {"text", "money", "date", "currency", "enum"}
@@ -94,6 +96,7 @@ def compile_row_builder(
         "_SCALE": [10 ** (MONEY_SCALE - places) for places in range(MONEY_SCALE + 1)],
         "_hash_text": hash_text,
         "_tok": hash_token,
+        "_TOK_NONE": hash_token(None),
         "_fv": RecordMapping.field_value,
         "_SOURCE": source,
         "_COMPUTED": mapping.computed_fields,
@@ -102,12 +105,10 @@ def compile_row_builder(
     prelude = []
     if header is not None:
         position = {h: i for i, h in enumerate(header)}
-        if mapping.computed_fields:
-            ns["_HEADER"] = list(header)
-            prelude.append("    rd = dict(zip(_HEADER, raw))")
     else:
         prelude.append("    g = raw.get")
     lines: list[str] = []
+    var_lines: dict[str, list[str]] = {}
 
     def read(source_field: str) -> str:
         if header is None:
@@ -117,22 +118,39 @@ def compile_row_builder(
     mapped_names = []
     for i, (target, src) in enumerate(mapping.plain_fields):
         var = f"m{i}"
-        lines.append(f"    {var} = {read(src)}")
-        lines.append(f"    if {var} == '': {var} = None")
+        var_lines[var] = [f"    {var} = {read(src)}", f"    if {var} == '': {var} = None"]
+        lines.extend(var_lines[var])
         mapped_names.append((target, var))
+    uses_rd = False
     for j, f in enumerate(mapping.computed_fields):
         var = f"c{j}"
-        lines.append(f"    {var} = _fv(_COMPUTED[{j}], {'rd' if header is not None else 'raw'})")
+        if f.const is None and f.source and "." not in f.source:
+            if header is None:
+                source_value = f"g({f.source!r})"
+            elif f.source in position:
+                # what _lookup finds in dict(zip(header, raw)): the last column of that name, if the row has it
+                source_value = f"(raw[{position[f.source]}] if len(raw) > {position[f.source]} else None)"
+            else:
+                source_value = "None"
+            var_lines[var] = _inline_field_value(f, j, var, source_value, ns)
+        else:
+            var_lines[var] = [f"    {var} = _fv(_COMPUTED[{j}], {'rd' if header is not None else 'raw'})"]
+            uses_rd = uses_rd or header is not None
+        lines.extend(var_lines[var])
         mapped_names.append((f.target, var))
+    if uses_rd:
+        ns["_HEADER"] = list(header or ())
+        prelude.append("    rd = dict(zip(_HEADER, raw))")
     ext_var = dict(mapped_names).get("external_id")
     if ext_var is None:
         return None
     lines.append(f"    m_ext = {ext_var}")
     reads = [*prelude, *lines]
+    ext_reads = [*prelude, *var_lines[ext_var]]
     # The same text record_hash() builds from the mapped values, without a call per value.
     hash_expr = (
         "_hash_text('\\x1f'.join(("
-        + "".join(f"{v} if type({v}) is str else _tok({v}), " for _, v in mapped_names)
+        + "".join(f"{v} if type({v}) is str else _TOK_NONE if {v} is None else _tok({v}), " for _, v in mapped_names)
         + "_SOURCE)))"
     )
     lines = []
@@ -164,19 +182,30 @@ def compile_row_builder(
             if k.ge is not None:
                 body += [f"if not {out} >= {to_micros(Decimal(k.ge))}: FAIL"]
         elif k.kind == "date":
+            # a file holds few distinct dates: each text is checked once (bounded cache)
             body += [
-                f"if type({var}) is not str or not _ISO({var}): FAIL",
-                "try:",
-                f"    _d = _fromiso({var})",
-                "except ValueError:",
-                "    FAIL",
+                f"if type({var}) is not str: FAIL",
+                f"_d = _DATES.get({var})",
+                "if _d is None:",
+                f"    if not _ISO({var}): FAIL",
+                "    try:",
+                f"        _d = _fromiso({var})",
+                "    except ValueError:",
+                "        FAIL",
+                "    if len(_DATES) < 4096:",
+                f"        _DATES[{var}] = _d",
                 f"{out} = " + ("_d" if dialect != "sqlite" else var),
             ]
         elif k.kind == "currency":
+            # and few distinct currencies (bounded cache of accepted texts)
             body += [
                 f"if type({var}) is not str: FAIL",
-                f"{out} = {var}.strip().upper()",
-                f"if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): FAIL",
+                f"{out} = _CCYS.get({var})",
+                f"if {out} is None:",
+                f"    {out} = {var}.strip().upper()",
+                f"    if len({out}) != 3 or not {out}.isascii() or not {out}.isalpha(): FAIL",
+                "    if len(_CCYS) < 1024:",
+                f"        _CCYS[{var}] = {out}",
             ]
         elif k.kind == "enum":
             ns[f"_E_{target}"] = k.enum_values
@@ -189,7 +218,25 @@ def compile_row_builder(
                 "model_list": model_list_converter(k.item_fields),
             }[k.kind]
             ns[f"_B_{target}"] = functools.partial(bind, target)
-            body += ["try:", f"    {out} = _B_{target}(_CV_{target}({var}))", "except Declined:", "    FAIL"]
+            convert = ["try:", f"    {out} = _B_{target}(_CV_{target}({var}))", "except Declined:", "    FAIL"]
+            # The common values (False, True, an empty list) converted once, where the driver value
+            # is a plain immutable one (a JSON text, not a psycopg wrapper): a JSON dump costs more
+            # than the rest of a row.
+            shortcuts: list[tuple[str, Any]] = [(f"{var} is False", False), (f"{var} is True", True)]
+            if k.kind != "bool":
+                shortcuts = [(f"type({var}) is list and not {var}", [])]
+            for n, (test, sample) in enumerate(shortcuts):
+                try:
+                    cached = bind(target, ns[f"_CV_{target}"](sample))
+                except Declined:
+                    continue
+                if type(cached) in (str, int, float, bool, type(None)):
+                    ns[f"_K{n}_{target}"] = cached
+                    body += [f"{'el' if len(body) else ''}if {test}:", f"    {out} = _K{n}_{target}"]
+            if body:
+                body += ["else:", *("    " + c for c in convert)]
+            else:
+                body += convert
         lines.append(f"    if {var} is None:")
         lines.append(f"        {'FAIL' if not k.optional else out + ' = None'}")
         lines.append("    else:")
@@ -212,6 +259,7 @@ def compile_row_builder(
     converts = "\n".join(lines)
     sources = {
         "key": "\n".join(["def key(raw):", *reads, f"    return m_ext, {hash_expr}"]),
+        "ext": "\n".join(["def ext(raw):", *ext_reads, f"    return {ext_var}"]),
         "build": "\n".join(
             [
                 "def build(raw, h, synced_at):",
@@ -231,6 +279,28 @@ def compile_row_builder(
             ]
         ),
     }
+    ns["_DATES"] = {}
+    ns["_CCYS"] = {}
     for name, code in sources.items():
         exec(compile(code, f"<row builder {mapping.name}: {name}>", "exec"), ns)
-    return RowFunctions(ns["key"], ns["build"], ns["key_build"])
+    return RowFunctions(ns["key"], ns["build"], ns["key_build"], ns["ext"])
+
+
+def _inline_field_value(f: FieldMap, j: int, var: str, source_value: str, ns: dict[str, Any]) -> list[str]:
+    """``RecordMapping.field_value`` of a computed field with a plain source (``source_value``), inline."""
+    ns[f"_DEF{j}"] = f.default
+    lines = [f"    {var} = {source_value}", f"    if {var} == '' or {var} is None: {var} = _DEF{j}"]
+    then = [f"        {var} = []"] if _as_list in f.transforms else []
+    steps = []
+    for n, fn in enumerate(f.transforms):
+        ns[f"_T{j}_{n}"] = fn
+        steps.append(f"        {var} = _T{j}_{n}({var})")
+    if steps:
+        steps.append(f"        if {var} == '': {var} = None")
+    if then:
+        lines += [f"    if {var} is None:", *then]
+        if steps:
+            lines += ["    else:", *steps]
+    elif steps:
+        lines += [f"    if {var} is not None:", *steps]
+    return lines

@@ -61,7 +61,11 @@ W_AMBIGUOUS = -3.0
 W_MIXED_CUSTOMERS = -2.0
 """A proposal whose invoices belong to different customers (outside one group)."""
 MIN_CUSTOMER = 2.0
-"""Customers with at least this weight have their open invoices searched by amount."""
+"""Customers with at least this weight have their open invoices searched for the exact amount."""
+MIN_CUSTOMER_SUBSET = 3.5
+"""...and with at least this much (an account, a name no other customer has) for sets of invoices:
+a trading name shared by several customers would send the search through all of their invoices
+for a set that could only ever be suggested."""
 
 
 def sigmoid(x: float) -> float:
@@ -97,7 +101,10 @@ class Found:
     customers: dict[str, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
     invoices: dict[int, list[Evidence]] = field(default_factory=lambda: defaultdict(list))
 
+    _weights: dict[tuple[str, bool], float] = field(default_factory=dict)
+
     def add(self, ev: Evidence) -> None:
+        self._weights.clear()
         if ev.kind == "customer":
             self.customers[str(ev.target)].append(ev)
         else:
@@ -115,8 +122,12 @@ class Found:
         return best + 0.5 * agreeing
 
     def customer_weight(self, customer_id: str, *, payer_only: bool = False) -> float:
-        evs = [e for e in self.customers.get(customer_id, ()) if not (payer_only and e.implied)]
-        return self._combined(evs)
+        key = (customer_id, payer_only)
+        cached = self._weights.get(key)
+        if cached is None:
+            evs = [e for e in self.customers.get(customer_id, ()) if not (payer_only and e.implied)]
+            cached = self._weights[key] = self._combined(evs)
+        return cached
 
     def invoice_weight(self, invoice_id: int) -> float:
         return self._combined(self.invoices.get(invoice_id, ()))
@@ -316,8 +327,11 @@ class Combiner:
         if named:
             out.extend(self._from_references(receipt, book, found, named))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
-            for customer_id, _ in found.top_customers(MIN_CUSTOMER):
-                out.extend(self._from_customer(receipt, book, found, customer_id, named))
+            # Sets of invoices are searched only when the payment names none: when it names some, the
+            # proposals from references already look for the rest among the customer's invoices.
+            for customer_id, weight in found.top_customers(MIN_CUSTOMER):
+                sets = weight >= MIN_CUSTOMER_SUBSET and not named
+                out.extend(self._from_customer(receipt, book, found, customer_id, sets))
         return out
 
     # -- scoring ------------------------------------------------------------------------------------
@@ -458,17 +472,19 @@ class Combiner:
         ids = list(book.by_customer.get(customer_id, ()))
         for child in book.index("matching:children", _children).get(customer_id, ()):
             ids.extend(book.by_customer.get(child, ()))
-        return [i for i in ids if book.invoices[i].currency == currency and book.remaining(i) > 0]
+        invoices = book.invoices
+        return [i for i in ids if invoices[i].currency == currency and book.remaining(i) > 0]
 
     def _from_customer(
-        self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, named: list[int]
+        self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
     ) -> list[Proposal]:
         amount = receipt.amount
-        pool = self._pool(book, customer_id, receipt.currency)
-        if not pool:
+        rem = {i: book.remaining(i) for i in self._pool(book, customer_id, receipt.currency)}
+        if not rem:
             return []
+        pool = list(rem)
         out: list[Proposal] = []
-        exact = [i for i in pool if book.remaining(i) == amount]
+        exact = [i for i, r in rem.items() if r == amount]
         if exact:
             penalty = W_AMBIGUOUS * (len(exact) - 1)
             for i in exact[:3]:
@@ -478,8 +494,7 @@ class Combiner:
                                        + (f", one of {len(exact)} such invoices" if len(exact) > 1 else
                                           ", the only such invoice of the customer"), "amount"))
             return out
-        fee = [i for i in pool if ZERO < book.remaining(i) - amount <= self.fee_tolerance
-               and _round_fee(book.remaining(i) - amount)]
+        fee = [i for i, r in rem.items() if ZERO < r - amount <= self.fee_tolerance and _round_fee(r - amount)]
         if fee:
             penalty = W_AMBIGUOUS * (len(fee) - 1)
             for i in fee[:3]:
@@ -489,8 +504,10 @@ class Combiner:
                                        f"amount {amount} is {book.invoices[i].number}'s open "
                                        f"{book.remaining(i)} less a bank fee of {short}", "amount+fee"))
             return out
+        if not search_sets:
+            return out
         target = _cents(amount)
-        items = [(i, _cents(book.remaining(i))) for i in pool]
+        items = [(i, _cents(rem[i])) for i in pool]
         solutions, complete = subset_sums(items, target, target, max_size=self.max_subset_size,
                                           budget=self.subset_budget)
         weight = W_SUBSET

@@ -141,15 +141,20 @@ class _StreamContext:
 @dataclass
 class _Prepared:
     page: Page
-    keys: list[tuple[Any, int]]
+    keys: list[tuple[Any, int | None]]
+    """Each record's mapped external id and content hash; the hash is None where only the id was
+    computed (the writing process then builds the row, hash included, in one pass)."""
     rows: list[tuple[Any, ...] | None] | None
     now: dt.datetime
     skipped: int = 0
     """Records the reader process found unchanged and did not send."""
     stored: dict[str, int] = field(default_factory=dict)
     """Content hashes the reader found stored for the records it sent..."""
-    known: frozenset[str] = frozenset()
-    """...and the keys that lookup is valid for (not carried by an earlier page of the run)."""
+    lookup: list[str] | None = None
+    """...and the keys that lookup is not valid for (carried by an earlier page of the run, so the
+    writer looks them up itself); None: look every key up."""
+    tried: bool = False
+    """The fast path was tried on every record without a row and a hash given (it declined them)."""
     mapped: list[dict[str, Any]] | None = None
     """On the generic path, each record already mapped for its key, so it is not mapped twice."""
 
@@ -157,7 +162,7 @@ class _Prepared:
         """For the trip between processes: the bulky parts as one ``marshal`` blob where they allow it.
 
         The keys, rows and records of a page are plain strings, numbers and containers; marshal
-        reads them back about twice as fast as pickle, and the writing process is the bottleneck.
+        reads them back about twice as fast as pickle.
         """
         try:
             blob = marshal.dumps((self.keys, self.rows, list(self.page.records), self.mapped))
@@ -256,7 +261,14 @@ def _read_in_process(
             )
         try:
             for page in source.read(ctx.spec, cursor):
-                put(("page", engine._prepare(ctx, page, reader=state).pack()))
+                # Balance the two processes: while the writer has pages waiting, this process builds
+                # the rows; while the writer waits for pages (reading is the slower side, as for a
+                # large bank statement), it sends the records and the writer builds their rows.
+                try:
+                    build = queue.qsize() >= 2
+                except NotImplementedError:  # pragma: no cover - platforms without sem_getvalue
+                    build = True
+                put(("page", engine._prepare(ctx, page, reader=state, build=build).pack()))
             put(("done", None))
         except BaseException as exc:
             kind = "hub" if isinstance(exc, HubError) else "other"
@@ -448,11 +460,14 @@ class SyncEngine:
             found.update(conn.execute(query, {"ids": ids[i : i + LOOKUP_CHUNK]}).all())
         return found
 
-    def _prepare(self, ctx: _StreamContext, page: Page, *, reader: _ReaderState | None = None) -> _Prepared:
+    def _prepare(
+        self, ctx: _StreamContext, page: Page, *, reader: _ReaderState | None = None, build: bool = True
+    ) -> _Prepared:
         """Keys and content hashes of a page's records.
 
         In a reader process (``reader`` given) it also drops the records the store already has
-        unchanged and builds the rows of the others, so the writing process only writes.
+        unchanged and, with ``build``, builds the rows of the others, so the writing process only
+        writes; without ``build`` it leaves what it can to the writing process (see ``_Prepared.keys``).
         """
         now = utcnow()
         header = page.columns
@@ -461,11 +476,18 @@ class SyncEngine:
         synced_at = ctx.writer.db_value("synced_at", now)
         built: list[tuple[Any, ...] | None] | None = None
         mapped: list[dict[str, Any]] | None = None
-        if fast is not None and reader is not None and reader.empty:
-            # A first sync: every record is new, so its row is built in the same pass as its key.
-            triples = [fast.key_build(raw, synced_at) for raw in records]
-            keys = [(ext, digest) for ext, digest, _ in triples]
-            built = [row for _, _, row in triples]
+        append_only = ctx.spec.write_disposition == "append"
+        keys: list[tuple[Any, int | None]]
+        if fast is not None and reader is not None and (reader.empty or append_only):
+            if reader.empty and build:
+                # A first sync: every record is new, so its row is built in the same pass as its key.
+                triples = [fast.key_build(raw, synced_at) for raw in records]
+                keys = [(ext, digest) for ext, digest, _ in triples]
+                built = [row for _, _, row in triples]
+            else:
+                # Nothing stored to compare a hash with (a first sync, or records inserted once):
+                # the id alone says which records to send; their hashes come with their rows.
+                keys = [(fast.ext(raw), None) for raw in records]
         elif fast is not None:
             keys = [fast.key(raw) for raw in records]
         else:
@@ -477,22 +499,23 @@ class SyncEngine:
         if not reader.empty:
             with reader.store.connect() as conn:
                 existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
-        append_only = ctx.spec.write_disposition == "append"
         kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
-        known: set[str] = set()
+        lookup: list[str] = []
+        seen = reader.seen
         for index, (raw, (ext, digest)) in enumerate(zip(records, keys, strict=True)):
-            old = existing.get(ext) if isinstance(ext, str) else None
-            # A key already sent to the writer (by a page still in flight, or earlier in this page)
-            # may change in the store before this record lands: the writer decides for it.
-            if isinstance(ext, str) and ext not in reader.seen:
-                if old is not None and (append_only or old == digest):
-                    continue
-                known.add(ext)
-                if old is not None:
-                    stored[ext] = old
             if isinstance(ext, str):
-                reader.seen.add(ext)
+                # A key already sent to the writer (by a page still in flight, or earlier in this page)
+                # may change in the store before this record lands: the writer decides for it.
+                if ext in seen:
+                    lookup.append(ext)
+                else:
+                    old = existing.get(ext)
+                    if old is not None:
+                        if append_only or old == digest:
+                            continue
+                        stored[ext] = old
+                    seen.add(ext)
             kept_records.append(raw)
             kept_keys.append((ext, digest))
             if built is not None:
@@ -502,11 +525,14 @@ class SyncEngine:
         rows: list[tuple[Any, ...] | None] = [None] * len(kept_keys)
         if built is not None:
             rows = kept_rows
-        elif fast is not None:
-            rows = [
-                fast.build(raw, digest, synced_at) for raw, (_, digest) in zip(kept_records, kept_keys, strict=True)
-            ]
-        # Raw records travel back only where the generic path has to look at them.
+        elif fast is not None and build:
+            for index, (raw, (ext, digest)) in enumerate(zip(kept_records, kept_keys, strict=True)):
+                if digest is None:
+                    _, digest, rows[index] = fast.key_build(raw, synced_at)
+                    kept_keys[index] = (ext, digest)
+                else:
+                    rows[index] = fast.build(raw, digest, synced_at)
+        # Raw records travel back only where the writer has to look at them.
         page = dataclasses.replace(
             page, records=[raw if row is None else None for raw, row in zip(kept_records, rows, strict=True)]
         )
@@ -517,7 +543,8 @@ class SyncEngine:
             now,
             len(keys) - len(kept_keys),
             stored,
-            frozenset(known),
+            lookup,
+            fast is not None and build,
             kept_mapped if mapped is not None else None,
         )
 
@@ -525,29 +552,38 @@ class SyncEngine:
         """Write a prepared page's new and changed records and its quarantine in the unit's transaction."""
         page, keys, now = prepared.page, prepared.keys, prepared.now
         header = page.columns
-        fast = ctx.builder(header) if prepared.rows is None else None
+        fast = ctx.builder(header)
+        retry = not prepared.tried  # the fast path is still to be tried on records without a row
         built = prepared.rows if prepared.rows is not None else [None] * len(keys)
         stats.read += len(keys) + prepared.skipped
         stats.unchanged += prepared.skipped
         # What the reader process already looked up need not be looked up again.
-        known = prepared.known
         existing = dict(prepared.stored)
-        existing.update(
-            self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str) and ext not in known])
-        )
+        lookup = prepared.lookup
+        if lookup is None:
+            lookup = [ext for ext, _ in keys if isinstance(ext, str)]
+        existing.update(self._existing(conn, ctx, lookup))
         synced_at = ctx.writer.db_value("synced_at", now)
         rows: dict[str, tuple[Any, ...]] = {}
         bad: list[tuple[Mapping[str, Any], str, str | None]] = []
         append_only = ctx.spec.write_disposition == "append"
         mapped_records = prepared.mapped if prepared.mapped is not None else [None] * len(keys)
         for raw, (ext, digest), row, mapped in zip(page.records, keys, built, mapped_records, strict=True):
+            tried = not retry
+            if digest is None:  # the reader sent the id alone: the hash (and the row) are computed here
+                if fast is not None:
+                    _, digest, row = fast.key_build(raw, synced_at)
+                    tried = True
+                else:  # pragma: no cover - the reader sends the id alone only where it has the fast path
+                    mapped = self._map(ctx, self._as_mapping(raw, header))
+                    digest = record_hash(mapped.values())
             old = existing.get(ext) if isinstance(ext, str) else None
             if old is not None and (append_only or old == digest):
                 stats.unchanged += 1
                 if not append_only:
                     rows.pop(ext, None)  # an earlier copy in this page must not win over this one
                 continue
-            if row is None and fast is not None:
+            if row is None and fast is not None and not tried:
                 row = fast.build(raw, digest, synced_at)
             if row is None:
                 record = self._as_mapping(raw, header)

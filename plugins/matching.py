@@ -107,6 +107,7 @@ class _Names:
         self.exact: dict[str, set[str]] = defaultdict(set)
         self.by_first: dict[str, list[str]] = defaultdict(list)
         self.full: dict[str, list[tuple[str, str]]] = defaultdict(list)  # first word -> (lower name, id)
+        self.seen: dict[str, list[Evidence]] = {}  # payer name -> its evidence, this run
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
@@ -127,6 +128,13 @@ class PayerNameMatcher(EvidenceMatcher):
         if not payer:
             return []
         names: _Names = book.index("matching:names", _Names)
+        # The same payers pay again and again: their evidence is worked out once per run.
+        cached = names.seen.get(payer)
+        if cached is None:
+            cached = names.seen[payer] = self._lookup(payer, names)
+        return cached
+
+    def _lookup(self, payer: str, names: _Names) -> list[Evidence]:
         keys = name_keys(payer)
         if not keys:
             return []
@@ -187,10 +195,13 @@ def normalise(text: str) -> str:
 _PARTS = re.compile(r"[A-Za-z]+|\d+")
 
 
+_PADDING = re.compile(r"(?<![0-9])0+(?=[0-9])")
+
+
 def unpadded(text: str) -> str:
     """Letters and numbers without leading zeros, kept apart: ``INV-2026-000123`` and
     ``inv 2026/123`` both give ``INV.2026.123``."""
-    return ".".join(p.upper() if p.isalpha() else str(int(p)) for p in _PARTS.findall(text))
+    return ".".join(_PARTS.findall(_PADDING.sub("", text.upper())))
 
 
 def candidates(text: str) -> list[str]:
@@ -218,9 +229,8 @@ class _References:
             key = normalise(inv.number)
             if len(key) >= MIN_KEY:
                 self.numbers[key].append(inv.id)
-                loose = unpadded(inv.number)
-                if loose != key:
-                    self.unpadded[loose].append(inv.id)
+                if _PADDING.search(inv.number):  # only zero-padded numbers can be written without
+                    self.unpadded[unpadded(inv.number)].append(inv.id)
             only = "".join(_DIGIT_RUN.findall(inv.number))
             self.invoice_digits[inv.id] = only
             if len(only) >= MIN_KEY + 2:
@@ -280,24 +290,14 @@ class ReferenceMatcher(EvidenceMatcher):
         tokens: list[str] = []
         for text in receipt.texts():
             tokens.extend(candidates(text))
+        tokens = list(dict.fromkeys(tokens))  # each distinct token once, in order
         # Strongest reading first: whole invoice numbers, then digits only (unless they are the digits
         # of a number already found whole), then PO numbers.
         for key in tokens:
             if key in refs.numbers:
                 hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
-        for text in receipt.texts():
-            for segment in _SEGMENTS.split(text):
-                for words in _WORDS.findall(segment):
-                    parts = _PARTS.findall(words)
-                    # each run of a prefix and numbers in the words: "Payment INV 2026-123" -> "INV.2026.123"
-                    for start in range(len(parts)):
-                        if not parts[start].isalpha():
-                            continue
-                        for end in range(start + 2, min(start + 5, len(parts)) + 1):
-                            loose = unpadded(" ".join(parts[start:end]))
-                            if loose in refs.unpadded:
-                                hit(refs.unpadded[loose], W_REF_DIGITS,
-                                    f"invoice number {{number}} written without its leading zeros ({loose})")
+        if not self._pays(receipt, book, seen):
+            self._unpadded(receipt, refs, hit)
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:
@@ -319,11 +319,35 @@ class ReferenceMatcher(EvidenceMatcher):
             most = max(named_by.values())
             customers.update(cid for cid, n in named_by.items() if n == most)
         # Mangled numbers are only worth looking for when what was found whole does not pay the amount.
-        found_total = sum((book.remaining(i) for i in seen if book.invoices[i].currency == receipt.currency),
-                          Decimal(0))
-        if customers and found_total != receipt.amount:
+        if customers and not self._pays(receipt, book, seen):
             self._fuzzy(receipt, book, refs, tokens, customers, seen, hit)
         return out
+
+    @staticmethod
+    def _pays(receipt: ReceiptView, book: OpenItems, seen: set[int]) -> bool:
+        """The invoices found so far pay exactly the receipt's amount."""
+        if not seen:
+            return False
+        total = sum((book.remaining(i) for i in seen if book.invoices[i].currency == receipt.currency), Decimal(0))
+        return total == receipt.amount
+
+    @staticmethod
+    def _unpadded(receipt: ReceiptView, refs: _References, hit: object) -> None:
+        """Numbers written without their zero padding: each run of a prefix and up to three numbers
+        in the words ("Payment INV 2026-123" -> "INV.2026.123") looked up among padded numbers."""
+        assert callable(hit)
+        for text in receipt.texts():
+            for segment in _SEGMENTS.split(text):
+                for words in _WORDS.findall(segment):
+                    parts = [p if p.isalpha() else (p.lstrip("0") or "0") for p in _PARTS.findall(words.upper())]
+                    for start, first in enumerate(parts):
+                        if not first.isalpha():
+                            continue
+                        for end in range(start + 2, min(start + 5, len(parts)) + 1):
+                            loose = ".".join(parts[start:end])
+                            if loose in refs.unpadded:
+                                hit(refs.unpadded[loose], W_REF_DIGITS,
+                                    f"invoice number {{number}} written without its leading zeros ({loose})")
 
     @staticmethod
     def _fuzzy(receipt: ReceiptView, book: OpenItems, refs: _References, tokens: list[str], customers: set[str],
@@ -357,7 +381,8 @@ class ReferenceMatcher(EvidenceMatcher):
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
                 continue
             stripped = token.lstrip("0")
-            if len(stripped) < MIN_SUFFIX:
+            # "last digits" are shorter than a whole number, and not a PO number written as digits
+            if not MIN_SUFFIX <= len(stripped) <= 8 or ("PO" + token) in refs.po:
                 continue
             tail = mine(i for c in customers for i, digits in refs.of_customer(book, str(c))
                         if digits.endswith(stripped) and digits != stripped)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 MONEY_SCALE = 6
-_CENT = Decimal("0.01")
 
 
 class Money(sa.types.TypeDecorator[Decimal]):
@@ -43,9 +42,9 @@ def to_micros(value: Decimal | int) -> int:
 
 def from_micros(value: int) -> Decimal:
     """Millionths back to a Decimal with two places, or as many as the amount really has."""
-    exact = Decimal(value).scaleb(-MONEY_SCALE)
-    cents = exact.quantize(_CENT)
-    return cents if cents == exact else exact.normalize()
+    if value % 10_000 == 0:  # whole cents, nearly every amount: the cheap way (a million per load)
+        return Decimal(value // 10_000).scaleb(-2)
+    return Decimal(value).scaleb(-MONEY_SCALE).normalize()
 
 
 metadata = sa.MetaData(
