@@ -469,11 +469,15 @@ class Combiner:
     @staticmethod
     def _pool(book: OpenItems, customer_id: str, currency: str) -> list[int]:
         """Open invoices of the customer and its subsidiaries in the currency."""
-        ids = list(book.by_customer.get(customer_id, ()))
-        for child in book.index("matching:children", _children).get(customer_id, ()):
-            ids.extend(book.by_customer.get(child, ()))
-        invoices = book.invoices
-        return [i for i in ids if invoices[i].currency == currency and book.remaining(i) > 0]
+        pools: dict[tuple[str, str], list[int]] = book.index("matching:pools", lambda _: {})
+        ids = pools.get((customer_id, currency))
+        if ids is None:  # which invoices are the customer's in a currency does not change during a run
+            ids = list(book.by_customer.get(customer_id, ()))
+            for child in book.index("matching:children", _children).get(customer_id, ()):
+                ids.extend(book.by_customer.get(child, ()))
+            invoices = book.invoices
+            ids = pools[customer_id, currency] = [i for i in ids if invoices[i].currency == currency]
+        return [i for i in ids if book.remaining(i) > 0]
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool

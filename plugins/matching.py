@@ -67,6 +67,7 @@ class PayerAccountMatcher(EvidenceMatcher):
 # -- payer name ------------------------------------------------------------------------------------
 
 W_NAME = 4.5
+MAX_NAME_OWNERS = 8
 W_NAME_FUZZY = 2.5
 FUZZY_CUTOFF = 90
 TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
@@ -160,6 +161,8 @@ class PayerNameMatcher(EvidenceMatcher):
 
     def _evidence(self, owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
         owners = sorted(owners)
+        if len(owners) > MAX_NAME_OWNERS:
+            return []  # a name this common identifies nobody
         if len(owners) > 1:
             # A trading name several customers share says little about which one paid.
             weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
