@@ -227,18 +227,15 @@ def _raw_rows(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[tuple[Any,
 
 
 @contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Keep the cyclic garbage collector off the open items while a run matches.
-
-    A million open invoices are millions of tracked objects; every full collection walks all of
-    them, and collections come more often the more the run allocates, so without this the run
-    grows faster than the data. Objects frozen with ``gc.freeze()`` are skipped; reference counting
-    still frees everything, and the heap is unfrozen at the end.
-    """
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for a run, back on after (reference counting still frees)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def _logit(p: float) -> float:
@@ -418,10 +415,11 @@ class ReconcileEngine:
         started = time.perf_counter()
         stats = ReconcileStats()
         now = utcnow()
-        with self.store.begin() as conn, _frozen_heap():
+        # The collector is paused: a run holds millions of objects (the book and its indexes) and makes
+        # no reference cycles, and every full collection would walk all of them again.
+        with self.store.begin() as conn, paused_gc():
             book = self.load_book(conn)
             receipts = self.pending_receipts(conn)
-            gc.freeze()  # the book lives for the whole run: keep the collector from walking it again
             refused = self.refused(conn)
             self._supersede(conn, [r.id for r in receipts], now)
             allocations: list[dict[str, Any]] = []

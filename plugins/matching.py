@@ -185,6 +185,7 @@ MIN_SUFFIX = 5
 _SEGMENTS = re.compile(r"[,;\n]+")
 _WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 _DIGIT_RUN = re.compile(r"\d+")
 _OCR = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "L": "1", "|": "1",
                       "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6"})
@@ -228,22 +229,26 @@ class _References:
         self.po: dict[str, list[int]] = defaultdict(list)
         self.structured: dict[str, list[int]] = defaultdict(list)
         self.invoice_digits: dict[int, str] = {}
-        for inv in book.invoices.values():
-            key = normalise(inv.number)
+        # Built for up to millions of invoices per run: local names, one regex call per field.
+        numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
+        invoice_digits = self.invoice_digits
+        not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
+        for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
+            key = not_alnum("", number).upper()
             if len(key) >= MIN_KEY:
-                self.numbers[key].append(inv.id)
-                if _PADDING.search(inv.number):  # only zero-padded numbers can be written without
-                    self.unpadded[unpadded(inv.number)].append(inv.id)
-            only = "".join(_DIGIT_RUN.findall(inv.number))
-            self.invoice_digits[inv.id] = only
+                numbers[key].append(iid)
+                if padding(number):  # only zero-padded numbers can be written without
+                    loose[unpadded(number)].append(iid)
+            only = not_digit("", number)
+            invoice_digits[iid] = only
             if len(only) >= MIN_KEY + 2:
-                self.digits[only].append(inv.id)
-            if inv.po_number:
-                po = normalise(inv.po_number)
+                digits[only].append(iid)
+            if po_number:
+                po = not_alnum("", po_number).upper()
                 if len(po) >= MIN_KEY:
-                    self.po[po].append(inv.id)
-            if inv.payment_reference:
-                self.structured[normalise(inv.payment_reference)].append(inv.id)
+                    pos[po].append(iid)
+            if reference:
+                structured[not_alnum("", reference).upper()].append(iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
 
     def of_customer(self, book: OpenItems, customer_id: str) -> list[tuple[int, str]]:
