@@ -7,7 +7,6 @@ BAI type-code range), so the tests do not trust the reader to count itself.
 
 from __future__ import annotations
 
-import random
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -20,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import StatementError
+
+from .mutation import read_mutated
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
 BAI2 = FIXTURES / "bai2"
@@ -421,37 +422,9 @@ def test_detection_reads_content_after_a_bom_and_blanks_and_refuses_csv() -> Non
 # -- fuzzing ----------------------------------------------------------------------------------------------
 
 
-def _mutate(data: bytes, rnd: random.Random) -> bytes:
-    kind = rnd.randrange(5)
-    i, j = sorted(rnd.randrange(len(data) + 1) for _ in range(2))
-    if kind == 0:  # delete a byte range
-        return data[:i] + data[j:]
-    if kind == 1:  # insert random bytes
-        return data[:i] + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 16))) + data[i:]
-    if kind == 2:  # replace bytes
-        return data[:i] + bytes(rnd.randrange(256) for _ in range(j - i)) + data[j:]
-    if kind == 3:  # swap two lines
-        lines = data.split(b"\n")
-        a, b = rnd.randrange(len(lines)), rnd.randrange(len(lines))
-        lines[a], lines[b] = lines[b], lines[a]
-        return b"\n".join(lines)
-    return data[:i]  # truncate
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(VALID), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3))
 def test_mutated_real_files_either_read_or_fail_with_statement_error(
     tmp_path: Path, path: Path, seed: int, rounds: int
 ) -> None:
-    rnd = random.Random(seed)
-    data = path.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rnd)
-    mutated = tmp_path / "mutated.bai2"
-    mutated.write_bytes(data)
-    try:
-        for r in Bai2Reader(mutated):
-            assert r["direction"] in ("credit", "debit")
-            assert Decimal(r["amount"]) >= 0
-    except StatementError as exc:
-        assert str(exc).startswith(str(mutated))
+    read_mutated(Bai2Reader, path, tmp_path / "mutated.bai2", seed, rounds)

@@ -21,7 +21,6 @@ Decisions on the edge-case fixtures (see SOURCES.md "## mt940" and "## Parser ch
 
 from __future__ import annotations
 
-import random
 import re
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -34,6 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import StatementError
+
+from .mutation import read_mutated
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bank"
 MT940 = FIXTURES / "mt940"
@@ -631,26 +632,8 @@ def test_detection_reads_content_not_file_names() -> None:
 # -- fuzzing ----------------------------------------------------------------------------------------------
 
 
-def _mutate(data: bytes, rnd: random.Random) -> bytes:
-    if not data:
-        return bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 16)))
-    kind = rnd.randrange(6)
-    i, j = sorted(rnd.randrange(len(data) + 1) for _ in range(2))
-    if kind == 0:  # delete a byte range
-        return data[:i] + data[j:]
-    if kind == 1:  # insert random bytes
-        return data[:i] + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 16))) + data[i:]
-    if kind == 2:  # replace one byte
-        return data[:i] + bytes([rnd.randrange(256)]) + data[i + 1:]
-    if kind == 3:  # duplicate a line
-        lines = data.split(b"\n")
-        k = rnd.randrange(len(lines))
-        return b"\n".join(lines[:k + 1] + lines[k:])
-    if kind == 4:  # insert something MT940-shaped
-        token = rnd.choice([b":61:", b":86:", b":20:", b":25:", b":62F:", b"?2", b"//", b"\n", b"RC", b",",
-                            b"-", b"{4:", b":\n", b"/REMI/", b"EREF+", b"0230", b"\r", b"\x01"])
-        return data[:i] + token + data[i:]
-    return data[:i]  # truncate
+MT940_TOKENS = [b":61:", b":86:", b":20:", b":25:", b":62F:", b"?2", b"//", b"\n", b"RC", b",",
+                            b"-", b"{4:", b":\n", b"/REMI/", b"EREF+", b"0230", b"\r", b"\x01"]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -658,16 +641,4 @@ def _mutate(data: bytes, rnd: random.Random) -> bytes:
 def test_mutated_real_files_either_read_or_fail_with_statement_error(
     tmp_path: Path, path: Path, seed: int, rounds: int
 ) -> None:
-    rnd = random.Random(seed)
-    data = path.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rnd)
-    mutated = tmp_path / "mutated.sta"
-    mutated.write_bytes(data)
-    try:
-        for r in Mt940Reader(mutated):
-            assert r["direction"] in ("credit", "debit")
-            assert Decimal(r["amount"]) >= 0
-            assert tuple(r) == RECEIPT_FIELDS
-    except StatementError as exc:
-        assert str(exc).startswith(str(mutated))
+    read_mutated(Mt940Reader, path, tmp_path / "mutated.sta", seed, rounds, MT940_TOKENS)

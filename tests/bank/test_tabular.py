@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import random
 import shutil
 import struct
 import zipfile
@@ -33,6 +32,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.errors import MappingError, StatementError
+
+from .mutation import read_mutated
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bank" / "tabular"
 CN = FIXTURES / "cn_icbc_style_gb18030.csv"
@@ -503,36 +504,9 @@ def test_undecodable_csv_names_the_encodings_tried(tmp_path: Path) -> None:
 # -- fuzzing ----------------------------------------------------------------------------------------
 
 
-def _mutate(data: bytes, rnd: random.Random) -> bytes:
-    kind = rnd.randrange(5)
-    i, j = sorted(rnd.randrange(len(data) + 1) for _ in range(2))
-    if kind == 0:  # delete a byte range
-        return data[:i] + data[j:]
-    if kind == 1:  # insert random bytes
-        return data[:i] + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 16))) + data[i:]
-    if kind == 2:  # swap two slices
-        k = rnd.randrange(j, len(data) + 1)
-        return data[:i] + data[j:k] + data[i:j] + data[k:]
-    if kind == 3:  # overwrite one byte
-        return data[:i] + bytes([rnd.randrange(256)]) + data[i + 1:]
-    return data[:i]  # truncate
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(ALL), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3))
 def test_mutated_fixtures_either_read_or_fail_with_statement_error(
     tmp_path: Path, path: Path, seed: int, rounds: int
 ) -> None:
-    rnd = random.Random(seed)
-    data = path.read_bytes()
-    for _ in range(rounds):
-        data = _mutate(data, rnd)
-    mutated = tmp_path / f"mutated{path.suffix}"
-    mutated.write_bytes(data)
-    try:
-        for r in TabularReader(mutated):
-            assert tuple(r) == RECEIPT_FIELDS
-            assert r["direction"] in ("credit", "debit")
-            assert Decimal(r["amount"]) > 0
-    except StatementError as exc:
-        assert str(exc).startswith(str(mutated))
+    read_mutated(TabularReader, path, tmp_path / f"mutated{path.suffix}", seed, rounds)
