@@ -219,7 +219,10 @@ class MatchDesk:
         if missing:
             raise MatchError(f"no invoice {', '.join(missing)}")
         live = live_allocated(conn)
-        own = {row.invoice_id: row.amount for row in current if row.status == "auto"}
+        own: dict[int, Decimal] = {}  # this receipt's automatic lines, about to be replaced
+        for row in current:
+            if row.status == "auto":
+                own[row.invoice_id] = own.get(row.invoice_id, ZERO) + row.amount
         left = receipt.amount
         a, e = schema.allocation, schema.allocation_event
         created = []
