@@ -124,12 +124,14 @@ def compile_row_builder(
     uses_rd = False
     for j, f in enumerate(mapping.computed_fields):
         var = f"c{j}"
-        if f.const is None and f.source and "." not in f.source:
+        # what _lookup finds in dict(zip(header, raw)): the column of that name, if the row has it
+        # (a name twice in the header keeps _fv: which column wins depends on the row's length)
+        plain = f.source if f.const is None and f.source and "." not in f.source else None
+        if plain is not None and (header is None or list(header).count(plain) < 2):
             if header is None:
-                source_value = f"g({f.source!r})"
-            elif f.source in position:
-                # what _lookup finds in dict(zip(header, raw)): the last column of that name, if the row has it
-                source_value = f"(raw[{position[f.source]}] if len(raw) > {position[f.source]} else None)"
+                source_value = f"g({plain!r})"
+            elif plain in position:
+                source_value = f"(raw[{position[plain]}] if len(raw) > {position[plain]} else None)"
             else:
                 source_value = "None"
             var_lines[var] = _inline_field_value(f, j, var, source_value, ns)

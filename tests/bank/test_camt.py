@@ -592,3 +592,61 @@ def test_mutated_real_files_either_read_or_fail_with_statement_error(
     tmp_path: Path, path: Path, seed: int, rounds: int
 ) -> None:
     read_mutated(CamtReader, path, tmp_path / "mutated.xml", seed, rounds)
+
+
+# -- the fast path (one regular expression over libxml2's text of an entry) against the element walk --
+
+
+def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """What the reader gives with and without its fast path: receipts, summary, or the error."""
+    from hub_connectors.bank_files import camt
+
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(camt, "_FAST_PATH", fast)
+        reader = CamtReader(path)
+        try:
+            receipts = list(reader)
+            results.append(("ok", receipts, reader.summary.statements, reader.summary.entries,
+                            dict(reader.summary.totals), list(reader.summary.warnings)))
+        except StatementError as exc:
+            results.append(("error", str(exc)))
+    return results
+
+
+@pytest.mark.parametrize("path", [*VALID, INVALID], ids=lambda p: p.name)
+def test_fast_path_reads_every_fixture_exactly_as_the_element_walk(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, walked = _both_ways(path, monkeypatch)
+    assert fast == walked
+
+
+def test_fast_path_reads_a_generated_statement_exactly_as_the_element_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    generator = Path(__file__).resolve().parents[2] / "bench" / "gen_receivables.py"
+    subprocess.run([sys.executable, str(generator), str(tmp_path), "--customers", "40", "--invoices", "200",
+                    "--receipts", "400", "--seed", "3"], check=True, capture_output=True)
+    fast, walked = _both_ways(tmp_path / "statement.xml", monkeypatch)
+    assert fast[0] == "ok" and fast == walked
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(VALID), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3))
+def test_fast_path_agrees_with_the_element_walk_on_damaged_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, seed: int, rounds: int
+) -> None:
+    import random
+
+    from .mutation import mutate
+
+    rnd = random.Random(seed)
+    data = path.read_bytes()
+    for _ in range(rounds):
+        data = mutate(data, rnd, (b"<Ntry>", b"</Amt>", b"&amp;", b"<Ustrd>", b"\r\n", b" ", b"ns:"))
+    target = tmp_path / "damaged.xml"
+    target.write_bytes(data)
+    fast, walked = _both_ways(target, monkeypatch)
+    assert fast == walked
