@@ -726,7 +726,9 @@ def demo(
             shown.append([customer, code, reason])
     title = f"flags raised: {', '.join(f'{c} {n}' for c, n in per_code.items())} (examples)"
     out.print(_table(title, ["customer", "flag", "why"], shown))
-    out.print(f"workspace: {base}  (config {base / 'hub.toml'}; try: hub -c {base / 'hub.toml'} matches list)")
+    out.print(f"workspace: {base}  (config {base / 'hub.toml'})")
+    out.print(f"next: hub -c {base / 'hub.toml'} matches list --status suggested, then "
+              f"hub -c {base / 'hub.toml'} matches explain RECEIPT_REF to see why")
 
 
 # What plugin commands (``hub_register_commands``) use, so they read the same config and print,
