@@ -43,7 +43,13 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt
+from hub_connectors.bank_files.common import (
+    ReceiptKeys,
+    StatementSummary,
+    new_receipt,
+    xml_head_text,
+    xml_prolog_problem,
+)
 from lxml import etree
 
 from hub.errors import StatementError
@@ -72,41 +78,6 @@ _DIRECTIONS = {"CRDT": "credit", "DBIT": "debit"}
 _ZERO = Decimal(0)
 
 
-def _head_text(head: bytes) -> str:
-    """The first bytes as text: UTF-16 (with a BOM or detected from ``<`` and NUL bytes), else UTF-8."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return head.decode("utf-16", errors="replace")
-    if head.startswith(b"<\x00"):
-        return head.decode("utf-16-le", errors="replace")
-    if head.startswith(b"\x00<"):
-        return head.decode("utf-16-be", errors="replace")
-    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-
-def _prolog_problem(text: str, *, whole_file: bool) -> str | None:
-    """Why the part before the root element is refused (a DTD, or too long to check), else None.
-
-    Only the XML declaration, processing instructions, comments and white space may precede the
-    root element; a DOCTYPE (the only place entities can be declared) never reaches the parser.
-    """
-    pos, end = 0, len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n\ufeff":
-            pos += 1
-        if pos >= end:
-            return None if whole_file else f"more than {HEAD_BYTES} bytes before the root element"
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            pos = close + 2 if close >= 0 else end
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            pos = close + 3 if close >= 0 else end
-        elif text.startswith("<!", pos):
-            return "DTDs and entity declarations are not allowed in bank statements"
-        else:
-            return None  # the root element (or garbage the parser will report)
-
-
 def detect_camt(head: bytes) -> bool:
     """True when the first bytes (a few KB) are a camt.052/053/054 document.
 
@@ -114,7 +85,7 @@ def detect_camt(head: bytes) -> bool:
     ``urn:iso:std:iso:20022:tech:xsd:camt.05[234].001.xx`` or that holds one of the three
     bank-to-customer message elements (``BkToCstmrStmt``, ``BkToCstmrDbtCdtNtfctn``, ``BkToCstmrAcctRpt``).
     """
-    text = _head_text(head).lstrip()
+    text = xml_head_text(head).lstrip()
     return text.startswith("<") and _DETECT.search(text) is not None
 
 
@@ -497,7 +468,7 @@ class CamtReader:
                 head = f.read(HEAD_BYTES)
         except OSError as exc:
             raise self._error(None, f"cannot read: {exc.strerror or exc}") from None
-        problem = _prolog_problem(_head_text(head), whole_file=len(head) < HEAD_BYTES)
+        problem = xml_prolog_problem(head, whole=len(head) < HEAD_BYTES)
         if problem:
             raise self._error(None, problem)
 

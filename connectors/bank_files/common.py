@@ -187,3 +187,41 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise StatementError(str(path), None, f"file is above the limit of {max_bytes} bytes")
     return data
+
+
+def xml_head_text(head: bytes) -> str:
+    """The first bytes of an XML file as text: UTF-16 (with a BOM or detected from ``<`` and NUL
+    bytes), else UTF-8."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return head.decode("utf-16", errors="replace")
+    if head.startswith(b"<\x00"):
+        return head.decode("utf-16-le", errors="replace")
+    if head.startswith(b"\x00<"):
+        return head.decode("utf-16-be", errors="replace")
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
+def xml_prolog_problem(head: bytes, *, whole: bool) -> str | None:
+    """Why the part of an XML file before its root element is refused, else None.
+
+    Only the XML declaration, processing instructions, comments and white space may precede the
+    root element; a DOCTYPE (the only place entities can be declared) never reaches a parser.
+    ``whole``: ``head`` is the whole file; otherwise a prolog running past it is refused too.
+    """
+    text = xml_head_text(head)
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= end:
+            return None if whole else f"more than {len(head)} bytes before the root element"
+        if text.startswith("<?", pos):
+            close = text.find("?>", pos + 2)
+            pos = close + 2 if close >= 0 else end
+        elif text.startswith("<!--", pos):
+            close = text.find("-->", pos + 4)
+            pos = close + 3 if close >= 0 else end
+        elif text.startswith("<!", pos):
+            return "DTDs and entity declarations are not allowed in bank statements"
+        else:
+            return None  # the root element (or garbage the parser will report)

@@ -80,7 +80,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
+from hub_connectors.bank_files.common import (
+    ReceiptKeys,
+    StatementSummary,
+    new_receipt,
+    read_limited,
+    xml_prolog_problem,
+)
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from hub.errors import MappingError, StatementError
@@ -679,7 +685,7 @@ class _File:
                     if info.filename.endswith((".xml", ".rels", ".vml")):
                         with archive.open(info) as member:
                             head = member.read(65536)
-                        problem = _prolog_problem(head, whole=len(head) < 65536)
+                        problem = xml_prolog_problem(head, whole=len(head) < 65536)
                         if problem:
                             raise self.error(None, f"XLSX entry {info.filename!r}: {problem}")
         except StatementError:
@@ -825,31 +831,6 @@ class _File:
                 if len(cells) > len(best):
                     best = cells
         return best
-
-
-def _prolog_problem(head: bytes, *, whole: bool) -> str | None:
-    """Why an XML part's prolog is refused: a DOCTYPE (entity declarations), or too long to check."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = head.decode("utf-16", errors="replace")
-    else:
-        text = head.decode("utf-8", errors="replace")
-    text = text.lstrip("\ufeff")
-    pos, end = 0, len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n":
-            pos += 1
-        if pos >= end:
-            return None if whole else "more than 64 KiB before the root element"
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            pos = close + 2 if close >= 0 else end
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            pos = close + 3 if close >= 0 else end
-        elif text.startswith("<!", pos):
-            return "DTDs and entity declarations are not allowed"
-        else:
-            return None
 
 
 def match_layout(path: str | os.PathLike[str], layouts: Sequence[Layout] | None = None, *,
