@@ -35,13 +35,11 @@ from hub.log import get_logger
 from hub.mapping import RecordMapping, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
-from hub.store.bulk import BulkWriter, hash_text, hash_token, record_hash
+from hub.store.bulk import LOOKUP_CHUNK, BulkWriter, hash_text, hash_token, record_hash, stored_hashes
 from hub.validation import RecordValidator
 
 log = get_logger(__name__)
 
-#: Largest number of ids in one ``IN (...)`` lookup (SQLite's default variable limit is 32766).
-LOOKUP_CHUNK = 5000
 #: Pages a reader process may prepare ahead of the writer (bounds memory).
 READER_QUEUE_PAGES = 3
 
@@ -450,15 +448,7 @@ class SyncEngine:
         return _StreamContext(connector, spec, mapping, RecordValidator(model), writer, prefix)
 
     def _existing(self, conn: Connection, ctx: _StreamContext, ids: list[str]) -> dict[str, int]:
-        table = ctx.writer.table
-        found: dict[str, int] = {}
-        # An expanding parameter, not a list of literals: SQLAlchemy would coerce every literal.
-        query = sa.select(table.c.external_id, table.c.record_hash).where(
-            table.c.source == ctx.connector, table.c.external_id.in_(sa.bindparam("ids", expanding=True))
-        )
-        for i in range(0, len(ids), LOOKUP_CHUNK):
-            found.update(conn.execute(query, {"ids": ids[i : i + LOOKUP_CHUNK]}).all())
-        return found
+        return stored_hashes(conn, ctx.writer.table, ctx.connector, ids)
 
     def _prepare(
         self, ctx: _StreamContext, page: Page, *, reader: _ReaderState | None = None, build: bool = True

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from hub_connectors.bank_files import BankFilesConfig, BankFilesSource, file_info
 from pydantic import ValidationError
 
@@ -23,6 +22,7 @@ from hub.app import Hub
 from hub.connector import Connector, ConnectorContext
 from hub.errors import ConfigError, HubError, StatementError
 from hub.store import schema
+from hub.store.bulk import stored_hashes
 from hub.sync import Progress
 
 DEFAULT_CONNECTOR = "bank"
@@ -143,11 +143,5 @@ def _stored_keys(hub: Hub, connector: str, keys: list[str]) -> set[str]:
     """Which of ``keys`` the store already holds for this connector (none if it is not set up yet)."""
     if hub.store.current_revision() is None:
         return set()
-    r = schema.receipt
-    found: set[str] = set()
     with hub.store.connect() as conn:
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            found.update(conn.execute(
-                sa.select(r.c.external_id).where(r.c.source == connector, r.c.external_id.in_(chunk))).scalars())
-    return found
+        return set(stored_hashes(conn, schema.receipt, connector, keys))

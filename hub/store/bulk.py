@@ -39,6 +39,22 @@ def record_hash(values: Iterable[Any]) -> int:
     return hash_text("\x1f".join(map(hash_token, values)))
 
 
+#: Largest number of ids in one ``IN (...)`` lookup (SQLite's default variable limit is 32766).
+LOOKUP_CHUNK = 5000
+
+
+def stored_hashes(conn: Connection, table: sa.Table, source: str, ids: Sequence[str]) -> dict[str, int]:
+    """The content hash of each of ``ids`` that ``table`` holds for ``source``, in chunked queries."""
+    found: dict[str, int] = {}
+    # An expanding parameter, not a list of literals: SQLAlchemy would coerce every literal.
+    query = sa.select(table.c.external_id, table.c.record_hash).where(
+        table.c.source == source, table.c.external_id.in_(sa.bindparam("ids", expanding=True))
+    )
+    for i in range(0, len(ids), LOOKUP_CHUNK):
+        found.update(conn.execute(query, {"ids": list(ids[i : i + LOOKUP_CHUNK])}).all())
+    return found
+
+
 class BulkWriter:
     """Writes validated rows of one table with a statement compiled once by SQLAlchemy.
 
