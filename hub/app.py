@@ -10,10 +10,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from hub.config import HubConfig
-from hub.connector import Connector, ConnectorContext
+from hub.connector import Connector, ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
 from hub.outbox import Outbox, PushStats
 from hub.plugins import PluginHost, load_plugins
@@ -46,13 +44,7 @@ class Hub:
                         f"[connectors.{name}] type {type_name!r} is not installed; "
                         f"available: {', '.join(sorted(types)) or 'none'} (see 'hub plugins')"
                     )
-                try:
-                    cfg = ctype.config_model.model_validate(section)
-                except ValidationError as exc:
-                    details = "; ".join(
-                        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
-                    )
-                    raise ConfigError(f"[connectors.{name}] {details}") from None
+                cfg = validate_config(ctype.config_model, name, section)
                 built[name] = ctype.factory(name, cfg, context)
             self._connectors = built
         return self._connectors

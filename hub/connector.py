@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.errors import ConfigError
 from hub.model import RECORD_TYPES, FlagChange
 
 JSONValue = Any
@@ -164,6 +165,17 @@ class ConnectorConfig(BaseModel):
 
     type: str
     mappings: dict[str, str] = Field(default_factory=dict)
+
+
+def validate_config(model: type[ConnectorConfig], name: str, section: dict[str, Any]) -> ConnectorConfig:
+    """``section`` of ``[connectors.<name>]`` as ``model``, or a ConfigError naming every bad key."""
+    try:
+        return model.model_validate(section)
+    except ValidationError as exc:
+        details = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"[connectors.{name}] {details}") from None
 
 
 @dataclass(frozen=True)

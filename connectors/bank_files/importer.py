@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from hub_connectors.bank_files import BankFilesConfig, BankFilesSource, file_info
-from pydantic import ValidationError
 
 from hub.app import Hub
-from hub.connector import Connector, ConnectorContext
+from hub.connector import Connector, ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError, StatementError
 from hub.store import schema
 from hub.store.bulk import stored_hashes
@@ -90,10 +89,8 @@ def import_receipts(
     name, section = _connector_config(hub, connector)
     files = expand(paths)
     context = ConnectorContext(base_dir=hub.config.base_dir)
-    try:
-        config = BankFilesConfig.model_validate({**section, "format": fmt})
-    except ValidationError as exc:
-        raise ConfigError(f"[connectors.{name}] {exc.errors(include_url=False)[0]['msg']}") from None
+    config = validate_config(BankFilesConfig, name, {**section, "format": fmt})
+    assert isinstance(config, BankFilesConfig)
     given = {f.resolve(): str(f) for f in files}  # reports name files as the user did
     source = BankFilesSource(name, config, context, skip_known=False, paths=list(given))
     source.layouts()
