@@ -313,11 +313,10 @@ class ReferenceMatcher(EvidenceMatcher):
         for key in tokens:
             if key in refs.po and key not in refs.numbers:
                 hit(refs.po[key], W_PO, f"PO number {key} of {{number}} written in the payment")
-        # Mangled numbers, searched only among the open invoices of customers already identified:
+        # Mangled numbers are searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
-        # stranger's invoice.
-        # The customers whose invoices are searched: those the payer was identified as, and the one
-        # most of the named invoices belong to (not every stranger a stray number happened to hit).
+        # stranger's invoice. Those customers: the ones the payer was identified as, and the one most
+        # of the named invoices belong to (not every stranger a stray number happened to hit).
         customers = {cid for cid, _ in found.top_customers(2.0, limit=3)}
         named_by: dict[str, int] = defaultdict(int)
         for ev in out:
