@@ -479,7 +479,8 @@ class CamtReader:
         if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
             raise self._error(None, "DTDs and entity declarations are not allowed in bank statements")
         root = tree.getroot()
-        match = _CAMT_NS.search(etree.QName(root).namespace or "")
+        namespace, _, _ = str(root.tag).rpartition("}")
+        match = _CAMT_NS.search(namespace)
         if match:
             self.summary.message_type = match.group(0)
             return
@@ -487,7 +488,7 @@ class CamtReader:
         kind = _MESSAGES.get(_LOCAL.get(parent.tag) or _local_slow(parent.tag)) if parent is not None else None
         if kind is None:
             raise self._error(f"line {root.sourceline}", "not a camt.05x message (camt.052/053/054 namespace or "
-                              f"message element expected, found <{etree.QName(root).localname}>)")
+                              f"message element expected, found <{_local_slow(root.tag)}>)")
         self.summary.message_type = kind
 
     # -- the stream ----------------------------------------------------------------------------------
@@ -579,7 +580,7 @@ class CamtReader:
                     del parent[0]
         if not checked:
             root = getattr(context, "root", None)
-            found = f" (found <{etree.QName(root).localname}>)" if root is not None else ""
+            found = f" (found <{_local_slow(root.tag)}>)" if root is not None else ""
             raise self._error(None, f"not a camt.05x message: no statement, notification or report{found}")
         if s.statements == 0:
             raise self._error(None, "not a camt.05x message: no statement, notification or report (Stmt/Ntfctn/Rpt)")

@@ -650,3 +650,12 @@ def test_fast_path_agrees_with_the_element_walk_on_damaged_files(
     target.write_bytes(data)
     fast, walked = _both_ways(target, monkeypatch)
     assert fast == walked
+
+
+def test_an_undeclared_prefix_on_the_root_is_a_statement_error(tmp_path: Path) -> None:
+    # Found by the damaged-file test: libxml2 reports the root as 'Documens:nt', which lxml's QName refuses.
+    data = fixture("iso20022org_business-sample_AAAA-BANKEN_camt.053.001.04.xml").read_bytes()
+    damaged = tmp_path / "damaged.xml"
+    damaged.write_bytes(data.replace(b"<Document ", b"<Documens:nt ", 1))
+    with pytest.raises(StatementError, match="Namespace prefix Documens on nt is not defined"):
+        list(CamtReader(damaged))
