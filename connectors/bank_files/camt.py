@@ -827,7 +827,7 @@ class CamtReader:
             "return_reason": rsn_cd or rsn_prtry,
             "purpose": purpose,
         }
-        self._keys.assign(r, f"line {ntry.sourceline}")
+        self._keys.assign(r, ntry.sourceline)
         return [r]
 
     @staticmethod
@@ -1115,7 +1115,7 @@ class CamtReader:
 
     def _keyed(self, r: dict[str, Any], ntry: Any) -> None:
         """Set ``external_id``: the bank's reference on the account, else a content hash (see ReceiptKeys)."""
-        self._keys.assign(r, f"line {ntry.sourceline}")
+        self._keys.assign(r, ntry.sourceline)
 
 
 def _structured(strd: Any, references: list[dict[str, str | None]], additional: list[str]) -> None:

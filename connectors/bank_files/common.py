@@ -143,7 +143,9 @@ class ReceiptKeys:
         self._refs: dict[str, tuple[Any, ...]] = {}  # key -> what identifies its first receipt
         self._hashes: set[str] = set()
 
-    def assign(self, r: dict[str, Any], position: str) -> None:
+    def assign(self, r: dict[str, Any], position: str | int) -> None:
+        """Set ``r["external_id"]``; ``position`` (a text, or a line number) only names the receipt
+        in warnings (a line number is formatted only then: the common case needs no text)."""
         account = r["account"] or ""
         ref = r["bank_ref"]
         if ref:
@@ -154,14 +156,14 @@ class ReceiptKeys:
             if first is not content:
                 if first == content:
                     self.summary.warnings.append(
-                        f"{position}: the booking with bank reference {ref!r} is listed twice in this file; "
-                        "stored once")
+                        f"{_position(position)}: the booking with bank reference {ref!r} is listed twice in this "
+                        "file; stored once")
                 else:
                     key = f"{key}:{content_key(account, *content)[2:18]}"
                     self._refs.setdefault(key, content)
                     self.summary.warnings.append(
-                        f"{position}: bank reference {ref!r} appears more than once in this file; this receipt "
-                        "is keyed by reference and content")
+                        f"{_position(position)}: bank reference {ref!r} appears more than once in this file; "
+                        "this receipt is keyed by reference and content")
         else:
             key = content_key(account, r["booking_date"], r["amount"], r["currency"], r["payer_name"],
                               r["payer_account"], r["remittance"])
@@ -172,6 +174,10 @@ class ReceiptKeys:
                 key = f"{key}:{n}"
             self._hashes.add(key)
         r["external_id"] = key
+
+
+def _position(position: str | int) -> str:
+    return f"line {position}" if isinstance(position, int) else position
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:

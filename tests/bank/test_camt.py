@@ -337,6 +337,35 @@ def test_identical_receipts_without_references_get_distinct_stable_keys(tmp_path
     assert [r["external_id"] for r in read(path)[0]] == [r["external_id"] for r in rs]
 
 
+def test_a_reused_bank_reference_is_warned_about_at_the_line_of_its_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The readers pass the entry's line number; the warning text is made only when it is needed.
+    from hub_connectors.bank_files import camt
+
+    text = fixture("genkgo_edge_five-decimals_camt.053.001.02.xml").read_text(encoding="utf-8")
+    start, end = text.index("<Ntry>"), text.index("</Ntry>") + len("</Ntry>")
+    entry = text[start:end].replace("<Ntry>", "<Ntry><NtryRef>REUSED</NtryRef>", 1)
+    changed = entry.replace("8.850", "9.000")
+    assert changed != entry
+    path = tmp_path / "reused.xml"
+    data = text[:start] + entry + "\n" + entry + "\n" + changed + text[end:]
+    path.write_text(data, encoding="utf-8")
+    second = data.index("<Ntry>", start + 1)
+    lines = [data[:at].count("\n") + 1 for at in (second, data.index("<Ntry>", second + 1))]
+    for fast in (True, False):
+        monkeypatch.setattr(camt, "_FAST_PATH", fast)
+        reader = CamtReader(path)
+        receipts = list(reader)
+        assert len(receipts) == 3 and receipts[0]["bank_ref"] == "REUSED"
+        assert [r["external_id"] for r in receipts].count(receipts[0]["external_id"]) == 2
+        assert reader.summary.warnings == [
+            f"line {lines[0]}: the booking with bank reference 'REUSED' is listed twice in this file; stored once",
+            f"line {lines[1]}: bank reference 'REUSED' appears more than once in this file; this receipt is keyed "
+            "by reference and content",
+        ]
+
+
 def test_uetr_is_kept_and_an_undated_entry_is_dated_from_the_creation_time_with_a_warning() -> None:
     (r,), summary = read(fixture("genkgo_uetr_camt.054.001.08.xml"))
     assert r["uetr"] == "255ae394-9965-4438-ac86-f406feada396"
