@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from hub.config import HubConfig
@@ -16,6 +17,7 @@ from hub.errors import ConfigError, HubError
 from hub.outbox import Outbox, PushStats
 from hub.plugins import PluginHost, load_plugins
 from hub.reconcile import ReconcileEngine, ReconcileStats
+from hub.report import Report, write_report
 from hub.risk import RiskEngine, RiskStats
 from hub.store import Store
 from hub.sync import Progress, StreamStats, SyncEngine
@@ -130,12 +132,28 @@ class Hub:
             self.plugins.risk_signals(),
             self.plugins.flag_policies(),
             sinks=sorted(self.sinks()),
-            band_cutoffs=self.config.risk.band_cutoffs,
-            overdue_days=self.config.risk.overdue_days,
+            settings=self.config.risk,
+            fx=self.config.fx,
+            collections=self.config.collections,
+            credit=self.config.credit,
+            master_source=self.master_source(),
             hook=self.plugins.hook,
         )
         stats, _ = engine.run(self.as_of(as_of))
         return stats
+
+    def report(self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20) -> Report:
+        """Write the HTML report of the last risk run (:mod:`hub.report`) and return its figures."""
+        self.store.check_ready()
+        return write_report(
+            self.store,
+            path,
+            as_of=self.as_of(as_of),
+            base_currency=self.config.fx.base,
+            top=top,
+            bucket_bounds=self.config.risk.buckets,
+            fx_rates=self.config.fx.table(),
+        )
 
     def outbox(self) -> Outbox:
         oc = self.config.outbox

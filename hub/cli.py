@@ -25,8 +25,8 @@ from rich.table import Table
 from hub.app import Hub
 from hub.config import HubConfig, load_config
 from hub.errors import HubError
+from hub.exposure import bucket_labels
 from hub.log import configure_logging
-from hub.model import DEFAULT_BUCKETS
 from hub.plugins import load_plugins
 from hub.store import schema
 
@@ -38,7 +38,10 @@ app = typer.Typer(
 )
 matches_app = typer.Typer(help="Allocations of receipts to invoices.", no_args_is_help=True)
 exposure_app = typer.Typer(help="Exposure and risk per customer.", no_args_is_help=True)
-outbox_app = typer.Typer(help="Flag changes waiting for, or failed in, delivery.", invoke_without_command=True)
+outbox_app = typer.Typer(
+    help="Events (flag, band, credit-limit changes) waiting for delivery to sinks, failed, or dead-lettered.",
+    invoke_without_command=True,
+)
 app.add_typer(matches_app, name="matches")
 app.add_typer(exposure_app, name="exposure")
 app.add_typer(outbox_app, name="outbox")
@@ -233,7 +236,10 @@ def _as_of(value: str | None) -> dt.date | None:
 def risk(
     as_of: Annotated[str | None, typer.Option(help="Age invoices as of this date (default today).")] = None,
 ) -> None:
-    """Compute exposure, risk score and flags; queue flag changes for the sinks."""
+    """Assess every customer: exposure, score and band, flags, promises, next collection step, credit limits.
+
+    Flag, band and credit-limit changes are queued for the sinks ('hub push' delivers them).
+    """
     with _hub() as hub:
         stats = hub.risk(_as_of(as_of)).as_dict()
     _emit({"risk": stats}, _table("risk", ["what", "value"], [[k, v] for k, v in stats.items()]))
@@ -242,7 +248,7 @@ def risk(
 @app.command()
 @handled
 def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks.")] = None) -> None:
-    """Deliver queued flag changes to the sinks."""
+    """Deliver queued flag, band and credit-limit changes to the sinks."""
     with _hub() as hub:
         stats = hub.push(sink)
     data = stats.as_dict()
@@ -292,7 +298,8 @@ def run(
             [
                 "risk",
                 f"{rk['customers']} customers, {rk['flagged_customers']} flagged; "
-                f"{rk['raised']} raised, {rk['cleared']} cleared",
+                f"{rk['raised']} flags raised, {rk['cleared']} cleared; {rk['band_changes']} band changes; "
+                f"{rk['collection_actions_due']} collection steps due",
             ],
             ["push", f"{pushed['delivered']} delivered, {pushed['failed']} failed"],
         ],
@@ -547,11 +554,43 @@ def matches_explain(
                       + (f": {escape(ev['note'])}" if ev["note"] else "") + "[/dim]")
 
 
-EXPOSURE_COLUMNS = (
-    ["customer_id", "currency", "open", "overdue"]
-    + [b for b, _, _ in DEFAULT_BUCKETS]
-    + ["limit", "utilisation", "score", "band", "flags"]
-)
+def _fmt(value: Any, places: str = "") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format(value, places or ".4f")
+    return str(value)
+
+
+def exposure_columns(labels: list[str]) -> list[str]:
+    """Columns of ``hub exposure export``: the issue's list first, then the rest of the assessment."""
+    return [
+        *("customer_id", "currency", "open", "overdue"),
+        *labels,
+        *("limit", "utilisation", "score", "band", "flags", "name", "group_id", "unapplied_cash", "open_orders"),
+        *("secured", "net_exposure", "dso", "avg_days_late", "days_late_trend", "payments_counted"),
+        *("recommended_limit", "base_currency", "open_base", "next_action", "next_action_due", "next_action_owner"),
+        *("fx_rates", "unconverted"),
+    ]
+
+
+def exposure_row(x: Any, labels: list[str]) -> list[Any]:
+    action = x.next_action or {}
+    return (
+        [x.customer_id, x.currency, x.open_amount, x.overdue_amount]
+        + [x.buckets.get(b, "0.00") for b in labels]
+        + [_fmt(x.credit_limit), _fmt(x.utilisation), _fmt(x.score, ".1f"), x.band or "", " ".join(x.flags)]
+        + [x.name or "", x.group_id or "", x.unapplied_cash, x.open_orders, x.secured_amount, x.net_exposure]
+        + [_fmt(x.dso, ".1f"), _fmt(x.avg_days_late, ".1f"), _fmt(x.days_late_trend, ".1f"), x.payments_counted]
+        + [_fmt(x.recommended_limit), x.base_currency or "", x.open_base]
+        + [action.get("action", ""), action.get("due_on", ""), action.get("owner", "")]
+        + [json.dumps(x.fx_rates or {}, sort_keys=True) if x.fx_rates else ""]
+        + [json.dumps(x.unconverted or {}, sort_keys=True) if x.unconverted else ""]
+    )
+
+
+GROUP_COLUMNS = ["group_id", "currency", "members", "open", "overdue", "limit", "utilisation", "open_orders",
+                 "secured", "net_exposure", "unconverted"]
 
 
 @exposure_app.command("export")
@@ -559,29 +598,80 @@ EXPOSURE_COLUMNS = (
 def exposure_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", help="Output format.")] = "csv",
+    groups: Annotated[bool, typer.Option("--groups", help="One row per group (parent and subsidiaries).")] = False,
 ) -> None:
-    """Write one row per customer: open and overdue amounts, ageing buckets, limit, score, band, flags."""
+    """Write one row per customer (or group): open, overdue, ageing buckets, limit, score, band, flags and more."""
     _check_format(fmt)
-    e = schema.exposure
     with _hub() as hub:
         hub.store.check_ready()
+        labels = bucket_labels(hub.config.risk.buckets)
         with hub.store.connect() as conn:
-            rows = [
-                [x.customer_id, x.currency, x.open_amount, x.overdue_amount]
-                + [x.buckets.get(b, "0") for b, _, _ in DEFAULT_BUCKETS]
-                + [
-                    x.credit_limit if x.credit_limit is not None else "",
-                    f"{x.utilisation:.4f}" if x.utilisation is not None else "",
-                    f"{x.score:.1f}" if x.score is not None else "",
-                    x.band or "",
-                    " ".join(x.flags),
+            if groups:
+                g = schema.exposure_group
+                header = GROUP_COLUMNS[:5] + labels + GROUP_COLUMNS[5:]
+                rows = [
+                    [x.group_id, x.currency, x.members, x.open_amount, x.overdue_amount]
+                    + [x.buckets.get(b, "0.00") for b in labels]
+                    + [_fmt(x.credit_limit), _fmt(x.utilisation), x.open_orders, x.secured_amount, x.net_exposure,
+                       json.dumps(x.unconverted, sort_keys=True) if x.unconverted else ""]
+                    for x in conn.execute(sa.select(g).order_by(g.c.group_id))
                 ]
-                for x in conn.execute(sa.select(e).order_by(e.c.customer_id))
-            ]
-    _write_csv(output, EXPOSURE_COLUMNS, rows)
+            else:
+                e = schema.exposure
+                header = exposure_columns(labels)
+                rows = [exposure_row(x, labels) for x in conn.execute(sa.select(e).order_by(e.c.customer_id))]
+    _write_csv(output, header, rows)
     _emit({"rows": len(rows), "file": str(output)})
     if not state.json:
-        out.print(f"{len(rows)} customers written to {output}")
+        out.print(f"{len(rows)} {'groups' if groups else 'customers'} written to {output}")
+
+
+@exposure_app.command("show")
+@handled
+def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical customer id.")]) -> None:
+    """One customer's exposure, score with every signal's contribution, flags and next collection step."""
+    with _hub() as hub:
+        hub.store.check_ready()
+        labels = bucket_labels(hub.config.risk.buckets)
+        e, f = schema.exposure, schema.risk_flag
+        with hub.store.connect() as conn:
+            x = conn.execute(sa.select(e).where(e.c.customer_id == customer)).first()
+            if x is None:
+                raise HubError(f"no exposure for customer {customer!r}: unknown id, or run 'hub risk' first")
+            flags = conn.execute(
+                sa.select(f.c.code, f.c.reason, f.c.version, f.c.changed_at)
+                .where(f.c.customer_id == customer, f.c.active.is_(True))
+                .order_by(f.c.code)
+            ).all()
+    data = {
+        **{k: v for k, v in x._mapping.items() if k not in ("signals", "flags")},
+        "signals": x.signals,
+        "flags": [dict(r._mapping) for r in flags],
+    }
+    if state.json:
+        _emit(data)
+        return
+    ccy = x.currency
+    out.print(f"[bold]{escape(customer)}[/bold] {escape(x.name or '')}  as of {x.as_of}"
+              + (f"  group {escape(x.group_id)}" if x.group_id else ""))
+    out.print(f"open {x.open_amount} {ccy}, overdue {x.overdue_amount} {ccy}; orders {x.open_orders}, "
+              f"unapplied cash {x.unapplied_cash}, secured {x.secured_amount}; net exposure {x.net_exposure} {ccy}")
+    limit = f"{x.credit_limit} {ccy} ({x.utilisation:.0%} used)" if x.credit_limit is not None else "none"
+    out.print(f"credit limit {limit}; recommended {_fmt(x.recommended_limit) or '-'}")
+    out.print(_table("ageing", labels, [[x.buckets.get(b, "0.00") for b in labels]]))
+    out.print(f"DSO {_fmt(x.dso, '.0f') or '-'} days; average days late {_fmt(x.avg_days_late, '.1f') or '-'} "
+              f"over {x.payments_counted} payments (trend {_fmt(x.days_late_trend, '+.1f') or '-'})")
+    out.print(f"[bold]score {x.score:g}, band {x.band}[/bold] (100 minus each signal's points):")
+    for sig in x.signals:
+        out.print(f"  -{sig['points']:g}  {escape(sig['signal'])}: {escape(sig['reason'])}")
+    for flag in flags:
+        out.print(f"  [red]{flag.code}[/red] v{flag.version}: {escape(flag.reason)}")
+    na = x.next_action or {}
+    if na.get("action"):
+        out.print(f"next collection step: {escape(str(na['action']))} by {escape(str(na.get('owner')))}, "
+                  f"due {na.get('due_on')}: {escape(str(na.get('reason', '')))}")
+    elif na:
+        out.print(f"collections: {escape(str(na.get('reason', '')))}")
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
@@ -598,26 +688,66 @@ def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
 @outbox_app.callback()
 @handled
 def outbox_show(
-    ctx: typer.Context, status: Annotated[str | None, typer.Option(help="pending, failed, dead or delivered.")] = None
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option(help="List rows with this status: pending, failed, dead or delivered.")
+    ] = None,
+    sink: Annotated[str | None, typer.Option(help="Only rows of this sink.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Most rows listed per status.")] = 100,
 ) -> None:
-    """Show outbox counts per sink and status, and the rows with a given status."""
+    """Show outbox counts per sink and status, and the failed and dead rows with attempts and last error.
+
+    Dead rows are in the dead-letter table: their id is a dead-letter id ('hub outbox replay --id').
+    """
     if ctx.invoked_subcommand is not None:
         return
+    from hub.outbox import STATUSES
+
+    if status is not None and status not in STATUSES:
+        raise HubError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
     with _hub() as hub:
         hub.store.check_ready()
         ob = hub.outbox()
         summary = ob.summary()
-        rows = ob.rows(status) if status else ob.rows("dead") + ob.rows("failed")
-    _emit(
-        {"summary": summary, "rows": rows},
-        _table("outbox", ["sink", "status", "count"], [[s["sink"], s["status"], s["count"]] for s in summary]),
+        shown = (status,) if status else ("failed", "dead")
+        rows = {s: ob.rows(s, limit, sink=sink) for s in shown}
+    if sink:
+        summary = [s for s in summary if s["sink"] == sink]
+    if state.json:
+        _emit({"summary": summary, "rows": [r for s in shown for r in rows[s]]})
+        return
+    counts: dict[str, dict[str, int]] = {}
+    for s in summary:
+        counts.setdefault(s["sink"], {})[s["status"]] = s["count"]
+    out.print(
+        _table(
+            "outbox",
+            ["sink", *STATUSES],
+            [[name, *(by_status.get(st, 0) for st in STATUSES)] for name, by_status in counts.items()],
+        )
     )
-    if rows and not state.json:
+    if not counts:
+        out.print("the outbox is empty")
+    for st in shown:
+        found = rows[st]
+        if not found:
+            continue
+        if st == "dead":
+            title, id_label, when_label, when_key = "dead letters", "dead-letter id", "died (UTC)", "died_at"
+        elif st == "delivered":
+            title, id_label, when_label, when_key = "delivered", "outbox id", "delivered (UTC)", "delivered_at"
+        else:
+            title, id_label, when_label, when_key = st, "outbox id", "next attempt (UTC)", "next_attempt_at"
         out.print(
             _table(
-                "rows",
-                ["id", "sink", "event_id", "status", "attempts", "last_error"],
-                [[r["id"], r["sink"], r["event_id"], r["status"], r["attempts"], r["last_error"] or ""] for r in rows],
+                f"{title} (first {limit})" if len(found) >= limit else title,
+                [id_label, "sink", "event_id", "kind", "attempts", when_label, "last error"],
+                [
+                    [r["id"], r["sink"], r["event_id"], r["kind"], r["attempts"],
+                     f"{r[when_key]:%Y-%m-%d %H:%M:%S}" if r.get(when_key) else "",
+                     (r["last_error"] or "") + (" (permanent)" if r.get("permanent") else "")]
+                    for r in found
+                ],
             )
         )
 
@@ -625,16 +755,36 @@ def outbox_show(
 @outbox_app.command("replay")
 @handled
 def outbox_replay(
-    sink: Annotated[str | None, typer.Option(help="Only this sink.")] = None,
-    row_id: Annotated[list[int] | None, typer.Option("--id", help="Only these outbox row ids.")] = None,
+    sink: Annotated[str | None, typer.Option(help="Only this sink's dead letters and failed rows.")] = None,
+    row_id: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--id",
+            help="Only these dead letters, by dead-letter id (the id column of 'hub outbox --status dead'; "
+            "not outbox row ids). Failed rows are then left as they are.",
+        ),
+    ] = None,
+    by: By = None,
 ) -> None:
-    """Put dead and failed rows back in the queue; the next 'hub push' delivers them."""
+    """Queue dead letters again (attempts reset to 0) and make failed rows due now; 'hub push' delivers them.
+
+    Without --id, every dead letter (of --sink) moves back and every failed row is retried at the next push.
+
+    The audit log records who replayed what, and how many rows moved.
+    """
     with _hub() as hub:
         hub.store.check_ready()
-        count = hub.outbox().replay(sink=sink, ids=row_id)
-    _emit({"replayed": count})
+        ob = hub.outbox()
+        if sink and sink not in hub.sinks() and sink not in {s["sink"] for s in ob.summary()}:
+            raise HubError(
+                f"no sink named {sink!r} in the config or the outbox; have: {', '.join(sorted(hub.sinks())) or 'none'}"
+            )
+        stats = ob.replay(sink=sink, ids=row_id, actor=_actor(by))
+    _emit({"replayed": stats.total, **stats.as_dict()})
     if not state.json:
-        out.print(f"{count} row(s) queued again")
+        out.print(f"{stats.dead_letters} dead letter(s) and {stats.failed} failed row(s) queued again")
+        if stats.already_queued:
+            out.print(f"{stats.already_queued} dead letter(s) dropped: the same event is already in the outbox")
 
 
 # -- demo ----------------------------------------------------------------------------------------------
@@ -679,6 +829,7 @@ def demo(
         rec = hub.reconcile()
         rk = hub.risk()
         pushed = hub.push()
+        report = hub.report(base / "report.html")
         with hub.store.connect() as conn:
             f = schema.risk_flag
             flags = conn.execute(
@@ -697,8 +848,11 @@ def demo(
         "customers": rk.customers,
         "flagged_customers": rk.flagged_customers,
         "flags": rk.flag_counts,
-        "flag_changes_written": pushed.delivered,
+        "bands": rk.band_counts,
+        "collection_steps_due": rk.collection_actions_due,
+        "events_written": pushed.delivered,
         "flags_file": str(flags_file),
+        "report": str(base / "report.html"),
     }
     if state.json:
         _emit(summary)
@@ -714,7 +868,10 @@ def demo(
                 ["left open", rec.unmatched],
                 ["customers scored", rk.customers],
                 ["customers flagged", rk.flagged_customers],
-                ["flag changes written", f"{pushed.delivered} to {flags_file}"],
+                ["risk bands", ", ".join(f"{b} {n}" for b, n in rk.band_counts.items())],
+                ["collection steps due", rk.collection_actions_due],
+                ["flag, band and limit changes written", f"{pushed.delivered} to {flags_file}"],
+                ["report", f"{base / 'report.html'} ({len(report.customers)} customers)"],
             ],
         )
     )
@@ -727,8 +884,11 @@ def demo(
     title = f"flags raised: {', '.join(f'{c} {n}' for c, n in per_code.items())} (examples)"
     out.print(_table(title, ["customer", "flag", "why"], shown))
     out.print(f"workspace: {base}  (config {base / 'hub.toml'})")
-    out.print(f"next: hub -c {base / 'hub.toml'} matches list --status suggested, then "
-              f"hub -c {base / 'hub.toml'} matches explain RECEIPT_REF to see why")
+    cfg = base / "hub.toml"
+    out.print(f"next: hub -c {cfg} matches list --status suggested, then "
+              f"hub -c {cfg} matches explain RECEIPT_REF to see why;")
+    out.print(f"      hub -c {cfg} collections due, hub -c {cfg} exposure show CUSTOMER, "
+              f"open {base / 'report.html'} in a browser")
 
 
 # What plugin commands (``hub_register_commands``) use, so they read the same config and print,
@@ -737,6 +897,24 @@ session = _hub
 emit = _emit
 table = _table
 progress_factory = _progress
+
+
+_core_registered = False
+
+
+def register_core_commands() -> None:
+    """Add the core's command groups kept in their own modules (collections, limits, report); once.
+
+    Called by :func:`main`, not at import: those modules import this one for its helpers.
+    """
+    global _core_registered
+    if _core_registered:
+        return
+    _core_registered = True
+    from hub import cli_collections, cli_credit, cli_report
+
+    for module in (cli_collections, cli_credit, cli_report):
+        module.register(app)
 
 
 def _register_plugin_commands() -> None:
@@ -754,6 +932,7 @@ def _register_plugin_commands() -> None:
 
 
 def main() -> None:
+    register_core_commands()
     _register_plugin_commands()
     # ``--json`` belongs to ``hub`` itself; accept it after the command too (``hub plugins --json``).
     args = sys.argv[1:]

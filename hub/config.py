@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -96,13 +96,190 @@ class ReconcileConfig(_Section):
         return value
 
 
+class ScorecardConfig(_Section):
+    """How signals add up to a score: ``100 - sum(weight x severity)``, then bands by cut-off."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "payment-behaviour": 25.0,
+            "ageing": 30.0,
+            "utilisation": 15.0,
+            "broken-promises": 15.0,
+            "bureau": 25.0,
+            "legal-events": 40.0,
+            "concentration": 5.0,
+        },
+        description="Most points each signal can take off (severity 1.0); a signal not listed uses its default.",
+    )
+    bands: dict[str, float] = Field(
+        default_factory=lambda: {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0, "E": 0.0},
+        description="Lowest score of each band; a score below every cut-off gets the lowest band.",
+    )
+
+
 class RiskConfig(_Section):
     as_of: str | None = Field(default=None, description="ISO date to compute ageing at; default today.")
-    overdue_days: list[int] = Field(default_factory=lambda: [30, 60, 90])
-    band_cutoffs: dict[str, float] = Field(
-        default_factory=lambda: {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0, "E": 0.0},
-        description="Lowest score of each band, best band first.",
+    buckets: list[int] = Field(
+        default_factory=lambda: [30, 60, 90, 180],
+        description="Last day past due of each overdue bucket; one more bucket holds everything older.",
     )
+    overdue_days: list[int] = Field(default_factory=lambda: [30, 60, 90])
+    scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
+    payments_window: int = Field(default=12, ge=2, description="Payments the average days late is taken over.")
+    dso_days: int = Field(default=90, ge=1, description="Days of sales DSO is measured against.")
+    late_grace_days: int = Field(default=0, ge=0, description="Days after the due date a payment still counts on time.")
+    score_drop_points: float = Field(default=15.0, gt=0, description="SCORE_DROP when the score falls this much...")
+    score_drop_window_days: int = Field(default=90, ge=1, description="...below its best in this many days.")
+    clean_history_payments: int = Field(
+        default=6, ge=1, description="On-time payments before a late one that make FIRST_LATE_PAYMENT."
+    )
+    pattern_change_days: float = Field(
+        default=15.0, gt=0, description="PAYMENT_PATTERN_CHANGE when recent payments are this many days later."
+    )
+    bureau_downgrade_points: float = Field(default=10.0, gt=0, description="Bureau score fall that is a downgrade.")
+    legal_event_days: int = Field(default=365, ge=1, description="How long a legal event keeps LEGAL_EVENT up.")
+    broken_promise_days: int = Field(default=90, ge=1, description="Days a broken promise keeps BROKEN_PROMISE.")
+    concentration_share: float = Field(
+        default=0.10, gt=0, le=1, description="Share of all open receivables that makes one customer a concentration."
+    )
+    credit_hold_bands: list[str] = Field(default_factory=lambda: ["E"])
+    credit_hold_over_limit: float = Field(
+        default=1.2, gt=1, description="CREDIT_HOLD when open plus orders exceed the limit by this factor."
+    )
+    credit_hold_overdue_days: int = Field(default=90, ge=1)
+    prepayment_bands: list[str] = Field(default_factory=lambda: ["D", "E"])
+
+
+class FxConfig(_Section):
+    base: str = Field(default="EUR", description="Currency of portfolio totals, group roll-ups and rankings.")
+    rates: dict[str, str] = Field(
+        default_factory=dict,
+        description="Units of the base currency one unit of each currency is worth, e.g. USD = \"0.92\". "
+        "Rates synced from a source (fx_rate records) take precedence when dated on or before the as-of date.",
+    )
+
+    def table(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for ccy, text in self.rates.items():
+            try:
+                rate = Decimal(str(text))
+            except ArithmeticError:
+                raise ConfigError(f"[fx] rates.{ccy} must be a number, got {text!r}") from None
+            if not rate.is_finite() or rate <= 0:
+                raise ConfigError(f"[fx] rates.{ccy} must be above zero, got {text!r}")
+            out[ccy.upper()] = rate
+        return out
+
+
+class LadderStep(_Section):
+    """One rung of a collection ladder: what to do once the oldest overdue invoice is so many days late."""
+
+    after_days: int = Field(ge=0, description="Days past due of the oldest overdue invoice when the step is due.")
+    action: str = Field(min_length=1, description="What to do, e.g. 'reminder', 'call', 'visit', 'lawyer letter'.")
+    channel: str = Field(
+        # the values of hub.model.CollectionChannel (a test keeps the two lists equal)
+        pattern="^(email|phone|letter|visit|lawyer_letter|arbitration|litigation|agency)$",
+        description="Collection channel the step is logged with: email, phone, letter, visit, lawyer_letter, "
+        "arbitration, litigation or agency.",
+    )
+    owner: str = Field(default="collections", description="Role or person who owns the step.")
+
+
+def _default_ladder() -> dict[str, list[LadderStep]]:
+    steps = [
+        (3, "friendly reminder", "email", "ar-clerk"),
+        (15, "call", "phone", "collector"),
+        (30, "visit", "visit", "account-manager"),
+        (60, "lawyer's letter", "lawyer_letter", "legal"),
+        (90, "litigation or agency", "agency", "legal"),
+    ]
+    fast = [
+        (1, "friendly reminder", "email", "ar-clerk"),
+        (7, "call", "phone", "collector"),
+        (15, "visit", "visit", "account-manager"),
+        (30, "lawyer's letter", "lawyer_letter", "legal"),
+        (60, "litigation or agency", "agency", "legal"),
+    ]
+
+    def ladder(rows: list[tuple[int, str, str, str]]) -> list[LadderStep]:
+        return [LadderStep(after_days=d, action=a, channel=c, owner=o) for d, a, c, o in rows]
+
+    return {"default": ladder(steps), "D": ladder(fast), "E": ladder(fast)}
+
+
+class CollectionsConfig(_Section):
+    ladders: dict[str, list[LadderStep]] = Field(
+        default_factory=_default_ladder,
+        description="Escalation steps per risk band; 'default' serves bands without their own ladder.",
+    )
+    promise_grace_days: int = Field(default=3, ge=0, description="Days after a promised date before it is broken.")
+    min_overdue: str = Field(default="0.00", description="Overdue amounts at or below this start no collection step.")
+
+    def ladder(self, band: str | None) -> list[LadderStep]:
+        """The band's ladder (else the 'default' one), its steps in order of ``after_days``."""
+        own = self.ladders.get(band) if band is not None else None
+        steps = own if own is not None else self.ladders.get("default")
+        if not steps:
+            if own is not None:
+                raise ConfigError(f"[collections] ladders.{band} has no steps")
+            raise ConfigError(
+                f"[collections] ladders has no ladder for band {band or '(none)'} and no 'default' ladder; add one"
+            )
+        return sorted(steps, key=lambda s: s.after_days)
+
+    def min_overdue_amount(self) -> Decimal:
+        try:
+            value = Decimal(self.min_overdue)
+        except ArithmeticError:
+            raise ConfigError(f"[collections] min_overdue must be an amount, got {self.min_overdue!r}") from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"[collections] min_overdue must be zero or more, got {self.min_overdue!r}")
+        return value
+
+
+class CreditConfig(_Section):
+    band_months: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: {"A": 3.0, "B": 2.0, "C": 1.0, "D": 0.5, "E": 0.0},
+        description="Recommended limit = this many months of the customer's average invoicing, per band.",
+    )
+    history_months: int = Field(default=12, ge=1, description="Months of invoicing the average is taken over.")
+    rounding: str = Field(default="1000", description="Recommended limits are rounded down to a multiple of this.")
+    approval_ratio: float = Field(
+        default=0.20, ge=0, description="A change above this share of the current limit needs an approval."
+    )
+    approval_amount: str = Field(default="10000", description="...or above this amount, whichever is smaller.")
+
+    def months(self, band: str) -> Decimal:
+        """Months of average invoicing band ``band`` allows (0: prepayment or guarantees only)."""
+        if band not in self.band_months:
+            raise ConfigError(
+                f"[credit] band_months has no entry for band {band!r}; give every band of "
+                f"[risk.scorecard] bands a number of months (0 for prepayment only)"
+            )
+        value = Decimal(str(self.band_months[band]))
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"[credit] band_months.{band} must be zero or more, got {self.band_months[band]!r}")
+        return value
+
+    def rounding_step(self) -> Decimal:
+        return self._amount("rounding", self.rounding, positive=True)
+
+    def approval_limit(self) -> Decimal:
+        return self._amount("approval_amount", self.approval_amount, positive=False)
+
+    def approval_share(self) -> Decimal:
+        return Decimal(str(self.approval_ratio))
+
+    @staticmethod
+    def _amount(key: str, text: str, *, positive: bool) -> Decimal:
+        try:
+            value = Decimal(str(text).strip())
+        except ArithmeticError:
+            raise ConfigError(f"[credit] {key} must be an amount, got {text!r}") from None
+        if not value.is_finite() or value < 0 or (positive and value == 0):
+            wanted = "more than zero" if positive else "zero or more"
+            raise ConfigError(f"[credit] {key} must be {wanted}, got {text!r}")
+        return value
 
 
 class OutboxConfig(_Section):
@@ -130,6 +307,9 @@ class HubConfig(BaseSettings):
     sync: SyncConfig = Field(default_factory=SyncConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     risk: RiskConfig = Field(default_factory=RiskConfig)
+    fx: FxConfig = Field(default_factory=FxConfig)
+    collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
+    credit: CreditConfig = Field(default_factory=CreditConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
 

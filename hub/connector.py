@@ -3,8 +3,8 @@
 A connector *type* (``csv``, ``bank-files``, ``tryton``...) is registered through the
 ``hub_register_connectors`` hook as a :class:`ConnectorType`. The config names *instances* of
 types (``[connectors.erp] type = "csv"``); the hub builds each instance with the type's factory
-and asks it for a :class:`Source` (records flowing in) and/or a :class:`Sink` (flag changes
-flowing out).
+and asks it for a :class:`Source` (records flowing in) and/or a :class:`Sink` (flag, band and credit-limit
+changes flowing out).
 
 A source yields :class:`Page` objects per stream. Each page carries the cursor that is valid
 *after* it; the sync engine stores the page's records and that cursor in one transaction, so a
@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import ConfigError
-from hub.model import RECORD_TYPES, FlagChange
+from hub.model import RECORD_TYPES, OutboxEvent
 
 JSONValue = Any
 """A value that survives ``json.dumps``/``json.loads`` unchanged (cursors are stored as JSON)."""
@@ -104,7 +104,12 @@ class Source(abc.ABC):
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What a sink did with one flag change. ``permanent`` failures go straight to dead letter."""
+    """What a sink did with one event (``event_id``).
+
+    ``ok=True``: delivered, or deliberately ignored (a kind the sink does not handle). ``ok=False``:
+    retried with backoff; with ``permanent=True`` it goes straight to the dead-letter table instead
+    (the target refused it, so sending it again cannot help). ``error`` says why, for ``hub outbox``.
+    """
 
     event_id: str
     ok: bool
@@ -113,7 +118,7 @@ class DeliveryResult:
 
 
 class Sink(abc.ABC):
-    """Flag changes flowing out of the hub to a connected system."""
+    """Events flowing out of the hub to a connected system: flag, band and credit-limit changes."""
 
     #: Largest batch the sink accepts in one :meth:`deliver` call.
     batch_size: int = 100
@@ -122,12 +127,17 @@ class Sink(abc.ABC):
         """Raise :class:`hub.errors.SinkError` when the target cannot be reached."""
 
     @abc.abstractmethod
-    def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
-        """Deliver a batch; return one result per change.
+    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
+        """Deliver a batch; return one result per event.
 
-        Must be idempotent on ``FlagChange.event_id``: the outbox retries after crashes and
-        timeouts, so a change may arrive twice and must take effect once. Raise
-        :class:`hub.errors.SinkError` when the whole batch failed (e.g. the server is down).
+        ``events`` mixes every kind of :data:`hub.model.OutboxEvent`: :class:`~hub.model.FlagChange`
+        (``kind == "flag"``), :class:`~hub.model.BandChange` (``"band"``) and
+        :class:`~hub.model.CreditLimitChange` (``"credit_limit"``). Acknowledge a kind the sink does
+        not handle with ``DeliveryResult(event.event_id, True)`` so it does not pile up as failed.
+
+        Must be idempotent on ``event_id``: the outbox retries after crashes and timeouts, so an
+        event may arrive twice and must take effect once. Raise :class:`hub.errors.SinkError` when
+        the whole batch failed (e.g. the server is down).
         """
 
 

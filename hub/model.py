@@ -12,7 +12,7 @@ Validation errors name the field and the offending value: pydantic's own message
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -155,6 +155,9 @@ class Invoice(SourceRecord):
     payment_reference: OptionalText = Field(
         default=None, description="Structured creditor reference (ISO 11649 RF, QRR) when the ERP issues one."
     )
+    paid_date: OptionalDate = Field(
+        default=None, description="When the ERP saw the invoice paid in full; feeds the payment history."
+    )
 
 
 class Direction(StrEnum):
@@ -290,12 +293,52 @@ class CollectionAction(SourceRecord):
     invoice_numbers: list[str] = Field(default_factory=list)
     channel: CollectionChannel
     at: dt.datetime
-    content: str = ""
+    content: Annotated[str, BeforeValidator(lambda v: "" if v is None else v)] = ""
     outcome: OptionalText = None
     promise_date: OptionalDate = None
     promise_amount: OptionalMoney = None
     promise_currency: Currency | None = None
     author: OptionalText = None
+
+
+class GuaranteeKind(StrEnum):
+    BANK_GUARANTEE = "bank_guarantee"
+    LETTER_OF_CREDIT = "letter_of_credit"
+    CREDIT_INSURANCE = "credit_insurance"
+    PARENT_GUARANTEE = "parent_guarantee"
+    COLLATERAL = "collateral"
+    OTHER = "other"
+
+
+class Guarantee(SourceRecord):
+    """Security held against a customer's debt; reduces its net exposure until ``expiry_date``."""
+
+    customer_external_id: str = Field(min_length=1)
+    kind: GuaranteeKind
+    amount: Money = Field(gt=0)
+    currency: Currency
+    expiry_date: OptionalDate = None
+    issuer: OptionalText = None
+
+
+class SalesOrder(SourceRecord):
+    """An order confirmed but not yet invoiced: exposure the credit limit must already cover."""
+
+    number: str = Field(min_length=1)
+    customer_external_id: str = Field(min_length=1)
+    order_date: dt.date
+    currency: Currency
+    open_amount: Money = Field(ge=0, description="The part not invoiced yet.")
+    status: str = "open"
+
+
+class FxRate(SourceRecord):
+    """One unit of ``currency`` is worth ``rate`` units of ``base`` on ``date``."""
+
+    currency: Currency
+    base: Currency
+    rate: Decimal = Field(gt=0)
+    date: dt.date
 
 
 # -- derived -------------------------------------------------------------------------------------
@@ -312,19 +355,38 @@ DEFAULT_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
 
 
 class Exposure(HubModel):
-    """What a customer owes and how late, as of ``as_of``, in ``currency``."""
+    """What a customer owes and how late, as of ``as_of``, in ``currency``.
+
+    Amounts in other currencies are converted at the rates named in ``fx_rates`` (currency ->
+    rate into ``currency``); what could not be converted is counted in ``unconverted`` and left out,
+    never mixed in at face value. ``open_base`` is ``open_amount`` in the hub's base currency, for
+    ranking and portfolio totals.
+    """
 
     customer_id: str
+    name: str | None = None
+    group_id: str | None = None
     as_of: dt.date
     currency: Currency
     open_amount: Money
     overdue_amount: Money
     buckets: dict[str, Decimal]
     unapplied_cash: Money = Decimal(0)
+    open_orders: Money = Decimal(0)
+    secured_amount: Money = Decimal(0)
+    net_exposure: Money = Decimal(0)
     credit_limit: OptionalMoney = None
     utilisation: float | None = None
     oldest_due_date: dt.date | None = None
     max_days_past_due: int = 0
+    dso: float | None = None
+    avg_days_late: float | None = None
+    days_late_trend: float | None = None
+    payments_counted: int = 0
+    open_base: Money = Decimal(0)
+    base_currency: Currency | None = None
+    fx_rates: dict[str, str] = Field(default_factory=dict)
+    unconverted: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class FlagCode(StrEnum):
@@ -337,6 +399,10 @@ class FlagCode(StrEnum):
     BROKEN_PROMISE = "BROKEN_PROMISE"
     CREDIT_HOLD = "CREDIT_HOLD"
     PREPAYMENT_REQUIRED = "PREPAYMENT_REQUIRED"
+    # early warnings: deterioration before the hard flags fire
+    SCORE_DROP = "SCORE_DROP"
+    FIRST_LATE_PAYMENT = "FIRST_LATE_PAYMENT"
+    PAYMENT_PATTERN_CHANGE = "PAYMENT_PATTERN_CHANGE"
 
 
 class RiskFlag(HubModel):
@@ -350,6 +416,7 @@ class RiskFlag(HubModel):
 class FlagChange(HubModel):
     """A flag raised or cleared: the event that sinks receive. ``event_id`` is the idempotency key."""
 
+    kind: Literal["flag"] = "flag"
     event_id: str
     customer_id: str
     code: str
@@ -360,13 +427,60 @@ class FlagChange(HubModel):
     links: dict[str, str] = Field(default_factory=dict)
 
 
+class BandChange(HubModel):
+    """A customer's risk band changed (``previous`` is None on its first assessment)."""
+
+    kind: Literal["band"] = "band"
+    event_id: str
+    customer_id: str
+    band: str
+    previous: str | None
+    score: float
+    reason: str
+    at: dt.datetime
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class CreditLimitChange(HubModel):
+    """A credit limit approved in the hub, for the ERP (and CRMs) to apply."""
+
+    kind: Literal["credit_limit"] = "credit_limit"
+    event_id: str
+    customer_id: str
+    amount: Money
+    currency: Currency
+    previous: OptionalMoney = None
+    approved_by: str
+    reason: str
+    at: dt.datetime
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+#: Everything the outbox carries to sinks; ``kind`` tells them apart. A sink acknowledges kinds it
+#: does not handle (``DeliveryResult(ok=True)``) so they do not pile up for it.
+OutboxEvent = Annotated[FlagChange | BandChange | CreditLimitChange, Field(discriminator="kind")]
+
+
 RECORD_TYPES: dict[str, type[SourceRecord]] = {
     "customer": Customer,
     "invoice": Invoice,
     "receipt": Receipt,
     "credit_report": CreditReport,
     "collection_action": CollectionAction,
+    "guarantee": Guarantee,
+    "sales_order": SalesOrder,
+    "fx_rate": FxRate,
 }
+
+
+def format_money(amount: Decimal, currency: str | None = None) -> str:
+    """``54,000.00 EUR``: an amount as every reason, table and report writes it (cents, thousands
+    separated, the currency after the number); without a currency just the number."""
+    text = f"{amount.quantize(_CENT, rounding=ROUND_HALF_EVEN):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+_CENT = Decimal("0.01")
 
 
 def describe_validation_error(error: ValidationError) -> str:

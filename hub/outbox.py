@@ -1,30 +1,60 @@
-"""Outbox delivery: flag changes to sinks, at least once, with effects exactly once.
+"""Outbox delivery: flag, band and credit-limit changes to sinks, at least once, with effects exactly once.
 
-Rows are written by the risk run in the same transaction as the flag changes. ``push`` hands due
-rows to each sink in batches, records each per-record result, retries failures with exponential
-backoff and jitter, and moves a row that fails ``max_attempts`` times (or permanently) to ``dead``,
-where ``hub outbox`` shows it and ``replay`` puts it back. Sinks are idempotent on ``event_id``, so a
-crash between delivering and recording the result only causes a harmless second delivery.
+Rows are written by the risk run (and credit approvals) in the same transaction as the events they
+carry. ``push`` hands due rows to each sink in batches, records each per-record result, retries
+failures with exponential backoff and jitter, and moves a row that fails ``max_attempts`` times (or
+permanently) into the ``outbox_dead_letter`` table, in the same transaction that records the failure,
+so the pending scan never reads poison rows again. ``hub outbox`` shows dead letters and ``replay``
+moves them back. Sinks are idempotent on ``event_id``, so a crash between delivering and recording
+the result only causes a harmless second delivery.
+
+Payloads are decoded with :data:`hub.model.OutboxEvent` (a union on ``kind``); payloads written
+before events had a ``kind`` are flag changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import TypeAdapter, ValidationError
 
-from hub.connector import Sink
+from hub.connector import DeliveryResult, Sink
 from hub.errors import HubError
 from hub.log import get_logger
-from hub.model import FlagChange
+from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent, describe_validation_error
 from hub.store import Store, schema, utcnow
 
 log = get_logger(__name__)
+
+#: Outbox statuses ``push`` picks up when due. Dead rows live in ``outbox_dead_letter`` instead.
 RETRYABLE = ("pending", "failed")
+#: Every status ``hub outbox`` reports, in the order a row goes through them.
+STATUSES = ("pending", "failed", "dead", "delivered")
+#: Longest error text kept per row.
+ERROR_CHARS = 2000
+#: Ids per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
+_CHUNK = 500
+
+EVENT_ADAPTER: TypeAdapter[OutboxEvent] = TypeAdapter(OutboxEvent)
+
+
+def decode_event(payload: Any) -> OutboxEvent:
+    """An outbox payload as its event. A payload without ``kind`` (written before there were other
+    kinds) is a flag change. Raises :class:`pydantic.ValidationError` for anything else unreadable."""
+    if isinstance(payload, Mapping) and "kind" not in payload:
+        payload = {**payload, "kind": "flag"}
+    return EVENT_ADAPTER.validate_python(payload)
+
+
+def event_kind(payload: Any) -> str:
+    """The ``kind`` a stored payload declares (``flag`` when it has none), without validating it."""
+    kind = payload.get("kind", "flag") if isinstance(payload, Mapping) else None
+    return str(kind) if kind is not None else "?"
 
 
 @dataclass
@@ -48,28 +78,86 @@ class PushStats:
     def failed(self) -> int:
         return sum(s.failed for s in self.sinks)
 
+    @property
+    def dead(self) -> int:
+        return sum(s.dead for s in self.sinks)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"delivered": self.delivered, "failed": self.failed, "sinks": [asdict(s) for s in self.sinks]}
+        return {
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "dead": self.dead,
+            "sinks": [asdict(s) for s in self.sinks],
+        }
 
 
-def enqueue(conn: sa.Connection, changes: list[FlagChange], sinks: list[str], now: dt.datetime) -> int:
-    """Queue each change for each sink, in the caller's transaction. Returns the rows written."""
+@dataclass(frozen=True)
+class ReplayStats:
+    """What :meth:`Outbox.replay` queued again."""
+
+    dead_letters: int = 0
+    """Dead letters moved back into the outbox as pending, attempts reset to 0."""
+    failed: int = 0
+    """Failed outbox rows made due now (their attempts are kept)."""
+    already_queued: int = 0
+    """Dead letters dropped because the outbox already holds the same event for the same sink."""
+
+    @property
+    def total(self) -> int:
+        return self.dead_letters + self.failed
+
+    def as_dict(self) -> dict[str, int]:
+        return {**asdict(self), "total": self.total}
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    sink: str
+    event_id: str
+    payload: Any
+    attempts: int
+    created_at: dt.datetime
+
+
+def enqueue(
+    conn: sa.Connection,
+    events: Sequence[FlagChange | BandChange | CreditLimitChange],
+    sinks: Sequence[str],
+    now: dt.datetime,
+) -> int:
+    """Queue each event for each sink, in the caller's transaction. Returns the rows written.
+
+    Every kind of :data:`hub.model.OutboxEvent` is accepted; the payload keeps its ``kind`` so
+    ``push`` hands each sink the same typed event. ``(sink, event_id)`` is unique: an event is
+    queued once per sink (event ids carry a version, so a new change has a new id).
+    """
     rows = [
         {
             "sink": sink,
-            "event_id": c.event_id,
-            "payload": c.model_dump(mode="json"),
+            "event_id": e.event_id,
+            "payload": e.model_dump(mode="json"),
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
-        for c in changes
+        for e in events
         for sink in sinks
     ]
     if rows:
         conn.execute(schema.outbox.insert(), rows)
     return len(rows)
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    """Timestamps read back from SQLite are naive UTC: make every one aware."""
+    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 class Outbox:
@@ -86,21 +174,22 @@ class Outbox:
         ceiling = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1))
         return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling) if ceiling else 0)
 
+    # -- delivery -----------------------------------------------------------------------------------
+
     def push(self, sinks: Mapping[str, Sink], *, now: dt.datetime | None = None) -> PushStats:
+        """Deliver every due row to its sink; ``now`` (default: the clock) decides what is due."""
         stats = PushStats()
         for name, sink in sinks.items():
             stats.sinks.append(self._push_sink(name, sink, now))
         return stats
 
-    def _due(
-        self, name: str, now: dt.datetime, limit: int, after_id: int
-    ) -> list[tuple[int, str, dict[str, Any], int]]:
+    def _due(self, name: str, now: dt.datetime, limit: int, after_id: int) -> list[_Row]:
         o = schema.outbox
         with self.store.connect() as conn:
             return [
-                tuple(r)
+                _Row(*r)
                 for r in conn.execute(
-                    sa.select(o.c.id, o.c.event_id, o.c.payload, o.c.attempts)
+                    sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.payload, o.c.attempts, o.c.created_at)
                     .where(o.c.sink == name, o.c.status.in_(RETRYABLE), o.c.next_attempt_at <= now, o.c.id > after_id)
                     .order_by(o.c.id)
                     .limit(limit)
@@ -109,111 +198,246 @@ class Outbox:
 
     def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None) -> SinkStats:
         stats = SinkStats(name)
-        o = schema.outbox
         try:
             sink.check()
         except (HubError, OSError) as exc:  # unreachable: nothing was attempted, so nothing is counted
             stats.errors.append(str(exc))
             log.warning("outbox.sink_unavailable", sink=name, error=str(exc))
             return stats
+        with self.store.begin() as conn:
+            self._adopt_legacy_dead(conn, name)
         last_id = 0
         while True:
             moment = now or utcnow()
-            rows = self._due(name, moment, sink.batch_size, last_id)
+            rows = self._due(name, moment, max(1, sink.batch_size), last_id)
             if not rows:
                 break
-            last_id = rows[-1][0]
-            changes = [FlagChange.model_validate(payload) for _, _, payload, _ in rows]
+            last_id = rows[-1].id
+            batch: list[tuple[_Row, OutboxEvent]] = []
+            unreadable: list[tuple[_Row, str]] = []
+            for row in rows:
+                try:
+                    batch.append((row, decode_event(row.payload)))
+                except ValidationError as exc:
+                    unreadable.append((row, f"the stored event cannot be read: {describe_validation_error(exc)}"))
+            if unreadable:  # poison: no sink can take it, and retrying will not change it
+                with self.store.begin() as conn:
+                    for row, error in unreadable:
+                        self._fail(conn, row, error, moment, permanent=True, stats=stats)
+            if not batch:
+                continue
             try:
-                results = {r.event_id: r for r in sink.deliver(changes)}
+                results = {r.event_id: r for r in sink.deliver([event for _, event in batch])}
             except (HubError, OSError) as exc:
                 # The whole batch failed: the sink is down. Count an attempt and stop for now.
                 error = str(exc)
                 stats.errors.append(error)
                 with self.store.begin() as conn:
-                    for row_id, _, _, attempts in rows:
-                        self._fail(conn, row_id, attempts, error, moment, permanent=False, stats=stats)
-                log.warning("outbox.sink_down", sink=name, error=error, batch=len(rows))
+                    for row, _ in batch:
+                        self._fail(conn, row, error, moment, permanent=False, stats=stats)
+                log.warning("outbox.sink_down", sink=name, error=error, batch=len(batch))
                 break
-            with self.store.begin() as conn:
-                for row_id, event_id, _, attempts in rows:
-                    result = results.get(event_id)
-                    if result is not None and result.ok:
-                        conn.execute(
-                            o.update()
-                            .where(o.c.id == row_id)
-                            .values(status="delivered", delivered_at=utcnow(), attempts=attempts + 1, last_error=None)
-                        )
-                        stats.delivered += 1
-                    else:
-                        error = result.error if result is not None and result.error else "no result reported by sink"
-                        permanent = bool(result is not None and result.permanent)
-                        self._fail(conn, row_id, attempts, error, moment, permanent=permanent, stats=stats)
+            self._record(name, [row for row, _ in batch], results, moment, stats)
         log.info("outbox.pushed", sink=name, delivered=stats.delivered, failed=stats.failed, dead=stats.dead)
         return stats
 
-    def _fail(
-        self,
-        conn: sa.Connection,
-        row_id: int,
-        attempts: int,
-        error: str,
-        now: dt.datetime,
-        *,
-        permanent: bool,
-        stats: SinkStats,
+    def _record(
+        self, name: str, rows: list[_Row], results: Mapping[str, DeliveryResult], now: dt.datetime, stats: SinkStats
     ) -> None:
+        """Record one batch's per-record results in one transaction."""
         o = schema.outbox
-        attempts += 1
-        dead = permanent or attempts >= self.max_attempts
+        delivered = [row.id for row in rows if (r := results.get(row.event_id)) is not None and r.ok]
+        with self.store.begin() as conn:
+            if delivered:
+                conn.execute(
+                    o.update()
+                    .where(o.c.id.in_(delivered))
+                    .values(status="delivered", delivered_at=utcnow(), attempts=o.c.attempts + 1, last_error=None)
+                )
+                stats.delivered += len(delivered)
+            for row in rows:
+                result = results.get(row.event_id)
+                if result is not None and result.ok:
+                    continue
+                error = result.error if result is not None and result.error else f"{name} reported no result for it"
+                self._fail(conn, row, error, now, permanent=bool(result is not None and result.permanent), stats=stats)
+
+    def _fail(
+        self, conn: sa.Connection, row: _Row, error: str, now: dt.datetime, *, permanent: bool, stats: SinkStats
+    ) -> None:
+        """Count a failed attempt: retry later, or (permanent, or out of attempts) move to dead letter."""
+        attempts = row.attempts + 1
+        if permanent or attempts >= self.max_attempts:
+            self._bury(conn, row, attempts, error, permanent=permanent)
+            stats.dead += 1
+            return
+        o = schema.outbox
         conn.execute(
             o.update()
-            .where(o.c.id == row_id)
+            .where(o.c.id == row.id)
             .values(
-                status="dead" if dead else "failed",
+                status="failed",
                 attempts=attempts,
-                last_error=error[:2000],
+                last_error=error[:ERROR_CHARS],
                 next_attempt_at=now + self.backoff(attempts),
             )
         )
-        if dead:
-            stats.dead += 1
-        else:
-            stats.failed += 1
+        stats.failed += 1
+
+    @staticmethod
+    def _bury(conn: sa.Connection, row: _Row, attempts: int, error: str | None, *, permanent: bool) -> None:
+        """Move an outbox row to the dead-letter table, in the caller's transaction."""
+        dl, o = schema.outbox_dead_letter, schema.outbox
+        # An older dead letter of the same event (replayed, re-queued and dead again) is replaced.
+        conn.execute(dl.delete().where(dl.c.sink == row.sink, dl.c.event_id == row.event_id))
+        conn.execute(
+            dl.insert().values(
+                outbox_id=row.id,
+                sink=row.sink,
+                event_id=row.event_id,
+                payload=row.payload,
+                attempts=attempts,
+                last_error=error[:ERROR_CHARS] if error else None,
+                permanent=permanent,
+                created_at=row.created_at,
+                died_at=utcnow(),
+            )
+        )
+        conn.execute(o.delete().where(o.c.id == row.id))
+        log.warning("outbox.dead_letter", sink=row.sink, event_id=row.event_id, attempts=attempts, error=error)
+
+    def _adopt_legacy_dead(self, conn: sa.Connection, sink: str | None = None) -> int:
+        """Move rows marked ``dead`` inside the outbox (before the dead-letter table existed) into it."""
+        o = schema.outbox
+        cond: sa.ColumnElement[bool] = o.c.status == "dead"
+        if sink is not None:
+            cond = sa.and_(o.c.sink == sink, cond)
+        rows = conn.execute(
+            sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.payload, o.c.attempts, o.c.created_at, o.c.last_error)
+            .where(cond)
+            .order_by(o.c.id)
+        ).all()
+        for r in rows:
+            self._bury(conn, _Row(*r[:6]), r.attempts, r.last_error, permanent=False)
+        return len(rows)
+
+    # -- reporting ----------------------------------------------------------------------------------
 
     def summary(self) -> list[dict[str, Any]]:
-        o = schema.outbox
+        """Rows per sink and status (``pending``, ``failed``, ``dead``, ``delivered``), dead letters included."""
+        o, dl = schema.outbox, schema.outbox_dead_letter
+        counts: dict[tuple[str, str], int] = {}
         with self.store.connect() as conn:
-            return [
-                {"sink": sink, "status": status, "count": count}
-                for sink, status, count in conn.execute(
-                    sa.select(o.c.sink, o.c.status, sa.func.count())
-                    .group_by(o.c.sink, o.c.status)
-                    .order_by(o.c.sink, o.c.status)
-                )
-            ]
+            for sink, status, count in conn.execute(
+                sa.select(o.c.sink, o.c.status, sa.func.count()).group_by(o.c.sink, o.c.status)
+            ):
+                counts[(sink, status)] = counts.get((sink, status), 0) + int(count)
+            for sink, count in conn.execute(sa.select(dl.c.sink, sa.func.count()).group_by(dl.c.sink)):
+                counts[(sink, "dead")] = counts.get((sink, "dead"), 0) + int(count)
+        order = {s: i for i, s in enumerate(STATUSES)}
+        return [
+            {"sink": sink, "status": status, "count": count}
+            for (sink, status), count in sorted(counts.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99)))
+        ]
 
-    def rows(self, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        o = schema.outbox
-        query = (
-            sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.status, o.c.attempts, o.c.last_error, o.c.next_attempt_at)
-            .order_by(o.c.id)
-            .limit(limit)
-        )
-        if status:
-            query = query.where(o.c.status == status)
-        with self.store.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
-
-    def replay(self, *, sink: str | None = None, ids: list[int] | None = None, actor: str = "cli") -> int:
-        """Put dead (and failed) rows back to pending, due now. Returns how many."""
-        o = schema.outbox
-        cond: sa.ColumnElement[bool] = o.c.status.in_(("dead", "failed"))
+    def rows(self, status: str, limit: int = 100, *, sink: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``limit`` rows with ``status``, oldest first. ``dead`` rows come from the dead-letter
+        table: their ``id`` is the dead-letter id (what ``replay(ids=...)`` takes)."""
+        if status not in STATUSES:
+            raise HubError(f"unknown outbox status {status!r}; expected one of {', '.join(STATUSES)}")
+        table: sa.Table
+        if status == "dead":
+            table = schema.outbox_dead_letter
+            names = ["id", "outbox_id", "sink", "event_id", "payload", "attempts", "last_error", "permanent",
+                     "created_at", "died_at"]
+            cond: sa.ColumnElement[bool] = sa.true()
+        else:
+            table = schema.outbox
+            names = ["id", "sink", "event_id", "payload", "attempts", "last_error", "next_attempt_at", "created_at",
+                     "delivered_at"]
+            cond = table.c.status == status
         if sink:
-            cond = sa.and_(cond, o.c.sink == sink)
-        if ids:
-            cond = sa.and_(cond, o.c.id.in_(ids))
+            cond = sa.and_(cond, table.c.sink == sink)
+        query = sa.select(*(table.c[n] for n in names)).where(cond).order_by(table.c.id)
+        with self.store.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+        out = []
+        for r in found:
+            payload = r.pop("payload")
+            rest = {k: _utc(v) if isinstance(v, dt.datetime) else v for k, v in r.items()}
+            out.append({"id": rest.pop("id"), "sink": rest.pop("sink"), "event_id": rest.pop("event_id"),
+                        "kind": event_kind(payload), "status": status, **rest})
+        return out
+
+    # -- replay -------------------------------------------------------------------------------------
+
+    def replay(self, *, sink: str | None = None, ids: Sequence[int] | None = None, actor: str = "cli") -> ReplayStats:
+        """Queue dead letters again: each moves back into the outbox as pending, attempts 0, due now.
+
+        ``ids`` are dead-letter ids (``rows("dead")``); without them every dead letter (of ``sink``,
+        if given) moves back and every failed row is made due now as well. Writes one audit-log entry.
+        Raises :class:`HubError` naming ids that are not dead letters (of ``sink``).
+        """
+        o, dl = schema.outbox, schema.outbox_dead_letter
+        wanted = sorted(set(ids or ()))
+        now = utcnow()
         with self.store.begin() as conn:
-            count = conn.execute(o.update().where(cond).values(status="pending", next_attempt_at=utcnow())).rowcount
-            self.store.audit(conn, actor, "outbox.replay", "outbox", sink or "*", ids=ids or [], count=count)
-        return int(count or 0)
+            if not wanted:
+                self._adopt_legacy_dead(conn, sink)
+            query = sa.select(dl.c.id, dl.c.sink, dl.c.event_id, dl.c.payload, dl.c.created_at).order_by(dl.c.id)
+            if sink:
+                query = query.where(dl.c.sink == sink)
+            if wanted:
+                found = [r for chunk in _chunks(wanted) for r in conn.execute(query.where(dl.c.id.in_(chunk)))]
+                missing = sorted(set(wanted) - {r.id for r in found})
+                if missing:
+                    where = f" for sink {sink!r}" if sink else ""
+                    raise HubError(
+                        f"no dead letter with id {', '.join(map(str, missing))}{where}; "
+                        "'hub outbox --status dead' lists them"
+                    )
+            else:
+                found = list(conn.execute(query))
+            queued: set[tuple[str, str]] = set()
+            for chunk in _chunks(sorted({r.event_id for r in found})):
+                queued.update(
+                    (s, e) for s, e in conn.execute(sa.select(o.c.sink, o.c.event_id).where(o.c.event_id.in_(chunk)))
+                )
+            back = [
+                {
+                    "sink": r.sink,
+                    "event_id": r.event_id,
+                    "payload": r.payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": r.created_at,
+                }
+                for r in found
+                if (r.sink, r.event_id) not in queued
+            ]
+            if back:
+                conn.execute(o.insert(), back)
+            for chunk in _chunks([r.id for r in found]):
+                conn.execute(dl.delete().where(dl.c.id.in_(chunk)))
+            failed = 0
+            if not wanted:
+                cond: sa.ColumnElement[bool] = o.c.status == "failed"
+                if sink:
+                    cond = sa.and_(o.c.sink == sink, cond)
+                reset = conn.execute(o.update().where(cond).values(status="pending", next_attempt_at=now))
+                failed = int(reset.rowcount)
+            stats = ReplayStats(dead_letters=len(back), failed=failed, already_queued=len(found) - len(back))
+            self.store.audit(
+                conn,
+                actor,
+                "outbox.replay",
+                "outbox",
+                sink or "*",
+                sink=sink,
+                ids=wanted,
+                event_ids=[r.event_id for r in found][:100],
+                **stats.as_dict(),
+            )
+        log.info("outbox.replayed", sink=sink, actor=actor, **stats.as_dict())
+        return stats

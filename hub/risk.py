@@ -1,11 +1,14 @@
-"""Exposure, risk score and flags per customer.
+"""Exposure, risk score, flags, collection plan and credit limits per customer.
 
-``RiskEngine.run(as_of)`` computes each customer's :class:`~hub.model.Exposure` from open invoices
-minus live allocations, scores it with the registered risk signals (``hub_register_risk_signals``),
-asks the flag policies (``hub_register_flag_policies``) which flags hold, and compares them with the
-flags already raised. Every difference becomes a versioned flag event and one outbox row per sink,
-written in the same transaction as the exposure, so a crash never leaves a flag changed without its
-delivery queued (or the other way round).
+``RiskEngine.run(as_of)`` reads every customer's position (:mod:`hub.exposure`: open receivables by
+ageing bucket, unapplied cash, orders, guarantees, payment history, bureau reports, earlier
+assessments), settles promises to pay (:mod:`hub.collections`), scores each customer with the
+registered risk signals (``hub_register_risk_signals``) weighted by the ``[risk.scorecard]``, asks
+the flag policies (``hub_register_flag_policies``) which flags hold, recommends credit limits
+(:mod:`hub.credit`) and plans the next collection step. Every flag that changed, every band that
+changed and every credit limit applied becomes a versioned event with one outbox row per sink,
+written in the same transaction as the assessment, so a crash never leaves a flag changed without
+its delivery queued (or the other way round).
 """
 
 from __future__ import annotations
@@ -21,27 +24,131 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.config import CollectionsConfig, CreditConfig, FxConfig, RiskConfig
+from hub.exposure import Book, bucket_labels, bucket_of, load_customers, roll_up_groups
+from hub.fx import Rates
 from hub.log import get_logger
-from hub.model import DEFAULT_BUCKETS, Exposure, FlagChange, RiskFlag
+from hub.model import BandChange, Exposure, FlagChange, LegalEvent, RiskFlag
 from hub.outbox import enqueue
-from hub.reconcile import live_allocated
 from hub.store import Store, schema, utcnow
+
+__all__ = ["bucket_labels", "bucket_of"]
 
 log = get_logger(__name__)
 ZERO = Decimal("0.00")
+#: ``flag_event.code`` of band changes (the risk event log keeps them beside the flags).
+BAND_CODE = "BAND"
 
 
 @dataclass(frozen=True)
 class RiskContext:
+    """What every signal and policy may read besides the customer: the date and the settings."""
+
     as_of: dt.date
-    overdue_days: tuple[int, ...] = (30, 60, 90)
+    settings: RiskConfig = field(default_factory=RiskConfig)
+    base_currency: str = "EUR"
+    #: Open receivables of all customers together, in the base currency (for concentration).
+    portfolio_open: Decimal = ZERO
+
+    @property
+    def overdue_days(self) -> tuple[int, ...]:
+        return tuple(self.settings.overdue_days)
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One payment of an invoice (an allocated receipt, or the ERP's paid date): how late it came."""
+
+    invoice_number: str
+    due_date: dt.date
+    paid_date: dt.date
+    amount: Decimal
+    currency: str
+
+    @property
+    def days_late(self) -> int:
+        """Days after the due date (negative when paid early)."""
+        return (self.paid_date - self.due_date).days
+
+
+@dataclass(frozen=True)
+class BureauView:
+    """A bureau's latest report on the customer and, when there is one, the report before it."""
+
+    bureau: str
+    report_date: dt.date
+    score: float | None
+    band: str | None
+    previous_score: float | None = None
+    previous_band: str | None = None
+    previous_date: dt.date | None = None
+    recommended_limit: Decimal | None = None
+    recommended_limit_currency: str | None = None
+    legal_events: tuple[LegalEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromiseView:
+    """A promise to pay from the collection ledger and how it turned out (open, kept or broken)."""
+
+    made_on: dt.date
+    promised_date: dt.date
+    amount: Decimal
+    currency: str
+    status: str
+    received: Decimal
+    settled_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class PastAssessment:
+    as_of: dt.date
+    score: float
+    band: str
+
+
+@dataclass
+class CustomerRisk:
+    """Everything known about one customer's risk, handed to every signal and then every policy.
+
+    ``payments`` are newest first (at most twice ``[risk] payments_window``); ``history`` holds the
+    earlier daily assessments within ``[risk] score_drop_window_days``, newest first. ``score``,
+    ``band`` and ``signals`` are filled in after scoring, before the policies run.
+    """
+
+    exposure: Exposure
+    payments: list[Payment] = field(default_factory=list)
+    bureaus: list[BureauView] = field(default_factory=list)
+    promises: list[PromiseView] = field(default_factory=list)
+    history: list[PastAssessment] = field(default_factory=list)
+    terms_days: int | None = None
+    score: float | None = None
+    band: str | None = None
+    signals: list[ScoredSignal] = field(default_factory=list)
+
+    @property
+    def customer_id(self) -> str:
+        return self.exposure.customer_id
 
 
 @dataclass(frozen=True)
 class SignalResult:
-    """A signal's contribution: ``points`` taken off a perfect score of 100, and why."""
+    """A signal's finding: ``severity`` from 0 (no concern) to 1 (as bad as this signal gets), and why.
+
+    The scorecard turns severity into points: ``weight x severity`` off a perfect 100.
+    """
 
     signal: str
+    severity: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScoredSignal:
+    """A signal's contribution to a score: the points it took off and the sentence explaining it."""
+
+    signal: str
+    severity: float
     points: float
     reason: str
 
@@ -50,19 +157,24 @@ class RiskSignal(abc.ABC):
     """One input to the risk score; registered through ``hub_register_risk_signals``."""
 
     name: str = "signal"
+    #: Points at severity 1.0 when ``[risk.scorecard] weights`` does not name this signal.
+    default_weight: float = 10.0
 
     @abc.abstractmethod
-    def evaluate(self, exposure: Exposure, context: RiskContext) -> SignalResult | None:
-        """Return the signal's contribution for this customer, or None when it does not apply."""
+    def evaluate(self, customer: CustomerRisk, context: RiskContext) -> SignalResult | None:
+        """Return the signal's finding for this customer, or None when it does not apply."""
 
 
 class FlagPolicy(abc.ABC):
-    """Decides which flags hold for a customer; registered through ``hub_register_flag_policies``."""
+    """Decides which flags hold for a customer; registered through ``hub_register_flag_policies``.
+
+    Policies run after scoring, so ``customer.score`` and ``customer.band`` are set.
+    """
 
     name: str = "policy"
 
     @abc.abstractmethod
-    def evaluate(self, exposure: Exposure, context: RiskContext) -> Sequence[RiskFlag]:
+    def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         """Return the flags this policy raises for the customer now (absent ones are cleared)."""
 
 
@@ -72,29 +184,51 @@ class RiskStats:
     flagged_customers: int = 0
     raised: int = 0
     cleared: int = 0
+    band_changes: int = 0
+    limit_changes: int = 0
+    collection_actions_due: int = 0
+    groups: int = 0
     outbox_rows: int = 0
     seconds: float = 0.0
     flag_counts: dict[str, int] = field(default_factory=dict)
+    band_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def bucket_of(days_past_due: int) -> str:
-    for label, low, high in DEFAULT_BUCKETS:
-        if (low is None or days_past_due >= low) and (high is None or days_past_due <= high):
-            return label
-    raise AssertionError("buckets cover every day count")
-
-
 def band_of(score: float, cutoffs: dict[str, float]) -> str:
+    """The best band whose lowest score the score reaches; below every cut-off, the lowest band."""
     for band, lowest in sorted(cutoffs.items(), key=lambda kv: -kv[1]):
         if score >= lowest:
             return band
     return sorted(cutoffs.items(), key=lambda kv: kv[1])[0][0]
 
 
+def score_customer(
+    customer: CustomerRisk,
+    signals: Sequence[RiskSignal],
+    context: RiskContext,
+    weights: dict[str, float],
+    bands: dict[str, float],
+) -> None:
+    """Score one customer in place: each signal's severity times its weight comes off 100."""
+    scored = []
+    for signal in signals:
+        result = signal.evaluate(customer, context)
+        if result is None:
+            continue
+        severity = min(1.0, max(0.0, float(result.severity)))
+        weight = weights.get(signal.name, signal.default_weight)
+        scored.append(ScoredSignal(result.signal, severity, round(weight * severity, 2), result.reason))
+    customer.signals = sorted(scored, key=lambda s: -s.points)
+    customer.score = round(max(0.0, 100.0 - sum(s.points for s in scored)), 2)
+    customer.band = band_of(customer.score, bands)
+
+
 class RiskEngine:
+    """One risk run: exposure, score, flags, collection plan and credit limits, in one transaction."""
+
     def __init__(
         self,
         store: Store,
@@ -102,91 +236,71 @@ class RiskEngine:
         policies: Sequence[FlagPolicy],
         *,
         sinks: Sequence[str],
-        band_cutoffs: dict[str, float],
-        overdue_days: Sequence[int] = (30, 60, 90),
+        settings: RiskConfig | None = None,
+        fx: FxConfig | None = None,
+        collections: CollectionsConfig | None = None,
+        credit: CreditConfig | None = None,
+        master_source: str | None = None,
         hook: Any = None,
     ) -> None:
         self.store = store
         self.signals = list(signals)
         self.policies = list(policies)
         self.sinks = list(sinks)
-        self.band_cutoffs = band_cutoffs
-        self.overdue_days = tuple(overdue_days)
+        self.settings = settings or RiskConfig()
+        self.fx = fx or FxConfig()
+        self.collections = collections or CollectionsConfig()
+        self.credit = credit or CreditConfig()
+        self.master_source = master_source
         self.hook = hook
+        known = {s.name for s in self.signals}
+        unknown = sorted(set(self.settings.scorecard.weights) - known)
+        if unknown and self.signals:
+            log.warning("risk.unknown_signal_weights", signals=unknown, installed=sorted(known))
+
+    def load(self, conn: sa.Connection, as_of: dt.date) -> Book:
+        rates = Rates.load(conn, self.fx.base, self.fx.table(), as_of)
+        return load_customers(
+            conn,
+            as_of,
+            bounds=self.settings.buckets,
+            rates=rates,
+            payments_window=self.settings.payments_window,
+            dso_days=self.settings.dso_days,
+            history_days=self.settings.score_drop_window_days,
+            master_source=self.master_source,
+        )
 
     def exposures(self, conn: sa.Connection, as_of: dt.date) -> list[Exposure]:
-        """One exposure per canonical customer, in the customer's currency (or its invoices')."""
-        inv, cust = schema.invoice, schema.customer
-        allocated = live_allocated(conn)
-        customers: dict[str, tuple[str | None, Decimal | None]] = {}
-        for cid, ccy, limit in conn.execute(sa.select(cust.c.canonical_id, cust.c.currency, cust.c.credit_limit)):
-            customers.setdefault(cid, (ccy, limit))
-        canonical = schema.invoice_customer_id
-        rows = conn.execute(
-            sa.select(inv.c.id, canonical, inv.c.currency, inv.c.open_amount, inv.c.due_date)
-            .select_from(inv.outerjoin(cust, schema.invoice_customer))
-            .where(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0)
-        )
-        per: dict[str, dict[str, Any]] = {}
-        for invoice_id, cid, ccy, open_amount, due in rows:
-            remaining = open_amount - allocated.get(invoice_id, ZERO)
-            if remaining <= 0:
-                continue
-            ccy_master, _ = customers.get(cid, (None, None))
-            acc = per.setdefault(
-                cid,
-                {
-                    "currency": ccy_master or ccy,
-                    "buckets": defaultdict(Decimal),
-                    "oldest": None,
-                    "max_dpd": 0,
-                    "other_ccy": 0,
-                },
-            )
-            if ccy != acc["currency"]:
-                acc["other_ccy"] += 1  # converted in a later version (rates); counted, not mixed in
-                continue
-            dpd = (as_of - due).days
-            acc["buckets"][bucket_of(dpd)] += remaining
-            if dpd > 0:
-                acc["max_dpd"] = max(acc["max_dpd"], dpd)
-                acc["oldest"] = due if acc["oldest"] is None else min(acc["oldest"], due)
-        out = []
-        for cid in sorted(set(customers) | set(per)):
-            acc = per.get(cid) or {}
-            ccy_master, limit = customers.get(cid, (None, None))
-            buckets = {label: ZERO for label, _, _ in DEFAULT_BUCKETS}
-            if acc:
-                buckets.update(acc["buckets"])
-            open_amount = sum(buckets.values(), ZERO)
-            currency = acc.get("currency") or ccy_master
-            if currency is None:
-                continue  # a customer with no currency and no invoices has no exposure to report
-            out.append(
-                Exposure(
-                    customer_id=cid,
-                    as_of=as_of,
-                    currency=currency,
-                    open_amount=open_amount,
-                    overdue_amount=open_amount - buckets["not_due"],
-                    buckets=buckets,
-                    credit_limit=limit,
-                    utilisation=float(open_amount / limit) if limit else None,
-                    oldest_due_date=acc.get("oldest"),
-                    max_days_past_due=acc.get("max_dpd", 0),
-                )
-            )
-        return out
+        """Each customer's exposure as of a date (no scoring, nothing written)."""
+        return [c.exposure for c in self.load(conn, as_of).customers]
 
     def run(self, as_of: dt.date) -> tuple[RiskStats, list[FlagChange]]:
+        from hub import collections as coll
+        from hub import credit
+
         started = time.perf_counter()
         stats = RiskStats()
         now = utcnow()
-        context = RiskContext(as_of=as_of, overdue_days=self.overdue_days)
-        changes: list[FlagChange] = []
+        flag_changes: list[FlagChange] = []
+        events: list[Any] = []
         counts: dict[str, int] = defaultdict(int)
+        bands_seen: dict[str, int] = defaultdict(int)
+        weights = self.settings.scorecard.weights
+        bands = self.settings.scorecard.bands
         with self.store.begin() as conn:
-            exposures = self.exposures(conn, as_of)
+            book = self.load(conn, as_of)
+            promises = coll.evaluate_promises(
+                conn, as_of, self.collections.promise_grace_days, master_source=self.master_source, index=book.index
+            )
+            context = RiskContext(
+                as_of=as_of,
+                settings=self.settings,
+                base_currency=book.rates.base,
+                portfolio_open=sum((c.exposure.open_base for c in book.customers), ZERO),
+            )
+            groups = roll_up_groups(book, book.labels)
+            links = {cid: info.links for cid, info in book.index.customers.items()}
             current = {
                 (cid, code): (active, version)
                 for cid, code, active, version in conn.execute(
@@ -198,85 +312,166 @@ class RiskEngine:
                     )
                 )
             }
-            links = self._links(conn)
-            exposure_rows = []
-            for exp in exposures:
-                results = [r for s in self.signals if (r := s.evaluate(exp, context)) is not None]
-                score = max(0.0, 100.0 - sum(r.points for r in results))
+            active_codes: dict[str, set[str]] = defaultdict(set)
+            for (cid, code), (active, _) in current.items():
+                if active:
+                    active_codes[cid].add(code)
+            previous_band = dict(conn.execute(sa.select(schema.exposure.c.customer_id, schema.exposure.c.band)).all())
+            band_versions = dict(
+                conn.execute(
+                    sa.select(schema.flag_event.c.customer_id, sa.func.max(schema.flag_event.c.version))
+                    .where(schema.flag_event.c.code == BAND_CODE)
+                    .group_by(schema.flag_event.c.customer_id)
+                ).all()
+            )
+            flags_of: dict[str, dict[str, RiskFlag]] = {}
+            for customer in book.customers:
+                customer.promises = promises.get(customer.customer_id, [])
+                score_customer(customer, self.signals, context, weights, bands)
                 flags: dict[str, RiskFlag] = {}
                 for policy in self.policies:
-                    for flag in policy.evaluate(exp, context):
+                    for flag in policy.evaluate(customer, context):
                         flags[flag.code] = flag
+                flags_of[customer.customer_id] = flags
+            recommendations, limit_events = credit.recommend_limits(
+                conn, book.customers, self.credit, as_of, now, sinks=self.sinks, links=links
+            )
+            plans = coll.plan_next_actions(conn, book.customers, self.collections, as_of, index=book.index)
+            exposure_rows, assessment_rows = [], []
+            writes = _Writes()
+            for customer in book.customers:
+                exp, cid = customer.exposure, customer.customer_id
+                flags = flags_of[cid]
                 for code in flags:
                     counts[code] += 1
+                assert customer.band is not None and customer.score is not None
+                bands_seen[customer.band] += 1
                 stats.customers += 1
                 stats.flagged_customers += bool(flags)
+                signals = [asdict(s) for s in customer.signals]
+                recommendation = recommendations.get(cid)
+                plan = plans.get(cid)
+                stats.collection_actions_due += bool(plan and plan.get("due_on", "9999") <= as_of.isoformat())
                 exposure_rows.append(
                     {
                         **{k: v for k, v in exp.model_dump().items() if k in schema.exposure.c},
                         "buckets": {k: str(v) for k, v in exp.buckets.items()},
-                        "score": score,
-                        "band": band_of(score, self.band_cutoffs),
-                        "signals": [asdict(r) for r in results],
+                        "unconverted": {k: str(v) for k, v in exp.unconverted.items()},
+                        "score": customer.score,
+                        "band": customer.band,
+                        "signals": signals,
                         "flags": sorted(flags),
+                        "recommended_limit": recommendation.amount if recommendation else None,
+                        "next_action": plan,
                         "computed_at": now,
                     }
                 )
-                changes.extend(self._diff(conn, exp.customer_id, flags, current, links, now, stats))
+                assessment_rows.append(
+                    {
+                        "customer_id": cid,
+                        "as_of": as_of,
+                        "score": customer.score,
+                        "band": customer.band,
+                        "flags": sorted(flags),
+                        "signals": signals,
+                        "computed_at": now,
+                    }
+                )
+                flag_changes.extend(
+                    self._diff(writes, cid, flags, active_codes.get(cid, set()), current, links, now, stats)
+                )
+                if previous_band.get(cid) != customer.band:
+                    version = (band_versions.get(cid) or 0) + 1
+                    events.append(self._band_change(writes, customer, previous_band.get(cid), version, links, now))
+                    stats.band_changes += 1
+            writes.flush(conn)
             conn.execute(schema.exposure.delete())
             if exposure_rows:
                 conn.execute(schema.exposure.insert(), exposure_rows)
-            stats.outbox_rows = enqueue(conn, changes, self.sinks, now)
+            conn.execute(schema.exposure_group.delete())
+            if groups:
+                conn.execute(
+                    schema.exposure_group.insert(), [{**g, "as_of": as_of, "computed_at": now} for g in groups]
+                )
+            stats.groups = len(groups)
+            ra = schema.risk_assessment
+            conn.execute(ra.delete().where(ra.c.as_of == as_of))
+            if assessment_rows:
+                conn.execute(ra.insert(), assessment_rows)
+            stats.limit_changes = len(limit_events)
+            # recommend_limits queued its own events (credit limits applied by policy)
+            queued_by_credit = len(limit_events) * len(self.sinks)
+            stats.outbox_rows = enqueue(conn, [*flag_changes, *events], self.sinks, now) + queued_by_credit
         stats.flag_counts = dict(sorted(counts.items()))
+        stats.band_counts = dict(sorted(bands_seen.items()))
         stats.seconds = time.perf_counter() - started
-        log.info("risk.done", **{k: v for k, v in stats.as_dict().items() if k != "flag_counts"})
+        log.info("risk.done", **{k: v for k, v in stats.as_dict().items() if k not in ("flag_counts", "band_counts")})
         if self.hook is not None:
-            for change in changes:
+            for change in flag_changes:
                 self.hook.hub_on_flag_change(change=change)
-        return stats, changes
+        return stats, flag_changes
 
-    def _links(self, conn: sa.Connection) -> dict[str, dict[str, str]]:
-        out: dict[str, dict[str, str]] = defaultdict(dict)
-        c = schema.customer
-        for cid, source, ext, extra in conn.execute(
-            sa.select(c.c.canonical_id, c.c.source, c.c.external_id, c.c.links)
-        ):
-            out[cid][source] = ext
-            out[cid].update(extra or {})
-        return out
+    @staticmethod
+    def _band_change(
+        writes: _Writes,
+        customer: CustomerRisk,
+        previous: str | None,
+        version: int,
+        links: dict[str, dict[str, str]],
+        now: dt.datetime,
+    ) -> BandChange:
+        cid = customer.customer_id
+        assert customer.band is not None and customer.score is not None
+        drivers = "; ".join(f"{s.reason} (-{s.points:g})" for s in customer.signals[:2]) or "no adverse signal"
+        was = f"was {previous}" if previous else "first assessment"
+        reason = f"score {customer.score:g} puts it in band {customer.band} ({was}): {drivers}"
+        change = BandChange(
+            event_id=f"{cid}:{BAND_CODE}:v{version}",
+            customer_id=cid,
+            band=customer.band,
+            previous=previous,
+            score=customer.score,
+            reason=reason,
+            at=now,
+            links=links.get(cid, {}),
+        )
+        writes.events.append(
+            {
+                "event_id": change.event_id,
+                "customer_id": cid,
+                "code": BAND_CODE,
+                "action": "set",
+                "version": version,
+                "reason": reason,
+                "at": now,
+            }
+        )
+        return change
 
+    @staticmethod
     def _diff(
-        self,
-        conn: sa.Connection,
+        writes: _Writes,
         customer_id: str,
         flags: dict[str, RiskFlag],
+        active: set[str],
         current: dict[tuple[str, str], tuple[bool, int]],
         links: dict[str, dict[str, str]],
         now: dt.datetime,
         stats: RiskStats,
     ) -> list[FlagChange]:
-        rf = schema.risk_flag
         changes = []
-        codes = set(flags) | {code for (cid, code), (active, _) in current.items() if cid == customer_id and active}
-        for code in sorted(codes):
-            active, version = current.get((customer_id, code), (False, 0))
+        for code in sorted(set(flags) | active):
+            was_active, version = current.get((customer_id, code), (False, 0))
             want = code in flags
-            if want == active:
+            if want == was_active:
                 continue
             version += 1
             reason = flags[code].reason if want else "no longer applies"
+            row = {"active": want, "version": version, "reason": reason, "changed_at": now}
             if (customer_id, code) in current:
-                conn.execute(
-                    rf.update()
-                    .where(rf.c.customer_id == customer_id, rf.c.code == code)
-                    .values(active=want, version=version, reason=reason, changed_at=now)
-                )
+                writes.flag_updates.append({**row, "b_customer": customer_id, "b_code": code})
             else:
-                conn.execute(
-                    rf.insert().values(
-                        customer_id=customer_id, code=code, active=want, version=version, reason=reason, changed_at=now
-                    )
-                )
+                writes.flag_inserts.append({**row, "customer_id": customer_id, "code": code})
             change = FlagChange(
                 event_id=f"{customer_id}:{code}:v{version}",
                 customer_id=customer_id,
@@ -287,16 +482,16 @@ class RiskEngine:
                 at=now,
                 links=links.get(customer_id, {}),
             )
-            conn.execute(
-                schema.flag_event.insert().values(
-                    event_id=change.event_id,
-                    customer_id=customer_id,
-                    code=code,
-                    action=change.action,
-                    version=version,
-                    reason=reason,
-                    at=now,
-                )
+            writes.events.append(
+                {
+                    "event_id": change.event_id,
+                    "customer_id": customer_id,
+                    "code": code,
+                    "action": change.action,
+                    "version": version,
+                    "reason": reason,
+                    "at": now,
+                }
             )
             if want:
                 stats.raised += 1
@@ -304,3 +499,31 @@ class RiskEngine:
                 stats.cleared += 1
             changes.append(change)
         return changes
+
+
+@dataclass
+class _Writes:
+    """Flag rows and risk events of one run, written in a few batched statements at its end."""
+
+    flag_inserts: list[dict[str, Any]] = field(default_factory=list)
+    flag_updates: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def flush(self, conn: sa.Connection) -> None:
+        rf = schema.risk_flag
+        if self.flag_inserts:
+            conn.execute(rf.insert(), self.flag_inserts)
+        if self.flag_updates:
+            conn.execute(
+                rf.update()
+                .where(rf.c.customer_id == sa.bindparam("b_customer"), rf.c.code == sa.bindparam("b_code"))
+                .values(
+                    active=sa.bindparam("active"),
+                    version=sa.bindparam("version"),
+                    reason=sa.bindparam("reason"),
+                    changed_at=sa.bindparam("changed_at"),
+                ),
+                self.flag_updates,
+            )
+        if self.events:
+            conn.execute(schema.flag_event.insert(), self.events)

@@ -25,7 +25,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 
 from hub.errors import RecordError
-from hub.model import MONEY_DECIMALS, _check_currency, _empty_to_none, describe_validation_error
+from hub.model import MONEY_DECIMALS, _check_currency, _empty_to_none, _parse_decimal, describe_validation_error
 
 DECIMAL_TEXT = re.compile(rf"-?\d{{1,18}}(?:\.\d{{1,{MONEY_DECIMALS}}})?\Z")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -233,7 +233,8 @@ def field_kind(name: str, model: type[BaseModel]) -> FieldKind | None:
         return None
     funcs = {getattr(v, "func", None) for v in validators}
     if annotation is Decimal:
-        return FieldKind("money", optional, gt=gt, ge=ge)
+        # Only Money fields are stored in millionths; another Decimal (an exchange rate) is not money.
+        return FieldKind("money", optional, gt=gt, ge=ge) if _parse_decimal in funcs else None
     if funcs == {_check_currency} and annotation is str:
         return FieldKind("currency", optional)
     if funcs == {_empty_to_none}:

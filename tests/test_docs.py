@@ -42,7 +42,7 @@ from hub.reconcile import (
     ReconcileStats,
     decide,
 )
-from hub.risk import FlagPolicy, RiskContext, RiskSignal, SignalResult
+from hub.risk import CustomerRisk, FlagPolicy, RiskContext, RiskSignal, SignalResult, score_customer
 from hub.sync import StreamStats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -369,18 +369,18 @@ def test_matcher_example_proposes_the_invoice_of_a_known_payer(monkeypatch: pyte
     assert matcher.propose(_receipt(None), book) == []
 
 
-def _exposure(*, open_amount: str, late: str, limit: str | None, days: int) -> Exposure:
+def _customer(*, open_amount: str, late: str, band: str = "A", score: float = 90.0) -> CustomerRisk:
     not_due = Decimal(open_amount) - Decimal(late)
-    return Exposure(
+    exposure = Exposure(
         customer_id="C1",
         as_of=dt.date(2026, 6, 30),
         currency="EUR",
         open_amount=open_amount,
         overdue_amount=late,
         buckets={"not_due": not_due, "d1_30": Decimal(0), "d91_180": Decimal(late)},
-        credit_limit=limit,
-        max_days_past_due=days,
+        max_days_past_due=120 if Decimal(late) else 0,
     )
+    return CustomerRisk(exposure=exposure, score=score, band=band)
 
 
 CONTEXT = RiskContext(as_of=dt.date(2026, 6, 30))
@@ -390,18 +390,28 @@ def test_risk_signal_example_scores_a_customer_with_much_severely_late_debt(monk
     host = load_plugins(allow=[], extra=[("late-share", load_example("hub_register_risk_signals", monkeypatch))])
     (signal,) = host.risk_signals()
     assert isinstance(signal, RiskSignal)
-    result = signal.evaluate(_exposure(open_amount="12000", late="4000", limit=None, days=120), CONTEXT)
-    assert isinstance(result, SignalResult) and result.points > 0 and "33%" in result.reason
-    assert signal.evaluate(_exposure(open_amount="12000", late="0", limit=None, days=0), CONTEXT) is None
+    result = signal.evaluate(_customer(open_amount="12000", late="4000"), CONTEXT)
+    assert isinstance(result, SignalResult)
+    assert (result.signal, result.severity) == ("severely-late-share", pytest.approx(2 / 3))
+    assert result.reason == "33% of the 12,000.00 EUR owed is over 90 days past due"
+    worst = signal.evaluate(_customer(open_amount="12000", late="9000"), CONTEXT)
+    assert worst is not None and worst.severity == 1.0
+    assert signal.evaluate(_customer(open_amount="12000", late="2999.99"), CONTEXT) is None
+    assert signal.evaluate(_customer(open_amount="0", late="0"), CONTEXT) is None
+    customer = _customer(open_amount="12000", late="4000")
+    score_customer(customer, [signal], CONTEXT, weights={}, bands={"A": 90.0, "B": 80.0, "C": 0.0})
+    assert (customer.score, customer.band) == (86.67, "B")  # 2/3 of its default weight, 20, off 100
 
 
-def test_flag_policy_example_holds_credit_of_a_late_customer_over_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    host = load_plugins(allow=[], extra=[("hold", load_example("hub_register_flag_policies", monkeypatch))])
+def test_flag_policy_example_flags_a_large_customer_that_fell_to_band_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = load_plugins(allow=[], extra=[("review", load_example("hub_register_flag_policies", monkeypatch))])
     (policy,) = host.flag_policies()
     assert isinstance(policy, FlagPolicy)
-    (flag,) = policy.evaluate(_exposure(open_amount="12000", late="4000", limit="10000", days=75), CONTEXT)
-    assert isinstance(flag, RiskFlag) and (flag.customer_id, flag.code) == ("C1", "CREDIT_HOLD")
-    assert policy.evaluate(_exposure(open_amount="9000", late="4000", limit="10000", days=75), CONTEXT) == []
+    (flag,) = policy.evaluate(_customer(open_amount="100000.00", late="0", band="C", score=55.5), CONTEXT)
+    assert isinstance(flag, RiskFlag) and (flag.customer_id, flag.code) == ("C1", "KEY_ACCOUNT_REVIEW")
+    assert flag.reason == "owes 100,000.00 EUR and scores 55.5 (band C): review the account with sales"
+    assert policy.evaluate(_customer(open_amount="99999.99", late="0", band="E", score=5.0), CONTEXT) == []
+    assert policy.evaluate(_customer(open_amount="500000", late="0", band="B", score=70.0), CONTEXT) == []
 
 
 def test_commands_example_adds_a_working_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -233,9 +233,11 @@ def _queue(store: Store, sink_name: str, changes: list[FlagChange]) -> None:
 
 
 def _statuses(store: Store) -> dict[str, str]:
-    o = schema.outbox
+    o, dead = schema.outbox, schema.outbox_dead_letter
     with store.connect() as conn:
-        return dict(conn.execute(sa.select(o.c.event_id, o.c.status).order_by(o.c.id)).all())
+        found = dict(conn.execute(sa.select(o.c.event_id, o.c.status).order_by(o.c.id)).all())
+        found.update({e: "dead" for e in conn.execute(sa.select(dead.c.event_id)).scalars()})
+    return found
 
 
 @pytest.fixture

@@ -1,81 +1,170 @@
-"""Outbox delivery: retries with backoff, dead letters, replay, and effects exactly once."""
+"""Outbox delivery: every event kind, backoff, the dead-letter table, replay, and ``hub outbox``.
+
+Crash safety (a killed ``hub push``, a flaky sink, poison records, old payloads) is in
+``tests/test_push_crash.py``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
-from hub_connectors.json_file import JsonFileSink
+from hub_connectors.json_file import JsonFileSink, read_events
 
 from hub.connector import DeliveryResult, Sink
-from hub.errors import SinkError
-from hub.model import FlagChange
-from hub.outbox import Outbox, enqueue
+from hub.errors import HubError, SinkError
+from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
+from hub.outbox import Outbox, ReplayStats, enqueue
 from hub.store import Store, schema, utcnow
+from tests.conftest import run_hub, write_config
+
+AT = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 
 
-def _queue(store: Store, sink: str, n: int) -> list[FlagChange]:
-    now = utcnow()
-    changes = [
-        FlagChange(
-            event_id=f"C{i}:OVER_LIMIT:v1",
-            customer_id=f"C{i}",
-            code="OVER_LIMIT",
-            action="raised",
-            version=1,
-            reason="r",
-            at=now,
-        )
-        for i in range(n)
-    ]
+def flag(i: int, code: str = "OVER_LIMIT") -> FlagChange:
+    return FlagChange(
+        event_id=f"C{i}:{code}:v1",
+        customer_id=f"C{i}",
+        code=code,
+        action="raised",
+        version=1,
+        reason=f"C{i} owes more than its credit limit.",
+        at=AT,
+    )
+
+
+BAND = BandChange(
+    event_id="C7:band:2026-03-02",
+    customer_id="C7",
+    band="high",
+    previous="medium",
+    score=38.5,
+    reason="Score fell from 55 to 38.5: 42 days late on average over the last 6 payments.",
+    at=AT,
+    links={"crm": "CRM-7"},
+)
+LIMIT = CreditLimitChange(
+    event_id="C7:credit_limit:12",
+    customer_id="C7",
+    amount=Decimal("12500.00"),
+    currency="EUR",
+    previous=Decimal("20000.00"),
+    approved_by="maria",
+    reason="Approved by maria. Limit lowered to EUR 12,500.00: exposure exceeded the limit for 30 days.",
+    at=AT,
+)
+
+
+def _queue(store: Store, sink: str, events: Sequence[FlagChange | BandChange | CreditLimitChange]) -> None:
     with store.begin() as conn:
-        enqueue(conn, changes, [sink], now)
-    return changes
+        enqueue(conn, events, [sink], utcnow())
 
 
-class FlakySink(Sink):
-    """Down for the first ``failures`` calls, then delivers."""
+class RecordingSink(Sink):
+    """Down for the first ``failures`` calls; refuses ``refuse`` event ids (permanently if ``permanent``)."""
 
     batch_size = 4
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int = 0, refuse: Sequence[str] = (), permanent: bool = True) -> None:
         self.failures = failures
+        self.refuse = set(refuse)
+        self.permanent = permanent
         self.calls = 0
-        self.received: list[str] = []
+        self.received: list[OutboxEvent] = []
 
-    def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
+    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
         self.calls += 1
         if self.calls <= self.failures:
             raise SinkError("503 Service Unavailable")
-        self.received.extend(c.event_id for c in changes)
-        return [DeliveryResult(c.event_id, True) for c in changes]
+        results = []
+        for e in events:
+            if e.event_id in self.refuse:
+                results.append(DeliveryResult(e.event_id, False, error="400 INVALID_FIELD", permanent=self.permanent))
+            else:
+                self.received.append(e)
+                results.append(DeliveryResult(e.event_id, True))
+        return results
 
 
-def _statuses(store: Store) -> dict[str, int]:
+def _statuses(store: Store) -> dict[str, str]:
     o = schema.outbox
     with store.connect() as conn:
-        return dict(conn.execute(sa.select(o.c.status, sa.func.count()).group_by(o.c.status)).all())
+        return dict(conn.execute(sa.select(o.c.event_id, o.c.status).order_by(o.c.id)).all())
 
 
-def test_sink_that_fails_three_times_then_recovers_receives_everything_once(store: Store) -> None:
-    changes = _queue(store, "crm", 10)
-    sink = FlakySink(failures=3)
-    outbox = Outbox(store, max_attempts=8, backoff_seconds=0)
-    for _ in range(3):
-        stats = outbox.push({"crm": sink})
-        assert stats.delivered == 0 and stats.failed == 4  # one batch tried, the sink is down: stop
-    stats = outbox.push({"crm": sink})
-    assert stats.delivered == 10
-    assert sorted(sink.received) == sorted(c.event_id for c in changes)
-    assert _statuses(store) == {"delivered": 10}
+def _dead(store: Store) -> dict[str, dict[str, Any]]:
+    dl = schema.outbox_dead_letter
+    with store.connect() as conn:
+        return {r.event_id: dict(r._mapping) for r in conn.execute(sa.select(dl).order_by(dl.c.id))}
+
+
+# -- every event kind ----------------------------------------------------------------------------------
+
+
+def test_push_hands_the_sink_each_kind_as_its_own_typed_event(store: Store) -> None:
+    _queue(store, "erp", [flag(1), BAND, LIMIT])
+    sink = RecordingSink()
+    stats = Outbox(store, backoff_seconds=0).push({"erp": sink})
+    assert (stats.delivered, stats.failed, stats.dead) == (3, 0, 0)
+    assert [type(e) for e in sink.received] == [FlagChange, BandChange, CreditLimitChange]
+    assert sink.received == [flag(1), BAND, LIMIT]
+    limit = sink.received[2]
+    assert isinstance(limit, CreditLimitChange)
+    assert (limit.amount, limit.previous) == (Decimal("12500.00"), Decimal("20000.00"))
+    assert _statuses(store) == {
+        "C1:OVER_LIMIT:v1": "delivered",
+        BAND.event_id: "delivered",
+        LIMIT.event_id: "delivered",
+    }
+
+
+def test_json_file_sink_writes_one_line_per_event_of_every_kind(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "out" / "events.jsonl"
+    _queue(store, "file", [flag(1), BAND, LIMIT])
+    assert Outbox(store).push({"file": JsonFileSink(path)}).delivered == 3
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["kind"], r["event_id"]) for r in lines] == [
+        ("flag", "C1:OVER_LIMIT:v1"),
+        ("band", "C7:band:2026-03-02"),
+        ("credit_limit", "C7:credit_limit:12"),
+    ]
+    assert (lines[1]["band"], lines[1]["previous"], lines[1]["links"]) == ("high", "medium", {"crm": "CRM-7"})
+    assert (lines[2]["amount"], lines[2]["currency"], lines[2]["previous"]) == ("12500.00", "EUR", "20000.00")
+
+
+def test_json_file_sink_writes_an_event_repeated_in_one_batch_once(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    results = JsonFileSink(path).deliver([flag(1), BAND, flag(1)])
+    assert [(r.event_id, r.ok) for r in results] == [("C1:OVER_LIMIT:v1", True), (BAND.event_id, True),
+                                                       ("C1:OVER_LIMIT:v1", True)]
+    assert [r["event_id"] for r in read_events(path)] == ["C1:OVER_LIMIT:v1", BAND.event_id]
+
+
+def test_json_file_sink_ignores_a_redelivered_change_and_survives_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "flags.jsonl"
+    JsonFileSink(path).deliver([flag(1)])
+    with path.open("a") as f:
+        f.write('{"kind": "flag", "event_id": "C2:OVER')  # a crash mid-write
+    fresh = JsonFileSink(path)  # a new process reads what is there
+    results = fresh.deliver([flag(1), flag(2)])
+    assert all(r.ok for r in results)
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"kind": "flag", "event_id": "C2:OVER'  # left as it was, on a line of its own
+    assert [r["event_id"] for r in read_events(path)] == ["C1:OVER_LIMIT:v1", "C2:OVER_LIMIT:v1"]
+
+
+# -- retries -------------------------------------------------------------------------------------------
 
 
 def test_backoff_delays_the_next_attempt(store: Store) -> None:
-    _queue(store, "crm", 2)
-    sink = FlakySink(failures=1)
+    _queue(store, "crm", [flag(1), flag(2)])
+    sink = RecordingSink(failures=1)
     outbox = Outbox(store, backoff_seconds=60)
     outbox.push({"crm": sink})
     assert outbox.push({"crm": sink}).delivered == 0  # not due yet
@@ -83,68 +172,250 @@ def test_backoff_delays_the_next_attempt(store: Store) -> None:
     assert outbox.push({"crm": sink}, now=later).delivered == 2
 
 
-class RejectingSink(Sink):
-    def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
-        return [
-            DeliveryResult(c.event_id, c.customer_id != "C1", error="400 INVALID_FIELD", permanent=True)
-            for c in changes
-        ]
-
-
-def test_permanent_failures_go_to_dead_letter_and_replay_requeues_them(store: Store) -> None:
-    _queue(store, "crm", 3)
-    outbox = Outbox(store, backoff_seconds=0)
-    stats = outbox.push({"crm": RejectingSink()})
-    assert (stats.delivered, stats.sinks[0].dead) == (2, 1)
-    dead = outbox.rows("dead")
-    assert [r["event_id"] for r in dead] == ["C1:OVER_LIMIT:v1"]
-    assert dead[0]["last_error"] == "400 INVALID_FIELD"
-    assert outbox.replay(sink="crm") == 1
-    sink = FlakySink(failures=0)
-    assert outbox.push({"crm": sink}).delivered == 1
-    assert sink.received == ["C1:OVER_LIMIT:v1"]
-
-
-def test_retries_stop_after_max_attempts(store: Store) -> None:
-    _queue(store, "crm", 1)
-    outbox = Outbox(store, max_attempts=3, backoff_seconds=0)
-    sink = FlakySink(failures=100)
-    for _ in range(5):
-        outbox.push({"crm": sink})
-    assert sink.calls == 3
-    assert _statuses(store) == {"dead": 1}
-
-
-def test_json_file_sink_ignores_a_redelivered_change_and_survives_a_torn_line(tmp_path: Path) -> None:
-    path = tmp_path / "flags.jsonl"
-    now = utcnow()
-    change = FlagChange(
-        event_id="C1:OVER_LIMIT:v1", customer_id="C1", code="OVER_LIMIT", action="raised", version=1, reason="r", at=now
-    )
-    JsonFileSink(path).deliver([change])
-    with path.open("a") as f:
-        f.write('{"event_id": "C2:OVER')  # a crash mid-write
-    fresh = JsonFileSink(path)  # a new process reads what is there
-    other = change.model_copy(update={"event_id": "C2:OVER_LIMIT:v1", "customer_id": "C2"})
-    results = fresh.deliver([change, other])
-    assert all(r.ok for r in results)
-    ids = []
-    for line in path.read_text().splitlines():
-        try:
-            ids.append(json.loads(line)["event_id"])
-        except ValueError:
-            continue
-    assert ids == ["C1:OVER_LIMIT:v1", "C2:OVER_LIMIT:v1"]
-
-
-class UnreachableSink(FlakySink):
+class UnreachableSink(RecordingSink):
     def check(self) -> None:
         raise SinkError("connection refused")
 
 
 def test_unreachable_sink_is_skipped_without_using_up_attempts(store: Store) -> None:
-    _queue(store, "crm", 2)
+    _queue(store, "crm", [flag(1), flag(2)])
     outbox = Outbox(store, max_attempts=1, backoff_seconds=0)
-    stats = outbox.push({"crm": UnreachableSink(failures=0)})
+    stats = outbox.push({"crm": UnreachableSink()})
     assert stats.sinks[0].errors == ["connection refused"]
-    assert _statuses(store) == {"pending": 2}
+    assert _statuses(store) == {"C1:OVER_LIMIT:v1": "pending", "C2:OVER_LIMIT:v1": "pending"}
+    assert _dead(store) == {}
+
+
+def test_an_event_the_sink_reports_nothing_for_is_retried_with_a_reason(store: Store) -> None:
+    class SilentSink(RecordingSink):
+        def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
+            return [DeliveryResult(e.event_id, True) for e in events if e.event_id != "C2:OVER_LIMIT:v1"]
+
+    _queue(store, "crm", [flag(1), flag(2)])
+    outbox = Outbox(store, backoff_seconds=0)
+    stats = outbox.push({"crm": SilentSink()})
+    assert (stats.delivered, stats.failed) == (1, 1)
+    assert [(r["event_id"], r["attempts"], r["last_error"]) for r in outbox.rows("failed")] == [
+        ("C2:OVER_LIMIT:v1", 1, "crm reported no result for it")
+    ]
+
+
+def test_an_unreadable_stored_event_goes_to_dead_letter_without_reaching_the_sink(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    with store.begin() as conn:
+        conn.execute(
+            schema.outbox.insert().values(
+                sink="crm", event_id="X1", payload={"kind": "invoice_paid", "event_id": "X1"}, status="pending",
+                attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
+            )
+        )
+    sink = RecordingSink()
+    stats = Outbox(store, backoff_seconds=0).push({"crm": sink})
+    assert (stats.delivered, stats.sinks[0].dead) == (1, 1)
+    assert [e.event_id for e in sink.received] == ["C1:OVER_LIMIT:v1"]
+    dead = _dead(store)["X1"]
+    assert dead["permanent"] is True and dead["attempts"] == 1
+    assert dead["last_error"].startswith("the stored event cannot be read: ")
+    assert "invoice_paid" in dead["last_error"]
+    assert _statuses(store) == {"C1:OVER_LIMIT:v1": "delivered"}
+
+
+# -- dead letters and replay ---------------------------------------------------------------------------
+
+
+def test_summary_and_rows_report_pending_failed_dead_and_delivered(store: Store) -> None:
+    _queue(store, "crm", [flag(1), flag(2), flag(3)])
+    _queue(store, "erp", [flag(1), LIMIT])
+    outbox = Outbox(store, max_attempts=5, backoff_seconds=3600)
+    outbox.push({"crm": RecordingSink(refuse=["C2:OVER_LIMIT:v1"]), "erp": RecordingSink(failures=1)})
+    assert outbox.summary() == [
+        {"sink": "crm", "status": "dead", "count": 1},
+        {"sink": "crm", "status": "delivered", "count": 2},
+        {"sink": "erp", "status": "failed", "count": 2},
+    ]
+    _queue(store, "erp", [BAND])
+    assert {"sink": "erp", "status": "pending", "count": 1} in outbox.summary()
+    dead = outbox.rows("dead")
+    assert [(r["sink"], r["event_id"], r["kind"], r["status"], r["attempts"], r["last_error"], r["permanent"])
+            for r in dead] == [("crm", "C2:OVER_LIMIT:v1", "flag", "dead", 1, "400 INVALID_FIELD", True)]
+    failed = outbox.rows("failed", sink="erp")
+    assert [(r["event_id"], r["kind"], r["attempts"], r["last_error"]) for r in failed] == [
+        ("C1:OVER_LIMIT:v1", "flag", 1, "503 Service Unavailable"),
+        (LIMIT.event_id, "credit_limit", 1, "503 Service Unavailable"),
+    ]
+    assert all(r["next_attempt_at"] > utcnow() + dt.timedelta(minutes=29) for r in failed)  # jitter: 30-60 min
+    assert [r["event_id"] for r in outbox.rows("delivered")] == ["C1:OVER_LIMIT:v1", "C3:OVER_LIMIT:v1"]
+    assert outbox.rows("failed", sink="crm") == []
+    with pytest.raises(HubError, match="unknown outbox status 'lost'"):
+        outbox.rows("lost")
+
+
+def test_replay_by_dead_letter_id_moves_only_those_back_and_leaves_failed_rows(store: Store) -> None:
+    _queue(store, "crm", [flag(1), flag(2), flag(3)])
+    outbox = Outbox(store, max_attempts=5, backoff_seconds=3600)
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1", "C2:OVER_LIMIT:v1"])})
+    _queue(store, "crm", [flag(4)])
+    outbox.push({"crm": RecordingSink(failures=1)})
+    dead_ids = {r["event_id"]: r["id"] for r in outbox.rows("dead")}
+    assert sorted(dead_ids) == ["C1:OVER_LIMIT:v1", "C2:OVER_LIMIT:v1"]
+
+    stats = outbox.replay(ids=[dead_ids["C2:OVER_LIMIT:v1"]], actor="maria")
+    assert stats == ReplayStats(dead_letters=1, failed=0, already_queued=0)
+    assert list(_dead(store)) == ["C1:OVER_LIMIT:v1"]
+    o = schema.outbox
+    with store.connect() as conn:
+        back = conn.execute(sa.select(o).where(o.c.event_id == "C2:OVER_LIMIT:v1")).one()
+    assert (back.status, back.attempts, back.last_error) == ("pending", 0, None)
+    assert back.payload == flag(2).model_dump(mode="json")
+    (failed,) = outbox.rows("failed")
+    assert (failed["event_id"], failed["attempts"]) == ("C4:OVER_LIMIT:v1", 1)
+    assert failed["next_attempt_at"] > utcnow() + dt.timedelta(minutes=29)  # untouched: still backing off
+
+    sink = RecordingSink()
+    assert outbox.push({"crm": sink}).delivered == 1
+    assert [e.event_id for e in sink.received] == ["C2:OVER_LIMIT:v1"]
+
+
+def test_replay_without_ids_requeues_every_dead_letter_and_makes_failed_rows_due_now_with_an_audit_entry(
+    store: Store,
+) -> None:
+    _queue(store, "crm", [flag(1), flag(2)])
+    _queue(store, "erp", [flag(1)])
+    outbox = Outbox(store, max_attempts=5, backoff_seconds=3600)
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    outbox.push({"crm": RecordingSink(failures=0), "erp": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    _queue(store, "crm", [flag(3)])
+    outbox.push({"crm": RecordingSink(failures=1)})
+    assert outbox.summary() == [
+        {"sink": "crm", "status": "failed", "count": 1},
+        {"sink": "crm", "status": "dead", "count": 1},
+        {"sink": "crm", "status": "delivered", "count": 1},
+        {"sink": "erp", "status": "dead", "count": 1},
+    ]
+
+    stats = outbox.replay(sink="crm", actor="maria")
+    assert (stats.dead_letters, stats.failed, stats.total) == (1, 1, 2)
+    assert [r["sink"] for r in outbox.rows("dead")] == ["erp"]  # another sink's dead letter stays
+    sink = RecordingSink()
+    assert outbox.push({"crm": sink}).delivered == 2  # due now, without waiting for the backoff
+    assert sorted(e.event_id for e in sink.received) == ["C1:OVER_LIMIT:v1", "C3:OVER_LIMIT:v1"]
+
+    a = schema.audit_log
+    with store.connect() as conn:
+        entry = conn.execute(sa.select(a).where(a.c.action == "outbox.replay")).one()
+    assert (entry.actor, entry.object_type, entry.object_id) == ("maria", "outbox", "crm")
+    assert entry.details == {
+        "sink": "crm",
+        "ids": [],
+        "event_ids": ["C1:OVER_LIMIT:v1"],
+        "dead_letters": 1,
+        "failed": 1,
+        "already_queued": 0,
+        "total": 2,
+    }
+
+
+def test_replay_of_an_id_that_is_not_a_dead_letter_is_refused_and_changes_nothing(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=0)
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    (dead,) = outbox.rows("dead")
+    with pytest.raises(HubError, match=rf"no dead letter with id {dead['id'] + 100}; 'hub outbox --status dead'"):
+        outbox.replay(ids=[dead["id"], dead["id"] + 100])
+    with pytest.raises(HubError, match=rf"no dead letter with id {dead['id']} for sink 'erp'"):
+        outbox.replay(sink="erp", ids=[dead["id"]])
+    assert list(_dead(store)) == ["C1:OVER_LIMIT:v1"]
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.audit_log)).scalar_one() == 0
+
+
+def test_a_dead_letter_whose_event_was_queued_again_is_dropped_on_replay_not_duplicated(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=0)
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    _queue(store, "crm", [flag(1)])  # the outbox holds the event again (re-queued by hand)
+    stats = outbox.replay()
+    assert stats == ReplayStats(dead_letters=0, failed=0, already_queued=1)
+    assert _dead(store) == {}
+    assert _statuses(store) == {"C1:OVER_LIMIT:v1": "pending"}
+
+
+def test_an_event_that_dies_again_after_replay_replaces_its_old_dead_letter(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=0)
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    outbox.replay()
+    outbox.push({"crm": RecordingSink(refuse=["C1:OVER_LIMIT:v1"])})
+    assert [(r["event_id"], r["attempts"]) for r in outbox.rows("dead")] == [("C1:OVER_LIMIT:v1", 1)]
+    assert _statuses(store) == {}
+
+
+def test_rows_marked_dead_inside_the_outbox_by_an_older_hub_move_to_the_dead_letter_table(store: Store) -> None:
+    _queue(store, "crm", [flag(1), flag(2)])
+    o = schema.outbox
+    with store.begin() as conn:
+        conn.execute(
+            o.update().where(o.c.event_id == "C1:OVER_LIMIT:v1").values(status="dead", attempts=8, last_error="timeout")
+        )
+    outbox = Outbox(store)
+    assert {"sink": "crm", "status": "dead", "count": 1} in outbox.summary()
+    sink = RecordingSink()
+    assert outbox.push({"crm": sink}).delivered == 1
+    assert [e.event_id for e in sink.received] == ["C2:OVER_LIMIT:v1"]
+    dead = _dead(store)["C1:OVER_LIMIT:v1"]
+    assert (dead["attempts"], dead["last_error"], dead["permanent"]) == (8, "timeout", False)
+    assert _statuses(store) == {"C2:OVER_LIMIT:v1": "delivered"}
+
+
+# -- the command line ------------------------------------------------------------------------------------
+
+
+def test_hub_outbox_lists_counts_and_failed_and_dead_rows_and_replay_queues_them_again(
+    tmp_path: Path, db_url: str
+) -> None:
+    write_config(tmp_path, db_url, customers=None, invoices=None, statements=None, sink="out/flags.jsonl",
+                 extra="[outbox]\nbackoff_seconds = 3600\n")
+    store = Store(db_url)
+    store.migrate()
+    try:
+        _queue(store, "crm", [flag(1), flag(2), LIMIT])
+        outbox = Outbox(store, backoff_seconds=3600)
+        outbox.push({"crm": RecordingSink(refuse=[LIMIT.event_id])})
+        _queue(store, "crm", [flag(3)])
+        outbox.push({"crm": RecordingSink(failures=1)})
+        (dead,) = outbox.rows("dead")
+    finally:
+        store.dispose()
+
+    shown = json.loads(run_hub("-c", "hub.toml", "--json", "outbox", cwd=tmp_path).stdout)
+    assert shown["summary"] == [
+        {"sink": "crm", "status": "failed", "count": 1},
+        {"sink": "crm", "status": "dead", "count": 1},
+        {"sink": "crm", "status": "delivered", "count": 2},
+    ]
+    assert [(r["status"], r["event_id"], r["kind"], r["attempts"], r["last_error"]) for r in shown["rows"]] == [
+        ("failed", "C3:OVER_LIMIT:v1", "flag", 1, "503 Service Unavailable"),
+        ("dead", LIMIT.event_id, "credit_limit", 1, "400 INVALID_FIELD"),
+    ]
+    table = run_hub("-c", "hub.toml", "outbox", cwd=tmp_path, env={"COLUMNS": "200"}).stdout
+    assert "dead letters" in table and "dead-letter id" in table
+    assert "400 INVALID_FIELD (permanent)" in table and "503 Service Unavailable" in table
+
+    bad = run_hub("-c", "hub.toml", "outbox", "--status", "lost", cwd=tmp_path, check=False)
+    assert bad.returncode == 1 and "--status must be one of pending, failed, dead, delivered" in bad.stderr
+    unknown = run_hub("-c", "hub.toml", "outbox", "replay", "--id", str(dead["id"] + 7), cwd=tmp_path, check=False)
+    assert unknown.returncode == 1 and f"no dead letter with id {dead['id'] + 7}" in unknown.stderr
+    nosink = run_hub("-c", "hub.toml", "outbox", "replay", "--sink", "crmm", cwd=tmp_path, check=False)
+    assert nosink.returncode == 1 and "no sink named 'crmm'" in nosink.stderr
+    assert "dead-letter id" in run_hub("-c", "hub.toml", "outbox", "replay", "--help", cwd=tmp_path).stdout
+
+    replayed = run_hub("-c", "hub.toml", "outbox", "replay", "--id", str(dead["id"]), "--by", "maria", cwd=tmp_path)
+    assert "1 dead letter(s) and 0 failed row(s) queued again" in replayed.stdout
+    after = json.loads(run_hub("-c", "hub.toml", "--json", "outbox", cwd=tmp_path).stdout)
+    assert after["summary"] == [
+        {"sink": "crm", "status": "pending", "count": 1},
+        {"sink": "crm", "status": "failed", "count": 1},
+        {"sink": "crm", "status": "delivered", "count": 2},
+    ]
+    everything = json.loads(run_hub("-c", "hub.toml", "--json", "outbox", "replay", cwd=tmp_path).stdout)
+    assert everything == {"replayed": 1, "dead_letters": 0, "failed": 1, "already_queued": 0, "total": 1}

@@ -43,10 +43,13 @@ def test_run_on_generated_workload_matches_exact_references_correctly(tmp_path: 
     assert result["auto_precision"] == 1.0
     assert result["unknown_receipt_refs"] == 0
 
-    # The flags reached the json-file sink, once each.
+    # The flag and band changes reached the json-file sink, once each.
     lines = [json.loads(x) for x in (tmp_path / "out" / "flags.jsonl").read_text().splitlines()]
-    assert len(lines) == summary["risk"]["raised"] > 0
-    assert len({x["event_id"] for x in lines}) == len(lines)
+    flags = [x for x in lines if x["kind"] == "flag"]
+    bands = [x for x in lines if x["kind"] == "band"]
+    assert len(flags) == summary["risk"]["raised"] > 0
+    assert len(bands) == summary["risk"]["band_changes"] == summary["risk"]["customers"]  # first assessment
+    assert len({x["event_id"] for x in lines}) == len(lines) == summary["push"]["delivered"]
 
     # Over-limit customers are exactly those whose open amount exceeds their limit.
     run_hub("exposure", "export", "--format", "csv", "-o", "exposure.csv", cwd=tmp_path)
@@ -99,8 +102,10 @@ def test_demo_shows_auto_matches_and_a_raised_flag(tmp_path: Path) -> None:
     assert summary["receipts_imported"] == 120
     assert summary["auto_matched"] > 0
     assert summary["flagged_customers"] > 0
-    assert summary["flag_changes_written"] > 0
-    assert Path(summary["flags_file"]).read_text().count("\n") == summary["flag_changes_written"]
+    assert summary["events_written"] > 0
+    assert Path(summary["flags_file"]).read_text().count("\n") == summary["events_written"]
+    assert sum(summary["bands"].values()) == summary["customers"]
+    assert "<svg" in Path(summary["report"]).read_text(encoding="utf-8")
     text = run_hub("demo", "--workspace", str(tmp_path / "demo2"), cwd=tmp_path).stdout
     assert "matched automatically" in text and "flags raised" in text
 

@@ -10,7 +10,7 @@ from hub import hookimpl
 from hub.errors import PluginError
 from hub.plugins import load_plugins
 
-BUILT_INS = {"csv", "bank-files", "json-file", "matching", "basic-flags"}
+BUILT_INS = {"csv", "bank-files", "json-file", "matching", "risk-rules"}
 
 
 def test_built_in_connectors_and_plugins_load_through_entry_points() -> None:

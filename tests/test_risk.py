@@ -14,7 +14,7 @@ from hub.config import load_config
 from hub.risk import bucket_of
 from hub.store import schema
 
-from .conftest import write_config
+from .conftest import generate, run_hub, write_config
 
 AS_OF = dt.date(2026, 11, 27)
 
@@ -69,14 +69,20 @@ def test_flags_raise_and_clear_as_versioned_events_with_one_outbox_row_per_sink(
         ],
     )  # 61 days
     write_config(
-        tmp_path, db_url, statements=None, extra='[connectors.audit]\ntype = "json-file"\npath = "out/audit.jsonl"\n'
+        tmp_path,
+        db_url,
+        statements=None,
+        extra='[connectors.audit]\ntype = "json-file"\npath = "out/audit.jsonl"\n'
+        # only the overdue and over-limit policies decide here (hold and prepayment have their own tests)
+        "[risk]\ncredit_hold_overdue_days = 365\ncredit_hold_bands = []\nprepayment_bands = []\n",
     )
     hub = Hub(load_config(tmp_path / "hub.toml"))
     hub.init()
     hub.sync()
     stats = hub.risk(AS_OF)
     assert _flags(hub) == {("A", "OVERDUE_90"), ("A", "OVER_LIMIT"), ("C", "OVERDUE_60")}
-    assert (stats.raised, stats.cleared, stats.outbox_rows) == (3, 0, 6)
+    # 3 flags raised and 3 first bands, each queued for both sinks
+    assert (stats.raised, stats.cleared, stats.band_changes, stats.outbox_rows) == (3, 0, 3, 12)
 
     with hub.store.connect() as conn:
         exp = {r.customer_id: r for r in conn.execute(sa.select(schema.exposure))}
@@ -88,7 +94,7 @@ def test_flags_raise_and_clear_as_versioned_events_with_one_outbox_row_per_sink(
 
     # Re-running changes nothing.
     again = hub.risk(AS_OF)
-    assert (again.raised, again.cleared, again.outbox_rows) == (0, 0, 0)
+    assert (again.raised, again.cleared, again.band_changes, again.outbox_rows) == (0, 0, 0, 0)
 
     # A pays down the late invoice: OVERDUE_90 and OVER_LIMIT clear, at version 2.
     text = (
@@ -103,11 +109,54 @@ def test_flags_raise_and_clear_as_versioned_events_with_one_outbox_row_per_sink(
     with hub.store.connect() as conn:
         events = conn.execute(
             sa.select(schema.flag_event.c.event_id, schema.flag_event.c.action)
-            .where(schema.flag_event.c.customer_id == "A")
+            .where(schema.flag_event.c.customer_id == "A", schema.flag_event.c.code != "BAND")
             .order_by(schema.flag_event.c.id)
         ).all()
         sinks = conn.execute(sa.select(schema.outbox.c.sink, sa.func.count()).group_by(schema.outbox.c.sink)).all()
     assert [e.event_id for e in events] == ["A:OVERDUE_90:v1", "A:OVER_LIMIT:v1", "A:OVERDUE_90:v2", "A:OVER_LIMIT:v2"]
     assert [e.action for e in events][-2:] == ["cleared", "cleared"]
-    assert dict(sinks) == {"audit": 5, "flags": 5}
+    bands = 3 + cleared.band_changes
+    assert dict(sinks) == {"audit": 5 + bands, "flags": 5 + bands}
     hub.close()
+
+
+@pytest.mark.slow
+def test_on_the_generated_workload_over_limit_and_buckets_agree_with_the_invoices(tmp_path: Path, db_url: str) -> None:
+    """Acceptance: after `hub run`, OVER_LIMIT is on exactly the customers whose open amount exceeds
+    their limit, and each customer's buckets equal its open invoice amounts by days past due, as
+    computed here straight from the invoice and allocation tables."""
+    generate(tmp_path, seed=11, customers=150, invoices=3000, receipts=600)
+    write_config(tmp_path, db_url)
+    run_hub("init", cwd=tmp_path)
+    run_hub("run", "--as-of", AS_OF.isoformat(), cwd=tmp_path)
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    inv, alloc, cust = schema.invoice, schema.allocation, schema.customer
+    with hub.store.connect() as conn:
+        applied = dict(
+            conn.execute(
+                sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
+                .where(alloc.c.status.in_(("auto", "confirmed")))
+                .group_by(alloc.c.invoice_id)
+            ).all()
+        )
+        assert applied, "the run matched nothing: the check below would be trivial"
+        limits = dict(conn.execute(sa.select(cust.c.external_id, cust.c.credit_limit)).all())
+        expected: dict[str, dict[str, Decimal]] = {c: {} for c in limits}
+        for invoice_id, cid, open_amount, due in conn.execute(
+            sa.select(inv.c.id, inv.c.customer_external_id, inv.c.open_amount, inv.c.due_date)
+        ):
+            left = open_amount - applied.get(invoice_id, Decimal(0))
+            if left > 0:
+                label = bucket_of((AS_OF - due).days)
+                expected[cid][label] = expected[cid].get(label, Decimal(0)) + left
+        rows = {r.customer_id: r for r in conn.execute(sa.select(schema.exposure))}
+    hub.close()
+    assert set(rows) == set(limits)
+    over = 0
+    for cid, row in rows.items():
+        got = {k: Decimal(v) for k, v in row.buckets.items() if Decimal(v)}
+        assert got == expected[cid], cid
+        is_over = limits[cid] is not None and sum(expected[cid].values(), Decimal(0)) > limits[cid]
+        over += is_over
+        assert ("OVER_LIMIT" in row.flags) == is_over, (cid, row.open_amount, limits[cid])
+    assert 0 < over < len(rows)

@@ -1,4 +1,4 @@
-"""``csv`` connector: customers and invoices from CSV exports of an ERP.
+"""``csv`` connector: customers, invoices (and orders, guarantees, FX rates, collection notes) from CSV.
 
 The default mappings read the layout that ``shared/bench/gen_receivables.py`` writes
 (``mappings/csv-customers.toml``, ``mappings/csv-invoices.toml``); another layout needs only a
@@ -8,6 +8,10 @@ mapping file::
     type = "csv"
     customers = "data/customers.csv"
     invoices = "data/invoices.csv"
+    orders = "data/open-orders.csv"          # optional: order_number,customer_id,order_date,currency,open_amount,status
+    guarantees = "data/guarantees.csv"      # optional: guarantee_id,customer_id,kind,amount,currency,expiry_date,issuer
+    rates = "data/fx-rates.csv"             # optional: date,currency,base,rate (1 currency = rate base)
+    collections = "data/collection-log.csv" # optional: see mappings/csv-collections.toml
     mappings = { invoices = "mappings/my-erp-invoices.toml" }
 
 The files are full snapshots. The cursor remembers the file's content hash and how many rows are
@@ -22,6 +26,8 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+from pydantic import Field
 
 from hub import hookimpl
 from hub.connector import (
@@ -38,11 +44,33 @@ from hub.errors import SourceError
 
 PAGE_SIZE = 10_000
 ROW_KEY = "_row"  # the data row number (1 = first row after the header), kept for quarantine
+KEY = "_key"  # a composite id for files without an id column: the key columns joined by ":"
+#: Streams whose usual files have no id column, and the columns that identify a row in them.
+DEFAULT_KEYS: dict[str, list[str]] = {"rates": ["date", "currency", "base"]}
+
+
+#: Config key (and stream name) -> canonical record type and default mapping file.
+STREAMS: dict[str, tuple[str, str]] = {
+    "customers": ("customer", "csv-customers"),
+    "invoices": ("invoice", "csv-invoices"),
+    "orders": ("sales_order", "csv-orders"),
+    "guarantees": ("guarantee", "csv-guarantees"),
+    "rates": ("fx_rate", "csv-fx-rates"),
+    "collections": ("collection_action", "csv-collections"),
+}
 
 
 class CsvConfig(ConnectorConfig):
     customers: str | None = None
     invoices: str | None = None
+    orders: str | None = None
+    guarantees: str | None = None
+    rates: str | None = None
+    collections: str | None = None
+    keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per stream, columns that together identify a row (as column _key) when the file has no id.",
+    )
     delimiter: str = ","
     encoding: str = "utf-8-sig"
     page_size: int = PAGE_SIZE
@@ -61,20 +89,14 @@ class CsvSource(Source):
         self.name = name
         self.config = config
         self.files: dict[str, Path] = {}
-        if config.customers:
-            self.files["customers"] = context.resolve_path(config.customers)
-        if config.invoices:
-            self.files["invoices"] = context.resolve_path(config.invoices)
+        for stream in STREAMS:
+            if value := getattr(config, stream):
+                self.files[stream] = context.resolve_path(value)
         if not self.files:
-            raise SourceError(f"connector {name}: set 'customers' and/or 'invoices' to a CSV file")
+            raise SourceError(f"connector {name}: set at least one of {', '.join(STREAMS)} to a CSV file")
 
     def streams(self) -> Sequence[StreamSpec]:
-        specs = []
-        if "customers" in self.files:
-            specs.append(StreamSpec("customers", "customer", "csv-customers", "merge"))
-        if "invoices" in self.files:
-            specs.append(StreamSpec("invoices", "invoice", "csv-invoices", "merge"))
-        return specs
+        return [StreamSpec(s, record, mapping, "merge") for s, (record, mapping) in STREAMS.items() if s in self.files]
 
     def check(self) -> None:
         for stream, path in self.files.items():
@@ -82,7 +104,8 @@ class CsvSource(Source):
                 raise SourceError(f"connector {self.name}: {stream} file {path} not found")
 
     def check_stream(self, stream: StreamSpec, required_fields: set[str]) -> None:
-        missing = sorted(required_fields - set(self.header(stream.name)))
+        synthetic = {KEY} if self.config.keys.get(stream.name, DEFAULT_KEYS.get(stream.name)) else set()
+        missing = sorted(required_fields - set(self.header(stream.name)) - synthetic)
         if missing:
             raise SourceError(
                 f"{self.files[stream.name]}: missing column(s) {', '.join(missing)} that the {stream.name} "
@@ -99,24 +122,29 @@ class CsvSource(Source):
             skip = int(cursor.get("row", 0))
         try:
             with path.open(newline="", encoding=self.config.encoding) as f:
-                yield from self._pages(path, f, fingerprint, skip)
+                yield from self._pages(stream.name, path, f, fingerprint, skip)
         except UnicodeDecodeError as exc:
             raise SourceError(f"{path}: not {self.config.encoding} text ({exc.reason} at byte {exc.start})") from None
         except csv.Error as exc:
             raise SourceError(f"{path}: {exc}") from None
 
-    def _pages(self, path: Path, f: Any, fingerprint: str, skip: int) -> Iterator[Page]:
+    def _pages(self, stream: str, path: Path, f: Any, fingerprint: str, skip: int) -> Iterator[Page]:
         reader = csv.reader(f, delimiter=self.config.delimiter)
         header = next(reader, None)
         if header is None:
             raise SourceError(f"{path}: the file is empty (no header row)")
         header = [h.strip() for h in header]
+        key_columns = self.config.keys.get(stream, DEFAULT_KEYS.get(stream, []))
+        missing = [k for k in key_columns if k not in header]
+        if missing:
+            raise SourceError(f"{path}: missing key column(s) {', '.join(missing)}")
+        key_at = [header.index(k) for k in key_columns]
         row_no = 0
         for _ in range(skip):
             if next(reader, None) is None:
                 break
             row_no += 1
-        columns = [*header, ROW_KEY]
+        columns = [*header, ROW_KEY, *([KEY] if key_at else [])]
         width = len(header)
         batch: list[list[Any]] = []
         size = self.config.page_size
@@ -132,6 +160,8 @@ class CsvSource(Source):
             if len(row) != width:  # short rows read as empty cells, surplus cells are ignored
                 row = (row + [""] * width)[:width]
             row.append(row_no)
+            if key_at:
+                row.append(":".join(row[i].strip() for i in key_at))
             batch.append(row)
             if len(batch) >= size:
                 yield page(complete=False)

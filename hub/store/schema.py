@@ -103,6 +103,7 @@ invoice = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("po_number", sa.String(255)),
     sa.Column("payment_reference", sa.String(255)),
+    sa.Column("paid_date", sa.Date),
     # Only the natural key is indexed: each further index on a million-row table halves the
     # speed of a bulk sync, and reconciliation and risk read invoices in full anyway.
     sa.UniqueConstraint("source", "external_id"),
@@ -188,6 +189,43 @@ collection_action = sa.Table(
     sa.UniqueConstraint("source", "external_id"),
 )
 
+guarantee = sa.Table(
+    "guarantee",
+    metadata,
+    *_source_columns(),
+    sa.Column("customer_external_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("expiry_date", sa.Date),
+    sa.Column("issuer", sa.String(255)),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+sales_order = sa.Table(
+    "sales_order",
+    metadata,
+    *_source_columns(),
+    sa.Column("number", sa.String(255), nullable=False),
+    sa.Column("customer_external_id", sa.String(255), nullable=False),
+    sa.Column("order_date", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
+fx_rate = sa.Table(
+    "fx_rate",
+    metadata,
+    *_source_columns(),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("base", sa.String(3), nullable=False),
+    sa.Column("rate", sa.Numeric(24, 10), nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.UniqueConstraint("source", "external_id"),
+)
+
 allocation = sa.Table(
     "allocation",
     metadata,
@@ -236,6 +274,92 @@ exposure = sa.Table(
     sa.Column("signals", sa.JSON, nullable=False),
     sa.Column("flags", sa.JSON, nullable=False),
     sa.Column("computed_at", TS, nullable=False),
+    sa.Column("name", sa.String(500)),
+    sa.Column("group_id", sa.String(255), index=True),
+    sa.Column("open_orders", Money, nullable=False, server_default="0"),
+    sa.Column("secured_amount", Money, nullable=False, server_default="0"),
+    sa.Column("net_exposure", Money, nullable=False, server_default="0"),
+    sa.Column("dso", sa.Float),
+    sa.Column("avg_days_late", sa.Float),
+    sa.Column("days_late_trend", sa.Float),
+    sa.Column("payments_counted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("open_base", Money, nullable=False, server_default="0"),
+    sa.Column("base_currency", sa.String(3)),
+    sa.Column("fx_rates", sa.JSON),
+    sa.Column("unconverted", sa.JSON),
+    sa.Column("recommended_limit", Money),
+    sa.Column("next_action", sa.JSON),
+)
+"""The latest assessment per customer (replaced by every risk run); history is in risk_assessment."""
+
+exposure_group = sa.Table(
+    "exposure_group",
+    metadata,
+    sa.Column("group_id", sa.String(255), primary_key=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("members", sa.Integer, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("overdue_amount", Money, nullable=False),
+    sa.Column("buckets", sa.JSON, nullable=False),
+    sa.Column("open_orders", Money, nullable=False),
+    sa.Column("secured_amount", Money, nullable=False),
+    sa.Column("net_exposure", Money, nullable=False),
+    sa.Column("credit_limit", Money),
+    sa.Column("utilisation", sa.Float),
+    sa.Column("unconverted", sa.JSON),
+    sa.Column("computed_at", TS, nullable=False),
+)
+"""Exposure of each group (a parent and its subsidiaries, all levels), in the parent's currency."""
+
+risk_assessment = sa.Table(
+    "risk_assessment",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("band", sa.String(10), nullable=False),
+    sa.Column("flags", sa.JSON, nullable=False),
+    sa.Column("signals", sa.JSON, nullable=False),
+    sa.Column("computed_at", TS, nullable=False),
+    sa.UniqueConstraint("customer_id", "as_of"),
+)
+"""One assessment per customer and day (a re-run that day replaces it): the history early warnings read."""
+
+promise = sa.Table(
+    "promise",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("action_id", sa.Integer, sa.ForeignKey("collection_action.id"), nullable=False, unique=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),
+    sa.Column("made_on", sa.Date, nullable=False),
+    sa.Column("promised_date", sa.Date, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    # open -> kept | broken, decided from matched receipts by the risk run
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("received", Money, nullable=False),
+    sa.Column("settled_on", sa.Date),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+credit_limit_proposal = sa.Table(
+    "credit_limit_proposal",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("current_limit", Money),
+    sa.Column("recommended", Money, nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    # pending (needs approval) | approved | rejected | applied (small change, approved by policy) | superseded
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("decided_by", sa.String(255)),
+    sa.Column("decided_at", TS),
+    sa.Column("note", sa.Text),
 )
 
 risk_flag = sa.Table(
@@ -281,6 +405,23 @@ outbox = sa.Table(
     sa.UniqueConstraint("sink", "event_id"),
     sa.Index("ix_outbox_sink_status", "sink", "status", "next_attempt_at"),
 )
+
+outbox_dead_letter = sa.Table(
+    "outbox_dead_letter",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("outbox_id", sa.Integer, nullable=False),
+    sa.Column("sink", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(400), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("permanent", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("died_at", TS, nullable=False),
+    sa.UniqueConstraint("sink", "event_id"),
+)
+"""Poison records: outbox rows that failed permanently or too often; ``hub outbox replay`` moves them back."""
 
 quarantine = sa.Table(
     "quarantine",
@@ -361,4 +502,7 @@ RECORD_TABLES: dict[str, sa.Table] = {
     "receipt": receipt,
     "credit_report": credit_report,
     "collection_action": collection_action,
+    "guarantee": guarantee,
+    "sales_order": sales_order,
+    "fx_rate": fx_rate,
 }

@@ -1,4 +1,4 @@
-"""``example-webhook`` sink: each batch of flag changes POSTed as JSON to a URL of your choice.
+"""``example-webhook`` sink: each batch of hub events (flag, band, credit-limit changes) POSTed as JSON.
 
 A small but complete third-party connector, installed with ``pip`` and found by the hub through the
 ``hub`` entry-point group (see this package's ``pyproject.toml``). Configure an instance with::
@@ -47,7 +47,7 @@ from pydantic import Field, field_validator
 from hub import hookimpl
 from hub.connector import Connector, ConnectorConfig, ConnectorContext, ConnectorType, DeliveryResult, Sink
 from hub.errors import SinkError
-from hub.model import FlagChange
+from hub.model import OutboxEvent
 
 __all__ = ["CONNECTOR_TYPE", "WebhookConfig", "WebhookSink", "hub_register_connectors", "idempotency_key"]
 __version__ = "0.1.0"
@@ -78,14 +78,14 @@ class WebhookConfig(ConnectorConfig):
         return value
 
 
-def idempotency_key(changes: Sequence[FlagChange]) -> str:
+def idempotency_key(changes: Sequence[OutboxEvent]) -> str:
     """The same key for the same set of changes, whatever their order: sha256 of the sorted event ids."""
     joined = "\n".join(sorted(c.event_id for c in changes))
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()
 
 
 class WebhookSink(Sink):
-    """POSTs batches of flag changes; see the module docstring for the protocol."""
+    """POSTs batches of events; see the module docstring for the protocol."""
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 10.0, batch_size: int = 100) -> None:
         self.url = url
@@ -98,7 +98,7 @@ class WebhookSink(Sink):
     def close(self) -> None:
         self.client.close()
 
-    def deliver(self, changes: Sequence[FlagChange]) -> Sequence[DeliveryResult]:
+    def deliver(self, changes: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
         if not changes:
             return []
         body = {"changes": [c.model_dump(mode="json") for c in changes]}
@@ -124,7 +124,7 @@ def _excerpt(response: httpx.Response) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 3] + "..."
 
 
-def _results(changes: Sequence[FlagChange], response: httpx.Response) -> list[DeliveryResult]:
+def _results(changes: Sequence[OutboxEvent], response: httpx.Response) -> list[DeliveryResult]:
     """Per-change results from a 2xx answer: the body's ``results`` when it has them, else all delivered."""
     try:
         data: Any = response.json()

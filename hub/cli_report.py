@@ -1,0 +1,60 @@
+"""``hub report --html FILE``: the portfolio as one self-contained HTML page (:mod:`hub.report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub import report as rpt
+
+# ``hub.cli`` imports this module while it is being set up, so its helpers are imported when the
+# command runs, not here.
+
+
+def _report(
+    html: Annotated[Path, typer.Option("--html", help="HTML file to write (folders are created).")],
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the largest exposures to list.")] = 20,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Count collection steps due by this day (default: risk as_of, else today)."),
+    ] = None,
+) -> None:
+    """Write the last risk run as one self-contained HTML page that opens in any browser and prints well.
+
+    Key figures in the base currency, ageing, risk bands, flags, largest exposures and groups, match rate, steps due.
+    Run 'hub risk' first.
+    """
+    from hub import cli as hubcli
+
+    day = hubcli._as_of(as_of)
+    with hubcli.session() as hub:
+        figures = hub.report(html, as_of=day, top=top)
+    path = html.resolve()
+    base = figures.base_currency
+    hubcli.emit(
+        {
+            "file": str(path),
+            "as_of": figures.as_of.isoformat(),
+            "base_currency": base,
+            "customers": len(figures.customers),
+            "open": str(figures.open_base),
+            "overdue": str(figures.overdue_base),
+            "collection_steps_due": len(figures.due),
+        }
+    )
+    if not hubcli.state.json:
+        hubcli.out.print(
+            f"report written to {path} ({len(figures.customers)} customers, {rpt.money(figures.open_base)} {base} "
+            f"open, {rpt.money(figures.overdue_base)} {base} overdue, as of {figures.as_of})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``hub report`` to the hub command line."""
+    from hub import cli as hubcli
+
+    app.command("report")(hubcli.handled(_report))
