@@ -384,6 +384,13 @@ class RiskEngine:
                     version = (band_versions.get(cid) or 0) + 1
                     events.append(self._band_change(writes, customer, previous_band.get(cid), version, links, now))
                     stats.band_changes += 1
+            # Flags of a customer no longer assessed (merged into another by identity resolution,
+            # or gone from every source) are cleared, so no system keeps showing them.
+            assessed = {c.customer_id for c in book.customers}
+            for cid in sorted(set(active_codes) - assessed):
+                flag_changes.extend(
+                    self._diff(writes, cid, {}, active_codes[cid], current, links, now, stats, gone=True)
+                )
             writes.flush(conn)
             conn.execute(schema.exposure.delete())
             if exposure_rows:
@@ -458,15 +465,18 @@ class RiskEngine:
         links: dict[str, dict[str, str]],
         now: dt.datetime,
         stats: RiskStats,
+        *,
+        gone: bool = False,
     ) -> list[FlagChange]:
         changes = []
+        cleared = "the customer is no longer assessed (merged into another or removed)" if gone else "no longer applies"
         for code in sorted(set(flags) | active):
             was_active, version = current.get((customer_id, code), (False, 0))
             want = code in flags
             if want == was_active:
                 continue
             version += 1
-            reason = flags[code].reason if want else "no longer applies"
+            reason = flags[code].reason if want else cleared
             row = {"active": want, "version": version, "reason": reason, "changed_at": now}
             if (customer_id, code) in current:
                 writes.flag_updates.append({**row, "b_customer": customer_id, "b_code": code})
