@@ -215,24 +215,6 @@ def load_customers(
     # The database aggregates (a million invoices become a row per customer, currency and bucket);
     # money stays in exact integer millionths until converted here.
     micros = sa.BigInteger()
-    issued_recently = sa.and_(inv.c.issue_date > since, inv.c.issue_date <= as_of, inv.c.amount > 0)
-    per_currency = conn.execute(
-        sa.select(
-            canonical,
-            inv.c.currency,
-            sa.func.count(),
-            sa.func.sum(sa.case((issued_recently, sa.type_coerce(inv.c.amount, micros)), else_=0)),
-        )
-        .select_from(joined)
-        .where(live)
-        .group_by(canonical, inv.c.currency)
-        .order_by(canonical, sa.func.count().desc(), inv.c.currency)
-    ).all()
-    for cid, ccy, _, sales in per_currency:
-        acc = acc_for(cid, ccy)  # a customer without a master currency takes its most used one
-        if sales and (value := add(acc, from_micros(int(sales)), ccy)) is not None:
-            acc.sales += value
-
     applied = (
         sa.select(alloc.c.invoice_id, sa.func.sum(sa.type_coerce(alloc.c.amount, micros)).label("amount"))
         .where(alloc.c.status.in_(LIVE))
@@ -240,20 +222,40 @@ def load_customers(
         .subquery()
     )
     remaining = sa.type_coerce(inv.c.open_amount, micros) - sa.func.coalesce(applied.c.amount, 0)
+    is_open = sa.and_(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0, remaining > 0)
+    issued_recently = sa.and_(inv.c.issue_date > since, inv.c.issue_date <= as_of, inv.c.amount > 0)
     bucket = sa.case(
         (inv.c.due_date >= as_of, "not_due"),
         *((inv.c.due_date >= as_of - dt.timedelta(days=high), bucket_of(high, bounds)) for high in bounds),
         else_=labels[-1],
     )
-    for cid, ccy, label, amount, oldest in conn.execute(
-        sa.select(canonical, inv.c.currency, bucket, sa.func.sum(remaining), sa.func.min(inv.c.due_date))
-        .select_from(joined.outerjoin(applied, applied.c.invoice_id == inv.c.id))
-        .where(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0, remaining > 0)
-        .group_by(canonical, inv.c.currency, bucket)
-    ):
-        acc = acc_for(cid, ccy)
-        value = add(acc, from_micros(int(amount)), ccy)
-        if value is None:
+    # One scan of the invoices, grouped by the source's own customer key (no join: the canonical
+    # id is looked up here, by the rule of schema.invoice_customer_id).
+    groups = conn.execute(
+        sa.select(
+            inv.c.source,
+            inv.c.customer_external_id,
+            inv.c.currency,
+            bucket,
+            sa.func.count(),
+            sa.func.sum(sa.case((issued_recently, sa.type_coerce(inv.c.amount, micros)), else_=0)),
+            sa.func.sum(sa.case((is_open, remaining), else_=0)),
+            sa.func.min(sa.case((is_open, inv.c.due_date))),
+        )
+        .select_from(inv.outerjoin(applied, applied.c.invoice_id == inv.c.id))
+        .where(inv.c.status != "cancelled")
+        .group_by(inv.c.source, inv.c.customer_external_id, inv.c.currency, bucket)
+    ).all()
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for source, ext, ccy, _, n, *_ in groups:
+        counts[(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)] += n
+    for cid, ccy in sorted(counts, key=lambda k: (k[0], -counts[k], k[1])):
+        acc_for(cid, ccy)  # a customer without a master currency takes its most used one
+    for source, ext, ccy, label, _, sales, amount, oldest in groups:
+        acc = acc_for(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)
+        if sales and (value := add(acc, from_micros(int(sales)), ccy)) is not None:
+            acc.sales += value
+        if not amount or (value := add(acc, from_micros(int(amount)), ccy)) is None:
             continue
         acc.buckets[label] += value
         if label != "not_due":

@@ -98,6 +98,18 @@ def _make_prefix(prefix: str) -> Transform:
     return add
 
 
+def _make_key(name: str) -> Transform:
+    """``key:crm``: ``"A-17"`` -> ``{"crm": "A-17"}``, e.g. a column holding the customer's id in another
+    system, for ``links``; an empty value gives no link."""
+
+    def wrap(v: Any) -> Any:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return {}
+        return {name: v.strip() if isinstance(v, str) else v}
+
+    return wrap
+
+
 TRANSFORMS: dict[str, Transform] = {
     "strip": _strip,
     "upper": _upper,
@@ -107,7 +119,12 @@ TRANSFORMS: dict[str, Transform] = {
     "negate": _negate,
     "list": _as_list,
 }
-PARAMETRIC: dict[str, Callable[[str], Transform]] = {"date": _make_date, "split": _make_split, "prefix": _make_prefix}
+PARAMETRIC: dict[str, Callable[[str], Transform]] = {
+    "date": _make_date,
+    "split": _make_split,
+    "prefix": _make_prefix,
+    "key": _make_key,
+}
 
 
 def _transform(name: str, where: str) -> Transform:

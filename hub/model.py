@@ -128,7 +128,7 @@ class Customer(SourceRecord):
     ibans: list[str] = Field(default_factory=list)
     credit_limit: OptionalMoney = None
     payment_terms_days: int | None = Field(default=None, ge=0)
-    links: dict[str, str] = Field(
+    links: Annotated[dict[str, str], BeforeValidator(lambda v: {} if v is None else v)] = Field(
         default_factory=dict, description="Ids of the same customer in other systems, by connector name."
     )
 

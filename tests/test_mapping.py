@@ -80,3 +80,23 @@ def test_mapping_file_errors_name_the_file(tmp_path: Path) -> None:
         load_mapping("bad.toml", tmp_path)
     with pytest.raises(MappingError, match="no built-in mapping named 'nope'"):
         load_mapping("nope")
+
+
+def test_key_transform_turns_a_column_into_a_link_to_another_system() -> None:
+    from hub.model import Customer
+
+    m = parse_mapping(
+        {
+            "record": "customer",
+            "fields": {
+                "external_id": "id",
+                "legal_name": "name",
+                "links": {"from": "crm_id", "transform": ["key:crm"]},
+            },
+        },
+        "test",
+    )
+    linked = Customer(source="erp", **m.apply({"id": "C1", "name": "Acme", "crm_id": " 0017 "}))
+    assert linked.links == {"crm": "0017"}
+    unlinked = Customer(source="erp", **m.apply({"id": "C2", "name": "Beta", "crm_id": ""}))
+    assert unlinked.links == {}
