@@ -14,6 +14,8 @@ from typing import Any
 from hub.config import HubConfig
 from hub.connector import Connector, ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
+from hub.identity import IdentityStats
+from hub.identity import resolve as resolve_identities
 from hub.outbox import Outbox, PushStats
 from hub.plugins import PluginHost, load_plugins
 from hub.reconcile import ReconcileEngine, ReconcileStats
@@ -102,6 +104,15 @@ class Hub:
             progress=progress,
             workers=self.config.sync.workers,
         )
+
+    def resolve_identities(self) -> IdentityStats:
+        """Link other sources' customer records to master customers (:mod:`hub.identity`).
+
+        Its own step: run after ``sync`` (new records) and before ``reconcile`` and ``risk``, which
+        group everything by canonical customer id.
+        """
+        self.store.check_ready()
+        return resolve_identities(self.store, master_source=self.master_source(), settings=self.config.identity)
 
     def reconcile(self) -> ReconcileStats:
         self.store.check_ready()

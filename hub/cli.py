@@ -271,13 +271,14 @@ def run(
     as_of: Annotated[str | None, typer.Option(help="Age invoices as of this date (default today).")] = None,
     full_refresh: Annotated[bool, typer.Option(help="Ignore saved cursors when syncing.")] = False,
 ) -> None:
-    """sync, reconcile, risk and push, in that order."""
+    """sync, resolve identities, reconcile, risk and push, in that order."""
     with _hub() as hub:
         sync_rows = _sync(hub, None, full_refresh)
+        ident = hub.resolve_identities().as_dict()
         rec = hub.reconcile().as_dict()
         rk = hub.risk(_as_of(as_of)).as_dict()
         pushed = hub.push().as_dict()
-    summary = {"sync": sync_rows, "reconcile": rec, "risk": rk, "push": pushed}
+    summary = {"sync": sync_rows, "identity": ident, "reconcile": rec, "risk": rk, "push": pushed}
     table = _table(
         "hub run",
         ["step", "result"],
@@ -289,6 +290,10 @@ def run(
                     f"={r['unchanged']} !{r['quarantined']}"
                     for r in sync_rows
                 ),
+            ],
+            [
+                "identity",
+                f"{ident['linked']} customer records linked, {ident['proposed']} proposed for review",
             ],
             [
                 "reconcile",
@@ -826,6 +831,7 @@ def demo(
     with _hub() as hub:
         hub.init()
         sync_rows = _sync(hub, None, False)
+        hub.resolve_identities()
         rec = hub.reconcile()
         rk = hub.risk()
         pushed = hub.push()
@@ -911,9 +917,9 @@ def register_core_commands() -> None:
     if _core_registered:
         return
     _core_registered = True
-    from hub import cli_collections, cli_credit, cli_report
+    from hub import cli_collections, cli_credit, cli_customers, cli_report
 
-    for module in (cli_collections, cli_credit, cli_report):
+    for module in (cli_collections, cli_credit, cli_customers, cli_report):
         module.register(app)
 
 

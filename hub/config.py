@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -288,11 +288,27 @@ class OutboxConfig(_Section):
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
 
 
+AutoLinkRule = Literal["tax_id", "external_link", "iban"]
+
+
+def _default_auto_link() -> list[AutoLinkRule]:
+    return ["tax_id", "external_link", "iban"]
+
+
 class IdentityConfig(_Section):
     master: str | None = Field(
         default=None,
         description="Connector whose customer ids become canonical ids; default: the first that syncs customers.",
     )
+    auto_link: list[AutoLinkRule] = Field(
+        default_factory=_default_auto_link,
+        description="Rules whose unique, uncontradicted matches are linked at once (tax_id, external_link, iban); "
+        "matches by the others are proposed. Name matches are always proposed.",
+    )
+    name_threshold: float = Field(
+        default=88.0, ge=50, le=100, description="Least name similarity (0-100, token-sort ratio) that is proposed."
+    )
+    name_max_proposals: int = Field(default=3, ge=1, le=20, description="Most name proposals per record.")
 
 
 class HubConfig(BaseSettings):

@@ -316,7 +316,13 @@ class RiskEngine:
             for (cid, code), (active, _) in current.items():
                 if active:
                     active_codes[cid].add(code)
-            previous_band = dict(conn.execute(sa.select(schema.exposure.c.customer_id, schema.exposure.c.band)).all())
+            previous: dict[str, tuple[str | None, dict[str, str] | None]] = {
+                cid: (band, known)
+                for cid, band, known in conn.execute(
+                    sa.select(schema.exposure.c.customer_id, schema.exposure.c.band, schema.exposure.c.links)
+                )
+            }
+            previous_band = {cid: band for cid, (band, _) in previous.items()}
             band_versions = dict(
                 conn.execute(
                     sa.select(schema.flag_event.c.customer_id, sa.func.max(schema.flag_event.c.version))
@@ -363,6 +369,7 @@ class RiskEngine:
                         "flags": sorted(flags),
                         "recommended_limit": recommendation.amount if recommendation else None,
                         "next_action": plan,
+                        "links": links.get(cid, {}),
                         "computed_at": now,
                     }
                 )
@@ -380,14 +387,21 @@ class RiskEngine:
                 flag_changes.extend(
                     self._diff(writes, cid, flags, active_codes.get(cid, set()), current, links, now, stats)
                 )
-                if previous_band.get(cid) != customer.band:
+                known_before = previous.get(cid, (None, None))[1]
+                gained = sorted(set(links.get(cid, {})) - set(known_before or {})) if known_before is not None else []
+                if previous_band.get(cid) != customer.band or gained:
                     version = (band_versions.get(cid) or 0) + 1
                     events.append(self._band_change(writes, customer, previous_band.get(cid), version, links, now))
-                    stats.band_changes += 1
+                    stats.band_changes += previous_band.get(cid) != customer.band
+                if gained:  # newly linked systems learn the flags already in force
+                    flag_changes.extend(self._resend(writes, cid, flags, current, links, now, gained))
             # Flags of a customer no longer assessed (merged into another by identity resolution,
             # or gone from every source) are cleared, so no system keeps showing them.
             assessed = {c.customer_id for c in book.customers}
             for cid in sorted(set(active_codes) - assessed):
+                if cid not in links and ":" in cid:  # a merged record's own id names where it lives
+                    source, _, external_id = cid.partition(":")
+                    links[cid] = {source: external_id}
                 flag_changes.extend(
                     self._diff(writes, cid, {}, active_codes[cid], current, links, now, stats, gone=True)
                 )
@@ -454,6 +468,58 @@ class RiskEngine:
             }
         )
         return change
+
+    @staticmethod
+    def _resend(
+        writes: _Writes,
+        customer_id: str,
+        flags: dict[str, RiskFlag],
+        current: dict[tuple[str, str], tuple[bool, int]],
+        links: dict[str, dict[str, str]],
+        now: dt.datetime,
+        gained: list[str],
+    ) -> list[FlagChange]:
+        """A new version of each flag that stays raised, for the systems linked since the last run."""
+        changes = []
+        for code in sorted(flags):
+            was_active, version = current.get((customer_id, code), (False, 0))
+            if not was_active:
+                continue  # raised in this run: _diff already sent it
+            version += 1
+            reason = f"{flags[code].reason} (sent again: now also known in {', '.join(gained)})"
+            writes.flag_updates.append(
+                {
+                    "active": True,
+                    "version": version,
+                    "reason": reason,
+                    "changed_at": now,
+                    "b_customer": customer_id,
+                    "b_code": code,
+                }
+            )
+            change = FlagChange(
+                event_id=f"{customer_id}:{code}:v{version}",
+                customer_id=customer_id,
+                code=code,
+                action="raised",
+                version=version,
+                reason=reason,
+                at=now,
+                links=links.get(customer_id, {}),
+            )
+            writes.events.append(
+                {
+                    "event_id": change.event_id,
+                    "customer_id": customer_id,
+                    "code": code,
+                    "action": "raised",
+                    "version": version,
+                    "reason": reason,
+                    "at": now,
+                }
+            )
+            changes.append(change)
+        return changes
 
     @staticmethod
     def _diff(

@@ -186,3 +186,30 @@ def test_flags_of_a_customer_no_longer_assessed_are_cleared(tmp_path: Path, db_u
     assert reasons and all("no longer assessed" in r for r in reasons)
     assert stats.cleared >= 1
     hub.close()
+
+
+def test_a_system_linked_since_the_last_run_is_sent_the_flags_and_band_already_in_force(
+    tmp_path: Path, db_url: str
+) -> None:
+    _write(tmp_path, ["A,Alpha GmbH,DE1,DE,EUR,100.00,,"], ["A1,A,2026-08-01,2026-08-20,EUR,800.00,800.00,"])
+    write_config(tmp_path, db_url, statements=None)
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    hub.init()
+    hub.sync()
+    hub.risk(AS_OF)
+    assert hub.risk(AS_OF).outbox_rows == 0  # nothing new: nothing sent
+    with hub.store.begin() as conn:  # the customer's CRM account becomes known (identity resolution)
+        conn.execute(schema.customer.update().values(links={"crm": "0011A"}))
+    stats = hub.risk(AS_OF)
+    with hub.store.connect() as conn:
+        rows = conn.execute(sa.select(schema.outbox.c.event_id, schema.outbox.c.payload).order_by(schema.outbox.c.id))
+        latest = {r.event_id: r.payload for r in rows}
+    resent = {e: p for e, p in latest.items() if p["links"].get("crm") == "0011A"}
+    active = {code for cid, code in _flags(hub) if cid == "A"}
+    assert active >= {"OVER_LIMIT", "OVERDUE_90"}
+    assert {p["code"] for p in resent.values() if p["kind"] == "flag"} == active
+    assert all(p["action"] == "raised" and p["version"] == 2 for p in resent.values() if p["kind"] == "flag")
+    assert [p["kind"] for p in resent.values()].count("band") == 1
+    assert stats.band_changes == 0  # the band itself did not change
+    assert hub.risk(AS_OF).outbox_rows == 0  # and only once
+    hub.close()

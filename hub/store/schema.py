@@ -289,6 +289,9 @@ exposure = sa.Table(
     sa.Column("unconverted", sa.JSON),
     sa.Column("recommended_limit", Money),
     sa.Column("next_action", sa.JSON),
+    # the systems this customer is known in ({connector: id}) when it was assessed: a system linked
+    # since gets the flags and band already in force re-sent
+    sa.Column("links", sa.JSON),
 )
 """The latest assessment per customer (replaced by every risk run); history is in risk_assessment."""
 
@@ -475,6 +478,25 @@ customer_alias = sa.Table(
     sa.UniqueConstraint("customer_id", "kind", "value"),
 )
 """Payer accounts and names learned for a customer (from confirmed matches), beside the master's own."""
+
+customer_link = sa.Table(
+    "customer_link",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("canonical_id", sa.String(255), nullable=False),
+    sa.Column("method", sa.String(30), nullable=False),  # tax_id | external_link | iban | name | manual
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    # applied | manual | proposed | rejected | unlinked | superseded
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("decided_by", sa.String(255)),
+    sa.Column("decided_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("source", "external_id", "canonical_id"),
+)
+"""Identity resolution's links and proposals: customer record (source, external_id) -> canonical id."""
 
 audit_log = sa.Table(
     "audit_log",
