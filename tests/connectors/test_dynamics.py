@@ -33,17 +33,17 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.connector import Connector, DeliveryResult
 from hub.errors import SinkError
-from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
+from hub.model import OutboxEvent
 from hub.store import schema
 
 from .contract import ConnectorContract, FaultQueue, read_all
+from .events import band, flag, limit
 
 ORG = "https://contoso.crm4.dynamics.com"
 API = f"{ORG}/api/data/v9.2"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 TOKEN_URL = f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
 SECRET = "Qx8Q~client-secret-value"
-AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 CHOICES = {"A": 100000000, "B": 100000001, "C": 100000002, "D": 100000003, "E": 100000004}
 
 
@@ -316,45 +316,6 @@ class FakeDataverse:
         self.clock += 1
         account["versionnumber"], account["modifiedon"] = self.version, stamp(self.clock)
         return 204, None
-
-
-def flag(cid: str, code: str, action: str, version: int = 1) -> FlagChange:
-    return FlagChange(
-        event_id=f"{cid}:{code}:v{version}",
-        customer_id=cid,
-        code=code,
-        action=action,  # type: ignore[arg-type]
-        version=version,
-        reason="test",
-        at=AT,
-        links={"erp": cid},
-    )
-
-
-def band(cid: str, letter: str, version: int = 1) -> BandChange:
-    return BandChange(
-        event_id=f"{cid}:BAND:v{version}",
-        customer_id=cid,
-        band=letter,
-        previous=None,
-        score=50.0,
-        reason="t",
-        at=AT,
-        links={"erp": cid},
-    )
-
-
-def limit(cid: str, amount: str) -> CreditLimitChange:
-    return CreditLimitChange(
-        event_id=f"{cid}:LIMIT:1",
-        customer_id=cid,
-        amount=Decimal(amount),
-        currency="EUR",
-        approved_by="cfo",
-        reason="t",
-        at=AT,
-        links={"erp": cid},
-    )
 
 
 def config(**overrides: Any) -> dyn.DynamicsConfig:

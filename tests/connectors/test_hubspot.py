@@ -29,14 +29,14 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.connector import Connector, DeliveryResult
 from hub.errors import SinkError, SourceError
-from hub.model import BandChange, FlagChange, OutboxEvent
+from hub.model import OutboxEvent
 from hub.store import schema
 
 from .contract import ConnectorContract, FaultQueue, read_all
+from .events import band, flag
 
 BASE = "https://api.hubapi.com"
 TOKEN = "pat-eu1-11111111-2222-3333-4444-555555555555"
-AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 CORRELATION = "aeb5f871-7f07-4993-9211-075dc63e7cbf"
 
 
@@ -325,32 +325,6 @@ class FakeHubSpot:
         name = request.url.path.rsplit("/", 1)[-1]
         self.properties[name].update(json.loads(request.content))
         return self._ok(self.properties[name])
-
-
-def flag(cid: str, code: str, action: str, version: int = 1) -> FlagChange:
-    return FlagChange(
-        event_id=f"{cid}:{code}:v{version}",
-        customer_id=cid,
-        code=code,
-        action=action,  # type: ignore[arg-type]
-        version=version,
-        reason="test",
-        at=AT,
-        links={"erp": cid},
-    )
-
-
-def band(cid: str, letter: str, version: int = 1) -> BandChange:
-    return BandChange(
-        event_id=f"{cid}:BAND:v{version}",
-        customer_id=cid,
-        band=letter,
-        previous=None,
-        score=50.0,
-        reason="t",
-        at=AT,
-        links={"erp": cid},
-    )
 
 
 def config(**overrides: Any) -> hs.HubSpotConfig:

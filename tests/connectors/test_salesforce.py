@@ -30,16 +30,16 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.connector import Connector
 from hub.errors import SinkError, SourceError
-from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
+from hub.model import OutboxEvent
 from hub.store import schema
 
 from .contract import ConnectorContract, FaultInjector, FaultQueue, read_all
+from .events import band, flag, limit
 
 LOGIN = "https://acme.my.salesforce.com"
 INSTANCE = "https://acme--eu45.my.salesforce.com"
 API = f"{INSTANCE}/services/data/v62.0"
 SECRET = "s3cr3t-client-secret"
-AT = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def stamp(minute: int) -> str:
@@ -256,45 +256,6 @@ class FakeSalesforce:
             account["SystemModstamp"] = stamp(self.clock)
             results.append({"id": account["Id"], "success": True, "errors": [], "created": False})
         return httpx.Response(200, json=results, headers=self._limit_headers())
-
-
-def flag(cid: str, code: str, action: str, version: int = 1) -> FlagChange:
-    return FlagChange(
-        event_id=f"{cid}:{code}:v{version}",
-        customer_id=cid,
-        code=code,
-        action=action,  # type: ignore[arg-type]
-        version=version,
-        reason="test",
-        at=AT,
-        links={"erp": cid},
-    )
-
-
-def band(cid: str, letter: str, version: int = 1) -> BandChange:
-    return BandChange(
-        event_id=f"{cid}:BAND:v{version}",
-        customer_id=cid,
-        band=letter,
-        previous=None,
-        score=50.0,
-        reason="t",
-        at=AT,
-        links={"erp": cid},
-    )
-
-
-def limit(cid: str, amount: str) -> CreditLimitChange:
-    return CreditLimitChange(
-        event_id=f"{cid}:LIMIT:1",
-        customer_id=cid,
-        amount=Decimal(amount),
-        currency="EUR",
-        approved_by="cfo",
-        reason="t",
-        at=AT,
-        links={"erp": cid},
-    )
 
 
 def config(**overrides: Any) -> sf.SalesforceConfig:
