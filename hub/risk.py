@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -497,27 +497,7 @@ class RiskEngine:
                     "b_code": code,
                 }
             )
-            change = FlagChange(
-                event_id=f"{customer_id}:{code}:v{version}",
-                customer_id=customer_id,
-                code=code,
-                action="raised",
-                version=version,
-                reason=reason,
-                at=now,
-                links=links.get(customer_id, {}),
-            )
-            writes.events.append(
-                {
-                    "event_id": change.event_id,
-                    "customer_id": customer_id,
-                    "code": code,
-                    "action": "raised",
-                    "version": version,
-                    "reason": reason,
-                    "at": now,
-                }
-            )
+            change = writes.flag_event(customer_id, code, "raised", version, reason, links, now)
             changes.append(change)
         return changes
 
@@ -548,27 +528,7 @@ class RiskEngine:
                 writes.flag_updates.append({**row, "b_customer": customer_id, "b_code": code})
             else:
                 writes.flag_inserts.append({**row, "customer_id": customer_id, "code": code})
-            change = FlagChange(
-                event_id=f"{customer_id}:{code}:v{version}",
-                customer_id=customer_id,
-                code=code,
-                action="raised" if want else "cleared",
-                version=version,
-                reason=reason,
-                at=now,
-                links=links.get(customer_id, {}),
-            )
-            writes.events.append(
-                {
-                    "event_id": change.event_id,
-                    "customer_id": customer_id,
-                    "code": code,
-                    "action": change.action,
-                    "version": version,
-                    "reason": reason,
-                    "at": now,
-                }
-            )
+            change = writes.flag_event(customer_id, code, "raised" if want else "cleared", version, reason, links, now)
             if want:
                 stats.raised += 1
             else:
@@ -584,6 +544,40 @@ class _Writes:
     flag_inserts: list[dict[str, Any]] = field(default_factory=list)
     flag_updates: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    def flag_event(
+        self,
+        customer_id: str,
+        code: str,
+        action: Literal["raised", "cleared"],
+        version: int,
+        reason: str,
+        links: dict[str, dict[str, str]],
+        now: dt.datetime,
+    ) -> FlagChange:
+        """The event of one flag version, with its row for the risk event log (``flag_event``)."""
+        change = FlagChange(
+            event_id=f"{customer_id}:{code}:v{version}",
+            customer_id=customer_id,
+            code=code,
+            action=action,
+            version=version,
+            reason=reason,
+            at=now,
+            links=links.get(customer_id, {}),
+        )
+        self.events.append(
+            {
+                "event_id": change.event_id,
+                "customer_id": customer_id,
+                "code": code,
+                "action": action,
+                "version": version,
+                "reason": reason,
+                "at": now,
+            }
+        )
+        return change
 
     def flush(self, conn: sa.Connection) -> None:
         rf = schema.risk_flag
