@@ -32,12 +32,15 @@ So per currency, the credits minus debits of a statement's receipts are its bala
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import re
+import secrets
 import stat
 import sys
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
@@ -177,6 +180,8 @@ def _bic(agent: Any) -> str | None:
 # turns it off (the tests compare both).
 
 _FAST_PATH = True
+#: Raw mode (see _RawScanner); off, the fast path reads libxml2's serialisation of each entry.
+_RAW = True
 _W = "[ \t\n]*"  # white space between elements (\r is serialised as &#13;, so never here)
 
 #: The names of the captured groups, in order (the pattern builder checks it).
@@ -419,6 +424,264 @@ class _LimitedReader:
         self._f.close()
 
 
+
+# -- raw mode: the file's own text, libxml2 only to check it ------------------------------------------
+#
+# Why: building libxml2's tree of every entry, handing each to Python and serialising it again costs
+# about three times what libxml2 spends merely checking the same bytes. In raw mode the reader reads
+# the file's text itself: each ``<Ntry>...</Ntry>`` that the fast-path expressions read completely
+# is taken out, and ``iterparse`` parses what is left (the skeleton: message header, statements,
+# balances, and every entry the expressions could not read, as it is), with a placeholder where the
+# taken entries were (one per run, with their line breaks, so line numbers stay right). A parser
+# without callbacks checks every byte of the file for well-formedness on the side, so a damaged file
+# fails exactly as it does in the element walk. The text is read this way only while nothing can hide
+# markup from a plain search: no comment, CDATA section or processing instruction after the root
+# element starts, and UTF-8 (declared or by default). From the first such construct on, and for
+# any other encoding, the rest of the file goes to ``iterparse`` as it is.
+
+_RAW_CHUNK = 1 << 20
+_RAW_ENTRY = re.compile(r"<((?:[A-Za-z_][\w.-]*:)?)Ntry>")
+_XML_ENCODING = re.compile(r"""<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_RAW_REFERENCE = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+
+
+def _reference(m: re.Match[str]) -> str:
+    name, decimal, hexadecimal = m.groups()
+    if name:
+        return _ENTITIES[name]
+    code = int(decimal) if decimal else int(hexadecimal, 16)
+    return chr(code) if code <= 0x10FFFF else "\ufffd"  # out of range: libxml2 refuses the file anyway
+
+
+def _unescape_raw(text: str) -> str | None:
+    """A text as written in the file to the element's text (None: an ``&`` that is no reference)."""
+    result, n = _RAW_REFERENCE.subn(_reference, text)
+    return result if n == text.count("&") else None
+
+
+class _Checker:
+    """A parser target without callbacks: libxml2 checks the bytes and builds nothing."""
+
+    def close(self) -> None:
+        return None
+
+
+class _RawScanner:
+    """The file ``iterparse`` reads in raw mode: the skeleton of the real file (see above).
+
+    It reads the real file in chunks of ``_RAW_CHUNK`` bytes (refusing more than ``limit``), feeds
+    each to the checking parser, and turns each entry the reader's fast path reads into a receipt
+    (without the statement's fields) queued in :attr:`runs`, one list per placeholder.
+    """
+
+    def __init__(self, f: Any, limit: int, reader: CamtReader) -> None:
+        self._f = f
+        self._left = limit
+        self._reader = reader
+        self._checker: Any = etree.XMLParser(target=_Checker(), resolve_entities=False, no_network=True,
+                                             load_dtd=False, huge_tree=False)
+        self._unchecked: list[bytes] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._text = ""  # decoded, not yet scanned (normalised line ends)
+        self._out = b""  # skeleton not yet handed to iterparse
+        self._at = 0
+        self._started = False  # the root element has been reached
+        self._raw = False  # pass the rest of the file through as it is
+        self._eof = False
+        self._fast: _FastPath | None = None
+        self._open = self._close = self._placeholder = ""
+        self._line = 1  # the line of self._text[0]
+        self.nonce = secrets.token_hex(8)
+        self.runs: deque[list[tuple[dict[str, Any], int]]] = deque()
+
+    def read(self, size: int = -1) -> bytes:
+        while self._at >= len(self._out) and not self._eof:
+            self._fill()
+        if size is None or size < 0:
+            size = len(self._out) - self._at
+        data = self._out[self._at:self._at + size]
+        self._at += len(data)
+        return data
+
+    def close(self) -> None:
+        self._f.close()
+
+    # -- filling -----------------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        data = self._f.read(_RAW_CHUNK)
+        self._left -= len(data)
+        if self._left < 0:
+            raise self._reader._error(None, f"file grew over the limit of {self._reader.max_bytes} bytes while read")
+        self._out, self._at = b"", 0
+        if not data:
+            self._eof = True
+            if not self._raw:
+                pending = self._decoder.getstate()[0]
+                try:
+                    self._out = (self._text + self._decoder.decode(b"", final=True)).encode("utf-8")
+                except UnicodeDecodeError:  # cut inside a character: libxml2 says so
+                    self._out = self._text.encode("utf-8") + pending
+                self._text = ""
+            if self._started:
+                self._check()
+                if self._checker is not None:
+                    self._checker.close()
+            return
+        # The checking parser sees the bytes only once the prolog is known to hold no DTD (a DTD
+        # goes, with the rest of the file, to iterparse, whose first event refuses it).
+        self._unchecked.append(data)
+        if self._started or self._raw:
+            self._check()
+        if self._raw:
+            self._out = data
+            return
+        pending = self._decoder.getstate()[0]
+        try:
+            text = self._decoder.decode(data)
+        except UnicodeDecodeError:
+            self._pass_through(self._text.encode("utf-8") + pending + data)
+            return
+        text = self._text + text
+        if "\r" in text:  # as XML does before parsing; a \r at the end may be the first half of \r\n
+            keep = text.endswith("\r")
+            text = text[:-1] if keep else text
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            self._text = "\r" if keep else ""
+        else:
+            self._text = ""
+        self._scan(text)
+
+    def _check(self) -> None:
+        if self._checker is not None:
+            for data in self._unchecked:
+                self._checker.feed(data)
+        self._unchecked.clear()
+
+    def _pass_through(self, data: bytes) -> None:
+        if not self._started:  # the prolog is unknown: the checking parser never sees any of it
+            self._checker = None
+            self._unchecked.clear()
+        self._raw = True
+        self._text = ""
+        self._out = data
+
+    def _scan(self, text: str) -> None:
+        pos = 0
+        if not self._started:
+            root = _root_start(text)
+            if root is None:  # the root element is not in this chunk yet (the prolog is bounded)
+                self._text = text + self._text
+                return
+            match = _XML_ENCODING.match(text.lstrip("\ufeff \t\n"))
+            if match and match.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+                # another encoding (bytes that merely decode as UTF-8 are not its text): libxml2 reads it
+                self._pass_through(text.encode("utf-8") + self._text.encode("utf-8") + self._decoder.getstate()[0])
+                return
+            self._started = True
+            if text.startswith("<!", root):  # a DOCTYPE: never for the checking parser
+                self._checker = None
+                self._pass_through(text.encode("utf-8") + self._text.encode("utf-8") + self._decoder.getstate()[0])
+                return
+            self._check()
+            pos = root
+        # nothing may hide markup from the search: at the first <! or <? the rest goes through as is
+        limit = len(text)
+        for construct in ("<!", "<?"):
+            at = text.find(construct, pos)
+            if 0 <= at < limit:
+                limit = at
+        parts: list[str] = []
+        if pos:
+            parts.append(text[:pos])
+        if self._fast is None:
+            match = _RAW_ENTRY.search(text, pos, limit)
+            if match is not None:
+                prefix = match.group(1)
+                self._fast = self._reader._fast_path(prefix[:-1] or None)
+                if self._fast is not None:
+                    self._open, self._close = f"<{prefix}Ntry>", f"</{prefix}Ntry>"
+                    self._placeholder = f'<{prefix}Ntry hub-fast="{self.nonce}"/>'
+        find, receipt = text.find, self._reader._raw_receipt
+        fast, opening, closing = self._fast, self._open, self._close
+        line, counted = self._line, 0  # the line of text[counted]
+        run: list[tuple[dict[str, Any], int]] = []
+        breaks = 0  # line breaks inside the run
+        carry = -1  # where the text kept for the next chunk starts
+        while fast is not None:
+            start = find(opening, pos, limit)
+            if start < 0:
+                break
+            end = find(closing, start, limit)
+            if end < 0:
+                carry = start
+                break
+            end += len(closing)
+            gap = text[pos:start]
+            segment = text[start:end]
+            line += text.count("\n", counted, start)
+            counted = start
+            r = receipt(segment, fast)
+            if r is None:  # left to the element walk, as it is
+                if run:
+                    parts.append(self._placeholder + "\n" * breaks)
+                    self.runs.append(run)
+                    run, breaks = [], 0
+                parts.append(gap)
+                parts.append(segment)
+            else:
+                if run and (not gap or gap.isspace()):
+                    breaks += gap.count("\n")
+                else:
+                    if run:
+                        parts.append(self._placeholder + "\n" * breaks)
+                        self.runs.append(run)
+                        run, breaks = [], 0
+                    parts.append(gap)
+                run.append((r, line))
+                breaks += segment.count("\n")
+            pos = end
+        if run:
+            parts.append(self._placeholder + "\n" * breaks)
+            self.runs.append(run)
+        if limit < len(text):
+            # a comment, CDATA section or processing instruction: the rest of the file as it is
+            parts.append(text[pos:])
+            self._pass_through("".join(parts).encode("utf-8") + self._text.encode("utf-8")
+                               + self._decoder.getstate()[0])
+            return
+        if carry < 0:
+            # keep what could be the start of an entry's opening tag
+            carry = max(pos, len(text) - max(len(opening), 64))
+        parts.append(text[pos:carry])
+        self._line = line + text.count("\n", counted, carry)
+        self._text = text[carry:] + self._text
+        self._out = "".join(parts).encode("utf-8")
+
+
+def _root_start(text: str) -> int | None:
+    """Where the root element starts in the beginning of a document, else None (not in ``text``)."""
+    pos, end = 0, len(text)
+    while True:
+        while pos < end and text[pos] in " \t\r\n\ufeff":
+            pos += 1
+        if pos >= end:
+            return None
+        if text.startswith("<?", pos):
+            close = text.find("?>", pos + 2)
+            if close < 0:
+                return None
+            pos = close + 2
+        elif text.startswith("<!--", pos):
+            close = text.find("-->", pos + 4)
+            if close < 0:
+                return None
+            pos = close + 3
+        else:
+            return pos
+
+
 class CamtReader:
     """Iterate a camt.052/053/054 file's receipts; :attr:`summary` is complete once iteration ends.
 
@@ -502,16 +765,19 @@ class CamtReader:
         self._shapes = []
         self._shape_budget = _SHAPE_BUDGET
         self._check_file()
+        source: _LimitedReader | _RawScanner
         try:
-            source = _LimitedReader(self.path.open("rb"), self.max_bytes, self)
+            f = self.path.open("rb")
         except OSError as exc:
             raise self._error(None, f"cannot read: {exc.strerror or exc}") from None
+        raw = _FAST_PATH and _RAW
+        source = _RawScanner(f, self.max_bytes, self) if raw else _LimitedReader(f, self.max_bytes, self)
         try:
             context = etree.iterparse(
                 source, events=("start", "end"), tag=_ITERPARSE_TAGS, resolve_entities=False,
                 no_network=True, huge_tree=False, load_dtd=False, remove_comments=True, remove_pis=True,
             )
-            yield from self._walk(context)
+            yield from self._walk(context, source if isinstance(source, _RawScanner) else None)
         except etree.XMLSyntaxError as exc:
             raise self._error(f"line {exc.lineno}" if exc.lineno else None, f"malformed XML: {exc.msg}") from None
         except etree.LxmlError as exc:
@@ -521,11 +787,12 @@ class CamtReader:
         finally:
             source.close()
 
-    def _walk(self, context: Any) -> Iterator[dict[str, Any]]:
+    def _walk(self, context: Any, scanner: _RawScanner | None) -> Iterator[dict[str, Any]]:
         s = self.summary
         header: dict[str, str | None] = {"message_id": None, "created": None}
         stmt: dict[str, Any] | None = None  # the container being read
         checked = False
+        nonce = scanner.nonce if scanner is not None else None
         for event, el in context:
             if not checked:
                 self._check_document(el)
@@ -538,6 +805,18 @@ class CamtReader:
                     raise self._error(f"line {el.sourceline}", "entry (Ntry) outside a Stmt, Ntfctn or Rpt")
                 if "account" not in stmt:
                     self._read_container(stmt, header)
+                if nonce is not None and el.get("hub-fast") == nonce:
+                    # a run of entries the raw scanner has read (see _RawScanner)
+                    assert scanner is not None
+                    run = scanner.runs.popleft()
+                    s.entries += len(run)
+                    stmt["entries"] += len(run)
+                    yield from self._placed(run, stmt)
+                    el.clear(keep_tail=False)
+                    parent = stmt["el"]
+                    while el.getprevious() is not None:
+                        del parent[0]
+                    continue
                 s.entries += 1
                 stmt["entries"] += 1
                 receipts = (_FAST_PATH and self._entry_fast(el, stmt)) or self._entry(el, stmt)
@@ -584,6 +863,30 @@ class CamtReader:
             raise self._error(None, f"not a camt.05x message: no statement, notification or report{found}")
         if s.statements == 0:
             raise self._error(None, "not a camt.05x message: no statement, notification or report (Stmt/Ntfctn/Rpt)")
+
+    def _placed(self, run: list[tuple[dict[str, Any], int]], stmt: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The receipts of a run of entries read in raw mode, given their statement's fields and keys."""
+        s = self.summary
+        totals = s.totals
+        assign = self._keys.assign
+        statement_id, statement_seq, message_id = stmt["statement_id"], stmt["statement_seq"], stmt["message_id"]
+        account, account_currency = stmt["account"], stmt["account_currency"]
+        for r, line in run:
+            r["statement_id"] = statement_id
+            r["statement_seq"] = statement_seq
+            r["message_id"] = message_id
+            r["account"] = account
+            r["account_currency"] = account_currency
+            assign(r, line)
+            s.receipts += 1
+            ccy = r["currency"]
+            amount = Decimal(r["amount"])
+            totals[ccy] = totals.get(ccy, _ZERO) + (amount if r["direction"] == "credit" else -amount)
+            yield r
+
+    def _raw_receipt(self, text: str, fast: _FastPath) -> dict[str, Any] | None:
+        """The receipt of an entry as written in the file (raw mode), else None; see _RawScanner."""
+        return self._fast_receipt(text, fast, _unescape_raw)
 
     def _read_container(self, stmt: dict[str, Any], header: dict[str, str | None]) -> None:
         """Statement-level fields; they precede the entries, so they are complete at the first entry."""
@@ -666,13 +969,33 @@ class CamtReader:
         amounts only in the form ``_AMOUNT`` accepts); where one of their checks would fail, this
         returns None before any side effect, and ``_entry`` raises.
         """
-        prefix = ntry.prefix
-        fast = _FAST_MATCH.get(prefix)
+        fast = self._fast_path(ntry.prefix)
+        if fast is None:
+            return None
+        r = self._fast_receipt(etree.tostring(ntry, encoding=str, with_tail=False), fast, _unescape)
+        if r is None:
+            return None
+        r["statement_id"] = stmt["statement_id"]
+        r["statement_seq"] = stmt["statement_seq"]
+        r["message_id"] = stmt["message_id"]
+        r["account"] = stmt["account"]
+        r["account_currency"] = stmt["account_currency"]
+        self._keys.assign(r, ntry.sourceline)
+        return [r]
+
+    @staticmethod
+    def _fast_path(prefix: str | None) -> _FastPath | None:
+        """The expressions for entries whose elements carry ``prefix`` (None: no prefix)."""
+        fast = _FAST_MATCH.get(prefix or None)
         if fast is None:
             if len(_FAST_MATCH) >= 16:
                 return None
-            fast = _FAST_MATCH[prefix] = _FastPath(f"{prefix}:" if prefix else "")
-        text = etree.tostring(ntry, encoding=str, with_tail=False)
+            fast = _FAST_MATCH[prefix or None] = _FastPath(f"{prefix}:" if prefix else "")
+        return fast
+
+    def _fast_receipt(self, text: str, fast: _FastPath, unescape: Callable[[str], str | None]) -> dict[str, Any] | None:
+        """The receipt of one entry's text (libxml2's serialisation, or the file's own text in raw
+        mode, each with its ``unescape``), without the statement's fields and the key; else None."""
         clean = True  # the tight expressions take texts already stripped
         for match, getter in self._shapes:
             m = match(text)
@@ -695,9 +1018,11 @@ class CamtReader:
         if escaped or not clean:
             values = []
             for v in groups:
-                if v and v[0] != "<":  # the Ustrd and Strd blocks are read below
+                if v == "":
+                    v = None  # <X></X> as written in raw mode: what <X/> is in the serialisation
+                elif v and v[0] != "<":  # the Ustrd and Strd blocks are read below
                     if escaped and "&" in v:
-                        v = _unescape(v)
+                        v = unescape(v)
                         if v is None:
                             return None
                     v = v.strip()  # as _text (&#13; is white space too)
@@ -779,23 +1104,23 @@ class CamtReader:
                 texts = []
                 for t in _TEXTS(ustrd):
                     if escaped and "&" in t:
-                        t = _unescape(t)
+                        t = unescape(t)
                         if t is None:
                             return None
                     t = t.strip()
                     if t:
                         texts.append(t)
                 remittance = "\n".join(texts) or None
-            if strd and not self._strd_fast(fast.strd_items(strd), escaped, references, additional):
+            if strd and not self._strd_fast(fast.strd_items(strd), escaped, unescape, references, additional):
                 return None
         r = {
             "external_id": None,
             "bank_ref": entry_ref or tx_ref or ntry_ref,
-            "statement_id": stmt["statement_id"],
-            "statement_seq": stmt["statement_seq"],
-            "message_id": stmt["message_id"],
-            "account": stmt["account"],
-            "account_currency": stmt["account_currency"],
+            "statement_id": None,
+            "statement_seq": None,
+            "message_id": None,
+            "account": None,
+            "account_currency": None,
             "booking_date": booking,
             "value_date": value,
             "amount": entry_amount,
@@ -827,19 +1152,18 @@ class CamtReader:
             "return_reason": rsn_cd or rsn_prtry,
             "purpose": purpose,
         }
-        self._keys.assign(r, ntry.sourceline)
-        return [r]
+        return r
 
     @staticmethod
-    def _strd_fast(items: Iterator[Any], escaped: bool, references: list[dict[str, str | None]],
-                   additional: list[str]) -> bool:
+    def _strd_fast(items: Iterator[Any], escaped: bool, unescape: Callable[[str], str | None],
+                   references: list[dict[str, str | None]], additional: list[str]) -> bool:
         """The items of serialised ``Strd`` blocks, as ``_structured`` reads them; False to leave the entry to it."""
         for item in items:
             values = []
             for v in item.groups():
                 if v is not None:
                     if escaped and "&" in v:
-                        v = _unescape(v)
+                        v = unescape(v)
                         if v is None:
                             return False
                     v = v.strip() or None  # as _text

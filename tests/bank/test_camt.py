@@ -626,13 +626,15 @@ def test_mutated_real_files_either_read_or_fail_with_statement_error(
 # -- the fast path (one regular expression over libxml2's text of an entry) against the element walk --
 
 
-def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
-    """What the reader gives with and without its fast path: receipts, summary, or the error."""
+def _three_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """What the reader gives in raw mode, with the fast path over libxml2's serialisation, and with
+    the element walk alone: receipts, summary, or the error."""
     from hub_connectors.bank_files import camt
 
     results = []
-    for fast in (True, False):
+    for fast, raw in ((True, True), (True, False), (False, False)):
         monkeypatch.setattr(camt, "_FAST_PATH", fast)
+        monkeypatch.setattr(camt, "_RAW", raw)
         reader = CamtReader(path)
         try:
             receipts = list(reader)
@@ -641,6 +643,13 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object
         except StatementError as exc:
             results.append(("error", str(exc)))
     return results
+
+
+def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, ...]]:
+    """The fast path's result (raw mode and over the serialisation must agree) and the element walk's."""
+    raw, fast, walked = _three_ways(path, monkeypatch)
+    assert raw == fast
+    return [fast, walked]
 
 
 @pytest.mark.parametrize("path", [*VALID, INVALID], ids=lambda p: p.name)
@@ -663,13 +672,18 @@ def test_fast_path_reads_a_generated_statement_exactly_as_the_element_walk(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(VALID), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3))
+@given(path=st.sampled_from(VALID), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3),
+       chunk=st.sampled_from([5, 97, 1 << 20]))
 def test_fast_path_agrees_with_the_element_walk_on_damaged_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, seed: int, rounds: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, seed: int, rounds: int, chunk: int
 ) -> None:
     import random
 
+    from hub_connectors.bank_files import camt
+
     from .mutation import mutate
+
+    monkeypatch.setattr(camt, "_RAW_CHUNK", chunk)
 
     rnd = random.Random(seed)
     data = path.read_bytes()
@@ -677,8 +691,14 @@ def test_fast_path_agrees_with_the_element_walk_on_damaged_files(
         data = mutate(data, rnd, (b"<Ntry>", b"</Amt>", b"&amp;", b"<Ustrd>", b"\r\n", b" ", b"ns:"))
     target = tmp_path / "damaged.xml"
     target.write_bytes(data)
-    fast, walked = _both_ways(target, monkeypatch)
+    raw, fast, walked = _three_ways(target, monkeypatch)
     assert fast == walked
+    if raw != walked:
+        # Raw mode checks every byte of the file ahead of reading it: where a file has several
+        # problems, it may name a later one that makes the file malformed XML, never anything else.
+        assert raw[0] == walked[0] == "error" and "malformed XML" in str(raw[1])
+        with pytest.raises(etree.XMLSyntaxError):
+            etree.parse(str(target), etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
 
 
 def test_an_undeclared_prefix_on_the_root_is_a_statement_error(tmp_path: Path) -> None:
@@ -688,3 +708,122 @@ def test_an_undeclared_prefix_on_the_root_is_a_statement_error(tmp_path: Path) -
     damaged.write_bytes(data.replace(b"<Document ", b"<Documens:nt ", 1))
     with pytest.raises(StatementError, match="Namespace prefix Documens on nt is not defined"):
         list(CamtReader(damaged))
+
+
+# -- raw mode (the file's own text read by the fast path, libxml2 checking every byte) ----------------
+
+
+@pytest.mark.parametrize("chunk", [5, 97, 4096])
+@pytest.mark.parametrize("path", [*VALID, INVALID], ids=lambda p: p.name)
+def test_raw_mode_reads_every_fixture_as_the_element_walk_however_the_file_is_cut_into_chunks(
+    path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub_connectors.bank_files import camt
+
+    monkeypatch.setattr(camt, "_RAW_CHUNK", chunk)
+    raw, _, walked = _three_ways(path, monkeypatch)
+    assert raw == walked
+
+
+_ENTRY = ('<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-27</Dt>'
+          '</BookgDt><ValDt><Dt>2026-11-27</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><Refs>'
+          '<EndToEndId>E2E-{ref}</EndToEndId></Refs><RltdPties><Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id><IBAN>'
+          'NL15212569671644957478</IBAN></Id></DbtrAcct></RltdPties><RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>'
+          '</NtryDtls></Ntry>')
+
+
+def _statement(*entries: str, prolog: str = '<?xml version="1.0" encoding="UTF-8"?>\n') -> str:
+    return (f'{prolog}<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr>'
+            '<MsgId>M1</MsgId><CreDtTm>2026-11-27T18:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id><Acct><Id><IBAN>'
+            f'DE89370400440532013000</IBAN></Id></Acct>{"".join(entries)}</Stmt></BkToCstmrStmt></Document>')
+
+
+def _entry(ref: str, *, amount: str = "10.00", name: str = "Aurora Steel", text: str = "INV-1") -> str:
+    return _ENTRY.format(ref=ref, amount=amount, name=name, text=text)
+
+
+def _raw_taken(path: Path) -> tuple[list[dict[str, object]], int]:
+    """The receipts in raw mode, and how many entries the raw scanner read itself."""
+    from hub_connectors.bank_files import camt
+
+    reader = CamtReader(path)
+    taken = 0
+    placed = reader._placed
+
+    def counting(run: list, stmt: dict) -> object:
+        nonlocal taken
+        taken += len(run)
+        return placed(run, stmt)
+
+    reader._placed = counting  # type: ignore[method-assign]
+    assert camt._RAW
+    return list(reader), taken
+
+
+RAW_CASES = {
+    # markup a plain search could mistake for an entry: read by libxml2 from there on
+    "comment-with-an-entry": _statement(_entry("A"), f"<!-- {_entry('FAKE')} -->", _entry("B")),
+    "cdata-closing-the-text": _statement(_entry("A", text="<![CDATA[a </Ustrd> b]]>"), _entry("B")),
+    "processing-instruction": _statement(_entry("A"), '<?hub x="<Ntry>"?>', _entry("B")),
+    # text escapes the serialisation never shows
+    "references": _statement(_entry("A", name="Smith &amp; Sons &quot;Ltd&quot; &apos;x&apos; &#x41;&#66; &gt;",
+                                    text="a&#13;&#10;b &lt;c&gt;")),
+    "white-space-references": _statement(_entry("A", name="&#32;padded&#x20;", text="&#9;")),
+    "crlf-and-lone-cr": _statement(_entry("A", text="one\r\ntwo\rthree").replace("<Ntry>", "\r\n<Ntry>"),
+                                   "\r\n", _entry("B"), "\r"),
+    "utf8-bom": "\ufeff" + _statement(_entry("A", name="Müller GmbH")),
+    "prefixed": _statement(_entry("A")).replace("<", "<c:").replace("<c:/", "</c:").replace("<c:?", "<?")
+    .replace('xmlns="', 'xmlns:c="'),
+    "entry-with-attribute": _statement(_entry("A").replace("<Ntry>", '<Ntry xmlns:x="urn:x">'), _entry("B")),
+    "forged-placeholder": _statement(_entry("A"), '<Ntry hub-fast="0123456789abcdef"/>', _entry("B")),
+    "nested-entry": _statement(_entry("A", name=f"x</Nm><PstlAdr>{_entry('IN')}</PstlAdr><Nm>y")),
+    "empty-texts": _statement(_entry("A", name="", text="")),
+    # damaged: each fails, as in the element walk
+    "control-character": _statement(_entry("A", name="bad\x01name")),
+    "cdata-end-in-text": _statement(_entry("A", text="a ]]> b")),
+    "bare-ampersand": _statement(_entry("A", name="a & b")),
+    "truncated": _statement(_entry("A"), _entry("B"))[:-40],
+}
+
+
+@pytest.mark.parametrize("case", sorted(RAW_CASES))
+def test_raw_mode_reads_what_the_element_walk_reads(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / f"{case}.xml"
+    path.write_bytes(RAW_CASES[case].encode("utf-8"))
+    raw, fast, walked = _three_ways(path, monkeypatch)
+    assert raw == fast == walked
+
+
+def test_raw_mode_names_an_undefined_entity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the element walk's iterparse reports only "no element found" at the end of such a file
+    path = tmp_path / "entity.xml"
+    path.write_text(_statement(_entry("A", name="a&nbsp;b")), encoding="utf-8")
+    raw, fast, walked = _three_ways(path, monkeypatch)
+    assert fast == walked and walked[0] == "error"
+    assert raw == ("error", f"{path}:line 2: malformed XML: Entity 'nbsp' not defined, line 2, column 490")
+
+
+def test_raw_mode_reads_a_file_in_another_encoding_as_that_encoding(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # 'Ã©' in Latin-1 is the UTF-8 encoding of 'é': only the declaration says which one it is
+    path = tmp_path / "latin1.xml"
+    text = _statement(_entry("A", name="CafÃ©"), prolog='<?xml version="1.0" encoding="ISO-8859-1"?>\n')
+    path.write_bytes(text.encode("latin-1"))
+    raw, fast, walked = _three_ways(path, monkeypatch)
+    assert raw == fast == walked
+    assert raw[1][0]["payer_name"] == "CafÃ©"  # type: ignore[index]
+
+
+def test_raw_mode_takes_the_plain_entries_and_leaves_the_rest_to_the_walk(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.xml"
+    path.write_text(_statement(_entry("A"), _entry("B").replace("<Ntry>", '<Ntry xmlns:x="urn:x">'), _entry("C"),
+                               _entry("D", amount="1,00")), encoding="utf-8")
+    with pytest.raises(StatementError, match="'1,00' is not an amount"):
+        list(CamtReader(path))
+    path.write_text(_statement(*(_entry(str(n)) for n in range(50)), "\n", _entry("X", text="a&amp;b")),
+                    encoding="utf-8")
+    receipts, taken = _raw_taken(path)
+    assert taken == 51 and len(receipts) == 51 and receipts[-1]["remittance"] == "a&b"
+    path.write_text(_statement(_entry("A"), "<!-- a comment -->", _entry("B")), encoding="utf-8")
+    receipts, taken = _raw_taken(path)
+    assert taken == 1 and [r["bank_ref"] for r in receipts] == ["A", "B"]
