@@ -97,6 +97,8 @@ def compile_row_builder(
         "_hash_text": hash_text,
         "_tok": hash_token,
         "_TOK_NONE": hash_token(None),
+        "_TOK_FALSE": hash_token(False),  # the commonest values that are not text, without a call
+        "_TOK_EMPTY": hash_token([]),
         "_fv": RecordMapping.field_value,
         "_SOURCE": source,
         "_COMPUTED": mapping.computed_fields,
@@ -152,7 +154,8 @@ def compile_row_builder(
     # The same text record_hash() builds from the mapped values, without a call per value.
     hash_expr = (
         "_hash_text('\\x1f'.join(("
-        + "".join(f"{v} if type({v}) is str else _TOK_NONE if {v} is None else _tok({v}), " for _, v in mapped_names)
+        + "".join(f"{v} if type({v}) is str else _TOK_NONE if {v} is None else _TOK_FALSE if {v} is False "
+                  f"else _TOK_EMPTY if type({v}) is list and not {v} else _tok({v}), " for _, v in mapped_names)
         + "_SOURCE)))"
     )
     lines = []

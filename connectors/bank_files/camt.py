@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from hub_connectors.bank_files.common import (
+    RECEIPT_FIELDS,
     ReceiptKeys,
     StatementSummary,
     new_receipt,
@@ -493,7 +494,7 @@ class _RawScanner:
         self._open = self._close = self._placeholder = ""
         self._line = 1  # the line of self._text[0]
         self.nonce = secrets.token_hex(8)
-        self.runs: deque[list[tuple[dict[str, Any], int]]] = deque()
+        self.runs: deque[list[tuple[str | None, tuple[Any, ...], int]]] = deque()
 
     def read(self, size: int = -1) -> bytes:
         while self._at >= len(self._out) and not self._eof:
@@ -606,7 +607,7 @@ class _RawScanner:
         find, receipt = text.find, self._reader._raw_receipt
         fast, opening, closing = self._fast, self._open, self._close
         line, counted = self._line, 0  # the line of text[counted]
-        run: list[tuple[dict[str, Any], int]] = []
+        run: list[tuple[str | None, tuple[Any, ...], int]] = []
         breaks = 0  # line breaks inside the run
         carry = -1  # where the text kept for the next chunk starts
         while fast is not None:
@@ -639,7 +640,7 @@ class _RawScanner:
                         self.runs.append(run)
                         run, breaks = [], 0
                     parts.append(gap)
-                run.append((r, line))
+                run.append((*r, line))
                 breaks += segment.count("\n")
             pos = end
         if run:
@@ -757,6 +758,12 @@ class CamtReader:
     # -- the stream ----------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows():
+            yield dict(zip(RECEIPT_FIELDS, row, strict=True))
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """The receipts as tuples of their values in ``RECEIPT_FIELDS`` order (what iterating
+        gives as dicts); cheaper to make, to send to another process and to read."""
         s = self.summary  # reset in place: a reference taken before iterating stays live
         s.reset("camt")
         self._dates = {}
@@ -787,7 +794,7 @@ class CamtReader:
         finally:
             source.close()
 
-    def _walk(self, context: Any, scanner: _RawScanner | None) -> Iterator[dict[str, Any]]:
+    def _walk(self, context: Any, scanner: _RawScanner | None) -> Iterator[tuple[Any, ...]]:
         s = self.summary
         header: dict[str, str | None] = {"message_id": None, "created": None}
         stmt: dict[str, Any] | None = None  # the container being read
@@ -832,7 +839,7 @@ class CamtReader:
                     amount = Decimal(r["amount"])
                     ccy = r["currency"]
                     totals[ccy] = totals.get(ccy, _ZERO) + (amount if r["direction"] == "credit" else -amount)
-                    yield r
+                    yield _as_row(r)
             elif name == "GrpHdr":
                 parent = el.getparent() if event == "end" else None
                 if parent is not None and (_LOCAL.get(parent.tag) or _local_slow(parent.tag)) in _MESSAGES:
@@ -864,27 +871,26 @@ class CamtReader:
         if s.statements == 0:
             raise self._error(None, "not a camt.05x message: no statement, notification or report (Stmt/Ntfctn/Rpt)")
 
-    def _placed(self, run: list[tuple[dict[str, Any], int]], stmt: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """The receipts of a run of entries read in raw mode, given their statement's fields and keys."""
+    def _placed(self, run: list[tuple[str | None, tuple[Any, ...], int]],
+                stmt: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+        """The receipts of a run of entries read in raw mode (rows in RECEIPT_FIELDS order), given
+        their statement's fields and keys."""
         s = self.summary
         totals = s.totals
-        assign = self._keys.assign
+        key = self._keys.key
         statement_id, statement_seq, message_id = stmt["statement_id"], stmt["statement_seq"], stmt["message_id"]
         account, account_currency = stmt["account"], stmt["account_currency"]
-        for r, line in run:
-            r["statement_id"] = statement_id
-            r["statement_seq"] = statement_seq
-            r["message_id"] = message_id
-            r["account"] = account
-            r["account_currency"] = account_currency
-            assign(r, line)
+        for bank_ref, tail, line in run:
+            # tail: booking_date 0, value_date 1, amount 2, currency 3, direction 10, payer_name 14,
+            # payer_account 15, remittance 18
+            amount, ccy = tail[2], tail[3]
+            external_id = key(account, bank_ref, tail[0], amount, ccy, tail[14], tail[15], tail[18], line)
             s.receipts += 1
-            ccy = r["currency"]
-            amount = Decimal(r["amount"])
-            totals[ccy] = totals.get(ccy, _ZERO) + (amount if r["direction"] == "credit" else -amount)
-            yield r
+            value = Decimal(amount)
+            totals[ccy] = totals.get(ccy, _ZERO) + (value if tail[10] == "credit" else -value)
+            yield (external_id, bank_ref, statement_id, statement_seq, message_id, account, account_currency, *tail)
 
-    def _raw_receipt(self, text: str, fast: _FastPath) -> dict[str, Any] | None:
+    def _raw_receipt(self, text: str, fast: _FastPath) -> tuple[str | None, tuple[Any, ...]] | None:
         """The receipt of an entry as written in the file (raw mode), else None; see _RawScanner."""
         return self._fast_receipt(text, fast, _unescape_raw)
 
@@ -972,14 +978,13 @@ class CamtReader:
         fast = self._fast_path(ntry.prefix)
         if fast is None:
             return None
-        r = self._fast_receipt(etree.tostring(ntry, encoding=str, with_tail=False), fast, _unescape)
-        if r is None:
+        read = self._fast_receipt(etree.tostring(ntry, encoding=str, with_tail=False), fast, _unescape)
+        if read is None:
             return None
-        r["statement_id"] = stmt["statement_id"]
-        r["statement_seq"] = stmt["statement_seq"]
-        r["message_id"] = stmt["message_id"]
-        r["account"] = stmt["account"]
-        r["account_currency"] = stmt["account_currency"]
+        bank_ref, tail = read
+        r = dict(zip(RECEIPT_FIELDS, (None, bank_ref, stmt["statement_id"], stmt["statement_seq"],
+                                      stmt["message_id"], stmt["account"], stmt["account_currency"], *tail),
+                     strict=True))
         self._keys.assign(r, ntry.sourceline)
         return [r]
 
@@ -993,9 +998,11 @@ class CamtReader:
             fast = _FAST_MATCH[prefix or None] = _FastPath(f"{prefix}:" if prefix else "")
         return fast
 
-    def _fast_receipt(self, text: str, fast: _FastPath, unescape: Callable[[str], str | None]) -> dict[str, Any] | None:
+    def _fast_receipt(self, text: str, fast: _FastPath,
+                      unescape: Callable[[str], str | None]) -> tuple[str | None, tuple[Any, ...]] | None:
         """The receipt of one entry's text (libxml2's serialisation, or the file's own text in raw
-        mode, each with its ``unescape``), without the statement's fields and the key; else None."""
+        mode, each with its ``unescape``) as its bank reference and its fields from ``booking_date``
+        on; the statement's fields and the key are the caller's. None: not a shape read here."""
         clean = True  # the tight expressions take texts already stripped
         for match, getter in self._shapes:
             m = match(text)
@@ -1113,46 +1120,15 @@ class CamtReader:
                 remittance = "\n".join(texts) or None
             if strd and not self._strd_fast(fast.strd_items(strd), escaped, unescape, references, additional):
                 return None
-        r = {
-            "external_id": None,
-            "bank_ref": entry_ref or tx_ref or ntry_ref,
-            "statement_id": None,
-            "statement_seq": None,
-            "message_id": None,
-            "account": None,
-            "account_currency": None,
-            "booking_date": booking,
-            "value_date": value,
-            "amount": entry_amount,
-            "currency": entry_ccy,
-            "entry_amount": entry_amount,
-            "entry_currency": entry_ccy,
-            "tx_amount": tx_amount,
-            "tx_currency": tx_ccy,
-            "instructed_amount": instructed,
-            "instructed_currency": instructed_ccy,
-            "direction": direction,
-            "reversal": rvsl is not None and rvsl.lower() in ("true", "1"),
-            "status": sts_text or sts_cd,
-            "bank_tx_code": code,
-            "payer_name": payer,
-            "payer_account": payer_account,
-            "ultimate_payer_name": ultimate,
-            "payer_bic": bic,
-            "remittance": remittance,
-            "references": references,
-            "additional_remittance": additional,
-            "end_to_end_id": None if r_e2e == "NOTPROVIDED" else r_e2e,
-            "instruction_id": instruction,
-            "tx_id": tx_id,
-            "mandate_id": mandate,
-            "uetr": uetr,
-            "additional_entry_info": entry_info,
-            "additional_tx_info": tx_info,
-            "return_reason": rsn_cd or rsn_prtry,
-            "purpose": purpose,
-        }
-        return r
+        # bank_ref, and the receipt's fields from booking_date on (RECEIPT_FIELDS order); the
+        # statement's fields and the key come with the run (_placed) or the entry (_entry_fast)
+        return entry_ref or tx_ref or ntry_ref, (
+            booking, value, entry_amount, entry_ccy, entry_amount, entry_ccy, tx_amount, tx_ccy, instructed,
+            instructed_ccy, direction, rvsl is not None and rvsl.lower() in ("true", "1"), sts_text or sts_cd, code,
+            payer, payer_account, ultimate, bic, remittance, references, additional,
+            None if r_e2e == "NOTPROVIDED" else r_e2e, instruction, tx_id, mandate, uetr, entry_info, tx_info,
+            rsn_cd or rsn_prtry, purpose,
+        )
 
     @staticmethod
     def _strd_fast(items: Iterator[Any], escaped: bool, unescape: Callable[[str], str | None],
@@ -1505,6 +1481,10 @@ def _bank_tx_code(code: Any) -> str | None:
         if joined:
             return joined
     return _child_text(proprietary, "Cd")
+
+
+#: A receipt dict's values in RECEIPT_FIELDS order.
+_as_row = itemgetter(*RECEIPT_FIELDS)
 
 
 def iter_camt(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[dict[str, Any]]:

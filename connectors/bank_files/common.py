@@ -146,12 +146,17 @@ class ReceiptKeys:
     def assign(self, r: dict[str, Any], position: str | int) -> None:
         """Set ``r["external_id"]``; ``position`` (a text, or a line number) only names the receipt
         in warnings (a line number is formatted only then: the common case needs no text)."""
-        account = r["account"] or ""
-        ref = r["bank_ref"]
+        r["external_id"] = self.key(r["account"], r["bank_ref"], r["booking_date"], r["amount"], r["currency"],
+                                    r["payer_name"], r["payer_account"], r["remittance"], position)
+
+    def key(self, account: str | None, ref: str | None, booking_date: str | None, amount: str | None,
+            currency: str | None, payer_name: str | None, payer_account: str | None, remittance: str | None,
+            position: str | int) -> str:
+        """The key of the next receipt of the file, from the fields that identify it (see ``assign``)."""
+        account = account or ""
         if ref:
             key = f"{account}:{ref}"
-            content = (r["booking_date"], r["amount"], r["currency"], r["payer_name"], r["payer_account"],
-                       r["remittance"])
+            content = (booking_date, amount, currency, payer_name, payer_account, remittance)
             first = self._refs.setdefault(key, content)
             if first is not content:
                 if first == content:
@@ -165,15 +170,14 @@ class ReceiptKeys:
                         f"{_position(position)}: bank reference {ref!r} appears more than once in this file; "
                         "this receipt is keyed by reference and content")
         else:
-            key = content_key(account, r["booking_date"], r["amount"], r["currency"], r["payer_name"],
-                              r["payer_account"], r["remittance"])
+            key = content_key(account, booking_date, amount, currency, payer_name, payer_account, remittance)
             if key in self._hashes:
                 n = 2
                 while f"{key}:{n}" in self._hashes:
                     n += 1
                 key = f"{key}:{n}"
             self._hashes.add(key)
-        r["external_id"] = key
+        return key
 
 
 def _position(position: str | int) -> str:
