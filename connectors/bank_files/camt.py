@@ -3,9 +3,11 @@
 Why our own parser: the Python camt libraries we tried drop remittance text, mix entry and detail
 currencies, or do not read camt.054 at all. This one reads every version (.001.02 to .001.13) by
 local element names, keeps entry and transaction amounts each with its currency, turns batch
-entries into one receipt per transaction, and streams with ``lxml.etree.iterparse`` so a 120 MB
-statement stays in bounded memory. DTDs are refused outright (no entity expansion, no external
-entities, no network), files above a size limit are refused before parsing, and every problem is a
+entries into one receipt per transaction, and streams so a 120 MB statement stays in bounded
+memory: the common entry shapes are read from the file's own text with one regular expression
+each while libxml2 checks every byte (raw mode, see ``_RawScanner``), and ``lxml.etree.iterparse``
+reads the rest. DTDs are refused outright (no entity expansion, no external entities, no
+network), files above a size limit are refused before parsing, and every problem is a
 :class:`~hub.errors.StatementError` naming the file and the line.
 
 Use::
@@ -14,6 +16,7 @@ Use::
     for receipt in reader:               # one dict per transaction, see below
         ...
     reader.summary                       # CamtSummary, filled progressively, complete at the end
+    for row in reader.rows(): ...        # the same receipts as tuples in RECEIPT_FIELDS order
 
     for receipt in iter_camt(path): ...  # the same without the summary
 
@@ -758,12 +761,15 @@ class CamtReader:
     # -- the stream ----------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for row in self.rows():
+        for row in self._rows():
             yield dict(zip(RECEIPT_FIELDS, row, strict=True))
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """The receipts as tuples of their values in ``RECEIPT_FIELDS`` order (what iterating
         gives as dicts); cheaper to make, to send to another process and to read."""
+        return self._rows()
+
+    def _rows(self) -> Iterator[tuple[Any, ...]]:
         s = self.summary  # reset in place: a reference taken before iterating stays live
         s.reset("camt")
         self._dates = {}

@@ -81,6 +81,38 @@ def test_every_valid_fixture_imports_each_receipt_once_and_reimport_adds_nothing
     assert len(_stored(hub)) == len(stored)
 
 
+def test_camt_receipts_stored_from_rows_equal_those_stored_from_dicts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The camt reader hands the engine tuples (cheaper); every other reader gives dicts.
+    from hub_connectors.bank_files.camt import CamtReader
+
+    camt_files = [p for p in VALID if p.parent.name.startswith("camt")]
+
+    def imported(folder: Path) -> list[tuple[object, ...]]:
+        folder.mkdir()
+        write_config(folder, f"sqlite:///{folder / 'hub.db'}", customers=None, invoices=None,
+                     statements="statements", sink=None)
+        (folder / "statements").mkdir()
+        h = Hub(load_config(folder / "hub.toml"))
+        try:
+            h.init()
+            assert [r.error for r in import_receipts(h, camt_files)] == [None] * len(camt_files)
+            r = schema.receipt
+            with h.store.connect() as conn:
+                return sorted(tuple(row) for row in conn.execute(
+                    sa.select(*(c for c in r.c if c.name not in ("id", "synced_at")))))
+        finally:
+            h.close()
+
+    from_rows = imported(tmp_path / "rows")
+    monkeypatch.delattr(CamtReader, "rows")
+    with pytest.raises(AttributeError):
+        CamtReader(camt_files[0]).rows  # noqa: B018
+    from_dicts = imported(tmp_path / "dicts")
+    assert from_rows == from_dicts and len(from_rows) >= 48
+
+
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
 def test_an_invalid_fixture_fails_with_file_and_reason_and_stores_nothing(hub: Hub, path: Path) -> None:
     (report,) = import_receipts(hub, [path])
