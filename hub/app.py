@@ -9,20 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.config import HubConfig
-from hub.connector import Connector, ConnectorContext, validate_config
+from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
-from hub.identity import IdentityStats
-from hub.identity import resolve as resolve_identities
-from hub.outbox import Outbox, PushStats
 from hub.plugins import PluginHost, load_plugins
-from hub.reconcile import ReconcileEngine, ReconcileStats
-from hub.report import Report, write_report
-from hub.risk import RiskEngine, RiskStats
 from hub.store import Store
-from hub.sync import Progress, StreamStats, SyncEngine
+
+# Each job imports its engine when it runs, so that a command pays only for what it uses
+# (``hub receipts import`` needs neither identity resolution nor risk nor the report).
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.connector import Connector
+    from hub.identity import IdentityStats
+    from hub.outbox import Outbox, PushStats
+    from hub.reconcile import ReconcileStats
+    from hub.report import Report
+    from hub.risk import RiskStats
+    from hub.sync import Progress, StreamStats, SyncEngine
 
 
 class Hub:
@@ -95,6 +99,8 @@ class Hub:
 
     def sync_engine(self, progress: Callable[[], Progress] | None = None) -> SyncEngine:
         """A sync engine on this hub's store, with its plugins' hooks and the config's mappings."""
+        from hub.sync import SyncEngine
+
         return SyncEngine(
             self.store,
             hook=self.plugins.hook,
@@ -111,10 +117,14 @@ class Hub:
         Its own step: run after ``sync`` (new records) and before ``reconcile`` and ``risk``, which
         group everything by canonical customer id.
         """
+        from hub.identity import resolve as resolve_identities
+
         self.store.check_ready()
         return resolve_identities(self.store, master_source=self.master_source(), settings=self.config.identity)
 
     def reconcile(self) -> ReconcileStats:
+        from hub.reconcile import ReconcileEngine
+
         self.store.check_ready()
         rc = self.config.reconcile
         return ReconcileEngine(
@@ -137,6 +147,8 @@ class Hub:
         return dt.date.today()
 
     def risk(self, as_of: dt.date | None = None) -> RiskStats:
+        from hub.risk import RiskEngine
+
         self.store.check_ready()
         engine = RiskEngine(
             self.store,
@@ -155,6 +167,8 @@ class Hub:
 
     def report(self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20) -> Report:
         """Write the HTML report of the last risk run (:mod:`hub.report`) and return its figures."""
+        from hub.report import write_report
+
         self.store.check_ready()
         return write_report(
             self.store,
@@ -167,6 +181,8 @@ class Hub:
         )
 
     def outbox(self) -> Outbox:
+        from hub.outbox import Outbox
+
         oc = self.config.outbox
         return Outbox(
             self.store,

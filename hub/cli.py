@@ -13,22 +13,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hub.app import Hub
-from hub.config import HubConfig, load_config
+from hub.config import load_config
 from hub.errors import HubError
-from hub.exposure import bucket_labels
 from hub.log import configure_logging
-from hub.plugins import load_plugins
+from hub.plugins import PluginHost, load_plugins
 from hub.store import schema
+
+# What only some commands use is imported by them (progress bars, tables, exposure's buckets), so
+# that starting the command line stays cheap.
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from hub.config import HubConfig
 
 app = typer.Typer(
     help="Receivables integration hub: sync, reconcile, score and push.",
@@ -98,7 +102,8 @@ def _config(required: bool = True) -> HubConfig:
 
 @contextmanager
 def _hub() -> Iterator[Hub]:
-    hub = Hub(_config())
+    config = _config()
+    hub = Hub(config, plugins=_loaded_plugins(config.plugins.allow, config.plugins.deny))
     try:
         yield hub
     finally:
@@ -109,6 +114,8 @@ class _RichProgress:
     """Adapts rich's progress bar to the sync engine's Progress protocol (only on a terminal)."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -142,6 +149,8 @@ def _emit(data: Any, table: Table | None = None) -> None:
 
 
 def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     for c in columns:
         table.add_column(
@@ -322,7 +331,9 @@ def run(
 def plugins() -> None:
     """List loaded plugins, the hooks they implement and the connector types available."""
     config = _config(required=False)
-    host = load_plugins(config.plugins.allow, config.plugins.deny)
+    host = _loaded_plugins(config.plugins.allow, config.plugins.deny) or load_plugins(
+        config.plugins.allow, config.plugins.deny
+    )
     types = host.connector_types()
     data = {
         "plugins": [
@@ -608,6 +619,8 @@ def exposure_export(
     """Write one row per customer (or group): open, overdue, ageing buckets, limit, score, band, flags and more."""
     _check_format(fmt)
     with _hub() as hub:
+        from hub.exposure import bucket_labels
+
         hub.store.check_ready()
         labels = bucket_labels(hub.config.risk.buckets)
         with hub.store.connect() as conn:
@@ -636,6 +649,8 @@ def exposure_export(
 def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical customer id.")]) -> None:
     """One customer's exposure, score with every signal's contribution, flags and next collection step."""
     with _hub() as hub:
+        from hub.exposure import bucket_labels
+
         hub.store.check_ready()
         labels = bucket_labels(hub.config.risk.buckets)
         e, f = schema.exposure, schema.risk_flag
@@ -923,28 +938,47 @@ def register_core_commands() -> None:
         module.register(app)
 
 
-def _register_plugin_commands() -> None:
+def _register_plugin_commands() -> tuple[list[str] | None, list[str], PluginHost] | None:
     """Let plugins add sub-commands (``hub_register_commands``) before the command line is parsed.
 
     The plugin allow/deny lists come from the config named by ``HUB_CONFIG`` or ``./hub.toml``; a
-    config that cannot be read is reported by the command that needs it, not here.
+    config that cannot be read is reported by the command that needs it, not here. Returns the
+    allow and deny lists and the plugins loaded, or ``None`` when that config could not be read.
     """
     try:
         config = load_config(required=False)
         host = load_plugins(config.plugins.allow, config.plugins.deny)
     except HubError:
-        return
+        return None
     host.hook.hub_register_commands(cli=app)
+    return config.plugins.allow, config.plugins.deny, host
+
+
+# The plugins :func:`main` loaded to build the command line, with the allow and deny lists they were
+# loaded for: the command it runs uses them again when its config names the same lists, instead of
+# loading every plugin a second time. Only while :func:`main` runs.
+_main_plugins: tuple[list[str] | None, list[str], PluginHost] | None = None
+
+
+def _loaded_plugins(allow: list[str] | None, deny: list[str]) -> PluginHost | None:
+    if _main_plugins is not None and _main_plugins[:2] == (allow, deny):
+        return _main_plugins[2]
+    return None
 
 
 def main() -> None:
+    global _main_plugins
     register_core_commands()
-    _register_plugin_commands()
+    loaded = _register_plugin_commands()
     # ``--json`` belongs to ``hub`` itself; accept it after the command too (``hub plugins --json``).
     args = sys.argv[1:]
     if "--json" in args[1:] and "--" not in args:
         args = ["--json", *(a for a in args if a != "--json")]
-    app(args=args)
+    _main_plugins = loaded
+    try:
+        app(args=args)
+    finally:
+        _main_plugins = None
 
 
 if __name__ == "__main__":

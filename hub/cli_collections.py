@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import typer
 from rich.markup import escape
 
-from hub import collections as coll
 from hub.errors import HubError
+from hub.model import CollectionChannel
 from hub.store import schema
 
 # ``hub.cli`` imports this module while it is being set up (and once more when run as ``python -m
@@ -54,7 +54,10 @@ def _amount(value: str | None) -> Decimal | None:
 def _log(
     customer: Annotated[str, typer.Argument(help="Canonical customer id (the customer_id of 'hub exposure export').")],
     channel: Annotated[
-        str, typer.Option("--channel", help=f"How the customer was contacted: {', '.join(coll.CHANNELS)}.")
+        str,
+        typer.Option(
+            "--channel", help=f"How the customer was contacted: {', '.join(c.value for c in CollectionChannel)}."
+        ),
     ],
     content: Annotated[str, typer.Option("--content", help="What was said or sent.")],
     outcome: Annotated[str | None, typer.Option("--outcome", help="What came of it, in a few words.")] = None,
@@ -75,6 +78,7 @@ def _log(
 ) -> None:
     """Write one line of the collection ledger (a call, an email, a visit...), with a promise to pay if one was made."""
     from hub import cli as hubcli
+    from hub import collections as coll
 
     when = _time(at)
     day = _date(promise_date, "--promise-date")
@@ -125,6 +129,7 @@ def _due(
 ) -> None:
     """Collection steps due, most valuable first (overdue in the base currency), as planned by the last risk run."""
     from hub import cli as hubcli
+    from hub import collections as coll
 
     day = _date(as_of, "--as-of")
     with hubcli.session() as hub:
@@ -159,6 +164,7 @@ def _ledger(
 ) -> None:
     """A customer's collection ledger, newest first, from the hub and every CRM, with each promise and its status."""
     from hub import cli as hubcli
+    from hub import collections as coll
 
     with hubcli.session() as hub:
         hub.store.check_ready()
@@ -195,6 +201,7 @@ def _promises(
 ) -> None:
     """Promises to pay, newest first, with what has been received against them (as of the last risk run)."""
     from hub import cli as hubcli
+    from hub import collections as coll
 
     if status is not None and status not in coll.PROMISE_STATUSES:
         raise HubError(f"--status must be one of {', '.join(coll.PROMISE_STATUSES)}, got {status!r}")

@@ -7,8 +7,6 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from hub import identity
-
 # ``hub.cli`` imports this module while it is being set up, so its helpers are imported when a
 # command runs, not here (as in hub.cli_collections).
 By = Annotated[str | None, typer.Option("--by", help="Who acts (default: $HUB_USER or the login name).")]
@@ -23,6 +21,7 @@ def _list(
 ) -> None:
     """Customer records by canonical id: master records, records linked to them (and how), and the rest."""
     from hub import cli as hubcli
+    from hub import identity
 
     with hubcli.session() as hub:
         hub.store.check_ready()
@@ -49,6 +48,7 @@ def _link(
 ) -> None:
     """Link a customer record to a canonical customer by hand (audited); wins over automatic resolution."""
     from hub import cli as hubcli
+    from hub import identity
 
     source, ext = identity.parse_record_ref(record)
     with hubcli.session() as hub:
@@ -70,6 +70,7 @@ def _unlink(
 ) -> None:
     """Return a record to its own canonical id, for good: automatic resolution never links it again."""
     from hub import cli as hubcli
+    from hub import identity
 
     source, ext = identity.parse_record_ref(record)
     with hubcli.session() as hub:
@@ -94,6 +95,7 @@ def _proposals(
 ) -> None:
     """Links identity resolution proposes (name matches, conflicts, contradicted matches), strongest first."""
     from hub import cli as hubcli
+    from hub import identity
     from hub.errors import HubError
 
     if status not in identity.STATUSES:
@@ -125,6 +127,7 @@ def _accept(
 ) -> None:
     """Accept a link proposal: the record joins that canonical customer (audited)."""
     from hub import cli as hubcli
+    from hub import identity
 
     with hubcli.session() as hub:
         hub.store.check_ready()
@@ -140,6 +143,7 @@ def _reject(
 ) -> None:
     """Reject a link proposal: that pair is never proposed or linked automatically again."""
     from hub import cli as hubcli
+    from hub import identity
 
     with hubcli.session() as hub:
         hub.store.check_ready()

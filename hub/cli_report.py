@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from hub import report as rpt
-
 # ``hub.cli`` imports this module while it is being set up, so its helpers are imported when the
 # command runs, not here.
 
@@ -27,6 +25,7 @@ def _report(
     Run 'hub risk' first.
     """
     from hub import cli as hubcli
+    from hub import report as rpt
 
     day = hubcli._as_of(as_of)
     with hubcli.session() as hub:

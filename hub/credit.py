@@ -34,7 +34,6 @@ from hub.config import CreditConfig
 from hub.errors import HubError
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
-from hub.outbox import enqueue
 from hub.store import Store, schema, utcnow
 
 if TYPE_CHECKING:
@@ -450,6 +449,8 @@ def recommend_limits(
     if audit_rows:
         conn.execute(schema.audit_log.insert(), audit_rows)
     if events:
+        from hub.outbox import enqueue  # here, not at the top: the command line starts without the outbox
+
         enqueue(conn, events, sinks, now)
     log.info(
         "credit.recommended",
@@ -676,6 +677,8 @@ def approve(
                 cid, proposal.currency, proposal.current_limit, proposal.recommended, note, event.event_id, sinks
             ),
         )
+        from hub.outbox import enqueue
+
         enqueue(conn, [event], sinks, now)
     log.info("credit.approved", proposal=proposal.id, customer=cid, by=who, sinks=len(sinks))
     return proposal, event

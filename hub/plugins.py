@@ -9,7 +9,7 @@ makes a misspelt ``hub_*`` hook implementation fail loudly instead of being sile
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +36,22 @@ class PluginInfo:
 
 
 class PluginHost:
-    """A loaded set of plugins and what they registered."""
+    """A loaded set of plugins and what they registered.
 
-    def __init__(self, pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+    ``infos`` may be given as a function that makes them: distribution names and versions are read
+    from package metadata only when something asks for them ('hub plugins'), not on every start.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, infos: list[PluginInfo] | Callable[[], list[PluginInfo]]) -> None:
         self.pm = pm
-        self.infos = infos
+        self._infos = infos
         self._connector_types: dict[str, ConnectorType] | None = None
+
+    @property
+    def infos(self) -> list[PluginInfo]:
+        if callable(self._infos):
+            self._infos = self._infos()
+        return self._infos
 
     @property
     def hook(self) -> Any:
@@ -108,7 +118,7 @@ def load_plugins(
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
-    infos: list[PluginInfo] = []
+    loaded: list[tuple[str, str, importlib.metadata.Distribution | None]] = []  # name, module, distribution
     seen: set[str] = set()
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in seen or not _allowed(ep.name, allow, deny or []):
@@ -119,15 +129,30 @@ def load_plugins(
         except Exception as exc:
             raise PluginError(f"plugin {ep.name} ({ep.value}) failed to load: {exc}") from exc
         _register(pm, ep.name, plugin)
-        dist = ep.dist
-        infos.append(_info(pm, ep.name, ep.value, dist.name if dist else None, dist.version if dist else None))
+        loaded.append((ep.name, ep.value, ep.dist))
     for name, plugin in extra:
         _register(pm, name, plugin)
-        infos.append(_info(pm, name, getattr(plugin, "__name__", repr(plugin)), None, None))
+        loaded.append((name, getattr(plugin, "__name__", repr(plugin)), None))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
         raise PluginError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
+
+    def infos() -> list[PluginInfo]:
+        described: dict[object, tuple[str, str]] = {}  # one metadata read per distribution, not per plugin
+        out: list[PluginInfo] = []
+        for name, module, dist in loaded:
+            if dist is None:
+                out.append(_info(pm, name, module, None, None))
+                continue
+            key = getattr(dist, "_path", None) or id(dist)
+            if key not in described:
+                meta = dist.metadata
+                described[key] = (meta["Name"], meta["Version"])
+            dist_name, version = described[key]
+            out.append(_info(pm, name, module, dist_name, version))
+        return out
+
     return PluginHost(pm, infos)
 
 

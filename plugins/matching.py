@@ -21,11 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-
-from rapidfuzz import fuzz, process
-from stdnum import iso11649
 
 from hub import hookimpl
 from hub.matching import Evidence, EvidenceMatcher, Found
@@ -152,6 +149,8 @@ class PayerNameMatcher(EvidenceMatcher):
         candidates = names.by_first.get(first, [])
         if not candidates:
             return []
+        from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
+
         best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=3)
         out: list[Evidence] = []
         for match, score, _ in best:
@@ -250,6 +249,9 @@ class _References:
             if reference:
                 structured[not_alnum("", reference).upper()].append(iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
+        from stdnum import iso11649  # here, once per run: the command line starts without it
+
+        self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
 
     def of_customer(self, book: OpenItems, customer_id: str) -> list[tuple[int, str]]:
         """A customer's invoices with their digits (built on first use, kept for the run)."""
@@ -285,7 +287,7 @@ class ReferenceMatcher(EvidenceMatcher):
 
         for value in receipt.references:
             key = normalise(value)
-            if iso11649.is_valid(key):
+            if refs.is_creditor_reference(key):
                 body = key[4:]
                 ids = refs.structured.get(key) or refs.structured.get(body) or refs.numbers.get(body) \
                     or refs.digits.get(body.lstrip("0") if body.isdigit() else body) or []

@@ -11,20 +11,24 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from hub.errors import StoreError
 from hub.log import register_secret
 from hub.store import schema
 
+if TYPE_CHECKING:  # alembic is imported only to migrate (``hub init``), not to check the schema is current
+    from alembic.config import Config as AlembicConfig
+
 __all__ = ["Store", "schema", "utcnow"]
+
+VERSION_TABLE = "alembic_version"  # alembic's default: env.py configures no other
+#: The newest migration's revision: what every command checks the database against without
+#: importing alembic (tests/test_startup.py checks it is alembic's head; a new migration bumps it).
+HEAD_REVISION = "0004"
 
 
 def utcnow() -> dt.datetime:
@@ -61,6 +65,8 @@ class Store:
     # -- schema ------------------------------------------------------------------------------
 
     def _alembic_config(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(resources.files("hub.store") / "migrations"))
         cfg.attributes["engine"] = self.engine
@@ -68,6 +74,8 @@ class Store:
 
     def migrate(self) -> str:
         """Upgrade the schema to the newest revision; returns it. Safe to run repeatedly."""
+        from alembic import command
+
         try:
             command.upgrade(self._alembic_config(), "head")
         except sa.exc.OperationalError as exc:
@@ -75,14 +83,21 @@ class Store:
         return self.head_revision()
 
     def head_revision(self) -> str:
-        head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
-        assert head is not None
-        return head
+        """The newest migration's revision id (:data:`HEAD_REVISION`)."""
+        return HEAD_REVISION
 
     def current_revision(self) -> str | None:
+        """The revision the database is at (alembic's version table), ``None`` when not initialised."""
         try:
             with self.engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
+                if not sa.inspect(conn).has_table(VERSION_TABLE):
+                    return None
+                versions = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+                if len(versions) <= 1:
+                    return versions[0] if versions else None
+                from alembic.runtime.migration import MigrationContext
+
+                return MigrationContext.configure(conn).get_current_revision()  # raises: several heads
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open database: {exc.orig}") from None
 
