@@ -38,10 +38,12 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import os
+import queue
 import re
 import secrets
 import stat
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -471,6 +473,47 @@ class _Checker:
         return None
 
 
+class _Checking(threading.Thread):
+    """The checking parser, fed in a thread of its own.
+
+    Why: libxml2 releases the GIL for much of its work, so on a second core the check costs the
+    reading thread almost nothing (the import's writing process leaves that core partly idle).
+    ``error`` is the parser's exception, raised by the reading thread at its next chunk or at the end.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="camt-check", daemon=True)
+        self.parser = etree.XMLParser(target=_Checker(), resolve_entities=False, no_network=True, load_dtd=False,
+                                      huge_tree=False)
+        self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        while True:
+            data = self.chunks.get()
+            if self.error is not None:
+                if data is None:
+                    return
+                continue  # failed: drain until the end so that the reading thread never blocks
+            try:
+                if data is None:
+                    self.parser.close()
+                    return
+                self.parser.feed(data)
+            except BaseException as exc:  # handed to the reading thread as it is
+                self.error = exc
+                if data is None:
+                    return
+
+    def finish(self) -> None:
+        """Wait for the check of everything fed; raise what it found."""
+        if self.is_alive():
+            self.chunks.put(None)
+            self.join()
+        if self.error is not None:
+            raise self.error
+
+
 class _RawScanner:
     """The file ``iterparse`` reads in raw mode: the skeleton of the real file (see above).
 
@@ -483,8 +526,7 @@ class _RawScanner:
         self._f = f
         self._left = limit
         self._reader = reader
-        self._checker: Any = etree.XMLParser(target=_Checker(), resolve_entities=False, no_network=True,
-                                             load_dtd=False, huge_tree=False)
+        self._checker: _Checking | None = _Checking()
         self._unchecked: list[bytes] = []
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._text = ""  # decoded, not yet scanned (normalised line ends)
@@ -509,6 +551,8 @@ class _RawScanner:
         return data
 
     def close(self) -> None:
+        if self._checker is not None and self._checker.is_alive():
+            self._checker.chunks.put(None)  # stop it (it drains, so this never blocks for long)
         self._f.close()
 
     # -- filling -----------------------------------------------------------------------------------
@@ -531,7 +575,7 @@ class _RawScanner:
             if self._started:
                 self._check()
                 if self._checker is not None:
-                    self._checker.close()
+                    self._checker.finish()
             return
         # The checking parser sees the bytes only once the prolog is known to hold no DTD (a DTD
         # goes, with the rest of the file, to iterparse, whose first event refuses it).
@@ -558,9 +602,14 @@ class _RawScanner:
         self._scan(text)
 
     def _check(self) -> None:
-        if self._checker is not None:
+        checker = self._checker
+        if checker is not None:
+            if checker.error is not None:
+                raise checker.error
+            if not checker.is_alive():
+                checker.start()
             for data in self._unchecked:
-                self._checker.feed(data)
+                checker.chunks.put(data)
         self._unchecked.clear()
 
     def _pass_through(self, data: bytes) -> None:
