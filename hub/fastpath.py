@@ -152,12 +152,7 @@ def compile_row_builder(
     reads = [*prelude, *lines]
     ext_reads = [*prelude, *var_lines[ext_var]]
     # The same text record_hash() builds from the mapped values, without a call per value.
-    hash_expr = (
-        "_hash_text('\\x1f'.join(("
-        + "".join(f"{v} if type({v}) is str else _TOK_NONE if {v} is None else _TOK_FALSE if {v} is False "
-                  f"else _TOK_EMPTY if type({v}) is list and not {v} else _tok({v}), " for _, v in mapped_names)
-        + "_SOURCE)))"
-    )
+    hash_expr = "_hash_text('\\x1f'.join((" + "".join(f"{_token(v)}, " for _, v in mapped_names) + "_SOURCE)))"
     lines = []
 
     values: dict[str, str] = {}
@@ -177,12 +172,11 @@ def compile_row_builder(
         elif k.kind == "money":
             body += [
                 f"if type({var}) is not str: FAIL",
-                f"{var} = {var}.strip()",
-                f"if not _DEC({var}): FAIL",
+                f"_m = {var}.strip()",  # (not {var} itself: the content hash is of the mapped value)
+                "if not _DEC(_m): FAIL",
                 # millionths without a Decimal: digits without the point, scaled by the places
-                f"_p = {var}.find('.')",
-                f"{out} = int({var}) * 1000000 if _p < 0 else "
-                f"int({var}.replace('.', '')) * _SCALE[len({var}) - _p - 1]",
+                "_p = _m.find('.')",
+                f"{out} = int(_m) * 1000000 if _p < 0 else int(_m.replace('.', '')) * _SCALE[len(_m) - _p - 1]",
             ]
             if k.gt is not None:
                 body += [f"if not {out} > {to_micros(Decimal(k.gt))}: FAIL"]
@@ -249,6 +243,17 @@ def compile_row_builder(
         lines.append("    else:")
         lines.extend("        " + b for b in body)
 
+    # Once a record is valid, each field of these kinds holds a text (never empty) or None: its part of
+    # the content hash is the value itself or the None mark, without the general expression's tests.
+    checked_text = {"text", "money", "date", "currency", "enum"}
+    valid_hash = (
+        "_hash_text('\\x1f'.join(("
+        + "".join(
+            f"{v} or _TOK_NONE, " if kinds[t].kind in checked_text else f"{_token(v)}, " for t, v in mapped_names
+        )
+        + "_SOURCE)))"
+    )
+
     row = []
     for col in columns:
         if col == "record_hash":
@@ -276,12 +281,13 @@ def compile_row_builder(
             ]
         ),
         # key and build in one pass, for a first sync where every record is new
+        # (the hash after the checks, where it is cheaper; a record that fails gets the general one)
         "key_build": "\n".join(
             [
                 "def key_build(raw, synced_at):",
                 *reads,
-                f"    h = {hash_expr}",
-                converts.replace("FAIL", "return m_ext, h, None"),
+                converts.replace("FAIL", f"return m_ext, {hash_expr}, None"),
+                f"    h = {valid_hash}",
                 f"    return m_ext, h, {row_tuple}",
             ]
         ),
@@ -291,6 +297,12 @@ def compile_row_builder(
     for name, code in sources.items():
         exec(compile(code, f"<row builder {mapping.name}: {name}>", "exec"), ns)
     return RowFunctions(ns["key"], ns["build"], ns["key_build"], ns["ext"])
+
+
+def _token(var: str) -> str:
+    """``hash_token(var)`` inline: the commonest values without a call."""
+    return (f"{var} if type({var}) is str else _TOK_NONE if {var} is None else _TOK_FALSE if {var} is False "
+            f"else _TOK_EMPTY if type({var}) is list and not {var} else _tok({var})")
 
 
 def _inline_field_value(f: FieldMap, j: int, var: str, source_value: str, ns: dict[str, Any]) -> list[str]:
