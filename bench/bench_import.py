@@ -5,7 +5,8 @@ Reports, each in a fresh process so peak RSS is the import's own:
 
 * ``parse``: the camt reader alone (receipts/s, peak RSS);
 * ``import``: ``hub receipts import statement.xml`` into a new SQLite store (parse, map, validate,
-  store, all in one atomic unit) - receipts/s and peak RSS of the hub and its reader process;
+  store, all in one atomic unit), ``--runs`` times - the median's receipts/s (the command's wall
+  time, start-up and exit included) and the peak RSS of the hub and its reader process;
 * ``reimport``: the same file again (every receipt read and found already stored).
 
 Usage: python bench/bench_import.py [--receipts 200000] [--workdir DIR]
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,26 +35,28 @@ print(n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-#: Runs the hub command line in a child and prints, after its output, the peak RSS (KB) of the
-#: largest process below this wrapper (the hub process and the reader process it forks), so the
-#: figure is the import's own and not the generator's or the parse-only process's.
+#: Runs the hub command line in a child and prints, after its output, the command's wall time (from
+#: starting the hub process to its exit) and the peak RSS (KB) of the largest process below this
+#: wrapper (the hub process and the reader process it forks), so the figures are the import's own
+#: and not the generator's or the parse-only process's.
 HUB = """
-import resource, subprocess, sys
+import resource, subprocess, sys, time
+started = time.perf_counter()
 proc = subprocess.run([sys.executable, "-m", "hub.cli", "--json", *sys.argv[1:]], capture_output=True, text=True)
+seconds = time.perf_counter() - started
 sys.stderr.write(proc.stderr)
 print(proc.stdout)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(proc.returncode)
 """
 
 
 def _hub(work: Path, *args: str) -> tuple[dict, float, float]:
     """The command's JSON output, its wall time, and the peak RSS (MB) of its processes."""
-    started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", HUB, *args], cwd=work, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - started
-    output, _, peak_kb = proc.stdout.rstrip().rpartition("\n")
-    return json.loads(output), seconds, int(peak_kb) / 1024
+    output, _, figures = proc.stdout.rstrip().rpartition("\n")
+    seconds, peak_kb = figures.split()
+    return json.loads(output), float(seconds), int(peak_kb) / 1024
 
 
 def main() -> None:
@@ -61,7 +64,13 @@ def main() -> None:
     ap.add_argument("--receipts", type=int, default=200_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--runs", type=int, default=3, help="imports into a new store (the median is reported)")
     a = ap.parse_args()
+    # The project's modules compiled once, as an installed hub has them (an editable install under
+    # PYTHONDONTWRITEBYTECODE would compile them again in every run).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(HERE.parent / d) for d in ("hub", "connectors",
+                                                                                               "plugins"))],
+                   check=True, stdout=subprocess.DEVNULL)
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-import-"))
     work.mkdir(parents=True, exist_ok=True)
     statement = work / "statement.xml"
@@ -71,18 +80,23 @@ def main() -> None:
              str(max(100, a.receipts // 10)), "--invoices", str(a.receipts * 5), "--receipts", str(a.receipts)],
             check=True, stdout=subprocess.DEVNULL,
         )
-    for f in work.glob("hub.db*"):
-        f.unlink()
     (work / "hub.toml").write_text('[database]\nurl = "sqlite:///hub.db"\n', encoding="utf-8")
 
     # Parse only, in its own process (peak RSS measured there).
     out = subprocess.run([sys.executable, "-c", PARSE, str(statement)], capture_output=True, text=True, check=True)
     parsed, parse_s, parse_rss_kb = out.stdout.split()
-    _hub(work, "init")
-    imported, import_wall, peak = _hub(work, "receipts", "import", "statement.xml")
+    walls, peaks = [], []
+    for _ in range(max(1, a.runs)):
+        for f in work.glob("hub.db*"):
+            f.unlink()
+        _hub(work, "init")
+        imported, import_wall, peak = _hub(work, "receipts", "import", "statement.xml")
+        walls.append(import_wall)
+        peaks.append(peak)
     report = imported["receipts_import"][0]
     again, reimport_wall, _ = _hub(work, "receipts", "import", "statement.xml")
     receipts = report["receipts"]
+    import_wall = statistics.median(walls)
     result = {
         "file_mb": round(statement.stat().st_size / 1e6, 1),
         "receipts": receipts,
@@ -91,8 +105,9 @@ def main() -> None:
         "parse_peak_rss_mb": round(int(parse_rss_kb) / 1024),
         "import_wall_s": round(import_wall, 2),
         "import_receipts_per_s": round(receipts / import_wall),
+        "import_runs_s": [round(w, 2) for w in walls],
         "import_new": report["new"],
-        "import_peak_rss_mb": round(peak),
+        "import_peak_rss_mb": round(max(peaks)),
         "reimport_wall_s": round(reimport_wall, 2),
         "reimport_new": again["receipts_import"][0]["new"],
         "reimport_duplicates": again["receipts_import"][0]["duplicates"],

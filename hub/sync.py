@@ -584,7 +584,7 @@ class SyncEngine:
                     continue
             # The same record twice in one page: the later one wins.
             rows[ext] = row
-        updated = sum(1 for key in rows if key in existing)
+        updated = sum(1 for key in rows if key in existing) if existing else 0
         stats.updated += updated
         stats.inserted += len(rows) - updated
         ctx.writer.write(conn, list(rows.values()))
