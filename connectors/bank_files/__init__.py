@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -229,43 +230,63 @@ class BankFilesSource(Source):
         done: dict[str, str] = dict((cursor or {}).get("files", {})) if isinstance(cursor, dict) else {}
         imported_hashes = set(done.values())
         size = self.config.page_size
-        for path in self.files():
-            try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-files-sha256") as hashing:
+            for path in self.files():
+                yield from self._read_file(path, size, done, imported_hashes, hashing)
+
+    def _read_file(self, path: Path, size: int, done: dict[str, str], imported_hashes: set[str],
+                   hashing: ThreadPoolExecutor) -> Iterator[Page]:
+        def failed(exc: OSError) -> Page:
+            error = str(StatementError(str(path), None, f"cannot read: {exc.strerror or exc}"))
+            return Page([], {"files": dict(done)}, label=path.name, errors=[error], info=file_info(path, None))
+
+        digest: str | Future[str]
+        try:
+            if self.skip_known:  # needed first: a file imported before is not read again
                 digest = _sha256(path)
-            except OSError as exc:
-                error = str(StatementError(str(path), None, f"cannot read: {exc.strerror or exc}"))
-                yield Page([], {"files": dict(done)}, label=path.name, errors=[error], info=file_info(path, None))
-                continue
-            if self.skip_known and digest in imported_hashes:
-                continue
-            # One file is one atomic unit: its pages are "continued" up to the last, so the engine
-            # commits them together, while only a page of receipts is in memory at a time.
-            chunk: list[Any] = []
-            reader: StatementReader | None = None
+                if digest in imported_hashes:
+                    return
+            else:
+                # only the cursor needs it, at the end: hashed alongside the reading (hashlib
+                # releases the GIL), not before it
+                digest = hashing.submit(_sha256, path)
+        except OSError as exc:
+            yield failed(exc)
+            return
+        # One file is one atomic unit: its pages are "continued" up to the last, so the engine
+        # commits them together, while only a page of receipts is in memory at a time.
+        chunk: list[Any] = []
+        reader: StatementReader | None = None
+        try:
+            reader = self.open(path)
+            # A reader that gives rows (tuples in RECEIPT_FIELDS order) is read so: cheaper than dicts.
+            rows = getattr(reader, "rows", None)
+            columns = RECEIPT_FIELDS if rows is not None else None
+            for receipt in rows() if rows is not None else reader:
+                chunk.append(receipt)
+                if len(chunk) >= size:
+                    yield Page(chunk, {"files": dict(done)}, label=path.name, continued=True, columns=columns)
+                    chunk = []
+        except StatementError as exc:
+            info = file_info(path, reader.summary if reader is not None else None)
+            yield Page([], {"files": dict(done)}, label=path.name, errors=[str(exc)], info=info)
+            return
+        if isinstance(digest, Future):
             try:
-                reader = self.open(path)
-                # A reader that gives rows (tuples in RECEIPT_FIELDS order) is read so: cheaper than dicts.
-                rows = getattr(reader, "rows", None)
-                columns = RECEIPT_FIELDS if rows is not None else None
-                for receipt in rows() if rows is not None else reader:
-                    chunk.append(receipt)
-                    if len(chunk) >= size:
-                        yield Page(chunk, {"files": dict(done)}, label=path.name, continued=True, columns=columns)
-                        chunk = []
-            except StatementError as exc:
-                info = file_info(path, reader.summary if reader is not None else None)
-                yield Page([], {"files": dict(done)}, label=path.name, errors=[str(exc)], info=info)
-                continue
-            done[path.name] = digest
-            imported_hashes.add(digest)
-            yield Page(
-                chunk,
-                {"files": dict(done)},
-                label=path.name,
-                warnings=[f"{path.name}: {w}" for w in reader.summary.warnings],
-                info=file_info(path, reader.summary),
-                columns=columns,
-            )
+                digest = digest.result()
+            except OSError as exc:
+                yield failed(exc)
+                return
+        done[path.name] = digest
+        imported_hashes.add(digest)
+        yield Page(
+            chunk,
+            {"files": dict(done)},
+            label=path.name,
+            warnings=[f"{path.name}: {w}" for w in reader.summary.warnings],
+            info=file_info(path, reader.summary),
+            columns=columns,
+        )
 
 
 def _create(name: str, config: BankFilesConfig, context: ConnectorContext) -> Connector:
