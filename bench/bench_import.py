@@ -35,6 +35,26 @@ print(n, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+#: The machine's yardstick: libxml2 checking the same file without building anything, and a plain
+#: Python loop (shared machines vary by a fifth from hour to hour; these say how fast this one was).
+YARDSTICK = """
+import sys, time
+from lxml import etree
+class Nothing:
+    def close(self): return None
+started = time.perf_counter()
+parser = etree.XMLParser(target=Nothing(), resolve_entities=False, no_network=True, load_dtd=False)
+with open(sys.argv[1], "rb") as f:
+    while chunk := f.read(1 << 20):
+        parser.feed(chunk)
+parser.close()
+check = time.perf_counter() - started
+started = time.perf_counter()
+sum(range(30_000_000))
+print(check, time.perf_counter() - started)
+"""
+
+
 #: Runs the hub command line in a child and prints, after its output, the command's wall time (from
 #: starting the hub process to its exit) and the peak RSS (KB) of the largest process below this
 #: wrapper (the hub process and the reader process it forks), so the figures are the import's own
@@ -85,6 +105,9 @@ def main() -> None:
     # Parse only, in its own process (peak RSS measured there).
     out = subprocess.run([sys.executable, "-c", PARSE, str(statement)], capture_output=True, text=True, check=True)
     parsed, parse_s, parse_rss_kb = out.stdout.split()
+    out = subprocess.run([sys.executable, "-c", YARDSTICK, str(statement)], capture_output=True, text=True,
+                         check=True)
+    libxml2_s, loop_s = map(float, out.stdout.split())
     walls, peaks = [], []
     for _ in range(max(1, a.runs)):
         for f in work.glob("hub.db*"):
@@ -111,6 +134,8 @@ def main() -> None:
         "reimport_wall_s": round(reimport_wall, 2),
         "reimport_new": again["receipts_import"][0]["new"],
         "reimport_duplicates": again["receipts_import"][0]["duplicates"],
+        "yardstick_libxml2_check_s": round(libxml2_s, 2),
+        "yardstick_python_loop_s": round(loop_s, 2),
     }
     print(json.dumps(result, indent=2))
 
