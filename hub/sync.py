@@ -471,7 +471,7 @@ class SyncEngine:
         if fast is not None and reader is not None and (reader.empty or append_only):
             if reader.empty and build:
                 # A first sync: every record is new, so its row is built in the same pass as its key.
-                triples = [fast.key_build(raw, synced_at) for raw in records]
+                triples = fast.key_build_page(records, synced_at)
                 keys = [(ext, digest) for ext, digest, _ in triples]
                 built = [row for _, _, row in triples]
             else:
@@ -489,10 +489,18 @@ class SyncEngine:
         if not reader.empty:
             with reader.store.connect() as conn:
                 existing = self._existing(conn, ctx, [ext for ext, _ in keys if isinstance(ext, str)])
+        seen = reader.seen
+        if not existing and built is None and mapped is None and not (fast is not None and build):
+            exts = [ext for ext, _ in keys]
+            unique = set(exts)
+            if len(unique) == len(exts) and set(map(type, exts)) == {str} and unique.isdisjoint(seen):
+                # Nothing stored, nothing sent before, no id twice: every record goes as it is (what
+                # the loop below gives, without a step per record).
+                seen.update(unique)
+                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None)
         kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
         lookup: list[str] = []
-        seen = reader.seen
         for index, (raw, (ext, digest)) in enumerate(zip(records, keys, strict=True)):
             if isinstance(ext, str):
                 # A key already sent to the writer (by a page still in flight, or earlier in this page)
@@ -558,32 +566,46 @@ class SyncEngine:
         bad: list[tuple[Mapping[str, Any], str, str | None]] = []
         append_only = ctx.spec.write_disposition == "append"
         mapped_records = prepared.mapped if prepared.mapped is not None else [None] * len(keys)
-        for raw, (ext, digest), row, mapped in zip(page.records, keys, built, mapped_records, strict=True):
-            tried = not retry
-            if digest is None:  # the reader sent the id alone: the hash (and the row) are computed here
-                if fast is not None:
-                    _, digest, row = fast.key_build(raw, synced_at)
-                    tried = True
-                else:  # pragma: no cover - the reader sends the id alone only where it has the fast path
-                    mapped = self._map(ctx, self._as_mapping(raw, header))
-                    digest = record_hash(mapped.values())
-            old = existing.get(ext) if isinstance(ext, str) else None
-            if old is not None and (append_only or old == digest):
-                stats.unchanged += 1
-                if not append_only:
-                    rows.pop(ext, None)  # an earlier copy in this page must not win over this one
-                continue
-            if row is None and fast is not None and not tried:
-                row = fast.build(raw, digest, synced_at)
-            if row is None:
-                record = self._as_mapping(raw, header)
-                try:
-                    row = self._generic_row(ctx, mapped or self._map(ctx, record), digest, now)
-                except RecordError as exc:
-                    bad.append((record, exc.reason, ext if isinstance(ext, str) else None))
+        # The reader sent ids alone (a first import): every hash and row is made here, a page at once.
+        whole: list[Any] = [None] * len(keys)
+        if fast is not None and all(digest is None for _, digest in keys) and all(r is None for r in built):
+            whole = fast.key_build_page(page.records, synced_at)
+        made_rows = [made[2] for made in whole] if whole and whole[0] is not None else None
+        exts = [ext for ext, _ in keys]
+        if made_rows is not None and not existing and None not in made_rows and set(map(type, exts)) == {str}:
+            # every row made and none stored: what the loop below gives, without a step per record
+            rows = dict(zip(exts, made_rows, strict=True))
+        else:
+            for raw, (ext, digest), row, mapped, made in zip(page.records, keys, built, mapped_records, whole,
+                                                            strict=True):
+                tried = not retry
+                if digest is None:  # the reader sent the id alone: the hash (and the row) are computed here
+                    if made is not None:
+                        _, digest, row = made
+                        tried = True
+                    elif fast is not None:
+                        _, digest, row = fast.key_build(raw, synced_at)
+                        tried = True
+                    else:  # pragma: no cover - the reader sends the id alone only where it has the fast path
+                        mapped = self._map(ctx, self._as_mapping(raw, header))
+                        digest = record_hash(mapped.values())
+                old = existing.get(ext) if isinstance(ext, str) else None
+                if old is not None and (append_only or old == digest):
+                    stats.unchanged += 1
+                    if not append_only:
+                        rows.pop(ext, None)  # an earlier copy in this page must not win over this one
                     continue
-            # The same record twice in one page: the later one wins.
-            rows[ext] = row
+                if row is None and fast is not None and not tried:
+                    row = fast.build(raw, digest, synced_at)
+                if row is None:
+                    record = self._as_mapping(raw, header)
+                    try:
+                        row = self._generic_row(ctx, mapped or self._map(ctx, record), digest, now)
+                    except RecordError as exc:
+                        bad.append((record, exc.reason, ext if isinstance(ext, str) else None))
+                        continue
+                # The same record twice in one page: the later one wins.
+                rows[ext] = row
         updated = sum(1 for key in rows if key in existing) if existing else 0
         stats.updated += updated
         stats.inserted += len(rows) - updated

@@ -235,3 +235,49 @@ def test_a_clean_receipt_takes_the_fast_path() -> None:
 def _plain(row: tuple[Any, ...] | None) -> Any:
     """psycopg's Json wrappers compare by identity: compare what they wrap."""
     return None if row is None else tuple(getattr(v, "obj", v) for v in row)
+
+
+# -- a page at once: columns that hold one value in every row are checked once -------------------
+
+RECEIPT_HEADER = tuple(RECEIPT)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.psycopg.dialect()], ids=["sqlite", "postgresql"])
+@settings(max_examples=150, deadline=None)
+@given(
+    constant=st.dictionaries(st.sampled_from(sorted(RECEIPT)), receipt_values, max_size=4),
+    varying=st.lists(st.tuples(st.integers(0, 99), st.sampled_from(sorted(RECEIPT)), receipt_values), max_size=6),
+    bools=st.sampled_from([None, 0, 1, 0.0]),
+)
+def test_a_page_builds_exactly_what_each_row_builds(
+    dialect: Any, constant: dict[str, Any], varying: list[tuple[int, str, Any]], bools: Any
+) -> None:
+    # 100 rows alike but for the changes: a value set in every row (constant), values set in some
+    # rows only, and a number where the other rows hold a boolean (0 == False, yet not a boolean)
+    ctx = _receipt_context(dialect)
+    fast = ctx.builder(RECEIPT_HEADER)
+    assert fast is not None
+    rows = []
+    for n in range(100):
+        record = {**RECEIPT, **constant, "external_id": f"CH00:REF-{n}", "amount": f"{n + 1}.25"}
+        for at, field, value in varying:
+            if at == n:
+                record[field] = value
+        if bools is not None and n == 50:
+            record["reversal"] = bools
+        rows.append(tuple(record[f] for f in RECEIPT_HEADER))
+    synced_at = ctx.writer.db_value("synced_at", NOW)
+    page = fast.key_build_page(rows, synced_at)
+    each = [fast.key_build(row, synced_at) for row in rows]
+    assert [(ext, digest, _plain(row)) for ext, digest, row in page] == \
+        [(ext, digest, _plain(row)) for ext, digest, row in each]
+
+
+def test_a_page_of_clean_receipts_is_built_with_its_constant_columns_checked_once() -> None:
+    ctx = _receipt_context(sqlite.dialect())
+    fast = ctx.builder(RECEIPT_HEADER)
+    assert fast is not None
+    rows = [tuple({**RECEIPT, "external_id": f"CH00:REF-{n}"}[f] for f in RECEIPT_HEADER) for n in range(200)]
+    page = fast.key_build_page(rows, ctx.writer.db_value("synced_at", NOW))
+    assert all(row is not None for _, _, row in page)
+    assert len(fast.key_build_page.compiled) == 1  # type: ignore[attr-defined]
