@@ -827,3 +827,63 @@ def test_raw_mode_takes_the_plain_entries_and_leaves_the_rest_to_the_walk(tmp_pa
     path.write_text(_statement(_entry("A"), "<!-- a comment -->", _entry("B")), encoding="utf-8")
     receipts, taken = _raw_taken(path)
     assert taken == 1 and [r["bank_ref"] for r in receipts] == ["A", "B"]
+
+
+_OPTIONAL = {
+    "ntry_ref": "<NtryRef>NR{n}</NtryRef>",
+    "reversal": "<RvslInd>true</RvslInd>",
+    "status_code": "<Sts><Cd>PDNG</Cd></Sts>",
+    "value_date": "<ValDt><Dt>2026-11-28</Dt></ValDt>",
+    "entry_ref": "<AcctSvcrRef>E{n}</AcctSvcrRef>",
+    "domain": "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>",
+    "refs": "<Refs><AcctSvcrRef>T{n}</AcctSvcrRef><InstrId>I{n}</InstrId><EndToEndId>NOTPROVIDED</EndToEndId>"
+            "<UETR>u-{n}</UETR><TxId>X{n}</TxId><MndtId>M{n}</MndtId></Refs>",
+    "tx_amount": "<Amt Ccy=\"USD\">{n}.50</Amt><CdtDbtInd>DBIT</CdtDbtInd>",
+    "amount_details": "<AmtDtls><InstdAmt><Amt Ccy=\"GBP\">1.{n}</Amt></InstdAmt><TxAmt><Amt Ccy=\"CHF\">2.{n}</Amt>"
+                      "</TxAmt></AmtDtls>",
+    "parties": "<RltdPties><Dbtr><Nm>Debtor {n}</Nm></Dbtr><DbtrAcct><Id><Othr><Id>ACC{n}</Id></Othr></Id></DbtrAcct>"
+               "<UltmtDbtr><Nm>Ultimate</Nm></UltmtDbtr><Cdtr><Nm>Creditor</Nm></Cdtr><CdtrAcct><Id><IBAN>"
+               "DE89370400440532013000</IBAN></Id></CdtrAcct></RltdPties>",
+    "agents": "<RltdAgts><DbtrAgt><FinInstnId><BICFI>DEUTDEFF</BICFI></FinInstnId></DbtrAgt><CdtrAgt><FinInstnId>"
+              "<BIC>COBADEFF</BIC></FinInstnId></CdtrAgt></RltdAgts>",
+    "purpose": "<Purp><Cd>SUPP</Cd></Purp>",
+    "remittance": "<RmtInf><Ustrd> first {n} </Ustrd><Ustrd>second</Ustrd></RmtInf>",
+    "return": "<RtrInf><Rsn><Prtry>AC04</Prtry></Rsn></RtrInf>",
+    "tx_info": "<AddtlTxInf>tx info</AddtlTxInf>",
+}
+
+
+_STRD = ("<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>RF18539007547034</Ref></CdtrRefInf>"
+         "</Strd>")
+
+
+def _shaped_entry(n: int, parts: frozenset[str], debit: bool, booked: bool, strd: bool = False) -> str:
+    part = {k: v.replace("{n}", str(n)) for k, v in _OPTIONAL.items() if k in parts}
+    if strd and "remittance" in part:  # the same shape, with structured remittance too
+        part["remittance"] = part["remittance"].replace("</RmtInf>", _STRD + "</RmtInf>")
+    tx_parts = ("refs", "tx_amount", "amount_details", "parties", "agents", "purpose", "remittance", "return",
+                "tx_info")
+    tx = "".join(part.get(k, "") for k in tx_parts)
+    details = f"<NtryDtls><TxDtls>{tx}</TxDtls></NtryDtls>" if tx or "refs" in parts else ""
+    status = part.get("status_code", "<Sts>BOOK</Sts>")
+    dates = ("<BookgDt><Dt>2026-11-27</Dt></BookgDt>" if booked else "") + part.get("value_date", "")
+    return (f"<Ntry>{part.get('ntry_ref', '')}<Amt Ccy=\"EUR\">{n}.25</Amt><CdtDbtInd>{'DBIT' if debit else 'CRDT'}"
+            f"</CdtDbtInd>{part.get('reversal', '')}{status}{dates}{part.get('entry_ref', '')}"
+            f"{part.get('domain', '')}{details}<AddtlNtryInf>entry {n}</AddtlNtryInf></Ntry>")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shapes=st.lists(st.tuples(st.frozensets(st.sampled_from(sorted(_OPTIONAL))), st.booleans(), st.booleans()),
+                       min_size=1, max_size=5))
+def test_entries_of_any_shape_read_by_shape_as_by_the_element_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shapes: list[tuple[frozenset[str], bool, bool]]
+) -> None:
+    # each shape three times: the first is read by the general expression, the others by the
+    # expression and the code written for that shape (the third with structured remittance too)
+    entries = [_shaped_entry(n * 3 + k, parts, debit, booked or "value_date" not in parts, strd=k == 2)
+               for n, (parts, debit, booked) in enumerate(shapes) for k in range(3)]
+    path = tmp_path / "shapes.xml"
+    path.write_text(_statement(*entries), encoding="utf-8")
+    raw, fast, walked = _three_ways(path, monkeypatch)
+    assert raw == fast == walked
+    assert raw[0] == "ok"
