@@ -737,6 +737,7 @@ class _RawScanner:
         find, receipt = text.find, self._reader._raw_receipt
         fast, opening, closing = self._fast, self._open, self._close
         line, counted = self._line, 0  # the line of text[counted]
+        lines = "\n" in text  # else every entry of the chunk is on one line: nothing to count
         run: list[tuple[str | None, tuple[Any, ...], int]] = []
         breaks = 0  # line breaks inside the run
         carry = -1  # where the text kept for the next chunk starts
@@ -749,10 +750,11 @@ class _RawScanner:
                 carry = start
                 break
             end += len(closing)
-            gap = text[pos:start]
+            gap = text[pos:start] if start > pos else ""
             segment = text[start:end]
-            line += text.count("\n", counted, start)
-            counted = start
+            if lines:
+                line += text.count("\n", counted, start)
+                counted = start
             r = receipt(segment, fast)
             if r is None:  # left to the element walk, as it is
                 if run:
@@ -763,7 +765,8 @@ class _RawScanner:
                 parts.append(segment)
             else:
                 if run and (not gap or gap.isspace()):
-                    breaks += gap.count("\n")
+                    if gap and lines:
+                        breaks += gap.count("\n")
                 else:
                     if run:
                         parts.append(self._placeholder + "\n" * breaks)
@@ -771,7 +774,8 @@ class _RawScanner:
                         run, breaks = [], 0
                     parts.append(gap)
                 run.append((*r, line))
-                breaks += segment.count("\n")
+                if lines:
+                    breaks += segment.count("\n")
             pos = end
         if run:
             parts.append(self._placeholder + "\n" * breaks)
@@ -786,7 +790,7 @@ class _RawScanner:
             # keep what could be the start of an entry's opening tag
             carry = max(pos, len(text) - max(len(opening), 64))
         parts.append(text[pos:carry])
-        self._line = line + text.count("\n", counted, carry)
+        self._line = line + (text.count("\n", counted, carry) if lines else 0)
         self._text = text[carry:] + self._text
         self._out = "".join(parts).encode("utf-8")
 
@@ -888,15 +892,21 @@ class CamtReader:
     # -- the stream ----------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for row in self._rows():
-            yield dict(zip(RECEIPT_FIELDS, row, strict=True))
+        for batch in self._batches():
+            for row in batch:
+                yield dict(zip(RECEIPT_FIELDS, row, strict=True))
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """The receipts as tuples of their values in ``RECEIPT_FIELDS`` order (what iterating
         gives as dicts); cheaper to make, to send to another process and to read."""
-        return self._rows()
+        for batch in self._batches():
+            yield from batch
 
-    def _rows(self) -> Iterator[tuple[Any, ...]]:
+    def row_batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows of :meth:`rows` in lists as they are read (an entry's, or a run's of entries)."""
+        return self._batches()
+
+    def _batches(self) -> Iterator[list[tuple[Any, ...]]]:
         s = self.summary  # reset in place: a reference taken before iterating stays live
         s.reset("camt")
         self._dates = {}
@@ -927,7 +937,7 @@ class CamtReader:
         finally:
             source.close()
 
-    def _walk(self, context: Any, scanner: _RawScanner | None) -> Iterator[tuple[Any, ...]]:
+    def _walk(self, context: Any, scanner: _RawScanner | None) -> Iterator[list[tuple[Any, ...]]]:
         s = self.summary
         header: dict[str, str | None] = {"message_id": None, "created": None}
         stmt: dict[str, Any] | None = None  # the container being read
@@ -951,7 +961,7 @@ class CamtReader:
                     run = scanner.runs.popleft()
                     s.entries += len(run)
                     stmt["entries"] += len(run)
-                    yield from self._placed(run, stmt)
+                    yield self._placed(run, stmt)
                     el.clear(keep_tail=False)
                     parent = stmt["el"]
                     while el.getprevious() is not None:
@@ -967,12 +977,14 @@ class CamtReader:
                 while el.getprevious() is not None:
                     del parent[0]
                 totals = s.totals
+                batch = []
                 for r in receipts:
                     s.receipts += 1
                     amount = Decimal(r["amount"])
                     ccy = r["currency"]
                     totals[ccy] = totals.get(ccy, _ZERO) + (amount if r["direction"] == "credit" else -amount)
-                    yield _as_row(r)
+                    batch.append(_as_row(r))
+                yield batch
             elif name == "GrpHdr":
                 parent = el.getparent() if event == "end" else None
                 if parent is not None and (_LOCAL.get(parent.tag) or _local_slow(parent.tag)) in _MESSAGES:
@@ -1005,23 +1017,32 @@ class CamtReader:
             raise self._error(None, "not a camt.05x message: no statement, notification or report (Stmt/Ntfctn/Rpt)")
 
     def _placed(self, run: list[tuple[str | None, tuple[Any, ...], int]],
-                stmt: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+                stmt: dict[str, Any]) -> list[tuple[Any, ...]]:
         """The receipts of a run of entries read in raw mode (rows in RECEIPT_FIELDS order), given
         their statement's fields and keys."""
         s = self.summary
         totals = s.totals
-        key = self._keys.key
+        keys = self._keys
+        by_ref, by_content = keys.ref_key, keys.key
         statement_id, statement_seq, message_id = stmt["statement_id"], stmt["statement_seq"], stmt["message_id"]
         account, account_currency = stmt["account"], stmt["account_currency"]
+        prefix = f"{account or ''}:"
+        out = []
+        append = out.append
         for bank_ref, tail, line in run:
             # tail: booking_date 0, value_date 1, amount 2, currency 3, direction 10, payer_name 14,
             # payer_account 15, remittance 18
             amount, ccy = tail[2], tail[3]
-            external_id = key(account, bank_ref, tail[0], amount, ccy, tail[14], tail[15], tail[18], line)
-            s.receipts += 1
+            if bank_ref:
+                external_id = by_ref(prefix + bank_ref, bank_ref, account,
+                                     (tail[0], amount, ccy, tail[14], tail[15], tail[18]), line)
+            else:
+                external_id = by_content(account, bank_ref, tail[0], amount, ccy, tail[14], tail[15], tail[18], line)
             value = Decimal(amount)
             totals[ccy] = totals.get(ccy, _ZERO) + (value if tail[10] == "credit" else -value)
-            yield (external_id, bank_ref, statement_id, statement_seq, message_id, account, account_currency, *tail)
+            append((external_id, bank_ref, statement_id, statement_seq, message_id, account, account_currency, *tail))
+        s.receipts += len(out)
+        return out
 
     def _raw_receipt(self, text: str, fast: _FastPath) -> tuple[str | None, tuple[Any, ...]] | None:
         """The receipt of an entry as written in the file (raw mode), else None; see _RawScanner."""

@@ -155,28 +155,33 @@ class ReceiptKeys:
         """The key of the next receipt of the file, from the fields that identify it (see ``assign``)."""
         account = account or ""
         if ref:
-            key = f"{account}:{ref}"
             content = (booking_date, amount, currency, payer_name, payer_account, remittance)
-            first = self._refs.setdefault(key, content)
-            if first is not content:
-                if first == content:
-                    self.summary.warnings.append(
-                        f"{_position(position)}: the booking with bank reference {ref!r} is listed twice in this "
-                        "file; stored once")
-                else:
-                    key = f"{key}:{content_key(account, *content)[2:18]}"
-                    self._refs.setdefault(key, content)
-                    self.summary.warnings.append(
-                        f"{_position(position)}: bank reference {ref!r} appears more than once in this file; "
-                        "this receipt is keyed by reference and content")
-        else:
-            key = content_key(account, booking_date, amount, currency, payer_name, payer_account, remittance)
-            if key in self._hashes:
-                n = 2
-                while f"{key}:{n}" in self._hashes:
-                    n += 1
-                key = f"{key}:{n}"
-            self._hashes.add(key)
+            return self.ref_key(f"{account}:{ref}", ref, account, content, position)
+        key = content_key(account, booking_date, amount, currency, payer_name, payer_account, remittance)
+        if key in self._hashes:
+            n = 2
+            while f"{key}:{n}" in self._hashes:
+                n += 1
+            key = f"{key}:{n}"
+        self._hashes.add(key)
+        return key
+
+    def ref_key(self, key: str, ref: str, account: str | None, content: tuple[Any, ...], position: str | int) -> str:
+        """``key`` of a receipt with a bank reference (``<account>:<ref>``, from :meth:`key`), given
+        ``content``: what identifies it (booking date, amount, currency, payer name and account, text)."""
+        first = self._refs.setdefault(key, content)
+        if first is content:
+            return key
+        if first == content:
+            self.summary.warnings.append(
+                f"{_position(position)}: the booking with bank reference {ref!r} is listed twice in this "
+                "file; stored once")
+            return key
+        key = f"{key}:{content_key(account or '', *content)[2:18]}"
+        self._refs.setdefault(key, content)
+        self.summary.warnings.append(
+            f"{_position(position)}: bank reference {ref!r} appears more than once in this file; "
+            "this receipt is keyed by reference and content")
         return key
 
 

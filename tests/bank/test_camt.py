@@ -312,7 +312,11 @@ def test_summary_is_filled_progressively_in_the_same_object() -> None:
     seen = []
     for _ in reader:
         seen.append(summary.receipts)
-    assert seen == list(range(1, 9))
+    # counted as each entry (or run of entries) is read: this one entry is a batch of 8 transactions
+    assert seen == [8] * 8
+    several = CamtReader(fixture("postfinance_CH_esr-refs_umlauts_camt.053.001.04.xml"))
+    counts = [(n, several.summary.receipts) for n, _ in enumerate(several, 1)]
+    assert all(n <= count for n, count in counts) and counts[0][1] < counts[-1][1] == len(counts)
     assert summary is reader.summary and summary.totals == {"CHF": Decimal("620.00")}
     list(reader)  # a second pass resets and refills it
     assert (summary.statements, summary.entries, summary.receipts) == (1, 1, 8)

@@ -106,9 +106,9 @@ def test_camt_receipts_stored_from_rows_equal_those_stored_from_dicts(
             h.close()
 
     from_rows = imported(tmp_path / "rows")
-    monkeypatch.delattr(CamtReader, "rows")
+    monkeypatch.delattr(CamtReader, "row_batches")
     with pytest.raises(AttributeError):
-        CamtReader(camt_files[0]).rows  # noqa: B018
+        CamtReader(camt_files[0]).row_batches  # noqa: B018
     from_dicts = imported(tmp_path / "dicts")
     assert from_rows == from_dicts and len(from_rows) >= 48
 
