@@ -56,6 +56,7 @@ from hub_connectors.bank_files.common import (
     ReceiptKeys,
     StatementSummary,
     new_receipt,
+    skip_prolog,
     xml_head_text,
     xml_prolog_problem,
 )
@@ -797,24 +798,8 @@ class _RawScanner:
 
 def _root_start(text: str) -> int | None:
     """Where the root element starts in the beginning of a document, else None (not in ``text``)."""
-    pos, end = 0, len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n\ufeff":
-            pos += 1
-        if pos >= end:
-            return None
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            if close < 0:
-                return None
-            pos = close + 2
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            if close < 0:
-                return None
-            pos = close + 3
-        else:
-            return pos
+    pos, ended = skip_prolog(text)
+    return pos if ended else None
 
 
 class CamtReader:

@@ -216,6 +216,26 @@ def xml_head_text(head: bytes) -> str:
     return head.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
+def skip_prolog(text: str, pos: int = 0, blanks: str = " \t\r\n\ufeff") -> tuple[int, bool]:
+    """Where the white space, XML declaration, processing instructions and comments from ``pos``
+    end, and whether they end inside ``text`` (False: one runs past its end, or ``text`` ends first)."""
+    end = len(text)
+    while True:
+        while pos < end and text[pos] in blanks:
+            pos += 1
+        if pos >= end:
+            return pos, False
+        if text.startswith("<?", pos):
+            close, length = text.find("?>", pos + 2), 2
+        elif text.startswith("<!--", pos):
+            close, length = text.find("-->", pos + 4), 3
+        else:
+            return pos, True
+        if close < 0:
+            return pos, False
+        pos = close + length
+
+
 def xml_prolog_problem(head: bytes, *, whole: bool) -> str | None:
     """Why the part of an XML file before its root element is refused, else None.
 
@@ -224,19 +244,9 @@ def xml_prolog_problem(head: bytes, *, whole: bool) -> str | None:
     ``whole``: ``head`` is the whole file; otherwise a prolog running past it is refused too.
     """
     text = xml_head_text(head)
-    pos, end = 0, len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n\ufeff":
-            pos += 1
-        if pos >= end:
-            return None if whole else f"more than {len(head)} bytes before the root element"
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            pos = close + 2 if close >= 0 else end
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            pos = close + 3 if close >= 0 else end
-        elif text.startswith("<!", pos):
-            return "DTDs and entity declarations are not allowed in bank statements"
-        else:
-            return None  # the root element (or garbage the parser will report)
+    pos, ended = skip_prolog(text)
+    if not ended:
+        return None if whole else f"more than {len(head)} bytes before the root element"
+    if text.startswith("<!", pos):
+        return "DTDs and entity declarations are not allowed in bank statements"
+    return None  # the root element (or garbage the parser will report)

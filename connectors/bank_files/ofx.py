@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from bs4.element import CData, NavigableString, Tag
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
+from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited, skip_prolog
 from ofxparse import mcc as _mcc
 from ofxparse.ofxparse import soup_maker
 
@@ -131,22 +131,7 @@ def _head_text(head: bytes) -> str:
 
 def _skip_prolog(text: str, pos: int) -> int:
     """Position after white space, ``<?...?>`` instructions and comments from ``pos``."""
-    end = len(text)
-    while True:
-        while pos < end and text[pos] in " \t\r\n\f\v\ufeff\x00":
-            pos += 1
-        if text.startswith("<?", pos):
-            close = text.find("?>", pos + 2)
-            if close < 0:
-                return pos
-            pos = close + 2
-        elif text.startswith("<!--", pos):
-            close = text.find("-->", pos + 4)
-            if close < 0:
-                return pos
-            pos = close + 3
-        else:
-            return pos
+    return skip_prolog(text, pos, " \t\r\n\f\v\ufeff\x00")[0]
 
 
 def detect_ofx(head: bytes) -> bool:
