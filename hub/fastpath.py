@@ -29,18 +29,49 @@ from hub.validation import DECIMAL_TEXT, ISO_DATE, Declined, field_kind, model_l
 KeyFunction = Callable[[Any], tuple[Any, int]]
 #: ``build(raw, hash, synced_at) -> row values in column order``, or None for "take the generic path".
 RowBuilder = Callable[[Any, int, Any], tuple[Any, ...] | None]
+#: ``key_build_page(rows, synced_at) -> [key_build(row, synced_at) for row in rows]``.
+PageFunction = Callable[[Sequence[Any], Any], list[tuple[Any, int, tuple[Any, ...] | None]]]
 
 
-class RowFunctions(NamedTuple):
+class RowFunctions:
     """The compiled functions of one stream; ``key_build`` is ``key`` and ``build`` in one pass,
     ``ext`` the mapped external id alone, ``key_build_page`` ``key_build`` of every record of a page
-    (the same triples, faster for pages of rows, see :class:`_PageBuilder`)."""
+    (the same triples, faster for pages of rows, see :class:`_PageBuilder`).
 
-    key: KeyFunction
-    build: RowBuilder
-    key_build: Callable[[Any, Any], tuple[Any, int, tuple[Any, ...] | None]]
-    ext: Callable[[Any], Any]
-    key_build_page: Callable[[Sequence[Any], Any], list[tuple[Any, int, tuple[Any, ...] | None]]]
+    Each is compiled when first used: a long mapping's functions take a few hundredths of a second
+    each to compile, and a process uses only some of them (an import's reading process ``ext``).
+    """
+
+    def __init__(self, sources: dict[str, str], ns: dict[str, Any], name: str,
+                 page: Callable[[Callable[[Any, Any], Any]], PageFunction]) -> None:
+        self._sources = sources
+        self._ns = ns
+        self._name = name
+        self._page = page
+
+    def _compiled(self, function: str) -> Any:
+        exec(compile(self._sources[function], f"<row builder {self._name}: {function}>", "exec"), self._ns)
+        return self._ns[function]
+
+    @functools.cached_property
+    def key(self) -> KeyFunction:
+        return self._compiled("key")  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def build(self) -> RowBuilder:
+        return self._compiled("build")  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def key_build(self) -> Callable[[Any, Any], tuple[Any, int, tuple[Any, ...] | None]]:
+        return self._compiled("key_build")  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def ext(self) -> Callable[[Any], Any]:
+        return self._compiled("ext")  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def key_build_page(self) -> PageFunction:
+        return self._page(self.key_build)
 
 
 _SUPPORTED = {"text", "money", "date", "currency", "enum"}
@@ -299,18 +330,19 @@ def compile_row_builder(
     }
     ns["_DATES"] = {}
     ns["_CCYS"] = {}
-    for name, code in sources.items():
-        exec(compile(code, f"<row builder {mapping.name}: {name}>", "exec"), ns)
-    key_build = ns["key_build"]
-    page: Callable[[Sequence[Any], Any], list[tuple[Any, int, tuple[Any, ...] | None]]]
+    page: Callable[[Callable[[Any, Any], Any]], PageFunction]
     if header is None or uses_rd:
-        page = functools.partial(_each, key_build)
+        page = functools.partial(functools.partial, _each)
     else:
-        ns["_KB"] = key_build
         code_parts = _PageCode(mapped_names, var_position, var_lines, check_lines, valid_token, ext_var, hash_expr,
                                row_tuple)
-        page = _PageBuilder(code_parts, ns, len(header), key_build, f"{mapping.name}")
-    return RowFunctions(ns["key"], ns["build"], key_build, ns["ext"], page)
+        width = len(header)
+
+        def page(key_build: Callable[[Any, Any], Any]) -> PageFunction:
+            ns["_KB"] = key_build
+            return _PageBuilder(code_parts, ns, width, key_build, mapping.name)
+
+    return RowFunctions(sources, ns, mapping.name, page)
 
 
 def _each(key_build: Callable[[Any, Any], Any], rows: Sequence[Any], synced_at: Any) -> list[Any]:
