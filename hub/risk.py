@@ -456,17 +456,7 @@ class RiskEngine:
             at=now,
             links=links.get(cid, {}),
         )
-        writes.events.append(
-            {
-                "event_id": change.event_id,
-                "customer_id": cid,
-                "code": BAND_CODE,
-                "action": "set",
-                "version": version,
-                "reason": reason,
-                "at": now,
-            }
-        )
+        writes.log(change.event_id, cid, BAND_CODE, "set", version, reason, now)
         return change
 
     @staticmethod
@@ -566,18 +556,14 @@ class _Writes:
             at=now,
             links=links.get(customer_id, {}),
         )
-        self.events.append(
-            {
-                "event_id": change.event_id,
-                "customer_id": customer_id,
-                "code": code,
-                "action": action,
-                "version": version,
-                "reason": reason,
-                "at": now,
-            }
-        )
+        self.log(change.event_id, customer_id, code, action, version, reason, now)
         return change
+
+    def log(self, event_id: str, customer_id: str, code: str, action: str, version: int, reason: str,
+            now: dt.datetime) -> None:
+        """A row of the risk event log (``flag_event``): a flag raised or cleared, or a band set."""
+        self.events.append({"event_id": event_id, "customer_id": customer_id, "code": code, "action": action,
+                            "version": version, "reason": reason, "at": now})
 
     def flush(self, conn: sa.Connection) -> None:
         rf = schema.risk_flag
