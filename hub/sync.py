@@ -570,11 +570,15 @@ class SyncEngine:
         whole: list[Any] = [None] * len(keys)
         if fast is not None and all(digest is None for _, digest in keys) and all(r is None for r in built):
             whole = fast.key_build_page(page.records, synced_at)
-        made_rows = [made[2] for made in whole] if whole and whole[0] is not None else None
-        exts = [ext for ext, _ in keys]
-        if made_rows is not None and not existing and None not in made_rows and set(map(type, exts)) == {str}:
+        all_made: dict[str, tuple[Any, ...]] | None = None
+        if not existing and whole and whole[0] is not None:
             # every row made and none stored: what the loop below gives, without a step per record
-            rows = dict(zip(exts, made_rows, strict=True))
+            made_rows = [triple[2] for triple in whole]
+            exts = [ext for ext, _ in keys]
+            if None not in made_rows and set(map(type, exts)) == {str}:
+                all_made = dict(zip(exts, made_rows, strict=True))
+        if all_made is not None:
+            rows = all_made
         else:
             for raw, (ext, digest), row, mapped, made in zip(page.records, keys, built, mapped_records, whole,
                                                             strict=True):
