@@ -602,8 +602,7 @@ class _RawScanner:
     """
 
     def __init__(self, f: Any, limit: int, reader: CamtReader) -> None:
-        self._f = f
-        self._left = limit
+        self._f = _LimitedReader(f, limit, reader)
         self._reader = reader
         self._checker: _Checking | None = _Checking()
         self._unchecked: list[bytes] = []
@@ -638,9 +637,6 @@ class _RawScanner:
 
     def _fill(self) -> None:
         data = self._f.read(_RAW_CHUNK)
-        self._left -= len(data)
-        if self._left < 0:
-            raise self._reader._error(None, f"file grew over the limit of {self._reader.max_bytes} bytes while read")
         self._out, self._at = b"", 0
         if not data:
             self._eof = True
