@@ -43,7 +43,7 @@ class RowFunctions:
     """
 
     def __init__(self, sources: dict[str, str], ns: dict[str, Any], name: str,
-                 page: Callable[[Callable[[Any, Any], Any]], PageFunction]) -> None:
+                 page: Callable[[Callable[[Any, Any], Any]], PageFunction] | None) -> None:
         self._sources = sources
         self._ns = ns
         self._name = name
@@ -71,6 +71,8 @@ class RowFunctions:
 
     @functools.cached_property
     def key_build_page(self) -> PageFunction:
+        if self._page is None:  # pages of dicts, or a mapping that needs the whole record: row by row
+            return functools.partial(_each, self.key_build)
         return self._page(self.key_build)
 
 
@@ -330,10 +332,8 @@ def compile_row_builder(
     }
     ns["_DATES"] = {}
     ns["_CCYS"] = {}
-    page: Callable[[Callable[[Any, Any], Any]], PageFunction]
-    if header is None or uses_rd:
-        page = functools.partial(functools.partial, _each)
-    else:
+    page: Callable[[Callable[[Any, Any], Any]], PageFunction] | None = None
+    if header is not None and not uses_rd:
         code_parts = _PageCode(mapped_names, var_position, var_lines, check_lines, valid_token, ext_var, hash_expr,
                                row_tuple)
         width = len(header)
