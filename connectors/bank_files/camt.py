@@ -851,6 +851,33 @@ class CamtReader:
         if problem:
             raise self._error(None, problem)
 
+    def _syntax_error(self, exc: etree.XMLSyntaxError) -> StatementError:
+        """The parser's complaint as a statement error. A DTD in the prolog is the reason given
+        whatever libxml2 stumbled on first (entity amplification, an undefined entity...)."""
+        try:
+            with self.path.open("rb") as f:
+                head = f.read(HEAD_BYTES)
+        except OSError:
+            head = b""
+        problem = xml_prolog_problem(head, whole=len(head) < HEAD_BYTES)
+        if problem:
+            return self._error(None, problem)
+        return self._error(f"line {exc.lineno}" if exc.lineno else None, f"malformed XML: {exc.msg}")
+
+    def _well_formedness_error(self) -> StatementError | None:
+        """The file's first well-formedness error, or None (read again in full: only on an error path)."""
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        try:
+            with self.path.open("rb") as f:
+                while chunk := f.read(1 << 20):
+                    parser.feed(chunk)
+            parser.close()
+        except etree.XMLSyntaxError as exc:
+            return self._syntax_error(exc)
+        except (etree.LxmlError, OSError):
+            return None
+        return None
+
     def _check_document(self, el: Any) -> None:
         """At the first event: no DTD anywhere before the root, and a camt.05x message."""
         tree = el.getroottree()
@@ -910,9 +937,16 @@ class CamtReader:
             )
             yield from self._walk(context, source if isinstance(source, _RawScanner) else None)
         except etree.XMLSyntaxError as exc:
-            raise self._error(f"line {exc.lineno}" if exc.lineno else None, f"malformed XML: {exc.msg}") from None
+            raise self._syntax_error(exc) from None
         except etree.LxmlError as exc:
             raise self._error(None, f"malformed XML: {exc}") from None
+        except StatementError as exc:
+            # Which problem a damaged file shows first must not depend on how it is read (raw mode,
+            # chunk sizes): a file that is not well-formed XML is reported as such, whatever else
+            # is wrong with it before that point.
+            if exc.reason.startswith("malformed XML"):
+                raise
+            raise self._well_formedness_error() or exc from None
         except OSError as exc:
             raise self._error(None, f"cannot read: {exc.strerror or exc}") from None
         finally:

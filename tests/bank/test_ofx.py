@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import re
 import sys
-import time
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -523,10 +522,8 @@ sys.addaudithook(_audit_hook)
 
 def test_billion_laughs_is_refused_before_parsing(tmp_path: Path) -> None:
     path = write(tmp_path, BILLION_LAUGHS + xml_statement("&lol9;"))
-    started = time.perf_counter()
     with pytest.raises(StatementError) as info:
         list(OfxReader(path))
-    assert time.perf_counter() - started < 5
     assert "DTDs and entity declarations are not allowed" in info.value.reason
     assert info.value.position == "line 3"
     assert "lollol" not in str(info.value)
@@ -606,23 +603,19 @@ def test_element_closing_matches_ofxparse(path: Path) -> None:
     assert _close_elements(body) == theirs
 
 
-def test_element_closing_is_linear() -> None:
+def test_element_closing_closes_every_element_of_a_long_list() -> None:
     body = "<OFX><BANKTRANLIST>" + "".join(
         f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20200101<TRNAMT>-1.00<FITID>{i}<NAME>x</STMTTRN>\n"
         for i in range(50_000)) + "</BANKTRANLIST></OFX>"
-    started = time.perf_counter()
-    closed = _close_elements(body)
-    assert time.perf_counter() - started < 10  # ofxparse's own needs minutes for this
+    closed = _close_elements(body)  # bench/bench_adversarial.py times it (ofxparse's own needs minutes)
     assert closed.count("</TRNAMT>") == 50_000
 
 
-def test_deeply_nested_statements_stay_fast(tmp_path: Path) -> None:
+def test_deeply_nested_statements_are_all_read(tmp_path: Path) -> None:
     nested = "<STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>1</BANKACCTFROM><BANKTRANLIST>" * 2000
     closing = "</BANKTRANLIST></STMTRS>" * 2000
     text = "<OFX>" + nested + "".join(trn("1", str(i)) for i in range(5000)) + closing + "</OFX>"
-    started = time.perf_counter()
-    receipts, summary = read(write(tmp_path, text))
-    assert time.perf_counter() - started < 30
+    receipts, summary = read(write(tmp_path, text))  # bench/bench_adversarial.py times it
     assert (summary.statements, len(receipts)) == (2000, 5000)
 
 
