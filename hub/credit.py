@@ -35,6 +35,7 @@ from hub.errors import HubError
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
 from hub.store import Store, schema, utcnow
+from hub.store.money import money_sum
 
 if TYPE_CHECKING:
     from hub.risk import CustomerRisk
@@ -138,7 +139,7 @@ def invoicing(conn: sa.Connection, since: dt.date, until: dt.date) -> dict[str, 
     # Grouped by the invoices' own customer key, without a join (a million invoices group several
     # times faster so); the canonical id is looked up here by the rule of invoice_customer_id.
     rows = conn.execute(
-        sa.select(inv.c.source, inv.c.customer_external_id, inv.c.currency, sa.func.sum(inv.c.amount))
+        sa.select(inv.c.source, inv.c.customer_external_id, inv.c.currency, money_sum(inv.c.amount))
         .where(inv.c.issue_date > since, inv.c.issue_date <= until, inv.c.status != "cancelled")
         .group_by(inv.c.source, inv.c.customer_external_id, inv.c.currency)
     )

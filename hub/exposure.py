@@ -33,7 +33,7 @@ from hub.fx import Rates
 from hub.model import Exposure, LegalEvent
 from hub.reconcile import LIVE
 from hub.store import schema
-from hub.store.schema import from_micros
+from hub.store.money import money_positive, money_sub, money_sum, money_value
 
 ZERO = Decimal("0.00")
 DEFAULT_BOUNDS = (30, 60, 90, 180)
@@ -214,16 +214,19 @@ def load_customers(
     since = as_of - dt.timedelta(days=dso_days)
     # The database aggregates (a million invoices become a row per customer, currency and bucket);
     # money stays in exact integer millionths until converted here.
+    # (hub.store.money: exact sums and differences of millionths on both databases, IDR-sized too)
     micros = sa.BigInteger()
     applied = (
-        sa.select(alloc.c.invoice_id, sa.func.sum(sa.type_coerce(alloc.c.amount, micros)).label("amount"))
+        sa.select(alloc.c.invoice_id, money_sum(sa.type_coerce(alloc.c.amount, micros)).label("amount"))
         .where(alloc.c.status.in_(LIVE))
         .group_by(alloc.c.invoice_id)
         .subquery()
     )
-    remaining = sa.type_coerce(inv.c.open_amount, micros) - sa.func.coalesce(applied.c.amount, 0)
-    is_open = sa.and_(inv.c.status.in_(("open", "disputed")), inv.c.open_amount > 0, remaining > 0)
-    issued_recently = sa.and_(inv.c.issue_date > since, inv.c.issue_date <= as_of, inv.c.amount > 0)
+    remaining = money_sub(sa.type_coerce(inv.c.open_amount, micros), sa.func.coalesce(applied.c.amount, 0))
+    is_open = sa.and_(
+        inv.c.status.in_(("open", "disputed")), money_positive(inv.c.open_amount), money_positive(remaining)
+    )
+    issued_recently = sa.and_(inv.c.issue_date > since, inv.c.issue_date <= as_of, money_positive(inv.c.amount))
     bucket = sa.case(
         (inv.c.due_date >= as_of, "not_due"),
         *((inv.c.due_date >= as_of - dt.timedelta(days=high), bucket_of(high, bounds)) for high in bounds),
@@ -238,8 +241,8 @@ def load_customers(
             inv.c.currency,
             bucket,
             sa.func.count(),
-            sa.func.sum(sa.case((issued_recently, sa.type_coerce(inv.c.amount, micros)), else_=0)),
-            sa.func.sum(sa.case((is_open, remaining), else_=0)),
+            money_sum(sa.case((issued_recently, sa.type_coerce(inv.c.amount, micros)), else_=0)),
+            money_sum(sa.case((is_open, remaining), else_=0)),
             sa.func.min(sa.case((is_open, inv.c.due_date))),
         )
         .select_from(inv.outerjoin(applied, applied.c.invoice_id == inv.c.id))
@@ -253,9 +256,9 @@ def load_customers(
         acc_for(cid, ccy)  # a customer without a master currency takes its most used one
     for source, ext, ccy, label, _, sales, amount, oldest in groups:
         acc = acc_for(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)
-        if sales and (value := add(acc, from_micros(int(sales)), ccy)) is not None:
+        if sales and (value := add(acc, money_value(sales), ccy)) is not None:
             acc.sales += value
-        if not amount or (value := add(acc, from_micros(int(amount)), ccy)) is None:
+        if not amount or (value := add(acc, money_value(amount), ccy)) is None:
             continue
         acc.buckets[label] += value
         if label != "not_due":
@@ -294,7 +297,7 @@ def load_customers(
     so = schema.sales_order
     for source, ext, ccy, amount in conn.execute(
         sa.select(so.c.source, so.c.customer_external_id, so.c.currency, so.c.open_amount).where(
-            so.c.status == "open", so.c.open_amount > 0
+            so.c.status == "open", money_positive(so.c.open_amount)
         )
     ):
         acc = acc_for(index.resolve(source, ext), ccy)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from hub.mapping import FieldMap, RecordMapping, _as_list
-from hub.store.schema import MONEY_SCALE, to_micros
+from hub.store.schema import MONEY_SCALE, NATIVE_MICROS, db_micros, to_micros
 from hub.validation import DECIMAL_TEXT, ISO_DATE, Declined, field_kind, model_list_converter, str_list_converter
 
 #: ``key(raw) -> (mapped external id, content hash)``: cheap, for the unchanged-record check.
@@ -97,6 +97,7 @@ def compile_row_builder(
     hash_text: Callable[[str], int],
     hash_token: Callable[[Any], str],
     bind: Callable[[str, Any], Any] | None = None,
+    max_lengths: dict[str, int] | None = None,
 ) -> RowFunctions | None:
     """The compiled functions for one stream, or None if its mapping or record type is unsupported.
 
@@ -104,8 +105,10 @@ def compile_row_builder(
     ``defaults`` holds the database value of every model field the mapping leaves out, already
     passed through the column's bind processor. ``columns`` must be model fields plus
     ``record_hash`` and ``synced_at``. ``bind(column, value)`` gives a value as the driver receives
-    it; without it, fields of the kinds bool, str_list and model_list are unsupported.
+    it; without it, fields of the kinds bool, str_list and model_list are unsupported. A text
+    longer than its ``max_lengths`` entry is left to the general path (which quarantines it).
     """
+    max_lengths = max_lengths or {}
     kinds = {}
     mapped_targets = {t for t, _ in mapping.plain_fields} | {f.target for f in mapping.computed_fields}
     for name in model.model_fields:
@@ -129,6 +132,7 @@ def compile_row_builder(
         "_ISO": ISO_DATE.match,
         "_fromiso": dt.date.fromisoformat,
         "_SCALE": [10 ** (MONEY_SCALE - places) for places in range(MONEY_SCALE + 1)],
+        "_WIDE": lambda micros: db_micros(micros, "sqlite"),
         "_hash_text": hash_text,
         "_tok": hash_token,
         "_TOK_NONE": hash_token(None),
@@ -208,6 +212,8 @@ def compile_row_builder(
             body += [f"if type({var}) is not str or {var}.strip() != {var}: FAIL"]
             if k.min_length:
                 body += [f"if len({var}) < {k.min_length}: FAIL"]
+            if target in max_lengths:
+                body += [f"if len({var}) > {max_lengths[target]}: FAIL"]
             body += [f"{out} = {var}" + (" or None" if k.optional else "")]
         elif k.kind == "money":
             body += [
@@ -222,6 +228,8 @@ def compile_row_builder(
                 body += [f"if not {out} > {to_micros(Decimal(k.gt))}: FAIL"]
             if k.ge is not None:
                 body += [f"if not {out} >= {to_micros(Decimal(k.ge))}: FAIL"]
+            if dialect == "sqlite":  # beyond SQLite's native range: a BLOB of digits (schema.db_micros)
+                body += [f"if not -{NATIVE_MICROS} < {out} < {NATIVE_MICROS}: {out} = _WIDE({out})"]
         elif k.kind == "date":
             # a file holds few distinct dates: each text is checked once (bounded cache)
             body += [

@@ -31,6 +31,9 @@ from pydantic import (
 #: The store keeps money with six decimal places (see ``hub.store.schema.Money``); more would be
 #: rounded silently, so it is refused here instead.
 MONEY_DECIMALS = 6
+#: ...and up to 18 digits before the point (ISO 20022's 18 digits; IDR and VND ledgers need them).
+MONEY_DIGITS = 18
+_MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
 
 
 def _parse_decimal(value: Any) -> Any:
@@ -48,12 +51,19 @@ def _parse_decimal(value: Any) -> Any:
     return value
 
 
-def _check_money(value: Decimal) -> Decimal:
+def _check_total(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"money must be a finite number, got {value}")
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > MONEY_DECIMALS:
         raise ValueError(f"money has more than {MONEY_DECIMALS} decimal places: {value}")
+    return value
+
+
+def _check_money(value: Decimal) -> Decimal:
+    _check_total(value)
+    if abs(value) >= _MONEY_LIMIT:
+        raise ValueError(f"money has more than {MONEY_DIGITS} digits before the decimal point: {value}")
     return value
 
 
@@ -71,6 +81,9 @@ def _empty_to_none(value: Any) -> Any:
 
 
 Money = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_money)]
+#: A sum of amounts (a customer's open total, a group's exposure): exact like Money, and not held to
+#: the 18 digits of a single amount (the store keeps more: see ``hub.store.schema``).
+Total = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_total)]
 Currency = Annotated[str, AfterValidator(_check_currency)]
 OptionalText = Annotated[str | None, BeforeValidator(_empty_to_none)]
 OptionalDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
@@ -368,13 +381,13 @@ class Exposure(HubModel):
     group_id: str | None = None
     as_of: dt.date
     currency: Currency
-    open_amount: Money
-    overdue_amount: Money
+    open_amount: Total
+    overdue_amount: Total
     buckets: dict[str, Decimal]
-    unapplied_cash: Money = Decimal(0)
-    open_orders: Money = Decimal(0)
-    secured_amount: Money = Decimal(0)
-    net_exposure: Money = Decimal(0)
+    unapplied_cash: Total = Decimal(0)
+    open_orders: Total = Decimal(0)
+    secured_amount: Total = Decimal(0)
+    net_exposure: Total = Decimal(0)
     credit_limit: OptionalMoney = None
     utilisation: float | None = None
     oldest_due_date: dt.date | None = None
@@ -383,7 +396,7 @@ class Exposure(HubModel):
     avg_days_late: float | None = None
     days_late_trend: float | None = None
     payments_counted: int = 0
-    open_base: Money = Decimal(0)
+    open_base: Total = Decimal(0)
     base_currency: Currency | None = None
     fx_rates: dict[str, str] = Field(default_factory=dict)
     unconverted: dict[str, Decimal] = Field(default_factory=dict)

@@ -40,6 +40,7 @@ from hub.fx import Rates
 from hub.model import format_money
 from hub.risk import bucket_labels
 from hub.store import Store, schema, utcnow
+from hub.store.money import money_sum
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -376,7 +377,7 @@ def _receipt_totals(conn: sa.Connection) -> list[tuple[str, str, int, Decimal]]:
         .subquery()
     )
     rows = conn.execute(
-        sa.select(per_receipt.c.kind, per_receipt.c.currency, sa.func.count(), sa.func.sum(per_receipt.c.amount))
+        sa.select(per_receipt.c.kind, per_receipt.c.currency, sa.func.count(), money_sum(per_receipt.c.amount))
         .group_by(per_receipt.c.kind, per_receipt.c.currency)
         .order_by(per_receipt.c.kind, per_receipt.c.currency)
     ).all()

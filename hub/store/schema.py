@@ -3,8 +3,12 @@
 The same metadata serves SQLite (embedded default) and PostgreSQL (production); Alembic
 migrations under ``migrations/versions`` create it, and a test checks they agree.
 
-Money is stored as an integer count of millionths (:class:`Money`) on every database: SQLite has
-no exact decimal type, and integers keep ``SUM`` exact on both engines.
+Money is stored as an exact count of millionths (:class:`Money`), never a float. Ledgers in
+currencies such as IDR or VND hold amounts that a 64-bit count of millionths cannot (it ends at
+about 9.2e12), so the store holds the 18 digits before the point that ``hub.model.Money`` allows: on
+PostgreSQL as ``NUMERIC(38, 0)``; on SQLite, which has no exact type wider than 64 bits, as an
+INTEGER where it fits and otherwise as a BLOB of the decimal digits (:func:`db_micros`). Sums and
+differences of money in SQL go through :mod:`hub.store.money`, which is exact on both.
 """
 
 from __future__ import annotations
@@ -16,19 +20,26 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 MONEY_SCALE = 6
+#: Millionths stored as INTEGER on SQLite: the difference of two always fits 64 bits (hub.store.money).
+NATIVE_MICROS = 1 << 62
 
 
 class Money(sa.types.TypeDecorator[Decimal]):
-    """A Decimal amount stored as a BIGINT of millionths (exact, summable, engine-neutral)."""
+    """A Decimal amount stored as an exact count of millionths (see the module's docstring)."""
 
     impl = sa.BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
-        return None if value is None else to_micros(value)
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(sa.Numeric(38, 0))
+        return dialect.type_descriptor(sa.BigInteger())
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | bytes | None:
+        return None if value is None else db_micros(to_micros(value), dialect.name)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else from_micros(int(value))
+        return None if value is None else from_micros(micros_of(value))
 
 
 def to_micros(value: Decimal | int) -> int:
@@ -38,6 +49,22 @@ def to_micros(value: Decimal | int) -> int:
     if scaled != integral:
         raise ValueError(f"amount {value} has more than {MONEY_SCALE} decimal places")
     return integral
+
+
+def db_micros(micros: int, dialect: str) -> int | bytes:
+    """Millionths as the database stores them: on SQLite a BLOB of digits beyond 2^62."""
+    if dialect == "sqlite" and not -NATIVE_MICROS < micros < NATIVE_MICROS:
+        return str(micros).encode("ascii")
+    return micros
+
+
+def micros_of(value: Any) -> int:
+    """Millionths as a driver returns them (an int, SQLite's BLOB of digits, PostgreSQL's Decimal)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return int(bytes(value).decode("ascii"))
+    return int(value)
 
 
 def from_micros(value: int) -> Decimal:
@@ -405,8 +432,14 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("delivered_at", TS),
+    # The customer the event is about: a sink receives each customer's events in the order queued.
+    sa.Column("subject", sa.String(255)),
+    # A pusher's claim on the row while it delivers it (``hub.outbox``): who, and until when.
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claim_expires_at", TS),
     sa.UniqueConstraint("sink", "event_id"),
     sa.Index("ix_outbox_sink_status", "sink", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_sink_subject", "sink", "subject", "id"),
 )
 
 outbox_dead_letter = sa.Table(
