@@ -48,6 +48,15 @@ class DatabaseConfig(_Section):
         description="SQLAlchemy URL; relative SQLite paths resolve against the config folder.",
     )
     echo: bool = False
+    busy_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="SQLite: how long a write waits for another command's write to finish."
+    )
+    lock_wait_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a job (sync of a connector, reconcile, risk...) waits for the same job run by "
+        "another process before giving up (exit code 75); 0: give up at once.",
+    )
 
 
 class PluginsConfig(_Section):
@@ -286,6 +295,12 @@ class OutboxConfig(_Section):
     max_attempts: int = Field(default=8, ge=1)
     backoff_seconds: float = Field(default=30.0, ge=0)
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    lease_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="How long a pusher's claim on the events it is delivering lasts; a crashed pusher's "
+        "events are delivered by the next push after that.",
+    )
 
 
 AutoLinkRule = Literal["tax_id", "external_link", "iban"]
