@@ -23,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import HubError
-from hub.reconcile import LIVE, live_allocated
+from hub.reconcile import LIVE, live_allocated, lock_allocations
 from hub.store import Store, schema, utcnow
+from hub.store.money import money_sum
 
 ZERO = Decimal(0)
 OPEN_PROPOSALS = ("auto", "suggested")
@@ -84,6 +85,7 @@ class MatchDesk:
         now = utcnow()
         result = ActionResult(ref, "confirm")
         with self.store.begin() as conn:
+            lock_allocations(conn)
             receipt = self.find_receipt(conn, ref)
             if receipt.direction != "credit":
                 raise MatchError(f"receipt {ref} is a {receipt.direction}, not a customer payment")
@@ -114,6 +116,7 @@ class MatchDesk:
         now = utcnow()
         result = ActionResult(ref, "reject")
         with self.store.begin() as conn:
+            lock_allocations(conn)
             receipt = self.find_receipt(conn, ref)
             rows = self._allocations(conn, receipt.id, OPEN_PROPOSALS)
             if invoices:
@@ -138,6 +141,7 @@ class MatchDesk:
         now = utcnow()
         result = ActionResult(ref, "unmatch")
         with self.store.begin() as conn:
+            lock_allocations(conn)
             receipt = self.find_receipt(conn, ref)
             rows = self._allocations(conn, receipt.id, LIVE)
             if not rows:
@@ -263,12 +267,12 @@ class MatchDesk:
         chosen_ids = [row.id for row in chosen]
         for row in chosen:
             others = conn.execute(
-                sa.select(sa.func.coalesce(sa.func.sum(a.c.amount), 0))
+                sa.select(money_sum(a.c.amount))
                 .where(a.c.invoice_id == row.invoice_id, a.c.status.in_(LIVE), a.c.id.not_in(chosen_ids))
             ).scalar_one()
             open_amount = conn.execute(sa.select(i.c.open_amount).where(i.c.id == row.invoice_id)).scalar_one()
             mine = sum((x.amount for x in chosen if x.invoice_id == row.invoice_id), ZERO)
-            if Decimal(others) + mine > open_amount:
+            if (others or ZERO) + mine > open_amount:
                 raise MatchError(f"invoice {row.invoice_number} would be allocated more than its open "
                                  f"{open_amount}; other allocations already take part of it")
         paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)

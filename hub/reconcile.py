@@ -29,7 +29,9 @@ import sqlalchemy as sa
 
 from hub.log import get_logger
 from hub.store import Store, schema, utcnow
-from hub.store.schema import from_micros
+from hub.store.locks import transaction_lock
+from hub.store.money import money_positive, money_sum
+from hub.store.schema import from_micros, micros_of
 
 log = get_logger(__name__)
 
@@ -154,6 +156,9 @@ class ReconcileStats:
     suggested: int = 0
     unmatched: int = 0
     allocations: int = 0
+    changed_meanwhile: int = 0
+    """Receipts left for the next run: while this run decided them, someone else matched them, or
+    allocated the invoices they were to pay (checked in the writing transaction)."""
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -248,11 +253,22 @@ def live_allocated(conn: sa.Connection) -> dict[int, Decimal]:
     alloc = schema.allocation
     return dict(
         conn.execute(
-            sa.select(alloc.c.invoice_id, sa.func.sum(alloc.c.amount))
+            sa.select(alloc.c.invoice_id, money_sum(alloc.c.amount))
             .where(alloc.c.status.in_(LIVE))
             .group_by(alloc.c.invoice_id)
         ).all()
     )
+
+
+def lock_allocations(conn: sa.Connection) -> None:
+    """Take the allocation write lock for the caller's transaction: every writer of live
+    allocations (reconcile, a person confirming a match) holds it while it checks and writes."""
+    transaction_lock(conn, "allocations")
+
+
+def _chunked(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 class ReconcileEngine:
@@ -306,7 +322,7 @@ class ReconcileEngine:
             inv.c.due_date,
             inv.c.po_number,
             inv.c.payment_reference,
-        ).where(inv.c.status == "open", inv.c.open_amount > 0)
+        ).where(inv.c.status == "open", money_positive(inv.c.open_amount))
         as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
         invoices = [
             OpenInvoice(
@@ -314,7 +330,7 @@ class ReconcileEngine:
                 number,
                 canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
                 currency,
-                from_micros(micros),
+                from_micros(micros_of(micros)),
                 as_date(due) if as_date is not None and due is not None else due,
                 po,
                 ref,
@@ -353,10 +369,14 @@ class ReconcileEngine:
         return out
 
     def pending_receipts(self, conn: sa.Connection) -> list[ReceiptView]:
+        """Receipts to (re)consider: open ones never looked at, and open or suggested ones looked
+        at before the invoices last changed (a newly synced invoice may be the one they pay)."""
+        return [view for view, _ in self._pending(conn)]
+
+    def _pending(self, conn: sa.Connection) -> list[tuple[ReceiptView, tuple[str, Any]]]:
+        """:meth:`pending_receipts`, each with the state it was read in (status, when last looked at)."""
         r = schema.receipt
         latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
-        # Open receipts never looked at, and open or merely suggested ones looked at before the
-        # invoices last changed (a newly synced invoice may be the one they pay).
         cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
         if latest_invoice is not None:
             cond = sa.or_(
@@ -375,24 +395,29 @@ class ReconcileEngine:
                 r.c.remittance,
                 r.c.references,
                 r.c.end_to_end_id,
+                r.c.match_status,
+                r.c.reconciled_at,
             )
             .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
             .order_by(r.c.booking_date, r.c.id)
         )
         return [
-            ReceiptView(
-                rid,
-                ref,
-                amount,
-                ccy,
-                booked,
-                payer,
-                account,
-                text,
-                tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
-                e2e,
+            (
+                ReceiptView(
+                    rid,
+                    ref,
+                    amount,
+                    ccy,
+                    booked,
+                    payer,
+                    account,
+                    text,
+                    tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
+                    e2e,
+                ),
+                (status, seen),
             )
-            for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e in rows
+            for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e, status, seen in rows
         ]
 
     def proposals(self, receipt: ReceiptView, book: OpenItems) -> list[Proposal]:
@@ -412,20 +437,27 @@ class ReconcileEngine:
         return out
 
     def run(self) -> ReconcileStats:
+        """Decide every pending receipt and store the decisions.
+
+        Reading and matching run without holding the write lock; the decisions are then written in
+        one transaction that first checks, against the store as it is at that moment, that each
+        receipt is still as it was read and that each automatic allocation still fits its invoices'
+        open amounts (nothing else can allocate while it runs: the write lock on SQLite, an advisory
+        lock on PostgreSQL, taken by every writer of allocations). A decision that no longer holds is
+        dropped and its receipt left for the next run: an amount is never allocated twice.
+        """
         started = time.perf_counter()
         stats = ReconcileStats()
         now = utcnow()
         # The collector is paused: a run holds millions of objects (the book and its indexes) and makes
         # no reference cycles, and every full collection would walk all of them again.
-        with self.store.begin() as conn, paused_gc():
-            book = self.load_book(conn)
-            receipts = self.pending_receipts(conn)
-            refused = self.refused(conn)
-            self._supersede(conn, [r.id for r in receipts], now)
-            allocations: list[dict[str, Any]] = []
-            statuses: dict[str, list[int]] = defaultdict(list)
-            for receipt in receipts:
-                stats.considered += 1
+        with paused_gc():
+            with self.store.connect() as conn:  # one snapshot on SQLite
+                book = self.load_book(conn)
+                pending = self._pending(conn)
+                refused = self.refused(conn)
+            decided: list[tuple[ReceiptView, Decision]] = []
+            for receipt, _ in pending:
                 proposals = self.proposals(receipt, book)
                 if receipt.id in refused:
                     no = refused[receipt.id]
@@ -438,40 +470,121 @@ class ReconcileEngine:
                     suggest_threshold=self.suggest_threshold,
                     margin=self.margin,
                 )
-                statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
                 if decision.status == "auto":
-                    stats.auto += 1
                     for ln in decision.proposals[0].lines:
                         book.allocate(ln.invoice_id, ln.amount)
-                elif decision.status == "suggested":
-                    stats.suggested += 1
-                else:
-                    stats.unmatched += 1
-                for rank, proposal in enumerate(decision.proposals, 1):
-                    for ln in proposal.lines:
-                        allocations.append(
-                            {
-                                "receipt_id": receipt.id,
-                                "invoice_id": ln.invoice_id,
-                                "amount": ln.amount,
-                                "kind": ln.kind,
-                                "method": proposal.method,
-                                "confidence": proposal.confidence,
-                                "status": decision.status,
-                                "rank": rank,
-                                "reasons": proposal.reasons,
-                                "created_at": now,
-                                "decided_by": "hub",
-                                "decided_at": now,
-                            }
-                        )
-            self._write(conn, allocations, statuses, now)
-            stats.allocations = len(allocations)
+                decided.append((receipt, decision))
+            with self.store.begin() as conn:
+                lock_allocations(conn)
+                kept = self._still_valid(conn, decided, dict((view.id, seen) for view, seen in pending), book)
+                stats.changed_meanwhile = len(decided) - len(kept)
+                allocations, statuses = self._rows(kept, now, stats)
+                self._supersede(conn, [receipt.id for receipt, _ in kept], now)
+                self._write(conn, allocations, statuses, now)
+                stats.allocations = len(allocations)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
+
+    @staticmethod
+    def _still_valid(
+        conn: sa.Connection,
+        decided: list[tuple[ReceiptView, Decision]],
+        seen: dict[int, tuple[str, Any]],
+        book: OpenItems,
+    ) -> list[tuple[ReceiptView, Decision]]:
+        """The decisions that still hold in the writing transaction (see :meth:`run`)."""
+        r, a, inv = schema.receipt, schema.allocation, schema.invoice
+        ids = [receipt.id for receipt, _ in decided]
+        now_seen: dict[int, tuple[str, Any]] = {}
+        taken: set[int] = set()
+        for chunk in _chunked(ids):
+            now_seen.update(
+                (rid, (status, at))
+                for rid, status, at in conn.execute(
+                    sa.select(r.c.id, r.c.match_status, r.c.reconciled_at).where(r.c.id.in_(chunk))
+                )
+            )
+            taken.update(
+                conn.execute(
+                    sa.select(a.c.receipt_id).where(a.c.receipt_id.in_(chunk), a.c.status.in_(LIVE)).distinct()
+                ).scalars()
+            )
+        touched = sorted({ln.invoice_id for _, d in decided if d.status == "auto" for ln in d.proposals[0].lines})
+        live: dict[int, Decimal] = {}
+        open_now: dict[int, Decimal] = {}
+        for chunk in _chunked(touched):
+            live.update(
+                (invoice_id, amount)
+                for invoice_id, amount in conn.execute(
+                    sa.select(a.c.invoice_id, money_sum(a.c.amount))
+                    .where(a.c.invoice_id.in_(chunk), a.c.status.in_(LIVE))
+                    .group_by(a.c.invoice_id)
+                )
+            )
+            open_now.update(
+                (invoice_id, amount)
+                for invoice_id, amount in conn.execute(
+                    sa.select(inv.c.id, inv.c.open_amount).where(inv.c.id.in_(chunk), inv.c.status == "open")
+                )
+            )
+        used: dict[int, Decimal] = defaultdict(Decimal)
+        kept = []
+        for receipt, decision in decided:
+            if now_seen.get(receipt.id) != seen[receipt.id] or receipt.id in taken:
+                continue  # matched, reopened or looked at by someone else meanwhile
+            if decision.status == "auto":
+                wanted: dict[int, Decimal] = defaultdict(Decimal)
+                for ln in decision.proposals[0].lines:
+                    wanted[ln.invoice_id] += ln.amount
+                if any(
+                    invoice_id not in open_now
+                    or used[invoice_id] + amount > open_now[invoice_id] - live.get(invoice_id, ZERO)
+                    for invoice_id, amount in wanted.items()
+                ):
+                    continue  # the invoice was allocated (or closed) by someone else meanwhile
+                for invoice_id, amount in wanted.items():
+                    used[invoice_id] += amount
+            kept.append((receipt, decision))
+        return kept
+
+    @staticmethod
+    def _rows(
+        kept: list[tuple[ReceiptView, Decision]], now: Any, stats: ReconcileStats
+    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+        """The allocation rows and receipt statuses the kept decisions write; counts them in ``stats``."""
+        allocations: list[dict[str, Any]] = []
+        statuses: dict[str, list[int]] = defaultdict(list)
+        for receipt, decision in kept:
+            stats.considered += 1
+            statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
+            if decision.status == "auto":
+                stats.auto += 1
+            elif decision.status == "suggested":
+                stats.suggested += 1
+            else:
+                stats.unmatched += 1
+            for rank, proposal in enumerate(decision.proposals, 1):
+                for ln in proposal.lines:
+                    allocations.append(
+                        {
+                            "receipt_id": receipt.id,
+                            "invoice_id": ln.invoice_id,
+                            "amount": ln.amount,
+                            "kind": ln.kind,
+                            "method": proposal.method,
+                            "confidence": proposal.confidence,
+                            "status": decision.status,
+                            "rank": rank,
+                            "reasons": proposal.reasons,
+                            "created_at": now,
+                            "decided_by": "hub",
+                            "decided_at": now,
+                        }
+                    )
+        return allocations, statuses
 
     @staticmethod
     def _supersede(conn: sa.Connection, receipt_ids: list[int], now: Any) -> None:
