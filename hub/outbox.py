@@ -8,6 +8,18 @@ so the pending scan never reads poison rows again. ``hub outbox`` shows dead let
 moves them back. Sinks are idempotent on ``event_id``, so a crash between delivering and recording
 the result only causes a harmless second delivery.
 
+Several pushers may run at once (a scheduler, a person, workers). Each **claims** the rows of a batch
+before delivering them: in one write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+write lock on SQLite) it marks them with its name and a lease (``[outbox] lease_seconds``). Another
+pusher skips claimed rows, so each event goes to each sink once however many pushers run; results
+are recorded only on rows still claimed by the pusher that delivered them. A pusher that dies
+leaves its claims behind; they expire with the lease and the rows are delivered by the next push.
+
+Order: a sink receives each customer's events in the order they were queued. A row is claimed only
+when no earlier row of the same sink and customer is still undelivered (pending, failing, or
+claimed by someone else), so a "cleared" never overtakes its "raised", even when the "raised" failed
+and waits for its retry, or is being delivered by another pusher.
+
 Payloads are decoded with :data:`hub.model.OutboxEvent` (a union on ``kind``); payloads written
 before events had a ``kind`` are flag changes.
 """
@@ -15,7 +27,10 @@ before events had a ``kind`` are flag changes.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import socket
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,9 +40,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from hub.connector import DeliveryResult, Sink
 from hub.errors import HubError
-from hub.log import get_logger
+from hub.log import get_logger, redact
 from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent, describe_validation_error
 from hub.store import Store, schema, utcnow
+from hub.store.locks import transaction_lock
 
 log = get_logger(__name__)
 
@@ -64,6 +80,26 @@ class SinkStats:
     failed: int = 0
     dead: int = 0
     errors: list[str] = field(default_factory=list)
+    unreachable: str | None = None
+    """Why the sink could not be reached at all (nothing was attempted), else None."""
+    pending: int = 0
+    """Events for this sink still undelivered after the push (due later, failing, or being delivered
+    by another pusher)."""
+    retrying: int = 0
+    """Of those, events whose last attempt failed (waiting for their retry)."""
+
+    @property
+    def problem(self) -> str | None:
+        """Why this sink is not up to date after the push, in a few words, or None."""
+        if self.unreachable:
+            return f"unreachable ({self.unreachable})"
+        first = f": {self.errors[0]}" if self.errors else ""
+        if self.failed or self.dead:
+            parts = [f"{n} {what}" for n, what in ((self.failed, "failed"), (self.dead, "dead-lettered")) if n]
+            return f"{' and '.join(parts)} this push{first}"
+        if self.retrying:
+            return f"{self.retrying} events waiting to be retried after failing"
+        return None
 
 
 @dataclass
@@ -82,12 +118,23 @@ class PushStats:
     def dead(self) -> int:
         return sum(s.dead for s in self.sinks)
 
+    @property
+    def pending(self) -> int:
+        return sum(s.pending for s in self.sinks)
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """Sinks that are not up to date after the push, and why."""
+        return {s.sink: problem for s in self.sinks if (problem := s.problem) is not None}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "delivered": self.delivered,
             "failed": self.failed,
             "dead": self.dead,
-            "sinks": [asdict(s) for s in self.sinks],
+            "pending": self.pending,
+            "problems": self.problems,
+            "sinks": [{**asdict(s), "problem": s.problem} for s in self.sinks],
         }
 
 
@@ -141,6 +188,7 @@ def enqueue(
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "subject": e.customer_id,
         }
         for e in events
         for sink in sinks
@@ -160,14 +208,26 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + _CHUNK]
 
 
+def pusher_name() -> str:
+    """Who claims outbox rows: host, process and a random part (two pushes of one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:200]
+
+
 class Outbox:
     def __init__(
-        self, store: Store, *, max_attempts: int = 8, backoff_seconds: float = 30.0, backoff_max_seconds: float = 3600.0
+        self,
+        store: Store,
+        *,
+        max_attempts: int = 8,
+        backoff_seconds: float = 30.0,
+        backoff_max_seconds: float = 3600.0,
+        lease_seconds: float = 600.0,
     ) -> None:
         self.store = store
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
+        self.lease = dt.timedelta(seconds=lease_seconds)
 
     def backoff(self, attempts: int) -> dt.timedelta:
         """Exponential backoff with full jitter, capped."""
@@ -179,40 +239,97 @@ class Outbox:
     def push(self, sinks: Mapping[str, Sink], *, now: dt.datetime | None = None) -> PushStats:
         """Deliver every due row to its sink; ``now`` (default: the clock) decides what is due."""
         stats = PushStats()
+        owner = pusher_name()
         for name, sink in sinks.items():
-            stats.sinks.append(self._push_sink(name, sink, now))
+            stats.sinks.append(self._push_sink(name, sink, now, owner))
         return stats
 
-    def _due(self, name: str, now: dt.datetime, limit: int, after_id: int) -> list[_Row]:
-        o = schema.outbox
-        with self.store.connect() as conn:
-            return [
-                _Row(*r)
-                for r in conn.execute(
-                    sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.payload, o.c.attempts, o.c.created_at)
-                    .where(o.c.sink == name, o.c.status.in_(RETRYABLE), o.c.next_attempt_at <= now, o.c.id > after_id)
-                    .order_by(o.c.id)
-                    .limit(limit)
-                )
-            ]
+    def claim(self, name: str, now: dt.datetime, limit: int, owner: str, after_id: int = 0) -> tuple[list[_Row], int]:
+        """Claim up to ``limit`` due rows of sink ``name`` after ``after_id`` for ``owner`` until
+        ``now`` + the lease; returns them and the last id looked at (a push moves on through the
+        outbox: what failed or had to wait is tried again by the next push).
 
-    def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None) -> SinkStats:
+        A row is due when it is pending or failed with its next attempt at or before ``now`` and not
+        claimed by a live lease. It is claimed only together with every earlier undelivered row of
+        its customer, so never while one of those waits for a retry or is claimed by another pusher.
+        Claims on one sink are made one at a time (the write lock on SQLite, a transaction-level
+        advisory lock on PostgreSQL), so each sees the others' claims.
+        """
+        o = schema.outbox
+        candidates = (
+            sa.select(o.c.id, o.c.sink, o.c.event_id, o.c.payload, o.c.attempts, o.c.created_at, o.c.subject)
+            .where(
+                o.c.sink == name,
+                o.c.id > after_id,
+                o.c.status.in_(RETRYABLE),
+                o.c.next_attempt_at <= now,
+                sa.or_(o.c.claim_expires_at.is_(None), o.c.claim_expires_at <= now),
+            )
+            .order_by(o.c.id)
+            .limit(2 * limit)  # some may have to wait for an earlier event of their customer
+        )
+        with self.store.begin() as conn:
+            transaction_lock(conn, f"outbox claim {name}")
+            if conn.dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True, of=o)
+            found = conn.execute(candidates).all()
+            if not found:
+                return [], after_id
+            undelivered = self._undelivered_before(conn, name, {r.subject for r in found} - {None}, found[-1].id)
+            taken: set[int] = set()
+            rows: list[_Row] = []
+            last = after_id
+            for r in found:
+                if len(rows) >= limit:
+                    break
+                last = r.id
+                if r.subject is not None and any(
+                    i not in taken for i in undelivered.get(r.subject, ()) if i < r.id
+                ):
+                    continue  # an earlier event of this customer is not delivered yet
+                taken.add(r.id)
+                rows.append(_Row(*r[:6]))
+            for chunk in _chunks([r.id for r in rows]):
+                conn.execute(
+                    o.update().where(o.c.id.in_(chunk)).values(claimed_by=owner, claim_expires_at=now + self.lease)
+                )
+        return rows, last
+
+    @staticmethod
+    def _undelivered_before(conn: sa.Connection, sink: str, subjects: set[str], below: int) -> dict[str, list[int]]:
+        """The ids of undelivered rows of ``sink`` for each of ``subjects``, below ``below``."""
+        o = schema.outbox
+        out: dict[str, list[int]] = {}
+        for chunk in _chunks(sorted(subjects)):
+            for subject, row_id in conn.execute(
+                sa.select(o.c.subject, o.c.id).where(
+                    o.c.sink == sink, o.c.subject.in_(chunk), o.c.status.in_(RETRYABLE), o.c.id < below
+                )
+            ):
+                out.setdefault(subject, []).append(row_id)
+        return out
+
+    def _push_sink(self, name: str, sink: Sink, now: dt.datetime | None, owner: str) -> SinkStats:
         stats = SinkStats(name)
         try:
             sink.check()
         except (HubError, OSError) as exc:  # unreachable: nothing was attempted, so nothing is counted
+            stats.unreachable = str(exc)
             stats.errors.append(str(exc))
             log.warning("outbox.sink_unavailable", sink=name, error=str(exc))
+            self._count_pending(name, stats)
             return stats
         with self.store.begin() as conn:
             self._adopt_legacy_dead(conn, name)
         last_id = 0
         while True:
             moment = now or utcnow()
-            rows = self._due(name, moment, max(1, sink.batch_size), last_id)
+            rows, examined = self.claim(name, moment, max(1, sink.batch_size), owner, last_id)
+            if examined == last_id:
+                break  # nothing left to look at
+            last_id = examined
             if not rows:
-                break
-            last_id = rows[-1].id
+                continue
             batch: list[tuple[_Row, OutboxEvent]] = []
             unreadable: list[tuple[_Row, str]] = []
             for row in rows:
@@ -223,7 +340,7 @@ class Outbox:
             if unreadable:  # poison: no sink can take it, and retrying will not change it
                 with self.store.begin() as conn:
                     for row, error in unreadable:
-                        self._fail(conn, row, error, moment, permanent=True, stats=stats)
+                        self._fail(conn, row, error, moment, owner, permanent=True, stats=stats)
             if not batch:
                 continue
             try:
@@ -234,60 +351,102 @@ class Outbox:
                 stats.errors.append(error)
                 with self.store.begin() as conn:
                     for row, _ in batch:
-                        self._fail(conn, row, error, moment, permanent=False, stats=stats)
+                        self._fail(conn, row, error, moment, owner, permanent=False, stats=stats)
                 log.warning("outbox.sink_down", sink=name, error=error, batch=len(batch))
                 break
-            self._record(name, [row for row, _ in batch], results, moment, stats)
-        log.info("outbox.pushed", sink=name, delivered=stats.delivered, failed=stats.failed, dead=stats.dead)
+            self._record(name, [row for row, _ in batch], results, moment, owner, stats)
+        self._count_pending(name, stats)
+        log.info("outbox.pushed", sink=name, delivered=stats.delivered, failed=stats.failed, dead=stats.dead,
+                 pending=stats.pending)
         return stats
 
+    def _count_pending(self, name: str, stats: SinkStats) -> None:
+        o = schema.outbox
+        with self.store.connect() as conn:
+            for status, count in conn.execute(
+                sa.select(o.c.status, sa.func.count())
+                .where(o.c.sink == name, o.c.status.in_(RETRYABLE))
+                .group_by(o.c.status)
+            ):
+                stats.pending += int(count)
+                if status == "failed":
+                    stats.retrying += int(count)
+
     def _record(
-        self, name: str, rows: list[_Row], results: Mapping[str, DeliveryResult], now: dt.datetime, stats: SinkStats
+        self,
+        name: str,
+        rows: list[_Row],
+        results: Mapping[str, DeliveryResult],
+        now: dt.datetime,
+        owner: str,
+        stats: SinkStats,
     ) -> None:
-        """Record one batch's per-record results in one transaction."""
+        """Record one batch's per-record results in one transaction, on the rows this pusher still claims."""
         o = schema.outbox
         delivered = [row.id for row in rows if (r := results.get(row.event_id)) is not None and r.ok]
         with self.store.begin() as conn:
-            if delivered:
-                conn.execute(
+            for chunk in _chunks(delivered):
+                done = conn.execute(
                     o.update()
-                    .where(o.c.id.in_(delivered))
-                    .values(status="delivered", delivered_at=utcnow(), attempts=o.c.attempts + 1, last_error=None)
+                    .where(o.c.id.in_(chunk), o.c.claimed_by == owner)
+                    .values(status="delivered", delivered_at=utcnow(), attempts=o.c.attempts + 1, last_error=None,
+                            claimed_by=None, claim_expires_at=None)
                 )
-                stats.delivered += len(delivered)
+                stats.delivered += int(done.rowcount)
             for row in rows:
                 result = results.get(row.event_id)
                 if result is not None and result.ok:
                     continue
                 error = result.error if result is not None and result.error else f"{name} reported no result for it"
-                self._fail(conn, row, error, now, permanent=bool(result is not None and result.permanent), stats=stats)
+                self._fail(conn, row, error, now, owner, permanent=bool(result is not None and result.permanent),
+                           stats=stats)
 
     def _fail(
-        self, conn: sa.Connection, row: _Row, error: str, now: dt.datetime, *, permanent: bool, stats: SinkStats
+        self,
+        conn: sa.Connection,
+        row: _Row,
+        error: str,
+        now: dt.datetime,
+        owner: str,
+        *,
+        permanent: bool,
+        stats: SinkStats,
     ) -> None:
-        """Count a failed attempt: retry later, or (permanent, or out of attempts) move to dead letter."""
+        """Count a failed attempt: retry later, or (permanent, or out of attempts) move to dead letter.
+
+        Only while ``owner`` still claims the row: a row whose lease ran out and that another pusher
+        took over is that pusher's to record.
+        """
+        o = schema.outbox
         attempts = row.attempts + 1
         if permanent or attempts >= self.max_attempts:
-            self._bury(conn, row, attempts, error, permanent=permanent)
-            stats.dead += 1
+            if self._bury(conn, row, attempts, error, permanent=permanent, owner=owner):
+                stats.dead += 1
             return
-        o = schema.outbox
-        conn.execute(
+        changed = conn.execute(
             o.update()
-            .where(o.c.id == row.id)
+            .where(o.c.id == row.id, o.c.claimed_by == owner)
             .values(
                 status="failed",
                 attempts=attempts,
-                last_error=error[:ERROR_CHARS],
+                last_error=redact(error)[:ERROR_CHARS],
                 next_attempt_at=now + self.backoff(attempts),
+                claimed_by=None,
+                claim_expires_at=None,
             )
         )
-        stats.failed += 1
+        stats.failed += int(changed.rowcount)
 
     @staticmethod
-    def _bury(conn: sa.Connection, row: _Row, attempts: int, error: str | None, *, permanent: bool) -> None:
-        """Move an outbox row to the dead-letter table, in the caller's transaction."""
+    def _bury(
+        conn: sa.Connection, row: _Row, attempts: int, error: str | None, *, permanent: bool, owner: str | None = None
+    ) -> bool:
+        """Move an outbox row to the dead-letter table, in the caller's transaction (if ``owner`` is
+        given, only while it claims the row). Returns whether the row moved."""
         dl, o = schema.outbox_dead_letter, schema.outbox
+        cond = o.c.id == row.id if owner is None else sa.and_(o.c.id == row.id, o.c.claimed_by == owner)
+        if not conn.execute(o.delete().where(cond)).rowcount:
+            return False
         # An older dead letter of the same event (replayed, re-queued and dead again) is replaced.
         conn.execute(dl.delete().where(dl.c.sink == row.sink, dl.c.event_id == row.event_id))
         conn.execute(
@@ -297,14 +456,14 @@ class Outbox:
                 event_id=row.event_id,
                 payload=row.payload,
                 attempts=attempts,
-                last_error=error[:ERROR_CHARS] if error else None,
+                last_error=redact(error)[:ERROR_CHARS] if error else None,
                 permanent=permanent,
                 created_at=row.created_at,
                 died_at=utcnow(),
             )
         )
-        conn.execute(o.delete().where(o.c.id == row.id))
         log.warning("outbox.dead_letter", sink=row.sink, event_id=row.event_id, attempts=attempts, error=error)
+        return True
 
     def _adopt_legacy_dead(self, conn: sa.Connection, sink: str | None = None) -> int:
         """Move rows marked ``dead`` inside the outbox (before the dead-letter table existed) into it."""
@@ -412,6 +571,7 @@ class Outbox:
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": r.created_at,
+                    "subject": r.payload.get("customer_id") if isinstance(r.payload, Mapping) else None,
                 }
                 for r in found
                 if (r.sink, r.event_id) not in queued
