@@ -14,7 +14,7 @@ crash at any point resumes from the last committed page without losing or duplic
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +28,7 @@ JSONValue = Any
 """A value that survives ``json.dumps``/``json.loads`` unchanged (cursors are stored as JSON)."""
 
 WriteDisposition = Literal["merge", "append"]
+InvalidRecords = Literal["quarantine", "fail_unit"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class StreamSpec:
     record_type: str
     mapping: str
     write_disposition: WriteDisposition = "merge"
+    invalid_records: InvalidRecords = "quarantine"
+    """A record that fails mapping or validation: ``quarantine`` keeps it aside with its reason and
+    stores the rest; ``fail_unit`` fails its whole unit (a bank statement file imports wholly or not
+    at all), naming the record."""
+    unique_keys: bool = False
+    """Each unit carries a record at most once (a file export): the same id twice in one unit fails
+    the unit, naming both records, unless the two are identical (then it is stored once). Without
+    it the later copy wins (an API page read again after a change)."""
 
     def __post_init__(self) -> None:
         if self.record_type not in RECORD_TYPES:
@@ -78,6 +87,10 @@ class Page:
     columns: Sequence[str] | None = None
     """Set for tabular pages: each record is then a list of values in this column order (cheaper
     than a dict per row for large files). Otherwise each record is a mapping."""
+    rejected: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
+    """Records the source itself could not read (bytes that are not text in the file's encoding,
+    say), each as a mapping of what it could read, with the reason: handled like records that fail
+    validation (see :attr:`StreamSpec.invalid_records`)."""
 
 
 class Source(abc.ABC):

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
 from hub.errors import HubError, RecordError, SourceError
 from hub.fastpath import RowFunctions, compile_row_builder
-from hub.log import get_logger
+from hub.log import get_logger, redact, redact_all
 from hub.mapping import RecordMapping, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
@@ -99,6 +99,30 @@ def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+#: Longest text of a quarantined record kept as it is (a 10 MB field is kept as its start).
+QUARANTINE_TEXT = 2000
+#: The column a tabular source may add with each record's line in its file (named in errors).
+LINE_KEY = "_line"
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > QUARANTINE_TEXT:
+        return f"{value[:QUARANTINE_TEXT]}... ({len(value):,} characters)"
+    return value
+
+
+def _record_name(record: Mapping[str, Any], ext: Any) -> str:
+    """A record named for an error message: its line, its reference, its key."""
+    if record.get(LINE_KEY) is not None:
+        return f"line {record[LINE_KEY]}"
+    ref = record.get("bank_ref") or ext or record.get("external_id")
+    return f"entry {ref}" if ref else "a record"
+
+
+class _UnitFailed(HubError):
+    """A record of a unit failed and the stream says its unit fails with it."""
+
+
 @dataclass
 class _StreamContext:
     connector: str
@@ -110,6 +134,12 @@ class _StreamContext:
     builders: dict[tuple[str, ...] | None, RowFunctions | None] = field(default_factory=dict)
     open_quarantine: bool = False
     """The stream has unresolved quarantine entries that a valid record may now resolve."""
+    max_lengths: dict[str, int] = field(default_factory=dict)
+    """Text columns the store limits, and their length (a longer value quarantines its record)."""
+    unit_keys: dict[Any, tuple[Any, int | None]] = field(default_factory=dict)
+    """For streams with unique keys: each id of the unit read so far, where it was and its hash."""
+    unit_records: int = 0
+    """Records of the current unit read so far (to name a record that has no line of its own)."""
 
     def builder(self, header: Sequence[str] | None) -> RowFunctions | None:
         """The compiled fast path for pages with this header (or of dicts), built once."""
@@ -132,8 +162,20 @@ class _StreamContext:
                 hash_text=hash_text,
                 hash_token=hash_token,
                 bind=self.writer.db_value,
+                max_lengths=self.max_lengths,
             )
         return self.builders[key]
+
+    def places(self, page: Page) -> tuple[str, Sequence[Any]]:
+        """Where each record of ``page`` is: ``("line", its line in the file)``, else its place in the
+        unit, ``("record", n)``."""
+        if page.columns is not None:
+            if LINE_KEY in page.columns:
+                at = list(page.columns).index(LINE_KEY)
+                return "line", [raw[at] for raw in page.records]
+        elif page.records and isinstance(page.records[0], Mapping) and LINE_KEY in page.records[0]:
+            return "line", [raw.get(LINE_KEY) for raw in page.records]
+        return "record", range(self.unit_records + 1, self.unit_records + len(page.records) + 1)
 
 
 @dataclass
@@ -155,6 +197,9 @@ class _Prepared:
     """The fast path was tried on every record without a row and a hash given (it declined them)."""
     mapped: list[dict[str, Any]] | None = None
     """On the generic path, each record already mapped for its key, so it is not mapped twice."""
+    conflict: str | None = None
+    """Set when the page repeats an id of its unit with other content (streams with unique keys):
+    the unit fails with this reason."""
 
     def pack(self) -> tuple[_Prepared, bytes | None]:
         """For the trip between processes: the bulky parts as one ``marshal`` blob where they allow it.
@@ -190,7 +235,7 @@ class _Unit:
     """
 
     def __init__(self, store: Store, stats: StreamStats) -> None:
-        self.conn = store.engine.connect()
+        self.conn = store.open_writer()
         self.transaction = self.conn.begin()
         self.before = (stats.read, stats.inserted, stats.updated, stats.unchanged, stats.quarantined, stats.pages)
 
@@ -367,6 +412,7 @@ class SyncEngine:
         cursor = None if full_refresh else self._load_cursor(connector.name, spec.name)
         progress = self.progress_factory() if self.progress_factory else None
         unit: _Unit | None = None
+        failed_unit: list[str] | None = None  # the errors of a unit whose remaining pages are skipped
         try:
             started_progress = False
             with _bulk_allocation():
@@ -376,20 +422,33 @@ class SyncEngine:
                         progress.start(f"{connector.name}/{spec.name}", page.size_hint)
                         started_progress = True
                     stats.warnings.extend(page.warnings)
-                    if page.errors:
+                    errors = failed_unit or list(page.errors)
+                    where = page.label or spec.name
+                    if not errors and prepared.conflict is not None:
+                        errors = [f"{where}: {prepared.conflict}; nothing of {where} was stored"]
+                    if not errors:
+                        if unit is None:
+                            unit = _Unit(self.store, stats)
+                        try:
+                            self._commit(ctx, prepared, stats, unit.conn)
+                        except _UnitFailed as exc:
+                            errors = [f"{where}: {exc}; nothing of {where} was stored"]
+                    if errors:
                         # The unit failed as a whole: nothing of it stays, and its cursor is not saved.
                         if unit is not None:
                             unit.rollback(stats)
                             unit = None
-                        stats.errors.extend(page.errors)
+                        if page.continued:  # the rest of the unit is read, and dropped
+                            failed_unit = errors
+                            continue
+                        failed_unit = None
+                        stats.errors.extend(errors)
                         if page.info is not None:
                             stats.units.append(
-                                {**page.info, "label": page.label, "status": "failed", "error": "; ".join(page.errors)}
+                                {**page.info, "label": page.label, "status": "failed", "error": "; ".join(errors)}
                             )
                         continue
-                    if unit is None:
-                        unit = _Unit(self.store, stats)
-                    self._commit(ctx, prepared, stats, unit.conn)
+                    assert unit is not None
                     stats.pages += 1
                     if not page.continued:
                         self._save_cursor(unit.conn, ctx.connector, ctx.spec.name, page.cursor, prepared.now)
@@ -399,7 +458,7 @@ class SyncEngine:
                         unit = None
                     if progress is not None:
                         progress.advance(len(prepared.keys) + prepared.skipped)
-            if unit is not None:
+            if unit is not None or failed_unit is not None:
                 raise SourceError(f"{connector.name}/{spec.name}: the source ended inside a continued page")
         except (HubError, OSError) as exc:
             if unit is not None:
@@ -445,7 +504,12 @@ class SyncEngine:
         writer = BulkWriter(
             self.store.engine.dialect, table, columns, spec.write_disposition, keep_on_update=("canonical_id",)
         )
-        return _StreamContext(connector, spec, mapping, RecordValidator(model), writer, prefix)
+        lengths = {
+            c: length
+            for c in columns
+            if isinstance(column_type := table.c[c].type, sa.String) and (length := column_type.length)
+        }
+        return _StreamContext(connector, spec, mapping, RecordValidator(model), writer, prefix, max_lengths=lengths)
 
     def _existing(self, conn: Connection, ctx: _StreamContext, ids: list[str]) -> dict[str, int]:
         return stored_hashes(conn, ctx.writer.table, ctx.connector, ids)
@@ -474,6 +538,8 @@ class SyncEngine:
                 triples = fast.key_build_page(records, synced_at)
                 keys = [(ext, digest) for ext, digest, _ in triples]
                 built = [row for _, _, row in triples]
+            elif ctx.spec.unique_keys:  # a repeated id is told apart by its content
+                keys = [fast.key(raw) for raw in records]
             else:
                 # Nothing stored to compare a hash with (a first sync, or records inserted once):
                 # the id alone says which records to send; their hashes come with their rows.
@@ -483,8 +549,9 @@ class SyncEngine:
         else:
             mapped = [self._map(ctx, self._as_mapping(raw, header)) for raw in records]
             keys = [(m.get("external_id"), record_hash(m.values())) for m in mapped]
+        conflict = self._repeated_keys(ctx, page, keys) if ctx.spec.unique_keys else None
         if reader is None:
-            return _Prepared(page, keys, None, now, mapped=mapped)
+            return _Prepared(page, keys, None, now, mapped=mapped, conflict=conflict)
         existing: dict[str, int] = {}
         if not reader.empty:
             with reader.store.connect() as conn:
@@ -497,7 +564,7 @@ class SyncEngine:
                 # Nothing stored, nothing sent before, no id twice: every record goes as it is (what
                 # the loop below gives, without a step per record).
                 seen.update(unique)
-                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None)
+                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None, conflict)
         kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
         lookup: list[str] = []
@@ -544,7 +611,40 @@ class SyncEngine:
             lookup,
             fast is not None and build,
             kept_mapped if mapped is not None else None,
+            conflict,
         )
+
+    @staticmethod
+    def _repeated_keys(ctx: _StreamContext, page: Page, keys: list[tuple[Any, int | None]]) -> str | None:
+        """The first id of this page that its unit already had with other content, said in a
+        sentence; remembers every id of the page (the unit's ids are forgotten when it ends).
+
+        Written set-wise (dicts built and compared in C): the common page, whose ids are all new, costs
+        a few milliseconds per 10,000 records; only a page that repeats an id is looked at closely.
+        """
+        seen = ctx.unit_keys
+        where, places = ctx.places(page)
+        page_keys = dict(keys)
+        conflict = None
+        if len(page_keys) == len(keys) and page_keys.keys().isdisjoint(seen.keys()):  # (views: the smaller is walked)
+            seen.update(zip(page_keys, zip(places, page_keys.values(), strict=True), strict=True))
+        else:
+            for place, (ext, digest) in zip(places, keys, strict=True):
+                earlier = seen.get(ext)
+                if earlier is None:
+                    seen[ext] = (place, digest)
+                elif earlier[1] != digest and ext is not None:
+                    kind = ctx.spec.record_type.replace("_", " ")
+                    conflict = (
+                        f"{where} {earlier[0]} and {where} {place} both carry the {kind} {ext!r} with different "
+                        "values (correct the file, or name the columns that identify a row: [connectors.NAME] keys)"
+                    )
+                    break
+        ctx.unit_records += len(keys)
+        if not page.continued:
+            seen.clear()
+            ctx.unit_records = 0
+        return conflict
 
     def _commit(self, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats, conn: Connection) -> None:
         """Write a prepared page's new and changed records and its quarantine in the unit's transaction."""
@@ -610,6 +710,10 @@ class SyncEngine:
                         continue
                 # The same record twice in one page: the later one wins.
                 rows[ext] = row
+        bad.extend((record, reason, None) for record, reason in page.rejected)
+        if bad and ctx.spec.invalid_records == "fail_unit":
+            record, reason, ext = bad[0]
+            raise _UnitFailed(f"{_record_name(record, ext)}: {reason}")
         updated = sum(1 for key in rows if key in existing) if existing else 0
         stats.updated += updated
         stats.inserted += len(rows) - updated
@@ -646,6 +750,12 @@ class SyncEngine:
     def _generic_row(ctx: _StreamContext, mapped: dict[str, Any], digest: int, now: Any) -> tuple[Any, ...]:
         """The reference path: validate the mapped record with the model, convert with SQLAlchemy's processors."""
         valid = ctx.validator.validate(mapped)
+        for name, limit in ctx.max_lengths.items():
+            value = valid.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                raise RecordError(
+                    f"{name} is {len(value):,} characters long; the store keeps at most {limit}", field=name
+                )
         valid["record_hash"] = digest
         valid["synced_at"] = now
         if ctx.spec.record_type == "customer":
@@ -655,7 +765,9 @@ class SyncEngine:
     def _quarantine(
         self, conn: Connection, ctx: _StreamContext, raw: Mapping[str, Any], reason: str, ext: str | None, now: Any
     ) -> None:
-        safe = _json_safe(dict(raw))
+        safe = _json_safe({k: _shortened(v) for k, v in raw.items()})
+        if isinstance(ext, str) and len(ext) > QUARANTINE_TEXT:
+            ext = None
         digest = record_hash([json.dumps(safe, sort_keys=True)])
         q = schema.quarantine
         insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(q)
@@ -731,5 +843,6 @@ class SyncEngine:
             conn.execute(
                 schema.sync_run.update()
                 .where(schema.sync_run.c.id == run_id)
-                .values(status=status, finished_at=utcnow(), stats=stats.as_dict(), error=error)
+                .values(status=status, finished_at=utcnow(), stats=_json_safe(redact_all(stats.as_dict())),
+                        error=redact(error) if error else None)
             )

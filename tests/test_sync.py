@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ import sqlalchemy as sa
 
 from hub.app import Hub
 from hub.config import load_config
+from hub.connector import Connector, Page, Source, StreamSpec
 from hub.errors import SourceError
 from hub.store import Store, schema
+from hub.sync import SyncEngine
 
-from .conftest import generate, run_hub, write_config
+from .conftest import generate, run_hub, sibling_db, write_config
 
 
 def _hub(folder: Path) -> Hub:
@@ -102,7 +105,7 @@ def test_bad_rows_are_quarantined_with_reason_and_the_sync_goes_on(tmp_path: Pat
     assert "issue_date='2026-13-05'" in reasons["INV-2"]
     assert "currency='EURO'" in reasons["INV-3"]
     assert "amount='12.5.0'" in reasons["INV-4"]
-    assert rows[0].raw["_row"] == 2
+    assert rows[0].raw["_line"] == 3  # the line of the file (the header is line 1)
     # Seen again: still three entries, counted twice.
     hub.sync(full_refresh=True)
     with hub.store.connect() as conn:
@@ -167,13 +170,15 @@ def test_custom_mapping_file_reads_another_layout(tmp_path: Path, db_url: str) -
 
 
 @pytest.mark.slow
-def test_sync_killed_midway_resumes_to_exactly_the_uninterrupted_result(tmp_path: Path, db_url: str) -> None:
-    data = generate(tmp_path / "data", invoices=30000, customers=300, receipts=10)
+def test_sync_killed_inside_a_file_stores_none_of_it_and_the_next_sync_equals_an_uninterrupted_one(
+    tmp_path: Path, db_url: str
+) -> None:
+    data = generate(tmp_path / "data", invoices=60000, customers=300, receipts=10)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     killed.mkdir()
     clean.mkdir()
     small_pages = "page_size = 500\n"
-    for folder, url in ((killed, db_url), (clean, _sibling_db(db_url, tmp_path))):
+    for folder, url in ((killed, db_url), (clean, sibling_db(db_url, tmp_path))):
         write_config(
             folder,
             url,
@@ -190,86 +195,126 @@ def test_sync_killed_midway_resumes_to_exactly_the_uninterrupted_result(tmp_path
         [sys.executable, "-m", "hub.cli", "sync"], cwd=killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     store = Store(db_url)
+    run = schema.sync_run
     deadline = time.monotonic() + 120
-    count = 0
-    while time.monotonic() < deadline:
+    inside = False
+    while time.monotonic() < deadline and proc.poll() is None:
         with store.connect() as conn:
-            count = conn.execute(sa.select(sa.func.count()).select_from(schema.invoice)).scalar_one()
-        if count >= 2000:
+            inside = conn.execute(
+                sa.select(run.c.id).where(run.c.status == "running", run.c.stats["stream"].as_string() == "invoices")
+            ).first() is not None
+        if inside:
+            time.sleep(0.3)  # some pages of the file are written in its (uncommitted) unit
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 0 < count < 30000, "the sync must be killed mid-way for this test to mean anything"
+    assert inside, "the sync must be killed inside the invoices file for this test to mean anything"
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.invoice)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.customer)).scalar_one() == 300
 
     run_hub("sync", cwd=killed)
     run_hub("sync", cwd=clean)
-    clean_store = Store(_sibling_db(db_url, tmp_path))
+    clean_store = Store(sibling_db(db_url, tmp_path))
     for table in (schema.customer, schema.invoice):
         assert _rows(store, table) == _rows(clean_store, table)
     with store.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(schema.invoice)).scalar_one() == 30000
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.invoice)).scalar_one() == 60000
         statuses = [s for (s,) in conn.execute(sa.select(schema.sync_run.c.status))]
     assert "interrupted" in statuses
     store.dispose()
     clean_store.dispose()
 
 
-def _sibling_db(db_url: str, tmp_path: Path) -> str:
-    """A second, independent database of the same kind as ``db_url``."""
-    if db_url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'clean.db'}"
-    url = sa.make_url(db_url)
-    name = f"{url.database}_clean"
-    admin = sa.create_engine(url.set(database="test"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).first()
-        if not exists:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+INVOICE_HEADER = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_record_repeated_in_a_later_page_with_other_content_ends_as_the_last_one(
-    tmp_path: Path, db_url: str, workers: int
-) -> None:
-    header = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
-    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
-    (tmp_path / "invoices.csv").write_text(header + "".join(rows))
+def _paged_csv_hub(tmp_path: Path, db_url: str, workers: int, rows: list[str]) -> Hub:
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(rows))
     write_config(tmp_path, db_url, customers=None, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
     text = (tmp_path / "hub.toml").read_text().replace('type = "csv"\n', 'type = "csv"\npage_size = 10\n')
     (tmp_path / "hub.toml").write_text(text)
     hub = _hub(tmp_path)
     hub.init()
-    hub.sync()
-    # INV-3 changes in page 1 and changes back to the stored content in page 3.
-    changed = [*rows[:3], "INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n", *rows[4:], rows[3]]
-    (tmp_path / "invoices.csv").write_text(header + "".join(changed))
-    (stats,) = hub.sync()
+    return hub
+
+
+def _open_amounts(hub: Hub) -> dict[str, str]:
     with hub.store.connect() as conn:
-        open_amount = conn.execute(
-            sa.select(schema.invoice.c.open_amount).where(schema.invoice.c.number == "INV-3")
-        ).scalar_one()
-    assert str(open_amount) == "10.00"
-    assert stats.read == 26
+        return {n: str(a) for n, a in conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.open_amount))}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("later", [4, 24], ids=["same page", "later page"])
+def test_one_invoice_number_on_two_lines_with_different_amounts_refuses_the_file_naming_both_lines(
+    tmp_path: Path, db_url: str, workers: int, later: int
+) -> None:
+    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
+    hub = _paged_csv_hub(tmp_path, db_url, workers, rows)
+    hub.sync()
+    # INV-1 changes (line 3), INV-3 appears twice with different amounts (line 5 and another).
+    changed = [*rows]
+    changed[1] = "INV-1,C1,2026-01-05,2026-02-04,EUR,10.00,7.00,\n"
+    changed.insert(later, "INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n")
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(changed))
+    (stats,) = hub.sync()
+    (error,) = stats.errors
+    assert f"invoices.csv: line 5 and line {later + 2} both carry the invoice 'INV-3' with different values" in error
+    assert "nothing of invoices.csv was stored" in error
+    assert set(_open_amounts(hub).values()) == {"10.00"}  # not even INV-1's change: the file is one unit
+    assert (stats.inserted, stats.updated) == (0, 0)
+    # Corrected, the file imports; the first run's failure did not mark it done.
+    del changed[later]
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(changed))
+    (stats,) = hub.sync()
+    assert (stats.errors, stats.updated) == ([], 1)
+    assert _open_amounts(hub)["INV-1"] == "7.00"
     hub.close()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_the_last_copy_of_a_record_within_one_page_wins(tmp_path: Path, db_url: str, workers: int) -> None:
-    header = "invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number\n"
-    row = "INV-1,C1,2026-01-05,2026-02-04,EUR,10.00,{},\n"
-    (tmp_path / "invoices.csv").write_text(header + row.format("10.00"))
-    write_config(tmp_path, db_url, customers=None, statements=None, sink=None, extra=f"[sync]\nworkers = {workers}\n")
-    hub = _hub(tmp_path)
-    hub.init()
-    hub.sync()
-    (tmp_path / "invoices.csv").write_text(header + row.format("3.00") + row.format("10.00"))
-    hub.sync()
-    with hub.store.connect() as conn:
-        assert str(conn.execute(sa.select(schema.invoice.c.open_amount)).scalar_one()) == "10.00"
+def test_identical_copies_of_a_row_are_stored_once(tmp_path: Path, db_url: str, workers: int) -> None:
+    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
+    hub = _paged_csv_hub(tmp_path, db_url, workers, [*rows, rows[3], rows[0]])
+    (stats,) = hub.sync()
+    assert (stats.errors, stats.inserted) == ([], 25)
     hub.close()
+
+
+class _ApiPages(Source):
+    """A source whose records may repeat across pages (an API read while records change)."""
+
+    def __init__(self, pages: list[list[dict[str, str]]]) -> None:
+        self.pages = pages
+
+    def streams(self) -> list[StreamSpec]:
+        return [StreamSpec("invoices", "invoice", "csv-invoices")]
+
+    def read(self, stream: StreamSpec, cursor: object) -> Iterator[Page]:
+        for i, records in enumerate(self.pages):
+            yield Page(records, {"page": i})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_record_an_api_repeats_in_a_later_page_with_other_content_ends_as_the_last_one(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    def invoice(number: str, open_amount: str) -> dict[str, str]:
+        return {"invoice_number": number, "customer_id": "C1", "issue_date": "2026-01-05",
+                "due_date": "2026-02-04", "currency": "EUR", "amount": "10.00", "open_amount": open_amount,
+                "po_number": ""}
+
+    store = Store(db_url)
+    store.migrate()
+    engine = SyncEngine(store, workers=workers)
+    source = _ApiPages([[invoice("INV-1", "10.00"), invoice("INV-2", "10.00")], [invoice("INV-1", "4.00")]])
+    (stats,) = engine.sync(Connector(name="api", type="test", source=source))
+    assert (stats.errors, stats.inserted) == ([], 2)
+    with store.connect() as conn:
+        amounts = dict(conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.open_amount)).all())
+    assert {k: str(v) for k, v in amounts.items()} == {"INV-1": "4.00", "INV-2": "10.00"}
+    store.dispose()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

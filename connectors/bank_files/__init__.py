@@ -208,7 +208,7 @@ class BankFilesSource(Source):
         return self._layouts
 
     def streams(self) -> Sequence[StreamSpec]:
-        return [StreamSpec("receipts", "receipt", "bank-receipts", "append")]
+        return [StreamSpec("receipts", "receipt", "bank-receipts", "append", invalid_records="fail_unit")]
 
     def check(self) -> None:
         for path in self.paths if self.paths is not None else [self.path]:
