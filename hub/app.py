@@ -7,7 +7,8 @@ The CLI, the tests and (later) the web console and the workers all drive the hub
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,18 +24,40 @@ if TYPE_CHECKING:
     from hub.connector import Connector
     from hub.identity import IdentityStats
     from hub.outbox import Outbox, PushStats
-    from hub.reconcile import ReconcileStats
+    from hub.reconcile import ReconcileEngine, ReconcileStats
     from hub.report import Report
     from hub.risk import RiskStats
     from hub.sync import Progress, StreamStats, SyncEngine
 
 
 class Hub:
-    def __init__(self, config: HubConfig, plugins: PluginHost | None = None) -> None:
+    """``lock_wait``: seconds a job waits for the same job run elsewhere (default: the config's);
+    ``on_lock_wait(job, holder)`` is told once when a job starts waiting."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        plugins: PluginHost | None = None,
+        *,
+        lock_wait: float | None = None,
+        on_lock_wait: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         self.config = config
         self.plugins = plugins or load_plugins(config.plugins.allow, config.plugins.deny)
-        self.store = Store(config.database_url(), echo=config.database.echo)
+        self.store = Store(
+            config.database_url(), echo=config.database.echo, busy_timeout=config.database.busy_timeout_seconds
+        )
+        self.lock_wait = config.database.lock_wait_seconds if lock_wait is None else lock_wait
+        self.on_lock_wait = on_lock_wait
         self._connectors: dict[str, Connector] | None = None
+
+    @contextmanager
+    def single_flight(self, job: str) -> Iterator[None]:
+        """Run ``job`` once at a time per store, whoever starts it (see :mod:`hub.store.locks`)."""
+        notify = self.on_lock_wait
+        with self.store.lock(job, wait=self.lock_wait,
+                             on_wait=(lambda holder: notify(job, holder)) if notify is not None else None):
+            yield
 
     # -- connectors ------------------------------------------------------------------------------
 
@@ -77,7 +100,10 @@ class Hub:
     # -- jobs --------------------------------------------------------------------------------------
 
     def init(self) -> str:
-        return self.store.migrate()
+        notify = self.on_lock_wait
+        return self.store.migrate(
+            wait=self.lock_wait, on_wait=(lambda holder: notify("hub init", holder)) if notify is not None else None
+        )
 
     def sync(
         self,
@@ -94,7 +120,8 @@ class Hub:
             conn = self.connector(name)
             if conn.source is None:
                 raise HubError(f"connector {name} has no source to sync")
-            results.extend(engine.sync(conn, full_refresh=full_refresh))
+            with self.single_flight(f"sync {name}"):
+                results.extend(engine.sync(conn, full_refresh=full_refresh))
         return results
 
     def sync_engine(self, progress: Callable[[], Progress] | None = None) -> SyncEngine:
@@ -120,12 +147,20 @@ class Hub:
         from hub.identity import resolve as resolve_identities
 
         self.store.check_ready()
-        return resolve_identities(self.store, master_source=self.master_source(), settings=self.config.identity)
+        with self.single_flight("identity resolution"):
+            return resolve_identities(self.store, master_source=self.master_source(), settings=self.config.identity)
 
     def reconcile(self) -> ReconcileStats:
+        """Match receipts to open invoices, once at a time per store."""
+        self.store.check_ready()
+        engine = self.reconcile_engine()
+        with self.single_flight("reconcile"):
+            return engine.run()
+
+    def reconcile_engine(self) -> ReconcileEngine:
+        """A reconcile engine on this hub's store with its matchers and the config's settings."""
         from hub.reconcile import ReconcileEngine
 
-        self.store.check_ready()
         rc = self.config.reconcile
         return ReconcileEngine(
             self.store,
@@ -137,7 +172,7 @@ class Hub:
             max_subset_size=rc.max_subset_size,
             subset_budget=rc.subset_budget,
             hook=self.plugins.hook,
-        ).run()
+        )
 
     def as_of(self, value: dt.date | None = None) -> dt.date:
         if value is not None:
@@ -162,7 +197,8 @@ class Hub:
             master_source=self.master_source(),
             hook=self.plugins.hook,
         )
-        stats, _ = engine.run(self.as_of(as_of))
+        with self.single_flight("risk"):
+            stats, _ = engine.run(self.as_of(as_of))
         return stats
 
     def report(self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20) -> Report:
@@ -189,6 +225,7 @@ class Hub:
             max_attempts=oc.max_attempts,
             backoff_seconds=oc.backoff_seconds,
             backoff_max_seconds=oc.backoff_max_seconds,
+            lease_seconds=oc.lease_seconds,
         )
 
     def push(self, sinks: Sequence[str] | None = None) -> PushStats:

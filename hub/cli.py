@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import sqlalchemy as sa
 import typer
@@ -25,9 +25,9 @@ from rich.markup import escape
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import HubError
-from hub.log import configure_logging
+from hub.log import RedactingStream, configure_logging
 from hub.plugins import PluginHost, load_plugins
-from hub.store import schema
+from hub.store import LockBusy, describe_db_error, schema
 
 # What only some commands use is imported by them (progress bars, tables, exposure's buckets), so
 # that starting the command line stays cheap.
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from hub.config import HubConfig
+    from hub.outbox import PushStats
 
 app = typer.Typer(
     help="Receivables integration hub: sync, reconcile, score and push.",
@@ -52,15 +53,22 @@ app.add_typer(matches_app, name="matches")
 app.add_typer(exposure_app, name="exposure")
 app.add_typer(outbox_app, name="outbox")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)  # one error, one line: never wrapped
+# Every line the command line prints passes through a stream that replaces registered secrets (a
+# server may echo a token back in the error body that ends up in the final "error:" line).
+out = Console(file=cast(IO[str], RedactingStream("stdout")))
+err = Console(file=cast(IO[str], RedactingStream("stderr")), soft_wrap=True)  # one error, one line: never wrapped
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Exit code of a command whose job is already running elsewhere (sysexits' EX_TEMPFAIL): a
+#: scheduler can tell "try again later" from a failure.
+EXIT_BUSY = 75
 
 
 class State:
     config_path: Path | None = None
     json: bool = False
     log_level: str | None = None
+    wait: float | None = None
 
 
 state = State()
@@ -75,22 +83,42 @@ def _root(
     log_level: Annotated[
         str | None, typer.Option(help="Log level: debug, info, warning, error (default: config's).")
     ] = None,
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="Seconds to wait for the same job (sync of a connector, reconcile, risk...) running in another "
+            "process, then give up with exit code 75 (default: the config's database.lock_wait_seconds).",
+        ),
+    ] = None,
 ) -> None:
     state.config_path = config
     state.json = json_output
     state.log_level = log_level
+    state.wait = wait
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """End the command with one red line (secrets redacted) and a non-zero exit code."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
 
 
 def handled(fn: F) -> F:
-    """Turn HubError into one red line and exit code 1."""
+    """Turn HubError (and any database error) into one red line and a non-zero exit code: 75 when
+    the job is already running elsewhere, 1 otherwise."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except LockBusy as exc:
+            fail(str(exc), EXIT_BUSY)
         except HubError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
+            fail(str(exc))
+        except sa.exc.SQLAlchemyError as exc:
+            fail(describe_db_error(exc))
 
     return wrapper  # type: ignore[return-value]
 
@@ -102,10 +130,20 @@ def _config(required: bool = True) -> HubConfig:
     return config
 
 
+def _waiting(job: str, holder: str | None) -> None:
+    who = f" (held by {holder})" if holder else ""
+    err.print(f"[yellow]waiting:[/yellow] {escape(job)} is already running{escape(who)}", highlight=False)
+
+
 @contextmanager
 def _hub() -> Iterator[Hub]:
     config = _config()
-    hub = Hub(config, plugins=_loaded_plugins(config.plugins.allow, config.plugins.deny))
+    hub = Hub(
+        config,
+        plugins=_loaded_plugins(config.plugins.allow, config.plugins.deny),
+        lock_wait=state.wait,
+        on_lock_wait=_waiting,
+    )
     try:
         yield hub
     finally:
@@ -256,10 +294,22 @@ def risk(
     _emit({"risk": stats}, _table("risk", ["what", "value"], [[k, v] for k, v in stats.items()]))
 
 
+def _push_problem(stats: PushStats) -> str | None:
+    """One line saying which sinks are not up to date after a push, and how much waits, or None."""
+    problems = stats.problems
+    if not problems:
+        return None
+    named = "; ".join(f"{sink}: {why}" for sink, why in problems.items())
+    return f"not every change reached its system: {named}; {stats.pending} events pending ('hub outbox' lists them)"
+
+
 @app.command()
 @handled
 def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks.")] = None) -> None:
-    """Deliver queued flag, band and credit-limit changes to the sinks."""
+    """Deliver queued flag, band and credit-limit changes to the sinks.
+
+    Exits non-zero when a sink could not be reached, or events failed or wait for a retry.
+    """
     with _hub() as hub:
         stats = hub.push(sink)
     data = stats.as_dict()
@@ -267,13 +317,15 @@ def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks."
         {"push": data},
         _table(
             "push",
-            ["sink", "delivered", "failed", "dead"],
-            [[s.sink, s.delivered, s.failed, s.dead] for s in stats.sinks],
+            ["sink", "delivered", "failed", "dead", "pending"],
+            [[s.sink, s.delivered, s.failed, s.dead, s.pending] for s in stats.sinks],
         ),
     )
     for s in stats.sinks:
-        for e in s.errors[:3]:
+        for e in s.errors[1:3]:
             err.print(f"[yellow]warning:[/yellow] {escape(f'{s.sink}: {e}')}", highlight=False)
+    if (problem := _push_problem(stats)) is not None:
+        fail(problem)
 
 
 @app.command()
@@ -288,7 +340,8 @@ def run(
         ident = hub.resolve_identities().as_dict()
         rec = hub.reconcile().as_dict()
         rk = hub.risk(_as_of(as_of)).as_dict()
-        pushed = hub.push().as_dict()
+        push_stats = hub.push()
+        pushed = push_stats.as_dict()
     summary = {"sync": sync_rows, "identity": ident, "reconcile": rec, "risk": rk, "push": pushed}
     table = _table(
         "hub run",
@@ -317,12 +370,15 @@ def run(
                 f"{rk['raised']} flags raised, {rk['cleared']} cleared; {rk['band_changes']} band changes; "
                 f"{rk['collection_actions_due']} collection steps due",
             ],
-            ["push", f"{pushed['delivered']} delivered, {pushed['failed']} failed"],
+            ["push", f"{pushed['delivered']} delivered, {pushed['failed']} failed, {pushed['pending']} pending"],
         ],
     )
     _emit(summary, table)
-    if any(r["errors"] for r in sync_rows):
-        raise typer.Exit(1)
+    failed_streams = [f"{r['connector']}/{r['stream']}" for r in sync_rows if r["errors"]]
+    problem = _push_problem(push_stats)
+    if failed_streams or problem:
+        parts = [f"sync failed for {', '.join(failed_streams)}"] if failed_streams else []
+        fail("; ".join([*parts, *([problem] if problem else [])]))
 
 
 # -- inspection --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,7 +27,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from hub.errors import SourceError
-from hub.log import get_logger
+from hub.log import REDACTED, get_logger, register_secret
 
 log = get_logger(__name__)
 
@@ -191,8 +192,12 @@ class HttpClient:
     def _send(self, method: str, url: str, attempt: int, **kwargs: Any) -> httpx.Response:
         waited = self.rate.acquire() if self.rate is not None else 0.0
         started = time.perf_counter()
+        request = self.client.build_request(method, url, **kwargs)
+        # Tokens obtained at run time (OAuth) are secrets too: no log line or error shows them.
+        for secret in credential_values(request.headers):
+            register_secret(secret)
         try:
-            response = self.client.request(method, url, **kwargs)
+            response = self.client.send(request)
         except httpx.TransportError as exc:
             log.warning(
                 "http.error",
@@ -233,6 +238,29 @@ def _path(client: httpx.Client, url: str) -> str:
     return f"{full.host}{full.path}"
 
 
+#: Request headers whose values are credentials, whatever the connector calls its secret.
+_SENSITIVE = re.compile(r"authorization|cookie|token|secret|api[-_]?key|password|signature", re.IGNORECASE)
+
+
+def credential_values(headers: httpx.Headers) -> list[str]:
+    """The credentials a request carries in its headers: whole values and their token part
+    (``Bearer abc`` -> ``abc``), longest first."""
+    found: set[str] = set()
+    for name, value in headers.items():
+        if _SENSITIVE.search(name) and value:
+            found.add(value)
+            found.update(part for part in value.split() if len(part) >= 8)
+    return sorted(found, key=len, reverse=True)
+
+
 def _excerpt(response: httpx.Response, limit: int = 300) -> str:
+    """The start of a response body for an error message, without the credentials the request
+    carried (some servers echo the Authorization header back in their error body)."""
     text = response.text.strip().replace("\n", " ")
+    try:
+        secrets = credential_values(response.request.headers)
+    except RuntimeError:  # a response built without its request (tests)
+        secrets = []
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
     return text[:limit] + ("..." if len(text) > limit else "") if text else response.reason_phrase

@@ -39,6 +39,36 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced."""
+    return str(_scrub(text)) if _secrets else text
+
+
+def redact_all(value: Any) -> Any:
+    """``value`` (text, or lists and dicts of it) with every registered secret replaced."""
+    return _scrub(value) if _secrets else value
+
+
+class RedactingStream:
+    """``sys.stdout`` or ``sys.stderr`` (looked up at each write, so a test's capture is honoured)
+    with every registered secret replaced: what the command line prints (summaries, warnings,
+    the final ``error:`` line) passes through one."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    @property
+    def _stream(self) -> Any:
+        return getattr(sys, self._name)
+
+    def write(self, text: str) -> int:
+        self._stream.write(redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, flush, encoding...
+        return getattr(self._stream, name)
+
+
 def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """structlog processor: replace every registered secret in every field."""
     if not _secrets:

@@ -65,6 +65,7 @@ def _dead_letters(store: Store) -> list[dict[str, Any]]:
 
 EVENTS_PER_ROUND = 2500
 BATCH = 5  # small batches: one write, fsync and commit each, so a kill lands between (or inside) them
+LEASE = 2  # seconds a pusher's claim lasts: a killed pusher's batch is delivered by a push after that
 
 
 def _complete_lines(path: Path) -> int:
@@ -112,7 +113,8 @@ def test_hub_push_killed_mid_delivery_and_run_again_delivers_every_change_exactl
         invoices=None,
         statements=None,
         sink=None,
-        extra=f'[connectors.flags]\ntype = "json-file"\npath = "out/flags.jsonl"\nbatch_size = {BATCH}\n',
+        extra=f'[connectors.flags]\ntype = "json-file"\npath = "out/flags.jsonl"\nbatch_size = {BATCH}\n'
+        f"[outbox]\nlease_seconds = {LEASE}\n",
     )
     sink_file = tmp_path / "out" / "flags.jsonl"
     store = Store(db_url)
@@ -149,6 +151,9 @@ def test_hub_push_killed_mid_delivery_and_run_again_delivers_every_change_exactl
         # redelivers those events and the sink's idempotency is what keeps them single.
         assert unrecorded > 0
 
+        # The killed pushes' claims on the batch they were delivering expire with the lease; then
+        # those rows are delivered again.
+        time.sleep(LEASE + 0.5)
         finished = run_hub("-c", "hub.toml", "--json", "push", cwd=tmp_path)
         assert json.loads(finished.stdout)["push"]["failed"] == 0
     finally:
