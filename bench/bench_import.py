@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchlib import remove_store
+
 HERE = Path(__file__).resolve().parent
 
 PARSE = """
@@ -110,8 +112,7 @@ def main() -> None:
     libxml2_s, loop_s = map(float, out.stdout.split())
     walls, peaks = [], []
     for _ in range(max(1, a.runs)):
-        for f in work.glob("hub.db*"):
-            f.unlink()
+        remove_store(work)
         _hub(work, "init")
         imported, import_wall, peak = _hub(work, "receipts", "import", "statement.xml")
         walls.append(import_wall)

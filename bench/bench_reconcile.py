@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import remove_store
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from score_matches import load_truth, score  # noqa: E402
@@ -53,8 +55,7 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
         subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
                         "--customers", str(customers), "--invoices", str(invoices), "--receipts", str(receipts)],
                        check=True, stdout=subprocess.DEVNULL)
-    for f in work.glob("hub.db*"):
-        f.unlink()
+    remove_store(work)
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     hub("init", cwd=work)
     hub("sync", cwd=work)

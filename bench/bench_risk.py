@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import remove_store
+
 HERE = Path(__file__).resolve().parent
 
 CONFIG = """\
@@ -78,8 +80,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
                         "--customers", str(a.customers), "--invoices", str(a.invoices), "--receipts",
                         str(a.receipts)], check=True, stdout=subprocess.DEVNULL)
-    for f in work.glob("hub.db*"):
-        f.unlink()
+    remove_store(work)
     run = [sys.executable, "-m", "hub.cli"]
     for step in (["init"], ["sync"], ["reconcile"]):
         subprocess.run([*run, *step], cwd=work, check=True, capture_output=True)

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import remove_store
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -68,8 +70,7 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    for f in work.glob("hub.db*"):
-        f.unlink()
+    remove_store(work)
     (work / "hub.toml").write_text(
         '[database]\nurl = "sqlite:///hub.db"\n[connectors.erp]\ntype = "csv"\n'
         'customers = "customers.csv"\ninvoices = "invoices.csv"\n',
