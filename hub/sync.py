@@ -136,8 +136,10 @@ class _StreamContext:
     """The stream has unresolved quarantine entries that a valid record may now resolve."""
     max_lengths: dict[str, int] = field(default_factory=dict)
     """Text columns the store limits, and their length (a longer value quarantines its record)."""
-    unit_keys: dict[Any, tuple[Any, int | None]] = field(default_factory=dict)
-    """For streams with unique keys: each id of the unit read so far, where it was and its hash."""
+    unit_keys: dict[Any, int | None] = field(default_factory=dict)
+    """For streams with unique keys: each id of the unit read so far and its content hash..."""
+    unit_places: list[Any] = field(default_factory=list)
+    """...and where each was, in the same order."""
     unit_records: int = 0
     """Records of the current unit read so far (to name a record that has no line of its own)."""
 
@@ -619,30 +621,34 @@ class SyncEngine:
         """The first id of this page that its unit already had with other content, said in a
         sentence; remembers every id of the page (the unit's ids are forgotten when it ends).
 
-        Written set-wise (dicts built and compared in C): the common page, whose ids are all new, costs
-        a few milliseconds per 10,000 records; only a page that repeats an id is looked at closely.
+        Written set-wise (dicts built and merged in C): the common page, whose ids are all new, costs
+        a few milliseconds per 10,000 records. The place of each id is kept in the order the ids
+        were first seen, and looked up only for a conflict.
         """
-        seen = ctx.unit_keys
-        where, places = ctx.places(page)
+        seen, places = ctx.unit_keys, ctx.unit_places
+        where, here = ctx.places(page)
         page_keys = dict(keys)
         conflict = None
-        if len(page_keys) == len(keys) and page_keys.keys().isdisjoint(seen.keys()):  # (views: the smaller is walked)
-            seen.update(zip(page_keys, zip(places, page_keys.values(), strict=True), strict=True))
+        if len(page_keys) == len(keys) and page_keys.keys().isdisjoint(seen.keys()):
+            seen.update(page_keys)
+            places.extend(here)
         else:
-            for place, (ext, digest) in zip(places, keys, strict=True):
-                earlier = seen.get(ext)
-                if earlier is None:
-                    seen[ext] = (place, digest)
-                elif earlier[1] != digest and ext is not None:
+            for place, (ext, digest) in zip(here, keys, strict=True):
+                if ext not in seen:
+                    seen[ext] = digest
+                    places.append(place)
+                elif seen[ext] != digest and ext is not None:
+                    earlier = places[list(seen).index(ext)]
                     kind = ctx.spec.record_type.replace("_", " ")
                     conflict = (
-                        f"{where} {earlier[0]} and {where} {place} both carry the {kind} {ext!r} with different "
+                        f"{where} {earlier} and {where} {place} both carry the {kind} {ext!r} with different "
                         "values (correct the file, or name the columns that identify a row: [connectors.NAME] keys)"
                     )
                     break
         ctx.unit_records += len(keys)
         if not page.continued:
             seen.clear()
+            places.clear()
             ctx.unit_records = 0
         return conflict
 
