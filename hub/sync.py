@@ -101,6 +101,7 @@ def _json_safe(value: Any) -> Any:
 
 #: Longest text of a quarantined record kept as it is (a 10 MB field is kept as its start).
 QUARANTINE_TEXT = 2000
+_QUARANTINE_ID = 255  # schema.quarantine.c.external_id
 #: The column a tabular source may add with each record's line in its file (named in errors).
 LINE_KEY = "_line"
 
@@ -772,8 +773,8 @@ class SyncEngine:
         self, conn: Connection, ctx: _StreamContext, raw: Mapping[str, Any], reason: str, ext: str | None, now: Any
     ) -> None:
         safe = _json_safe({k: _shortened(v) for k, v in raw.items()})
-        if isinstance(ext, str) and len(ext) > QUARANTINE_TEXT:
-            ext = None
+        if isinstance(ext, str) and len(ext) > _QUARANTINE_ID:
+            ext = None  # no valid record can have it (the raw record keeps its start)
         digest = record_hash([json.dumps(safe, sort_keys=True)])
         q = schema.quarantine
         insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(q)

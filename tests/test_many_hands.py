@@ -75,6 +75,14 @@ def _book(tmp_path: Path, url: str, folder_name: str, data: Path, extra: str = "
     return folder
 
 
+def _synced_twins(tmp_path: Path, db_url: str, data: Path) -> tuple[Path, Path]:
+    """The same book synced twice: into ``db_url``, and into a sibling database to compare with."""
+    folders = (_book(tmp_path, db_url, "book", data), _book(tmp_path, sibling_db(db_url, tmp_path), "twin", data))
+    for folder in folders:
+        run_hub("sync", cwd=folder)
+    return folders
+
+
 def _allocations(url: str) -> Counter[tuple[Any, ...]]:
     a, r, i = schema.allocation, schema.receipt, schema.invoice
     store = Store(url)
@@ -121,10 +129,7 @@ def _assert_nothing_allocated_twice(url: str) -> None:
 @pytest.mark.slow
 def test_reconciles_run_at_once_leave_the_store_one_reconcile_leaves(tmp_path: Path, db_url: str) -> None:
     data = generate(tmp_path / "data", customers=400, invoices=8000, receipts=2000)
-    many = _book(tmp_path, db_url, "many", data)
-    one = _book(tmp_path, sibling_db(db_url, tmp_path), "one", data)
-    for folder in (many, one):
-        run_hub("sync", cwd=folder)
+    many, one = _synced_twins(tmp_path, db_url, data)
     results = _finish([_spawn(many, "reconcile") for _ in range(PROCESSES)])
     assert [code for code, _, _ in results] == [0] * PROCESSES, results
     run_hub("reconcile", cwd=one)
@@ -182,11 +187,9 @@ def _writing(url: str, probe: Any) -> bool:
 
 @pytest.mark.slow
 def test_reconcile_killed_in_its_commit_loses_and_duplicates_nothing(tmp_path: Path, db_url: str) -> None:
-    data = generate(tmp_path / "data", customers=1000, invoices=40000, receipts=10000)
-    killed = _book(tmp_path, db_url, "killed", data)
-    clean = _book(tmp_path, sibling_db(db_url, tmp_path), "clean", data)
-    for folder in (killed, clean):
-        run_hub("sync", cwd=folder)
+    killed, clean = _synced_twins(
+        tmp_path, db_url, generate(tmp_path / "data", customers=1000, invoices=40000, receipts=10000)
+    )
     if db_url.startswith("sqlite"):
         probe: Any = sqlite3.connect(sa.make_url(db_url).database, timeout=0, isolation_level=None)
     else:
