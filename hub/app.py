@@ -67,7 +67,8 @@ class Hub:
             types = self.plugins.connector_types()
             context = ConnectorContext(base_dir=self.config.base_dir)
             built: dict[str, Connector] = {}
-            for name, section in self.config.connectors.items():
+            for name in self.config.connectors:
+                section = self.config.connector_settings(name)
                 type_name = section.get("type")
                 ctype = types.get(str(type_name))
                 if ctype is None:

@@ -196,7 +196,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
         table.add_column(
             c,
             justify="right"
-            if c in {"read", "inserted", "updated", "unchanged", "quarantined", "count", "seconds", "value"}
+            if c in {"read", "inserted", "updated", "unchanged", "quarantined", "closed", "count", "seconds", "value"}
             else "left",
         )
     for r in rows:
@@ -242,7 +242,7 @@ def sync(
         {"sync": rows},
         _table(
             "sync",
-            ["connector", "stream", "read", "inserted", "updated", "unchanged", "quarantined", "seconds"],
+            ["connector", "stream", "read", "inserted", "updated", "unchanged", "quarantined", "closed", "seconds"],
             [
                 [
                     r["connector"],
@@ -252,6 +252,7 @@ def sync(
                     r["updated"],
                     r["unchanged"],
                     r["quarantined"],
+                    r["closed"],
                     f"{r['seconds']:.2f}",
                 ]
                 for r in rows
@@ -317,8 +318,8 @@ def push(sink: Annotated[list[str] | None, typer.Option(help="Only these sinks."
         {"push": data},
         _table(
             "push",
-            ["sink", "delivered", "failed", "dead", "pending"],
-            [[s.sink, s.delivered, s.failed, s.dead, s.pending] for s in stats.sinks],
+            ["sink", "delivered", "failed", "dead", "not linked", "pending"],
+            [[s.sink, s.delivered, s.failed, s.dead, s.not_linked, s.pending] for s in stats.sinks],
         ),
     )
     for s in stats.sinks:
@@ -787,7 +788,7 @@ def outbox_show(
         hub.store.check_ready()
         ob = hub.outbox()
         summary = ob.summary()
-        shown = (status,) if status else ("failed", "dead")
+        shown = (status,) if status else ("failed", "not_linked", "dead")
         rows = {s: ob.rows(s, limit, sink=sink) for s in shown}
     if sink:
         summary = [s for s in summary if s["sink"] == sink]
@@ -853,10 +854,11 @@ def outbox_replay(
     with _hub() as hub:
         hub.store.check_ready()
         ob = hub.outbox()
-        if sink and sink not in hub.sinks() and sink not in {s["sink"] for s in ob.summary()}:
-            raise HubError(
-                f"no sink named {sink!r} in the config or the outbox; have: {', '.join(sorted(hub.sinks())) or 'none'}"
-            )
+        # (the config's names, not the sinks themselves: building them would need their secrets)
+        known = set(hub.config.connectors) | {s["sink"] for s in ob.summary()}
+        if sink and sink not in known:
+            have = ", ".join(sorted(known)) or "none"
+            raise HubError(f"no sink named {sink!r} in the config or the outbox; have: {have}")
         stats = ob.replay(sink=sink, ids=row_id, actor=_actor(by))
     _emit({"replayed": stats.total, **stats.as_dict()})
     if not state.json:

@@ -22,6 +22,7 @@ so they never appear in a log line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -257,6 +258,12 @@ class CreditConfig(_Section):
         default=0.20, ge=0, description="A change above this share of the current limit needs an approval."
     )
     approval_amount: str = Field(default="10000", description="...or above this amount, whichever is smaller.")
+    hold_raise_overdue_days: int = Field(
+        default=90,
+        ge=1,
+        description="An increase is never applied without an approval for a customer over its limit or with "
+        "debts this many days past due.",
+    )
 
     def months(self, band: str) -> Decimal:
         """Months of average invoicing band ``band`` allows (0: prepayment or guarantees only)."""
@@ -347,6 +354,13 @@ class HubConfig(BaseSettings):
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
 
+    def connector_settings(self, name: str) -> dict[str, Any]:
+        """Connector ``name``'s section with its secret references resolved (``{env = ...}``,
+        ``{file = ...}``). Resolved when a connector is built, not when the config is read, so that
+        commands that need no connector (``hub init``, ``hub outbox``, ``hub matches``) run without
+        its secrets; a missing one is a :class:`ConfigError` naming the key."""
+        return dict(resolve_secrets(self.connectors[name], base_dir=self.base_dir, key=f"connectors.{name}"))
+
     def database_url(self) -> str:
         """The database URL with a relative SQLite path made absolute against :attr:`base_dir`."""
         url = self.database.url
@@ -426,14 +440,29 @@ def load_config(path: str | Path | None = None, *, required: bool = True) -> Hub
         raise ConfigError(f"{chosen}: {_one_line(exc)}") from None
     except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{chosen}: {exc}") from None
-    config.connectors = {
-        name: resolve_secrets(section, base_dir=base_dir, key=f"connectors.{name}")
-        for name, section in config.connectors.items()
-    }
     for name, section in config.connectors.items():
         if not isinstance(section, dict) or "type" not in section:
             raise ConfigError(f"{chosen}: [connectors.{name}] needs a 'type' (e.g. type = \"csv\")")
+        _register_secrets(section, key=f"connectors.{name}", base_dir=base_dir)
     return config
+
+
+def _register_secrets(value: Any, *, key: str, base_dir: Path) -> None:
+    """Register with the log redactor every secret the section names that can be read now, and
+    every inline value under a secret-looking key; a reference that cannot be resolved yet is an
+    error only when its connector is built (:meth:`HubConfig.connector_settings`)."""
+    if isinstance(value, dict):
+        if set(value) in ({"env"}, {"file"}):
+            with contextlib.suppress(ConfigError):
+                resolve_secrets(value, base_dir=base_dir, key=key)
+            return
+        for k, v in value.items():
+            _register_secrets(v, key=f"{key}.{k}", base_dir=base_dir)
+    elif isinstance(value, list):
+        for v in value:
+            _register_secrets(v, key=key, base_dir=base_dir)
+    elif isinstance(value, str) and any(h in key.rsplit(".", 1)[-1].lower() for h in SECRET_KEY_HINTS):
+        register_secret(value)
 
 
 def _one_line(exc: ValidationError) -> str:

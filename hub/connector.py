@@ -55,6 +55,11 @@ class StreamSpec:
     """Each unit carries a record at most once (a file export): the same id twice in one unit fails
     the unit, naming both records, unless the two are identical (then it is stored once). Without
     it the later copy wins (an API page read again after a change)."""
+    snapshot: bool = False
+    """Each complete read is the whole set (a full export): a stored record that a complete read no
+    longer has is closed (an invoice or order gets status ``closed``; every record gets
+    ``missing_since``), with an audit event, and reopened if it comes back. The source marks the
+    page that ends a complete read (:attr:`Page.complete`). Incremental sources leave it off."""
 
     def __post_init__(self) -> None:
         if self.record_type not in RECORD_TYPES:
@@ -87,6 +92,8 @@ class Page:
     columns: Sequence[str] | None = None
     """Set for tabular pages: each record is then a list of values in this column order (cheaper
     than a dict per row for large files). Otherwise each record is a mapping."""
+    complete: bool = False
+    """This page ends a complete read of a snapshot stream (see :attr:`StreamSpec.snapshot`)."""
     rejected: list[tuple[Mapping[str, Any], str]] = field(default_factory=list)
     """Records the source itself could not read (bytes that are not text in the file's encoding,
     say), each as a mapping of what it could read, with the reason: handled like records that fail
@@ -122,12 +129,22 @@ class DeliveryResult:
     ``ok=True``: delivered, or deliberately ignored (a kind the sink does not handle). ``ok=False``:
     retried with backoff; with ``permanent=True`` it goes straight to the dead-letter table instead
     (the target refused it, so sending it again cannot help). ``error`` says why, for ``hub outbox``.
+    ``not_linked=True`` (with ``ok=False``): the target system has no record for this customer (or
+    the customer has no id there): not a failure of the sink, so the event is parked as "not
+    linked" (``hub outbox``) instead of retried or dead-lettered; a link made later re-sends what is
+    in force, and ``hub outbox replay`` queues parked events again. Build it with :meth:`unlinked`.
     """
 
     event_id: str
     ok: bool
     error: str | None = None
     permanent: bool = False
+    not_linked: bool = False
+
+    @classmethod
+    def unlinked(cls, event_id: str, why: str) -> DeliveryResult:
+        """The target system has no record for the event's customer (``why`` says which)."""
+        return cls(event_id, False, why, not_linked=True)
 
 
 class Sink(abc.ABC):

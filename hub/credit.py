@@ -175,8 +175,8 @@ def size_limit(
     """
     exposure = customer.exposure
     ccy = exposure.currency
-    if customer.band is None:
-        raise ValueError(f"customer {customer.customer_id} has no band: score customers before recommending limits")
+    if customer.band is None:  # unrated: nothing to size a limit on
+        return None
     band = customer.band
     months = settings.months(band)
     if months == 0:
@@ -253,8 +253,11 @@ def _threshold(current: Decimal, settings: CreditConfig) -> Decimal:
     return min((settings.approval_share() * current).quantize(CENT, rounding=ROUND_FLOOR), settings.approval_limit())
 
 
-def _decision(current: Decimal | None, recommended: Decimal, ccy: str, settings: CreditConfig) -> tuple[str, str]:
+def _decision(
+    customer: CustomerRisk, current: Decimal | None, recommended: Decimal, settings: CreditConfig
+) -> tuple[str, str]:
     """``applied`` or ``pending``, and the sentence that says why."""
+    ccy = customer.exposure.currency
     if current is None:
         return "pending", "The customer has no credit limit yet, so this first limit waits for an approval."
     change = recommended - current
@@ -263,6 +266,8 @@ def _decision(current: Decimal | None, recommended: Decimal, ccy: str, settings:
     share = f"{(settings.approval_share() * 100).normalize():f}%"
     rule = f"the smaller of {share} of the current limit and {money(settings.approval_limit(), ccy)}"
     what = f"The {direction} from {money(current, ccy)} to {money(recommended, ccy)} ({money(abs(change), ccy)})"
+    if change > 0 and (held := _no_raise(customer, current, settings)):
+        return "pending", f"{what} waits for an approval: {held}; a limit is never raised by policy then."
     if abs(change) <= threshold:
         return (
             "applied",
@@ -273,6 +278,18 @@ def _decision(current: Decimal | None, recommended: Decimal, ccy: str, settings:
         "pending",
         f"{what} is above the approval threshold of {money(threshold, ccy)} ({rule}) and waits for an approval.",
     )
+
+
+def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) -> str | None:
+    """Why this customer's limit must not go up without a person deciding, or None."""
+    exposure = customer.exposure
+    used = max(ZERO, exposure.open_amount + exposure.open_orders - exposure.secured_amount)
+    why = []
+    if used > current:
+        why.append(f"it owes {money(used, exposure.currency)}, more than its current limit")
+    if exposure.max_days_past_due >= settings.hold_raise_overdue_days:
+        why.append(f"its oldest unpaid invoice is {exposure.max_days_past_due} days past due")
+    return " and ".join(why) or None
 
 
 def _row_proposal(row: Any) -> Proposal:
@@ -350,7 +367,7 @@ def recommend_limits(
                 for pid, _ in waiting
             )
             continue
-        status, sentence = _decision(current, amount, ccy, settings)
+        status, sentence = _decision(customer, current, amount, settings)
         same = [pid for pid, recommended in waiting if recommended == amount]
         if same:
             reasons.append(sentence)

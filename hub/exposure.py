@@ -307,7 +307,7 @@ def load_customers(
     g = schema.guarantee
     for source, ext, ccy, amount in conn.execute(
         sa.select(g.c.source, g.c.customer_external_id, g.c.currency, g.c.amount).where(
-            sa.or_(g.c.expiry_date.is_(None), g.c.expiry_date >= as_of)
+            sa.or_(g.c.expiry_date.is_(None), g.c.expiry_date >= as_of), g.c.missing_since.is_(None)
         )
     ):
         acc = acc_for(index.resolve(source, ext), ccy)

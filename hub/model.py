@@ -33,7 +33,7 @@ from pydantic import (
 MONEY_DECIMALS = 6
 #: ...and up to 18 digits before the point (ISO 20022's 18 digits; IDR and VND ledgers need them).
 MONEY_DIGITS = 18
-_MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
+MONEY_LIMIT = Decimal(10) ** MONEY_DIGITS
 
 
 def _parse_decimal(value: Any) -> Any:
@@ -62,7 +62,7 @@ def _check_total(value: Decimal) -> Decimal:
 
 def _check_money(value: Decimal) -> Decimal:
     _check_total(value)
-    if abs(value) >= _MONEY_LIMIT:
+    if abs(value) >= MONEY_LIMIT:
         raise ValueError(f"money has more than {MONEY_DIGITS} digits before the decimal point: {value}")
     return value
 
@@ -151,6 +151,8 @@ class InvoiceStatus(StrEnum):
     PAID = "paid"
     CANCELLED = "cancelled"
     DISPUTED = "disputed"
+    CLOSED = "closed"
+    """Gone from a complete read of its source (paid and archived, or deleted there): no longer open."""
 
 
 class Invoice(SourceRecord):

@@ -49,8 +49,9 @@ log = get_logger(__name__)
 
 #: Outbox statuses ``push`` picks up when due. Dead rows live in ``outbox_dead_letter`` instead.
 RETRYABLE = ("pending", "failed")
-#: Every status ``hub outbox`` reports, in the order a row goes through them.
-STATUSES = ("pending", "failed", "dead", "delivered")
+#: Every status ``hub outbox`` reports, in the order a row goes through them. ``not_linked``: the
+#: sink's system has no record for the customer (parked, not retried; ``replay`` queues it again).
+STATUSES = ("pending", "failed", "not_linked", "dead", "delivered")
 #: Longest error text kept per row.
 ERROR_CHARS = 2000
 #: Ids per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.
@@ -79,6 +80,8 @@ class SinkStats:
     delivered: int = 0
     failed: int = 0
     dead: int = 0
+    not_linked: int = 0
+    """Events for customers the sink's system has no record of (parked, see ``DeliveryResult``)."""
     errors: list[str] = field(default_factory=list)
     unreachable: str | None = None
     """Why the sink could not be reached at all (nothing was attempted), else None."""
@@ -119,6 +122,10 @@ class PushStats:
         return sum(s.dead for s in self.sinks)
 
     @property
+    def not_linked(self) -> int:
+        return sum(s.not_linked for s in self.sinks)
+
+    @property
     def pending(self) -> int:
         return sum(s.pending for s in self.sinks)
 
@@ -132,6 +139,7 @@ class PushStats:
             "delivered": self.delivered,
             "failed": self.failed,
             "dead": self.dead,
+            "not_linked": self.not_linked,
             "pending": self.pending,
             "problems": self.problems,
             "sinks": [{**asdict(s), "problem": s.problem} for s in self.sinks],
@@ -145,7 +153,7 @@ class ReplayStats:
     dead_letters: int = 0
     """Dead letters moved back into the outbox as pending, attempts reset to 0."""
     failed: int = 0
-    """Failed outbox rows made due now (their attempts are kept)."""
+    """Failed and not-linked outbox rows made due now (their attempts are kept)."""
     already_queued: int = 0
     """Dead letters dropped because the outbox already holds the same event for the same sink."""
 
@@ -397,6 +405,16 @@ class Outbox:
                 result = results.get(row.event_id)
                 if result is not None and result.ok:
                     continue
+                if result is not None and result.not_linked:  # parked: not the sink's failure
+                    reason = result.error or f"{name} has no record for this customer"
+                    parked = conn.execute(
+                        o.update()
+                        .where(o.c.id == row.id, o.c.claimed_by == owner)
+                        .values(status="not_linked", attempts=o.c.attempts + 1, claimed_by=None,
+                                claim_expires_at=None, last_error=redact(reason)[:ERROR_CHARS])
+                    )
+                    stats.not_linked += int(parked.rowcount)
+                    continue
                 error = result.error if result is not None and result.error else f"{name} reported no result for it"
                 self._fail(conn, row, error, now, owner, permanent=bool(result is not None and result.permanent),
                            stats=stats)
@@ -582,7 +600,7 @@ class Outbox:
                 conn.execute(dl.delete().where(dl.c.id.in_(chunk)))
             failed = 0
             if not wanted:
-                cond: sa.ColumnElement[bool] = o.c.status == "failed"
+                cond: sa.ColumnElement[bool] = o.c.status.in_(("failed", "not_linked"))
                 if sink:
                     cond = sa.and_(o.c.sink == sink, cond)
                 reset = conn.execute(o.update().where(cond).values(status="pending", next_attempt_at=now))

@@ -37,6 +37,8 @@ __all__ = ["bucket_labels", "bucket_of"]
 log = get_logger(__name__)
 ZERO = Decimal("0.00")
 #: ``flag_event.code`` of band changes (the risk event log keeps them beside the flags).
+#: How an unrated customer (nothing to rate yet) is counted among the bands.
+UNRATED = "unrated"
 BAND_CODE = "BAND"
 
 
@@ -130,6 +132,14 @@ class CustomerRisk:
     def customer_id(self) -> str:
         return self.exposure.customer_id
 
+    @property
+    def rated(self) -> bool:
+        """Whether there is anything to rate: something owed or ordered, a payment, a bureau report or
+        a promise. A customer known only from a CRM, with none of these, is *unrated* (no score, no
+        band pushed), not a perfect A."""
+        exp = self.exposure
+        return bool(exp.open_amount or exp.open_orders or self.payments or self.bureaus or self.promises)
+
 
 @dataclass(frozen=True)
 class SignalResult:
@@ -212,7 +222,11 @@ def score_customer(
     weights: dict[str, float],
     bands: dict[str, float],
 ) -> None:
-    """Score one customer in place: each signal's severity times its weight comes off 100."""
+    """Score one customer in place: each signal's severity times its weight comes off 100. An
+    unrated customer (:attr:`CustomerRisk.rated`) gets no score and no band."""
+    if not customer.rated:
+        customer.signals, customer.score, customer.band = [], None, None
+        return
     scored = []
     for signal in signals:
         result = signal.evaluate(customer, context)
@@ -350,8 +364,7 @@ class RiskEngine:
                 flags = flags_of[cid]
                 for code in flags:
                     counts[code] += 1
-                assert customer.band is not None and customer.score is not None
-                bands_seen[customer.band] += 1
+                bands_seen[customer.band or UNRATED] += 1
                 stats.customers += 1
                 stats.flagged_customers += bool(flags)
                 signals = [asdict(s) for s in customer.signals]
@@ -373,23 +386,24 @@ class RiskEngine:
                         "computed_at": now,
                     }
                 )
-                assessment_rows.append(
-                    {
-                        "customer_id": cid,
-                        "as_of": as_of,
-                        "score": customer.score,
-                        "band": customer.band,
-                        "flags": sorted(flags),
-                        "signals": signals,
-                        "computed_at": now,
-                    }
-                )
+                if customer.band is not None:  # the history holds scores (unrated: none)
+                    assessment_rows.append(
+                        {
+                            "customer_id": cid,
+                            "as_of": as_of,
+                            "score": customer.score,
+                            "band": customer.band,
+                            "flags": sorted(flags),
+                            "signals": signals,
+                            "computed_at": now,
+                        }
+                    )
                 flag_changes.extend(
                     self._diff(writes, cid, flags, active_codes.get(cid, set()), current, links, now, stats)
                 )
                 known_before = previous.get(cid, (None, None))[1]
                 gained = sorted(set(links.get(cid, {})) - set(known_before or {})) if known_before is not None else []
-                if previous_band.get(cid) != customer.band or gained:
+                if customer.band is not None and (previous_band.get(cid) != customer.band or gained):
                     version = (band_versions.get(cid) or 0) + 1
                     events.append(self._band_change(writes, customer, previous_band.get(cid), version, links, now))
                     stats.band_changes += previous_band.get(cid) != customer.band

@@ -82,6 +82,10 @@ class StreamStats:
     updated: int = 0
     unchanged: int = 0
     quarantined: int = 0
+    closed: int = 0
+    """Records a complete read of a snapshot stream no longer had (closed)..."""
+    reopened: int = 0
+    """...and closed records that came back."""
     pages: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -143,6 +147,8 @@ class _StreamContext:
     """...and where each was, in the same order."""
     unit_records: int = 0
     """Records of the current unit read so far (to name a record that has no line of its own)."""
+    read_keys: set[str] = field(default_factory=set)
+    """For snapshot streams: every id of the read so far (what is missing from it is closed)."""
 
     def builder(self, header: Sequence[str] | None) -> RowFunctions | None:
         """The compiled fast path for pages with this header (or of dicts), built once."""
@@ -203,6 +209,10 @@ class _Prepared:
     conflict: str | None = None
     """Set when the page repeats an id of its unit with other content (streams with unique keys):
     the unit fails with this reason."""
+    missing: list[str] | None = None
+    """On the page that ends a complete read of a snapshot stream: the stored records it lacked..."""
+    returned: list[str] | None = None
+    """...and the records closed before that it has again."""
 
     def pack(self) -> tuple[_Prepared, bytes | None]:
         """For the trip between processes: the bulky parts as one ``marshal`` blob where they allow it.
@@ -453,6 +463,8 @@ class SyncEngine:
                         continue
                     assert unit is not None
                     stats.pages += 1
+                    if prepared.missing or prepared.returned:
+                        self._apply_snapshot(unit.conn, ctx, prepared, stats)
                     if not page.continued:
                         self._save_cursor(unit.conn, ctx.connector, ctx.spec.name, page.cursor, prepared.now)
                         unit.commit()
@@ -553,8 +565,15 @@ class SyncEngine:
             mapped = [self._map(ctx, self._as_mapping(raw, header)) for raw in records]
             keys = [(m.get("external_id"), record_hash(m.values())) for m in mapped]
         conflict = self._repeated_keys(ctx, page, keys) if ctx.spec.unique_keys else None
+        snapshot: tuple[list[str], list[str]] | None = None
+        if ctx.spec.snapshot:
+            ctx.read_keys.update(ext for ext, _ in keys if isinstance(ext, str))
+            if page.complete:
+                snapshot = self._snapshot_changes(ctx, reader.store if reader is not None else self.store)
         if reader is None:
-            return _Prepared(page, keys, None, now, mapped=mapped, conflict=conflict)
+            prepared = _Prepared(page, keys, None, now, mapped=mapped, conflict=conflict)
+            prepared.missing, prepared.returned = snapshot or (None, None)
+            return prepared
         existing: dict[str, int] = {}
         if not reader.empty:
             with reader.store.connect() as conn:
@@ -567,7 +586,8 @@ class SyncEngine:
                 # Nothing stored, nothing sent before, no id twice: every record goes as it is (what
                 # the loop below gives, without a step per record).
                 seen.update(unique)
-                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None, conflict)
+                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None, conflict,
+                                 *(snapshot or (None, None)))
         kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
         lookup: list[str] = []
@@ -615,7 +635,29 @@ class SyncEngine:
             fast is not None and build,
             kept_mapped if mapped is not None else None,
             conflict,
+            *(snapshot or (None, None)),
         )
+
+    @staticmethod
+    def _snapshot_changes(ctx: _StreamContext, store: Store) -> tuple[list[str], list[str]]:
+        """At the end of a complete read: the stored records it did not have (to close), and the
+        closed ones it had again (to reopen). Read from what is committed, before this unit."""
+        table, seen = ctx.writer.table, ctx.read_keys
+        missing: list[str] = []
+        returned: list[str] = []
+        with store.connect() as conn:
+            for ext, gone in conn.execute(
+                sa.select(table.c.external_id, table.c.missing_since.is_not(None)).where(
+                    table.c.source == ctx.connector
+                )
+            ):
+                if gone:
+                    if ext in seen:
+                        returned.append(ext)
+                elif ext not in seen:
+                    missing.append(ext)
+        seen.clear()
+        return missing, returned
 
     @staticmethod
     def _repeated_keys(ctx: _StreamContext, page: Page, keys: list[tuple[Any, int | None]]) -> str | None:
@@ -732,6 +774,40 @@ class SyncEngine:
         if bad:
             ctx.open_quarantine = True
         stats.quarantined += len(bad)
+
+    def _apply_snapshot(self, conn: Connection, ctx: _StreamContext, prepared: _Prepared, stats: StreamStats) -> None:
+        """Close what a complete read lacked and reopen what came back, with an audit event each, in
+        the unit's transaction. A closed record's content hash is cleared, so that when it comes
+        back it is written again whatever it holds."""
+        table, now = ctx.writer.table, prepared.now
+        actor = f"sync {ctx.connector}"
+        where = prepared.page.label or ctx.spec.name
+        closing: dict[str, Any] = {"missing_since": now, "record_hash": 0}
+        if "status" in table.c:
+            closing["status"] = "closed"
+        events: list[dict[str, Any]] = []
+        for action, ids, values, reason in (
+            ("record.closed", prepared.missing or [], closing, f"not in the complete read of {where}"),
+            ("record.reopened", prepared.returned or [], {"missing_since": None}, f"back in {where}"),
+        ):
+            for i in range(0, len(ids), LOOKUP_CHUNK):
+                chunk = ids[i : i + LOOKUP_CHUNK]
+                conn.execute(
+                    table.update()
+                    .where(table.c.source == ctx.connector, table.c.external_id.in_(chunk))
+                    .values(**values)
+                )
+            events += [
+                {"at": now, "actor": actor, "action": action, "object_type": ctx.spec.record_type,
+                 "object_id": ext, "details": {"stream": ctx.spec.name, "reason": reason}}
+                for ext in ids
+            ]
+        if events:
+            conn.execute(schema.audit_log.insert(), events)
+        stats.closed += len(prepared.missing or [])
+        stats.reopened += len(prepared.returned or [])
+        log.info("sync.snapshot", connector=ctx.connector, stream=ctx.spec.name, closed=stats.closed,
+                 reopened=stats.reopened)
 
     def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
         if self.workers < 2:

@@ -9,10 +9,11 @@ breakdown lists only what took points off.
   ``late_grace_days``, rising from 0 within the grace to 1 at 60 days late; plus, at the same rate,
   how many days later (beyond the grace) that is than the window before it (counted when that
   window has at least four payments, or is full).
-* ``ageing``: the share of the balance overdue (full from half the balance) times the age of the
-  oldest overdue invoice (full from 90 days past due).
-* ``utilisation``: (open + open orders) / credit limit: 0 up to 80%, rising to 1 at 150%; owing
-  anything against a limit of zero is 1.
+* ``ageing``: the share of the balance overdue (full from half the balance; the balance counted at
+  most up to the credit limit, so debt not yet due beyond the limit does not dilute it) times the
+  age of the oldest overdue invoice (full from 90 days past due).
+* ``utilisation``: (open + open orders - what guarantees secure) / credit limit: 0 up to 80%,
+  rising to 1 at 150%; owing anything against a limit of zero is 1.
 * ``broken-promises``: promises to pay broken (promised date) in the last ``broken_promise_days``:
   one is 0.6, two or more 1.0.
 * ``bureau``: the newest scored bureau report: (100 - score) / 100, plus the points it fell since
@@ -25,15 +26,16 @@ breakdown lists only what took points off.
 Policies, one per flag (``hub.model.FlagCode``):
 
 * ``OVERDUE_30/60/90``: more than N days past due, only the highest N of ``overdue_days`` passed.
-* ``OVER_LIMIT``: open + open orders > credit limit (no limit: never).
+* ``OVER_LIMIT``: open + open orders - secured > credit limit (no limit: never); the reason says
+  what guarantees secure.
 * ``BUREAU_DOWNGRADE``: a bureau's latest score is ``bureau_downgrade_points`` or more below its
   previous one, or its band got worse. Letter bands (``A`` best, ``+``/``-`` modifiers) are
   compared directly; for other bands (numeric, words) the direction differs by bureau, so a change
   counts as worse only when the score fell with it, and is ignored when either score is unknown.
 * ``LEGAL_EVENT``: a legal event within ``legal_event_days`` (undated ones count).
 * ``BROKEN_PROMISE``: a promise to pay broken in the last ``broken_promise_days``.
-* ``CREDIT_HOLD``: band in ``credit_hold_bands``, or open + orders above ``credit_hold_over_limit``
-  times the limit, or more than ``credit_hold_overdue_days`` past due.
+* ``CREDIT_HOLD``: band in ``credit_hold_bands``, or open + orders - secured above
+  ``credit_hold_over_limit`` times the limit, or more than ``credit_hold_overdue_days`` past due.
 * ``PREPAYMENT_REQUIRED``: band in ``prepayment_bands``, or an insolvency or dishonest-debtor
   listing within ``legal_event_days``.
 * early warnings: ``SCORE_DROP`` (the score is ``score_drop_points`` or more below its best of the
@@ -107,6 +109,18 @@ def owed(exposure: Exposure) -> str:
     if exposure.open_orders:
         return f"{money(exposure.open_amount, ccy)} plus {money(exposure.open_orders, ccy)} in open orders"
     return money(exposure.open_amount, ccy)
+
+
+def against_limit(exposure: Exposure) -> tuple[Decimal, str]:
+    """What counts against the credit limit, and how it is said: open receivables plus open orders,
+    less what guarantees secure (a customer fully covered by a bank guarantee is not over its limit)."""
+    gross = exposure.open_amount + exposure.open_orders
+    secured = exposure.secured_amount
+    if secured <= 0:
+        return gross, owed(exposure)
+    net = max(ZERO, gross - secured)
+    ccy = exposure.currency
+    return net, f"{money(net, ccy)} net of {money(secured, ccy)} secured by guarantees (owes {owed(exposure)})"
 
 
 def _flag(customer: CustomerRisk, code: str, reason: str) -> list[RiskFlag]:
@@ -270,13 +284,24 @@ class AgeingSignal(RiskSignal):
         dpd = exp.max_days_past_due
         if exp.open_amount <= 0 or exp.overdue_amount <= 0 or dpd <= 0:
             return None
-        share = exp.overdue_amount / exp.open_amount
+        # The overdue share of the balance, the balance counted at most up to the credit limit: new
+        # invoices not yet due beyond the limit must not dilute what is overdue (more debt over the
+        # limit would otherwise make a better score).
+        limit = exp.credit_limit
+        capped = limit is not None and limit < exp.open_amount
+        base = max(limit, exp.overdue_amount) if capped and limit is not None else exp.open_amount
+        share = exp.overdue_amount / base
         severity = min(Decimal(1), share / self.full_share) * min(Decimal(1), Decimal(dpd) / self.full_days)
+        ccy = exp.currency
+        of = (
+            f"{money(exp.overdue_amount, ccy)} against its {money(limit, ccy)} credit limit"
+            if capped and limit is not None
+            else f"{money(exp.overdue_amount, ccy)} of {money(exp.open_amount, ccy)}"
+        )
         return SignalResult(
             self.name,
             float(severity),
-            f"{share:.0%} of the balance ({money(exp.overdue_amount, exp.currency)} of "
-            f"{money(exp.open_amount, exp.currency)}) is overdue and the oldest invoice is {days(dpd)} past due",
+            f"{share:.0%} of the balance ({of}) is overdue and the oldest invoice is {days(dpd)} past due",
         )
 
 
@@ -291,21 +316,21 @@ class UtilisationSignal(RiskSignal):
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> SignalResult | None:
         exp = customer.exposure
         limit = exp.credit_limit
-        gross = exp.open_amount + exp.open_orders
-        if limit is None or gross <= 0:
+        used, said = against_limit(exp)
+        if limit is None or used <= 0:
             return None
         if limit <= 0:
             return SignalResult(
-                self.name, 1.0, f"owes {owed(exp)} although its credit limit is {money(limit, exp.currency)}"
+                self.name, 1.0, f"owes {said} although its credit limit is {money(limit, exp.currency)}"
             )
-        ratio = gross / limit
+        ratio = used / limit
         if ratio <= self.start:
             return None
         severity = min(Decimal(1), (ratio - self.start) / (self.full - self.start))
         return SignalResult(
             self.name,
             float(severity),
-            f"owes {owed(exp)}, {ratio:.0%} of its {money(limit, exp.currency)} credit limit",
+            f"owes {said}, {ratio:.0%} of its {money(limit, exp.currency)} credit limit",
         )
 
 
@@ -432,14 +457,14 @@ class OverLimitPolicy(FlagPolicy):
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         exp = customer.exposure
         limit = exp.credit_limit
-        gross = exp.open_amount + exp.open_orders
-        if limit is None or gross <= limit:
+        used, said = against_limit(exp)
+        if limit is None or used <= limit:
             return []
-        total = f", {money(gross, exp.currency)} in all," if exp.open_orders else ","
+        total = f", {money(used, exp.currency)} in all," if exp.open_orders and not exp.secured_amount else ","
         return _flag(
             customer,
             FlagCode.OVER_LIMIT.value,
-            f"owes {owed(exp)}{total} {money(gross - limit, exp.currency)} over its "
+            f"owes {said}{total} {money(used - limit, exp.currency)} over its "
             f"{money(limit, exp.currency)} credit limit",
         )
 
@@ -494,9 +519,9 @@ class CreditHoldPolicy(FlagPolicy):
             found.append(f"risk band {customer.band} (score {number(customer.score or 0)}) is a hold band")
         limit = exp.credit_limit
         factor = Decimal(str(settings.credit_hold_over_limit))
-        gross = exp.open_amount + exp.open_orders
-        if limit is not None and gross > limit * factor:
-            found.append(f"owes {owed(exp)}, more than {factor:f} times its {money(limit, exp.currency)} credit limit")
+        used, said = against_limit(exp)
+        if limit is not None and used > limit * factor:
+            found.append(f"owes {said}, more than {factor:f} times its {money(limit, exp.currency)} credit limit")
         if exp.max_days_past_due > settings.credit_hold_overdue_days:
             found.append(
                 f"the oldest unpaid invoice is {days(exp.max_days_past_due)} past due "

@@ -121,3 +121,17 @@ def test_credentials_a_server_echoes_back_never_reach_a_printed_line_or_the_outb
     assert "Authentication failed" in stored
     for secret in (TOKEN, CLIENT_SECRET, RUNTIME_TOKEN):
         assert secret not in stored
+
+
+def test_the_outbox_is_read_and_replayed_without_the_sinks_secret(tmp_path: Path) -> None:
+    extra = '[connectors.crm]\ntype = "hubspot"\ntoken = { env = "UNSET_HUBSPOT_TOKEN" }\n'
+    write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", customers=None, invoices=None, statements=None,
+                 sink=None, extra=extra)
+    run_hub("init", cwd=tmp_path)
+    _queue(f"sqlite:///{tmp_path / 'hub.db'}", ["crm"])
+    shown = run_hub("--json", "outbox", cwd=tmp_path)
+    assert json.loads(shown.stdout)["summary"] == [{"sink": "crm", "status": "pending", "count": 3}]
+    run_hub("outbox", "replay", "--sink", "crm", cwd=tmp_path)
+    pushed = run_hub("push", cwd=tmp_path, check=False)  # delivering does need it: one clear line
+    assert pushed.returncode == 1
+    assert "connectors.crm.token: environment variable UNSET_HUBSPOT_TOKEN is not set" in pushed.stderr

@@ -402,7 +402,7 @@ def test_hub_outbox_lists_counts_and_failed_and_dead_rows_and_replay_queues_them
     assert "400 INVALID_FIELD (permanent)" in table and "503 Service Unavailable" in table
 
     bad = run_hub("-c", "hub.toml", "outbox", "--status", "lost", cwd=tmp_path, check=False)
-    assert bad.returncode == 1 and "--status must be one of pending, failed, dead, delivered" in bad.stderr
+    assert bad.returncode == 1 and "--status must be one of pending, failed, not_linked, dead, delivered" in bad.stderr
     unknown = run_hub("-c", "hub.toml", "outbox", "replay", "--id", str(dead["id"] + 7), cwd=tmp_path, check=False)
     assert unknown.returncode == 1 and f"no dead letter with id {dead['id'] + 7}" in unknown.stderr
     nosink = run_hub("-c", "hub.toml", "outbox", "replay", "--sink", "crmm", cwd=tmp_path, check=False)
@@ -419,3 +419,33 @@ def test_hub_outbox_lists_counts_and_failed_and_dead_rows_and_replay_queues_them
     ]
     everything = json.loads(run_hub("-c", "hub.toml", "--json", "outbox", "replay", cwd=tmp_path).stdout)
     assert everything == {"replayed": 1, "dead_letters": 0, "failed": 1, "already_queued": 0, "total": 1}
+
+
+class PartlyLinkedSink(RecordingSink):
+    """Knows customers C1 and C2 only: events for the others are not linked."""
+
+    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
+        self.received.extend(events)
+        return [
+            DeliveryResult(e.event_id, True)
+            if e.customer_id in ("C1", "C2")
+            else DeliveryResult.unlinked(e.event_id, f"no CRM account for {e.customer_id}")
+            for e in events
+        ]
+
+
+def test_events_for_customers_the_sink_does_not_know_are_parked_as_not_linked_not_dead(store: Store) -> None:
+    _queue(store, "crm", [flag(i) for i in range(1, 6)])
+    outbox = Outbox(store, max_attempts=1, backoff_seconds=0)
+    stats = outbox.push({"crm": PartlyLinkedSink()})
+    (sink,) = stats.sinks
+    assert (sink.delivered, sink.not_linked, sink.failed, sink.dead, sink.pending) == (2, 3, 0, 0, 0)
+    assert sink.problem is None  # a scheduled push succeeds: nothing failed
+    assert {(s["status"], s["count"]) for s in outbox.summary()} == {("delivered", 2), ("not_linked", 3)}
+    parked = outbox.rows("not_linked")
+    assert [(r["event_id"], r["last_error"]) for r in parked][:1] == [("C3:OVER_LIMIT:v1", "no CRM account for C3")]
+    assert outbox.rows("dead") == []
+    # Not pushed again on their own; replay queues them (after the accounts were created, say).
+    assert outbox.push({"crm": PartlyLinkedSink()}).sinks[0].not_linked == 0
+    assert outbox.replay(sink="crm").failed == 3
+    assert outbox.push({"crm": RecordingSink()}).sinks[0].delivered == 3

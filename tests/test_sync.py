@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -339,3 +341,54 @@ def test_a_corrected_record_resolves_its_quarantine_entry(tmp_path: Path, db_url
     everything = json.loads(run_hub("--json", "quarantine", "--all", cwd=tmp_path).stdout)["quarantine"]
     assert [(q["external_id"], q["resolved_at"] is not None) for q in everything] == [("INV-2", True)]
     hub.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_invoice_that_leaves_a_complete_export_is_closed_and_reopened_when_it_returns(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
+    hub = _paged_csv_hub(tmp_path, db_url, workers, rows)
+    hub.sync()
+    # INV-3 and INV-17 are paid and archived in the ERP: gone from the next export.
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(r for i, r in enumerate(rows) if i not in (3, 17)))
+    (stats,) = hub.sync()
+    assert (stats.closed, stats.reopened, stats.inserted, stats.updated) == (2, 0, 0, 0)
+    with hub.store.connect() as conn:
+        status = dict(conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.status)).all())
+        audit = conn.execute(
+            sa.select(schema.audit_log.c.action, schema.audit_log.c.object_id, schema.audit_log.c.details)
+            .order_by(schema.audit_log.c.object_id)
+        ).all()
+    assert {n for n, s in status.items() if s == "closed"} == {"INV-3", "INV-17"}
+    assert [(a.action, a.object_id) for a in audit] == [("record.closed", "INV-17"), ("record.closed", "INV-3")]
+    assert audit[0].details["reason"] == "not in the complete read of invoices.csv"
+    # Its exposure is gone too: only the 23 open invoices count.
+    hub.risk(dt.date(2026, 3, 1))
+    with hub.store.connect() as conn:
+        assert conn.execute(sa.select(schema.exposure.c.open_amount)).scalar_one() == Decimal("230.00")
+    # INV-3 comes back unchanged (the payment was reversed): open again.
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(r for i, r in enumerate(rows) if i != 17))
+    (stats,) = hub.sync()
+    assert (stats.closed, stats.reopened, stats.updated) == (0, 1, 1)
+    with hub.store.connect() as conn:
+        status = dict(conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.status)).all())
+        gone = conn.execute(
+            sa.select(schema.invoice.c.number).where(schema.invoice.c.missing_since.is_not(None))
+        ).scalars().all()
+    assert (status["INV-3"], status["INV-17"], gone) == ("open", "closed", ["INV-17"])
+    hub.close()
+
+
+def test_an_incremental_source_closes_nothing(tmp_path: Path, db_url: str) -> None:
+    store = Store(db_url)
+    store.migrate()
+    engine = SyncEngine(store, workers=1)
+    invoice = {"invoice_number": "INV-1", "customer_id": "C1", "issue_date": "2026-01-05", "due_date": "2026-02-04",
+               "currency": "EUR", "amount": "10.00", "open_amount": "10.00", "po_number": ""}
+    engine.sync(Connector(name="api", type="test", source=_ApiPages([[invoice]])))
+    (stats,) = engine.sync(Connector(name="api", type="test", source=_ApiPages([[]])))
+    assert stats.closed == 0
+    with store.connect() as conn:
+        assert conn.execute(sa.select(schema.invoice.c.status)).scalar_one() == "open"
+    store.dispose()

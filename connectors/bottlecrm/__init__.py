@@ -584,16 +584,21 @@ class BottleCrmSink(Sink):
                 if self.config.external_id_field:
                     how += f" and no account whose {self.config.external_id_field} is its id"
                 error = f"customer {event.customer_id} has no BottleCRM account ({how})"
-                results[event.event_id] = DeliveryResult(event.event_id, False, error, permanent=True)
+                results[event.event_id] = DeliveryResult.unlinked(event.event_id, error)
                 continue
             changes.setdefault(account_id, _AccountChange(account_id)).events.append(event)
         for change in changes.values():
             try:
                 self._apply(change)
             except HttpError as exc:
-                permanent = exc.status in (400, 404, 409, 410, 422)
+                gone = exc.status in (404, 410)  # the linked account is no longer there: not linked
+                permanent = exc.status in (400, 409, 422)
                 for event in change.events:
-                    results[event.event_id] = DeliveryResult(event.event_id, False, str(exc), permanent=permanent)
+                    results[event.event_id] = (
+                        DeliveryResult.unlinked(event.event_id, str(exc))
+                        if gone
+                        else DeliveryResult(event.event_id, False, str(exc), permanent=permanent)
+                    )
                 continue
             for event in change.events:
                 results[event.event_id] = DeliveryResult(event.event_id, True)

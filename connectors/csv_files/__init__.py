@@ -14,7 +14,9 @@ mapping file::
     collections = "data/collection-log.csv" # optional: see mappings/csv-collections.toml
     mappings = { invoices = "mappings/my-erp-invoices.toml" }
 
-The files are full snapshots, and each file imports as one unit: wholly or not at all. A row that
+The files are full snapshots (a record no longer in its file is closed: an invoice that left the
+export, paid and archived in the ERP, stops counting as open), and each file imports as one unit:
+wholly or not at all. A row that
 fails mapping or validation is quarantined with its reason and the rest is stored; the same id on
 two rows with different values refuses the file, naming both lines (which row is right cannot be
 known). The cursor remembers the file's content hash, so an unchanged file is not read again
@@ -148,7 +150,7 @@ class CsvSource(Source):
 
     def streams(self) -> Sequence[StreamSpec]:
         return [
-            StreamSpec(s, record, mapping, "merge", unique_keys=True)
+            StreamSpec(s, record, mapping, "merge", unique_keys=True, snapshot=True)
             for s, (record, mapping) in STREAMS.items()
             if s in self.files
         ]
@@ -208,7 +210,8 @@ class CsvSource(Source):
             # One file, one unit: every page but the last is "continued", so the engine commits the
             # file's rows together (and the cursor, saved with the last, marks the file done).
             cursor = {"fingerprint": fingerprint, "complete": True}
-            return Page(batch, cursor, label=path.name, columns=columns, continued=not last, rejected=rejected)
+            return Page(batch, cursor, label=path.name, columns=columns, continued=not last, complete=last,
+                        rejected=rejected)
 
         for row in reader:
             start, line = line, reader.line_num + 1

@@ -397,8 +397,8 @@ class DynamicsSink(Sink):
                 continue
             key = self.key(event)
             if not key:
-                results[event.event_id] = DeliveryResult(
-                    event.event_id, False, f"customer {event.customer_id} has no {self.config.match_field}", True
+                results[event.event_id] = DeliveryResult.unlinked(
+                    event.event_id, f"customer {event.customer_id} has no {self.config.match_field}"
                 )
                 continue
             by_key.setdefault(key, []).append(event)
@@ -462,7 +462,10 @@ class DynamicsSink(Sink):
             if problem:
                 settle(key, False, problem, True)
             elif key not in rows:
-                settle(key, False, f"no {SYSTEM} account with {self.config.match_field} = {key!r}")
+                for e in events:
+                    results[e.event_id] = DeliveryResult.unlinked(
+                        e.event_id, f"no {SYSTEM} account with {self.config.match_field} = {key!r}"
+                    )
             else:
                 pending.append((key, *rows[key], changes))
         for round_ in (1, 2):

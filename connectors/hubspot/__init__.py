@@ -353,12 +353,10 @@ class HubSpotSink(Sink):
                 continue
             key = self.key(event)
             if not key:
-                results[event.event_id] = DeliveryResult(
+                results[event.event_id] = DeliveryResult.unlinked(
                     event.event_id,
-                    False,
                     f"customer {event.customer_id} has no id from {self.config.external_id_source} "
                     f"to match {self.config.id_property}",
-                    permanent=True,
                 )
                 continue
             by_key.setdefault(key, []).append(event)
@@ -441,8 +439,8 @@ class HubSpotSink(Sink):
         for key, events in chunk.items():
             if key not in current:
                 for e in events:
-                    results[e.event_id] = DeliveryResult(
-                        e.event_id, False, f"no {SYSTEM} company with {cfg.id_property} = {key!r}"
+                    results[e.event_id] = DeliveryResult.unlinked(
+                        e.event_id, f"no {SYSTEM} company with {cfg.id_property} = {key!r}"
                     )
                 continue
             flags = set(current[key])

@@ -81,8 +81,10 @@ class OdooSink(Sink):
                 continue
             ref = event.links.get(self.id_from)
             if ref is None:
-                # The customer has no Odoo partner (it exists only in other systems): nothing to write.
-                results[event.event_id] = DeliveryResult(event.event_id, True)
+                # The customer has no Odoo partner (it exists only in other systems): parked, not failed.
+                results[event.event_id] = DeliveryResult.unlinked(
+                    event.event_id, f"customer {event.customer_id} has no Odoo partner (no link {self.id_from!r})"
+                )
                 continue
             try:
                 partner = int(ref)

@@ -355,12 +355,10 @@ class SalesforceSink(Sink):
                 continue
             key = self.key(event)
             if not key:
-                results[event.event_id] = DeliveryResult(
+                results[event.event_id] = DeliveryResult.unlinked(
                     event.event_id,
-                    False,
                     f"customer {event.customer_id} has no id from {self.config.external_id_source} to match "
                     f"{self.config.external_id_field}",
-                    permanent=True,
                 )
                 continue
             by_key.setdefault(key, []).append(event)
@@ -404,8 +402,8 @@ class SalesforceSink(Sink):
         for key, events in chunk.items():
             if key not in current:
                 for e in events:
-                    results[e.event_id] = DeliveryResult(
-                        e.event_id, False, f"no {SYSTEM} Account with {cfg.external_id_field} = {key!r}"
+                    results[e.event_id] = DeliveryResult.unlinked(
+                        e.event_id, f"no {SYSTEM} Account with {cfg.external_id_field} = {key!r}"
                     )
                 continue
             flags = set(current[key])

@@ -545,12 +545,10 @@ class TrytonSink(Sink):
                 continue
             party = self._party_id(event)
             if party is None:
-                results[event.event_id] = DeliveryResult(
+                results[event.event_id] = DeliveryResult.unlinked(
                     event.event_id,
-                    False,
                     f"customer {event.customer_id} has no Tryton party id in its links "
                     f"({', '.join(sorted(event.links)) or 'none'}); expected one under {self.name!r}",
-                    permanent=True,
                 )
                 continue
             wanted.append((event, party))
@@ -631,8 +629,8 @@ class TrytonSink(Sink):
         by_party: dict[int, list[OutboxEvent]] = {}
         for event, party in wanted:
             if party not in existing:
-                results[event.event_id] = DeliveryResult(
-                    event.event_id, False, f"Tryton has no party {party} (customer {event.customer_id})", permanent=True
+                results[event.event_id] = DeliveryResult.unlinked(
+                    event.event_id, f"Tryton has no party {party} (customer {event.customer_id})"
                 )
                 continue
             by_party.setdefault(party, []).append(event)

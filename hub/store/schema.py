@@ -95,6 +95,8 @@ def _source_columns() -> list[sa.Column[Any]]:
         sa.Column("source_updated_at", TS),
         sa.Column("record_hash", sa.BigInteger, nullable=False),
         sa.Column("synced_at", TS, nullable=False),
+        # Set when a complete read of a snapshot stream no longer had the record; cleared when it returns.
+        sa.Column("missing_since", TS),
     ]
 
 

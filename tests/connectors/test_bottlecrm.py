@@ -311,9 +311,9 @@ def test_sink_writes_band_and_flag_tags_and_the_risk_flag_dropdown_idempotently(
     assert crm.account(account)["custom_fields"] == {}
 
     unknown = sink.deliver([_flag("C404", "OVER_LIMIT", "raised", 1, {"erp": "C404"})])
-    assert not unknown[0].ok and unknown[0].permanent and "no BottleCRM account" in (unknown[0].error or "")
+    assert not unknown[0].ok and unknown[0].not_linked and "no BottleCRM account" in (unknown[0].error or "")
     gone = sink.deliver([_flag("C405", "OVER_LIMIT", "raised", 1, {"crm": "00000000-0000-4000-8000-000000000000"})])
-    assert not gone[0].ok and gone[0].permanent and "404" in (gone[0].error or "")
+    assert not gone[0].ok and gone[0].not_linked and "404" in (gone[0].error or "")
 
 
 # -- end to end -------------------------------------------------------------------------------------

@@ -592,7 +592,7 @@ def test_one_refused_account_does_not_hold_up_the_others(fake: FakeDataverse, co
             True,
         ),
         DeliveryResult("C3:BAND:v1", True),
-        DeliveryResult("C9:BAND:v1", False, "no Dynamics 365 account with accountnumber = 'C9'"),
+        DeliveryResult.unlinked("C9:BAND:v1", "no Dynamics 365 account with accountnumber = 'C9'"),
     ]
     assert fake.by_number("C3")["new_riskband"] == CHOICES["C"]
 

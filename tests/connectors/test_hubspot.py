@@ -491,9 +491,9 @@ def test_a_207_multi_status_gives_per_company_results(fake: FakeHubSpot, conn: C
         'HubSpot refused: VALIDATION_ERROR: Property values were not valid: [{"name":"risk_band"}]',
         permanent=True,
     )
-    # C9 has no company: an upsert would create one, so it is not sent; retried later instead
-    assert results["C9:BAND:v1"] == DeliveryResult(
-        "C9:BAND:v1", False, "no HubSpot company with erp_customer_id = 'C9'"
+    # C9 has no company: an upsert would create one, so it is not sent; parked as not linked instead
+    assert results["C9:BAND:v1"] == DeliveryResult.unlinked(
+        "C9:BAND:v1", "no HubSpot company with erp_customer_id = 'C9'"
     )
     assert [i["id"] for i in fake.upserts[0]["inputs"]] == ["C1", "C2"]
 

@@ -929,7 +929,7 @@ def test_partial_failure_in_a_batch_reports_each_event(odoo: FakeOdoo) -> None:
     assert (gone.ok, gone.permanent, gone.error) == (False, True, "res.partner 99 does not exist in Odoo (deleted?)")
     busy = results["C10:OVERDUE_90:v1"]
     assert (busy.ok, busy.permanent) == (False, False) and "SerializationFailure" in busy.error
-    assert results["CX:OVERDUE_90:v1"].ok  # no Odoo partner for this customer: nothing to write
+    assert results["CX:OVERDUE_90:v1"].not_linked  # no Odoo partner for this customer: parked, not failed
     assert results["CY:OVERDUE_90:v1"].permanent and "not an Odoo partner id" in results["CY:OVERDUE_90:v1"].error
     assert [c[2][0] for c in odoo.writes() if c[1] == "write"] == [[7], [8], [10]]  # 99 never written
 

@@ -458,8 +458,8 @@ def test_per_record_errors_are_permanent_for_validation_and_retried_for_locks(
     assert not results["C3:BAND:v1"].ok and not results["C3:BAND:v1"].permanent
     assert "UNABLE_TO_LOCK_ROW" in (results["C3:BAND:v1"].error or "")
     # C9 is not in Salesforce: not created by an upsert without a Name, retried later instead
-    assert results["C9:BAND:v1"] == sf.DeliveryResult(
-        "C9:BAND:v1", False, "no Salesforce Account with ERP_Id__c = 'C9'"
+    assert results["C9:BAND:v1"] == sf.DeliveryResult.unlinked(
+        "C9:BAND:v1", "no Salesforce Account with ERP_Id__c = 'C9'"
     )
     records = fake.upserts[0]["records"]
     assert [r["ERP_Id__c"] for r in records] == ["C1", "C2", "C3"]
@@ -493,11 +493,11 @@ def test_kinds_without_a_configured_field_are_acknowledged_without_a_call(fake: 
     assert fake.router.calls.call_count == 0
 
 
-def test_an_event_without_the_erp_link_is_refused_permanently(fake: FakeSalesforce, conn: Connector) -> None:
+def test_an_event_without_the_erp_link_is_parked_as_not_linked(fake: FakeSalesforce, conn: Connector) -> None:
     assert conn.sink is not None
     event = band("C1", "A").model_copy(update={"links": {"bank": "X"}})
     [result] = conn.sink.deliver([event])
-    assert not result.ok and result.permanent and "no id from erp" in (result.error or "")
+    assert not result.ok and result.not_linked and "no id from erp" in (result.error or "")
 
 
 # -- through the hub ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Money up to 18 digits before the point (NUMERIC on PostgreSQL); outbox claims and per-customer order.
+"""Money up to 18 digits before the point (NUMERIC on PostgreSQL); outbox claims and per-customer order;
+records missing from a complete read of their source.
 
 Revision ID: 0005
 Revises: 0004
@@ -35,8 +36,16 @@ MONEY_COLUMNS = {
 }
 
 
+#: Tables of source records: each gets ``missing_since`` (snapshot streams).
+SOURCE_TABLES = ("customer", "invoice", "receipt", "credit_report", "collection_action", "guarantee", "sales_order",
+                 "fx_rate")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
+    for table in SOURCE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("missing_since", sa.DateTime(timezone=True), nullable=True))
     if bind.dialect.name == "postgresql":
         for table, columns in MONEY_COLUMNS.items():
             for column in columns:
@@ -56,6 +65,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in SOURCE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("missing_since")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_sink_subject")
         batch_op.drop_column("claim_expires_at")
