@@ -25,7 +25,14 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 
 from hub.errors import RecordError
-from hub.model import MONEY_DECIMALS, MONEY_LIMIT, _check_currency, _empty_to_none, _parse_decimal, describe_validation_error
+from hub.model import (
+    MONEY_DECIMALS,
+    MONEY_LIMIT,
+    _check_currency,
+    _empty_to_none,
+    _parse_decimal,
+    describe_validation_error,
+)
 
 DECIMAL_TEXT = re.compile(rf"-?\d{{1,18}}(?:\.\d{{1,{MONEY_DECIMALS}}})?\Z")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
