@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,20 @@ if TYPE_CHECKING:
     from hub.report import Report
     from hub.risk import RiskStats
     from hub.sync import Progress, StreamStats, SyncEngine
+
+
+@dataclass(frozen=True)
+class BookState:
+    """Where the book stands (not what one run changed): what ``hub demo`` and a person starting the
+    day want to see first."""
+
+    receipts: dict[str, int]
+    """Customer payments by state: ``matched`` (automatic or confirmed), ``suggested``, ``open``."""
+    pending_limits: int
+    """Credit limit proposals waiting for an approval."""
+    unconverted: dict[str, Decimal]
+    """Per currency, what the last risk run could not convert to the customers' currencies (no rate)."""
+    unconverted_customers: int
 
 
 class Hub:
@@ -233,6 +249,54 @@ class Hub:
         self.store.check_ready()
         chosen = {n: s for n, s in self.sinks().items() if sinks is None or n in sinks}
         return self.outbox().push(chosen)
+
+    def book_state(self) -> BookState:
+        """Receipts by state, pending limit approvals and unconverted amounts, read from the store."""
+        import sqlalchemy as sa
+
+        from hub.store import schema
+
+        self.store.check_ready()
+        r, p, e = schema.receipt, schema.credit_limit_proposal, schema.exposure
+        with self.store.connect() as conn:
+            receipts: dict[str, int] = dict(
+                conn.execute(
+                    sa.select(r.c.match_status, sa.func.count())
+                    .where(r.c.direction == "credit", r.c.reversal.is_(False))
+                    .group_by(r.c.match_status)
+                ).all()
+            )
+            pending = conn.execute(sa.select(sa.func.count()).where(p.c.status == "pending")).scalar_one()
+            unconverted: dict[str, Decimal] = {}
+            customers = 0
+            for (amounts,) in conn.execute(sa.select(e.c.unconverted).where(e.c.unconverted.is_not(None))):
+                if amounts:
+                    customers += 1
+                    for ccy, amount in amounts.items():
+                        unconverted[ccy] = unconverted.get(ccy, Decimal(0)) + Decimal(amount)
+        return BookState(
+            {status: int(receipts.get(status, 0)) for status in ("matched", "suggested", "open")},
+            int(pending),
+            unconverted,
+            customers,
+        )
+
+    def active_flags(self) -> list[tuple[str, str, str]]:
+        """The flags in force: ``(customer, code, reason)``, by code and customer."""
+        import sqlalchemy as sa
+
+        from hub.store import schema
+
+        f = schema.risk_flag
+        with self.store.connect() as conn:
+            return [
+                (cid, code, reason)
+                for cid, code, reason in conn.execute(
+                    sa.select(f.c.customer_id, f.c.code, f.c.reason)
+                    .where(f.c.active.is_(True))
+                    .order_by(f.c.code, f.c.customer_id)
+                )
+            ]
 
     def close(self) -> None:
         for conn in (self._connectors or {}).values():

@@ -13,7 +13,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
@@ -870,6 +869,7 @@ def outbox_replay(
 # -- demo ----------------------------------------------------------------------------------------------
 
 DEMO_CONFIG = """\
+# The demo's workspace: a sample book written by 'hub demo' (hub/sample.py), dated from the day it runs.
 [database]
 url = "sqlite:///hub.db"
 
@@ -877,6 +877,9 @@ url = "sqlite:///hub.db"
 type = "csv"
 customers = "data/customers.csv"
 invoices = "data/invoices.csv"
+orders = "data/orders.csv"
+guarantees = "data/guarantees.csv"
+collections = "data/collections.csv"
 
 [connectors.bank]
 type = "bank-files"
@@ -885,52 +888,68 @@ path = "data/statements/"
 [connectors.flags]
 type = "json-file"
 path = "out/flags.jsonl"
+
+[fx]
+base = "EUR"
+rates = {rates}
 """
 
 
 @app.command()
 @handled
 def demo(
-    workspace: Annotated[Path | None, typer.Option(help="Keep the demo here instead of a temporary folder.")] = None,
+    workspace: Annotated[
+        Path | None, typer.Option(help="Keep the demo here (run it again to see the book as it stands).")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Play the demo as of this date (default today): the sample is dated from it.")
+    ] = None,
 ) -> None:
-    """Run the whole flow on bundled sample data and show what happened."""
+    """Run the whole flow on a sample book dated from today, and show where the book stands."""
+    from hub.sample import RATES, build_sample
+
+    temporary = workspace is None
     base = workspace or Path(tempfile.mkdtemp(prefix="hub-demo-"))
-    data = base / "data"
-    (data / "statements").mkdir(parents=True, exist_ok=True)
-    sample = resources.files("hub.sample_data")
-    for name in ("customers.csv", "invoices.csv"):
-        (data / name).write_bytes(sample.joinpath(name).read_bytes())
-    (data / "statements" / "statement.xml").write_bytes(sample.joinpath("statement.xml").read_bytes())
-    (base / "hub.toml").write_text(DEMO_CONFIG, encoding="utf-8")
+    today = _as_of(as_of) or dt.date.today()
+    anchor = base / "data" / "sample-date.txt"  # a workspace run again keeps its book, and ages
+    try:
+        built = dt.date.fromisoformat(anchor.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        built = today
+    build_sample(base / "data", built)
+    anchor.write_text(built.isoformat(), encoding="utf-8")
+    rates = "{ " + ", ".join(f'{ccy} = "{rate}"' for ccy, rate in sorted(RATES.items())) + " }"
+    (base / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates), encoding="utf-8")
     state.config_path = base / "hub.toml"
     with _hub() as hub:
         hub.init()
         sync_rows = _sync(hub, None, False)
         hub.resolve_identities()
         rec = hub.reconcile()
-        rk = hub.risk()
+        rk = hub.risk(today)
         pushed = hub.push()
-        report = hub.report(base / "report.html")
-        with hub.store.connect() as conn:
-            f = schema.risk_flag
-            flags = conn.execute(
-                sa.select(f.c.customer_id, f.c.code, f.c.reason)
-                .where(f.c.active.is_(True))
-                .order_by(f.c.code, f.c.customer_id)
-            ).all()
+        report = hub.report(base / "report.html", as_of=today)
+        book = hub.book_state()
+        flags = hub.active_flags()
     receipts = sum(r["inserted"] for r in sync_rows if r["stream"] == "receipts")
     flags_file = base / "out" / "flags.jsonl"
     summary = {
         "workspace": str(base),
+        "temporary": temporary,
+        "as_of": today.isoformat(),
+        "sample_dated": built.isoformat(),
         "receipts_imported": receipts,
         "auto_matched": rec.auto,
         "suggested": rec.suggested,
         "left_open": rec.unmatched,
+        "book_receipts": book.receipts,
         "customers": rk.customers,
         "flagged_customers": rk.flagged_customers,
         "flags": rk.flag_counts,
         "bands": rk.band_counts,
         "collection_steps_due": rk.collection_actions_due,
+        "pending_limit_approvals": book.pending_limits,
+        "unconverted": {ccy: str(amount) for ccy, amount in book.unconverted.items()},
         "events_written": pushed.delivered,
         "flags_file": str(flags_file),
         "report": str(base / "report.html"),
@@ -938,38 +957,59 @@ def demo(
     if state.json:
         _emit(summary)
         return
+    in_book = book.receipts
     out.print(
         _table(
-            "hub demo",
+            "hub demo: this run",
             ["what", "value"],
             [
                 ["receipts imported", receipts],
                 ["matched automatically", rec.auto],
                 ["suggested for review", rec.suggested],
                 ["left open", rec.unmatched],
-                ["customers scored", rk.customers],
-                ["customers flagged", rk.flagged_customers],
-                ["risk bands", ", ".join(f"{b} {n}" for b, n in rk.band_counts.items())],
-                ["collection steps due", rk.collection_actions_due],
+                ["flags raised / cleared", f"{rk.raised} / {rk.cleared}"],
                 ["flag, band and limit changes written", f"{pushed.delivered} to {flags_file}"],
+            ],
+        )
+    )
+    out.print(
+        _table(
+            "where the book stands",
+            ["what", "value"],
+            [
+                ["customer payments in the book",
+                 f"{sum(in_book.values())}: {in_book['matched']} matched, {in_book['suggested']} suggested "
+                 f"for review, {in_book['open']} open"],
+                ["customers scored", rk.customers],
+                ["risk bands", ", ".join(f"{b} {n}" for b, n in sorted(rk.band_counts.items()))],
+                ["customers flagged", rk.flagged_customers],
+                ["collection steps due", rk.collection_actions_due],
+                ["credit limits waiting for approval", book.pending_limits],
                 ["report", f"{base / 'report.html'} ({len(report.customers)} customers)"],
             ],
         )
     )
+    if book.unconverted:
+        amounts = ", ".join(f"{amount:,.2f} {ccy}" for ccy, amount in sorted(book.unconverted.items()))
+        err.print(f"[bold yellow]warning:[/bold yellow] {book.unconverted_customers} customers' totals leave out "
+                  f"{amounts}: no exchange rate (add it under [fx] rates)", highlight=False)
     per_code: dict[str, int] = {}
     shown = []
     for customer, code, reason in flags:  # a few examples of every flag, not ten of the commonest
         per_code[code] = per_code.get(code, 0) + 1
-        if per_code[code] <= 3:
+        if per_code[code] <= 2:
             shown.append([customer, code, reason])
-    title = f"flags raised: {', '.join(f'{c} {n}' for c, n in per_code.items())} (examples)"
-    out.print(_table(title, ["customer", "flag", "why"], shown))
-    out.print(f"workspace: {base}  (config {base / 'hub.toml'})")
+    if shown:
+        title = f"flags in force: {', '.join(f'{c} {n}' for c, n in per_code.items())} (examples)"
+        out.print(_table(title, ["customer", "flag", "why"], shown))
     cfg = base / "hub.toml"
-    out.print(f"next: hub -c {cfg} matches list --status suggested, then "
-              f"hub -c {cfg} matches explain RECEIPT_REF to see why;")
-    out.print(f"      hub -c {cfg} collections due, hub -c {cfg} exposure show CUSTOMER, "
-              f"open {base / 'report.html'} in a browser")
+    kept = "a temporary folder: delete it when done" if temporary else "kept: run 'hub demo' on it again later"
+    out.print(f"workspace: {base} ({kept}); config {cfg}")
+    out.print(f"next: hub -c {cfg} matches list --status suggested, then hub -c {cfg} matches explain RECEIPT_REF;")
+    out.print(f"      hub -c {cfg} collections due; hub -c {cfg} exposure show CUSTOMER;")
+    if book.pending_limits:
+        out.print(f"      hub -c {cfg} limits list --status pending ({book.pending_limits} waiting for approval);")
+    out.print(f"      open {base / 'report.html'} in a browser")
 
 
 # What plugin commands (``hub_register_commands``) use, so they read the same config and print,

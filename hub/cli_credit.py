@@ -17,8 +17,7 @@ Ref = Annotated[
     str,
     typer.Argument(
         metavar="ID_OR_CUSTOMER",
-        help="A proposal id (as 'hub limits list' shows it; #17 when a customer id is a number too) or a customer "
-        "id (its latest pending proposal)."
+        help="A proposal as 'hub limits list' shows it (#17), or a customer id (its latest pending proposal)."
     ),
 ]
 By = Annotated[str, typer.Option("--by", help="Who decides (required; recorded in the audit log).")]
@@ -72,7 +71,7 @@ def _list(
             ["id", "customer", *(["name"] if named else []), "as_of", "current", "recommended", "change", "status",
              "decided by", "on"],
             [
-                [p.id, p.customer_id, *([names.get(p.customer_id, "")] if named else []), p.as_of,
+                [f"#{p.id}", p.customer_id, *([names.get(p.customer_id, "")] if named else []), p.as_of,
                  _amount(p.current_limit, p.currency), credit.money(p.recommended, p.currency), _change(p), p.status,
                  p.decided_by or "-", p.decided_at.date().isoformat() if p.decided_at else "-"]
                 for p in found
@@ -96,7 +95,7 @@ def _approve(ref: Ref, by: By, note: Note = None) -> None:
         hubcli.table(
             f"approved proposal {proposal.id} for {proposal.customer_id}",
             ["id", "customer", "current", "approved", "by", "note", "sent to"],
-            [[proposal.id, proposal.customer_id, _amount(proposal.current_limit, proposal.currency),
+            [[f"#{proposal.id}", proposal.customer_id, _amount(proposal.current_limit, proposal.currency),
               credit.money(proposal.recommended, proposal.currency), proposal.decided_by, proposal.note or "-",
               ", ".join(sinks) or "-"]],
         ),
@@ -118,7 +117,7 @@ def _reject(ref: Ref, by: By, note: Note = None) -> None:
         hubcli.table(
             f"rejected proposal {proposal.id} for {proposal.customer_id}",
             ["id", "customer", "current", "rejected", "by", "note"],
-            [[proposal.id, proposal.customer_id, _amount(proposal.current_limit, proposal.currency),
+            [[f"#{proposal.id}", proposal.customer_id, _amount(proposal.current_limit, proposal.currency),
               credit.money(proposal.recommended, proposal.currency), proposal.decided_by, proposal.note or "-"]],
         ),
     )

@@ -587,6 +587,15 @@ def _plan(
         if done is not None:
             done_on = done
             continue
+        # An old debt starts at the step its age has reached: the steps it has overtaken (all due,
+        # none logged) are not offered one by one, months late.
+        overtaken = []
+        if breach is None:
+            while k + 1 < len(ladder) and start + dt.timedelta(days=ladder[k + 1].after_days) <= horizon:
+                overtaken.append(step)
+                k += 1
+                step = ladder[k]
+                due = start + dt.timedelta(days=step.after_days)
         where = f"step {k + 1} of {len(ladder)}"
         plan.update(
             step=k + 1,
@@ -612,6 +621,12 @@ def _plan(
             plan["reason"] = (
                 f"{head}; {step.action} ({where}, due at +{days(step.after_days)} on {due}) "
                 f"not yet logged since then.{last}"
+            )
+        if overtaken:
+            plan["overtaken"] = [s.action for s in overtaken]
+            plan["reason"] += (
+                f" The debt is past the earlier steps, not logged: "
+                f"{', '.join(f'{s.action} (+{days(s.after_days)})' for s in overtaken)}."
             )
         return plan
     plan["ladder_done"] = True

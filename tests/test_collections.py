@@ -459,6 +459,24 @@ def test_a_later_steps_channel_completes_the_earlier_steps(ladder_store: Store) 
     assert "lawyer's letter (step 4 of 5) falls due at +60 days" in p["reason"]
 
 
+def test_an_old_debt_starts_at_the_step_its_age_has_reached(ladder_store: Store) -> None:
+    # 121 days late, nothing logged (the hub was just installed): not a friendly reminder due in March.
+    p = plan(ladder_store, customer(day(121)))
+    assert p is not None and (p["step"], p["action"], p["due_on"]) == (5, "litigation or agency", "2024-05-30")
+    assert p["overtaken"] == ["friendly reminder", "call", "visit", "lawyer's letter"]
+    assert p["reason"].endswith(
+        "The debt is past the earlier steps, not logged: friendly reminder (+3 days), call (+15 days), "
+        "visit (+30 days), lawyer's letter (+60 days)."
+    )
+    # 20 days late: the call (at +15) is due, not the reminder (at +3).
+    p = plan(ladder_store, customer(day(20)))
+    assert p is not None and (p["step"], p["action"], p["overtaken"]) == (2, "call", ["friendly reminder"])
+    # Once the age-reached step is logged, the earlier ones count as done with it.
+    log_on(ladder_store, day(121), "agency")
+    p = plan(ladder_store, customer(day(125)))
+    assert p is not None and p.get("ladder_done") is True
+
+
 def test_crm_actions_count_on_the_ladder_of_their_canonical_customer(ladder_store: Store) -> None:
     with ladder_store.begin() as conn:
         add_action(conn, "acc-77", at(day(4)), source="crm", channel="email")

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,18 +97,52 @@ def test_malformed_statement_is_reported_and_the_good_ones_still_import(tmp_path
     assert run_hub("sync", cwd=tmp_path).returncode == 0
 
 
-def test_demo_shows_auto_matches_and_a_raised_flag(tmp_path: Path) -> None:
-    proc = run_hub("--json", "demo", "--workspace", str(tmp_path / "demo"), cwd=tmp_path)
-    summary = json.loads(proc.stdout)
-    assert summary["receipts_imported"] == 120
-    assert summary["auto_matched"] > 0
-    assert summary["flagged_customers"] > 0
-    assert summary["events_written"] > 0
-    assert Path(summary["flags_file"]).read_text().count("\n") == summary["events_written"]
-    assert sum(summary["bands"].values()) == summary["customers"]
-    assert "<svg" in Path(summary["report"]).read_text(encoding="utf-8")
-    text = run_hub("demo", "--workspace", str(tmp_path / "demo2"), cwd=tmp_path).stdout
-    assert "matched automatically" in text and "flags raised" in text
+def _demo(tmp_path: Path, name: str, *args: str) -> dict[str, Any]:
+    proc = run_hub("--json", "demo", "--workspace", str(tmp_path / name), *args, cwd=tmp_path)
+    return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+
+def _story(summary: dict[str, Any]) -> tuple[Any, ...]:
+    return (summary["receipts_imported"], summary["auto_matched"], summary["suggested"], summary["bands"],
+            summary["flags"], summary["pending_limit_approvals"])
+
+
+@pytest.mark.slow
+def test_the_demo_tells_the_same_plausible_story_a_month_apart(tmp_path: Path) -> None:
+    now = _demo(tmp_path, "now", "--as-of", "2026-12-05")
+    later = _demo(tmp_path, "later", "--as-of", "2027-01-04")
+    for summary in (now, later):
+        assert summary["customers"] == 40
+        assert summary["bands"].get("A", 0) >= 30  # most customers are fine...
+        assert 1 <= summary["flagged_customers"] <= 6  # ...a few are in trouble
+        assert summary["bands"].get("unrated", 0) == 0
+        assert summary["pending_limit_approvals"] <= 8  # not every limit cut by 99%
+        assert summary["receipts_imported"] >= 80
+        assert summary["auto_matched"] >= 0.9 * (summary["receipts_imported"] - summary["left_open"])
+        assert summary["suggested"] >= 1  # something for finance to look at
+        assert summary["unconverted"] == {}  # the demo carries the rates its currencies need
+        assert summary["collection_steps_due"] <= 15
+    assert abs(now["flagged_customers"] - later["flagged_customers"]) <= 1
+    assert now["bands"].keys() == later["bands"].keys()
+
+
+def test_the_demo_run_again_shows_the_book_not_just_what_changed(tmp_path: Path) -> None:
+    first = _demo(tmp_path, "demo")
+    again = _demo(tmp_path, "demo")
+    assert first["receipts_imported"] > 0 and again["receipts_imported"] == 0
+    assert again["book_receipts"] == first["book_receipts"]
+    assert sum(first["book_receipts"].values()) == first["receipts_imported"]
+    assert (first["temporary"], again["sample_dated"]) == (False, first["sample_dated"])
+    assert Path(first["flags_file"]).read_text().count("\n") == first["events_written"]
+    assert "<svg" in Path(first["report"]).read_text(encoding="utf-8")
+    text = run_hub("demo", "--workspace", str(tmp_path / "demo"), cwd=tmp_path).stdout
+    assert "where the book stands" in text and "credit limits waiting for approval" in text
+    assert "kept: run 'hub demo' on it again later" in text
+
+
+def test_the_demo_in_a_temporary_folder_says_so(tmp_path: Path) -> None:
+    text = run_hub("demo", cwd=tmp_path, env={"TMPDIR": str(tmp_path)}).stdout
+    assert "a temporary folder: delete it when done" in text
 
 
 def test_unknown_connector_type_fails_with_one_line(tmp_path: Path) -> None:

@@ -1,1 +1,0 @@
-"""Small bundled workload for ``hub demo``."""
