@@ -561,26 +561,30 @@ def _key_figures(r: Report) -> str:
         _figure("kf-flagged", esc(r.flagged_customers), "customers with active flags"),
         _figure("kf-due", esc(len(r.due)), "collection steps due"),
     ]
-    notes = []
+    # What a total leaves out for a missing rate is said first, and loudly: a figure that silently
+    # drops a currency is worse than no figure.
+    warnings = []
     for ccy, (n, amount) in r.no_rate.items():
-        notes.append(
-            f"{_plural(n, 'customer')} in {ccy} ({money(amount)} {ccy} open) had no exchange rate to {base} "
-            f"and {'is' if n == 1 else 'are'} left out of every {base} total; add a rate ([fx] rates or a synced "
-            f"rate) and run 'hub risk' again."
+        warnings.append(
+            f"Left out: {_plural(n, 'customer')} in {ccy} ({money(amount)} {ccy} open) had no exchange rate to "
+            f"{base} and {'is' if n == 1 else 'are'} missing from every {base} total below; add a rate ([fx] rates "
+            f"or a synced rate) and run 'hub risk' again."
         )
     for ccy, amount in r.unconverted.items():
-        notes.append(
-            f"{money(amount)} {ccy} inside customers' exposure had no rate to the customer's currency and is "
-            f"not included in any figure."
+        warnings.append(
+            f"Left out: {money(amount)} {ccy} inside customers' exposure had no rate to the customer's currency "
+            f"and is not included in any figure."
         )
+    notes = []
     if r.exposure_dates and r.exposure_dates != [r.as_of]:
         notes.append(
             f"The exposure figures are from the risk run as of {', '.join(d.isoformat() for d in r.exposure_dates)}; "
             f"collection steps are counted as due on or before {r.as_of.isoformat()}."
         )
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
-    return (f'<section id="key-figures"><h2>Key figures</h2><div class="figures">{"".join(figures)}</div>'
-            f"{note_html}</section>")
+    warning_html = "".join(f'<p class="warning" role="alert">{esc(w)}</p>' for w in warnings)
+    return (f'<section id="key-figures"><h2>Key figures</h2>{warning_html}<div class="figures">{"".join(figures)}'
+            f"</div>{note_html}</section>")
 
 
 # The ageing buckets from "not yet due" to the oldest: a calm blue, then warmer as payment gets later.
@@ -702,10 +706,11 @@ def _next_action(plan: dict[str, Any] | None, as_of: dt.date) -> str:
         return f'<span class="plan done" title="{reason}">{esc("every collection step taken")}</span>'
     due_on = str(plan.get("due_on") or "")
     due = bool(due_on) and due_on <= as_of.isoformat()
-    text = f"{plan.get('action', '?')} ({plan.get('owner', '?')}), {'due' if due else 'from'} {due_on}"
+    when = f"{'due' if due else 'from'} {due_on}"
     if plan.get("escalated"):
-        text += ", brought forward by a broken promise"
-    return f'<span class="plan{" due" if due else ""}" title="{reason}">{esc(text)}</span>'
+        when += ", brought forward by a broken promise"
+    return (f'<span class="plan{" due" if due else ""}" title="{reason}">{esc(plan.get("action", "?"))}</span> '
+            f'<span class="sub">{esc(plan.get("owner", "?"))}, {esc(when)}</span>')
 
 
 def _top_exposures(r: Report) -> str:
@@ -718,22 +723,22 @@ def _top_exposures(r: Report) -> str:
         flags = " ".join(f'<span class="flag">{esc(code)}</span>' for code in c.flags) or DASH
         rows.append(
             f'<tr data-customer="{esc(c.customer_id)}"><td class="num rank">{i}</td>'
-            f'<td class="c-customer">{esc(c.customer_id)}</td><td class="c-name">{esc(c.name or "")}</td>'
-            f'<td class="c-band"><span class="band band-{esc(c.band or "none")}">{esc(c.band or DASH)}</span></td>'
-            f'<td class="num c-score">{esc(_score(c.score))}</td>'
-            f'<td class="num c-open">{_amt(c.open_amount, c.currency)}</td>'
-            f'<td class="num c-open-base">{_amt(c.open_base) if c.open_base is not None else "no rate"}</td>'
+            f'<td class="c-name">{esc(c.name or c.customer_id)} <span class="sub">{esc(c.customer_id)}</span></td>'
+            f'<td class="c-band"><span class="band band-{esc(c.band or "none")}">{esc(c.band or DASH)}</span> '
+            f'<span class="sub c-score">{esc(_score(c.score))}</span></td>'
+            f'<td class="num c-open">{_amt(c.open_amount, c.currency)} '
+            f'<span class="sub c-open-base">{_amt(c.open_base, base) if c.open_base is not None else "no rate"}'
+            "</span></td>"
             f'<td class="num c-overdue">{_amt(c.overdue_amount, c.currency)}</td>'
-            f'<td class="num c-limit">{limit}</td><td class="num c-util">{esc(_ratio(c.utilisation))}</td>'
+            f'<td class="num c-limit">{limit} <span class="sub c-util">{esc(_ratio(c.utilisation))} used</span></td>'
             f'<td class="c-flags">{flags}</td><td class="c-next">{_next_action(c.next_action, r.as_of)}</td></tr>'
         )
-    head = [("num", "#"), ("", "customer"), ("", "name"), ("", "band"), ("num", "score"), ("num", "open"),
-            ("num", f"open ({base})"), ("num", "overdue"), ("num", "limit"), ("num", "used"), ("", "flags"),
-            ("", "next collection step")]
+    head = [("num", "#"), ("", "customer"), ("", "band"), ("num", f"open (in {base})"), ("num", "overdue"),
+            ("num", "limit"), ("", "flags"), ("", "next collection step")]
     caption = (f"The {len(r.top)} largest of {_plural(len(r.customers), 'customer')} by open receivables in {base}; "
                f"limits are in the customer's currency.")
     return (f'<section id="top-exposures" class="wide"><h2>Largest exposures</h2>'
-            f"{_table('top', head, rows, caption)}</section>")
+            f'<div class="scroll">{_table("top", head, rows, caption)}</div></section>')
 
 
 def _groups(r: Report) -> str:
@@ -776,14 +781,16 @@ def _matching(r: Report) -> str:
         f'<td class="num pct">{esc(pct(percent(r.receipt_amount, r.receipt_amount)))}</td></tr>'
     )
     head = [("", "receipts"), ("num", "count"), ("num", "share"), ("num", f"amount ({base})"), ("num", "share")]
-    notes = [
-        f"{_plural(n, 'receipt')} of {money(amount)} {ccy} had no exchange rate to {base}: counted in the share "
-        f"by number, left out of the share by amount."
+    warnings = [
+        f"Left out: {_plural(n, 'receipt')} of {money(amount)} {ccy} had no exchange rate to {base}: counted in "
+        f"the share by number, left out of the share by amount."
         for ccy, (n, amount) in r.receipts_no_rate.items()
     ]
+    notes = []
     if not r.receipt_count:
         notes.append("No incoming receipts are stored yet: sync a bank statement and run 'hub reconcile'.")
-    note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
+    note_html = "".join(f'<p class="warning" role="alert">{esc(w)}</p>' for w in warnings)
+    note_html += "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
     return (f'<section id="matching"><h2>Cash application</h2>{_table("matching", head, rows)}'
             f"{note_html}</section>")
 
@@ -835,6 +842,8 @@ nav a { color: var(--accent); text-decoration: none; }
 .figure .label { color: var(--muted); }
 .figure .sub { font-size: .85rem; color: var(--muted); }
 .note { color: var(--muted); font-size: .9rem; margin: .5rem 0; }
+.warning { margin: .4rem 0 .8rem; padding: .5rem .8rem; background: #fff4e5; border: 1px solid #f0b45a;
+  border-left: 5px solid #d9822b; color: #5a3200; font-weight: 600; }
 .empty { color: var(--muted); font-style: italic; }
 .big { font-size: 1.45rem; font-weight: 650; }
 table { border-collapse: collapse; width: 100%; font-size: .9rem; margin: .4rem 0; }
@@ -852,6 +861,10 @@ td .sub { display: block; font-size: .8rem; color: var(--muted); }
 .band-A { background: #dff1e3; } .band-B { background: #eef6d9; } .band-C { background: #fdf3d2; }
 .band-D { background: #fde2cc; } .band-E { background: #f8d0cb; }
 .plan.due { font-weight: 600; color: #8c1d1d; }
+.scroll { overflow-x: auto; }
+table.top td.c-name { min-width: 11rem; }
+table.top td.c-flags { min-width: 10rem; }
+table.top td.c-next { min-width: 12rem; }
 .plan.paused, .plan.done { color: var(--muted); }
 .chart-box { max-width: 860px; }
 svg.chart { display: block; height: auto; font-family: inherit; }

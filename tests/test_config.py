@@ -99,3 +99,33 @@ def test_database_password_never_reaches_the_output(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "error:" in proc.stderr
     assert password not in proc.stdout + proc.stderr
+
+
+def test_the_example_config_loads_and_names_every_setting() -> None:
+    """examples/hub.toml documents every section and setting (commented out where it has no default)."""
+    import tomllib
+
+    from pydantic import BaseModel
+
+    from hub.config import HubConfig
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "hub.toml"
+    config = load_config(path)
+    assert config.database.url == "sqlite:///hub.db" and "erp" in config.connectors
+    text = path.read_text(encoding="utf-8")
+    named = {line.split("=")[0].strip().lstrip("#").strip() for line in text.splitlines() if "=" in line}
+
+    def fields(model: type[BaseModel], prefix: str) -> list[str]:
+        out = []
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                out += fields(annotation, f"{prefix}{name}.")
+            else:
+                out.append(f"{prefix}{name}")
+        return out
+
+    missing = [f for f in fields(HubConfig, "") if f.rsplit(".", 1)[-1] not in named and f not in (
+        "connectors", "base_dir", "collections.ladders")]
+    assert missing == []
+    assert tomllib.loads(text)["collections"]["ladders"]["default"][0]["action"] == "friendly reminder"
