@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from hub.config import CollectionsConfig, LadderStep
-from hub.errors import HubError
+from hub.errors import CollectionError
 from hub.exposure import CustomerIndex
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
@@ -50,9 +50,6 @@ HUB_SOURCE = "hub"
 PROMISE_STATUSES = ("open", "kept", "broken")
 CHANNELS = tuple(c.value for c in CollectionChannel)
 
-
-class CollectionError(HubError):
-    """A ledger entry that cannot be recorded as given (unknown customer, half a promise...)."""
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -1,24 +1,40 @@
-"""The hub's exception hierarchy.
+"""The hub's exception hierarchy: one tree, each error saying whether trying again can help.
 
-Every error the hub raises on purpose derives from :class:`HubError`, so the CLI can turn it
-into a one-line reason and a non-zero exit without a traceback::
+Every error the hub raises on purpose derives from :class:`HubError`, so the command line (and
+the coming console and workers) can turn it into a one-line reason and a non-zero exit without a
+traceback. ``retryable`` is the one attribute a caller reads to decide between trying again later
+(a server down, a lock held elsewhere) and giving up (bad input, a refused request)::
 
-    HubError
-    ├── ConfigError          the config file or an environment override is wrong
-    ├── PluginError          a plugin failed to load, or registered something invalid
-    ├── StoreError           the database is missing, not migrated, or unreachable
-    ├── MappingError         a mapping file is malformed (not: a record that fails to map)
-    ├── RecordError          one source record failed mapping or validation (goes to quarantine)
-    ├── SourceError          a source could not be read (file missing, server down, bad auth)
-    │   └── StatementError   a bank statement file is malformed: names file, position, reason
-    └── SinkError            a sink could not deliver a batch at all
+    HubError                  retryable: False unless the class says otherwise
+    ├── ConfigError           the config file or an environment override is wrong
+    ├── PluginError           a plugin failed to load, or registered something invalid
+    ├── StoreError            the database is missing, not migrated, or unreachable
+    │   └── LockBusy          the same job runs elsewhere (retryable)   [hub.store.locks]
+    ├── MappingError          a mapping file is malformed (not: a record that fails to map)
+    ├── RecordError           one source record failed mapping or validation (goes to quarantine)
+    ├── SourceError           a source could not be read (retryable: it may come back)
+    │   ├── StatementError    a bank statement file is malformed: names file, position, reason
+    │   └── HttpError         an HTTP call failed for good: retryable for 408/425/429/5xx and
+    │                         transport errors, not for other 4xx
+    ├── SinkError             a sink could not deliver a batch at all (retryable unless it says not)
+    ├── MatchError            a finance action on a match that cannot be done as asked
+    ├── CollectionError       a ledger entry that cannot be recorded as given
+    └── IdentityError         a link, unlink or proposal decision that cannot be made
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+#: HTTP statuses worth trying again: timeouts, throttling, server trouble.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
+
+    retryable: bool = False
+    """Whether trying the same thing again later can succeed."""
 
 
 class ConfigError(HubError):
@@ -53,6 +69,8 @@ class RecordError(HubError):
 class SourceError(HubError):
     """A source could not be read at all."""
 
+    retryable = True
+
 
 class StatementError(SourceError):
     """A bank statement file is malformed.
@@ -60,6 +78,8 @@ class StatementError(SourceError):
     ``position`` is a line number for text formats and ``line N`` / an element path for XML.
     The message always reads ``<file>:<position>: <reason>``.
     """
+
+    retryable = False
 
     def __init__(self, file: str, position: str | int | None, reason: str) -> None:
         self.file = str(file)
@@ -69,5 +89,48 @@ class StatementError(SourceError):
         super().__init__(f"{where}: {reason}")
 
 
+class HttpError(SourceError):
+    """A request failed for good: a status not worth retrying, or retries exhausted.
+
+    The message names the method, the URL without its query, the status and the start of the body.
+    """
+
+    def __init__(self, method: str, url: Any, status: int | None, detail: str) -> None:
+        self.method = method
+        self.url = url.copy_with(query=None) if hasattr(url, "copy_with") else url
+        self.status = status
+        self.detail = detail
+        where = f"{method} {self.url}"
+        super().__init__(f"{where}: HTTP {status}: {detail}" if status is not None else f"{where}: {detail}")
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self.status is None or self.status in RETRYABLE_STATUSES
+
+
 class SinkError(HubError):
-    """A sink could not deliver a batch at all (as opposed to per-record failures)."""
+    """A sink could not deliver a batch at all (as opposed to per-record failures).
+
+    Retryable unless the sink says otherwise (``retryable=False``: the target refuses the whole
+    batch and will go on refusing it).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self._retryable = retryable
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return self._retryable
+
+
+class MatchError(HubError):
+    """A finance action that cannot be done as asked (unknown receipt, over-allocation...)."""
+
+
+class CollectionError(HubError):
+    """A ledger entry that cannot be recorded as given (unknown customer, half a promise...)."""
+
+
+class IdentityError(HubError):
+    """A link, unlink or proposal decision that cannot be made (unknown record, proposal, customer)."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.errors import HubError
+from hub.errors import MatchError
 from hub.reconcile import LIVE, live_allocated, lock_allocations
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
@@ -30,9 +30,6 @@ from hub.store.money import money_sum
 ZERO = Decimal(0)
 OPEN_PROPOSALS = ("auto", "suggested")
 
-
-class MatchError(HubError):
-    """A finance action that cannot be done as asked (unknown receipt, over-allocation...)."""
 
 
 @dataclass

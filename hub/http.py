@@ -6,8 +6,9 @@
   instead of bouncing off 429s.
 - Every request is logged with method, host, path, status, attempt and time; query strings and
   headers are not logged, and registered secrets are redacted by the logging processor anyway.
-- Errors the caller should see are :class:`HttpError` (a :class:`~hub.errors.SourceError`) naming
-  the method, the URL without its query, the status and the start of the body.
+- Errors the caller should see are :class:`~hub.errors.HttpError` (a :class:`~hub.errors.SourceError`,
+  ``retryable`` by status) naming the method, the URL without its query, the status and the start
+  of the body.
 
 ``transport`` is the test seam: pass ``httpx.MockTransport`` or use respx.
 """
@@ -26,24 +27,12 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
-from hub.errors import SourceError
+from hub.errors import RETRYABLE_STATUSES, HttpError
 from hub.log import REDACTED, get_logger, register_secret
 
 log = get_logger(__name__)
 
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-
-
-class HttpError(SourceError):
-    """A request failed for good: a non-retryable status, or retries exhausted."""
-
-    def __init__(self, method: str, url: httpx.URL, status: int | None, detail: str) -> None:
-        self.method = method
-        self.url = url.copy_with(query=None)
-        self.status = status
-        self.detail = detail
-        where = f"{method} {self.url}"
-        super().__init__(f"{where}: HTTP {status}: {detail}" if status is not None else f"{where}: {detail}")
+RETRY_STATUSES = RETRYABLE_STATUSES
 
 
 class _RetryableResponse(Exception):

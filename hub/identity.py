@@ -52,7 +52,7 @@ from stdnum.util import get_cc_module
 
 from hub.collections import HUB_SOURCE  # the hub's own ledger lines name the canonical customer
 from hub.config import IdentityConfig
-from hub.errors import HubError
+from hub.errors import IdentityError
 from hub.log import get_logger
 from hub.store import Store, schema, utcnow
 
@@ -67,9 +67,6 @@ IN_FORCE = ("applied", "manual")
 #: Confidence of a link by each strong rule (a name match's is its similarity).
 CONFIDENCE = {"tax_id": 0.99, "external_link": 0.97, "iban": 0.9}
 
-
-class IdentityError(HubError):
-    """A link, unlink or proposal decision that cannot be made (unknown record, proposal, customer)."""
 
 
 # -- tax and registration ids ------------------------------------------------------------------------

@@ -354,12 +354,14 @@ class Outbox:
             try:
                 results = {r.event_id: r for r in sink.deliver([event for _, event in batch])}
             except (HubError, OSError) as exc:
-                # The whole batch failed: the sink is down. Count an attempt and stop for now.
+                # The whole batch failed: the sink is down (count an attempt and stop for now), or it
+                # refuses the batch for good (the error says it is not retryable: dead letters).
                 error = str(exc)
                 stats.errors.append(error)
+                permanent = isinstance(exc, HubError) and not exc.retryable
                 with self.store.begin() as conn:
                     for row, _ in batch:
-                        self._fail(conn, row, error, moment, owner, permanent=False, stats=stats)
+                        self._fail(conn, row, error, moment, owner, permanent=permanent, stats=stats)
                 log.warning("outbox.sink_down", sink=name, error=error, batch=len(batch))
                 break
             self._record(name, [row for row, _ in batch], results, moment, owner, stats)

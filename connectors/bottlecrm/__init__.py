@@ -469,7 +469,7 @@ class BottleCrmSink(Sink):
         try:
             self.api.check()
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     def _tag_ids(self) -> dict[str, str]:
         if self._tags is None:

@@ -374,7 +374,7 @@ class DynamicsSink(Sink):
         try:
             self.client.token()
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
@@ -405,7 +405,7 @@ class DynamicsSink(Sink):
         try:
             results.update(self._update(by_key))
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
         return [results[e.event_id] for e in events]
 
     def _changes(self, events: Sequence[OutboxEvent]) -> tuple[dict[str, Any], str | None]:

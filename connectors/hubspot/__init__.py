@@ -332,7 +332,7 @@ class HubSpotSink(Sink):
         try:
             self.client.request("GET", f"/crm/v3/properties/companies/{self.config.id_property}")
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
@@ -367,7 +367,7 @@ class HubSpotSink(Sink):
             for start in range(0, len(keys), MAX_BATCH):
                 results.update(self._upsert({k: by_key[k] for k in keys[start : start + MAX_BATCH]}))
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
         return [results[e.event_id] for e in events]
 
     # -- properties ---------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class OdooSink(Sink):
         try:
             self.client.login()
         except SourceError as exc:  # HttpError, OdooAuthError, OdooRpcError
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     # -- delivery ----------------------------------------------------------------------------------
 
@@ -98,9 +98,9 @@ class OdooSink(Sink):
             try:
                 self._deliver(by_partner, results)
             except (OdooUnavailable, OdooAuthError) as exc:
-                raise SinkError(str(exc)) from None
+                raise SinkError(str(exc), retryable=exc.retryable) from exc
             except OdooRpcError as exc:  # a lookup before any write failed: the batch cannot proceed
-                raise SinkError(str(exc)) from None
+                raise SinkError(str(exc), retryable=exc.retryable) from exc
         return [results[e.event_id] for e in events]
 
     def _deliver(self, by_partner: dict[int, list[OutboxEvent]], results: dict[str, DeliveryResult]) -> None:

@@ -339,7 +339,7 @@ class SalesforceSink(Sink):
         try:
             self.client.token()
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
@@ -368,7 +368,7 @@ class SalesforceSink(Sink):
                 chunk = {k: by_key[k] for k in keys[start : start + MAX_COLLECTION]}
                 results.update(self._upsert(chunk))
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
         return [results[e.event_id] for e in events]
 
     def _field(self, event: OutboxEvent) -> str:

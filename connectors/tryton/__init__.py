@@ -525,7 +525,7 @@ class TrytonSink(Sink):
         try:
             self.client.login()
         except SourceError as exc:
-            raise SinkError(str(exc)) from None
+            raise SinkError(str(exc), retryable=exc.retryable) from exc
 
     def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
         try:
