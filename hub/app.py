@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from hub.connector import Connector
     from hub.identity import IdentityStats
     from hub.outbox import Outbox, PushStats
-    from hub.reconcile import ReconcileEngine, ReconcileStats
+    from hub.recon import ReconcileEngine, ReconcileStats
     from hub.report import Report
     from hub.risk import RiskStats
     from hub.sync import Progress, StreamStats, SyncEngine
@@ -176,7 +176,7 @@ class Hub:
 
     def reconcile_engine(self) -> ReconcileEngine:
         """A reconcile engine on this hub's store with its matchers and the config's settings."""
-        from hub.reconcile import ReconcileEngine
+        from hub.recon import ReconcileEngine
 
         rc = self.config.reconcile
         return ReconcileEngine(

@@ -552,7 +552,7 @@ def matches_confirm(
     note: Note = None,
 ) -> None:
     """Confirm a receipt's proposal, or allocate it to the invoices named (in that order)."""
-    from hub.finance import MatchDesk
+    from hub.recon import MatchDesk
 
     with _hub() as hub:
         hub.store.check_ready()
@@ -568,7 +568,7 @@ def matches_reject(
     note: Note = None,
 ) -> None:
     """Reject a receipt's proposals; the same pairing is never proposed again."""
-    from hub.finance import MatchDesk
+    from hub.recon import MatchDesk
 
     with _hub() as hub:
         hub.store.check_ready()
@@ -583,7 +583,7 @@ def matches_unmatch(
     note: Note = None,
 ) -> None:
     """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
-    from hub.finance import MatchDesk
+    from hub.recon import MatchDesk
 
     with _hub() as hub:
         hub.store.check_ready()
@@ -596,7 +596,7 @@ def matches_explain(
     receipt_ref: Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")],
 ) -> None:
     """Why a receipt was matched (or not): every proposal with its evidence, and who did what."""
-    from hub.finance import MatchDesk
+    from hub.recon import MatchDesk
 
     with _hub() as hub:
         hub.store.check_ready()

@@ -37,7 +37,7 @@ from hub.errors import CollectionError
 from hub.exposure import CustomerIndex
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
-from hub.reconcile import LIVE
+from hub.recon import LIVE
 from hub.risk import CustomerRisk, PromiseView
 from hub.store import Store, schema, utcnow
 from hub.store.bulk import record_hash

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from hub.fx import Rates
 from hub.model import Exposure, LegalEvent
-from hub.reconcile import LIVE
+from hub.recon import LIVE
 from hub.store import schema
 from hub.store.money import money_positive, money_sub, money_sum, money_value
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from hub.connector import ConnectorType
     from hub.model import FlagChange
-    from hub.reconcile import Matcher, ReconcileStats
+    from hub.recon import Matcher, ReconcileStats
     from hub.risk import FlagPolicy, RiskSignal
     from hub.sync import StreamStats
 
@@ -40,7 +40,7 @@ def hub_register_connectors() -> list[ConnectorType]:
 def hub_register_matchers() -> list[Matcher]:
     """Return matching strategies for cash application.
 
-    :return: a list of :class:`hub.reconcile.Matcher`; each proposes allocations for a receipt.
+    :return: a list of :class:`hub.recon.Matcher`; each proposes allocations for a receipt.
     """
     raise NotImplementedError  # a hook specification: plugins implement it
 
@@ -107,7 +107,7 @@ def hub_on_sync_error(connector: str, stream: str, error: BaseException) -> None
 def hub_after_reconcile(stats: ReconcileStats) -> None:
     """Called after a reconciliation run committed its allocations.
 
-    :param stats: a :class:`hub.reconcile.ReconcileStats` (receipts considered, auto, suggested, open).
+    :param stats: a :class:`hub.recon.ReconcileStats` (receipts considered, auto, suggested, open).
     """
 
 

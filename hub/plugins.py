@@ -20,7 +20,7 @@ from hub.errors import PluginError
 
 if TYPE_CHECKING:
     from hub.connector import ConnectorType
-    from hub.reconcile import Matcher
+    from hub.recon import Matcher
     from hub.risk import FlagPolicy, RiskSignal
 
 ENTRY_POINT_GROUP = "hub"

@@ -1,7 +1,7 @@
 """The built-in cash-application evidence: who paid (account, name) and what they named (references).
 
-Three matchers, each an :class:`~hub.matching.EvidenceMatcher` registered through
-``hub_register_matchers`` (the combiner in ``hub/matching.py`` turns their evidence into proposals):
+Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
+``hub_register_matchers`` (the combiner in ``hub/recon/matching.py`` turns their evidence into proposals):
 
 * ``payer-account``: the payer's IBAN (or other account id) is one of a customer's accounts, from
   the customer master or learned from earlier confirmed matches;
@@ -25,8 +25,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from hub import hookimpl
-from hub.matching import Evidence, EvidenceMatcher, Found
-from hub.reconcile import Matcher, OpenItems, ReceiptView
+from hub.recon import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView
 
 # -- payer account ---------------------------------------------------------------------------------
 

@@ -31,12 +31,12 @@ from hub.connector import ConnectorConfig, ConnectorType, DeliveryResult, Sink
 from hub.errors import SinkError, SourceError
 from hub.model import Exposure, FlagChange, RiskFlag
 from hub.plugins import ENTRY_POINT_GROUP, load_plugins
-from hub.reconcile import (
+from hub.recon import (
     CustomerView,
     Matcher,
+    MatchProposal,
     OpenInvoice,
     OpenItems,
-    Proposal,
     ProposalLine,
     ReceiptView,
     ReconcileStats,
@@ -361,7 +361,7 @@ def test_matcher_example_proposes_the_invoice_of_a_known_payer(monkeypatch: pyte
     assert isinstance(matcher, Matcher)
     book = _book()
     (proposal,) = matcher.propose(_receipt("DE89370400440532013000"), book)
-    assert isinstance(proposal, Proposal)
+    assert isinstance(proposal, MatchProposal)
     assert proposal.lines == [ProposalLine(1, Decimal("100.00"))]
     decision = decide(_receipt("DE89370400440532013000"), [proposal], book, auto_threshold=0.9, suggest_threshold=0.3)
     assert decision.status == "auto"
@@ -444,7 +444,7 @@ def _change(code: str = "CREDIT_HOLD") -> FlagChange:
     )
 
 
-#: What the hub passes each lifecycle hook (see hub/sync.py, hub/reconcile.py, hub/risk.py).
+#: What the hub passes each lifecycle hook (see hub/sync.py, hub/recon/engine.py, hub/risk.py).
 LIFECYCLE_CALLS: dict[str, dict[str, Any]] = {
     "hub_before_sync": {"connector": "erp", "streams": ["customers", "invoices"]},
     "hub_after_sync": {"connector": "erp", "stats": [StreamStats("erp", "invoices", read=3, quarantined=1)]},

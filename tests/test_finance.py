@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from hub.app import Hub
 from hub.config import load_config
-from hub.finance import MatchDesk, MatchError
+from hub.errors import MatchError
+from hub.recon import MatchDesk
 from hub.store import schema
 
 from .conftest import generate, run_hub, write_config
@@ -181,7 +182,7 @@ def test_a_learned_account_identifies_the_next_payment_from_it(hub: Hub) -> None
     account = next(x["value"] for x in result.learned if x["kind"] == "account")
     customer = next(x["customer"] for x in result.learned if x["kind"] == "account")
     book = hub.store
-    from hub.reconcile import ReconcileEngine
+    from hub.recon import ReconcileEngine
 
     with book.connect() as conn:
         loaded = ReconcileEngine(book, []).load_book(conn)

@@ -30,7 +30,7 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.model import BandChange, FlagChange
 from hub.outbox import enqueue
-from hub.reconcile import LIVE
+from hub.recon import LIVE
 from hub.store import Store, schema, utcnow
 from hub.store.locks import PG_LOCK_CLASS, _key
 

@@ -1,4 +1,4 @@
-"""Cash application: evidence matchers (hub_plugins.matching), the combiner (hub.matching) and decide.
+"""Cash application: evidence matchers (hub_plugins.matching), the combiner (hub.recon.matching) and decide.
 
 Every case is a small hand-written book of open invoices and customers and one receipt, driven the
 way ``ReconcileEngine.proposals`` drives it (stage-0 matchers first, then references, then the
@@ -29,28 +29,21 @@ from hub_plugins.matching import (
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from hub.matching import (
-    PRIOR,
-    W_AMBIGUOUS,
-    W_EXACT,
-    W_SINGLE,
+from hub.recon import (
     Combiner,
-    Evidence,
-    Found,
-    sigmoid,
-    subset_sums,
-)
-from hub.reconcile import (
     CustomerView,
     Decision,
+    Evidence,
+    Found,
+    MatchProposal,
     OpenInvoice,
     OpenItems,
-    Proposal,
     ProposalLine,
     ReceiptView,
     ReconcileEngine,
     decide,
 )
+from hub.recon.matching import PRIOR, W_AMBIGUOUS, W_EXACT, W_SINGLE, sigmoid, subset_sums
 
 D = Decimal
 ACME_IBAN = "DE89370400440532013000"
@@ -99,14 +92,14 @@ def gather(receipt: ReceiptView, items: OpenItems) -> Found:
     return found
 
 
-def run(receipt: ReceiptView, items: OpenItems, *, fee: Decimal = FEE) -> tuple[Decision, list[Proposal]]:
+def run(receipt: ReceiptView, items: OpenItems, *, fee: Decimal = FEE) -> tuple[Decision, list[MatchProposal]]:
     engine = ReconcileEngine(store=None, matchers=matchers(), fee_tolerance=fee)  # type: ignore[arg-type]
     proposals = engine.proposals(receipt, items)
     decision = decide(receipt, proposals, items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
     return decision, proposals
 
 
-def lines(p: Proposal) -> list[tuple[int, Decimal, str]]:
+def lines(p: MatchProposal) -> list[tuple[int, Decimal, str]]:
     return [(ln.invoice_id, ln.amount, ln.kind) for ln in p.lines]
 
 
@@ -114,7 +107,7 @@ def weights(found: Found, customer_id: str) -> list[float]:
     return [e.weight for e in found.customers.get(customer_id, [])]
 
 
-def text_of(p: Proposal) -> str:
+def text_of(p: MatchProposal) -> str:
     return " | ".join(p.reasons)
 
 
@@ -719,7 +712,7 @@ def test_invoice_in_another_currency_is_never_proposed() -> None:
     decision, proposals = run(rcpt("1000.00", account=ACME_IBAN, text="INV-2026-000123"), items)
     assert (decision.status, proposals) == ("open", [])
     usd = decide(
-        rcpt("1000.00"), [Proposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")], items,
+        rcpt("1000.00"), [MatchProposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")], items,
         auto_threshold=0.95, suggest_threshold=0.3,
     )
     assert (usd.status, usd.proposals) == ("open", [])
@@ -757,7 +750,7 @@ def test_fully_allocated_invoice_is_no_longer_proposed() -> None:
 
 def test_decide_refuses_auto_when_a_line_exceeds_the_remaining_amount() -> None:
     items = book([inv(1, "A-1", "C-ACME", "1000.00")], [acme()], {1: D("400.00")})
-    p = Proposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")
+    p = MatchProposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")
     decision = decide(rcpt("1000.00"), [p], items, auto_threshold=0.95, suggest_threshold=0.3)
     assert decision.status == "suggested"
     assert decision.proposals == [p]
@@ -765,28 +758,28 @@ def test_decide_refuses_auto_when_a_line_exceeds_the_remaining_amount() -> None:
 
 def test_decide_refuses_auto_when_lines_on_one_invoice_together_exceed_the_remaining_amount() -> None:
     items = book([inv(1, "A-1", "C-ACME", "1000.00")], [acme()])
-    p = Proposal([ProposalLine(1, D("1000.00")), ProposalLine(1, D("7.50"), "write_off")], 0.999, "hand")
+    p = MatchProposal([ProposalLine(1, D("1000.00")), ProposalLine(1, D("7.50"), "write_off")], 0.999, "hand")
     decision = decide(rcpt("1000.00"), [p], items, auto_threshold=0.95, suggest_threshold=0.3)
     assert decision.status != "auto"
 
 
 def test_decide_refuses_auto_when_two_proposals_are_within_the_margin() -> None:
     items = book([inv(1, "A-1", "C-ACME", "500.00"), inv(2, "A-2", "C-ACME", "500.00")], [acme()])
-    a = Proposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
-    b = Proposal([ProposalLine(2, D("500.00"))], 0.97, "hand")  # log-odds 4.6 vs 3.5
+    a = MatchProposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
+    b = MatchProposal([ProposalLine(2, D("500.00"))], 0.97, "hand")  # log-odds 4.6 vs 3.5
     decision = decide(rcpt("500.00"), [b, a], items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
     assert decision.status == "suggested"
     assert decision.proposals == [a, b]
-    c = Proposal([ProposalLine(2, D("500.00"))], 0.9, "hand")  # log-odds 2.2: more than 2.0 below
+    c = MatchProposal([ProposalLine(2, D("500.00"))], 0.9, "hand")  # log-odds 2.2: more than 2.0 below
     decision = decide(rcpt("500.00"), [c, a], items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
     assert (decision.status, decision.proposals) == ("auto", [a])
 
 
 def test_decide_drops_proposals_claiming_more_than_the_receipt_and_keeps_the_best_duplicate() -> None:
     items = book([inv(1, "A-1", "C-ACME", "500.00"), inv(2, "A-2", "C-ACME", "500.00")], [acme()])
-    too_much = Proposal([ProposalLine(1, D("500.00")), ProposalLine(2, D("500.00"))], 0.999, "hand")
-    low = Proposal([ProposalLine(1, D("500.00"))], 0.5, "hand")
-    high = Proposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
+    too_much = MatchProposal([ProposalLine(1, D("500.00")), ProposalLine(2, D("500.00"))], 0.999, "hand")
+    low = MatchProposal([ProposalLine(1, D("500.00"))], 0.5, "hand")
+    high = MatchProposal([ProposalLine(1, D("500.00"))], 0.99, "hand")
     decision = decide(rcpt("500.00"), [too_much, low, high], items, auto_threshold=0.95, suggest_threshold=0.3)
     assert (decision.status, decision.proposals) == ("auto", [high])
 
@@ -893,7 +886,7 @@ def test_subset_sums_in_large_pools_agrees_with_exhaustive_search() -> None:
     # Pools above 16 invoices meet in the middle; checked against depth-first search without budget.
     import random
 
-    from hub.matching import _subset_dfs
+    from hub.recon.matching import _subset_dfs
 
     rng = random.Random(7)
     for _ in range(200):

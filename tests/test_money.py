@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hub.app import Hub
 from hub.config import load_config
-from hub.reconcile import live_allocated
+from hub.recon import live_allocated
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_positive, money_sub, money_sum, money_value
 

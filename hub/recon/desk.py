@@ -23,7 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import MatchError
-from hub.reconcile import LIVE, live_allocated, lock_allocations
+from hub.recon.engine import live_allocated, lock_allocations
+from hub.recon.types import LIVE
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from hub.reconcile import Matcher, OpenItems, Proposal, ProposalLine, ReceiptView
+from hub.recon.types import Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
 
@@ -146,7 +146,7 @@ class EvidenceMatcher(Matcher):
 
     stage: int = 1
 
-    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[Proposal]:
+    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[MatchProposal]:
         return []
 
     @abc.abstractmethod
@@ -318,8 +318,8 @@ class Combiner:
     subset_budget: int = 20_000
     auto_logit: float = logit(0.95)
 
-    def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[Proposal]:
-        out: list[Proposal] = []
+    def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
+        out: list[MatchProposal] = []
         named = [
             i for i in found.invoices
             if i in book.invoices and book.invoices[i].currency == receipt.currency and book.remaining(i) > 0
@@ -339,7 +339,7 @@ class Combiner:
     def _score(
         self, receipt: ReceiptView, book: OpenItems, found: Found, lines: list[ProposalLine],
         amount_weight: float, amount_reason: str, method: str,
-    ) -> Proposal:
+    ) -> MatchProposal:
         payments = [ln for ln in lines if ln.kind == "payment"]
         reasons: list[str] = []
         ref_weights = [found.invoice_weight(ln.invoice_id) for ln in payments]
@@ -368,7 +368,7 @@ class Combiner:
         reasons.append(f"{amount_reason} ({amount_weight:+.1f})")
         score = PRIOR + ref_part + cust_part + amount_weight
         reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f} from a prior of {PRIOR:+.1f})")
-        return Proposal(lines, round(sigmoid(score), 6), method, reasons)
+        return MatchProposal(lines, round(sigmoid(score), 6), method, reasons)
 
     @staticmethod
     def _group(book: OpenItems, customer_id: str) -> str:
@@ -379,12 +379,12 @@ class Combiner:
 
     def _from_references(
         self, receipt: ReceiptView, book: OpenItems, found: Found, named: list[int]
-    ) -> list[Proposal]:
+    ) -> list[MatchProposal]:
         amount = receipt.amount
         rem = {i: book.remaining(i) for i in named}
         total = sum(rem.values(), ZERO)
         numbers = ", ".join(book.invoices[i].number for i in named)
-        out: list[Proposal] = []
+        out: list[MatchProposal] = []
         full = [ProposalLine(i, rem[i]) for i in named]
         if total == amount:
             out.append(self._score(receipt, book, found, full, W_EXACT,
@@ -481,13 +481,13 @@ class Combiner:
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
-    ) -> list[Proposal]:
+    ) -> list[MatchProposal]:
         amount = receipt.amount
         rem = {i: book.remaining(i) for i in self._pool(book, customer_id, receipt.currency)}
         if not rem:
             return []
         pool = list(rem)
-        out: list[Proposal] = []
+        out: list[MatchProposal] = []
         exact = [i for i, r in rem.items() if r == amount]
         if exact:
             penalty = W_AMBIGUOUS * (len(exact) - 1)

@@ -1,7 +1,7 @@
 """Cash application: proposals from matcher plugins, decided into allocations.
 
 Matchers (``hub_register_matchers``) look at one receipt and the book of open items and return
-:class:`Proposal` objects: which invoices, how much each, how confident, and why. The engine
+:class:`MatchProposal` objects: which invoices, how much each, how confident, and why. The engine
 decides: ``auto`` when the best proposal clears ``auto_threshold``, no other proposal comes close,
 and every line still fits the invoice's open amount; otherwise the top proposals above
 ``suggest_threshold`` become ``suggested`` allocations for finance to confirm. An amount is never
@@ -13,21 +13,32 @@ and again only after invoices changed since it was last looked at.
 
 from __future__ import annotations
 
-import abc
 import datetime as dt
 import gc
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 
 from hub.log import get_logger
+from hub.recon.matching import Combiner, EvidenceMatcher, Found
+from hub.recon.types import (
+    LIVE,
+    ZERO,
+    CustomerView,
+    Decision,
+    Matcher,
+    MatchProposal,
+    OpenInvoice,
+    OpenItems,
+    ReceiptView,
+    ReconcileStats,
+)
 from hub.store import Store, schema, utcnow
 from hub.store.locks import transaction_lock
 from hub.store.money import money_positive, money_sum
@@ -35,145 +46,9 @@ from hub.store.schema import from_micros, micros_of
 
 log = get_logger(__name__)
 
-LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
-ZERO = Decimal(0)
-
-
-class OpenInvoice(NamedTuple):
-    """An open invoice as matchers see it (a named tuple: a run holds up to millions of them, and a
-    tuple is built several times faster than a frozen dataclass)."""
-
-    id: int
-    number: str
-    customer_id: str
-    currency: str
-    open_amount: Decimal
-    due_date: Any
-    po_number: str | None
-    payment_reference: str | None
-
-
-@dataclass(frozen=True)
-class CustomerView:
-    id: str
-    name: str
-    aliases: tuple[str, ...]
-    ibans: tuple[str, ...]
-    parent_id: str | None
-
-
-@dataclass(frozen=True)
-class ReceiptView:
-    id: int
-    bank_ref: str | None
-    amount: Decimal
-    currency: str
-    booking_date: Any
-    payer_name: str | None
-    payer_account: str | None
-    remittance: str | None
-    references: tuple[str, ...]
-    end_to_end_id: str | None
-
-    def texts(self) -> list[str]:
-        """Every free or structured text that may carry a reference."""
-        out = [t for t in (self.remittance, self.end_to_end_id) if t]
-        out.extend(self.references)
-        return out
-
-
-@dataclass(frozen=True)
-class ProposalLine:
-    invoice_id: int
-    amount: Decimal
-    kind: str = "payment"
-
-
-@dataclass
-class Proposal:
-    lines: list[ProposalLine]
-    confidence: float
-    method: str
-    reasons: list[str] = field(default_factory=list)
-    automatic: bool = True
-    """False for a proposal finance must always look at (an overpayment), whatever its confidence."""
-
-    def key(self) -> tuple[tuple[int, Decimal, str], ...]:
-        return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
-
-    @property
-    def total(self) -> Decimal:
-        return sum((ln.amount for ln in self.lines), ZERO)
-
-
-class OpenItems:
-    """The open invoices and customers a reconciliation run matches against.
-
-    ``remaining(invoice_id)`` is the open amount after every live allocation, including the ones
-    this run has decided so far. ``index(name, build)`` memoises lookup structures so matchers
-    share them instead of each scanning all invoices.
-    """
-
-    def __init__(
-        self, invoices: Iterable[OpenInvoice], customers: Iterable[CustomerView], allocated: dict[int, Decimal]
-    ) -> None:
-        self.invoices: dict[int, OpenInvoice] = {inv.id: inv for inv in invoices}
-        self.customers: dict[str, CustomerView] = {c.id: c for c in customers}
-        self._allocated: dict[int, Decimal] = dict(allocated)
-        self._indexes: dict[str, Any] = {}
-        self.by_customer: dict[str, list[int]] = defaultdict(list)
-        for inv in self.invoices.values():
-            self.by_customer[inv.customer_id].append(inv.id)
-
-    def remaining(self, invoice_id: int) -> Decimal:
-        taken = self._allocated.get(invoice_id)
-        amount = self.invoices[invoice_id].open_amount
-        return amount if taken is None else amount - taken
-
-    def allocate(self, invoice_id: int, amount: Decimal) -> None:
-        self._allocated[invoice_id] = self._allocated.get(invoice_id, ZERO) + amount
-
-    def index(self, name: str, build: Callable[[OpenItems], Any]) -> Any:
-        if name not in self._indexes:
-            self._indexes[name] = build(self)
-        return self._indexes[name]
-
-
-class Matcher(abc.ABC):
-    """A matching strategy; registered through ``hub_register_matchers``."""
-
-    name: str = "matcher"
-
-    @abc.abstractmethod
-    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[Proposal]:
-        """Return proposals for ``receipt`` (possibly none). Amounts must use ``book.remaining``."""
-
-
-@dataclass
-class ReconcileStats:
-    considered: int = 0
-    auto: int = 0
-    suggested: int = 0
-    unmatched: int = 0
-    allocations: int = 0
-    changed_meanwhile: int = 0
-    """Receipts left for the next run: while this run decided them, someone else matched them, or
-    allocated the invoices they were to pay (checked in the writing transaction)."""
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Decision:
-    status: str  # auto | suggested | open
-    proposals: list[Proposal]
-
-
 def decide(
     receipt: ReceiptView,
-    proposals: Sequence[Proposal],
+    proposals: Sequence[MatchProposal],
     book: OpenItems,
     *,
     auto_threshold: float,
@@ -187,7 +62,7 @@ def decide(
     least e^2, about 7 times, as likely) to be automatic; compared as probabilities, 0.999 and
     0.99 would look alike although one is ten times as likely to be wrong as the other.
     """
-    unique: dict[Any, Proposal] = {}
+    unique: dict[Any, MatchProposal] = {}
     for p in proposals:
         if (
             not p.lines
@@ -285,8 +160,6 @@ class ReconcileEngine:
         subset_budget: int = 20_000,
         hook: Any = None,
     ) -> None:
-        from hub.matching import Combiner, EvidenceMatcher
-
         self.store = store
         self.evidence_matchers = sorted(
             (m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage
@@ -420,12 +293,10 @@ class ReconcileEngine:
             for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e, status, seen in rows
         ]
 
-    def proposals(self, receipt: ReceiptView, book: OpenItems) -> list[Proposal]:
+    def proposals(self, receipt: ReceiptView, book: OpenItems) -> list[MatchProposal]:
         """Every proposal for one receipt: the combiner's from the evidence matchers' clues, and
         those of matchers that propose directly."""
-        from hub.matching import Found
-
-        out: list[Proposal] = []
+        out: list[MatchProposal] = []
         if self.evidence_matchers:
             found = Found()
             for em in self.evidence_matchers:

@@ -1,0 +1,151 @@
+"""What cash application works with: open items, receipts, proposals, matchers, run statistics.
+
+The leaf of the ``hub.recon`` package: the engine, the evidence matchers and the match desk build
+on these types, and matcher plugins see them (re-exported by :mod:`hub`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
+ZERO = Decimal(0)
+
+
+class OpenInvoice(NamedTuple):
+    """An open invoice as matchers see it (a named tuple: a run holds up to millions of them, and a
+    tuple is built several times faster than a frozen dataclass)."""
+
+    id: int
+    number: str
+    customer_id: str
+    currency: str
+    open_amount: Decimal
+    due_date: Any
+    po_number: str | None
+    payment_reference: str | None
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    ibans: tuple[str, ...]
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    id: int
+    bank_ref: str | None
+    amount: Decimal
+    currency: str
+    booking_date: Any
+    payer_name: str | None
+    payer_account: str | None
+    remittance: str | None
+    references: tuple[str, ...]
+    end_to_end_id: str | None
+
+    def texts(self) -> list[str]:
+        """Every free or structured text that may carry a reference."""
+        out = [t for t in (self.remittance, self.end_to_end_id) if t]
+        out.extend(self.references)
+        return out
+
+
+@dataclass(frozen=True)
+class ProposalLine:
+    invoice_id: int
+    amount: Decimal
+    kind: str = "payment"
+
+
+@dataclass
+class MatchProposal:
+    lines: list[ProposalLine]
+    confidence: float
+    method: str
+    reasons: list[str] = field(default_factory=list)
+    automatic: bool = True
+    """False for a proposal finance must always look at (an overpayment), whatever its confidence."""
+
+    def key(self) -> tuple[tuple[int, Decimal, str], ...]:
+        return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
+
+    @property
+    def total(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines), ZERO)
+
+
+class OpenItems:
+    """The open invoices and customers a reconciliation run matches against.
+
+    ``remaining(invoice_id)`` is the open amount after every live allocation, including the ones
+    this run has decided so far. ``index(name, build)`` memoises lookup structures so matchers
+    share them instead of each scanning all invoices.
+    """
+
+    def __init__(
+        self, invoices: Iterable[OpenInvoice], customers: Iterable[CustomerView], allocated: dict[int, Decimal]
+    ) -> None:
+        self.invoices: dict[int, OpenInvoice] = {inv.id: inv for inv in invoices}
+        self.customers: dict[str, CustomerView] = {c.id: c for c in customers}
+        self._allocated: dict[int, Decimal] = dict(allocated)
+        self._indexes: dict[str, Any] = {}
+        self.by_customer: dict[str, list[int]] = defaultdict(list)
+        for inv in self.invoices.values():
+            self.by_customer[inv.customer_id].append(inv.id)
+
+    def remaining(self, invoice_id: int) -> Decimal:
+        taken = self._allocated.get(invoice_id)
+        amount = self.invoices[invoice_id].open_amount
+        return amount if taken is None else amount - taken
+
+    def allocate(self, invoice_id: int, amount: Decimal) -> None:
+        self._allocated[invoice_id] = self._allocated.get(invoice_id, ZERO) + amount
+
+    def index(self, name: str, build: Callable[[OpenItems], Any]) -> Any:
+        if name not in self._indexes:
+            self._indexes[name] = build(self)
+        return self._indexes[name]
+
+
+class Matcher(abc.ABC):
+    """A matching strategy; registered through ``hub_register_matchers``."""
+
+    name: str = "matcher"
+
+    @abc.abstractmethod
+    def propose(self, receipt: ReceiptView, book: OpenItems) -> Sequence[MatchProposal]:
+        """Return proposals for ``receipt`` (possibly none). Amounts must use ``book.remaining``."""
+
+
+@dataclass
+class ReconcileStats:
+    considered: int = 0
+    auto: int = 0
+    suggested: int = 0
+    unmatched: int = 0
+    allocations: int = 0
+    changed_meanwhile: int = 0
+    """Receipts left for the next run: while this run decided them, someone else matched them, or
+    allocated the invoices they were to pay (checked in the writing transaction)."""
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Decision:
+    """What the engine decided for one receipt: ``auto``, ``suggested`` or ``open``, with the proposals."""
+
+    status: str
+    proposals: list[MatchProposal]
