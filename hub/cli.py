@@ -677,7 +677,7 @@ def exposure_export(
     """Write one row per customer (or group): open, overdue, ageing buckets, limit, score, band, flags and more."""
     _check_format(fmt)
     with _hub() as hub:
-        from hub.exposure import bucket_labels
+        from hub.risk.exposure import bucket_labels
 
         hub.store.check_ready()
         labels = bucket_labels(hub.config.risk.buckets)
@@ -707,7 +707,7 @@ def exposure_export(
 def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical customer id.")]) -> None:
     """One customer's exposure, score with every signal's contribution, flags and next collection step."""
     with _hub() as hub:
-        from hub.exposure import bucket_labels
+        from hub.risk.exposure import bucket_labels
 
         hub.store.check_ready()
         labels = bucket_labels(hub.config.risk.buckets)

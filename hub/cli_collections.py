@@ -78,7 +78,7 @@ def _log(
 ) -> None:
     """Write one line of the collection ledger (a call, an email, a visit...), with a promise to pay if one was made."""
     from hub import cli as hubcli
-    from hub import collections as coll
+    from hub.risk import collection as coll
 
     when = _time(at)
     day = _date(promise_date, "--promise-date")
@@ -129,7 +129,7 @@ def _due(
 ) -> None:
     """Collection steps due, most valuable first (overdue in the base currency), as planned by the last risk run."""
     from hub import cli as hubcli
-    from hub import collections as coll
+    from hub.risk import collection as coll
 
     day = _date(as_of, "--as-of")
     with hubcli.session() as hub:
@@ -164,7 +164,7 @@ def _ledger(
 ) -> None:
     """A customer's collection ledger, newest first, from the hub and every CRM, with each promise and its status."""
     from hub import cli as hubcli
-    from hub import collections as coll
+    from hub.risk import collection as coll
 
     with hubcli.session() as hub:
         hub.store.check_ready()
@@ -201,7 +201,7 @@ def _promises(
 ) -> None:
     """Promises to pay, newest first, with what has been received against them (as of the last risk run)."""
     from hub import cli as hubcli
-    from hub import collections as coll
+    from hub.risk import collection as coll
 
     if status is not None and status not in coll.PROMISE_STATUSES:
         raise HubError(f"--status must be one of {', '.join(coll.PROMISE_STATUSES)}, got {status!r}")

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
-from hub import credit
 from hub.errors import HubError
+from hub.risk import credit
 from hub.store import schema
 
 # ``hub.cli`` imports this module while it is being set up, so its helpers are imported when a
@@ -28,7 +28,7 @@ def _amount(value: Any, currency: str) -> str:
     return "-" if value is None else credit.money(value, currency)
 
 
-def _change(p: credit.Proposal) -> str:
+def _change(p: credit.LimitProposal) -> str:
     change = p.change
     if change is None:
         return "first limit"

@@ -50,10 +50,10 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.us import ein
 from stdnum.util import get_cc_module
 
-from hub.collections import HUB_SOURCE  # the hub's own ledger lines name the canonical customer
 from hub.config import IdentityConfig
 from hub.errors import IdentityError
 from hub.log import get_logger
+from hub.risk.collection import HUB_SOURCE  # the hub's own ledger lines name the canonical customer
 from hub.store import Store, schema, utcnow
 
 log = get_logger(__name__)

@@ -38,7 +38,7 @@ import sqlalchemy as sa
 from hub.errors import HubError
 from hub.fx import Rates
 from hub.model import format_money
-from hub.risk import bucket_labels
+from hub.risk.exposure import bucket_labels
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
 

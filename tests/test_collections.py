@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub.collections import (
+from hub.config import CollectionsConfig, LadderStep
+from hub.errors import ConfigError
+from hub.model import CollectionChannel, Exposure
+from hub.risk import CustomerRisk, PromiseView
+from hub.risk.collection import (
     CollectionError,
     canonical_customer_ids,
     evaluate_promises,
@@ -25,10 +29,6 @@ from hub.collections import (
     plan_next_actions,
     record_action,
 )
-from hub.config import CollectionsConfig, LadderStep
-from hub.errors import ConfigError
-from hub.model import CollectionChannel, Exposure
-from hub.risk import CustomerRisk, PromiseView
 from hub.store import Store, schema, utcnow
 
 from .conftest import run_hub, write_config

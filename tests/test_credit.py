@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hub import credit
 from hub.config import CreditConfig
 from hub.errors import ConfigError, HubError
 from hub.model import CreditLimitChange, Exposure
-from hub.risk import BureauView, CustomerRisk
+from hub.risk import BureauView, CustomerRisk, credit
 from hub.store import Store, schema, utcnow
 from tests.conftest import run_hub, write_config
 

@@ -444,7 +444,7 @@ def _change(code: str = "CREDIT_HOLD") -> FlagChange:
     )
 
 
-#: What the hub passes each lifecycle hook (see hub/sync.py, hub/recon/engine.py, hub/risk.py).
+#: What the hub passes each lifecycle hook (see hub/sync.py, hub/recon/engine.py, hub/risk/engine.py).
 LIFECYCLE_CALLS: dict[str, dict[str, Any]] = {
     "hub_before_sync": {"connector": "erp", "streams": ["customers", "invoices"]},
     "hub_after_sync": {"connector": "erp", "stats": [StreamStats("erp", "invoices", read=3, quarantined=1)]},

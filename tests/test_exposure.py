@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from hub.config import FxConfig, RiskConfig
-from hub.exposure import bucket_labels, bucket_of
 from hub.fx import Rates
 from hub.model import Exposure
 from hub.risk import RiskEngine
+from hub.risk.exposure import bucket_labels, bucket_of
 from hub.store import Store, schema, utcnow
 
 AS_OF = dt.date(2026, 11, 27)
@@ -213,7 +213,7 @@ def test_groups_roll_subsidiaries_up_to_the_top_parent_in_its_currency(db: Store
     engine = RiskEngine(db, [], [], sinks=[], fx=FxConfig(rates={"USD": "0.5"}))
     with db.connect() as conn:
         book = engine.load(conn, AS_OF)
-    from hub.exposure import roll_up_groups
+    from hub.risk.exposure import roll_up_groups
 
     (group,) = roll_up_groups(book, book.labels)
     assert (group["group_id"], group["members"], group["currency"]) == ("P", 4, "EUR")

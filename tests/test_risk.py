@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from hub.app import Hub
 from hub.config import load_config
-from hub.risk import bucket_of
+from hub.risk.exposure import bucket_of
 from hub.store import schema
 
 from .conftest import generate, run_hub, write_config

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from hub.app import Hub
 from hub.config import CreditConfig, RiskConfig, load_config
-from hub.credit import _decision
 from hub.model import Exposure
 from hub.risk import CustomerRisk, RiskContext, band_of, score_customer
+from hub.risk.credit import _decision
 from hub.store import schema
 
 from .conftest import write_config

@@ -14,7 +14,7 @@ person approves (:func:`approve`) or rejects (:func:`reject`) it. An applied or 
 becomes a :class:`hub.model.CreditLimitChange` with one outbox row per sink, in the same transaction
 as its audit-log entry, so the ERP (and CRMs) receive exactly what was decided.
 
-Proposal statuses: ``pending`` -> ``approved`` | ``rejected`` | ``superseded`` (a newer
+LimitProposal statuses: ``pending`` -> ``approved`` | ``rejected`` | ``superseded`` (a newer
 recommendation replaced it, or the current limit came to equal it); ``applied`` (decided by policy).
 """
 
@@ -38,7 +38,7 @@ from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
 
 if TYPE_CHECKING:
-    from hub.risk import CustomerRisk
+    from hub.risk.types import CustomerRisk
 
 log = get_logger(__name__)
 CENT = Decimal("0.01")
@@ -69,7 +69,7 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
-class Proposal:
+class LimitProposal:
     """One row of ``credit_limit_proposal``."""
 
     id: int
@@ -292,8 +292,8 @@ def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) 
     return " and ".join(why) or None
 
 
-def _row_proposal(row: Any) -> Proposal:
-    return Proposal(
+def _row_proposal(row: Any) -> LimitProposal:
+    return LimitProposal(
         id=row.id,
         customer_id=row.customer_id,
         as_of=row.as_of,
@@ -533,7 +533,7 @@ def proposals(
     status: str | None = None,
     customer_id: str | None = None,
     limit: int | None = None,
-) -> list[Proposal]:
+) -> list[LimitProposal]:
     """Proposals, newest first, optionally of one status and/or one customer."""
     p = schema.credit_limit_proposal
     if status is not None and status not in STATUSES:
@@ -548,13 +548,13 @@ def proposals(
     return [_row_proposal(r) for r in conn.execute(query)]
 
 
-def _by_id(conn: sa.Connection, pid: int) -> Proposal | None:
+def _by_id(conn: sa.Connection, pid: int) -> LimitProposal | None:
     p = schema.credit_limit_proposal
     row = conn.execute(sa.select(p).where(p.c.id == pid)).first()
     return None if row is None else _row_proposal(row)
 
 
-def decision_text(proposal: Proposal) -> str:
+def decision_text(proposal: LimitProposal) -> str:
     if proposal.status == "pending":
         return "pending"
     by = f" by {proposal.decided_by}" if proposal.decided_by else ""
@@ -562,7 +562,7 @@ def decision_text(proposal: Proposal) -> str:
     return f"{proposal.status}{by}{on}"
 
 
-def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Proposal:
+def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> LimitProposal:
     """The proposal ``ref`` names: a proposal id (``17``, ``"#17"``) or a customer id.
 
     For a customer, its latest pending proposal when ``pending``, else its latest proposal. A
@@ -613,7 +613,7 @@ def _who(by: str) -> str:
 
 def _decide(
     conn: sa.Connection, ref: str | int, status: str, verb: str, by: str, note: str | None, now: dt.datetime
-) -> Proposal:
+) -> LimitProposal:
     proposal = find(conn, ref, pending=True)
     if proposal.status != "pending":
         raise HubError(
@@ -658,7 +658,7 @@ def approve(
     note: str | None = None,
     sinks: list[str],
     master_source: str | None = None,
-) -> tuple[Proposal, CreditLimitChange]:
+) -> tuple[LimitProposal, CreditLimitChange]:
     """Approve a pending proposal (by id, or the customer's latest pending one).
 
     In one transaction: the proposal becomes ``approved`` (who, when, note), the audit log records
@@ -702,7 +702,7 @@ def approve(
     return proposal, event
 
 
-def reject(store: Store, proposal_or_customer: str | int, *, by: str, note: str | None = None) -> Proposal:
+def reject(store: Store, proposal_or_customer: str | int, *, by: str, note: str | None = None) -> LimitProposal:
     """Reject a pending proposal (by id, or the customer's latest pending one); the limit stays as it is.
 
     The same amount is not proposed again until the recommendation or the current limit changes.

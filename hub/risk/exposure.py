@@ -31,7 +31,8 @@ import sqlalchemy as sa
 
 from hub.fx import Rates
 from hub.model import Exposure, LegalEvent
-from hub.recon import LIVE
+from hub.recon.types import LIVE
+from hub.risk.types import BureauView, CustomerRisk, PastAssessment, Payment
 from hub.store import schema
 from hub.store.money import money_positive, money_sub, money_sum, money_value
 
@@ -181,8 +182,6 @@ def load_customers(
     history_days: int,
     master_source: str | None = None,
 ) -> Book:
-    from hub.risk import BureauView, CustomerRisk, PastAssessment, Payment
-
     check_bounds(bounds)
     labels = bucket_labels(bounds)
     index = CustomerIndex(conn, master_source)

@@ -34,11 +34,11 @@ from pydantic import ValidationError
 
 from hub.config import CollectionsConfig, LadderStep
 from hub.errors import CollectionError
-from hub.exposure import CustomerIndex
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
-from hub.recon import LIVE
-from hub.risk import CustomerRisk, PromiseView
+from hub.recon.types import LIVE
+from hub.risk.exposure import CustomerIndex
+from hub.risk.types import CustomerRisk, PromiseView
 from hub.store import Store, schema, utcnow
 from hub.store.bulk import record_hash
 
