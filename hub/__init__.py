@@ -1,6 +1,208 @@
-"""Receivables integration hub: the core (model, hooks, store, sync, reconciliation, risk, outbox, CLI)."""
+"""Receivables integration hub: the public API for connector and plugin authors.
+
+Everything a connector or a plugin may use is importable from ``hub`` itself and listed in
+``__all__`` (httpx's pattern): ``from hub import Sink, SinkError, HttpClient``. Names are loaded on
+first use, so ``import hub`` stays cheap for a command that needs none of them. Modules below
+``hub`` (``hub.sync``, ``hub.store``, ``hub.recon.engine`` ...) are the hub's own and may change
+between minor versions; ``docs/plugins.md`` says what is stable. Command plugins also use
+:mod:`hub.cli`'s helpers (``session``, ``emit``, ``table``, ``handled``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from hub.hookspecs import hookimpl
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "hookimpl"]
+
+# name -> the module that defines it. Kept by hand (not computed) so that the list is the contract.
+_EXPORTS: dict[str, str] = {
+    # connectors: what a source reads and what a sink delivers
+    "Connector": "hub.connector",
+    "ConnectorConfig": "hub.connector",
+    "ConnectorContext": "hub.connector",
+    "ConnectorType": "hub.connector",
+    "DeliveryResult": "hub.connector",
+    "JSONValue": "hub.connector",
+    "Page": "hub.connector",
+    "Sink": "hub.connector",
+    "Source": "hub.connector",
+    "StreamSpec": "hub.connector",
+    "validate_config": "hub.connector",
+    # errors: one tree; ``retryable`` says whether trying again can help
+    "ConfigError": "hub.errors",
+    "HttpError": "hub.errors",
+    "HubError": "hub.errors",
+    "MappingError": "hub.errors",
+    "RecordError": "hub.errors",
+    "SinkError": "hub.errors",
+    "SourceError": "hub.errors",
+    "StatementError": "hub.errors",
+    # HTTP for cloud connectors: retries, rate limits, credentials kept out of logs
+    "RETRY_STATUSES": "hub.http",
+    "HttpClient": "hub.http",
+    "RetryPolicy": "hub.http",
+    "TokenBucket": "hub.http",
+    "retry_after_seconds": "hub.http",
+    # logging
+    "get_logger": "hub.log",
+    "register_secret": "hub.log",
+    # the canonical model: records and the events the outbox delivers
+    "BandChange": "hub.model",
+    "CollectionChannel": "hub.model",
+    "CreditLimitChange": "hub.model",
+    "Exposure": "hub.model",
+    "FlagChange": "hub.model",
+    "FlagCode": "hub.model",
+    "LegalEvent": "hub.model",
+    "LegalEventKind": "hub.model",
+    "OutboxEvent": "hub.model",
+    "RiskFlag": "hub.model",
+    "format_money": "hub.model",
+    # matchers (``hub_matchers``)
+    "Evidence": "hub.recon",
+    "EvidenceMatcher": "hub.recon",
+    "Found": "hub.recon",
+    "Matcher": "hub.recon",
+    "OpenItems": "hub.recon",
+    "ReceiptView": "hub.recon",
+    # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
+    "BureauView": "hub.risk",
+    "CustomerRisk": "hub.risk",
+    "FlagPolicy": "hub.risk",
+    "Payment": "hub.risk",
+    "PromiseView": "hub.risk",
+    "RiskContext": "hub.risk",
+    "RiskSignal": "hub.risk",
+    "SignalResult": "hub.risk",
+    # the application: what a command plugin drives
+    "Hub": "hub.app",
+    "Progress": "hub.sync",
+}
+
+__all__ = [
+    "RETRY_STATUSES",
+    "BandChange",
+    "BureauView",
+    "CollectionChannel",
+    "ConfigError",
+    "Connector",
+    "ConnectorConfig",
+    "ConnectorContext",
+    "ConnectorType",
+    "CreditLimitChange",
+    "CustomerRisk",
+    "DeliveryResult",
+    "Evidence",
+    "EvidenceMatcher",
+    "Exposure",
+    "FlagChange",
+    "FlagCode",
+    "FlagPolicy",
+    "Found",
+    "HttpClient",
+    "HttpError",
+    "Hub",
+    "HubError",
+    "JSONValue",
+    "LegalEvent",
+    "LegalEventKind",
+    "MappingError",
+    "Matcher",
+    "OpenItems",
+    "OutboxEvent",
+    "Page",
+    "Payment",
+    "Progress",
+    "PromiseView",
+    "ReceiptView",
+    "RecordError",
+    "RetryPolicy",
+    "RiskContext",
+    "RiskFlag",
+    "RiskSignal",
+    "SignalResult",
+    "Sink",
+    "SinkError",
+    "Source",
+    "SourceError",
+    "StatementError",
+    "StreamSpec",
+    "TokenBucket",
+    "__version__",
+    "format_money",
+    "get_logger",
+    "hookimpl",
+    "register_secret",
+    "retry_after_seconds",
+    "validate_config",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ loads on use
+    from hub.app import Hub
+    from hub.connector import (
+        Connector,
+        ConnectorConfig,
+        ConnectorContext,
+        ConnectorType,
+        DeliveryResult,
+        JSONValue,
+        Page,
+        Sink,
+        Source,
+        StreamSpec,
+        validate_config,
+    )
+    from hub.errors import (
+        ConfigError,
+        HttpError,
+        HubError,
+        MappingError,
+        RecordError,
+        SinkError,
+        SourceError,
+        StatementError,
+    )
+    from hub.http import RETRY_STATUSES, HttpClient, RetryPolicy, TokenBucket, retry_after_seconds
+    from hub.log import get_logger, register_secret
+    from hub.model import (
+        BandChange,
+        CollectionChannel,
+        CreditLimitChange,
+        Exposure,
+        FlagChange,
+        FlagCode,
+        LegalEvent,
+        LegalEventKind,
+        OutboxEvent,
+        RiskFlag,
+        format_money,
+    )
+    from hub.recon import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView
+    from hub.risk import (
+        BureauView,
+        CustomerRisk,
+        FlagPolicy,
+        Payment,
+        PromiseView,
+        RiskContext,
+        RiskSignal,
+        SignalResult,
+    )
+    from hub.sync import Progress

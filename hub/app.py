@@ -250,6 +250,17 @@ class Hub:
         chosen = {n: s for n, s in self.sinks().items() if sinks is None or n in sinks}
         return self.outbox().push(chosen)
 
+    def stored_keys(self, connector: str, record_type: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` (external ids of ``record_type`` records from ``connector``) the store holds;
+        none while the store is not set up."""
+        from hub.store import schema
+        from hub.store.bulk import stored_hashes
+
+        if self.store.current_revision() is None:
+            return set()
+        with self.store.connect() as conn:
+            return set(stored_hashes(conn, schema.RECORD_TABLES[record_type], connector, keys))
+
     def book_state(self) -> BookState:
         """Receipts by state, pending limit approvals and unconverted amounts, read from the store."""
         import sqlalchemy as sa

@@ -929,3 +929,19 @@ class SyncEngine:
                 .values(status=status, finished_at=utcnow(), stats=_json_safe(redact_all(stats.as_dict())),
                         error=redact(error) if error else None)
             )
+
+
+def quarantined(conn: Connection, *, limit: int, include_resolved: bool = False) -> list[dict[str, Any]]:
+    """Records that failed mapping or validation (oldest first), with the reason and the raw record;
+    without ``include_resolved``, only those no later valid record has resolved."""
+    q = schema.quarantine
+    return [
+        dict(r._mapping)
+        for r in conn.execute(
+            sa.select(q.c.id, q.c.connector, q.c.stream, q.c.external_id, q.c.reason, q.c.occurrences, q.c.last_seen,
+                      q.c.resolved_at, q.c.raw)
+            .where(sa.true() if include_resolved else q.c.resolved_at.is_(None))
+            .order_by(q.c.id)
+            .limit(limit)
+        )
+    ]

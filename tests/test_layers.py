@@ -2,12 +2,18 @@
 
 - No import cycle among the core's modules, counting imports inside functions (those hid three
   cycles once); imports under ``if TYPE_CHECKING:`` are for annotations only and do not count.
+  The package ``hub`` depends on every module its lazy public API loads.
+- Connectors and plugins import only the public API (``hub``, and ``hub.cli`` for commands) and
+  their own package.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,10 +91,23 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def lazy_exports() -> dict[str, str]:
+    """``hub``'s public names and the modules that define them, read from ``hub/__init__.py``."""
+    tree = ast.parse((ROOT / "hub" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "_EXPORTS":
+            value = ast.literal_eval(node.value)  # type: ignore[arg-type]
+            assert isinstance(value, dict)
+            return value
+    raise AssertionError("hub/__init__.py has no _EXPORTS")
+
+
 def core_graph() -> dict[str, set[str]]:
     modules = _modules("hub", "hub")
     known = set(modules)
-    return {name: imported(path, name, known) for name, path in modules.items()}
+    graph = {name: imported(path, name, known) for name, path in modules.items()}
+    graph["hub"] |= set(lazy_exports().values())
+    return graph
 
 
 def test_the_core_has_no_import_cycle_counting_imports_inside_functions() -> None:
@@ -103,3 +122,47 @@ def test_the_cycle_finder_finds_a_cycle_hidden_in_a_function(tmp_path: Path) -> 
     graph = {n: imported(tmp_path / f"{n}.py", n, known) for n in known}
     assert graph == {"a": {"b"}, "b": {"a"}, "c": set()}
     assert cycles(graph) == [["a", "b"]]
+
+
+def test_the_public_api_lists_what_it_exports_and_every_name_loads() -> None:
+    import hub
+
+    exports = lazy_exports()
+    assert sorted(hub.__all__) == sorted(["__version__", "hookimpl", *exports])
+    for name, module in exports.items():
+        assert getattr(hub, name) is getattr(importlib.import_module(module), name), name
+
+
+PUBLIC = {"hub", "hub.cli"}
+
+
+def outside_imports(folder: str, package: str) -> dict[str, set[str]]:
+    """Per module of ``folder``: the ``hub`` modules it imports (anywhere, even under TYPE_CHECKING)
+    beyond the public API."""
+    found: dict[str, set[str]] = {}
+    for name, path in _modules(folder, package).items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        used: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                used.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                used.add(node.module)
+                if node.module == "hub":  # "from hub import cli" names the module hub.cli
+                    used.update(f"hub.{a.name}" for a in node.names if a.name == "cli")
+        bad = {m for m in used if (m == "hub" or m.startswith("hub.")) and m not in PUBLIC}
+        if bad:
+            found[name] = bad
+    return found
+
+
+def test_connectors_and_plugins_import_only_the_public_api() -> None:
+    assert outside_imports("connectors", "hub_connectors") == {}
+    assert outside_imports("plugins", "hub_plugins") == {}
+
+
+def test_the_public_api_check_sees_a_private_import(tmp_path: Path, monkeypatch: Any) -> None:
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "__init__.py").write_text("from hub import Sink\nfrom hub.store import schema\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert outside_imports("ext", "ext") == {"ext": {"hub.store"}}

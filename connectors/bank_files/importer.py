@@ -17,12 +17,7 @@ from typing import Any
 
 from hub_connectors.bank_files import BankFilesConfig, BankFilesSource, file_info
 
-from hub.app import Hub
-from hub.connector import Connector, ConnectorContext, validate_config
-from hub.errors import ConfigError, HubError, StatementError
-from hub.store import schema
-from hub.store.bulk import stored_hashes
-from hub.sync import Progress
+from hub import ConfigError, Connector, ConnectorContext, Hub, HubError, Progress, StatementError, validate_config
 
 DEFAULT_CONNECTOR = "bank"
 
@@ -130,15 +125,8 @@ def _dry_run(hub: Hub, source: BankFilesSource, path: Path, label: str) -> FileI
         _describe(report, file_info(path, reader.summary if reader is not None else None))
         return report
     _describe(report, file_info(path, reader.summary))
-    known = _stored_keys(hub, source.name, keys)
+    known = hub.stored_keys(source.name, "receipt", keys)
     report.duplicates = sum(1 for k in keys if k in known)
     report.new = len(set(keys) - known)
     return report
 
-
-def _stored_keys(hub: Hub, connector: str, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the store already holds for this connector (none if it is not set up yet)."""
-    if hub.store.current_revision() is None:
-        return set()
-    with hub.store.connect() as conn:
-        return set(stored_hashes(conn, schema.receipt, connector, keys))

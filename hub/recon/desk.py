@@ -181,6 +181,38 @@ class MatchDesk:
             ],
         }
 
+    def rows(self, statuses: Sequence[str], *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Allocations with these statuses, by receipt and rank (up to ``limit``), and how many there are.
+
+        Each row: ``receipt_ref`` (the bank reference, else the receipt's key), ``invoice_number``,
+        ``amount``, ``currency``, ``kind`` (``payment``, or ``write_off`` for a bank fee written
+        off), ``status``, ``confidence`` and the invoice's canonical ``customer_id``.
+        """
+        a, r, i, c = schema.allocation, schema.receipt, schema.invoice, schema.customer
+        customer = schema.invoice_customer_id
+        joined = a.join(r, r.c.id == a.c.receipt_id).join(i, i.c.id == a.c.invoice_id).outerjoin(
+            c, schema.invoice_customer
+        )
+        query = (
+            sa.select(r.c.bank_ref, r.c.external_id, i.c.number, a.c.amount, i.c.currency, a.c.kind, a.c.status,
+                      a.c.confidence, customer)
+            .select_from(joined)
+            .where(a.c.status.in_(statuses))
+            .order_by(r.c.id, a.c.rank, a.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.store.connect() as conn:
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(a).where(a.c.status.in_(statuses))
+            ).scalar_one()
+            found = [
+                {"receipt_ref": ref or ext, "invoice_number": num, "amount": amount, "currency": ccy, "kind": kind,
+                 "status": status, "confidence": conf, "customer_id": cust}
+                for ref, ext, num, amount, ccy, kind, status, conf, cust in conn.execute(query)
+            ]
+        return found, int(total)
+
     # -- internals ----------------------------------------------------------------------------------
 
     @staticmethod

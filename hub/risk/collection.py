@@ -720,6 +720,19 @@ def ledger(conn: sa.Connection, customer_id: str, *, master_source: str | None =
     return out
 
 
+def planned_steps(conn: sa.Connection) -> tuple[list[Any], int]:
+    """The last risk run's planned collection steps (exposure rows with a next action), and how many
+    customers it assessed."""
+    e = schema.exposure
+    rows = list(
+        conn.execute(
+            sa.select(e.c.customer_id, e.c.name, e.c.as_of, e.c.next_action).where(e.c.next_action.is_not(None))
+        )
+    )
+    assessed = conn.execute(sa.select(sa.func.count()).select_from(e)).scalar_one()
+    return rows, int(assessed)
+
+
 def due_actions(
     rows: Iterable[Any], *, on_or_before: dt.date, owner: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:

@@ -509,3 +509,31 @@ def roll_up_groups(book: Book, labels: Iterable[str]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def stored_exposures(conn: sa.Connection, customer_id: str | None = None) -> list[Any]:
+    """The last risk run's exposure rows (every column), by customer id; one customer's if given."""
+    e = schema.exposure
+    query = sa.select(e).order_by(e.c.customer_id)
+    if customer_id is not None:
+        query = query.where(e.c.customer_id == customer_id)
+    return list(conn.execute(query))
+
+
+def stored_groups(conn: sa.Connection) -> list[Any]:
+    """The last risk run's group rows (a parent and its subsidiaries), by group id."""
+    g = schema.exposure_group
+    return list(conn.execute(sa.select(g).order_by(g.c.group_id)))
+
+
+def active_flags(conn: sa.Connection, customer_id: str | None = None) -> list[Any]:
+    """Flags in force (customer_id, code, reason, version, changed_at), by code and customer."""
+    f = schema.risk_flag
+    query = (
+        sa.select(f.c.customer_id, f.c.code, f.c.reason, f.c.version, f.c.changed_at)
+        .where(f.c.active.is_(True))
+        .order_by(f.c.code, f.c.customer_id)
+    )
+    if customer_id is not None:
+        query = query.where(f.c.customer_id == customer_id)
+    return list(conn.execute(query))
