@@ -467,12 +467,10 @@ def _inline_field_value(f: FieldMap, j: int, var: str, source_value: str, ns: di
     for n, fn in enumerate(f.transforms):
         ns[f"_T{j}_{n}"] = fn
         steps.append(f"        {var} = _T{j}_{n}({var})")
-    if steps:
-        steps.append(f"        if {var} == '': {var} = None")
+    # as field_value: an empty text left after the transforms (or a default of "") is no value
+    steps.append(f"        if {var} == '': {var} = None")
     if then:
-        lines += [f"    if {var} is None:", *then]
-        if steps:
-            lines += ["    else:", *steps]
-    elif steps:
+        lines += [f"    if {var} is None:", *then, "    else:", *steps]
+    else:
         lines += [f"    if {var} is not None:", *steps]
     return lines
