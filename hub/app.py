@@ -1,7 +1,10 @@
-"""The hub as one object: config, plugins, store and connectors, and the jobs that run on them.
+"""The hub as one object: config, plugins, store and connectors, the jobs that run on them, and
+the services through which people and programs act on its data.
 
 The CLI, the tests and (later) the web console and the workers all drive the hub through
-:class:`Hub`, so a job behaves the same whoever starts it.
+:class:`Hub`, so a job or an action behaves the same whoever starts it: jobs are its methods
+(``sync``, ``reconcile``, ``risk``, ``push``...), actions its services (``hub.matches``,
+``hub.limits``, ``hub.collections``... in :mod:`hub.services`).
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
 from hub.plugins import PluginHost, load_plugins
+from hub.services import Collections, Customers, Deliveries, Exposures, Limits, Matches
 from hub.store import Store
 
 # Each job imports its engine when it runs, so that a command pays only for what it uses
@@ -66,6 +71,37 @@ class Hub:
         self.lock_wait = config.database.lock_wait_seconds if lock_wait is None else lock_wait
         self.on_lock_wait = on_lock_wait
         self._connectors: dict[str, Connector] | None = None
+
+    # -- services: what people and programs do with the data (hub.services) --------------------------
+
+    @cached_property
+    def matches(self) -> Matches:
+        return Matches(self)
+
+    @cached_property
+    def exposures(self) -> Exposures:
+        return Exposures(self)
+
+    @cached_property
+    def collections(self) -> Collections:
+        return Collections(self)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(self)
+
+    @cached_property
+    def customers(self) -> Customers:
+        return Customers(self)
+
+    @cached_property
+    def deliveries(self) -> Deliveries:
+        return Deliveries(self)
+
+    @property
+    def database(self) -> str:
+        """Where the store is, without credentials (``127.0.0.1:5432/hub``, ``sqlite:///hub.db``)."""
+        return self.store.url.split("@")[-1]
 
     @contextmanager
     def single_flight(self, job: str) -> Iterator[None]:
@@ -292,24 +328,29 @@ class Hub:
             customers,
         )
 
-    def active_flags(self) -> list[tuple[str, str, str]]:
-        """The flags in force: ``(customer, code, reason)``, by code and customer."""
-        import sqlalchemy as sa
+    def quarantined(self, *, limit: int = 50, include_resolved: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """Records that failed mapping or validation, oldest first, and how many there are
+        (:func:`hub.sync.quarantined`)."""
+        from hub.sync import quarantined
 
-        from hub.store import schema
-
-        f = schema.risk_flag
+        self.store.check_ready()
         with self.store.connect() as conn:
-            return [
-                (cid, code, reason)
-                for cid, code, reason in conn.execute(
-                    sa.select(f.c.customer_id, f.c.code, f.c.reason)
-                    .where(f.c.active.is_(True))
-                    .order_by(f.c.code, f.c.customer_id)
-                )
-            ]
+            return quarantined(conn, limit=limit, include_resolved=include_resolved)
 
     def close(self) -> None:
         for conn in (self._connectors or {}).values():
             conn.close()
         self.store.dispose()
+
+
+def describe_failure(exc: BaseException) -> str | None:
+    """The one line an interface shows for a failure that is not a :class:`HubError`: a database
+    error described (what failed, where); ``None`` for anything else (a bug, whose traceback is what
+    a developer needs)."""
+    import sqlalchemy as sa
+
+    from hub.store import describe_db_error
+
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return describe_db_error(exc)
+    return None

@@ -49,6 +49,21 @@ class StoreError(HubError):
     """The store cannot be used (not initialised, unreachable, wrong schema version)."""
 
 
+class LockBusy(StoreError):
+    """Another process holds a job's lock (:mod:`hub.store.locks`) and did not release it within the
+    wait: the job is already running elsewhere, and trying again later can succeed."""
+
+    retryable = True
+
+    def __init__(self, name: str, holder: str | None, waited: float) -> None:
+        self.name = name
+        self.holder = holder
+        self.waited = waited
+        who = f"held by {holder}" if holder else "held by another process"
+        after = f"; waited {waited:.0f} s" if waited >= 1 else ""
+        super().__init__(f"{name} is already running ({who}){after}; try again when it has finished")
+
+
 class MappingError(HubError):
     """A mapping file is malformed."""
 

@@ -50,6 +50,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.us import ein
 from stdnum.util import get_cc_module
 
+from hub import codes
 from hub.config import IdentityConfig
 from hub.errors import IdentityError
 from hub.log import get_logger
@@ -61,7 +62,7 @@ log = get_logger(__name__)
 #: Who automatic decisions are recorded as (``decided_by``, audit-log actor).
 RESOLVER = "identity-resolution"
 METHODS = ("tax_id", "external_link", "iban", "name", "manual")
-STATUSES = ("applied", "manual", "proposed", "rejected", "unlinked", "superseded")
+STATUSES = codes.LINK_STATUSES
 #: Status of a link in force (the record's canonical id is the link's).
 IN_FORCE = ("applied", "manual")
 #: Confidence of a link by each strong rule (a name match's is its similarity).

@@ -12,8 +12,7 @@ Validation errors name the field and the offending value: pydantic's own message
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
-from enum import StrEnum
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,6 +24,18 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from hub.codes import (  # re-exported: the model's vocabularies live in a light module
+    AllocationKind as AllocationKind,
+    AllocationStatus as AllocationStatus,
+    CollectionChannel as CollectionChannel,
+    Direction as Direction,
+    FlagCode as FlagCode,
+    GuaranteeKind as GuaranteeKind,
+    InvoiceStatus as InvoiceStatus,
+    LegalEventKind as LegalEventKind,
+)
+from hub.fmt import format_money as format_money  # re-exported: the model's reasons and events write money so
 
 # -- value types -----------------------------------------------------------------------------
 
@@ -146,15 +157,6 @@ class Customer(SourceRecord):
     )
 
 
-class InvoiceStatus(StrEnum):
-    OPEN = "open"
-    PAID = "paid"
-    CANCELLED = "cancelled"
-    DISPUTED = "disputed"
-    CLOSED = "closed"
-    """Gone from a complete read of its source (paid and archived, or deleted there): no longer open."""
-
-
 class Invoice(SourceRecord):
     """A customer invoice (or credit note, with a negative amount) as the ERP knows it."""
 
@@ -173,11 +175,6 @@ class Invoice(SourceRecord):
     paid_date: OptionalDate = Field(
         default=None, description="When the ERP saw the invoice paid in full; feeds the payment history."
     )
-
-
-class Direction(StrEnum):
-    CREDIT = "credit"
-    DEBIT = "debit"
 
 
 class StructuredReference(HubModel):
@@ -230,19 +227,6 @@ class Receipt(SourceRecord):
     purpose: OptionalText = None
 
 
-class AllocationStatus(StrEnum):
-    AUTO = "auto"
-    SUGGESTED = "suggested"
-    CONFIRMED = "confirmed"
-    REJECTED = "rejected"
-    UNMATCHED = "unmatched"
-
-
-class AllocationKind(StrEnum):
-    PAYMENT = "payment"
-    WRITE_OFF = "write_off"
-
-
 class Allocation(HubModel):
     """Part of a receipt applied to an invoice.
 
@@ -260,13 +244,6 @@ class Allocation(HubModel):
     reasons: list[str] = Field(default_factory=list)
     decided_by: str = "hub"
     decided_at: dt.datetime | None = None
-
-
-class LegalEventKind(StrEnum):
-    INSOLVENCY = "insolvency"
-    DISHONEST_DEBTOR = "dishonest_debtor"
-    LAWSUIT = "lawsuit"
-    OTHER = "other"
 
 
 class LegalEvent(HubModel):
@@ -290,17 +267,6 @@ class CreditReport(SourceRecord):
     report_date: dt.date
 
 
-class CollectionChannel(StrEnum):
-    EMAIL = "email"
-    PHONE = "phone"
-    LETTER = "letter"
-    VISIT = "visit"
-    LAWYER_LETTER = "lawyer_letter"
-    ARBITRATION = "arbitration"
-    LITIGATION = "litigation"
-    AGENCY = "agency"
-
-
 class CollectionAction(SourceRecord):
     """One line of the collection ledger: who contacted the debtor, how, and what was promised."""
 
@@ -314,15 +280,6 @@ class CollectionAction(SourceRecord):
     promise_amount: OptionalMoney = None
     promise_currency: Currency | None = None
     author: OptionalText = None
-
-
-class GuaranteeKind(StrEnum):
-    BANK_GUARANTEE = "bank_guarantee"
-    LETTER_OF_CREDIT = "letter_of_credit"
-    CREDIT_INSURANCE = "credit_insurance"
-    PARENT_GUARANTEE = "parent_guarantee"
-    COLLATERAL = "collateral"
-    OTHER = "other"
 
 
 class Guarantee(SourceRecord):
@@ -404,22 +361,6 @@ class Exposure(HubModel):
     unconverted: dict[str, Decimal] = Field(default_factory=dict)
 
 
-class FlagCode(StrEnum):
-    OVER_LIMIT = "OVER_LIMIT"
-    OVERDUE_30 = "OVERDUE_30"
-    OVERDUE_60 = "OVERDUE_60"
-    OVERDUE_90 = "OVERDUE_90"
-    BUREAU_DOWNGRADE = "BUREAU_DOWNGRADE"
-    LEGAL_EVENT = "LEGAL_EVENT"
-    BROKEN_PROMISE = "BROKEN_PROMISE"
-    CREDIT_HOLD = "CREDIT_HOLD"
-    PREPAYMENT_REQUIRED = "PREPAYMENT_REQUIRED"
-    # early warnings: deterioration before the hard flags fire
-    SCORE_DROP = "SCORE_DROP"
-    FIRST_LATE_PAYMENT = "FIRST_LATE_PAYMENT"
-    PAYMENT_PATTERN_CHANGE = "PAYMENT_PATTERN_CHANGE"
-
-
 class RiskFlag(HubModel):
     """A flag a policy raises on a customer, with the sentence that explains it."""
 
@@ -486,16 +427,6 @@ RECORD_TYPES: dict[str, type[SourceRecord]] = {
     "sales_order": SalesOrder,
     "fx_rate": FxRate,
 }
-
-
-def format_money(amount: Decimal, currency: str | None = None) -> str:
-    """``54,000.00 EUR``: an amount as every reason, table and report writes it (cents, thousands
-    separated, the currency after the number); without a currency just the number."""
-    text = f"{amount.quantize(_CENT, rounding=ROUND_HALF_EVEN):,.2f}"
-    return f"{text} {currency}" if currency else text
-
-
-_CENT = Decimal("0.01")
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import TypeAdapter, ValidationError
 
+from hub import codes
 from hub.connector import DeliveryResult, Sink
 from hub.errors import HubError
 from hub.log import get_logger, redact
@@ -49,9 +50,8 @@ log = get_logger(__name__)
 
 #: Outbox statuses ``push`` picks up when due. Dead rows live in ``outbox_dead_letter`` instead.
 RETRYABLE = ("pending", "failed")
-#: Every status ``hub outbox`` reports, in the order a row goes through them. ``not_linked``: the
-#: sink's system has no record for the customer (parked, not retried; ``replay`` queues it again).
-STATUSES = ("pending", "failed", "not_linked", "dead", "delivered")
+#: Every status ``hub outbox`` reports (:data:`hub.codes.OUTBOX_STATUSES`).
+STATUSES = codes.OUTBOX_STATUSES
 #: Longest error text kept per row.
 ERROR_CHARS = 2000
 #: Ids per ``IN (...)`` list: well below SQLite's and PostgreSQL's parameter limits.

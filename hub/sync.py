@@ -931,17 +931,21 @@ class SyncEngine:
             )
 
 
-def quarantined(conn: Connection, *, limit: int, include_resolved: bool = False) -> list[dict[str, Any]]:
-    """Records that failed mapping or validation (oldest first), with the reason and the raw record;
-    without ``include_resolved``, only those no later valid record has resolved."""
+def quarantined(conn: Connection, *, limit: int, include_resolved: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """Records that failed mapping or validation (oldest first, up to ``limit``), with the reason and
+    the raw record, and how many there are; without ``include_resolved``, only those no later valid
+    record has resolved."""
     q = schema.quarantine
-    return [
+    where = sa.true() if include_resolved else q.c.resolved_at.is_(None)
+    rows = [
         dict(r._mapping)
         for r in conn.execute(
             sa.select(q.c.id, q.c.connector, q.c.stream, q.c.external_id, q.c.reason, q.c.occurrences, q.c.last_seen,
                       q.c.resolved_at, q.c.raw)
-            .where(sa.true() if include_resolved else q.c.resolved_at.is_(None))
+            .where(where)
             .order_by(q.c.id)
             .limit(limit)
         )
     ]
+    total = conn.execute(sa.select(sa.func.count()).select_from(q).where(where)).scalar_one()
+    return rows, int(total)

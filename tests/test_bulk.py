@@ -6,8 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub.store import schema
 from hub.store.bulk import BulkWriter

@@ -661,6 +661,6 @@ def test_cli_due_lists_steps_due_by_the_date_most_valuable_first(cli_dir: Path, 
     assert due("--as-of", "2024-03-16", "--limit", "1") == ["big"]
     assert due("--as-of", "2024-03-17") == ["later", "big", "small", "legal", "no-rate"]  # coming up on the 17th
     shown = run_hub("collections", "due", "--as-of", "2024-03-16", cwd=cli_dir, env=WIDE).stdout
-    assert "5000.00 EUR" in shown and "call" in shown
+    assert "5,000.00 EUR" in shown and "call" in shown
     proc = run_hub("collections", "due", "--as-of", "16.03.2024", cwd=cli_dir, check=False)
     assert proc.returncode == 1 and "--as-of must be an ISO date (YYYY-MM-DD), got '16.03.2024'" in proc.stderr

@@ -535,10 +535,6 @@ def cli() -> Iterator[Any]:
     from hub import cli as hubcli
 
     hubcli.register_core_commands()
-    if not any(g.name == "customers" for g in hubcli.app.registered_groups):
-        from hub import cli_customers
-
-        cli_customers.register(hubcli.app)
     runner = CliRunner()
     # The commands configure logging onto the runner's captured stderr, closed after each call:
     # put the configuration back so later tests do not log into a closed file.

@@ -795,7 +795,10 @@ def test_every_proposal_carries_reasons_naming_each_evidence_with_its_weight_and
         "payer name 'ACME LOGISTICS' is the customer's name (+4.5)",
         f"payer account {ACME_IBAN} is C-ACME's (+5.0)",
         "amount 1000.00 EUR equals the open total of INV-2026-000123 (+4.0)",
-        "confidence 1.0000 (log-odds +11.5 from a prior of -6.0)",
+        # the numbers above add up: the name agrees with the account, so it adds +0.5, not +4.5
+        "log-odds +11.5: prior -6.0, invoice +8.0, customer +5.5 (+5.0 strongest, +0.5 for 1 more that agrees), "
+        "amount +4.0",
+        "confidence 1.0000 (log-odds +11.5)",
     ]
     # The implied customer evidence (the invoice's owner) is not counted again as a reason.
     assert not any("is C-ACME's (+3.0)" in r for r in p.reasons)
@@ -807,7 +810,8 @@ def test_reasons_of_amount_only_proposal_end_with_the_confidence() -> None:
     assert len(proposals) == 2
     for p in proposals:
         assert p.reasons[0] == f"payer account {ACME_IBAN} is C-ACME's (+5.0)"
-        assert p.reasons[-1] == "confidence 0.7311 (log-odds +1.0 from a prior of -6.0)"
+        assert p.reasons[-2] == "log-odds +1.0: prior -6.0, invoice +0.0, customer +5.0, amount +2.0"
+        assert p.reasons[-1] == "confidence 0.7311 (log-odds +1.0)"
 
 
 # -- Found -------------------------------------------------------------------------------------------------

@@ -80,10 +80,10 @@ def test_plugin_commands_are_added_to_the_command_line(tmp_path, monkeypatch) ->
             print("hello from a plugin")
 
     plugin.hub_register_commands = hub_register_commands  # type: ignore[attr-defined]
-    real = cli.load_plugins
-    monkeypatch.setattr(cli, "load_plugins", lambda allow=None, deny=None: real(allow=[], extra=[("cmd", plugin)]))
     monkeypatch.chdir(tmp_path)
-    cli._register_plugin_commands()
+    from hub.cli.commands import register_plugin_commands
+
+    assert "cmd" in register_plugin_commands(cli.app, [], extra=[("cmd", plugin)])
     from typer.testing import CliRunner
 
     result = CliRunner().invoke(cli.app, ["hello-plugin"])

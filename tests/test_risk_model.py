@@ -16,8 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from hub_plugins import risk_rules as rr
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from hub.app import Hub
 from hub.config import CreditConfig, RiskConfig, load_config

@@ -1,5 +1,8 @@
-"""``hub receipts import PATH...``: the bank-files plugin's command (registered through
-``hub_register_commands``)."""
+"""``hub receipts import PATH...``: the bank-files plugin's command.
+
+Listed under the ``hub.commands`` entry-point group, so the command line loads this module (and not
+the connector with its parsers) to build itself.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from hub import cli as hubcli
+from hub import cli as hubcli, hookimpl
 
 
 def _import(
@@ -46,7 +49,8 @@ def _import(
         raise typer.Exit(1)
 
 
-def register(cli: typer.Typer) -> None:
+@hookimpl
+def hub_register_commands(cli: typer.Typer) -> None:
     receipts = typer.Typer(help="Receipts from bank statement files.", no_args_is_help=True)
     receipts.command("import")(hubcli.handled(_import))
     cli.add_typer(receipts, name="receipts")

@@ -60,6 +60,8 @@ W_AMBIGUOUS = -3.0
 """For each other candidate that fits the amount as well."""
 W_MIXED_CUSTOMERS = -2.0
 """A proposal whose invoices belong to different customers (outside one group)."""
+AGREEING = 0.5
+"""What each clue adds beyond the strongest about the same invoice or customer (clues overlap)."""
 MIN_CUSTOMER = 2.0
 """Customers with at least this weight have their open invoices searched for the exact amount."""
 MIN_CUSTOMER_SUBSET = 3.5
@@ -119,7 +121,7 @@ class Found:
             return evs[0].weight
         best = max(e.weight for e in evs)
         agreeing = sum(1 for e in evs if e.weight > 0) - (1 if best > 0 else 0)
-        return best + 0.5 * agreeing
+        return best + AGREEING * agreeing
 
     def customer_weight(self, customer_id: str, *, payer_only: bool = False) -> float:
         key = (customer_id, payer_only)
@@ -309,6 +311,19 @@ def _subset_mitm(
     return found[:2], complete
 
 
+def _combination(evs: Sequence[Evidence]) -> str:
+    """How :meth:`Found._combined` weighed several clues about one thing, e.g. `` (+5.0 strongest,
+    +0.5 for 1 more that agrees)``; empty for one clue or none."""
+    if len(evs) < 2:
+        return ""
+    best = max(e.weight for e in evs)
+    agreeing = sum(1 for e in evs if e.weight > 0) - (1 if best > 0 else 0)
+    if not agreeing:
+        return f" ({best:+.1f} strongest)"
+    verb = "agrees" if agreeing == 1 else "agree"
+    return f" ({best:+.1f} strongest, {AGREEING * agreeing:+.1f} for {agreeing} more that {verb})"
+
+
 @dataclass
 class Combiner:
     """Turns a receipt's evidence into scored allocation proposals (see the module docstring)."""
@@ -350,6 +365,7 @@ class Combiner:
         owners = {book.invoices[ln.invoice_id].customer_id for ln in payments}
         groups = {self._group(book, c) for c in owners}
         cust_part = 0.0
+        cust_label = "customer"
         if len(groups) == 1:
             best = max(owners, key=lambda c: found.customer_weight(c, payer_only=True))
             cust_part = found.customer_weight(best, payer_only=True)
@@ -358,16 +374,29 @@ class Combiner:
                 if parent is not None and parent.parent_id:
                     cust_part = max(0.0, found.customer_weight(parent.parent_id, payer_only=True) - 0.5)
                     if cust_part:
+                        cust_label = "customer's parent (-0.5)"
                         reasons.append(f"paid by {parent.parent_id}, the parent company of {best}")
             for ev in found.customers.get(best, ()):
                 if not ev.implied:
                     reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
         else:
             cust_part = W_MIXED_CUSTOMERS
+            cust_label = "mixed customers"
             reasons.append(f"invoices of different customers ({', '.join(sorted(owners))}) ({W_MIXED_CUSTOMERS:+.1f})")
         reasons.append(f"{amount_reason} ({amount_weight:+.1f})")
         score = PRIOR + ref_part + cust_part + amount_weight
-        reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f} from a prior of {PRIOR:+.1f})")
+        # How the clues above add up, so that a reader can check the number: clues about one invoice
+        # (or one customer) overlap, so only the strongest counts in full (Found._combined).
+        if len(ref_weights) > 1:
+            invoice_term = f"invoices {ref_part:+.1f} (average of {', '.join(f'{w:+.1f}' for w in ref_weights)})"
+        else:
+            invoice_term = f"invoice {ref_part:+.1f}" + (
+                _combination(found.invoices.get(payments[0].invoice_id, ())) if payments else "")
+        customer_evs = [ev for ev in found.customers.get(best, ()) if not ev.implied] if len(groups) == 1 else []
+        terms = [f"prior {PRIOR:+.1f}", invoice_term, f"{cust_label} {cust_part:+.1f}{_combination(customer_evs)}",
+                 f"amount {amount_weight:+.1f}"]
+        reasons.append(f"log-odds {score:+.1f}: {', '.join(terms)}")
+        reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f})")
         return MatchProposal(lines, round(sigmoid(score), 6), method, reasons)
 
     @staticmethod

@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 
+from hub import codes
 from hub.config import CollectionsConfig, LadderStep
 from hub.errors import CollectionError
 from hub.log import get_logger
@@ -46,8 +47,8 @@ log = get_logger(__name__)
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 #: ``source`` of the ledger lines written in the hub itself (``hub collections log``).
-HUB_SOURCE = "hub"
-PROMISE_STATUSES = ("open", "kept", "broken")
+HUB_SOURCE = codes.HUB_SOURCE
+PROMISE_STATUSES = codes.PROMISE_STATUSES
 CHANNELS = tuple(c.value for c in CollectionChannel)
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hub import codes
 from hub.config import CreditConfig
 from hub.errors import HubError
 from hub.log import get_logger
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-STATUSES = ("pending", "approved", "rejected", "applied", "superseded")
+STATUSES = codes.LIMIT_STATUSES
 DECIDED = ("approved", "applied", "rejected")
 #: Who decides the small changes that need no approval (``decided_by``, ``approved_by``, audit actor).
 POLICY = "policy"
@@ -88,6 +89,15 @@ class LimitProposal:
     @property
     def change(self) -> Decimal | None:
         return None if self.current_limit is None else self.recommended - self.current_limit
+
+    @property
+    def decision(self) -> str:
+        """``pending``, or what was decided, by whom and when (``approved by ana on 2024-03-05``)."""
+        if self.status == "pending":
+            return "pending"
+        by = f" by {self.decided_by}" if self.decided_by else ""
+        on = f" on {self.decided_at.date().isoformat()}" if self.decided_at else ""
+        return f"{self.status}{by}{on}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -555,11 +565,7 @@ def _by_id(conn: sa.Connection, pid: int) -> LimitProposal | None:
 
 
 def decision_text(proposal: LimitProposal) -> str:
-    if proposal.status == "pending":
-        return "pending"
-    by = f" by {proposal.decided_by}" if proposal.decided_by else ""
-    on = f" on {proposal.decided_at.date().isoformat()}" if proposal.decided_at else ""
-    return f"{proposal.status}{by}{on}"
+    return proposal.decision
 
 
 def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> LimitProposal:
@@ -725,3 +731,14 @@ def reject(store: Store, proposal_or_customer: str | int, *, by: str, note: str 
         )
     log.info("credit.rejected", proposal=proposal.id, customer=proposal.customer_id, by=who)
     return proposal
+
+
+def customer_names(conn: sa.Connection, ids: set[str]) -> dict[str, str]:
+    """The names the last risk run stored for these customers (``""`` when it had none)."""
+    if not ids:
+        return {}
+    e = schema.exposure
+    query = sa.select(e.c.customer_id, e.c.name)
+    if len(ids) <= 1000:  # else all of them: one scan beats a huge IN list
+        query = query.where(e.c.customer_id.in_(sorted(ids)))
+    return {cid: name or "" for cid, name in conn.execute(query) if cid in ids}

@@ -27,8 +27,7 @@ from hub.fx import Rates
 from hub.log import get_logger
 from hub.model import BandChange, Exposure, FlagChange, RiskFlag
 from hub.outbox import enqueue
-from hub.risk import collection as coll
-from hub.risk import credit
+from hub.risk import collection as coll, credit
 from hub.risk.exposure import Book, bucket_labels, bucket_of, load_customers, roll_up_groups
 from hub.risk.types import (
     BAND_CODE,

@@ -35,24 +35,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.errors import StoreError
+from hub.errors import LockBusy as LockBusy, StoreError
 from hub.store.diagnose import describe_db_error
 
 #: First key of the hub's PostgreSQL advisory locks (``pg_locks.classid``): "hu" in ASCII.
 PG_LOCK_CLASS = 0x6875
 _POLL_SECONDS = 0.2
-
-
-class LockBusy(StoreError):
-    """Another process holds the lock and did not release it within the wait."""
-
-    def __init__(self, name: str, holder: str | None, waited: float) -> None:
-        self.name = name
-        self.holder = holder
-        self.waited = waited
-        who = f"held by {holder}" if holder else "held by another process"
-        after = f"; waited {waited:.0f} s" if waited >= 1 else ""
-        super().__init__(f"{name} is already running ({who}){after}; try again when it has finished")
 
 
 def holder_note(name: str) -> dict[str, Any]:

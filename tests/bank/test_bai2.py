@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from hub_connectors.bank_files.bai2 import Bai2Reader, detect_bai2, iter_bai2
 from hub_connectors.bank_files.common import RECEIPT_FIELDS, StatementSummary
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub.errors import StatementError
 

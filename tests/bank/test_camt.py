@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 from hub_connectors.bank_files.camt import CamtReader, CamtSummary, detect_camt, iter_camt
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 from lxml import etree
 
 from hub.errors import StatementError

@@ -29,8 +29,7 @@ from pathlib import Path
 import pytest
 from hub_connectors.bank_files.common import RECEIPT_FIELDS
 from hub_connectors.bank_files.mt940 import Mt940Reader, Mt940Summary, detect_mt940, iter_mt940
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub.errors import StatementError
 

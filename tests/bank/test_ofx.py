@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from hub_connectors.bank_files.common import RECEIPT_FIELDS
 from hub_connectors.bank_files.ofx import OfxReader, OfxSummary, _close_elements, detect_ofx, iter_ofx
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from ofxparse.ofxparse import OfxPreprocessedFile
 
 from hub.errors import StatementError

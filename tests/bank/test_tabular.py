@@ -28,8 +28,7 @@ from hub_connectors.bank_files.tabular import (
     match_layout,
     shipped_layouts,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub.errors import MappingError, StatementError
 

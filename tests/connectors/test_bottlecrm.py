@@ -35,8 +35,7 @@ from hub.model import BandChange, CollectionAction, CreditLimitChange, Customer,
 from hub.store import schema
 from tests.conftest import run_hub
 from tests.connectors.bottlecrm_server import BottleCrmServer, BottleCrmUnavailable, CrmClient
-from tests.connectors.contract import ConnectorContract, FaultInjector
-from tests.connectors.contract import read_all as contract_read_all
+from tests.connectors.contract import ConnectorContract, FaultInjector, read_all as contract_read_all
 
 AREAS = ["check", "read", "incremental", "sink", "e2e", "down", "contract"]
 NOW = dt.datetime.now(dt.UTC)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-# ``hub.cli`` imports this module while it is being set up, so its helpers are imported when the
-# command runs, not here.
+from hub import fmt
+from hub.cli.common import emit, handled, out, parse_date, session, state
 
 
 def _report(
@@ -24,15 +24,12 @@ def _report(
     Key figures in the base currency, ageing, risk bands, flags, largest exposures and groups, match rate, steps due.
     Run 'hub risk' first.
     """
-    from hub import cli as hubcli
-    from hub import report as rpt
-
-    day = hubcli._as_of(as_of)
-    with hubcli.session() as hub:
+    day = parse_date(as_of)
+    with session() as hub:
         figures = hub.report(html, as_of=day, top=top)
     path = html.resolve()
     base = figures.base_currency
-    hubcli.emit(
+    emit(
         {
             "file": str(path),
             "as_of": figures.as_of.isoformat(),
@@ -43,10 +40,11 @@ def _report(
             "collection_steps_due": len(figures.due),
         }
     )
-    if not hubcli.state.json:
-        hubcli.out.print(
-            f"report written to {path} ({len(figures.customers)} customers, {rpt.money(figures.open_base)} {base} "
-            f"open, {rpt.money(figures.overdue_base)} {base} overdue, as of {figures.as_of})",
+    if not state.json:
+        out.print(
+            f"report written to {path} ({fmt.count(len(figures.customers))} customers, "
+            f"{fmt.money(figures.open_base, base)} open, {fmt.money(figures.overdue_base, base)} overdue, "
+            f"as of {figures.as_of})",
             highlight=False,
             soft_wrap=True,
         )
@@ -54,6 +52,4 @@ def _report(
 
 def register(app: typer.Typer) -> None:
     """Add ``hub report`` to the hub command line."""
-    from hub import cli as hubcli
-
-    app.command("report")(hubcli.handled(_report))
+    app.command("report")(handled(_report))

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-# ``hub.cli`` imports this module while it is being set up, so its helpers are imported when a
-# command runs, not here (as in hub.cli_collections).
-By = Annotated[str | None, typer.Option("--by", help="Who acts (default: $HUB_USER or the login name).")]
-Note = Annotated[str | None, typer.Option("--note", help="Why, for the audit log.")]
+from hub import fmt
+from hub.cli.common import By, Note, actor, check_choice, emit, err, handled, out, session, state, table
+from hub.codes import LINK_STATUSES
 
 
 def _list(
@@ -20,19 +19,14 @@ def _list(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Show at most this many.")] = None,
 ) -> None:
     """Customer records by canonical id: master records, records linked to them (and how), and the rest."""
-    from hub import cli as hubcli
-    from hub import identity
-
-    with hubcli.session() as hub:
-        hub.store.check_ready()
+    with session() as hub:
         master = hub.master_source()
-        with hub.store.connect() as conn:
-            rows = identity.customers(conn, master_source=master, unlinked=unlinked, limit=limit)
+        rows = hub.customers.records(unlinked=unlinked, limit=limit)
     title = "customer records of no master customer" if unlinked else "customer records"
-    hubcli.emit(
+    emit(
         {"master_source": master, "customers": rows},
-        hubcli.table(
-            f"{title} ({len(rows)})",
+        table(
+            f"{title} ({fmt.count(len(rows))})",
             ["canonical id", "source", "external id", "name", "country", "state", "proposals"],
             [[r["canonical_id"], r["source"], r["external_id"], r["name"], r["country"] or "-",
               r["state"] + (f" ({r['method']})" if r["method"] else ""), r["open_proposals"] or "-"] for r in rows],
@@ -47,17 +41,11 @@ def _link(
     note: Note = None,
 ) -> None:
     """Link a customer record to a canonical customer by hand (audited); wins over automatic resolution."""
-    from hub import cli as hubcli
-    from hub import identity
-
-    source, ext = identity.parse_record_ref(record)
-    with hubcli.session() as hub:
-        hub.store.check_ready()
-        done = identity.link(hub.store, source, ext, canonical_id, actor=hubcli._actor(by),
-                             master_source=hub.master_source(), note=note)
-    hubcli.emit({"linked": done}, None)
-    if not hubcli.state.json:
-        hubcli.out.print(
+    with session() as hub:
+        done = hub.customers.link(record, canonical_id, actor=actor(by), note=note)
+    emit({"linked": done}, None)
+    if not state.json:
+        out.print(
             f"linked {escape(done['record'])} to {escape(done['canonical_id'])} (was {escape(done['previous'])})",
             highlight=False,
         )
@@ -69,18 +57,12 @@ def _unlink(
     note: Note = None,
 ) -> None:
     """Return a record to its own canonical id, for good: automatic resolution never links it again."""
-    from hub import cli as hubcli
-    from hub import identity
-
-    source, ext = identity.parse_record_ref(record)
-    with hubcli.session() as hub:
-        hub.store.check_ready()
-        done = identity.unlink(hub.store, source, ext, actor=hubcli._actor(by), master_source=hub.master_source(),
-                               note=note)
-    hubcli.emit({"unlinked": done}, None)
-    if not hubcli.state.json:
+    with session() as hub:
+        done = hub.customers.unlink(record, actor=actor(by), note=note)
+    emit({"unlinked": done}, None)
+    if not state.json:
         what = f"was {done['previous']}" if done["was_linked"] else "was not linked; kept apart from now on"
-        hubcli.out.print(f"unlinked {escape(done['record'])}: now {escape(done['canonical_id'])} ({escape(what)})",
+        out.print(f"unlinked {escape(done['record'])}: now {escape(done['canonical_id'])} ({escape(what)})",
                          highlight=False)
 
 
@@ -94,31 +76,25 @@ def _proposals(
     ] = "proposed",
 ) -> None:
     """Links identity resolution proposes (name matches, conflicts, contradicted matches), strongest first."""
-    from hub import cli as hubcli
-    from hub import identity
-    from hub.errors import HubError
-
-    if status not in identity.STATUSES:
-        raise HubError(f"--status must be one of {', '.join(identity.STATUSES)}, got {status!r}")
-    with hubcli.session() as hub:
-        hub.store.check_ready()
-        with hub.store.connect() as conn:
-            found = identity.proposals(conn, status=status)
-    hubcli.emit(
+    check_choice("--status", status, LINK_STATUSES)
+    with session() as hub:
+        found = hub.customers.proposals(status)
+    emit(
         {"proposals": found},
-        hubcli.table(
-            f"link proposals, {status} ({len(found)})",
+        table(
+            f"link proposals, {status} ({fmt.count(len(found))})",
             ["id", "record", "name", "canonical id", "its name", "method", "confidence"],
             [[p["id"], p["record"], p["record_name"] or "-", p["canonical_id"], p["canonical_name"] or "-",
-              p["method"], f"{p['confidence']:.2f}"] for p in found],
+              p["method"], fmt.share(p["confidence"])] for p in found],
+            numeric=["confidence"],
         ),
     )
-    if hubcli.state.json:
+    if state.json:
         return
     for p in found:  # the evidence is sentences: below the table, where they need not wrap in a narrow column
-        hubcli.out.print(f"[bold]{p['id']}[/bold]: {escape(_evidence(p['evidence']))}", highlight=False)
+        out.print(f"[bold]{p['id']}[/bold]: {escape(_evidence(p['evidence']))}", highlight=False)
     if status == "proposed" and found:
-        hubcli.err.print("decide with 'hub customers accept ID' or 'hub customers reject ID'", highlight=False)
+        err.print("decide with 'hub customers accept ID' or 'hub customers reject ID'", highlight=False)
 
 
 def _accept(
@@ -126,15 +102,11 @@ def _accept(
     by: By = None,
 ) -> None:
     """Accept a link proposal: the record joins that canonical customer (audited)."""
-    from hub import cli as hubcli
-    from hub import identity
-
-    with hubcli.session() as hub:
-        hub.store.check_ready()
-        done = identity.accept(hub.store, proposal_id, actor=hubcli._actor(by), master_source=hub.master_source())
-    hubcli.emit({"accepted": done}, None)
-    if not hubcli.state.json:
-        hubcli.out.print(f"linked {escape(done['record'])} to {escape(done['canonical_id'])}", highlight=False)
+    with session() as hub:
+        done = hub.customers.accept(proposal_id, actor=actor(by))
+    emit({"accepted": done}, None)
+    if not state.json:
+        out.print(f"linked {escape(done['record'])} to {escape(done['canonical_id'])}", highlight=False)
 
 
 def _reject(
@@ -142,39 +114,34 @@ def _reject(
     by: By = None,
 ) -> None:
     """Reject a link proposal: that pair is never proposed or linked automatically again."""
-    from hub import cli as hubcli
-    from hub import identity
-
-    with hubcli.session() as hub:
-        hub.store.check_ready()
-        done = identity.reject(hub.store, proposal_id, actor=hubcli._actor(by))
-    hubcli.emit({"rejected": done}, None)
-    if not hubcli.state.json:
-        hubcli.out.print(f"rejected linking {escape(done['record'])} to {escape(done['canonical_id'])}",
+    with session() as hub:
+        done = hub.customers.reject(proposal_id, actor=actor(by))
+    emit({"rejected": done}, None)
+    if not state.json:
+        out.print(f"rejected linking {escape(done['record'])} to {escape(done['canonical_id'])}",
                          highlight=False)
 
 
 def _resolve() -> None:
     """Run identity resolution now: link records by tax id, explicit links and IBAN; propose by name."""
-    from hub import cli as hubcli
-
-    with hubcli.session() as hub:
+    with session() as hub:
         stats = hub.resolve_identities()
     data = stats.as_dict()
     applied = ", ".join(f"{n} by {m}" for m, n in sorted(stats.applied.items())) or "none"
-    hubcli.emit(
+    emit(
         data,
-        hubcli.table(
+        table(
             "identity resolution",
             ["considered", "linked", "proposed", "conflicts", "unmatched", "kept unlinked", "invalid ids"],
-            [[stats.considered, f"{stats.linked} ({applied})", stats.proposed, stats.conflicts, stats.unmatched,
-              stats.kept_unlinked, len(stats.invalid)]],
+            [[fmt.count(stats.considered), f"{fmt.count(stats.linked)} ({applied})", fmt.count(stats.proposed),
+              fmt.count(stats.conflicts), fmt.count(stats.unmatched), fmt.count(stats.kept_unlinked),
+              fmt.count(len(stats.invalid))]],
         ),
     )
-    if hubcli.state.json:
+    if state.json:
         return
     for bad in stats.invalid:
-        hubcli.err.print(
+        err.print(
             f"invalid {escape(bad['field'])} {escape(bad['value'])} on {escape(bad['source'])}:"
             f"{escape(bad['external_id'])}: {escape(bad['problem'])} (not used)",
             highlight=False,
@@ -183,15 +150,14 @@ def _resolve() -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``hub customers`` (list, link, unlink, proposals, accept, reject, resolve) to the hub command line."""
-    from hub import cli as hubcli
 
     group = typer.Typer(help="One canonical customer across sources: links, proposals, resolution.",
                         no_args_is_help=True)
-    group.command("list")(hubcli.handled(_list))
-    group.command("link")(hubcli.handled(_link))
-    group.command("unlink")(hubcli.handled(_unlink))
-    group.command("proposals")(hubcli.handled(_proposals))
-    group.command("accept")(hubcli.handled(_accept))
-    group.command("reject")(hubcli.handled(_reject))
-    group.command("resolve")(hubcli.handled(_resolve))
+    group.command("list")(handled(_list))
+    group.command("link")(handled(_link))
+    group.command("unlink")(handled(_unlink))
+    group.command("proposals")(handled(_proposals))
+    group.command("accept")(handled(_accept))
+    group.command("reject")(handled(_reject))
+    group.command("resolve")(handled(_resolve))
     app.add_typer(group, name="customers")

@@ -1,0 +1,5 @@
+"""``python -m hub.cli``: the ``hub`` command."""
+
+from hub.cli import entry
+
+entry()

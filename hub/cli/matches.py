@@ -1,0 +1,220 @@
+"""``hub matches ...``: the allocations of receipts to invoices, and what finance does with them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from hub import fmt
+from hub.cli.common import (
+    By,
+    Note,
+    actor,
+    check_choice,
+    check_format,
+    emit,
+    handled,
+    out,
+    session,
+    shown,
+    state,
+    table,
+    write_csv,
+)
+from hub.codes import MATCH_STATUSES as STATUSES
+
+if TYPE_CHECKING:
+    from hub.recon import ActionResult
+
+matches_app = typer.Typer(help="Allocations of receipts to invoices.", no_args_is_help=True)
+
+#: Columns of ``hub matches export`` (and the keys of ``hub matches list --json``).
+MATCH_COLUMNS = ["receipt_ref", "invoice_number", "amount", "currency", "kind", "status", "confidence", "customer_id"]
+Receipt = Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")]
+
+#: How a person reads an allocation's kind: a bank fee written off is not a second payment.
+KIND_LABEL = {"payment": "payment", "write_off": "fee written off"}
+
+
+def _export_row(r: dict[str, Any]) -> list[Any]:
+    return [
+        r["receipt_ref"],
+        r["invoice_number"],
+        r["amount"],
+        r["currency"],
+        r["kind"],
+        r["status"],
+        f"{r['confidence']:.3f}",
+        r["customer_id"],
+    ]
+
+
+@matches_app.command("export")
+@handled
+def matches_export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+    fmt_name: Annotated[str, typer.Option("--format", help="Output format.")] = "csv",
+) -> None:
+    """Write one row per allocation (auto, suggested, confirmed): amount, currency, kind (payment or write_off)."""
+    check_format(fmt_name)
+    with session() as hub:
+        rows, _ = hub.matches.rows()
+    write_csv(output, MATCH_COLUMNS, [_export_row(r) for r in rows])
+    emit({"rows": len(rows), "file": str(output)})
+    if not state.json:
+        out.print(f"{fmt.count(len(rows))} allocations written to {output}")
+
+
+@matches_app.command("list")
+@handled
+def matches_list(
+    status: Annotated[str | None, typer.Option(help=f"{', '.join(STATUSES)} (default: the first three).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+) -> None:
+    """Show allocations: receipt, invoice, amount and currency, payment or fee written off, status, confidence."""
+    check_choice("--status", status, STATUSES)
+    with session() as hub:
+        rows, total = hub.matches.rows((status,) if status else hub.matches.CURRENT, limit=limit)
+    what = f"{status} matches" if status else "matches"
+    emit(
+        {"matches": [dict(zip(MATCH_COLUMNS, _export_row(r), strict=True)) for r in rows], "total": total},
+        table(
+            f"{what} ({shown(len(rows), total)})",
+            ["receipt", "invoice", "amount", "kind", "status", "confidence", "customer"],
+            [
+                [
+                    r["receipt_ref"],
+                    r["invoice_number"],
+                    fmt.money(r["amount"], r["currency"]),
+                    KIND_LABEL.get(r["kind"], r["kind"]),
+                    r["status"],
+                    fmt.share(r["confidence"], 1),
+                    r["customer_id"],
+                ]
+                for r in rows
+            ],
+            numeric=["amount", "confidence"],
+            caption=f"{fmt.count(total - len(rows))} more: raise --limit or use 'hub matches export'"
+            if len(rows) < total
+            else None,
+        ),
+    )
+
+
+def _action(result: ActionResult) -> None:
+    data = result.as_dict()
+    emit(
+        {"matches": data},
+        table(
+            f"{data['action']} {data['receipt_ref']}",
+            ["invoice", "amount", "kind", "status"],
+            [
+                [c["invoice"], fmt.money(c["amount"]), KIND_LABEL.get(c["kind"], c["kind"]), c["status"]]
+                for c in data["changed"]
+            ],
+            numeric=["amount"],
+        ),
+    )
+    if not state.json:
+        for learned in data["learned"]:
+            out.print(
+                f"learned: {learned['kind']} {learned['value']!r} belongs to {learned['customer']}", highlight=False
+            )
+        if data["action"] == "confirm" and result.unapplied:
+            out.print(f"unapplied: {fmt.money(result.unapplied)}")
+
+
+@matches_app.command("confirm")
+@handled
+def matches_confirm(
+    receipt_ref: Receipt,
+    invoices: Annotated[list[str] | None, typer.Argument(help="Invoice numbers; default: the best proposal.")] = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Confirm a receipt's proposal, or allocate it to the invoices named (in that order)."""
+    with session() as hub:
+        _action(hub.matches.confirm(receipt_ref, invoices or (), actor=actor(by), note=note))
+
+
+@matches_app.command("reject")
+@handled
+def matches_reject(
+    receipt_ref: Receipt,
+    invoices: Annotated[list[str] | None, typer.Argument(help="Only proposals naming these invoices.")] = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Reject a receipt's proposals; the same pairing is never proposed again."""
+    with session() as hub:
+        _action(hub.matches.reject(receipt_ref, invoices or (), actor=actor(by), note=note))
+
+
+@matches_app.command("unmatch")
+@handled
+def matches_unmatch(receipt_ref: Receipt, by: By = None, note: Note = None) -> None:
+    """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
+    with session() as hub:
+        _action(hub.matches.unmatch(receipt_ref, actor=actor(by), note=note))
+
+
+def _proposals(allocations: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
+    """The allocations grouped by proposal: the lines of one share its rank, method and reasons."""
+    found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for a in allocations:
+        found.setdefault((a["rank"], a["method"], tuple(a["reasons"])), []).append(a)
+    return found
+
+
+@matches_app.command("explain")
+@handled
+def matches_explain(receipt_ref: Receipt) -> None:
+    """Why a receipt was matched (or not): every proposal with its evidence, how it adds up, and who did what."""
+    with session() as hub:
+        data = hub.matches.explain(receipt_ref)
+    if state.json:
+        emit(data)
+        return
+    r = data["receipt"]
+    ccy = r["currency"]
+    out.print(
+        f"[bold]receipt {escape(r['ref'])}[/bold]: {fmt.money(r['amount'], ccy)} on {r['booking_date']} "
+        f"from {escape(str(r['payer_name'] or '-'))} ({escape(str(r['payer_account'] or 'no account'))}); "
+        f"status {r['match_status']}",
+        highlight=False,
+    )
+    if r["remittance"]:
+        out.print(f"  text: {escape(r['remittance'])}", highlight=False)
+    if not data["allocations"]:
+        out.print("  no proposal: no customer identified and no invoice named, or nothing fits the amount")
+    for (rank, method, reasons), lines in _proposals(data["allocations"]).items():
+        statuses = sorted({a["status"] for a in lines})
+        out.print(
+            f"[bold]proposal {rank}[/bold] ({', '.join(statuses)}) by {escape(method)}, "
+            f"confidence {fmt.share(lines[0]['confidence'], 2)}:",
+            highlight=False,
+        )
+        for a in lines:
+            out.print(
+                f"  {escape(a['invoice'])}  {fmt.money(a['amount'], ccy)}  "
+                f"{KIND_LABEL.get(a['kind'], a['kind'])}  {a['status']}",
+                highlight=False,
+            )
+        out.print("  evidence (weights in log-odds):")
+        for reason in reasons:
+            out.print(f"    {escape(reason)}", highlight=False)
+        for ev in lines[0]["events"]:
+            out.print(
+                f"    [dim]{ev['at']:%Y-%m-%d %H:%M} {ev['status']} by {escape(ev['actor'])}"
+                + (f": {escape(ev['note'])}" if ev["note"] else "")
+                + "[/dim]",
+                highlight=False,
+            )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(matches_app, name="matches")

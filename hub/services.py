@@ -1,0 +1,377 @@
+"""The application's service layer: every action a person or a program takes on the hub's data.
+
+Confirm a match, approve a credit limit, log a collection call, link a customer record, replay a
+dead letter, read a customer's exposure: each is one method here, reached from a :class:`~hub.app.Hub`
+(``hub.matches.confirm(...)``, ``hub.limits.approve(...)``). The command line, the web console,
+the REST API and the workers call these and nothing below them, so an action behaves the same (the
+same checks, the same audit-log entry, the same outbox event) whoever takes it. They never import
+SQLAlchemy or the store's tables; that is this layer's and the engines' business.
+
+Each service checks that the store is set up, passes the hub's settings (master source, sinks,
+buckets) to the engine functions that do the work, and returns plain data (dicts, dataclasses) that
+an interface can print, render or serialise. Who acts (``actor``, ``by``) is always given by the
+caller: the command line takes the login name, the console its signed-in user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.app import Hub
+    from hub.model import CreditLimitChange
+    from hub.outbox import ReplayStats
+    from hub.recon import ActionResult
+    from hub.risk.credit import LimitProposal
+
+
+class _Service:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.store = hub.store
+
+    def _ready(self) -> None:
+        self.store.check_ready()
+
+
+class Matches(_Service):
+    """Cash application as finance works it: the allocations, and confirm / reject / unmatch / explain."""
+
+    #: What "the matches" means when no status is named: what the book currently holds.
+    CURRENT = ("auto", "suggested", "confirmed")
+
+    def rows(self, statuses: Sequence[str] = CURRENT, *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Allocations with these statuses (up to ``limit``) by receipt and rank, and how many there are in all."""
+        from hub.recon import MatchDesk
+
+        self._ready()
+        return MatchDesk(self.store).rows(statuses, limit=limit)
+
+    def confirm(self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str,
+                note: str | None = None) -> ActionResult:
+        """Confirm a receipt's best proposal, or allocate it to ``invoices`` in that order (audited)."""
+        from hub.recon import MatchDesk
+
+        self._ready()
+        return MatchDesk(self.store).confirm(receipt_ref, invoices, actor=actor, note=note)
+
+    def reject(self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str,
+               note: str | None = None) -> ActionResult:
+        """Reject a receipt's proposals (only those naming ``invoices``, if given); never proposed again."""
+        from hub.recon import MatchDesk
+
+        self._ready()
+        return MatchDesk(self.store).reject(receipt_ref, invoices, actor=actor, note=note)
+
+    def unmatch(self, receipt_ref: str, *, actor: str, note: str | None = None) -> ActionResult:
+        """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
+        from hub.recon import MatchDesk
+
+        self._ready()
+        return MatchDesk(self.store).unmatch(receipt_ref, actor=actor, note=note)
+
+    def explain(self, receipt_ref: str) -> dict[str, Any]:
+        """The receipt, every proposal with its evidence and how it combines, and who did what."""
+        from hub.recon import MatchDesk
+
+        self._ready()
+        return MatchDesk(self.store).explain(receipt_ref)
+
+
+@dataclass(frozen=True)
+class CustomerExposure:
+    """One customer as the last risk run saw it: the stored assessment and the flags in force."""
+
+    exposure: dict[str, Any]
+    flags: list[dict[str, Any]]
+    buckets: list[str]
+    """The configured ageing buckets, youngest first (keys of ``exposure["buckets"]``)."""
+
+
+class Exposures(_Service):
+    """What each customer (and each group) owes, how late, and how risky, as of the last risk run."""
+
+    def buckets(self) -> list[str]:
+        """The configured ageing buckets' labels, youngest first (``not_due``, ``d1_30`` ...)."""
+        from hub.risk.exposure import bucket_labels
+
+        return bucket_labels(self.hub.config.risk.buckets)
+
+    def customers(self) -> list[dict[str, Any]]:
+        """Every customer's stored assessment (every column of the exposure table), by customer id."""
+        from hub.risk.exposure import stored_exposures
+
+        self._ready()
+        with self.store.connect() as conn:
+            return [dict(r._mapping) for r in stored_exposures(conn)]
+
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group's stored totals (a parent and its subsidiaries), by group id."""
+        from hub.risk.exposure import stored_groups
+
+        self._ready()
+        with self.store.connect() as conn:
+            return [dict(r._mapping) for r in stored_groups(conn)]
+
+    def customer(self, customer_id: str) -> CustomerExposure:
+        """One customer's assessment with its flags; an error naming the id when there is none."""
+        from hub.errors import HubError
+        from hub.risk.exposure import active_flags, stored_exposures
+
+        self._ready()
+        with self.store.connect() as conn:
+            found = stored_exposures(conn, customer_id)
+            if not found:
+                raise HubError(f"no exposure for customer {customer_id!r}: unknown id, or run 'hub risk' first")
+            flags = [
+                {"code": f.code, "reason": f.reason, "version": f.version, "changed_at": f.changed_at}
+                for f in active_flags(conn, customer_id)
+            ]
+        return CustomerExposure(dict(found[0]._mapping), flags, self.buckets())
+
+    def flags(self) -> list[tuple[str, str, str]]:
+        """The flags in force: ``(customer, code, reason)``, by code and customer."""
+        from hub.risk.exposure import active_flags
+
+        self._ready()
+        with self.store.connect() as conn:
+            return [(f.customer_id, f.code, f.reason) for f in active_flags(conn)]
+
+
+@dataclass(frozen=True)
+class DueSteps:
+    as_of: dt.date
+    steps: list[dict[str, Any]]
+    """Planned steps due on or before ``as_of``, most valuable first (:func:`hub.risk.collection.due_actions`)."""
+    assessed: int
+    """Customers the last risk run assessed (0: no risk run yet, so nothing is planned)."""
+
+
+class Collections(_Service):
+    """The collection ledger, promises to pay and the collection steps due."""
+
+    def log(
+        self,
+        customer_id: str,
+        *,
+        channel: str,
+        content: str,
+        actor: str,
+        outcome: str | None = None,
+        at: dt.datetime | None = None,
+        promise_date: dt.date | None = None,
+        promise_amount: Decimal | None = None,
+        promise_currency: str | None = None,
+        invoices: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Write one ledger line (a call, an email, a visit...) with its promise, if any; returns the
+        line as :meth:`ledger` shows it."""
+        from hub.risk import collection
+
+        self._ready()
+        master = self.hub.master_source()
+        action_id = collection.record_action(
+            self.store,
+            customer_id=customer_id,
+            channel=channel.strip().lower(),
+            at=at,
+            content=content,
+            outcome=outcome,
+            promise_date=promise_date,
+            promise_amount=promise_amount,
+            promise_currency=promise_currency,
+            invoice_numbers=invoices,
+            author=actor,
+            master_source=master,
+        )
+        with self.store.connect() as conn:
+            return next(e for e in collection.ledger(conn, customer_id, master_source=master) if e["id"] == action_id)
+
+    def ledger(self, customer_id: str) -> list[dict[str, Any]]:
+        """A customer's ledger, newest first, from the hub and every CRM, with each promise and its status."""
+        from hub.risk import collection
+
+        self._ready()
+        with self.store.connect() as conn:
+            return collection.ledger(conn, customer_id, master_source=self.hub.master_source())
+
+    def due(self, as_of: dt.date | None = None, *, owner: str | None = None, limit: int | None = None) -> DueSteps:
+        """Steps the last risk run planned that are due by ``as_of`` (default: the hub's day)."""
+        from hub.risk import collection
+
+        self._ready()
+        day = self.hub.as_of(as_of)
+        with self.store.connect() as conn:
+            rows, assessed = collection.planned_steps(conn)
+        return DueSteps(day, collection.due_actions(rows, on_or_before=day, owner=owner, limit=limit), assessed)
+
+    def promises(self, *, status: str | None = None, customer_id: str | None = None) -> list[dict[str, Any]]:
+        """Promises to pay, newest first, with what has been received against them."""
+        from hub.errors import HubError
+        from hub.risk import collection
+
+        if status is not None and status not in collection.PROMISE_STATUSES:
+            raise HubError(f"status must be one of {', '.join(collection.PROMISE_STATUSES)}, got {status!r}")
+        self._ready()
+        with self.store.connect() as conn:
+            found = collection.promise_rows(conn, status=status, customer_id=customer_id)
+        return [
+            {
+                "customer_id": r.customer_id,
+                "made_on": r.made_on.isoformat(),
+                "promised_date": r.promised_date.isoformat(),
+                "amount": str(r.amount),
+                "currency": r.currency,
+                "status": r.status,
+                "received": str(r.received),
+                "settled_on": r.settled_on.isoformat() if r.settled_on else None,
+                "channel": r.channel,
+                "author": r.author,
+                "source": r.source,
+                "action_id": r.action_id,
+            }
+            for r in found
+        ]
+
+
+@dataclass(frozen=True)
+class Approval:
+    proposal: LimitProposal
+    event: CreditLimitChange
+    sinks: list[str]
+    """The sinks the new limit is queued for (none configured: recorded, sent nowhere)."""
+
+
+class Limits(_Service):
+    """Credit limit recommendations and their approval."""
+
+    def proposals(
+        self, *, status: str | None = None, customer_id: str | None = None, limit: int | None = None
+    ) -> tuple[list[LimitProposal], dict[str, str]]:
+        """Proposals, newest first, and the names of their customers."""
+        from hub.risk import credit
+
+        self._ready()
+        with self.store.connect() as conn:
+            found = credit.proposals(conn, status=status, customer_id=customer_id, limit=limit)
+            return found, credit.customer_names(conn, {p.customer_id for p in found})
+
+    def approve(self, ref: str | int, *, by: str, note: str | None = None) -> Approval:
+        """Approve a pending proposal (``#17``, or a customer's latest pending one): audited, and every
+        sink is sent the new limit."""
+        from hub.risk import credit
+
+        self._ready()
+        sinks = sorted(self.hub.sinks())
+        proposal, event = credit.approve(self.store, ref, by=by, note=note, sinks=sinks,
+                                         master_source=self.hub.master_source())
+        return Approval(proposal, event, sinks)
+
+    def reject(self, ref: str | int, *, by: str, note: str | None = None) -> LimitProposal:
+        """Reject a pending proposal: the limit stays, and the same amount is not proposed again until things change."""
+        from hub.risk import credit
+
+        self._ready()
+        return credit.reject(self.store, ref, by=by, note=note)
+
+    def explain(self, ref: str | int) -> LimitProposal:
+        """A proposal (``#17``, or a customer's latest) with the reasons for its amount."""
+        from hub.risk import credit
+
+        self._ready()
+        with self.store.connect() as conn:
+            return credit.find(conn, ref)
+
+
+class Customers(_Service):
+    """One canonical customer across sources: records, links, link proposals."""
+
+    def records(self, *, unlinked: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        """Customer records by canonical id and how each got it (``unlinked``: only those no master record holds)."""
+        from hub import identity
+
+        self._ready()
+        with self.store.connect() as conn:
+            return identity.customers(conn, master_source=self.hub.master_source(), unlinked=unlinked, limit=limit)
+
+    def link(self, record: str, canonical_id: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
+        """Link ``SOURCE:EXTERNAL_ID`` to a canonical customer by hand (audited; wins over resolution)."""
+        from hub import identity
+
+        source, external_id = identity.parse_record_ref(record)
+        self._ready()
+        return identity.link(self.store, source, external_id, canonical_id, actor=actor,
+                             master_source=self.hub.master_source(), note=note)
+
+    def unlink(self, record: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
+        """Return ``SOURCE:EXTERNAL_ID`` to its own canonical id for good (audited)."""
+        from hub import identity
+
+        source, external_id = identity.parse_record_ref(record)
+        self._ready()
+        return identity.unlink(self.store, source, external_id, actor=actor,
+                               master_source=self.hub.master_source(), note=note)
+
+    def proposals(self, status: str = "proposed") -> list[dict[str, Any]]:
+        """Link proposals of a status, strongest first."""
+        from hub import identity
+        from hub.errors import HubError
+
+        if status not in identity.STATUSES:
+            raise HubError(f"status must be one of {', '.join(identity.STATUSES)}, got {status!r}")
+        self._ready()
+        with self.store.connect() as conn:
+            return identity.proposals(conn, status=status)
+
+    def accept(self, proposal_id: int, *, actor: str) -> dict[str, Any]:
+        from hub import identity
+
+        self._ready()
+        return identity.accept(self.store, proposal_id, actor=actor, master_source=self.hub.master_source())
+
+    def reject(self, proposal_id: int, *, actor: str) -> dict[str, Any]:
+        from hub import identity
+
+        self._ready()
+        return identity.reject(self.store, proposal_id, actor=actor)
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    summary: list[dict[str, Any]]
+    """Rows per sink and status."""
+    rows: dict[str, list[dict[str, Any]]]
+    """Per status shown, its rows (up to the limit), oldest first; ``dead`` rows carry dead-letter ids."""
+
+
+class Deliveries(_Service):
+    """The outbox: what waits for delivery to the sinks, what failed, what died; and replaying it."""
+
+    def view(self, statuses: Sequence[str], *, sink: str | None = None, limit: int = 100) -> OutboxView:
+        from hub.errors import HubError
+        from hub.outbox import STATUSES
+
+        for status in statuses:
+            if status not in STATUSES:
+                raise HubError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        self._ready()
+        outbox = self.hub.outbox()
+        summary = [s for s in outbox.summary() if sink is None or s["sink"] == sink]
+        return OutboxView(summary, {s: outbox.rows(s, limit, sink=sink) for s in statuses})
+
+    def replay(self, *, sink: str | None = None, ids: Sequence[int] | None = None, actor: str) -> ReplayStats:
+        """Queue dead letters again and make failed rows due now (``ids``: only these dead letters); audited."""
+        from hub.errors import HubError
+
+        self._ready()
+        outbox = self.hub.outbox()
+        # (the config's names, not the sinks themselves: building them would need their secrets)
+        known = set(self.hub.config.connectors) | {s["sink"] for s in outbox.summary()}
+        if sink and sink not in known:
+            have = ", ".join(sorted(known)) or "none"
+            raise HubError(f"no sink named {sink!r} in the config or the outbox; have: {have}")
+        return outbox.replay(sink=sink, ids=ids, actor=actor)
