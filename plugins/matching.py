@@ -24,8 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from hub import hookimpl
-from hub.recon import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView
+from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl
 
 # -- payer account ---------------------------------------------------------------------------------
 

@@ -54,9 +54,23 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from hub import hookimpl
-from hub.model import Exposure, FlagCode, LegalEvent, LegalEventKind, RiskFlag, format_money
-from hub.risk import BureauView, CustomerRisk, FlagPolicy, Payment, PromiseView, RiskContext, RiskSignal, SignalResult
+from hub import (
+    BureauView,
+    CustomerRisk,
+    Exposure,
+    FlagCode,
+    FlagPolicy,
+    LegalEvent,
+    LegalEventKind,
+    Payment,
+    PromiseView,
+    RiskContext,
+    RiskFlag,
+    RiskSignal,
+    SignalResult,
+    format_money,
+    hookimpl,
+)
 
 ZERO = Decimal(0)
 

@@ -28,8 +28,7 @@ from typing import Any, Literal
 from hub_connectors.bank_files.common import RECEIPT_FIELDS, StatementReader, StatementSummary
 from pydantic import Field
 
-from hub import hookimpl
-from hub.connector import (
+from hub import (
     Connector,
     ConnectorConfig,
     ConnectorContext,
@@ -37,9 +36,11 @@ from hub.connector import (
     JSONValue,
     Page,
     Source,
+    SourceError,
+    StatementError,
     StreamSpec,
+    hookimpl,
 )
-from hub.errors import SourceError, StatementError
 
 HEAD_BYTES = 8192
 
@@ -305,11 +306,3 @@ def hub_register_connectors() -> list[ConnectorType]:
             _create,
         )
     ]
-
-
-@hookimpl
-def hub_register_commands(cli: Any) -> None:
-    """``hub receipts import`` (imported only when the command line is built)."""
-    from hub_connectors.bank_files.cli import register
-
-    register(cli)

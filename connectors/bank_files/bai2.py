@@ -72,7 +72,7 @@ from bai2.constants import FundsType, RecordCode, TypeCodes, TypeCodeTransaction
 from bai2.utils import parse_date
 from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 
-from hub.errors import StatementError
+from hub import StatementError
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 

@@ -62,7 +62,7 @@ from hub_connectors.bank_files.common import (
 )
 from lxml import etree
 
-from hub.errors import StatementError
+from hub import StatementError
 
 DEFAULT_MAX_BYTES = 2_000_000_000
 #: The part before the root element (where a DOCTYPE would be) must fit in this many bytes; it is

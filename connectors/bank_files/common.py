@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from hub.errors import StatementError
+from hub import StatementError
 
 RECEIPT_FIELDS: tuple[str, ...] = (
     "external_id",  # the stable key: "<account>:<bank_ref>" or "h:<content hash>" (see ReceiptKeys)

@@ -51,10 +51,9 @@ from typing import Any
 
 import mt940
 from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
-from mt940 import models as mt940_models
-from mt940 import tags as mt940_tags
+from mt940 import models as mt940_models, tags as mt940_tags
 
-from hub.errors import StatementError
+from hub import StatementError
 
 #: MT940 files are read whole (they are small: a busy account's day is a few hundred KB).
 DEFAULT_MAX_BYTES = 100_000_000

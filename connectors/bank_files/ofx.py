@@ -83,7 +83,7 @@ from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_
 from ofxparse import mcc as _mcc
 from ofxparse.ofxparse import soup_maker
 
-from hub.errors import StatementError
+from hub import StatementError
 
 #: 32 MB is about 150,000 transactions; the tree of such a file takes about 1.5 GB.
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024

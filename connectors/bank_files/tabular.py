@@ -89,7 +89,7 @@ from hub_connectors.bank_files.common import (
 )
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from hub.errors import MappingError, StatementError
+from hub import MappingError, StatementError
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: An XLSX is refused when its entries declare more than this many bytes uncompressed in total.

@@ -43,22 +43,29 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from hub import hookimpl
-from hub.connector import (
+from hub import (
+    BandChange,
+    CollectionChannel,
     Connector,
     ConnectorConfig,
     ConnectorContext,
     ConnectorType,
     DeliveryResult,
+    FlagChange,
+    HttpClient,
+    HttpError,
     JSONValue,
+    OutboxEvent,
     Page,
+    RetryPolicy,
     Sink,
+    SinkError,
     Source,
+    SourceError,
     StreamSpec,
+    TokenBucket,
+    hookimpl,
 )
-from hub.errors import SinkError, SourceError
-from hub.http import HttpClient, HttpError, RetryPolicy, TokenBucket
-from hub.model import BandChange, CollectionChannel, FlagChange, OutboxEvent
 
 #: Stream name -> canonical record type and built-in mapping name.
 STREAMS: dict[str, tuple[str, str]] = {

@@ -39,8 +39,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from hub import hookimpl
-from hub.connector import (
+from hub import (
     Connector,
     ConnectorConfig,
     ConnectorContext,
@@ -48,9 +47,10 @@ from hub.connector import (
     JSONValue,
     Page,
     Source,
+    SourceError,
     StreamSpec,
+    hookimpl,
 )
-from hub.errors import SourceError
 
 PAGE_SIZE = 10_000
 LINE_KEY = "_line"  # the line of the file a row starts on (the header is line 1), kept for errors

@@ -52,23 +52,26 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from hub import hookimpl
-from hub.connector import (
+from hub import (
+    RETRY_STATUSES,
     Connector,
     ConnectorConfig,
     ConnectorContext,
     ConnectorType,
     DeliveryResult,
+    HttpClient,
     JSONValue,
+    OutboxEvent,
     Page,
+    RetryPolicy,
     Sink,
+    SinkError,
     Source,
+    SourceError,
     StreamSpec,
+    get_logger,
+    hookimpl,
 )
-from hub.errors import SinkError, SourceError
-from hub.http import RETRY_STATUSES, HttpClient, RetryPolicy
-from hub.log import get_logger
-from hub.model import OutboxEvent
 
 log = get_logger(__name__)
 

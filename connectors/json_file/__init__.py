@@ -23,10 +23,17 @@ from typing import Any
 
 from pydantic import Field
 
-from hub import hookimpl
-from hub.connector import Connector, ConnectorConfig, ConnectorContext, ConnectorType, DeliveryResult, Sink
-from hub.errors import SinkError
-from hub.model import OutboxEvent
+from hub import (
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    ConnectorType,
+    DeliveryResult,
+    OutboxEvent,
+    Sink,
+    SinkError,
+    hookimpl,
+)
 
 
 class JsonFileConfig(ConnectorConfig):

@@ -25,9 +25,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field, field_validator, model_validator
 
-from hub import hookimpl
-from hub.connector import Connector, ConnectorConfig, ConnectorContext, ConnectorType
-from hub.http import RetryPolicy, TokenBucket
+from hub import Connector, ConnectorConfig, ConnectorContext, ConnectorType, RetryPolicy, TokenBucket, hookimpl
 
 from .client import OdooAuthError, OdooClient, OdooRpcError, OdooUnavailable
 from .sink import OdooSink, flag_tag_name

@@ -27,8 +27,7 @@ from typing import Any
 
 import httpx
 
-from hub.errors import SourceError
-from hub.http import HttpClient, HttpError, RetryPolicy, TokenBucket
+from hub import HttpClient, HttpError, RetryPolicy, SourceError, TokenBucket
 
 ENDPOINT = "/jsonrpc"
 

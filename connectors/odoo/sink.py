@@ -22,10 +22,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from hub.connector import DeliveryResult, Sink
-from hub.errors import SinkError, SourceError
-from hub.log import get_logger
-from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
+from hub import (
+    BandChange,
+    CreditLimitChange,
+    DeliveryResult,
+    FlagChange,
+    OutboxEvent,
+    Sink,
+    SinkError,
+    SourceError,
+    get_logger,
+)
 
 from .client import OdooAuthError, OdooClient, OdooRpcError, OdooUnavailable
 

@@ -27,9 +27,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
-from hub.connector import JSONValue, Page, Source, StreamSpec
-from hub.errors import SourceError
-from hub.log import get_logger
+from hub import JSONValue, Page, Source, SourceError, StreamSpec, get_logger
 
 from .client import OdooClient
 

@@ -39,23 +39,30 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, SecretStr
 
-from hub import hookimpl
-from hub.connector import (
+from hub import (
+    BandChange,
     Connector,
     ConnectorConfig,
     ConnectorContext,
     ConnectorType,
+    CreditLimitChange,
     DeliveryResult,
+    FlagChange,
+    HttpClient,
+    HttpError,
     JSONValue,
+    OutboxEvent,
     Page,
+    RetryPolicy,
     Sink,
+    SinkError,
     Source,
+    SourceError,
     StreamSpec,
+    TokenBucket,
+    get_logger,
+    hookimpl,
 )
-from hub.errors import SinkError, SourceError
-from hub.http import HttpClient, HttpError, RetryPolicy, TokenBucket
-from hub.log import get_logger
-from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
 
 log = get_logger(__name__)
 

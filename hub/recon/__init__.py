@@ -4,11 +4,15 @@
 combiner that turns evidence into proposals, ``engine`` the run that decides and stores them, and
 ``desk`` what finance does with them (confirm, reject, unmatch, explain). Dependencies run one way:
 types <- matching <- engine <- desk.
+
+The types are imported with the package; the rest on first use.
 """
 
-from hub.recon.desk import ActionResult, MatchDesk
-from hub.recon.engine import ReconcileEngine, decide, live_allocated, lock_allocations
-from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hub.recon.types import (
     LIVE,
     CustomerView,
@@ -44,3 +48,31 @@ __all__ = [
     "live_allocated",
     "lock_allocations",
 ]
+
+_LAZY = {
+    "ActionResult": "hub.recon.desk",
+    "MatchDesk": "hub.recon.desk",
+    "ReconcileEngine": "hub.recon.engine",
+    "decide": "hub.recon.engine",
+    "live_allocated": "hub.recon.engine",
+    "lock_allocations": "hub.recon.engine",
+    "Combiner": "hub.recon.matching",
+    "Evidence": "hub.recon.matching",
+    "EvidenceMatcher": "hub.recon.matching",
+    "Found": "hub.recon.matching",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hub.recon' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from hub.recon.desk import ActionResult, MatchDesk
+    from hub.recon.engine import ReconcileEngine, decide, live_allocated, lock_allocations
+    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found

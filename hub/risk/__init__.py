@@ -4,9 +4,16 @@
 and how late; ``collection`` keeps the ledger, promises and the escalation ladder; ``credit`` sizes
 credit limits and their approvals; ``engine`` runs them all and queues the changes. Dependencies run
 one way: types <- exposure <- collection, credit <- engine.
+
+The types are imported with the package; the engine on first use (a plugin that names
+``hub.risk.RiskSignal`` does not pay for the engine and what it imports).
 """
 
-from hub.risk.engine import RiskEngine, score_customer
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hub.risk.types import (
     BAND_CODE,
     UNRATED,
@@ -42,3 +49,18 @@ __all__ = [
     "band_of",
     "score_customer",
 ]
+
+_LAZY = {"RiskEngine": "hub.risk.engine", "score_customer": "hub.risk.engine"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hub.risk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from hub.risk.engine import RiskEngine, score_customer
