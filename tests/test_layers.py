@@ -5,6 +5,9 @@
   The package ``hub`` depends on every module its lazy public API loads.
 - Connectors and plugins import only the public API (``hub``, and ``hub.cli`` for commands) and
   their own package.
+- SQL lives in the store, the engines and the service layer; the interfaces (``hub.cli``, and the
+  web console and workers to come) act through the services and never import SQLAlchemy or the
+  store. docs/layers.md draws the layers.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ def _modules(folder: str, package: str) -> dict[str, Path]:
     return {_module_name(p, base, package): p for p in base.rglob("*.py")}
 
 
-def imported(path: Path, name: str, known: set[str]) -> set[str]:
-    """The modules of ``known`` that ``path`` (module ``name``) imports anywhere but under TYPE_CHECKING."""
+def imported(path: Path, name: str, known: set[str] | None = None) -> set[str]:
+    """The modules of ``known`` (default: all) that ``path`` (module ``name``) imports anywhere but
+    under TYPE_CHECKING."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skipped: set[int] = set()
     for node in ast.walk(tree):
@@ -50,10 +54,12 @@ def imported(path: Path, name: str, known: set[str]) -> set[str]:
                 module = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 module = node.module or ""
-            subs = {f"{module}.{a.name}" for a in node.names} & known
-            # "from pkg import sub" depends on the submodule, not on the package's __init__
-            found.update(subs or {module})
-    return {m for m in found if m in known and m != name}
+            subs = {f"{module}.{a.name}" for a in node.names}
+            if known is not None:  # "from pkg import sub" depends on the submodule, not on the package's __init__
+                found.update(subs & known or {module})
+            else:  # every name, in both readings ("from hub import store" may name a module)
+                found.update({module, *subs})
+    return {m for m in found if (known is None or m in known) and m != name}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -91,22 +97,30 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-def lazy_exports() -> dict[str, str]:
-    """``hub``'s public names and the modules that define them, read from ``hub/__init__.py``."""
-    tree = ast.parse((ROOT / "hub" / "__init__.py").read_text(encoding="utf-8"))
+def lazy_exports(path: Path | None = None) -> dict[str, str]:
+    """The names a package loads on first use (its ``_EXPORTS`` or ``_LAZY``: name -> module), read
+    from its ``__init__.py`` (by default ``hub``'s, the public API)."""
+    tree = ast.parse((path or ROOT / "hub" / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "_EXPORTS":
-            value = ast.literal_eval(node.value)  # type: ignore[arg-type]
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign):
+            target = node.targets[0]
+        if target is not None and ast.unparse(target) in ("_EXPORTS", "_LAZY") and node.value is not None:
+            value = ast.literal_eval(node.value)
             assert isinstance(value, dict)
             return value
-    raise AssertionError("hub/__init__.py has no _EXPORTS")
+    if path is None:
+        raise AssertionError("hub/__init__.py has no _EXPORTS")
+    return {}
 
 
 def core_graph() -> dict[str, set[str]]:
     modules = _modules("hub", "hub")
     known = set(modules)
     graph = {name: imported(path, name, known) for name, path in modules.items()}
-    graph["hub"] |= set(lazy_exports().values())
+    for name, path in modules.items():  # a package depends on what it loads lazily
+        if path.name == "__init__.py":
+            graph[name] |= set(lazy_exports(path).values()) & known
     return graph
 
 
@@ -166,3 +180,61 @@ def test_the_public_api_check_sees_a_private_import(tmp_path: Path, monkeypatch:
     (tmp_path / "ext" / "__init__.py").write_text("from hub import Sink\nfrom hub.store import schema\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert outside_imports("ext", "ext") == {"ext": {"hub.store"}}
+
+
+#: Where SQL may be written: the store, the engines that read and write it in bulk, the service layer.
+SQL_MODULES = (
+    "hub.store",
+    "hub.sync",
+    "hub.fastpath",
+    "hub.fx",
+    "hub.identity",
+    "hub.outbox",
+    "hub.recon.engine",
+    "hub.recon.desk",
+    "hub.risk.exposure",
+    "hub.risk.collection",
+    "hub.risk.credit",
+    "hub.risk.engine",
+    "hub.report",
+    "hub.services",
+    "hub.app",
+)
+#: What an interface (the command line; the web console and workers to come) may import from the core.
+INTERFACE_MAY_IMPORT = ("hub", "hub.cli", "hub.app", "hub.services", "hub.config", "hub.plugins", "hub.hookspecs",
+                        "hub.sample", "hub.fmt", "hub.codes", "hub.errors", "hub.redact", "hub.log")
+
+
+def _under(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def test_sql_lives_only_in_the_store_the_engines_and_the_service_layer() -> None:
+    writing_sql = {
+        name
+        for name, path in _modules("hub", "hub").items()
+        if any(_under(m, ("sqlalchemy", "alembic", "hub.store")) for m in imported(path, name))
+    }
+    assert {m for m in writing_sql if not _under(m, SQL_MODULES)} == set()
+    assert {"hub.sync", "hub.store.bulk"} <= writing_sql  # (the check sees the modules that do)
+
+
+def test_the_command_line_acts_only_through_the_service_layer() -> None:
+    modules = {n: p for n, p in _modules("hub", "hub").items() if _under(n, ("hub.cli",))}
+    assert len(modules) > 5
+    reached = {
+        name: {m for m in imported(path, name) if _under(m, ("hub", "sqlalchemy", "alembic"))}
+        for name, path in modules.items()
+    }
+    beyond = {name: {m for m in used if not _under(m, INTERFACE_MAY_IMPORT) or m.startswith("hub.store")}
+              for name, used in reached.items()}
+    assert {name: used for name, used in beyond.items() if used} == {}
+
+
+def test_the_layer_checks_see_sql_in_a_function_but_not_an_annotation_import(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from hub.recon.engine import X\n"
+        "def f():\n    from hub import store\n    import sqlalchemy as sa\n"
+    )
+    used = imported(tmp_path / "m.py", "m")
+    assert {"hub.store", "sqlalchemy"} <= used and not any(m.startswith("hub.recon") for m in used)
