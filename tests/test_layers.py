@@ -238,3 +238,13 @@ def test_the_layer_checks_see_sql_in_a_function_but_not_an_annotation_import(tmp
     )
     used = imported(tmp_path / "m.py", "m")
     assert {"hub.store", "sqlalchemy"} <= used and not any(m.startswith("hub.recon") for m in used)
+
+
+#: The modules every layer shares; they import only each other (docs/layers.md).
+LEAVES = ("hub.errors", "hub.codes", "hub.fmt", "hub.redact", "hub.model", "hub.config", "hub.connector",
+          "hub.mapping", "hub.validation", "hub.http", "hub.log")
+
+
+def test_leaf_modules_import_only_leaf_modules() -> None:
+    graph = core_graph()
+    assert {leaf: graph[leaf] - set(LEAVES) for leaf in LEAVES if graph[leaf] - set(LEAVES)} == {}
