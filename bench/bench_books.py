@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -96,11 +97,11 @@ def _allocations(db: Path) -> tuple[dict[str, set[str]], dict[str, set[str]], di
             auto[ref].add(number)
         elif rank == 1:
             first[ref].add(number)
-    said = {
-        ref: tuple(str(x or "") for x in rest)
-        for ref, *rest in conn.execute(
+    said = {  # amounts are stored in millionths
+        ref: (str(Decimal(micros).scaleb(-6).quantize(Decimal("0.01"))), *(str(x or "") for x in rest))
+        for ref, micros, *rest in conn.execute(
             "SELECT bank_ref, amount, currency, payer_name, ultimate_payer_name, payer_account, remittance, "
-            "additional_remittance FROM receipt"
+            "additional_remittance, additional_tx_info, additional_entry_info FROM receipt"
         )
     }
     conn.close()
@@ -124,7 +125,7 @@ def misses(work: Path, truth: dict[str, set[str]]) -> list[dict[str, str]]:
             if got
             else ("suggested-right" if first.get(ref) == want else "suggested-wrong" if first.get(ref) else "unmatched")
         )
-        amount, ccy, payer, ultimate, account, text, extra = said.get(ref, ("",) * 7)
+        amount, ccy, payer, ultimate, account, text, *extra = said.get(ref, ("0", *("",) * 8))
         rows.append(
             {
                 "receipt_ref": ref,
@@ -138,7 +139,7 @@ def misses(work: Path, truth: dict[str, set[str]]) -> list[dict[str, str]]:
                 "ultimate": ultimate,
                 "account": account,
                 "text": text,
-                "additional": extra,
+                "additional": " | ".join(x for x in extra if x and x != "[]"),
             }
         )
     with (work / "misses.csv").open("w", newline="", encoding="utf-8") as f:
