@@ -260,7 +260,12 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
         paid = [(inv, inv.amount) for inv in group]
         amount = sum((a for _, a in paid), Decimal(0))
         if len(group) == 1 and rng.random() < 0.07:
-            amount = money(amount * Decimal(rng.choice(["0.3", "0.5"])))
+            # a part, never the amount of another open invoice of the customer (nobody could tell them apart)
+            others = {i.amount for i in invoices[c.customer_id] if i.number not in used}
+            parts = [
+                p for p in (money(amount * Decimal(f)) for f in ("0.3", "0.5", "0.4", "0.35")) if p not in others
+            ] or [money(amount * Decimal("0.37"))]
+            amount = parts[0] if rng.random() < 0.5 or len(parts) == 1 else parts[1]
             paid = [(group[0], amount)]
             tags.append("partial")
         payer, account, extra, payer_tags = _payer(rng, c, by_id, accounts)

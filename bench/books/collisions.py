@@ -270,7 +270,10 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
         paid = [(inv, inv.amount) for inv in group]
         amount = sum((a for _, a in paid), Decimal(0))
         if len(group) == 1 and rng.random() < 0.05:
-            amount = money(amount / 2)
+            # half of it, or a third where half is the amount of another open invoice of the customer
+            # (then nobody could tell the part payment from that invoice's payment)
+            others = {i.amount for i in invoices[c.customer_id] if i.number not in used}
+            amount = money(amount / 2) if money(amount / 2) not in others else money(amount / 3)
             paid = [(group[0], amount)]
             tags.append("partial")
         payer, account, ultimate, extra, payer_tags = _payer(rng, c, by_id)
