@@ -13,3 +13,26 @@ def remove_store(folder: Path, name: str = "hub.db") -> None:
             shutil.rmtree(path)
         else:
             path.unlink()
+
+
+#: A hub over the four files every generator writes (customers.csv, invoices.csv, statement.xml).
+HUB_CONFIG = """\
+[database]
+url = "sqlite:///hub.db"
+[connectors.erp]
+type = "csv"
+customers = "customers.csv"
+invoices = "invoices.csv"
+[connectors.bank]
+type = "bank-files"
+path = "statement.xml"
+"""
+
+
+def hub(*args: str, cwd: Path) -> str:
+    """Run one ``hub`` command in a fresh process (as a user would) and return its output."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout

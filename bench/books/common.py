@@ -1,0 +1,301 @@
+"""What every book shares: its records, and writing them in the shared generator's file formats.
+
+A book is customers, open invoices (credit notes with a negative amount), bank receipts and the
+truth of what each receipt pays. :func:`write_book` writes them exactly as
+``shared/bench/gen_receivables.py`` does (so the hub's ``csv`` mapping and camt importer read them
+unchanged):
+
+  customers.csv   customer_id,name,tax_id,country,currency,credit_limit,parent_id,iban
+  invoices.csv    invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number
+  statement.xml   ISO 20022 camt.053.001.02, one credit entry (Ntry) per receipt
+  truth.csv       receipt_ref,invoice_number,amount (an empty invoice_number: pays no open invoice)
+
+and one file the shared generator does not write, for the benchmark's breakdown only:
+
+  phenomena.csv   receipt_ref,tags   (what was done to this receipt, ``;``-separated)
+
+The camt entries may carry more than the shared generator's: an ultimate debtor, structured
+referred-document numbers, an end-to-end id, additional transaction or entry information, as banks
+send them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+TWO = Decimal("0.01")
+#: Our own account the statement is for (a valid German IBAN, not the shared generator's).
+OUR_IBAN = "DE02120300000000202051"
+
+
+@dataclass
+class Customer:
+    customer_id: str
+    name: str
+    tax_id: str
+    country: str
+    currency: str
+    credit_limit: Decimal
+    iban: str
+    parent_id: str = ""
+
+
+@dataclass
+class Invoice:
+    number: str
+    customer_id: str
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    amount: Decimal
+    po_number: str = ""
+
+
+@dataclass
+class Receipt:
+    ref: str
+    amount: Decimal
+    currency: str
+    payer: str
+    account: str  # IBAN, or another account id (written as Othr/Id)
+    text: str = ""  # RmtInf/Ustrd (cut into 140-character pieces)
+    ultimate: str = ""  # UltmtDbtr/Nm
+    documents: list[str] = field(default_factory=list)  # RmtInf/Strd/RfrdDocInf/Nb
+    end_to_end: str = "NOTPROVIDED"
+    tx_info: str = ""  # AddtlTxInf
+    entry_info: str = ""  # AddtlNtryInf
+    booked: dt.date | None = None
+
+
+@dataclass
+class Book:
+    """One generated book; ``truth`` rows are (receipt_ref, invoice_number, amount)."""
+
+    customers: list[Customer] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    receipts: list[Receipt] = field(default_factory=list)
+    truth: list[tuple[str, str, str]] = field(default_factory=list)
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    name: str = "book"
+    today: dt.date = dt.date(2026, 10, 1)  # the statement's booking date
+
+    def add(self, receipt: Receipt, paid: Sequence[tuple[Invoice, Decimal]], *tags: str) -> None:
+        """A receipt with what it truly pays (nothing: a receipt that must stay unmatched)."""
+        self.receipts.append(receipt)
+        if paid:
+            self.truth.extend((receipt.ref, inv.number, str(amount)) for inv, amount in paid)
+        else:
+            self.truth.append((receipt.ref, "", str(receipt.amount)))
+        self.tags[receipt.ref] = sorted(set(tags))
+
+
+def money(x: float | Decimal) -> Decimal:
+    return Decimal(str(x)).quantize(TWO, rounding=ROUND_HALF_UP)
+
+
+def lognormal_amount(rng: random.Random, median: float, sigma: float, low: float, high: float) -> Decimal:
+    """An invoice amount: log-normal around ``median``, kept within [low, high]."""
+    return money(min(max(rng.lognormvariate(math.log(median), sigma), low), high))
+
+
+def zipf_weights(n: int, s: float) -> list[float]:
+    """Weights 1/k^s: a few customers get most invoices, as in a real book."""
+    return [1.0 / (k**s) for k in range(1, n + 1)]
+
+
+def spread_dates(rng: random.Random, today: dt.date, days: int = 365) -> dt.date:
+    """An issue date within the last ``days`` days, more of them recent (older ones are paid)."""
+    back = int(days * (rng.random() ** 1.6))
+    return today - dt.timedelta(days=max(back, 1))
+
+
+_IBAN_LENGTH = {
+    "DE": 22,
+    "AT": 20,
+    "FR": 27,
+    "IT": 27,
+    "ES": 24,
+    "NL": 18,
+    "BE": 16,
+    "PL": 28,
+    "CH": 21,
+    "GB": 22,
+    "DK": 18,
+    "NO": 15,
+    "SE": 24,
+    "CZ": 24,
+    "FI": 18,
+    "LU": 20,
+    "PT": 25,
+    "IE": 22,
+}
+
+
+def iban(rng: random.Random, country: str) -> str:
+    """An IBAN with correct check digits (ISO 13616); digits-only BBAN."""
+    length = _IBAN_LENGTH.get(country, 22)
+    bban = "".join(str(rng.randint(0, 9)) for _ in range(length - 4))
+    moved = bban + "".join(str(ord(ch) - 55) for ch in country) + "00"
+    return f"{country}{98 - int(moved) % 97:02d}{bban}"
+
+
+def cn_account(rng: random.Random) -> str:
+    """A Chinese bank account number (16 to 19 digits, no IBAN)."""
+    return str(rng.choice([6, 3, 4, 1])) + "".join(str(rng.randint(0, 9)) for _ in range(rng.choice([15, 16, 18])))
+
+
+def _account(number: str) -> str:
+    if len(number) > 4 and number[:2].isalpha() and number[2:4].isdigit():
+        return f"<DbtrAcct><Id><IBAN>{number}</IBAN></Id></DbtrAcct>"
+    return f"<DbtrAcct><Id><Othr><Id>{escape(number)}</Id></Othr></Id></DbtrAcct>"
+
+
+def _entry(r: Receipt, booked: str) -> str:
+    day = r.booked.isoformat() if r.booked else booked
+    parties = f"<Dbtr><Nm>{escape(r.payer[:140])}</Nm></Dbtr>" if r.payer else ""
+    parties += _account(r.account) if r.account else ""
+    if r.ultimate:
+        parties += f"<UltmtDbtr><Nm>{escape(r.ultimate[:140])}</Nm></UltmtDbtr>"
+    remittance = "".join(f"<Ustrd>{escape(r.text[i : i + 140])}</Ustrd>" for i in range(0, len(r.text), 140))
+    if r.documents:
+        remittance += "".join(
+            f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>{escape(nb)}</Nb></RfrdDocInf></Strd>"
+            for nb in r.documents
+        )
+    return (
+        f'<Ntry><Amt Ccy="{r.currency}">{r.amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+        f"<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
+        f"<AcctSvcrRef>{r.ref}</AcctSvcrRef><BkTxCd><Prtry><Cd>NTRF</Cd></Prtry></BkTxCd>"
+        f"<NtryDtls><TxDtls><Refs><AcctSvcrRef>{r.ref}</AcctSvcrRef>"
+        f"<EndToEndId>{escape(r.end_to_end or 'NOTPROVIDED')}</EndToEndId></Refs>"
+        f'<AmtDtls><TxAmt><Amt Ccy="{r.currency}">{r.amount}</Amt></TxAmt></AmtDtls>'
+        f"<RltdPties>{parties}</RltdPties>"
+        + (f"<RmtInf>{remittance}</RmtInf>" if remittance else "")
+        + (f"<AddtlTxInf>{escape(r.tx_info[:500])}</AddtlTxInf>" if r.tx_info else "")
+        + "</TxDtls></NtryDtls>"
+        + (f"<AddtlNtryInf>{escape(r.entry_info[:500])}</AddtlNtryInf>" if r.entry_info else "")
+        + "</Ntry>"
+    )
+
+
+def camt053(receipts: Sequence[Receipt], today: dt.date, label: str) -> str:
+    booked = today.isoformat()
+    total = sum((r.amount for r in receipts), Decimal(0))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
+        f"<GrpHdr><MsgId>{label}-{booked}</MsgId><CreDtTm>{booked}T18:00:00</CreDtTm></GrpHdr>"
+        f"<Stmt><Id>{label}-STMT-{booked}</Id><CreDtTm>{booked}T18:00:00</CreDtTm>"
+        f"<Acct><Id><IBAN>{OUR_IBAN}</IBAN></Id></Acct>"
+        f"<TxsSummry><TtlNtries><NbOfNtries>{len(receipts)}</NbOfNtries><Sum>{total}</Sum></TtlNtries></TxsSummry>"
+        + "".join(_entry(r, booked) for r in receipts)
+        + "</Stmt></BkToCstmrStmt></Document>\n"
+    )
+
+
+def _write_csv(path: Path, header: list[str], rows: Sequence[Sequence[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_book(book: Book, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_csv(
+        out_dir / "customers.csv",
+        ["customer_id", "name", "tax_id", "country", "currency", "credit_limit", "parent_id", "iban"],
+        [
+            (c.customer_id, c.name, c.tax_id, c.country, c.currency, c.credit_limit, c.parent_id, c.iban)
+            for c in book.customers
+        ],
+    )
+    _write_csv(
+        out_dir / "invoices.csv",
+        ["invoice_number", "customer_id", "issue_date", "due_date", "currency", "amount", "open_amount", "po_number"],
+        [
+            (
+                i.number,
+                i.customer_id,
+                i.issue_date.isoformat(),
+                i.due_date.isoformat(),
+                i.currency,
+                i.amount,
+                i.amount,
+                i.po_number,
+            )
+            for i in book.invoices
+        ],
+    )
+    _write_csv(out_dir / "truth.csv", ["receipt_ref", "invoice_number", "amount"], book.truth)
+    _write_csv(
+        out_dir / "phenomena.csv",
+        ["receipt_ref", "tags"],
+        [(r.ref, ";".join(book.tags.get(r.ref, []))) for r in book.receipts],
+    )
+    (out_dir / "statement.xml").write_text(camt053(book.receipts, book.today, book.name.upper()), encoding="utf-8")
+
+
+def by_customer(invoices: Sequence[Invoice]) -> dict[str, list[Invoice]]:
+    out: dict[str, list[Invoice]] = {}
+    for inv in invoices:
+        out.setdefault(inv.customer_id, []).append(inv)
+    return out
+
+
+def take_open(
+    rng: random.Random, pool: list[Invoice], used: set[str], k: int, oldest_first: bool = True
+) -> list[Invoice]:
+    """Up to ``k`` of a customer's invoices not yet paid: the oldest (how most payers pay) or any."""
+    free = [i for i in pool if i.number not in used and i.amount > 0]
+    if not oldest_first:
+        rng.shuffle(free)
+    got = free[:k]
+    used.update(i.number for i in got)
+    return got
+
+
+def ocr(rng: random.Random, text: str, rate: float = 0.5) -> str:
+    """OCR or typing confusions: 0->O, 1->I or l, 5->S, 8->B, each digit with probability ``rate``."""
+    table = {"0": "O", "1": rng.choice("Il"), "5": "S", "8": "B"}
+    out = [table[ch] if ch in table and rng.random() < rate else ch for ch in text]
+    if out == list(text):  # at least one confusion where there is one to make
+        for i, ch in enumerate(text):
+            if ch in table:
+                out[i] = table[ch]
+                break
+    return "".join(out)
+
+
+def fold_ascii(text: str) -> str:
+    """What a bank that only sends ASCII makes of a name: Łódź -> LODZ, ß -> SS, ø -> O, æ -> AE."""
+    import unicodedata
+
+    special = str.maketrans(
+        {
+            "ł": "l",
+            "Ł": "L",
+            "ß": "ss",
+            "ø": "o",
+            "Ø": "O",
+            "æ": "ae",
+            "Æ": "AE",
+            "đ": "d",
+            "Đ": "D",
+            "œ": "oe",
+            "Œ": "OE",
+            "þ": "th",
+            "å": "aa",
+            "Å": "AA",
+        }
+    )
+    text = unicodedata.normalize("NFKD", text.translate(special))
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).upper()

@@ -1,0 +1,202 @@
+"""The benchmark books (bench/books): deterministic, importable without quarantine, truthful, and
+carrying the phenomena they are built from. No match-quality or speed figure is asserted here."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_books
+from books import BOOKS, chinese, collisions, manufacturer
+from books.common import Book, fold_ascii, iban, write_book
+
+SMALL = 400  # invoices
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _paying(book: Book) -> dict[str, list[tuple[str, str, str]]]:
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for row in book.truth:
+        if row[1]:
+            out.setdefault(row[0], []).append(row)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(BOOKS))
+def test_each_book_is_deterministic_per_seed(name: str, tmp_path: Path) -> None:
+    gen = BOOKS[name].generate
+    for folder, seed in (("a", 3), ("b", 3), ("c", 4)):
+        write_book(gen(seed, SMALL), tmp_path / folder)
+    for file in ("customers.csv", "invoices.csv", "statement.xml", "truth.csv", "phenomena.csv"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
+    assert (tmp_path / "a" / "truth.csv").read_bytes() != (tmp_path / "c" / "truth.csv").read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(BOOKS))
+def test_truth_names_only_existing_invoices_and_every_receipt(name: str, tmp_path: Path) -> None:
+    write_book(BOOKS[name].generate(2, SMALL), tmp_path)
+    invoices = {r["invoice_number"]: r for r in _rows(tmp_path / "invoices.csv")}
+    customers = {r["customer_id"] for r in _rows(tmp_path / "customers.csv")}
+    assert len(invoices) == len(_rows(tmp_path / "invoices.csv"))  # numbers are unique
+    assert {r["customer_id"] for r in invoices.values()} <= customers
+    truth = _rows(tmp_path / "truth.csv")
+    assert {r["invoice_number"] for r in truth if r["invoice_number"]} <= set(invoices)
+    refs = re.findall(
+        r"<Ntry><Amt[^>]*>[^<]*</Amt>.*?<AcctSvcrRef>([^<]+)</AcctSvcrRef>",
+        (tmp_path / "statement.xml").read_text(encoding="utf-8"),
+    )
+    assert len(refs) == len(set(refs)) > SMALL // 8
+    assert {r["receipt_ref"] for r in truth} == set(refs)
+    # an invoice is paid by one receipt at most, and never for more than it is open
+    paid: dict[str, Decimal] = {}
+    for r in truth:
+        if r["invoice_number"]:
+            assert r["invoice_number"] not in paid
+            paid[r["invoice_number"]] = Decimal(r["amount"])
+            open_amount = Decimal(invoices[r["invoice_number"]]["open_amount"])
+            assert abs(paid[r["invoice_number"]]) <= abs(open_amount)
+    # receipts that pay nothing are there, with an empty invoice number
+    assert any(not r["invoice_number"] for r in truth)
+    assert {r["receipt_ref"] for r in _rows(tmp_path / "phenomena.csv")} == set(refs)
+
+
+@pytest.mark.parametrize("name", ["shared", *sorted(BOOKS)])
+def test_the_hub_imports_every_book_without_quarantine_and_the_bench_scores_it(name: str, tmp_path: Path) -> None:
+    result = bench_books.run_one(name, 300, 1, tmp_path)  # sync raises on any quarantined record
+    work = Path(str(result["work"]))
+    assert result["receipts"] == len({r["receipt_ref"] for r in _rows(work / "truth.csv")})
+    assert result["customers"] == len(_rows(work / "customers.csv"))
+    quarantine = json.loads(bench_books.hub("--json", "quarantine", cwd=work))
+    assert quarantine["total"] == 0
+    assert result["unknown_receipt_refs"] == 0
+    assert (work / "misses.csv").exists()
+
+
+def test_bench_books_runs_from_the_command_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_books.py"),
+            "--books",
+            "chinese",
+            "--scales",
+            "200",
+            "--seeds",
+            "5",
+            "--workdir",
+            str(tmp_path),
+            "--phenomena",
+            "--json",
+            str(tmp_path / "runs.json"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert out.startswith("| book | invoices |")
+    assert "| Chinese book (names only) (seed 5) | 200 |" in out
+    assert "paying receipts per phenomenon" in out
+    assert json.loads((tmp_path / "runs.json").read_text())[0]["book"] == "chinese"
+
+
+# -- the phenomena occur -------------------------------------------------------------------------------
+
+
+def test_manufacturer_has_large_groups_big_fees_partial_numbers_and_credit_notes() -> None:
+    book = manufacturer.generate(1, 4000)
+    paying = _paying(book)
+    assert max(len(rows) for rows in paying.values()) >= 6
+    assert all(len(rows) <= 21 for rows in paying.values())  # up to 20 invoices and a credit note
+    # fees above the shared generator's largest (15.00): receipts short by only a fee
+    receipts = {r.ref: r for r in book.receipts}
+    fee_only = [
+        ref
+        for ref, tags in book.tags.items()
+        if "fee-over-15" in tags and not {"skonto", "short-deduction", "partial", "overpayment"} & set(tags)
+    ]
+    fees = {receipts[ref].amount - sum(Decimal(a) for _, _, a in paying[ref]) for ref in fee_only}
+    assert fees and min(fees) < Decimal("-15.00")
+    assert any(-fee > Decimal("30.00") for fee in fees)
+    # three numberings, and numbers written without prefix, year or padding, or with OCR letters
+    numbers = [i.number for i in book.invoices]
+    assert any(n.startswith("RE-") for n in numbers) and any("/" in n for n in numbers)
+    assert any(n.isdigit() for n in numbers)
+    texts = [r.text for r in book.receipts if r.text]
+    assert any(re.search(r"\bRg\.?(-Nr\.)? \d{1,6}\b", t) for t in texts)
+    assert any(re.search(r"\b(inv|INV NO|invoice #)\.? ?\d{1,6}\b", t) for t in texts)
+    assert any(re.search(r"RE-2[0O]2[5S6]-[0O]", t) for t in texts)  # OCR confusions in a full number
+    assert any(r.tx_info and not r.text for r in book.receipts)  # remittance only in AddtlTxInf
+    assert any(r.documents for r in book.receipts)  # structured referred-document numbers
+    # credit notes netted against a group
+    credit = {i.number for i in book.invoices if i.amount < 0}
+    assert any(credit & {n for _, n, _ in rows} for rows in paying.values())
+
+
+def test_collisions_book_has_shared_stems_cut_transliterated_and_third_party_payers() -> None:
+    book = collisions.generate(1, 4000)
+    stems: dict[str, set[str]] = {}
+    for c in book.customers:
+        stems.setdefault(" ".join(c.name.split()[:2]), set()).add(c.name)
+    assert sum(1 for names in stems.values() if len(names) > 1) > 20  # same stem, other form or city
+    by_ref = {r.ref: r for r in book.receipts}
+    payers = [r.payer for r in book.receipts]
+    assert any(len(p) == 35 for p in payers) and any("OBO" in p for p in payers)
+    assert any(p.startswith(("i.A. ", "per pro ", "pp ")) or p.endswith(" i.A.") for p in payers)
+    assert any(r.ultimate for r in book.receipts)  # provider as debtor, the customer as ultimate debtor
+    names = {c.name for c in book.customers}
+    folded = [p for p in payers if p.isascii() and p not in names and p.upper() == p]
+    assert any(p in {fold_ascii(n) for n in names if not n.isascii()} for p in folded)
+    assert fold_ascii("Łódź Straße Søren Æble") == "LODZ STRASSE SOREN AEBLE"
+    parents = {c.customer_id: c for c in book.customers if any(s.parent_id == c.customer_id for s in book.customers)}
+    assert parents
+    invoice_owner = {i.number: i.customer_id for i in book.invoices}
+    by_id = {c.customer_id: c for c in book.customers}
+    parent_paid = [
+        ref
+        for ref, rows in _paying(book).items()
+        if by_id[invoice_owner[rows[0][1]]].parent_id
+        and by_ref[ref].payer == by_id[by_id[invoice_owner[rows[0][1]]].parent_id].name
+    ]
+    assert parent_paid
+
+
+def test_chinese_book_pays_by_name_only_without_legal_forms_and_through_third_parties() -> None:
+    book = chinese.generate(1, 4000)
+    names = {c.name for c in book.customers}
+    assert all(re.search(r"[\u4e00-\u9fff]", n) for n in names)
+    assert any(chinese.FW_OPEN in n for n in names)  # branches with full-width brackets in the master
+    paying = _paying(book)
+    by_ref = {r.ref: r for r in book.receipts}
+    payers = [by_ref[ref].payer for ref in paying]
+    assert any(p not in names and chinese.strip_form(p) == p and p + "有限公司" in names for p in payers)
+    assert any(p.endswith(tuple(chinese.DEPARTMENTS)) for p in payers)
+    assert any("(" in p and p in {chinese.swap_brackets(n) for n in names} for p in payers)
+    assert any("代" in by_ref[ref].text for ref in paying)
+    numbers = {i.number for i in book.invoices}
+    assert not any(n in r.text or n in " ".join(r.documents) for r in book.receipts for n in numbers if r.text)
+    assert {r.currency for r in book.receipts} == {"CNY"}
+    assert any(not t[1] for t in book.truth)  # receipts that pay nothing
+
+
+def test_iban_check_digits_are_valid() -> None:
+    import random
+
+    rng = random.Random(1)
+    for country in ("DE", "PL", "FR", "NO"):
+        value = iban(rng, country)
+        moved = value[4:] + "".join(str(ord(ch) - 55) if ch.isalpha() else ch for ch in value[:4])
+        assert int(moved) % 97 == 1
