@@ -166,3 +166,31 @@ def test_the_public_api_check_sees_a_private_import(tmp_path: Path, monkeypatch:
     (tmp_path / "ext" / "__init__.py").write_text("from hub import Sink\nfrom hub.store import schema\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert outside_imports("ext", "ext") == {"ext": {"hub.store"}}
+
+
+DATABASE = ("sqlalchemy", "hub.store")
+
+
+def database_imports(path: Path) -> set[str]:
+    """The modules of SQLAlchemy or the hub's store that ``path`` imports, anywhere (even under TYPE_CHECKING)."""
+    used: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            used.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            used.add(node.module)
+            used.update(f"{node.module}.{a.name}" for a in node.names)
+    return {m for m in used if any(m == d or m.startswith(d + ".") for d in DATABASE)}
+
+
+def test_the_report_page_is_rendered_without_the_database() -> None:
+    page = ROOT / "hub" / "report" / "html.py"
+    assert database_imports(page) == set()
+    # At run time it needs only the leaf modules; the figures' types are for annotations only.
+    known = set(_modules("hub", "hub"))
+    assert imported(page, "hub.report.html", known) <= {"hub.fmt", "hub.errors"}
+
+
+def test_the_database_check_sees_sqlalchemy_and_the_store(tmp_path: Path) -> None:
+    (tmp_path / "page.py").write_text("import sqlalchemy as sa\nfrom hub import store\nfrom hub.fmt import money\n")
+    assert database_imports(tmp_path / "page.py") == {"sqlalchemy", "hub.store"}
