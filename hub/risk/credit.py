@@ -338,117 +338,201 @@ def recommend_limits(
     :class:`CreditLimitChange` returned and queued for every sink) when the change is within the
     approval threshold, else ``pending``. Returns the recommendations by customer and the events.
     """
-    p = schema.credit_limit_proposal
     since = months_before(as_of, settings.history_months)
     totals = invoicing(conn, since, as_of)
-    pending: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    for pid, cid, recommended in conn.execute(
-        sa.select(p.c.id, p.c.customer_id, p.c.recommended).where(p.c.status == "pending").order_by(p.c.id)
-    ):
-        pending[cid].append((pid, recommended))
-    latest = (
-        sa.select(sa.func.max(p.c.id).label("id")).where(p.c.status.in_(DECIDED)).group_by(p.c.customer_id).subquery()
-    )
-    decided = {
-        row.customer_id: row
-        for row in conn.execute(
-            sa.select(
-                p.c.id, p.c.customer_id, p.c.recommended, p.c.current_limit, p.c.status, p.c.decided_by, p.c.decided_at
-            ).join(latest, latest.c.id == p.c.id)
-        )
-    }
-    out: dict[str, Recommendation] = {}
-    supersede: list[dict[str, Any]] = []  # pid, note; "new" names the customer whose new proposal replaces it
-    new_rows: list[dict[str, Any]] = []
+    earlier = _EarlierProposals.read(conn)
+    run = _LimitRun(as_of, now)
     for customer in customers:
-        cid = customer.customer_id
-        sized = size_limit(customer, totals.get(cid, {}), settings, since, as_of)
-        if sized is None:
-            continue
-        amount, reasons = sized
-        ccy = customer.exposure.currency
-        current = customer.exposure.credit_limit
-        rec = out[cid] = Recommendation(cid, amount, ccy, reasons)
-        waiting = pending.get(cid, [])
-        if current is not None and amount == current:
-            reasons.append(f"The current limit is already {money(current, ccy)}: nothing to change.")
-            supersede.extend(
-                {"pid": pid, "pnote": f"The current limit came to equal this recommendation ({money(current, ccy)})."}
-                for pid, _ in waiting
+        sized = size_limit(customer, totals.get(customer.customer_id, {}), settings, since, as_of)
+        if sized is not None:
+            _recommend(run, customer, *sized, earlier, settings)
+    _insert_proposals(conn, run)
+    _supersede(conn, run)
+    events = _apply_by_policy(conn, run, sinks, links)
+    log.info(
+        "credit.recommended",
+        customers=len(run.out),
+        proposed=len(run.new_rows),
+        applied=len(events),
+        superseded=len(run.supersede),
+    )
+    return run.out, events
+
+
+@dataclass
+class _EarlierProposals:
+    """The proposals earlier runs left: pending ones per customer (id, amount, oldest first), and each
+    customer's latest decided (approved, applied or rejected) one."""
+
+    pending: dict[str, list[tuple[int, Decimal]]]
+    decided: dict[str, Any]
+
+    @classmethod
+    def read(cls, conn: sa.Connection) -> _EarlierProposals:
+        """Reads ``credit_limit_proposal``."""
+        p = schema.credit_limit_proposal
+        pending: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
+        for pid, cid, recommended in conn.execute(
+            sa.select(p.c.id, p.c.customer_id, p.c.recommended).where(p.c.status == "pending").order_by(p.c.id)
+        ):
+            pending[cid].append((pid, recommended))
+        latest = (
+            sa.select(sa.func.max(p.c.id).label("id"))
+            .where(p.c.status.in_(DECIDED))
+            .group_by(p.c.customer_id)
+            .subquery()
+        )
+        decided = {
+            row.customer_id: row
+            for row in conn.execute(
+                sa.select(
+                    p.c.id,
+                    p.c.customer_id,
+                    p.c.recommended,
+                    p.c.current_limit,
+                    p.c.status,
+                    p.c.decided_by,
+                    p.c.decided_at,
+                ).join(latest, latest.c.id == p.c.id)
             )
-            continue
-        status, sentence = _decision(customer, current, amount, settings)
-        same = [pid for pid, recommended in waiting if recommended == amount]
-        if same:
-            reasons.append(sentence)
-            keep = same[-1]
-            rec.status, rec.proposal_id = "pending", keep
-            supersede.extend(
-                {"pid": pid, "pnote": f"Superseded by proposal {keep} of the same amount."}
-                for pid, _ in waiting
-                if pid != keep
-            )
-            continue
-        before = decided.get(cid)
-        if before is not None and before.recommended == amount and before.current_limit == current:
-            rec.status, rec.proposal_id = before.status, before.id
-            when = before.decided_at.date().isoformat() if before.decided_at else "an earlier run"
-            if before.status == "rejected":
-                reasons.append(
-                    f"Proposal {before.id} of this amount was rejected by {before.decided_by} on {when}; it is not "
-                    "proposed again until the recommendation or the current limit changes."
-                )
-            else:
-                reasons.append(
-                    f"Proposal {before.id} of this amount was {before.status} by {before.decided_by} on {when}; "
-                    "the ERP has not reported the new limit yet."
-                )
-            supersede.extend(
-                {"pid": pid, "pnote": "Superseded: the recommendation changed back."} for pid, _ in waiting
-            )
-            continue
+        }
+        return cls(pending, decided)
+
+
+@dataclass
+class _LimitRun:
+    """What one run of :func:`recommend_limits` decides, gathered customer by customer before it is written."""
+
+    as_of: dt.date
+    now: dt.datetime
+    out: dict[str, Recommendation] = field(default_factory=dict)
+    #: pending proposals to supersede: ``pid`` and ``pnote``, or ``new``: the customer whose new proposal replaces it
+    supersede: list[dict[str, Any]] = field(default_factory=list)
+    #: the new proposals (``credit_limit_proposal`` rows)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _recommend(
+    run: _LimitRun,
+    customer: CustomerRisk,
+    amount: Decimal,
+    reasons: list[str],
+    earlier: _EarlierProposals,
+    settings: CreditConfig,
+) -> None:
+    """Decide what becomes of one customer's recommended ``amount``: nothing (it equals the current
+    limit), an earlier proposal of that amount kept, or a new proposal; adds to ``run`` the
+    recommendation, the pending proposals it supersedes and the new proposal's row."""
+    cid = customer.customer_id
+    ccy = customer.exposure.currency
+    current = customer.exposure.credit_limit
+    rec = run.out[cid] = Recommendation(cid, amount, ccy, reasons)
+    waiting = earlier.pending.get(cid, [])
+    if current is not None and amount == current:
+        reasons.append(f"The current limit is already {money(current, ccy)}: nothing to change.")
+        run.supersede.extend(
+            {"pid": pid, "pnote": f"The current limit came to equal this recommendation ({money(current, ccy)})."}
+            for pid, _ in waiting
+        )
+        return
+    status, sentence = _decision(customer, current, amount, settings)
+    same = [pid for pid, recommended in waiting if recommended == amount]
+    if same:
         reasons.append(sentence)
-        rec.status = status
-        supersede.extend({"pid": pid, "new": cid} for pid, _ in waiting)
-        new_rows.append(
-            {
-                "customer_id": cid,
-                "as_of": as_of,
-                "currency": ccy,
-                "current_limit": current,
-                "recommended": amount,
-                "reasons": reasons,
-                "status": status,
-                "created_at": now,
-                "decided_by": POLICY if status == "applied" else None,
-                "decided_at": now if status == "applied" else None,
-                "note": None,
-            }
+        keep = same[-1]
+        rec.status, rec.proposal_id = "pending", keep
+        run.supersede.extend(
+            {"pid": pid, "pnote": f"Superseded by proposal {keep} of the same amount."}
+            for pid, _ in waiting
+            if pid != keep
         )
-    if new_rows:
-        # A plain executemany, then the ids by creation time: INSERT .. RETURNING of 20,000 rows is four
-        # times slower on psycopg. Each customer gets at most one proposal per run, stamped ``now``.
-        conn.execute(p.insert(), new_rows)
-        for pid, cid in conn.execute(sa.select(p.c.id, p.c.customer_id).where(p.c.created_at == now).order_by(p.c.id)):
-            if cid in out:
-                out[cid].proposal_id = pid
-    if supersede:
-        conn.execute(
-            p.update()
-            .where(p.c.id == sa.bindparam("pid"), p.c.status == "pending")
-            .values(status="superseded", decided_by=POLICY, decided_at=now, note=sa.bindparam("pnote")),
-            [
-                {"pid": s["pid"], "pnote": s.get("pnote") or f"Superseded by proposal {out[s['new']].proposal_id}."}
-                for s in supersede
-            ],
+        return
+    before = earlier.decided.get(cid)
+    if before is not None and before.recommended == amount and before.current_limit == current:
+        _keep_decided(rec, before)
+        run.supersede.extend(
+            {"pid": pid, "pnote": "Superseded: the recommendation changed back."} for pid, _ in waiting
         )
+        return
+    reasons.append(sentence)
+    rec.status = status
+    run.supersede.extend({"pid": pid, "new": cid} for pid, _ in waiting)
+    run.new_rows.append(
+        {
+            "customer_id": cid,
+            "as_of": run.as_of,
+            "currency": ccy,
+            "current_limit": current,
+            "recommended": amount,
+            "reasons": reasons,
+            "status": status,
+            "created_at": run.now,
+            "decided_by": POLICY if status == "applied" else None,
+            "decided_at": run.now if status == "applied" else None,
+            "note": None,
+        }
+    )
+
+
+def _keep_decided(rec: Recommendation, before: Any) -> None:
+    """The recommendation stays with an earlier decided proposal of the same amount and current limit;
+    its reasons say who decided it and when."""
+    rec.status, rec.proposal_id = before.status, before.id
+    when = before.decided_at.date().isoformat() if before.decided_at else "an earlier run"
+    if before.status == "rejected":
+        rec.reasons.append(
+            f"Proposal {before.id} of this amount was rejected by {before.decided_by} on {when}; it is not "
+            "proposed again until the recommendation or the current limit changes."
+        )
+    else:
+        rec.reasons.append(
+            f"Proposal {before.id} of this amount was {before.status} by {before.decided_by} on {when}; "
+            "the ERP has not reported the new limit yet."
+        )
+
+
+def _insert_proposals(conn: sa.Connection, run: _LimitRun) -> None:
+    """Write the new proposals (``credit_limit_proposal``) and give each recommendation its proposal's id."""
+    if not run.new_rows:
+        return
+    p = schema.credit_limit_proposal
+    # A plain executemany, then the ids by creation time: INSERT .. RETURNING of 20,000 rows is four
+    # times slower on psycopg. Each customer gets at most one proposal per run, stamped ``now``.
+    conn.execute(p.insert(), run.new_rows)
+    for pid, cid in conn.execute(sa.select(p.c.id, p.c.customer_id).where(p.c.created_at == run.now).order_by(p.c.id)):
+        if cid in run.out:
+            run.out[cid].proposal_id = pid
+
+
+def _supersede(conn: sa.Connection, run: _LimitRun) -> None:
+    """Mark the replaced pending proposals ``superseded`` by policy (``credit_limit_proposal``), each with its note;
+    after :func:`_insert_proposals`, so a note can name the new proposal."""
+    if not run.supersede:
+        return
+    p = schema.credit_limit_proposal
+    conn.execute(
+        p.update()
+        .where(p.c.id == sa.bindparam("pid"), p.c.status == "pending")
+        .values(status="superseded", decided_by=POLICY, decided_at=run.now, note=sa.bindparam("pnote")),
+        [
+            {"pid": s["pid"], "pnote": s.get("pnote") or f"Superseded by proposal {run.out[s['new']].proposal_id}."}
+            for s in run.supersede
+        ],
+    )
+
+
+def _apply_by_policy(
+    conn: sa.Connection, run: _LimitRun, sinks: list[str], links: dict[str, dict[str, str]]
+) -> list[CreditLimitChange]:
+    """For each new proposal applied by policy: a :class:`CreditLimitChange`, its ``audit_log`` entry and one
+    outbox row per sink. Returns the events."""
     events: list[CreditLimitChange] = []
     audit_rows: list[dict[str, Any]] = []
-    for row in new_rows:
+    for row in run.new_rows:
         if row["status"] != "applied":
             continue
         cid = row["customer_id"]
-        pid = out[cid].proposal_id
+        pid = run.out[cid].proposal_id
         assert pid is not None
         event = _event(
             cid,
@@ -458,13 +542,13 @@ def recommend_limits(
             row["current_limit"],
             POLICY,
             " ".join([row["reasons"][0], row["reasons"][-1]]),
-            now,
+            run.now,
             links.get(cid, {}),
         )
         events.append(event)
         audit_rows.append(
             {
-                "at": now,
+                "at": run.now,
                 "actor": POLICY,
                 "action": "credit_limit.apply",
                 "object_type": "credit_limit_proposal",
@@ -479,15 +563,8 @@ def recommend_limits(
     if events:
         from hub.outbox import enqueue  # here, not at the top: the command line starts without the outbox
 
-        enqueue(conn, events, sinks, now)
-    log.info(
-        "credit.recommended",
-        customers=len(out),
-        proposed=len(new_rows),
-        applied=len(events),
-        superseded=len(supersede),
-    )
-    return out, events
+        enqueue(conn, events, sinks, run.now)
+    return events
 
 
 def _event(

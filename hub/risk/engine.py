@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from hub.config import CollectionsConfig, CreditConfig, FxConfig, RiskConfig
 from hub.fx import Rates
 from hub.log import get_logger
-from hub.model import BandChange, Exposure, FlagChange, RiskFlag
+from hub.model import BandChange, CreditLimitChange, Exposure, FlagChange, RiskFlag
 from hub.outbox import enqueue
 from hub.risk import collection as coll, credit
 from hub.risk.exposure import Book, bucket_labels, bucket_of, load_customers, roll_up_groups
@@ -121,158 +121,148 @@ class RiskEngine:
         return [c.exposure for c in self.load(conn, as_of).customers]
 
     def run(self, as_of: dt.date) -> tuple[RiskStats, list[FlagChange]]:
+        """Assess every customer as of ``as_of`` and write the result, in one transaction, in these steps."""
         started = time.perf_counter()
-        stats = RiskStats()
         now = utcnow()
-        flag_changes: list[FlagChange] = []
-        events: list[Any] = []
-        counts: dict[str, int] = defaultdict(int)
-        bands_seen: dict[str, int] = defaultdict(int)
-        weights = self.settings.scorecard.weights
-        bands = self.settings.scorecard.bands
         with self.store.begin() as conn:
             book = self.load(conn, as_of)
             promises = coll.evaluate_promises(
                 conn, as_of, self.collections.promise_grace_days, master_source=self.master_source, index=book.index
             )
-            context = RiskContext(
-                as_of=as_of,
-                settings=self.settings,
-                base_currency=book.rates.base,
-                portfolio_open=sum((c.exposure.open_base for c in book.customers), ZERO),
-            )
+            context = self._context(book, as_of)
             groups = roll_up_groups(book, book.labels)
             links = {cid: info.links for cid, info in book.index.customers.items()}
-            current = {
-                (cid, code): (active, version)
-                for cid, code, active, version in conn.execute(
-                    sa.select(
-                        schema.risk_flag.c.customer_id,
-                        schema.risk_flag.c.code,
-                        schema.risk_flag.c.active,
-                        schema.risk_flag.c.version,
-                    )
-                )
-            }
-            active_codes: dict[str, set[str]] = defaultdict(set)
-            for (cid, code), (active, _) in current.items():
-                if active:
-                    active_codes[cid].add(code)
-            previous: dict[str, tuple[str | None, dict[str, str] | None]] = {
-                cid: (band, known)
-                for cid, band, known in conn.execute(
-                    sa.select(schema.exposure.c.customer_id, schema.exposure.c.band, schema.exposure.c.links)
-                )
-            }
-            previous_band = {cid: band for cid, (band, _) in previous.items()}
-            band_versions = dict(
-                conn.execute(
-                    sa.select(schema.flag_event.c.customer_id, sa.func.max(schema.flag_event.c.version))
-                    .where(schema.flag_event.c.code == BAND_CODE)
-                    .group_by(schema.flag_event.c.customer_id)
-                ).all()
-            )
-            flags_of: dict[str, dict[str, RiskFlag]] = {}
-            for customer in book.customers:
-                customer.promises = promises.get(customer.customer_id, [])
-                score_customer(customer, self.signals, context, weights, bands)
-                flags: dict[str, RiskFlag] = {}
-                for policy in self.policies:
-                    for flag in policy.evaluate(customer, context):
-                        flags[flag.code] = flag
-                flags_of[customer.customer_id] = flags
+            before = _Before.read(conn)
+            flags_of = self._score_and_flag(book, promises, context)
             recommendations, limit_events = credit.recommend_limits(
                 conn, book.customers, self.credit, as_of, now, sinks=self.sinks, links=links
             )
             plans = coll.plan_next_actions(conn, book.customers, self.collections, as_of, index=book.index)
-            exposure_rows, assessment_rows = [], []
-            writes = _Writes()
+            run = _Run(as_of, now, links)
             for customer in book.customers:
-                exp, cid = customer.exposure, customer.customer_id
-                flags = flags_of[cid]
-                for code in flags:
-                    counts[code] += 1
-                bands_seen[customer.band or UNRATED] += 1
-                stats.customers += 1
-                stats.flagged_customers += bool(flags)
-                signals = [asdict(s) for s in customer.signals]
-                recommendation = recommendations.get(cid)
-                plan = plans.get(cid)
-                stats.collection_actions_due += bool(plan and plan.get("due_on", "9999") <= as_of.isoformat())
-                exposure_rows.append(
-                    {
-                        **{k: v for k, v in exp.model_dump().items() if k in schema.exposure.c},
-                        "buckets": {k: str(v) for k, v in exp.buckets.items()},
-                        "unconverted": {k: str(v) for k, v in exp.unconverted.items()},
-                        "score": customer.score,
-                        "band": customer.band,
-                        "signals": signals,
-                        "flags": sorted(flags),
-                        "recommended_limit": recommendation.amount if recommendation else None,
-                        "next_action": plan,
-                        "links": links.get(cid, {}),
-                        "computed_at": now,
-                    }
+                cid = customer.customer_id
+                self._record(run, customer, flags_of[cid], recommendations.get(cid), plans.get(cid), before)
+            self._clear_unassessed(run, book, before)
+            self._write(conn, run, groups, limit_events)
+        return self._finish(run, started)
+
+    def _context(self, book: Book, as_of: dt.date) -> RiskContext:
+        """What every signal and policy sees besides the customer: the day, the settings, the base currency and
+        the whole portfolio's open amount in it."""
+        return RiskContext(
+            as_of=as_of,
+            settings=self.settings,
+            base_currency=book.rates.base,
+            portfolio_open=sum((c.exposure.open_base for c in book.customers), ZERO),
+        )
+
+    def _score_and_flag(
+        self, book: Book, promises: dict[str, Any], context: RiskContext
+    ) -> dict[str, dict[str, RiskFlag]]:
+        """Give each customer its promises to pay, score it (:func:`score_customer`, in place) and ask every flag
+        policy which flags hold. Returns the flags that hold, by customer and code."""
+        weights = self.settings.scorecard.weights
+        bands = self.settings.scorecard.bands
+        flags_of: dict[str, dict[str, RiskFlag]] = {}
+        for customer in book.customers:
+            customer.promises = promises.get(customer.customer_id, [])
+            score_customer(customer, self.signals, context, weights, bands)
+            flags: dict[str, RiskFlag] = {}
+            for policy in self.policies:
+                for flag in policy.evaluate(customer, context):
+                    flags[flag.code] = flag
+            flags_of[customer.customer_id] = flags
+        return flags_of
+
+    def _record(
+        self,
+        run: _Run,
+        customer: CustomerRisk,
+        flags: dict[str, RiskFlag],
+        recommendation: credit.Recommendation | None,
+        plan: dict[str, Any] | None,
+        before: _Before,
+    ) -> None:
+        """One customer's part of the run: counted in the stats, its ``exposure`` and ``risk_assessment`` rows
+        (:func:`_rows`), and the events of what changed since ``before`` (:meth:`_changes`)."""
+        for code in flags:
+            run.counts[code] += 1
+        run.bands_seen[customer.band or UNRATED] += 1
+        run.stats.customers += 1
+        run.stats.flagged_customers += bool(flags)
+        run.stats.collection_actions_due += bool(plan and plan.get("due_on", "9999") <= run.as_of.isoformat())
+        _rows(run, customer, flags, recommendation, plan)
+        self._changes(run, customer, flags, before)
+
+    def _changes(self, run: _Run, customer: CustomerRisk, flags: dict[str, RiskFlag], before: _Before) -> None:
+        """The events of one customer: each flag raised or cleared; its band when it changed, or when systems
+        were linked since the last run (they also learn the flags already in force)."""
+        cid, links, now = customer.customer_id, run.links, run.now
+        run.flag_changes.extend(
+            self._diff(run.writes, cid, flags, before.active.get(cid, set()), before.flags, links, now, run.stats)
+        )
+        known_before = before.links.get(cid)
+        gained = sorted(set(links.get(cid, {})) - set(known_before or {})) if known_before is not None else []
+        was = before.bands.get(cid)
+        if customer.band is not None and (was != customer.band or gained):
+            version = (before.band_versions.get(cid) or 0) + 1
+            run.events.append(self._band_change(run.writes, customer, was, version, links, now))
+            run.stats.band_changes += was != customer.band
+        if gained:  # newly linked systems learn the flags already in force
+            run.flag_changes.extend(self._resend(run.writes, cid, flags, before.flags, links, now, gained))
+
+    def _clear_unassessed(self, run: _Run, book: Book, before: _Before) -> None:
+        """Clear the flags of customers no longer assessed (merged into another by identity resolution, or gone
+        from every source), so no system keeps showing them."""
+        assessed = {c.customer_id for c in book.customers}
+        for cid in sorted(set(before.active) - assessed):
+            if cid not in run.links and ":" in cid:  # a merged record's own id names where it lives
+                source, _, external_id = cid.partition(":")
+                run.links[cid] = {source: external_id}
+            run.flag_changes.extend(
+                self._diff(
+                    run.writes, cid, {}, before.active[cid], before.flags, run.links, run.now, run.stats, gone=True
                 )
-                if customer.band is not None:  # the history holds scores (unrated: none)
-                    assessment_rows.append(
-                        {
-                            "customer_id": cid,
-                            "as_of": as_of,
-                            "score": customer.score,
-                            "band": customer.band,
-                            "flags": sorted(flags),
-                            "signals": signals,
-                            "computed_at": now,
-                        }
-                    )
-                flag_changes.extend(
-                    self._diff(writes, cid, flags, active_codes.get(cid, set()), current, links, now, stats)
-                )
-                known_before = previous.get(cid, (None, None))[1]
-                gained = sorted(set(links.get(cid, {})) - set(known_before or {})) if known_before is not None else []
-                if customer.band is not None and (previous_band.get(cid) != customer.band or gained):
-                    version = (band_versions.get(cid) or 0) + 1
-                    events.append(self._band_change(writes, customer, previous_band.get(cid), version, links, now))
-                    stats.band_changes += previous_band.get(cid) != customer.band
-                if gained:  # newly linked systems learn the flags already in force
-                    flag_changes.extend(self._resend(writes, cid, flags, current, links, now, gained))
-            # Flags of a customer no longer assessed (merged into another by identity resolution,
-            # or gone from every source) are cleared, so no system keeps showing them.
-            assessed = {c.customer_id for c in book.customers}
-            for cid in sorted(set(active_codes) - assessed):
-                if cid not in links and ":" in cid:  # a merged record's own id names where it lives
-                    source, _, external_id = cid.partition(":")
-                    links[cid] = {source: external_id}
-                flag_changes.extend(
-                    self._diff(writes, cid, {}, active_codes[cid], current, links, now, stats, gone=True)
-                )
-            writes.flush(conn)
-            conn.execute(schema.exposure.delete())
-            if exposure_rows:
-                conn.execute(schema.exposure.insert(), exposure_rows)
-            conn.execute(schema.exposure_group.delete())
-            if groups:
-                conn.execute(
-                    schema.exposure_group.insert(), [{**g, "as_of": as_of, "computed_at": now} for g in groups]
-                )
-            stats.groups = len(groups)
-            ra = schema.risk_assessment
-            conn.execute(ra.delete().where(ra.c.as_of == as_of))
-            if assessment_rows:
-                conn.execute(ra.insert(), assessment_rows)
-            stats.limit_changes = len(limit_events)
-            # recommend_limits queued its own events (credit limits applied by policy)
-            queued_by_credit = len(limit_events) * len(self.sinks)
-            stats.outbox_rows = enqueue(conn, [*flag_changes, *events], self.sinks, now) + queued_by_credit
-        stats.flag_counts = dict(sorted(counts.items()))
-        stats.band_counts = dict(sorted(bands_seen.items()))
+            )
+
+    def _write(
+        self, conn: sa.Connection, run: _Run, groups: list[dict[str, Any]], limit_events: list[CreditLimitChange]
+    ) -> None:
+        """Write the run: flags and their event log (``risk_flag``, ``flag_event``), ``exposure`` and
+        ``exposure_group`` replaced, the day's ``risk_assessment`` replaced, and one outbox row per event and sink
+        (the credit limit events were queued by :func:`hub.risk.credit.recommend_limits`)."""
+        stats, now = run.stats, run.now
+        run.writes.flush(conn)
+        conn.execute(schema.exposure.delete())
+        if run.exposure_rows:
+            conn.execute(schema.exposure.insert(), run.exposure_rows)
+        conn.execute(schema.exposure_group.delete())
+        if groups:
+            conn.execute(
+                schema.exposure_group.insert(), [{**g, "as_of": run.as_of, "computed_at": now} for g in groups]
+            )
+        stats.groups = len(groups)
+        ra = schema.risk_assessment
+        conn.execute(ra.delete().where(ra.c.as_of == run.as_of))
+        if run.assessment_rows:
+            conn.execute(ra.insert(), run.assessment_rows)
+        stats.limit_changes = len(limit_events)
+        # recommend_limits queued its own events (credit limits applied by policy)
+        queued_by_credit = len(limit_events) * len(self.sinks)
+        stats.outbox_rows = enqueue(conn, [*run.flag_changes, *run.events], self.sinks, now) + queued_by_credit
+
+    def _finish(self, run: _Run, started: float) -> tuple[RiskStats, list[FlagChange]]:
+        """After the commit: the stats completed and logged, and the flag changes told to the plugins
+        (``hub_on_flag_change``)."""
+        stats = run.stats
+        stats.flag_counts = dict(sorted(run.counts.items()))
+        stats.band_counts = dict(sorted(run.bands_seen.items()))
         stats.seconds = time.perf_counter() - started
         log.info("risk.done", **{k: v for k, v in stats.as_dict().items() if k not in ("flag_counts", "band_counts")})
         if self.hook is not None:
-            for change in flag_changes:
+            for change in run.flag_changes:
                 self.hook.hub_on_flag_change(change=change)
-        return stats, flag_changes
+        return stats, run.flag_changes
 
     @staticmethod
     def _band_change(
@@ -425,3 +415,110 @@ class _Writes:
             )
         if self.events:
             conn.execute(schema.flag_event.insert(), self.events)
+
+
+@dataclass
+class _Before:
+    """What the store held before this run: every flag's state and version (and the codes in force per
+    customer), each customer's band and the systems it was known in at the last run, and the last version of
+    each customer's band event."""
+
+    flags: dict[tuple[str, str], tuple[bool, int]]
+    active: dict[str, set[str]]
+    bands: dict[str, str | None]
+    links: dict[str, dict[str, str] | None]
+    band_versions: dict[str, int]
+
+    @classmethod
+    def read(cls, conn: sa.Connection) -> _Before:
+        """Reads ``risk_flag``, ``exposure`` (band and links) and ``flag_event`` (band versions)."""
+        rf = schema.risk_flag
+        flags = {
+            (cid, code): (active, version)
+            for cid, code, active, version in conn.execute(
+                sa.select(rf.c.customer_id, rf.c.code, rf.c.active, rf.c.version)
+            )
+        }
+        active_codes: dict[str, set[str]] = defaultdict(set)
+        for (cid, code), (active, _) in flags.items():
+            if active:
+                active_codes[cid].add(code)
+        previous: dict[str, tuple[str | None, dict[str, str] | None]] = {
+            cid: (band, known)
+            for cid, band, known in conn.execute(
+                sa.select(schema.exposure.c.customer_id, schema.exposure.c.band, schema.exposure.c.links)
+            )
+        }
+        fe = schema.flag_event
+        band_versions = dict(
+            conn.execute(
+                sa.select(fe.c.customer_id, sa.func.max(fe.c.version))
+                .where(fe.c.code == BAND_CODE)
+                .group_by(fe.c.customer_id)
+            ).all()
+        )
+        return cls(
+            flags=flags,
+            active=active_codes,
+            bands={cid: band for cid, (band, _) in previous.items()},
+            links={cid: known for cid, (_, known) in previous.items()},
+            band_versions=band_versions,
+        )
+
+
+@dataclass
+class _Run:
+    """One run's day, clock and links (by customer, then system), and what it gathers customer by customer
+    before :meth:`RiskEngine._write` writes it."""
+
+    as_of: dt.date
+    now: dt.datetime
+    links: dict[str, dict[str, str]]
+    stats: RiskStats = field(default_factory=RiskStats)
+    writes: _Writes = field(default_factory=_Writes)
+    flag_changes: list[FlagChange] = field(default_factory=list)
+    events: list[Any] = field(default_factory=list)  # band changes
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    bands_seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    exposure_rows: list[dict[str, Any]] = field(default_factory=list)
+    assessment_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rows(
+    run: _Run,
+    customer: CustomerRisk,
+    flags: dict[str, RiskFlag],
+    recommendation: credit.Recommendation | None,
+    plan: dict[str, Any] | None,
+) -> None:
+    """Add one customer's ``exposure`` row and, when it is rated, its ``risk_assessment`` row (the history
+    holds scores: an unrated customer has none)."""
+    exp, cid = customer.exposure, customer.customer_id
+    signals = [asdict(s) for s in customer.signals]
+    run.exposure_rows.append(
+        {
+            **{k: v for k, v in exp.model_dump().items() if k in schema.exposure.c},
+            "buckets": {k: str(v) for k, v in exp.buckets.items()},
+            "unconverted": {k: str(v) for k, v in exp.unconverted.items()},
+            "score": customer.score,
+            "band": customer.band,
+            "signals": signals,
+            "flags": sorted(flags),
+            "recommended_limit": recommendation.amount if recommendation else None,
+            "next_action": plan,
+            "links": run.links.get(cid, {}),
+            "computed_at": run.now,
+        }
+    )
+    if customer.band is not None:
+        run.assessment_rows.append(
+            {
+                "customer_id": cid,
+                "as_of": run.as_of,
+                "score": customer.score,
+                "band": customer.band,
+                "flags": sorted(flags),
+                "signals": signals,
+                "computed_at": run.now,
+            }
+        )

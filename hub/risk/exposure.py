@@ -182,34 +182,100 @@ def load_customers(
     history_days: int,
     master_source: str | None = None,
 ) -> Book:
+    """Read the store once into one :class:`hub.risk.CustomerRisk` per canonical customer (see the module
+    docstring for what each figure counts)."""
     check_bounds(bounds)
     labels = bucket_labels(bounds)
-    index = CustomerIndex(conn, master_source)
-    accs: dict[str, _Acc] = {}
-
-    def acc_for(cid: str, fallback_ccy: str) -> _Acc:
-        acc = accs.get(cid)
+    ledger = _Ledger(CustomerIndex(conn, master_source), labels, rates)
+    _open_receivables(conn, ledger, as_of, bounds, dso_days)
+    payments = _payment_history(conn)
+    _unapplied_cash(conn, ledger)
+    _open_orders(conn, ledger)
+    _guarantees(conn, ledger, as_of)
+    bureaus = _bureau_views(conn, ledger.index, BureauView)
+    history = _past_assessments(conn, as_of, history_days)
+    out = []
+    for cid in sorted(set(ledger.index.customers) | set(ledger.accs)):
+        info = ledger.index.customers.get(cid) or _Customer(cid)
+        acc = ledger.accs.get(cid)
         if acc is None:
-            cust = index.customers.get(cid)
+            if info.currency is None:
+                continue  # a customer with no currency and no invoices has no exposure to report
+            acc = _Acc(info.currency, dict.fromkeys(labels, ZERO))
+        recent = sorted(payments.get(cid, ()), key=lambda p: (p.paid_date, p.due_date), reverse=True)
+        recent = recent[: 2 * payments_window]
+        out.append(
+            CustomerRisk(
+                exposure=_exposure(cid, info, acc, recent, payments_window, as_of, rates, dso_days),
+                payments=recent,
+                bureaus=bureaus.get(cid, []),
+                history=history.get(cid, []),
+                terms_days=info.terms,
+            )
+        )
+    return Book(out, ledger.index, rates, labels)
+
+
+class _Ledger:
+    """Each customer's running totals (:class:`_Acc`) while the store is read, in the customer's currency."""
+
+    def __init__(self, index: CustomerIndex, labels: list[str], rates: Rates) -> None:
+        self.index = index
+        self.labels = labels
+        self.rates = rates
+        self.accs: dict[str, _Acc] = {}
+
+    def acc_for(self, cid: str, fallback_ccy: str) -> _Acc:
+        """The customer's totals, opened in its master currency (else ``fallback_ccy``) on first use."""
+        acc = self.accs.get(cid)
+        if acc is None:
+            cust = self.index.customers.get(cid)
             ccy = (cust.currency if cust else None) or fallback_ccy
-            acc = accs[cid] = _Acc(ccy, dict.fromkeys(labels, ZERO))
+            acc = self.accs[cid] = _Acc(ccy, dict.fromkeys(self.labels, ZERO))
         return acc
 
-    def add(acc: _Acc, amount: Decimal, ccy: str) -> Decimal | None:
+    def add(self, acc: _Acc, amount: Decimal, ccy: str) -> Decimal | None:
         """``amount`` in the customer's currency, or None (counted as unconverted)."""
         if ccy == acc.currency:
             return amount
-        converted = rates.convert(amount, ccy, acc.currency)
+        converted = self.rates.convert(amount, ccy, acc.currency)
         if converted is None:
             acc.unconverted[ccy] += amount
             return None
-        acc.rates[ccy] = rates.describe(ccy, acc.currency)
+        acc.rates[ccy] = self.rates.describe(ccy, acc.currency)
         return converted
 
-    inv, cust, alloc = schema.invoice, schema.customer, schema.allocation
-    canonical = schema.invoice_customer_id
-    joined = inv.outerjoin(cust, schema.invoice_customer)
-    live = inv.c.status != "cancelled"
+
+def _open_receivables(
+    conn: sa.Connection, ledger: _Ledger, as_of: dt.date, bounds: Sequence[int], dso_days: int
+) -> None:
+    """Add each customer's open receivables per ageing bucket, oldest due date and days past due, and its
+    invoicing of the last ``dso_days`` days (``sales``, for DSO). Reads ``invoice`` less live ``allocation``s,
+    grouped by the database; a customer without a master currency takes its most used one."""
+    groups = conn.execute(_invoice_totals(as_of, bounds, ledger.labels, dso_days)).all()
+    index = ledger.index
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for source, ext, ccy, _, n, *_ in groups:
+        counts[(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)] += n
+    for cid, ccy in sorted(counts, key=lambda k: (k[0], -counts[k], k[1])):
+        ledger.acc_for(cid, ccy)  # a customer without a master currency takes its most used one
+    acc_for, add = ledger.acc_for, ledger.add
+    for source, ext, ccy, label, _, sales, amount, oldest in groups:
+        acc = acc_for(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)
+        if sales and (value := add(acc, money_value(sales), ccy)) is not None:
+            acc.sales += value
+        if not amount or (value := add(acc, money_value(amount), ccy)) is None:
+            continue
+        acc.buckets[label] += value
+        if label != "not_due":
+            acc.max_dpd = max(acc.max_dpd, (as_of - oldest).days)
+            acc.oldest = oldest if acc.oldest is None else min(acc.oldest, oldest)
+
+
+def _invoice_totals(as_of: dt.date, bounds: Sequence[int], labels: list[str], dso_days: int) -> sa.Select[Any]:
+    """The query of :func:`_open_receivables`: per source, customer key, currency and bucket, the invoices'
+    count, recent invoicing, open amount (in exact millionths) and oldest open due date."""
+    inv, alloc = schema.invoice, schema.allocation
     since = as_of - dt.timedelta(days=dso_days)
     # The database aggregates (a million invoices become a row per customer, currency and bucket);
     # money stays in exact integer millionths until converted here.
@@ -233,7 +299,7 @@ def load_customers(
     )
     # One scan of the invoices, grouped by the source's own customer key (no join: the canonical
     # id is looked up here, by the rule of schema.invoice_customer_id).
-    groups = conn.execute(
+    return (
         sa.select(
             inv.c.source,
             inv.c.customer_external_id,
@@ -247,35 +313,25 @@ def load_customers(
         .select_from(inv.outerjoin(applied, applied.c.invoice_id == inv.c.id))
         .where(inv.c.status != "cancelled")
         .group_by(inv.c.source, inv.c.customer_external_id, inv.c.currency, bucket)
-    ).all()
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for source, ext, ccy, _, n, *_ in groups:
-        counts[(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)] += n
-    for cid, ccy in sorted(counts, key=lambda k: (k[0], -counts[k], k[1])):
-        acc_for(cid, ccy)  # a customer without a master currency takes its most used one
-    for source, ext, ccy, label, _, sales, amount, oldest in groups:
-        acc = acc_for(index.by_key.get((source, ext)) or f"{source}:{ext}", ccy)
-        if sales and (value := add(acc, money_value(sales), ccy)) is not None:
-            acc.sales += value
-        if not amount or (value := add(acc, money_value(amount), ccy)) is None:
-            continue
-        acc.buckets[label] += value
-        if label != "not_due":
-            acc.max_dpd = max(acc.max_dpd, (as_of - oldest).days)
-            acc.oldest = oldest if acc.oldest is None else min(acc.oldest, oldest)
+    )
 
+
+def _payment_history(conn: sa.Connection) -> dict[str, list[Any]]:
+    """Each customer's payments (:class:`hub.risk.Payment`), in no order: every live payment allocation
+    (``allocation``, ``receipt``: the booking date against the invoice's due date), and the invoices the ERP
+    reports paid (``invoice.paid_date``) that the hub did not match itself."""
+    inv, cust, alloc, rec = schema.invoice, schema.customer, schema.allocation, schema.receipt
+    canonical = schema.invoice_customer_id
     erp_paid: dict[int, tuple[str, Any]] = {
         invoice_id: (cid, Payment(number, due, paid, amount, ccy))
         for invoice_id, cid, number, due, paid, amount, ccy in conn.execute(
             sa.select(inv.c.id, canonical, inv.c.number, inv.c.due_date, inv.c.paid_date, inv.c.amount, inv.c.currency)
-            .select_from(joined)
-            .where(live, inv.c.paid_date.is_not(None))
+            .select_from(inv.outerjoin(cust, schema.invoice_customer))
+            .where(inv.c.status != "cancelled", inv.c.paid_date.is_not(None))
         )
     }
-
     payments: dict[str, list[Any]] = defaultdict(list)
     matched_invoices: set[int] = set()
-    rec = schema.receipt
     for invoice_id, cid, number, due, booked, amount, ccy in conn.execute(
         sa.select(inv.c.id, canonical, inv.c.number, inv.c.due_date, rec.c.booking_date, alloc.c.amount, inv.c.currency)
         .select_from(
@@ -290,30 +346,38 @@ def load_customers(
     for invoice_id, (cid, payment) in erp_paid.items():
         if invoice_id not in matched_invoices:
             payments[cid].append(payment)
+    return payments
 
-    _unapplied_cash(conn, index, acc_for, add)
 
+def _open_orders(conn: sa.Connection, ledger: _Ledger) -> None:
+    """Add each customer's open sales orders (``sales_order``) to its ``open_orders``."""
     so = schema.sales_order
     for source, ext, ccy, amount in conn.execute(
         sa.select(so.c.source, so.c.customer_external_id, so.c.currency, so.c.open_amount).where(
             so.c.status == "open", money_positive(so.c.open_amount)
         )
     ):
-        acc = acc_for(index.resolve(source, ext), ccy)
-        if (value := add(acc, amount, ccy)) is not None:
+        acc = ledger.acc_for(ledger.index.resolve(source, ext), ccy)
+        if (value := ledger.add(acc, amount, ccy)) is not None:
             acc.open_orders += value
 
+
+def _guarantees(conn: sa.Connection, ledger: _Ledger, as_of: dt.date) -> None:
+    """Add each customer's guarantees and collateral still valid at ``as_of`` (``guarantee``) to ``secured``."""
     g = schema.guarantee
     for source, ext, ccy, amount in conn.execute(
         sa.select(g.c.source, g.c.customer_external_id, g.c.currency, g.c.amount).where(
             sa.or_(g.c.expiry_date.is_(None), g.c.expiry_date >= as_of), g.c.missing_since.is_(None)
         )
     ):
-        acc = acc_for(index.resolve(source, ext), ccy)
-        if (value := add(acc, amount, ccy)) is not None:
+        acc = ledger.acc_for(ledger.index.resolve(source, ext), ccy)
+        if (value := ledger.add(acc, amount, ccy)) is not None:
             acc.secured += value
 
-    bureaus = _bureau_views(conn, index, BureauView)
+
+def _past_assessments(conn: sa.Connection, as_of: dt.date, history_days: int) -> dict[str, list[Any]]:
+    """Each customer's daily assessments (``risk_assessment``) of the ``history_days`` before ``as_of``, newest
+    first."""
     history: dict[str, list[Any]] = defaultdict(list)
     ra = schema.risk_assessment
     for cid, day, score, band in conn.execute(
@@ -322,66 +386,60 @@ def load_customers(
         .order_by(ra.c.as_of.desc())
     ):
         history[cid].append(PastAssessment(day, score, band))
-
-    out = []
-    for cid in sorted(set(index.customers) | set(accs)):
-        info = index.customers.get(cid) or _Customer(cid)
-        found = accs.get(cid)
-        if found is None:
-            if info.currency is None:
-                continue  # a customer with no currency and no invoices has no exposure to report
-            found = _Acc(info.currency, dict.fromkeys(labels, ZERO))
-        acc = found
-        open_amount = sum(acc.buckets.values(), ZERO)
-        gross = open_amount + acc.open_orders
-        limit = info.limit
-        recent = sorted(payments.get(cid, ()), key=lambda p: (p.paid_date, p.due_date), reverse=True)
-        recent = recent[: 2 * payments_window]
-        window = recent[:payments_window]
-        avg_late = sum(p.days_late for p in window) / len(window) if window else None
-        older = recent[payments_window:]
-        trend = (avg_late - sum(p.days_late for p in older) / len(older)) if older and avg_late is not None else None
-        open_base = rates.convert(open_amount, acc.currency, rates.base)
-        exposure = Exposure(
-            customer_id=cid,
-            name=info.name,
-            as_of=as_of,
-            currency=acc.currency,
-            open_amount=open_amount,
-            overdue_amount=open_amount - acc.buckets["not_due"],
-            buckets=acc.buckets,
-            unapplied_cash=acc.unapplied,
-            open_orders=acc.open_orders,
-            secured_amount=acc.secured,
-            net_exposure=max(ZERO, gross - acc.unapplied - acc.secured),
-            credit_limit=limit,
-            utilisation=float(gross / limit) if limit else None,
-            oldest_due_date=acc.oldest,
-            max_days_past_due=acc.max_dpd,
-            dso=float(open_amount / acc.sales * dso_days) if acc.sales > 0 else None,
-            avg_days_late=avg_late,
-            days_late_trend=trend,
-            payments_counted=len(window),
-            open_base=open_base if open_base is not None else ZERO,
-            base_currency=rates.base,
-            fx_rates=acc.rates,
-            unconverted=dict(acc.unconverted),
-        )
-        if open_base is None and open_amount:
-            exposure.unconverted = {**exposure.unconverted, f"{acc.currency}->{rates.base}": open_amount}
-        out.append(
-            CustomerRisk(
-                exposure=exposure,
-                payments=recent,
-                bureaus=bureaus.get(cid, []),
-                history=history.get(cid, []),
-                terms_days=info.terms,
-            )
-        )
-    return Book(out, index, rates, labels)
+    return history
 
 
-def _unapplied_cash(conn: sa.Connection, index: CustomerIndex, acc_for: Any, add: Any) -> None:
+def _exposure(
+    cid: str,
+    info: _Customer,
+    acc: _Acc,
+    recent: list[Any],
+    payments_window: int,
+    as_of: dt.date,
+    rates: Rates,
+    dso_days: int,
+) -> Exposure:
+    """One customer's :class:`hub.model.Exposure` from its totals and its ``recent`` payments (newest first, at
+    most two windows: the lateness of the first window, and its trend against the second)."""
+    open_amount = sum(acc.buckets.values(), ZERO)
+    gross = open_amount + acc.open_orders
+    limit = info.limit
+    window = recent[:payments_window]
+    avg_late = sum(p.days_late for p in window) / len(window) if window else None
+    older = recent[payments_window:]
+    trend = (avg_late - sum(p.days_late for p in older) / len(older)) if older and avg_late is not None else None
+    open_base = rates.convert(open_amount, acc.currency, rates.base)
+    exposure = Exposure(
+        customer_id=cid,
+        name=info.name,
+        as_of=as_of,
+        currency=acc.currency,
+        open_amount=open_amount,
+        overdue_amount=open_amount - acc.buckets["not_due"],
+        buckets=acc.buckets,
+        unapplied_cash=acc.unapplied,
+        open_orders=acc.open_orders,
+        secured_amount=acc.secured,
+        net_exposure=max(ZERO, gross - acc.unapplied - acc.secured),
+        credit_limit=limit,
+        utilisation=float(gross / limit) if limit else None,
+        oldest_due_date=acc.oldest,
+        max_days_past_due=acc.max_dpd,
+        dso=float(open_amount / acc.sales * dso_days) if acc.sales > 0 else None,
+        avg_days_late=avg_late,
+        days_late_trend=trend,
+        payments_counted=len(window),
+        open_base=open_base if open_base is not None else ZERO,
+        base_currency=rates.base,
+        fx_rates=acc.rates,
+        unconverted=dict(acc.unconverted),
+    )
+    if open_base is None and open_amount:
+        exposure.unconverted = {**exposure.unconverted, f"{acc.currency}->{rates.base}": open_amount}
+    return exposure
+
+
+def _unapplied_cash(conn: sa.Connection, ledger: _Ledger) -> None:
     """Credits not (fully) applied, attributed to a customer when the hub can tell whose they are:
     the customer of the invoices the receipt is partly applied to, else the owner of the payer's
     account (from the master data or learned from confirmed matches)."""
@@ -416,8 +474,8 @@ def _unapplied_cash(conn: sa.Connection, index: CustomerIndex, acc_for: Any, add
             cid = next(iter(owners)) if len(owners) == 1 else None
         if cid is None:
             continue
-        acc = acc_for(cid, ccy)
-        if (value := add(acc, remaining, ccy)) is not None:
+        acc = ledger.acc_for(cid, ccy)
+        if (value := ledger.add(acc, remaining, ccy)) is not None:
             acc.unapplied += value
 
 
