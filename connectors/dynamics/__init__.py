@@ -44,7 +44,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -61,10 +61,10 @@ from hub import (
     DeliveryResult,
     HttpClient,
     JSONValue,
+    KeyedBatchSink,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -366,7 +366,9 @@ class DynamicsSource(Source):
 # -- sink ---------------------------------------------------------------------------------------------
 
 
-class DynamicsSink(Sink):
+class DynamicsSink(KeyedBatchSink[str]):
+    """Credit limit, credit hold and band onto accounts by the match column: one ``$batch`` per delivery."""
+
     def __init__(self, client: DynamicsClient, boundary: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self.client = client
         self.config = client.config
@@ -379,11 +381,7 @@ class DynamicsSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
-    def key(self, event: OutboxEvent) -> str | None:
-        source = self.config.external_id_source
-        return event.links.get(source) if source else event.customer_id
-
-    def _writes(self, event: OutboxEvent) -> bool:
+    def handles(self, event: OutboxEvent) -> bool:
         cfg = self.config
         if event.kind == "flag":
             return cfg.write_credit_hold and event.code == "CREDIT_HOLD"
@@ -391,25 +389,12 @@ class DynamicsSink(Sink):
             return bool(cfg.band_field)
         return cfg.write_credit_limit
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_key: dict[str, list[OutboxEvent]] = {}
-        for event in events:
-            if not self._writes(event):
-                results[event.event_id] = DeliveryResult(event.event_id, True)
-                continue
-            key = self.key(event)
-            if not key:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id, f"customer {event.customer_id} has no {self.config.match_field}"
-                )
-                continue
-            by_key.setdefault(key, []).append(event)
-        try:
-            results.update(self._update(by_key))
-        except SourceError as exc:
-            raise SinkError(str(exc), retryable=exc.retryable) from exc
-        return [results[e.event_id] for e in events]
+    def key(self, event: OutboxEvent) -> str | None:
+        source = self.config.external_id_source
+        return event.links.get(source) if source else event.customer_id
+
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return f"customer {event.customer_id} has no {self.config.match_field}"
 
     def _changes(self, events: Sequence[OutboxEvent]) -> tuple[dict[str, Any], str | None]:
         """The columns to set for one account's events (in order: the latest wins), or an error."""
@@ -451,14 +436,14 @@ class DynamicsSink(Sink):
         response = self.client.request("GET", f"accounts({account_id})", params={"$select": "accountid"}, ok=(404,))
         return None if response.status_code == 404 else str(response.json()["@odata.etag"])
 
-    def _update(self, by_key: dict[str, list[OutboxEvent]]) -> dict[str, DeliveryResult]:
+    def write(self, by_key: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         results: dict[str, DeliveryResult] = {}
 
         def settle(key: str, ok: bool, error: str | None = None, permanent: bool = False) -> None:
             for e in by_key[key]:
                 results[e.event_id] = DeliveryResult(e.event_id, ok, error, permanent)
 
-        rows = self._read(list(by_key)) if by_key else {}
+        rows = self._read(list(by_key))
         pending: list[tuple[str, str, str, dict[str, Any]]] = []  # key, accountid, etag, changes
         for key, events in by_key.items():
             changes, problem = self._changes(events)

@@ -44,7 +44,7 @@ import datetime as dt
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -59,10 +59,10 @@ from hub import (
     DeliveryResult,
     HttpClient,
     JSONValue,
+    KeyedBatchSink,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -326,7 +326,11 @@ class HubSpotSource(Source):
         return raw
 
 
-class HubSpotSink(Sink):
+class HubSpotSink(KeyedBatchSink[str]):
+    """Band, flags and credit limit onto companies by a unique property, up to 100 companies per upsert."""
+
+    chunk_size = MAX_BATCH
+
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
         self.config = client.config
@@ -339,9 +343,18 @@ class HubSpotSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
+    def handles(self, event: OutboxEvent) -> bool:
+        return bool(self._property(event))  # "" in the config: this instance does not write that kind
+
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
         return event.links.get(source) if source else event.customer_id
+
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return (
+            f"customer {event.customer_id} has no id from {self.config.external_id_source} "
+            f"to match {self.config.id_property}"
+        )
 
     def _property(self, event: OutboxEvent) -> str:
         cfg = self.config
@@ -349,31 +362,8 @@ class HubSpotSink(Sink):
             event.kind
         ]
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_key: dict[str, list[OutboxEvent]] = {}
-        for event in events:
-            if not self._property(event):
-                results[event.event_id] = DeliveryResult(event.event_id, True)
-                continue
-            key = self.key(event)
-            if not key:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id,
-                    f"customer {event.customer_id} has no id from {self.config.external_id_source} "
-                    f"to match {self.config.id_property}",
-                )
-                continue
-            by_key.setdefault(key, []).append(event)
-        try:
-            if by_key:
-                self._ensure_properties({e.code for evs in by_key.values() for e in evs if e.kind == "flag"})
-            keys = list(by_key)
-            for start in range(0, len(keys), MAX_BATCH):
-                results.update(self._upsert({k: by_key[k] for k in keys[start : start + MAX_BATCH]}))
-        except SourceError as exc:
-            raise SinkError(str(exc), retryable=exc.retryable) from exc
-        return [results[e.event_id] for e in events]
+    def prepare(self, groups: Mapping[str, Sequence[OutboxEvent]]) -> None:
+        self._ensure_properties({e.code for events in groups.values() for e in events if e.kind == "flag"})
 
     # -- properties ---------------------------------------------------------------------------------
 
@@ -436,7 +426,7 @@ class HubSpotSink(Sink):
             found[str(props.get(cfg.id_property))] = {f for f in str(text or "").split(";") if f}
         return found
 
-    def _upsert(self, chunk: dict[str, list[OutboxEvent]]) -> dict[str, DeliveryResult]:
+    def write(self, chunk: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         cfg = self.config
         current = self._current(list(chunk))
         results: dict[str, DeliveryResult] = {}
@@ -452,7 +442,7 @@ class HubSpotSink(Sink):
             props: dict[str, str] = {}
             for e in events:
                 if e.kind == "flag":
-                    (flags.add if e.action == "raised" else flags.discard)(e.code)
+                    self.apply_flag(flags, e)
                     props[cfg.flags_property] = ";".join(sorted(flags))
                 elif e.kind == "band":
                     props[cfg.band_property] = e.band
