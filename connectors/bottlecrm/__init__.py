@@ -55,6 +55,7 @@ from hub import (
     HttpClient,
     HttpError,
     JSONValue,
+    OffsetPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
@@ -269,16 +270,32 @@ class BottleCrmApi:
         return data
 
     def interactions(self, account_id: str) -> Iterator[dict[str, Any]]:
-        offset, limit = 0, 200
-        while True:
-            data = self.json(
+        limit = 200
+        paginator = OffsetPaginator(
+            limit,
+            records=lambda data: data.get("interactions") or [],
+            total=lambda data: int(data.get("count") or 0),
+            step="records",  # a server that caps the page lower skips nothing
+            what=f"BottleCRM interactions of account {account_id}",
+        )
+
+        def fetch(offset: int | None) -> Any:
+            return self.json(
                 "GET", "api/interactions/", params={"account": account_id, "limit": limit, "offset": offset}
             )
-            rows = data.get("interactions") or []
-            yield from rows
-            offset += len(rows)
-            if not rows or offset >= int(data.get("count") or 0):
-                return
+
+        for data in paginator.pages(fetch):
+            yield from data.get("interactions") or []
+
+    def account_pages(self, offset: int, limit: int) -> OffsetPaginator:
+        """The paginator through the accounts list from ``offset`` (pages of :meth:`accounts_page`)."""
+        return OffsetPaginator(
+            limit,
+            offset=offset,
+            records=lambda page: page[0],
+            total=lambda page: page[1],
+            what=f"BottleCRM accounts at {self.url} (connector {self.name})",
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -321,11 +338,14 @@ class BottleCrmSource(Source):
         if isinstance(cursor, dict) and not cursor.get("complete"):
             offset = int(cursor.get("offset", 0))  # resume an interrupted pass
         size = self.config.page_size
-        while True:
-            accounts, total = self.api.accounts_page(offset, size)
+        paginator = self.api.account_pages(offset, size)
+        position = paginator.start(None)
+        while position is not None:
+            page = self.api.accounts_page(position, size)
+            accounts = page[0]
             count = len({a.get("id") for a in accounts})
-            offset += size if accounts else 0
-            done = not accounts or offset >= total
+            position = paginator.advance(page)
+            offset, done = paginator.offset, position is None
             if stream.name == "customers":
                 records = [self._customer(a) for a in accounts]
             else:
@@ -549,20 +569,20 @@ class BottleCrmSink(Sink):
     def _external_index(self) -> dict[str, str]:
         if self._by_external is None:
             index: dict[str, str] = {}
-            offset = 0
-            while True:
+            size = self.config.page_size
+            paginator = self.api.account_pages(0, size)
+            position = paginator.start(None)
+            while position is not None:
                 try:
-                    accounts, total = self.api.accounts_page(offset, self.config.page_size)
+                    page = self.api.accounts_page(position, size)
                 except HttpError as exc:
                     if exc.status in (401, 403):
-                        raise SinkError(str(self.api.error(exc))) from None
-                    raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from None
-                for a in accounts:
+                        raise SinkError(str(self.api.error(exc))) from exc
+                    raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from exc
+                for a in page[0]:
                     if value := _custom(a, self.config.external_id_field):
                         index.setdefault(value, str(a["id"]))
-                offset += self.config.page_size
-                if not accounts or offset >= total:
-                    break
+                position = paginator.advance(page)
             self._by_external = index
         return self._by_external
 

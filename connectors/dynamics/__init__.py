@@ -62,6 +62,7 @@ from hub import (
     HttpClient,
     JSONValue,
     KeyedBatchSink,
+    NextLinkPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
@@ -328,18 +329,24 @@ class DynamicsSource(Source):
         columns = list(
             dict.fromkeys([*ACCOUNT_COLUMNS, self.config.match_field, *self.config.extra_columns, "modifiedon"])
         )
-        params: dict[str, str] | None = {
+        params: dict[str, str] = {
             "$select": ",".join(columns),
             "$expand": "transactioncurrencyid($select=isocurrencycode)",
             "$orderby": "modifiedon asc,accountid asc",
         }
-        if since and params is not None:
+        if since:
             params["$filter"] = f"modifiedon ge {since}"
-        url = "accounts"
         prefer = {"Prefer": f"odata.maxpagesize={self.config.page_size}"}
-        while True:
-            response = self.client.request("GET", url, params=params, headers=prefer)
-            body = json.loads(response.text, parse_float=Decimal)
+
+        def fetch(next_link: str | None) -> dict[str, Any]:
+            url, query = ("accounts", params) if next_link is None else (next_link, None)
+            body: dict[str, Any] = json.loads(
+                self.client.request("GET", url, params=query, headers=prefer).text, parse_float=Decimal
+            )
+            return body
+
+        paginator = NextLinkPaginator("@odata.nextLink", what=f"{SYSTEM} accounts (connector {self.client.name})")
+        for body in paginator.pages(fetch):
             records = []
             for account in body.get("value", []):
                 stamp, aid = str(account.get("modifiedon")), str(account["accountid"])
@@ -350,10 +357,6 @@ class DynamicsSource(Source):
                 seen.add(aid)
                 records.append(self._raw(account))
             yield Page(records, {"since": since, "seen": sorted(seen)} if since else None, label=f"{SYSTEM} accounts")
-            next_link = body.get("@odata.nextLink")
-            if not next_link:
-                return
-            url, params = str(next_link), None
 
     def _raw(self, account: dict[str, Any]) -> dict[str, Any]:
         cfg = self.config
@@ -420,16 +423,20 @@ class DynamicsSink(KeyedBatchSink[str]):
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(keys), 25):
             chunk = keys[start : start + 25]
-            url: str | None = "accounts"
-            params: dict[str, str] | None = {
+            params = {
                 "$select": f"accountid,{field_}",
                 "$filter": " or ".join(f"{field_} eq {odata_quote(k)}" for k in chunk),
             }
-            while url:
-                body = self.client.request("GET", url, params=params).json()
+
+            def fetch(next_link: str | None, params: dict[str, str] = params) -> dict[str, Any]:
+                url, query = ("accounts", params) if next_link is None else (next_link, None)
+                body: dict[str, Any] = self.client.request("GET", url, params=query).json()
+                return body
+
+            paginator = NextLinkPaginator("@odata.nextLink", what=f"{SYSTEM} accounts by {field_}")
+            for body in paginator.pages(fetch):
                 for row in body.get("value", []):
                     found[str(row.get(field_))] = (str(row["accountid"]), str(row["@odata.etag"]))
-                url, params = body.get("@odata.nextLink"), None
         return found
 
     def _reread(self, account_id: str) -> str | None:

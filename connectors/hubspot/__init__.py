@@ -56,6 +56,7 @@ from hub import (
     ConnectorConfig,
     ConnectorContext,
     ConnectorType,
+    CursorPaginator,
     DeliveryResult,
     HttpClient,
     JSONValue,
@@ -84,6 +85,8 @@ BANDS = ("A", "B", "C", "D", "E")
 RETRY = RETRY_STATUSES - {429}
 CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY
 COMPANY_PROPERTIES = ("name", "domain", "country", "hs_lastmodifieddate")
+#: Where list and search answers name the next page.
+NEXT_PAGE = ("paging", "next", "after")
 
 
 class HubSpotConfig(ConnectorConfig):
@@ -254,6 +257,8 @@ class HubSpotSource(Source):
         values, so the incremental reads that follow start from when the list began (the server's
         ``Date``) if that is earlier than the newest change seen.
         """
+        paginator = CursorPaginator(NEXT_PAGE, what=f"{SYSTEM} companies (connector {self.client.name})")
+        paginator.start(after)
         while True:
             params: dict[str, Any] = {"limit": self.config.page_size, "properties": ",".join(self.properties())}
             if after:
@@ -269,7 +274,7 @@ class HubSpotSource(Source):
                     since, seen = stamp, set()
                 if stamp == since:
                     seen.add(str(company["id"]))
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = paginator.advance(body)
             cursor: dict[str, Any] = {"since": since, "seen": sorted(seen), "after": after, "began": began}
             if not after:
                 if began and since and began < since:
@@ -283,6 +288,7 @@ class HubSpotSource(Source):
         """Changed companies, oldest change first; a new query before the 10,000-result search limit."""
         after: str | None = None
         start = since  # the filter stays the same for every page of one query
+        paginator = CursorPaginator(NEXT_PAGE, what=f"{SYSTEM} company search (connector {self.client.name})")
         while True:
             payload: dict[str, Any] = {
                 "filterGroups": [
@@ -305,11 +311,12 @@ class HubSpotSource(Source):
                 seen.add(cid)
                 records.append(self._raw(company))
             yield Page(records, {"since": since, "seen": sorted(seen)}, label=f"{SYSTEM} companies (changed)")
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = paginator.advance(body)
             if not after:
                 return
             if int(after) + self.config.page_size > SEARCH_LIMIT:
                 after, start = None, since  # a new query from `since`: the seen ids keep it from repeating
+                paginator.reset()
 
     @staticmethod
     def _stamp(company: dict[str, Any]) -> str:

@@ -64,6 +64,7 @@ from hub import (
     HttpClient,
     JSONValue,
     KeyedBatchSink,
+    NextLinkPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
@@ -259,14 +260,21 @@ class SalesforceClient:
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Pages of a SOQL query (``nextRecordsUrl`` followed)."""
-        url: str | None = f"/services/data/v{self.config.api_version}/query"
-        params: dict[str, str] | None = {"q": soql}
         headers = {"Sforce-Query-Options": f"batchSize={self.config.page_size}"}
-        while url:
-            response = self.request("GET", url, params=params, headers=headers)
-            body = json.loads(response.text, parse_float=Decimal)
-            yield body
-            url, params = (None if body.get("done", True) else body.get("nextRecordsUrl")), None
+
+        def fetch(next_url: str | None) -> dict[str, Any]:
+            if next_url is None:
+                url, params = f"/services/data/v{self.config.api_version}/query", {"q": soql}
+            else:
+                url, params = next_url, None
+            body: dict[str, Any] = json.loads(self.request("GET", url, params=params, headers=headers).text,
+                                              parse_float=Decimal)
+            return body
+
+        paginator = NextLinkPaginator(
+            "nextRecordsUrl", done=lambda body: body.get("done", True), what=f"{SYSTEM} query (connector {self.name})"
+        )
+        yield from paginator.pages(fetch)
 
     def close(self) -> None:
         self.http.close()
