@@ -205,7 +205,7 @@ class BankFilesSource(Source):
             try:
                 self._layouts = [tabular.load_layout(p) for p in self._layout_paths]
             except StatementError as exc:
-                raise SourceError(f"connector {self.name}: {exc}") from None
+                raise SourceError(f"connector {self.name}: {exc}") from exc
         return self._layouts
 
     def streams(self) -> Sequence[StreamSpec]:

@@ -252,7 +252,7 @@ class BottleCrmApi:
         try:
             self.json("GET", "api/custom-fields/", params={"target_model": "Account", "include_counts": "false"})
         except HttpError as exc:
-            raise self.error(exc) from None
+            raise self.error(exc) from exc
 
     def accounts_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Accounts ``offset`` to ``offset + limit`` of the active and of the closed ones (the list pages
@@ -331,7 +331,7 @@ class BottleCrmSource(Source):
         try:
             yield from self._read(stream, cursor)
         except HttpError as exc:
-            raise self.api.error(exc) from None
+            raise self.api.error(exc) from exc
 
     def _read(self, stream: StreamSpec, cursor: JSONValue | None) -> Iterator[Page]:
         offset = 0
@@ -487,9 +487,9 @@ class BottleCrmSink(Sink):
             return self.api.json(method, path, **kwargs)
         except HttpError as exc:
             if exc.status in (401, 403):
-                raise SinkError(str(self.api.error(exc))) from None
+                raise SinkError(str(self.api.error(exc))) from exc
             if exc.status is None or exc.status >= 500 or exc.status == 429:
-                raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from None
+                raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from exc
             raise
 
     def check(self) -> None:
@@ -519,7 +519,7 @@ class BottleCrmSink(Sink):
                 ok=(400,),
             )
         except HttpError as exc:
-            raise SinkError(f"cannot create tag {name!r} in BottleCRM: {exc}") from None
+            raise SinkError(f"cannot create tag {name!r} in BottleCRM: {exc}") from exc
         if not data.get("error") and data.get("tag"):
             tags[name] = str(data["tag"]["id"])
             return tags[name]

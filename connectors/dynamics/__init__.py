@@ -254,7 +254,7 @@ class DynamicsClient:
         try:
             return self.http.request(method, url, ok=CLIENT_ERRORS, **kwargs)
         except SourceError as exc:  # retries exhausted, transport errors
-            raise self.error(str(exc)) from None
+            raise self.error(str(exc)) from exc
 
     def token(self) -> str:
         if self._token is None or self.clock() >= self._expires:

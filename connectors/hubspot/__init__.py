@@ -182,7 +182,7 @@ class HubSpotClient:
             try:
                 response = self.http.request(method, url, ok=CLIENT_ERRORS | {429}, **kwargs)
             except SourceError as exc:  # retries exhausted, transport errors
-                raise self.error(str(exc)) from None
+                raise self.error(str(exc)) from exc
             self._note_limits(response)
             if response.status_code != 429:
                 break

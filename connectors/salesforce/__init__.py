@@ -212,7 +212,7 @@ class SalesforceClient:
         except SalesforceError:
             raise
         except SourceError as exc:  # hub.http.HttpError: retries exhausted, transport errors
-            raise self.error(str(exc)) from None
+            raise self.error(str(exc)) from exc
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """An authenticated API call; ``url`` is absolute or relative to the instance URL."""

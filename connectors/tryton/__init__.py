@@ -233,7 +233,7 @@ class TrytonClient:
         try:
             return self.http.post(self.path, content=body.encode("utf-8"), headers=headers, ok=(401, 403, 404))
         except HttpError as exc:
-            raise TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}") from None
+            raise TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}") from exc
 
     @staticmethod
     def _result(method: str, response: httpx.Response) -> Any:
