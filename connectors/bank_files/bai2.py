@@ -70,7 +70,7 @@ from typing import Any
 
 from bai2.constants import FundsType, RecordCode, TypeCodes, TypeCodeTransaction
 from bai2.utils import parse_date
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 
 from hub import StatementError
 

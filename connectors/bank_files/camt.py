@@ -51,7 +51,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from hub_connectors.bank_files.common import (
+from .common import (
     RECEIPT_FIELDS,
     ReceiptKeys,
     StatementSummary,

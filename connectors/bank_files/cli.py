@@ -25,7 +25,7 @@ def _import(
     ] = None,
 ) -> None:
     """Import bank statement files: per file the format, statements, receipts, totals and warnings."""
-    from hub_connectors.bank_files.importer import import_receipts
+    from .importer import import_receipts
 
     with hubcli.session() as hub:
         reports = import_receipts(hub, paths, fmt=format, dry_run=dry_run, connector=connector,

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub_connectors.bank_files import BankFilesConfig, BankFilesSource, file_info
+from .connector import BankFilesConfig, BankFilesSource, file_info
 
 from hub import ConfigError, Connector, ConnectorContext, Hub, HubError, Progress, StatementError, validate_config
 

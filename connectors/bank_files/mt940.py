@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import mt940
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 from mt940 import models as mt940_models, tags as mt940_tags
 
 from hub import StatementError

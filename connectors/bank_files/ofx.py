@@ -79,7 +79,7 @@ from pathlib import Path
 from typing import Any
 
 from bs4.element import CData, NavigableString, Tag
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited, skip_prolog
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited, skip_prolog
 from ofxparse import mcc as _mcc
 from ofxparse.ofxparse import soup_maker
 

@@ -80,7 +80,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from hub_connectors.bank_files.common import (
+from .common import (
     ReceiptKeys,
     StatementSummary,
     new_receipt,
