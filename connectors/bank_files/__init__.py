@@ -40,16 +40,14 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from .common import RECEIPT_FIELDS, StatementReader, StatementSummary
     from .connector import (
         FORMATS,
         HEAD_BYTES,
-        RECEIPT_FIELDS,
         BankFilesConfig,
         BankFilesSource,
         FormatName,
         StatementFormat,
-        StatementReader,
-        StatementSummary,
         detect_format,
         file_info,
         hub_register_connectors,

@@ -108,7 +108,7 @@ def open_statement(
     camt reader takes far larger files than the readers that build a tree or read a file whole).
     Raises StatementError when the file cannot be read or is in no known format.
     """
-    limit = {} if max_bytes is None else {"max_bytes": max_bytes}
+    limit: dict[str, Any] = {} if max_bytes is None else {"max_bytes": max_bytes}  # else each reader's own
     if fmt == "tabular":
         from . import tabular
 
@@ -133,7 +133,8 @@ def open_statement(
         if layout is not None:
             return tabular.TabularReader(path, **limit, layout=layout)
     raise StatementError(
-        str(path), None,
+        str(path),
+        None,
         "not a recognised bank statement (camt.052/053/054, MT940/MT942, BAI2, OFX, or a CSV/XLSX export "
         f"matching one of the layouts: {', '.join(layout.name for layout in candidates) or 'none'})",
     )
@@ -187,8 +188,15 @@ class BankFilesSource(Source):
     ``paths`` replaces the configured path with these files (``hub receipts import``).
     """
 
-    def __init__(self, name: str, config: BankFilesConfig, context: ConnectorContext, *,
-                 skip_known: bool = True, paths: Sequence[Path] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: BankFilesConfig,
+        context: ConnectorContext,
+        *,
+        skip_known: bool = True,
+        paths: Sequence[Path] | None = None,
+    ) -> None:
         self.name = name
         self.config = config
         self.path = context.resolve_path(config.path)
@@ -236,8 +244,9 @@ class BankFilesSource(Source):
             for path in self.files():
                 yield from self._read_file(path, size, done, imported_hashes, hashing)
 
-    def _read_file(self, path: Path, size: int, done: dict[str, str], imported_hashes: set[str],
-                   hashing: ThreadPoolExecutor) -> Iterator[Page]:
+    def _read_file(
+        self, path: Path, size: int, done: dict[str, str], imported_hashes: set[str], hashing: ThreadPoolExecutor
+    ) -> Iterator[Page]:
         def failed(exc: OSError) -> Page:
             error = str(StatementError(str(path), None, f"cannot read: {exc.strerror or exc}"))
             return Page([], {"files": dict(done)}, label=path.name, errors=[error], info=file_info(path, None))
@@ -268,8 +277,7 @@ class BankFilesSource(Source):
             for batch in batches() if batches is not None else ([receipt] for receipt in reader):
                 chunk.extend(batch)
                 while len(chunk) >= size:
-                    yield Page(chunk[:size], {"files": dict(done)}, label=path.name, continued=True,
-                               columns=columns)
+                    yield Page(chunk[:size], {"files": dict(done)}, label=path.name, continued=True, columns=columns)
                     chunk = chunk[size:]
         except StatementError as exc:
             info = file_info(path, reader.summary if reader is not None else None)

@@ -217,6 +217,7 @@ class BottleCrmApi:
     ) -> None:
         self.name = name
         self.url = config.url.rstrip("/")
+        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}  # tests record the waits instead
         self.last_total = 0
         """Active plus closed accounts, as of the last :meth:`accounts_page`."""
         self.http = HttpClient(
@@ -227,7 +228,7 @@ class BottleCrmApi:
             rate=TokenBucket(config.requests_per_second, burst=max(1, int(config.requests_per_second))),
             retry=RetryPolicy(attempts=config.retries),
             transport=transport,
-            **({} if sleep is None else {"sleep": sleep}),  # tests record the waits instead
+            **extra,
         )
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

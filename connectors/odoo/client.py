@@ -152,8 +152,9 @@ class OdooClient:
             message = detail.get("message") if isinstance(detail, dict) else None
             if not message:
                 message = error.get("message") if isinstance(error, dict) else error
-            raise OdooRpcError(f"{self.label}: {what}", code if isinstance(code, int) else None, name,
-                               _error_text(message))
+            raise OdooRpcError(
+                f"{self.label}: {what}", code if isinstance(code, int) else None, name, _error_text(message)
+            )
         return data["result"]
 
     # -- session --------------------------------------------------------------------------------------
@@ -164,9 +165,7 @@ class OdooClient:
             return self._uid
         where = f"database {self.database!r} at {self.url}"
         try:
-            uid = self.call(
-                "common", "authenticate", [self.database, self.username, self._password, {}], what="login"
-            )
+            uid = self.call("common", "authenticate", [self.database, self.username, self._password, {}], what="login")
         except OdooRpcError as exc:
             if exc.name == ACCESS_DENIED:
                 raise OdooAuthError(

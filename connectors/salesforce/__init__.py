@@ -267,8 +267,9 @@ class SalesforceClient:
                 url, params = f"/services/data/v{self.config.api_version}/query", {"q": soql}
             else:
                 url, params = next_url, None
-            body: dict[str, Any] = json.loads(self.request("GET", url, params=params, headers=headers).text,
-                                              parse_float=Decimal)
+            body: dict[str, Any] = json.loads(
+                self.request("GET", url, params=params, headers=headers).text, parse_float=Decimal
+            )
             return body
 
         paginator = NextLinkPaginator(

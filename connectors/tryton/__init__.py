@@ -565,7 +565,11 @@ class TrytonSink(KeyedBatchSink[int]):
     def _parent_category(self) -> int:
         if self._parent is None:
             found = self.client.model(
-                "party.category", "search", [("name", "=", self.config.category_parent), ("parent", "=", None)], 0, 1,
+                "party.category",
+                "search",
+                [("name", "=", self.config.category_parent), ("parent", "=", None)],
+                0,
+                1,
                 None,
             )
             if found:
@@ -579,9 +583,7 @@ class TrytonSink(KeyedBatchSink[int]):
     def _categories(self, names: set[str]) -> dict[str, int]:
         """Every category under the parent by name, the ``names`` created when missing."""
         parent = self._parent_category()
-        rows = self.client.model(
-            "party.category", "search_read", [("parent", "=", parent)], 0, None, None, ["name"]
-        )
+        rows = self.client.model("party.category", "search_read", [("parent", "=", parent)], 0, None, None, ["name"])
         by_name = {row["name"]: int(row["id"]) for row in rows}
         missing = sorted(names - set(by_name))
         if missing:

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from hub_connectors import bottlecrm, dynamics, hubspot, odoo, salesforce, tryton
 
 from hub import Connector, HttpError, OutboxEvent, SinkError
-from hub_connectors import bottlecrm, dynamics, hubspot, odoo, salesforce, tryton
 
 from .events import flag
 
