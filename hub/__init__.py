@@ -31,11 +31,14 @@ _EXPORTS: dict[str, str] = {
     "Source": "hub.connector",
     "StreamSpec": "hub.connector",
     "validate_config": "hub.connector",
+    # sinks writing onto records of another system: grouping, chunking, results in order
+    "KeyedBatchSink": "hub.batchsink",
     # errors: one tree; ``retryable`` says whether trying again can help
     "ConfigError": "hub.errors",
     "HttpError": "hub.errors",
     "HubError": "hub.errors",
     "MappingError": "hub.errors",
+    "PaginationError": "hub.errors",
     "RecordError": "hub.errors",
     "SinkError": "hub.errors",
     "SourceError": "hub.errors",
@@ -46,6 +49,12 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "hub.http",
     "TokenBucket": "hub.http",
     "retry_after_seconds": "hub.http",
+    # paging through a listing: cursor, next link, offset/limit, page number
+    "CursorPaginator": "hub.paginate",
+    "NextLinkPaginator": "hub.paginate",
+    "OffsetPaginator": "hub.paginate",
+    "PageNumberPaginator": "hub.paginate",
+    "Paginator": "hub.paginate",
     # logging
     "get_logger": "hub.log",
     "register_secret": "hub.log",
@@ -93,6 +102,7 @@ __all__ = [
     "ConnectorContext",
     "ConnectorType",
     "CreditLimitChange",
+    "CursorPaginator",
     "CustomerRisk",
     "DeliveryResult",
     "Evidence",
@@ -107,13 +117,19 @@ __all__ = [
     "Hub",
     "HubError",
     "JSONValue",
+    "KeyedBatchSink",
     "LegalEvent",
     "LegalEventKind",
     "MappingError",
     "Matcher",
+    "NextLinkPaginator",
+    "OffsetPaginator",
     "OpenItems",
     "OutboxEvent",
     "Page",
+    "PageNumberPaginator",
+    "PaginationError",
+    "Paginator",
     "Payment",
     "Progress",
     "PromiseView",
@@ -156,6 +172,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ loads on use
     from hub.app import Hub
+    from hub.batchsink import KeyedBatchSink
     from hub.connector import (
         Connector,
         ConnectorConfig,
@@ -174,6 +191,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         HttpError,
         HubError,
         MappingError,
+        PaginationError,
         RecordError,
         SinkError,
         SourceError,
@@ -193,6 +211,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         OutboxEvent,
         RiskFlag,
         format_money,
+    )
+    from hub.paginate import (
+        CursorPaginator,
+        NextLinkPaginator,
+        OffsetPaginator,
+        PageNumberPaginator,
+        Paginator,
     )
     from hub.recon import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView
     from hub.risk import (

@@ -14,6 +14,7 @@ traceback. ``retryable`` is the one attribute a caller reads to decide between t
     ├── RecordError           one source record failed mapping or validation (goes to quarantine)
     ├── SourceError           a source could not be read (retryable: it may come back)
     │   ├── StatementError    a bank statement file is malformed: names file, position, reason
+    │   ├── PaginationError   a server sent a listing's walk round in a circle (a cursor twice)
     │   └── HttpError         an HTTP call failed for good: retryable for 408/425/429/5xx and
     │                         transport errors, not for other 4xx
     ├── SinkError             a sink could not deliver a batch at all (retryable unless it says not)
@@ -102,6 +103,13 @@ class StatementError(SourceError):
         self.reason = reason
         where = f"{self.file}:{position}" if position is not None else self.file
         super().__init__(f"{where}: {reason}")
+
+
+class PaginationError(SourceError):
+    """A listing's server named a page position it had named before (a cursor or next link that
+    repeats): reading on would loop forever. Not retryable: the same query gets the same answer."""
+
+    retryable = False
 
 
 class HttpError(SourceError):

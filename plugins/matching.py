@@ -54,9 +54,17 @@ class PayerAccountMatcher(EvidenceMatcher):
             return []
         owners = book.index("matching:accounts", _accounts).get(normalise_account(receipt.payer_account), ())
         weight = W_ACCOUNT if len(owners) == 1 else W_ACCOUNT_SHARED
-        return [Evidence("customer", cid, weight, f"payer account {receipt.payer_account} is {cid}'s"
-                         + ("" if len(owners) == 1 else f" (shared by {len(owners)} customers)"), self.name)
-                for cid in sorted(owners)]
+        return [
+            Evidence(
+                "customer",
+                cid,
+                weight,
+                f"payer account {receipt.payer_account} is {cid}'s"
+                + ("" if len(owners) == 1 else f" (shared by {len(owners)} customers)"),
+                self.name,
+            )
+            for cid in sorted(owners)
+        ]
 
 
 # -- payer name ------------------------------------------------------------------------------------
@@ -68,13 +76,72 @@ FUZZY_CUTOFF = 90
 TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
 
 #: Legal-form words dropped before names are compared (lower case, without dots).
-LEGAL_FORMS = frozenset({
-    "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "kgaa", "ev", "eg", "sarl", "sa", "sas", "sasu", "eurl",
-    "snc", "bv", "nv", "vof", "cv", "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "corp",
-    "corporation", "company", "srl", "spa", "sapa", "sl", "slu", "ab", "oy", "oyj", "as", "asa", "aps",
-    "sro", "spzoo", "zoo", "kft", "rt", "zrt", "bvba", "sprl", "pty", "pte", "bhd", "sdn", "kk", "gk", "lp",
-    "pc", "pllc", "the", "und", "and", "et",
-})
+LEGAL_FORMS = frozenset(
+    {
+        "gmbh",
+        "ag",
+        "kg",
+        "ohg",
+        "ug",
+        "mbh",
+        "co",
+        "kgaa",
+        "ev",
+        "eg",
+        "sarl",
+        "sa",
+        "sas",
+        "sasu",
+        "eurl",
+        "snc",
+        "bv",
+        "nv",
+        "vof",
+        "cv",
+        "ltd",
+        "limited",
+        "plc",
+        "llp",
+        "llc",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "company",
+        "srl",
+        "spa",
+        "sapa",
+        "sl",
+        "slu",
+        "ab",
+        "oy",
+        "oyj",
+        "as",
+        "asa",
+        "aps",
+        "sro",
+        "spzoo",
+        "zoo",
+        "kft",
+        "rt",
+        "zrt",
+        "bvba",
+        "sprl",
+        "pty",
+        "pte",
+        "bhd",
+        "sdn",
+        "kk",
+        "gk",
+        "lp",
+        "pc",
+        "pllc",
+        "the",
+        "und",
+        "and",
+        "et",
+    }
+)
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -152,8 +219,11 @@ class PayerNameMatcher(EvidenceMatcher):
         best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=3)
         out: list[Evidence] = []
         for match, score, _ in best:
-            out.extend(self._evidence(names.exact[match], W_NAME_FUZZY,
-                                      f"payer name {payer!r} is close to the customer's ({score:.0f}%)"))
+            out.extend(
+                self._evidence(
+                    names.exact[match], W_NAME_FUZZY, f"payer name {payer!r} is close to the customer's ({score:.0f}%)"
+                )
+            )
         return out
 
     def _evidence(self, owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
@@ -184,8 +254,24 @@ _WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _DIGIT_RUN = re.compile(r"\d+")
-_OCR = str.maketrans({"O": "0", "o": "0", "Q": "0", "D": "0", "I": "1", "l": "1", "L": "1", "|": "1",
-                      "S": "5", "s": "5", "B": "8", "Z": "2", "z": "2", "G": "6"})
+_OCR = str.maketrans(
+    {
+        "O": "0",
+        "o": "0",
+        "Q": "0",
+        "D": "0",
+        "I": "1",
+        "l": "1",
+        "L": "1",
+        "|": "1",
+        "S": "5",
+        "s": "5",
+        "B": "8",
+        "Z": "2",
+        "z": "2",
+        "G": "6",
+    }
+)
 
 
 def normalise(text: str) -> str:
@@ -278,17 +364,37 @@ class ReferenceMatcher(EvidenceMatcher):
                 seen.add(i)
                 w = weight - (1.5 + 0.5 * min(len(ids) - 2, 4) if ambiguous else 0.0)
                 inv = book.invoices[i]
-                out.append(Evidence("invoice", i, w, reason.format(number=inv.number)
-                                    + (f" (fits {len(ids)} invoices)" if ambiguous else ""), self.name))
-                out.append(Evidence("customer", inv.customer_id, W_IMPLIED,
-                                    f"{inv.number} is {inv.customer_id}'s", self.name, implied=True))
+                out.append(
+                    Evidence(
+                        "invoice",
+                        i,
+                        w,
+                        reason.format(number=inv.number) + (f" (fits {len(ids)} invoices)" if ambiguous else ""),
+                        self.name,
+                    )
+                )
+                out.append(
+                    Evidence(
+                        "customer",
+                        inv.customer_id,
+                        W_IMPLIED,
+                        f"{inv.number} is {inv.customer_id}'s",
+                        self.name,
+                        implied=True,
+                    )
+                )
 
         for value in receipt.references:
             key = normalise(value)
             if refs.is_creditor_reference(key):
                 body = key[4:]
-                ids = refs.structured.get(key) or refs.structured.get(body) or refs.numbers.get(body) \
-                    or refs.digits.get(body.lstrip("0") if body.isdigit() else body) or []
+                ids = (
+                    refs.structured.get(key)
+                    or refs.structured.get(body)
+                    or refs.numbers.get(body)
+                    or refs.digits.get(body.lstrip("0") if body.isdigit() else body)
+                    or []
+                )
                 if ids:
                     hit(ids, W_STRUCTURED, f"structured creditor reference {value} (ISO 11649) names {{number}}")
                 continue
@@ -353,12 +459,22 @@ class ReferenceMatcher(EvidenceMatcher):
                         for end in range(start + 2, min(start + 5, len(parts)) + 1):
                             loose = ".".join(parts[start:end])
                             if loose in refs.unpadded:
-                                hit(refs.unpadded[loose], W_REF_DIGITS,
-                                    f"invoice number {{number}} written without its leading zeros ({loose})")
+                                hit(
+                                    refs.unpadded[loose],
+                                    W_REF_DIGITS,
+                                    f"invoice number {{number}} written without its leading zeros ({loose})",
+                                )
 
     @staticmethod
-    def _fuzzy(receipt: ReceiptView, book: OpenItems, refs: _References, tokens: list[str], customers: set[str],
-               seen: set[int], hit: object) -> None:
+    def _fuzzy(
+        receipt: ReceiptView,
+        book: OpenItems,
+        refs: _References,
+        tokens: list[str],
+        customers: set[str],
+        seen: set[int],
+        hit: object,
+    ) -> None:
         explained = [refs.invoice_digits[i] for i in seen if book.invoices[i].customer_id in customers]
         digit_tokens = set()
         for key in tokens:
@@ -372,8 +488,9 @@ class ReferenceMatcher(EvidenceMatcher):
         assert callable(hit)
 
         def mine(ids: Iterable[int]) -> list[int]:
-            return [i for i in ids if i not in seen and book.invoices[i].customer_id in customers
-                    and book.remaining(i) > 0]
+            return [
+                i for i in ids if i not in seen and book.invoices[i].customer_id in customers and book.remaining(i) > 0
+            ]
 
         # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
         # keys of the digits index, then kept only if they are the identified customers' invoices.
@@ -382,8 +499,12 @@ class ReferenceMatcher(EvidenceMatcher):
             if exact:
                 hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
                 continue
-            swapped = mine(i for k in range(len(token) - 1) if token[k] != token[k + 1]
-                           for i in refs.digits.get(token[:k] + token[k + 1] + token[k] + token[k + 2:], ()))
+            swapped = mine(
+                i
+                for k in range(len(token) - 1)
+                if token[k] != token[k + 1]
+                for i in refs.digits.get(token[:k] + token[k + 1] + token[k] + token[k + 2 :], ())
+            )
             if swapped:
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
                 continue
@@ -391,8 +512,12 @@ class ReferenceMatcher(EvidenceMatcher):
             # "last digits" are shorter than a whole number, and not a PO number written as digits
             if not MIN_SUFFIX <= len(stripped) <= 8 or ("PO" + token) in refs.po:
                 continue
-            tail = mine(i for c in customers for i, digits in refs.of_customer(book, str(c))
-                        if digits.endswith(stripped) and digits != stripped)
+            tail = mine(
+                i
+                for c in customers
+                for i, digits in refs.of_customer(book, str(c))
+                if digits.endswith(stripped) and digits != stripped
+            )
             if len(tail) == 1:
                 hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
 

@@ -30,6 +30,11 @@ HEAVY = (
     "stdnum",
 )
 
+# Not imported by building the command line (``hub --help``): the store, the engine, the model and
+# the HTTP layer load when a command runs. A command plugin's module (``hub.commands`` entry point)
+# must keep them out of its module level too.
+NOT_AT_START = ("sqlalchemy", "pydantic", "httpx", "hub.app", "hub.store", "hub.sync", "lxml")
+
 _REPORT = """
 import json, sys
 heavy = {heavy!r}
@@ -37,8 +42,8 @@ print(json.dumps(sorted(m for m in sys.modules if any(m == h or m.startswith(h +
 """
 
 
-def _imported_after(code: str, cwd: Path) -> list[str]:
-    script = code + _REPORT.format(heavy=HEAVY)
+def _imported_after(code: str, cwd: Path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    script = code + _REPORT.format(heavy=heavy)
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
     )
@@ -53,6 +58,17 @@ def test_importing_the_cli_and_building_its_commands_imports_no_heavy_module(tmp
         "cli.register_core_commands()\nregister_plugin_commands(cli.app, [])\n"
     )
     assert _imported_after(code, tmp_path) == []
+
+
+def test_building_the_command_line_with_its_plugin_commands_imports_neither_store_nor_model_nor_http(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import hub.cli as cli\nfrom hub.cli.commands import register_plugin_commands\n"
+        "cli.register_core_commands()\nadded = register_plugin_commands(cli.app, [])\n"
+        "assert 'bank-files' in added, added\n"
+    )
+    assert _imported_after(code, tmp_path, NOT_AT_START) == []
 
 
 def test_receipts_import_imports_no_heavy_module(tmp_path: Path) -> None:

@@ -70,9 +70,10 @@ from typing import Any
 
 from bai2.constants import FundsType, RecordCode, TypeCodes, TypeCodeTransaction
 from bai2.utils import parse_date
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 
 from hub import StatementError
+
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
@@ -99,8 +100,28 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 
 #: ISO 4217 currencies without two minor-unit digits (BAI2 amounts carry the currency's decimals implied).
 _DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-                     "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(
+        (
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ),
+        0,
+    ),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
     **dict.fromkeys(("CLF", "UYW"), 4),
 }
@@ -114,8 +135,9 @@ _MAX_DISTRIBUTIONS = 1000
 
 _TAG_LINE = re.compile(r"([A-Z][A-Z0-9]{1,3}):[ \t]?(.*)", re.DOTALL)
 #: Tags read into receipt fields or kept as references; any other "XXXX:" line is free text.
-_GOLDMAN_TAGS = frozenset({"REMI", "EREF", "DBNM", "CRNM", "DACT", "CACT", "DBIC", "CBIC", "DABA", "CABA", "CREF",
-                           "IDNM", "CHKN"})
+_GOLDMAN_TAGS = frozenset(
+    {"REMI", "EREF", "DBNM", "CRNM", "DACT", "CACT", "DBIC", "CBIC", "DABA", "CABA", "CREF", "IDNM", "CHKN"}
+)
 _CITI_TAGS = frozenset({"FR", "ENDT", "TRID", "PY", "BI", "OB", "BO"})
 _SUB_TAGGED = frozenset({"OB", "BO"})  # Citi puts "OB3:" inside the "OB:" line, "BO1:" inside "BO:"
 _REMITTANCE_TAGS = ("REMI", "PY")
@@ -167,7 +189,7 @@ def _lex(text: str, error: Callable[[str | None, str], StatementError], warnings
             continue
         whole_line = True  # the part being read started at the start of the line
         if _RECORD.match(line, pos):
-            code, pos = line[pos:pos + 2], pos + 3
+            code, pos = line[pos : pos + 2], pos + 3
             if code == RecordCode.continuation.value:
                 if current is None:
                     raise error(f"line {number}", "88 continuation record with no record before it")
@@ -180,14 +202,19 @@ def _lex(text: str, error: Callable[[str | None, str], StatementError], warnings
             pos += 3
             current.parts.append(part := _Part(number, "", None))
         elif _ANY_CODE.match(line, pos):
-            raise error(f"line {number}", f"unknown record code {line[pos:pos + 2]!r} (BAI2 records are "
-                        f"{', '.join(code.value for code in RecordCode)})")
+            raise error(
+                f"line {number}",
+                f"unknown record code {line[pos : pos + 2]!r} (BAI2 records are "
+                f"{', '.join(code.value for code in RecordCode)})",
+            )
         elif current is None:
             raise error(f"line {number}", "not a BAI2 record: a record starts with its two-digit code and a comma")
         else:
             # A record broken over two lines: the line continues the record before it.
-            warnings.append(f"line {number}: the line starts with no record code; read as the continuation of "
-                            f"the record on line {current.parts[-1].line}")
+            warnings.append(
+                f"line {number}: the line starts with no record code; read as the continuation of "
+                f"the record on line {current.parts[-1].line}"
+            )
             part = current.parts[-1]
             separator = "" if part.width == DEFAULT_RECORD_LENGTH else " "
             part.body += separator
@@ -201,12 +228,12 @@ def _lex(text: str, error: Callable[[str | None, str], StatementError], warnings
                 if whole_line:
                     part.width = len(line)
                 break
-            part.body += line[pos:end.start()]
+            part.body += line[pos : end.start()]
             pos = end.end()
             if pos >= len(line):
                 break
             # The next record on the same line (the terminator's lookahead found its code).
-            code, pos = line[pos:pos + 2], pos + 3
+            code, pos = line[pos : pos + 2], pos + 3
             whole_line = False
             if code == RecordCode.continuation.value:
                 assert current is not None
@@ -241,8 +268,8 @@ class _Fields:
         """The rest of the record as text: the rest of the current part (commas kept), then each later part."""
         lines = []
         if self.i < len(self.split) and self.j < len(self.split[self.i]):
-            lines.append((",".join(self.split[self.i][self.j:]), self.parts[self.i]))
-        lines.extend((p.body, p) for p in self.parts[self.i + 1:])
+            lines.append((",".join(self.split[self.i][self.j :]), self.parts[self.i]))
+        lines.extend((p.body, p) for p in self.parts[self.i + 1 :])
         self.i = len(self.split)
         return lines
 
@@ -325,8 +352,9 @@ class Bai2Reader:
     def _walk(self, records: list[_Record]) -> Iterator[dict[str, Any]]:
         first = records[0]
         if first.code != RecordCode.file_header.value:
-            raise self._error(f"line {first.line}", f"a BAI2 file starts with a 01 file header, not a {first.code} "
-                              "record")
+            raise self._error(
+                f"line {first.line}", f"a BAI2 file starts with a 01 file header, not a {first.code} record"
+            )
         f = self._file_header(first)
         for rec in records[1:]:
             where = f"line {rec.line}"
@@ -349,8 +377,11 @@ class Bai2Reader:
                 if f.group is None:
                     raise self._error(where, "03 account record outside a group (no 02 record before it)")
                 if f.account is not None:
-                    raise self._error(where, f"03 account record before the 49 trailer of account "
-                                      f"{f.account.number} (line {f.account.line})")
+                    raise self._error(
+                        where,
+                        f"03 account record before the 49 trailer of account "
+                        f"{f.account.number} (line {f.account.line})",
+                    )
                 f.account = self._account(rec, f)
                 f.account.records += n
                 self.summary.statements += 1
@@ -364,15 +395,18 @@ class Bai2Reader:
                 f.account = None
             elif code == RecordCode.group_header.value:
                 if f.group is not None:
-                    raise self._error(where, f"02 group header before the 98 trailer of the group on line "
-                                      f"{f.group.line}")
+                    raise self._error(
+                        where, f"02 group header before the 98 trailer of the group on line {f.group.line}"
+                    )
                 f.groups += 1
                 f.group = self._group_header(rec, f.groups)
                 f.group.records += n
             elif code == RecordCode.group_trailer.value:
                 if f.account is not None:
-                    raise self._error(where, f"98 group trailer before the 49 trailer of account {f.account.number} "
-                                      f"(line {f.account.line})")
+                    raise self._error(
+                        where,
+                        f"98 group trailer before the 49 trailer of account {f.account.number} (line {f.account.line})",
+                    )
                 if f.group is None:
                     raise self._error(where, "98 group trailer without a group")
                 f.group.records += n
@@ -380,8 +414,9 @@ class Bai2Reader:
                 f.group = None
             elif code == RecordCode.file_trailer.value:
                 if f.group is not None:
-                    raise self._error(where, f"99 file trailer before the 98 trailer of the group on line "
-                                      f"{f.group.line}")
+                    raise self._error(
+                        where, f"99 file trailer before the 98 trailer of the group on line {f.group.line}"
+                    )
                 self._file_trailer(rec, f)
                 f.done = True
             else:  # a second 01
@@ -412,8 +447,9 @@ class Bai2Reader:
             raise self._error(f"line {rec.line}", "02 group header without an as-of date")
         if status in ("2", "3", "4"):
             kind = {"2": "a deletion", "3": "a correction", "4": "test only"}[status]
-            self.summary.warnings.append(f"line {rec.line}: group {number} ({originator}) is marked {kind} "
-                                         f"(group status {status})")
+            self.summary.warnings.append(
+                f"line {rec.line}: group {number} ({originator}) is marked {kind} (group status {status})"
+            )
         return _Group(rec.line, number, booking, self._currency(currency, "USD", rec.line))
 
     def _account(self, rec: _Record, f: _File) -> _Account:
@@ -440,8 +476,9 @@ class Bai2Reader:
         records = self._trailer_int(fields.next(), rec.line, "49 number of records")
         where = f"line {rec.line}: account {account.number}"
         if total is not None and total != account.total:
-            self.summary.warnings.append(f"{where}: trailer 49 says control total {total}, the account's amounts add "
-                                         f"up to {account.total}")
+            self.summary.warnings.append(
+                f"{where}: trailer 49 says control total {total}, the account's amounts add up to {account.total}"
+            )
         if records is not None and records != account.records:
             self.summary.warnings.append(f"{where}: trailer 49 says {records} records, file has {account.records}")
         group.accounts += 1
@@ -454,8 +491,9 @@ class Bai2Reader:
         records = self._trailer_int(fields.next(), rec.line, "98 number of records")
         where = f"line {rec.line}: group {group.number}"
         if total is not None and total != group.totals:
-            self.summary.warnings.append(f"{where}: trailer 98 says control total {total}, its account trailers add "
-                                         f"up to {group.totals}")
+            self.summary.warnings.append(
+                f"{where}: trailer 98 says control total {total}, its account trailers add up to {group.totals}"
+            )
         if accounts is not None and accounts != group.accounts:
             self.summary.warnings.append(f"{where}: trailer 98 says {accounts} accounts, file has {group.accounts}")
         if records is not None and records != group.records:
@@ -469,8 +507,9 @@ class Bai2Reader:
         records = self._trailer_int(fields.next(), rec.line, "99 number of records")
         where = f"line {rec.line}: file"
         if total is not None and total != f.totals:
-            self.summary.warnings.append(f"{where}: trailer 99 says control total {total}, its group trailers add up "
-                                         f"to {f.totals}")
+            self.summary.warnings.append(
+                f"{where}: trailer 99 says control total {total}, its group trailers add up to {f.totals}"
+            )
         if groups is not None and groups != f.groups:
             self.summary.warnings.append(f"{where}: trailer 99 says {groups} groups, file has {f.groups}")
         if records is not None and records != f.records:
@@ -488,8 +527,10 @@ class Bai2Reader:
             raise self._error(where, f"16 type code {code!r} is not a 3-digit BAI type code")
         raw_amount = fields.next()
         if raw_amount and raw_amount.startswith("-"):
-            raise self._error(where, f"16 amount {raw_amount!r} is signed; BAI2 detail amounts are unsigned (the "
-                              "type code gives the side)")
+            raise self._error(
+                where,
+                f"16 amount {raw_amount!r} is signed; BAI2 detail amounts are unsigned (the type code gives the side)",
+            )
         amount = self._int(raw_amount, _UNSIGNED, rec.line, "16 amount")
         value_date = self._availability(fields, rec.line, "16 record")
         bank_ref, customer_ref = fields.next(), fields.next()
@@ -535,13 +576,17 @@ class Bai2Reader:
         known = TypeCodes.get(code)
         side = _SIDES.get(known.transaction) if known is not None else None
         if known is not None and side is not None:
-            self.summary.warnings.append(f"line {line}: type code {code} is outside the BAI credit and debit ranges; "
-                                         f"read as a {side} ({known.description})")
+            self.summary.warnings.append(
+                f"line {line}: type code {code} is outside the BAI credit and debit ranges; "
+                f"read as a {side} ({known.description})"
+            )
             return side
         what = f" ({known.description})" if known else ""
-        self.summary.warnings.append(f"line {line}: type code {code}{what} is neither a credit nor a debit (credits "
-                                     "are 100-399 and 920-959, debits 400-699 and 960-999); the detail is not a "
-                                     "receipt")
+        self.summary.warnings.append(
+            f"line {line}: type code {code}{what} is neither a credit nor a debit (credits "
+            "are 100-399 and 920-959, debits 400-699 and 960-999); the detail is not a "
+            "receipt"
+        )
         return None
 
     # -- fields ------------------------------------------------------------------------------------
@@ -553,8 +598,9 @@ class Bai2Reader:
             return None
         funds = funds.upper()
         if funds not in _FUNDS_TYPES:
-            raise self._error(f"line {line}", f"{what}: unknown funds type {funds!r} (one of "
-                              f"{', '.join(sorted(_FUNDS_TYPES))})")
+            raise self._error(
+                f"line {line}", f"{what}: unknown funds type {funds!r} (one of {', '.join(sorted(_FUNDS_TYPES))})"
+            )
         kind = FundsType(funds)
         if kind is FundsType.distributed_availability_simple:
             for day in ("immediate", "one-day", "two-or-more-day"):
@@ -566,8 +612,10 @@ class Bai2Reader:
         elif kind is FundsType.distributed_availability:
             count = self._int(fields.next(), _UNSIGNED, line, f"{what}: number of distributions of funds type D")
             if count is None or count > _MAX_DISTRIBUTIONS:
-                raise self._error(f"line {line}", f"{what}: funds type D needs a number of distributions (0 to "
-                                  f"{_MAX_DISTRIBUTIONS}), got {count!r}")
+                raise self._error(
+                    f"line {line}",
+                    f"{what}: funds type D needs a number of distributions (0 to {_MAX_DISTRIBUTIONS}), got {count!r}",
+                )
             for _ in range(count):
                 self._int(fields.next(), _UNSIGNED, line, f"{what}: availability days of funds type D")
                 self._int(fields.next(), _SIGNED, line, f"{what}: amount of funds type D")
@@ -642,8 +690,13 @@ def _read_text(lines: list[tuple[str, _Part]], record_length: int, direction: st
     joined: list[list[str]] = []  # text lines, each with the (wrapped) pieces it was written in
     previous: _Part | None = None
     for text, part in lines:
-        if previous is not None and previous.width == record_length and part is not previous \
-                and _tagged(text) is None and joined:
+        if (
+            previous is not None
+            and previous.width == record_length
+            and part is not previous
+            and _tagged(text) is None
+            and joined
+        ):
             joined[-1].append(text)  # wrapped at the physical record length: the same line goes on
         else:
             joined.append([text])

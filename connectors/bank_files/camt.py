@@ -49,9 +49,13 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from hub_connectors.bank_files.common import (
+from lxml import etree
+
+from hub import StatementError
+
+from .common import (
     RECEIPT_FIELDS,
     ReceiptKeys,
     StatementSummary,
@@ -60,9 +64,6 @@ from hub_connectors.bank_files.common import (
     xml_head_text,
     xml_prolog_problem,
 )
-from lxml import etree
-
-from hub import StatementError
 
 DEFAULT_MAX_BYTES = 2_000_000_000
 #: The part before the root element (where a DOCTYPE would be) must fit in this many bytes; it is
@@ -193,12 +194,51 @@ _W = "[ \t\n]*"  # white space between elements (\r is serialised as &#13;, so n
 
 #: The names of the captured groups, in order (the pattern builder checks it).
 _FAST_GROUPS = (
-    "ntry_ref", "e_amt_ccy", "e_amt", "e_ind", "rvsl", "sts_text", "sts_cd", "booked", "valued", "e_ref",
-    "dom_cd", "fmly_cd", "sub_cd", "prtry_cd", "has_tx",
-    "r_acct_svcr_ref", "r_instr", "r_e2e", "r_uetr", "r_tx_id", "r_mndt",
-    "t_amt_ccy", "t_amt", "t_ind", "i_amt_ccy", "i_amt", "x_amt_ccy", "x_amt",
-    "dbtr_nm", "dbtr_iban", "dbtr_othr", "udbtr_nm", "cdtr_nm", "cdtr_iban", "cdtr_othr", "ucdtr_nm",
-    "dbtr_bic", "cdtr_bic", "purp", "ustrd", "strd", "rsn_cd", "rsn_prtry", "tx_info", "e_info",
+    "ntry_ref",
+    "e_amt_ccy",
+    "e_amt",
+    "e_ind",
+    "rvsl",
+    "sts_text",
+    "sts_cd",
+    "booked",
+    "valued",
+    "e_ref",
+    "dom_cd",
+    "fmly_cd",
+    "sub_cd",
+    "prtry_cd",
+    "has_tx",
+    "r_acct_svcr_ref",
+    "r_instr",
+    "r_e2e",
+    "r_uetr",
+    "r_tx_id",
+    "r_mndt",
+    "t_amt_ccy",
+    "t_amt",
+    "t_ind",
+    "i_amt_ccy",
+    "i_amt",
+    "x_amt_ccy",
+    "x_amt",
+    "dbtr_nm",
+    "dbtr_iban",
+    "dbtr_othr",
+    "udbtr_nm",
+    "cdtr_nm",
+    "cdtr_iban",
+    "cdtr_othr",
+    "ucdtr_nm",
+    "dbtr_bic",
+    "cdtr_bic",
+    "purp",
+    "ustrd",
+    "strd",
+    "rsn_cd",
+    "rsn_prtry",
+    "tx_info",
+    "e_info",
 )
 #: ... and of one item of a ``Strd`` block.
 _STRD_GROUPS = ("k_ref", "ref_cd", "ref_prtry", "ref_issr", "ref", "k_doc", "doc_cd", "doc_prtry", "nb", "addtl")
@@ -273,10 +313,14 @@ class _Patterns:
             return opt(el("CdOrPrtry", f"(?:{leaf('Cd', name + '_cd')}|{leaf('Prtry', name + '_prtry')})"))
 
         creditor_type = opt(el("Tp", code("ref") + opt(leaf("Issr", "ref_issr"))))
-        creditor = (f"{self.tag('CdtrRefInf', 'k_ref')}{self.w}{creditor_type}"
-                    f"{opt(leaf('Ref', 'ref'))}</{self.p}CdtrRefInf>{self.w}")
-        document = (f"{self.tag('RfrdDocInf', 'k_doc')}{self.w}{opt(el('Tp', code('doc') + self.skip('Issr')))}"
-                    f"{opt(leaf('Nb', 'nb'))}{self.skip('RltdDt', 'LineDtls')}</{self.p}RfrdDocInf>{self.w}")
+        creditor = (
+            f"{self.tag('CdtrRefInf', 'k_ref')}{self.w}{creditor_type}"
+            f"{opt(leaf('Ref', 'ref'))}</{self.p}CdtrRefInf>{self.w}"
+        )
+        document = (
+            f"{self.tag('RfrdDocInf', 'k_doc')}{self.w}{opt(el('Tp', code('doc') + self.skip('Issr')))}"
+            f"{opt(leaf('Nb', 'nb'))}{self.skip('RltdDt', 'LineDtls')}</{self.p}RfrdDocInf>{self.w}"
+        )
         other = self.one("RfrdDocAmt", "Invcr", "Invcee", "TaxRmt", "GrnshmtRmt")
         return f"(?:{creditor}|{document}|{leaf('AddtlRmtInf', 'addtl')}|{other})"
 
@@ -298,8 +342,9 @@ class _Patterns:
             return el(tag, el("Id", f"(?:{leaf('IBAN', name + '_iban')}|{other})") + skip("Tp", "Ccy", "Nm", "Prxy"))
 
         def agent(tag: str, name: str) -> str:
-            fin = (opt(f"<{p}(?:BICFI|BIC)>{cap(name)}</{p}(?:BICFI|BIC)>{self.w}")
-                   + skip("ClrSysMmbId", "LEI", "Nm", "PstlAdr", "Othr"))
+            fin = opt(f"<{p}(?:BICFI|BIC)>{cap(name)}</{p}(?:BICFI|BIC)>{self.w}") + skip(
+                "ClrSysMmbId", "LEI", "Nm", "PstlAdr", "Othr"
+            )
             return el(tag, el("FinInstnId", fin) + skip("BrnchId"))
 
         domain = el("Domn", leaf("Cd", "dom_cd") + el("Fmly", leaf("Cd", "fmly_cd") + leaf("SubFmlyCd", "sub_cd")))
@@ -307,37 +352,83 @@ class _Patterns:
         status = f"(?:<{p}Sts>(?:{cap('sts_text')}|{self.w}{leaf('Cd', 'sts_cd')})</{p}Sts>|<{p}Sts/>){self.w}"
         booked = el("BookgDt", f"<{p}(?:Dt|DtTm)>{cap('booked')}</{p}(?:Dt|DtTm)>{self.w}")
         valued = el("ValDt", f"<{p}(?:Dt|DtTm)>{cap('valued')}</{p}(?:Dt|DtTm)>{self.w}")
-        head = (opt(leaf("NtryRef", "ntry_ref")) + amount("e_amt") + leaf("CdtDbtInd", "e_ind", required=True)
-                + opt(leaf("RvslInd", "rvsl")) + opt(status) + opt(booked) + opt(valued)
-                + opt(leaf("AcctSvcrRef", "e_ref")) + skip("Avlbty") + opt(bank_tx_code)
-                + skip("ComssnWvrInd", "AddtlInfInd", "AmtDtls", "Chrgs", "TechInptChanl", "Intrst", "CardTx"))
-        refs = el("Refs", skip("MsgId") + opt(leaf("AcctSvcrRef", "r_acct_svcr_ref")) + skip("PmtInfId")
-                  + opt(leaf("InstrId", "r_instr")) + opt(leaf("EndToEndId", "r_e2e")) + opt(leaf("UETR", "r_uetr"))
-                  + opt(leaf("TxId", "r_tx_id")) + opt(leaf("MndtId", "r_mndt"))
-                  + skip("ChqNb", "ClrSysRef", "AcctOwnrTxId", "AcctSvcrTxId", "MktInfrstrctrTxId", "PrcgId", "Prtry"))
-        amounts = el("AmtDtls", opt(el("InstdAmt", amount("i_amt") + skip("CcyXchg")))
-                     + opt(el("TxAmt", amount("x_amt") + skip("CcyXchg")))
-                     + skip("CntrValAmt", "AnncdPstngAmt", "PrtryAmt"))
-        parties = el("RltdPties", skip("InitgPty") + opt(party("Dbtr", "dbtr_nm")) + opt(account("DbtrAcct", "dbtr"))
-                     + opt(party("UltmtDbtr", "udbtr_nm")) + opt(party("Cdtr", "cdtr_nm"))
-                     + opt(account("CdtrAcct", "cdtr")) + opt(party("UltmtCdtr", "ucdtr_nm"))
-                     + skip("TradgPty", "Prtry"))
-        agents = el("RltdAgts", opt(agent("DbtrAgt", "dbtr_bic")) + opt(agent("CdtrAgt", "cdtr_bic"))
-                    + skip("IntrmyAgt1", "IntrmyAgt2", "IntrmyAgt3", "RcvgAgt", "DlvrgAgt", "IssgAgt", "SttlmPlc",
-                           "Prtry"))
+        head = (
+            opt(leaf("NtryRef", "ntry_ref"))
+            + amount("e_amt")
+            + leaf("CdtDbtInd", "e_ind", required=True)
+            + opt(leaf("RvslInd", "rvsl"))
+            + opt(status)
+            + opt(booked)
+            + opt(valued)
+            + opt(leaf("AcctSvcrRef", "e_ref"))
+            + skip("Avlbty")
+            + opt(bank_tx_code)
+            + skip("ComssnWvrInd", "AddtlInfInd", "AmtDtls", "Chrgs", "TechInptChanl", "Intrst", "CardTx")
+        )
+        refs = el(
+            "Refs",
+            skip("MsgId")
+            + opt(leaf("AcctSvcrRef", "r_acct_svcr_ref"))
+            + skip("PmtInfId")
+            + opt(leaf("InstrId", "r_instr"))
+            + opt(leaf("EndToEndId", "r_e2e"))
+            + opt(leaf("UETR", "r_uetr"))
+            + opt(leaf("TxId", "r_tx_id"))
+            + opt(leaf("MndtId", "r_mndt"))
+            + skip("ChqNb", "ClrSysRef", "AcctOwnrTxId", "AcctSvcrTxId", "MktInfrstrctrTxId", "PrcgId", "Prtry"),
+        )
+        amounts = el(
+            "AmtDtls",
+            opt(el("InstdAmt", amount("i_amt") + skip("CcyXchg")))
+            + opt(el("TxAmt", amount("x_amt") + skip("CcyXchg")))
+            + skip("CntrValAmt", "AnncdPstngAmt", "PrtryAmt"),
+        )
+        parties = el(
+            "RltdPties",
+            skip("InitgPty")
+            + opt(party("Dbtr", "dbtr_nm"))
+            + opt(account("DbtrAcct", "dbtr"))
+            + opt(party("UltmtDbtr", "udbtr_nm"))
+            + opt(party("Cdtr", "cdtr_nm"))
+            + opt(account("CdtrAcct", "cdtr"))
+            + opt(party("UltmtCdtr", "ucdtr_nm"))
+            + skip("TradgPty", "Prtry"),
+        )
+        agents = el(
+            "RltdAgts",
+            opt(agent("DbtrAgt", "dbtr_bic"))
+            + opt(agent("CdtrAgt", "cdtr_bic"))
+            + skip("IntrmyAgt1", "IntrmyAgt2", "IntrmyAgt3", "RcvgAgt", "DlvrgAgt", "IssgAgt", "SttlmPlc", "Prtry"),
+        )
         # every Ustrd, and every Strd, each as one serialised block read again below
         unstructured = self.group("ustrd", f"(?:(?:<{p}Ustrd>[^<]*</{p}Ustrd>|<{p}Ustrd/>){self.w})*")
         item = _Patterns(self.prefix, capture=False).strd_item()
         structured = self.group("strd", f"(?:<{p}Strd>{self.w}(?:{item})*</{p}Strd>{self.w})*")
         remittance = el("RmtInf", unstructured + structured)
-        returned = el("RtrInf", skip("OrgnlBkTxCd", "Orgtr")
-                      + opt(el("Rsn", f"(?:{leaf('Cd', 'rsn_cd')}|{leaf('Prtry', 'rsn_prtry')})")) + skip("AddtlInf"))
-        tx = (opt(refs) + opt(amount("t_amt")) + opt(leaf("CdtDbtInd", "t_ind", required=True)) + opt(amounts)
-              + skip("Avlbty", "BkTxCd", "Chrgs", "Intrst") + opt(parties) + opt(agents) + skip("LclInstrm")
-              + opt(el("Purp", leaf("Cd", "purp"))) + skip("RltdRmtInf") + opt(remittance)
-              + skip("RltdDts", "RltdPric", "RltdQties", "FinInstrmId", "Tax") + opt(returned)
-              + skip("CorpActn", "SfkpgAcct", "CshDpst", "CardTx") + opt(leaf("AddtlTxInf", "tx_info"))
-              + skip("SplmtryData"))
+        returned = el(
+            "RtrInf",
+            skip("OrgnlBkTxCd", "Orgtr")
+            + opt(el("Rsn", f"(?:{leaf('Cd', 'rsn_cd')}|{leaf('Prtry', 'rsn_prtry')})"))
+            + skip("AddtlInf"),
+        )
+        tx = (
+            opt(refs)
+            + opt(amount("t_amt"))
+            + opt(leaf("CdtDbtInd", "t_ind", required=True))
+            + opt(amounts)
+            + skip("Avlbty", "BkTxCd", "Chrgs", "Intrst")
+            + opt(parties)
+            + opt(agents)
+            + skip("LclInstrm")
+            + opt(el("Purp", leaf("Cd", "purp")))
+            + skip("RltdRmtInf")
+            + opt(remittance)
+            + skip("RltdDts", "RltdPric", "RltdQties", "FinInstrmId", "Tax")
+            + opt(returned)
+            + skip("CorpActn", "SfkpgAcct", "CshDpst", "CardTx")
+            + opt(leaf("AddtlTxInf", "tx_info"))
+            + skip("SplmtryData")
+        )
         details = el("NtryDtls", skip("Btch") + opt(f"{self.tag('TxDtls', 'has_tx')}{self.w}{tx}</{p}TxDtls>{self.w}"))
         return f"{self.open_tag()}{self.w}{head}{opt(details)}{opt(leaf('AddtlNtryInf', 'e_info'))}</{p}Ntry>"
 
@@ -363,7 +454,7 @@ class _FastPath:
         self.general = _compiled(general.entry(), _FAST_GROUPS).fullmatch
         self.strd_items = _compiled(general.strd_item(), _STRD_GROUPS).finditer
 
-    def specialise(self, m: Any) -> tuple[Any, Any]:
+    def specialise(self, m: Any) -> tuple[Any, Any, Any]:
         """From an entry the tight expression matched, one for entries of exactly its shape, and how
         to get the tight expression's groups from its match.
 
@@ -411,10 +502,15 @@ def _shape_receipt(present: list[str]) -> Callable[..., tuple[str | None, tuple[
         found = [n for n in names if has(n)]
         return " or ".join(found) if found else "None"
 
-    code = ["def receipt(g, currencies, dates):", f"    {', '.join(present)}, = g",
-            *(["    if strd: return None"] if has("strd") else []),
-            "    entry_ccy = currencies.get(e_amt_ccy)", "    if entry_ccy is None: return None",
-            "    direction = _DIRECTIONS.get(e_ind)", "    if direction is None: return None"]
+    code = [
+        "def receipt(g, currencies, dates):",
+        f"    {', '.join(present)}, = g",
+        *(["    if strd: return None"] if has("strd") else []),
+        "    entry_ccy = currencies.get(e_amt_ccy)",
+        "    if entry_ccy is None: return None",
+        "    direction = _DIRECTIONS.get(e_ind)",
+        "    if direction is None: return None",
+    ]
     if has("valued"):
         code += ["    value = dates.get(valued)", "    if value is None: return None"]
     else:
@@ -425,33 +521,52 @@ def _shape_receipt(present: list[str]) -> Callable[..., tuple[str | None, tuple[
         code.append("    booking = value")
     parts = [n for n in ("dom_cd", "fmly_cd", "sub_cd") if has(n)]
     code.append(f"    code = '/'.join(({', '.join(parts)},))" if parts else f"    code = {first('prtry_cd')}")
-    tx = ["tx_amount", "tx_ccy", "instructed", "instructed_ccy", "payer", "payer_account", "ultimate", "bic",
-          "remittance"]
+    tx = [
+        "tx_amount",
+        "tx_ccy",
+        "instructed",
+        "instructed_ccy",
+        "payer",
+        "payer_account",
+        "ultimate",
+        "bic",
+        "remittance",
+    ]
     if has("has_tx"):
         amount = next(((a, c) for a, c in (("t_amt", "t_amt_ccy"), ("x_amt", "x_amt_ccy")) if has(a)), None)
         if amount is None:
             code.append("    tx_amount = tx_ccy = None")
         else:
-            code += [f"    tx_amount = {amount[0]}", f"    tx_ccy = currencies.get({amount[1]})",
-                     "    if tx_ccy is None: return None"]
+            code += [
+                f"    tx_amount = {amount[0]}",
+                f"    tx_ccy = currencies.get({amount[1]})",
+                "    if tx_ccy is None: return None",
+            ]
         if has("i_amt"):
-            code += ["    instructed = i_amt", "    instructed_ccy = currencies.get(i_amt_ccy)",
-                     "    if instructed_ccy is None: return None"]
+            code += [
+                "    instructed = i_amt",
+                "    instructed_ccy = currencies.get(i_amt_ccy)",
+                "    if instructed_ccy is None: return None",
+            ]
         else:
             code.append("    instructed = instructed_ccy = None")
         if has("t_ind"):
             code += ["    tx_direction = _DIRECTIONS.get(t_ind)", "    if tx_direction is None: return None"]
         else:
             code.append("    tx_direction = direction")
-        code += ["    if tx_direction == 'credit':",
-                 f"        payer, payer_account = {first('dbtr_nm')}, {first('dbtr_iban', 'dbtr_othr')}",
-                 f"        ultimate, bic = {first('udbtr_nm')}, {first('dbtr_bic')}",
-                 "    else:",
-                 f"        payer, payer_account = {first('cdtr_nm')}, {first('cdtr_iban', 'cdtr_othr')}",
-                 f"        ultimate, bic = {first('ucdtr_nm')}, {first('cdtr_bic')}"]
+        code += [
+            "    if tx_direction == 'credit':",
+            f"        payer, payer_account = {first('dbtr_nm')}, {first('dbtr_iban', 'dbtr_othr')}",
+            f"        ultimate, bic = {first('udbtr_nm')}, {first('dbtr_bic')}",
+            "    else:",
+            f"        payer, payer_account = {first('cdtr_nm')}, {first('cdtr_iban', 'cdtr_othr')}",
+            f"        ultimate, bic = {first('ucdtr_nm')}, {first('cdtr_bic')}",
+        ]
         if has("ustrd"):
-            code += ["    texts = [t for t in map(str.strip, _TEXTS(ustrd)) if t] if ustrd else None",
-                     "    remittance = '\\n'.join(texts) if texts else None"]
+            code += [
+                "    texts = [t for t in map(str.strip, _TEXTS(ustrd)) if t] if ustrd else None",
+                "    remittance = '\\n'.join(texts) if texts else None",
+            ]
         else:
             code.append("    remittance = None")
     else:
@@ -463,7 +578,8 @@ def _shape_receipt(present: list[str]) -> Callable[..., tuple[str | None, tuple[
         f"entry_ccy, tx_amount, tx_ccy, instructed, instructed_ccy, direction, {reversal}, "
         f"{first('sts_text', 'sts_cd')}, code, payer, payer_account, ultimate, bic, remittance, [], [], {e2e}, "
         f"{first('r_instr')}, {first('r_tx_id')}, {first('r_mndt')}, {first('r_uetr')}, {first('e_info')}, "
-        f"{first('tx_info')}, {first('rsn_cd', 'rsn_prtry')}, {first('purp')})")
+        f"{first('tx_info')}, {first('rsn_cd', 'rsn_prtry')}, {first('purp')})"
+    )
     namespace: dict[str, Any] = {"_DIRECTIONS": _DIRECTIONS, "_TEXTS": _TEXTS}
     exec(compile("\n".join(code), "<camt entry shape>", "exec"), namespace)
     function: Callable[..., tuple[str | None, tuple[Any, ...]] | None] = namespace["receipt"]
@@ -507,7 +623,6 @@ class _LimitedReader:
 
     def close(self) -> None:
         self._f.close()
-
 
 
 # -- raw mode: the file's own text, libxml2 only to check it ------------------------------------------
@@ -562,8 +677,11 @@ class _Checking(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="camt-check", daemon=True)
-        self.parser = etree.XMLParser(target=_Checker(), resolve_entities=False, no_network=True, load_dtd=False,
-                                      huge_tree=False)
+        # lxml calls only the target methods there are; the stubs' ParserTarget lists them all.
+        target = cast("etree.ParserTarget", _Checker())
+        self.parser = etree.XMLParser(
+            target=target, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+        )
         self.chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
 
@@ -624,7 +742,7 @@ class _RawScanner:
             self._fill()
         if size is None or size < 0:
             size = len(self._out) - self._at
-        data = self._out[self._at:self._at + size]
+        data = self._out[self._at : self._at + size]
         self._at += len(data)
         return data
 
@@ -780,8 +898,9 @@ class _RawScanner:
         if limit < len(text):
             # a comment, CDATA section or processing instruction: the rest of the file as it is
             parts.append(text[pos:])
-            self._pass_through("".join(parts).encode("utf-8") + self._text.encode("utf-8")
-                               + self._decoder.getstate()[0])
+            self._pass_through(
+                "".join(parts).encode("utf-8") + self._text.encode("utf-8") + self._decoder.getstate()[0]
+            )
             return
         if carry < 0:
             # keep what could be the start of an entry's opening tag
@@ -893,8 +1012,11 @@ class CamtReader:
         parent = el.getparent()
         kind = _MESSAGES.get(_LOCAL.get(parent.tag) or _local_slow(parent.tag)) if parent is not None else None
         if kind is None:
-            raise self._error(f"line {root.sourceline}", "not a camt.05x message (camt.052/053/054 namespace or "
-                              f"message element expected, found <{_local_slow(root.tag)}>)")
+            raise self._error(
+                f"line {root.sourceline}",
+                "not a camt.05x message (camt.052/053/054 namespace or "
+                f"message element expected, found <{_local_slow(root.tag)}>)",
+            )
         self.summary.message_type = kind
 
     # -- the stream ----------------------------------------------------------------------------------
@@ -932,8 +1054,15 @@ class CamtReader:
         source = _RawScanner(f, self.max_bytes, self) if raw else _LimitedReader(f, self.max_bytes, self)
         try:
             context = etree.iterparse(
-                source, events=("start", "end"), tag=_ITERPARSE_TAGS, resolve_entities=False,
-                no_network=True, huge_tree=False, load_dtd=False, remove_comments=True, remove_pis=True,
+                source,
+                events=("start", "end"),
+                tag=_ITERPARSE_TAGS,
+                resolve_entities=False,
+                no_network=True,
+                huge_tree=False,
+                load_dtd=False,
+                remove_comments=True,
+                remove_pis=True,
             )
             yield from self._walk(context, source if isinstance(source, _RawScanner) else None)
         except etree.XMLSyntaxError as exc:
@@ -1017,8 +1146,10 @@ class CamtReader:
                     self._read_container(stmt, header)
                 expected = stmt.get("declared_entries")
                 if expected is not None and (not expected.isdigit() or int(expected) != stmt["entries"]):
-                    s.warnings.append(f"line {el.sourceline}: {name} {stmt['statement_id']} declares {expected} "
-                                      f"entries (TxsSummry/TtlNtries/NbOfNtries) but holds {stmt['entries']}")
+                    s.warnings.append(
+                        f"line {el.sourceline}: {name} {stmt['statement_id']} declares {expected} "
+                        f"entries (TxsSummry/TtlNtries/NbOfNtries) but holds {stmt['entries']}"
+                    )
                 stmt = None
                 el.clear(keep_tail=False)
                 parent = el.getparent()
@@ -1031,8 +1162,9 @@ class CamtReader:
         if s.statements == 0:
             raise self._error(None, "not a camt.05x message: no statement, notification or report (Stmt/Ntfctn/Rpt)")
 
-    def _placed(self, run: list[tuple[str | None, tuple[Any, ...], int]],
-                stmt: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def _placed(
+        self, run: list[tuple[str | None, tuple[Any, ...], int]], stmt: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """The receipts of a run of entries read in raw mode (rows in RECEIPT_FIELDS order), given
         their statement's fields and keys."""
         s = self.summary
@@ -1042,15 +1174,16 @@ class CamtReader:
         statement_id, statement_seq, message_id = stmt["statement_id"], stmt["statement_seq"], stmt["message_id"]
         account, account_currency = stmt["account"], stmt["account_currency"]
         prefix = f"{account or ''}:"
-        out = []
+        out: list[tuple[Any, ...]] = []
         append = out.append
         for bank_ref, tail, line in run:
             # tail: booking_date 0, value_date 1, amount 2, currency 3, direction 10, payer_name 14,
             # payer_account 15, remittance 18
             amount, ccy = tail[2], tail[3]
             if bank_ref:
-                external_id = by_ref(prefix + bank_ref, bank_ref, account,
-                                     (tail[0], amount, ccy, tail[14], tail[15], tail[18]), line)
+                external_id = by_ref(
+                    prefix + bank_ref, bank_ref, account, (tail[0], amount, ccy, tail[14], tail[15], tail[18]), line
+                )
             else:
                 external_id = by_content(account, bank_ref, tail[0], amount, ccy, tail[14], tail[15], tail[18], line)
             value = Decimal(amount)
@@ -1065,8 +1198,15 @@ class CamtReader:
 
     def _read_container(self, stmt: dict[str, Any], header: dict[str, str | None]) -> None:
         """Statement-level fields; they precede the entries, so they are complete at the first entry."""
-        stmt.update(statement_id=None, statement_seq=None, created=None, account=None, account_currency=None,
-                    declared_entries=None, message_id=header["message_id"])
+        stmt.update(
+            statement_id=None,
+            statement_seq=None,
+            created=None,
+            account=None,
+            account_currency=None,
+            declared_entries=None,
+            message_id=header["message_id"],
+        )
         electronic = legal = None
         for c in stmt["el"]:
             name = _LOCAL.get(c.tag) or _local_slow(c.tag)
@@ -1118,7 +1258,7 @@ class CamtReader:
             got = self._parse_date(text.strip()) if text else None
             if got is None:
                 raise self._error(f"line {holder.sourceline}", f"{what}: {text!r} is not a date")
-            if len(self._dates) < 4096:
+            if text and len(self._dates) < 4096:
                 self._dates[text] = got
         return got
 
@@ -1151,9 +1291,22 @@ class CamtReader:
         if read is None:
             return None
         bank_ref, tail = read
-        r = dict(zip(RECEIPT_FIELDS, (None, bank_ref, stmt["statement_id"], stmt["statement_seq"],
-                                      stmt["message_id"], stmt["account"], stmt["account_currency"], *tail),
-                     strict=True))
+        r = dict(
+            zip(
+                RECEIPT_FIELDS,
+                (
+                    None,
+                    bank_ref,
+                    stmt["statement_id"],
+                    stmt["statement_seq"],
+                    stmt["message_id"],
+                    stmt["account"],
+                    stmt["account_currency"],
+                    *tail,
+                ),
+                strict=True,
+            )
+        )
         self._keys.assign(r, ntry.sourceline)
         return [r]
 
@@ -1167,8 +1320,9 @@ class CamtReader:
             fast = _FAST_MATCH[prefix or None] = _FastPath(f"{prefix}:" if prefix else "")
         return fast
 
-    def _fast_receipt(self, text: str, fast: _FastPath,
-                      unescape: Callable[[str], str | None]) -> tuple[str | None, tuple[Any, ...]] | None:
+    def _fast_receipt(
+        self, text: str, fast: _FastPath, unescape: Callable[[str], str | None]
+    ) -> tuple[str | None, tuple[Any, ...]] | None:
         """The receipt of one entry's text (libxml2's serialisation, or the file's own text in raw
         mode, each with its ``unescape``) as its bank reference and its fields from ``booking_date``
         on; the statement's fields and the key are the caller's. None: not a shape read here."""
@@ -1210,10 +1364,53 @@ class CamtReader:
                         return None  # blank: None for most elements, an error for some; _entry knows
                 values.append(v)
             groups = tuple(values)
-        (ntry_ref, e_ccy, entry_amount, e_ind, rvsl, sts_text, sts_cd, booked, valued, entry_ref, dom_cd, fmly_cd,
-         sub_cd, prtry_cd, has_tx, tx_ref, instruction, r_e2e, uetr, tx_id, mandate, t_ccy, t_amt, t_ind, i_ccy,
-         instructed, x_ccy, x_amt, dbtr_nm, dbtr_iban, dbtr_othr, udbtr_nm, cdtr_nm, cdtr_iban, cdtr_othr, ucdtr_nm,
-         dbtr_bic, cdtr_bic, purpose, ustrd, strd, rsn_cd, rsn_prtry, tx_info, entry_info) = groups
+        (
+            ntry_ref,
+            e_ccy,
+            entry_amount,
+            e_ind,
+            rvsl,
+            sts_text,
+            sts_cd,
+            booked,
+            valued,
+            entry_ref,
+            dom_cd,
+            fmly_cd,
+            sub_cd,
+            prtry_cd,
+            has_tx,
+            tx_ref,
+            instruction,
+            r_e2e,
+            uetr,
+            tx_id,
+            mandate,
+            t_ccy,
+            t_amt,
+            t_ind,
+            i_ccy,
+            instructed,
+            x_ccy,
+            x_amt,
+            dbtr_nm,
+            dbtr_iban,
+            dbtr_othr,
+            udbtr_nm,
+            cdtr_nm,
+            cdtr_iban,
+            cdtr_othr,
+            ucdtr_nm,
+            dbtr_bic,
+            cdtr_bic,
+            purpose,
+            ustrd,
+            strd,
+            rsn_cd,
+            rsn_prtry,
+            tx_info,
+            entry_info,
+        ) = groups
         currencies = self._currencies
         # the entry, as _entry reads it
         entry_ccy = currencies.get(e_ccy)
@@ -1273,9 +1470,10 @@ class CamtReader:
                         currencies[i_ccy] = instructed_ccy
             tx_direction = direction
             if t_ind is not None:
-                tx_direction = _DIRECTIONS.get(t_ind)
-                if tx_direction is None:
+                stated = _DIRECTIONS.get(t_ind)
+                if stated is None:
                     return None
+                tx_direction = stated
             if tx_direction == "credit":
                 payer, payer_account, ultimate, bic = dbtr_nm, dbtr_iban or dbtr_othr, udbtr_nm, dbtr_bic
             else:
@@ -1296,16 +1494,46 @@ class CamtReader:
         # bank_ref, and the receipt's fields from booking_date on (RECEIPT_FIELDS order); the
         # statement's fields and the key come with the run (_placed) or the entry (_entry_fast)
         return entry_ref or tx_ref or ntry_ref, (
-            booking, value, entry_amount, entry_ccy, entry_amount, entry_ccy, tx_amount, tx_ccy, instructed,
-            instructed_ccy, direction, rvsl is not None and rvsl.lower() in ("true", "1"), sts_text or sts_cd, code,
-            payer, payer_account, ultimate, bic, remittance, references, additional,
-            None if r_e2e == "NOTPROVIDED" else r_e2e, instruction, tx_id, mandate, uetr, entry_info, tx_info,
-            rsn_cd or rsn_prtry, purpose,
+            booking,
+            value,
+            entry_amount,
+            entry_ccy,
+            entry_amount,
+            entry_ccy,
+            tx_amount,
+            tx_ccy,
+            instructed,
+            instructed_ccy,
+            direction,
+            rvsl is not None and rvsl.lower() in ("true", "1"),
+            sts_text or sts_cd,
+            code,
+            payer,
+            payer_account,
+            ultimate,
+            bic,
+            remittance,
+            references,
+            additional,
+            None if r_e2e == "NOTPROVIDED" else r_e2e,
+            instruction,
+            tx_id,
+            mandate,
+            uetr,
+            entry_info,
+            tx_info,
+            rsn_cd or rsn_prtry,
+            purpose,
         )
 
     @staticmethod
-    def _strd_fast(items: Iterator[Any], escaped: bool, unescape: Callable[[str], str | None],
-                   references: list[dict[str, str | None]], additional: list[str]) -> bool:
+    def _strd_fast(
+        items: Iterator[Any],
+        escaped: bool,
+        unescape: Callable[[str], str | None],
+        references: list[dict[str, str | None]],
+        additional: list[str],
+    ) -> bool:
         """The items of serialised ``Strd`` blocks, as ``_structured`` reads them; False to leave the entry to it."""
         for item in items:
             values = []
@@ -1385,7 +1613,8 @@ class CamtReader:
             line, where = self._where(ntry, stmt)
             self.summary.warnings.append(
                 f"{line}: {where} is a batch of {len(details)} transactions without an amount for each; "
-                "imported as one receipt of the entry amount with every transaction's remittance")
+                "imported as one receipt of the entry amount with every transaction's remittance"
+            )
             details = [_merge(details)]
         batch = len(details) > 1
         if batch:
@@ -1420,17 +1649,21 @@ class CamtReader:
             out.append(r)
         return out
 
-    def _check_batch(self, details: list[dict[str, Any]], amount: str, ccy: str, direction: str, ntry: Any,
-                     stmt: dict[str, Any]) -> None:
+    def _check_batch(
+        self, details: list[dict[str, Any]], amount: str, ccy: str, direction: str, ntry: Any, stmt: dict[str, Any]
+    ) -> None:
         """Warn when a batch's transactions (all in the entry currency) do not add up to the entry."""
         if any(d["tx_currency"] != ccy for d in details):
             return
-        total = sum((Decimal(d["tx_amount"]) if d["direction"] == direction else -Decimal(d["tx_amount"])
-                     for d in details), _ZERO)
+        total = sum(
+            (Decimal(d["tx_amount"]) if d["direction"] == direction else -Decimal(d["tx_amount"]) for d in details),
+            _ZERO,
+        )
         if total != Decimal(amount):
             line, where = self._where(ntry, stmt)
-            self.summary.warnings.append(f"{line}: {where} books {amount} {ccy} but its {len(details)} "
-                                         f"transactions add up to {total} {ccy}")
+            self.summary.warnings.append(
+                f"{line}: {where} books {amount} {ccy} but its {len(details)} transactions add up to {total} {ccy}"
+            )
 
     def _undated(self, ntry: Any, stmt: dict[str, Any]) -> str:
         """Notifications of pending items may carry neither date: the creation date of the
@@ -1440,8 +1673,9 @@ class CamtReader:
         booking = self._parse_date(created) if created else None
         if booking is None:
             raise self._error(line, f"{where}: no booking date, value date or creation date")
-        self.summary.warnings.append(f"{line}: {where} has no booking or value date; dated {booking} "
-                                     "from the creation time")
+        self.summary.warnings.append(
+            f"{line}: {where} has no booking or value date; dated {booking} from the creation time"
+        )
         return booking
 
     def _transaction(self, tx: Any, entry_direction: str) -> dict[str, Any]:
@@ -1539,9 +1773,10 @@ class CamtReader:
         if indicator is None:
             direction = entry_direction
         else:
-            direction = _DIRECTIONS.get(indicator.strip())
-            if direction is None:
+            stated = _DIRECTIONS.get(indicator.strip())
+            if stated is None:
                 raise self._error(f"line {tx.sourceline}", f"TxDtls/CdtDbtInd {indicator!r} is not CRDT or DBIT")
+            direction = stated
         if direction == "credit":
             payer, payer_acct, ultimate, agent = dbtr, dbtr_acct, ult_dbtr, dbtr_agt
         else:
@@ -1599,8 +1834,13 @@ def _structured(strd: Any, references: list[dict[str, str | None]], additional: 
             tp = _child(x, "Tp")
             value = _child_text(x, "Ref")
             if value:
-                references.append({"type": _code(_child(tp, "CdOrPrtry")) if tp is not None else None,
-                                   "value": value, "issuer": _child_text(tp, "Issr")})
+                references.append(
+                    {
+                        "type": _code(_child(tp, "CdOrPrtry")) if tp is not None else None,
+                        "value": value,
+                        "issuer": _child_text(tp, "Issr"),
+                    }
+                )
         elif kind == "RfrdDocInf":
             number = _child_text(x, "Nb")
             if number:
@@ -1640,7 +1880,7 @@ def _bank_tx_code(code: Any) -> str | None:
         elif name == "Prtry":
             proprietary = c
     if domain is not None:
-        parts = []
+        parts: list[str | None] = []
         for c in domain:
             name = _LOCAL.get(c.tag) or _local_slow(c.tag)
             if name == "Cd":

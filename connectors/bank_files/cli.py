@@ -25,11 +25,12 @@ def _import(
     ] = None,
 ) -> None:
     """Import bank statement files: per file the format, statements, receipts, totals and warnings."""
-    from hub_connectors.bank_files.importer import import_receipts
+    from .importer import import_receipts
 
     with hubcli.session() as hub:
-        reports = import_receipts(hub, paths, fmt=format, dry_run=dry_run, connector=connector,
-                                  progress=hubcli.progress_factory())
+        reports = import_receipts(
+            hub, paths, fmt=format, dry_run=dry_run, connector=connector, progress=hubcli.progress_factory()
+        )
     rows = []
     for r in reports:
         for w in r.warnings:
@@ -37,13 +38,27 @@ def _import(
         if r.error:
             hubcli.err.print(f"[red]error:[/red] {escape(r.error)}", highlight=False)
         totals = ", ".join(f"{amount} {ccy}" for ccy, amount in r.totals.items())
-        rows.append([r.file, r.message_type or r.format or "-", r.statements, r.receipts, r.new, r.duplicates,
-                     totals or "-", len(r.warnings), "failed" if r.error else ("dry run" if r.dry_run else "ok")])
+        rows.append(
+            [
+                r.file,
+                r.message_type or r.format or "-",
+                r.statements,
+                r.receipts,
+                r.new,
+                r.duplicates,
+                totals or "-",
+                len(r.warnings),
+                "failed" if r.error else ("dry run" if r.dry_run else "ok"),
+            ]
+        )
     title = "receipts import (dry run: nothing stored)" if dry_run else "receipts import"
     hubcli.emit(
         {"receipts_import": [r.as_dict() for r in reports], "dry_run": dry_run},
-        hubcli.table(title, ["file", "format", "statements", "receipts", "new", "duplicates", "total",
-                             "warnings", "result"], rows),
+        hubcli.table(
+            title,
+            ["file", "format", "statements", "receipts", "new", "duplicates", "total", "warnings", "result"],
+            rows,
+        ),
     )
     if any(r.error for r in reports):
         raise typer.Exit(1)

@@ -101,8 +101,7 @@ class StatementSummary:
         self.receipts += 1
         amount = Decimal(receipt["amount"])
         ccy = receipt["currency"]
-        self.totals[ccy] = self.totals.get(ccy, Decimal(0)) + (
-            amount if receipt["direction"] == "credit" else -amount)
+        self.totals[ccy] = self.totals.get(ccy, Decimal(0)) + (amount if receipt["direction"] == "credit" else -amount)
 
 
 class StatementReader(Protocol):
@@ -116,11 +115,25 @@ class StatementReader(Protocol):
     def __iter__(self) -> Iterator[dict[str, Any]]: ...
 
 
-def content_key(account: str | None, booking_date: str | None, amount: str | None, currency: str | None,
-                payer_name: str | None, payer_account: str | None, text: str | None) -> str:
+def content_key(
+    account: str | None,
+    booking_date: str | None,
+    amount: str | None,
+    currency: str | None,
+    payer_name: str | None,
+    payer_account: str | None,
+    text: str | None,
+) -> str:
     """The key of a receipt without a bank reference: a hash of what identifies it on the account."""
-    parts = [account or "", booking_date or "", amount or "", currency or "", payer_name or "", payer_account or "",
-             text or ""]
+    parts = [
+        account or "",
+        booking_date or "",
+        amount or "",
+        currency or "",
+        payer_name or "",
+        payer_account or "",
+        text or "",
+    ]
     return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -146,12 +159,30 @@ class ReceiptKeys:
     def assign(self, r: dict[str, Any], position: str | int) -> None:
         """Set ``r["external_id"]``; ``position`` (a text, or a line number) only names the receipt
         in warnings (a line number is formatted only then: the common case needs no text)."""
-        r["external_id"] = self.key(r["account"], r["bank_ref"], r["booking_date"], r["amount"], r["currency"],
-                                    r["payer_name"], r["payer_account"], r["remittance"], position)
+        r["external_id"] = self.key(
+            r["account"],
+            r["bank_ref"],
+            r["booking_date"],
+            r["amount"],
+            r["currency"],
+            r["payer_name"],
+            r["payer_account"],
+            r["remittance"],
+            position,
+        )
 
-    def key(self, account: str | None, ref: str | None, booking_date: str | None, amount: str | None,
-            currency: str | None, payer_name: str | None, payer_account: str | None, remittance: str | None,
-            position: str | int) -> str:
+    def key(
+        self,
+        account: str | None,
+        ref: str | None,
+        booking_date: str | None,
+        amount: str | None,
+        currency: str | None,
+        payer_name: str | None,
+        payer_account: str | None,
+        remittance: str | None,
+        position: str | int,
+    ) -> str:
         """The key of the next receipt of the file, from the fields that identify it (see ``assign``)."""
         account = account or ""
         if ref:
@@ -175,13 +206,15 @@ class ReceiptKeys:
         if first == content:
             self.summary.warnings.append(
                 f"{_position(position)}: the booking with bank reference {ref!r} is listed twice in this "
-                "file; stored once")
+                "file; stored once"
+            )
             return key
         key = f"{key}:{content_key(account or '', *content)[2:18]}"
         self._refs.setdefault(key, content)
         self.summary.warnings.append(
             f"{_position(position)}: bank reference {ref!r} appears more than once in this file; "
-            "this receipt is keyed by reference and content")
+            "this receipt is keyed by reference and content"
+        )
         return key
 
 

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub_connectors.bank_files import BankFilesConfig, BankFilesSource, file_info
-
 from hub import ConfigError, Connector, ConnectorContext, Hub, HubError, Progress, StatementError, validate_config
+
+from .connector import BankFilesConfig, BankFilesSource, file_info
 
 DEFAULT_CONNECTOR = "bank"
 
@@ -60,8 +60,9 @@ def _connector_config(hub: Hub, name: str | None) -> tuple[str, dict[str, Any]]:
     sections = {n: s for n, s in hub.config.connectors.items() if s.get("type") == "bank-files"}
     if name is not None:
         if name not in sections:
-            raise ConfigError(f"no bank-files connector named {name!r} in the config; have: "
-                              f"{', '.join(sections) or 'none'}")
+            raise ConfigError(
+                f"no bank-files connector named {name!r} in the config; have: {', '.join(sections) or 'none'}"
+            )
         return name, dict(sections[name])
     if len(sections) == 1:
         only = next(iter(sections))
@@ -93,7 +94,8 @@ def import_receipts(
         return [_dry_run(hub, source, path, given[path]) for path in source.files()]
     hub.store.check_ready()
     stats = hub.sync_engine(progress).sync_stream(
-        Connector(name=name, type="bank-files", source=source), source.streams()[0])
+        Connector(name=name, type="bank-files", source=source), source.streams()[0]
+    )
     reports = []
     for unit in stats.units:
         report = FileImport(given.get(Path(unit["file"]), unit["file"]), error=unit.get("error"))
@@ -129,4 +131,3 @@ def _dry_run(hub: Hub, source: BankFilesSource, path: Path, label: str) -> FileI
     report.duplicates = sum(1 for k in keys if k in known)
     report.new = len(set(keys) - known)
     return report
-

@@ -50,10 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import mt940
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 from mt940 import models as mt940_models, tags as mt940_tags
 
 from hub import StatementError
+
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited
 
 #: MT940 files are read whole (they are small: a busy account's day is a few hundred KB).
 DEFAULT_MAX_BYTES = 100_000_000
@@ -96,15 +97,61 @@ _ZKA = re.compile(r"([0-9]{3})([?>])[0-9]{2}")
 _ZKA_WIDTH = 27
 #: Banks wrap narratives at 65 characters; a space that falls on the wrap is content, not padding.
 _LINE_WIDTH = 65
-_SEPA_KEYS = ("EREF", "KREF", "MREF", "CRED", "DEBT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC", "PURP", "COAM",
-              "OAMT", "MDAT", "SQTP", "ORCR", "ORMR", "DDAT", "BREF", "RREF")
+_SEPA_KEYS = (
+    "EREF",
+    "KREF",
+    "MREF",
+    "CRED",
+    "DEBT",
+    "SVWZ",
+    "ABWA",
+    "ABWE",
+    "IBAN",
+    "BIC",
+    "PURP",
+    "COAM",
+    "OAMT",
+    "MDAT",
+    "SQTP",
+    "ORCR",
+    "ORMR",
+    "DDAT",
+    "BREF",
+    "RREF",
+)
 _SEPA_KEY = re.compile("(?:" + "|".join(_SEPA_KEYS) + r")\+")
 _KEYWORD_ONLY = re.compile(r"[A-Z]{4}\+|EREF|PREF|MARF|KREF|MREF")
 _NO_REFERENCE = frozenset({"NONREF", "NOTPROVIDED", "NONE", ""})
 #: Dutch structured :86: (ING, ABN AMRO, Rabobank SEPA format): /KEY/value/KEY/value...
-_NL_KEYS = ("TRTP", "EREF", "PREF", "MARF", "CSID", "CNTP", "IBAN", "BIC", "NAME", "ADDR", "REMI", "ULTC",
-            "ULTD", "ULTB", "ORDP", "BENM", "ISDT", "RTRN", "PURP", "SVCL", "CDTRREFTP", "CDTRREF", "OCMT",
-            "EXCH", "CHGS", "BUSP", "RTYP")
+_NL_KEYS = (
+    "TRTP",
+    "EREF",
+    "PREF",
+    "MARF",
+    "CSID",
+    "CNTP",
+    "IBAN",
+    "BIC",
+    "NAME",
+    "ADDR",
+    "REMI",
+    "ULTC",
+    "ULTD",
+    "ULTB",
+    "ORDP",
+    "BENM",
+    "ISDT",
+    "RTRN",
+    "PURP",
+    "SVCL",
+    "CDTRREFTP",
+    "CDTRREF",
+    "OCMT",
+    "EXCH",
+    "CHGS",
+    "BUSP",
+    "RTYP",
+)
 _NL_KEY = re.compile("/(" + "|".join(_NL_KEYS) + ")/")
 
 
@@ -122,8 +169,10 @@ def detect_mt940(head: bytes) -> bool:
     envelope = re.search(r"\{1:[^}]*\}(?:\{2:[^}]*\})?(?:\{3:[^}]*\})?\{4:\s*:", text)
     if envelope is not None:
         return True
-    return re.search(r"^:(?:20:.|25:.|28C?:[0-9]|6[02][FM]?:[CD][0-9]{6}[A-Z]{3}|61:[0-9]{6})", text,
-                     re.MULTILINE) is not None
+    return (
+        re.search(r"^:(?:20:.|25:.|28C?:[0-9]|6[02][FM]?:[CD][0-9]{6}[A-Z]{3}|61:[0-9]{6})", text, re.MULTILINE)
+        is not None
+    )
 
 
 # -- decoding ------------------------------------------------------------------------------------------
@@ -222,7 +271,7 @@ def _tokens(text: str) -> tuple[list[_Tag | None], set[str]]:
                 out.append(None)
             current = None
             start = line.find("{4:")
-            line = line[start + 3:] if start >= 0 else ""
+            line = line[start + 3 :] if start >= 0 else ""
         stripped = line.strip()
         if not stripped:
             continue
@@ -236,7 +285,7 @@ def _tokens(text: str) -> tuple[list[_Tag | None], set[str]]:
             n += 1
         match = _TAG.match(line)
         if match:
-            current = _Tag(match.group(1), number, [line[match.end():]])
+            current = _Tag(match.group(1), number, [line[match.end() :]])
             out.append(current)
         elif current is not None:
             current.lines.append(line)
@@ -320,7 +369,7 @@ def _sepa_pieces(subfields: list[str]) -> list[tuple[str | None, str]]:
     full = False
     for text in subfields:
         cuts = [m.start() for m in _SEPA_KEY.finditer(text)]
-        head = text[:cuts[0]] if cuts else text
+        head = text[: cuts[0]] if cuts else text
         if head:
             if pieces and full:
                 pieces[-1][1] += head
@@ -379,7 +428,7 @@ def _dutch(text: str, r: dict[str, Any]) -> None:
     values: dict[str, str] = {}
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        value = text[m.end():end]
+        value = text[m.end() : end]
         if value.endswith("/"):  # ING and Rabobank close each value with "/" ("...//REMI/")
             value = value[:-1]
         values.setdefault(m.group(1), value)
@@ -508,8 +557,9 @@ class Mt940Reader:
         if encoding != "utf-8":
             s.warnings.append(f"the file is not UTF-8; read as {encoding}")
         if "\ufffd" in text:
-            s.warnings.append("the file holds U+FFFD replacement characters: some of its text was damaged "
-                              "before it reached us")
+            s.warnings.append(
+                "the file holds U+FFFD replacement characters: some of its text was damaged before it reached us"
+            )
         receipts: list[dict[str, Any]] = []
         kinds: set[str] = set()
         for statement in statements:
@@ -561,8 +611,10 @@ class Mt940Reader:
                 if entries and not closed:
                     entries[-1].narrative.append(tag)
                 elif not entries:
-                    self._warn(tag.line, ":86: before any :61: belongs to no transaction; ignored "
-                                         f"({_free_lines([tag])[:60]!r})")
+                    self._warn(
+                        tag.line,
+                        f":86: before any :61: belongs to no transaction; ignored ({_free_lines([tag])[:60]!r})",
+                    )
                 # else: after the closing balance, information for the whole statement (SWIFT field 86)
             elif name == "NS":
                 if entries and not closed:
@@ -600,15 +652,24 @@ class Mt940Reader:
         where = f"statement {statement_id or '(no :20:)'}" + (f" ({seq})" if seq else "")
         currency = opening[1] if opening else closing[1] if closing else other_currency
         if entries and currency is None:
-            raise self._error(entries[0].tag.line, f"{where}: no currency for its transactions: the statement "
-                              "has no balance (:60F:/:62F:) and no :34F: floor limit")
+            raise self._error(
+                entries[0].tag.line,
+                f"{where}: no currency for its transactions: the statement "
+                "has no balance (:60F:/:62F:) and no :34F: floor limit",
+            )
         if entries and statement_id is None:
             self._warn(first, f"{where} has no :20: transaction reference")
         if entries and account is None:
             self._warn(first, f"{where} has no :25: account")
         s.entries += len(entries)
-        context = {"statement_id": statement_id, "statement_seq": seq, "account": account,
-                   "account_currency": currency, "currency": currency, "status": "BOOK" if kind == "MT940" else None}
+        context = {
+            "statement_id": statement_id,
+            "statement_seq": seq,
+            "account": account,
+            "account_currency": currency,
+            "currency": currency,
+            "status": "BOOK" if kind == "MT940" else None,
+        }
         receipts = [self._receipt(e, context) for e in entries]
         self._check_balances(where, first, opening, closing, receipts, kind)
         self._check_sums(where, sums, receipts)
@@ -618,8 +679,11 @@ class Mt940Reader:
         """A statement header tag after the transactions: a mistagged :86: narrative, else ignored."""
         if not closed and _looks_like_narrative(tag):
             entry.narrative.append(tag)
-            self._warn(tag.line, f":{tag.name}: after the :61: on line {entry.tag.line} holds transaction details; "
-                       "read as that transaction's :86: (mistagged)")
+            self._warn(
+                tag.line,
+                f":{tag.name}: after the :61: on line {entry.tag.line} holds transaction details; "
+                "read as that transaction's :86: (mistagged)",
+            )
         else:
             self._warn(tag.line, f":{tag.name}: {tag.value()[:40]!r} after the transactions ignored")
 
@@ -648,8 +712,9 @@ class Mt940Reader:
         value = tag.value()
         match = re.match(r"[CD][0-9]{6}(.{3})([0-9,]*)", value)
         if match is None or not _AMOUNT.fullmatch(match.group(2)):
-            raise self._error(tag.line, f":{tag.name}: {value[:80]!r} is not a balance (C/D mark, YYMMDD date, "
-                              "currency, amount)")
+            raise self._error(
+                tag.line, f":{tag.name}: {value[:80]!r} is not a balance (C/D mark, YYMMDD date, currency, amount)"
+            )
         ccy = self._currency(tag, match.group(1))
         parsed = self._library(tag, value, self._library_tag(tag), what="balance")
         balance = next(iter(parsed.values()))
@@ -675,8 +740,11 @@ class Mt940Reader:
             raise self._error(tag.line, f":61: {what} {raw!r} is not a date")
         last = calendar.monthrange(year, month)[1]
         if day > last:
-            self._warn(tag.line, f":61: {what} {raw!r} does not exist ({year}-{month:02d} has {last} days); "
-                       f"read as {year}-{month:02d}-{last:02d}")
+            self._warn(
+                tag.line,
+                f":61: {what} {raw!r} does not exist ({year}-{month:02d} has {last} days); "
+                f"read as {year}-{month:02d}-{last:02d}",
+            )
             day = last
         return dt.date(year, month, day)
 
@@ -689,8 +757,11 @@ class Mt940Reader:
         if match is None:
             match = _STATEMENT_ASNB.re.match(value)  # ASN Bank: an IBAN (up to 34x) as customer reference
         if match is None:
-            raise self._error(tag.line, f":61: {value[:80]!r} is not a statement line (value date, [entry date], "
-                              "D/C/RD/RC, amount, type, reference)")
+            raise self._error(
+                tag.line,
+                f":61: {value[:80]!r} is not a statement line (value date, [entry date], "
+                "D/C/RD/RC, amount, type, reference)",
+            )
         groups: dict[str, Any] = match.groupdict()
         customer = groups.get("customer_reference") or ""
         if groups.get("bank_reference") is None and "//" in customer:
@@ -713,8 +784,7 @@ class Mt940Reader:
         booking_date = value_date
         entry_month, entry_day = (g.get("entry_month") or "").strip(), (g.get("entry_day") or "").strip()
         if entry_month.isdigit() and entry_day.isdigit():
-            booking_date = self._entry_date(tag, value_date, int(entry_month), int(entry_day),
-                                            entry_month + entry_day)
+            booking_date = self._entry_date(tag, value_date, int(entry_month), int(entry_day), entry_month + entry_day)
         lib = dict(g, day=f"{value_date.day:02d}", entry_month=None, entry_day=None, status=mark)
         try:
             parsed = _STATEMENT_LINE(self._collection, lib)
@@ -726,9 +796,16 @@ class Mt940Reader:
         if customer is not None and _KEYWORD_ONLY.fullmatch(customer):
             customer = None  # "KREF+" (DK), "EREF" / "PREF" (ING): names the reference that is in :86:
         r = new_receipt(**context)
-        r.update(bank_ref=bank_ref, booking_date=booking_date.isoformat(), value_date=value_date.isoformat(),
-                 amount=amount, entry_amount=amount, entry_currency=context["currency"], direction=direction,
-                 reversal=reversal)
+        r.update(
+            bank_ref=bank_ref,
+            booking_date=booking_date.isoformat(),
+            value_date=value_date.isoformat(),
+            amount=amount,
+            entry_amount=amount,
+            entry_currency=context["currency"],
+            direction=direction,
+            reversal=reversal,
+        )
         narrative = entry.narrative
         gvc = _narrative(narrative, r) if narrative else None
         if r["instruction_id"] is None:
@@ -753,8 +830,15 @@ class Mt940Reader:
 
     # -- checks ------------------------------------------------------------------------------------------
 
-    def _check_balances(self, where: str, line: int, opening: tuple[Decimal, str, int] | None,
-                        closing: tuple[Decimal, str, int] | None, receipts: list[dict[str, Any]], kind: str) -> None:
+    def _check_balances(
+        self,
+        where: str,
+        line: int,
+        opening: tuple[Decimal, str, int] | None,
+        closing: tuple[Decimal, str, int] | None,
+        receipts: list[dict[str, Any]],
+        kind: str,
+    ) -> None:
         if opening is None or closing is None:
             if kind == "MT940":
                 missing = "opening" if opening is None else "closing"
@@ -763,14 +847,19 @@ class Mt940Reader:
         if opening[1] != closing[1]:
             self._warn(closing[2], f"{where}: opening balance in {opening[1]} but closing balance in {closing[1]}")
             return
-        movement = sum((Decimal(r["amount"]) if r["direction"] == "credit" else -Decimal(r["amount"])
-                        for r in receipts), _ZERO)
+        movement = sum(
+            (Decimal(r["amount"]) if r["direction"] == "credit" else -Decimal(r["amount"]) for r in receipts), _ZERO
+        )
         if opening[0] + movement != closing[0]:
-            self._warn(closing[2], f"{where}: opening balance {opening[0]} {opening[1]} plus movements {movement} "
-                       f"is {opening[0] + movement}, but the closing balance is {closing[0]}")
+            self._warn(
+                closing[2],
+                f"{where}: opening balance {opening[0]} {opening[1]} plus movements {movement} "
+                f"is {opening[0] + movement}, but the closing balance is {closing[0]}",
+            )
 
-    def _check_sums(self, where: str, sums: dict[str, tuple[int | None, Decimal, int]],
-                    receipts: list[dict[str, Any]]) -> None:
+    def _check_sums(
+        self, where: str, sums: dict[str, tuple[int | None, Decimal, int]], receipts: list[dict[str, Any]]
+    ) -> None:
         """MT942 :90D:/:90C: (number and sum of debit/credit entries) against the receipts."""
         for key, direction in (("sum_debit_entries", "debit"), ("sum_credit_entries", "credit")):
             if key not in sums:
@@ -778,8 +867,11 @@ class Mt940Reader:
             number, total, line = sums[key]
             mine = [Decimal(r["amount"]) for r in receipts if r["direction"] == direction]
             if (number is not None and number != len(mine)) or total != sum(mine, _ZERO):
-                self._warn(line, f"{where}: declares {number} {direction} entries of {total} but holds "
-                           f"{len(mine)} of {sum(mine, _ZERO)}")
+                self._warn(
+                    line,
+                    f"{where}: declares {number} {direction} entries of {total} but holds "
+                    f"{len(mine)} of {sum(mine, _ZERO)}",
+                )
 
 
 def iter_mt940(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[dict[str, Any]]:

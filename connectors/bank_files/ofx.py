@@ -79,11 +79,12 @@ from pathlib import Path
 from typing import Any
 
 from bs4.element import CData, NavigableString, Tag
-from hub_connectors.bank_files.common import ReceiptKeys, StatementSummary, new_receipt, read_limited, skip_prolog
 from ofxparse import mcc as _mcc
 from ofxparse.ofxparse import soup_maker
 
 from hub import StatementError
+
+from .common import ReceiptKeys, StatementSummary, new_receipt, read_limited, skip_prolog
 
 #: 32 MB is about 150,000 transactions; the tree of such a file takes about 1.5 GB.
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -243,8 +244,9 @@ class OfxReader:
         header, body = self._decode(data)
         found = _DTD.search(body)
         if found:
-            raise self._error(self._line_at(body, found.start()),
-                              "DTDs and entity declarations are not allowed in bank statements")
+            raise self._error(
+                self._line_at(body, found.start()), "DTDs and entity declarations are not allowed in bank statements"
+            )
         if not _OFX_ROOT.search(body):
             raise self._error(None, "no <OFX> element after the header")
         version = header.fields.get("VERSION", "").strip()
@@ -261,14 +263,19 @@ class OfxReader:
         utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<"))
         if utf16:
             try:
-                text = data.decode("utf-16" if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-                                   else "utf-16-le" if data[:1] == b"<" else "utf-16-be")
+                text = data.decode(
+                    "utf-16"
+                    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+                    else "utf-16-le"
+                    if data[:1] == b"<"
+                    else "utf-16-be"
+                )
             except UnicodeDecodeError as exc:
                 raise self._error(None, f"not valid UTF-16 text (byte {exc.start})") from None
             header = self._header(text.lstrip("\ufeff"))
             text = text.lstrip("\ufeff")
             self._first_line = text.count("\n", 0, header.body) + 1
-            return header, text[header.body:]
+            return header, text[header.body :]
         if data.startswith(codecs.BOM_UTF8):
             data = data[3:]
             bom = True
@@ -277,7 +284,7 @@ class OfxReader:
         # The header is ASCII in every OFX version; latin-1 maps byte offsets to character offsets.
         header = self._header(data.decode("latin-1"))
         self._first_line = data.count(b"\n", 0, header.body) + 1
-        raw = data[header.body:]
+        raw = data[header.body :]
         encoding = "utf-8" if bom else header.encoding
         if encoding is not None and encoding.startswith(("utf-16", "utf-32")):
             # Declared, but the bytes are not UTF-16/32 (those are recognised above): ignore it.
@@ -306,8 +313,9 @@ class OfxReader:
             return header, raw.decode(encoding)
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, header.body + exc.start) + 1
-            raise self._error(f"line {line}", f"not valid {encoding} text ({header.declared_by}): byte "
-                              f"0x{raw[exc.start]:02x}") from None
+            raise self._error(
+                f"line {line}", f"not valid {encoding} text ({header.declared_by}): byte 0x{raw[exc.start]:02x}"
+            ) from None
 
     def _header(self, text: str) -> _Header:
         """The OFX 1.x ``KEY:VALUE`` header, or the XML declaration and ``<?OFX?>`` of OFX 2.x."""
@@ -324,8 +332,9 @@ class OfxReader:
             encoding, declared = _sgml_encoding(fields)
             return _Header("sgml", fields, encoding, declared, end)
         if not text.startswith("<", start):
-            raise self._error(None, "not an OFX file: expected an OFXHEADER header, an <?OFX?> declaration or "
-                              "an <OFX> element")
+            raise self._error(
+                None, "not an OFX file: expected an OFXHEADER header, an <?OFX?> declaration or an <OFX> element"
+            )
         # XML or headerless: read the instructions before the root element.
         header = _Header("none")
         pos, end = 0, len(text)
@@ -336,10 +345,12 @@ class OfxReader:
                 close = text.find("?>", pos + 2)
                 if close < 0:
                     break
-                pi = text[pos + 2:close]
+                pi = text[pos + 2 : close]
                 name = pi.split(None, 1)[0].lower() if pi.strip() else ""
-                attrs = {m.group(1).upper(): m.group(2) if m.group(2) is not None else m.group(3)
-                         for m in _PI_ATTR.finditer(pi)}
+                attrs = {
+                    m.group(1).upper(): m.group(2) if m.group(2) is not None else m.group(3)
+                    for m in _PI_ATTR.finditer(pi)
+                }
                 if name == "xml" and "ENCODING" in attrs:
                     header.declared_by = f'encoding="{attrs["ENCODING"]}"'
                     header.encoding = _codec(attrs["ENCODING"].strip())
@@ -377,14 +388,20 @@ class OfxReader:
         for response in ofx.find_all(_RESPONSES):
             trnuid = _child_text(response, "trnuid")
             what = f"{response.name.upper()} TRNUID {trnuid}" if trnuid else response.name.upper()
-            self._check_status(response, f"statement response {what}",
-                               has_statement=response.find(_STATEMENTS, recursive=False) is not None)
+            self._check_status(
+                response,
+                f"statement response {what}",
+                has_statement=response.find(_STATEMENTS, recursive=False) is not None,
+            )
         statements = ofx.find_all(_STATEMENTS)
         investment = ofx.find("invstmtrs") is not None
         if not statements:
             if investment:
-                raise self._error(None, "investment statements (INVSTMTRS) are not supported, and the file holds "
-                                  "no bank or credit card statement")
+                raise self._error(
+                    None,
+                    "investment statements (INVSTMTRS) are not supported, and the file holds "
+                    "no bank or credit card statement",
+                )
             raise self._error(None, "no bank or credit card statement (STMTRS or CCSTMTRS) in the file")
         if investment:
             self._warn(None, "investment statements (INVSTMTRS) are not supported and were skipped")
@@ -394,8 +411,11 @@ class OfxReader:
         for trn in ofx.find_all("stmttrn"):
             owner = _owner(trn)
             if owner is None:
-                raise self._error(self._line(trn), "STMTTRN outside a bank or credit card statement (STMTRS or "
-                                  f"CCSTMTRS), or nested more than {_MAX_DEPTH} elements deep in one")
+                raise self._error(
+                    self._line(trn),
+                    "STMTTRN outside a bank or credit card statement (STMTRS or "
+                    f"CCSTMTRS), or nested more than {_MAX_DEPTH} elements deep in one",
+                )
             if owner.name != "invstmtrs":
                 owned.setdefault(id(owner), []).append(trn)
         receipts: list[dict[str, Any]] = []
@@ -450,9 +470,12 @@ class OfxReader:
                 # The currency of those transactions is unknown: refusing beats guessing.
                 first = next(t for t in transactions if t.find("currency", recursive=False) is None)
                 fitid = _child_text(first, "fitid")
-                raise self._error(self._line(first), f"{where}: CURDEF is empty or missing and STMTTRN "
-                                  f"{'FITID ' + repr(fitid) if fitid else 'without FITID'} has no CURRENCY "
-                                  "of its own, so its currency is unknown")
+                raise self._error(
+                    self._line(first),
+                    f"{where}: CURDEF is empty or missing and STMTTRN "
+                    f"{'FITID ' + repr(fitid) if fitid else 'without FITID'} has no CURRENCY "
+                    "of its own, so its currency is unknown",
+                )
             self._warn(line, f"{where}: CURDEF is empty or missing; each transaction's own CURRENCY is used")
         ctx = {"account": account, "curdef": curdef, "trnuid": trnuid, "where": where}
         out = []
@@ -473,8 +496,11 @@ class OfxReader:
                 continue
             amount = _child_text(bal, "balamt")
             if amount is None or _AMOUNT.fullmatch(amount) is None:
-                self._warn(self._line(bal), f"{where}: {name.upper()} has no valid BALAMT ({amount or ''!r}); "
-                           "the balance is unknown, the transactions were imported")
+                self._warn(
+                    self._line(bal),
+                    f"{where}: {name.upper()} has no valid BALAMT ({amount or ''!r}); "
+                    "the balance is unknown, the transactions were imported",
+                )
 
     def _transaction(self, trn: Tag, ctx: dict[str, Any]) -> dict[str, Any] | None:
         line = self._line(trn)
@@ -636,8 +662,7 @@ def _owner(trn: Tag) -> Tag | None:
 
 def _own_text(el: Tag) -> str | None:
     """The element's own text (CDATA included, not its children's), stripped; None when empty."""
-    text = "".join(str(c) for c in el.children
-                   if type(c) is NavigableString or type(c) is CData).strip()
+    text = "".join(str(c) for c in el.children if type(c) is NavigableString or type(c) is CData).strip()
     return text or None
 
 

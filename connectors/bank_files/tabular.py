@@ -80,16 +80,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from hub_connectors.bank_files.common import (
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from hub import MappingError, StatementError
+
+from .common import (
     ReceiptKeys,
     StatementSummary,
     new_receipt,
     read_limited,
     xml_prolog_problem,
 )
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-
-from hub import MappingError, StatementError
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 #: An XLSX is refused when its entries declare more than this many bytes uncompressed in total.
@@ -106,19 +107,59 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 #: Receipt fields a layout may fill from a column (besides the amount columns and ``remittance``).
-COLUMN_FIELDS: frozenset[str] = frozenset({
-    "bank_ref", "statement_id", "account", "currency", "booking_date", "value_date", "payer_name",
-    "payer_account", "ultimate_payer_name", "payer_bic", "bank_tx_code", "end_to_end_id", "instruction_id",
-    "tx_id", "mandate_id", "additional_entry_info", "additional_tx_info", "purpose", "return_reason", "status",
-})
+COLUMN_FIELDS: frozenset[str] = frozenset(
+    {
+        "bank_ref",
+        "statement_id",
+        "account",
+        "currency",
+        "booking_date",
+        "value_date",
+        "payer_name",
+        "payer_account",
+        "ultimate_payer_name",
+        "payer_bic",
+        "bank_tx_code",
+        "end_to_end_id",
+        "instruction_id",
+        "tx_id",
+        "mandate_id",
+        "additional_entry_info",
+        "additional_tx_info",
+        "purpose",
+        "return_reason",
+        "status",
+    }
+)
 AMOUNT_COLUMNS: frozenset[str] = frozenset({"amount", "credit", "debit", "direction", "balance"})
 _CONVENTION_COLUMNS = {"signed": ("amount",), "split": ("credit", "debit"), "direction": ("amount", "direction")}
 
 #: Minor-unit digits of currencies that do not use 2 (ISO 4217); amounts show at least this many.
 _CURRENCY_DECIMALS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
-    "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "ISK": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "UYI": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
 }
 #: The store keeps six decimal places (hub.model.MONEY_DECIMALS).
 _MAX_DECIMALS = 6
@@ -224,8 +265,9 @@ class Layout(_Part):
     remittance: Remittance = Remittance()
     _currency_keys: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    _tuples = field_validator("file_types", "encoding", "delimiter", "required", "date_formats", "footer",
-                              mode="before")(_as_tuple)
+    _tuples = field_validator(
+        "file_types", "encoding", "delimiter", "required", "date_formats", "footer", mode="before"
+    )(_as_tuple)
 
     @field_validator("columns", mode="before")
     @classmethod
@@ -250,7 +292,7 @@ class Layout(_Part):
     @classmethod
     def _delimiters(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for d in value:
-            if len(d) != 1 or d in "\r\n\"":
+            if len(d) != 1 or d in '\r\n"':
                 raise ValueError(f"a delimiter is one character other than a quote or line break, got {d!r}")
         return value
 
@@ -359,8 +401,14 @@ def load_layout(path_or_name: str | os.PathLike[str]) -> Layout:
 
 @functools.lru_cache(maxsize=1)
 def _shipped() -> tuple[Layout, ...]:
-    found = sorted((r for r in resources.files("hub_mappings").iterdir()
-                    if r.name.startswith("bank-export-") and r.name.endswith(".toml")), key=lambda r: r.name)
+    found = sorted(
+        (
+            r
+            for r in resources.files("hub_mappings").iterdir()
+            if r.name.startswith("bank-export-") and r.name.endswith(".toml")
+        ),
+        key=lambda r: r.name,
+    )
     return tuple(_layout_from_text(r.read_text(encoding="utf-8"), r.name) for r in found)
 
 
@@ -475,7 +523,7 @@ class _Numbers:
             changed = False
             for s in self.symbols:
                 if text.startswith(s):
-                    text, changed = text[len(s):].strip(), True
+                    text, changed = text[len(s) :].strip(), True
                 elif text.endswith(s):
                     text, changed = text[: -len(s)].strip(), True
         return text
@@ -623,8 +671,9 @@ def _find_header(layout: Layout, kind: str, table: tuple[str, str] | str, head: 
             columns, remittance = found
             preamble = [(n + 1, [t for t in map(_cell_text, row) if t]) for n, row in enumerate(head[:i])]
             titles = [_cell_text(c) or "" for c in cells]
-            return _Plan(layout, kind, table, i + 1, titles, columns, remittance, preamble,
-                         len(columns) + len(remittance))
+            return _Plan(
+                layout, kind, table, i + 1, titles, columns, remittance, preamble, len(columns) + len(remittance)
+            )
     return None
 
 
@@ -639,8 +688,11 @@ class _File:
         if not data:
             raise self.error(None, "empty file")
         if data.startswith(OLE_MAGIC):
-            raise self.error(None, "a legacy Excel .xls (or password-protected) workbook: not supported; "
-                                   "export the account transactions as .xlsx or CSV")
+            raise self.error(
+                None,
+                "a legacy Excel .xls (or password-protected) workbook: not supported; "
+                "export the account transactions as .xlsx or CSV",
+            )
         self.data = data
         self.kind = "xlsx" if data.startswith(ZIP_MAGIC) else "csv"
         self._texts: dict[str, str | None] = {}
@@ -671,12 +723,18 @@ class _File:
                     raise self.error(None, f"XLSX archive has {len(infos)} entries, above {MAX_ZIP_ENTRIES}")
                 total = sum(i.file_size for i in infos)
                 if total > max_uncompressed:
-                    raise self.error(None, f"XLSX archive declares {total} bytes uncompressed, above the limit of "
-                                           f"{max_uncompressed} (a zip bomb?)")
+                    raise self.error(
+                        None,
+                        f"XLSX archive declares {total} bytes uncompressed, above the limit of "
+                        f"{max_uncompressed} (a zip bomb?)",
+                    )
                 for info in infos:
                     if info.file_size > 1 << 20 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-                        raise self.error(None, f"XLSX entry {info.filename!r} expands {info.file_size} bytes from "
-                                               f"{info.compress_size} (a zip bomb?)")
+                        raise self.error(
+                            None,
+                            f"XLSX entry {info.filename!r} expands {info.file_size} bytes from "
+                            f"{info.compress_size} (a zip bomb?)",
+                        )
                     if info.flag_bits & 0x1:
                         raise self.error(None, "XLSX archive is encrypted")
                 if not any(i.filename.startswith("xl/") for i in infos):
@@ -699,8 +757,9 @@ class _File:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.workbook = openpyxl.load_workbook(io.BytesIO(self.data), read_only=True, data_only=True,
-                                                       keep_links=False, keep_vba=False)
+                self.workbook = openpyxl.load_workbook(
+                    io.BytesIO(self.data), read_only=True, data_only=True, keep_links=False, keep_vba=False
+                )
         except Exception as exc:  # openpyxl raises anything on damaged files; all are "cannot read"
             raise self.error(None, f"not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
 
@@ -733,8 +792,9 @@ class _File:
             except StopIteration:
                 done = True
             except Exception as exc:  # openpyxl raises anything on a damaged sheet; all are "cannot read"
-                raise self.error(f"row {n + len(batch) + 1}",
-                                 f"unreadable worksheet {title!r}: {type(exc).__name__}: {exc}") from None
+                raise self.error(
+                    f"row {n + len(batch) + 1}", f"unreadable worksheet {title!r}: {type(exc).__name__}: {exc}"
+                ) from None
             for row in batch:
                 n += 1
                 if n > MAX_ROWS:
@@ -833,8 +893,13 @@ class _File:
         return best
 
 
-def match_layout(path: str | os.PathLike[str], layouts: Sequence[Layout] | None = None, *,
-                 max_bytes: int = DEFAULT_MAX_BYTES, max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> Layout | None:
+def match_layout(
+    path: str | os.PathLike[str],
+    layouts: Sequence[Layout] | None = None,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
+) -> Layout | None:
     """The layout that reads ``path`` (among ``layouts``, default the shipped ones), decided from content.
 
     None when no layout's required columns appear in the file's first rows. A file that cannot be
@@ -908,9 +973,15 @@ class TabularReader:
     first footer row (``合计``, ``Total``) on are not transactions; blank rows are skipped.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 layout: Layout | None = None, layouts: Sequence[Layout] | None = None,
-                 max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        layout: Layout | None = None,
+        layouts: Sequence[Layout] | None = None,
+        max_uncompressed: int = DEFAULT_MAX_UNCOMPRESSED,
+    ) -> None:
         self.path = Path(path)
         self.file = str(path)
         self.max_bytes = max_bytes
@@ -957,8 +1028,11 @@ class TabularReader:
                 return self._error(None, f"cannot decode the file as any layout's encoding ({', '.join(encodings)})")
         found = f.found_headers(candidates)
         shown = ", ".join(repr(t[:40]) for t in found[:30]) if found else "none"
-        return self._error(None, f"no bank export layout matches this {f.kind.upper()} file; headers found: {shown} "
-                                 f"(layouts tried: {names})")
+        return self._error(
+            None,
+            f"no bank export layout matches this {f.kind.upper()} file; headers found: {shown} "
+            f"(layouts tried: {names})",
+        )
 
     def _preamble(self, plan: _Plan) -> tuple[str | None, str | None]:
         """Account and currency from the lines above the header (the layout's [preamble] regexes)."""
@@ -975,8 +1049,11 @@ class TabularReader:
                 if m and m.group(1):
                     currency = layout.currency_code(m.group(1))
                     if currency is None:
-                        raise self._error(f"row {n}", f"preamble currency {m.group(1)!r} is not a currency code "
-                                                      "(add it to the layout's [currency_names])")
+                        raise self._error(
+                            f"row {n}",
+                            f"preamble currency {m.group(1)!r} is not a currency code "
+                            "(add it to the layout's [currency_names])",
+                        )
         return account, currency
 
     def _receipts(self, plan: _Plan, rows: Iterator[tuple[int, Sequence[Any]]]) -> list[dict[str, Any]]:
@@ -989,8 +1066,9 @@ class TabularReader:
         footer = tuple(_norm(f) for f in layout.footer)
         account_default, currency_default = self._preamble(plan)
         currency_default = currency_default or layout.default_currency
-        text_fields = [k for k in cols if k in COLUMN_FIELDS and k not in (
-            "booking_date", "value_date", "currency", "account")]
+        text_fields = [
+            k for k in cols if k in COLUMN_FIELDS and k not in ("booking_date", "value_date", "currency", "account")
+        ]
         accounts: set[str | None] = set()
         chains: dict[tuple[str | None, str], _Chain] = {}
         sums = {"credit": Decimal(0), "debit": Decimal(0)}
@@ -1014,8 +1092,9 @@ class TabularReader:
                 if currency is None:
                     raise row.bad("currency", "not a currency code")
             if currency is None:
-                raise row.error("no currency: the row has none, the preamble has none and the layout has no "
-                                "default_currency")
+                raise row.error(
+                    "no currency: the row has none, the preamble has none and the layout has no default_currency"
+                )
             booking = self._date(row, "booking_date")
             value_date = self._date(row, "value_date") if row.text("value_date") is not None else None
             signed = self._amount(row, numbers, currency)
@@ -1034,9 +1113,17 @@ class TabularReader:
                     raise row.bad("balance", str(exc)) from None
                 chains.setdefault((account, currency), _Chain()).rows.append((n, signed, balance))
 
-            r = new_receipt(account=account, account_currency=currency, booking_date=booking, value_date=value_date,
-                            amount=amount, currency=currency, entry_amount=amount, entry_currency=currency,
-                            direction=direction)
+            r = new_receipt(
+                account=account,
+                account_currency=currency,
+                booking_date=booking,
+                value_date=value_date,
+                amount=amount,
+                currency=currency,
+                entry_amount=amount,
+                entry_currency=currency,
+                direction=direction,
+            )
             for key in text_fields:
                 value = row.text(key)
                 if value is not None and key == "payer_account":
@@ -1080,12 +1167,16 @@ class TabularReader:
                 if value != 0:
                     values[key] = abs(value)
             if len(values) == 2:
-                raise row.error(f"both columns {row.title('credit')!r} ({row.raw('credit')!r}) and "
-                                f"{row.title('debit')!r} ({row.raw('debit')!r}) hold an amount; a row is a credit "
-                                "or a debit")
+                raise row.error(
+                    f"both columns {row.title('credit')!r} ({row.raw('credit')!r}) and "
+                    f"{row.title('debit')!r} ({row.raw('debit')!r}) hold an amount; a row is a credit "
+                    "or a debit"
+                )
             if not values:
-                raise row.error(f"neither column {row.title('credit')!r} ({row.raw('credit')!r}) nor "
-                                f"{row.title('debit')!r} ({row.raw('debit')!r}) holds an amount")
+                raise row.error(
+                    f"neither column {row.title('credit')!r} ({row.raw('credit')!r}) nor "
+                    f"{row.title('debit')!r} ({row.raw('debit')!r}) holds an amount"
+                )
             return values["credit"] if "credit" in values else -values["debit"]
         try:
             value = numbers.parse(row.raw("amount"), currency)
@@ -1109,8 +1200,11 @@ class TabularReader:
         """Warn when a balance column does not chain, in file order nor newest first."""
         for (account, currency), chain in chains.items():
             rows = chain.rows
-            forward = [(rows[i][0], rows[i - 1][2] + rows[i][1], rows[i][2]) for i in range(1, len(rows))
-                       if rows[i - 1][2] + rows[i][1] != rows[i][2]]
+            forward = [
+                (rows[i][0], rows[i - 1][2] + rows[i][1], rows[i][2])
+                for i in range(1, len(rows))
+                if rows[i - 1][2] + rows[i][1] != rows[i][2]
+            ]
             backward = [i for i in range(1, len(rows)) if rows[i][2] + rows[i - 1][1] != rows[i - 1][2]]
             if forward and backward:
                 n, expected, found = forward[0]
@@ -1118,7 +1212,8 @@ class TabularReader:
                 where = f"account {account} in " if account else ""
                 self.summary.warnings.append(
                     f"row {n}: the balance column does not chain for {where}{currency}: the previous balance plus "
-                    f"this row's amount is {expected}, the row shows {found}{more}")
+                    f"this row's amount is {expected}, the row shows {found}{more}"
+                )
 
     def _check_footer(self, row: _Row, numbers: _Numbers, sums: dict[str, Decimal], currency: str | None) -> None:
         """Warn when a footer (合计 / Total) row's amounts differ from what the rows add up to."""
@@ -1139,11 +1234,14 @@ class TabularReader:
             if key == "debit":
                 shown = abs(shown)
             if shown != expected:
-                self.summary.warnings.append(f"row {row.n}: footer column {row.title(key)!r} shows {row.text(key)} "
-                                             f"but the rows add up to {expected}")
+                self.summary.warnings.append(
+                    f"row {row.n}: footer column {row.title(key)!r} shows {row.text(key)} "
+                    f"but the rows add up to {expected}"
+                )
 
 
-def iter_tabular(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 layout: Layout | None = None) -> Iterator[dict[str, Any]]:
+def iter_tabular(
+    path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES, layout: Layout | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield a CSV/XLSX export's receipts (use :class:`TabularReader` for the summary)."""
     yield from TabularReader(path, max_bytes=max_bytes, layout=layout)

@@ -55,6 +55,7 @@ from hub import (
     HttpClient,
     HttpError,
     JSONValue,
+    OffsetPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
@@ -216,6 +217,7 @@ class BottleCrmApi:
     ) -> None:
         self.name = name
         self.url = config.url.rstrip("/")
+        extra: dict[str, Any] = {} if sleep is None else {"sleep": sleep}  # tests record the waits instead
         self.last_total = 0
         """Active plus closed accounts, as of the last :meth:`accounts_page`."""
         self.http = HttpClient(
@@ -226,7 +228,7 @@ class BottleCrmApi:
             rate=TokenBucket(config.requests_per_second, burst=max(1, int(config.requests_per_second))),
             retry=RetryPolicy(attempts=config.retries),
             transport=transport,
-            **({} if sleep is None else {"sleep": sleep}),  # tests record the waits instead
+            **extra,
         )
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -251,7 +253,7 @@ class BottleCrmApi:
         try:
             self.json("GET", "api/custom-fields/", params={"target_model": "Account", "include_counts": "false"})
         except HttpError as exc:
-            raise self.error(exc) from None
+            raise self.error(exc) from exc
 
     def accounts_page(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
         """Accounts ``offset`` to ``offset + limit`` of the active and of the closed ones (the list pages
@@ -269,16 +271,32 @@ class BottleCrmApi:
         return data
 
     def interactions(self, account_id: str) -> Iterator[dict[str, Any]]:
-        offset, limit = 0, 200
-        while True:
-            data = self.json(
+        limit = 200
+        paginator = OffsetPaginator(
+            limit,
+            records=lambda data: data.get("interactions") or [],
+            total=lambda data: int(data.get("count") or 0),
+            step="records",  # a server that caps the page lower skips nothing
+            what=f"BottleCRM interactions of account {account_id}",
+        )
+
+        def fetch(offset: int | None) -> Any:
+            return self.json(
                 "GET", "api/interactions/", params={"account": account_id, "limit": limit, "offset": offset}
             )
-            rows = data.get("interactions") or []
-            yield from rows
-            offset += len(rows)
-            if not rows or offset >= int(data.get("count") or 0):
-                return
+
+        for data in paginator.pages(fetch):
+            yield from data.get("interactions") or []
+
+    def account_pages(self, offset: int, limit: int) -> OffsetPaginator:
+        """The paginator through the accounts list from ``offset`` (pages of :meth:`accounts_page`)."""
+        return OffsetPaginator(
+            limit,
+            offset=offset,
+            records=lambda page: page[0],
+            total=lambda page: page[1],
+            what=f"BottleCRM accounts at {self.url} (connector {self.name})",
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -314,18 +332,21 @@ class BottleCrmSource(Source):
         try:
             yield from self._read(stream, cursor)
         except HttpError as exc:
-            raise self.api.error(exc) from None
+            raise self.api.error(exc) from exc
 
     def _read(self, stream: StreamSpec, cursor: JSONValue | None) -> Iterator[Page]:
         offset = 0
         if isinstance(cursor, dict) and not cursor.get("complete"):
             offset = int(cursor.get("offset", 0))  # resume an interrupted pass
         size = self.config.page_size
-        while True:
-            accounts, total = self.api.accounts_page(offset, size)
+        paginator = self.api.account_pages(offset, size)
+        position = paginator.start(None)
+        while position is not None:
+            page = self.api.accounts_page(position, size)
+            accounts = page[0]
             count = len({a.get("id") for a in accounts})
-            offset += size if accounts else 0
-            done = not accounts or offset >= total
+            position = paginator.advance(page)
+            offset, done = paginator.offset, position is None
             if stream.name == "customers":
                 records = [self._customer(a) for a in accounts]
             else:
@@ -467,9 +488,9 @@ class BottleCrmSink(Sink):
             return self.api.json(method, path, **kwargs)
         except HttpError as exc:
             if exc.status in (401, 403):
-                raise SinkError(str(self.api.error(exc))) from None
+                raise SinkError(str(self.api.error(exc))) from exc
             if exc.status is None or exc.status >= 500 or exc.status == 429:
-                raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from None
+                raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from exc
             raise
 
     def check(self) -> None:
@@ -499,7 +520,7 @@ class BottleCrmSink(Sink):
                 ok=(400,),
             )
         except HttpError as exc:
-            raise SinkError(f"cannot create tag {name!r} in BottleCRM: {exc}") from None
+            raise SinkError(f"cannot create tag {name!r} in BottleCRM: {exc}") from exc
         if not data.get("error") and data.get("tag"):
             tags[name] = str(data["tag"]["id"])
             return tags[name]
@@ -549,20 +570,20 @@ class BottleCrmSink(Sink):
     def _external_index(self) -> dict[str, str]:
         if self._by_external is None:
             index: dict[str, str] = {}
-            offset = 0
-            while True:
+            size = self.config.page_size
+            paginator = self.api.account_pages(0, size)
+            position = paginator.start(None)
+            while position is not None:
                 try:
-                    accounts, total = self.api.accounts_page(offset, self.config.page_size)
+                    page = self.api.accounts_page(position, size)
                 except HttpError as exc:
                     if exc.status in (401, 403):
-                        raise SinkError(str(self.api.error(exc))) from None
-                    raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from None
-                for a in accounts:
+                        raise SinkError(str(self.api.error(exc))) from exc
+                    raise SinkError(f"BottleCRM at {self.api.url} is not usable: {exc}") from exc
+                for a in page[0]:
                     if value := _custom(a, self.config.external_id_field):
                         index.setdefault(value, str(a["id"]))
-                offset += self.config.page_size
-                if not accounts or offset >= total:
-                    break
+                position = paginator.advance(page)
             self._by_external = index
         return self._by_external
 

@@ -210,10 +210,13 @@ class CsvSource(Source):
             # One file, one unit: every page but the last is "continued", so the engine commits the
             # file's rows together (and the cursor, saved with the last, marks the file done).
             cursor = {"fingerprint": fingerprint, "complete": True}
-            return Page(batch, cursor, label=path.name, columns=columns, continued=not last, complete=last,
-                        rejected=rejected)
+            return Page(
+                batch, cursor, label=path.name, columns=columns, continued=not last, complete=last, rejected=rejected
+            )
 
-        for row in reader:
+        cells: list[str]
+        for cells in reader:
+            row: list[Any] = cells  # the cells, then the line number and the key appended
             start, line = line, reader.line_num + 1
             if not row:
                 continue
@@ -243,8 +246,10 @@ def _decoding_problem(row: Sequence[str], header: Sequence[str], encoding: str) 
         found = _ESCAPED.search(cell)
         if found:
             byte = ord(found.group()) - 0xDC00
-            return (f"byte 0x{byte:02X} in column {name!r} is not {encoding} text (name the file's encoding: "
-                    "[connectors.NAME] encoding, or encodings = {STREAM = \"gb18030\"})")
+            return (
+                f"byte 0x{byte:02X} in column {name!r} is not {encoding} text (name the file's encoding: "
+                '[connectors.NAME] encoding, or encodings = {STREAM = "gb18030"})'
+            )
     return f"bytes that are not {encoding} text"
 
 

@@ -44,7 +44,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -61,10 +61,11 @@ from hub import (
     DeliveryResult,
     HttpClient,
     JSONValue,
+    KeyedBatchSink,
+    NextLinkPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -253,7 +254,7 @@ class DynamicsClient:
         try:
             return self.http.request(method, url, ok=CLIENT_ERRORS, **kwargs)
         except SourceError as exc:  # retries exhausted, transport errors
-            raise self.error(str(exc)) from None
+            raise self.error(str(exc)) from exc
 
     def token(self) -> str:
         if self._token is None or self.clock() >= self._expires:
@@ -328,18 +329,24 @@ class DynamicsSource(Source):
         columns = list(
             dict.fromkeys([*ACCOUNT_COLUMNS, self.config.match_field, *self.config.extra_columns, "modifiedon"])
         )
-        params: dict[str, str] | None = {
+        params: dict[str, str] = {
             "$select": ",".join(columns),
             "$expand": "transactioncurrencyid($select=isocurrencycode)",
             "$orderby": "modifiedon asc,accountid asc",
         }
-        if since and params is not None:
+        if since:
             params["$filter"] = f"modifiedon ge {since}"
-        url = "accounts"
         prefer = {"Prefer": f"odata.maxpagesize={self.config.page_size}"}
-        while True:
-            response = self.client.request("GET", url, params=params, headers=prefer)
-            body = json.loads(response.text, parse_float=Decimal)
+
+        def fetch(next_link: str | None) -> dict[str, Any]:
+            url, query = ("accounts", params) if next_link is None else (next_link, None)
+            body: dict[str, Any] = json.loads(
+                self.client.request("GET", url, params=query, headers=prefer).text, parse_float=Decimal
+            )
+            return body
+
+        paginator = NextLinkPaginator("@odata.nextLink", what=f"{SYSTEM} accounts (connector {self.client.name})")
+        for body in paginator.pages(fetch):
             records = []
             for account in body.get("value", []):
                 stamp, aid = str(account.get("modifiedon")), str(account["accountid"])
@@ -350,10 +357,6 @@ class DynamicsSource(Source):
                 seen.add(aid)
                 records.append(self._raw(account))
             yield Page(records, {"since": since, "seen": sorted(seen)} if since else None, label=f"{SYSTEM} accounts")
-            next_link = body.get("@odata.nextLink")
-            if not next_link:
-                return
-            url, params = str(next_link), None
 
     def _raw(self, account: dict[str, Any]) -> dict[str, Any]:
         cfg = self.config
@@ -366,7 +369,9 @@ class DynamicsSource(Source):
 # -- sink ---------------------------------------------------------------------------------------------
 
 
-class DynamicsSink(Sink):
+class DynamicsSink(KeyedBatchSink[str]):
+    """Credit limit, credit hold and band onto accounts by the match column: one ``$batch`` per delivery."""
+
     def __init__(self, client: DynamicsClient, boundary: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self.client = client
         self.config = client.config
@@ -379,11 +384,7 @@ class DynamicsSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
-    def key(self, event: OutboxEvent) -> str | None:
-        source = self.config.external_id_source
-        return event.links.get(source) if source else event.customer_id
-
-    def _writes(self, event: OutboxEvent) -> bool:
+    def handles(self, event: OutboxEvent) -> bool:
         cfg = self.config
         if event.kind == "flag":
             return cfg.write_credit_hold and event.code == "CREDIT_HOLD"
@@ -391,25 +392,12 @@ class DynamicsSink(Sink):
             return bool(cfg.band_field)
         return cfg.write_credit_limit
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_key: dict[str, list[OutboxEvent]] = {}
-        for event in events:
-            if not self._writes(event):
-                results[event.event_id] = DeliveryResult(event.event_id, True)
-                continue
-            key = self.key(event)
-            if not key:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id, f"customer {event.customer_id} has no {self.config.match_field}"
-                )
-                continue
-            by_key.setdefault(key, []).append(event)
-        try:
-            results.update(self._update(by_key))
-        except SourceError as exc:
-            raise SinkError(str(exc), retryable=exc.retryable) from exc
-        return [results[e.event_id] for e in events]
+    def key(self, event: OutboxEvent) -> str | None:
+        source = self.config.external_id_source
+        return event.links.get(source) if source else event.customer_id
+
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return f"customer {event.customer_id} has no {self.config.match_field}"
 
     def _changes(self, events: Sequence[OutboxEvent]) -> tuple[dict[str, Any], str | None]:
         """The columns to set for one account's events (in order: the latest wins), or an error."""
@@ -435,30 +423,34 @@ class DynamicsSink(Sink):
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(keys), 25):
             chunk = keys[start : start + 25]
-            url: str | None = "accounts"
-            params: dict[str, str] | None = {
+            params = {
                 "$select": f"accountid,{field_}",
                 "$filter": " or ".join(f"{field_} eq {odata_quote(k)}" for k in chunk),
             }
-            while url:
-                body = self.client.request("GET", url, params=params).json()
+
+            def fetch(next_link: str | None, params: dict[str, str] = params) -> dict[str, Any]:
+                url, query = ("accounts", params) if next_link is None else (next_link, None)
+                body: dict[str, Any] = self.client.request("GET", url, params=query).json()
+                return body
+
+            paginator = NextLinkPaginator("@odata.nextLink", what=f"{SYSTEM} accounts by {field_}")
+            for body in paginator.pages(fetch):
                 for row in body.get("value", []):
                     found[str(row.get(field_))] = (str(row["accountid"]), str(row["@odata.etag"]))
-                url, params = body.get("@odata.nextLink"), None
         return found
 
     def _reread(self, account_id: str) -> str | None:
         response = self.client.request("GET", f"accounts({account_id})", params={"$select": "accountid"}, ok=(404,))
         return None if response.status_code == 404 else str(response.json()["@odata.etag"])
 
-    def _update(self, by_key: dict[str, list[OutboxEvent]]) -> dict[str, DeliveryResult]:
+    def write(self, by_key: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         results: dict[str, DeliveryResult] = {}
 
         def settle(key: str, ok: bool, error: str | None = None, permanent: bool = False) -> None:
             for e in by_key[key]:
                 results[e.event_id] = DeliveryResult(e.event_id, ok, error, permanent)
 
-        rows = self._read(list(by_key)) if by_key else {}
+        rows = self._read(list(by_key))
         pending: list[tuple[str, str, str, dict[str, Any]]] = []  # key, accountid, etag, changes
         for key, events in by_key.items():
             changes, problem = self._changes(events)

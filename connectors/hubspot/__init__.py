@@ -44,7 +44,7 @@ import datetime as dt
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -56,13 +56,14 @@ from hub import (
     ConnectorConfig,
     ConnectorContext,
     ConnectorType,
+    CursorPaginator,
     DeliveryResult,
     HttpClient,
     JSONValue,
+    KeyedBatchSink,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -84,6 +85,8 @@ BANDS = ("A", "B", "C", "D", "E")
 RETRY = RETRY_STATUSES - {429}
 CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY
 COMPANY_PROPERTIES = ("name", "domain", "country", "hs_lastmodifieddate")
+#: Where list and search answers name the next page.
+NEXT_PAGE = ("paging", "next", "after")
 
 
 class HubSpotConfig(ConnectorConfig):
@@ -179,7 +182,7 @@ class HubSpotClient:
             try:
                 response = self.http.request(method, url, ok=CLIENT_ERRORS | {429}, **kwargs)
             except SourceError as exc:  # retries exhausted, transport errors
-                raise self.error(str(exc)) from None
+                raise self.error(str(exc)) from exc
             self._note_limits(response)
             if response.status_code != 429:
                 break
@@ -254,6 +257,8 @@ class HubSpotSource(Source):
         values, so the incremental reads that follow start from when the list began (the server's
         ``Date``) if that is earlier than the newest change seen.
         """
+        paginator = CursorPaginator(NEXT_PAGE, what=f"{SYSTEM} companies (connector {self.client.name})")
+        paginator.start(after)
         while True:
             params: dict[str, Any] = {"limit": self.config.page_size, "properties": ",".join(self.properties())}
             if after:
@@ -269,7 +274,7 @@ class HubSpotSource(Source):
                     since, seen = stamp, set()
                 if stamp == since:
                     seen.add(str(company["id"]))
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = paginator.advance(body)
             cursor: dict[str, Any] = {"since": since, "seen": sorted(seen), "after": after, "began": began}
             if not after:
                 if began and since and began < since:
@@ -283,6 +288,7 @@ class HubSpotSource(Source):
         """Changed companies, oldest change first; a new query before the 10,000-result search limit."""
         after: str | None = None
         start = since  # the filter stays the same for every page of one query
+        paginator = CursorPaginator(NEXT_PAGE, what=f"{SYSTEM} company search (connector {self.client.name})")
         while True:
             payload: dict[str, Any] = {
                 "filterGroups": [
@@ -305,11 +311,12 @@ class HubSpotSource(Source):
                 seen.add(cid)
                 records.append(self._raw(company))
             yield Page(records, {"since": since, "seen": sorted(seen)}, label=f"{SYSTEM} companies (changed)")
-            after = ((body.get("paging") or {}).get("next") or {}).get("after")
+            after = paginator.advance(body)
             if not after:
                 return
             if int(after) + self.config.page_size > SEARCH_LIMIT:
                 after, start = None, since  # a new query from `since`: the seen ids keep it from repeating
+                paginator.reset()
 
     @staticmethod
     def _stamp(company: dict[str, Any]) -> str:
@@ -326,7 +333,11 @@ class HubSpotSource(Source):
         return raw
 
 
-class HubSpotSink(Sink):
+class HubSpotSink(KeyedBatchSink[str]):
+    """Band, flags and credit limit onto companies by a unique property, up to 100 companies per upsert."""
+
+    chunk_size = MAX_BATCH
+
     def __init__(self, client: HubSpotClient) -> None:
         self.client = client
         self.config = client.config
@@ -339,9 +350,18 @@ class HubSpotSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
+    def handles(self, event: OutboxEvent) -> bool:
+        return bool(self._property(event))  # "" in the config: this instance does not write that kind
+
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
         return event.links.get(source) if source else event.customer_id
+
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return (
+            f"customer {event.customer_id} has no id from {self.config.external_id_source} "
+            f"to match {self.config.id_property}"
+        )
 
     def _property(self, event: OutboxEvent) -> str:
         cfg = self.config
@@ -349,31 +369,8 @@ class HubSpotSink(Sink):
             event.kind
         ]
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_key: dict[str, list[OutboxEvent]] = {}
-        for event in events:
-            if not self._property(event):
-                results[event.event_id] = DeliveryResult(event.event_id, True)
-                continue
-            key = self.key(event)
-            if not key:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id,
-                    f"customer {event.customer_id} has no id from {self.config.external_id_source} "
-                    f"to match {self.config.id_property}",
-                )
-                continue
-            by_key.setdefault(key, []).append(event)
-        try:
-            if by_key:
-                self._ensure_properties({e.code for evs in by_key.values() for e in evs if e.kind == "flag"})
-            keys = list(by_key)
-            for start in range(0, len(keys), MAX_BATCH):
-                results.update(self._upsert({k: by_key[k] for k in keys[start : start + MAX_BATCH]}))
-        except SourceError as exc:
-            raise SinkError(str(exc), retryable=exc.retryable) from exc
-        return [results[e.event_id] for e in events]
+    def prepare(self, groups: Mapping[str, Sequence[OutboxEvent]]) -> None:
+        self._ensure_properties({e.code for events in groups.values() for e in events if e.kind == "flag"})
 
     # -- properties ---------------------------------------------------------------------------------
 
@@ -436,7 +433,7 @@ class HubSpotSink(Sink):
             found[str(props.get(cfg.id_property))] = {f for f in str(text or "").split(";") if f}
         return found
 
-    def _upsert(self, chunk: dict[str, list[OutboxEvent]]) -> dict[str, DeliveryResult]:
+    def write(self, chunk: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         cfg = self.config
         current = self._current(list(chunk))
         results: dict[str, DeliveryResult] = {}
@@ -452,7 +449,7 @@ class HubSpotSink(Sink):
             props: dict[str, str] = {}
             for e in events:
                 if e.kind == "flag":
-                    (flags.add if e.action == "raised" else flags.discard)(e.code)
+                    self.apply_flag(flags, e)
                     props[cfg.flags_property] = ";".join(sorted(flags))
                 elif e.kind == "band":
                     props[cfg.band_property] = e.band

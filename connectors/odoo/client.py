@@ -134,7 +134,7 @@ class OdooClient:
         try:
             response = self.http.post(ENDPOINT.lstrip("/"), content=json.dumps(body))
         except HttpError as exc:
-            raise OdooUnavailable(f"{self.label}: {what}: {exc}") from None
+            raise OdooUnavailable(f"{self.label}: {what}: {exc}") from exc
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -152,8 +152,9 @@ class OdooClient:
             message = detail.get("message") if isinstance(detail, dict) else None
             if not message:
                 message = error.get("message") if isinstance(error, dict) else error
-            raise OdooRpcError(f"{self.label}: {what}", code if isinstance(code, int) else None, name,
-                               _error_text(message))
+            raise OdooRpcError(
+                f"{self.label}: {what}", code if isinstance(code, int) else None, name, _error_text(message)
+            )
         return data["result"]
 
     # -- session --------------------------------------------------------------------------------------
@@ -164,15 +165,13 @@ class OdooClient:
             return self._uid
         where = f"database {self.database!r} at {self.url}"
         try:
-            uid = self.call(
-                "common", "authenticate", [self.database, self.username, self._password, {}], what="login"
-            )
+            uid = self.call("common", "authenticate", [self.database, self.username, self._password, {}], what="login")
         except OdooRpcError as exc:
             if exc.name == ACCESS_DENIED:
                 raise OdooAuthError(
                     f"{self.label}: login as {self.username!r} on {where} refused: {exc.message}"
-                ) from None
-            raise OdooAuthError(f"{self.label}: cannot log in on {where}: {exc.message}") from None
+                ) from exc
+            raise OdooAuthError(f"{self.label}: cannot log in on {where}: {exc.message}") from exc
         if not isinstance(uid, int) or isinstance(uid, bool) or uid <= 0:
             raise OdooAuthError(
                 f"{self.label}: login as {self.username!r} on {where} refused "
@@ -195,7 +194,7 @@ class OdooClient:
                 self._uid = None
                 raise OdooAuthError(
                     f"{self.label}: {model}.{method}: Odoo refused the credentials: {exc.message}"
-                ) from None
+                ) from exc
             raise
 
     def field_types(self, model: str, wanted: list[str]) -> dict[str, str]:

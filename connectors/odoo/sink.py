@@ -127,8 +127,9 @@ class OdooSink(Sink):
                 self._fail(partner_events, results, down, permanent=False)
                 continue
             if partner not in existing:
-                self._fail(partner_events, results, f"res.partner {partner} does not exist in Odoo (deleted?)",
-                           permanent=True)
+                self._fail(
+                    partner_events, results, f"res.partner {partner} does not exist in Odoo (deleted?)", permanent=True
+                )
                 continue
             for vals, applied in self._values(partner_events, tags, band_tags, limit_fields, currency, results):
                 if down is not None:

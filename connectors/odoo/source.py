@@ -54,18 +54,50 @@ INVOICE_DOMAIN: list[Any] = [
 ]
 
 CUSTOMER_FIELDS = [
-    "name", "vat", "country_id", "country_code", "parent_id", "is_company", "customer_rank", "ref",
-    "property_payment_term_id", "credit_limit", "category_id", "bank_ids", "write_date",
+    "name",
+    "vat",
+    "country_id",
+    "country_code",
+    "parent_id",
+    "is_company",
+    "customer_rank",
+    "ref",
+    "property_payment_term_id",
+    "credit_limit",
+    "category_id",
+    "bank_ids",
+    "write_date",
 ]
 CUSTOMER_REQUIRED = {"name", "write_date"}
 INVOICE_FIELDS = [
-    "name", "move_type", "state", "partner_id", "commercial_partner_id", "invoice_date", "invoice_date_due",
-    "currency_id", "amount_total", "amount_residual", "payment_state", "ref", "payment_reference",
-    "invoice_origin", "write_date",
+    "name",
+    "move_type",
+    "state",
+    "partner_id",
+    "commercial_partner_id",
+    "invoice_date",
+    "invoice_date_due",
+    "currency_id",
+    "amount_total",
+    "amount_residual",
+    "payment_state",
+    "ref",
+    "payment_reference",
+    "invoice_origin",
+    "write_date",
 ]
 INVOICE_REQUIRED = {
-    "name", "move_type", "state", "partner_id", "invoice_date", "invoice_date_due", "currency_id",
-    "amount_total", "amount_residual", "payment_state", "write_date",
+    "name",
+    "move_type",
+    "state",
+    "partner_id",
+    "invoice_date",
+    "invoice_date_due",
+    "currency_id",
+    "amount_total",
+    "amount_residual",
+    "payment_state",
+    "write_date",
 }
 
 STREAMS: dict[str, tuple[str, str, str]] = {
@@ -233,8 +265,12 @@ class OdooSource(Source):
                 for record in records:
                     customer_extras(record, ibans.get(record["id"], []))
             else:
-                paid = [r["id"] for r in records if invoice_status(
-                    r.get("state"), r.get("payment_state"), Decimal(r.get("amount_residual") or 0)) == "paid"]
+                paid = [
+                    r["id"]
+                    for r in records
+                    if invoice_status(r.get("state"), r.get("payment_state"), Decimal(r.get("amount_residual") or 0))
+                    == "paid"
+                ]
                 dates = self._paid_dates(paid)
                 for record in records:
                     invoice_extras(record, dates)

@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -63,10 +63,11 @@ from hub import (
     DeliveryResult,
     HttpClient,
     JSONValue,
+    KeyedBatchSink,
+    NextLinkPaginator,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -211,7 +212,7 @@ class SalesforceClient:
         except SalesforceError:
             raise
         except SourceError as exc:  # hub.http.HttpError: retries exhausted, transport errors
-            raise self.error(str(exc)) from None
+            raise self.error(str(exc)) from exc
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """An authenticated API call; ``url`` is absolute or relative to the instance URL."""
@@ -259,14 +260,22 @@ class SalesforceClient:
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Pages of a SOQL query (``nextRecordsUrl`` followed)."""
-        url: str | None = f"/services/data/v{self.config.api_version}/query"
-        params: dict[str, str] | None = {"q": soql}
         headers = {"Sforce-Query-Options": f"batchSize={self.config.page_size}"}
-        while url:
-            response = self.request("GET", url, params=params, headers=headers)
-            body = json.loads(response.text, parse_float=Decimal)
-            yield body
-            url, params = (None if body.get("done", True) else body.get("nextRecordsUrl")), None
+
+        def fetch(next_url: str | None) -> dict[str, Any]:
+            if next_url is None:
+                url, params = f"/services/data/v{self.config.api_version}/query", {"q": soql}
+            else:
+                url, params = next_url, None
+            body: dict[str, Any] = json.loads(
+                self.request("GET", url, params=params, headers=headers).text, parse_float=Decimal
+            )
+            return body
+
+        paginator = NextLinkPaginator(
+            "nextRecordsUrl", done=lambda body: body.get("done", True), what=f"{SYSTEM} query (connector {self.name})"
+        )
+        yield from paginator.pages(fetch)
 
     def close(self) -> None:
         self.http.close()
@@ -332,7 +341,11 @@ class SalesforceSource(Source):
         return raw
 
 
-class SalesforceSink(Sink):
+class SalesforceSink(KeyedBatchSink[str]):
+    """Band, flags and credit limit onto Accounts by external id, up to 200 Accounts per upsert."""
+
+    chunk_size = MAX_COLLECTION
+
     def __init__(self, client: SalesforceClient) -> None:
         self.client = client
         self.config = client.config
@@ -344,35 +357,18 @@ class SalesforceSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
+    def handles(self, event: OutboxEvent) -> bool:
+        return bool(self._field(event))  # "" in the config: this instance does not write that kind
+
     def key(self, event: OutboxEvent) -> str | None:
         source = self.config.external_id_source
         return event.links.get(source) if source else event.customer_id
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        by_key: dict[str, list[OutboxEvent]] = {}
-        for event in events:
-            field = self._field(event)
-            if not field:
-                results[event.event_id] = DeliveryResult(event.event_id, True)  # a kind this instance does not write
-                continue
-            key = self.key(event)
-            if not key:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id,
-                    f"customer {event.customer_id} has no id from {self.config.external_id_source} to match "
-                    f"{self.config.external_id_field}",
-                )
-                continue
-            by_key.setdefault(key, []).append(event)
-        keys = list(by_key)
-        try:
-            for start in range(0, len(keys), MAX_COLLECTION):
-                chunk = {k: by_key[k] for k in keys[start : start + MAX_COLLECTION]}
-                results.update(self._upsert(chunk))
-        except SourceError as exc:
-            raise SinkError(str(exc), retryable=exc.retryable) from exc
-        return [results[e.event_id] for e in events]
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return (
+            f"customer {event.customer_id} has no id from {self.config.external_id_source} to match "
+            f"{self.config.external_id_field}"
+        )
 
     def _field(self, event: OutboxEvent) -> str:
         cfg = self.config
@@ -396,7 +392,7 @@ class SalesforceSink(Sink):
                 }
         return found
 
-    def _upsert(self, chunk: dict[str, list[OutboxEvent]]) -> dict[str, DeliveryResult]:
+    def write(self, chunk: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         cfg = self.config
         current = self._current_flags(list(chunk))
         results: dict[str, DeliveryResult] = {}
@@ -413,7 +409,7 @@ class SalesforceSink(Sink):
             record: dict[str, Any] = {"attributes": {"type": "Account"}, cfg.external_id_field: key}
             for e in events:  # in outbox order: the latest change of each field wins
                 if e.kind == "flag":
-                    (flags.add if e.action == "raised" else flags.discard)(e.code)
+                    self.apply_flag(flags, e)
                     record[cfg.flags_field] = cfg.flags_separator.join(sorted(flags))
                 elif e.kind == "band":
                     record[cfg.risk_band_field] = e.band

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import quote
@@ -51,10 +51,10 @@ from hub import (
     HttpClient,
     HttpError,
     JSONValue,
+    KeyedBatchSink,
     OutboxEvent,
     Page,
     RetryPolicy,
-    Sink,
     SinkError,
     Source,
     SourceError,
@@ -233,7 +233,7 @@ class TrytonClient:
         try:
             return self.http.post(self.path, content=body.encode("utf-8"), headers=headers, ok=(401, 403, 404))
         except HttpError as exc:
-            raise TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}") from None
+            raise TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}") from exc
 
     @staticmethod
     def _result(method: str, response: httpx.Response) -> Any:
@@ -516,7 +516,7 @@ def flag_category_name(code: str, overrides: dict[str, str]) -> str:
     return overrides.get(code) or code.replace("_", " ").strip().capitalize()
 
 
-class TrytonSink(Sink):
+class TrytonSink(KeyedBatchSink[int]):
     """Bands and flags as party categories, approved credit limits as ``credit_limit_amount``."""
 
     batch_size = 100
@@ -534,43 +534,25 @@ class TrytonSink(Sink):
         except SourceError as exc:
             raise SinkError(str(exc), retryable=exc.retryable) from exc
 
-    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
-        try:
-            return self._deliver(events)
-        except SourceError as exc:
-            # The server is down, refuses the login, or failed outside one party's write (creating a
-            # category...): the whole batch is retried later, and nothing in it took effect twice.
-            raise SinkError(f"connector {self.name}: {exc}") from None
+    def failure(self, error: SourceError) -> SinkError:
+        # The server is down, refuses the login, or failed outside one party's write (creating a
+        # category...): the whole batch is retried later, and nothing in it took effect twice.
+        return SinkError(f"connector {self.name}: {error}")
 
-    # The batch: resolve parties, make sure the categories exist, then one write per party.
-    def _deliver(self, events: Sequence[OutboxEvent]) -> list[DeliveryResult]:
-        results: dict[str, DeliveryResult] = {}
-        wanted: list[tuple[OutboxEvent, int]] = []
-        for event in events:
-            if not self._handles(event):
-                results[event.event_id] = DeliveryResult(event.event_id, True)
-                continue
-            party = self._party_id(event)
-            if party is None:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id,
-                    f"customer {event.customer_id} has no Tryton party id in its links "
-                    f"({', '.join(sorted(event.links)) or 'none'}); expected one under {self.name!r}",
-                )
-                continue
-            wanted.append((event, party))
-        if wanted:
-            self._apply(wanted, results)
-        return [results[e.event_id] for e in events]
+    def unlinked_reason(self, event: OutboxEvent) -> str:
+        return (
+            f"customer {event.customer_id} has no Tryton party id in its links "
+            f"({', '.join(sorted(event.links)) or 'none'}); expected one under {self.name!r}"
+        )
 
-    def _handles(self, event: OutboxEvent) -> bool:
+    def handles(self, event: OutboxEvent) -> bool:
         if isinstance(event, FlagChange):
             return self.config.flag_codes is None or event.code in self.config.flag_codes
         if isinstance(event, CreditLimitChange):
             return self.config.write_credit_limits
         return isinstance(event, BandChange)
 
-    def _party_id(self, event: OutboxEvent) -> int | None:
+    def key(self, event: OutboxEvent) -> int | None:
         for name in (self.name, *self.config.party_links):
             value = event.links.get(name)
             if value is not None and str(value).isdigit():
@@ -583,7 +565,11 @@ class TrytonSink(Sink):
     def _parent_category(self) -> int:
         if self._parent is None:
             found = self.client.model(
-                "party.category", "search", [("name", "=", self.config.category_parent), ("parent", "=", None)], 0, 1,
+                "party.category",
+                "search",
+                [("name", "=", self.config.category_parent), ("parent", "=", None)],
+                0,
+                1,
                 None,
             )
             if found:
@@ -597,9 +583,7 @@ class TrytonSink(Sink):
     def _categories(self, names: set[str]) -> dict[str, int]:
         """Every category under the parent by name, the ``names`` created when missing."""
         parent = self._parent_category()
-        rows = self.client.model(
-            "party.category", "search_read", [("parent", "=", parent)], 0, None, None, ["name"]
-        )
+        rows = self.client.model("party.category", "search_read", [("parent", "=", parent)], 0, None, None, ["name"])
         by_name = {row["name"]: int(row["id"]) for row in rows}
         missing = sorted(names - set(by_name))
         if missing:
@@ -617,8 +601,10 @@ class TrytonSink(Sink):
             self._currency = str((rows[0].get("currency.") or {}).get("code"))
         return self._currency
 
-    def _apply(self, wanted: list[tuple[OutboxEvent, int]], results: dict[str, DeliveryResult]) -> None:
-        party_ids = sorted({party for _, party in wanted})
+    def write(self, groups: Mapping[int, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
+        """Make sure the categories exist, then one write per party."""
+        results: dict[str, DeliveryResult] = {}
+        party_ids = sorted(groups)
         existing = {
             int(row["id"]): {int(c) for c in row.get("categories") or []}
             for row in self.client.model(
@@ -626,21 +612,23 @@ class TrytonSink(Sink):
             )
         }
         needed: set[str] = set()
-        for event, _ in wanted:
-            if isinstance(event, BandChange):
-                needed.add(self.config.band_prefix + event.band)
-            elif isinstance(event, FlagChange) and event.action == "raised":
-                needed.add(flag_category_name(event.code, self.config.flag_categories))
+        for events in groups.values():
+            for event in events:
+                if isinstance(event, BandChange):
+                    needed.add(self.config.band_prefix + event.band)
+                elif isinstance(event, FlagChange) and event.action == "raised":
+                    needed.add(flag_category_name(event.code, self.config.flag_categories))
         categories = self._categories(needed)
         band_ids = {cid for n, cid in categories.items() if n.startswith(self.config.band_prefix)}
-        by_party: dict[int, list[OutboxEvent]] = {}
-        for event, party in wanted:
+        by_party: dict[int, Sequence[OutboxEvent]] = {}
+        for party, events in groups.items():
             if party not in existing:
-                results[event.event_id] = DeliveryResult.unlinked(
-                    event.event_id, f"Tryton has no party {party} (customer {event.customer_id})"
-                )
+                for event in events:
+                    results[event.event_id] = DeliveryResult.unlinked(
+                        event.event_id, f"Tryton has no party {party} (customer {event.customer_id})"
+                    )
                 continue
-            by_party.setdefault(party, []).append(event)
+            by_party[party] = events
         for party, party_events in by_party.items():
             current = existing[party]
             target = set(current)
@@ -698,6 +686,7 @@ class TrytonSink(Sink):
                     credit_limit=str(values.get("credit_limit_amount", "")) or None,
                     ok=error is None,
                 )
+        return results
 
 
 # -- registration -----------------------------------------------------------------------------------
