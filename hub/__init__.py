@@ -75,8 +75,11 @@ _EXPORTS: dict[str, str] = {
     "EvidenceMatcher": "hub.recon",
     "Found": "hub.recon",
     "Matcher": "hub.recon",
+    "MatchProposal": "hub.recon",
     "OpenItems": "hub.recon",
+    "ProposalLine": "hub.recon",
     "ReceiptView": "hub.recon",
+    "ReconcileStats": "hub.recon",
     # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
     "BureauView": "hub.risk",
     "CustomerRisk": "hub.risk",
@@ -89,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     # the application: what a command plugin drives
     "Hub": "hub.app",
     "Progress": "hub.sync",
+    "StreamStats": "hub.sync",
 }
 
 __all__ = [
@@ -121,6 +125,7 @@ __all__ = [
     "LegalEvent",
     "LegalEventKind",
     "MappingError",
+    "MatchProposal",
     "Matcher",
     "NextLinkPaginator",
     "OffsetPaginator",
@@ -133,7 +138,9 @@ __all__ = [
     "Payment",
     "Progress",
     "PromiseView",
+    "ProposalLine",
     "ReceiptView",
+    "ReconcileStats",
     "RecordError",
     "RetryPolicy",
     "RiskContext",
@@ -146,6 +153,7 @@ __all__ = [
     "SourceError",
     "StatementError",
     "StreamSpec",
+    "StreamStats",
     "TokenBucket",
     "__version__",
     "format_money",
@@ -219,7 +227,17 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         PageNumberPaginator,
         Paginator,
     )
-    from hub.recon import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView
+    from hub.recon import (
+        Evidence,
+        EvidenceMatcher,
+        Found,
+        Matcher,
+        MatchProposal,
+        OpenItems,
+        ProposalLine,
+        ReceiptView,
+        ReconcileStats,
+    )
     from hub.risk import (
         BureauView,
         CustomerRisk,
@@ -230,4 +248,4 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         RiskSignal,
         SignalResult,
     )
-    from hub.sync import Progress
+    from hub.sync import Progress, StreamStats

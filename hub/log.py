@@ -34,10 +34,23 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
+class _CurrentStderr:
+    """``sys.stderr`` as it is at each write: whoever runs the hub in-process (a test runner, an
+    embedding program) may swap it after logging was configured, and a log line must not go to a
+    stream that has since been closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "info", fmt: str = "auto", stream: Any = None) -> None:
     """Configure structlog once per process. ``fmt``: ``auto`` (console on a TTY, else JSON), ``json``, ``console``."""
-    out = stream if stream is not None else sys.stderr
-    use_json = fmt == "json" or (fmt == "auto" and not (hasattr(out, "isatty") and out.isatty()))
+    out: Any = stream if stream is not None else _CurrentStderr()  # (file-like: write and flush)
+    tty = sys.stderr if stream is None else stream
+    use_json = fmt == "json" or (fmt == "auto" and not (hasattr(tty, "isatty") and tty.isatty()))
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[

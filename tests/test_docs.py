@@ -424,11 +424,14 @@ def test_commands_example_adds_a_working_command(tmp_path: Path, monkeypatch: py
 
     host.hook.hub_register_commands(cli=cli)
     (command,) = cli.registered_commands
-    config = tmp_path / "hub.toml"
-    config.write_text('[connectors.erp]\ntype = "csv"\ninvoices = "invoices.csv"\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, [command.name or "", "--config-file", str(config)])
+    (tmp_path / "hub.toml").write_text('[connectors.erp]\ntype = "csv"\ninvoices = "invoices.csv"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the config in use: ./hub.toml (the stand-in has no --config)
+    result = CliRunner().invoke(cli, [command.name or ""])
     assert result.exit_code == 0, result.output
     assert result.output.split() == ["erp", "csv"]
+    (tmp_path / "hub.toml").write_text("[connectors.erp]\n", encoding="utf-8")
+    broken = CliRunner().invoke(cli, [command.name or ""])
+    assert broken.exit_code == 1 and len(broken.output.strip().splitlines()) == 1, broken.output
 
 
 def _change(code: str = "CREDIT_HOLD") -> FlagChange:

@@ -5,10 +5,11 @@ through :class:`hub.app.Hub` and its services. Plugins add commands through the 
 entry-point group (:mod:`hub.cli.commands`); what they use to read the same config and print, fail
 and report progress the same way as the built-in commands is exported here, and is stable:
 
-``session()`` (the hub of the config in use), ``emit(data, table)`` (JSON with ``--json``, else the
-table), ``table(title, columns, rows)``, ``handled(fn)`` (errors as one line and an exit code),
-``fail(message)``, ``warn(message)``, ``progress_factory()``, ``actor(by)``, ``state`` (``json``,
-``config_path``), the consoles ``out`` and ``err``, and ``EXIT_BUSY``.
+``session()`` (the hub of the config in use), ``load()`` (that config alone), ``emit(data, table)``
+(JSON with ``--json``, else the table), ``table(title, columns, rows)``, ``handled(fn)`` (errors as
+one line and an exit code), ``fail(message)``, ``warn(message)``, ``progress_factory()``,
+``actor(by)``, ``state`` (``json``, ``config_path``), the consoles ``out`` and ``err``, and
+``EXIT_BUSY``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from hub.cli.common import (
     error_line,
     fail,
     handled,
+    load,
     out,
     progress_factory,
     session,
@@ -51,6 +53,7 @@ __all__ = [
     "error_line",
     "fail",
     "handled",
+    "load",
     "main",
     "out",
     "progress_factory",
