@@ -173,6 +173,7 @@ def outside_imports(folder: str, package: str) -> dict[str, set[str]]:
 def test_connectors_and_plugins_import_only_the_public_api() -> None:
     assert outside_imports("connectors", "hub_connectors") == {}
     assert outside_imports("plugins", "hub_plugins") == {}
+    assert outside_imports("examples/hub-connector-example/hub_connector_example", "hub_connector_example") == {}
 
 
 def test_the_public_api_check_sees_a_private_import(tmp_path: Path, monkeypatch: Any) -> None:

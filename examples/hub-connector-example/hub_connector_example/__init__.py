@@ -44,10 +44,17 @@ from typing import Any
 import httpx
 from pydantic import Field, field_validator
 
-from hub import hookimpl
-from hub.connector import Connector, ConnectorConfig, ConnectorContext, ConnectorType, DeliveryResult, Sink
-from hub.errors import SinkError
-from hub.model import OutboxEvent
+from hub import (
+    Connector,
+    ConnectorConfig,
+    ConnectorContext,
+    ConnectorType,
+    DeliveryResult,
+    OutboxEvent,
+    Sink,
+    SinkError,
+    hookimpl,
+)
 
 __all__ = ["CONNECTOR_TYPE", "WebhookConfig", "WebhookSink", "hub_register_connectors", "idempotency_key"]
 __version__ = "0.1.0"
