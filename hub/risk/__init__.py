@@ -11,9 +11,9 @@ The types are imported with the package; the engine on first use (a plugin that 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hub.lazy import lazy_names
 from hub.risk.types import (
     BAND_CODE,
     UNRATED,
@@ -53,13 +53,7 @@ __all__ = [
 _LAZY = {"RiskEngine": "hub.risk.engine", "score_customer": "hub.risk.engine"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hub.risk' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 if TYPE_CHECKING:
