@@ -31,7 +31,10 @@ def test_run_on_generated_workload_matches_exact_references_correctly(tmp_path: 
     assert summary["reconcile"]["auto"] > 0
     run_hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=tmp_path)
     rows = list(csv.DictReader((tmp_path / "matches.csv").open(encoding="utf-8")))
-    assert list(rows[0]) == ["receipt_ref", "invoice_number", "amount", "status", "confidence", "customer_id"]
+    assert list(rows[0]) == [
+        "receipt_ref", "invoice_number", "amount", "currency", "kind", "status", "confidence", "customer_id"
+    ]
+    assert {r["kind"] for r in rows} <= {"payment", "write_off"}
     truth = _truth(tmp_path / "truth.csv")
     auto = {}
     for r in rows:
