@@ -539,10 +539,11 @@ def test_odd_shortfall_within_tolerance_is_not_auto() -> None:
 
 def test_fee_above_the_tolerance_is_not_written_off_nor_auto() -> None:
     items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
-    decision, proposals = run(rcpt("980.00", text="INV-2026-000123"), items)
+    # 22.00 short: above the tolerance, and no cash discount either (2% would be 20.00)
+    decision, proposals = run(rcpt("978.00", text="INV-2026-000123"), items)
     assert decision.status == "suggested"
     assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
-    assert [lines(p) for p in decision.proposals] == [[(1, D("980.00"), "payment")]]
+    assert [lines(p) for p in decision.proposals] == [[(1, D("978.00"), "payment")]]
     assert decision.proposals[0].method == "reference+partial"
 
 
@@ -1016,3 +1017,33 @@ def test_chance_of_a_coincidental_set_grows_with_pool_and_set_size_and_shrinks_w
     # Amounts in whole units land on a whole-unit total far more often than amounts with cents.
     assert chance_sets(pool(50, 1), 600_000, [3]) * 10 < chance_sets(pool(50, 100), 600_000, [3])
     assert chance_sets(pool(50, 100), 600_037, [3]) == 0.0
+
+
+@pytest.mark.parametrize("paid, rate", [("9700.00", "3"), ("9800.00", "2")])
+def test_named_invoices_short_by_exactly_a_cash_discount_are_auto_with_the_discount_written_off(
+    paid: str, rate: str
+) -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0000001", "C-ACME", "6000.00"),
+            inv(2, "RE-2026-0000002", "C-ACME", "4000.00"),
+            inv(3, "RE-2026-0000003", "C-ACME", "300.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt(paid, account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002 abzgl. Skonto"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    short = D("10000.00") - D(paid)
+    assert sorted(lines(p)) == sorted([(1, D("6000.00") - short, "payment"), (1, short, "write_off"),
+                                       (2, D("4000.00"), "payment")])
+    assert p.method == "reference+discount"
+    assert f"exactly a cash discount (Skonto) of {rate}%, written off" in text_of(p)
+
+
+def test_shortfall_that_is_no_exact_discount_is_not_written_off_as_one() -> None:
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "6000.00"), inv(2, "RE-2026-0000002", "C-ACME", "4000.00")],
+                 [acme()])
+    decision, proposals = run(rcpt("9765.43", account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002"), items)
+    assert decision.status != "auto"
+    assert not any(p.method == "reference+discount" for p in proposals)

@@ -28,7 +28,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from hub.recon.types import Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
@@ -499,10 +499,16 @@ class Combiner:
                                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
                                    + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
                                    "reference+fee"))
-        if len(named) == 1 and amount < total and not (short <= self.fee_tolerance and _round_fee(short)):
+        rate = _discount_rate(short, list(rem.values())) if short > self.fee_tolerance else None
+        if rate is not None:
+            out.append(self._score(receipt, book, found, self._with_write_off(full, short), W_FEE,
+                                   f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                                   f"exactly a cash discount (Skonto) of {rate}%, written off", "reference+discount"))
+        if len(named) == 1 and amount < total and rate is None and not (
+                short <= self.fee_tolerance and _round_fee(short)):
             out.append(self._score(receipt, book, found, [ProposalLine(named[0], amount)], W_PARTIAL,
                                    f"amount {amount} pays part of the open {total} of {numbers}", "reference+partial"))
-        if len(named) > 1:
+        if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
             items = [(i, _cents(rem[i])) for i in named]
             target = _cents(amount)
             hi = target + _cents(self.fee_tolerance)
@@ -688,6 +694,26 @@ class Combiner:
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
             out.append(proposal)
         return out
+
+
+DISCOUNT_RATES = (Decimal(1), Decimal(2), Decimal(3))
+"""Cash discounts (Skonto) payers take for paying early, in percent: 2% and 3% are the usual terms in
+German-speaking trade, 1% and 2% ("2/10 net 30") elsewhere."""
+
+
+def _discount_rate(short: Decimal, amounts: Sequence[Decimal]) -> Decimal | None:
+    """The rate of :data:`DISCOUNT_RATES` whose discount on ``amounts`` is exactly ``short`` to the cent
+    (worked out on their total or on each invoice, rounded half up), if any."""
+    if short <= 0:
+        return None
+    cent = Decimal("0.01")
+    total = sum(amounts, ZERO)
+    for rate in DISCOUNT_RATES:
+        if (total * rate / 100).quantize(cent, ROUND_HALF_UP) == short:
+            return rate
+        if len(amounts) > 1 and sum(((a * rate / 100).quantize(cent, ROUND_HALF_UP) for a in amounts), ZERO) == short:
+            return rate
+    return None
 
 
 def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tuple[int, int] | None:
