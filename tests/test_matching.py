@@ -1016,7 +1016,8 @@ def test_chance_of_a_coincidental_set_grows_with_pool_and_set_size_and_shrinks_w
         pool(50, 1), target, [4])
     # Amounts in whole units land on a whole-unit total far more often than amounts with cents.
     assert chance_sets(pool(50, 1), 600_000, [3]) * 10 < chance_sets(pool(50, 100), 600_000, [3])
-    assert chance_sets(pool(50, 100), 600_037, [3]) == 0.0
+    # ...and can hardly add up to an amount with cents.
+    assert chance_sets(pool(50, 100), 600_037, [3]) * 5 < chance_sets(pool(50, 1), 600_037, [3])
 
 
 @pytest.mark.parametrize("paid, rate", [("9700.00", "3"), ("9800.00", "2")])
@@ -1047,3 +1048,15 @@ def test_shortfall_that_is_no_exact_discount_is_not_written_off_as_one() -> None
     decision, proposals = run(rcpt("9765.43", account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002"), items)
     assert decision.status != "auto"
     assert not any(p.method == "reference+discount" for p in proposals)
+
+
+def test_pair_of_round_invoices_adding_up_to_a_round_amount_among_round_invoices_is_a_suggestion() -> None:
+    # Contract sums in thousands: any two of them add up to a round amount, and a round transfer
+    # (a part payment, a payment on account) finds a pair that fits as often as not.
+    amounts = ["100000.00", "30000.00", "20000.00", "5000.00", "12000.00", "8000.00", "45000.00", "60000.00",
+               "7000.00", "90000.00"]
+    items = book([inv(k + 1, f"XS-{k + 1}", "C-ACME", a) for k, a in enumerate(amounts)], [acme()])
+    decision, proposals = run(rcpt("50000.00", account=ACME_IBAN, text="货款"), items)
+    assert decision.status == "suggested"
+    assert not any(p.automatic for p in proposals if p.method == "amount+subset")
+    assert "sets could add up to this amount by chance" in text_of(decision.proposals[0])

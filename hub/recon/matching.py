@@ -167,6 +167,10 @@ larger than it searches, a netted credit note, a discount, a part payment, money
 payment runs pay what is due, a handful of invoices at a time, and are the commoner case."""
 
 
+ROUND_STEPS = (1, 100, 1_000, 10_000, 100_000, 1_000_000)
+"""Steps in cents that amounts are rounded to: cents, units, tens, hundreds, thousands, ten thousands."""
+
+
 def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, values: int = 1) -> float:
     """About how many sets of ``sizes`` invoices among ``cents`` would add up to ``target`` (or to one
     of ``values`` admissible totals from ``target`` up, e.g. the amount plus a round fee) by chance.
@@ -176,19 +180,21 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
     distributed with those moments, not normal: invoice amounts are skewed (many small, a few
     large), and a normal curve would make totals in its tails, where a found set often lies, far
     rarer than they are. The chance that one given set lands on an exact cent is that density at
-    the target; for the cents,
-    amounts in whole units (price lists, round invoices) make whole-unit totals far likelier than
-    1 in 100, so the share of whole-unit amounts in the pool counts. Times C(n, k) sets of each
-    size: the number grows with the pool and the set size and shrinks with the precision of the
-    amounts. A search that finds one set where dozens could add up by chance has found a
-    coincidence as often as the payment.
+    the target; amounts in whole units, hundreds or thousands (price lists, round contract sums)
+    make a round total far likelier than 1 cent in 100, so the share of round amounts in the
+    pool counts. Times C(n, k) sets of each size: the number grows with the pool and the set size
+    and shrinks with the precision of the amounts. A search that finds one set where dozens could
+    add up by chance has found a coincidence as often as the payment.
     """
     n = len(cents)
     if not n:
         return 0.0
     mean = sum(cents) / n
     var = sum((c - mean) ** 2 for c in cents) / n
-    whole = sum(1 for c in cents if c % 100 == 0) / n
+    # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
+    # round, totals are round too, and a round amount is hit far more often than 1 cent in 100. Two
+    # amounts of 1 in `step` taken as seen besides the pool's: one round invoice of two is no habit.
+    shares = [(sum(1 for c in cents if c % step == 0) + 2 / step) / (n + 2) for step in ROUND_STEPS]
     total = 0.0
     for k in sizes:
         if k < 1 or k > n:
@@ -200,10 +206,12 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
         per_cent = math.exp((shape - 1) * math.log(target) - target / scale - math.lgamma(shape)
                             - shape * math.log(scale))
         if values == 1:
-            round_k = whole ** k  # every amount of the set in whole units
-            hit = (round_k + (1 - round_k) / 100) if target % 100 == 0 else (1 - round_k) / 100
-            p = per_cent * 100 * hit
-        else:
+            # Where every amount of the set is a multiple of `step` (and not all of the next), so is the
+            # total: it lands on one of every `step` cents, if the target is one.
+            every = [share**k for share in shares] + [0.0]
+            p = per_cent * sum((every[j] - every[j + 1]) * step for j, step in enumerate(ROUND_STEPS)
+                               if target % step == 0)
+        else:  # a window of `values` admissible totals (a fee) is hit `values` times as often as one cent
             p = per_cent * values
         total += math.comb(n, k) * min(p, 1.0)
     return total
@@ -529,7 +537,8 @@ class Combiner:
                 picked = ", ".join(book.invoices[i].number for i in sol)
                 proposal = self._score(
                     receipt, book, found, lines,
-                    max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS) + penalty,
+                    max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS) if not penalty
+                    else W_REF_SUBSET + penalty,
                     f"of the invoices named, {picked} add up to the amount {amount}"
                     + (" less a bank fee" if sol_total != amount else "")
                     + f"; {_about(chance)} sets of the {len(named)} named could add up to this by chance",
@@ -572,7 +581,7 @@ class Combiner:
                     penalty = 0.0 if unique else W_AMBIGUOUS
                     proposal = self._score(
                         receipt, book, found, lines,
-                        max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) + penalty,
+                        max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + penalty,
                         f"{numbers} named, and {extra} of the same customer make up the rest of {amount}{note}; "
                         f"{len(sol)} unnamed among {len(pool)} open invoices: {_about(chance)} sets could make up "
                         "the rest by chance", "reference+subset")
@@ -685,7 +694,7 @@ class Combiner:
             why = ("the only set" if unique else "a set" + ("" if complete else " (search cut short)"))
             # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
             # it is still the best guess to show finance.
-            w = max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) + (0.0 if unique else W_AMBIGUOUS)
+            w = max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS
             proposal = self._score(
                 receipt, book, found, lines, w,
                 f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}; "
