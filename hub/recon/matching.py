@@ -190,11 +190,18 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
     if not n:
         return 0.0
     mean = sum(cents) / n
-    var = sum((c - mean) ** 2 for c in cents) / n
+    var = max(sum(c * c for c in cents) / n - mean * mean, 0.0)
     # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
     # round, totals are round too, and a round amount is hit far more often than 1 cent in 100. Two
     # amounts of 1 in `step` taken as seen besides the pool's: one round invoice of two is no habit.
-    shares = [(sum(1 for c in cents if c % step == 0) + 2 / step) / (n + 2) for step in ROUND_STEPS]
+    counts = [n] + [0] * (len(ROUND_STEPS) - 1)
+    for c in cents:
+        if c % 100 == 0:  # most amounts have cents: one test each
+            for j in range(1, len(ROUND_STEPS)):
+                if c % ROUND_STEPS[j]:
+                    break
+                counts[j] += 1
+    shares = [(count + 2 / step) / (n + 2) for count, step in zip(counts, ROUND_STEPS, strict=True)]
     total = 0.0
     for k in sizes:
         if k < 1 or k > n:
