@@ -561,7 +561,7 @@ class Combiner:
             owners = {book.invoices[i].customer_id for i in named}
             if len(owners) == 1:
                 (owner,) = owners
-                pool = [(i, _cents(book.remaining(i))) for i in self._pool(book, owner, receipt.currency)
+                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items()
                         if i not in rem]
                 need = _cents(amount - total)
                 solutions, complete = subset_sums(pool, need, need, max_size=self.max_subset_size,
@@ -614,8 +614,8 @@ class Combiner:
     # -- proposals from an identified customer -----------------------------------------------------
 
     @staticmethod
-    def _pool(book: OpenItems, customer_id: str, currency: str) -> list[int]:
-        """Open invoices of the customer and its subsidiaries in the currency."""
+    def _pool(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
+        """Open invoices of the customer and its subsidiaries in the currency, with their open amounts."""
         pools: dict[tuple[str, str], list[int]] = book.index("matching:pools", lambda _: {})
         ids = pools.get((customer_id, currency))
         if ids is None:  # which invoices are the customer's in a currency does not change during a run
@@ -624,13 +624,13 @@ class Combiner:
                 ids.extend(book.by_customer.get(child, ()))
             invoices = book.invoices
             ids = pools[customer_id, currency] = [i for i in ids if invoices[i].currency == currency]
-        return [i for i in ids if book.remaining(i) > 0]
+        return book.open_amounts(ids)
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
     ) -> list[MatchProposal]:
         amount = receipt.amount
-        rem = {i: book.remaining(i) for i in self._pool(book, customer_id, receipt.currency)}
+        rem = self._pool(book, customer_id, receipt.currency)
         if not rem:
             return []
         pool = list(rem)
