@@ -43,7 +43,7 @@ from hub.recon import (
     ReconcileEngine,
     decide,
 )
-from hub.recon.matching import PRIOR, W_AMBIGUOUS, W_EXACT, W_SINGLE, sigmoid, subset_sums
+from hub.recon.matching import PRIOR, W_AMBIGUOUS, W_EXACT, W_SINGLE, chance_sets, sigmoid, subset_sums
 
 D = Decimal
 ACME_IBAN = "DE89370400440532013000"
@@ -539,10 +539,11 @@ def test_odd_shortfall_within_tolerance_is_not_auto() -> None:
 
 def test_fee_above_the_tolerance_is_not_written_off_nor_auto() -> None:
     items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
-    decision, proposals = run(rcpt("980.00", text="INV-2026-000123"), items)
+    # 22.00 short: above the tolerance, and no cash discount either (2% would be 20.00)
+    decision, proposals = run(rcpt("978.00", text="INV-2026-000123"), items)
     assert decision.status == "suggested"
     assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
-    assert [lines(p) for p in decision.proposals] == [[(1, D("980.00"), "payment")]]
+    assert [lines(p) for p in decision.proposals] == [[(1, D("978.00"), "payment")]]
     assert decision.proposals[0].method == "reference+partial"
 
 
@@ -913,3 +914,149 @@ def test_invoice_number_without_its_leading_zeros_is_found() -> None:
     (p,) = decision.proposals
     assert lines(p) == [(1, D("1000.00"), "payment")]
     assert "written without its leading zeros (INV.2026.123)" in text_of(p)
+
+
+# -- sets that could be coincidences (issue 16) ------------------------------------------------------
+
+
+def run_with(receipt: ReceiptView, items: OpenItems, **engine: object) -> tuple[Decision, list[MatchProposal]]:
+    eng = ReconcileEngine(store=None, matchers=matchers(), fee_tolerance=FEE, **engine)  # type: ignore[arg-type]
+    proposals = eng.proposals(receipt, items)
+    return decide(receipt, proposals, items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0), proposals
+
+
+#: Four invoices in cents ending .01 that pay 8,022.04 together; no other set of up to four of the
+#: pools below can end in .04 (every other invoice ends in .50), so the search finds only this set.
+PAID_SET = [("A-1", "3456.01"), ("A-2", "2345.01"), ("A-3", "1234.01"), ("A-4", "987.01")]
+
+
+def pool_with_set(others: int) -> OpenItems:
+    invoices = [inv(k + 1, number, "C-ACME", amount) for k, (number, amount) in enumerate(PAID_SET)]
+    for k in range(others):
+        invoices.append(inv(100 + k, f"A-{100 + k}", "C-ACME", f"{200 + (k * 397) % 4800}.50"))
+    return book(invoices, [acme()])
+
+
+def test_four_invoice_set_found_among_300_open_invoices_without_reference_is_a_suggestion() -> None:
+    items = pool_with_set(296)
+    # A budget large enough to search the whole pool: the set is found, and it is the only one.
+    decision, proposals = run_with(rcpt("8022.04", account=ACME_IBAN, text="payment"), items, subset_budget=500_000)
+    assert decision.status == "suggested"
+    (p,) = [p for p in proposals if p.method == "amount+subset"]
+    assert sorted(ln.invoice_id for ln in p.lines) == [1, 2, 3, 4]
+    assert not p.automatic
+    assert "the only set of the customer's open invoices adding up to 8022.04" in text_of(p)
+    assert "a set of 4 among 300 open invoices: about" in text_of(p)
+    assert "sets could add up to this amount by chance" in text_of(p)
+
+
+def test_four_invoice_set_among_300_open_invoices_is_never_automatic_with_the_default_budget() -> None:
+    decision, _ = run(rcpt("8022.04", account=ACME_IBAN, text="payment"), pool_with_set(296))
+    assert decision.status != "auto"
+
+
+def test_the_same_four_invoice_set_among_6_open_invoices_is_automatic() -> None:
+    decision, _ = run(rcpt("8022.04", account=ACME_IBAN, text="payment"), pool_with_set(2))
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(ln.invoice_id for ln in p.lines) == [1, 2, 3, 4]
+    assert "a set of 4 among 6 open invoices: fewer than 1 in 1,000 sets could add up" in text_of(p)
+
+
+def test_listed_pair_topped_up_by_two_unlisted_invoices_of_a_large_pool_is_a_suggestion() -> None:
+    # A customer with 120 open invoices: some set of them could make up almost any rest by chance.
+    invoices = [
+        inv(1, "INV-2026-000123", "C-ACME", "1000.00"),
+        inv(2, "INV-2026-000124", "C-ACME", "2000.00"),
+        inv(3, "INV-2026-000200", "C-ACME", "1645.67"),
+        inv(4, "INV-2026-000201", "C-ACME", "1734.44"),
+    ]
+    invoices += [inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}")
+                 for k in range(116)]
+    items = book(invoices, [acme()])
+    # 3000.00 named; the rest, 3380.11, is made up by 1645.67 + 1734.44
+    decision, proposals = run(rcpt("6380.11", account=ACME_IBAN, text="INV-2026-000123 INV-2026-000124"), items)
+    assert decision.status == "suggested"
+    p = next(p for p in proposals if sorted(ln.invoice_id for ln in p.lines) == [1, 2, 3, 4])
+    assert p.method == "reference+subset"
+    assert not p.automatic
+    assert "2 unnamed among 118 open invoices: about" in text_of(p)
+    assert "sets could make up the rest by chance" in text_of(p)
+
+
+def test_single_invoice_equal_to_the_amount_while_a_pair_also_adds_up_is_a_suggestion() -> None:
+    items = book(
+        [inv(1, "R-1", "C-ACME", "357.00"), inv(2, "R-2", "C-ACME", "119.00"), inv(3, "R-3", "C-ACME", "238.00"),
+         inv(4, "R-4", "C-ACME", "476.00")],
+        [acme()],
+    )
+    decision, proposals = run(rcpt("357.00", account=ACME_IBAN, text="Rechnung"), items)
+    assert decision.status == "suggested"
+    shown = sorted(sorted(ln.invoice_id for ln in p.lines) for p in decision.proposals)
+    assert shown == [[1], [2, 3]]
+    (single,) = [p for p in proposals if p.method == "amount"]
+    assert "but two others add up to it as well" in text_of(single)
+    assert f"({W_SINGLE + W_AMBIGUOUS:+.1f})" in text_of(single)
+
+
+def test_single_invoice_equal_to_the_amount_with_no_pair_adding_up_stays_automatic() -> None:
+    items = book([inv(1, "R-1", "C-ACME", "357.00"), inv(2, "R-2", "C-ACME", "119.00")], [acme()])
+    decision, _ = run(rcpt("357.00", account=ACME_IBAN, text="Rechnung"), items)
+    assert decision.status == "auto"
+
+
+def test_chance_of_a_coincidental_set_grows_with_pool_and_set_size_and_shrinks_with_precision() -> None:
+    def pool(n: int, cents: int) -> list[int]:
+        return [(50_000 + (k * 7919) % 400_000) // cents * cents for k in range(n)]
+
+    target = 600_037
+    small, large = chance_sets(pool(20, 1), target, [3]), chance_sets(pool(200, 1), target, [3])
+    assert 0 < small < large
+    assert chance_sets(pool(50, 1), target, [2]) < chance_sets(pool(50, 1), target, [3]) < chance_sets(
+        pool(50, 1), target, [4])
+    # Amounts in whole units land on a whole-unit total far more often than amounts with cents.
+    assert chance_sets(pool(50, 1), 600_000, [3]) * 10 < chance_sets(pool(50, 100), 600_000, [3])
+    # ...and can hardly add up to an amount with cents.
+    assert chance_sets(pool(50, 100), 600_037, [3]) * 5 < chance_sets(pool(50, 1), 600_037, [3])
+
+
+@pytest.mark.parametrize("paid, rate", [("9700.00", "3"), ("9800.00", "2")])
+def test_named_invoices_short_by_exactly_a_cash_discount_are_auto_with_the_discount_written_off(
+    paid: str, rate: str
+) -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0000001", "C-ACME", "6000.00"),
+            inv(2, "RE-2026-0000002", "C-ACME", "4000.00"),
+            inv(3, "RE-2026-0000003", "C-ACME", "300.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt(paid, account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002 abzgl. Skonto"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    short = D("10000.00") - D(paid)
+    assert sorted(lines(p)) == sorted([(1, D("6000.00") - short, "payment"), (1, short, "write_off"),
+                                       (2, D("4000.00"), "payment")])
+    assert p.method == "reference+discount"
+    assert f"exactly a cash discount (Skonto) of {rate}%, written off" in text_of(p)
+
+
+def test_shortfall_that_is_no_exact_discount_is_not_written_off_as_one() -> None:
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "6000.00"), inv(2, "RE-2026-0000002", "C-ACME", "4000.00")],
+                 [acme()])
+    decision, proposals = run(rcpt("9765.43", account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002"), items)
+    assert decision.status != "auto"
+    assert not any(p.method == "reference+discount" for p in proposals)
+
+
+def test_pair_of_round_invoices_adding_up_to_a_round_amount_among_round_invoices_is_a_suggestion() -> None:
+    # Contract sums in thousands: any two of them add up to a round amount, and a round transfer
+    # (a part payment, a payment on account) finds a pair that fits as often as not.
+    amounts = ["100000.00", "30000.00", "20000.00", "5000.00", "12000.00", "8000.00", "45000.00", "60000.00",
+               "7000.00", "90000.00"]
+    items = book([inv(k + 1, f"XS-{k + 1}", "C-ACME", a) for k, a in enumerate(amounts)], [acme()])
+    decision, proposals = run(rcpt("50000.00", account=ACME_IBAN, text="货款"), items)
+    assert decision.status == "suggested"
+    assert not any(p.automatic for p in proposals if p.method == "amount+subset")
+    assert "sets could add up to this amount by chance" in text_of(decision.proposals[0])

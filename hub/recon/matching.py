@@ -28,7 +28,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from hub.recon.types import Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
@@ -158,6 +158,92 @@ class EvidenceMatcher(Matcher):
 
 def _cents(amount: Decimal) -> int:
     return int(amount * 100)
+
+
+SET_ODDS = 1.0
+"""Odds, before looking at the amount, that a payment of several invoices which names none (or
+names some and pays more) is a set the search reaches rather than something it cannot be (a group
+larger than it searches, a netted credit note, a discount, a part payment, money on account):
+payment runs pay what is due, a handful of invoices at a time, and are the commoner case."""
+
+
+ROUND_STEPS = (1, 100, 1_000, 10_000, 100_000, 1_000_000)
+"""Steps in cents that amounts are rounded to: cents, units, tens, hundreds, thousands, ten thousands."""
+
+
+def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, values: int = 1) -> float:
+    """About how many sets of ``sizes`` invoices among ``cents`` would add up to ``target`` (or to one
+    of ``values`` admissible totals from ``target`` up, e.g. the amount plus a round fee) by chance.
+
+    A set's total is the sum of k amounts drawn from the pool, with k times the pool's mean and
+    (drawn without replacement) k times its variance times (n - k) / (n - 1); it is taken as gamma
+    distributed with those moments, not normal: invoice amounts are skewed (many small, a few
+    large), and a normal curve would make totals in its tails, where a found set often lies, far
+    rarer than they are. The chance that one given set lands on an exact cent is that density at
+    the target; amounts in whole units, hundreds or thousands (price lists, round contract sums)
+    make a round total far likelier than 1 cent in 100, so the share of round amounts in the
+    pool counts. Times C(n, k) sets of each size: the number grows with the pool and the set size
+    and shrinks with the precision of the amounts. A search that finds one set where dozens could
+    add up by chance has found a coincidence as often as the payment.
+    """
+    n = len(cents)
+    if not n:
+        return 0.0
+    mean = sum(cents) / n
+    var = max(sum(c * c for c in cents) / n - mean * mean, 0.0)
+    # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
+    # round, totals are round too, and a round amount is hit far more often than 1 cent in 100. Two
+    # amounts of 1 in `step` taken as seen besides the pool's: one round invoice of two is no habit.
+    counts = [n] + [0] * (len(ROUND_STEPS) - 1)
+    for c in cents:
+        if c % 100 == 0:  # most amounts have cents: one test each
+            for j in range(1, len(ROUND_STEPS)):
+                if c % ROUND_STEPS[j]:
+                    break
+                counts[j] += 1
+    shares = [(count + 2 / step) / (n + 2) for count, step in zip(counts, ROUND_STEPS, strict=True)]
+    total = 0.0
+    for k in sizes:
+        if k < 1 or k > n:
+            continue
+        if target <= 0 or mean <= 0:
+            continue
+        spread = max(k * var * ((n - k) / (n - 1) if n > 1 else 0.0), 100.0 * 100.0)  # at least a unit
+        shape, scale = (k * mean) ** 2 / spread, spread / (k * mean)
+        per_cent = math.exp((shape - 1) * math.log(target) - target / scale - math.lgamma(shape)
+                            - shape * math.log(scale))
+        if values == 1:
+            # Where every amount of the set is a multiple of `step` (and not all of the next), so is the
+            # total: it lands on one of every `step` cents, if the target is one.
+            every = [share**k for share in shares] + [0.0]
+            p = per_cent * sum((every[j] - every[j + 1]) * step for j, step in enumerate(ROUND_STEPS)
+                               if target % step == 0)
+        else:  # a window of `values` admissible totals (a fee) is hit `values` times as often as one cent
+            p = per_cent * values
+        total += math.comb(n, k) * min(p, 1.0)
+    return total
+
+
+def _about(chance: float) -> str:
+    """``chance_sets`` in words: "about 470", "about 0.3", "fewer than 1 in 1,000"."""
+    if chance >= 10:
+        return f"about {chance:,.0f}"
+    if chance >= 0.095:
+        return f"about {chance:.1f}"
+    if chance >= 0.001:
+        return f"about 1 in {1 / chance:,.0f}"
+    return "fewer than 1 in 1,000"
+
+
+def chance_weight(chance: float) -> float:
+    """The log-odds that a found set is the one paid, on the amount alone: ln(SET_ODDS / chance).
+
+    If the payment is not a set the search reaches (see :data:`SET_ODDS`), a set adding up is
+    found only by coincidence, with a chance of about ``chance``; if it is one, it is found. A set
+    is automatic only where this alone clears the automatic threshold: however sure the customer
+    or the numbers named, a set that may be a coincidence is not proven by them.
+    """
+    return math.log(SET_ODDS / max(chance, 1e-12))
 
 
 def subset_sums(
@@ -428,42 +514,68 @@ class Combiner:
                                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
                                    + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
                                    "reference+fee"))
-        if len(named) == 1 and amount < total and not (short <= self.fee_tolerance and _round_fee(short)):
+        rate = _discount_rate(short, list(rem.values())) if short > self.fee_tolerance else None
+        if rate is not None:
+            out.append(self._score(receipt, book, found, self._with_write_off(full, short), W_FEE,
+                                   f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                                   f"exactly a cash discount (Skonto) of {rate}%, written off", "reference+discount"))
+        if len(named) == 1 and amount < total and rate is None and not (
+                short <= self.fee_tolerance and _round_fee(short)):
             out.append(self._score(receipt, book, found, [ProposalLine(named[0], amount)], W_PARTIAL,
                                    f"amount {amount} pays part of the open {total} of {numbers}", "reference+partial"))
-        if len(named) > 1:
+        if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
             items = [(i, _cents(rem[i])) for i in named]
             target = _cents(amount)
             hi = target + _cents(self.fee_tolerance)
             solutions, complete = subset_sums(items, target, hi, max_size=len(items), budget=self.subset_budget)
+            solutions = [sol for sol in solutions if set(sol) != set(named)]
             for sol in solutions:
-                if set(sol) == set(named):
-                    continue
                 lines = [ProposalLine(i, rem[i]) for i in sol]
                 sol_total = sum((ln.amount for ln in lines), ZERO)
+                # Some of the named invoices may add up to the amount by chance: the more named, the
+                # more subsets; a total short by a round fee could be any of the round fees within the
+                # tolerance, an odd shortfall any amount within it.
+                values = 1 if sol_total == amount else (
+                    int(self.fee_tolerance * 2) if _round_fee(sol_total - amount) else hi - target + 1)
+                chance = chance_sets([c for _, c in items], target, range(1, len(items)), values=values)
                 penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
                 if sol_total != amount:
                     lines = self._with_write_off(lines, sol_total - amount)
                 picked = ", ".join(book.invoices[i].number for i in sol)
-                out.append(self._score(receipt, book, found, lines, W_REF_SUBSET + penalty,
-                                       f"of the invoices named, {picked} add up to the amount {amount}"
-                                       + (" less a bank fee" if sol_total != amount else ""), "reference+subset"))
+                proposal = self._score(
+                    receipt, book, found, lines,
+                    max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS) if not penalty
+                    else W_REF_SUBSET + penalty,
+                    f"of the invoices named, {picked} add up to the amount {amount}"
+                    + (" less a bank fee" if sol_total != amount else "")
+                    + f"; {_about(chance)} sets of the {len(named)} named could add up to this by chance",
+                    "reference+subset")
+                # Paying some of the invoices named and writing off a shortfall besides are two departures
+                # from what the payer wrote, which a deduction not in the book (a credit note netted, a
+                # discount) explains at once: only an exact subset may be automatic.
+                proposal.automatic = sol_total == amount and chance_weight(chance) >= self.auto_logit
+                out.append(proposal)
         if total < amount:
             # Overpaid, or the payment also covers invoices it does not name: make up the difference
             # from the same customer's other open invoices.
             owners = {book.invoices[i].customer_id for i in named}
             if len(owners) == 1:
                 (owner,) = owners
-                pool = [(i, _cents(book.remaining(i))) for i in self._pool(book, owner, receipt.currency)
+                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items()
                         if i not in rem]
                 need = _cents(amount - total)
                 solutions, complete = subset_sums(pool, need, need, max_size=self.max_subset_size,
                                                   budget=self.subset_budget)
-                note, weight = "", W_SUBSET - 1.0
+                note, weight, values = "", W_SUBSET - 1.0, 1
                 if not solutions and self.fee_tolerance > 0:
                     solutions, complete = subset_sums(pool, need + 1, need + _cents(self.fee_tolerance),
                                                       max_size=self.max_subset_size, budget=self.subset_budget)
-                    note, weight = " less a bank fee", W_SUBSET - 2.0
+                    note, weight, values = " less a bank fee", W_SUBSET - 2.0, int(self.fee_tolerance * 2)
+                if solutions:
+                    # The rest may be made up by unnamed invoices by chance: a list cut short, a credit
+                    # note netted or a discount taken leave a rest that some set of a large pool fits.
+                    sizes = _searched_sizes(len(pool), self.max_subset_size, 1)
+                    chance = chance_sets([c for _, c in pool], need, sizes, values=values)
                 for sol in solutions:
                     lines = full + [ProposalLine(i, book.remaining(i)) for i in sol]
                     paid = sum((ln.amount for ln in lines), ZERO)
@@ -472,10 +584,16 @@ class Combiner:
                             continue
                         lines = self._with_write_off(lines, paid - amount)
                     extra = ", ".join(book.invoices[i].number for i in sol)
-                    penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
-                    out.append(self._score(receipt, book, found, lines, weight + penalty,
-                                           f"{numbers} named, and {extra} of the same customer make up the rest "
-                                           f"of {amount}{note}", "reference+subset"))
+                    unique = len(solutions) == 1 and complete
+                    penalty = 0.0 if unique else W_AMBIGUOUS
+                    proposal = self._score(
+                        receipt, book, found, lines,
+                        max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + penalty,
+                        f"{numbers} named, and {extra} of the same customer make up the rest of {amount}{note}; "
+                        f"{len(sol)} unnamed among {len(pool)} open invoices: {_about(chance)} sets could make up "
+                        "the rest by chance", "reference+subset")
+                    proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+                    out.append(proposal)
             if not out:
                 overpaid = self._score(receipt, book, found, full, W_OVERPAID,
                                        f"amount {amount} exceeds the open total {total} of {numbers}: "
@@ -496,8 +614,8 @@ class Combiner:
     # -- proposals from an identified customer -----------------------------------------------------
 
     @staticmethod
-    def _pool(book: OpenItems, customer_id: str, currency: str) -> list[int]:
-        """Open invoices of the customer and its subsidiaries in the currency."""
+    def _pool(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
+        """Open invoices of the customer and its subsidiaries in the currency, with their open amounts."""
         pools: dict[tuple[str, str], list[int]] = book.index("matching:pools", lambda _: {})
         ids = pools.get((customer_id, currency))
         if ids is None:  # which invoices are the customer's in a currency does not change during a run
@@ -506,13 +624,13 @@ class Combiner:
                 ids.extend(book.by_customer.get(child, ()))
             invoices = book.invoices
             ids = pools[customer_id, currency] = [i for i in ids if invoices[i].currency == currency]
-        return [i for i in ids if book.remaining(i) > 0]
+        return book.open_amounts(ids)
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
     ) -> list[MatchProposal]:
         amount = receipt.amount
-        rem = {i: book.remaining(i) for i in self._pool(book, customer_id, receipt.currency)}
+        rem = self._pool(book, customer_id, receipt.currency)
         if not rem:
             return []
         pool = list(rem)
@@ -520,12 +638,26 @@ class Combiner:
         exact = [i for i, r in rem.items() if r == amount]
         if exact:
             penalty = W_AMBIGUOUS * (len(exact) - 1)
+            pair = None
+            if len(exact) == 1 and not found.invoices.get(exact[0]):
+                # Nothing names the invoice: a pair of the customer's other invoices adding up to the
+                # amount explains it as well (119.00 + 238.00 paid as 357.00).
+                pair = _pair_summing(rem, amount, exact[0])
+                if pair is not None:
+                    penalty = W_AMBIGUOUS
             for i in exact[:3]:
                 out.append(self._score(receipt, book, found, [ProposalLine(i, amount)], W_SINGLE + penalty,
                                        f"amount {amount} {receipt.currency} equals the open amount of "
                                        f"{book.invoices[i].number}"
                                        + (f", one of {len(exact)} such invoices" if len(exact) > 1 else
-                                          ", the only such invoice of the customer"), "amount"))
+                                          ", the only such invoice of the customer"
+                                          + (", but two others add up to it as well" if pair else "")), "amount"))
+            if pair is not None:
+                numbers = ", ".join(book.invoices[i].number for i in pair)
+                out.append(self._score(receipt, book, found, [ProposalLine(i, rem[i]) for i in pair],
+                                       W_SINGLE + W_AMBIGUOUS,
+                                       f"{numbers} add up to the amount {amount}, which one other open invoice "
+                                       f"({book.invoices[exact[0]].number}) equals as well", "amount+subset"))
             return out
         fee = [i for i, r in rem.items() if ZERO < r - amount <= self.fee_tolerance and _round_fee(r - amount)]
         if fee:
@@ -545,14 +677,20 @@ class Combiner:
                                           budget=self.subset_budget)
         weight = W_SUBSET
         note = ""
+        values = 1
         if not solutions and self.fee_tolerance > 0:
             solutions, complete = subset_sums(items, target + 1, target + _cents(self.fee_tolerance),
                                               max_size=self.max_subset_size, budget=self.subset_budget)
             weight, note = W_SUBSET - 1.5, " less a bank fee"
+            values = int(self.fee_tolerance * 2)  # the round fees (whole and half units) within the tolerance
+        solutions = [sol for sol in solutions if len(sol) > 1]
+        if not solutions:
+            return out
         unique = len(solutions) == 1 and complete
+        # How many sets of the sizes searched could add up to the amount by chance.
+        chance = chance_sets([c for _, c in items], target, _searched_sizes(len(items), self.max_subset_size, 2),
+                             values=values)
         for sol in solutions:
-            if len(sol) < 2:
-                continue
             lines = [ProposalLine(i, book.remaining(i)) for i in sol]
             total = sum((ln.amount for ln in lines), ZERO)
             if total != amount:
@@ -561,10 +699,57 @@ class Combiner:
                 lines = self._with_write_off(lines, total - amount)
             numbers = ", ".join(book.invoices[i].number for i in sol)
             why = ("the only set" if unique else "a set" + ("" if complete else " (search cut short)"))
-            out.append(self._score(receipt, book, found, lines, weight + (0.0 if unique else W_AMBIGUOUS),
-                                   f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}",
-                                   "amount+subset"))
+            # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
+            # it is still the best guess to show finance.
+            w = max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS
+            proposal = self._score(
+                receipt, book, found, lines, w,
+                f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}; "
+                f"a set of {len(sol)} among {len(pool)} open invoices: {_about(chance)} sets could add up to "
+                "this amount by chance", "amount+subset")
+            proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+            out.append(proposal)
         return out
+
+
+DISCOUNT_RATES = (Decimal(1), Decimal(2), Decimal(3))
+"""Cash discounts (Skonto) payers take for paying early, in percent: 2% and 3% are the usual terms in
+German-speaking trade, 1% and 2% ("2/10 net 30") elsewhere."""
+
+
+def _discount_rate(short: Decimal, amounts: Sequence[Decimal]) -> Decimal | None:
+    """The rate of :data:`DISCOUNT_RATES` whose discount on ``amounts`` is exactly ``short`` to the cent
+    (worked out on their total or on each invoice, rounded half up), if any."""
+    if short <= 0:
+        return None
+    cent = Decimal("0.01")
+    total = sum(amounts, ZERO)
+    for rate in DISCOUNT_RATES:
+        if (total * rate / 100).quantize(cent, ROUND_HALF_UP) == short:
+            return rate
+        if len(amounts) > 1 and sum(((a * rate / 100).quantize(cent, ROUND_HALF_UP) for a in amounts), ZERO) == short:
+            return rate
+    return None
+
+
+def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tuple[int, int] | None:
+    """Two open invoices (other than ``besides``) whose open amounts add up to ``amount``, if any."""
+    seen: dict[Decimal, int] = {}
+    for i, r in rem.items():
+        if i == besides or r >= amount:
+            continue
+        other = seen.get(amount - r)
+        if other is not None:
+            return (other, i) if rem[other] >= r else (i, other)
+        seen.setdefault(r, i)
+    return None
+
+
+def _searched_sizes(pool: int, max_size: int, smallest: int) -> range:
+    """The set sizes :func:`subset_sums` searches completely in a pool of ``pool`` invoices."""
+    # Depth-first in pools of up to 16 (every size); met in the middle above: up to five, four in large pools.
+    largest = max_size if pool <= 16 else min(max_size, 5 if pool <= LARGE_POOL else 4)
+    return range(smallest, min(largest, pool) + 1)
 
 
 def _round_fee(short: Decimal) -> bool:

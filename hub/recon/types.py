@@ -108,6 +108,20 @@ class OpenItems:
         amount = self.invoices[invoice_id].open_amount
         return amount if taken is None else amount - taken
 
+    def open_amounts(self, invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+        """``remaining`` of each invoice that still has something open, in one pass (the matcher's
+        hot loop: a large customer's pool is read for every receipt of it)."""
+        taken, invoices = self._allocated, self.invoices
+        out: dict[int, Decimal] = {}
+        for i in invoice_ids:
+            amount = invoices[i].open_amount
+            t = taken.get(i)
+            if t is not None:
+                amount -= t
+            if amount > 0:
+                out[i] = amount
+        return out
+
     def allocate(self, invoice_id: int, amount: Decimal) -> None:
         self._allocated[invoice_id] = self._allocated.get(invoice_id, ZERO) + amount
 
