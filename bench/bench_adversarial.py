@@ -27,16 +27,25 @@ def _trn(i: int) -> str:
 
 
 def ofx_element_closing(n: int, folder: Path) -> Callable[[], object]:
-    body = "<OFX><BANKTRANLIST>" + "".join(
-        f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20200101<TRNAMT>-1.00<FITID>{i}<NAME>x</STMTTRN>\n" for i in range(n)
-    ) + "</BANKTRANLIST></OFX>"
+    body = (
+        "<OFX><BANKTRANLIST>"
+        + "".join(
+            f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20200101<TRNAMT>-1.00<FITID>{i}<NAME>x</STMTTRN>\n" for i in range(n)
+        )
+        + "</BANKTRANLIST></OFX>"
+    )
     return lambda: _close_elements(body)
 
 
 def ofx_deep_nesting(n: int, folder: Path) -> Callable[[], object]:
     depth = n // 25
-    text = ("<OFX>" + "<STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>1</BANKACCTFROM><BANKTRANLIST>" * depth
-            + "".join(_trn(i) for i in range(n // 10)) + "</BANKTRANLIST></STMTRS>" * depth + "</OFX>")
+    text = (
+        "<OFX>"
+        + "<STMTRS><CURDEF>USD<BANKACCTFROM><ACCTID>1</BANKACCTFROM><BANKTRANLIST>" * depth
+        + "".join(_trn(i) for i in range(n // 10))
+        + "</BANKTRANLIST></STMTRS>" * depth
+        + "</OFX>"
+    )
     path = folder / f"nested-{n}.ofx"
     path.write_text(text, encoding="ascii")
     return lambda: list(OfxReader(path))
@@ -45,8 +54,11 @@ def ofx_deep_nesting(n: int, folder: Path) -> Callable[[], object]:
 def camt_billion_laughs(n: int, folder: Path) -> Callable[[], object]:
     lols = "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
     path = folder / f"lol-{n}.xml"
-    path.write_text(f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY lol0 "lol">{lols}]>'
-                    f'<Document><Id>{"&lol9;" * (n // 1000)}</Id></Document>', encoding="ascii")
+    path.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY lol0 "lol">{lols}]>'
+        f"<Document><Id>{'&lol9;' * (n // 1000)}</Id></Document>",
+        encoding="ascii",
+    )
 
     def refuse() -> object:
         try:
@@ -58,8 +70,11 @@ def camt_billion_laughs(n: int, folder: Path) -> Callable[[], object]:
     return refuse
 
 
-CASES = {"ofx element closing": ofx_element_closing, "ofx deep nesting": ofx_deep_nesting,
-         "camt billion laughs refused": camt_billion_laughs}
+CASES = {
+    "ofx element closing": ofx_element_closing,
+    "ofx deep nesting": ofx_deep_nesting,
+    "camt billion laughs refused": camt_billion_laughs,
+}
 
 
 def main() -> None:
@@ -76,8 +91,10 @@ def main() -> None:
                 run()
                 seconds.append(time.perf_counter() - started)
             ratio = seconds[1] / seconds[0] if seconds[0] else float("nan")
-            print(f"{name:32} {sizes[0]:>8}: {seconds[0]:7.3f} s  {sizes[1]:>8}: {seconds[1]:7.3f} s  "
-                  f"ratio {ratio:.2f} (2 = linear)")
+            print(
+                f"{name:32} {sizes[0]:>8}: {seconds[0]:7.3f} s  {sizes[1]:>8}: {seconds[1]:7.3f} s  "
+                f"ratio {ratio:.2f} (2 = linear)"
+            )
 
 
 if __name__ == "__main__":

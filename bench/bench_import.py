@@ -90,25 +90,38 @@ def main() -> None:
     a = ap.parse_args()
     # The project's modules compiled once, as an installed hub has them (an editable install under
     # PYTHONDONTWRITEBYTECODE would compile them again in every run).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *(str(HERE.parent / d) for d in ("hub", "connectors",
-                                                                                               "plugins"))],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *(str(HERE.parent / d) for d in ("hub", "connectors", "plugins"))],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-import-"))
     work.mkdir(parents=True, exist_ok=True)
     statement = work / "statement.xml"
     if not statement.exists():
         subprocess.run(
-            [sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed), "--customers",
-             str(max(100, a.receipts // 10)), "--invoices", str(a.receipts * 5), "--receipts", str(a.receipts)],
-            check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                str(HERE / "gen_receivables.py"),
+                str(work),
+                "--seed",
+                str(a.seed),
+                "--customers",
+                str(max(100, a.receipts // 10)),
+                "--invoices",
+                str(a.receipts * 5),
+                "--receipts",
+                str(a.receipts),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
     (work / "hub.toml").write_text('[database]\nurl = "sqlite:///hub.db"\n', encoding="utf-8")
 
     # Parse only, in its own process (peak RSS measured there).
     out = subprocess.run([sys.executable, "-c", PARSE, str(statement)], capture_output=True, text=True, check=True)
     parsed, parse_s, parse_rss_kb = out.stdout.split()
-    out = subprocess.run([sys.executable, "-c", YARDSTICK, str(statement)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", YARDSTICK, str(statement)], capture_output=True, text=True, check=True)
     libxml2_s, loop_s = map(float, out.stdout.split())
     walls, peaks = [], []
     for _ in range(max(1, a.runs)):

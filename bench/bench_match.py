@@ -41,8 +41,9 @@ path = "flags.jsonl"
 
 
 def hub(*args: str, cwd: Path) -> str:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def top1(db: Path, truth: dict[str, set[str]]) -> dict[str, int]:
@@ -63,9 +64,23 @@ def top1(db: Path, truth: dict[str, set[str]]) -> dict[str, int]:
 
 def one(seed: int, a: argparse.Namespace) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix=f"hub-bench-match-{seed}-"))
-    subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(seed),
-                    "--customers", str(a.customers), "--invoices", str(a.invoices), "--receipts", str(a.receipts)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "gen_receivables.py"),
+            str(work),
+            "--seed",
+            str(seed),
+            "--customers",
+            str(a.customers),
+            "--invoices",
+            str(a.invoices),
+            "--receipts",
+            str(a.receipts),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     hub("init", cwd=work)
     started = time.perf_counter()
@@ -75,9 +90,12 @@ def one(seed: int, a: argparse.Namespace) -> dict[str, object]:
     truth = load_truth(str(work / "truth.csv"))
     hub_score = score(truth, str(work / "matches.csv"))
     hub_score.update(top1(work / "hub.db", truth))
-    result: dict[str, object] = {"seed": seed, "hub": hub_score,
-                                 "hub_run_s": round(seconds, 2),
-                                 "reconcile_s": round(float(summary["reconcile"]["seconds"]), 2)}
+    result: dict[str, object] = {
+        "seed": seed,
+        "hub": hub_score,
+        "hub_run_s": round(seconds, 2),
+        "reconcile_s": round(float(summary["reconcile"]["seconds"]), 2),
+    }
     baseline = SHARED_BENCH / "baseline_match.py"
     if baseline.exists():
         subprocess.run([sys.executable, str(baseline), str(work), str(work / "baseline.csv")], check=True)
@@ -98,8 +116,10 @@ def main() -> None:
     for who in ("hub", "baseline"):
         got: list[dict[str, float]] = [r[who] for r in rows if who in r]  # type: ignore[misc]
         if got:
-            summary = {k: round(sum(g[k] for g in got) / len(got), 4)
-                       for k in ("auto_precision", "auto_rate", "false_auto_on_non_ar")}
+            summary = {
+                k: round(sum(g[k] for g in got) / len(got), 4)
+                for k in ("auto_precision", "auto_rate", "false_auto_on_non_ar")
+            }
             shown = sum(g.get("suggested_paying", 0) for g in got)
             if shown:
                 # Of the paying receipts left to finance with suggestions, how often the first was right.

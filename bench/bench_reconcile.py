@@ -43,8 +43,9 @@ path = "statement.xml"
 
 
 def hub(*args: str, cwd: Path) -> str:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
@@ -52,9 +53,23 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
     work = root / f"scale-{fraction}"
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "statement.xml").exists():
-        subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
-                        "--customers", str(customers), "--invoices", str(invoices), "--receipts", str(receipts)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_receivables.py"),
+                str(work),
+                "--seed",
+                str(a.seed),
+                "--customers",
+                str(customers),
+                "--invoices",
+                str(invoices),
+                "--receipts",
+                str(receipts),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     remove_store(work)
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     hub("init", cwd=work)
@@ -65,11 +80,20 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
     quality = score(load_truth(str(work / "truth.csv")), str(work / "matches.csv"))
-    return {"fraction": fraction, "receipts": receipts, "invoices": invoices, "customers": customers,
-            "reconcile_wall_s": round(wall, 2), "engine_s": round(float(stats["seconds"]), 2),
-            "receipts_per_s": round(receipts / wall), "auto": stats["auto"], "suggested": stats["suggested"],
-            "auto_rate": quality["auto_rate"], "auto_precision": quality["auto_precision"],
-            "peak_rss_mb_any_step": round(peak)}
+    return {
+        "fraction": fraction,
+        "receipts": receipts,
+        "invoices": invoices,
+        "customers": customers,
+        "reconcile_wall_s": round(wall, 2),
+        "engine_s": round(float(stats["seconds"]), 2),
+        "receipts_per_s": round(receipts / wall),
+        "auto": stats["auto"],
+        "suggested": stats["suggested"],
+        "auto_rate": quality["auto_rate"],
+        "auto_precision": quality["auto_precision"],
+        "peak_rss_mb_any_step": round(peak),
+    }
 
 
 def main() -> None:

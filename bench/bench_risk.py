@@ -58,8 +58,9 @@ def _timed(work: Path, *args: str) -> tuple[dict, float, float]:
         "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
     )
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code, "--json", *args], cwd=work, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--json", *args], cwd=work, capture_output=True, text=True, check=True
+    )
     seconds = time.perf_counter() - started
     rss = next(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("RSS "))
     return json.loads(proc.stdout), seconds, rss / 1024
@@ -77,9 +78,23 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     if not (work / "statement.xml").exists():
-        subprocess.run([sys.executable, str(HERE / "gen_receivables.py"), str(work), "--seed", str(a.seed),
-                        "--customers", str(a.customers), "--invoices", str(a.invoices), "--receipts",
-                        str(a.receipts)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_receivables.py"),
+                str(work),
+                "--seed",
+                str(a.seed),
+                "--customers",
+                str(a.customers),
+                "--invoices",
+                str(a.invoices),
+                "--receipts",
+                str(a.receipts),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     remove_store(work)
     run = [sys.executable, "-m", "hub.cli"]
     for step in (["init"], ["sync"], ["reconcile"]):

@@ -34,5 +34,6 @@ def hub(*args: str, cwd: Path) -> str:
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout

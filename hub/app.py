@@ -107,8 +107,9 @@ class Hub:
     def single_flight(self, job: str) -> Iterator[None]:
         """Run ``job`` once at a time per store, whoever starts it (see :mod:`hub.store.locks`)."""
         notify = self.on_lock_wait
-        with self.store.lock(job, wait=self.lock_wait,
-                             on_wait=(lambda holder: notify(job, holder)) if notify is not None else None):
+        with self.store.lock(
+            job, wait=self.lock_wait, on_wait=(lambda holder: notify(job, holder)) if notify is not None else None
+        ):
             yield
 
     # -- connectors ------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class FxConfig(_Section):
     base: str = Field(default="EUR", description="Currency of portfolio totals, group roll-ups and rankings.")
     rates: dict[str, str] = Field(
         default_factory=dict,
-        description="Units of the base currency one unit of each currency is worth, e.g. USD = \"0.92\". "
+        description='Units of the base currency one unit of each currency is worth, e.g. USD = "0.92". '
         "Rates synced from a source (fx_rate records) take precedence when dated on or before the as-of date.",
     )
 

@@ -212,9 +212,7 @@ def validate_config(model: type[ConnectorConfig], name: str, section: dict[str, 
     try:
         return model.model_validate(section)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False))
         raise ConfigError(f"[connectors.{name}] {details}") from None
 
 

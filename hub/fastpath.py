@@ -42,8 +42,13 @@ class RowFunctions:
     each to compile, and a process uses only some of them (an import's reading process ``ext``).
     """
 
-    def __init__(self, sources: dict[str, str], ns: dict[str, Any], name: str,
-                 page: Callable[[Callable[[Any, Any], Any]], PageFunction] | None) -> None:
+    def __init__(
+        self,
+        sources: dict[str, str],
+        ns: dict[str, Any],
+        name: str,
+        page: Callable[[Callable[[Any, Any], Any]], PageFunction] | None,
+    ) -> None:
         self._sources = sources
         self._ns = ns
         self._name = name
@@ -342,8 +347,9 @@ def compile_row_builder(
     ns["_CCYS"] = {}
     page: Callable[[Callable[[Any, Any], Any]], PageFunction] | None = None
     if header is not None and not uses_rd:
-        code_parts = _PageCode(mapped_names, var_position, var_lines, check_lines, valid_token, ext_var, hash_expr,
-                               row_tuple)
+        code_parts = _PageCode(
+            mapped_names, var_position, var_lines, check_lines, valid_token, ext_var, hash_expr, row_tuple
+        )
         width = len(header)
 
         def page(key_build: Callable[[Any, Any], Any]) -> PageFunction:
@@ -385,8 +391,9 @@ class _PageBuilder:
     _MIN_ROWS = 64
     _MAX_SHAPES = 16
 
-    def __init__(self, code: _PageCode, ns: dict[str, Any], width: int, key_build: Callable[[Any, Any], Any],
-                 name: str) -> None:
+    def __init__(
+        self, code: _PageCode, ns: dict[str, Any], width: int, key_build: Callable[[Any, Any], Any], name: str
+    ) -> None:
         self.code = code
         self.ns = ns
         self.width = width
@@ -454,8 +461,10 @@ def _same(column: tuple[Any, ...]) -> bool:
 
 def _token(var: str) -> str:
     """``hash_token(var)`` inline: the commonest values without a call."""
-    return (f"{var} if type({var}) is str else _TOK_NONE if {var} is None else _TOK_FALSE if {var} is False "
-            f"else _TOK_EMPTY if type({var}) is list and not {var} else _tok({var})")
+    return (
+        f"{var} if type({var}) is str else _TOK_NONE if {var} is None else _TOK_FALSE if {var} is False "
+        f"else _TOK_EMPTY if type({var}) is list and not {var} else _tok({var})"
+    )
 
 
 def _inline_field_value(f: FieldMap, j: int, var: str, source_value: str, ns: dict[str, Any]) -> list[str]:

@@ -69,7 +69,6 @@ IN_FORCE = ("applied", "manual")
 CONFIDENCE = {"tax_id": 0.99, "external_link": 0.97, "iban": 0.9}
 
 
-
 # -- tax and registration ids ------------------------------------------------------------------------
 
 _VAT_SCHEMES = frozenset({"vat", "tva", "ust", "ustid", "ust-idnr", "mwst", "iva", "btw", "moms", "vat_id", "vatin"})
@@ -188,13 +187,74 @@ def iban_key(value: str) -> str:
 # -- names -------------------------------------------------------------------------------------------
 
 #: Legal-form words dropped before names are compared (lower case, without dots).
-LEGAL_FORMS = frozenset({
-    "gmbh", "ag", "kg", "ohg", "ug", "mbh", "co", "kgaa", "ev", "eg", "sarl", "sa", "sas", "sasu", "eurl",
-    "snc", "bv", "nv", "vof", "cv", "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated", "corp",
-    "corporation", "company", "srl", "spa", "sapa", "sl", "slu", "ab", "oy", "oyj", "as", "asa", "aps",
-    "sro", "spzoo", "zoo", "kft", "rt", "zrt", "bvba", "sprl", "pty", "pte", "bhd", "sdn", "kk", "gk", "lp",
-    "pc", "pllc", "the", "und", "and", "et", "youxiangongsi", "gufenyouxiangongsi",
-})
+LEGAL_FORMS = frozenset(
+    {
+        "gmbh",
+        "ag",
+        "kg",
+        "ohg",
+        "ug",
+        "mbh",
+        "co",
+        "kgaa",
+        "ev",
+        "eg",
+        "sarl",
+        "sa",
+        "sas",
+        "sasu",
+        "eurl",
+        "snc",
+        "bv",
+        "nv",
+        "vof",
+        "cv",
+        "ltd",
+        "limited",
+        "plc",
+        "llp",
+        "llc",
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "company",
+        "srl",
+        "spa",
+        "sapa",
+        "sl",
+        "slu",
+        "ab",
+        "oy",
+        "oyj",
+        "as",
+        "asa",
+        "aps",
+        "sro",
+        "spzoo",
+        "zoo",
+        "kft",
+        "rt",
+        "zrt",
+        "bvba",
+        "sprl",
+        "pty",
+        "pte",
+        "bhd",
+        "sdn",
+        "kk",
+        "gk",
+        "lp",
+        "pc",
+        "pllc",
+        "the",
+        "und",
+        "and",
+        "et",
+        "youxiangongsi",
+        "gufenyouxiangongsi",
+    }
+)
 _TOKEN = re.compile(r"[a-z0-9]+")
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
@@ -312,15 +372,28 @@ def _record(row: Any, stats: IdentityStats | None) -> _Record:
             if stats is not None:
                 stats.invalid.append(_problem(row, "ibans", str(text), exc))
     return _Record(
-        row.id, row.source, row.external_id, row.canonical_id, row.legal_name, list(row.aliases or []),
-        country, keys, ibans, dict(row.links or {}),
+        row.id,
+        row.source,
+        row.external_id,
+        row.canonical_id,
+        row.legal_name,
+        list(row.aliases or []),
+        country,
+        keys,
+        ibans,
+        dict(row.links or {}),
     )
 
 
 def _problem(row: Any, field_name: str, value: str, exc: Exception) -> dict[str, str]:
     reason = str(exc) or type(exc).__name__
-    return {"source": row.source, "external_id": row.external_id, "field": field_name, "value": value,
-            "problem": reason}
+    return {
+        "source": row.source,
+        "external_id": row.external_id,
+        "field": field_name,
+        "value": value,
+        "problem": reason,
+    }
 
 
 class _Masters:
@@ -377,8 +450,18 @@ def resolve(store: Store, *, master_source: str | None, settings: IdentityConfig
         return stats
     c, cl = schema.customer, schema.customer_link
     now = utcnow()
-    cols = [c.c.id, c.c.source, c.c.external_id, c.c.canonical_id, c.c.legal_name, c.c.aliases, c.c.tax_ids,
-            c.c.country, c.c.ibans, c.c.links]
+    cols = [
+        c.c.id,
+        c.c.source,
+        c.c.external_id,
+        c.c.canonical_id,
+        c.c.legal_name,
+        c.c.aliases,
+        c.c.tax_ids,
+        c.c.country,
+        c.c.ibans,
+        c.c.links,
+    ]
     with store.begin() as conn:
         pending_rows = conn.execute(
             sa.select(*cols)
@@ -419,8 +502,9 @@ def resolve(store: Store, *, master_source: str | None, settings: IdentityConfig
                 (cand,) = strong.values()
                 contradiction = _contradiction(rec, masters, cand)
                 if cand.method in settings.auto_link and contradiction is None:
-                    _apply(store, conn, rec, cand, status="applied", actor=RESOLVER, master_source=master_source,
-                           now=now)
+                    _apply(
+                        store, conn, rec, cand, status="applied", actor=RESOLVER, master_source=master_source, now=now
+                    )
                     stats.applied[cand.method] = stats.applied.get(cand.method, 0) + 1
                     continue
                 if contradiction is not None:
@@ -431,8 +515,13 @@ def resolve(store: Store, *, master_source: str | None, settings: IdentityConfig
                 stats.conflicts += 1
                 others = sorted(strong)
                 for cand in strong.values():
-                    cand.evidence.append({"rule": "conflict", "candidates": others,
-                                          "detail": f"{len(others)} master customers match: {', '.join(others)}"})
+                    cand.evidence.append(
+                        {
+                            "rule": "conflict",
+                            "candidates": others,
+                            "detail": f"{len(others)} master customers match: {', '.join(others)}",
+                        }
+                    )
                     cand.confidence = min(cand.confidence, 0.5)
                 proposals = sorted(strong.values(), key=lambda x: x.canonical_id)
             else:
@@ -444,8 +533,11 @@ def resolve(store: Store, *, master_source: str | None, settings: IdentityConfig
             _store_proposals(conn, rec, proposals, past, now)
             stats.proposed += bool(proposals)
     stats.seconds = time.perf_counter() - started
-    log.info("identity.resolved", **{k: v for k, v in stats.as_dict().items() if k != "invalid"},
-             invalid_ids=len(stats.invalid))
+    log.info(
+        "identity.resolved",
+        **{k: v for k, v in stats.as_dict().items() if k != "invalid"},
+        invalid_ids=len(stats.invalid),
+    )
     return stats
 
 
@@ -466,11 +558,25 @@ def _strong_candidates(rec: _Record, masters: _Masters, owner: dict[tuple[str, s
     for source, ext in sorted(rec.links.items()):
         named = owner.get((str(source), str(ext)))
         if named is not None:
-            add(named, "external_link", {"rule": "external_link", "direction": "record names master",
-                                       "detail": f"the record's links name {source} {ext}"})
+            add(
+                named,
+                "external_link",
+                {
+                    "rule": "external_link",
+                    "direction": "record names master",
+                    "detail": f"the record's links name {source} {ext}",
+                },
+            )
     for cid in sorted(masters.linking.get((rec.source, rec.external_id), ())):
-        add(cid, "external_link", {"rule": "external_link", "direction": "master names record",
-                                   "detail": f"master customer {cid} links {rec.source} {rec.external_id}"})
+        add(
+            cid,
+            "external_link",
+            {
+                "rule": "external_link",
+                "direction": "master names record",
+                "detail": f"master customer {cid} links {rec.source} {rec.external_id}",
+            },
+        )
     for number in sorted(rec.ibans):
         for cid in sorted(masters.by_iban.get(number, ())):
             add(cid, "iban", {"rule": "iban", "value": number, "detail": f"same bank account {number}"})
@@ -486,8 +592,11 @@ def _contradiction(rec: _Record, masters: _Masters, cand: _Candidate) -> dict[st
         mine = {k for k in rec.tax_keys if k.scheme == scheme}
         other = {k for k in theirs if k.scheme == scheme}
         if not mine & other:
-            return {"rule": "contradiction", "detail": f"different {scheme}: {', '.join(sorted(map(str, mine)))} "
-                    f"here, {', '.join(sorted(map(str, other)))} on {cand.canonical_id}"}
+            return {
+                "rule": "contradiction",
+                "detail": f"different {scheme}: {', '.join(sorted(map(str, mine)))} "
+                f"here, {', '.join(sorted(map(str, other)))} on {cand.canonical_id}",
+            }
     return None
 
 
@@ -511,15 +620,24 @@ def _name_candidates(rec: _Record, masters: _Masters, settings: IdentityConfig) 
     scored.sort(key=lambda x: (-x[0], x[1]))
     out = []
     for score, cid in scored[: settings.name_max_proposals]:
-        evidence: dict[str, Any] = {"rule": "name", "score": round(score, 1), "name": rec.name,
-                                    "master_name": masters.name_of(cid),
-                                    "detail": f"name {rec.name!r} is {score:.0f}% like {masters.name_of(cid)!r}"}
+        evidence: dict[str, Any] = {
+            "rule": "name",
+            "score": round(score, 1),
+            "name": rec.name,
+            "master_name": masters.name_of(cid),
+            "detail": f"name {rec.name!r} is {score:.0f}% like {masters.name_of(cid)!r}",
+        }
         out.append(_Candidate(cid, "name", round(score / 100, 3), [evidence]))
     if len(out) > 1:
         others = [x.canonical_id for x in out]
         for cand in out:
-            cand.evidence.append({"rule": "conflict", "candidates": others,
-                                  "detail": f"{len(others)} master customers have a similar name"})
+            cand.evidence.append(
+                {
+                    "rule": "conflict",
+                    "candidates": others,
+                    "detail": f"{len(others)} master customers have a similar name",
+                }
+            )
     return out
 
 
@@ -532,21 +650,35 @@ def _store_proposals(
     stale = [cid for cid, status in past.items() if status == "proposed" and cid not in wanted]
     if stale:
         conn.execute(
-            cl.delete().where(cl.c.source == rec.source, cl.c.external_id == rec.external_id,
-                              cl.c.canonical_id.in_(stale), cl.c.status == "proposed")
+            cl.delete().where(
+                cl.c.source == rec.source,
+                cl.c.external_id == rec.external_id,
+                cl.c.canonical_id.in_(stale),
+                cl.c.status == "proposed",
+            )
         )
     for cand in proposals:
         values = {"method": cand.method, "evidence": cand.evidence, "confidence": cand.confidence}
         status = past.get(cand.canonical_id)
         if status is None:
-            conn.execute(cl.insert().values(source=rec.source, external_id=rec.external_id,
-                                            canonical_id=cand.canonical_id, status="proposed", created_at=now,
-                                            **values))
+            conn.execute(
+                cl.insert().values(
+                    source=rec.source,
+                    external_id=rec.external_id,
+                    canonical_id=cand.canonical_id,
+                    status="proposed",
+                    created_at=now,
+                    **values,
+                )
+            )
         elif status in ("proposed", "superseded"):
             conn.execute(
                 cl.update()
-                .where(cl.c.source == rec.source, cl.c.external_id == rec.external_id,
-                       cl.c.canonical_id == cand.canonical_id)
+                .where(
+                    cl.c.source == rec.source,
+                    cl.c.external_id == rec.external_id,
+                    cl.c.canonical_id == cand.canonical_id,
+                )
                 .values(status="proposed", decided_by=None, decided_at=None, **values)
             )
 
@@ -583,25 +715,44 @@ def _apply(
             moved += [f"{f.source}:{f.external_id}" for f in followers]
     repointed = _repoint(conn, old, new, actor, now) if _unused(conn, old) else {}
     existing = conn.execute(
-        sa.select(cl.c.id).where(cl.c.source == rec.source, cl.c.external_id == rec.external_id,
-                                 cl.c.canonical_id == new)
+        sa.select(cl.c.id).where(
+            cl.c.source == rec.source, cl.c.external_id == rec.external_id, cl.c.canonical_id == new
+        )
     ).scalar_one_or_none()
-    values = {"method": cand.method, "evidence": cand.evidence, "confidence": cand.confidence, "status": status,
-              "decided_by": actor, "decided_at": now}
+    values = {
+        "method": cand.method,
+        "evidence": cand.evidence,
+        "confidence": cand.confidence,
+        "status": status,
+        "decided_by": actor,
+        "decided_at": now,
+    }
     if existing is None:
-        conn.execute(cl.insert().values(source=rec.source, external_id=rec.external_id, canonical_id=new,
-                                        created_at=now, **values))
+        conn.execute(
+            cl.insert().values(
+                source=rec.source, external_id=rec.external_id, canonical_id=new, created_at=now, **values
+            )
+        )
     else:
         conn.execute(cl.update().where(cl.c.id == existing).values(**values))
     # Other open proposals, and an earlier link in force, are over.
     conn.execute(
         cl.update()
-        .where(cl.c.source == rec.source, cl.c.external_id == rec.external_id, cl.c.canonical_id != new,
-               cl.c.status.in_(("proposed", *IN_FORCE)))
+        .where(
+            cl.c.source == rec.source,
+            cl.c.external_id == rec.external_id,
+            cl.c.canonical_id != new,
+            cl.c.status.in_(("proposed", *IN_FORCE)),
+        )
         .values(status="superseded", decided_by=actor, decided_at=now)
     )
-    details: dict[str, Any] = {"canonical_id": new, "previous": old, "method": cand.method,
-                               "confidence": cand.confidence, "evidence": cand.evidence}
+    details: dict[str, Any] = {
+        "canonical_id": new,
+        "previous": old,
+        "method": cand.method,
+        "confidence": cand.confidence,
+        "evidence": cand.evidence,
+    }
     if len(moved) > 1:
         details["moved"] = moved
     if repointed:
@@ -642,15 +793,18 @@ def _repoint(conn: sa.Connection, old: str, new: str, actor: str, now: dt.dateti
     counts["promise"] = conn.execute(p.update().where(p.c.customer_id == old).values(customer_id=new)).rowcount
     ca = schema.collection_action
     counts["collection_action"] = conn.execute(
-        ca.update().where(ca.c.source == HUB_SOURCE, ca.c.customer_external_id == old)
-        .values(customer_external_id=new)
+        ca.update().where(ca.c.source == HUB_SOURCE, ca.c.customer_external_id == old).values(customer_external_id=new)
     ).rowcount
     clp = schema.credit_limit_proposal
     counts["credit_limit_proposal"] = conn.execute(
         clp.update()
         .where(clp.c.customer_id == old, clp.c.status == "pending")
-        .values(status="superseded", decided_by=actor, decided_at=now,
-                note=f"customer {old} was merged into {new} by identity resolution")
+        .values(
+            status="superseded",
+            decided_by=actor,
+            decided_at=now,
+            note=f"customer {old} was merged into {new} by identity resolution",
+        )
     ).rowcount
     return {k: v for k, v in counts.items() if v}
 
@@ -669,9 +823,18 @@ def parse_record_ref(ref: str) -> tuple[str, str]:
 def _load_record(conn: sa.Connection, source: str, external_id: str) -> _Record:
     c = schema.customer
     row = conn.execute(
-        sa.select(c.c.id, c.c.source, c.c.external_id, c.c.canonical_id, c.c.legal_name, c.c.aliases, c.c.tax_ids,
-                  c.c.country, c.c.ibans, c.c.links)
-        .where(c.c.source == source, c.c.external_id == external_id)
+        sa.select(
+            c.c.id,
+            c.c.source,
+            c.c.external_id,
+            c.c.canonical_id,
+            c.c.legal_name,
+            c.c.aliases,
+            c.c.tax_ids,
+            c.c.country,
+            c.c.ibans,
+            c.c.links,
+        ).where(c.c.source == source, c.c.external_id == external_id)
     ).first()
     if row is None:
         sources = sorted(conn.execute(sa.select(c.c.source).distinct()).scalars())
@@ -682,7 +845,13 @@ def _load_record(conn: sa.Connection, source: str, external_id: str) -> _Record:
 
 
 def link(
-    store: Store, source: str, external_id: str, canonical_id: str, *, actor: str, master_source: str | None,
+    store: Store,
+    source: str,
+    external_id: str,
+    canonical_id: str,
+    *,
+    actor: str,
+    master_source: str | None,
     note: str | None = None,
 ) -> dict[str, Any]:
     """Link a record to an existing canonical customer by hand (status ``manual``, audited)."""
@@ -694,8 +863,17 @@ def link(
             raise IdentityError(f"{rec.key} already belongs to {canonical_id}")
         evidence = [{"rule": "manual", "detail": f"linked by {actor}" + (f": {note}" if note else "")}]
         previous = rec.canonical_id
-        _apply(store, conn, rec, _Candidate(canonical_id, "manual", 1.0, evidence), status="manual", actor=actor,
-               master_source=master_source, now=utcnow(), note=note)
+        _apply(
+            store,
+            conn,
+            rec,
+            _Candidate(canonical_id, "manual", 1.0, evidence),
+            status="manual",
+            actor=actor,
+            master_source=master_source,
+            now=utcnow(),
+            note=note,
+        )
     return {"record": rec.key, "canonical_id": canonical_id, "previous": previous}
 
 
@@ -711,9 +889,7 @@ def unlink(
         old = rec.canonical_id
         if old != own:
             if not _unused(conn, own):
-                raise IdentityError(
-                    f"canonical id {own} is in use by another record; link or unlink that record first"
-                )
+                raise IdentityError(f"canonical id {own} is in use by another record; link or unlink that record first")
             conn.execute(c.update().where(c.c.id == rec.id).values(canonical_id=own))
         # Promises made in this record's own collection notes go back with it.
         p, ca = schema.promise, schema.collection_action
@@ -724,15 +900,23 @@ def unlink(
                 p.update().where(p.c.customer_id == old, p.c.action_id.in_(own_actions)).values(customer_id=own)
             ).rowcount
         existing = conn.execute(
-            sa.select(cl.c.id).where(cl.c.source == source, cl.c.external_id == external_id,
-                                     cl.c.canonical_id == old)
+            sa.select(cl.c.id).where(cl.c.source == source, cl.c.external_id == external_id, cl.c.canonical_id == old)
         ).scalar_one_or_none()
         evidence = [{"rule": "manual", "detail": f"unlinked by {actor}" + (f": {note}" if note else "")}]
         values = {"status": "unlinked", "decided_by": actor, "decided_at": now}
         if existing is None:
-            conn.execute(cl.insert().values(source=source, external_id=external_id, canonical_id=old,
-                                            method="manual", evidence=evidence, confidence=1.0, created_at=now,
-                                            **values))
+            conn.execute(
+                cl.insert().values(
+                    source=source,
+                    external_id=external_id,
+                    canonical_id=old,
+                    method="manual",
+                    evidence=evidence,
+                    confidence=1.0,
+                    created_at=now,
+                    **values,
+                )
+            )
         else:
             conn.execute(cl.update().where(cl.c.id == existing).values(**values))
         conn.execute(
@@ -757,19 +941,21 @@ def proposals(conn: sa.Connection, *, status: str = "proposed") -> list[dict[str
     wanted = {r.canonical_id for r in rows}
     if wanted:
         for cid, name in conn.execute(
-            sa.select(c.c.canonical_id, c.c.legal_name).where(c.c.canonical_id.in_(sorted(wanted))).order_by(
-                c.c.id
-            )
+            sa.select(c.c.canonical_id, c.c.legal_name).where(c.c.canonical_id.in_(sorted(wanted))).order_by(c.c.id)
         ):
             names.setdefault(cid, name)
-    record_names = dict(
-        ((s, e), n)
-        for s, e, n in conn.execute(
-            sa.select(c.c.source, c.c.external_id, c.c.legal_name).where(
-                sa.tuple_(c.c.source, c.c.external_id).in_([(r.source, r.external_id) for r in rows])
+    record_names = (
+        dict(
+            ((s, e), n)
+            for s, e, n in conn.execute(
+                sa.select(c.c.source, c.c.external_id, c.c.legal_name).where(
+                    sa.tuple_(c.c.source, c.c.external_id).in_([(r.source, r.external_id) for r in rows])
+                )
             )
         )
-    ) if rows else {}
+        if rows
+        else {}
+    )
     return [
         {
             "id": r.id,
@@ -806,8 +992,16 @@ def accept(store: Store, proposal_id: int, *, actor: str, master_source: str | N
             raise IdentityError(f"customer {row.canonical_id} no longer exists; reject the proposal instead")
         previous = rec.canonical_id
         evidence = [*row.evidence, {"rule": "accepted", "detail": f"accepted by {actor}"}]
-        _apply(store, conn, rec, _Candidate(row.canonical_id, row.method, row.confidence, evidence),
-               status="applied", actor=actor, master_source=master_source, now=utcnow())
+        _apply(
+            store,
+            conn,
+            rec,
+            _Candidate(row.canonical_id, row.method, row.confidence, evidence),
+            status="applied",
+            actor=actor,
+            master_source=master_source,
+            now=utcnow(),
+        )
     return {"id": proposal_id, "record": rec.key, "canonical_id": row.canonical_id, "previous": previous}
 
 
@@ -816,11 +1010,20 @@ def reject(store: Store, proposal_id: int, *, actor: str) -> dict[str, Any]:
     cl = schema.customer_link
     with store.begin() as conn:
         row = _proposal(conn, proposal_id)
-        conn.execute(cl.update().where(cl.c.id == proposal_id).values(status="rejected", decided_by=actor,
-                                                                      decided_at=utcnow()))
+        conn.execute(
+            cl.update().where(cl.c.id == proposal_id).values(status="rejected", decided_by=actor, decided_at=utcnow())
+        )
         key = f"{row.source}:{row.external_id}"
-        store.audit(conn, actor, "identity.reject", "customer", key, canonical_id=row.canonical_id,
-                    method=row.method, proposal=proposal_id)
+        store.audit(
+            conn,
+            actor,
+            "identity.reject",
+            "customer",
+            key,
+            canonical_id=row.canonical_id,
+            method=row.method,
+            proposal=proposal_id,
+        )
     return {"id": proposal_id, "record": key, "canonical_id": row.canonical_id}
 
 
@@ -837,8 +1040,7 @@ def customers(
         c.c.canonical_id, c.c.source != (master_source or ""), c.c.source, c.c.external_id
     )
     if unlinked:
-        query = query.where(c.c.source != (master_source or ""),
-                            c.c.canonical_id == c.c.source + ":" + c.c.external_id)
+        query = query.where(c.c.source != (master_source or ""), c.c.canonical_id == c.c.source + ":" + c.c.external_id)
     if limit is not None:
         query = query.limit(limit)
     rows = conn.execute(query).all()
@@ -865,7 +1067,16 @@ def customers(
             state, method = ("unlinked" if key in unlinked_keys else "own"), None
         else:
             state, method = how.get((r.source, r.external_id, r.canonical_id), ("linked", None))
-        out.append({"canonical_id": r.canonical_id, "source": r.source, "external_id": r.external_id,
-                    "name": r.legal_name, "country": r.country, "state": state, "method": method,
-                    "open_proposals": opened.get(key, 0)})
+        out.append(
+            {
+                "canonical_id": r.canonical_id,
+                "source": r.source,
+                "external_id": r.external_id,
+                "name": r.legal_name,
+                "country": r.country,
+                "state": state,
+                "method": method,
+                "open_proposals": opened.get(key, 0),
+            }
+        )
     return out

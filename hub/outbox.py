@@ -291,9 +291,7 @@ class Outbox:
                 if len(rows) >= limit:
                     break
                 last = r.id
-                if r.subject is not None and any(
-                    i not in taken for i in undelivered.get(r.subject, ()) if i < r.id
-                ):
+                if r.subject is not None and any(i not in taken for i in undelivered.get(r.subject, ()) if i < r.id):
                     continue  # an earlier event of this customer is not delivered yet
                 taken.add(r.id)
                 rows.append(_Row(*r[:6]))
@@ -366,8 +364,14 @@ class Outbox:
                 break
             self._record(name, [row for row, _ in batch], results, moment, owner, stats)
         self._count_pending(name, stats)
-        log.info("outbox.pushed", sink=name, delivered=stats.delivered, failed=stats.failed, dead=stats.dead,
-                 pending=stats.pending)
+        log.info(
+            "outbox.pushed",
+            sink=name,
+            delivered=stats.delivered,
+            failed=stats.failed,
+            dead=stats.dead,
+            pending=stats.pending,
+        )
         return stats
 
     def _count_pending(self, name: str, stats: SinkStats) -> None:
@@ -399,8 +403,14 @@ class Outbox:
                 done = conn.execute(
                     o.update()
                     .where(o.c.id.in_(chunk), o.c.claimed_by == owner)
-                    .values(status="delivered", delivered_at=utcnow(), attempts=o.c.attempts + 1, last_error=None,
-                            claimed_by=None, claim_expires_at=None)
+                    .values(
+                        status="delivered",
+                        delivered_at=utcnow(),
+                        attempts=o.c.attempts + 1,
+                        last_error=None,
+                        claimed_by=None,
+                        claim_expires_at=None,
+                    )
                 )
                 stats.delivered += int(done.rowcount)
             for row in rows:
@@ -412,14 +422,20 @@ class Outbox:
                     parked = conn.execute(
                         o.update()
                         .where(o.c.id == row.id, o.c.claimed_by == owner)
-                        .values(status="not_linked", attempts=o.c.attempts + 1, claimed_by=None,
-                                claim_expires_at=None, last_error=redact(reason)[:ERROR_CHARS])
+                        .values(
+                            status="not_linked",
+                            attempts=o.c.attempts + 1,
+                            claimed_by=None,
+                            claim_expires_at=None,
+                            last_error=redact(reason)[:ERROR_CHARS],
+                        )
                     )
                     stats.not_linked += int(parked.rowcount)
                     continue
                 error = result.error if result is not None and result.error else f"{name} reported no result for it"
-                self._fail(conn, row, error, now, owner, permanent=bool(result is not None and result.permanent),
-                           stats=stats)
+                self._fail(
+                    conn, row, error, now, owner, permanent=bool(result is not None and result.permanent), stats=stats
+                )
 
     def _fail(
         self,
@@ -527,13 +543,32 @@ class Outbox:
         table: sa.Table
         if status == "dead":
             table = schema.outbox_dead_letter
-            names = ["id", "outbox_id", "sink", "event_id", "payload", "attempts", "last_error", "permanent",
-                     "created_at", "died_at"]
+            names = [
+                "id",
+                "outbox_id",
+                "sink",
+                "event_id",
+                "payload",
+                "attempts",
+                "last_error",
+                "permanent",
+                "created_at",
+                "died_at",
+            ]
             cond: sa.ColumnElement[bool] = sa.true()
         else:
             table = schema.outbox
-            names = ["id", "sink", "event_id", "payload", "attempts", "last_error", "next_attempt_at", "created_at",
-                     "delivered_at"]
+            names = [
+                "id",
+                "sink",
+                "event_id",
+                "payload",
+                "attempts",
+                "last_error",
+                "next_attempt_at",
+                "created_at",
+                "delivered_at",
+            ]
             cond = table.c.status == status
         if sink:
             cond = sa.and_(cond, table.c.sink == sink)
@@ -544,8 +579,16 @@ class Outbox:
         for r in found:
             payload = r.pop("payload")
             rest = {k: _utc(v) if isinstance(v, dt.datetime) else v for k, v in r.items()}
-            out.append({"id": rest.pop("id"), "sink": rest.pop("sink"), "event_id": rest.pop("event_id"),
-                        "kind": event_kind(payload), "status": status, **rest})
+            out.append(
+                {
+                    "id": rest.pop("id"),
+                    "sink": rest.pop("sink"),
+                    "event_id": rest.pop("event_id"),
+                    "kind": event_kind(payload),
+                    "status": status,
+                    **rest,
+                }
+            )
         return out
 
     # -- replay -------------------------------------------------------------------------------------

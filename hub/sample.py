@@ -36,19 +36,45 @@ CENT = Decimal("0.01")
 RATES = {"USD": "0.92", "GBP": "1.17"}
 
 _NAMES = [
-    ("Albatros Metallbau GmbH", "DE"), ("Brightwater Components Ltd", "GB"), ("Castello Forniture S.r.l.", "IT"),
-    ("Delta Logistiek B.V.", "NL"), ("Edelweiss Sanitär AG", "AT"), ("Fjord Marine Supplies AS", "NO"),
-    ("Garonne Emballages SAS", "FR"), ("Hansa Kältetechnik GmbH", "DE"), ("Iberia Hidráulica S.L.", "ES"),
-    ("Jadeport Trading Inc.", "US"), ("Kestrel Engineering Ltd", "GB"), ("Lumen Elektro GmbH", "DE"),
-    ("Mistral Outillage SARL", "FR"), ("Nordlicht Druck GmbH", "DE"), ("Oakridge Tools LLC", "US"),
-    ("Polaris Automatyka Sp. z o.o.", "PL"), ("Quattro Pneumatica S.p.A.", "IT"), ("Rheinblick Bau GmbH", "DE"),
-    ("Sabre Fasteners Ltd", "GB"), ("Tannenhof Holzwerk GmbH", "DE"), ("Umbria Ceramiche S.r.l.", "IT"),
-    ("Vltava Strojírny s.r.o.", "CZ"), ("Westerkade Installatie B.V.", "NL"), ("Xanten Filtertechnik GmbH", "DE"),
-    ("Ypres Textiles SA", "BE"), ("Zugspitz Seilbahnbedarf GmbH", "DE"), ("Atlantic Pumps Inc.", "US"),
-    ("Bohemia Glas a.s.", "CZ"), ("Cedar Point Supply LLC", "US"), ("Donau Antriebe GmbH", "AT"),
-    ("Elbe Verpackung GmbH", "DE"), ("Flandria Staal NV", "BE"), ("Gironde Robinetterie SA", "FR"),
-    ("Harbour Street Electrical Ltd", "GB"), ("Isar Medizintechnik GmbH", "DE"), ("Jura Präzision AG", "CH"),
-    ("Karpaty Budownictwo S.A.", "PL"), ("Loire Agroéquipement SAS", "FR"), ("Mersey Hydraulics Ltd", "GB"),
+    ("Albatros Metallbau GmbH", "DE"),
+    ("Brightwater Components Ltd", "GB"),
+    ("Castello Forniture S.r.l.", "IT"),
+    ("Delta Logistiek B.V.", "NL"),
+    ("Edelweiss Sanitär AG", "AT"),
+    ("Fjord Marine Supplies AS", "NO"),
+    ("Garonne Emballages SAS", "FR"),
+    ("Hansa Kältetechnik GmbH", "DE"),
+    ("Iberia Hidráulica S.L.", "ES"),
+    ("Jadeport Trading Inc.", "US"),
+    ("Kestrel Engineering Ltd", "GB"),
+    ("Lumen Elektro GmbH", "DE"),
+    ("Mistral Outillage SARL", "FR"),
+    ("Nordlicht Druck GmbH", "DE"),
+    ("Oakridge Tools LLC", "US"),
+    ("Polaris Automatyka Sp. z o.o.", "PL"),
+    ("Quattro Pneumatica S.p.A.", "IT"),
+    ("Rheinblick Bau GmbH", "DE"),
+    ("Sabre Fasteners Ltd", "GB"),
+    ("Tannenhof Holzwerk GmbH", "DE"),
+    ("Umbria Ceramiche S.r.l.", "IT"),
+    ("Vltava Strojírny s.r.o.", "CZ"),
+    ("Westerkade Installatie B.V.", "NL"),
+    ("Xanten Filtertechnik GmbH", "DE"),
+    ("Ypres Textiles SA", "BE"),
+    ("Zugspitz Seilbahnbedarf GmbH", "DE"),
+    ("Atlantic Pumps Inc.", "US"),
+    ("Bohemia Glas a.s.", "CZ"),
+    ("Cedar Point Supply LLC", "US"),
+    ("Donau Antriebe GmbH", "AT"),
+    ("Elbe Verpackung GmbH", "DE"),
+    ("Flandria Staal NV", "BE"),
+    ("Gironde Robinetterie SA", "FR"),
+    ("Harbour Street Electrical Ltd", "GB"),
+    ("Isar Medizintechnik GmbH", "DE"),
+    ("Jura Präzision AG", "CH"),
+    ("Karpaty Budownictwo S.A.", "PL"),
+    ("Loire Agroéquipement SAS", "FR"),
+    ("Mersey Hydraulics Ltd", "GB"),
     ("Neckar Feinmechanik GmbH", "DE"),
 ]
 _CURRENCY = {"GB": "GBP", "US": "USD"}
@@ -82,29 +108,84 @@ def build_sample(folder: Path, today: dt.date, *, seed: int = 11) -> dict[str, P
     for old in statements.glob("*.xml"):
         old.unlink()
     files = {
-        "customers": _write(folder / "customers.csv",
-                            ["customer_id", "name", "tax_id", "country", "currency", "credit_limit", "parent_id",
-                             "iban"],
-                            [[c.id, c.name, "", c.country, c.currency, f"{c.limit:.2f}", "", c.iban]
-                             for c in customers]),
-        "invoices": _write(folder / "invoices.csv",
-                           ["invoice_number", "customer_id", "issue_date", "due_date", "currency", "amount",
-                            "open_amount", "po_number", "status", "paid_date"],
-                           [[i[k] for k in ("number", "customer", "issued", "due", "currency", "amount", "open", "po",
-                                            "status", "paid")]
-                            for c in customers for i in c.invoices]),
-        "orders": _write(folder / "orders.csv",
-                         ["order_number", "customer_id", "order_date", "currency", "open_amount", "status"],
-                         _orders(rng, customers, today)),
-        "guarantees": _write(folder / "guarantees.csv",
-                             ["guarantee_id", "customer_id", "kind", "amount", "currency", "expiry_date", "issuer"],
-                             [[f"BG-{c.id}", c.id, "bank_guarantee", f"{(c.limit * 3).quantize(CENT):.2f}", c.currency,
-                               (today + dt.timedelta(days=270)).isoformat(), "Sparkasse Rhein-Neckar"]
-                              for c in customers if c.kind == "guaranteed"]),
-        "collections": _write(folder / "collections.csv",
-                              ["action_id", "customer_id", "channel", "at", "content", "outcome", "promise_date",
-                               "promise_amount", "promise_currency", "author", "invoices"],
-                              _collection_notes(customers, today)),
+        "customers": _write(
+            folder / "customers.csv",
+            ["customer_id", "name", "tax_id", "country", "currency", "credit_limit", "parent_id", "iban"],
+            [[c.id, c.name, "", c.country, c.currency, f"{c.limit:.2f}", "", c.iban] for c in customers],
+        ),
+        "invoices": _write(
+            folder / "invoices.csv",
+            [
+                "invoice_number",
+                "customer_id",
+                "issue_date",
+                "due_date",
+                "currency",
+                "amount",
+                "open_amount",
+                "po_number",
+                "status",
+                "paid_date",
+            ],
+            [
+                [
+                    i[k]
+                    for k in (
+                        "number",
+                        "customer",
+                        "issued",
+                        "due",
+                        "currency",
+                        "amount",
+                        "open",
+                        "po",
+                        "status",
+                        "paid",
+                    )
+                ]
+                for c in customers
+                for i in c.invoices
+            ],
+        ),
+        "orders": _write(
+            folder / "orders.csv",
+            ["order_number", "customer_id", "order_date", "currency", "open_amount", "status"],
+            _orders(rng, customers, today),
+        ),
+        "guarantees": _write(
+            folder / "guarantees.csv",
+            ["guarantee_id", "customer_id", "kind", "amount", "currency", "expiry_date", "issuer"],
+            [
+                [
+                    f"BG-{c.id}",
+                    c.id,
+                    "bank_guarantee",
+                    f"{(c.limit * 3).quantize(CENT):.2f}",
+                    c.currency,
+                    (today + dt.timedelta(days=270)).isoformat(),
+                    "Sparkasse Rhein-Neckar",
+                ]
+                for c in customers
+                if c.kind == "guaranteed"
+            ],
+        ),
+        "collections": _write(
+            folder / "collections.csv",
+            [
+                "action_id",
+                "customer_id",
+                "channel",
+                "at",
+                "content",
+                "outcome",
+                "promise_date",
+                "promise_amount",
+                "promise_currency",
+                "author",
+                "invoices",
+            ],
+            _collection_notes(customers, today),
+        ),
     }
     weeks = sorted({r["booked"] for r in receipts})
     for number, monday in enumerate(sorted({_week(d) for d in weeks}), 1):
@@ -148,10 +229,18 @@ def _invoices_and_payments(rng: random.Random, c: _Customer, today: dt.date) -> 
         due = issued + dt.timedelta(days=30)
         amount = _amount(rng, c.monthly * every / 30)
         number = f"INV-{issued:%y}{int(c.id[1:]):03d}{k:03d}"
-        invoice = {"number": number, "customer": c.id, "issued": issued.isoformat(), "due": due.isoformat(),
-                   "currency": c.currency, "amount": f"{amount:.2f}", "open": f"{amount:.2f}",
-                   "po": f"PO-{rng.randrange(10000, 99999)}" if rng.random() < 0.5 else "", "status": "open",
-                   "paid": ""}
+        invoice = {
+            "number": number,
+            "customer": c.id,
+            "issued": issued.isoformat(),
+            "due": due.isoformat(),
+            "currency": c.currency,
+            "amount": f"{amount:.2f}",
+            "open": f"{amount:.2f}",
+            "po": f"PO-{rng.randrange(10000, 99999)}" if rng.random() < 0.5 else "",
+            "status": "open",
+            "paid": "",
+        }
         paid_on = due + dt.timedelta(days=rng.randint(*late))
         if c.kind == "trouble" and due > today - dt.timedelta(days=150):
             paid_on = today + dt.timedelta(days=1)  # stopped paying: up to 150 days past due
@@ -183,8 +272,14 @@ def _receipt(rng: random.Random, c: _Customer, invoices: list[dict[str, str]], b
         amount = (amount / 2).quantize(CENT)
     else:
         text = " ".join(numbers)
-    return {"amount": f"{amount:.2f}", "currency": c.currency, "payer": c.name.upper()[:35], "iban": c.iban,
-            "text": text, "booked": booked.isoformat()}
+    return {
+        "amount": f"{amount:.2f}",
+        "currency": c.currency,
+        "payer": c.name.upper()[:35],
+        "iban": c.iban,
+        "text": text,
+        "booked": booked.isoformat(),
+    }
 
 
 def _joined(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
@@ -196,10 +291,22 @@ def _joined(a: dict[str, str], b: dict[str, str]) -> dict[str, str]:
 def _strangers(rng: random.Random, today: dt.date) -> list[dict[str, str]]:
     """Receipts from nobody in the book (a refund from a supplier, a deposit): they stay open."""
     return [
-        {"amount": "1250.00", "currency": "EUR", "payer": "STADTWERKE HEIDELBERG", "iban": "DE44500105175407324931",
-         "text": "Erstattung Abschlag 2026", "booked": (today - dt.timedelta(days=9)).isoformat()},
-        {"amount": "480.00", "currency": "EUR", "payer": "M. KOWALSKI", "iban": "PL61109010140000071219812874",
-         "text": "deposit order 4471", "booked": (today - dt.timedelta(days=3)).isoformat()},
+        {
+            "amount": "1250.00",
+            "currency": "EUR",
+            "payer": "STADTWERKE HEIDELBERG",
+            "iban": "DE44500105175407324931",
+            "text": "Erstattung Abschlag 2026",
+            "booked": (today - dt.timedelta(days=9)).isoformat(),
+        },
+        {
+            "amount": "480.00",
+            "currency": "EUR",
+            "payer": "M. KOWALSKI",
+            "iban": "PL61109010140000071219812874",
+            "text": "deposit order 4471",
+            "booked": (today - dt.timedelta(days=3)).isoformat(),
+        },
     ]
 
 
@@ -215,13 +322,30 @@ def _puzzles(customers: list[_Customer], today: dt.date) -> list[dict[str, str]]
     first, second = [i for i in twins.invoices if i["status"] == "open"][-2:]
     second.update(amount=first["amount"], open=first["open"])  # a fixed monthly fee, say
     return [
-        {"amount": first["amount"], "currency": twins.currency, "payer": twins.name.upper()[:35], "iban": twins.iban,
-         "text": "Zahlung", "booked": (today - dt.timedelta(days=1)).isoformat()},
-        {"amount": "5000.00", "currency": slow.currency, "payer": slow.name.upper()[:35], "iban": slow.iban,
-         "text": "payment on account", "booked": (today - dt.timedelta(days=2)).isoformat()},
-        {"amount": invoice["amount"], "currency": invoice["currency"],
-         "payer": f"{child.name.split()[0].upper()} HOLDING", "iban": "DE02120300000000202051", "text": "",
-         "booked": (today - dt.timedelta(days=4)).isoformat()},
+        {
+            "amount": first["amount"],
+            "currency": twins.currency,
+            "payer": twins.name.upper()[:35],
+            "iban": twins.iban,
+            "text": "Zahlung",
+            "booked": (today - dt.timedelta(days=1)).isoformat(),
+        },
+        {
+            "amount": "5000.00",
+            "currency": slow.currency,
+            "payer": slow.name.upper()[:35],
+            "iban": slow.iban,
+            "text": "payment on account",
+            "booked": (today - dt.timedelta(days=2)).isoformat(),
+        },
+        {
+            "amount": invoice["amount"],
+            "currency": invoice["currency"],
+            "payer": f"{child.name.split()[0].upper()} HOLDING",
+            "iban": "DE02120300000000202051",
+            "text": "",
+            "booked": (today - dt.timedelta(days=4)).isoformat(),
+        },
     ]
 
 
@@ -230,8 +354,16 @@ def _orders(rng: random.Random, customers: list[_Customer], today: dt.date) -> l
     for c in customers:
         if rng.random() < 0.3:
             amount = _amount(rng, c.monthly / 2)
-            rows.append([f"SO-{c.id}-{rng.randrange(100, 999)}", c.id, (today - dt.timedelta(days=5)).isoformat(),
-                         c.currency, f"{amount:.2f}", "open"])
+            rows.append(
+                [
+                    f"SO-{c.id}-{rng.randrange(100, 999)}",
+                    c.id,
+                    (today - dt.timedelta(days=5)).isoformat(),
+                    c.currency,
+                    f"{amount:.2f}",
+                    "open",
+                ]
+            )
     return rows
 
 
@@ -242,14 +374,35 @@ def _collection_notes(customers: list[_Customer], today: dt.date) -> list[list[s
         if c.kind != "trouble":
             continue
         oldest = min(dt.date.fromisoformat(i["due"]) for i in c.invoices)
-        steps = [(5, "email", "Friendly payment reminder sent", "", "", ""),
-                 (20, "phone", "Called accounts payable; cash flow problems, promised to pay by the end of the month",
-                  "promise", (oldest + dt.timedelta(days=35)).isoformat(), f"{(c.monthly / 2).quantize(CENT):.2f}"),
-                 (45, "letter", "Second reminder by letter, promise not kept", "", "", "")]
+        steps = [
+            (5, "email", "Friendly payment reminder sent", "", "", ""),
+            (
+                20,
+                "phone",
+                "Called accounts payable; cash flow problems, promised to pay by the end of the month",
+                "promise",
+                (oldest + dt.timedelta(days=35)).isoformat(),
+                f"{(c.monthly / 2).quantize(CENT):.2f}",
+            ),
+            (45, "letter", "Second reminder by letter, promise not kept", "", "", ""),
+        ]
         for n, (after, channel, content, outcome, promise_date, promise_amount) in enumerate(steps, 1):
             at = dt.datetime.combine(oldest + dt.timedelta(days=after), dt.time(10, 30), dt.UTC)
-            rows.append([f"{c.id}-N{n}", c.id, channel, at.isoformat(), content, outcome, promise_date,
-                         promise_amount, c.currency if promise_amount else "", "ar-clerk", ""])
+            rows.append(
+                [
+                    f"{c.id}-N{n}",
+                    c.id,
+                    channel,
+                    at.isoformat(),
+                    content,
+                    outcome,
+                    promise_date,
+                    promise_amount,
+                    c.currency if promise_amount else "",
+                    "ar-clerk",
+                    "",
+                ]
+            )
     return rows
 
 
@@ -266,11 +419,11 @@ def _camt053(receipts: list[dict[str, str]], monday: dt.date, number: int) -> st
         ref = f"SMPL{monday:%y%m%d}{n:04d}"
         entries.append(
             f'<Ntry><Amt Ccy="{r["currency"]}">{r["amount"]}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
-            f'<BookgDt><Dt>{r["booked"]}</Dt></BookgDt><ValDt><Dt>{r["booked"]}</Dt></ValDt>'
+            f"<BookgDt><Dt>{r['booked']}</Dt></BookgDt><ValDt><Dt>{r['booked']}</Dt></ValDt>"
             f"<AcctSvcrRef>{ref}</AcctSvcrRef><BkTxCd><Prtry><Cd>NTRF</Cd></Prtry></BkTxCd>"
             f"<NtryDtls><TxDtls><Refs><AcctSvcrRef>{ref}</AcctSvcrRef><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
             f'<AmtDtls><TxAmt><Amt Ccy="{r["currency"]}">{r["amount"]}</Amt></TxAmt></AmtDtls>'
-            f'<RltdPties><Dbtr><Nm>{escape(r["payer"])}</Nm></Dbtr><DbtrAcct><Id><IBAN>{r["iban"]}</IBAN></Id>'
+            f"<RltdPties><Dbtr><Nm>{escape(r['payer'])}</Nm></Dbtr><DbtrAcct><Id><IBAN>{r['iban']}</IBAN></Id>"
             f"</DbtrAcct></RltdPties><RmtInf><Ustrd>{escape(r['text'])}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
         )
     total = sum((Decimal(r["amount"]) for r in receipts), Decimal(0))

@@ -51,16 +51,18 @@ class Matches(_Service):
         self._ready()
         return MatchDesk(self.store).rows(statuses, limit=limit)
 
-    def confirm(self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str,
-                note: str | None = None) -> ActionResult:
+    def confirm(
+        self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None
+    ) -> ActionResult:
         """Confirm a receipt's best proposal, or allocate it to ``invoices`` in that order (audited)."""
         from hub.recon import MatchDesk
 
         self._ready()
         return MatchDesk(self.store).confirm(receipt_ref, invoices, actor=actor, note=note)
 
-    def reject(self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str,
-               note: str | None = None) -> ActionResult:
+    def reject(
+        self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None
+    ) -> ActionResult:
         """Reject a receipt's proposals (only those naming ``invoices``, if given); never proposed again."""
         from hub.recon import MatchDesk
 
@@ -267,8 +269,9 @@ class Limits(_Service):
 
         self._ready()
         sinks = sorted(self.hub.sinks())
-        proposal, event = credit.approve(self.store, ref, by=by, note=note, sinks=sinks,
-                                         master_source=self.hub.master_source())
+        proposal, event = credit.approve(
+            self.store, ref, by=by, note=note, sinks=sinks, master_source=self.hub.master_source()
+        )
         return Approval(proposal, event, sinks)
 
     def reject(self, ref: str | int, *, by: str, note: str | None = None) -> LimitProposal:
@@ -304,8 +307,15 @@ class Customers(_Service):
 
         source, external_id = identity.parse_record_ref(record)
         self._ready()
-        return identity.link(self.store, source, external_id, canonical_id, actor=actor,
-                             master_source=self.hub.master_source(), note=note)
+        return identity.link(
+            self.store,
+            source,
+            external_id,
+            canonical_id,
+            actor=actor,
+            master_source=self.hub.master_source(),
+            note=note,
+        )
 
     def unlink(self, record: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
         """Return ``SOURCE:EXTERNAL_ID`` to its own canonical id for good (audited)."""
@@ -313,8 +323,9 @@ class Customers(_Service):
 
         source, external_id = identity.parse_record_ref(record)
         self._ready()
-        return identity.unlink(self.store, source, external_id, actor=actor,
-                               master_source=self.hub.master_source(), note=note)
+        return identity.unlink(
+            self.store, source, external_id, actor=actor, master_source=self.hub.master_source(), note=note
+        )
 
     def proposals(self, status: str = "proposed") -> list[dict[str, Any]]:
         """Link proposals of a status, strongest first."""

@@ -586,8 +586,9 @@ class SyncEngine:
                 # Nothing stored, nothing sent before, no id twice: every record goes as it is (what
                 # the loop below gives, without a step per record).
                 seen.update(unique)
-                return _Prepared(page, keys, [None] * len(keys), now, 0, {}, [], False, None, conflict,
-                                 *(snapshot or (None, None)))
+                return _Prepared(
+                    page, keys, [None] * len(keys), now, 0, {}, [], False, None, conflict, *(snapshot or (None, None))
+                )
         kept_records, kept_keys, kept_rows, kept_mapped = [], [], [], []
         stored: dict[str, int] = {}
         lookup: list[str] = []
@@ -729,8 +730,9 @@ class SyncEngine:
         if all_made is not None:
             rows = all_made
         else:
-            for raw, (ext, digest), row, mapped, made in zip(page.records, keys, built, mapped_records, whole,
-                                                            strict=True):
+            for raw, (ext, digest), row, mapped, made in zip(
+                page.records, keys, built, mapped_records, whole, strict=True
+            ):
                 tried = not retry
                 if digest is None:  # the reader sent the id alone: the hash (and the row) are computed here
                     if made is not None:
@@ -798,16 +800,23 @@ class SyncEngine:
                     .values(**values)
                 )
             events += [
-                {"at": now, "actor": actor, "action": action, "object_type": ctx.spec.record_type,
-                 "object_id": ext, "details": {"stream": ctx.spec.name, "reason": reason}}
+                {
+                    "at": now,
+                    "actor": actor,
+                    "action": action,
+                    "object_type": ctx.spec.record_type,
+                    "object_id": ext,
+                    "details": {"stream": ctx.spec.name, "reason": reason},
+                }
                 for ext in ids
             ]
         if events:
             conn.execute(schema.audit_log.insert(), events)
         stats.closed += len(prepared.missing or [])
         stats.reopened += len(prepared.returned or [])
-        log.info("sync.snapshot", connector=ctx.connector, stream=ctx.spec.name, closed=stats.closed,
-                 reopened=stats.reopened)
+        log.info(
+            "sync.snapshot", connector=ctx.connector, stream=ctx.spec.name, closed=stats.closed, reopened=stats.reopened
+        )
 
     def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
         if self.workers < 2:
@@ -926,8 +935,12 @@ class SyncEngine:
             conn.execute(
                 schema.sync_run.update()
                 .where(schema.sync_run.c.id == run_id)
-                .values(status=status, finished_at=utcnow(), stats=_json_safe(redact_all(stats.as_dict())),
-                        error=redact(error) if error else None)
+                .values(
+                    status=status,
+                    finished_at=utcnow(),
+                    stats=_json_safe(redact_all(stats.as_dict())),
+                    error=redact(error) if error else None,
+                )
             )
 
 
@@ -940,8 +953,17 @@ def quarantined(conn: Connection, *, limit: int, include_resolved: bool = False)
     rows = [
         dict(r._mapping)
         for r in conn.execute(
-            sa.select(q.c.id, q.c.connector, q.c.stream, q.c.external_id, q.c.reason, q.c.occurrences, q.c.last_seen,
-                      q.c.resolved_at, q.c.raw)
+            sa.select(
+                q.c.id,
+                q.c.connector,
+                q.c.stream,
+                q.c.external_id,
+                q.c.reason,
+                q.c.occurrences,
+                q.c.last_seen,
+                q.c.resolved_at,
+                q.c.raw,
+            )
             .where(where)
             .order_by(q.c.id)
             .limit(limit)

@@ -68,14 +68,22 @@ def echoing_server() -> Iterator[str]:
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
             if self.path.endswith("/oauth2/token"):  # an OAuth server hands out a token at run time
-                body = {"access_token": "00Druntime!ARtokenOfThisRun.9f8e7d6c5b4a", "instance_url": self._base(),
-                        "token_type": "Bearer", "issued_at": "1", "signature": "x"}
+                body = {
+                    "access_token": "00Druntime!ARtokenOfThisRun.9f8e7d6c5b4a",
+                    "instance_url": self._base(),
+                    "token_type": "Bearer",
+                    "issued_at": "1",
+                    "signature": "x",
+                }
                 data = json.dumps(body).encode()
                 self.send_response(200)
             else:
                 data = json.dumps(
-                    {"message": f"Authentication failed for Authorization: {self.headers.get('Authorization')}",
-                     "status": "error", "category": "INVALID_AUTHENTICATION"}
+                    {
+                        "message": f"Authentication failed for Authorization: {self.headers.get('Authorization')}",
+                        "status": "error",
+                        "category": "INVALID_AUTHENTICATION",
+                    }
                 ).encode()
                 self.send_response(401)
             self.send_header("Content-Type", "application/json")

@@ -222,7 +222,12 @@ def test_a_corrupt_database_file_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["postgresql://user@host:notaport/db", "not a url at all", "mysql+nodriver://x/y", "sqlite:////no/such/folder/hub.db"],
+    [
+        "postgresql://user@host:notaport/db",
+        "not a url at all",
+        "mysql+nodriver://x/y",
+        "sqlite:////no/such/folder/hub.db",
+    ],
 )
 def test_a_malformed_or_unusable_database_url_is_one_line(tmp_path: Path, url: str) -> None:
     code, stderr = _hub_cli(tmp_path, url, "init")

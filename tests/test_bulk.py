@@ -11,25 +11,69 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hub.store import schema
 from hub.store.bulk import BulkWriter
 
-COLUMNS = ["source", "external_id", "record_hash", "synced_at", "bank_ref", "statement_id", "booking_date", "amount",
-           "currency", "direction", "reversal", "references", "additional_remittance", "payer_name", "remittance"]
+COLUMNS = [
+    "source",
+    "external_id",
+    "record_hash",
+    "synced_at",
+    "bank_ref",
+    "statement_id",
+    "booking_date",
+    "amount",
+    "currency",
+    "direction",
+    "reversal",
+    "references",
+    "additional_remittance",
+    "payer_name",
+    "remittance",
+]
 
 texts = st.one_of(
     st.none(),
-    st.sampled_from(["", "x", "it's", "O'Brien; DROP TABLE receipt;--", "a\nb", "ünïcödé", "\x00nul", "'", "''",
-                     "x" * 250, "%s ? :name", "123", "1e3", " padded "]),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            "it's",
+            "O'Brien; DROP TABLE receipt;--",
+            "a\nb",
+            "ünïcödé",
+            "\x00nul",
+            "'",
+            "''",
+            "x" * 250,
+            "%s ? :name",
+            "123",
+            "1e3",
+            " padded ",
+        ]
+    ),
     st.text(max_size=8),
 )
-ints = st.one_of(st.sampled_from([0, 1, -1, (1 << 62) - 1, -(1 << 62) + 1, 1 << 62, -(1 << 63), (1 << 63) - 1]),
-                 st.integers(-(1 << 63), (1 << 63) - 1))
+ints = st.one_of(
+    st.sampled_from([0, 1, -1, (1 << 62) - 1, -(1 << 62) + 1, 1 << 62, -(1 << 63), (1 << 63) - 1]),
+    st.integers(-(1 << 63), (1 << 63) - 1),
+)
 
 
 def _row(i: int, draw_text: Any, draw_int: Any, order: list[str]) -> tuple[Any, ...]:
     values = {
-        "source": "bank", "external_id": f"k{i}", "record_hash": draw_int, "synced_at": "2026-11-29 00:00:00.000000",
-        "bank_ref": draw_text, "statement_id": draw_text, "booking_date": "2026-11-28", "amount": draw_int,
-        "currency": "EUR", "direction": "credit", "reversal": 0, "references": "[]", "additional_remittance": "[]",
-        "payer_name": draw_text, "remittance": draw_text,
+        "source": "bank",
+        "external_id": f"k{i}",
+        "record_hash": draw_int,
+        "synced_at": "2026-11-29 00:00:00.000000",
+        "bank_ref": draw_text,
+        "statement_id": draw_text,
+        "booking_date": "2026-11-28",
+        "amount": draw_int,
+        "currency": "EUR",
+        "direction": "credit",
+        "reversal": 0,
+        "references": "[]",
+        "additional_remittance": "[]",
+        "payer_name": draw_text,
+        "remittance": draw_text,
     }
     return tuple(values[c] for c in order)
 
@@ -38,8 +82,9 @@ def _stored(url: str) -> list[tuple[Any, ...]]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         cols = ", ".join(f'"{c}"' for c in COLUMNS)
-        rows = conn.exec_driver_sql(f"SELECT id, {cols}, typeof(record_hash), typeof(amount) FROM receipt "
-                                    "ORDER BY id").fetchall()
+        rows = conn.exec_driver_sql(
+            f"SELECT id, {cols}, typeof(record_hash), typeof(amount) FROM receipt ORDER BY id"
+        ).fetchall()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -79,8 +124,9 @@ def test_a_large_page_takes_the_shaped_write(tmp_path: Path, monkeypatch: Any) -
     writer = BulkWriter(engine.dialect, schema.receipt, COLUMNS, "append")
     calls = []
     original = BulkWriter._write_shaped
-    monkeypatch.setattr(BulkWriter, "_write_shaped", lambda self, conn, rows: calls.append(len(rows))
-                        or original(self, conn, rows))
+    monkeypatch.setattr(
+        BulkWriter, "_write_shaped", lambda self, conn, rows: calls.append(len(rows)) or original(self, conn, rows)
+    )
     with engine.begin() as conn:
         writer.write(conn, [_row(i, "it's", i, writer.order) for i in range(120)])
     engine.dispose()

@@ -49,21 +49,37 @@ def add_customer(
 ) -> None:
     conn.execute(
         schema.customer.insert().values(
-            source=source, external_id=ext, record_hash=0, synced_at=utcnow(), canonical_id=canonical,
-            legal_name=name, aliases=[], tax_ids=[], ibans=[], links={}, currency=ccy,
+            source=source,
+            external_id=ext,
+            record_hash=0,
+            synced_at=utcnow(),
+            canonical_id=canonical,
+            legal_name=name,
+            aliases=[],
+            tax_ids=[],
+            ibans=[],
+            links={},
+            currency=ccy,
         )
     )
 
 
-def add_invoice(
-    conn: sa.Connection, number: str, customer: str, due: dt.date, amount: str, *, ccy: str = "EUR"
-) -> int:
+def add_invoice(conn: sa.Connection, number: str, customer: str, due: dt.date, amount: str, *, ccy: str = "EUR") -> int:
     return int(
         conn.execute(
             schema.invoice.insert().values(
-                source="erp", external_id=number, record_hash=0, synced_at=utcnow(), number=number,
-                customer_external_id=customer, issue_date=due - dt.timedelta(days=30), due_date=due, currency=ccy,
-                amount=Decimal(amount), open_amount=Decimal(amount), status="open",
+                source="erp",
+                external_id=number,
+                record_hash=0,
+                synced_at=utcnow(),
+                number=number,
+                customer_external_id=customer,
+                issue_date=due - dt.timedelta(days=30),
+                due_date=due,
+                currency=ccy,
+                amount=Decimal(amount),
+                open_amount=Decimal(amount),
+                status="open",
             )
         ).inserted_primary_key[0]
     )
@@ -81,16 +97,33 @@ def add_payment(
 ) -> None:
     receipt_id = conn.execute(
         schema.receipt.insert().values(
-            source="bank", external_id=uuid.uuid4().hex, record_hash=0, synced_at=utcnow(), booking_date=booked,
-            amount=Decimal(amount), currency=ccy, direction="credit", reversal=False, references=[],
+            source="bank",
+            external_id=uuid.uuid4().hex,
+            record_hash=0,
+            synced_at=utcnow(),
+            booking_date=booked,
+            amount=Decimal(amount),
+            currency=ccy,
+            direction="credit",
+            reversal=False,
+            references=[],
             additional_remittance=[],
         )
     ).inserted_primary_key[0]
     now = utcnow()
     conn.execute(
         schema.allocation.insert().values(
-            receipt_id=receipt_id, invoice_id=invoice_id, amount=Decimal(amount), kind=kind, method="test",
-            confidence=1.0, status=status, reasons=[], created_at=now, decided_by="test", decided_at=now,
+            receipt_id=receipt_id,
+            invoice_id=invoice_id,
+            amount=Decimal(amount),
+            kind=kind,
+            method="test",
+            confidence=1.0,
+            status=status,
+            reasons=[],
+            created_at=now,
+            decided_by="test",
+            decided_at=now,
         )
     )
 
@@ -109,9 +142,17 @@ def add_action(
     return int(
         conn.execute(
             schema.collection_action.insert().values(
-                source=source, external_id=uuid.uuid4().hex, record_hash=0, synced_at=utcnow(),
-                customer_external_id=customer, invoice_numbers=[], channel=channel, at=at, content="called",
-                promise_date=promise_date, promise_amount=None if promise_amount is None else Decimal(promise_amount),
+                source=source,
+                external_id=uuid.uuid4().hex,
+                record_hash=0,
+                synced_at=utcnow(),
+                customer_external_id=customer,
+                invoice_numbers=[],
+                channel=channel,
+                at=at,
+                content="called",
+                promise_date=promise_date,
+                promise_amount=None if promise_amount is None else Decimal(promise_amount),
                 promise_currency=promise_currency,
             )
         ).inserted_primary_key[0]
@@ -141,8 +182,14 @@ def promised(store: Store) -> tuple[Store, int, int]:
         add_customer(conn, "C1", "C1")
         invoice_id = add_invoice(conn, "I1", "C1", dt.date(2024, 1, 1), "1000.00")
     action_id = record_action(
-        store, customer_id="C1", channel="phone", at=at(MADE), content="promised to pay",
-        promise_date=PROMISED, promise_amount=Decimal("600.00"), author="ann",
+        store,
+        customer_id="C1",
+        channel="phone",
+        at=at(MADE),
+        content="promised to pay",
+        promise_date=PROMISED,
+        promise_amount=Decimal("600.00"),
+        author="ann",
     )
     return store, invoice_id, action_id
 
@@ -230,8 +277,14 @@ def test_every_promise_is_returned_per_customer_newest_first(promised: tuple[Sto
     with store.begin() as conn:
         add_payment(conn, invoice_id, dt.date(2024, 2, 8), "600.00")
     later = record_action(
-        store, customer_id="C1", channel="email", at=at(dt.date(2024, 2, 20)), content="second promise",
-        promise_date=dt.date(2024, 3, 1), promise_amount=Decimal("400.00"), author="ann",
+        store,
+        customer_id="C1",
+        channel="email",
+        at=at(dt.date(2024, 2, 20)),
+        content="second promise",
+        promise_date=dt.date(2024, 3, 1),
+        promise_amount=Decimal("400.00"),
+        author="ann",
     )
     with store.begin() as conn:
         views = evaluate_promises(conn, dt.date(2024, 2, 21), GRACE)["C1"]
@@ -244,9 +297,7 @@ def test_crm_actions_resolve_to_the_canonical_customer_and_get_their_promise(sto
         add_customer(conn, "C1", "C1")
         add_customer(conn, "acc-77", "C1", source="crm")
         invoice_id = add_invoice(conn, "I1", "C1", dt.date(2024, 1, 1), "1000.00")
-        action_id = add_action(
-            conn, "acc-77", at(MADE), source="crm", promise_date=PROMISED, promise_amount="300.00"
-        )
+        action_id = add_action(conn, "acc-77", at(MADE), source="crm", promise_date=PROMISED, promise_amount="300.00")
         add_payment(conn, invoice_id, dt.date(2024, 2, 3), "300.00")
         resolve = canonical_customer_ids(conn)
         assert (resolve("crm", "acc-77"), resolve("crm", "acc-99")) == ("C1", "crm:acc-99")
@@ -291,23 +342,40 @@ def test_a_logged_action_is_stored_with_an_audit_entry_and_its_promise_in_the_cu
         add_customer(conn, "C1", "C1", ccy="CHF")
         add_invoice(conn, "I1", "C1", dt.date(2024, 1, 1), "1000.00", ccy="CHF")
     action_id = record_action(
-        store, customer_id="C1", channel="phone", at=dt.datetime(2024, 2, 1, 14, 30), content="will pay Friday",
-        outcome="promise", promise_date=dt.date(2024, 2, 9), promise_amount=Decimal("500.00"),
-        invoice_numbers=["I1"], author="ann",
+        store,
+        customer_id="C1",
+        channel="phone",
+        at=dt.datetime(2024, 2, 1, 14, 30),
+        content="will pay Friday",
+        outcome="promise",
+        promise_date=dt.date(2024, 2, 9),
+        promise_amount=Decimal("500.00"),
+        invoice_numbers=["I1"],
+        author="ann",
     )
     ca, log = schema.collection_action, schema.audit_log
     with store.connect() as conn:
         row = conn.execute(sa.select(ca).where(ca.c.id == action_id)).one()
         audit = conn.execute(sa.select(log)).one()
     assert (row.source, row.customer_external_id, row.channel, row.invoice_numbers, row.author) == (
-        "hub", "C1", "phone", ["I1"], "ann",
+        "hub",
+        "C1",
+        "phone",
+        ["I1"],
+        "ann",
     )
     assert len(row.external_id) == 32 and row.record_hash != 0
     assert (audit.actor, audit.action, audit.object_id) == ("ann", "collections.log", row.external_id)
     assert audit.details["promise"] == {"date": "2024-02-09", "amount": "500.00", "currency": "CHF"}
     p = promise_row(store, action_id)
     assert (p.customer_id, p.made_on, p.promised_date, p.amount, p.currency, p.status, p.received) == (
-        "C1", dt.date(2024, 2, 1), dt.date(2024, 2, 9), Decimal("500.00"), "CHF", "open", Decimal("0.00"),
+        "C1",
+        dt.date(2024, 2, 1),
+        dt.date(2024, 2, 9),
+        Decimal("500.00"),
+        "CHF",
+        "open",
+        Decimal("0.00"),
     )
 
 
@@ -315,8 +383,15 @@ def test_a_customer_known_only_from_its_invoices_can_be_logged_with_their_curren
     with store.begin() as conn:
         add_invoice(conn, "I7", "Z9", dt.date(2024, 1, 1), "70.00", ccy="SEK")  # no customer record for Z9
     action_id = record_action(
-        store, customer_id="erp:Z9", channel="letter", at=at(MADE), content="letter sent",
-        promise_date=dt.date(2024, 2, 9), promise_amount=Decimal("70.00"), invoice_numbers=["I7"], author="ann",
+        store,
+        customer_id="erp:Z9",
+        channel="letter",
+        at=at(MADE),
+        content="letter sent",
+        promise_date=dt.date(2024, 2, 9),
+        promise_amount=Decimal("70.00"),
+        invoice_numbers=["I7"],
+        author="ann",
     )
     assert (promise_row(store, action_id).customer_id, promise_row(store, action_id).currency) == ("erp:Z9", "SEK")
     with store.connect() as conn:
@@ -374,10 +449,16 @@ def customer(
     amount = Decimal(overdue)
     has_overdue = amount > 0
     exposure = Exposure(
-        customer_id=cid, as_of=as_of, currency=ccy, open_amount=Decimal(open_amount or overdue),
-        overdue_amount=amount, buckets={}, oldest_due_date=D if has_overdue else None,
+        customer_id=cid,
+        as_of=as_of,
+        currency=ccy,
+        open_amount=Decimal(open_amount or overdue),
+        overdue_amount=amount,
+        buckets={},
+        oldest_due_date=D if has_overdue else None,
         max_days_past_due=(as_of - D).days if has_overdue else 0,
-        open_base=Decimal(open_base if open_base is not None else (open_amount or overdue)), base_currency=base,
+        open_base=Decimal(open_base if open_base is not None else (open_amount or overdue)),
+        base_currency=base,
     )
     return CustomerRisk(exposure=exposure, promises=promises or [], band=band)
 
@@ -440,7 +521,11 @@ def test_after_the_reminder_is_logged_the_call_is_next_at_fifteen_days(ladder_st
     p = plan(ladder_store, customer(day(15)))
     assert p is not None
     assert (p["step"], p["action"], p["channel"], p["owner"], p["due_on"]) == (
-        2, "call", "phone", "collector", "2024-03-16",
+        2,
+        "call",
+        "phone",
+        "collector",
+        "2024-03-16",
     )
     assert p["reason"].endswith("not yet logged since then. Last contact: email on 2024-03-05.")
 
@@ -589,18 +674,55 @@ def cli_dir(tmp_path: Path, db_url: str) -> Path:
 
 
 def test_cli_log_and_ledger(cli_dir: Path) -> None:
-    run_hub("collections", "log", "C1", "--channel", "email", "--content", "reminder sent", "--at", "2024-02-01",
-            "--by", "ann", cwd=cli_dir)
-    logged = json.loads(run_hub(
-        "--json", "collections", "log", "C1", "--channel", "phone", "--content", "will pay on the 10th",
-        "--at", "2024-02-02T09:30:00+01:00", "--promise-date", "2024-02-10", "--promise-amount", "600",
-        "--invoice", "I1", "--by", "bob", cwd=cli_dir,
-    ).stdout)["logged"]
+    run_hub(
+        "collections",
+        "log",
+        "C1",
+        "--channel",
+        "email",
+        "--content",
+        "reminder sent",
+        "--at",
+        "2024-02-01",
+        "--by",
+        "ann",
+        cwd=cli_dir,
+    )
+    logged = json.loads(
+        run_hub(
+            "--json",
+            "collections",
+            "log",
+            "C1",
+            "--channel",
+            "phone",
+            "--content",
+            "will pay on the 10th",
+            "--at",
+            "2024-02-02T09:30:00+01:00",
+            "--promise-date",
+            "2024-02-10",
+            "--promise-amount",
+            "600",
+            "--invoice",
+            "I1",
+            "--by",
+            "bob",
+            cwd=cli_dir,
+        ).stdout
+    )["logged"]
     assert (logged["at"], logged["channel"], logged["author"], logged["invoices"]) == (
-        "2024-02-02T08:30:00+00:00", "phone", "bob", ["I1"],
+        "2024-02-02T08:30:00+00:00",
+        "phone",
+        "bob",
+        ["I1"],
     )
     assert logged["promise"] == {
-        "date": "2024-02-10", "amount": "600.00", "currency": "EUR", "status": "open", "received": "0.00",
+        "date": "2024-02-10",
+        "amount": "600.00",
+        "currency": "EUR",
+        "status": "open",
+        "received": "0.00",
         "settled_on": None,
     }
     entries = json.loads(run_hub("--json", "collections", "ledger", "C1", cwd=cli_dir).stdout)["ledger"]
@@ -615,8 +737,19 @@ def test_cli_refuses_an_unknown_customer_and_bad_options(cli_dir: Path) -> None:
     proc = run_hub("collections", "log", "C-1", "--channel", "phone", "--content", "x", cwd=cli_dir, check=False)
     assert proc.returncode == 1
     assert "no customer 'C-1' in the hub; did you mean C1 (Alpha GmbH)?" in proc.stderr
-    proc = run_hub("collections", "log", "C1", "--channel", "phone", "--content", "x", "--promise-amount", "ten",
-                   cwd=cli_dir, check=False)
+    proc = run_hub(
+        "collections",
+        "log",
+        "C1",
+        "--channel",
+        "phone",
+        "--content",
+        "x",
+        "--promise-amount",
+        "ten",
+        cwd=cli_dir,
+        check=False,
+    )
     assert proc.returncode == 1 and "--promise-amount must be an amount like 1250.00, got 'ten'" in proc.stderr
     proc = run_hub("collections", "promises", "--status", "late", cwd=cli_dir, check=False)
     assert proc.returncode == 1 and "--status must be one of open, kept, broken, got 'late'" in proc.stderr
@@ -626,8 +759,15 @@ def test_cli_refuses_an_unknown_customer_and_bad_options(cli_dir: Path) -> None:
 
 def test_cli_due_lists_steps_due_by_the_date_most_valuable_first(cli_dir: Path, db_url: str) -> None:
     def step(due_on: str | None, open_base: str | None, owner: str = "collector", **extra: Any) -> dict[str, Any]:
-        plan: dict[str, Any] = {"days_past_due": 20, "overdue": "100.00", "currency": "EUR", "open_base": open_base,
-                                "base_currency": "EUR", "reason": "why", **extra}
+        plan: dict[str, Any] = {
+            "days_past_due": 20,
+            "overdue": "100.00",
+            "currency": "EUR",
+            "open_base": open_base,
+            "base_currency": "EUR",
+            "reason": "why",
+            **extra,
+        }
         if due_on:
             plan.update(step=2, action="call", channel="phone", owner=owner, due_on=due_on)
         return plan
@@ -642,14 +782,42 @@ def test_cli_due_lists_steps_due_by_the_date_most_valuable_first(cli_dir: Path, 
     }
     store = Store(db_url)
     with store.begin() as conn:
-        conn.execute(schema.exposure.insert(), [
-            {"customer_id": cid, "as_of": dt.date(2024, 3, 16), "currency": "EUR", "open_amount": Decimal("100.00"),
-             "overdue_amount": Decimal("100.00"), "buckets": {}, "unapplied_cash": Decimal("0"),
-             "max_days_past_due": 20, "signals": [], "flags": [], "computed_at": utcnow(), "next_action": plan}
-            for cid, plan in plans.items()
-        ] + [{"customer_id": "clean", "as_of": dt.date(2024, 3, 16), "currency": "EUR", "open_amount": Decimal("0"),
-              "overdue_amount": Decimal("0"), "buckets": {}, "unapplied_cash": Decimal("0"), "max_days_past_due": 0,
-              "signals": [], "flags": [], "computed_at": utcnow(), "next_action": None}])
+        conn.execute(
+            schema.exposure.insert(),
+            [
+                {
+                    "customer_id": cid,
+                    "as_of": dt.date(2024, 3, 16),
+                    "currency": "EUR",
+                    "open_amount": Decimal("100.00"),
+                    "overdue_amount": Decimal("100.00"),
+                    "buckets": {},
+                    "unapplied_cash": Decimal("0"),
+                    "max_days_past_due": 20,
+                    "signals": [],
+                    "flags": [],
+                    "computed_at": utcnow(),
+                    "next_action": plan,
+                }
+                for cid, plan in plans.items()
+            ]
+            + [
+                {
+                    "customer_id": "clean",
+                    "as_of": dt.date(2024, 3, 16),
+                    "currency": "EUR",
+                    "open_amount": Decimal("0"),
+                    "overdue_amount": Decimal("0"),
+                    "buckets": {},
+                    "unapplied_cash": Decimal("0"),
+                    "max_days_past_due": 0,
+                    "signals": [],
+                    "flags": [],
+                    "computed_at": utcnow(),
+                    "next_action": None,
+                }
+            ],
+        )
     store.dispose()
 
     def due(*args: str) -> list[str]:

@@ -125,7 +125,10 @@ def test_the_example_config_loads_and_names_every_setting() -> None:
                 out.append(f"{prefix}{name}")
         return out
 
-    missing = [f for f in fields(HubConfig, "") if f.rsplit(".", 1)[-1] not in named and f not in (
-        "connectors", "base_dir", "collections.ladders")]
+    missing = [
+        f
+        for f in fields(HubConfig, "")
+        if f.rsplit(".", 1)[-1] not in named and f not in ("connectors", "base_dir", "collections.ladders")
+    ]
     assert missing == []
     assert tomllib.loads(text)["collections"]["ladders"]["default"][0]["action"] == "friendly reminder"

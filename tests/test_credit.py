@@ -29,11 +29,23 @@ def put(conn: sa.Connection, table: sa.Table, **values: Any) -> int:
     """Insert one source row, filling the bookkeeping columns."""
     values = {"source": "erp", "record_hash": next(_ids), "synced_at": utcnow(), **values}
     if table.name == "customer":
-        values = {"aliases": [], "tax_ids": [], "ibans": [], "links": {}, "canonical_id": values["external_id"],
-                  "legal_name": f"{values['external_id']} Ltd", **values}
+        values = {
+            "aliases": [],
+            "tax_ids": [],
+            "ibans": [],
+            "links": {},
+            "canonical_id": values["external_id"],
+            "legal_name": f"{values['external_id']} Ltd",
+            **values,
+        }
     if table.name == "invoice":
-        values = {"number": values["external_id"], "open_amount": values["amount"], "status": "open",
-                  "due_date": values["issue_date"] + dt.timedelta(days=30), **values}
+        values = {
+            "number": values["external_id"],
+            "open_amount": values["amount"],
+            "status": "open",
+            "due_date": values["issue_date"] + dt.timedelta(days=30),
+            **values,
+        }
     return int(conn.execute(table.insert().values(**values)).inserted_primary_key[0])
 
 
@@ -47,8 +59,16 @@ def invoices(store: Store, cid: str, *amounts: str, ccy: str = "EUR", issued: dt
     with store.begin() as conn:
         for amount in amounts:
             n = next(_ids)
-            put(conn, schema.invoice, external_id=f"INV-{n}", customer_external_id=cid, currency=ccy, amount=D(amount),
-                issue_date=issued or AS_OF - dt.timedelta(days=10), **kw)
+            put(
+                conn,
+                schema.invoice,
+                external_id=f"INV-{n}",
+                customer_external_id=cid,
+                currency=ccy,
+                amount=D(amount),
+                issue_date=issued or AS_OF - dt.timedelta(days=10),
+                **kw,
+            )
 
 
 def risk(
@@ -75,8 +95,14 @@ def risk(
 
 
 def bureau(name: str, limit: str, ccy: str | None = "EUR") -> BureauView:
-    return BureauView(bureau=name, report_date=dt.date(2026, 10, 1), score=60.0, band="B",
-                      recommended_limit=D(limit), recommended_limit_currency=ccy)
+    return BureauView(
+        bureau=name,
+        report_date=dt.date(2026, 10, 1),
+        score=60.0,
+        band="B",
+        recommended_limit=D(limit),
+        recommended_limit_currency=ccy,
+    )
 
 
 def recommend(
@@ -84,7 +110,12 @@ def recommend(
 ) -> tuple[dict[str, credit.Recommendation], list[CreditLimitChange]]:
     with store.begin() as conn:
         return credit.recommend_limits(
-            conn, customers, settings or CreditConfig(), as_of, utcnow(), sinks=SINKS,
+            conn,
+            customers,
+            settings or CreditConfig(),
+            as_of,
+            utcnow(),
+            sinks=SINKS,
             links={c.customer_id: {"erp": c.customer_id} for c in customers},
         )
 
@@ -95,8 +126,9 @@ def proposal_rows(store: Store) -> list[tuple[int, str, str, Decimal | None, Dec
         return [
             tuple(r)
             for r in conn.execute(
-                sa.select(p.c.id, p.c.customer_id, p.c.status, p.c.current_limit, p.c.recommended, p.c.decided_by,
-                          p.c.note).order_by(p.c.id)
+                sa.select(
+                    p.c.id, p.c.customer_id, p.c.status, p.c.current_limit, p.c.recommended, p.c.decided_by, p.c.note
+                ).order_by(p.c.id)
             )
         ]
 
@@ -149,8 +181,16 @@ def test_invoices_of_another_customer_record_count_for_the_canonical_customer(st
     customer(store, "crm-77", canonical_id="B1", source="crm")
     invoices(store, "B1", "60000")
     with store.begin() as conn:
-        put(conn, schema.invoice, source="crm", external_id="X-1", customer_external_id="crm-77", currency="EUR",
-            amount=D("60000"), issue_date=AS_OF - dt.timedelta(days=3))
+        put(
+            conn,
+            schema.invoice,
+            source="crm",
+            external_id="X-1",
+            customer_external_id="crm-77",
+            currency="EUR",
+            amount=D("60000"),
+            issue_date=AS_OF - dt.timedelta(days=3),
+        )
     recs, _ = recommend(store, risk("B1", "B"))
     assert recs["B1"].amount == D("20000.00")
 
@@ -268,7 +308,10 @@ def test_a_small_change_is_applied_by_policy_with_an_audit_entry_and_an_event_pe
     assert [(sink, eid) for sink, eid, _ in outbox] == [("crm", event_id), ("erp", event_id)]
     payload = outbox[0][2]
     assert (payload["kind"], payload["amount"], payload["previous"], payload["currency"]) == (
-        "credit_limit", "22000.00", "20000.00", "EUR"
+        "credit_limit",
+        "22000.00",
+        "20000.00",
+        "EUR",
     )
     [audit] = audit_rows(store)
     assert audit[:3] == ("policy", "credit_limit.apply", str(rec.proposal_id))
@@ -313,8 +356,15 @@ def test_a_recommendation_equal_to_the_current_limit_writes_nothing_and_supersed
     assert (recs["B1"].status, recs["B1"].proposal_id, events) == ("unchanged", None, [])
     assert recs["B1"].reasons[-1] == "The current limit is already 30,000.00 EUR: nothing to change."
     assert proposal_rows(store) == [
-        (pending_id, "B1", "superseded", D("10000.00"), D("30000.00"), "policy",
-         "The current limit came to equal this recommendation (30,000.00 EUR).")
+        (
+            pending_id,
+            "B1",
+            "superseded",
+            D("10000.00"),
+            D("30000.00"),
+            "policy",
+            "The current limit came to equal this recommendation (30,000.00 EUR).",
+        )
     ]
 
 
@@ -383,14 +433,21 @@ def test_approving_records_who_and_why_and_queues_the_new_limit_for_every_sink(s
     assert [r[2] for r in proposal_rows(store)] == ["approved"]
     event_id = f"B1:credit_limit:{pid}"
     assert (event.event_id, event.amount, event.previous, event.approved_by, event.links) == (
-        event_id, D("30000.00"), D("10000.00"), "alice", {"erp": "B1", "hubspot": "hs-9"}
+        event_id,
+        D("30000.00"),
+        D("10000.00"),
+        "alice",
+        {"erp": "B1", "hubspot": "hs-9"},
     )
     assert event.reason == "Approved by alice: Annual accounts are fine. Recommended credit limit: 30,000.00 EUR."
     assert [(sink, eid) for sink, eid, _ in outbox_rows(store)] == [("crm", event_id), ("erp", event_id)]
     [audit] = audit_rows(store)
     assert audit[:3] == ("alice", "credit_limit.approve", str(pid))
     assert {k: audit[3][k] for k in ("customer_id", "previous", "new", "note", "currency")} == {
-        "customer_id": "B1", "previous": "10000.00", "new": "30000.00", "note": "Annual accounts are fine.",
+        "customer_id": "B1",
+        "previous": "10000.00",
+        "new": "30000.00",
+        "note": "Annual accounts are fine.",
         "currency": "EUR",
     }
 
@@ -458,7 +515,9 @@ def test_cli_lists_explains_and_approves_proposals(tmp_path: Path, db_url: str) 
             run_hub("--json", "limits", "approve", "B1", "--by", "alice", "--note", "ok", cwd=tmp_path).stdout
         )
         assert (approved["approved"]["status"], approved["event_id"], approved["sinks"]) == (
-            "approved", f"B1:credit_limit:{pid}", ["flags"]
+            "approved",
+            f"B1:credit_limit:{pid}",
+            ["flags"],
         )
         assert [(sink, eid) for sink, eid, _ in outbox_rows(store)] == [("flags", f"B1:credit_limit:{pid}")]
         again = run_hub("limits", "approve", str(pid), "--by", "alice", cwd=tmp_path, check=False)

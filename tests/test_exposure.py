@@ -31,8 +31,16 @@ def put(conn: sa.Connection, table: sa.Table, **values: Any) -> int:
         "customer": {"aliases": [], "tax_ids": [], "ibans": [], "links": {}},
         "invoice": {"issue_date": AS_OF - dt.timedelta(days=200), "status": "open"},
         "receipt": {"direction": "credit", "reversal": False, "references": [], "additional_remittance": []},
-        "allocation": {"kind": "payment", "method": "test", "confidence": 1.0, "status": "auto", "reasons": [],
-                       "created_at": utcnow(), "decided_by": "hub", "decided_at": utcnow()},
+        "allocation": {
+            "kind": "payment",
+            "method": "test",
+            "confidence": 1.0,
+            "status": "auto",
+            "reasons": [],
+            "created_at": utcnow(),
+            "decided_by": "hub",
+            "decided_at": utcnow(),
+        },
         "credit_report": {"legal_events": []},
     }
     values = {**defaults.get(table.name, {}), **values}
@@ -45,18 +53,34 @@ def put(conn: sa.Connection, table: sa.Table, **values: Any) -> int:
 
 
 def customer(conn: sa.Connection, cid: str, ccy: str = "EUR", limit: str | None = None, **kw: Any) -> None:
-    put(conn, schema.customer, external_id=cid, legal_name=f"{cid} Ltd", currency=ccy,
-        credit_limit=D(limit) if limit else None, **kw)
+    put(
+        conn,
+        schema.customer,
+        external_id=cid,
+        legal_name=f"{cid} Ltd",
+        currency=ccy,
+        credit_limit=D(limit) if limit else None,
+        **kw,
+    )
 
 
 def invoice(conn: sa.Connection, number: str, cid: str, amount: str, dpd: int, ccy: str = "EUR", **kw: Any) -> int:
-    return put(conn, schema.invoice, external_id=number, customer_external_id=cid, currency=ccy, amount=D(amount),
-               due_date=AS_OF - dt.timedelta(days=dpd), **kw)
+    return put(
+        conn,
+        schema.invoice,
+        external_id=number,
+        customer_external_id=cid,
+        currency=ccy,
+        amount=D(amount),
+        due_date=AS_OF - dt.timedelta(days=dpd),
+        **kw,
+    )
 
 
 def receipt(conn: sa.Connection, ref: str, amount: str, booked: dt.date, ccy: str = "EUR", **kw: Any) -> int:
-    return put(conn, schema.receipt, source="bank", external_id=ref, amount=D(amount), currency=ccy,
-               booking_date=booked, **kw)
+    return put(
+        conn, schema.receipt, source="bank", external_id=ref, amount=D(amount), currency=ccy, booking_date=booked, **kw
+    )
 
 
 def allocate(conn: sa.Connection, receipt_id: int, invoice_id: int, amount: str, status: str = "auto") -> None:
@@ -97,8 +121,14 @@ def test_bucket_totals_are_open_amounts_less_live_allocations_by_days_past_due(d
         allocate(conn, r, i3, "100.00")  # live: counts
         allocate(conn, r, i1, "400.00", status="suggested")  # not applied yet: does not count
     exp = exposures(db)["A"]
-    assert exp.buckets == {"not_due": D("1000.00"), "d1_30": D("200.00"), "d31_60": D(0), "d61_90": D("200.00"),
-                           "d91_180": D(0), "d180_plus": D("50.00")}
+    assert exp.buckets == {
+        "not_due": D("1000.00"),
+        "d1_30": D("200.00"),
+        "d31_60": D(0),
+        "d61_90": D("200.00"),
+        "d91_180": D(0),
+        "d180_plus": D("50.00"),
+    }
     assert (exp.open_amount, exp.overdue_amount, exp.max_days_past_due) == (D("1450.00"), D("450.00"), 400)
     assert exp.oldest_due_date == AS_OF - dt.timedelta(days=400)
     assert exp.utilisation == pytest.approx(0.145)
@@ -121,12 +151,29 @@ def test_a_synced_rate_dated_on_or_before_the_as_of_date_beats_the_configured_on
     with db.begin() as conn:
         customer(conn, "G", "GBP")
         invoice(conn, "I1", "G", "100.00", dpd=5, ccy="GBP")
-        put(conn, schema.fx_rate, source="ecb", external_id="1", currency="GBP", base="EUR", rate=D("1.15"),
-            date=AS_OF - dt.timedelta(days=1))
-        put(conn, schema.fx_rate, source="ecb", external_id="2", currency="GBP", base="EUR", rate=D("9"),
-            date=AS_OF + dt.timedelta(days=1))  # after the as-of date: not used
-        put(conn, schema.fx_rate, source="ecb", external_id="3", currency="EUR", base="USD", rate=D("1.25"),
-            date=AS_OF)  # quoted the other way round: 1 USD = 0.8 EUR
+        put(
+            conn,
+            schema.fx_rate,
+            source="ecb",
+            external_id="1",
+            currency="GBP",
+            base="EUR",
+            rate=D("1.15"),
+            date=AS_OF - dt.timedelta(days=1),
+        )
+        put(
+            conn,
+            schema.fx_rate,
+            source="ecb",
+            external_id="2",
+            currency="GBP",
+            base="EUR",
+            rate=D("9"),
+            date=AS_OF + dt.timedelta(days=1),
+        )  # after the as-of date: not used
+        put(
+            conn, schema.fx_rate, source="ecb", external_id="3", currency="EUR", base="USD", rate=D("1.25"), date=AS_OF
+        )  # quoted the other way round: 1 USD = 0.8 EUR
     with db.connect() as conn:
         rates = Rates.load(conn, "EUR", {"GBP": D("1.17")}, AS_OF)
     assert rates.to_base("GBP") == D("1.15")
@@ -155,14 +202,48 @@ def test_open_orders_count_towards_utilisation_and_valid_guarantees_reduce_net_e
     with db.begin() as conn:
         customer(conn, "A", limit="1000")
         invoice(conn, "I1", "A", "600.00", dpd=0)
-        put(conn, schema.sales_order, external_id="SO1", number="SO1", customer_external_id="A",
-            order_date=AS_OF, currency="EUR", open_amount=D("500.00"), status="open")
-        put(conn, schema.sales_order, external_id="SO2", number="SO2", customer_external_id="A",
-            order_date=AS_OF, currency="EUR", open_amount=D("900.00"), status="closed")
-        put(conn, schema.guarantee, external_id="G1", customer_external_id="A", kind="bank_guarantee",
-            amount=D("300.00"), currency="EUR", expiry_date=AS_OF)  # valid through today
-        put(conn, schema.guarantee, external_id="G2", customer_external_id="A", kind="credit_insurance",
-            amount=D("5000.00"), currency="EUR", expiry_date=AS_OF - dt.timedelta(days=1))  # expired
+        put(
+            conn,
+            schema.sales_order,
+            external_id="SO1",
+            number="SO1",
+            customer_external_id="A",
+            order_date=AS_OF,
+            currency="EUR",
+            open_amount=D("500.00"),
+            status="open",
+        )
+        put(
+            conn,
+            schema.sales_order,
+            external_id="SO2",
+            number="SO2",
+            customer_external_id="A",
+            order_date=AS_OF,
+            currency="EUR",
+            open_amount=D("900.00"),
+            status="closed",
+        )
+        put(
+            conn,
+            schema.guarantee,
+            external_id="G1",
+            customer_external_id="A",
+            kind="bank_guarantee",
+            amount=D("300.00"),
+            currency="EUR",
+            expiry_date=AS_OF,
+        )  # valid through today
+        put(
+            conn,
+            schema.guarantee,
+            external_id="G2",
+            customer_external_id="A",
+            kind="credit_insurance",
+            amount=D("5000.00"),
+            currency="EUR",
+            expiry_date=AS_OF - dt.timedelta(days=1),
+        )  # expired
     exp = exposures(db)["A"]
     assert (exp.open_orders, exp.secured_amount) == (D("500.00"), D("300.00"))
     assert exp.net_exposure == D("800.00")
@@ -173,10 +254,12 @@ def test_dso_relates_open_receivables_to_recent_invoicing(db: Store) -> None:
     with db.begin() as conn:
         customer(conn, "A")
         invoice(conn, "I1", "A", "3000.00", dpd=-20, issue_date=AS_OF - dt.timedelta(days=10))
-        invoice(conn, "I2", "A", "6000.00", dpd=0, issue_date=AS_OF - dt.timedelta(days=89), status="paid",
-                open_amount=D(0))
-        invoice(conn, "I3", "A", "9999.00", dpd=0, issue_date=AS_OF - dt.timedelta(days=90), status="paid",
-                open_amount=D(0))  # issued 90 days ago: outside the 90-day window
+        invoice(
+            conn, "I2", "A", "6000.00", dpd=0, issue_date=AS_OF - dt.timedelta(days=89), status="paid", open_amount=D(0)
+        )
+        invoice(
+            conn, "I3", "A", "9999.00", dpd=0, issue_date=AS_OF - dt.timedelta(days=90), status="paid", open_amount=D(0)
+        )  # issued 90 days ago: outside the 90-day window
     assert exposures(db)["A"].dso == pytest.approx(30.0)
 
 
@@ -186,12 +269,28 @@ def test_payment_history_averages_days_late_over_the_window_and_compares_with_th
         # four older payments 2 days late (ERP paid dates), then four recent ones 12 days late (hub matches)
         for n in range(4):
             due = AS_OF - dt.timedelta(days=200 - n)
-            invoice(conn, f"O{n}", "A", "10.00", dpd=(AS_OF - due).days, status="paid", open_amount=D(0),
-                    paid_date=due + dt.timedelta(days=2))
+            invoice(
+                conn,
+                f"O{n}",
+                "A",
+                "10.00",
+                dpd=(AS_OF - due).days,
+                status="paid",
+                open_amount=D(0),
+                paid_date=due + dt.timedelta(days=2),
+            )
         for n in range(4):
             due = AS_OF - dt.timedelta(days=60 - n)
-            i = invoice(conn, f"N{n}", "A", "10.00", dpd=(AS_OF - due).days, status="paid", open_amount=D(0),
-                        paid_date=due + dt.timedelta(days=99))  # the hub's own match wins over the ERP date
+            i = invoice(
+                conn,
+                f"N{n}",
+                "A",
+                "10.00",
+                dpd=(AS_OF - due).days,
+                status="paid",
+                open_amount=D(0),
+                paid_date=due + dt.timedelta(days=99),
+            )  # the hub's own match wins over the ERP date
             r = receipt(conn, f"R{n}", "10.00", due + dt.timedelta(days=12))
             allocate(conn, r, i, "10.00")
     exp = exposures(db, payments_window=4)["A"]
@@ -222,7 +321,11 @@ def test_groups_roll_subsidiaries_up_to_the_top_parent_in_its_currency(db: Store
     assert group["unconverted"] == {"CHF": "70.00"}
     assert group["utilisation"] == pytest.approx(0.35)
     assert {c.exposure.customer_id: c.exposure.group_id for c in book.customers} == {
-        "P": "P", "S1": "P", "S2": "P", "S3": "P", "X": None
+        "P": "P",
+        "S1": "P",
+        "S2": "P",
+        "S3": "P",
+        "X": None,
     }
 
 
@@ -230,9 +333,18 @@ def test_bureau_reports_give_the_latest_and_previous_score_per_bureau(db: Store)
     with db.begin() as conn:
         customer(conn, "A")
         for n, (day, score) in enumerate([(AS_OF - dt.timedelta(days=40), 70.0), (AS_OF, 50.0)]):
-            put(conn, schema.credit_report, source="creditsafe", external_id=f"r{n}", customer_external_id="A",
-                bureau="creditsafe", bureau_company_id="X1", score=score, report_date=day,
-                legal_events=[{"kind": "lawsuit", "date": "2026-11-01", "description": "claim"}] if n else [])
+            put(
+                conn,
+                schema.credit_report,
+                source="creditsafe",
+                external_id=f"r{n}",
+                customer_external_id="A",
+                bureau="creditsafe",
+                bureau_company_id="X1",
+                score=score,
+                report_date=day,
+                legal_events=[{"kind": "lawsuit", "date": "2026-11-01", "description": "claim"}] if n else [],
+            )
     engine = RiskEngine(db, [], [], sinks=[])
     with db.connect() as conn:
         (cr,) = engine.load(conn, AS_OF).customers
@@ -268,7 +380,10 @@ def test_orders_guarantees_rates_and_collection_notes_sync_from_csv_files(tmp_pa
         "N2,A,2026-11-26T10:00:00+00:00,email,,,,,,,\n"
     )
     write_config(
-        tmp_path, db_url, statements=None, sink=None,
+        tmp_path,
+        db_url,
+        statements=None,
+        sink=None,
         extra='orders = "orders.csv"\nguarantees = "guarantees.csv"\nrates = "rates.csv"\ncollections = "log.csv"\n',
     )
     text = (tmp_path / "hub.toml").read_text()
@@ -278,7 +393,12 @@ def test_orders_guarantees_rates_and_collection_notes_sync_from_csv_files(tmp_pa
     hub.init()
     stats = {s.stream: s for s in hub.sync()}
     assert {k: v.inserted for k, v in stats.items()} == {
-        "customers": 1, "invoices": 1, "orders": 1, "guarantees": 2, "rates": 2, "collections": 2
+        "customers": 1,
+        "invoices": 1,
+        "orders": 1,
+        "guarantees": 2,
+        "rates": 2,
+        "collections": 2,
     }
     assert all(v.quarantined == 0 for v in stats.values())
     engine = RiskEngine(hub.store, [], [], sinks=[])
@@ -288,6 +408,7 @@ def test_orders_guarantees_rates_and_collection_notes_sync_from_csv_files(tmp_pa
     assert (exp.open_amount, exp.open_orders, exp.secured_amount) == (D("460.00"), D("300.00"), D("250.00"))
     assert exp.fx_rates == {"USD": "0.92 (source 2026-11-27)"}
     assert [(n.channel, n.promise_amount, n.invoice_numbers) for n in notes] == [
-        ("phone", D("500.00"), ["I1"]), ("email", None, [])
+        ("phone", D("500.00"), ["I1"]),
+        ("email", None, []),
     ]
     hub.close()

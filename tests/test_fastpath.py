@@ -154,16 +154,42 @@ def test_key_and_build_in_one_pass_equal_the_two_functions(dialect: Any, positio
 # -- receipts: dict records with a bool, a list of texts and a list of structured references ------
 
 RECEIPT = {
-    "external_id": "CH00:REF-1", "bank_ref": "REF-1", "statement_id": "S1", "statement_seq": "7",
-    "message_id": "M1", "account": "CH9300762011623852957", "account_currency": "CHF",
-    "booking_date": "2026-11-27", "value_date": "2026-11-27", "amount": "120.50", "currency": "CHF",
-    "entry_amount": "120.50", "entry_currency": "CHF", "tx_amount": None, "tx_currency": None,
-    "instructed_amount": None, "instructed_currency": None, "direction": "credit", "reversal": False,
-    "status": "BOOK", "bank_tx_code": "PMNT/RCDT/ESCT", "payer_name": "Müller AG", "payer_account": None,
-    "ultimate_payer_name": None, "payer_bic": None, "remittance": "INV-1", "end_to_end_id": None,
+    "external_id": "CH00:REF-1",
+    "bank_ref": "REF-1",
+    "statement_id": "S1",
+    "statement_seq": "7",
+    "message_id": "M1",
+    "account": "CH9300762011623852957",
+    "account_currency": "CHF",
+    "booking_date": "2026-11-27",
+    "value_date": "2026-11-27",
+    "amount": "120.50",
+    "currency": "CHF",
+    "entry_amount": "120.50",
+    "entry_currency": "CHF",
+    "tx_amount": None,
+    "tx_currency": None,
+    "instructed_amount": None,
+    "instructed_currency": None,
+    "direction": "credit",
+    "reversal": False,
+    "status": "BOOK",
+    "bank_tx_code": "PMNT/RCDT/ESCT",
+    "payer_name": "Müller AG",
+    "payer_account": None,
+    "ultimate_payer_name": None,
+    "payer_bic": None,
+    "remittance": "INV-1",
+    "end_to_end_id": None,
     "references": [{"type": "QRR", "value": "210000000003139471430009017", "issuer": None}],
-    "additional_remittance": ["note"], "instruction_id": None, "tx_id": None, "mandate_id": None,
-    "uetr": None, "additional_entry_info": None, "additional_tx_info": None, "return_reason": None,
+    "additional_remittance": ["note"],
+    "instruction_id": None,
+    "tx_id": None,
+    "mandate_id": None,
+    "uetr": None,
+    "additional_entry_info": None,
+    "additional_tx_info": None,
+    "return_reason": None,
     "purpose": None,
 }
 
@@ -173,8 +199,11 @@ receipt_values = st.one_of(
     st.none(),
     st.lists(st.text(max_size=5), max_size=3),
     st.lists(
-        st.dictionaries(st.sampled_from(["type", "value", "issuer", "other"]),
-                        st.one_of(st.none(), st.text(max_size=6), st.integers()), max_size=4),
+        st.dictionaries(
+            st.sampled_from(["type", "value", "issuer", "other"]),
+            st.one_of(st.none(), st.text(max_size=6), st.integers()),
+            max_size=4,
+        ),
         max_size=3,
     ),
 )
@@ -268,8 +297,9 @@ def test_a_page_builds_exactly_what_each_row_builds(
     synced_at = ctx.writer.db_value("synced_at", NOW)
     page = fast.key_build_page(rows, synced_at)
     each = [fast.key_build(row, synced_at) for row in rows]
-    assert [(ext, digest, _plain(row)) for ext, digest, row in page] == \
-        [(ext, digest, _plain(row)) for ext, digest, row in each]
+    assert [(ext, digest, _plain(row)) for ext, digest, row in page] == [
+        (ext, digest, _plain(row)) for ext, digest, row in each
+    ]
 
 
 def test_a_page_of_clean_receipts_is_built_with_its_constant_columns_checked_once() -> None:

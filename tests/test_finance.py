@@ -34,9 +34,15 @@ def hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
 def _refs(hub: Hub, status: str) -> list[str]:
     a, r = schema.allocation, schema.receipt
     with hub.store.connect() as conn:
-        return list(conn.execute(
-            sa.select(r.c.bank_ref).join(a, a.c.receipt_id == r.c.id).where(a.c.status == status)
-            .group_by(r.c.bank_ref).order_by(r.c.bank_ref)).scalars())
+        return list(
+            conn.execute(
+                sa.select(r.c.bank_ref)
+                .join(a, a.c.receipt_id == r.c.id)
+                .where(a.c.status == status)
+                .group_by(r.c.bank_ref)
+                .order_by(r.c.bank_ref)
+            ).scalars()
+        )
 
 
 def _statuses(hub: Hub, ref: str) -> dict[str, set[str]]:
@@ -44,7 +50,9 @@ def _statuses(hub: Hub, ref: str) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     with hub.store.connect() as conn:
         for number, status in conn.execute(
-            sa.select(i.c.number, a.c.status).join(a, a.c.invoice_id == i.c.id).join(r, r.c.id == a.c.receipt_id)
+            sa.select(i.c.number, a.c.status)
+            .join(a, a.c.invoice_id == i.c.id)
+            .join(r, r.c.id == a.c.receipt_id)
             .where(r.c.bank_ref == ref)
         ):
             out.setdefault(status, set()).add(number)
@@ -79,8 +87,10 @@ def test_confirming_a_suggestion_makes_it_live_records_who_and_learns_the_payer(
 
 def _alias_known(hub: Hub, value: str) -> bool:
     with hub.store.connect() as conn:
-        return conn.execute(sa.select(schema.customer_alias).where(schema.customer_alias.c.value == value)).first() \
+        return (
+            conn.execute(sa.select(schema.customer_alias).where(schema.customer_alias.c.value == value)).first()
             is not None
+        )
 
 
 def test_confirming_named_invoices_allocates_the_receipt_over_them_in_order(hub: Hub) -> None:
@@ -93,7 +103,9 @@ def test_confirming_named_invoices_allocates_the_receipt_over_them_in_order(hub:
         taken = sa.select(schema.allocation.c.invoice_id).where(schema.allocation.c.status.in_(("auto", "confirmed")))
         number, open_amount = conn.execute(
             sa.select(i.c.number, i.c.open_amount)
-            .where(i.c.currency == receipt["currency"], i.c.id.not_in(taken)).order_by(i.c.id)).first()
+            .where(i.c.currency == receipt["currency"], i.c.id.not_in(taken))
+            .order_by(i.c.id)
+        ).first()
     result = desk.confirm(ref, [number], actor="bob")
     line = next(c for c in result.changed if c["invoice"] == number)
     assert Decimal(line["amount"]) == min(Decimal(receipt["amount"]), open_amount)
@@ -109,13 +121,23 @@ def test_an_invoice_is_never_allocated_beyond_its_open_amount(hub: Hub) -> None:
     with hub.store.connect() as conn:
         # an invoice the automatic matches took in full
         taken, currency = conn.execute(
-            sa.select(i.c.number, i.c.currency).join(a, a.c.invoice_id == i.c.id)
-            .where(a.c.status == "auto").group_by(i.c.id, i.c.number, i.c.currency, i.c.open_amount)
-            .having(sa.func.sum(a.c.amount) >= i.c.open_amount).order_by(i.c.number)).first()
+            sa.select(i.c.number, i.c.currency)
+            .join(a, a.c.invoice_id == i.c.id)
+            .where(a.c.status == "auto")
+            .group_by(i.c.id, i.c.number, i.c.currency, i.c.open_amount)
+            .having(sa.func.sum(a.c.amount) >= i.c.open_amount)
+            .order_by(i.c.number)
+        ).first()
         r = schema.receipt
-        other = conn.execute(sa.select(r.c.bank_ref).where(
-            r.c.currency == currency, r.c.direction == "credit", r.c.match_status.in_(("open", "suggested"))
-        ).order_by(r.c.id)).scalars().first()
+        other = (
+            conn.execute(
+                sa.select(r.c.bank_ref)
+                .where(r.c.currency == currency, r.c.direction == "credit", r.c.match_status.in_(("open", "suggested")))
+                .order_by(r.c.id)
+            )
+            .scalars()
+            .first()
+        )
     before = _statuses(hub, other)
     with pytest.raises(MatchError, match="nothing left open"):
         desk.confirm(other, [taken], actor="carol")
@@ -143,8 +165,12 @@ def test_unmatch_reopens_the_receipt_and_its_invoices(hub: Hub) -> None:
     assert desk.explain(ref)["receipt"]["match_status"] == "open"
     with hub.store.connect() as conn:
         a = schema.allocation
-        live = conn.execute(sa.select(sa.func.count()).select_from(a).join(schema.receipt)
-                            .where(schema.receipt.c.bank_ref == ref, a.c.status.in_(("auto", "confirmed")))).scalar()
+        live = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .join(schema.receipt)
+            .where(schema.receipt.c.bank_ref == ref, a.c.status.in_(("auto", "confirmed")))
+        ).scalar()
     assert live == 0
     with pytest.raises(MatchError, match="no automatic or confirmed allocation"):
         desk.unmatch(ref, actor="erin")

@@ -28,8 +28,15 @@ RUNTIME_TOKEN = "00Druntime!ARtokenOfThisRun.9f8e7d6c5b4a"
 
 
 def _flag(customer: str) -> FlagChange:
-    return FlagChange(event_id=f"{customer}:OVER_LIMIT:v1", customer_id=customer, code="OVER_LIMIT",
-                      action="raised", version=1, reason="over the limit", at=AT)
+    return FlagChange(
+        event_id=f"{customer}:OVER_LIMIT:v1",
+        customer_id=customer,
+        code="OVER_LIMIT",
+        action="raised",
+        version=1,
+        reason="over the limit",
+        at=AT,
+    )
 
 
 def _queue(url: str, sinks: list[str], customers: int = 3) -> None:
@@ -42,8 +49,9 @@ def _queue(url: str, sinks: list[str], customers: int = 3) -> None:
 
 def _webhook(folder: Path, url: str) -> dict[str, str]:
     extra = f'[connectors.alerts]\ntype = "example-webhook"\nurl = "{url}"\n[outbox]\nbackoff_seconds = 3600\n'
-    write_config(folder, f"sqlite:///{folder / 'hub.db'}", customers=None, invoices=None, statements=None, sink=None,
-                 extra=extra)
+    write_config(
+        folder, f"sqlite:///{folder / 'hub.db'}", customers=None, invoices=None, statements=None, sink=None, extra=extra
+    )
     return {"PYTHONPATH": example_plugin_path(folder / "site")}
 
 
@@ -90,8 +98,15 @@ def test_credentials_a_server_echoes_back_never_reach_a_printed_line_or_the_outb
             'client_secret = { env = "SF_SECRET" }\n'
             "[outbox]\nmax_attempts = 1\n"
         )
-        write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", customers=None, invoices=None, statements=None,
-                     sink=None, extra=extra)
+        write_config(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'hub.db'}",
+            customers=None,
+            invoices=None,
+            statements=None,
+            sink=None,
+            extra=extra,
+        )
         env = {"HUBSPOT_TOKEN": TOKEN, "SF_SECRET": CLIENT_SECRET}
         run_hub("init", cwd=tmp_path, env=env)
         outputs = []
@@ -125,8 +140,15 @@ def test_credentials_a_server_echoes_back_never_reach_a_printed_line_or_the_outb
 
 def test_the_outbox_is_read_and_replayed_without_the_sinks_secret(tmp_path: Path) -> None:
     extra = '[connectors.crm]\ntype = "hubspot"\ntoken = { env = "UNSET_HUBSPOT_TOKEN" }\n'
-    write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", customers=None, invoices=None, statements=None,
-                 sink=None, extra=extra)
+    write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'hub.db'}",
+        customers=None,
+        invoices=None,
+        statements=None,
+        sink=None,
+        extra=extra,
+    )
     run_hub("init", cwd=tmp_path)
     _queue(f"sqlite:///{tmp_path / 'hub.db'}", ["crm"])
     shown = run_hub("--json", "outbox", cwd=tmp_path)

@@ -64,9 +64,7 @@ def cid(store: Store, source: str, ext: str) -> str:
     c = schema.customer
     with store.connect() as conn:
         return str(
-            conn.execute(
-                sa.select(c.c.canonical_id).where(c.c.source == source, c.c.external_id == ext)
-            ).scalar_one()
+            conn.execute(sa.select(c.c.canonical_id).where(c.c.source == source, c.c.external_id == ext)).scalar_one()
         )
 
 
@@ -262,10 +260,24 @@ def test_duplicate_masters_with_the_same_vat_are_a_conflict(store: Store) -> Non
 
 
 def test_iban_match_contradicted_by_different_vat_is_only_proposed(store: Store) -> None:
-    add(store, MASTER, "E1", "Umbrella Paper GmbH", country="DE", tax=[("vat", "DE136695976")],
-        ibans=["DE89370400440532013000"])
-    add(store, "crm", "C1", "Umbrella Paper Trading", country="FR", tax=[("vat", "FR40303265045")],
-        ibans=["DE89370400440532013000"])
+    add(
+        store,
+        MASTER,
+        "E1",
+        "Umbrella Paper GmbH",
+        country="DE",
+        tax=[("vat", "DE136695976")],
+        ibans=["DE89370400440532013000"],
+    )
+    add(
+        store,
+        "crm",
+        "C1",
+        "Umbrella Paper Trading",
+        country="FR",
+        tax=[("vat", "FR40303265045")],
+        ibans=["DE89370400440532013000"],
+    )
     stats = resolve(store)
     assert stats.linked == 0
     (row,) = link_rows(store, "proposed")
@@ -384,37 +396,80 @@ def test_linking_moves_aliases_promises_ledger_lines_and_pending_limits(store: S
     add(store, "crm", "C1", "Cedar Software", country="DE", tax=[("vat", "DE136695976")])
     now = utcnow()
     with store.begin() as conn:
-        conn.execute(schema.customer_alias.insert(), [
-            {"customer_id": cid_, "kind": "account", "value": value, "origin": "manual", "created_by": "x",
-             "created_at": now}
-            for cid_, value in [("crm:C1", "DE89370400440532013000"), ("crm:C1", "NL91ABNA0417164300"),
-                                ("E1", "NL91ABNA0417164300")]
-        ])
-        action = conn.execute(schema.collection_action.insert().values(
-            source="hub", external_id="a1", record_hash=0, synced_at=now, customer_external_id="crm:C1",
-            invoice_numbers=[], channel="phone", at=now, content="called", promise_date=dt.date(2026, 12, 1),
-            promise_amount=100, promise_currency="EUR",
-        )).inserted_primary_key[0]
-        conn.execute(schema.promise.insert().values(
-            action_id=action, customer_id="crm:C1", made_on=dt.date(2026, 11, 1), promised_date=dt.date(2026, 12, 1),
-            amount=100, currency="EUR", status="open", received=0, updated_at=now,
-        ))
-        conn.execute(schema.credit_limit_proposal.insert().values(
-            customer_id="crm:C1", as_of=dt.date(2026, 11, 1), currency="EUR", recommended=5000, reasons=[],
-            status="pending", created_at=now,
-        ))
+        conn.execute(
+            schema.customer_alias.insert(),
+            [
+                {
+                    "customer_id": cid_,
+                    "kind": "account",
+                    "value": value,
+                    "origin": "manual",
+                    "created_by": "x",
+                    "created_at": now,
+                }
+                for cid_, value in [
+                    ("crm:C1", "DE89370400440532013000"),
+                    ("crm:C1", "NL91ABNA0417164300"),
+                    ("E1", "NL91ABNA0417164300"),
+                ]
+            ],
+        )
+        action = conn.execute(
+            schema.collection_action.insert().values(
+                source="hub",
+                external_id="a1",
+                record_hash=0,
+                synced_at=now,
+                customer_external_id="crm:C1",
+                invoice_numbers=[],
+                channel="phone",
+                at=now,
+                content="called",
+                promise_date=dt.date(2026, 12, 1),
+                promise_amount=100,
+                promise_currency="EUR",
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            schema.promise.insert().values(
+                action_id=action,
+                customer_id="crm:C1",
+                made_on=dt.date(2026, 11, 1),
+                promised_date=dt.date(2026, 12, 1),
+                amount=100,
+                currency="EUR",
+                status="open",
+                received=0,
+                updated_at=now,
+            )
+        )
+        conn.execute(
+            schema.credit_limit_proposal.insert().values(
+                customer_id="crm:C1",
+                as_of=dt.date(2026, 11, 1),
+                currency="EUR",
+                recommended=5000,
+                reasons=[],
+                status="pending",
+                created_at=now,
+            )
+        )
     resolve(store)
     with store.connect() as conn:
         alias = schema.customer_alias
         assert sorted(conn.execute(sa.select(alias.c.customer_id, alias.c.value)).all()) == [
-            ("E1", "DE89370400440532013000"), ("E1", "NL91ABNA0417164300")
+            ("E1", "DE89370400440532013000"),
+            ("E1", "NL91ABNA0417164300"),
         ]
         assert conn.execute(sa.select(schema.promise.c.customer_id)).scalar_one() == "E1"
         assert conn.execute(sa.select(schema.collection_action.c.customer_external_id)).scalar_one() == "E1"
         assert conn.execute(sa.select(schema.credit_limit_proposal.c.status)).scalar_one() == "superseded"
     (entry,) = audits(store, "identity.link")
     assert entry.details["repointed"] == {
-        "customer_alias": 2, "promise": 1, "collection_action": 1, "credit_limit_proposal": 1
+        "customer_alias": 2,
+        "promise": 1,
+        "collection_action": 1,
+        "credit_limit_proposal": 1,
     }
 
 
@@ -473,8 +528,9 @@ def two_sources(tmp_path: Path, db_url: str) -> Iterator[Path]:
         'mappings = { customers = "crm/customers.toml" }\n'
         '[identity]\nmaster = "erp"\n[sync]\nworkers = 1\n'
     )
-    yield write_config(tmp_path, db_url, customers="erp/customers.csv", invoices="erp/invoices.csv",
-                       statements=None, extra=extra)
+    yield write_config(
+        tmp_path, db_url, customers="erp/customers.csv", invoices="erp/invoices.csv", statements=None, extra=extra
+    )
 
 
 def _events(folder: Path) -> list[dict[str, Any]]:

@@ -202,8 +202,21 @@ SQL_MODULES = (
     "hub.app",
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
-INTERFACE_MAY_IMPORT = ("hub", "hub.cli", "hub.app", "hub.services", "hub.config", "hub.plugins", "hub.hookspecs",
-                        "hub.sample", "hub.fmt", "hub.codes", "hub.errors", "hub.redact", "hub.log")
+INTERFACE_MAY_IMPORT = (
+    "hub",
+    "hub.cli",
+    "hub.app",
+    "hub.services",
+    "hub.config",
+    "hub.plugins",
+    "hub.hookspecs",
+    "hub.sample",
+    "hub.fmt",
+    "hub.codes",
+    "hub.errors",
+    "hub.redact",
+    "hub.log",
+)
 
 
 def _under(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -227,8 +240,10 @@ def test_the_command_line_acts_only_through_the_service_layer() -> None:
         name: {m for m in imported(path, name) if _under(m, ("hub", "sqlalchemy", "alembic"))}
         for name, path in modules.items()
     }
-    beyond = {name: {m for m in used if not _under(m, INTERFACE_MAY_IMPORT) or m.startswith("hub.store")}
-              for name, used in reached.items()}
+    beyond = {
+        name: {m for m in used if not _under(m, INTERFACE_MAY_IMPORT) or m.startswith("hub.store")}
+        for name, used in reached.items()
+    }
     assert {name: used for name, used in beyond.items() if used} == {}
 
 
@@ -242,8 +257,20 @@ def test_the_layer_checks_see_sql_in_a_function_but_not_an_annotation_import(tmp
 
 
 #: The modules every layer shares; they import only each other (docs/layers.md).
-LEAVES = ("hub.errors", "hub.codes", "hub.fmt", "hub.redact", "hub.model", "hub.config", "hub.connector",
-          "hub.mapping", "hub.validation", "hub.http", "hub.log", "hub.lazy")
+LEAVES = (
+    "hub.errors",
+    "hub.codes",
+    "hub.fmt",
+    "hub.redact",
+    "hub.model",
+    "hub.config",
+    "hub.connector",
+    "hub.mapping",
+    "hub.validation",
+    "hub.http",
+    "hub.log",
+    "hub.lazy",
+)
 
 
 def test_leaf_modules_import_only_leaf_modules() -> None:

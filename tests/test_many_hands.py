@@ -89,11 +89,14 @@ def _allocations(url: str) -> Counter[tuple[Any, ...]]:
     try:
         with store.connect() as conn:
             return Counter(
-                map(tuple, conn.execute(
-                    sa.select(r.c.external_id, i.c.number, a.c.amount, a.c.kind, a.c.status, a.c.rank)
-                    .join(r, r.c.id == a.c.receipt_id)
-                    .join(i, i.c.id == a.c.invoice_id)
-                ))
+                map(
+                    tuple,
+                    conn.execute(
+                        sa.select(r.c.external_id, i.c.number, a.c.amount, a.c.kind, a.c.status, a.c.rank)
+                        .join(r, r.c.id == a.c.receipt_id)
+                        .join(i, i.c.id == a.c.invoice_id)
+                    ),
+                )
             )
     finally:
         store.dispose()
@@ -225,12 +228,27 @@ def _events(customers: int) -> list[FlagChange | BandChange]:
     for n in range(customers):
         cid = f"C{n:05d}"
         out += [
-            FlagChange(event_id=f"{cid}:OVER_LIMIT:v1", customer_id=cid, code="OVER_LIMIT", action="raised",
-                       version=1, reason="over the limit", at=at),
-            BandChange(event_id=f"{cid}:band:v1", customer_id=cid, band="C", previous="B", score=55.0,
-                       reason="worse", at=at),
-            FlagChange(event_id=f"{cid}:OVER_LIMIT:v2", customer_id=cid, code="OVER_LIMIT", action="cleared",
-                       version=2, reason="paid", at=at),
+            FlagChange(
+                event_id=f"{cid}:OVER_LIMIT:v1",
+                customer_id=cid,
+                code="OVER_LIMIT",
+                action="raised",
+                version=1,
+                reason="over the limit",
+                at=at,
+            ),
+            BandChange(
+                event_id=f"{cid}:band:v1", customer_id=cid, band="C", previous="B", score=55.0, reason="worse", at=at
+            ),
+            FlagChange(
+                event_id=f"{cid}:OVER_LIMIT:v2",
+                customer_id=cid,
+                code="OVER_LIMIT",
+                action="cleared",
+                version=2,
+                reason="paid",
+                at=at,
+            ),
         ]
     return out
 
@@ -260,8 +278,9 @@ def test_pushes_run_at_once_deliver_each_event_once_per_sink_in_each_customers_o
         assert Counter(written) == Counter(queued)
         for received in (written, list(receiver.order)):
             position = {event_id: n for n, event_id in enumerate(received)}
-            assert all(position[a] < position[b] for a, b in itertools.pairwise(queued)
-                       if a.split(":")[0] == b.split(":")[0])  # each customer's events in order
+            assert all(
+                position[a] < position[b] for a, b in itertools.pairwise(queued) if a.split(":")[0] == b.split(":")[0]
+            )  # each customer's events in order
     store = Store(db_url)
     o = schema.outbox
     with store.connect() as conn:
@@ -322,8 +341,10 @@ def test_a_second_sync_that_may_not_wait_exits_75_naming_the_holder(tmp_path: Pa
         waited = run_hub("--wait", "1", "sync", cwd=tmp_path, check=False)
     store.dispose()
     assert proc.returncode == 75
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        f"error: sync erp is already running (held by pid {os.getpid()} on "
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: sync erp is already running (held by pid {os.getpid()} on ")
     ), proc.stderr
     assert waited.returncode == 75
     assert "waiting: sync erp is already running" in waited.stderr

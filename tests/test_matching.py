@@ -54,7 +54,13 @@ FEE = D("15.00")
 
 
 def inv(
-    id_: int, number: str, customer: str, amount: str, *, currency: str = "EUR", po: str | None = None,
+    id_: int,
+    number: str,
+    customer: str,
+    amount: str,
+    *,
+    currency: str = "EUR",
+    po: str | None = None,
     ref: str | None = None,
 ) -> OpenInvoice:
     return OpenInvoice(id_, number, customer, currency, D(amount), date(2026, 3, 31), po, ref)
@@ -67,8 +73,14 @@ def cust(
 
 
 def rcpt(
-    amount: str, *, payer: str | None = None, account: str | None = None, text: str | None = None,
-    refs: tuple[str, ...] = (), currency: str = "EUR", e2e: str | None = None,
+    amount: str,
+    *,
+    payer: str | None = None,
+    account: str | None = None,
+    text: str | None = None,
+    refs: tuple[str, ...] = (),
+    currency: str = "EUR",
+    e2e: str | None = None,
 ) -> ReceiptView:
     return ReceiptView(1, "BANKREF-1", D(amount), currency, date(2026, 4, 2), payer, account, text, refs, e2e)
 
@@ -348,8 +360,9 @@ def test_structured_creditor_reference_iso11649_names_the_invoice() -> None:
     payload = "INV2026000123"
     rf = "RF" + mod_97_10.calc_check_digits(payload + "RF") + payload
     assert iso11649.is_valid(rf)
-    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
-                 [acme()])
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")], [acme()]
+    )
     receipt = rcpt("1000.00", refs=(iso11649.format(rf).lower(),))
     found = gather(receipt, items)
     assert list(found.invoices) == [1]
@@ -374,9 +387,7 @@ def test_iso11649_reference_equal_to_the_payment_reference_names_the_invoice() -
 
 def test_qrr_structured_reference_equal_to_the_payment_reference_names_the_invoice() -> None:
     qrr = "210000000003139471430009017"
-    items = book(
-        [inv(1, "CH-77", "C-ACME", "3949.75", ref=qrr), inv(2, "CH-78", "C-ACME", "3949.75")], [acme()]
-    )
+    items = book([inv(1, "CH-77", "C-ACME", "3949.75", ref=qrr), inv(2, "CH-78", "C-ACME", "3949.75")], [acme()])
     receipt = rcpt("3949.75", refs=("21 00000 00003 13947 14300 09017",))
     found = gather(receipt, items)
     assert list(found.invoices) == [1]
@@ -706,15 +717,20 @@ def test_overpayment_beyond_everything_named_from_a_known_payer_is_never_auto() 
 
 def test_invoice_in_another_currency_is_never_proposed() -> None:
     items = book(
-        [inv(1, "INV-2026-000123", "C-ACME", "1000.00", currency="USD"), inv(2, "A-2", "C-ACME", "1000.00",
-                                                                             currency="CHF")],
+        [
+            inv(1, "INV-2026-000123", "C-ACME", "1000.00", currency="USD"),
+            inv(2, "A-2", "C-ACME", "1000.00", currency="CHF"),
+        ],
         [acme()],
     )
     decision, proposals = run(rcpt("1000.00", account=ACME_IBAN, text="INV-2026-000123"), items)
     assert (decision.status, proposals) == ("open", [])
     usd = decide(
-        rcpt("1000.00"), [MatchProposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")], items,
-        auto_threshold=0.95, suggest_threshold=0.3,
+        rcpt("1000.00"),
+        [MatchProposal([ProposalLine(1, D("1000.00"))], 0.999, "hand")],
+        items,
+        auto_threshold=0.95,
+        suggest_threshold=0.3,
     )
     assert (usd.status, usd.proposals) == ("open", [])
 
@@ -907,8 +923,10 @@ def test_subset_sums_in_large_pools_agrees_with_exhaustive_search() -> None:
 
 
 def test_invoice_number_without_its_leading_zeros_is_found() -> None:
-    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
-                 [acme(), OTHER])
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "1000.00"), inv(2, "INV-2026-000124", "C-ACME", "1000.00")],
+        [acme(), OTHER],
+    )
     decision, _ = run(rcpt("1000.00", account=None, text="Payment inv 2026/123 thank you"), items)
     assert decision.status == "auto"
     (p,) = decision.proposals
@@ -971,8 +989,9 @@ def test_listed_pair_topped_up_by_two_unlisted_invoices_of_a_large_pool_is_a_sug
         inv(3, "INV-2026-000200", "C-ACME", "1645.67"),
         inv(4, "INV-2026-000201", "C-ACME", "1734.44"),
     ]
-    invoices += [inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}")
-                 for k in range(116)]
+    invoices += [
+        inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}") for k in range(116)
+    ]
     items = book(invoices, [acme()])
     # 3000.00 named; the rest, 3380.11, is made up by 1645.67 + 1734.44
     decision, proposals = run(rcpt("6380.11", account=ACME_IBAN, text="INV-2026-000123 INV-2026-000124"), items)
@@ -986,8 +1005,12 @@ def test_listed_pair_topped_up_by_two_unlisted_invoices_of_a_large_pool_is_a_sug
 
 def test_single_invoice_equal_to_the_amount_while_a_pair_also_adds_up_is_a_suggestion() -> None:
     items = book(
-        [inv(1, "R-1", "C-ACME", "357.00"), inv(2, "R-2", "C-ACME", "119.00"), inv(3, "R-3", "C-ACME", "238.00"),
-         inv(4, "R-4", "C-ACME", "476.00")],
+        [
+            inv(1, "R-1", "C-ACME", "357.00"),
+            inv(2, "R-2", "C-ACME", "119.00"),
+            inv(3, "R-3", "C-ACME", "238.00"),
+            inv(4, "R-4", "C-ACME", "476.00"),
+        ],
         [acme()],
     )
     decision, proposals = run(rcpt("357.00", account=ACME_IBAN, text="Rechnung"), items)
@@ -1012,8 +1035,11 @@ def test_chance_of_a_coincidental_set_grows_with_pool_and_set_size_and_shrinks_w
     target = 600_037
     small, large = chance_sets(pool(20, 1), target, [3]), chance_sets(pool(200, 1), target, [3])
     assert 0 < small < large
-    assert chance_sets(pool(50, 1), target, [2]) < chance_sets(pool(50, 1), target, [3]) < chance_sets(
-        pool(50, 1), target, [4])
+    assert (
+        chance_sets(pool(50, 1), target, [2])
+        < chance_sets(pool(50, 1), target, [3])
+        < chance_sets(pool(50, 1), target, [4])
+    )
     # Amounts in whole units land on a whole-unit total far more often than amounts with cents.
     assert chance_sets(pool(50, 1), 600_000, [3]) * 10 < chance_sets(pool(50, 100), 600_000, [3])
     # ...and can hardly add up to an amount with cents.
@@ -1036,15 +1062,17 @@ def test_named_invoices_short_by_exactly_a_cash_discount_are_auto_with_the_disco
     assert decision.status == "auto"
     (p,) = decision.proposals
     short = D("10000.00") - D(paid)
-    assert sorted(lines(p)) == sorted([(1, D("6000.00") - short, "payment"), (1, short, "write_off"),
-                                       (2, D("4000.00"), "payment")])
+    assert sorted(lines(p)) == sorted(
+        [(1, D("6000.00") - short, "payment"), (1, short, "write_off"), (2, D("4000.00"), "payment")]
+    )
     assert p.method == "reference+discount"
     assert f"exactly a cash discount (Skonto) of {rate}%, written off" in text_of(p)
 
 
 def test_shortfall_that_is_no_exact_discount_is_not_written_off_as_one() -> None:
-    items = book([inv(1, "RE-2026-0000001", "C-ACME", "6000.00"), inv(2, "RE-2026-0000002", "C-ACME", "4000.00")],
-                 [acme()])
+    items = book(
+        [inv(1, "RE-2026-0000001", "C-ACME", "6000.00"), inv(2, "RE-2026-0000002", "C-ACME", "4000.00")], [acme()]
+    )
     decision, proposals = run(rcpt("9765.43", account=ACME_IBAN, text="RE-2026-0000001, RE-2026-0000002"), items)
     assert decision.status != "auto"
     assert not any(p.method == "reference+discount" for p in proposals)
@@ -1053,8 +1081,18 @@ def test_shortfall_that_is_no_exact_discount_is_not_written_off_as_one() -> None
 def test_pair_of_round_invoices_adding_up_to_a_round_amount_among_round_invoices_is_a_suggestion() -> None:
     # Contract sums in thousands: any two of them add up to a round amount, and a round transfer
     # (a part payment, a payment on account) finds a pair that fits as often as not.
-    amounts = ["100000.00", "30000.00", "20000.00", "5000.00", "12000.00", "8000.00", "45000.00", "60000.00",
-               "7000.00", "90000.00"]
+    amounts = [
+        "100000.00",
+        "30000.00",
+        "20000.00",
+        "5000.00",
+        "12000.00",
+        "8000.00",
+        "45000.00",
+        "60000.00",
+        "7000.00",
+        "90000.00",
+    ]
     items = book([inv(k + 1, f"XS-{k + 1}", "C-ACME", a) for k, a in enumerate(amounts)], [acme()])
     decision, proposals = run(rcpt("50000.00", account=ACME_IBAN, text="货款"), items)
     assert decision.status == "suggested"

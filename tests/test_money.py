@@ -89,20 +89,56 @@ def _values(store: Store, amounts: list[str]) -> None:
     """Allocations carrying ``amounts`` (a money column to sum), on one receipt and invoice."""
     now = utcnow()
     with store.begin() as conn:
-        conn.execute(schema.receipt.insert().values(
-            source="bank", external_id="R1", record_hash=0, synced_at=now, booking_date=dt.date(2026, 1, 1),
-            amount=Decimal(1), currency="IDR", direction="credit", reversal=False, references=[],
-            additional_remittance=[]))
-        conn.execute(schema.invoice.insert().values(
-            source="erp", external_id="I1", record_hash=0, synced_at=now, number="I1", customer_external_id="C1",
-            issue_date=dt.date(2026, 1, 1), due_date=dt.date(2026, 1, 1), currency="IDR", amount=Decimal(1),
-            open_amount=Decimal(1), status="open"))
-        conn.execute(schema.allocation.insert(), [
-            {"receipt_id": 1, "invoice_id": 1, "amount": Decimal(a), "kind": "payment", "method": "t",
-             "confidence": 1.0, "status": "auto", "reasons": [], "created_at": now, "decided_by": "t",
-             "decided_at": now}
-            for a in amounts
-        ])
+        conn.execute(
+            schema.receipt.insert().values(
+                source="bank",
+                external_id="R1",
+                record_hash=0,
+                synced_at=now,
+                booking_date=dt.date(2026, 1, 1),
+                amount=Decimal(1),
+                currency="IDR",
+                direction="credit",
+                reversal=False,
+                references=[],
+                additional_remittance=[],
+            )
+        )
+        conn.execute(
+            schema.invoice.insert().values(
+                source="erp",
+                external_id="I1",
+                record_hash=0,
+                synced_at=now,
+                number="I1",
+                customer_external_id="C1",
+                issue_date=dt.date(2026, 1, 1),
+                due_date=dt.date(2026, 1, 1),
+                currency="IDR",
+                amount=Decimal(1),
+                open_amount=Decimal(1),
+                status="open",
+            )
+        )
+        conn.execute(
+            schema.allocation.insert(),
+            [
+                {
+                    "receipt_id": 1,
+                    "invoice_id": 1,
+                    "amount": Decimal(a),
+                    "kind": "payment",
+                    "method": "t",
+                    "confidence": 1.0,
+                    "status": "auto",
+                    "reasons": [],
+                    "created_at": now,
+                    "decided_by": "t",
+                    "decided_at": now,
+                }
+                for a in amounts
+            ],
+        )
 
 
 @pytest.mark.parametrize(

@@ -141,8 +141,11 @@ def test_json_file_sink_writes_one_line_per_event_of_every_kind(store: Store, tm
 def test_json_file_sink_writes_an_event_repeated_in_one_batch_once(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     results = JsonFileSink(path).deliver([flag(1), BAND, flag(1)])
-    assert [(r.event_id, r.ok) for r in results] == [("C1:OVER_LIMIT:v1", True), (BAND.event_id, True),
-                                                       ("C1:OVER_LIMIT:v1", True)]
+    assert [(r.event_id, r.ok) for r in results] == [
+        ("C1:OVER_LIMIT:v1", True),
+        (BAND.event_id, True),
+        ("C1:OVER_LIMIT:v1", True),
+    ]
     assert [r["event_id"] for r in read_events(path)] == ["C1:OVER_LIMIT:v1", BAND.event_id]
 
 
@@ -205,8 +208,13 @@ def test_an_unreadable_stored_event_goes_to_dead_letter_without_reaching_the_sin
     with store.begin() as conn:
         conn.execute(
             schema.outbox.insert().values(
-                sink="crm", event_id="X1", payload={"kind": "invoice_paid", "event_id": "X1"}, status="pending",
-                attempts=0, next_attempt_at=utcnow(), created_at=utcnow(),
+                sink="crm",
+                event_id="X1",
+                payload={"kind": "invoice_paid", "event_id": "X1"},
+                status="pending",
+                attempts=0,
+                next_attempt_at=utcnow(),
+                created_at=utcnow(),
             )
         )
     sink = RecordingSink()
@@ -236,8 +244,9 @@ def test_summary_and_rows_report_pending_failed_dead_and_delivered(store: Store)
     _queue(store, "erp", [BAND])
     assert {"sink": "erp", "status": "pending", "count": 1} in outbox.summary()
     dead = outbox.rows("dead")
-    assert [(r["sink"], r["event_id"], r["kind"], r["status"], r["attempts"], r["last_error"], r["permanent"])
-            for r in dead] == [("crm", "C2:OVER_LIMIT:v1", "flag", "dead", 1, "400 INVALID_FIELD", True)]
+    assert [
+        (r["sink"], r["event_id"], r["kind"], r["status"], r["attempts"], r["last_error"], r["permanent"]) for r in dead
+    ] == [("crm", "C2:OVER_LIMIT:v1", "flag", "dead", 1, "400 INVALID_FIELD", True)]
     failed = outbox.rows("failed", sink="erp")
     assert [(r["event_id"], r["kind"], r["attempts"], r["last_error"]) for r in failed] == [
         ("C1:OVER_LIMIT:v1", "flag", 1, "503 Service Unavailable"),
@@ -373,8 +382,15 @@ def test_rows_marked_dead_inside_the_outbox_by_an_older_hub_move_to_the_dead_let
 def test_hub_outbox_lists_counts_and_failed_and_dead_rows_and_replay_queues_them_again(
     tmp_path: Path, db_url: str
 ) -> None:
-    write_config(tmp_path, db_url, customers=None, invoices=None, statements=None, sink="out/flags.jsonl",
-                 extra="[outbox]\nbackoff_seconds = 3600\n")
+    write_config(
+        tmp_path,
+        db_url,
+        customers=None,
+        invoices=None,
+        statements=None,
+        sink="out/flags.jsonl",
+        extra="[outbox]\nbackoff_seconds = 3600\n",
+    )
     store = Store(db_url)
     store.migrate()
     try:

@@ -32,7 +32,14 @@ def test_run_on_generated_workload_matches_exact_references_correctly(tmp_path: 
     run_hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=tmp_path)
     rows = list(csv.DictReader((tmp_path / "matches.csv").open(encoding="utf-8")))
     assert list(rows[0]) == [
-        "receipt_ref", "invoice_number", "amount", "currency", "kind", "status", "confidence", "customer_id"
+        "receipt_ref",
+        "invoice_number",
+        "amount",
+        "currency",
+        "kind",
+        "status",
+        "confidence",
+        "customer_id",
     ]
     assert {r["kind"] for r in rows} <= {"payment", "write_off"}
     truth = _truth(tmp_path / "truth.csv")
@@ -106,8 +113,14 @@ def _demo(tmp_path: Path, name: str, *args: str) -> dict[str, Any]:
 
 
 def _story(summary: dict[str, Any]) -> tuple[Any, ...]:
-    return (summary["receipts_imported"], summary["auto_matched"], summary["suggested"], summary["bands"],
-            summary["flags"], summary["pending_limit_approvals"])
+    return (
+        summary["receipts_imported"],
+        summary["auto_matched"],
+        summary["suggested"],
+        summary["bands"],
+        summary["flags"],
+        summary["pending_limit_approvals"],
+    )
 
 
 @pytest.mark.slow
@@ -181,8 +194,15 @@ def test_a_statement_read_in_pages_imports_wholly_or_not_at_all(tmp_path: Path, 
     data = (tmp_path / "statement.xml").read_bytes()
     (folder / "a-good.xml").write_bytes(data)
     (folder / "b-broken-at-the-end.xml").write_bytes(data.replace(b"RCPT", b"RCPX")[:-60])
-    write_config(tmp_path, db_url, customers=None, invoices=None, statements="statements", sink=None,
-                 extra=f"[sync]\nworkers = {workers}\n")
+    write_config(
+        tmp_path,
+        db_url,
+        customers=None,
+        invoices=None,
+        statements="statements",
+        sink=None,
+        extra=f"[sync]\nworkers = {workers}\n",
+    )
     text = (tmp_path / "hub.toml").read_text().replace('type = "bank-files"\n', 'type = "bank-files"\npage_size = 7\n')
     (tmp_path / "hub.toml").write_text(text)
     run_hub("init", cwd=tmp_path)

@@ -218,7 +218,12 @@ class FlakyPlugin:
 
 def test_a_sink_down_three_times_then_back_receives_everything_exactly_once(tmp_path: Path, db_url: str) -> None:
     config = write_config(
-        tmp_path, db_url, customers=None, invoices=None, statements=None, sink=None,
+        tmp_path,
+        db_url,
+        customers=None,
+        invoices=None,
+        statements=None,
+        sink=None,
         extra='[connectors.crm]\ntype = "flaky"\nfailures = 3\n\n[outbox]\nbackoff_seconds = 0\nmax_attempts = 8\n',
     )
     hub = Hub(load_config(config), plugins=load_plugins(allow=[], extra=[("flaky", FlakyPlugin())]))
@@ -289,7 +294,11 @@ def test_a_poison_record_goes_to_dead_letter_and_replay_delivers_it_once_the_sin
     assert sink.received == [e.event_id for e in events if e.event_id != "C2:OVER_LIMIT:v1"]
     (dead,) = _dead_letters(store)
     assert (dead["outbox_id"], dead["sink"], dead["event_id"], dead["attempts"], dead["permanent"]) == (
-        poison_row.id, "crm", "C2:OVER_LIMIT:v1", 1, True,
+        poison_row.id,
+        "crm",
+        "C2:OVER_LIMIT:v1",
+        1,
+        True,
     )
     assert dead["last_error"] == "HTTP 422: customer C2 is archived"
     assert dead["payload"] == poison_row.payload
@@ -340,8 +349,15 @@ def test_an_outbox_payload_without_kind_is_delivered_as_a_flag_change(store: Sto
         conn.execute(
             schema.outbox.insert(),
             [
-                {"sink": sink, "event_id": change.event_id, "payload": old_payload, "status": "pending",
-                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                {
+                    "sink": sink,
+                    "event_id": change.event_id,
+                    "payload": old_payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
                 for sink in ("crm", "file")
             ],
         )

@@ -33,41 +33,91 @@ def buckets(**amounts: str) -> dict[str, str]:
 
 
 def exposure(
-    conn: sa.Connection, cid: str, *, open_: str, overdue: str, open_base: str, ccy: str = "EUR",
-    buckets_: dict[str, str], **kw: Any
+    conn: sa.Connection,
+    cid: str,
+    *,
+    open_: str,
+    overdue: str,
+    open_base: str,
+    ccy: str = "EUR",
+    buckets_: dict[str, str],
+    **kw: Any,
 ) -> None:
     values: dict[str, Any] = {
-        "customer_id": cid, "as_of": AS_OF, "currency": ccy, "open_amount": D(open_), "overdue_amount": D(overdue),
-        "buckets": buckets_, "unapplied_cash": D(0), "max_days_past_due": 0, "signals": [], "flags": [],
-        "computed_at": GENERATED, "open_base": D(open_base), "base_currency": "EUR", "name": f"{cid} name",
+        "customer_id": cid,
+        "as_of": AS_OF,
+        "currency": ccy,
+        "open_amount": D(open_),
+        "overdue_amount": D(overdue),
+        "buckets": buckets_,
+        "unapplied_cash": D(0),
+        "max_days_past_due": 0,
+        "signals": [],
+        "flags": [],
+        "computed_at": GENERATED,
+        "open_base": D(open_base),
+        "base_currency": "EUR",
+        "name": f"{cid} name",
         **kw,
     }
     conn.execute(schema.exposure.insert().values(**values))
 
 
 def flag(conn: sa.Connection, cid: str, code: str, active: bool = True) -> None:
-    conn.execute(schema.risk_flag.insert().values(customer_id=cid, code=code, active=active, version=1,
-                                                   reason="test", changed_at=GENERATED))
+    conn.execute(
+        schema.risk_flag.insert().values(
+            customer_id=cid, code=code, active=active, version=1, reason="test", changed_at=GENERATED
+        )
+    )
 
 
 def receipt(conn: sa.Connection, amount: str, status: str, ccy: str = "EUR", **kw: Any) -> int:
     n = next(_ids)
-    values = {"source": "bank", "external_id": f"R{n}", "record_hash": n, "synced_at": GENERATED,
-              "booking_date": AS_OF, "amount": D(amount), "currency": ccy, "direction": "credit", "reversal": False,
-              "references": [], "additional_remittance": [], "match_status": status, **kw}
+    values = {
+        "source": "bank",
+        "external_id": f"R{n}",
+        "record_hash": n,
+        "synced_at": GENERATED,
+        "booking_date": AS_OF,
+        "amount": D(amount),
+        "currency": ccy,
+        "direction": "credit",
+        "reversal": False,
+        "references": [],
+        "additional_remittance": [],
+        "match_status": status,
+        **kw,
+    }
     return int(conn.execute(schema.receipt.insert().values(**values)).inserted_primary_key[0])
 
 
 def allocate(conn: sa.Connection, receipt_id: int, invoice_id: int, amount: str, status: str) -> None:
-    conn.execute(schema.allocation.insert().values(
-        receipt_id=receipt_id, invoice_id=invoice_id, amount=D(amount), kind="payment", method="test",
-        confidence=1.0, status=status, reasons=[], created_at=GENERATED, decided_by="hub", decided_at=GENERATED,
-    ))
+    conn.execute(
+        schema.allocation.insert().values(
+            receipt_id=receipt_id,
+            invoice_id=invoice_id,
+            amount=D(amount),
+            kind="payment",
+            method="test",
+            confidence=1.0,
+            status=status,
+            reasons=[],
+            created_at=GENERATED,
+            decided_by="hub",
+            decided_at=GENERATED,
+        )
+    )
 
 
 def plan(due_on: str, action: str = "call", owner: str = "collector") -> dict[str, Any]:
-    return {"action": action, "owner": owner, "channel": "phone", "due_on": due_on, "step": 2,
-            "reason": f"Oldest invoice 20 days past due; {action} not yet logged."}
+    return {
+        "action": action,
+        "owner": owner,
+        "channel": "phone",
+        "due_on": due_on,
+        "step": 2,
+        "reason": f"Oldest invoice 20 days past due; {action} not yet logged.",
+    }
 
 
 def portfolio(store: Store) -> None:
@@ -76,38 +126,127 @@ def portfolio(store: Store) -> None:
     In EUR: open 10,000 + 18,000 + 2,500 + 7,000 = 37,500 (GBP left out); overdue 4,000 + 4,500 + 7,000 = 15,500.
     """
     with store.begin() as conn:
-        exposure(conn, "C1", open_="10000.00", overdue="4000.00", open_base="10000.00", name="Alpha GmbH",
-                 buckets_=buckets(not_due="6000.00", d1_30="3000.00", d91_180="1000.00"), group_id="C1",
-                 credit_limit=D("12000.00"), recommended_limit=D("8000.00"), utilisation=10000 / 12000, score=55.0,
-                 band="C", flags=["OVERDUE_90"], next_action=plan("2024-03-01"))
-        exposure(conn, "C2", ccy="USD", open_="20000.00", overdue="5000.00", open_base="18000.00", name="Beta Inc",
-                 buckets_=buckets(not_due="15000.00", d1_30="2000.00", d31_60="3000.00"), group_id="C2",
-                 credit_limit=D("15000.00"), utilisation=20000 / 15000, score=70.0, band="B",
-                 flags=["OVERDUE_30", "OVER_LIMIT"], next_action=plan("2024-03-20", "visit", "account-manager"))
-        exposure(conn, "C3", open_="2500.00", overdue="0.00", open_base="2500.00", name=EVIL, group_id="C1",
-                 buckets_=buckets(not_due="2500.00"), score=90.0, band="A")
-        exposure(conn, "C4", ccy="GBP", open_="1000.00", overdue="1000.00", open_base="0.00", name="Gamma Ltd",
-                 buckets_=buckets(d1_30="1000.00"), score=35.0, band="D", flags=["OVERDUE_30"],
-                 next_action={"paused_until": "2024-03-15", "promised_date": "2024-03-12", "reason": "promise"})
-        exposure(conn, "C5", open_="7000.00", overdue="7000.00", open_base="7000.00", name="Delta SA",
-                 buckets_=buckets(d61_90="7000.00"), score=15.0, band="E", flags=["CREDIT_HOLD", "OVERDUE_60"],
-                 next_action=plan("2024-03-10", "lawyer's letter", "legal"), group_id="C2")
-        for cid, codes in {"C1": ["OVERDUE_90"], "C2": ["OVERDUE_30", "OVER_LIMIT"], "C4": ["OVERDUE_30"],
-                           "C5": ["CREDIT_HOLD", "OVERDUE_60"]}.items():
+        exposure(
+            conn,
+            "C1",
+            open_="10000.00",
+            overdue="4000.00",
+            open_base="10000.00",
+            name="Alpha GmbH",
+            buckets_=buckets(not_due="6000.00", d1_30="3000.00", d91_180="1000.00"),
+            group_id="C1",
+            credit_limit=D("12000.00"),
+            recommended_limit=D("8000.00"),
+            utilisation=10000 / 12000,
+            score=55.0,
+            band="C",
+            flags=["OVERDUE_90"],
+            next_action=plan("2024-03-01"),
+        )
+        exposure(
+            conn,
+            "C2",
+            ccy="USD",
+            open_="20000.00",
+            overdue="5000.00",
+            open_base="18000.00",
+            name="Beta Inc",
+            buckets_=buckets(not_due="15000.00", d1_30="2000.00", d31_60="3000.00"),
+            group_id="C2",
+            credit_limit=D("15000.00"),
+            utilisation=20000 / 15000,
+            score=70.0,
+            band="B",
+            flags=["OVERDUE_30", "OVER_LIMIT"],
+            next_action=plan("2024-03-20", "visit", "account-manager"),
+        )
+        exposure(
+            conn,
+            "C3",
+            open_="2500.00",
+            overdue="0.00",
+            open_base="2500.00",
+            name=EVIL,
+            group_id="C1",
+            buckets_=buckets(not_due="2500.00"),
+            score=90.0,
+            band="A",
+        )
+        exposure(
+            conn,
+            "C4",
+            ccy="GBP",
+            open_="1000.00",
+            overdue="1000.00",
+            open_base="0.00",
+            name="Gamma Ltd",
+            buckets_=buckets(d1_30="1000.00"),
+            score=35.0,
+            band="D",
+            flags=["OVERDUE_30"],
+            next_action={"paused_until": "2024-03-15", "promised_date": "2024-03-12", "reason": "promise"},
+        )
+        exposure(
+            conn,
+            "C5",
+            open_="7000.00",
+            overdue="7000.00",
+            open_base="7000.00",
+            name="Delta SA",
+            buckets_=buckets(d61_90="7000.00"),
+            score=15.0,
+            band="E",
+            flags=["CREDIT_HOLD", "OVERDUE_60"],
+            next_action=plan("2024-03-10", "lawyer's letter", "legal"),
+            group_id="C2",
+        )
+        for cid, codes in {
+            "C1": ["OVERDUE_90"],
+            "C2": ["OVERDUE_30", "OVER_LIMIT"],
+            "C4": ["OVERDUE_30"],
+            "C5": ["CREDIT_HOLD", "OVERDUE_60"],
+        }.items():
             for code in codes:
                 flag(conn, cid, code)
         flag(conn, "C1", "LEGAL_EVENT", active=False)  # cleared: not counted
-        for gid, ccy, members, open_, overdue in [("C1", "EUR", 2, "12500.00", "4000.00"),
-                                                  ("C2", "USD", 2, "27000.00", "12000.00")]:
-            conn.execute(schema.exposure_group.insert().values(
-                group_id=gid, as_of=AS_OF, currency=ccy, members=members, open_amount=D(open_),
-                overdue_amount=D(overdue), buckets={}, open_orders=D(0), secured_amount=D(0),
-                net_exposure=D(open_), computed_at=GENERATED))
+        for gid, ccy, members, open_, overdue in [
+            ("C1", "EUR", 2, "12500.00", "4000.00"),
+            ("C2", "USD", 2, "27000.00", "12000.00"),
+        ]:
+            conn.execute(
+                schema.exposure_group.insert().values(
+                    group_id=gid,
+                    as_of=AS_OF,
+                    currency=ccy,
+                    members=members,
+                    open_amount=D(open_),
+                    overdue_amount=D(overdue),
+                    buckets={},
+                    open_orders=D(0),
+                    secured_amount=D(0),
+                    net_exposure=D(open_),
+                    computed_at=GENERATED,
+                )
+            )
 
-        invoice_id = int(conn.execute(schema.invoice.insert().values(
-            source="erp", external_id="INV1", record_hash=1, synced_at=GENERATED, number="INV1",
-            customer_external_id="C1", issue_date=AS_OF, due_date=AS_OF, currency="EUR", amount=D("99999.00"),
-            open_amount=D("99999.00"), status="open")).inserted_primary_key[0])
+        invoice_id = int(
+            conn.execute(
+                schema.invoice.insert().values(
+                    source="erp",
+                    external_id="INV1",
+                    record_hash=1,
+                    synced_at=GENERATED,
+                    number="INV1",
+                    customer_external_id="C1",
+                    issue_date=AS_OF,
+                    due_date=AS_OF,
+                    currency="EUR",
+                    amount=D("99999.00"),
+                    open_amount=D("99999.00"),
+                    status="open",
+                )
+            ).inserted_primary_key[0]
+        )
         allocate(conn, receipt(conn, "1000.00", "matched"), invoice_id, "1000.00", "auto")
         confirmed = receipt(conn, "3000.00", "matched")
         allocate(conn, confirmed, invoice_id, "3000.00", "rejected")
@@ -172,7 +311,7 @@ def test_a_customer_without_a_rate_is_left_out_of_the_totals_and_named_in_a_warn
         "total below; add a rate ([fx] rates or a synced rate) and run 'hub risk' again."
     ]
     # above the figures it concerns, not in grey small print under them
-    assert section.index(section.xpath('p[@class="warning"]')[0]) < section.index(section.xpath('div')[0])
+    assert section.index(section.xpath('p[@class="warning"]')[0]) < section.index(section.xpath("div")[0])
     row = one(doc, '//table[@class="top"]//tr[@data-customer="C4"]')
     assert text(one(row, './/span[contains(@class, "c-open-base")]')) == "no rate"
 
@@ -183,8 +322,12 @@ def test_ageing_chart_bars_carry_the_bucket_totals_converted_like_open_base(fill
     shown = {b.get("data-key"): amount(one(b, 'text[@class="value"]')) for b in bars}
     # USD at 18,000 / 20,000: not due 15,000 -> 13,500, 1-30 2,000 -> 1,800, 31-60 3,000 -> 2,700
     assert shown == {
-        "not_due": D("22000.00"), "d1_30": D("4800.00"), "d31_60": D("2700.00"), "d61_90": D("7000.00"),
-        "d91_180": D("1000.00"), "d180_plus": D("0.00"),
+        "not_due": D("22000.00"),
+        "d1_30": D("4800.00"),
+        "d31_60": D("2700.00"),
+        "d61_90": D("7000.00"),
+        "d91_180": D("1000.00"),
+        "d180_plus": D("0.00"),
     }
     assert [b.get("data-key") for b in bars] == LABELS
     assert [text(one(b, 'text[@class="label"]')) for b in bars][:2] == ["not yet due", "1\u201330 days"]
@@ -199,8 +342,11 @@ def test_configured_buckets_show_even_when_empty_unless_the_run_used_others(fill
 
     assert keys(page(filled, bucket_bounds=[30, 60, 90, 180])) == LABELS
     with filled.begin() as conn:
-        conn.execute(schema.exposure.update().values(buckets={"not_due": "1.00", "d1_30": "2.00", "d31_60": "3.00",
-                                                              "d61_90": "4.00", "d90_plus": "5.00"}))
+        conn.execute(
+            schema.exposure.update().values(
+                buckets={"not_due": "1.00", "d1_30": "2.00", "d31_60": "3.00", "d61_90": "4.00", "d90_plus": "5.00"}
+            )
+        )
     assert keys(page(filled)) == ["not_due", "d1_30", "d31_60", "d61_90", "d90_plus"]
     # the config now has other buckets than the stored run: the run's own are shown, not a mix
     assert keys(page(filled, bucket_bounds=[30, 60, 90, 120])) == ["not_due", "d1_30", "d31_60", "d61_90", "d90_plus"]
@@ -219,14 +365,21 @@ def test_match_rate_counts_incoming_receipts_by_status_and_converts_amounts(fill
     counts = {k: int(text(one(r, 'td[contains(@class, "count")]'))) for k, r in rows.items()}
     assert counts == {"auto": 2, "confirmed": 1, "suggested": 1, "open": 2, "all": 6}
     amounts = {k: amount(r.xpath("td")[2]) for k, r in rows.items()}
-    assert amounts == {"auto": D("2800.00"), "confirmed": D("3000.00"), "suggested": D("500.00"),
-                       "open": D("1500.00"), "all": D("7800.00")}
+    assert amounts == {
+        "auto": D("2800.00"),
+        "confirmed": D("3000.00"),
+        "suggested": D("500.00"),
+        "open": D("1500.00"),
+        "all": D("7800.00"),
+    }
     # 3 of 6 by number; 5,800 of 7,800 EUR by amount (the CHF receipt has no rate)
     assert text(one(doc, '//*[@id="kf-match-count"]//span[@class="pct"]')) == "50.0%"
     assert text(one(doc, '//*[@id="kf-match-amount"]//span[@class="pct"]')) == "74.4%"
     notes = [text(n) for n in doc.xpath('//section[@id="matching"]//p[@class="warning"]')]
-    assert notes == ["Left out: 1 receipt of 100.00 CHF had no exchange rate to EUR: counted in the share by number, "
-                     "left out of the share by amount."]
+    assert notes == [
+        "Left out: 1 receipt of 100.00 CHF had no exchange rate to EUR: counted in the share by number, "
+        "left out of the share by amount."
+    ]
 
 
 def test_top_exposures_are_ranked_by_open_in_the_base_currency(filled: Store) -> None:
@@ -252,22 +405,32 @@ def test_top_exposures_are_ranked_by_open_in_the_base_currency(filled: Store) ->
 
 def test_bands_groups_and_collections_due(filled: Store) -> None:
     doc = page(filled)
-    bands = {r.get("data-band"): (int(text(one(r, 'td[contains(@class, "count")]'))), amount(r.xpath("td")[1]))
-             for r in doc.xpath('//table[@class="bands"]/tbody/tr')}
-    assert bands == {"A": (1, D("2500.00")), "B": (1, D("18000.00")), "C": (1, D("10000.00")),
-                     "D": (1, D("0.00")), "E": (1, D("7000.00"))}
+    bands = {
+        r.get("data-band"): (int(text(one(r, 'td[contains(@class, "count")]'))), amount(r.xpath("td")[1]))
+        for r in doc.xpath('//table[@class="bands"]/tbody/tr')
+    }
+    assert bands == {
+        "A": (1, D("2500.00")),
+        "B": (1, D("18000.00")),
+        "C": (1, D("10000.00")),
+        "D": (1, D("0.00")),
+        "E": (1, D("7000.00")),
+    }
     groups = doc.xpath('//table[@class="groups"]/tbody/tr')
     # 27,000 USD is 24,300 EUR: above the 12,500 EUR group
     assert [(g.get("data-group"), amount(one(g, 'td[contains(@class, "c-open-base")]'))) for g in groups] == [
-        ("C2", D("24300.00")), ("C1", D("12500.00"))
+        ("C2", D("24300.00")),
+        ("C1", D("12500.00")),
     ]
     assert text(one(groups[0], 'td[@class="c-name"]')) == "Beta Inc"
     assert text(one(doc, '//*[@id="due-count"]')) == "2"
     owners = [[text(td) for td in r.xpath("td")] for r in doc.xpath('//table[@class="due"]/tbody/tr')]
     assert owners == [["collector", "call", "1"], ["legal", "lawyer's letter", "1"]]
     lead = text(one(doc, '//*[@id="collections"]/p[1]'))
-    assert lead == "2 collection steps are due on or before 2024-03-10, of 4 customers with a planned step; " \
+    assert (
+        lead == "2 collection steps are due on or before 2024-03-10, of 4 customers with a planned step; "
         "1 paused by a promise to pay."
+    )
 
 
 def test_the_page_needs_nothing_outside_itself(filled: Store) -> None:
@@ -336,8 +499,9 @@ def test_cli_writes_the_report_and_fails_clearly_before_a_risk_run(tmp_path: Pat
     assert amount(one(doc, '//*[@id="kf-open"]')) == D("37500.00")
     assert text(one(doc, '//*[@id="as-of"]')) == "2024-03-10"
     # groups converted with the config's rate: 27,000 USD at 0.9
-    assert amount(one(doc, '//table[@class="groups"]//tr[@data-group="C2"]/td[contains(@class, "c-open-base")]')) \
-        == D("24300.00")
+    assert amount(one(doc, '//table[@class="groups"]//tr[@data-group="C2"]/td[contains(@class, "c-open-base")]')) == D(
+        "24300.00"
+    )
     later = run_hub("--json", "report", "--html", "out/later.html", "--as-of", "2024-03-20", cwd=tmp_path)
     assert '"collection_steps_due": 3' in later.stdout
     bad = run_hub("report", "--html", "x.html", "--as-of", "20.3.2024", cwd=tmp_path, check=False)

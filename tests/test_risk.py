@@ -165,8 +165,11 @@ def test_on_the_generated_workload_over_limit_and_buckets_agree_with_the_invoice
 def test_flags_of_a_customer_no_longer_assessed_are_cleared(tmp_path: Path, db_url: str) -> None:
     """A customer that stops being assessed (here its records are re-pointed to another canonical
     customer, as identity resolution does) must not keep its flags in every connected system."""
-    _write(tmp_path, ["A,Alpha GmbH,DE1,DE,EUR,100.00,,", "B,Beta GmbH,DE2,DE,EUR,,,"],
-           ["A1,A,2026-08-01,2026-08-20,EUR,800.00,800.00,"])
+    _write(
+        tmp_path,
+        ["A,Alpha GmbH,DE1,DE,EUR,100.00,,", "B,Beta GmbH,DE2,DE,EUR,,,"],
+        ["A1,A,2026-08-01,2026-08-20,EUR,800.00,800.00,"],
+    )
     write_config(tmp_path, db_url, statements=None)
     hub = Hub(load_config(tmp_path / "hub.toml"))
     hub.init()
@@ -178,11 +181,15 @@ def test_flags_of_a_customer_no_longer_assessed_are_cleared(tmp_path: Path, db_u
     stats = hub.risk(AS_OF)
     assert not {f for f in _flags(hub) if f[0] == "A"}
     with hub.store.connect() as conn:
-        reasons = conn.execute(
-            sa.select(schema.flag_event.c.reason).where(
-                schema.flag_event.c.customer_id == "A", schema.flag_event.c.action == "cleared"
+        reasons = (
+            conn.execute(
+                sa.select(schema.flag_event.c.reason).where(
+                    schema.flag_event.c.customer_id == "A", schema.flag_event.c.action == "cleared"
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert reasons and all("no longer assessed" in r for r in reasons)
     assert stats.cleared >= 1
     hub.close()

@@ -28,8 +28,15 @@ from hub.store import schema
 from .conftest import write_config
 
 AS_OF = dt.date(2026, 6, 30)
-SIGNALS = [rr.PaymentBehaviourSignal(), rr.AgeingSignal(), rr.UtilisationSignal(), rr.BrokenPromisesSignal(),
-           rr.BureauSignal(), rr.LegalEventsSignal(), rr.ConcentrationSignal()]
+SIGNALS = [
+    rr.PaymentBehaviourSignal(),
+    rr.AgeingSignal(),
+    rr.UtilisationSignal(),
+    rr.BrokenPromisesSignal(),
+    rr.BureauSignal(),
+    rr.LegalEventsSignal(),
+    rr.ConcentrationSignal(),
+]
 BANDS = {"A": 80.0, "B": 60.0, "C": 40.0, "D": 20.0, "E": 0.0}
 WEIGHTS = RiskConfig().scorecard.weights
 
@@ -37,9 +44,17 @@ WEIGHTS = RiskConfig().scorecard.weights
 def _exposure(not_due: Decimal, overdue: Decimal, dpd: int, limit: Decimal | None, secured: Decimal) -> Exposure:
     open_amount = not_due + overdue
     return Exposure(
-        customer_id="C1", as_of=AS_OF, currency="EUR", open_amount=open_amount, overdue_amount=overdue,
-        buckets={"not_due": not_due, "d1_30": overdue}, credit_limit=limit, max_days_past_due=dpd if overdue else 0,
-        secured_amount=secured, open_base=open_amount, base_currency="EUR",
+        customer_id="C1",
+        as_of=AS_OF,
+        currency="EUR",
+        open_amount=open_amount,
+        overdue_amount=overdue,
+        buckets={"not_due": not_due, "d1_30": overdue},
+        credit_limit=limit,
+        max_days_past_due=dpd if overdue else 0,
+        secured_amount=secured,
+        open_base=open_amount,
+        base_currency="EUR",
     )
 
 
@@ -55,11 +70,22 @@ amounts = st.decimals(min_value=0, max_value=10_000_000, places=2, allow_nan=Fal
 
 
 @settings(max_examples=400, deadline=None)
-@given(not_due=amounts, overdue=amounts, more=st.decimals(min_value="0.01", max_value=10_000_000, places=2),
-       dpd=st.integers(1, 400), limit=st.one_of(st.none(), amounts), secured=amounts,
-       others=st.decimals(min_value=0, max_value=100_000_000, places=2))
+@given(
+    not_due=amounts,
+    overdue=amounts,
+    more=st.decimals(min_value="0.01", max_value=10_000_000, places=2),
+    dpd=st.integers(1, 400),
+    limit=st.one_of(st.none(), amounts),
+    secured=amounts,
+    others=st.decimals(min_value=0, max_value=100_000_000, places=2),
+)
 def test_more_overdue_or_more_exposure_over_the_limit_never_improves_the_score_or_band(
-    not_due: Decimal, overdue: Decimal, more: Decimal, dpd: int, limit: Decimal | None, secured: Decimal,
+    not_due: Decimal,
+    overdue: Decimal,
+    more: Decimal,
+    dpd: int,
+    limit: Decimal | None,
+    secured: Decimal,
     others: Decimal,
 ) -> None:
     assume(not_due + overdue > 0)  # something to rate
@@ -116,15 +142,17 @@ def test_crm_only_accounts_are_pushed_no_band(tmp_path: Path, db_url: str) -> No
     assert {e["customer_id"] for e in events if e["kind"] == "band"} == {"C1"}
     store = hub.store
     with store.connect() as conn:
-        row = conn.execute(sa.select(schema.exposure.c.score, schema.exposure.c.band)
-                           .where(schema.exposure.c.customer_id == "C2")).one()
+        row = conn.execute(
+            sa.select(schema.exposure.c.score, schema.exposure.c.band).where(schema.exposure.c.customer_id == "C2")
+        ).one()
         history = conn.execute(sa.select(schema.risk_assessment.c.customer_id)).scalars().all()
     assert (row.score, row.band) == (None, None)
     assert history == ["C1"]
 
 
-def _customer(open_amount: str, *, limit: str, secured: str = "0.00", orders: str = "0.00", dpd: int = 0
-              ) -> CustomerRisk:
+def _customer(
+    open_amount: str, *, limit: str, secured: str = "0.00", orders: str = "0.00", dpd: int = 0
+) -> CustomerRisk:
     exp = _exposure(Decimal(open_amount), Decimal(0), dpd, Decimal(limit), Decimal(secured))
     exp = exp.model_copy(update={"open_orders": Decimal(orders), "max_days_past_due": dpd})
     return CustomerRisk(exposure=exp, band="B", score=70.0)

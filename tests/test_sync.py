@@ -202,9 +202,14 @@ def test_sync_killed_inside_a_file_stores_none_of_it_and_the_next_sync_equals_an
     inside = False
     while time.monotonic() < deadline and proc.poll() is None:
         with store.connect() as conn:
-            inside = conn.execute(
-                sa.select(run.c.id).where(run.c.status == "running", run.c.stats["stream"].as_string() == "invoices")
-            ).first() is not None
+            inside = (
+                conn.execute(
+                    sa.select(run.c.id).where(
+                        run.c.status == "running", run.c.stats["stream"].as_string() == "invoices"
+                    )
+                ).first()
+                is not None
+            )
         if inside:
             time.sleep(0.3)  # some pages of the file are written in its (uncommitted) unit
             break
@@ -303,9 +308,16 @@ def test_a_record_an_api_repeats_in_a_later_page_with_other_content_ends_as_the_
     tmp_path: Path, db_url: str, workers: int
 ) -> None:
     def invoice(number: str, open_amount: str) -> dict[str, str]:
-        return {"invoice_number": number, "customer_id": "C1", "issue_date": "2026-01-05",
-                "due_date": "2026-02-04", "currency": "EUR", "amount": "10.00", "open_amount": open_amount,
-                "po_number": ""}
+        return {
+            "invoice_number": number,
+            "customer_id": "C1",
+            "issue_date": "2026-01-05",
+            "due_date": "2026-02-04",
+            "currency": "EUR",
+            "amount": "10.00",
+            "open_amount": open_amount,
+            "po_number": "",
+        }
 
     store = Store(db_url)
     store.migrate()
@@ -357,8 +369,9 @@ def test_an_invoice_that_leaves_a_complete_export_is_closed_and_reopened_when_it
     with hub.store.connect() as conn:
         status = dict(conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.status)).all())
         audit = conn.execute(
-            sa.select(schema.audit_log.c.action, schema.audit_log.c.object_id, schema.audit_log.c.details)
-            .order_by(schema.audit_log.c.object_id)
+            sa.select(schema.audit_log.c.action, schema.audit_log.c.object_id, schema.audit_log.c.details).order_by(
+                schema.audit_log.c.object_id
+            )
         ).all()
     assert {n for n, s in status.items() if s == "closed"} == {"INV-3", "INV-17"}
     assert [(a.action, a.object_id) for a in audit] == [("record.closed", "INV-17"), ("record.closed", "INV-3")]
@@ -373,9 +386,11 @@ def test_an_invoice_that_leaves_a_complete_export_is_closed_and_reopened_when_it
     assert (stats.closed, stats.reopened, stats.updated) == (0, 1, 1)
     with hub.store.connect() as conn:
         status = dict(conn.execute(sa.select(schema.invoice.c.number, schema.invoice.c.status)).all())
-        gone = conn.execute(
-            sa.select(schema.invoice.c.number).where(schema.invoice.c.missing_since.is_not(None))
-        ).scalars().all()
+        gone = (
+            conn.execute(sa.select(schema.invoice.c.number).where(schema.invoice.c.missing_since.is_not(None)))
+            .scalars()
+            .all()
+        )
     assert (status["INV-3"], status["INV-17"], gone) == ("open", "closed", ["INV-17"])
     hub.close()
 
@@ -384,8 +399,16 @@ def test_an_incremental_source_closes_nothing(tmp_path: Path, db_url: str) -> No
     store = Store(db_url)
     store.migrate()
     engine = SyncEngine(store, workers=1)
-    invoice = {"invoice_number": "INV-1", "customer_id": "C1", "issue_date": "2026-01-05", "due_date": "2026-02-04",
-               "currency": "EUR", "amount": "10.00", "open_amount": "10.00", "po_number": ""}
+    invoice = {
+        "invoice_number": "INV-1",
+        "customer_id": "C1",
+        "issue_date": "2026-01-05",
+        "due_date": "2026-02-04",
+        "currency": "EUR",
+        "amount": "10.00",
+        "open_amount": "10.00",
+        "po_number": "",
+    }
     engine.sync(Connector(name="api", type="test", source=_ApiPages([[invoice]])))
     (stats,) = engine.sync(Connector(name="api", type="test", source=_ApiPages([[]])))
     assert stats.closed == 0

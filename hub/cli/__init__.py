@@ -65,8 +65,18 @@ __all__ = [
 
 _core_registered = False
 #: The core's command modules, in the order ``hub --help`` lists their commands.
-COMMAND_MODULES = ("jobs", "diagnostics", "demo", "matches", "exposure", "outbox", "collection", "limits", "customers",
-                   "report")
+COMMAND_MODULES = (
+    "jobs",
+    "diagnostics",
+    "demo",
+    "matches",
+    "exposure",
+    "outbox",
+    "collection",
+    "limits",
+    "customers",
+    "report",
+)
 
 
 def register_core_commands() -> None:

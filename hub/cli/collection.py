@@ -58,8 +58,16 @@ def _log(
     amount = parse_amount(promise_amount, "--promise-amount")
     with session() as hub:
         entry = hub.collections.log(
-            customer, channel=channel, content=content, outcome=outcome, at=when, promise_date=day,
-            promise_amount=amount, promise_currency=currency, invoices=invoice or [], actor=actor(by),
+            customer,
+            channel=channel,
+            content=content,
+            outcome=outcome,
+            at=when,
+            promise_date=day,
+            promise_amount=amount,
+            promise_currency=currency,
+            invoices=invoice or [],
+            actor=actor(by),
         )
     promise = entry["promise"]
     promised = f"{fmt.money(promise['amount'], promise['currency'])} by {promise['date']}" if promise else "-"
@@ -68,8 +76,17 @@ def _log(
         table(
             f"logged for {customer}",
             ["id", "at (UTC)", "channel", "by", "invoices", "promise", "content"],
-            [[entry["id"], short_time(entry["at"]), entry["channel"], entry["author"] or "-",
-              " ".join(entry["invoices"]) or "-", promised, entry["content"]]],
+            [
+                [
+                    entry["id"],
+                    short_time(entry["at"]),
+                    entry["channel"],
+                    entry["author"] or "-",
+                    " ".join(entry["invoices"]) or "-",
+                    promised,
+                    entry["content"],
+                ]
+            ],
         ),
     )
 
@@ -90,10 +107,19 @@ def _due(
         table(
             f"collection steps due by {due.as_of} ({fmt.count(len(found))})",
             ["customer", "name", "action", "owner", "due on", "days late", "overdue", "in base currency"],
-            [[x["customer_id"], x["name"] or "", x["action"], x["owner"], x["due_on"], fmt.count(x["days_past_due"]),
-              fmt.money(x["overdue"], x["currency"]),
-              fmt.money(x["open_base"], x["base_currency"]) if x["open_base"] is not None else "no rate"]
-             for x in found],
+            [
+                [
+                    x["customer_id"],
+                    x["name"] or "",
+                    x["action"],
+                    x["owner"],
+                    x["due_on"],
+                    fmt.count(x["days_past_due"]),
+                    fmt.money(x["overdue"], x["currency"]),
+                    fmt.money(x["open_base"], x["base_currency"]) if x["open_base"] is not None else "no rate",
+                ]
+                for x in found
+            ],
             numeric=["days late", "overdue", "in base currency"],
         ),
     )
@@ -125,8 +151,17 @@ def _ledger(customer: Annotated[str, typer.Argument(help="Canonical customer id.
         who = x["author"] or "-"
         if x["source"] != HUB_SOURCE:
             who += f" via {x['source']}"
-        rows.append([short_time(x["at"]), x["channel"], who, " ".join(x["invoices"]) or "-", x["content"],
-                     x["outcome"] or "-", _promise_text(x["promise"])])
+        rows.append(
+            [
+                short_time(x["at"]),
+                x["channel"],
+                who,
+                " ".join(x["invoices"]) or "-",
+                x["content"],
+                x["outcome"] or "-",
+                _promise_text(x["promise"]),
+            ]
+        )
     emit(
         {"customer_id": customer, "ledger": entries},
         table(
@@ -150,8 +185,19 @@ def _promises(
         table(
             f"promises to pay ({fmt.count(len(data))})",
             ["customer", "made on", "promised", "amount", "status", "received", "settled on", "by"],
-            [[d["customer_id"], d["made_on"], d["promised_date"], fmt.money(d["amount"], d["currency"]), d["status"],
-              fmt.money(d["received"]), d["settled_on"] or "-", d["author"] or d["source"]] for d in data],
+            [
+                [
+                    d["customer_id"],
+                    d["made_on"],
+                    d["promised_date"],
+                    fmt.money(d["amount"], d["currency"]),
+                    d["status"],
+                    fmt.money(d["received"]),
+                    d["settled_on"] or "-",
+                    d["author"] or d["source"],
+                ]
+                for d in data
+            ],
             numeric=["amount", "received"],
         ),
     )
@@ -159,8 +205,9 @@ def _promises(
 
 def register(app: typer.Typer) -> None:
     """Add ``hub collections`` (log, due, ledger, promises) to the hub command line."""
-    group = typer.Typer(help="The collection ledger, promises to pay and the collection steps due.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="The collection ledger, promises to pay and the collection steps due.", no_args_is_help=True
+    )
     group.command("log")(handled(_log))
     group.command("due")(handled(_due))
     group.command("ledger")(handled(_ledger))

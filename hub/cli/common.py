@@ -215,7 +215,11 @@ def emit(data: Any, table: Table | None = None) -> None:
 
 
 def table(
-    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[str] = (),
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    numeric: Sequence[str] = (),
     caption: str | None = None,
 ) -> Table:
     """A table of text cells; ``numeric`` columns (counts, amounts, seconds...) are right-aligned.
@@ -236,8 +240,24 @@ def table(
 
 #: Columns right-aligned in every table.
 NUMERIC = frozenset(
-    {"read", "inserted", "updated", "unchanged", "quarantined", "closed", "count", "seconds", "value", "amount",
-     "delivered", "failed", "dead", "not linked", "pending", "attempts"}
+    {
+        "read",
+        "inserted",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "closed",
+        "count",
+        "seconds",
+        "value",
+        "amount",
+        "delivered",
+        "failed",
+        "dead",
+        "not linked",
+        "pending",
+        "attempts",
+    }
 )
 
 

@@ -28,8 +28,18 @@ def _list(
         table(
             f"{title} ({fmt.count(len(rows))})",
             ["canonical id", "source", "external id", "name", "country", "state", "proposals"],
-            [[r["canonical_id"], r["source"], r["external_id"], r["name"], r["country"] or "-",
-              r["state"] + (f" ({r['method']})" if r["method"] else ""), r["open_proposals"] or "-"] for r in rows],
+            [
+                [
+                    r["canonical_id"],
+                    r["source"],
+                    r["external_id"],
+                    r["name"],
+                    r["country"] or "-",
+                    r["state"] + (f" ({r['method']})" if r["method"] else ""),
+                    r["open_proposals"] or "-",
+                ]
+                for r in rows
+            ],
         ),
     )
 
@@ -62,8 +72,9 @@ def _unlink(
     emit({"unlinked": done}, None)
     if not state.json:
         what = f"was {done['previous']}" if done["was_linked"] else "was not linked; kept apart from now on"
-        out.print(f"unlinked {escape(done['record'])}: now {escape(done['canonical_id'])} ({escape(what)})",
-                         highlight=False)
+        out.print(
+            f"unlinked {escape(done['record'])}: now {escape(done['canonical_id'])} ({escape(what)})", highlight=False
+        )
 
 
 def _evidence(found: list[dict[str, Any]]) -> str:
@@ -84,8 +95,18 @@ def _proposals(
         table(
             f"link proposals, {status} ({fmt.count(len(found))})",
             ["id", "record", "name", "canonical id", "its name", "method", "confidence"],
-            [[p["id"], p["record"], p["record_name"] or "-", p["canonical_id"], p["canonical_name"] or "-",
-              p["method"], fmt.share(p["confidence"])] for p in found],
+            [
+                [
+                    p["id"],
+                    p["record"],
+                    p["record_name"] or "-",
+                    p["canonical_id"],
+                    p["canonical_name"] or "-",
+                    p["method"],
+                    fmt.share(p["confidence"]),
+                ]
+                for p in found
+            ],
             numeric=["confidence"],
         ),
     )
@@ -118,8 +139,7 @@ def _reject(
         done = hub.customers.reject(proposal_id, actor=actor(by))
     emit({"rejected": done}, None)
     if not state.json:
-        out.print(f"rejected linking {escape(done['record'])} to {escape(done['canonical_id'])}",
-                         highlight=False)
+        out.print(f"rejected linking {escape(done['record'])} to {escape(done['canonical_id'])}", highlight=False)
 
 
 def _resolve() -> None:
@@ -133,9 +153,17 @@ def _resolve() -> None:
         table(
             "identity resolution",
             ["considered", "linked", "proposed", "conflicts", "unmatched", "kept unlinked", "invalid ids"],
-            [[fmt.count(stats.considered), f"{fmt.count(stats.linked)} ({applied})", fmt.count(stats.proposed),
-              fmt.count(stats.conflicts), fmt.count(stats.unmatched), fmt.count(stats.kept_unlinked),
-              fmt.count(len(stats.invalid))]],
+            [
+                [
+                    fmt.count(stats.considered),
+                    f"{fmt.count(stats.linked)} ({applied})",
+                    fmt.count(stats.proposed),
+                    fmt.count(stats.conflicts),
+                    fmt.count(stats.unmatched),
+                    fmt.count(stats.kept_unlinked),
+                    fmt.count(len(stats.invalid)),
+                ]
+            ],
         ),
     )
     if state.json:
@@ -151,8 +179,9 @@ def _resolve() -> None:
 def register(app: typer.Typer) -> None:
     """Add ``hub customers`` (list, link, unlink, proposals, accept, reject, resolve) to the hub command line."""
 
-    group = typer.Typer(help="One canonical customer across sources: links, proposals, resolution.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="One canonical customer across sources: links, proposals, resolution.", no_args_is_help=True
+    )
     group.command("list")(handled(_list))
     group.command("link")(handled(_link))
     group.command("unlink")(handled(_unlink))

@@ -122,10 +122,12 @@ def demo(
             "where the book stands",
             ["what", "value"],
             [
-                ["customer payments in the book",
-                 f"{fmt.count(sum(in_book.values()))}: {fmt.count(in_book['matched'])} matched, "
-                 f"{fmt.count(in_book['suggested'])} suggested "
-                 f"for review, {fmt.count(in_book['open'])} open"],
+                [
+                    "customer payments in the book",
+                    f"{fmt.count(sum(in_book.values()))}: {fmt.count(in_book['matched'])} matched, "
+                    f"{fmt.count(in_book['suggested'])} suggested "
+                    f"for review, {fmt.count(in_book['open'])} open",
+                ],
                 ["customers scored", fmt.count(rk.customers)],
                 ["risk bands", ", ".join(f"{b} {fmt.count(n)}" for b, n in sorted(rk.band_counts.items()))],
                 ["customers flagged", fmt.count(rk.flagged_customers)],
@@ -137,8 +139,11 @@ def demo(
     )
     if book.unconverted:
         amounts = ", ".join(fmt.money(amount, ccy) for ccy, amount in sorted(book.unconverted.items()))
-        err.print(f"[bold yellow]warning:[/bold yellow] {book.unconverted_customers} customers' totals leave out "
-                  f"{amounts}: no exchange rate (add it under [fx] rates)", highlight=False)
+        err.print(
+            f"[bold yellow]warning:[/bold yellow] {book.unconverted_customers} customers' totals leave out "
+            f"{amounts}: no exchange rate (add it under [fx] rates)",
+            highlight=False,
+        )
     per_code: dict[str, int] = {}
     shown = []
     for customer, code, reason in flags:  # a few examples of every flag, not ten of the commonest

@@ -24,8 +24,13 @@ def plugins() -> None:
     commands = command_plugins(config.plugins.allow, config.plugins.deny)
     data = {
         "plugins": [
-            {"name": i.name, "module": i.module, "distribution": i.distribution, "version": i.version,
-             "hooks": list(i.hooks)}
+            {
+                "name": i.name,
+                "module": i.module,
+                "distribution": i.distribution,
+                "version": i.version,
+                "hooks": list(i.hooks),
+            }
             for i in host.infos
         ],
         "commands": [{"name": c.name, "module": c.value} for c in commands],
@@ -60,8 +65,17 @@ def quarantine(
         table(
             f"quarantine ({shown(len(rows), total)})",
             ["id", "connector", "stream", "external_id", "seen", "reason"],
-            [[r["id"], r["connector"], r["stream"], r["external_id"] or "-", fmt.count(r["occurrences"]), r["reason"]]
-             for r in rows],
+            [
+                [
+                    r["id"],
+                    r["connector"],
+                    r["stream"],
+                    r["external_id"] or "-",
+                    fmt.count(r["occurrences"]),
+                    r["reason"],
+                ]
+                for r in rows
+            ],
             numeric=["seen"],
         ),
     )

@@ -42,12 +42,27 @@ def exposure_row(x: dict[str, Any], labels: list[str]) -> list[Any]:
     return (
         [x["customer_id"], x["currency"], x["open_amount"], x["overdue_amount"]]
         + [x["buckets"].get(b, "0.00") for b in labels]
-        + [_num(x["credit_limit"]), _num(x["utilisation"]), _num(x["score"], ".1f"), x["band"] or "",
-           " ".join(x["flags"])]
-        + [x["name"] or "", x["group_id"] or "", x["unapplied_cash"], x["open_orders"], x["secured_amount"],
-           x["net_exposure"]]
-        + [_num(x["dso"], ".1f"), _num(x["avg_days_late"], ".1f"), _num(x["days_late_trend"], ".1f"),
-           x["payments_counted"]]
+        + [
+            _num(x["credit_limit"]),
+            _num(x["utilisation"]),
+            _num(x["score"], ".1f"),
+            x["band"] or "",
+            " ".join(x["flags"]),
+        ]
+        + [
+            x["name"] or "",
+            x["group_id"] or "",
+            x["unapplied_cash"],
+            x["open_orders"],
+            x["secured_amount"],
+            x["net_exposure"],
+        ]
+        + [
+            _num(x["dso"], ".1f"),
+            _num(x["avg_days_late"], ".1f"),
+            _num(x["days_late_trend"], ".1f"),
+            x["payments_counted"],
+        ]
         + [_num(x["recommended_limit"]), x["base_currency"] or "", x["open_base"]]
         + [action.get("action", ""), action.get("due_on", ""), action.get("owner", "")]
         + [json.dumps(x["fx_rates"] or {}, sort_keys=True) if x["fx_rates"] else ""]
@@ -55,16 +70,33 @@ def exposure_row(x: dict[str, Any], labels: list[str]) -> list[Any]:
     )
 
 
-GROUP_COLUMNS = ["group_id", "currency", "members", "open", "overdue", "limit", "utilisation", "open_orders",
-                 "secured", "net_exposure", "unconverted"]
+GROUP_COLUMNS = [
+    "group_id",
+    "currency",
+    "members",
+    "open",
+    "overdue",
+    "limit",
+    "utilisation",
+    "open_orders",
+    "secured",
+    "net_exposure",
+    "unconverted",
+]
 
 
 def _group_row(x: dict[str, Any], labels: list[str]) -> list[Any]:
     return (
         [x["group_id"], x["currency"], x["members"], x["open_amount"], x["overdue_amount"]]
         + [x["buckets"].get(b, "0.00") for b in labels]
-        + [_num(x["credit_limit"]), _num(x["utilisation"]), x["open_orders"], x["secured_amount"], x["net_exposure"],
-           json.dumps(x["unconverted"], sort_keys=True) if x["unconverted"] else ""]
+        + [
+            _num(x["credit_limit"]),
+            _num(x["utilisation"]),
+            x["open_orders"],
+            x["secured_amount"],
+            x["net_exposure"],
+            json.dumps(x["unconverted"], sort_keys=True) if x["unconverted"] else "",
+        ]
     )
 
 
@@ -99,8 +131,13 @@ def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical custom
         found = hub.exposures.customer(customer)
     x, labels = found.exposure, found.buckets
     if state.json:
-        emit({**{k: v for k, v in x.items() if k not in ("signals", "flags")}, "signals": x["signals"],
-              "flags": found.flags})
+        emit(
+            {
+                **{k: v for k, v in x.items() if k not in ("signals", "flags")},
+                "signals": x["signals"],
+                "flags": found.flags,
+            }
+        )
         return
     ccy = x["currency"]
 
@@ -121,31 +158,46 @@ def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical custom
                 ["unapplied cash", money(x["unapplied_cash"])],
                 ["secured (guarantees)", money(x["secured_amount"])],
                 ["net exposure", money(x["net_exposure"])],
-                ["credit limit", f"{money(limit)} ({fmt.share(x['utilisation'])} used)" if limit is not None
-                 else "none"],
+                [
+                    "credit limit",
+                    f"{money(limit)} ({fmt.share(x['utilisation'])} used)" if limit is not None else "none",
+                ],
                 ["recommended limit", fmt.money(x["recommended_limit"], ccy)],
             ],
         )
     )
-    out.print(table("ageing", [fmt.bucket_title(b) for b in labels],
-                    [[money(x["buckets"].get(b, "0")) for b in labels]],
-                    numeric=[fmt.bucket_title(b) for b in labels]))
+    out.print(
+        table(
+            "ageing",
+            [fmt.bucket_title(b) for b in labels],
+            [[money(x["buckets"].get(b, "0")) for b in labels]],
+            numeric=[fmt.bucket_title(b) for b in labels],
+        )
+    )
     trend = fmt.number(x["days_late_trend"], sign=True)
-    out.print(f"DSO {fmt.days(_whole(x['dso']))}; on average {fmt.days(_tenth(x['avg_days_late']))} late over "
-              f"{fmt.count(x['payments_counted'])} payments (trend {trend} days)", highlight=False)
+    out.print(
+        f"DSO {fmt.days(_whole(x['dso']))}; on average {fmt.days(_tenth(x['avg_days_late']))} late over "
+        f"{fmt.count(x['payments_counted'])} payments (trend {trend} days)",
+        highlight=False,
+    )
     if x["score"] is None:
         out.print("[bold]not rated[/bold]: too little history to score", highlight=False)
     else:
-        out.print(f"[bold]score {fmt.number(x['score'])}, band {x['band']}[/bold] (100 minus each signal's points):",
-                  highlight=False)
+        out.print(
+            f"[bold]score {fmt.number(x['score'])}, band {x['band']}[/bold] (100 minus each signal's points):",
+            highlight=False,
+        )
         for sig in x["signals"] or []:
             out.print(f"  {-sig['points']:+.1f}  {escape(sig['signal'])}: {escape(sig['reason'])}", highlight=False)
     for flag in found.flags:
         out.print(f"  [red]{flag['code']}[/red] v{flag['version']}: {escape(flag['reason'])}", highlight=False)
     na = x["next_action"] or {}
     if na.get("action"):
-        out.print(f"next collection step: {escape(str(na['action']))} by {escape(str(na.get('owner')))}, "
-                  f"due {na.get('due_on')}: {escape(str(na.get('reason', '')))}", highlight=False)
+        out.print(
+            f"next collection step: {escape(str(na['action']))} by {escape(str(na.get('owner')))}, "
+            f"due {na.get('due_on')}: {escape(str(na.get('reason', '')))}",
+            highlight=False,
+        )
     elif na:
         out.print(f"collections: {escape(str(na.get('reason', '')))}", highlight=False)
 

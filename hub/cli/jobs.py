@@ -186,8 +186,13 @@ def run(
         rec = hub.reconcile()
         rk = hub.risk(parse_date(as_of))
         pushed = hub.push()
-    summary = {"sync": synced, "identity": ident.as_dict(), "reconcile": rec.as_dict(), "risk": rk.as_dict(),
-               "push": pushed.as_dict()}
+    summary = {
+        "sync": synced,
+        "identity": ident.as_dict(),
+        "reconcile": rec.as_dict(),
+        "risk": rk.as_dict(),
+        "push": pushed.as_dict(),
+    }
     emit(
         summary,
         table(
@@ -200,17 +205,27 @@ def run(
                         f"{r['connector']}/{r['stream']}: {fmt.count(r['inserted'])} new, {fmt.count(r['updated'])} "
                         f"updated, {fmt.count(r['quarantined'])} quarantined"
                         for r in synced
-                    ) or "no sources",
+                    )
+                    or "no sources",
                 ],
                 ["identity", _identity_line(ident)],
-                ["reconcile", f"{fmt.count(rec.considered)} receipts: {fmt.count(rec.auto)} matched, "
-                              f"{fmt.count(rec.suggested)} suggested, {fmt.count(rec.unmatched)} open"],
-                ["risk", f"{fmt.count(rk.customers)} customers, {fmt.count(rk.flagged_customers)} flagged; "
-                         f"{fmt.count(rk.raised)} flags raised, {fmt.count(rk.cleared)} cleared; "
-                         f"{fmt.count(rk.band_changes)} band changes; "
-                         f"{fmt.count(rk.collection_actions_due)} collection steps due"],
-                ["push", f"{fmt.count(pushed.delivered)} delivered, {fmt.count(pushed.failed)} failed, "
-                         f"{fmt.count(pushed.pending)} pending"],
+                [
+                    "reconcile",
+                    f"{fmt.count(rec.considered)} receipts: {fmt.count(rec.auto)} matched, "
+                    f"{fmt.count(rec.suggested)} suggested, {fmt.count(rec.unmatched)} open",
+                ],
+                [
+                    "risk",
+                    f"{fmt.count(rk.customers)} customers, {fmt.count(rk.flagged_customers)} flagged; "
+                    f"{fmt.count(rk.raised)} flags raised, {fmt.count(rk.cleared)} cleared; "
+                    f"{fmt.count(rk.band_changes)} band changes; "
+                    f"{fmt.count(rk.collection_actions_due)} collection steps due",
+                ],
+                [
+                    "push",
+                    f"{fmt.count(pushed.delivered)} delivered, {fmt.count(pushed.failed)} failed, "
+                    f"{fmt.count(pushed.pending)} pending",
+                ],
             ],
         ),
     )

@@ -17,7 +17,7 @@ Ref = Annotated[
     str,
     typer.Argument(
         metavar="ID_OR_CUSTOMER",
-        help="A proposal as 'hub limits list' shows it (#17), or a customer id (its latest pending proposal)."
+        help="A proposal as 'hub limits list' shows it (#17), or a customer id (its latest pending proposal).",
     ),
 ]
 By = Annotated[str, typer.Option("--by", help="Who decides (required; recorded in the audit log).")]
@@ -48,12 +48,31 @@ def _list(
         {"proposals": [{**p.as_dict(), "name": names.get(p.customer_id)} for p in found]},
         table(
             f"{what}{f' of {customer}' if customer else ''} ({fmt.count(len(found))})",
-            ["id", "customer", *(["name"] if named else []), "as of", "current", "recommended", "change", "status",
-             "decided by", "on"],
             [
-                [f"#{p.id}", p.customer_id, *([names.get(p.customer_id, "")] if named else []), p.as_of,
-                 fmt.money(p.current_limit, p.currency), fmt.money(p.recommended, p.currency), _change(p), p.status,
-                 p.decided_by or "-", p.decided_at.date().isoformat() if p.decided_at else "-"]
+                "id",
+                "customer",
+                *(["name"] if named else []),
+                "as of",
+                "current",
+                "recommended",
+                "change",
+                "status",
+                "decided by",
+                "on",
+            ],
+            [
+                [
+                    f"#{p.id}",
+                    p.customer_id,
+                    *([names.get(p.customer_id, "")] if named else []),
+                    p.as_of,
+                    fmt.money(p.current_limit, p.currency),
+                    fmt.money(p.recommended, p.currency),
+                    _change(p),
+                    p.status,
+                    p.decided_by or "-",
+                    p.decided_at.date().isoformat() if p.decided_at else "-",
+                ]
                 for p in found
             ],
             numeric=["current", "recommended", "change"],
@@ -71,14 +90,24 @@ def _approve(ref: Ref, by: By, note: Note = None) -> None:
         table(
             f"approved proposal #{p.id} for {p.customer_id}",
             ["id", "customer", "current", "approved", "by", "note", "sent to"],
-            [[f"#{p.id}", p.customer_id, fmt.money(p.current_limit, p.currency), fmt.money(p.recommended, p.currency),
-              p.decided_by, p.note or "-", ", ".join(done.sinks) or "-"]],
+            [
+                [
+                    f"#{p.id}",
+                    p.customer_id,
+                    fmt.money(p.current_limit, p.currency),
+                    fmt.money(p.recommended, p.currency),
+                    p.decided_by,
+                    p.note or "-",
+                    ", ".join(done.sinks) or "-",
+                ]
+            ],
             numeric=["current", "approved"],
         ),
     )
     if not done.sinks and not state.json:
-        err.print("no sink is configured: the approval is recorded but no system is sent the new limit",
-                  highlight=False)
+        err.print(
+            "no sink is configured: the approval is recorded but no system is sent the new limit", highlight=False
+        )
 
 
 def _reject(ref: Ref, by: By, note: Note = None) -> None:
@@ -90,8 +119,16 @@ def _reject(ref: Ref, by: By, note: Note = None) -> None:
         table(
             f"rejected proposal #{p.id} for {p.customer_id}",
             ["id", "customer", "current", "rejected", "by", "note"],
-            [[f"#{p.id}", p.customer_id, fmt.money(p.current_limit, p.currency), fmt.money(p.recommended, p.currency),
-              p.decided_by, p.note or "-"]],
+            [
+                [
+                    f"#{p.id}",
+                    p.customer_id,
+                    fmt.money(p.current_limit, p.currency),
+                    fmt.money(p.recommended, p.currency),
+                    p.decided_by,
+                    p.note or "-",
+                ]
+            ],
             numeric=["current", "rejected"],
         ),
     )

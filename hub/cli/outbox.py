@@ -20,9 +20,7 @@ outbox_app = typer.Typer(
 @handled
 def outbox_show(
     ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option(help=f"List rows with this status: {', '.join(STATUSES)}.")
-    ] = None,
+    status: Annotated[str | None, typer.Option(help=f"List rows with this status: {', '.join(STATUSES)}.")] = None,
     sink: Annotated[str | None, typer.Option(help="Only rows of this sink.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="Most rows listed per status.")] = 100,
 ) -> None:
@@ -61,16 +59,26 @@ def outbox_show(
         elif st == "delivered":
             title, id_label, when_label, when_key = "delivered", "outbox id", "delivered (UTC)", "delivered_at"
         else:
-            title, id_label, when_label, when_key = st.replace("_", " "), "outbox id", "next attempt (UTC)", \
-                "next_attempt_at"
+            title, id_label, when_label, when_key = (
+                st.replace("_", " "),
+                "outbox id",
+                "next attempt (UTC)",
+                "next_attempt_at",
+            )
         out.print(
             table(
                 f"{title} (first {limit})" if len(found) >= limit else title,
                 [id_label, "sink", "event_id", "kind", "attempts", when_label, "last error"],
                 [
-                    [r["id"], r["sink"], r["event_id"], r["kind"], r["attempts"],
-                     f"{r[when_key]:%Y-%m-%d %H:%M:%S}" if r.get(when_key) else "",
-                     (r["last_error"] or "") + (" (permanent)" if r.get("permanent") else "")]
+                    [
+                        r["id"],
+                        r["sink"],
+                        r["event_id"],
+                        r["kind"],
+                        r["attempts"],
+                        f"{r[when_key]:%Y-%m-%d %H:%M:%S}" if r.get(when_key) else "",
+                        (r["last_error"] or "") + (" (permanent)" if r.get("permanent") else ""),
+                    ]
                     for r in found
                 ],
             )
@@ -101,11 +109,13 @@ def outbox_replay(
         stats = hub.deliveries.replay(sink=sink, ids=row_id, actor=actor(by))
     emit({"replayed": stats.total, **stats.as_dict()})
     if not state.json:
-        out.print(f"{fmt.count(stats.dead_letters)} dead letter(s) and {fmt.count(stats.failed)} failed row(s) "
-                  "queued again")
+        out.print(
+            f"{fmt.count(stats.dead_letters)} dead letter(s) and {fmt.count(stats.failed)} failed row(s) queued again"
+        )
         if stats.already_queued:
-            out.print(f"{fmt.count(stats.already_queued)} dead letter(s) dropped: the same event is already in the "
-                      "outbox")
+            out.print(
+                f"{fmt.count(stats.already_queued)} dead letter(s) dropped: the same event is already in the outbox"
+            )
 
 
 def register(app: typer.Typer) -> None:

@@ -32,7 +32,6 @@ ZERO = Decimal(0)
 OPEN_PROPOSALS = ("auto", "suggested")
 
 
-
 @dataclass
 class ActionResult:
     receipt_ref: str
@@ -42,8 +41,13 @@ class ActionResult:
     unapplied: Decimal = ZERO
 
     def as_dict(self) -> dict[str, Any]:
-        return {"receipt_ref": self.receipt_ref, "action": self.action, "changed": self.changed,
-                "learned": self.learned, "unapplied": str(self.unapplied)}
+        return {
+            "receipt_ref": self.receipt_ref,
+            "action": self.action,
+            "changed": self.changed,
+            "learned": self.learned,
+            "unapplied": str(self.unapplied),
+        }
 
 
 class MatchDesk:
@@ -69,12 +73,14 @@ class MatchDesk:
     @staticmethod
     def _allocations(conn: sa.Connection, receipt_id: int, statuses: Sequence[str]) -> list[Any]:
         a, i = schema.allocation, schema.invoice
-        return list(conn.execute(
-            sa.select(a, i.c.number.label("invoice_number"))
-            .join(i, i.c.id == a.c.invoice_id)
-            .where(a.c.receipt_id == receipt_id, a.c.status.in_(statuses))
-            .order_by(a.c.rank, a.c.id)
-        ))
+        return list(
+            conn.execute(
+                sa.select(a, i.c.number.label("invoice_number"))
+                .join(i, i.c.id == a.c.invoice_id)
+                .where(a.c.receipt_id == receipt_id, a.c.status.in_(statuses))
+                .order_by(a.c.rank, a.c.id)
+            )
+        )
 
     # -- actions ------------------------------------------------------------------------------------
 
@@ -95,8 +101,15 @@ class MatchDesk:
             ids = {row.id for row in chosen}
             others = [row for row in current if row.id not in ids and row.status != "confirmed"]
             for row in others:
-                self._set(conn, row, "unmatched" if row.status == "auto" else "rejected", actor, now,
-                          note or "another allocation was confirmed", result)
+                self._set(
+                    conn,
+                    row,
+                    "unmatched" if row.status == "auto" else "rejected",
+                    actor,
+                    now,
+                    note or "another allocation was confirmed",
+                    result,
+                )
             self._check_fits(conn, receipt, chosen)
             for row in chosen:
                 if row.status != "confirmed":
@@ -105,8 +118,17 @@ class MatchDesk:
             result.learned = self._learn(conn, receipt, chosen, actor, now)
             paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
             result.unapplied = receipt.amount - paid
-            self.store.audit(conn, actor, "match.confirm", "receipt", receipt.external_id, ref=ref,
-                             invoices=[row.invoice_number for row in chosen], note=note, learned=result.learned)
+            self.store.audit(
+                conn,
+                actor,
+                "match.confirm",
+                "receipt",
+                receipt.external_id,
+                ref=ref,
+                invoices=[row.invoice_number for row in chosen],
+                note=note,
+                learned=result.learned,
+            )
         return result
 
     def reject(self, ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None) -> ActionResult:
@@ -130,8 +152,16 @@ class MatchDesk:
             for row in rows:
                 self._set(conn, row, "rejected", actor, now, note, result)
             self._reopen_if_unallocated(conn, receipt.id)
-            self.store.audit(conn, actor, "match.reject", "receipt", receipt.external_id, ref=ref,
-                             invoices=sorted({row.invoice_number for row in rows}), note=note)
+            self.store.audit(
+                conn,
+                actor,
+                "match.reject",
+                "receipt",
+                receipt.external_id,
+                ref=ref,
+                invoices=sorted({row.invoice_number for row in rows}),
+                note=note,
+            )
         return result
 
     def unmatch(self, ref: str, *, actor: str, note: str | None = None) -> ActionResult:
@@ -147,8 +177,16 @@ class MatchDesk:
             for row in rows:
                 self._set(conn, row, "unmatched", actor, now, note, result)
             self._reopen_if_unallocated(conn, receipt.id)
-            self.store.audit(conn, actor, "match.unmatch", "receipt", receipt.external_id, ref=ref,
-                             invoices=[row.invoice_number for row in rows], note=note)
+            self.store.audit(
+                conn,
+                actor,
+                "match.unmatch",
+                "receipt",
+                receipt.external_id,
+                ref=ref,
+                invoices=[row.invoice_number for row in rows],
+                note=note,
+            )
         return result
 
     def explain(self, ref: str) -> dict[str, Any]:
@@ -156,27 +194,44 @@ class MatchDesk:
         e = schema.allocation_event
         with self.store.connect() as conn:
             receipt = self.find_receipt(conn, ref)
-            rows = self._allocations(conn, receipt.id, ("auto", "suggested", "confirmed", "rejected",
-                                                        "unmatched", "superseded"))
+            rows = self._allocations(
+                conn, receipt.id, ("auto", "suggested", "confirmed", "rejected", "unmatched", "superseded")
+            )
             events: dict[int, list[dict[str, Any]]] = {}
             if rows:
-                for ev in conn.execute(sa.select(e).where(e.c.allocation_id.in_([row.id for row in rows]))
-                                       .order_by(e.c.at, e.c.id)):
+                for ev in conn.execute(
+                    sa.select(e).where(e.c.allocation_id.in_([row.id for row in rows])).order_by(e.c.at, e.c.id)
+                ):
                     events.setdefault(ev.allocation_id, []).append(
-                        {"status": ev.status, "actor": ev.actor, "at": ev.at, "note": ev.note})
+                        {"status": ev.status, "actor": ev.actor, "at": ev.at, "note": ev.note}
+                    )
         return {
             "receipt": {
-                "ref": ref, "key": receipt.external_id, "amount": str(receipt.amount), "currency": receipt.currency,
-                "booking_date": receipt.booking_date, "direction": receipt.direction,
-                "payer_name": receipt.payer_name, "payer_account": receipt.payer_account,
+                "ref": ref,
+                "key": receipt.external_id,
+                "amount": str(receipt.amount),
+                "currency": receipt.currency,
+                "booking_date": receipt.booking_date,
+                "direction": receipt.direction,
+                "payer_name": receipt.payer_name,
+                "payer_account": receipt.payer_account,
                 "remittance": receipt.remittance,
                 "references": [x.get("value") for x in (receipt.references or []) if isinstance(x, dict)],
                 "match_status": receipt.match_status,
             },
             "allocations": [
-                {"id": row.id, "invoice": row.invoice_number, "amount": str(row.amount), "kind": row.kind,
-                 "status": row.status, "rank": row.rank, "confidence": row.confidence, "method": row.method,
-                 "reasons": list(row.reasons or []), "events": events.get(row.id, [])}
+                {
+                    "id": row.id,
+                    "invoice": row.invoice_number,
+                    "amount": str(row.amount),
+                    "kind": row.kind,
+                    "status": row.status,
+                    "rank": row.rank,
+                    "confidence": row.confidence,
+                    "method": row.method,
+                    "reasons": list(row.reasons or []),
+                    "events": events.get(row.id, []),
+                }
                 for row in rows
             ],
         }
@@ -190,12 +245,21 @@ class MatchDesk:
         """
         a, r, i, c = schema.allocation, schema.receipt, schema.invoice, schema.customer
         customer = schema.invoice_customer_id
-        joined = a.join(r, r.c.id == a.c.receipt_id).join(i, i.c.id == a.c.invoice_id).outerjoin(
-            c, schema.invoice_customer
+        joined = (
+            a.join(r, r.c.id == a.c.receipt_id).join(i, i.c.id == a.c.invoice_id).outerjoin(c, schema.invoice_customer)
         )
         query = (
-            sa.select(r.c.bank_ref, r.c.external_id, i.c.number, a.c.amount, i.c.currency, a.c.kind, a.c.status,
-                      a.c.confidence, customer)
+            sa.select(
+                r.c.bank_ref,
+                r.c.external_id,
+                i.c.number,
+                a.c.amount,
+                i.c.currency,
+                a.c.kind,
+                a.c.status,
+                a.c.confidence,
+                customer,
+            )
             .select_from(joined)
             .where(a.c.status.in_(statuses))
             .order_by(r.c.id, a.c.rank, a.c.id)
@@ -203,12 +267,18 @@ class MatchDesk:
         if limit is not None:
             query = query.limit(limit)
         with self.store.connect() as conn:
-            total = conn.execute(
-                sa.select(sa.func.count()).select_from(a).where(a.c.status.in_(statuses))
-            ).scalar_one()
+            total = conn.execute(sa.select(sa.func.count()).select_from(a).where(a.c.status.in_(statuses))).scalar_one()
             found = [
-                {"receipt_ref": ref or ext, "invoice_number": num, "amount": amount, "currency": ccy, "kind": kind,
-                 "status": status, "confidence": conf, "customer_id": cust}
+                {
+                    "receipt_ref": ref or ext,
+                    "invoice_number": num,
+                    "amount": amount,
+                    "currency": ccy,
+                    "kind": kind,
+                    "status": status,
+                    "confidence": conf,
+                    "customer_id": cust,
+                }
                 for ref, ext, num, amount, ccy, kind, status, conf, cust in conn.execute(query)
             ]
         return found, int(total)
@@ -224,14 +294,21 @@ class MatchDesk:
             return auto
         suggested = [row for row in current if row.status == "suggested"]
         if not suggested:
-            raise MatchError(f"nothing is proposed for receipt {ref}; name the invoices: "
-                             f"hub matches confirm {ref} INVOICE...")
+            raise MatchError(
+                f"nothing is proposed for receipt {ref}; name the invoices: hub matches confirm {ref} INVOICE..."
+            )
         best = min(row.rank for row in suggested)
         return [row for row in suggested if row.rank == best]
 
     def _chosen_by_numbers(
-        self, conn: sa.Connection, receipt: Any, current: list[Any], numbers: list[str], now: dt.datetime,
-        actor: str, result: ActionResult,
+        self,
+        conn: sa.Connection,
+        receipt: Any,
+        current: list[Any],
+        numbers: list[str],
+        now: dt.datetime,
+        actor: str,
+        result: ActionResult,
     ) -> list[Any]:
         """The proposal naming exactly these invoices, else new allocations of the receipt over them in order."""
         wanted = set(numbers)
@@ -241,12 +318,16 @@ class MatchDesk:
         for rows in by_rank.values():
             if {row.invoice_number for row in rows if row.kind == "payment"} == wanted:
                 if any(row.status == "confirmed" for row in current) and rows[0].status != "confirmed":
-                    raise MatchError(f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
-                                     "'hub matches unmatch' it first")
+                    raise MatchError(
+                        f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
+                        "'hub matches unmatch' it first"
+                    )
                 return rows
         if any(row.status == "confirmed" for row in current):
-            raise MatchError(f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
-                             "'hub matches unmatch' it first")
+            raise MatchError(
+                f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
+                "'hub matches unmatch' it first"
+            )
         i = schema.invoice
         found = {row.number: row for row in conn.execute(sa.select(i).where(i.c.number.in_(numbers)))}
         missing = [n for n in numbers if n not in found]
@@ -271,24 +352,40 @@ class MatchDesk:
                 raise MatchError(f"the receipt's {receipt.amount} is used up before invoice {number}")
             amount = min(remaining, left)
             left -= amount
-            inserted = conn.execute(a.insert().values(
-                receipt_id=receipt.id, invoice_id=inv.id, amount=amount, kind="payment", method="manual",
-                confidence=1.0, status="suggested", rank=0, reasons=[f"named by {actor}"], created_at=now,
-                decided_by=actor, decided_at=now,
-            )).inserted_primary_key
+            inserted = conn.execute(
+                a.insert().values(
+                    receipt_id=receipt.id,
+                    invoice_id=inv.id,
+                    amount=amount,
+                    kind="payment",
+                    method="manual",
+                    confidence=1.0,
+                    status="suggested",
+                    rank=0,
+                    reasons=[f"named by {actor}"],
+                    created_at=now,
+                    decided_by=actor,
+                    decided_at=now,
+                )
+            ).inserted_primary_key
             assert inserted is not None
             new_id = inserted[0]
-            conn.execute(e.insert().values(allocation_id=new_id, status="suggested", actor=actor, at=now,
-                                           note="entered by hand"))
+            conn.execute(
+                e.insert().values(allocation_id=new_id, status="suggested", actor=actor, at=now, note="entered by hand")
+            )
             created.append(new_id)
         return self._allocations_by_id(conn, created)
 
     def _allocations_by_id(self, conn: sa.Connection, ids: list[int]) -> list[Any]:
         a, i = schema.allocation, schema.invoice
-        return list(conn.execute(
-            sa.select(a, i.c.number.label("invoice_number")).join(i, i.c.id == a.c.invoice_id)
-            .where(a.c.id.in_(ids)).order_by(a.c.id)
-        ))
+        return list(
+            conn.execute(
+                sa.select(a, i.c.number.label("invoice_number"))
+                .join(i, i.c.id == a.c.invoice_id)
+                .where(a.c.id.in_(ids))
+                .order_by(a.c.id)
+            )
+        )
 
     @staticmethod
     def _check_fits(conn: sa.Connection, receipt: Any, chosen: list[Any]) -> None:
@@ -297,26 +394,37 @@ class MatchDesk:
         chosen_ids = [row.id for row in chosen]
         for row in chosen:
             others = conn.execute(
-                sa.select(money_sum(a.c.amount))
-                .where(a.c.invoice_id == row.invoice_id, a.c.status.in_(LIVE), a.c.id.not_in(chosen_ids))
+                sa.select(money_sum(a.c.amount)).where(
+                    a.c.invoice_id == row.invoice_id, a.c.status.in_(LIVE), a.c.id.not_in(chosen_ids)
+                )
             ).scalar_one()
             open_amount = conn.execute(sa.select(i.c.open_amount).where(i.c.id == row.invoice_id)).scalar_one()
             mine = sum((x.amount for x in chosen if x.invoice_id == row.invoice_id), ZERO)
             if (others or ZERO) + mine > open_amount:
-                raise MatchError(f"invoice {row.invoice_number} would be allocated more than its open "
-                                 f"{open_amount}; other allocations already take part of it")
+                raise MatchError(
+                    f"invoice {row.invoice_number} would be allocated more than its open "
+                    f"{open_amount}; other allocations already take part of it"
+                )
         paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
         if paid > receipt.amount:
             raise MatchError(f"the allocations ({paid}) exceed the receipt's {receipt.amount}")
 
     @staticmethod
-    def _set(conn: sa.Connection, row: Any, status: str, actor: str, now: dt.datetime, note: str | None,
-             result: ActionResult) -> None:
+    def _set(
+        conn: sa.Connection, row: Any, status: str, actor: str, now: dt.datetime, note: str | None, result: ActionResult
+    ) -> None:
         a, e = schema.allocation, schema.allocation_event
         conn.execute(a.update().where(a.c.id == row.id).values(status=status, decided_by=actor, decided_at=now))
         conn.execute(e.insert().values(allocation_id=row.id, status=status, actor=actor, at=now, note=note))
-        result.changed.append({"allocation": row.id, "invoice": row.invoice_number, "amount": str(row.amount),
-                               "kind": row.kind, "status": status})
+        result.changed.append(
+            {
+                "allocation": row.id,
+                "invoice": row.invoice_number,
+                "amount": str(row.amount),
+                "kind": row.kind,
+                "status": status,
+            }
+        )
 
     @staticmethod
     def _receipt_status(conn: sa.Connection, receipt_id: int, status: str, now: dt.datetime) -> None:
@@ -336,10 +444,13 @@ class MatchDesk:
     ) -> list[dict[str, str]]:
         """The payer's account and name become aliases of the customer the receipt was confirmed for."""
         i, c, alias = schema.invoice, schema.customer, schema.customer_alias
-        owners = set(conn.execute(
-            sa.select(schema.invoice_customer_id).select_from(i.outerjoin(c, schema.invoice_customer))
-            .where(i.c.id.in_([row.invoice_id for row in chosen]))
-        ).scalars())
+        owners = set(
+            conn.execute(
+                sa.select(schema.invoice_customer_id)
+                .select_from(i.outerjoin(c, schema.invoice_customer))
+                .where(i.c.id.in_([row.invoice_id for row in chosen]))
+            ).scalars()
+        )
         if len(owners) != 1:
             return []
         (customer_id,) = owners
@@ -348,11 +459,22 @@ class MatchDesk:
             if not value:
                 continue
             value = value.strip()
-            exists = conn.execute(sa.select(alias.c.id).where(
-                alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.value == value)).first()
+            exists = conn.execute(
+                sa.select(alias.c.id).where(
+                    alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.value == value
+                )
+            ).first()
             if exists:
                 continue
-            conn.execute(alias.insert().values(customer_id=customer_id, kind=kind, value=value,
-                                               origin="confirmed-match", created_by=actor, created_at=now))
+            conn.execute(
+                alias.insert().values(
+                    customer_id=customer_id,
+                    kind=kind,
+                    value=value,
+                    origin="confirmed-match",
+                    created_by=actor,
+                    created_at=now,
+                )
+            )
             learned.append({"customer": customer_id, "kind": kind, "value": value})
         return learned

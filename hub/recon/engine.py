@@ -46,6 +46,7 @@ from hub.store.schema import from_micros, micros_of
 
 log = get_logger(__name__)
 
+
 def decide(
     receipt: ReceiptView,
     proposals: Sequence[MatchProposal],
@@ -161,9 +162,7 @@ class ReconcileEngine:
         hook: Any = None,
     ) -> None:
         self.store = store
-        self.evidence_matchers = sorted(
-            (m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage
-        )
+        self.evidence_matchers = sorted((m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage)
         self.matchers = [m for m in matchers if not isinstance(m, EvidenceMatcher)]
         self.combiner = Combiner(
             fee_tolerance=fee_tolerance,
@@ -467,8 +466,13 @@ class ReconcileEngine:
             conn.execute(
                 e.insert().from_select(
                     ["allocation_id", "status", "actor", "at", "note"],
-                    sa.select(a.c.id, sa.literal("superseded"), sa.literal("hub"), sa.literal(now, type_=schema.TS),
-                              sa.literal("looked at again after invoices changed")).where(a.c.id.in_(old)),
+                    sa.select(
+                        a.c.id,
+                        sa.literal("superseded"),
+                        sa.literal("hub"),
+                        sa.literal(now, type_=schema.TS),
+                        sa.literal("looked at again after invoices changed"),
+                    ).where(a.c.id.in_(old)),
                 )
             )
             conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))

@@ -210,14 +210,16 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
             continue
         spread = max(k * var * ((n - k) / (n - 1) if n > 1 else 0.0), 100.0 * 100.0)  # at least a unit
         shape, scale = (k * mean) ** 2 / spread, spread / (k * mean)
-        per_cent = math.exp((shape - 1) * math.log(target) - target / scale - math.lgamma(shape)
-                            - shape * math.log(scale))
+        per_cent = math.exp(
+            (shape - 1) * math.log(target) - target / scale - math.lgamma(shape) - shape * math.log(scale)
+        )
         if values == 1:
             # Where every amount of the set is a multiple of `step` (and not all of the next), so is the
             # total: it lands on one of every `step` cents, if the target is one.
             every = [share**k for share in shares] + [0.0]
-            p = per_cent * sum((every[j] - every[j + 1]) * step for j, step in enumerate(ROUND_STEPS)
-                               if target % step == 0)
+            p = per_cent * sum(
+                (every[j] - every[j + 1]) * step for j, step in enumerate(ROUND_STEPS) if target % step == 0
+            )
         else:  # a window of `values` admissible totals (a fee) is hit `values` times as often as one cent
             p = per_cent * values
         total += math.comb(n, k) * min(p, 1.0)
@@ -359,7 +361,7 @@ def _subset_mitm(
             def pairs_in(lo: int, hi: int, after: int) -> Iterable[tuple[int, int, int]]:
                 """Pairs summing into [lo, hi] whose smaller index is above ``after``."""
                 spend(1)
-                for p in pairs[bisect.bisect_left(sums, lo):bisect.bisect_right(sums, hi)]:
+                for p in pairs[bisect.bisect_left(sums, lo) : bisect.bisect_right(sums, hi)]:
                     if p[1] > after:
                         yield p
 
@@ -376,7 +378,7 @@ def _subset_mitm(
                         break
                     spend(1)
                     start = max(bisect.bisect_left(sums, low - s1), pos + 1)
-                    for _, c, d in pairs[start:bisect.bisect_right(sums, high - s1)]:
+                    for _, c, d in pairs[start : bisect.bisect_right(sums, high - s1)]:
                         if c != a and c != b and d != a and d != b:
                             add((a, b, c, d))
             if max_size >= 5 and n <= LARGE_POOL:
@@ -422,7 +424,8 @@ class Combiner:
     def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
         out: list[MatchProposal] = []
         named = [
-            i for i in found.invoices
+            i
+            for i in found.invoices
             if i in book.invoices and book.invoices[i].currency == receipt.currency and book.remaining(i) > 0
         ]
         if named:
@@ -438,8 +441,14 @@ class Combiner:
     # -- scoring ------------------------------------------------------------------------------------
 
     def _score(
-        self, receipt: ReceiptView, book: OpenItems, found: Found, lines: list[ProposalLine],
-        amount_weight: float, amount_reason: str, method: str,
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        lines: list[ProposalLine],
+        amount_weight: float,
+        amount_reason: str,
+        method: str,
     ) -> MatchProposal:
         payments = [ln for ln in lines if ln.kind == "payment"]
         reasons: list[str] = []
@@ -477,10 +486,15 @@ class Combiner:
             invoice_term = f"invoices {ref_part:+.1f} (average of {', '.join(f'{w:+.1f}' for w in ref_weights)})"
         else:
             invoice_term = f"invoice {ref_part:+.1f}" + (
-                _combination(found.invoices.get(payments[0].invoice_id, ())) if payments else "")
+                _combination(found.invoices.get(payments[0].invoice_id, ())) if payments else ""
+            )
         customer_evs = [ev for ev in found.customers.get(best, ()) if not ev.implied] if len(groups) == 1 else []
-        terms = [f"prior {PRIOR:+.1f}", invoice_term, f"{cust_label} {cust_part:+.1f}{_combination(customer_evs)}",
-                 f"amount {amount_weight:+.1f}"]
+        terms = [
+            f"prior {PRIOR:+.1f}",
+            invoice_term,
+            f"{cust_label} {cust_part:+.1f}{_combination(customer_evs)}",
+            f"amount {amount_weight:+.1f}",
+        ]
         reasons.append(f"log-odds {score:+.1f}: {', '.join(terms)}")
         reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f})")
         return MatchProposal(lines, round(sigmoid(score), 6), method, reasons)
@@ -502,27 +516,64 @@ class Combiner:
         out: list[MatchProposal] = []
         full = [ProposalLine(i, rem[i]) for i in named]
         if total == amount:
-            out.append(self._score(receipt, book, found, full, W_EXACT,
-                                   f"amount {amount} {receipt.currency} equals the open total of {numbers}",
-                                   "reference"))
+            out.append(
+                self._score(
+                    receipt,
+                    book,
+                    found,
+                    full,
+                    W_EXACT,
+                    f"amount {amount} {receipt.currency} equals the open total of {numbers}",
+                    "reference",
+                )
+            )
             return out
         short = total - amount
         if ZERO < short <= self.fee_tolerance:
             round_fee = _round_fee(short)
-            out.append(self._score(receipt, book, found, self._with_write_off(full, short),
-                                   W_FEE if round_fee else W_FEE_ODD,
-                                   f"amount {amount} is {short} short of the open total {total} of {numbers}: "
-                                   + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
-                                   "reference+fee"))
+            out.append(
+                self._score(
+                    receipt,
+                    book,
+                    found,
+                    self._with_write_off(full, short),
+                    W_FEE if round_fee else W_FEE_ODD,
+                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                    + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
+                    "reference+fee",
+                )
+            )
         rate = _discount_rate(short, list(rem.values())) if short > self.fee_tolerance else None
         if rate is not None:
-            out.append(self._score(receipt, book, found, self._with_write_off(full, short), W_FEE,
-                                   f"amount {amount} is {short} short of the open total {total} of {numbers}: "
-                                   f"exactly a cash discount (Skonto) of {rate}%, written off", "reference+discount"))
-        if len(named) == 1 and amount < total and rate is None and not (
-                short <= self.fee_tolerance and _round_fee(short)):
-            out.append(self._score(receipt, book, found, [ProposalLine(named[0], amount)], W_PARTIAL,
-                                   f"amount {amount} pays part of the open {total} of {numbers}", "reference+partial"))
+            out.append(
+                self._score(
+                    receipt,
+                    book,
+                    found,
+                    self._with_write_off(full, short),
+                    W_FEE,
+                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                    f"exactly a cash discount (Skonto) of {rate}%, written off",
+                    "reference+discount",
+                )
+            )
+        if (
+            len(named) == 1
+            and amount < total
+            and rate is None
+            and not (short <= self.fee_tolerance and _round_fee(short))
+        ):
+            out.append(
+                self._score(
+                    receipt,
+                    book,
+                    found,
+                    [ProposalLine(named[0], amount)],
+                    W_PARTIAL,
+                    f"amount {amount} pays part of the open {total} of {numbers}",
+                    "reference+partial",
+                )
+            )
         if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
             items = [(i, _cents(rem[i])) for i in named]
             target = _cents(amount)
@@ -535,21 +586,29 @@ class Combiner:
                 # Some of the named invoices may add up to the amount by chance: the more named, the
                 # more subsets; a total short by a round fee could be any of the round fees within the
                 # tolerance, an odd shortfall any amount within it.
-                values = 1 if sol_total == amount else (
-                    int(self.fee_tolerance * 2) if _round_fee(sol_total - amount) else hi - target + 1)
+                values = (
+                    1
+                    if sol_total == amount
+                    else (int(self.fee_tolerance * 2) if _round_fee(sol_total - amount) else hi - target + 1)
+                )
                 chance = chance_sets([c for _, c in items], target, range(1, len(items)), values=values)
                 penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
                 if sol_total != amount:
                     lines = self._with_write_off(lines, sol_total - amount)
                 picked = ", ".join(book.invoices[i].number for i in sol)
                 proposal = self._score(
-                    receipt, book, found, lines,
-                    max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS) if not penalty
+                    receipt,
+                    book,
+                    found,
+                    lines,
+                    max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS)
+                    if not penalty
                     else W_REF_SUBSET + penalty,
                     f"of the invoices named, {picked} add up to the amount {amount}"
                     + (" less a bank fee" if sol_total != amount else "")
                     + f"; {_about(chance)} sets of the {len(named)} named could add up to this by chance",
-                    "reference+subset")
+                    "reference+subset",
+                )
                 # Paying some of the invoices named and writing off a shortfall besides are two departures
                 # from what the payer wrote, which a deduction not in the book (a credit note netted, a
                 # discount) explains at once: only an exact subset may be automatic.
@@ -561,15 +620,20 @@ class Combiner:
             owners = {book.invoices[i].customer_id for i in named}
             if len(owners) == 1:
                 (owner,) = owners
-                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items()
-                        if i not in rem]
+                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items() if i not in rem]
                 need = _cents(amount - total)
-                solutions, complete = subset_sums(pool, need, need, max_size=self.max_subset_size,
-                                                  budget=self.subset_budget)
+                solutions, complete = subset_sums(
+                    pool, need, need, max_size=self.max_subset_size, budget=self.subset_budget
+                )
                 note, weight, values = "", W_SUBSET - 1.0, 1
                 if not solutions and self.fee_tolerance > 0:
-                    solutions, complete = subset_sums(pool, need + 1, need + _cents(self.fee_tolerance),
-                                                      max_size=self.max_subset_size, budget=self.subset_budget)
+                    solutions, complete = subset_sums(
+                        pool,
+                        need + 1,
+                        need + _cents(self.fee_tolerance),
+                        max_size=self.max_subset_size,
+                        budget=self.subset_budget,
+                    )
                     note, weight, values = " less a bank fee", W_SUBSET - 2.0, int(self.fee_tolerance * 2)
                 if solutions:
                     # The rest may be made up by unnamed invoices by chance: a list cut short, a credit
@@ -587,17 +651,28 @@ class Combiner:
                     unique = len(solutions) == 1 and complete
                     penalty = 0.0 if unique else W_AMBIGUOUS
                     proposal = self._score(
-                        receipt, book, found, lines,
+                        receipt,
+                        book,
+                        found,
+                        lines,
                         max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + penalty,
                         f"{numbers} named, and {extra} of the same customer make up the rest of {amount}{note}; "
                         f"{len(sol)} unnamed among {len(pool)} open invoices: {_about(chance)} sets could make up "
-                        "the rest by chance", "reference+subset")
+                        "the rest by chance",
+                        "reference+subset",
+                    )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
                     out.append(proposal)
             if not out:
-                overpaid = self._score(receipt, book, found, full, W_OVERPAID,
-                                       f"amount {amount} exceeds the open total {total} of {numbers}: "
-                                       "the rest would stay unapplied", "reference+overpaid")
+                overpaid = self._score(
+                    receipt,
+                    book,
+                    found,
+                    full,
+                    W_OVERPAID,
+                    f"amount {amount} exceeds the open total {total} of {numbers}: the rest would stay unapplied",
+                    "reference+overpaid",
+                )
                 overpaid.automatic = False
                 out.append(overpaid)
         return out
@@ -606,8 +681,9 @@ class Combiner:
     def _with_write_off(lines: list[ProposalLine], short: Decimal) -> list[ProposalLine]:
         """Pay each invoice in full less the shortfall on the largest, which is written off."""
         largest = max(range(len(lines)), key=lambda k: lines[k].amount)
-        out = [ProposalLine(ln.invoice_id, ln.amount - short if k == largest else ln.amount)
-               for k, ln in enumerate(lines)]
+        out = [
+            ProposalLine(ln.invoice_id, ln.amount - short if k == largest else ln.amount) for k, ln in enumerate(lines)
+        ]
         out.append(ProposalLine(lines[largest].invoice_id, short, "write_off"))
         return out
 
@@ -646,18 +722,38 @@ class Combiner:
                 if pair is not None:
                     penalty = W_AMBIGUOUS
             for i in exact[:3]:
-                out.append(self._score(receipt, book, found, [ProposalLine(i, amount)], W_SINGLE + penalty,
-                                       f"amount {amount} {receipt.currency} equals the open amount of "
-                                       f"{book.invoices[i].number}"
-                                       + (f", one of {len(exact)} such invoices" if len(exact) > 1 else
-                                          ", the only such invoice of the customer"
-                                          + (", but two others add up to it as well" if pair else "")), "amount"))
+                out.append(
+                    self._score(
+                        receipt,
+                        book,
+                        found,
+                        [ProposalLine(i, amount)],
+                        W_SINGLE + penalty,
+                        f"amount {amount} {receipt.currency} equals the open amount of "
+                        f"{book.invoices[i].number}"
+                        + (
+                            f", one of {len(exact)} such invoices"
+                            if len(exact) > 1
+                            else ", the only such invoice of the customer"
+                            + (", but two others add up to it as well" if pair else "")
+                        ),
+                        "amount",
+                    )
+                )
             if pair is not None:
                 numbers = ", ".join(book.invoices[i].number for i in pair)
-                out.append(self._score(receipt, book, found, [ProposalLine(i, rem[i]) for i in pair],
-                                       W_SINGLE + W_AMBIGUOUS,
-                                       f"{numbers} add up to the amount {amount}, which one other open invoice "
-                                       f"({book.invoices[exact[0]].number}) equals as well", "amount+subset"))
+                out.append(
+                    self._score(
+                        receipt,
+                        book,
+                        found,
+                        [ProposalLine(i, rem[i]) for i in pair],
+                        W_SINGLE + W_AMBIGUOUS,
+                        f"{numbers} add up to the amount {amount}, which one other open invoice "
+                        f"({book.invoices[exact[0]].number}) equals as well",
+                        "amount+subset",
+                    )
+                )
             return out
         fee = [i for i, r in rem.items() if ZERO < r - amount <= self.fee_tolerance and _round_fee(r - amount)]
         if fee:
@@ -665,22 +761,37 @@ class Combiner:
             for i in fee[:3]:
                 short = book.remaining(i) - amount
                 lines = self._with_write_off([ProposalLine(i, book.remaining(i))], short)
-                out.append(self._score(receipt, book, found, lines, W_SINGLE_FEE + penalty,
-                                       f"amount {amount} is {book.invoices[i].number}'s open "
-                                       f"{book.remaining(i)} less a bank fee of {short}", "amount+fee"))
+                out.append(
+                    self._score(
+                        receipt,
+                        book,
+                        found,
+                        lines,
+                        W_SINGLE_FEE + penalty,
+                        f"amount {amount} is {book.invoices[i].number}'s open "
+                        f"{book.remaining(i)} less a bank fee of {short}",
+                        "amount+fee",
+                    )
+                )
             return out
         if not search_sets:
             return out
         target = _cents(amount)
         items = [(i, _cents(rem[i])) for i in pool]
-        solutions, complete = subset_sums(items, target, target, max_size=self.max_subset_size,
-                                          budget=self.subset_budget)
+        solutions, complete = subset_sums(
+            items, target, target, max_size=self.max_subset_size, budget=self.subset_budget
+        )
         weight = W_SUBSET
         note = ""
         values = 1
         if not solutions and self.fee_tolerance > 0:
-            solutions, complete = subset_sums(items, target + 1, target + _cents(self.fee_tolerance),
-                                              max_size=self.max_subset_size, budget=self.subset_budget)
+            solutions, complete = subset_sums(
+                items,
+                target + 1,
+                target + _cents(self.fee_tolerance),
+                max_size=self.max_subset_size,
+                budget=self.subset_budget,
+            )
             weight, note = W_SUBSET - 1.5, " less a bank fee"
             values = int(self.fee_tolerance * 2)  # the round fees (whole and half units) within the tolerance
         solutions = [sol for sol in solutions if len(sol) > 1]
@@ -688,8 +799,9 @@ class Combiner:
             return out
         unique = len(solutions) == 1 and complete
         # How many sets of the sizes searched could add up to the amount by chance.
-        chance = chance_sets([c for _, c in items], target, _searched_sizes(len(items), self.max_subset_size, 2),
-                             values=values)
+        chance = chance_sets(
+            [c for _, c in items], target, _searched_sizes(len(items), self.max_subset_size, 2), values=values
+        )
         for sol in solutions:
             lines = [ProposalLine(i, book.remaining(i)) for i in sol]
             total = sum((ln.amount for ln in lines), ZERO)
@@ -698,15 +810,21 @@ class Combiner:
                     continue
                 lines = self._with_write_off(lines, total - amount)
             numbers = ", ".join(book.invoices[i].number for i in sol)
-            why = ("the only set" if unique else "a set" + ("" if complete else " (search cut short)"))
+            why = "the only set" if unique else "a set" + ("" if complete else " (search cut short)")
             # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
             # it is still the best guess to show finance.
             w = max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS
             proposal = self._score(
-                receipt, book, found, lines, w,
+                receipt,
+                book,
+                found,
+                lines,
+                w,
                 f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}; "
                 f"a set of {len(sol)} among {len(pool)} open invoices: {_about(chance)} sets could add up to "
-                "this amount by chance", "amount+subset")
+                "this amount by chance",
+                "amount+subset",
+            )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
             out.append(proposal)
         return out

@@ -52,7 +52,6 @@ PROMISE_STATUSES = codes.PROMISE_STATUSES
 CHANNELS = tuple(c.value for c in CollectionChannel)
 
 
-
 # -- helpers ---------------------------------------------------------------------------------------
 
 
@@ -161,9 +160,7 @@ def record_action(
     if promise_amount is not None and (not promise_amount.is_finite() or promise_amount <= 0):
         raise CollectionError(f"a promised amount must be above zero, got {promise_amount}")
     if promise_date is not None and promise_date < action_day(when):
-        raise CollectionError(
-            f"the promised date {promise_date} is before the day of the action ({action_day(when)})"
-        )
+        raise CollectionError(f"the promised date {promise_date} is before the day of the action ({action_day(when)})")
     numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers if n.strip()))
     with store.begin() as conn:
         index = CustomerIndex(conn, master_source)
@@ -375,7 +372,8 @@ def _sync_promise_rows(
             p.c.promised_date,
             p.c.amount,
             p.c.currency,
-        ).select_from(ca.outerjoin(p, p.c.action_id == ca.c.id))
+        )
+        .select_from(ca.outerjoin(p, p.c.action_id == ca.c.id))
         # a line with a promise and no row yet, or an open row (its line may have changed); kept and broken
         # rows are final and not read
         .where(
@@ -493,9 +491,7 @@ def plan_next_actions(
     """
     minimum = settings.min_overdue_amount()
     grace = dt.timedelta(days=settings.promise_grace_days)
-    targets = [
-        c for c in customers if c.exposure.overdue_amount > minimum and c.exposure.oldest_due_date is not None
-    ]
+    targets = [c for c in customers if c.exposure.overdue_amount > minimum and c.exposure.oldest_due_date is not None]
     if not targets:
         return {}
     logged = _logged_actions(
@@ -575,9 +571,7 @@ def _plan(
     done_on: dt.date | None = None  # the day the previous step was done
     for k, step in enumerate(ladder):
         due = start + dt.timedelta(days=step.after_days)
-        breach = next(
-            ((day, p) for day, p in broken if (done_on is None or day > done_on) and day < due), None
-        )
+        breach = next(((day, p) for day, p in broken if (done_on is None or day > done_on) and day < due), None)
         if breach is not None:
             due = breach[0]
         channels = {s.channel for s in ladder[k:]}

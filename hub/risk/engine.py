@@ -46,6 +46,8 @@ from hub.store import Store, schema, utcnow
 __all__ = ["bucket_labels", "bucket_of"]
 
 log = get_logger(__name__)
+
+
 def score_customer(
     customer: CustomerRisk,
     signals: Sequence[RiskSignal],
@@ -391,11 +393,21 @@ class _Writes:
         self.log(change.event_id, customer_id, code, action, version, reason, now)
         return change
 
-    def log(self, event_id: str, customer_id: str, code: str, action: str, version: int, reason: str,
-            now: dt.datetime) -> None:
+    def log(
+        self, event_id: str, customer_id: str, code: str, action: str, version: int, reason: str, now: dt.datetime
+    ) -> None:
         """A row of the risk event log (``flag_event``): a flag raised or cleared, or a band set."""
-        self.events.append({"event_id": event_id, "customer_id": customer_id, "code": code, "action": action,
-                            "version": version, "reason": reason, "at": now})
+        self.events.append(
+            {
+                "event_id": event_id,
+                "customer_id": customer_id,
+                "code": code,
+                "action": action,
+                "version": version,
+                "reason": reason,
+                "at": now,
+            }
+        )
 
     def flush(self, conn: sa.Connection) -> None:
         rf = schema.risk_flag

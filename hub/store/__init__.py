@@ -137,8 +137,9 @@ class Store:
             try:
                 command.upgrade(self._alembic_config(), "head")
             except sa.exc.SQLAlchemyError as exc:
-                raise StoreError(f"cannot migrate the database {self.shown_url}: {describe_db_error(exc)}; "
-                                 "nothing was changed") from None
+                raise StoreError(
+                    f"cannot migrate the database {self.shown_url}: {describe_db_error(exc)}; nothing was changed"
+                ) from None
         return self.head_revision()
 
     def _check_known(self, current: str | None) -> None:
@@ -177,8 +178,10 @@ class Store:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(describe_db_error(exc, self.shown_url)) from None
         if len(versions) > 1:
-            raise StoreError(f"the database {self.shown_url} records several schema revisions "
-                             f"({', '.join(sorted(versions))}); it was not migrated by the hub")
+            raise StoreError(
+                f"the database {self.shown_url} records several schema revisions "
+                f"({', '.join(sorted(versions))}); it was not migrated by the hub"
+            )
         return versions[0] if versions else None
 
     def check_ready(self) -> None:

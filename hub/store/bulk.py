@@ -147,8 +147,10 @@ class BulkWriter:
         if per > 1 and full:
             width = per * len(kept)
             flat = list(chain.from_iterable(data[:full]))
-            conn.exec_driver_sql(f"{before}{', '.join([one] * per)}{after}",
-                                 [tuple(flat[j:j + width]) for j in range(0, len(flat), width)])
+            conn.exec_driver_sql(
+                f"{before}{', '.join([one] * per)}{after}",
+                [tuple(flat[j : j + width]) for j in range(0, len(flat), width)],
+            )
             data = data[full:]
         if data:
             conn.exec_driver_sql(f"{before}{one}{after}", data)
@@ -173,12 +175,15 @@ def _literal(column: tuple[Any, ...]) -> str | None:
     if type(first) is str:
         text: str = first
         # only a str equals a str: an equal count means the same text in every row
-        if (len(text) > 200 or not (text.isascii() and text.isprintable())
-                or column.count(text) != len(column)):
+        if len(text) > 200 or not (text.isascii() and text.isprintable()) or column.count(text) != len(column):
             return None
         return "'" + text.replace("'", "''") + "'"
     # 1 == True == 1.0: every value must be an int too
-    if (type(first) is int and -_SAFE_INT < first < _SAFE_INT and column.count(first) == len(column)
-            and set(map(type, column)) == {int}):
+    if (
+        type(first) is int
+        and -_SAFE_INT < first < _SAFE_INT
+        and column.count(first) == len(column)
+        and set(map(type, column)) == {int}
+    ):
         return str(first)
     return None

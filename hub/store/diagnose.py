@@ -13,8 +13,10 @@ def describe_db_error(exc: sa.exc.SQLAlchemyError, url: str | None = None) -> st
     lowered = text.lower()
     where = f" {url}" if url else ""
     if "database is locked" in lowered or "database is busy" in lowered:
-        return (f"the database{where} is busy: another hub command has been writing to it for longer than the "
-                "busy timeout ([database] busy_timeout_seconds); try again when it has finished")
+        return (
+            f"the database{where} is busy: another hub command has been writing to it for longer than the "
+            "busy timeout ([database] busy_timeout_seconds); try again when it has finished"
+        )
     if "file is not a database" in lowered or "disk image is malformed" in lowered:
         return f"the database file{where} is not an SQLite database or is damaged ({text})"
     if "connection failed" in lowered or "could not connect" in lowered or "connection refused" in lowered:

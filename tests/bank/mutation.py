@@ -30,7 +30,7 @@ def mutate(data: bytes, rnd: random.Random, tokens: Sequence[bytes] = ()) -> byt
     if kind == 1:
         return data[:i] + bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 16))) + data[i:]
     if kind == 2:
-        return data[:i] + bytes([rnd.randrange(256)]) + data[i + 1:]
+        return data[:i] + bytes([rnd.randrange(256)]) + data[i + 1 :]
     if kind == 3:
         k = rnd.randrange(j, len(data) + 1)
         return data[:i] + data[j:k] + data[i:j] + data[k:]
@@ -48,7 +48,11 @@ def mutate(data: bytes, rnd: random.Random, tokens: Sequence[bytes] = ()) -> byt
 
 
 def read_mutated(
-    reader: Callable[[Path], Iterable[dict[str, Any]]], source: Path, target: Path, seed: int, rounds: int,
+    reader: Callable[[Path], Iterable[dict[str, Any]]],
+    source: Path,
+    target: Path,
+    seed: int,
+    rounds: int,
     tokens: Sequence[bytes] = (),
 ) -> None:
     """Damage ``source`` ``rounds`` times into ``target`` and read it: receipts well formed, or a

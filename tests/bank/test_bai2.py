@@ -31,8 +31,9 @@ LOCKBOX = BAI2 / "moov_bai-spec-example_lockbox.bai2"
 MULTI = BAI2 / "moov_US_edge_multiple-records-per-line.bai2"
 GOLDMAN = BAI2 / "moov_goldman_US_remittance-88-continuations.bai2"
 GOLDMAN_SLASH = BAI2 / "moov_goldman_US_edge_slash-in-fields.bai2"
-OTHER_FORMATS = sorted([*(FIXTURES / "camt053").glob("*.xml"), *(FIXTURES / "mt940").iterdir(),
-                        *(FIXTURES / "ofx").glob("*.ofx")])
+OTHER_FORMATS = sorted(
+    [*(FIXTURES / "camt053").glob("*.xml"), *(FIXTURES / "mt940").iterdir(), *(FIXTURES / "ofx").glob("*.ofx")]
+)
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -154,8 +155,10 @@ def test_goldman_file_whose_own_trailer_counts_are_wrong_imports_with_warnings()
     assert len(receipts) == 17
     warnings = "\n".join(summary.warnings)
     assert "account 107049932: trailer 49 says 26 records, file has 18" in warnings
-    assert "account 107049932: trailer 49 says control total -1260161341762, the account's amounts add up to " \
-           "7999960" in warnings
+    assert (
+        "account 107049932: trailer 49 says control total -1260161341762, the account's amounts add up to "
+        "7999960" in warnings
+    )
     assert "account 104108339: trailer 49 says 8 records, file has 88" in warnings
     assert "group 1: trailer 98 says 4 accounts, file has 5" in warnings
     assert "file: trailer 99 says 18 records, file has 116" in warnings
@@ -166,15 +169,29 @@ def test_wrong_account_trailer_is_a_warning_naming_the_mismatch(tmp_path: Path) 
     receipts, summary = read(write(tmp_path, text))
     assert len(receipts) == 1
     assert any(w.endswith("account 77777777: trailer 49 says 11 records, file has 10") for w in summary.warnings)
-    assert any("account 77777777: trailer 49 says control total 20002, the account's amounts add up to 20001" in w
-               for w in summary.warnings)
-    assert any("group 1: trailer 98 says control total 20001, its account trailers add up to 20002" in w
-               for w in summary.warnings)
+    assert any(
+        "account 77777777: trailer 49 says control total 20002, the account's amounts add up to 20001" in w
+        for w in summary.warnings
+    )
+    assert any(
+        "group 1: trailer 98 says control total 20001, its account trailers add up to 20002" in w
+        for w in summary.warnings
+    )
 
 
-@pytest.mark.parametrize("path", [CITI, NATWEST, LOCKBOX, MULTI, BAI2 / "moov_CA_cad-bank.bai2",
-                                  BAI2 / "moj_svb_US_multi-group.bai2",
-                                  BAI2 / "moj_edge_account-trailer-amount-blank.bai2"], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    [
+        CITI,
+        NATWEST,
+        LOCKBOX,
+        MULTI,
+        BAI2 / "moov_CA_cad-bank.bai2",
+        BAI2 / "moj_svb_US_multi-group.bai2",
+        BAI2 / "moj_edge_account-trailer-amount-blank.bai2",
+    ],
+    ids=lambda p: p.name,
+)
 def test_files_whose_trailers_add_up_have_no_trailer_warnings(path: Path) -> None:
     _, summary = read(path)
     assert not [w for w in summary.warnings if "trailer" in w]
@@ -194,8 +211,14 @@ def test_goldman_88_continuations_give_remittance_end_to_end_id_and_payer() -> N
     assert reject["additional_tx_info"].split("\n") == [
         'ACH Credit Reject,From: TEST INC, Remittance Info: "ACH- Test - Addenda Record", Entry Description: TRADE; '
         "-, SEC: CTX, Client Ref ID: GSQ4FBGFDGWGKY, GS ID: SB2322600000404",
-        "CREF:", "REMI: ACH- Test - Addenda Record", "EREF: GSQ4FBGFDGWGKY", "CRNM: Test", "DBNM: SAMPLE INC",
-        "DACT: 101152046", "DABA: 026015079"]
+        "CREF:",
+        "REMI: ACH- Test - Addenda Record",
+        "EREF: GSQ4FBGFDGWGKY",
+        "CRNM: Test",
+        "DBNM: SAMPLE INC",
+        "DACT: 101152046",
+        "DABA: 026015079",
+    ]
     wire = receipts["GI2321400000090"]  # 495 outgoing wire: a debit, the creditor is the counterparty
     assert wire["direction"] == "debit"
     assert (wire["remittance"], wire["end_to_end_id"]) == ("QWERTIOP", "GSV0DL6RKT")
@@ -203,7 +226,10 @@ def test_goldman_88_continuations_give_remittance_end_to_end_id_and_payer() -> N
     assert wire["amount"] == "505.00"
     rtp = receipts["GI2228400005800"]
     assert (rtp["remittance"], rtp["payer_name"], rtp["payer_account"]) == (
-        "Test Remittance", "SAMPLE INC", "02122056789012205")
+        "Test Remittance",
+        "SAMPLE INC",
+        "02122056789012205",
+    )
     debit = receipts["SB2322600000455"]
     assert {"type": "CREF", "value": "021000020000021", "issuer": None} in debit["references"]
     assert {"type": "IDNM", "value": "2009282", "issuer": None} in debit["references"]
@@ -252,11 +278,14 @@ def test_several_records_on_one_line_are_split_on_their_terminators() -> None:
         ("1.00", "credit", "Ext Trnsfr JPMorgan Chase     PPD"),
     ]
     assert [(r["amount"], r["remittance"]) for r in receipts[6:8]] == [
-        ("275.00", "Visa Billing FTSRE Sept 22"), ("32.03", "Visa Billing Sept 22")]
+        ("275.00", "Visa Billing FTSRE Sept 22"),
+        ("32.03", "Visa Billing Sept 22"),
+    ]
     assert all(r["currency"] == "USD" for r in receipts)  # the 03 records leave it to the group
     # Line 19 holds the rest of the 16 record begun on line 18: read as one record, with a warning.
-    assert summary.warnings == ["line 19: the line starts with no record code; read as the continuation of the "
-                                "record on line 18"]
+    assert summary.warnings == [
+        "line 19: the line starts with no record code; read as the continuation of the record on line 18"
+    ]
     assert receipts[8]["remittance"].startswith("111111     ACH_SETL           1111111111 111111111111111\n")
 
 
@@ -275,9 +304,11 @@ def test_slashes_inside_references_and_texts_survive() -> None:
     # The same transactions without slashes read the same but for the slashes.
     plain = by_ref(read(GOLDMAN)[0])
     for ref, r in plain.items():
-        assert {k: v for k, v in refs[ref].items() if k not in ("tx_id", "end_to_end_id", "remittance",
-                                                                 "additional_tx_info")} == \
-               {k: v for k, v in r.items() if k not in ("tx_id", "end_to_end_id", "remittance", "additional_tx_info")}
+        assert {
+            k: v
+            for k, v in refs[ref].items()
+            if k not in ("tx_id", "end_to_end_id", "remittance", "additional_tx_info")
+        } == {k: v for k, v in r.items() if k not in ("tx_id", "end_to_end_id", "remittance", "additional_tx_info")}
         assert (refs[ref]["tx_id"] or "").replace("/", "-") == (r["tx_id"] or "")
 
 
@@ -287,8 +318,7 @@ def test_lockbox_spec_sample_with_distributed_availability_and_continued_summari
     # "...,190/" + "88,500000,,," is type code 190 and amount 500000: every 49/98/99 total adds up.
     assert summary.warnings == ["line 26: group 4 (122099999) is marked a correction (group status 3)"]
     first, lockbox, credit, wire = receipts
-    assert (first["amount"], first["bank_tx_code"], first["bank_ref"], first["tx_id"]) == ("4500.00", "115", None,
-                                                                                            None)
+    assert (first["amount"], first["bank_tx_code"], first["bank_ref"], first["tx_id"]) == ("4500.00", "115", None, None)
     assert first["additional_entry_info"] == "Lockbox Deposit"
     assert lockbox["account"] == "9876543210"
     assert lockbox["remittance"] == "LOCK BOX NO.68751"
@@ -311,24 +341,35 @@ def _file(details: str, ccy: str = "", account_ccy: str = "") -> str:
 
 
 def test_distributed_availability_does_not_shift_the_references(tmp_path: Path) -> None:
-    path = write(tmp_path, _file("16,165,150000,D,2,0,100000,1,50000,BANK1,CUST1,INVOICE 7/\n"
-                                 "16,175,2500,S,1000,1000,500,BANK2,CUST2,/\n"
-                                 "16,195,700,V,240201,1200,BANK3,,WIRE/\n"))
+    path = write(
+        tmp_path,
+        _file(
+            "16,165,150000,D,2,0,100000,1,50000,BANK1,CUST1,INVOICE 7/\n"
+            "16,175,2500,S,1000,1000,500,BANK2,CUST2,/\n"
+            "16,195,700,V,240201,1200,BANK3,,WIRE/\n"
+        ),
+    )
     receipts, _ = read(path)
     assert [(r["bank_ref"], r["tx_id"], r["remittance"], r["value_date"]) for r in receipts] == [
-        ("BANK1", "CUST1", "INVOICE 7", None), ("BANK2", "CUST2", None, None), ("BANK3", None, "WIRE", "2024-02-01")]
+        ("BANK1", "CUST1", "INVOICE 7", None),
+        ("BANK2", "CUST2", None, None),
+        ("BANK3", None, "WIRE", "2024-02-01"),
+    ]
 
 
 def test_custom_and_out_of_range_type_codes_do_not_stop_the_import(tmp_path: Path) -> None:
     path = write(tmp_path, _file("16,950,100,,R1,,/\n16,975,200,,R2,,/\n16,706,300,,R3,,/\n16,890,0,,R4,,/\n"))
     receipts, summary = read(path)
-    assert [(r["bank_ref"], r["direction"]) for r in receipts] == [("R1", "credit"), ("R2", "debit"),
-                                                                   ("R3", "credit")]
+    assert [(r["bank_ref"], r["direction"]) for r in receipts] == [("R1", "credit"), ("R2", "debit"), ("R3", "credit")]
     assert summary.entries == 4
-    assert any(w.startswith("line 6: type code 706 is outside the BAI credit and debit ranges; read as a credit")
-               for w in summary.warnings)
-    assert any(w.startswith("line 7: type code 890 (Contains Non-monetary Information) is neither a credit nor a "
-                            "debit") for w in summary.warnings)
+    assert any(
+        w.startswith("line 6: type code 706 is outside the BAI credit and debit ranges; read as a credit")
+        for w in summary.warnings
+    )
+    assert any(
+        w.startswith("line 7: type code 890 (Contains Non-monetary Information) is neither a credit nor a debit")
+        for w in summary.warnings
+    )
 
 
 def test_implied_decimals_follow_the_currency(tmp_path: Path) -> None:
@@ -352,20 +393,28 @@ def test_invalid_fixture_fails_with_a_statement_error_and_a_line() -> None:
     assert "unknown record code '00'" in exc.value.reason
 
 
-@pytest.mark.parametrize(("old", "new", "position", "reason"), [
-    ("16,115,500000,S,", "16,115,5000X0,S,", "line 10", "16 amount '5000X0' is not a whole number"),
-    ("16,115,500000,S,", "16,115,500000,Q,", "line 10", "unknown funds type 'Q'"),
-    ("16,115,500000,S,", "16,1150,500000,S,", "line 10", "16 type code '1150' is not a 3-digit BAI type code"),
-    ("16,115,500000,S,", "16,115,-500000,S,", "line 10", "signed"),
-    ("02,031001234,122099999,1,040620,", "02,031001234,122099999,1,041320,", "line 2", "is not a date"),
-    ("03,0123456789,,010", "03,0123456789,EU1,010", "line 3", "currency code 'EU1'"),
-    ("49,9150000,4/\n", "", "line 6", "03 account record before the 49 trailer of account 0123456789"),
-    ("01,122099999,123456789,040621,0200,1,65,,2/", "01,122099999,123456789,040621,0200,1,65,,1/", "line 1",
-     "only BAI version 2"),
-    ("16,218,20000000,V,040622,", "17,218,20000000,V,040622,", "line 16", "unknown record code '17'"),
-])
-def test_malformed_records_fail_with_the_line_and_the_reason(tmp_path: Path, old: str, new: str, position: str,
-                                                             reason: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "position", "reason"),
+    [
+        ("16,115,500000,S,", "16,115,5000X0,S,", "line 10", "16 amount '5000X0' is not a whole number"),
+        ("16,115,500000,S,", "16,115,500000,Q,", "line 10", "unknown funds type 'Q'"),
+        ("16,115,500000,S,", "16,1150,500000,S,", "line 10", "16 type code '1150' is not a 3-digit BAI type code"),
+        ("16,115,500000,S,", "16,115,-500000,S,", "line 10", "signed"),
+        ("02,031001234,122099999,1,040620,", "02,031001234,122099999,1,041320,", "line 2", "is not a date"),
+        ("03,0123456789,,010", "03,0123456789,EU1,010", "line 3", "currency code 'EU1'"),
+        ("49,9150000,4/\n", "", "line 6", "03 account record before the 49 trailer of account 0123456789"),
+        (
+            "01,122099999,123456789,040621,0200,1,65,,2/",
+            "01,122099999,123456789,040621,0200,1,65,,1/",
+            "line 1",
+            "only BAI version 2",
+        ),
+        ("16,218,20000000,V,040622,", "17,218,20000000,V,040622,", "line 16", "unknown record code '17'"),
+    ],
+)
+def test_malformed_records_fail_with_the_line_and_the_reason(
+    tmp_path: Path, old: str, new: str, position: str, reason: str
+) -> None:
     text = LOCKBOX.read_text()
     assert old in text
     with pytest.raises(StatementError) as exc:

@@ -29,15 +29,49 @@ INVALID = CAMT054 / "dvbern_invalid_notification-missing.xml"
 VALID = sorted(CAMT053.glob("*.xml")) + sorted(p for p in CAMT054.glob("*.xml") if p != INVALID)
 
 # Files that warn: undated entries, or a batch without amounts per transaction.
-WARNED = {"dvbern_CH_no-credit-booked_camt.054.001.04.xml", "genkgo_uetr_camt.054.001.08.xml",
-          "genkgo_strd-and-ustrd_camt.054.001.02.xml"}
+WARNED = {
+    "dvbern_CH_no-credit-booked_camt.054.001.04.xml",
+    "genkgo_uetr_camt.054.001.08.xml",
+    "genkgo_strd-and-ustrd_camt.054.001.02.xml",
+}
 RECEIPT_KEYS = {
-    "external_id", "bank_ref", "statement_id", "statement_seq", "message_id", "account", "account_currency",
-    "booking_date", "value_date", "amount", "currency", "entry_amount", "entry_currency", "tx_amount",
-    "tx_currency", "instructed_amount", "instructed_currency", "direction", "reversal", "status", "bank_tx_code",
-    "payer_name", "payer_account", "ultimate_payer_name", "payer_bic", "remittance", "references",
-    "additional_remittance", "end_to_end_id", "instruction_id", "tx_id", "mandate_id", "uetr",
-    "additional_entry_info", "additional_tx_info", "return_reason", "purpose",
+    "external_id",
+    "bank_ref",
+    "statement_id",
+    "statement_seq",
+    "message_id",
+    "account",
+    "account_currency",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "entry_amount",
+    "entry_currency",
+    "tx_amount",
+    "tx_currency",
+    "instructed_amount",
+    "instructed_currency",
+    "direction",
+    "reversal",
+    "status",
+    "bank_tx_code",
+    "payer_name",
+    "payer_account",
+    "ultimate_payer_name",
+    "payer_bic",
+    "remittance",
+    "references",
+    "additional_remittance",
+    "end_to_end_id",
+    "instruction_id",
+    "tx_id",
+    "mandate_id",
+    "uetr",
+    "additional_entry_info",
+    "additional_tx_info",
+    "return_reason",
+    "purpose",
 }
 
 
@@ -75,8 +109,7 @@ def count_directly(path: Path) -> dict:
         entries += 1
         sign = 1 if _path(ntry, "CdtDbtInd").text == "CRDT" else -1
         txs = [t for d in _children(ntry, "NtryDtls") for t in _children(d, "TxDtls")]
-        amounts = [_path(t, "Amt") if _path(t, "Amt") is not None else _path(t, "AmtDtls", "TxAmt", "Amt")
-                   for t in txs]
+        amounts = [_path(t, "Amt") if _path(t, "Amt") is not None else _path(t, "AmtDtls", "TxAmt", "Amt") for t in txs]
         if len(txs) > 1 and all(a is not None for a in amounts):
             for tx, amt in zip(txs, amounts, strict=True):
                 ind = _path(tx, "CdtDbtInd")
@@ -158,8 +191,10 @@ def test_qr_bill_references_uetr_and_batch_refs_in_camt054_v08() -> None:
         [{"type": "QRR", "value": "662437765447746478179744715", "issuer": None}],
     ]
     assert [r["bank_ref"] for r in rs] == ["1000000000000000/1", "1000000000000000/2"]
-    assert [r["external_id"] for r in rs] == ["CH2909000000250094239:1000000000000000/1",
-                                              "CH2909000000250094239:1000000000000000/2"]
+    assert [r["external_id"] for r in rs] == [
+        "CH2909000000250094239:1000000000000000/1",
+        "CH2909000000250094239:1000000000000000/2",
+    ]
     assert [(r["amount"], r["entry_amount"]) for r in rs] == [("778.29", "1692.22"), ("913.93", "1692.22")]
     first = rs[0]
     assert first["uetr"] == "b009c997-97b3-4a9c-803c-d645a7276bf0"
@@ -177,8 +212,18 @@ def test_qr_bill_references_uetr_and_batch_refs_in_camt054_v08() -> None:
 def test_same_business_content_in_sps2009_and_sps2019_reads_the_same() -> None:
     old, _ = read(fixture("postfinance_CH_qrr_sps2009_camt.054.001.04.xml"))
     new, _ = read(fixture("postfinance_CH_qrr_sps2019_camt.054.001.08.xml"))
-    fields = ("amount", "currency", "references", "payer_name", "payer_account", "booking_date", "bank_ref",
-              "external_id", "direction", "status")
+    fields = (
+        "amount",
+        "currency",
+        "references",
+        "payer_name",
+        "payer_account",
+        "booking_date",
+        "bank_ref",
+        "external_id",
+        "direction",
+        "status",
+    )
     assert [{k: r[k] for k in fields} for r in old] == [{k: r[k] for k in fields} for r in new]
 
 
@@ -209,11 +254,17 @@ def test_scor_reference_and_agent_bic_in_v03() -> None:
 def test_statement_balances_reconcile_with_the_receipts_in_the_iso_sample() -> None:
     path = fixture("iso20022org_business-sample_AAAA-BANKEN_camt.053.001.04.xml")
     rs, summary = read(path)
-    balances = {_path(b, "Tp", "CdOrPrtry", "Cd").text: Decimal(_path(b, "Amt").text)
-                for b in ET.parse(path).getroot().iter() if _local(b) == "Bal"}
+    balances = {
+        _path(b, "Tp", "CdOrPrtry", "Cd").text: Decimal(_path(b, "Amt").text)
+        for b in ET.parse(path).getroot().iter()
+        if _local(b) == "Bal"
+    }
     assert balances["OPBD"] + summary.totals["SEK"] == balances["CLBD"]
     assert [(r["amount"], r["currency"], r["direction"]) for r in rs] == [
-        ("105678.50", "SEK", "credit"), ("200000", "SEK", "debit"), ("30000", "SEK", "credit")]
+        ("105678.50", "SEK", "credit"),
+        ("200000", "SEK", "debit"),
+        ("30000", "SEK", "credit"),
+    ]
     assert [(r["tx_amount"], r["tx_currency"]) for r in rs] == [("0", "SEK"), (None, None), ("3255", "EUR")]
     assert {r["account"] for r in rs} == {"50000000054910000003"}  # Othr/Id, no IBAN
     assert rs[0]["payer_name"] == "MUELLER"
@@ -231,13 +282,16 @@ def test_esr_references_batches_reversals_and_returns_in_the_postfinance_stateme
     assert batch == [f"20160530007602769939022000000012/{n}" for n in range(1, 11)]
     assert [(r["bank_ref"], r["amount"], r["direction"], r["return_reason"]) for r in rs if r["reversal"]] == [
         ("20160410375244000000000000000082", "6.00", "debit", "MD06"),
-        ("20160410375244000000000000000072", "15.53", "debit", "MD06")]
+        ("20160410375244000000000000000072", "15.53", "debit", "MD06"),
+    ]
     assert sum(1 for r in rs if r["direction"] == "debit" and not r["reversal"]) == 6
     assert rs[0]["additional_entry_info"] == "UEBRIGE: 25-9034-2 FÜR KONTOAUSZUG PAPIER TÄGLICH"
     returned = [r for r in rs if r["bank_tx_code"] == "PMNT/ICDT/RRTN"]
     assert [(r["remittance"], r["return_reason"]) for r in returned] == [
-        ("Mitteilung Return Muster", "NARR"), ("Return Mitteilung Muster", "NARR"),
-        ("Mitteilung Return Mitteilung", "NARR")]
+        ("Mitteilung Return Muster", "NARR"),
+        ("Return Mitteilung Muster", "NARR"),
+        ("Mitteilung Return Mitteilung", "NARR"),
+    ]
     assert [r["purpose"] for r in rs if r["purpose"]] == ["CORT"]
     assert {r["payer_name"] for r in rs} >= {"Zürcher Kantonalbank", "Rutschmann Pia"}
 
@@ -253,8 +307,12 @@ def test_collective_booking_gives_one_receipt_per_transaction_with_numbered_refs
 
 
 def test_batch_whose_transactions_do_not_add_up_to_the_entry_is_a_warning(tmp_path: Path) -> None:
-    path = _edited(tmp_path, '<Amt Ccy="CHF">778.29</Amt>', '<Amt Ccy="CHF">778.30</Amt>',
-                   "postfinance_CH_qrr_sps2019_camt.054.001.08.xml")
+    path = _edited(
+        tmp_path,
+        '<Amt Ccy="CHF">778.29</Amt>',
+        '<Amt Ccy="CHF">778.30</Amt>',
+        "postfinance_CH_qrr_sps2019_camt.054.001.08.xml",
+    )
     rs, summary = read(path)
     assert [r["amount"] for r in rs] == ["778.30", "913.93"]
     (warning,) = summary.warnings
@@ -277,8 +335,11 @@ def test_batch_without_amounts_per_transaction_is_one_receipt_with_all_remittanc
         {"type": "SCOR", "value": "Ref number V3 block 2", "issuer": None},
     ]
     assert r["additional_remittance"] == [
-        "Additional Remittance Information V1", "Additional Remittance Information V2",
-        "Additional Remittance Information V3 block 1", "Additional Remittance Information V3 block 2"]
+        "Additional Remittance Information V1",
+        "Additional Remittance Information V2",
+        "Additional Remittance Information V3 block 1",
+        "Additional Remittance Information V3 block 2",
+    ]
     assert "batch of 3 transactions without an amount" in summary.warnings[0]
 
 
@@ -324,8 +385,15 @@ def test_summary_is_filled_progressively_in_the_same_object() -> None:
 def test_receipt_without_bank_reference_is_keyed_by_a_content_hash() -> None:
     (r,) = read(fixture("genkgo_edge_five-decimals_camt.053.001.02.xml"))[0]
     assert r["bank_ref"] is None
-    parts = [r["account"], r["booking_date"], r["amount"], r["currency"], r["payer_name"] or "",
-             r["payer_account"] or "", r["remittance"] or ""]
+    parts = [
+        r["account"],
+        r["booking_date"],
+        r["amount"],
+        r["currency"],
+        r["payer_name"] or "",
+        r["payer_account"] or "",
+        r["remittance"] or "",
+    ]
     assert r["external_id"] == "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     assert r["amount"] == "8.850"  # as written, decimals kept
 
@@ -380,12 +448,18 @@ def test_uetr_is_kept_and_an_undated_entry_is_dated_from_the_creation_time_with_
 def test_swiss_notification_with_reversal_pending_and_mismatched_indicator() -> None:
     rs, _ = read(fixture("dvbern_CH_no-credit-booked_camt.054.001.04.xml"))
     assert [(r["amount"], r["direction"], r["reversal"], r["status"]) for r in rs] == [
-        ("111.00", "credit", True, "BOOK"), ("2.00", "credit", False, "PDNG"), ("3.00", "debit", False, "BOOK")]
+        ("111.00", "credit", True, "BOOK"),
+        ("2.00", "credit", False, "PDNG"),
+        ("3.00", "debit", False, "BOOK"),
+    ]
     # The third entry is a DBIT whose only TxDtls says CRDT: the booked entry decides the amount
     # and direction; the counterparty is read as the detail describes it (its debtor).
     assert rs[2]["payer_name"] == "Ada Lovelace"
     assert [r["references"][0]["value"] for r in rs] == [
-        "123456789012345678901234567", "184365082655685438543854377", "110000000000070100000112264"]
+        "123456789012345678901234567",
+        "184365082655685438543854377",
+        "110000000000070100000112264",
+    ]
 
 
 def test_esr_asr_notification_is_a_debit_with_the_creditor_as_counterparty() -> None:
@@ -407,8 +481,12 @@ def test_statement_without_entries_yields_nothing_but_counts_the_statement() -> 
 
 def test_camt052_report_reads_like_the_statement(tmp_path: Path) -> None:
     text = fixture("genkgo_multi-statement_camt.053.001.02.xml").read_text(encoding="utf-8")
-    report = (text.replace("camt.053.001.02", "camt.052.001.02").replace("BkToCstmrStmt", "BkToCstmrAcctRpt")
-              .replace("<Stmt>", "<Rpt>").replace("</Stmt>", "</Rpt>"))
+    report = (
+        text.replace("camt.053.001.02", "camt.052.001.02")
+        .replace("BkToCstmrStmt", "BkToCstmrAcctRpt")
+        .replace("<Stmt>", "<Rpt>")
+        .replace("</Stmt>", "</Rpt>")
+    )
     path = tmp_path / "report.xml"
     path.write_text(report, encoding="utf-8")
     rs, summary = read(path)
@@ -425,8 +503,11 @@ def test_prefixed_namespace_reads_the_same(tmp_path: Path) -> None:
 
     def copy(el: etree._Element, parent: etree._Element | None) -> etree._Element:
         tag = f"{{{ns}}}{etree.QName(el).localname}"
-        new = etree.Element(tag, el.attrib, nsmap={"c": ns}) if parent is None else etree.SubElement(
-            parent, tag, el.attrib)
+        new = (
+            etree.Element(tag, el.attrib, nsmap={"c": ns})
+            if parent is None
+            else etree.SubElement(parent, tag, el.attrib)
+        )
         new.text, new.tail = el.text, el.tail
         for child in el:
             copy(child, new)
@@ -441,8 +522,10 @@ def test_prefixed_namespace_reads_the_same(tmp_path: Path) -> None:
 def test_date_times_with_nanoseconds_and_time_zones_give_the_date_part(tmp_path: Path) -> None:
     text = fixture("genkgo_camt.053.001.08.xml").read_text(encoding="utf-8")
     text = text.replace("<DtTm>2014-12-31T13:15:00+01:00</DtTm>", "<DtTm>2014-12-30T23:59:59.123456789-05:00</DtTm>")
-    text = text.replace("<ValDt>\n                    <Dt>2015-01-02</Dt>",
-                        "<ValDt>\n                    <DtTm>2015-01-03T00:00:00Z</DtTm>")
+    text = text.replace(
+        "<ValDt>\n                    <Dt>2015-01-02</Dt>",
+        "<ValDt>\n                    <DtTm>2015-01-03T00:00:00Z</DtTm>",
+    )
     path = tmp_path / "dttm.xml"
     path.write_text(text, encoding="utf-8")
     (r,) = read(path)[0]
@@ -460,8 +543,10 @@ def test_empty_document_fails_naming_the_file() -> None:
 
 def test_other_iso20022_messages_are_not_camt(tmp_path: Path) -> None:
     path = tmp_path / "pain.xml"
-    path.write_text('<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">'
-                    "<CstmrCdtTrfInitn><GrpHdr><MsgId>1</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>")
+    path.write_text(
+        '<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03">'
+        "<CstmrCdtTrfInitn><GrpHdr><MsgId>1</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>"
+    )
     with pytest.raises(StatementError, match=r"not a camt\.05x message"):
         list(CamtReader(path))
 
@@ -513,8 +598,9 @@ def test_a_doctype_hidden_behind_a_long_comment_is_refused(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("payload", [BILLION_LAUGHS, XXE], ids=["billion-laughs", "xxe"])
-def test_a_dtd_is_refused_by_the_parser_check_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  payload: bytes) -> None:
+def test_a_dtd_is_refused_by_the_parser_check_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, payload: bytes
+) -> None:
     monkeypatch.setattr(CamtReader, "_check_file", lambda self: None)  # without the pre-check
     path = tmp_path / "evil.xml"
     path.write_bytes(payload)
@@ -547,17 +633,24 @@ def _edited(tmp_path: Path, old: str, new: str, name: str = "genkgo_camt.053.001
     return path
 
 
-@pytest.mark.parametrize(("old", "new", "reason"), [
-    ('<Amt Ccy="EUR">8.85</Amt>', "", r"line 110: .*Ntry without Amt"),
-    ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">8,85</Amt>', r"line 111: Ntry/Amt: '8,85' is not an amount"),
-    ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">-8.85</Amt>', r"line 111: .*is not an amount"),
-    ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">NaN</Amt>', r"line 111: .*is not an amount"),
-    ('<Amt Ccy="EUR">8.85</Amt>', "<Amt>8.85</Amt>", r"line 111: .*currency \(Ccy\) None"),
-    ('<Amt Ccy="SEK">0</Amt>', '<Amt Ccy="SEK">1e3</Amt>', r"line \d+: TxDtls amount: '1e3' is not an amount"),
-    ("<DtTm>2014-12-31T13:15:00+01:00</DtTm>", "<DtTm>2014-12-32T13:15:00</DtTm>", r"line \d+: Ntry/BookgDt"),
-    ("<Dt>2015-01-02</Dt>", "<Dt>02.01.2015</Dt>", r"line \d+: Ntry/ValDt: '02.01.2015' is not a date"),
-    ('8.85</Amt>\n                <CdtDbtInd>CRDT', "8.85</Amt><CdtDbtInd>CREDIT", r"line 110: .*'CREDIT' is not CRDT"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ('<Amt Ccy="EUR">8.85</Amt>', "", r"line 110: .*Ntry without Amt"),
+        ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">8,85</Amt>', r"line 111: Ntry/Amt: '8,85' is not an amount"),
+        ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">-8.85</Amt>', r"line 111: .*is not an amount"),
+        ('<Amt Ccy="EUR">8.85</Amt>', '<Amt Ccy="EUR">NaN</Amt>', r"line 111: .*is not an amount"),
+        ('<Amt Ccy="EUR">8.85</Amt>', "<Amt>8.85</Amt>", r"line 111: .*currency \(Ccy\) None"),
+        ('<Amt Ccy="SEK">0</Amt>', '<Amt Ccy="SEK">1e3</Amt>', r"line \d+: TxDtls amount: '1e3' is not an amount"),
+        ("<DtTm>2014-12-31T13:15:00+01:00</DtTm>", "<DtTm>2014-12-32T13:15:00</DtTm>", r"line \d+: Ntry/BookgDt"),
+        ("<Dt>2015-01-02</Dt>", "<Dt>02.01.2015</Dt>", r"line \d+: Ntry/ValDt: '02.01.2015' is not a date"),
+        (
+            "8.85</Amt>\n                <CdtDbtInd>CRDT",
+            "8.85</Amt><CdtDbtInd>CREDIT",
+            r"line 110: .*'CREDIT' is not CRDT",
+        ),
+    ],
+)
 def test_bad_entries_fail_with_the_line_and_the_element(tmp_path: Path, old: str, new: str, reason: str) -> None:
     path = _edited(tmp_path, old, new)
     with pytest.raises(StatementError, match=reason) as err:
@@ -603,8 +696,11 @@ def test_generated_statement_streams_with_the_right_counts(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    subprocess.run([sys.executable, str(generator), str(tmp_path), "--customers", "50", "--invoices", "300",
-                    "--receipts", "3000"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(generator), str(tmp_path), "--customers", "50", "--invoices", "300", "--receipts", "3000"],
+        check=True,
+        capture_output=True,
+    )
     path = tmp_path / "statement.xml"
     rs, summary = read(path)
     expected = count_directly(path)
@@ -641,8 +737,16 @@ def _three_ways(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[objec
         reader = CamtReader(path)
         try:
             receipts = list(reader)
-            results.append(("ok", receipts, reader.summary.statements, reader.summary.entries,
-                            dict(reader.summary.totals), list(reader.summary.warnings)))
+            results.append(
+                (
+                    "ok",
+                    receipts,
+                    reader.summary.statements,
+                    reader.summary.entries,
+                    dict(reader.summary.totals),
+                    list(reader.summary.warnings),
+                )
+            )
         except StatementError as exc:
             results.append(("error", str(exc)))
     return results
@@ -668,15 +772,34 @@ def test_fast_path_reads_a_generated_statement_exactly_as_the_element_walk(
     import sys
 
     generator = Path(__file__).resolve().parents[2] / "bench" / "gen_receivables.py"
-    subprocess.run([sys.executable, str(generator), str(tmp_path), "--customers", "40", "--invoices", "200",
-                    "--receipts", "400", "--seed", "3"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(generator),
+            str(tmp_path),
+            "--customers",
+            "40",
+            "--invoices",
+            "200",
+            "--receipts",
+            "400",
+            "--seed",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+    )
     fast, walked = _both_ways(tmp_path / "statement.xml", monkeypatch)
     assert fast[0] == "ok" and fast == walked
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(VALID), seed=st.integers(0, 2**32 - 1), rounds=st.integers(1, 3),
-       chunk=st.sampled_from([5, 97, 1 << 20]))
+@given(
+    path=st.sampled_from(VALID),
+    seed=st.integers(0, 2**32 - 1),
+    rounds=st.integers(1, 3),
+    chunk=st.sampled_from([5, 97, 1 << 20]),
+)
 # An end tag damaged before an entry: raw mode saw the entry outside its statement before the
 # parser reached the mismatched tag, the element walk reported the malformed XML.
 @example(path=CAMT054 / "genkgo_uetr_camt.054.001.08.xml", seed=1, rounds=1, chunk=5)
@@ -731,17 +854,21 @@ def test_raw_mode_reads_every_fixture_as_the_element_walk_however_the_file_is_cu
     assert raw == walked
 
 
-_ENTRY = ('<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-27</Dt>'
-          '</BookgDt><ValDt><Dt>2026-11-27</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><Refs>'
-          '<EndToEndId>E2E-{ref}</EndToEndId></Refs><RltdPties><Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id><IBAN>'
-          'NL15212569671644957478</IBAN></Id></DbtrAcct></RltdPties><RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>'
-          '</NtryDtls></Ntry>')
+_ENTRY = (
+    '<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-11-27</Dt>'
+    "</BookgDt><ValDt><Dt>2026-11-27</Dt></ValDt><AcctSvcrRef>{ref}</AcctSvcrRef><NtryDtls><TxDtls><Refs>"
+    "<EndToEndId>E2E-{ref}</EndToEndId></Refs><RltdPties><Dbtr><Nm>{name}</Nm></Dbtr><DbtrAcct><Id><IBAN>"
+    "NL15212569671644957478</IBAN></Id></DbtrAcct></RltdPties><RmtInf><Ustrd>{text}</Ustrd></RmtInf></TxDtls>"
+    "</NtryDtls></Ntry>"
+)
 
 
 def _statement(*entries: str, prolog: str = '<?xml version="1.0" encoding="UTF-8"?>\n') -> str:
-    return (f'{prolog}<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr>'
-            '<MsgId>M1</MsgId><CreDtTm>2026-11-27T18:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id><Acct><Id><IBAN>'
-            f'DE89370400440532013000</IBAN></Id></Acct>{"".join(entries)}</Stmt></BkToCstmrStmt></Document>')
+    return (
+        f'{prolog}<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr>'
+        "<MsgId>M1</MsgId><CreDtTm>2026-11-27T18:00:00</CreDtTm></GrpHdr><Stmt><Id>S1</Id><Acct><Id><IBAN>"
+        f"DE89370400440532013000</IBAN></Id></Acct>{''.join(entries)}</Stmt></BkToCstmrStmt></Document>"
+    )
 
 
 def _entry(ref: str, *, amount: str = "10.00", name: str = "Aurora Steel", text: str = "INV-1") -> str:
@@ -772,13 +899,20 @@ RAW_CASES = {
     "cdata-closing-the-text": _statement(_entry("A", text="<![CDATA[a </Ustrd> b]]>"), _entry("B")),
     "processing-instruction": _statement(_entry("A"), '<?hub x="<Ntry>"?>', _entry("B")),
     # text escapes the serialisation never shows
-    "references": _statement(_entry("A", name="Smith &amp; Sons &quot;Ltd&quot; &apos;x&apos; &#x41;&#66; &gt;",
-                                    text="a&#13;&#10;b &lt;c&gt;")),
+    "references": _statement(
+        _entry(
+            "A", name="Smith &amp; Sons &quot;Ltd&quot; &apos;x&apos; &#x41;&#66; &gt;", text="a&#13;&#10;b &lt;c&gt;"
+        )
+    ),
     "white-space-references": _statement(_entry("A", name="&#32;padded&#x20;", text="&#9;")),
-    "crlf-and-lone-cr": _statement(_entry("A", text="one\r\ntwo\rthree").replace("<Ntry>", "\r\n<Ntry>"),
-                                   "\r\n", _entry("B"), "\r"),
+    "crlf-and-lone-cr": _statement(
+        _entry("A", text="one\r\ntwo\rthree").replace("<Ntry>", "\r\n<Ntry>"), "\r\n", _entry("B"), "\r"
+    ),
     "utf8-bom": "\ufeff" + _statement(_entry("A", name="Müller GmbH")),
-    "prefixed": _statement(_entry("A")).replace("<", "<c:").replace("<c:/", "</c:").replace("<c:?", "<?")
+    "prefixed": _statement(_entry("A"))
+    .replace("<", "<c:")
+    .replace("<c:/", "</c:")
+    .replace("<c:?", "<?")
     .replace('xmlns="', 'xmlns:c="'),
     "entry-with-attribute": _statement(_entry("A").replace("<Ntry>", '<Ntry xmlns:x="urn:x">'), _entry("B")),
     "forged-placeholder": _statement(_entry("A"), '<Ntry hub-fast="0123456789abcdef"/>', _entry("B")),
@@ -809,8 +943,9 @@ def test_raw_mode_names_an_undefined_entity(tmp_path: Path, monkeypatch: pytest.
     assert raw == ("error", f"{path}:line 2: malformed XML: Entity 'nbsp' not defined, line 2, column 490")
 
 
-def test_raw_mode_reads_a_file_in_another_encoding_as_that_encoding(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_raw_mode_reads_a_file_in_another_encoding_as_that_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 'Ã©' in Latin-1 is the UTF-8 encoding of 'é': only the declaration says which one it is
     path = tmp_path / "latin1.xml"
     text = _statement(_entry("A", name="CafÃ©"), prolog='<?xml version="1.0" encoding="ISO-8859-1"?>\n')
@@ -822,12 +957,20 @@ def test_raw_mode_reads_a_file_in_another_encoding_as_that_encoding(tmp_path: Pa
 
 def test_raw_mode_takes_the_plain_entries_and_leaves_the_rest_to_the_walk(tmp_path: Path) -> None:
     path = tmp_path / "mixed.xml"
-    path.write_text(_statement(_entry("A"), _entry("B").replace("<Ntry>", '<Ntry xmlns:x="urn:x">'), _entry("C"),
-                               _entry("D", amount="1,00")), encoding="utf-8")
+    path.write_text(
+        _statement(
+            _entry("A"),
+            _entry("B").replace("<Ntry>", '<Ntry xmlns:x="urn:x">'),
+            _entry("C"),
+            _entry("D", amount="1,00"),
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(StatementError, match="'1,00' is not an amount"):
         list(CamtReader(path))
-    path.write_text(_statement(*(_entry(str(n)) for n in range(50)), "\n", _entry("X", text="a&amp;b")),
-                    encoding="utf-8")
+    path.write_text(
+        _statement(*(_entry(str(n)) for n in range(50)), "\n", _entry("X", text="a&amp;b")), encoding="utf-8"
+    )
     receipts, taken = _raw_taken(path)
     assert taken == 51 and len(receipts) == 51 and receipts[-1]["remittance"] == "a&b"
     path.write_text(_statement(_entry("A"), "<!-- a comment -->", _entry("B")), encoding="utf-8")
@@ -843,15 +986,15 @@ _OPTIONAL = {
     "entry_ref": "<AcctSvcrRef>E{n}</AcctSvcrRef>",
     "domain": "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>",
     "refs": "<Refs><AcctSvcrRef>T{n}</AcctSvcrRef><InstrId>I{n}</InstrId><EndToEndId>NOTPROVIDED</EndToEndId>"
-            "<UETR>u-{n}</UETR><TxId>X{n}</TxId><MndtId>M{n}</MndtId></Refs>",
-    "tx_amount": "<Amt Ccy=\"USD\">{n}.50</Amt><CdtDbtInd>DBIT</CdtDbtInd>",
-    "amount_details": "<AmtDtls><InstdAmt><Amt Ccy=\"GBP\">1.{n}</Amt></InstdAmt><TxAmt><Amt Ccy=\"CHF\">2.{n}</Amt>"
-                      "</TxAmt></AmtDtls>",
+    "<UETR>u-{n}</UETR><TxId>X{n}</TxId><MndtId>M{n}</MndtId></Refs>",
+    "tx_amount": '<Amt Ccy="USD">{n}.50</Amt><CdtDbtInd>DBIT</CdtDbtInd>',
+    "amount_details": '<AmtDtls><InstdAmt><Amt Ccy="GBP">1.{n}</Amt></InstdAmt><TxAmt><Amt Ccy="CHF">2.{n}</Amt>'
+    "</TxAmt></AmtDtls>",
     "parties": "<RltdPties><Dbtr><Nm>Debtor {n}</Nm></Dbtr><DbtrAcct><Id><Othr><Id>ACC{n}</Id></Othr></Id></DbtrAcct>"
-               "<UltmtDbtr><Nm>Ultimate</Nm></UltmtDbtr><Cdtr><Nm>Creditor</Nm></Cdtr><CdtrAcct><Id><IBAN>"
-               "DE89370400440532013000</IBAN></Id></CdtrAcct></RltdPties>",
+    "<UltmtDbtr><Nm>Ultimate</Nm></UltmtDbtr><Cdtr><Nm>Creditor</Nm></Cdtr><CdtrAcct><Id><IBAN>"
+    "DE89370400440532013000</IBAN></Id></CdtrAcct></RltdPties>",
     "agents": "<RltdAgts><DbtrAgt><FinInstnId><BICFI>DEUTDEFF</BICFI></FinInstnId></DbtrAgt><CdtrAgt><FinInstnId>"
-              "<BIC>COBADEFF</BIC></FinInstnId></CdtrAgt></RltdAgts>",
+    "<BIC>COBADEFF</BIC></FinInstnId></CdtrAgt></RltdAgts>",
     "purpose": "<Purp><Cd>SUPP</Cd></Purp>",
     "remittance": "<RmtInf><Ustrd> first {n} </Ustrd><Ustrd>second</Ustrd></RmtInf>",
     "return": "<RtrInf><Rsn><Prtry>AC04</Prtry></Rsn></RtrInf>",
@@ -859,35 +1002,53 @@ _OPTIONAL = {
 }
 
 
-_STRD = ("<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>RF18539007547034</Ref></CdtrRefInf>"
-         "</Strd>")
+_STRD = "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>RF18539007547034</Ref></CdtrRefInf></Strd>"
 
 
 def _shaped_entry(n: int, parts: frozenset[str], debit: bool, booked: bool, strd: bool = False) -> str:
     part = {k: v.replace("{n}", str(n)) for k, v in _OPTIONAL.items() if k in parts}
     if strd and "remittance" in part:  # the same shape, with structured remittance too
         part["remittance"] = part["remittance"].replace("</RmtInf>", _STRD + "</RmtInf>")
-    tx_parts = ("refs", "tx_amount", "amount_details", "parties", "agents", "purpose", "remittance", "return",
-                "tx_info")
+    tx_parts = (
+        "refs",
+        "tx_amount",
+        "amount_details",
+        "parties",
+        "agents",
+        "purpose",
+        "remittance",
+        "return",
+        "tx_info",
+    )
     tx = "".join(part.get(k, "") for k in tx_parts)
     details = f"<NtryDtls><TxDtls>{tx}</TxDtls></NtryDtls>" if tx or "refs" in parts else ""
     status = part.get("status_code", "<Sts>BOOK</Sts>")
     dates = ("<BookgDt><Dt>2026-11-27</Dt></BookgDt>" if booked else "") + part.get("value_date", "")
-    return (f"<Ntry>{part.get('ntry_ref', '')}<Amt Ccy=\"EUR\">{n}.25</Amt><CdtDbtInd>{'DBIT' if debit else 'CRDT'}"
-            f"</CdtDbtInd>{part.get('reversal', '')}{status}{dates}{part.get('entry_ref', '')}"
-            f"{part.get('domain', '')}{details}<AddtlNtryInf>entry {n}</AddtlNtryInf></Ntry>")
+    return (
+        f'<Ntry>{part.get("ntry_ref", "")}<Amt Ccy="EUR">{n}.25</Amt><CdtDbtInd>{"DBIT" if debit else "CRDT"}'
+        f"</CdtDbtInd>{part.get('reversal', '')}{status}{dates}{part.get('entry_ref', '')}"
+        f"{part.get('domain', '')}{details}<AddtlNtryInf>entry {n}</AddtlNtryInf></Ntry>"
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(shapes=st.lists(st.tuples(st.frozensets(st.sampled_from(sorted(_OPTIONAL))), st.booleans(), st.booleans()),
-                       min_size=1, max_size=5))
+@given(
+    shapes=st.lists(
+        st.tuples(st.frozensets(st.sampled_from(sorted(_OPTIONAL))), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_entries_of_any_shape_read_by_shape_as_by_the_element_walk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shapes: list[tuple[frozenset[str], bool, bool]]
 ) -> None:
     # each shape three times: the first is read by the general expression, the others by the
     # expression and the code written for that shape (the third with structured remittance too)
-    entries = [_shaped_entry(n * 3 + k, parts, debit, booked or "value_date" not in parts, strd=k == 2)
-               for n, (parts, debit, booked) in enumerate(shapes) for k in range(3)]
+    entries = [
+        _shaped_entry(n * 3 + k, parts, debit, booked or "value_date" not in parts, strd=k == 2)
+        for n, (parts, debit, booked) in enumerate(shapes)
+        for k in range(3)
+    ]
     path = tmp_path / "shapes.xml"
     path.write_text(_statement(*entries), encoding="utf-8")
     raw, fast, walked = _three_ways(path, monkeypatch)

@@ -91,8 +91,9 @@ def test_camt_receipts_stored_from_rows_equal_those_stored_from_dicts(
 
     def imported(folder: Path) -> list[tuple[object, ...]]:
         folder.mkdir()
-        write_config(folder, f"sqlite:///{folder / 'hub.db'}", customers=None, invoices=None,
-                     statements="statements", sink=None)
+        write_config(
+            folder, f"sqlite:///{folder / 'hub.db'}", customers=None, invoices=None, statements="statements", sink=None
+        )
         (folder / "statements").mkdir()
         h = Hub(load_config(folder / "hub.toml"))
         try:
@@ -100,8 +101,10 @@ def test_camt_receipts_stored_from_rows_equal_those_stored_from_dicts(
             assert [r.error for r in import_receipts(h, camt_files)] == [None] * len(camt_files)
             r = schema.receipt
             with h.store.connect() as conn:
-                return sorted(tuple(row) for row in conn.execute(
-                    sa.select(*(c for c in r.c if c.name not in ("id", "synced_at")))))
+                return sorted(
+                    tuple(row)
+                    for row in conn.execute(sa.select(*(c for c in r.c if c.name not in ("id", "synced_at"))))
+                )
         finally:
             h.close()
 

@@ -93,8 +93,13 @@ def count_directly(path: Path) -> dict:
             if ref and ref != "NONREF":
                 refs[(account, ref)] += 1
     unbalanced += close()
-    return {"statements": statements, "receipts": receipts, "totals": dict(totals), "unbalanced": unbalanced,
-            "repeated_refs": {k for k, n in refs.items() if n > 1}}
+    return {
+        "statements": statements,
+        "receipts": receipts,
+        "totals": dict(totals),
+        "unbalanced": unbalanced,
+        "repeated_refs": {k for k, n in refs.items() if n > 1},
+    }
 
 
 def read(path: Path, **kwargs) -> tuple[list[dict], Mt940Summary]:
@@ -116,7 +121,7 @@ def write(tmp_path: Path, text: str | bytes, name: str = "statement.sta") -> Pat
 def wrap(tag: str, value: str, width: int = 65) -> str:
     """A tag and its value wrapped at ``width`` columns, as banks write :86:."""
     text = f":{tag}:{value}"
-    return "\n".join(text[i:i + width] for i in range(0, len(text), width))
+    return "\n".join(text[i : i + width] for i in range(0, len(text), width))
 
 
 HEADER = ":20:STMT1\n:25:DE89370400440532013000\n:28C:00012/00001\n:60F:C240101EUR1000,00\n"
@@ -211,9 +216,11 @@ def test_german_debit_keeps_kref_long_svwz_across_wrapped_lines_and_the_60_subfi
     assert r["statement_seq"] == "00004/00002"
     assert r["instruction_id"] == "TFNR 01011 Instruction Id  00007"  # KREF+
     assert r["end_to_end_id"] is None  # EREF+NONREF
-    assert r["remittance"] == ("Unstrukturierter Verwendungszweck mit 140 Stellen fu/r SEPA COR Buchungsschema "
-                               "/A-CT-DTE-S01 und A-CT-NUD-/S01 CTSc-01 EBB TFNr 01011/ 0007\n"
-                               "MTLG:Ggf.Meldevorschriften beachten")  # "mit " + "140": the space on the wrap
+    assert r["remittance"] == (
+        "Unstrukturierter Verwendungszweck mit 140 Stellen fu/r SEPA COR Buchungsschema "
+        "/A-CT-DTE-S01 und A-CT-NUD-/S01 CTSc-01 EBB TFNr 01011/ 0007\n"
+        "MTLG:Ggf.Meldevorschriften beachten"
+    )  # "mit " + "140": the space on the wrap
     assert r["payer_name"] == "Empfaenger 7 mit 70 Zeichen Empfaenger 7 mit 70 Zeiche"
     assert r["payer_account"] == "FR1420041010050500013M02606"
 
@@ -242,17 +249,24 @@ def test_pre_sepa_subfields_and_a_non_ascii_statement_reference() -> None:
     assert rs[0]["payer_name"] == "PAYPAL" and rs[0]["payer_account"] == "0175526300"
     assert rs[0]["payer_bic"] == "50070010"  # ?30 holds the BLZ in pre-SEPA files
     assert rs[0]["remittance"] == "QQW53T2245ZGY46J ABBUCHUNG\nVOM PAYPAL-KONTO\n100318P3TX1433EV"
-    assert rs[3]["remittance"] == ("Belegloser Zahlungsauftrag\nÜberweisung:19.03.2010\nAnzahl Posten :7\n"
-                                   "Anw-Nr.: 69725663086")
+    assert rs[3]["remittance"] == (
+        "Belegloser Zahlungsauftrag\nÜberweisung:19.03.2010\nAnzahl Posten :7\nAnw-Nr.: 69725663086"
+    )
     assert rs[3]["return_reason"] is None  # ?34540 is a text key extension, not a 9xx return reason
 
 
 def test_sepa_keywords_mandate_creditor_id_and_ultimate_debtor(tmp_path: Path) -> None:
-    narrative = ("166?00SEPA-GUTSCHRIFT?109310?20EREF+INV-2024-0042?21MREF+M-77?22CRED+DE98ZZZ09999999999"
-                 "?23SVWZ+Rechnung 2024-0042 Kun?24dennr 4711?25ABWA+Muster Holding GmbH?30COBADEFFXXX"
-                 "?31DE89370400440532013000?32Erika Mustermann?34000")
-    text = HEADER + ":61:2401020102CR250,00NTRFNONREF//BANKREF1\n" + wrap("86", narrative) + \
-        "\n:62F:C240102EUR1250,00\n-\n"
+    narrative = (
+        "166?00SEPA-GUTSCHRIFT?109310?20EREF+INV-2024-0042?21MREF+M-77?22CRED+DE98ZZZ09999999999"
+        "?23SVWZ+Rechnung 2024-0042 Kun?24dennr 4711?25ABWA+Muster Holding GmbH?30COBADEFFXXX"
+        "?31DE89370400440532013000?32Erika Mustermann?34000"
+    )
+    text = (
+        HEADER
+        + ":61:2401020102CR250,00NTRFNONREF//BANKREF1\n"
+        + wrap("86", narrative)
+        + "\n:62F:C240102EUR1250,00\n-\n"
+    )
     (r,), summary = read(write(tmp_path, text))
     assert summary.warnings == []
     assert r["end_to_end_id"] == "INV-2024-0042"
@@ -261,7 +275,10 @@ def test_sepa_keywords_mandate_creditor_id_and_ultimate_debtor(tmp_path: Path) -
     assert r["remittance"] == "Rechnung 2024-0042 Kundennr 4711"
     assert r["ultimate_payer_name"] == "Muster Holding GmbH"
     assert (r["payer_name"], r["payer_account"], r["payer_bic"]) == (
-        "Erika Mustermann", "DE89370400440532013000", "COBADEFFXXX")
+        "Erika Mustermann",
+        "DE89370400440532013000",
+        "COBADEFFXXX",
+    )
     assert r["return_reason"] is None and r["bank_ref"] == "BANKREF1"
     assert r["external_id"] == "DE89370400440532013000:BANKREF1"
 
@@ -311,7 +328,10 @@ def test_dutch_structured_narrative_gives_payer_remittance_and_a_cur_reference(t
     first, second, third = rs
     assert first["end_to_end_id"] == "EV12341REP1231456T1234"
     assert (first["payer_account"], first["payer_bic"], first["payer_name"]) == (
-        "NL32INGB0000012345", "INGBNL2A", "ING BANK NV INZAKE WEB")  # a name wrapped at column 65
+        "NL32INGB0000012345",
+        "INGBNL2A",
+        "ING BANK NV INZAKE WEB",
+    )  # a name wrapped at column 65
     assert first["remittance"] == "EV10001REP1000000T1000"
     assert first["instruction_id"] is None  # the :61: reference "EREF" only names the :86: field
     assert first["additional_entry_info"] == "/TRCD/00100/"
@@ -324,8 +344,10 @@ def test_dutch_structured_narrative_gives_payer_remittance_and_a_cur_reference(t
 
 
 def test_abn_amro_style_narrative_with_name_and_iban_keys(tmp_path: Path) -> None:
-    narrative = ("/TRTP/SEPA OVERBOEKING/IBAN/NL44RABO0123456789/BIC/RABONL2U/NAME/ACME B.V./REMI/"
-                 "Factuur 2024/0815 klant 77/EREF/NOTPROVIDED")
+    narrative = (
+        "/TRTP/SEPA OVERBOEKING/IBAN/NL44RABO0123456789/BIC/RABONL2U/NAME/ACME B.V./REMI/"
+        "Factuur 2024/0815 klant 77/EREF/NOTPROVIDED"
+    )
     text = HEADER + ":61:2401020102C99,95N658NONREF\n" + wrap("86", narrative) + "\n:62F:C240102EUR1099,95\n"
     (r,), _ = read(write(tmp_path, text))
     assert (r["payer_account"], r["payer_bic"], r["payer_name"]) == ("NL44RABO0123456789", "RABONL2U", "ACME B.V.")
@@ -341,14 +363,18 @@ def test_free_text_narratives_keep_their_lines() -> None:
     rs, _ = read(fixture("jejik_sns_NL.sta"))  # blank padding lines
     assert rs[0]["remittance"] == "0987654321 marechal s\ndit is een test"
     rs, _ = read(fixture("jejik_abnamro_NL.sta"))
-    assert rs[0]["remittance"] == ("GIRO   428428 KPN - DIGITENNE    BETALINGSKENM.  000000042188659\n"
-                                   "5314606715                       BETREFT FACTUUR D.D. 20-05-2011\nINCL. 1,44 BTW")
+    assert rs[0]["remittance"] == (
+        "GIRO   428428 KPN - DIGITENNE    BETALINGSKENM.  000000042188659\n"
+        "5314606715                       BETREFT FACTUUR D.D. 20-05-2011\nINCL. 1,44 BTW"
+    )
 
 
 def test_postfinance_rechnung_remittance_and_repeated_customer_reference_are_not_keys() -> None:
     rs, summary = read(fixture("jejik_postfinance_CH_multi-statement.sta"))
-    assert rs[0]["remittance"] == ("GIRO AUS ONLINE-SIC 80532 AUFTRAGGEBER: JANE DOE EXAMPLESTRASSE\n"
-                                   " 10 1234 XXXX 131209CH98765432 MITTEILUNGEN: RECHNUNG XXXXXXXXXXXX")
+    assert rs[0]["remittance"] == (
+        "GIRO AUS ONLINE-SIC 80532 AUFTRAGGEBER: JANE DOE EXAMPLESTRASSE\n"
+        " 10 1234 XXXX 131209CH98765432 MITTEILUNGEN: RECHNUNG XXXXXXXXXXXX"
+    )
     assert "RECHNUNG XXXXXXXXXXXX" in rs[0]["additional_tx_info"]
     assert rs[3]["remittance"] == "EINZAHLUNGSSCHEIN"
     assert [r["bank_ref"] for r in rs] == [None] * 4  # //NONREF
@@ -356,8 +382,12 @@ def test_postfinance_rechnung_remittance_and_repeated_customer_reference_are_not
     assert [r["instruction_id"] for r in rs] == ["01916", "01916", "01916", "01651"]
     assert len({r["external_id"] for r in rs}) == 4 and all(r["external_id"].startswith("h:") for r in rs)
     assert rs[0]["additional_entry_info"] == "20131209007602198765432000000012"  # :61: line 2
-    assert [(r["currency"], r["amount"]) for r in rs] == [("CHF", "79.7"), ("CHF", "149.5"), ("CHF", "79.9"),
-                                                          ("CHF", "10.1")]
+    assert [(r["currency"], r["amount"]) for r in rs] == [
+        ("CHF", "79.7"),
+        ("CHF", "149.5"),
+        ("CHF", "79.9"),
+        ("CHF", "10.1"),
+    ]
     assert any("2014040708285928 (999/2)" in w and "closing balance is 159.6" in w for w in summary.warnings)
 
 
@@ -365,10 +395,12 @@ def test_mbank_narrative_bank_reference_and_control_characters() -> None:
     rs, summary = read(fixture("wolph_mbank_PL_soh-etx-control-chars.sta"))
     assert summary.warnings == [] and summary.message_type == "MT940"
     assert [r["bank_ref"] for r in rs] == ["MB170119012058", "MB170119012085", "MB170119012121"]
-    assert rs[0]["remittance"] == ("911 TRANSAKCJA COLLECT; ID IPH: XX000000000001; Z RACH.:\n"
-                                   "56114010810000267002001001; OD: JAN NOWAK\n"
-                                   "UL. NIJAKA 1 M 2 31-234 KRAKOW; TYT.: PRZELEW SRODKOW   ;\n"
-                                   "TNR: 179171073864111.010001")
+    assert rs[0]["remittance"] == (
+        "911 TRANSAKCJA COLLECT; ID IPH: XX000000000001; Z RACH.:\n"
+        "56114010810000267002001001; OD: JAN NOWAK\n"
+        "UL. NIJAKA 1 M 2 31-234 KRAKOW; TYT.: PRZELEW SRODKOW   ;\n"
+        "TNR: 179171073864111.010001"
+    )
     assert rs[0]["additional_entry_info"] == "911-TRANSAKCJA IPH"
     assert rs[0]["external_id"] == "PL29114010810000267002001002:MB170119012058"
     assert not any(c in r["remittance"] for r in rs for c in "\x01\x03")
@@ -378,19 +410,24 @@ def test_non_utf8_file_is_read_as_code_page_852() -> None:
     rs, summary = read(fixture("wolph_raiffeisen_HU_non-utf8.sta"))
     assert "the file is not UTF-8; read as cp852" in summary.warnings
     assert rs[0]["additional_entry_info"] == "Csoportos átutalás jóváírása"
-    assert rs[0]["remittance"] == ("CAB18D1700041116\n109876543210000012345678\nHUNGARY KFT.\n"
-                                   "UV, napi összevont utánvét, 2018.04\n.17, A13947109201804175000000097, X")
+    assert rs[0]["remittance"] == (
+        "CAB18D1700041116\n109876543210000012345678\nHUNGARY KFT.\n"
+        "UV, napi összevont utánvét, 2018.04\n.17, A13947109201804175000000097, X"
+    )
     assert rs[1]["additional_entry_info"] == "Bankon belüli átutalás"
     assert rs[3]["additional_entry_info"] == "Díj, jutalék"
     assert (rs[0]["direction"], rs[0]["amount"], rs[0]["currency"]) == ("credit", "2066637.00", "HUF")
 
 
-@pytest.mark.parametrize(("remittance", "encoding", "expected"), [
-    ("Überweisung Müller Straße", "latin-1", "cp1252"),
-    ("Crédit reçu à Genève", "cp1252", "cp1252"),
-    ("Płatność za fakturę", "cp1250", "cp1250"),
-    ("Díj, jutalék, összevont utánvét", "cp852", "cp852"),
-])
+@pytest.mark.parametrize(
+    ("remittance", "encoding", "expected"),
+    [
+        ("Überweisung Müller Straße", "latin-1", "cp1252"),
+        ("Crédit reçu à Genève", "cp1252", "cp1252"),
+        ("Płatność za fakturę", "cp1250", "cp1250"),
+        ("Díj, jutalék, összevont utánvét", "cp852", "cp852"),
+    ],
+)
 def test_a_file_that_is_not_utf8_is_read_in_the_code_page_that_gives_letters(
     tmp_path: Path, remittance: str, encoding: str, expected: str
 ) -> None:
@@ -429,10 +466,11 @@ def test_asn_bank_iban_as_customer_reference_needs_the_asnb_pattern() -> None:
 def test_ing_legacy_headers_trailer_and_statement_level_86_stay_out_of_the_last_transaction() -> None:
     rs, summary = read(fixture("jejik_ing-legacy_NL.sta"))
     assert summary.statements == 1 and len(rs) == 7
-    assert rs[-1]["remittance"] == "0111111111 Hr S Marechal\nROSMALEN Hr S Marechal ROSMALEN\n" \
-                                   "Betaling transactiedatum: 22-07-2010"
-    assert not any("D000004C000002" in (r["additional_tx_info"] or "") or "XXX" in (r["remittance"] or "")
-                   for r in rs)
+    assert (
+        rs[-1]["remittance"] == "0111111111 Hr S Marechal\nROSMALEN Hr S Marechal ROSMALEN\n"
+        "Betaling transactiedatum: 22-07-2010"
+    )
+    assert not any("D000004C000002" in (r["additional_tx_info"] or "") or "XXX" in (r["remittance"] or "") for r in rs)
     assert rs[1]["remittance"] == "0111111111 GPSEOUL SPOEDBETALING\tMPBZS1016000047 GPSEOUL"
 
 
@@ -449,22 +487,32 @@ def test_each_transaction_keeps_its_own_statement_in_a_multi_statement_file() ->
     rs, summary = read(fixture("jejik_postfinance_CH_multi-statement.sta"))
     assert summary.statements == 2
     assert [(r["statement_id"], r["statement_seq"]) for r in rs] == [
-        ("2014040708285927", "999/1"), ("2014040708285927", "999/1"),
-        ("2014040708285928", "999/2"), ("2014040708285928", "999/2")]
+        ("2014040708285927", "999/1"),
+        ("2014040708285927", "999/1"),
+        ("2014040708285928", "999/2"),
+        ("2014040708285928", "999/2"),
+    ]
     rs, summary = read(fixture("wolph_asn-bank_NL_many-statements.940.txt"))
     assert [r["statement_seq"] for r in rs] == ["1/1", "5/1", "5/1", "25/1", "29/1", "29/1", "31/1", "31/1"]
     assert [r["booking_date"] for r in rs][:3] == ["2020-01-01", "2020-01-05", "2020-01-05"]
     rs, summary = read(fixture("cmxl_DE_multi-statement.sta"))
     assert Counter((r["statement_id"], r["account"], r["currency"]) for r in rs) == {
-        ("131110", "45050050/76198810", "DEM"): 11, ("1234567", "10020030/1234567", "EUR"): 2,
-        ("TELEWIZORY S.A.", "BPHKPLPK/320000546101", "PLN"): 3}
+        ("131110", "45050050/76198810", "DEM"): 11,
+        ("1234567", "10020030/1234567", "EUR"): 2,
+        ("TELEWIZORY S.A.", "BPHKPLPK/320000546101", "PLN"): 3,
+    }
 
 
 def test_statement_pages_and_accounts_in_the_26_statement_file() -> None:
     rs, summary = read(fixture("betterplace_DE_sepa-structured-86.sta"))
     assert summary.statements == 26
-    assert Counter(r["statement_seq"] for r in rs) == {"00004/00001": 72, "00004/00002": 21, "00004/00003": 2,
-                                                       "00003/00001": 1, "00001/00001": 1}
+    assert Counter(r["statement_seq"] for r in rs) == {
+        "00004/00001": 72,
+        "00004/00002": 21,
+        "00004/00003": 2,
+        "00003/00001": 1,
+        "00001/00001": 1,
+    }
     accounts = re.findall(r"^:25:(.*)$", fixture("betterplace_DE_sepa-structured-86.sta").read_text(), re.M)
     assert {r["account"] for r in rs} <= set(accounts) and len(set(accounts)) == 20
 
@@ -479,9 +527,11 @@ def test_mt942_intraday_report_has_message_type_mt942_and_currency_from_the_floo
 
 
 def test_swift_envelope_announces_mt942_and_a_wrong_entry_sum_is_a_warning(tmp_path: Path) -> None:
-    text = ("{1:F01BANKDEFFAXXX0000000000}{2:O942BANKDEFFXXXXN}{3:}{4:\n:20:INTRA1\n:25:DE89370400440532013000\n"
-            ":28C:1/1\n:34F:EUR0,\n:13D:2401021015+0100\n:61:2401020102C5,00NTRFNONREF//A1\n:86:Test\n"
-            ":90C:2EUR5,00\n-}{5:}\n")
+    text = (
+        "{1:F01BANKDEFFAXXX0000000000}{2:O942BANKDEFFXXXXN}{3:}{4:\n:20:INTRA1\n:25:DE89370400440532013000\n"
+        ":28C:1/1\n:34F:EUR0,\n:13D:2401021015+0100\n:61:2401020102C5,00NTRFNONREF//A1\n:86:Test\n"
+        ":90C:2EUR5,00\n-}{5:}\n"
+    )
     (r,), summary = read(write(tmp_path, text))
     assert summary.message_type == "MT942" and r["currency"] == "EUR"
     assert any("declares 2 credit entries of 5.00 but holds 1" in w for w in summary.warnings)
@@ -496,21 +546,25 @@ def test_narrative_mistagged_as_25_is_read_as_86_with_a_warning() -> None:
     assert r["end_to_end_id"] == "EndToEndId TFNR 22 004 00001"
     assert r["remittance"] == "Verw CTSc-01 BC-PPP TFNr 22 004"
     assert (r["payer_name"], r["payer_account"]) == ("KARL        KAUFMANN", "DE14508800500194785000")
-    assert summary.warnings[0] == ("line 6: :25: after the :61: on line 5 holds transaction details; "
-                                   "read as that transaction's :86: (mistagged)")
+    assert summary.warnings[0] == (
+        "line 6: :25: after the :61: on line 5 holds transaction details; read as that transaction's :86: (mistagged)"
+    )
     assert "closing balance is 1125250.4" in summary.warnings[1] and len(summary.warnings) == 2
 
 
 def test_february_30_is_a_warning_and_read_as_the_month_end() -> None:
     (r,), summary = read(fixture("wolph_DE_edge_february-30.sta"))
     assert (r["value_date"], r["booking_date"]) == ("2016-02-29", "2016-03-01")
-    assert summary.warnings == ["line 6: :61: value date '160230' does not exist (2016-02 has 29 days); "
-                                "read as 2016-02-29"]
+    assert summary.warnings == [
+        "line 6: :61: value date '160230' does not exist (2016-02 has 29 days); read as 2016-02-29"
+    ]
     assert (r["remittance"], r["bank_tx_code"], r["direction"]) == ("Pauschalen", "N024/805", "debit")
 
 
-@pytest.mark.parametrize("line61", [":61:2413010102C5,00NTRF", ":61:2401000102C5,00NTRF", ":61:2401321301C5,00NTRF",
-                                    ":61:2401021332C5,00NTRF"])
+@pytest.mark.parametrize(
+    "line61",
+    [":61:2413010102C5,00NTRF", ":61:2401000102C5,00NTRF", ":61:2401321301C5,00NTRF", ":61:2401021332C5,00NTRF"],
+)
 def test_dates_impossible_in_any_month_are_errors(tmp_path: Path, line61: str) -> None:
     with pytest.raises(StatementError, match=r"line 5: :61: (value|entry) date '\d+' is not a date"):
         read(write(tmp_path, HEADER + line61 + "\n:62F:C240102EUR1005,00\n"))
@@ -535,8 +589,10 @@ def test_tags_wrapped_across_lines_are_joined_again(tmp_path: Path) -> None:
 def test_entry_date_year_is_taken_across_the_year_end(tmp_path: Path) -> None:
     text = HEADER + ":61:2312310102C1,00NTRFNONREF//A\n:61:2401021231D1,00NTRFNONREF//B\n:62F:C240102EUR1000,00\n"
     rs, _ = read(write(tmp_path, text))
-    assert [(r["value_date"], r["booking_date"]) for r in rs] == [("2023-12-31", "2024-01-02"),
-                                                                  ("2024-01-02", "2023-12-31")]
+    assert [(r["value_date"], r["booking_date"]) for r in rs] == [
+        ("2023-12-31", "2024-01-02"),
+        ("2024-01-02", "2023-12-31"),
+    ]
 
 
 def test_reversal_of_a_debit_is_a_credit(tmp_path: Path) -> None:
@@ -556,19 +612,24 @@ def test_missing_balances_and_account_are_warnings(tmp_path: Path) -> None:
     text = ":20:X\n:28C:1/1\n:61:2401020102C1,00NTRFNONREF//A\n:62F:C240102EUR1001,00\n"
     (r,), summary = read(write(tmp_path, text))
     assert r["currency"] == "EUR" and r["account"] is None
-    assert summary.warnings == ["line 1: statement X (1/1) has no :25: account",
-                                "line 1: statement X (1/1) has no opening balance; its movements cannot be checked"]
+    assert summary.warnings == [
+        "line 1: statement X (1/1) has no :25: account",
+        "line 1: statement X (1/1) has no opening balance; its movements cannot be checked",
+    ]
 
 
 # -- errors ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("old", "new", "reason"), [
-    (":61:2401020102C5,00", ":61:2401020102C5,0,0", "is not an amount"),
-    (":61:2401020102C5,00", ":61:2401020102X5,00", "is not a statement line"),
-    (":60F:C240101EUR1000,00", ":60F:C240101EU1000,00", "is not a currency code"),
-    (":60F:C240101EUR1000,00", ":60F:C2401EUR1000,00", "is not a balance"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        (":61:2401020102C5,00", ":61:2401020102C5,0,0", "is not an amount"),
+        (":61:2401020102C5,00", ":61:2401020102X5,00", "is not a statement line"),
+        (":60F:C240101EUR1000,00", ":60F:C240101EU1000,00", "is not a currency code"),
+        (":60F:C240101EUR1000,00", ":60F:C2401EUR1000,00", "is not a balance"),
+    ],
+)
 def test_broken_tags_fail_with_the_line_and_the_reason(tmp_path: Path, old: str, new: str, reason: str) -> None:
     text = HEADER + ":61:2401020102C5,00NTRFNONREF//A\n:62F:C240102EUR1005,00\n"
     with pytest.raises(StatementError, match=reason) as info:
@@ -631,8 +692,26 @@ def test_detection_reads_content_not_file_names() -> None:
 # -- fuzzing ----------------------------------------------------------------------------------------------
 
 
-MT940_TOKENS = [b":61:", b":86:", b":20:", b":25:", b":62F:", b"?2", b"//", b"\n", b"RC", b",",
-                            b"-", b"{4:", b":\n", b"/REMI/", b"EREF+", b"0230", b"\r", b"\x01"]
+MT940_TOKENS = [
+    b":61:",
+    b":86:",
+    b":20:",
+    b":25:",
+    b":62F:",
+    b"?2",
+    b"//",
+    b"\n",
+    b"RC",
+    b",",
+    b"-",
+    b"{4:",
+    b":\n",
+    b"/REMI/",
+    b"EREF+",
+    b"0230",
+    b"\r",
+    b"\x01",
+]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

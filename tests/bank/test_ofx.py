@@ -44,8 +44,11 @@ INVALID = {
 #: Files that import with warnings, and a fragment of each warning.
 WARNED = {
     "ofxparse_edge_empty-balance.ofx": ["LEDGERBAL has no valid BALAMT", "AVAILBAL has no valid BALAMT"],
-    "ofxparse_edge_v102-empty-tags.ofx": ["LEDGERBAL has no valid BALAMT", "CURDEF is empty or missing",
-                                          "STMTTRN without FITID"],
+    "ofxparse_edge_v102-empty-tags.ofx": [
+        "LEDGERBAL has no valid BALAMT",
+        "CURDEF is empty or missing",
+        "STMTTRN without FITID",
+    ],
 }
 
 
@@ -157,14 +160,17 @@ def test_multiple_accounts_without_transactions_import_nothing_without_error() -
     assert summary.warnings == []
 
 
-@pytest.mark.parametrize(("name", "message_type"), [
-    ("ofxparse_anz-creditcard_AU_xml-v203.ofx", "OFX 203"),
-    ("ofxparse_bank-medium_sgml-v102.ofx", "OFX 102"),
-    ("ofxparse_checking_sgml-v102.ofx", "OFX 102"),
-    ("ofxparse_edge_v102-empty-tags.ofx", "OFX 102"),  # the header follows twelve blank lines
-    ("ofxparse_suncorp_AU_xml-v200.ofx", "OFX 200"),
-    ("ofxparse_edge_empty-balance.ofx", "OFX"),  # headerless
-])
+@pytest.mark.parametrize(
+    ("name", "message_type"),
+    [
+        ("ofxparse_anz-creditcard_AU_xml-v203.ofx", "OFX 203"),
+        ("ofxparse_bank-medium_sgml-v102.ofx", "OFX 102"),
+        ("ofxparse_checking_sgml-v102.ofx", "OFX 102"),
+        ("ofxparse_edge_v102-empty-tags.ofx", "OFX 102"),  # the header follows twelve blank lines
+        ("ofxparse_suncorp_AU_xml-v200.ofx", "OFX 200"),
+        ("ofxparse_edge_empty-balance.ofx", "OFX"),  # headerless
+    ],
+)
 def test_message_type_is_the_header_version(name: str, message_type: str) -> None:
     _, summary = read(OFX / name)
     assert summary.message_type == message_type
@@ -174,13 +180,27 @@ def test_checking_sgml_names_memos_and_check_number() -> None:
     receipts, _ = read(OFX / "ofxparse_checking_sgml-v102.ofx")
     got = [(r["bank_ref"], r["payer_name"], r["remittance"], r["direction"], r["amount"]) for r in receipts]
     assert got == [
-        ("0000486", "DIVIDEND EARNED FOR PERIOD OF 03",
-         "DIVIDEND EARNED FOR PERIOD OF 03/01/2011 THROUGH 03/31/2011 ANNUAL PERCENTAGE YIELD EARNED IS 0.05%",
-         "credit", "0.01"),
-        ("0000487", "AUTOMATIC WITHDRAWAL, ELECTRIC BILL", "AUTOMATIC WITHDRAWAL, ELECTRIC BILL WEB(S )",
-         "debit", "34.51"),
-        ("0000488", "RETURNED CHECK FEE, CHECK # 319", "RETURNED CHECK FEE, CHECK # 319 FOR $45.33 ON 04/07/11",
-         "debit", "25.00"),
+        (
+            "0000486",
+            "DIVIDEND EARNED FOR PERIOD OF 03",
+            "DIVIDEND EARNED FOR PERIOD OF 03/01/2011 THROUGH 03/31/2011 ANNUAL PERCENTAGE YIELD EARNED IS 0.05%",
+            "credit",
+            "0.01",
+        ),
+        (
+            "0000487",
+            "AUTOMATIC WITHDRAWAL, ELECTRIC BILL",
+            "AUTOMATIC WITHDRAWAL, ELECTRIC BILL WEB(S )",
+            "debit",
+            "34.51",
+        ),
+        (
+            "0000488",
+            "RETURNED CHECK FEE, CHECK # 319",
+            "RETURNED CHECK FEE, CHECK # 319 FOR $45.33 ON 04/07/11",
+            "debit",
+            "25.00",
+        ),
     ]
     assert [r["booking_date"] for r in receipts] == ["2011-03-31", "2011-04-05", "2011-04-07"]
     assert [r["bank_tx_code"] for r in receipts] == ["CREDIT", "DEBIT", "CHECK"]
@@ -267,20 +287,33 @@ def test_nothing_is_read_before_iterating(tmp_path: Path) -> None:
 
 # -- synthetic files for what the fixtures lack -----------------------------------------------------------
 
-SGML_HEADER = ("OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
-               "COMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n")
-XML_PROLOG = ('<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
-              '<?OFX OFXHEADER="200" VERSION="220" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="F-77"?>\n')
+SGML_HEADER = (
+    "OFXHEADER:100\nDATA:OFXSGML\nVERSION:102\nSECURITY:NONE\nENCODING:USASCII\nCHARSET:1252\n"
+    "COMPRESSION:NONE\nOLDFILEUID:NONE\nNEWFILEUID:NONE\n\n"
+)
+XML_PROLOG = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+    '<?OFX OFXHEADER="200" VERSION="220" SECURITY="NONE" OLDFILEUID="NONE" NEWFILEUID="F-77"?>\n'
+)
 OK = "<STATUS><CODE>0<SEVERITY>INFO</STATUS>"
 
 
-def sgml(transactions: str, *, header: str = SGML_HEADER, curdef: str = "USD", status: str = OK,
-         sonrs_status: str = OK, balance: str = "<LEDGERBAL><BALAMT>10.00<DTASOF>20240131</LEDGERBAL>",
-         account: str = "<BANKID>021000021<ACCTID>7777<ACCTTYPE>CHECKING") -> str:
-    return (f"{header}<OFX><SIGNONMSGSRSV1><SONRS>{sonrs_status}<DTSERVER>20240131<LANGUAGE>ENG</SONRS>"
-            f"</SIGNONMSGSRSV1><BANKMSGSRSV1><STMTTRNRS><TRNUID>42{status}<STMTRS><CURDEF>{curdef}"
-            f"<BANKACCTFROM>{account}</BANKACCTFROM><BANKTRANLIST><DTSTART>20240101<DTEND>20240131\n"
-            f"{transactions}\n</BANKTRANLIST>{balance}</STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n")
+def sgml(
+    transactions: str,
+    *,
+    header: str = SGML_HEADER,
+    curdef: str = "USD",
+    status: str = OK,
+    sonrs_status: str = OK,
+    balance: str = "<LEDGERBAL><BALAMT>10.00<DTASOF>20240131</LEDGERBAL>",
+    account: str = "<BANKID>021000021<ACCTID>7777<ACCTTYPE>CHECKING",
+) -> str:
+    return (
+        f"{header}<OFX><SIGNONMSGSRSV1><SONRS>{sonrs_status}<DTSERVER>20240131<LANGUAGE>ENG</SONRS>"
+        f"</SIGNONMSGSRSV1><BANKMSGSRSV1><STMTTRNRS><TRNUID>42{status}<STMTRS><CURDEF>{curdef}"
+        f"<BANKACCTFROM>{account}</BANKACCTFROM><BANKTRANLIST><DTSTART>20240101<DTEND>20240131\n"
+        f"{transactions}\n</BANKTRANLIST>{balance}</STMTRS></STMTTRNRS></BANKMSGSRSV1></OFX>\n"
+    )
 
 
 def trn(amount: str = "100.00", fitid: str = "F1", extra: str = "", posted: str = "20240115") -> str:
@@ -294,10 +327,12 @@ def write(tmp_path: Path, text: str | bytes, name: str = "s.ofx") -> Path:
 
 
 def test_all_transaction_fields(tmp_path: Path) -> None:
-    extra = ("<DTAVAIL>20240117<SRVRTID>S-9<CHECKNUM>1042<REFNUM>INV-2024-001<SIC>5411"
-             "<PAYEE><NAME>ACME GMBH<ADDR1>Main St 1<CITY>X<STATE>Y<POSTALCODE>1</PAYEE>"
-             "<BANKACCTTO><BANKID>026009593<ACCTID>5550001<ACCTTYPE>CHECKING</BANKACCTTO>"
-             "<MEMO>Invoice INV-2024-001 &amp; INV-2024-002")
+    extra = (
+        "<DTAVAIL>20240117<SRVRTID>S-9<CHECKNUM>1042<REFNUM>INV-2024-001<SIC>5411"
+        "<PAYEE><NAME>ACME GMBH<ADDR1>Main St 1<CITY>X<STATE>Y<POSTALCODE>1</PAYEE>"
+        "<BANKACCTTO><BANKID>026009593<ACCTID>5550001<ACCTTYPE>CHECKING</BANKACCTTO>"
+        "<MEMO>Invoice INV-2024-001 &amp; INV-2024-002"
+    )
     receipts, summary = read(write(tmp_path, sgml(trn("+1250.5", extra=extra))))
     (r,) = receipts
     assert (r["amount"], r["direction"], r["currency"]) == ("1250.5", "credit", "USD")
@@ -306,8 +341,10 @@ def test_all_transaction_fields(tmp_path: Path) -> None:
     assert r["payer_name"] == "ACME GMBH"  # PAYEE/NAME when there is no NAME
     assert r["payer_account"] == "026009593/5550001"
     assert r["remittance"] == "Invoice INV-2024-001 & INV-2024-002"
-    assert r["references"] == [{"type": "CHECKNUM", "value": "1042", "issuer": None},
-                               {"type": "REFNUM", "value": "INV-2024-001", "issuer": None}]
+    assert r["references"] == [
+        {"type": "CHECKNUM", "value": "1042", "issuer": None},
+        {"type": "REFNUM", "value": "INV-2024-001", "issuer": None},
+    ]
     assert r["purpose"] == "5411"
     assert r["additional_tx_info"] == "SIC 5411: Grocery Stores, Supermarkets"  # ofxparse's MCC table
     assert r["account"] == "021000021/7777"
@@ -322,8 +359,10 @@ def test_comma_decimal_point_and_the_posting_date_as_written(tmp_path: Path) -> 
 
 
 def test_foreign_currency_and_original_currency(tmp_path: Path) -> None:
-    text = sgml(trn("50.00", "A", "<CURRENCY><CURRATE>1.08<CURSYM>EUR</CURRENCY>")
-                + trn("-20.00", "B", "<ORIGCURRENCY><CURRATE>0.79<CURSYM>gbp</ORIGCURRENCY>"))
+    text = sgml(
+        trn("50.00", "A", "<CURRENCY><CURRATE>1.08<CURSYM>EUR</CURRENCY>")
+        + trn("-20.00", "B", "<ORIGCURRENCY><CURRATE>0.79<CURSYM>gbp</ORIGCURRENCY>")
+    )
     receipts, summary = read(write(tmp_path, text))
     assert [(r["currency"], r["account_currency"]) for r in receipts] == [("EUR", "USD"), ("USD", "USD")]
     assert receipts[1]["additional_tx_info"] == "original currency GBP at rate 0.79"
@@ -331,17 +370,23 @@ def test_foreign_currency_and_original_currency(tmp_path: Path) -> None:
 
 
 def test_credit_card_statement_response(tmp_path: Path) -> None:
-    text = (XML_PROLOG + "<OFX><SIGNONMSGSRSV1><SONRS><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY></STATUS>"
-            "</SONRS></SIGNONMSGSRSV1><CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>7</TRNUID><STATUS><CODE>0</CODE>"
-            "<SEVERITY>INFO</SEVERITY></STATUS><CCSTMTRS><CURDEF>CAD</CURDEF><CCACCTFROM><ACCTID>4111</ACCTID>"
-            "</CCACCTFROM><BANKTRANLIST><STMTTRN><TRNTYPE>PAYMENT</TRNTYPE><DTPOSTED>20240105</DTPOSTED>"
-            "<TRNAMT>300.00</TRNAMT><FITID>P1</FITID><NAME>PAYMENT - THANK YOU</NAME></STMTTRN></BANKTRANLIST>"
-            "<LEDGERBAL><BALAMT>-12.00</BALAMT><DTASOF>20240131</DTASOF></LEDGERBAL></CCSTMTRS></CCSTMTTRNRS>"
-            "</CREDITCARDMSGSRSV1></OFX>")
+    text = (
+        XML_PROLOG + "<OFX><SIGNONMSGSRSV1><SONRS><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY></STATUS>"
+        "</SONRS></SIGNONMSGSRSV1><CREDITCARDMSGSRSV1><CCSTMTTRNRS><TRNUID>7</TRNUID><STATUS><CODE>0</CODE>"
+        "<SEVERITY>INFO</SEVERITY></STATUS><CCSTMTRS><CURDEF>CAD</CURDEF><CCACCTFROM><ACCTID>4111</ACCTID>"
+        "</CCACCTFROM><BANKTRANLIST><STMTTRN><TRNTYPE>PAYMENT</TRNTYPE><DTPOSTED>20240105</DTPOSTED>"
+        "<TRNAMT>300.00</TRNAMT><FITID>P1</FITID><NAME>PAYMENT - THANK YOU</NAME></STMTTRN></BANKTRANLIST>"
+        "<LEDGERBAL><BALAMT>-12.00</BALAMT><DTASOF>20240131</DTASOF></LEDGERBAL></CCSTMTRS></CCSTMTTRNRS>"
+        "</CREDITCARDMSGSRSV1></OFX>"
+    )
     receipts, summary = read(write(tmp_path, text))
     (r,) = receipts
-    assert (r["account"], r["currency"], r["direction"], r["payer_name"]) == ("4111", "CAD", "credit",
-                                                                               "PAYMENT - THANK YOU")
+    assert (r["account"], r["currency"], r["direction"], r["payer_name"]) == (
+        "4111",
+        "CAD",
+        "credit",
+        "PAYMENT - THANK YOU",
+    )
     assert (r["statement_id"], r["message_id"]) == ("7", "F-77")
     assert summary.message_type == "OFX 220"
 
@@ -353,16 +398,19 @@ def test_null_amount_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert any("'null'" in w and "skipped" in w for w in summary.warnings)
 
 
-@pytest.mark.parametrize(("transactions", "fragment"), [
-    (trn("1,000.50"), "TRNAMT '1,000.50' is not an amount"),
-    (trn("1E3"), "TRNAMT '1E3' is not an amount"),
-    (trn("NaN"), "TRNAMT 'NaN' is not an amount"),
-    (trn("1.00", posted="00000000"), "DTPOSTED '00000000' is not a date"),
-    (trn("1.00", posted="2024013"), "DTPOSTED '2024013' is not a date"),
-    ("<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20240101<FITID>X</STMTTRN>", "STMTTRN FITID 'X': no TRNAMT"),
-    (trn("1.00", "Y", "<TRNAMT>2.00"), "TRNAMT given twice with different values"),
-    (trn("1.00", "Z", "<CURRENCY><CURRATE>1<CURSYM>EURO</CURRENCY>"), "CURRENCY/CURSYM 'EURO'"),
-])
+@pytest.mark.parametrize(
+    ("transactions", "fragment"),
+    [
+        (trn("1,000.50"), "TRNAMT '1,000.50' is not an amount"),
+        (trn("1E3"), "TRNAMT '1E3' is not an amount"),
+        (trn("NaN"), "TRNAMT 'NaN' is not an amount"),
+        (trn("1.00", posted="00000000"), "DTPOSTED '00000000' is not a date"),
+        (trn("1.00", posted="2024013"), "DTPOSTED '2024013' is not a date"),
+        ("<STMTTRN><TRNTYPE>CREDIT<DTPOSTED>20240101<FITID>X</STMTTRN>", "STMTTRN FITID 'X': no TRNAMT"),
+        (trn("1.00", "Y", "<TRNAMT>2.00"), "TRNAMT given twice with different values"),
+        (trn("1.00", "Z", "<CURRENCY><CURRATE>1<CURSYM>EURO</CURRENCY>"), "CURRENCY/CURSYM 'EURO'"),
+    ],
+)
 def test_transaction_errors_name_the_fitid_and_the_problem(tmp_path: Path, transactions: str, fragment: str) -> None:
     with pytest.raises(StatementError) as info:
         list(OfxReader(write(tmp_path, sgml(transactions))))
@@ -411,22 +459,27 @@ def test_file_without_statement_is_an_error(tmp_path: Path) -> None:
 
 
 def test_investment_statement_is_not_supported(tmp_path: Path) -> None:
-    text = SGML_HEADER + "<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><INVSTMTRS><CURDEF>USD</INVSTMTRS></INVSTMTTRNRS>" \
+    text = (
+        SGML_HEADER + "<OFX><INVSTMTMSGSRSV1><INVSTMTTRNRS><INVSTMTRS><CURDEF>USD</INVSTMTRS></INVSTMTTRNRS>"
         "</INVSTMTMSGSRSV1></OFX>"
+    )
     with pytest.raises(StatementError, match="INVSTMTRS"):
         list(OfxReader(write(tmp_path, text)))
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    (b"", "not an OFX file"),
-    (b"date,amount\n2024-01-01,5\n", "not an OFX file"),
-    (SGML_HEADER.encode(), "no <OFX> element"),
-    (b"OFXHEADER:100\nDATA:OFXSGML\nGARBAGE LINE\n\n<OFX></OFX>", "malformed OFX header"),
-    (SGML_HEADER.replace("USASCII", "EBCDIC-X").encode() + b"<OFX></OFX>", "unsupported character set"),
-    (SGML_HEADER.replace("1252", "9999").encode() + b"<OFX></OFX>", "unsupported character set"),
-    (b'<?xml version="1.0" encoding="no-such-codec"?><OFX></OFX>', "unsupported character set"),
-    (b'<?xml version="1.0" encoding="UTF-8"?><OFX><NAME>\xff\xfe</NAME></OFX>', "not valid utf-8 text"),
-])
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (b"", "not an OFX file"),
+        (b"date,amount\n2024-01-01,5\n", "not an OFX file"),
+        (SGML_HEADER.encode(), "no <OFX> element"),
+        (b"OFXHEADER:100\nDATA:OFXSGML\nGARBAGE LINE\n\n<OFX></OFX>", "malformed OFX header"),
+        (SGML_HEADER.replace("USASCII", "EBCDIC-X").encode() + b"<OFX></OFX>", "unsupported character set"),
+        (SGML_HEADER.replace("1252", "9999").encode() + b"<OFX></OFX>", "unsupported character set"),
+        (b'<?xml version="1.0" encoding="no-such-codec"?><OFX></OFX>', "unsupported character set"),
+        (b'<?xml version="1.0" encoding="UTF-8"?><OFX><NAME>\xff\xfe</NAME></OFX>', "not valid utf-8 text"),
+    ],
+)
 def test_files_that_are_not_usable_ofx_are_refused(tmp_path: Path, content: bytes, fragment: str) -> None:
     with pytest.raises(StatementError, match=re.escape(fragment)):
         list(OfxReader(write(tmp_path, content)))
@@ -454,8 +507,7 @@ def test_sgml_utf8_encoding_is_honoured(tmp_path: Path) -> None:
 
 
 def test_xml_encoding_declaration_is_honoured(tmp_path: Path) -> None:
-    data = (XML_PROLOG.replace("UTF-8", "ISO-8859-1") + sgml(trn(extra="<NAME>Jos\u00e9"), header="")).encode(
-        "latin-1")
+    data = (XML_PROLOG.replace("UTF-8", "ISO-8859-1") + sgml(trn(extra="<NAME>Jos\u00e9"), header="")).encode("latin-1")
     (r,) = OfxReader(write(tmp_path, data))
     assert r["payer_name"] == "Jos\u00e9"
 
@@ -490,12 +542,14 @@ BILLION_LAUGHS = (
 
 
 def xml_statement(name: str) -> str:
-    return ("<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1</TRNUID><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY>"
-            "</STATUS><STMTRS><CURDEF>USD</CURDEF><BANKACCTFROM><BANKID>1</BANKID><ACCTID>2</ACCTID>"
-            "</BANKACCTFROM><BANKTRANLIST><STMTTRN><TRNTYPE>CREDIT</TRNTYPE><DTPOSTED>20240101</DTPOSTED>"
-            f"<TRNAMT>1.00</TRNAMT><FITID>1</FITID><NAME>{name}</NAME></STMTTRN></BANKTRANLIST>"
-            "<LEDGERBAL><BALAMT>1</BALAMT><DTASOF>20240101</DTASOF></LEDGERBAL></STMTRS></STMTTRNRS>"
-            "</BANKMSGSRSV1></OFX>\n")
+    return (
+        "<OFX><BANKMSGSRSV1><STMTTRNRS><TRNUID>1</TRNUID><STATUS><CODE>0</CODE><SEVERITY>INFO</SEVERITY>"
+        "</STATUS><STMTRS><CURDEF>USD</CURDEF><BANKACCTFROM><BANKID>1</BANKID><ACCTID>2</ACCTID>"
+        "</BANKACCTFROM><BANKTRANLIST><STMTTRN><TRNTYPE>CREDIT</TRNTYPE><DTPOSTED>20240101</DTPOSTED>"
+        f"<TRNAMT>1.00</TRNAMT><FITID>1</FITID><NAME>{name}</NAME></STMTTRN></BANKTRANLIST>"
+        "<LEDGERBAL><BALAMT>1</BALAMT><DTASOF>20240101</DTASOF></LEDGERBAL></STMTRS></STMTTRNRS>"
+        "</BANKMSGSRSV1></OFX>\n"
+    )
 
 
 @pytest.fixture
@@ -528,14 +582,16 @@ def test_billion_laughs_is_refused_before_parsing(tmp_path: Path) -> None:
     assert "lollol" not in str(info.value)
 
 
-@pytest.mark.parametrize("doctype", [
-    '<!DOCTYPE OFX [<!ENTITY xxe SYSTEM "file://{secret}">]>',
-    '<!DOCTYPE OFX [<!ENTITY % p SYSTEM "file://{secret}"> %p;]>',
-    '<!DOCTYPE OFX SYSTEM "file://{secret}">',
-    '<!doctype OFX [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>',
-])
-def test_external_entities_are_refused_and_nothing_is_fetched(tmp_path: Path, opened: list[str],
-                                                              doctype: str) -> None:
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE OFX [<!ENTITY xxe SYSTEM "file://{secret}">]>',
+        '<!DOCTYPE OFX [<!ENTITY % p SYSTEM "file://{secret}"> %p;]>',
+        '<!DOCTYPE OFX SYSTEM "file://{secret}">',
+        '<!doctype OFX [<!ENTITY xxe SYSTEM "http://127.0.0.1:9/x">]>',
+    ],
+)
+def test_external_entities_are_refused_and_nothing_is_fetched(tmp_path: Path, opened: list[str], doctype: str) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
     text = XML_PROLOG + doctype.format(secret=secret) + "\n" + xml_statement("&xxe;")
@@ -555,7 +611,7 @@ def test_sgml_file_with_a_doctype_is_refused(tmp_path: Path) -> None:
 
 
 def test_doctype_in_a_utf16_file_is_refused(tmp_path: Path) -> None:
-    data = (XML_PROLOG.replace("UTF-8", "UTF-16") + '<!DOCTYPE OFX [<!ENTITY a "b">]>' + xml_statement("&a;"))
+    data = XML_PROLOG.replace("UTF-8", "UTF-16") + '<!DOCTYPE OFX [<!ENTITY a "b">]>' + xml_statement("&a;")
     with pytest.raises(StatementError, match="DTDs and entity declarations"):
         list(OfxReader(write(tmp_path, data.encode("utf-16"))))
 
@@ -597,15 +653,20 @@ def test_error_comes_before_any_receipt(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", ALL_OFX, ids=lambda p: p.name)
 def test_element_closing_matches_ofxparse(path: Path) -> None:
     data = path.read_bytes()
-    body = data[data.find(b"<OFX>"):].decode("latin-1")
+    body = data[data.find(b"<OFX>") :].decode("latin-1")
     theirs = OfxPreprocessedFile(io.BytesIO(body.encode("latin-1"))).fh.read()
     assert _close_elements(body) == theirs
 
 
 def test_element_closing_closes_every_element_of_a_long_list() -> None:
-    body = "<OFX><BANKTRANLIST>" + "".join(
-        f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20200101<TRNAMT>-1.00<FITID>{i}<NAME>x</STMTTRN>\n"
-        for i in range(50_000)) + "</BANKTRANLIST></OFX>"
+    body = (
+        "<OFX><BANKTRANLIST>"
+        + "".join(
+            f"<STMTTRN><TRNTYPE>DEBIT<DTPOSTED>20200101<TRNAMT>-1.00<FITID>{i}<NAME>x</STMTTRN>\n"
+            for i in range(50_000)
+        )
+        + "</BANKTRANLIST></OFX>"
+    )
     closed = _close_elements(body)  # bench/bench_adversarial.py times it (ofxparse's own needs minutes)
     assert closed.count("</TRNAMT>") == 50_000
 
@@ -628,23 +689,29 @@ def test_detects_every_ofx_fixture(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    sorted((FIXTURES / "camt053").glob("*")) + sorted((FIXTURES / "camt054").glob("*"))
-    + sorted((FIXTURES / "mt940").glob("*")) + sorted((FIXTURES / "bai2").glob("*")),
-    ids=lambda p: f"{p.parent.name}/{p.name}")
+    sorted((FIXTURES / "camt053").glob("*"))
+    + sorted((FIXTURES / "camt054").glob("*"))
+    + sorted((FIXTURES / "mt940").glob("*"))
+    + sorted((FIXTURES / "bai2").glob("*")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
 def test_other_formats_are_not_ofx(path: Path) -> None:
     assert not detect_ofx(path.read_bytes()[:8192])
 
 
-@pytest.mark.parametrize(("head", "expected"), [
-    (b"\r\n\r\n<OFX>\r\n<SIGNONMSGSRSV1>", True),
-    (b"\xef\xbb\xbfOFXHEADER:100\r\nDATA:OFXSGML", True),
-    (b'<?xml version="1.0"?>\n<?OFX OFXHEADER="200" VERSION="220"?>\n<OFX>', True),
-    ('<?xml version="1.0" encoding="UTF-16"?><OFX>'.encode("utf-16"), True),
-    (b"date,amount,payee\n2024-01-01,5.00,OFX Corp\n", False),
-    (b"<html><body>OFXHEADER:100</body></html>", False),
-    (b'<?xml version="1.0"?><Document><OFX></OFX></Document>', False),
-    (b"", False),
-])
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\r\n\r\n<OFX>\r\n<SIGNONMSGSRSV1>", True),
+        (b"\xef\xbb\xbfOFXHEADER:100\r\nDATA:OFXSGML", True),
+        (b'<?xml version="1.0"?>\n<?OFX OFXHEADER="200" VERSION="220"?>\n<OFX>', True),
+        ('<?xml version="1.0" encoding="UTF-16"?><OFX>'.encode("utf-16"), True),
+        (b"date,amount,payee\n2024-01-01,5.00,OFX Corp\n", False),
+        (b"<html><body>OFXHEADER:100</body></html>", False),
+        (b'<?xml version="1.0"?><Document><OFX></OFX></Document>', False),
+        (b"", False),
+    ],
+)
 def test_detection_from_content(head: bytes, expected: bool) -> None:
     assert detect_ofx(head) is expected
 
@@ -652,14 +719,46 @@ def test_detection_from_content(head: bytes, expected: bool) -> None:
 # -- fuzzing ----------------------------------------------------------------------------------------------
 
 SOURCES = {p.name: p.read_bytes() for p in ALL_OFX}
-TOKENS = [b"<", b">", b"</", b"<STMTTRN>", b"</STMTTRN>", b"<TRNAMT>-", b"<DTPOSTED>", b"<FITID>", b"</STMTRS>",
-          b"<CCSTMTRS>", b"<CURRENCY><CURSYM>", b"&", b"&#0;", b"&#x110000;", b"&lol;", b"<![CDATA[", b"]]>",
-          b"<!--", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"<?", b"?>", b"\r\n", b"OFXHEADER:100\n",
-          b"ENCODING:UTF-8\n", b"CHARSET:NONE\n", b"<STATUS><CODE>2000", b"<OFX>", b"</OFX>", b"\xe9"]
+TOKENS = [
+    b"<",
+    b">",
+    b"</",
+    b"<STMTTRN>",
+    b"</STMTTRN>",
+    b"<TRNAMT>-",
+    b"<DTPOSTED>",
+    b"<FITID>",
+    b"</STMTRS>",
+    b"<CCSTMTRS>",
+    b"<CURRENCY><CURSYM>",
+    b"&",
+    b"&#0;",
+    b"&#x110000;",
+    b"&lol;",
+    b"<![CDATA[",
+    b"]]>",
+    b"<!--",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b"<?",
+    b"?>",
+    b"\r\n",
+    b"OFXHEADER:100\n",
+    b"ENCODING:UTF-8\n",
+    b"CHARSET:NONE\n",
+    b"<STATUS><CODE>2000",
+    b"<OFX>",
+    b"</OFX>",
+    b"\xe9",
+]
 MUTATION = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 1 << 16), st.integers(1, 40)),
-    st.tuples(st.just("insert"), st.integers(0, 1 << 16),
-              st.one_of(st.sampled_from(TOKENS), st.binary(min_size=1, max_size=8))),
+    st.tuples(
+        st.just("insert"),
+        st.integers(0, 1 << 16),
+        st.one_of(st.sampled_from(TOKENS), st.binary(min_size=1, max_size=8)),
+    ),
     st.tuples(st.just("replace"), st.integers(0, 1 << 16), st.integers(0, 255)),
     st.tuples(st.just("truncate"), st.integers(0, 1 << 16), st.none()),
     st.tuples(st.just("duplicate_line"), st.integers(0, 1 << 16), st.none()),
@@ -671,7 +770,7 @@ def mutate(data: bytes, mutations: list[tuple]) -> bytes:
     for kind, where, arg in mutations:
         pos = where % (len(buf) + 1)
         if kind == "delete":
-            del buf[pos:pos + arg]
+            del buf[pos : pos + arg]
         elif kind == "insert":
             buf[pos:pos] = arg
         elif kind == "replace" and pos < len(buf):
@@ -688,8 +787,7 @@ def mutate(data: bytes, mutations: list[tuple]) -> bytes:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(SOURCES)), mutations=st.lists(MUTATION, min_size=1, max_size=6))
-def test_mutated_files_yield_receipts_or_a_statement_error(tmp_path: Path, name: str,
-                                                           mutations: list[tuple]) -> None:
+def test_mutated_files_yield_receipts_or_a_statement_error(tmp_path: Path, name: str, mutations: list[tuple]) -> None:
     path = tmp_path / "mutated.ofx"
     path.write_bytes(mutate(SOURCES[name], mutations))
     reader = OfxReader(path)

@@ -230,8 +230,12 @@ def test_detect_tabular_is_a_cheap_check_of_the_head() -> None:
 
 def test_the_layout_recognising_most_columns_wins() -> None:
     signed = load_layout("signed-amount")
-    bare = signed.model_copy(update={"name": "bare", "columns": {
-        k: v for k, v in signed.columns.items() if k in ("booking_date", "amount", "currency")}})
+    bare = signed.model_copy(
+        update={
+            "name": "bare",
+            "columns": {k: v for k, v in signed.columns.items() if k in ("booking_date", "amount", "currency")},
+        }
+    )
     assert match_layout(SIGNED_CSV, [bare, signed]) is signed
     assert match_layout(SIGNED_CSV, [bare]) is bare
     receipts, reader = read(SIGNED_CSV, layouts=[bare])
@@ -242,15 +246,24 @@ def test_a_file_with_an_account_column_counts_one_statement_per_account(tmp_path
     signed = load_layout("signed-amount")
     layout = signed.model_copy(update={"columns": {**signed.columns, "account": ("Account",)}})
     path = tmp_path / "two-accounts.csv"
-    path.write_text("Account,Date,Description,Amount,Currency\n"
-                    "GB33 BUKB 2020 1555 5555 55,02/01/2026,A,10.00,GBP\n"
-                    "GB94BARC10201530093459,02/01/2026,B,(5.00),GBP\n"
-                    "GB33BUKB20201555555555,03/01/2026,C,£1.5,GBP\n", encoding="utf-8")
+    path.write_text(
+        "Account,Date,Description,Amount,Currency\n"
+        "GB33 BUKB 2020 1555 5555 55,02/01/2026,A,10.00,GBP\n"
+        "GB94BARC10201530093459,02/01/2026,B,(5.00),GBP\n"
+        "GB33BUKB20201555555555,03/01/2026,C,£1.5,GBP\n",
+        encoding="utf-8",
+    )
     receipts, reader = read(path, layout=layout)
-    assert [r["account"] for r in receipts] == ["GB33BUKB20201555555555", "GB94BARC10201530093459",
-                                                "GB33BUKB20201555555555"]
+    assert [r["account"] for r in receipts] == [
+        "GB33BUKB20201555555555",
+        "GB94BARC10201530093459",
+        "GB33BUKB20201555555555",
+    ]
     assert [(r["amount"], r["direction"]) for r in receipts] == [
-        ("10.00", "credit"), ("5.00", "debit"), ("1.50", "credit")]
+        ("10.00", "credit"),
+        ("5.00", "debit"),
+        ("1.50", "credit"),
+    ]
     assert reader.summary.statements == 2 and reader.summary.entries == 3
 
 
@@ -265,20 +278,37 @@ def _cn_with(tmp_path: Path, old: str, new: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("old", "new", "row", "expected"), [
-    ("2026-01-08,14:03:51", "2026-13-08,14:03:51", 10, "column '交易日期' value '2026-13-08': not a date"),
-    ('"8,800.50"', '"8,80O.50"', 10, "column '贷方发生额(收入)' value '8,80O.50': not an amount"),
-    ('"8,800.50"', '"88,00.50"', 10, "thousands separators misplaced"),
-    ("25.00,,", "25.00,5.00,", 9,
-     "both columns '贷方发生额(收入)' ('5.00') and '借方发生额(支取)' ('25.00') hold an amount"),
-    ("25.00,,", ",,", 9, "neither column '贷方发生额(收入)' ('') nor '借方发生额(支取)' ('') holds an amount"),
-    ("25.00,,", "0.00,0.00,", 9, "neither column"),
-    ('"1,012,475.00"', '"1,012,475.0x"', 9, "column '余额' value '1,012,475.0x': not an amount"),
-    ("币种:人民币", "币种:金币", 4, "preamble currency '金币' is not a currency code"),
-], ids=["bad-date", "bad-amount", "bad-grouping", "both-filled", "neither-filled", "both-zero", "bad-balance",
-        "bad-currency"])
-def test_bad_rows_fail_the_whole_file_naming_row_and_column(tmp_path: Path, old: str, new: str, row: int,
-                                                            expected: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "row", "expected"),
+    [
+        ("2026-01-08,14:03:51", "2026-13-08,14:03:51", 10, "column '交易日期' value '2026-13-08': not a date"),
+        ('"8,800.50"', '"8,80O.50"', 10, "column '贷方发生额(收入)' value '8,80O.50': not an amount"),
+        ('"8,800.50"', '"88,00.50"', 10, "thousands separators misplaced"),
+        (
+            "25.00,,",
+            "25.00,5.00,",
+            9,
+            "both columns '贷方发生额(收入)' ('5.00') and '借方发生额(支取)' ('25.00') hold an amount",
+        ),
+        ("25.00,,", ",,", 9, "neither column '贷方发生额(收入)' ('') nor '借方发生额(支取)' ('') holds an amount"),
+        ("25.00,,", "0.00,0.00,", 9, "neither column"),
+        ('"1,012,475.00"', '"1,012,475.0x"', 9, "column '余额' value '1,012,475.0x': not an amount"),
+        ("币种:人民币", "币种:金币", 4, "preamble currency '金币' is not a currency code"),
+    ],
+    ids=[
+        "bad-date",
+        "bad-amount",
+        "bad-grouping",
+        "both-filled",
+        "neither-filled",
+        "both-zero",
+        "bad-balance",
+        "bad-currency",
+    ],
+)
+def test_bad_rows_fail_the_whole_file_naming_row_and_column(
+    tmp_path: Path, old: str, new: str, row: int, expected: str
+) -> None:
     path = _cn_with(tmp_path, old, new)
     reader = TabularReader(path)
     it = iter(reader)
@@ -317,7 +347,7 @@ def test_a_balance_that_does_not_chain_is_a_warning_and_newest_first_is_fine(tmp
     lines = SIGNED_CSV.read_text(encoding="utf-8").splitlines()
     header = lines.index(next(line for line in lines if line.startswith("Date,")))
     newest_first = tmp_path / "newest-first.csv"
-    newest_first.write_text("\n".join(lines[: header + 1] + lines[header + 1:][::-1]) + "\n", encoding="utf-8")
+    newest_first.write_text("\n".join(lines[: header + 1] + lines[header + 1 :][::-1]) + "\n", encoding="utf-8")
     receipts, reader = read(newest_first)
     assert len(receipts) == 6 and reader.summary.warnings == []
 
@@ -325,7 +355,8 @@ def test_a_balance_that_does_not_chain_is_a_warning_and_newest_first_is_fine(tmp
 def test_a_footer_total_that_differs_from_the_rows_is_a_warning(tmp_path: Path) -> None:
     _, reader = read(_cn_with(tmp_path, '合计,,"150,025.00"', '合计,,"150,035.00"'))
     assert reader.summary.warnings == [
-        "row 14: footer column '借方发生额(支取)' shows 150,035.00 but the rows add up to 150025.00"]
+        "row 14: footer column '借方发生额(支取)' shows 150,035.00 but the rows add up to 150025.00"
+    ]
 
 
 # -- layouts: another convention, errors in layout files --------------------------------------------
@@ -377,10 +408,14 @@ def test_direction_column_layout_with_decimal_comma_from_a_file(tmp_path: Path) 
         "05.01.2026;05.01.2026;Stadtwerke;Abschlag;(89,90);S;R2\n"
         "06.01.2026;06.01.2026;Bank;Gebühr;-4,99;dr;R3\n"
         "Summe;;;;1.139,61;;\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     receipts, reader = read(data, layouts=[layout])
     assert [(r["amount"], r["direction"]) for r in receipts] == [
-        ("1234.50", "credit"), ("89.90", "debit"), ("4.99", "debit")]
+        ("1234.50", "credit"),
+        ("89.90", "debit"),
+        ("4.99", "debit"),
+    ]
     assert receipts[0]["value_date"] == "2026-01-03" and receipts[0]["account"] == "DE89370400440532013000"
     assert receipts[0]["external_id"] == "DE89370400440532013000:R1"
     assert reader.summary.totals == {"EUR": Decimal("1139.61")}
@@ -389,17 +424,20 @@ def test_direction_column_layout_with_decimal_comma_from_a_file(tmp_path: Path) 
         list(TabularReader(data, layout=layout))
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (('convention = "direction"', 'convention = "sideways"'), "amounts.convention"),
-    (('amount = "Betrag"\n', ""), "columns: convention 'direction' needs amount"),
-    (('bank_ref = "Referenz"', 'bank_reference = "Referenz"'), "'bank_reference' is not a column field"),
-    (('encoding = "utf-8"', 'encoding = "utf-9"'), "encoding: Value error, unknown encoding"),
-    (("account = 'Konto", "account = '(Konto"), "preamble.account: Value error, not a regular expression"),
-    (('file_types = ["csv"]', 'file_types = ["pdf"]'), "file_types.0"),
-    (('name = "direction-test"', 'name = "direction-test"\ncolour = "blue"'), "colour: Extra inputs"),
-    (('delimiter = ";"', 'delimiter = ";;"'), "delimiter: Value error, a delimiter is one character"),
-], ids=["convention", "missing-amount", "unknown-field", "encoding", "regex", "file-type", "unknown-key",
-        "delimiter"])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('convention = "direction"', 'convention = "sideways"'), "amounts.convention"),
+        (('amount = "Betrag"\n', ""), "columns: convention 'direction' needs amount"),
+        (('bank_ref = "Referenz"', 'bank_reference = "Referenz"'), "'bank_reference' is not a column field"),
+        (('encoding = "utf-8"', 'encoding = "utf-9"'), "encoding: Value error, unknown encoding"),
+        (("account = 'Konto", "account = '(Konto"), "preamble.account: Value error, not a regular expression"),
+        (('file_types = ["csv"]', 'file_types = ["pdf"]'), "file_types.0"),
+        (('name = "direction-test"', 'name = "direction-test"\ncolour = "blue"'), "colour: Extra inputs"),
+        (('delimiter = ";"', 'delimiter = ";;"'), "delimiter: Value error, a delimiter is one character"),
+    ],
+    ids=["convention", "missing-amount", "unknown-field", "encoding", "regex", "file-type", "unknown-key", "delimiter"],
+)
 def test_layout_file_errors_name_the_file_and_the_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     path = tmp_path / "broken.toml"
     assert change[0] in DIRECTION_LAYOUT
@@ -423,8 +461,9 @@ def test_unknown_layout_names_and_bad_toml_are_mapping_errors(tmp_path: Path) ->
 # -- safety -----------------------------------------------------------------------------------------
 
 
-def _rewrite_zip(src: Path, dst: Path, extra: dict[str, bytes] | None = None,
-                 replace: dict[str, bytes] | None = None) -> None:
+def _rewrite_zip(
+    src: Path, dst: Path, extra: dict[str, bytes] | None = None, replace: dict[str, bytes] | None = None
+) -> None:
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = (replace or {}).get(info.filename, zin.read(info))
@@ -450,7 +489,7 @@ def test_xlsx_declaring_gigabytes_is_refused_on_the_declared_size(tmp_path: Path
     pos = 0
     while (pos := data.find(b"PK\x01\x02", pos)) >= 0:
         name_len = struct.unpack_from("<H", data, pos + 28)[0]
-        if bytes(data[pos + 46: pos + 46 + name_len]) == name:
+        if bytes(data[pos + 46 : pos + 46 + name_len]) == name:
             struct.pack_into("<I", data, pos + 24, 0xFFFF0000)  # uncompressed size
         pos += 4
     forged = tmp_path / "forged.xlsx"
@@ -495,8 +534,11 @@ def test_size_limit_legacy_xls_empty_and_missing_files_are_statement_errors(tmp_
 def test_undecodable_csv_names_the_encodings_tried(tmp_path: Path) -> None:
     path = tmp_path / "binary.csv"
     path.write_bytes(b"\x81\x7f" * 50)  # invalid in UTF-8, GB18030 (0x7F is no trail byte) and cp1252
-    with pytest.raises(StatementError, match=r"cannot decode the file as any layout's encoding \(utf-8-sig, "
-                                             r"gb18030, cp1252\)"):
+    with pytest.raises(
+        StatementError,
+        match=r"cannot decode the file as any layout's encoding \(utf-8-sig, "
+        r"gb18030, cp1252\)",
+    ):
         list(TabularReader(path))
 
 

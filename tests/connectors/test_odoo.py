@@ -351,9 +351,11 @@ class FakeOdoo:
         if method == "write":
             ids, vals = args
             if denied := sorted(self.denied_fields & set(vals)):
-                raise OdooException("odoo.exceptions.AccessError",
-                                    f"You do not have enough rights to access the fields \"{', '.join(denied)}\" "
-                                    f"on Contact (res.partner). Please contact your system administrator.")
+                raise OdooException(
+                    "odoo.exceptions.AccessError",
+                    f'You do not have enough rights to access the fields "{", ".join(denied)}" '
+                    f"on Contact (res.partner). Please contact your system administrator.",
+                )
             table = self._table(model)
             for i in ids:
                 if i not in table:
@@ -962,7 +964,9 @@ def test_a_credit_limit_the_user_may_not_write_fails_alone_and_the_tags_still_la
     assert (limited.ok, limited.permanent) == (False, True)
     assert 'AccessError: You do not have enough rights to access the fields "credit_limit"' in (limited.error or "")
     assert [c[2][1] for c in odoo.calls if c[1] == "write"] == [
-        {"category_id": [[4, 1]]}, {"credit_limit": 25000.0, "use_partner_credit_limit": True}]
+        {"category_id": [[4, 1]]},
+        {"credit_limit": 25000.0, "use_partner_credit_limit": True},
+    ]
 
 
 def test_credit_limit_without_the_invoicing_field_is_acknowledged_without_writing(odoo: FakeOdoo) -> None:
@@ -1142,9 +1146,15 @@ class OdooContractServer:
 
     def sink_events(self) -> tuple[list[OutboxEvent], set[str]] | None:
         self.fake.rpc_faults[("res.partner", "write", 8)] = (
-            "odoo.exceptions.AccessError", "You are not allowed to modify 'Contact' (res.partner) records.")
-        events: list[OutboxEvent] = [flag("C7", "OVER_LIMIT", odoo="7"), flag("C8", "OVER_LIMIT", odoo="8"),
-                                     band("C7", "D", odoo="7"), flag("C99", "OVER_LIMIT", odoo="99")]
+            "odoo.exceptions.AccessError",
+            "You are not allowed to modify 'Contact' (res.partner) records.",
+        )
+        events: list[OutboxEvent] = [
+            flag("C7", "OVER_LIMIT", odoo="7"),
+            flag("C8", "OVER_LIMIT", odoo="8"),
+            band("C7", "D", odoo="7"),
+            flag("C99", "OVER_LIMIT", odoo="99"),
+        ]
         return events, {"C8:OVER_LIMIT:v1", "C99:OVER_LIMIT:v1"}
 
 

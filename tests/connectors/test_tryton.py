@@ -187,11 +187,10 @@ def test_full_read_yields_posted_paid_and_cancelled_invoices_with_open_amounts(
         assert invoice.po_number == spec.reference
         if spec.state == "paid":
             assert invoice.paid_date == spec.payments[-1][0]
-    open_total = sum((Invoice.model_validate({**mapping.apply(r), "source": "erp"}).open_amount for r in records),
-                     Decimal(0))
-    assert open_total == sum(
-        (s.amount - s.paid for s in visible if s.state == "posted"), Decimal(0)
+    open_total = sum(
+        (Invoice.model_validate({**mapping.apply(r), "source": "erp"}).open_amount for r in records), Decimal(0)
     )
+    assert open_total == sum((s.amount - s.paid for s in visible if s.state == "posted"), Decimal(0))
 
 
 def test_incremental_read_from_the_saved_cursor_yields_only_the_changed_party(
@@ -235,13 +234,29 @@ def test_an_interrupted_read_resumes_from_the_page_cursor_without_gaps(tryton: t
 
 
 def _band(customer: str, band: str, party: str, previous: str | None = None, version: int = 1) -> BandChange:
-    return BandChange(event_id=f"{customer}:band:v{version}", customer_id=customer, band=band, previous=previous,
-                      score=40.0, reason="test", at=AT, links={"erp": party})
+    return BandChange(
+        event_id=f"{customer}:band:v{version}",
+        customer_id=customer,
+        band=band,
+        previous=previous,
+        score=40.0,
+        reason="test",
+        at=AT,
+        links={"erp": party},
+    )
 
 
 def _flag(customer: str, code: str, action: str, party: str, version: int = 1) -> FlagChange:
-    return FlagChange(event_id=f"{customer}:{code}:v{version}", customer_id=customer, code=code, action=action,
-                      version=version, reason="test", at=AT, links={"erp": party})
+    return FlagChange(
+        event_id=f"{customer}:{code}:v{version}",
+        customer_id=customer,
+        code=code,
+        action=action,
+        version=version,
+        reason="test",
+        at=AT,
+        links={"erp": party},
+    )
 
 
 def test_sink_writes_band_and_flags_as_categories_and_is_idempotent(
@@ -260,8 +275,9 @@ def test_sink_writes_band_and_flags_as_categories_and_is_idempotent(
     assert admin.party_categories(acme) == {"Risk: C", "Over limit", "Credit hold"}
     assert all(r.ok for r in connector.sink.deliver(first))  # delivered again after a crash: no change
     assert admin.party_categories(acme) == {"Risk: C", "Over limit", "Credit hold"}
-    parents = admin.call("party.category", "search_read", [("name", "=", "Receivables hub")], 0, None, None,
-                         ["parent", "childs"])
+    parents = admin.call(
+        "party.category", "search_read", [("name", "=", "Receivables hub")], 0, None, None, ["parent", "childs"]
+    )
     assert len(parents) == 1 and parents[0]["parent"] is None and len(parents[0]["childs"]) == 3
 
     second: list[OutboxEvent] = [
@@ -280,13 +296,39 @@ def test_sink_writes_the_approved_credit_limit_and_reports_each_event(
     admin = ts.AdminRpc(own_tryton)
     beta = seeded_party(tryton_home, "beta")
     events: list[OutboxEvent] = [
-        CreditLimitChange(event_id="C2:limit:1", customer_id="C2", amount=Decimal("42000"), currency="EUR",
-                          previous=Decimal("50000"), approved_by="cfo", reason="test", at=AT, links={"erp": beta}),
-        CreditLimitChange(event_id="C2:limit:usd", customer_id="C2", amount=Decimal("1000"), currency="USD",
-                          previous=None, approved_by="cfo", reason="test", at=AT, links={"erp": beta}),
+        CreditLimitChange(
+            event_id="C2:limit:1",
+            customer_id="C2",
+            amount=Decimal("42000"),
+            currency="EUR",
+            previous=Decimal("50000"),
+            approved_by="cfo",
+            reason="test",
+            at=AT,
+            links={"erp": beta},
+        ),
+        CreditLimitChange(
+            event_id="C2:limit:usd",
+            customer_id="C2",
+            amount=Decimal("1000"),
+            currency="USD",
+            previous=None,
+            approved_by="cfo",
+            reason="test",
+            at=AT,
+            links={"erp": beta},
+        ),
         _flag("C9", "OVER_LIMIT", "raised", "999999"),  # no such party
-        FlagChange(event_id="C8:OVER_LIMIT:v1", customer_id="C8", code="OVER_LIMIT", action="raised", version=1,
-                   reason="test", at=AT, links={"crm": "abc"}),  # no Tryton link at all
+        FlagChange(
+            event_id="C8:OVER_LIMIT:v1",
+            customer_id="C8",
+            code="OVER_LIMIT",
+            action="raised",
+            version=1,
+            reason="test",
+            at=AT,
+            links={"crm": "abc"},
+        ),  # no Tryton link at all
         _band("C2", "B", beta),
     ]
     results = {r.event_id: r for r in connector.sink.deliver(events)}

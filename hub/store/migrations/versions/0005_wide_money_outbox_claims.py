@@ -23,10 +23,25 @@ MONEY_COLUMNS = {
     "credit_limit_proposal": ["current_limit", "recommended"],
     "credit_report": ["recommended_limit"],
     "customer": ["credit_limit"],
-    "exposure": ["open_amount", "overdue_amount", "unapplied_cash", "credit_limit", "open_orders", "secured_amount",
-                 "net_exposure", "open_base", "recommended_limit"],
-    "exposure_group": ["open_amount", "overdue_amount", "open_orders", "secured_amount", "net_exposure",
-                       "credit_limit"],
+    "exposure": [
+        "open_amount",
+        "overdue_amount",
+        "unapplied_cash",
+        "credit_limit",
+        "open_orders",
+        "secured_amount",
+        "net_exposure",
+        "open_base",
+        "recommended_limit",
+    ],
+    "exposure_group": [
+        "open_amount",
+        "overdue_amount",
+        "open_orders",
+        "secured_amount",
+        "net_exposure",
+        "credit_limit",
+    ],
     "guarantee": ["amount"],
     "invoice": ["amount", "open_amount"],
     "receipt": ["amount", "entry_amount", "tx_amount", "instructed_amount"],
@@ -37,8 +52,16 @@ MONEY_COLUMNS = {
 
 
 #: Tables of source records: each gets ``missing_since`` (snapshot streams).
-SOURCE_TABLES = ("customer", "invoice", "receipt", "credit_report", "collection_action", "guarantee", "sales_order",
-                 "fx_rate")
+SOURCE_TABLES = (
+    "customer",
+    "invoice",
+    "receipt",
+    "credit_report",
+    "collection_action",
+    "guarantee",
+    "sales_order",
+    "fx_rate",
+)
 
 
 def upgrade() -> None:
@@ -49,8 +72,13 @@ def upgrade() -> None:
     if bind.dialect.name == "postgresql":
         for table, columns in MONEY_COLUMNS.items():
             for column in columns:
-                op.alter_column(table, column, type_=sa.Numeric(38, 0), existing_type=sa.BigInteger(),
-                                postgresql_using=f"{column}::numeric(38, 0)")
+                op.alter_column(
+                    table,
+                    column,
+                    type_=sa.Numeric(38, 0),
+                    existing_type=sa.BigInteger(),
+                    postgresql_using=f"{column}::numeric(38, 0)",
+                )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("claimed_by", sa.String(length=200), nullable=True))
@@ -58,7 +86,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_sink_subject", ["sink", "subject", "id"], unique=False)
     # Rows queued before: their customer, so each customer's events keep their order.
     customer = (
-        "payload::json ->> 'customer_id'" if bind.dialect.name == "postgresql"
+        "payload::json ->> 'customer_id'"
+        if bind.dialect.name == "postgresql"
         else "json_extract(payload, '$.customer_id')"
     )
     op.execute(f"UPDATE outbox SET subject = {customer} WHERE subject IS NULL")
@@ -76,5 +105,10 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table, columns in MONEY_COLUMNS.items():
             for column in columns:
-                op.alter_column(table, column, type_=sa.BigInteger(), existing_type=sa.Numeric(38, 0),
-                                postgresql_using=f"{column}::bigint")
+                op.alter_column(
+                    table,
+                    column,
+                    type_=sa.BigInteger(),
+                    existing_type=sa.Numeric(38, 0),
+                    postgresql_using=f"{column}::bigint",
+                )
