@@ -183,7 +183,11 @@ def compile_row_builder(
                 source_value = f"(raw[{position[plain]}] if len(raw) > {position[plain]} else None)"
             else:
                 source_value = "None"
-            var_lines[var] = _inline_field_value(f, j, var, source_value, ns)
+            if source_value == "None":  # no such column: the default, transformed once, in every row
+                ns[f"_CONST{j}"] = RecordMapping.field_value(f, {})
+                var_lines[var] = [f"    {var} = _CONST{j}"]
+            else:
+                var_lines[var] = _inline_field_value(f, j, var, source_value, ns)
             var_position[var] = position.get(plain) if header is not None else None
         else:
             var_lines[var] = [f"    {var} = _fv(_COMPUTED[{j}], {'rd' if header is not None else 'raw'})"]

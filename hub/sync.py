@@ -647,11 +647,12 @@ class SyncEngine:
         missing: list[str] = []
         returned: list[str] = []
         with store.connect() as conn:
-            for ext, gone in conn.execute(
+            stored = conn.execute(
                 sa.select(table.c.external_id, table.c.missing_since.is_not(None)).where(
                     table.c.source == ctx.connector
                 )
-            ):
+            ).all()  # (at once: a row at a time costs a driver call per row, a million of them)
+            for ext, gone in stored:
                 if gone:
                     if ext in seen:
                         returned.append(ext)
