@@ -89,6 +89,9 @@ _EXPORTS: dict[str, str] = {
     "RiskContext": "hub.risk",
     "RiskSignal": "hub.risk",
     "SignalResult": "hub.risk",
+    # company names, read the same way by identity resolution and the matchers
+    "name_keys": "hub.names",
+    "normalise_name": "hub.names",
     # the application: what a command plugin drives
     "Hub": "hub.app",
     "Progress": "hub.sync",
@@ -159,6 +162,8 @@ __all__ = [
     "format_money",
     "get_logger",
     "hookimpl",
+    "name_keys",
+    "normalise_name",
     "register_secret",
     "retry_after_seconds",
     "validate_config",
@@ -214,6 +219,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         RiskFlag,
         format_money,
     )
+    from hub.names import name_keys, normalise_name
     from hub.paginate import (
         CursorPaginator,
         NextLinkPaginator,

@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,6 +53,7 @@ from hub import codes
 from hub.config import IdentityConfig
 from hub.errors import IdentityError
 from hub.log import get_logger
+from hub.names import LEGAL_FORMS as LEGAL_FORMS, name_keys as name_keys, normalise_name as normalise_name
 from hub.risk.collection import HUB_SOURCE  # the hub's own ledger lines name the canonical customer
 from hub.store import Store, schema, utcnow
 
@@ -186,92 +186,7 @@ def iban_key(value: str) -> str:
 
 # -- names -------------------------------------------------------------------------------------------
 
-#: Legal-form words dropped before names are compared (lower case, without dots).
-LEGAL_FORMS = frozenset(
-    {
-        "gmbh",
-        "ag",
-        "kg",
-        "ohg",
-        "ug",
-        "mbh",
-        "co",
-        "kgaa",
-        "ev",
-        "eg",
-        "sarl",
-        "sa",
-        "sas",
-        "sasu",
-        "eurl",
-        "snc",
-        "bv",
-        "nv",
-        "vof",
-        "cv",
-        "ltd",
-        "limited",
-        "plc",
-        "llp",
-        "llc",
-        "inc",
-        "incorporated",
-        "corp",
-        "corporation",
-        "company",
-        "srl",
-        "spa",
-        "sapa",
-        "sl",
-        "slu",
-        "ab",
-        "oy",
-        "oyj",
-        "as",
-        "asa",
-        "aps",
-        "sro",
-        "spzoo",
-        "zoo",
-        "kft",
-        "rt",
-        "zrt",
-        "bvba",
-        "sprl",
-        "pty",
-        "pte",
-        "bhd",
-        "sdn",
-        "kk",
-        "gk",
-        "lp",
-        "pc",
-        "pllc",
-        "the",
-        "und",
-        "and",
-        "et",
-        "youxiangongsi",
-        "gufenyouxiangongsi",
-    }
-)
-_TOKEN = re.compile(r"[a-z0-9]+")
-_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
-
-
-def normalise_name(name: str) -> str:
-    """Lower case, accents and punctuation away, legal forms dropped: ``Müller & Co. KG`` -> ``muller``."""
-    text = unicodedata.normalize("NFKD", name.casefold().replace("ß", "ss"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
-    words = _TOKEN.findall(text.replace(".", "").replace("&", " and "))
-    kept = [w for w in words if w not in LEGAL_FORMS]
-    return " ".join(kept or words)
-
-
-def name_keys(name: str) -> set[str]:
-    """The forms a name is compared in: accents dropped and, where it differs, German transliteration."""
-    return {k for k in (normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))) if k}
+# -- names: hub.names (shared with the name matcher) --------------------------------------------
 
 
 def name_blocks(key: str) -> set[str]:

@@ -19,12 +19,11 @@ Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl
+from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl, name_keys, normalise_name
 
 # -- payer account ---------------------------------------------------------------------------------
 
@@ -74,95 +73,6 @@ MAX_NAME_OWNERS = 8
 W_NAME_FUZZY = 2.5
 FUZZY_CUTOFF = 90
 TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
-
-#: Legal-form words dropped before names are compared (lower case, without dots).
-LEGAL_FORMS = frozenset(
-    {
-        "gmbh",
-        "ag",
-        "kg",
-        "ohg",
-        "ug",
-        "mbh",
-        "co",
-        "kgaa",
-        "ev",
-        "eg",
-        "sarl",
-        "sa",
-        "sas",
-        "sasu",
-        "eurl",
-        "snc",
-        "bv",
-        "nv",
-        "vof",
-        "cv",
-        "ltd",
-        "limited",
-        "plc",
-        "llp",
-        "llc",
-        "inc",
-        "incorporated",
-        "corp",
-        "corporation",
-        "company",
-        "srl",
-        "spa",
-        "sapa",
-        "sl",
-        "slu",
-        "ab",
-        "oy",
-        "oyj",
-        "as",
-        "asa",
-        "aps",
-        "sro",
-        "spzoo",
-        "zoo",
-        "kft",
-        "rt",
-        "zrt",
-        "bvba",
-        "sprl",
-        "pty",
-        "pte",
-        "bhd",
-        "sdn",
-        "kk",
-        "gk",
-        "lp",
-        "pc",
-        "pllc",
-        "the",
-        "und",
-        "and",
-        "et",
-    }
-)
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
-
-
-def name_keys(name: str) -> set[str]:
-    """The forms a name is looked up by: accents dropped (``Müller`` -> ``muller``) and, where they
-    differ, German transliteration (``mueller``), since banks write umlauts either way."""
-    return {k for k in (normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))) if k}
-
-
-def normalise_name(name: str) -> str:
-    """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``),
-    legal forms dropped; the words kept in order."""
-    text = unicodedata.normalize("NFKD", name.casefold().replace("ß", "ss"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
-    words = _TOKEN.findall(text.replace(".", ""))
-    kept = [w for w in words if w not in LEGAL_FORMS]
-    return " ".join(kept or words)
 
 
 class _Names:

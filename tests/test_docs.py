@@ -426,6 +426,9 @@ def test_commands_example_adds_a_working_command(tmp_path: Path, monkeypatch: py
     (command,) = cli.registered_commands
     (tmp_path / "hub.toml").write_text('[connectors.erp]\ntype = "csv"\ninvoices = "invoices.csv"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)  # the config in use: ./hub.toml (the stand-in has no --config)
+    from hub.cli import state
+
+    monkeypatch.setattr(state, "config_path", None)  # (whatever an earlier test's --config left there)
     result = CliRunner().invoke(cli, [command.name or ""])
     assert result.exit_code == 0, result.output
     assert result.output.split() == ["erp", "csv"]

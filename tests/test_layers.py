@@ -270,6 +270,7 @@ LEAVES = (
     "hub.http",
     "hub.log",
     "hub.lazy",
+    "hub.names",
 )
 
 
