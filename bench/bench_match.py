@@ -22,28 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SHARED_BENCH = HERE.parent.parent / "shared" / "bench"
 sys.path.insert(0, str(HERE))
+from benchlib import HUB_CONFIG, hub  # noqa: E402
 from score_matches import load_truth, score  # noqa: E402
 
-CONFIG = """\
-[database]
-url = "sqlite:///hub.db"
-[connectors.erp]
-type = "csv"
-customers = "customers.csv"
-invoices = "invoices.csv"
-[connectors.bank]
-type = "bank-files"
-path = "statement.xml"
-[connectors.flags]
-type = "json-file"
-path = "flags.jsonl"
-"""
-
-
-def hub(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
+CONFIG = HUB_CONFIG + '[connectors.flags]\ntype = "json-file"\npath = "flags.jsonl"\n'
 
 
 def top1(db: Path, truth: dict[str, set[str]]) -> dict[str, int]:

@@ -21,31 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import remove_store
+from benchlib import HUB_CONFIG, hub, remove_store
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from score_matches import load_truth, score  # noqa: E402
 
-CONFIG = """\
-[database]
-url = "sqlite:///hub.db"
-[sync]
-workers = 2
-[connectors.erp]
-type = "csv"
-customers = "customers.csv"
-invoices = "invoices.csv"
-[connectors.bank]
-type = "bank-files"
-path = "statement.xml"
-"""
-
-
-def hub(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
+CONFIG = HUB_CONFIG + "[sync]\nworkers = 2\n"
 
 
 def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
