@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from hub.app import Hub
     from hub.model import CreditLimitChange
     from hub.outbox import ReplayStats
-    from hub.recon import ActionResult
+    from hub.recon import ActionResult, MatchDesk
     from hub.risk.credit import LimitProposal
 
 
@@ -44,44 +44,35 @@ class Matches(_Service):
     #: What "the matches" means when no status is named: what the book currently holds.
     CURRENT = ("auto", "suggested", "confirmed")
 
-    def rows(self, statuses: Sequence[str] = CURRENT, *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
-        """Allocations with these statuses (up to ``limit``) by receipt and rank, and how many there are in all."""
+    def _desk(self) -> MatchDesk:
         from hub.recon import MatchDesk
 
         self._ready()
-        return MatchDesk(self.store).rows(statuses, limit=limit)
+        return MatchDesk(self.store)
+
+    def rows(self, statuses: Sequence[str] = CURRENT, *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+        """Allocations with these statuses (up to ``limit``) by receipt and rank, and how many there are in all."""
+        return self._desk().rows(statuses, limit=limit)
 
     def confirm(
         self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None
     ) -> ActionResult:
         """Confirm a receipt's best proposal, or allocate it to ``invoices`` in that order (audited)."""
-        from hub.recon import MatchDesk
-
-        self._ready()
-        return MatchDesk(self.store).confirm(receipt_ref, invoices, actor=actor, note=note)
+        return self._desk().confirm(receipt_ref, invoices, actor=actor, note=note)
 
     def reject(
         self, receipt_ref: str, invoices: Sequence[str] = (), *, actor: str, note: str | None = None
     ) -> ActionResult:
         """Reject a receipt's proposals (only those naming ``invoices``, if given); never proposed again."""
-        from hub.recon import MatchDesk
-
-        self._ready()
-        return MatchDesk(self.store).reject(receipt_ref, invoices, actor=actor, note=note)
+        return self._desk().reject(receipt_ref, invoices, actor=actor, note=note)
 
     def unmatch(self, receipt_ref: str, *, actor: str, note: str | None = None) -> ActionResult:
         """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
-        from hub.recon import MatchDesk
-
-        self._ready()
-        return MatchDesk(self.store).unmatch(receipt_ref, actor=actor, note=note)
+        return self._desk().unmatch(receipt_ref, actor=actor, note=note)
 
     def explain(self, receipt_ref: str) -> dict[str, Any]:
         """The receipt, every proposal with its evidence and how it combines, and who did what."""
-        from hub.recon import MatchDesk
-
-        self._ready()
-        return MatchDesk(self.store).explain(receipt_ref)
+        return self._desk().explain(receipt_ref)
 
 
 @dataclass(frozen=True)
