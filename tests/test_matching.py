@@ -81,8 +81,12 @@ def rcpt(
     refs: tuple[str, ...] = (),
     currency: str = "EUR",
     e2e: str | None = None,
+    ultimate: str | None = None,
+    additional: tuple[str, ...] = (),
 ) -> ReceiptView:
-    return ReceiptView(1, "BANKREF-1", D(amount), currency, date(2026, 4, 2), payer, account, text, refs, e2e)
+    return ReceiptView(
+        1, "BANKREF-1", D(amount), currency, date(2026, 4, 2), payer, account, text, refs, e2e, ultimate, additional
+    )
 
 
 def book(
@@ -1098,3 +1102,11 @@ def test_pair_of_round_invoices_adding_up_to_a_round_amount_among_round_invoices
     assert decision.status == "suggested"
     assert not any(p.automatic for p in proposals if p.method == "amount+subset")
     assert "sets could add up to this amount by chance" in text_of(decision.proposals[0])
+
+
+def test_an_invoice_number_given_only_in_the_additional_transaction_information_is_read():
+    items = book([inv(1, "INV-2026-0042", "C-ACME", "1190.00"), inv(2, "INV-2026-0043", "C-ACME", "1190.00")], [acme()])
+    receipt = rcpt("1190.00", payer="Someone Else", text="Sammelzahlung", additional=("Rechnung INV-2026-0043",))
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(2, D("1190.00"), "payment")]

@@ -142,6 +142,14 @@ def lock_allocations(conn: sa.Connection) -> None:
     transaction_lock(conn, "allocations")
 
 
+def _additional(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
+    """A receipt's additional texts as :class:`ReceiptView` holds them (remittance lines, then the
+    transaction's and the entry's information), each once."""
+    texts = [str(t) for t in (more or ()) if t]
+    texts.extend(t for t in (tx_info, entry_info) if t)
+    return tuple(dict.fromkeys(texts))
+
+
 def _chunked(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
@@ -267,6 +275,10 @@ class ReconcileEngine:
                 r.c.remittance,
                 r.c.references,
                 r.c.end_to_end_id,
+                r.c.ultimate_payer_name,
+                r.c.additional_remittance,
+                r.c.additional_tx_info,
+                r.c.additional_entry_info,
                 r.c.match_status,
                 r.c.reconciled_at,
             )
@@ -286,10 +298,29 @@ class ReconcileEngine:
                     text,
                     tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
                     e2e,
+                    ultimate,
+                    _additional(more, tx_info, entry_info),
                 ),
                 (status, seen),
             )
-            for rid, ref, amount, ccy, booked, payer, account, text, refs, e2e, status, seen in rows
+            for (
+                rid,
+                ref,
+                amount,
+                ccy,
+                booked,
+                payer,
+                account,
+                text,
+                refs,
+                e2e,
+                ultimate,
+                more,
+                tx_info,
+                entry_info,
+                status,
+                seen,
+            ) in rows
         ]
 
     def proposals(self, receipt: ReceiptView, book: OpenItems) -> list[MatchProposal]:

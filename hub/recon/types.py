@@ -52,11 +52,20 @@ class ReceiptView:
     remittance: str | None
     references: tuple[str, ...]
     end_to_end_id: str | None
+    ultimate_payer_name: str | None = None
+    """The party the payment is made for (camt ``UltmtDbtr``), where a factor, a payment provider or a
+    parent pays in its own name."""
+    additional: tuple[str, ...] = ()
+    """Every other text the bank gave: additional remittance lines, additional transaction and entry
+    information (camt ``AddtlRmtInf``, ``AddtlTxInf``, ``AddtlNtryInf``; MT940 ``:86:`` subfields;
+    BAI2 88 continuations), in that order."""
 
     def texts(self) -> list[str]:
-        """Every free or structured text that may carry a reference."""
+        """Every free or structured text that may carry a reference: remittance, end-to-end id,
+        structured references, then the additional texts."""
         out = [t for t in (self.remittance, self.end_to_end_id) if t]
         out.extend(self.references)
+        out.extend(t for t in self.additional if t)
         return out
 
 
