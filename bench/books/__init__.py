@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from books import chinese, collisions, manufacturer
+from books import chinese, collisions, manufacturer, nordic
 
-BOOKS: dict[str, ModuleType] = {m.NAME: m for m in (manufacturer, collisions, chinese)}
+BOOKS: dict[str, ModuleType] = {m.NAME: m for m in (manufacturer, collisions, chinese, nordic)}
