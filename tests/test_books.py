@@ -17,7 +17,7 @@ from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_books
-from books import BOOKS, chinese, collisions, manufacturer
+from books import BOOKS, chinese, collisions, manufacturer, nordic
 from books.common import Book, fold_ascii, iban, write_book
 
 SMALL = 400  # invoices
@@ -200,3 +200,130 @@ def test_iban_check_digits_are_valid() -> None:
         value = iban(rng, country)
         moved = value[4:] + "".join(str(ord(ch) - 55) if ch.isalpha() else ch for ch in value[:4])
         assert int(moved) % 97 == 1
+
+
+def test_nordic_book_has_its_references_names_fees_and_receipts_that_pay_nothing() -> None:
+    from stdnum import iban as stdnum_iban, iso11649, luhn
+
+    from hub.identity import tax_key
+
+    book = nordic.generate(1, 6000)
+    invoices = {i.number: i for i in book.invoices}
+    customers = {c.customer_id: c for c in book.customers}
+    receipts = {r.ref: r for r in book.receipts}
+    paying = _paying(book)
+    # a customer per 25 invoices; four currencies, each receipt in its invoices' currency
+    assert len(book.customers) == 6000 // 25
+    assert {i.currency for i in book.invoices} == {"EUR", "SEK", "NOK", "DKK"}
+    assert all(receipts[ref].currency == invoices[rows[0][1]].currency for ref, rows in paying.items())
+    # plain seven-digit numbers, each with its country's reference and a valid check digit
+    assert all(re.fullmatch(r"\d{7}", n) for n in invoices)
+    kinds: set[str] = set()
+    for inv in book.invoices:
+        ref, country = inv.payment_reference, customers[inv.customer_id].country
+        if ref.startswith("RF"):
+            assert iso11649.is_valid(ref)
+            kinds.add("rf")
+        elif country in ("FI", "EE"):
+            assert ref == inv.number + nordic.ref_731(inv.number)
+            kinds.add("731")
+        else:
+            assert luhn.is_valid(ref) and inv.number in ref
+            kinds.add(country)
+    assert kinds == {"rf", "731", "NO", "SE", "DK"}
+    # names with the region's letters and legal forms, valid IBANs and VAT numbers in the master
+    names = [c.name for c in book.customers]
+    assert all(any(ch in "".join(names) for ch in letters) for letters in ("å", "ä", "ö", "ø", "æ"))
+    words = {w.strip('"„“') for n in names for w in n.split()}
+    assert {"AB", "AS", "ASA", "Oy", "Oyj", "ApS", "A/S", "SIA", "UAB", "OÜ"} <= words
+    for c in book.customers:
+        assert not c.iban or stdnum_iban.is_valid(c.iban)
+        tax_key("tax", c.tax_id, c.country)
+    # banks write names in upper case, folded to ASCII and cut at 35 characters
+    payers = {r.payer for r in book.receipts}
+    folded = {nordic.bank_name(n, "fold") for n in names}
+    assert any(p in folded and p.isascii() and len(p) == 35 for p in payers)
+    assert nordic.bank_name("Bjørnstad Tømmer og Bygg Ålesund AS", "fold") == "BJORNSTAD TOMMER OG BYGG ALESUND AS"
+    assert nordic.bank_name("Bæk Trælast A/S", "fold-long") == "BAEK TRAELAST A/S"
+    assert nordic.bank_name('SIA "Kalniņš Koks"', "fold") == "SIA KALNINS KOKS"
+    # every phenomenon of the brief occurs on paying receipts
+    tags = {t for ref in paying for t in book.tags[ref]}
+    assert {
+        "structured-reference",
+        "kid",
+        "se-ocr",
+        "fik",
+        "rf",
+        "national-ref",
+        "number-in-text",
+        "reference-in-text",
+        "number-with-error",
+        "no-reference",
+        "new-account",
+        "group-2-4",
+        "group-5-12",
+        "group-named",
+        "group-partly-named",
+        "group-unnamed",
+        "partial",
+        "fee-fixed",
+        "fee-percent",
+        "fee-two-banks",
+        "discount-2pct",
+        "paid-by-parent",
+        "factor-pays",
+        "customer-in-ultimate-debtor",
+        "customer-in-text",
+        "reference-in-addtl-info",
+        "name-folded",
+        "name-cut-35",
+    } <= tags
+    assert all(len(rows) <= 13 for rows in paying.values())  # up to 12 invoices and a credit note
+    assert max(len(rows) for rows in paying.values()) >= 10
+    # structured references are the invoices' own; free-text prefixes; AddtlTxInf without text
+    for ref in paying:
+        r = receipts[ref]
+        assert set(r.creditor_refs) <= {invoices[n].payment_reference for _, n, _ in paying[ref]}
+    texts = " ".join(r.text for r in book.receipts)
+    assert all(p in texts.upper() for p in ("FAKTURA ", "FAKT NR ", "LASKU ", "INV "))
+    assert any(r.tx_info and not r.text and "/REMI/" in r.tx_info for r in book.receipts)
+    # a number typed with one error is no longer the number (as a whole word)
+    for ref, rows in paying.items():
+        if "number-with-error" in book.tags[ref] and len(rows) == 1:
+            words_of = set(re.findall(r"\w+", receipts[ref].text + receipts[ref].tx_info))
+            assert rows[0][1] not in words_of
+    # fees: receipts short by exactly a bank's fee, from 3.50 to 35.00 in EUR
+    fee_only = [
+        ref
+        for ref in paying
+        if "fee-fixed" in book.tags[ref]
+        and not {"discount-2pct", "partial", "fee-two-banks"} & set(book.tags[ref])
+        and receipts[ref].currency == "EUR"
+    ]
+    fees = {sum(Decimal(a) for _, _, a in paying[ref]) - receipts[ref].amount for ref in fee_only}
+    assert min(fees) == Decimal("3.50") and max(fees) >= Decimal("25.00")
+    # the factor pays: its name as debtor, the customer as ultimate debtor
+    factored = [receipts[ref] for ref in paying if "customer-in-ultimate-debtor" in book.tags[ref]]
+    assert all(r.payer in {f.upper() for f in nordic.FACTORS} and r.ultimate for r in factored)
+    # receipts that pay nothing, of every kind
+    kinds_nothing = {t for r, rows in book.tags.items() if "not-a-customer-payment" in rows for t in rows}
+    assert {"tax-refund", "interest", "supplier-refund", "employee-refund", "prepayment-no-invoice"} <= kinds_nothing
+
+
+def test_nordic_creditor_references_reach_the_hub(tmp_path: Path) -> None:
+    import sqlite3
+
+    result = bench_books.run_one("nordic", 400, 2, tmp_path)
+    conn = sqlite3.connect(Path(str(result["work"])) / "hub.db")
+    refs = [json.loads(x) for (x,) in conn.execute('SELECT "references" FROM receipt') if x]
+    conn.close()
+    values = [r for rs in refs for r in rs if r.get("type") == "SCOR"]
+    assert any(r["value"].startswith("RF") and r["issuer"] == "ISO" for r in values)
+    assert any(r["value"].isdigit() for r in values)
+
+
+def test_nordic_reference_check_digits() -> None:
+    assert nordic.ref_731("123") == "2" and nordic.ref_731("123456") == "1"  # Finnish references 1232, 1234561
+    assert nordic.rf("539007547034") == "RF18539007547034"  # ISO 11649's own example
+    assert nordic.luhn("7992739871") == "3"
+    assert nordic.grouped("RF18539007547034") == "RF18 5390 0754 7034"

@@ -57,6 +57,7 @@ class Invoice:
     currency: str
     amount: Decimal
     po_number: str = ""
+    payment_reference: str = ""  # KID, OCR, RF...: written as a column only when a book has any
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Receipt:
     text: str = ""  # RmtInf/Ustrd (cut into 140-character pieces)
     ultimate: str = ""  # UltmtDbtr/Nm
     documents: list[str] = field(default_factory=list)  # RmtInf/Strd/RfrdDocInf/Nb
+    creditor_refs: list[str] = field(default_factory=list)  # RmtInf/Strd/CdtrRefInf/Ref (SCOR; RF: issuer ISO)
     end_to_end: str = "NOTPROVIDED"
     tx_info: str = ""  # AddtlTxInf
     entry_info: str = ""  # AddtlNtryInf
@@ -170,6 +172,12 @@ def _entry(r: Receipt, booked: str) -> str:
             f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>{escape(nb)}</Nb></RfrdDocInf></Strd>"
             for nb in r.documents
         )
+    remittance += "".join(
+        "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry>"
+        + ("<Issr>ISO</Issr>" if ref.startswith("RF") else "")
+        + f"</Tp><Ref>{escape(ref)}</Ref></CdtrRefInf></Strd>"
+        for ref in r.creditor_refs
+    )
     return (
         f'<Ntry><Amt Ccy="{r.currency}">{r.amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
         f"<BookgDt><Dt>{day}</Dt></BookgDt><ValDt><Dt>{day}</Dt></ValDt>"
@@ -218,9 +226,11 @@ def write_book(book: Book, out_dir: Path) -> None:
             for c in book.customers
         ],
     )
+    references = any(i.payment_reference for i in book.invoices)
     _write_csv(
         out_dir / "invoices.csv",
-        ["invoice_number", "customer_id", "issue_date", "due_date", "currency", "amount", "open_amount", "po_number"],
+        ["invoice_number", "customer_id", "issue_date", "due_date", "currency", "amount", "open_amount", "po_number"]
+        + (["payment_reference"] if references else []),
         [
             (
                 i.number,
@@ -232,6 +242,7 @@ def write_book(book: Book, out_dir: Path) -> None:
                 i.amount,
                 i.po_number,
             )
+            + ((i.payment_reference,) if references else ())
             for i in book.invoices
         ],
     )
