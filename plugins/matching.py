@@ -177,7 +177,7 @@ W_SERIAL_BARE = 3.5
 SERIAL_WORD = 2.0
 """What an invoice word before a number ("Rg", "inv", "fact.", "Rechnung") adds: it says the number is one."""
 SERIAL_YEAR = 1.0
-"""What a year written with it and agreeing with the invoice's adds (and a zero padding written)."""
+"""What zero padding written before it ("02678") adds: the payer cut a longer number."""
 W_SERIAL_AMOUNT = 5.5
 """At most, for a sequence number read book-wide, where exactly one invoice with it has the amount."""
 MIN_SERIAL_WEIGHT = 1.0
@@ -271,7 +271,7 @@ def _wordset(words: str) -> frozenset[str]:
 
 
 INVOICE_WORDS = _wordset(
-    "rg rgnr re renr rech rechn rechnung rechnungen rechnungsnr rechnungsnummer rng inv invs invoice invoices "
+    "rg rgnr rnr rechnr invnr re renr rech rechn rechnung rechnungen rechnungsnr rechnungsnummer rng inv invs invoice invoices "
     "invno bill fact fac fatt fattura fatture factura facturas facture factures fra fakt faktura faktury fv ft "
     "nota beleg belegnr"
 )
@@ -416,8 +416,9 @@ _PADDED_SERIAL = re.compile(r"^(\d*?[1-9])0{2,}([1-9]\d*)$")
 
 
 def _chance_words(serial: str, among: int) -> float:
-    """Log-odds that a number with ``serial``'s digits, written at random, is none of ``among`` invoices'."""
-    return math.log(10 ** len(serial) / max(among, 1))
+    """Log-odds that a number of ``serial``'s length, written at random, is none of ``among`` numbers of
+    that length (there are 9 * 10^(length - 1) of them)."""
+    return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
 
 
 class _References:
@@ -450,6 +451,7 @@ class _References:
                 structured[not_alnum("", reference).upper()].append(iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
         self._serials_of: dict[str, dict[str, list[tuple[int, str | None]]]] = {}
+        self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
         self._serials: dict[str, list[tuple[int, str | None]]] | None = None
         self._amounts: dict[tuple[str, Decimal], int] = {}
         self._per_currency: dict[str, int] = {}
@@ -471,11 +473,25 @@ class _References:
         got = self._serials_of.get(customer_id)
         if got is None:
             got = self._serials_of[customer_id] = defaultdict(list)
+            lengths = self._lengths_of[customer_id] = defaultdict(int)
             for i in book.by_customer.get(customer_id, ()):
                 serial, year = serial_of(book.invoices[i].number)
                 if serial:
                     got[serial].append((i, year))
+                    lengths[len(serial), None] += 1
+                    if year is not None:
+                        lengths[len(serial), year] += 1
         return got
+
+    def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
+        """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
+        given, ``year`` or no year known): the numbers a number written at random could hit."""
+        self.serials_of(book, customer_id)
+        lengths = self._lengths_of[customer_id]
+        if year is None:
+            return lengths.get((len(serial), None), 0)
+        with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
+        return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
     def serials(self, book: OpenItems) -> dict[str, list[tuple[int, str | None]]]:
         """Every invoice by sequence number, and how many open invoices have each amount (built the
@@ -611,7 +627,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 # digits are read again among the payer's invoices.
                 explained = {i for i in seen if i not in strangers or book.remaining(i) != receipt.amount}
                 self._fuzzy(receipt, book, refs, tokens, customers, seen, explained, hit)
-            self._serials(receipt, book, refs, texts, customers, payers, seen, hit)
+            self._serials(receipt, book, found, refs, texts, customers, payers, seen, hit)
         return out
 
     @staticmethod
@@ -724,6 +740,7 @@ class ReferenceMatcher(EvidenceMatcher):
     def _serials(
         receipt: ReceiptView,
         book: OpenItems,
+        found: Found,
         refs: _References,
         texts: list[str],
         customers: set[str],
@@ -759,13 +776,11 @@ class ReferenceMatcher(EvidenceMatcher):
                 if not ids:
                     continue
                 matched = True
-                among = len(book.by_customer.get(cid, ()))
+                agrees = m.year is not None and all(_year_agrees(m.year, y) for i, y in serials[m.serial] if i in ids)
+                among = refs.alike(book, cid, m.serial, m.year if agrees else None)
                 weight = _chance_words(m.serial, among)
                 if m.context == "invoice":
                     weight += SERIAL_WORD
-                agrees = m.year is not None and all(_year_agrees(m.year, y) for i, y in serials[m.serial] if i in ids)
-                if agrees:
-                    weight += SERIAL_YEAR
                 if len(m.digits) > len(m.serial):
                     weight += SERIAL_YEAR
                 weight = min(weight, W_SERIAL if said else W_SERIAL_BARE)
@@ -778,7 +793,8 @@ class ReferenceMatcher(EvidenceMatcher):
                     f"{{number}} written by its sequence number ({written}"
                     + (", the year agreeing" if agrees else "")
                     + (", after an invoice word" if m.context == "invoice" else ", a bare number")
-                    + f"), among the {among} open invoices of {cid}, identified by the payer",
+                    + f"), one of {among} open invoices of {cid} numbered alike; {cid} "
+                    + ("identified by the payer" if cid in found.customers else "named by the payment's other numbers"),
                 )
             if not matched and (m.context == "invoice" or m.year is not None) and len(m.serial) >= 2:
                 unmatched.append(m)
