@@ -266,14 +266,14 @@ _LAST_WORD = re.compile(r"[^\s,;]*$")
 # languages of European trade; "Nr", "No", "#" and the like join a word to its number.
 
 
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+def _wordset(*lines: str) -> frozenset[str]:
+    return frozenset(word for line in lines for word in line.split())
 
 
 INVOICE_WORDS = _wordset(
-    "rg rgnr rnr rechnr invnr re renr rech rechn rechnung rechnungen rechnungsnr rechnungsnummer rng inv invs invoice invoices "
-    "invno bill fact fac fatt fattura fatture factura facturas facture factures fra fakt faktura faktury fv ft "
-    "nota beleg belegnr"
+    "rg rgnr rnr rechnr invnr re renr rech rechn rechnung rechnungen rechnungsnr rechnungsnummer rng",
+    "inv invs invoice invoices invno bill fact fac fatt fattura fatture factura facturas facture factures fra",
+    "fakt faktura faktury fv ft nota beleg belegnr",
 )
 CUSTOMER_WORDS = _wordset(
     "kd kdnr kunde kunden kundennr kundennummer customer cust custno client cliente klient klienta klant klantnr "
@@ -324,12 +324,12 @@ def mentions(text: str) -> list[Mention]:
     """The numbers in ``text`` with what the words before them say they are: ``fact. 2026/153``,
     ``153/25`` and ``2026 / 153`` are invoice 153 of 2026 (or 2025), ``Kd-Nr. 10023`` a customer
     number, ``KW 42`` and ``Auftrag 69478`` something else; dates are skipped."""
-    tokens = _TOKENS.findall(text)
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text)]
     out: list[Mention] = []
     context: str | None = None
     i, n = 0, len(tokens)
     while i < n:
-        token = tokens[i]
+        token = tokens[i][0]
         digits = _as_digits(token)
         if digits is None:
             word = token.casefold()
@@ -350,44 +350,52 @@ def mentions(text: str) -> list[Mention]:
             i += 1
             continue
         # A number, perhaps the first of a group: a date, a year and a number, a number and a year.
+        # "/" and "-" may have spaces around them ("2026 / 1850"), "." not ("24.05. 1375" is a date, then 1375).
         group = [digits]
         seps: list[str] = []
         j = i + 1
-        while j + 1 < n and tokens[j] in ("/", "-", ".") and (d := _as_digits(tokens[j + 1])) is not None:
-            seps.append(tokens[j])
+        while j + 1 < n and tokens[j][0] in ("/", "-", "."):
+            sep, after = tokens[j], tokens[j + 1]
+            d = _as_digits(after[0])
+            if d is None or (sep[0] == "." and (sep[1] != tokens[j - 1][2] or after[1] != sep[2])):
+                break
+            seps.append(sep[0])
             group.append(d)
             j += 2
-        if len(group) == 1 and _is_year(digits) and j < n and (d := _as_digits(tokens[j])) is not None:
+        if len(group) == 1 and _is_year(digits) and j < n and (d := _as_digits(tokens[j][0])) is not None:
             group.append(d)  # "2026 1733": a year and a number written with a space
             seps.append(" ")
             j += 1
-        followed = tokens[j] if j < n else ""
         i = j
-        if followed == "%":
+        if i < n and tokens[i][0] == "%":
             context = "other"
             i += 1
             continue
-        lengths = [len(g) for g in group]
-        dated = len(group) >= 3 or (len(group) == 2 and seps[0] == "." and max(lengths) <= 2)
-        if dated and not (len(group) == 3 and _is_year(group[0]) and lengths[1] > 2):
-            context = None if context != "invoice" else context  # a date: 24.05., 2026-03-15, 25/3/26
-            continue
-        year: str | None = None
-        numbers = group
-        if len(group) >= 2:
-            a, b = group[0], group[1]
-            if _is_year(a) and not (len(b) <= 2 and len(group) == 2 and seps[0] == "-" and context != "invoice"):
-                year, numbers = a, group[1:2] if len(group) == 2 else group[1:]
-            elif (_is_year(b) or (len(b) == 2 and seps[0] in "/-")) and (len(a) >= 3 or context == "invoice"):
-                year, numbers = _full_year(b), [a]
-            elif max(lengths) <= 2 and context != "invoice":
-                context = None  # a date: 25/3
-                continue
-        for number in numbers:
+        for number, year in _readings(group, seps, context == "invoice"):
             out.append(Mention(context, number.lstrip("0") or "0", year, number, number))
         if context != "invoice":
             context = None  # an order or customer word names the number after it, not the whole list
     return out
+
+
+def _readings(group: list[str], seps: list[str], invoice: bool) -> list[tuple[str, str | None]]:
+    """What a group of numbers joined by separators may be: (number, year) readings, none for a date."""
+    if len(group) == 1:
+        return [(group[0], None)]
+    a, b = group[0], group[1]
+    if len(group) >= 3:
+        # 2026/000124/01 is a year and a number; 24.05.2026, 2026-03-15 and 25/3/26 are dates
+        return [(b, a)] if _is_year(a) and len(b) > 2 else []
+    if seps[0] == "." and len(a) <= 2 and len(b) <= 2:
+        return []  # 24.05.
+    if not invoice and len(a) <= 2 and len(b) <= 2 and 1 <= int(a) <= 31 and 1 <= int(b) <= 12:
+        return []  # 25/3, 4/11
+    readings: list[tuple[str, str | None]] = []
+    if _is_year(a):
+        readings.append((b, a))  # 2026/153, 2026 1733
+    if seps[0] != " " and (len(b) == 2 or _is_year(b)):
+        readings.append((a, _full_year(b)))  # 153/25, 2001/26 (or 2001's number 26)
+    return readings or [(a, None), (b, None)]
 
 
 def serial_of(number: str) -> tuple[str | None, str | None]:

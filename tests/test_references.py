@@ -220,3 +220,16 @@ def test_number_naming_a_strangers_invoice_while_account_and_name_say_acme_is_no
     assert not (decision.status == "auto" and lines(decision.proposals[0])[0][0] == 2)
     assert 1 in found.invoices  # Acme's invoice one digit away is read as well
     assert "one digit" in reasons(found, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Lieferung vom 08.11. l375 Kd 2840", [(None, "1375", None), ("customer", "2840", None)]),
+        ("Pagamento 60/26 DDT 547 del 4/11", [(None, "60", "2026"), ("other", "547", None)]),
+        ("2001/26 minus damaged goods", [(None, "26", "2001"), (None, "2001", "2026")]),
+        ("Zahlung 2026-03-15 Rg 12, 2% Skonto", [("invoice", "12", None)]),
+    ],
+)
+def test_mentions_tell_dates_from_numbers_with_a_year(text: str, want: list) -> None:
+    assert [(m.context, m.serial, m.year) for m in mentions(text)] == want
