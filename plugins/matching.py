@@ -745,6 +745,33 @@ class ReferenceMatcher(EvidenceMatcher):
                 hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
 
     @staticmethod
+    def _one_customer(
+        receipt: ReceiptView,
+        book: OpenItems,
+        serials: dict[str, list[tuple[int, str | None]]],
+        unmatched: list[Mention],
+        seen: set[int],
+        hit: object,
+    ) -> bool:
+        """Book-wide: several numbers that all name invoices of one customer identify it."""
+        assert callable(hit)
+        found = _one_customer_reading(receipt, book, serials, unmatched)
+        if found is None:
+            return False
+        cid, ids_per_number, chance = found
+        weight = min(W_SERIAL, math.log(1 / max(chance, 1e-12)) - 1.0)
+        if weight < MIN_SERIAL_WEIGHT:
+            return False
+        for ids in ids_per_number:
+            hit(
+                [i for i in ids if i not in seen] or ids,
+                weight,
+                f"{{number}} written by its sequence number, one of {len(ids_per_number)} numbers written that all "
+                f"name invoices of {cid} and no other customer ({_about_chance(chance)} by coincidence)",
+            )
+        return True
+
+    @staticmethod
     def _serials(
         receipt: ReceiptView,
         book: OpenItems,
@@ -810,6 +837,8 @@ class ReferenceMatcher(EvidenceMatcher):
         if not unmatched or payers:
             return
         serials = refs.serials(book)
+        if ReferenceMatcher._one_customer(receipt, book, serials, unmatched, seen, hit):
+            return  # the numbers together name one customer's invoices: no single one is read alone
         for m in unmatched:
             numbered = [(i, y) for i, y in serials.get(m.serial, ()) if _year_agrees(m.year, y) is not False]
             paid = [
@@ -838,6 +867,41 @@ class ReferenceMatcher(EvidenceMatcher):
                 f"the only one whose open amount equals the payment (due {inv.due_date}); {same} of {total} open "
                 f"invoices in {receipt.currency} have this amount",
             )
+
+
+def _one_customer_reading(
+    receipt: ReceiptView,
+    book: OpenItems,
+    serials: dict[str, list[tuple[int, str | None]]],
+    unmatched: list[Mention],
+) -> tuple[str, list[list[int]], float] | None:
+    """Several sequence numbers written as invoice numbers whose invoices (open, in the currency) are
+    of one customer only: that customer, each number's invoices of it, and the chance that the numbers
+    all land on one customer's invoices by coincidence."""
+    per_mention: list[dict[str, list[int]]] = []
+    for m in dict.fromkeys(unmatched):
+        owners: dict[str, list[int]] = defaultdict(list)
+        for i, y in serials.get(m.serial, ()):
+            inv = book.invoices[i]
+            if _year_agrees(m.year, y) is not False and inv.currency == receipt.currency and book.remaining(i) > 0:
+                owners[inv.customer_id].append(i)
+        if owners:
+            per_mention.append(owners)
+    if len(per_mention) < 2:
+        return None
+    common = set(per_mention[0]).intersection(*per_mention[1:])
+    if len(common) != 1:
+        return None
+    (cid,) = common
+    share = len(book.by_customer.get(cid, ())) / max(len(book.invoices), 1)
+    # The first number picks the customer; each further one lands on it by chance as often as it has
+    # as many tries as invoices numbered so, each hitting the customer's share of the book.
+    chance = math.prod(min(1.0, sum(len(ids) for ids in owners.values()) * share) for owners in per_mention[1:])
+    return cid, [owners[cid] for owners in per_mention], chance
+
+
+def _about_chance(chance: float) -> str:
+    return f"about 1 in {1 / chance:,.0f}" if chance > 1e-9 else "fewer than 1 in a billion"
 
 
 def _due_plausibly(due: object, booked: object) -> bool:

@@ -233,3 +233,27 @@ def test_number_naming_a_strangers_invoice_while_account_and_name_say_acme_is_no
 )
 def test_mentions_tell_dates_from_numbers_with_a_year(text: str, want: list) -> None:
     assert [(m.context, m.serial, m.year) for m in mentions(text)] == want
+
+
+def test_several_sequence_numbers_all_naming_one_customers_invoices_identify_it_book_wide() -> None:
+    invoices = [inv(1, "VR26002333", "C-ACME", "100.00"), inv(2, "VR26006064", "C-ACME", "200.00")]
+    invoices += [inv(3, "VR25002333", "C-OTHER", "300.00"), inv(4, "VR25006064", "C-THIRD", "400.00")]
+    invoices += [inv(10 + k, f"VR24{k + 1000:06d}", f"C-{k % 50}", f"{10 + k}.00") for k in range(3000)]
+    customers = [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd"), cust("C-THIRD", "Third Ltd")]
+    items = book(invoices, customers + [cust(f"C-{k}", f"Customer {k}") for k in range(50)])
+    receipt = rcpt("300.00", payer="Dabrowski Elektro Sp. z o.o. Nieder", text="Rechnung 2333 Rechnung 6064")
+    found = gather(receipt, items)
+    assert set(found.invoices) == {1, 2}
+    assert "all name invoices of C-ACME" in reasons(found, 1)
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(ln[0] for ln in lines(decision.proposals[0])) == [1, 2]
+
+
+def test_two_sequence_numbers_naming_invoices_of_different_customers_identify_nobody() -> None:
+    items = book(
+        [inv(1, "VR26002333", "C-ACME", "100.00"), inv(2, "VR26006064", "C-OTHER", "200.00")],
+        [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd")],
+    )
+    found = gather(rcpt("300.00", payer="Nobody", text="Rechnung 2333 Rechnung 6064"), items)
+    assert not found.invoices
