@@ -18,10 +18,13 @@ Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl, name_keys, normalise_name
 
@@ -158,6 +161,39 @@ W_REF_SUFFIX = 4.5
 W_IMPLIED = 3.0
 MIN_KEY = 4
 MIN_SUFFIX = 5
+W_STRANGER = 2.0
+"""Taken off a number naming an invoice of a customer other than the one the payer's account or
+name identify (and outside its group): a typo that lands on a stranger's invoice looks exactly like
+it, and the more invoices a book holds, the likelier one is there."""
+STRONG_PAYER = 4.5
+"""Payer evidence at least this strong (an account, a name no other customer has) identifies the payer."""
+W_ONE_DIGIT = 3.5
+"""A number one digit away from one of the identified customer's invoices, which has exactly the amount."""
+W_SERIAL = 5.0
+"""At most, for an invoice's sequence number written alone ("Rg 4467", "153/25") and found among the
+identified customers' open invoices."""
+W_SERIAL_BARE = 3.5
+"""At most, for a bare number (no invoice word, no year) found that way."""
+SERIAL_WORD = 2.0
+"""What an invoice word before a number ("Rg", "inv", "fact.", "Rechnung") adds: it says the number is one."""
+SERIAL_YEAR = 1.0
+"""What zero padding written before it ("02678") adds: the payer cut a longer number."""
+W_SERIAL_AMOUNT = 5.5
+"""At most, for a sequence number read book-wide, where exactly one invoice with it has the amount."""
+MIN_SERIAL_WEIGHT = 1.0
+W_CUSTNO = 5.0
+"""A customer's number (as the customer master has it, letters included) after a customer word."""
+W_CUSTNO_DIGITS = 4.5
+"""...its digits only, five or more, after a customer word ("Kd-Nr. 10023")."""
+W_CUSTNO_SHORT = 3.5
+"""...four digits after a customer word."""
+W_CUSTNO_CODE = 4.0
+"""...with its letters, without a customer word ("K100330")."""
+W_CUSTNO_BARE = 2.0
+"""At most, for a bare number equal to a customer number's digits."""
+TEXT_LIMIT = 140
+"""Banks cut remittance texts at 140 characters (SEPA, camt ``Ustrd``): the last number of a text that
+long may be the beginning of a longer one."""
 
 _SEGMENTS = re.compile(r"[,;\n]+")
 _WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
@@ -214,6 +250,185 @@ def candidates(text: str) -> list[str]:
     return out
 
 
+def uncut(text: str) -> str:
+    """``text`` without its last word if the bank may have cut it there (see :data:`TEXT_LIMIT`)."""
+    if len(text) < TEXT_LIMIT or not text[-1].isalnum():
+        return text
+    return _LAST_WORD.sub("", text)
+
+
+_LAST_WORD = re.compile(r"[^\s,;]*$")
+
+# -- what payers write around numbers ---------------------------------------------------------------------
+#
+# Why by hand: no library reads remittance text. The words are those payers write before an invoice
+# number, a customer number, or some other number (orders, weeks, delivery notes, dates), in the
+# languages of European trade; "Nr", "No", "#" and the like join a word to its number.
+
+
+def _wordset(*lines: str) -> frozenset[str]:
+    return frozenset(word for line in lines for word in line.split())
+
+
+INVOICE_WORDS = _wordset(
+    "rg rgnr rnr rechnr invnr re renr rech rechn rechnung rechnungen rechnungsnr rechnungsnummer rng",
+    "inv invs invoice invoices invno bill fact fac fatt fattura fatture factura facturas facture factures fra",
+    "fakt faktura faktury fv ft nota beleg belegnr",
+)
+CUSTOMER_WORDS = _wordset(
+    "kd kdnr kunde kunden kundennr kundennummer customer cust custno client cliente klient klienta klant klantnr "
+    "debitor debitorennr debitornr debitorennummer deb debtor"
+)
+OTHER_WORDS = _wordset(
+    "kw woche week auftrag auftragsnr auftragsnummer order orders ordine pedido commande bestellung bestellnr "
+    "best po ddt del vom lieferung lieferschein ls delivery avis datum date dated vertrag contract tel fax iban "
+    "bic plz skonto rate mwst ust vat ab bis den am le du"
+)
+CONNECTORS = _wordset("nr no n nº num number nummer numero número # : . - / ( ) , ;")
+
+
+class Mention(NamedTuple):
+    """A number written in a text, as read: what the word before it says it is (``invoice``,
+    ``customer``, ``other`` or None for a bare number), its digits as written (OCR confusions read
+    as digits), without leading zeros (``serial``), the year written with it, and the token itself
+    (``code``, upper case, letters kept) when it mixes letters and digits."""
+
+    context: str | None
+    serial: str
+    year: str | None
+    digits: str
+    code: str
+
+
+_TOKENS = re.compile(r"[^\W_]+|[^\w\s]")
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _as_digits(token: str) -> str | None:
+    """A token's digits if it is a number, OCR confusions (O/0, l/1, S/5, B/8) read as digits."""
+    if not any(c in _ASCII_DIGITS for c in token):
+        return None
+    fixed = token.translate(_OCR)
+    return fixed if fixed.isascii() and fixed.isdigit() else None
+
+
+def _is_year(digits: str) -> bool:
+    return len(digits) == 4 and "1990" <= digits <= "2099"
+
+
+def _full_year(digits: str) -> str:
+    return digits if len(digits) == 4 else "20" + digits
+
+
+def mentions(text: str) -> list[Mention]:
+    """The numbers in ``text`` with what the words before them say they are: ``fact. 2026/153``,
+    ``153/25`` and ``2026 / 153`` are invoice 153 of 2026 (or 2025), ``Kd-Nr. 10023`` a customer
+    number, ``KW 42`` and ``Auftrag 69478`` something else; dates are skipped."""
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKENS.finditer(text)]
+    out: list[Mention] = []
+    context: str | None = None
+    i, n = 0, len(tokens)
+    while i < n:
+        token = tokens[i][0]
+        digits = _as_digits(token)
+        if digits is None:
+            word = token.casefold()
+            if word in CONNECTORS or not (word.isalnum() or word == "%"):
+                pass  # joins a word to its number, or separates the numbers of a list
+            elif word in INVOICE_WORDS:
+                context = "invoice"
+            elif word in CUSTOMER_WORDS:
+                context = "customer"
+            elif word in OTHER_WORDS or word == "%":
+                context = "other"
+            elif any(c.isdigit() for c in word):  # a code mixing letters and digits: K100330, VR26000124
+                only = "".join(c for c in word if c in _ASCII_DIGITS)
+                out.append(Mention(context, only.lstrip("0") or "0", None, only, normalise(token)))
+                context = None if context != "invoice" else context
+            else:
+                context = None
+            i += 1
+            continue
+        # A number, perhaps the first of a group: a date, a year and a number, a number and a year.
+        # "/" and "-" may have spaces around them ("2026 / 1850"), "." not ("24.05. 1375" is a date, then 1375).
+        group = [digits]
+        seps: list[str] = []
+        j = i + 1
+        while j + 1 < n and tokens[j][0] in ("/", "-", "."):
+            sep, after = tokens[j], tokens[j + 1]
+            d = _as_digits(after[0])
+            if d is None or (sep[0] == "." and (sep[1] != tokens[j - 1][2] or after[1] != sep[2])):
+                break
+            seps.append(sep[0])
+            group.append(d)
+            j += 2
+        if len(group) == 1 and _is_year(digits) and j < n and (d := _as_digits(tokens[j][0])) is not None:
+            group.append(d)  # "2026 1733": a year and a number written with a space
+            seps.append(" ")
+            j += 1
+        i = j
+        if i < n and tokens[i][0] == "%":
+            context = "other"
+            i += 1
+            continue
+        for number, year in _readings(group, seps, context == "invoice"):
+            out.append(Mention(context, number.lstrip("0") or "0", year, number, number))
+        if context != "invoice":
+            context = None  # an order or customer word names the number after it, not the whole list
+    return out
+
+
+def _readings(group: list[str], seps: list[str], invoice: bool) -> list[tuple[str, str | None]]:
+    """What a group of numbers joined by separators may be: (number, year) readings, none for a date."""
+    if len(group) == 1:
+        return [(group[0], None)]
+    a, b = group[0], group[1]
+    if len(group) >= 3:
+        # 2026/000124/01 is a year and a number; 24.05.2026, 2026-03-15 and 25/3/26 are dates
+        return [(b, a)] if _is_year(a) and len(b) > 2 else []
+    if seps[0] == "." and len(a) <= 2 and len(b) <= 2:
+        return []  # 24.05.
+    if not invoice and len(a) <= 2 and len(b) <= 2 and 1 <= int(a) <= 31 and 1 <= int(b) <= 12:
+        return []  # 25/3, 4/11
+    readings: list[tuple[str, str | None]] = []
+    if _is_year(a):
+        readings.append((b, a))  # 2026/153, 2026 1733
+    if seps[0] != " " and (len(b) == 2 or _is_year(b)):
+        readings.append((a, _full_year(b)))  # 153/25, 2001/26 (or 2001's number 26)
+    return readings or [(a, None), (b, None)]
+
+
+def serial_of(number: str) -> tuple[str | None, str | None]:
+    """An invoice number's sequence number and year, where they can be told: ``RE-2026-0000096``
+    and ``2026/96`` give (``96``, ``2026``); ``VR25000124`` (``124``, ``2025``), the zeros between
+    them being padding; ``90002678`` (``2678``, None); ``12345678`` gives nothing."""
+    groups = _DIGIT_RUN.findall(number)
+    if not groups:
+        return None, None
+    last = groups[-1]
+    year = next((g for g in groups[:-1] if _is_year(g)), None)
+    if last[0] == "0":
+        return last.lstrip("0") or None, year
+    padded = _PADDED_SERIAL.match(last)
+    if padded:
+        prefix = padded.group(1)
+        if year is None and (len(prefix) == 2 or _is_year(prefix)):
+            year = _full_year(prefix)
+        return padded.group(2), year
+    if len(groups) > 1 or not number.isdigit():
+        return last, year
+    return None, None
+
+
+_PADDED_SERIAL = re.compile(r"^(\d*?[1-9])0{2,}([1-9]\d*)$")
+
+
+def _chance_words(serial: str, among: int) -> float:
+    """Log-odds that a number of ``serial``'s length, written at random, is none of ``among`` numbers of
+    that length (there are 9 * 10^(length - 1) of them)."""
+    return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
+
+
 class _References:
     def __init__(self, book: OpenItems) -> None:
         self.numbers: dict[str, list[int]] = defaultdict(list)
@@ -243,6 +458,11 @@ class _References:
             if reference:
                 structured[not_alnum("", reference).upper()].append(iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
+        self._serials_of: dict[str, dict[str, list[tuple[int, str | None]]]] = {}
+        self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
+        self._serials: dict[str, list[tuple[int, str | None]]] | None = None
+        self._amounts: dict[tuple[str, Decimal], int] = {}
+        self._per_currency: dict[str, int] = {}
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
@@ -256,6 +476,68 @@ class _References:
             ]
         return got
 
+    def serials_of(self, book: OpenItems, customer_id: str) -> dict[str, list[tuple[int, str | None]]]:
+        """A customer's invoices by sequence number, with their years (built on first use)."""
+        got = self._serials_of.get(customer_id)
+        if got is None:
+            got = self._serials_of[customer_id] = defaultdict(list)
+            lengths = self._lengths_of[customer_id] = defaultdict(int)
+            for i in book.by_customer.get(customer_id, ()):
+                serial, year = serial_of(book.invoices[i].number)
+                if serial:
+                    got[serial].append((i, year))
+                    lengths[len(serial), None] += 1
+                    if year is not None:
+                        lengths[len(serial), year] += 1
+        return got
+
+    def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
+        """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
+        given, ``year`` or no year known): the numbers a number written at random could hit."""
+        self.serials_of(book, customer_id)
+        lengths = self._lengths_of[customer_id]
+        if year is None:
+            return lengths.get((len(serial), None), 0)
+        with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
+        return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
+
+    def serials(self, book: OpenItems) -> dict[str, list[tuple[int, str | None]]]:
+        """Every invoice by sequence number, and how many open invoices have each amount (built the
+        first time a receipt is read book-wide: runs whose payers are all known never need it)."""
+        if self._serials is None:
+            self._serials = defaultdict(list)
+            amounts: dict[tuple[str, Decimal], int] = defaultdict(int)
+            per_currency: dict[str, int] = defaultdict(int)
+            for inv in book.invoices.values():
+                serial, year = serial_of(inv.number)
+                if serial:
+                    self._serials[serial].append((inv.id, year))
+                amounts[inv.currency, inv.open_amount] += 1
+                per_currency[inv.currency] += 1
+            self._amounts, self._per_currency = amounts, per_currency
+        return self._serials
+
+    def amount_share(self, currency: str, amount: Decimal) -> tuple[int, int]:
+        """How many open invoices in ``currency`` have ``amount``, and how many there are."""
+        return self._amounts.get((currency, amount), 0), self._per_currency.get(currency, 0)
+
+
+def _group_of(book: OpenItems, customer_id: str) -> str:
+    c = book.customers.get(customer_id)
+    return c.parent_id if c is not None and c.parent_id else customer_id
+
+
+def _payers(book: OpenItems, found: Found) -> set[str]:
+    """The customers the payer's own evidence (account, name, customer number) identifies, strongly."""
+    return {cid for cid in found.customers if found.customer_weight(cid, payer_only=True) >= STRONG_PAYER}
+
+
+def _year_agrees(written: str | None, invoice: str | None) -> bool | None:
+    """True or False where both years are known, None where one is not."""
+    if written is None or invoice is None:
+        return None
+    return written == invoice
+
 
 class ReferenceMatcher(EvidenceMatcher):
     name = "references"
@@ -265,6 +547,9 @@ class ReferenceMatcher(EvidenceMatcher):
         refs: _References = book.index("matching:references", _References)
         out: list[Evidence] = []
         seen: set[int] = set()
+        payers = _payers(book, found)
+        payer_groups = {_group_of(book, c) for c in payers}
+        strangers: set[int] = set()
 
         def hit(ids: list[int], weight: float, reason: str) -> None:
             ambiguous = len(ids) > 1
@@ -274,15 +559,15 @@ class ReferenceMatcher(EvidenceMatcher):
                 seen.add(i)
                 w = weight - (1.5 + 0.5 * min(len(ids) - 2, 4) if ambiguous else 0.0)
                 inv = book.invoices[i]
-                out.append(
-                    Evidence(
-                        "invoice",
-                        i,
-                        w,
-                        reason.format(number=inv.number) + (f" (fits {len(ids)} invoices)" if ambiguous else ""),
-                        self.name,
+                why = reason.format(number=inv.number) + (f" (fits {len(ids)} invoices)" if ambiguous else "")
+                if payers and _group_of(book, inv.customer_id) not in payer_groups:
+                    strangers.add(i)
+                    w -= W_STRANGER
+                    why += (
+                        f", but {inv.number} is {inv.customer_id}'s and the payer is identified as "
+                        f"{', '.join(sorted(payers))} ({-W_STRANGER:+.1f})"
                     )
-                )
+                out.append(Evidence("invoice", i, w, why, self.name))
                 out.append(
                     Evidence(
                         "customer",
@@ -311,8 +596,9 @@ class ReferenceMatcher(EvidenceMatcher):
             ids = refs.structured.get(key) or []
             if ids:
                 hit(ids, W_STRUCTURED, f"structured reference {value} names {{number}}")
+        texts = [uncut(t) for t in receipt.texts()]
         tokens: list[str] = []
-        for text in receipt.texts():
+        for text in texts:
             tokens.extend(candidates(text))
         tokens = list(dict.fromkeys(tokens))  # each distinct token once, in order
         # Strongest reading first: whole invoice numbers, then digits only (unless they are the digits
@@ -320,8 +606,8 @@ class ReferenceMatcher(EvidenceMatcher):
         for key in tokens:
             if key in refs.numbers:
                 hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
-        if not self._pays(receipt, book, seen):
-            self._unpadded(receipt, refs, hit)
+        if not self._pays(receipt, book, seen - strangers):
+            self._unpadded(texts, refs, hit)
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:
@@ -341,9 +627,15 @@ class ReferenceMatcher(EvidenceMatcher):
         if named_by:
             most = max(named_by.values())
             customers.update(cid for cid, n in named_by.items() if n == most)
-        # Mangled numbers are only worth looking for when what was found whole does not pay the amount.
-        if customers and not self._pays(receipt, book, seen):
-            self._fuzzy(receipt, book, refs, tokens, customers, seen, hit)
+        # Mangled and partly written numbers are only worth looking for when what was found whole does
+        # not pay the amount, or is a stranger's.
+        if not self._pays(receipt, book, seen - strangers):
+            if customers:
+                # A stranger's number that has exactly the amount may be the payer's own, mistyped: its
+                # digits are read again among the payer's invoices.
+                explained = {i for i in seen if i not in strangers or book.remaining(i) != receipt.amount}
+                self._fuzzy(receipt, book, refs, tokens, customers, seen, explained, hit)
+            self._serials(receipt, book, found, refs, texts, customers, payers, seen, hit)
         return out
 
     @staticmethod
@@ -355,11 +647,11 @@ class ReferenceMatcher(EvidenceMatcher):
         return total == receipt.amount
 
     @staticmethod
-    def _unpadded(receipt: ReceiptView, refs: _References, hit: object) -> None:
+    def _unpadded(texts: list[str], refs: _References, hit: object) -> None:
         """Numbers written without their zero padding: each run of a prefix and up to three numbers
         in the words ("Payment INV 2026-123" -> "INV.2026.123") looked up among padded numbers."""
         assert callable(hit)
-        for text in receipt.texts():
+        for text in texts:
             for segment in _SEGMENTS.split(text):
                 for words in _WORDS.findall(segment):
                     parts = [p if p.isalpha() else (p.lstrip("0") or "0") for p in _PARTS.findall(words.upper())]
@@ -383,9 +675,10 @@ class ReferenceMatcher(EvidenceMatcher):
         tokens: list[str],
         customers: set[str],
         seen: set[int],
+        known: set[int],
         hit: object,
     ) -> None:
-        explained = [refs.invoice_digits[i] for i in seen if book.invoices[i].customer_id in customers]
+        explained = [refs.invoice_digits[i] for i in known if book.invoices[i].customer_id in customers]
         digit_tokens = set()
         for key in tokens:
             ocr = key.translate(_OCR)
@@ -418,6 +711,26 @@ class ReferenceMatcher(EvidenceMatcher):
             if swapped:
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
                 continue
+            # One digit wrong: numbered in sequence, a customer's invoices are often one digit apart, so
+            # only the one that has exactly the amount is a clue, and only if it is the only one.
+            wrong = [
+                i
+                for i in mine(
+                    i
+                    for k in range(len(token))
+                    for digit in "0123456789"
+                    if digit != token[k]
+                    for i in refs.digits.get(token[:k] + digit + token[k + 1 :], ())
+                )
+                if book.remaining(i) == receipt.amount and book.invoices[i].currency == receipt.currency
+            ]
+            if len(wrong) == 1:
+                hit(
+                    wrong,
+                    W_ONE_DIGIT,
+                    f"{{number}} written with one digit different ({token}), the only such invoice with the amount",
+                )
+                continue
             stripped = token.lstrip("0")
             # "last digits" are shorter than a whole number, and not a PO number written as digits
             if not MIN_SUFFIX <= len(stripped) <= 8 or ("PO" + token) in refs.po:
@@ -431,7 +744,233 @@ class ReferenceMatcher(EvidenceMatcher):
             if len(tail) == 1:
                 hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
 
+    @staticmethod
+    def _one_customer(
+        receipt: ReceiptView,
+        book: OpenItems,
+        serials: dict[str, list[tuple[int, str | None]]],
+        unmatched: list[Mention],
+        seen: set[int],
+        hit: object,
+    ) -> bool:
+        """Book-wide: several numbers that all name invoices of one customer identify it."""
+        assert callable(hit)
+        found = _one_customer_reading(receipt, book, serials, unmatched)
+        if found is None:
+            return False
+        cid, ids_per_number, chance = found
+        weight = min(W_SERIAL, math.log(1 / max(chance, 1e-12)) - 1.0)
+        if weight < MIN_SERIAL_WEIGHT:
+            return False
+        for ids in ids_per_number:
+            hit(
+                [i for i in ids if i not in seen] or ids,
+                weight,
+                f"{{number}} written by its sequence number, one of {len(ids_per_number)} numbers written that all "
+                f"name invoices of {cid} and no other customer ({_about_chance(chance)} by coincidence)",
+            )
+        return True
+
+    @staticmethod
+    def _serials(
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        refs: _References,
+        texts: list[str],
+        customers: set[str],
+        payers: set[str],
+        seen: set[int],
+        hit: object,
+    ) -> None:
+        """Invoice numbers written partly: the sequence number alone ("Rg 4467", "inv 153"), with the
+        year ("fact. 2026/153", "153/25", "2026 / 1850"), OCR confusions read as digits. A sequence
+        number is short and every year, prefix and company of a book has one like it: it is looked
+        for among the identified customers' open invoices only, weighing less the more invoices they
+        have; or book-wide where it is written as an invoice number and exactly one invoice with it
+        has the amount, weighing less the more invoices share the number and the amount."""
+        assert callable(hit)
+        read: list[Mention] = []
+        for text in texts:
+            read.extend(m for m in mentions(text) if m.context in ("invoice", None) and m.digits == m.code)
+        if not read:
+            return
+        unmatched: list[Mention] = []
+        for m in dict.fromkeys(read):
+            said = m.context == "invoice" or m.year is not None or (len(m.digits) > len(m.serial))
+            if not said and (len(m.serial) < 3 or _is_year(m.serial)):
+                continue  # a bare short number or a year names nothing
+            matched = False
+            for cid in sorted(customers):
+                serials = refs.serials_of(book, cid)
+                ids = [
+                    i
+                    for i, year in serials.get(m.serial, ())
+                    if _year_agrees(m.year, year) is not False and book.remaining(i) > 0
+                ]
+                if not ids:
+                    continue
+                matched = True
+                agrees = m.year is not None and all(_year_agrees(m.year, y) for i, y in serials[m.serial] if i in ids)
+                among = refs.alike(book, cid, m.serial, m.year if agrees else None)
+                weight = _chance_words(m.serial, among)
+                if m.context == "invoice":
+                    weight += SERIAL_WORD
+                if len(m.digits) > len(m.serial):
+                    weight += SERIAL_YEAR
+                weight = min(weight, W_SERIAL if said else W_SERIAL_BARE)
+                if weight < MIN_SERIAL_WEIGHT:
+                    continue
+                written = f"{m.serial}/{m.year}" if m.year else m.digits
+                hit(
+                    ids,
+                    weight,
+                    f"{{number}} written by its sequence number ({written}"
+                    + (", the year agreeing" if agrees else "")
+                    + (", after an invoice word" if m.context == "invoice" else ", a bare number")
+                    + f"), one of {among} open invoices of {cid} numbered alike; {cid} "
+                    + ("identified by the payer" if cid in found.customers else "named by the payment's other numbers"),
+                )
+            if not matched and (m.context == "invoice" or m.year is not None) and len(m.serial) >= 2:
+                unmatched.append(m)
+        # Book-wide: only where no payer is identified (if one is, its own invoices were searched above).
+        if not unmatched or payers:
+            return
+        serials = refs.serials(book)
+        if ReferenceMatcher._one_customer(receipt, book, serials, unmatched, seen, hit):
+            return  # the numbers together name one customer's invoices: no single one is read alone
+        for m in unmatched:
+            numbered = [(i, y) for i, y in serials.get(m.serial, ()) if _year_agrees(m.year, y) is not False]
+            paid = [
+                i
+                for i, _ in numbered
+                if book.invoices[i].currency == receipt.currency
+                and book.remaining(i) == receipt.amount
+                and _due_plausibly(book.invoices[i].due_date, receipt.booking_date)
+            ]
+            if len(paid) != 1 or paid[0] in seen:
+                continue
+            same, total = refs.amount_share(receipt.currency, receipt.amount)
+            # The chance that one of the invoices with this number has the amount by coincidence: as
+            # many tries as invoices numbered so, each hitting as often as invoices have the amount
+            # (the invoice itself counted once more: a unique amount is not proof of a unique habit).
+            chance = len(numbered) * (same + 1) / (total + 1)
+            weight = min(W_SERIAL_AMOUNT, math.log(1 / chance) - 1.0)
+            if weight < MIN_SERIAL_WEIGHT:
+                continue
+            inv = book.invoices[paid[0]]
+            written = f"{m.serial}/{m.year}" if m.year else m.digits
+            hit(
+                paid,
+                weight,
+                f"{{number}} written by its sequence number ({written}): of {len(numbered)} invoices numbered so, "
+                f"the only one whose open amount equals the payment (due {inv.due_date}); {same} of {total} open "
+                f"invoices in {receipt.currency} have this amount",
+            )
+
+
+def _one_customer_reading(
+    receipt: ReceiptView,
+    book: OpenItems,
+    serials: dict[str, list[tuple[int, str | None]]],
+    unmatched: list[Mention],
+) -> tuple[str, list[list[int]], float] | None:
+    """Several sequence numbers written as invoice numbers whose invoices (open, in the currency) are
+    of one customer only: that customer, each number's invoices of it, and the chance that the numbers
+    all land on one customer's invoices by coincidence."""
+    per_mention: list[dict[str, list[int]]] = []
+    for m in dict.fromkeys(unmatched):
+        owners: dict[str, list[int]] = defaultdict(list)
+        for i, y in serials.get(m.serial, ()):
+            inv = book.invoices[i]
+            if _year_agrees(m.year, y) is not False and inv.currency == receipt.currency and book.remaining(i) > 0:
+                owners[inv.customer_id].append(i)
+        if owners:
+            per_mention.append(owners)
+    if len(per_mention) < 2:
+        return None
+    common = set(per_mention[0]).intersection(*per_mention[1:])
+    if len(common) != 1:
+        return None
+    (cid,) = common
+    share = len(book.by_customer.get(cid, ())) / max(len(book.invoices), 1)
+    # The first number picks the customer; each further one lands on it by chance as often as it has
+    # as many tries as invoices numbered so, each hitting the customer's share of the book.
+    chance = math.prod(min(1.0, sum(len(ids) for ids in owners.values()) * share) for owners in per_mention[1:])
+    return cid, [owners[cid] for owners in per_mention], chance
+
+
+def _about_chance(chance: float) -> str:
+    return f"about 1 in {1 / chance:,.0f}" if chance > 1e-9 else "fewer than 1 in a billion"
+
+
+def _due_plausibly(due: object, booked: object) -> bool:
+    """A payment is not made for an invoice due more than half a year after it (not issued yet)."""
+    if isinstance(due, date) and isinstance(booked, date):
+        return due <= booked + timedelta(days=183)
+    return True
+
+
+# -- customer numbers ---------------------------------------------------------------------------------
+
+
+class _CustomerNumbers:
+    def __init__(self, book: OpenItems) -> None:
+        self.codes: dict[str, list[str]] = defaultdict(list)
+        self.digits: dict[str, list[str]] = defaultdict(list)
+        for cid in book.customers:
+            self.codes[normalise(cid)].append(cid)
+            only = _NOT_DIGIT.sub("", cid).lstrip("0")
+            if len(only) >= 4:
+                self.digits[only].append(cid)
+        self.count = len(book.customers)
+
+
+class CustomerNumberMatcher(EvidenceMatcher):
+    """Customer numbers written instead of invoice numbers ("Kd-Nr. 10023", "customer K100330"): the
+    customer's id (its ERP number, as the customer master has it) after a customer word, or alone."""
+
+    name = "customer-number"
+    stage = 0
+
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        index: _CustomerNumbers = book.index("matching:customer-numbers", _CustomerNumbers)
+        refs: _References = book.index("matching:references", _References)
+        best: dict[str, Evidence] = {}
+        for text in (uncut(t) for t in receipt.texts()):
+            for m in mentions(text):
+                if m.context == "other":
+                    continue
+                said = m.context == "customer"
+                owners: list[str] = []
+                weight = 0.0
+                how = ""
+                if m.code in index.codes and (said or (m.code != m.digits and len(m.digits) >= 5)):
+                    owners = index.codes[m.code]
+                    weight = W_CUSTNO if said else W_CUSTNO_CODE
+                    how = f"customer number {m.code} written in the payment" + (
+                        " after a customer word" if said else ""
+                    )
+                elif m.serial in index.digits and len(m.serial) >= 4:
+                    owners = index.digits[m.serial]
+                    if said:
+                        weight = W_CUSTNO_DIGITS if len(m.serial) >= 5 else W_CUSTNO_SHORT
+                        how = f"customer number {m.serial} written in the payment after a customer word"
+                    elif len(m.serial) >= 5 and m.code not in refs.numbers and m.digits not in refs.digits:
+                        # A bare number equals some customer's as often as there are customers.
+                        weight = min(W_CUSTNO_BARE, _chance_words(m.serial, index.count) - 2.0)
+                        how = f"the bare number {m.digits} is a customer number"
+                if not owners or weight <= 0:
+                    continue
+                if len(owners) > 1:
+                    weight -= 1.5
+                    how += f" (of {len(owners)} customers)"
+                for cid in owners:
+                    if cid not in best or best[cid].weight < weight:
+                        best[cid] = Evidence("customer", cid, weight, f"{how}: {cid}", self.name)
+        return [ev for ev in best.values() if ev.weight > 0]
+
 
 @hookimpl
 def hub_register_matchers() -> list[Matcher]:
-    return [PayerAccountMatcher(), PayerNameMatcher(), ReferenceMatcher()]
+    return [PayerAccountMatcher(), PayerNameMatcher(), ReferenceMatcher(), CustomerNumberMatcher()]

@@ -18,7 +18,7 @@ def test_built_in_connectors_and_plugins_load_through_entry_points() -> None:
     names = {i.name for i in host.infos}
     assert names >= BUILT_INS
     assert {"csv", "bank-files", "json-file"} <= set(host.connector_types())
-    assert [m.name for m in host.matchers()] == ["payer-account", "payer-name", "references"]
+    assert [m.name for m in host.matchers()] == ["payer-account", "payer-name", "references", "customer-number"]
     assert {p.name for p in host.flag_policies()} >= {"overdue", "over-limit"}
     dist = {i.name: i.distribution for i in host.infos}
     assert dist["csv"] == "receivables-hub"

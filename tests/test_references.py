@@ -1,0 +1,259 @@
+"""What a payment names, read as payers write it: invoice numbers written partly (the sequence number
+alone, with or without the year, prefix or zero padding, with OCR confusions), customer numbers
+written instead of invoice numbers, and numbers that name a stranger's invoice.
+
+Small hand-written books driven like the engine (see tests/test_matching.py).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hub_plugins.matching import CustomerNumberMatcher, ReferenceMatcher, mentions
+
+from hub.recon import Found, ReconcileEngine, decide
+from tests.test_matching import ACME_IBAN, FEE, D, acme, book, cust, inv, lines, rcpt, text_of
+
+OTHER_IBAN = "GB33BUKB20201555555555"
+
+
+def matchers() -> list:
+    from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher
+
+    return [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher(), CustomerNumberMatcher()]
+
+
+def gather(receipt, items) -> Found:
+    found = Found()
+    for m in sorted(matchers(), key=lambda m: m.stage):
+        for ev in m.evidence(receipt, items, found):
+            found.add(ev)
+    return found
+
+
+def run(receipt, items, *, fee: Decimal = FEE):
+    engine = ReconcileEngine(store=None, matchers=matchers(), fee_tolerance=fee)  # type: ignore[arg-type]
+    proposals = engine.proposals(receipt, items)
+    decision = decide(receipt, proposals, items, auto_threshold=0.95, suggest_threshold=0.3, margin=2.0)
+    return decision, proposals
+
+
+def reasons(found: Found, invoice_id: int) -> str:
+    return " | ".join(e.reason for e in found.invoices.get(invoice_id, ()))
+
+
+def acme_book(*numbers: tuple[int, str, str], others: tuple = ()) -> object:
+    """Acme's invoices (id, number, amount) and a stranger's, in one book."""
+    return book(
+        [inv(i, n, "C-ACME", a) for i, n, a in numbers] + [inv(i, n, "C-OTHER", a) for i, n, a in others],
+        [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd", ibans=(OTHER_IBAN,))],
+    )
+
+
+# -- the sequence number alone -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rg 891",
+        "inv 891",
+        "Rg.-Nr. 891",
+        "fact. 2026/891",
+        "891/26",
+        "2026 / 891",
+        "inv. 2026 891",
+        "Zahlung KW 42 Auftrag 69478 Rechnung 891 Kd 1447",
+        "/INV/Rg.-Nr. 891/PO 4537593234",
+        "Rg 89l",  # OCR: l for 1
+        "Fattura n. 89l",
+    ],
+)
+def test_sequence_number_alone_names_the_identified_customers_invoice_even_short_by_a_fee(text: str) -> None:
+    items = acme_book((1, "RE-2026-0000891", "1250.95"), (2, "RE-2026-0000892", "980.00"))
+    receipt = rcpt("1235.95", account=ACME_IBAN, text=text)  # short by a bank fee: the amount alone does not tell
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert "RE-2026-0000891" in reasons(found, 1)
+    assert "C-ACME" in reasons(found, 1)  # says it was read within the identified customer
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0])[0] == (1, D("1235.95"), "payment")
+
+
+def test_written_year_picks_the_invoice_of_that_year() -> None:
+    items = acme_book((1, "RE-2025-0000153", "500.00"), (2, "RE-2026-0000153", "700.00"))
+    for text, want in (("fact. 2026/153", 2), ("153/25", 1), ("2025 - 153", 1)):
+        found = gather(rcpt("100.00", account=ACME_IBAN, text=text), items)
+        assert list(found.invoices) == [want], text
+        assert "year" in reasons(found, want)
+
+
+def test_sequence_number_shared_by_two_of_the_customers_invoices_is_ambiguous() -> None:
+    items = acme_book((1, "RE-2025-0000153", "500.00"), (2, "RE-2026-0000153", "700.00"))
+    found = gather(rcpt("100.00", account=ACME_IBAN, text="Rg 153"), items)
+    assert set(found.invoices) == {1, 2}
+    assert all(e.weight < 4.0 for evs in found.invoices.values() for e in evs)
+
+
+def test_leading_zeros_of_a_compact_number_written_mean_its_last_digits() -> None:
+    items = acme_book((1, "90002678", "500.00"), (2, "90002767", "700.00"))
+    found = gather(rcpt("1200.00", account=ACME_IBAN, text="02678, 02767"), items)
+    assert set(found.invoices) == {1, 2}
+
+
+@pytest.mark.parametrize("text", ["KW 42", "Auftrag 891", "PO 891", "Lieferung vom 24.05.", "DDT 891 del 25/3"])
+def test_numbers_after_order_week_or_delivery_words_and_dates_are_not_invoice_numbers(text: str) -> None:
+    items = acme_book((1, "RE-2026-0000891", "1250.95"), (2, "RE-2026-0000042", "1.00"), (3, "RE-2026-0000024", "2"))
+    found = gather(rcpt("1235.95", account=ACME_IBAN, text=text), items)
+    assert not found.invoices
+
+
+def test_sequence_number_is_not_read_in_a_strangers_invoices_without_the_amount() -> None:
+    items = acme_book((1, "RE-2026-0000891", "1250.95"))
+    found = gather(rcpt("77.00", payer="Unknown Payer Ltd", text="Rechnung 891"), items)
+    assert not found.invoices
+
+
+def _big_book(amount_of_124: str, same_amount: int) -> object:
+    invoices = [inv(1, "VR25000124", "C-ACME", amount_of_124), inv(2, "VR26000124", "C-OTHER", "88.10")]
+    invoices += [inv(10 + k, f"VR26{k + 1000:06d}", "C-OTHER", f"{100 + k}.{k % 89:02d}") for k in range(3000)]
+    invoices += [inv(1000 + k, f"VR27{k + 5000:06d}", "C-OTHER", amount_of_124) for k in range(same_amount)]
+    return book(invoices, [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd", ibans=(OTHER_IBAN,))])
+
+
+def test_sequence_number_with_the_exact_amount_names_the_invoice_book_wide() -> None:
+    items = _big_book("416.23", 0)
+    receipt = rcpt("416.23", payer="PKO Faktoring S.A.", text="Rechnung 124")
+    found = gather(receipt, items)
+    assert list(found.invoices) == [1]
+    assert "amount" in reasons(found, 1)
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("416.23"), "payment")]
+
+
+def test_sequence_number_with_an_amount_many_invoices_have_is_not_automatic() -> None:
+    items = _big_book("119.00", 40)  # a price-list amount
+    receipt = rcpt("119.00", payer="PKO Faktoring S.A.", text="Rechnung 124")
+    decision, _ = run(receipt, items)
+    assert decision.status != "auto"
+
+
+def test_bare_number_weighs_less_the_more_open_invoices_the_customer_has() -> None:
+    small = acme_book((1, "RE-2026-0000891", "1250.95"))
+    many = [(k, f"RE-2026-{k:07d}", "10.00") for k in range(2, 150)]
+    large = acme_book((891, "RE-2026-0000891", "1250.95"), *many)
+    receipt = rcpt("1250.95", account=ACME_IBAN, text="Zahlung 891")
+    w_small = max(e.weight for e in gather(receipt, small).invoices[1])
+    w_large = max(e.weight for e in gather(receipt, large).invoices[891])
+    assert w_small > w_large
+
+
+# -- the last number of a cut text -----------------------------------------------------------------------------
+
+
+def test_last_number_of_a_text_cut_at_140_characters_names_nothing_whole() -> None:
+    items = acme_book((1, "2026/1665", "100.00"), (2, "2026/2048", "200.00"), others=((3, "2026/20", "300.00"),))
+    listed = "2026/1665, 2026/20"  # the bank cut 2026/2048 after its first two digits
+    text = "Zahlung " + "x" * (140 - 9 - len(listed)) + " " + listed
+    assert len(text) == 140
+    found = gather(rcpt("300.00", account=ACME_IBAN, text=text), items)
+    assert 3 not in found.invoices
+
+
+# -- customer numbers -------------------------------------------------------------------------------------
+
+
+def _customers_book() -> object:
+    return book(
+        [inv(1, "VR26008212", "K100330", "480.64"), inv(2, "VR26008213", "K100331", "77.00")],
+        [cust("K100330", "Perrin Plomberie SARL"), cust("K100331", "Schulz Heizungsbau GmbH")],
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["Kundennr. K100330", "Kd-Nr 100330", "customer 100330", "Debitor 100330", "klient K100330"]
+)
+def test_customer_number_with_its_word_identifies_the_customer_whose_invoice_has_the_amount(text: str) -> None:
+    items = _customers_book()
+    receipt = rcpt("480.64", payer="PKO Faktoring S.A.", text=text)
+    found = gather(receipt, items)
+    assert found.customer_weight("K100330", payer_only=True) >= 4.5
+    assert "customer number" in found.customers["K100330"][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("480.64"), "payment")]
+    assert "customer number" in text_of(decision.proposals[0])
+
+
+def test_bare_number_equal_to_a_customer_number_is_weaker_than_one_with_its_word() -> None:
+    items = _customers_book()
+    bare = gather(rcpt("480.64", payer="x", text="Zahlung 100330"), items).customer_weight("K100330")
+    said = gather(rcpt("480.64", payer="x", text="Kd-Nr 100330"), items).customer_weight("K100330")
+    assert 0 < bare < said
+    decision, _ = run(rcpt("480.64", payer="x", text="Zahlung 100330"), items)
+    assert decision.status != "auto"
+
+
+def test_mentions_read_context_year_and_ocr() -> None:
+    got = [(m.context, m.serial, m.year) for m in mentions("Kd-Nr. 10023 fact. 2O26/l53, 2026 / 1850 KW 42")]
+    assert got == [
+        ("customer", "10023", None),
+        ("invoice", "153", "2026"),
+        ("invoice", "1850", "2026"),
+        ("other", "42", None),
+    ]
+
+
+# -- a number naming a stranger's invoice -------------------------------------------------------------------
+
+
+def test_number_naming_a_strangers_invoice_while_account_and_name_say_acme_is_not_automatic() -> None:
+    # The payer typed 4712 for Acme's 4711 (exactly the amount): 4712 is another customer's invoice.
+    items = acme_book((1, "INV-2026-004711", "1000.00"), others=((2, "INV-2026-004712", "1000.00"),))
+    receipt = rcpt("1000.00", account=ACME_IBAN, payer="Acme Logistics GmbH", text="INV-2026-004712")
+    found = gather(receipt, items)
+    assert "identified as C-ACME" in reasons(found, 2)
+    decision, _ = run(receipt, items)
+    assert not (decision.status == "auto" and lines(decision.proposals[0])[0][0] == 2)
+    assert 1 in found.invoices  # Acme's invoice one digit away is read as well
+    assert "one digit" in reasons(found, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Lieferung vom 08.11. l375 Kd 2840", [(None, "1375", None), ("customer", "2840", None)]),
+        ("Pagamento 60/26 DDT 547 del 4/11", [(None, "60", "2026"), ("other", "547", None)]),
+        ("2001/26 minus damaged goods", [(None, "26", "2001"), (None, "2001", "2026")]),
+        ("Zahlung 2026-03-15 Rg 12, 2% Skonto", [("invoice", "12", None)]),
+    ],
+)
+def test_mentions_tell_dates_from_numbers_with_a_year(text: str, want: list) -> None:
+    assert [(m.context, m.serial, m.year) for m in mentions(text)] == want
+
+
+def test_several_sequence_numbers_all_naming_one_customers_invoices_identify_it_book_wide() -> None:
+    invoices = [inv(1, "VR26002333", "C-ACME", "100.00"), inv(2, "VR26006064", "C-ACME", "200.00")]
+    invoices += [inv(3, "VR25002333", "C-OTHER", "300.00"), inv(4, "VR25006064", "C-THIRD", "400.00")]
+    invoices += [inv(10 + k, f"VR24{k + 1000:06d}", f"C-{k % 50}", f"{10 + k}.00") for k in range(3000)]
+    customers = [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd"), cust("C-THIRD", "Third Ltd")]
+    items = book(invoices, customers + [cust(f"C-{k}", f"Customer {k}") for k in range(50)])
+    receipt = rcpt("300.00", payer="Dabrowski Elektro Sp. z o.o. Nieder", text="Rechnung 2333 Rechnung 6064")
+    found = gather(receipt, items)
+    assert set(found.invoices) == {1, 2}
+    assert "all name invoices of C-ACME" in reasons(found, 1)
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(ln[0] for ln in lines(decision.proposals[0])) == [1, 2]
+
+
+def test_two_sequence_numbers_naming_invoices_of_different_customers_identify_nobody() -> None:
+    items = book(
+        [inv(1, "VR26002333", "C-ACME", "100.00"), inv(2, "VR26006064", "C-OTHER", "200.00")],
+        [acme(), cust("C-OTHER", "Blue Harbour Trading Ltd")],
+    )
+    found = gather(rcpt("300.00", payer="Nobody", text="Rechnung 2333 Rechnung 6064"), items)
+    assert not found.invoices
