@@ -805,6 +805,16 @@ def test_decide_drops_proposals_claiming_more_than_the_receipt_and_keeps_the_bes
     assert (decision.status, decision.proposals) == ("auto", [high])
 
 
+def test_decide_lets_an_automatic_proposal_stand_when_another_path_proposed_the_same_lines_with_doubt() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "500.00"), inv(2, "A-2", "C-ACME", "250.00")], [acme()])
+    doubted = MatchProposal([ProposalLine(1, D("500.00"))], 0.999, "amount+subset", automatic=False)
+    proven = MatchProposal([ProposalLine(1, D("500.00"))], 0.98, "reference")
+    decision = decide(rcpt("500.00"), [doubted, proven], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert (decision.status, decision.proposals) == ("auto", [proven])
+    decision = decide(rcpt("500.00"), [doubted], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert decision.status == "suggested"
+
+
 def test_every_proposal_carries_reasons_naming_each_evidence_with_its_weight_and_the_confidence() -> None:
     items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
     receipt = rcpt("1000.00", account=ACME_IBAN, payer="ACME LOGISTICS", text="INV 2026 000123")

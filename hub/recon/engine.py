@@ -73,8 +73,11 @@ def decide(
             continue
         if any(book.invoices[ln.invoice_id].currency != receipt.currency for ln in p.lines):
             continue
+        # Of two proposals of the same lines (found by two paths: the references named, a set of the
+        # customer's), one that may be automatic and clears the threshold counts, whatever the other's
+        # confidence: the other path's doubt (a set that could be a coincidence) is answered by it.
         k = p.key()
-        if k not in unique or unique[k].confidence < p.confidence:
+        if k not in unique or _rank(unique[k], auto_threshold) < _rank(p, auto_threshold):
             unique[k] = p
     ranked = sorted(unique.values(), key=lambda p: (-p.confidence, -p.total))
     if not ranked:
@@ -89,6 +92,10 @@ def decide(
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
+
+
+def _rank(p: MatchProposal, auto_threshold: float) -> tuple[bool, float]:
+    return (p.automatic and p.confidence >= auto_threshold, p.confidence)
 
 
 def _raw_rows(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[tuple[Any, ...]]:
