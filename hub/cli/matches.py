@@ -187,8 +187,11 @@ def matches_explain(receipt_ref: Receipt) -> None:
         f"status {r['match_status']}",
         highlight=False,
     )
-    if r["remittance"]:
-        out.print(f"  text: {escape(r['remittance'])}", highlight=False)
+    if r["texts"]:
+        out.print("  texts read:", highlight=False)
+    for t in r["texts"]:
+        text = "\n      ".join(t["text"].splitlines())  # a multi-line text indented under its label
+        out.print(f"    {escape(t['label'])}: {escape(text)}", highlight=False)
     if not data["allocations"]:
         out.print("  no proposal: no customer identified and no invoice named, or nothing fits the amount")
     for (rank, method, reasons), lines in _proposals(data["allocations"]).items():
