@@ -395,6 +395,9 @@ def _zka(text: str, separator: str, r: dict[str, Any]) -> str:
     keyed: dict[str, str] = {}
     free: list[str] = []
     additional: list[str] = []
+    # The ultimate party on the payer's side is the ultimate payer: ABWA+ (abweichender Auftraggeber)
+    # of a credit, ABWE+ (abweichender Empfaenger) of a debit; the other side's is kept as text.
+    ultimate = "ABWA" if r["direction"] == "credit" else "ABWE"
     for keyword, text_ in _sepa_pieces(remittance_lines):
         if keyword is None or keyword == "SVWZ":
             if text_.strip():
@@ -403,15 +406,17 @@ def _zka(text: str, separator: str, r: dict[str, Any]) -> str:
             keyed[keyword] += "\n" + text_
         else:
             keyed[keyword] = text_
-        if keyword not in (None, "SVWZ", "EREF", "KREF", "MREF", "ABWA", "ABWE", "IBAN", "BIC", "PURP"):
+        # What no other field of the receipt holds, and the customer's and the mandate's references
+        # (KREF+, MREF+: they carry invoice and customer numbers, and only these texts are read for
+        # them), as "KEY+value"; the end-to-end id, counterparty, code and ultimate payer have fields.
+        if keyword not in (None, "SVWZ", "EREF", ultimate, "IBAN", "BIC", "PURP") and _reference(text_):
             additional.append(f"{keyword}+{text_.strip()}")
     r["remittance"] = "\n".join(free) or None
     r["end_to_end_id"] = _reference(keyed.get("EREF"))
     r["instruction_id"] = _reference(keyed.get("KREF"))
     r["mandate_id"] = _reference(keyed.get("MREF"))
     r["purpose"] = _text(keyed.get("PURP"))
-    ultimate = ("ABWA", "ABWE") if r["direction"] == "credit" else ("ABWE", "ABWA")
-    r["ultimate_payer_name"] = _text(keyed.get(ultimate[0])) or _text(keyed.get(ultimate[1]))
+    r["ultimate_payer_name"] = _text(keyed.get(ultimate))
     r["additional_remittance"] = additional
     r["payer_bic"] = _text(by_id.get("30")) or _text(keyed.get("BIC"))
     r["payer_account"] = _account(by_id.get("38")) or _account(by_id.get("31")) or _account(keyed.get("IBAN"))
