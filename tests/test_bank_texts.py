@@ -235,7 +235,7 @@ def test_cli_explain_shows_each_text_with_where_it_came_from(tmp_path: Path, db_
     human = run_hub("matches", "explain", "BANKREF-MT940", cwd=tmp_path).stdout
     assert "additional remittance: KREF+Rechnung Nr INV-2026-0043" in human
     assert "remittance: Sammelzahlung" in human
-    assert "additional transaction information: 166?00SEPA-GUTSCHRIFT" in human
+    assert "    additional transaction information:\n      166?00SEPA-GUTSCHRIFT?109310?20KREF+" in human
 
 
 # -- what each reader used to drop ------------------------------------------------------------------
