@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hub_connectors.bank_files import open_statement
-from hub_connectors.bank_files import camt as camt_module
+from hub_connectors.bank_files import camt as camt_module, open_statement
 
 from hub.app import Hub
 from hub.config import load_config
@@ -199,7 +198,7 @@ def test_an_invoice_number_given_in_one_place_only_is_stored_read_matched_and_ex
     make_hub: Any, name: str, content: str, ref: str, where: tuple[str, str]
 ) -> None:
     hub = make_hub(name, content)
-    field, text = where
+    _field, text = where
     ((bank_ref, texts),) = _read_by_matcher(hub)
     assert bank_ref == ref
     assert text in texts  # the engine hands it to the matchers
@@ -229,7 +228,11 @@ def test_cli_explain_shows_each_text_with_where_it_came_from(tmp_path: Path, db_
     receipt = data["receipt"]
     assert receipt["remittance"] == "Sammelzahlung"  # the old keys stay
     texts = receipt["texts"]
-    assert {"field": "additional_remittance", "label": "additional remittance", "text": "KREF+Rechnung Nr INV-2026-0043"} in texts
+    assert {
+        "field": "additional_remittance",
+        "label": "additional remittance",
+        "text": "KREF+Rechnung Nr INV-2026-0043",
+    } in texts
     assert texts[0] == {"field": "remittance", "label": "remittance", "text": "Sammelzahlung"}
     assert data["allocations"][0]["invoice"] == "INV-2026-0043"
     human = run_hub("matches", "explain", "BANKREF-MT940", cwd=tmp_path).stdout

@@ -485,12 +485,12 @@ def _dutch(text: str, r: dict[str, Any]) -> None:
     if creditor_ref:
         kind = values.get("CDTRREFTP", "")
         code = re.search(r"(?:^|/)CD/([^/]+)", kind)
-        issuer = re.search(r"(?:^|/)ISSR/([^/]+)", kind)
+        issued = re.search(r"(?:^|/)ISSR/([^/]+)", kind)
         r["references"] = [
             {
                 "type": code.group(1) if code else "SCOR",
                 "value": creditor_ref,
-                "issuer": issuer.group(1) if issuer else None,
+                "issuer": issued.group(1) if issued else None,
             }
         ]
     remi = values.get("REMI")

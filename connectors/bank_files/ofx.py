@@ -568,12 +568,12 @@ class OfxReader:
             self._warn(line, f"{ctx['where']}: STMTTRN without FITID; keyed by its content")
         payee = children.get("payee")
         payee_name = _child_text(payee, "name") if payee is not None else None
-        name, extended = text("name"), text("extdname")
-        payer = name or payee_name or extended
+        given, extended = text("name"), text("extdname")
+        payer = given or payee_name or extended
         # NAME and EXTDNAME are "name of payee or description of transaction" (OFX spec), and banks
         # write the description there ("RETURNED CHECK FEE, CHECK # 319"): texts read for references
         # too, first in the transaction information; so is a PAYEE/NAME that is not the payer's name.
-        described = (name, extended, payee_name if payee_name != payer else None)
+        described = (given, extended, payee_name if payee_name != payer else None)
         info[:0] = [t for t in dict.fromkeys(described) if t]
         references = []
         checknum = text("checknum")
