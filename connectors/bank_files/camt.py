@@ -1867,6 +1867,19 @@ def _merge(details: list[dict[str, Any]]) -> dict[str, Any]:
     merged["references"] = [ref for d in details for ref in d["references"]]
     merged["additional_remittance"] = [t for d in details for t in d["additional_remittance"]]
     merged["bank_ref"] = next((d["bank_ref"] for d in details if d["bank_ref"]), None)
+    # The receipt has one end-to-end id and one ultimate payer: the first transaction's (else the
+    # first given); the others' stay in the transaction information, named, so no text is lost.
+    info: list[str] = []
+    for key in ("end_to_end_id", "ultimate_payer_name"):
+        merged[key] = next((d[key] for d in details if d[key]), None)
+    for d in details:
+        party = "UltmtDbtr" if d["direction"] == "credit" else "UltmtCdtr"
+        for key, name in (("end_to_end_id", "EndToEndId"), ("ultimate_payer_name", party)):
+            if d[key] and d[key] != merged[key]:
+                info.append(f"{name} {d[key]}")
+        if d["additional_tx_info"]:
+            info.append(d["additional_tx_info"])
+    merged["additional_tx_info"] = "\n".join(dict.fromkeys(info)) or None
     return merged
 
 

@@ -153,6 +153,8 @@ _NL_KEYS = (
     "RTYP",
 )
 _NL_KEY = re.compile("/(" + "|".join(_NL_KEYS) + ")/")
+#: Dutch keys naming a party, whose NAME and ADDR may follow as sub-keys (see _dutch).
+_NL_PARTIES = frozenset({"ORDP", "BENM", "ULTD", "ULTC", "ULTB"})
 
 
 def detect_mt940(head: bytes) -> bool:
@@ -395,6 +397,9 @@ def _zka(text: str, separator: str, r: dict[str, Any]) -> str:
     keyed: dict[str, str] = {}
     free: list[str] = []
     additional: list[str] = []
+    # The ultimate party on the payer's side is the ultimate payer: ABWA+ (abweichender Auftraggeber)
+    # of a credit, ABWE+ (abweichender Empfaenger) of a debit; the other side's is kept as text.
+    ultimate = "ABWA" if r["direction"] == "credit" else "ABWE"
     for keyword, text_ in _sepa_pieces(remittance_lines):
         if keyword is None or keyword == "SVWZ":
             if text_.strip():
@@ -403,15 +408,17 @@ def _zka(text: str, separator: str, r: dict[str, Any]) -> str:
             keyed[keyword] += "\n" + text_
         else:
             keyed[keyword] = text_
-        if keyword not in (None, "SVWZ", "EREF", "KREF", "MREF", "ABWA", "ABWE", "IBAN", "BIC", "PURP"):
+        # What no other field of the receipt holds, and the customer's and the mandate's references
+        # (KREF+, MREF+: they carry invoice and customer numbers, and only these texts are read for
+        # them), as "KEY+value"; the end-to-end id, counterparty, code and ultimate payer have fields.
+        if keyword not in (None, "SVWZ", "EREF", ultimate, "IBAN", "BIC", "PURP") and _reference(text_):
             additional.append(f"{keyword}+{text_.strip()}")
     r["remittance"] = "\n".join(free) or None
     r["end_to_end_id"] = _reference(keyed.get("EREF"))
     r["instruction_id"] = _reference(keyed.get("KREF"))
     r["mandate_id"] = _reference(keyed.get("MREF"))
     r["purpose"] = _text(keyed.get("PURP"))
-    ultimate = ("ABWA", "ABWE") if r["direction"] == "credit" else ("ABWE", "ABWA")
-    r["ultimate_payer_name"] = _text(keyed.get(ultimate[0])) or _text(keyed.get(ultimate[1]))
+    r["ultimate_payer_name"] = _text(keyed.get(ultimate))
     r["additional_remittance"] = additional
     r["payer_bic"] = _text(by_id.get("30")) or _text(keyed.get("BIC"))
     r["payer_account"] = _account(by_id.get("38")) or _account(by_id.get("31")) or _account(keyed.get("IBAN"))
@@ -423,29 +430,69 @@ def _zka(text: str, separator: str, r: dict[str, Any]) -> str:
 
 
 def _dutch(text: str, r: dict[str, Any]) -> None:
-    """Fill ``r`` from a Dutch structured narrative (``/TRTP/.../IBAN/.../NAME/.../REMI/.../EREF/...``)."""
+    """Fill ``r`` from a Dutch structured narrative (``/TRTP/.../IBAN/.../NAME/.../REMI/.../EREF/...``).
+
+    A party (``/ORDP/``, ``/BENM/``, ``/ULTD/``, ``/ULTC/``, ``/ULTB/``) is written either as its value
+    (ING: ``/ULTD/name/id/``) or with sub-keys (Rabobank: ``/ORDP//NAME/.../ADDR/...``,
+    ``/ULTD//NAME/.../ID/...``): then ``NAME`` and ``ADDR`` are the party's. A creditor reference is
+    ``/CDTRREFTP//CD/SCOR/ISSR/CUR/CDTRREF/RF.../`` (ABN AMRO, Rabobank).
+    """
     matches = list(_NL_KEY.finditer(text))
     values: dict[str, str] = {}
+    parties: dict[str, dict[str, str]] = {}
+    party: dict[str, str] | None = None
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
         value = text[m.end() : end]
         if value.endswith("/"):  # ING and Rabobank close each value with "/" ("...//REMI/")
             value = value[:-1]
-        values.setdefault(m.group(1), value)
+        key = m.group(1)
+        if key in _NL_PARTIES and not value:  # "/ORDP//NAME/...": the party's sub-keys follow
+            party = parties.setdefault(key, {})
+            continue
+        if party is not None and key in ("NAME", "ADDR"):
+            party.setdefault(key, value.split("/ID/")[0])
+            continue
+        party = None
+        values.setdefault(key, value)
     counterparty = values.get("CNTP", "").split("/")  # account/BIC/name/city
     counterparty += [""] * (4 - len(counterparty))
+    credit = r["direction"] == "credit"
+    payer_party, ultimate_party = ("ORDP", "ULTD") if credit else ("BENM", "ULTC")
     r["payer_account"] = _account(values.get("IBAN")) or _account(counterparty[0])
     r["payer_bic"] = _text(values.get("BIC")) or _text(counterparty[1])
-    r["payer_name"] = _text(values.get("NAME")) or _text(counterparty[2])
+    r["payer_name"] = (
+        _text(values.get("NAME")) or _text(counterparty[2]) or _text(parties.get(payer_party, {}).get("NAME"))
+    )
     r["end_to_end_id"] = _reference(values.get("EREF"))
     r["mandate_id"] = _reference(values.get("MARF"))
     r["instruction_id"] = _reference(values.get("PREF"))
     r["return_reason"] = _text(values.get("RTRN", "").strip("/").split("/")[0])
     r["purpose"] = _text(values.get("PURP", "").strip("/").split("/")[0])
-    ultimate = values.get("ULTD" if r["direction"] == "credit" else "ULTC") or values.get("ULTD") or ""
-    r["ultimate_payer_name"] = _text(ultimate.strip("/").split("/")[0])
+    ultimate = values.get(ultimate_party) or values.get("ULTD") or ""
+    r["ultimate_payer_name"] = _text(ultimate.strip("/").split("/")[0]) or _text(
+        parties.get(ultimate_party, {}).get("NAME")
+    )
     r["additional_entry_info"] = _text(values.get("TRTP"))
     r["additional_remittance"] = [f"CSID/{values['CSID'].strip()}"] if _text(values.get("CSID")) else []
+    # every other party's name stays as text ("BENM/NAME/..." of a credit: our own side, an ultimate
+    # party that is not the payer's)
+    for key, fields in parties.items():
+        name = _text(fields.get("NAME"))
+        if name and name not in (r["payer_name"], r["ultimate_payer_name"]):
+            r["additional_remittance"].append(f"{key}/NAME/{name}")
+    creditor_ref = _reference(values.get("CDTRREF", "").strip("/"))
+    if creditor_ref:
+        kind = values.get("CDTRREFTP", "")
+        code = re.search(r"(?:^|/)CD/([^/]+)", kind)
+        issued = re.search(r"(?:^|/)ISSR/([^/]+)", kind)
+        r["references"] = [
+            {
+                "type": code.group(1) if code else "SCOR",
+                "value": creditor_ref,
+                "issuer": issued.group(1) if issued else None,
+            }
+        ]
     remi = values.get("REMI")
     if remi is None:
         return
@@ -455,8 +502,8 @@ def _dutch(text: str, r: dict[str, Any]) -> None:
         parts = remi[5:].split("/", 1)
         issuer, ref = [*parts, ""][:2]
         ref = ref.strip().strip("/")
-        if ref:
-            r["references"] = [{"type": "SCOR", "value": ref, "issuer": _text(issuer)}]
+        if ref and all(x["value"] != ref for x in r["references"]):
+            r["references"].append({"type": "SCOR", "value": ref, "issuer": _text(issuer)})
     else:
         r["remittance"] = _text(remi)
 

@@ -41,7 +41,9 @@ Mapping of one ``STMTTRN`` to a receipt:
 * ``booking_date`` = the calendar date of DTPOSTED as written (time and time zone ignored),
   ``value_date`` = DTAVAIL when present;
 * ``bank_ref`` = FITID (unique per account by the OFX spec), ``tx_id`` = SRVRTID;
-* ``payer_name`` = NAME, else PAYEE/NAME, else EXTDNAME; ``remittance`` = MEMO;
+* ``payer_name`` = NAME, else PAYEE/NAME, else EXTDNAME; ``remittance`` = MEMO; ``additional_tx_info``
+  = NAME and EXTDNAME (each once: they often describe the transaction) and a PAYEE/NAME other than
+  ``payer_name``, then the lines below, one a line;
   ``payer_account`` = the BANKACCTTO/CCACCTTO account unless it is the statement's own;
 * ``bank_tx_code`` = TRNTYPE (upper case); ``purpose`` = SIC, with its MCC description from
   ``ofxparse.mcc`` in ``additional_tx_info``;
@@ -565,7 +567,14 @@ class OfxReader:
         if not fitid:
             self._warn(line, f"{ctx['where']}: STMTTRN without FITID; keyed by its content")
         payee = children.get("payee")
-        payer = text("name") or (_child_text(payee, "name") if payee is not None else None) or text("extdname")
+        payee_name = _child_text(payee, "name") if payee is not None else None
+        given, extended = text("name"), text("extdname")
+        payer = given or payee_name or extended
+        # NAME and EXTDNAME are "name of payee or description of transaction" (OFX spec), and banks
+        # write the description there ("RETURNED CHECK FEE, CHECK # 319"): texts read for references
+        # too, first in the transaction information; so is a PAYEE/NAME that is not the payer's name.
+        described = (given, extended, payee_name if payee_name != payer else None)
+        info[:0] = [t for t in dict.fromkeys(described) if t]
         references = []
         checknum = text("checknum")
         if checknum and checknum.strip("0"):
@@ -613,7 +622,7 @@ class OfxReader:
             references=references,
             tx_id=text("srvrtid"),
             purpose=sic,
-            additional_tx_info="; ".join(info) or None,
+            additional_tx_info="\n".join(info) or None,
         )
         self._keys.assign(r, line or "?")
         return r

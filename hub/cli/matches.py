@@ -187,8 +187,16 @@ def matches_explain(receipt_ref: Receipt) -> None:
         f"status {r['match_status']}",
         highlight=False,
     )
-    if r["remittance"]:
-        out.print(f"  text: {escape(r['remittance'])}", highlight=False)
+    if r["texts"]:
+        out.print("  texts read:", highlight=False)
+    for t in r["texts"]:
+        lines = t["text"].splitlines() or [""]
+        if len(lines) == 1:
+            out.print(f"    {escape(t['label'])}: {escape(lines[0])}", highlight=False, soft_wrap=True)
+        else:  # each line of a multi-line text as the bank gave it, indented under its label
+            out.print(f"    {escape(t['label'])}:", highlight=False)
+            for line in lines:
+                out.print(f"      {escape(line)}", highlight=False, soft_wrap=True)
     if not data["allocations"]:
         out.print("  no proposal: no customer identified and no invoice named, or nothing fits the amount")
     for (rank, method, reasons), lines in _proposals(data["allocations"]).items():

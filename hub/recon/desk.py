@@ -31,6 +31,48 @@ from hub.store.money import money_sum
 ZERO = Decimal(0)
 OPEN_PROPOSALS = ("auto", "suggested")
 
+#: What each receipt field a matcher reads is called in ``hub matches explain``.
+TEXT_LABELS = {
+    "remittance": "remittance",
+    "end_to_end_id": "end-to-end id",
+    "references": "structured reference",
+    "additional_remittance": "additional remittance",
+    "additional_tx_info": "additional transaction information",
+    "additional_entry_info": "additional entry information",
+    "ultimate_payer_name": "ultimate payer",
+}
+
+
+def receipt_texts(receipt: Any) -> list[dict[str, str]]:
+    """Every text of a stored receipt the matchers read, as ``{"field", "label", "text"}`` in the
+    order they read them: what :meth:`ReceiptView.texts <hub.recon.types.ReceiptView.texts>` gives
+    (remittance, end-to-end id, structured references, then the additional texts as the engine
+    loads them: additional remittance lines, transaction information, entry information, each text
+    once), then the ultimate payer. A structured reference's label names its type."""
+    out: list[dict[str, str]] = []
+
+    def add(name: str, text: Any, label: str | None = None) -> None:
+        out.append({"field": name, "label": label or TEXT_LABELS[name], "text": str(text)})
+
+    if receipt.remittance:
+        add("remittance", receipt.remittance)
+    if receipt.end_to_end_id:
+        add("end_to_end_id", receipt.end_to_end_id)
+    for ref in receipt.references or []:
+        if isinstance(ref, dict) and ref.get("value"):
+            kind = ref.get("type")
+            add("references", ref["value"], f"{TEXT_LABELS['references']} ({kind})" if kind else None)
+    seen: set[str] = set()
+    additional = [("additional_remittance", t) for t in receipt.additional_remittance or [] if t]
+    additional += [(name, getattr(receipt, name)) for name in ("additional_tx_info", "additional_entry_info")]
+    for name, text in additional:
+        if text and str(text) not in seen:
+            seen.add(str(text))
+            add(name, text)
+    if receipt.ultimate_payer_name:
+        add("ultimate_payer_name", receipt.ultimate_payer_name)
+    return out
+
 
 @dataclass
 class ActionResult:
@@ -190,7 +232,10 @@ class MatchDesk:
         return result
 
     def explain(self, ref: str) -> dict[str, Any]:
-        """The receipt, every allocation ever proposed for it with its reasons, and their history."""
+        """The receipt, every allocation ever proposed for it with its reasons, and their history.
+
+        ``receipt["texts"]`` is every text the matchers read, each with the field it came from
+        (see :func:`receipt_texts`)."""
         e = schema.allocation_event
         with self.store.connect() as conn:
             receipt = self.find_receipt(conn, ref)
@@ -218,6 +263,7 @@ class MatchDesk:
                 "remittance": receipt.remittance,
                 "references": [x.get("value") for x in (receipt.references or []) if isinstance(x, dict)],
                 "match_status": receipt.match_status,
+                "texts": receipt_texts(receipt),
             },
             "allocations": [
                 {

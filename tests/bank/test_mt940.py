@@ -271,7 +271,7 @@ def test_sepa_keywords_mandate_creditor_id_and_ultimate_debtor(tmp_path: Path) -
     assert summary.warnings == []
     assert r["end_to_end_id"] == "INV-2024-0042"
     assert r["mandate_id"] == "M-77"
-    assert r["additional_remittance"] == ["CRED+DE98ZZZ09999999999"]
+    assert r["additional_remittance"] == ["MREF+M-77", "CRED+DE98ZZZ09999999999"]  # read by the matchers
     assert r["remittance"] == "Rechnung 2024-0042 Kundennr 4711"
     assert r["ultimate_payer_name"] == "Muster Holding GmbH"
     assert (r["payer_name"], r["payer_account"], r["payer_bic"]) == (
