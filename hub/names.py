@@ -127,7 +127,9 @@ def name_keys(name: str) -> set[str]:
     often write it."""
     keys = {normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))}
     if _HAS_CJK.search(name):
-        plain = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", unicodedata.normalize("NFKC", name))
+        plain = re.sub(
+            r"[(\[【][^)\]】]*[)\]】]", "", unicodedata.normalize("NFKC", name)
+        )  # after NFKC: ASCII brackets
         keys.add(normalise_name(plain))
         keys |= {k[:-2] for k in keys if k.endswith("集团") and len(k) > 4}
     return {k for k in keys if k}
