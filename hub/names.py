@@ -77,7 +77,7 @@ _CN_COMPANY = re.compile("(?<![分总])公司$")
 _CN_CITY = re.compile(f"^([{CJK}]{{2,3}}?)市(?=[{CJK}]{{2}})")
 
 
-def fold(text: str) -> str:
+def fold_name(text: str) -> str:
     """Case, width, accents and the Latin letters NFKD leaves whole folded away; punctuation and
     Chinese characters kept: ``Łódź`` -> ``lodz``, full-width brackets -> ``(北京)``."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
@@ -99,7 +99,7 @@ def normalise_name(name: str) -> str:
     forms dropped, the words kept in order: ``Müller & Co. KG`` -> ``muller``. Chinese characters are
     kept, run together without brackets, legal form or department: ``深圳市鑫源(北京)有限公司财务部``
     -> ``深圳鑫源北京`` (full-width brackets too)."""
-    text = fold(name)
+    text = fold_name(name)
     text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
     text = text.replace(".", "").replace("&", " and ")
     if _HAS_CJK.search(text):
@@ -117,7 +117,19 @@ def normalise_name(name: str) -> str:
 
 
 def is_chinese(key: str) -> bool:
+    """Whether a name (or key) has Chinese characters."""
     return bool(_HAS_CJK.search(key))
+
+
+def chinese_scan_form(text: str) -> str:
+    """Chinese characters as names are looked for inside texts: legal forms and every 市 (city)
+    away, so that ``代付东莞市华东汽车零部件有限公司货款`` contains the key ``东莞华东汽车零部件``."""
+    return _CN_LEGAL.sub("", text).replace("市", "")
+
+
+def chinese_text_forms(text: str) -> list[str]:
+    """Each run of Chinese characters of a text (folded) in :func:`chinese_scan_form`."""
+    return [chinese_scan_form(run) for run in _CJK_RUN.findall(fold_name(text))]
 
 
 def name_keys(name: str) -> set[str]:

@@ -26,8 +26,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl, name_keys, normalise_name
-from hub.names import CJK, CN_LEGAL_FORMS, fold, is_chinese
+from hub import (
+    Evidence,
+    EvidenceMatcher,
+    Found,
+    Matcher,
+    OpenItems,
+    ReceiptView,
+    chinese_scan_form,
+    chinese_text_forms,
+    fold_name,
+    hookimpl,
+    is_chinese,
+    name_keys,
+    normalise_name,
+)
 
 # -- payer account ---------------------------------------------------------------------------------
 
@@ -137,14 +150,6 @@ class _Who:
     sole: str | None = None  # the one customer the name identifies, if it is one
 
 
-def _scan_form(text: str) -> str:
-    """Chinese characters as names are looked for in texts: legal forms and every 市 (city) away."""
-    return _CN_LEGAL_ANY.sub("", text).replace("市", "")
-
-
-_CN_LEGAL_ANY = re.compile("|".join(CN_LEGAL_FORMS))
-
-
 class _Names:
     def __init__(self, book: OpenItems) -> None:
         self.exact: dict[str, set[str]] = defaultdict(set)
@@ -166,12 +171,12 @@ class _Names:
                         self.exact[key].add(c.id)
                         self.by_first[key.split()[0]].append(key)
                         self._index_head(key, c.id)
-                    self.full[key.split()[0]].append((fold(name), c.id))
+                    self.full[key.split()[0]].append((fold_name(name), c.id))
 
     def _index_head(self, key: str, cid: str) -> None:
         if is_chinese(key):
             if len(key) >= MIN_CJK and " " not in key:
-                scan = _scan_form(key)
+                scan = chinese_scan_form(key)
                 if scan not in self.scan_owners:
                     self.heads[scan[:2]].append(scan)
                 self.scan_owners[scan].add(cid)
@@ -223,7 +228,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
         for text in texts:
             plain = unicodedata.normalize("NFKC", text)
             m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
-            if m and len(_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
+            if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
                 party, agent, how, cut = m.group("party"), payer or None, "the party paid for (代付)", False
                 break
             if "代付" in plain:
@@ -262,7 +267,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
     words = key.split()
     if cut:
         # The bank cut the name off: its words start the customer's, the last perhaps cut in two.
-        folded = fold(payer)
+        folded = fold_name(payer)
         found = {cid for full, cid in names.full.get(words[0], ()) if full.startswith(folded)}
         for k in names.by_first.get(words[0], ()):
             theirs = k.split()
@@ -305,9 +310,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     """Customers whose name (two words or more, four Chinese characters or more) a text writes."""
     hits: dict[frozenset[str], tuple[float, str]] = {}
     for text in texts:
-        folded = fold(text)
-        for run in _CJK_TEXT.findall(folded):
-            scan = _scan_form(run)
+        for scan in chinese_text_forms(text):
             k = 0
             while k < len(scan) - 1:
                 heads = names.heads.get(scan[k : k + 2], ())
@@ -332,9 +335,6 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     if len(hits) > 2:
         return []  # a text naming many customers (a list, a letter) says nothing of who paid
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
-
-
-_CJK_TEXT = re.compile(f"[{CJK}]+")
 
 
 def _evidence(owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
@@ -412,7 +412,8 @@ class PayerNameMatcher(EvidenceMatcher):
             return out
         reason = (
             f"{first}; {cid} is the only one of the {len(owners)} with an open invoice of exactly "
-            f"{receipt.amount} {receipt.currency} ({_about_chance(chance)} of its {len(amounts)} open invoices would have it by chance)"
+            f"{receipt.amount} {receipt.currency} ({_about_chance(chance)} of its {len(amounts)} open invoices "
+            "would have it by chance)"
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
