@@ -44,9 +44,10 @@ def test_chinese_payer_name_with_or_without_legal_form_or_department_identifies_
 
 
 def test_full_width_and_ascii_brackets_around_a_region_and_the_city_suffix_read_the_same() -> None:
-    assert normalise_name("华为技术\uff08深圳\uff09有限公司") == normalise_name("华为技术(深圳)有限公司") == "华为技术深圳"
+    full_width = "华为技术\uff08深圳\uff09有限公司"
+    assert normalise_name(full_width) == normalise_name("华为技术(深圳)有限公司") == "华为技术深圳"
     assert normalise_name("深圳市鑫源汽车零部件有限公司") == normalise_name("深圳鑫源汽车零部件")
-    assert "华为技术" in name_keys("华为技术\uff08深圳\uff09有限公司")
+    assert "华为技术" in name_keys(full_width)
     assert "北京汇丰源医药" in name_keys("北京汇丰源医药集团有限公司")
     # A branch keeps its branch: it is another customer than its parent.
     assert normalise_name("青岛德润建材股份有限公司广州分公司") == "青岛德润建材广州分公司"
