@@ -236,6 +236,9 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     out: list[Evidence] = []
     if party is not None:
         for owners, weight, reason in _lookup(names, party, cut):
+            if how.endswith("(代付)"):
+                # Written by a third party in free text, not a field the bank fills: as sure as a short form.
+                weight = min(weight, W_NAME_SHORT)
             out.extend(_evidence(owners, weight, f"{how} {party!r}" + reason + (f" ({agent!r} pays)" if agent else "")))
     elif payer and agent is None:
         for owners, weight, reason in _lookup(names, payer, cut):
@@ -328,7 +331,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                 if words[k : k + len(theirs)] == theirs:
                     marked = k > 0 and words[k - 1] in _TEXT_MARKERS
                     hits[frozenset(names.exact[key])] = (
-                        W_NAME if marked else W_NAME_TEXT,
+                        W_NAME_SHORT if marked else W_NAME_TEXT,
                         f"the text {text!r} names the customer"
                         + (f" as the party paid for ({words[k - 1]})" if marked else ""),
                     )
