@@ -92,6 +92,10 @@ _EXPORTS: dict[str, str] = {
     # company names, read the same way by identity resolution and the matchers
     "name_keys": "hub.names",
     "normalise_name": "hub.names",
+    "fold_name": "hub.names",
+    "is_chinese": "hub.names",
+    "chinese_scan_form": "hub.names",
+    "chinese_text_forms": "hub.names",
     # the application: what a command plugin drives
     "Hub": "hub.app",
     "Progress": "hub.sync",
@@ -159,9 +163,13 @@ __all__ = [
     "StreamStats",
     "TokenBucket",
     "__version__",
+    "chinese_scan_form",
+    "chinese_text_forms",
+    "fold_name",
     "format_money",
     "get_logger",
     "hookimpl",
+    "is_chinese",
     "name_keys",
     "normalise_name",
     "register_secret",
@@ -219,7 +227,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         RiskFlag,
         format_money,
     )
-    from hub.names import name_keys, normalise_name
+    from hub.names import chinese_scan_form, chinese_text_forms, fold_name, is_chinese, name_keys, normalise_name
     from hub.paginate import (
         CursorPaginator,
         NextLinkPaginator,

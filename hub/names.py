@@ -2,6 +2,13 @@
 
 A leaf shared by identity resolution (which records are one customer) and the name matcher of cash
 application (which customer a payer is): both must read a name the same way.
+
+Latin names lose case, accents, punctuation and legal forms; letters that are not an accented
+letter but a letter of their own (``ł``, ``ø``, ``æ``, ``ß``, ``đ``, ``þ``) are written as banks
+transliterate them (``Łódź`` -> ``lodz``). Chinese names (no spaces, no case) keep their characters
+as one word, without the legal form (有限公司, 股份有限公司, ...), the brackets around a region
+(full-width or not) and a department suffix (财务部, 结算中心, ...): ``北京汇丰源医药集团有限公司`` ->
+``北京汇丰源医药集团``.
 """
 
 from __future__ import annotations
@@ -16,25 +23,125 @@ LEGAL_FORMS = frozenset({
     "eurl", "snc", "bv", "nv", "vof", "cv", "ltd", "limited", "plc", "llp", "llc", "inc", "incorporated",
     "corp", "corporation", "company", "srl", "spa", "sapa", "sl", "slu", "ab", "oy", "oyj", "as", "asa",
     "aps", "sro", "spzoo", "zoo", "kft", "rt", "zrt", "bvba", "sprl", "pty", "pte", "bhd", "sdn", "kk",
-    "gk", "lp", "pc", "pllc", "the", "und", "and", "et", "youxiangongsi", "gufenyouxiangongsi",
+    "gk", "lp", "pc", "pllc", "the", "und", "and", "et", "youxiangongsi", "gufenyouxiangongsi", "ek", "eu",
+    "cie", "spk", "spj",
 })
+#: Legal forms of several words (after punctuation is gone): Polish, Danish, French.
+MULTIWORD_LEGAL_FORMS = (
+    "spolka z ograniczona odpowiedzialnoscia", "spolka komandytowo akcyjna", "spolka komandytowa",
+    "spolka jawna", "spolka akcyjna", "sp z oo", "sp k", "sp j", "i s", "s a r l", "s a", "rl",
+)
+#: Chinese legal forms, dropped wherever they stand (a branch's name has its parent's in the middle:
+#: 青岛德润建材股份有限公司广州分公司), longest first.
+CN_LEGAL_FORMS = (
+    "股份有限公司", "有限责任公司", "有限公司", "股份公司", "有限合伙", "合伙企业",
+)
+#: A company's department that pays (its finance or settlement office), written after the name.
+CN_DEPARTMENTS = (
+    "财务共享服务中心", "财务共享中心", "财务结算中心", "资金结算中心", "财务中心", "结算中心", "资金中心",
+    "财务部", "财务处", "财务科", "财务室", "会计部", "资金部", "计财部", "出纳",
+)
 # fmt: on
-_TOKEN = re.compile(r"[a-z0-9]+")
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{CJK}]+")
+_HAS_CJK = re.compile(f"[{CJK}]")
+_TOKEN = re.compile(f"[a-z0-9]+|[{CJK}]+")
+_MULTIWORD = re.compile(
+    r"(?<![a-z0-9])(?:" + "|".join(f.replace(" ", " +") for f in MULTIWORD_LEGAL_FORMS) + r")(?![a-z0-9])"
+)
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+# Letters NFKD leaves whole because they are letters of their own, not a base letter and an accent
+# (a stroke or a ligature): the few a bank's ASCII transliteration writes otherwise. A library that
+# transliterates everything (anyascii, unidecode) would also romanise Chinese names, which must stay
+# characters here; this handful is all the Latin alphabets need.
+_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "\u0131": "i",
+        "ħ": "h",
+        "ŧ": "t",
+        "ŀ": "l",
+    }
+)
+_CN_LEGAL = re.compile("|".join(CN_LEGAL_FORMS))
+_CN_DEPARTMENT = re.compile(f"(?:{'|'.join(CN_DEPARTMENTS)})+$")
+# A trailing 公司 ("company") is a legal form too, but not in 分公司 (a branch) or 总公司 (head office).
+_CN_COMPANY = re.compile("(?<![分总])公司$")
+# A city written with 市 at the start (深圳市鑫源...): payers as often leave the 市 out.
+_CN_CITY = re.compile(f"^([{CJK}]{{2,3}}?)市(?=[{CJK}]{{2}})")
+
+
+def fold_name(text: str) -> str:
+    """Case, width, accents and the Latin letters NFKD leaves whole folded away; punctuation and
+    Chinese characters kept: ``Łódź`` -> ``lodz``, full-width brackets -> ``(北京)``."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_FOLD)
+    text = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in text if not unicodedata.combining(ch)))
+
+
+def _chinese(run: str) -> str:
+    """A run of Chinese characters without legal form, department or the 市 of a leading city."""
+    run = _CN_DEPARTMENT.sub("", run)
+    run = _CN_LEGAL.sub("", run) or run
+    run = _CN_COMPANY.sub("", run) or run
+    run = _CN_DEPARTMENT.sub("", run) or run
+    return _CN_CITY.sub(r"\1", run)
 
 
 def normalise_name(name: str) -> str:
     """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``), legal
-    forms dropped, the words kept in order: ``Müller & Co. KG`` -> ``muller``."""
-    text = unicodedata.normalize("NFKD", name.casefold().replace("ß", "ss"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    forms dropped, the words kept in order: ``Müller & Co. KG`` -> ``muller``. Chinese characters are
+    kept, run together without brackets, legal form or department: ``深圳市鑫源(北京)有限公司财务部``
+    -> ``深圳鑫源北京`` (full-width brackets too)."""
+    text = fold_name(name)
     text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
-    words = _TOKEN.findall(text.replace(".", "").replace("&", " and "))
+    text = text.replace(".", "").replace("&", " and ")
+    if _HAS_CJK.search(text):
+        # No spaces in Chinese: the characters on either side of a bracket are one name.
+        text = re.sub(f"(?<=[{CJK}])[\\s()\\[\\]【】]+(?=[{CJK}])", "", text)
+        text = _CJK_RUN.sub(lambda m: " " + _chinese(m.group()) + " ", text)
+    words = _TOKEN.findall(text)
+    joined = " ".join(words)
+    if " " in joined:
+        shorter = _MULTIWORD.sub(" ", joined).split()
+        if shorter:
+            words = shorter
     kept = [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)
 
 
+def is_chinese(key: str) -> bool:
+    """Whether a name (or key) has Chinese characters."""
+    return bool(_HAS_CJK.search(key))
+
+
+def chinese_scan_form(text: str) -> str:
+    """Chinese characters as names are looked for inside texts: legal forms and every 市 (city)
+    away, so that ``代付东莞市华东汽车零部件有限公司货款`` contains the key ``东莞华东汽车零部件``."""
+    return _CN_LEGAL.sub("", text).replace("市", "")
+
+
+def chinese_text_forms(text: str) -> list[str]:
+    """Each run of Chinese characters of a text (folded) in :func:`chinese_scan_form`."""
+    return [chinese_scan_form(run) for run in _CJK_RUN.findall(fold_name(text))]
+
+
 def name_keys(name: str) -> set[str]:
     """The forms a name is compared in: accents dropped (``Müller`` -> ``muller``) and, where they
-    differ, German transliteration (``mueller``), since banks write umlauts either way."""
-    return {k for k in (normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))) if k}
+    differ, German transliteration (``mueller``), since banks write umlauts either way. A Chinese
+    name also without the region in brackets and without 集团 ("group") at the end, as payers
+    often write it."""
+    keys = {normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))}
+    if _HAS_CJK.search(name):
+        plain = re.sub(
+            r"[(\[【][^)\]】]*[)\]】]", "", unicodedata.normalize("NFKC", name)
+        )  # after NFKC: ASCII brackets
+        keys.add(normalise_name(plain))
+        keys |= {k[:-2] for k in keys if k.endswith("集团") and len(k) > 4}
+    return {k for k in keys if k}

@@ -20,18 +20,40 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from hub import Evidence, EvidenceMatcher, Found, Matcher, OpenItems, ReceiptView, hookimpl, name_keys, normalise_name
+from hub import (
+    Evidence,
+    EvidenceMatcher,
+    Found,
+    Matcher,
+    OpenItems,
+    ReceiptView,
+    chinese_scan_form,
+    chinese_text_forms,
+    fold_name,
+    hookimpl,
+    is_chinese,
+    name_keys,
+    normalise_name,
+)
 
 # -- payer account ---------------------------------------------------------------------------------
 
 W_ACCOUNT = 5.0
 W_ACCOUNT_SHARED = 2.5
+W_ACCOUNT_AGENT = 1.5
+"""The account of an intermediary (a factor, a payment provider, a third party) paying for a named party."""
+W_CONFLICT = 1.0
+"""An account and a name that point at two customers (outside one group): each says only this much."""
+MAX_ACCOUNT_OWNERS = 8
+"""An account learned for more customers than this is a factor's or a provider's: it identifies nobody."""
 
 
 def normalise_account(value: str) -> str:
@@ -47,26 +69,42 @@ def _accounts(book: OpenItems) -> dict[str, set[str]]:
     return out
 
 
+def _group(book: OpenItems, customer_id: str) -> str:
+    c = book.customers.get(customer_id)
+    return c.parent_id if c is not None and c.parent_id else customer_id
+
+
+def _account_owners(receipt: ReceiptView, book: OpenItems) -> set[str]:
+    if not receipt.payer_account:
+        return set()
+    accounts: dict[str, set[str]] = book.index("matching:accounts", _accounts)
+    return accounts.get(normalise_account(receipt.payer_account), set())
+
+
 class PayerAccountMatcher(EvidenceMatcher):
     name = "payer-account"
     stage = 0
 
     def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
-        if not receipt.payer_account:
+        owners = _account_owners(receipt, book)
+        if not owners or len(owners) > MAX_ACCOUNT_OWNERS:
             return []
-        owners = book.index("matching:accounts", _accounts).get(normalise_account(receipt.payer_account), ())
-        weight = W_ACCOUNT if len(owners) == 1 else W_ACCOUNT_SHARED
-        return [
-            Evidence(
-                "customer",
-                cid,
-                weight,
-                f"payer account {receipt.payer_account} is {cid}'s"
-                + ("" if len(owners) == 1 else f" (shared by {len(owners)} customers)"),
-                self.name,
+        who = _who(receipt, book)
+        out = []
+        for cid in sorted(owners):
+            weight = W_ACCOUNT if len(owners) == 1 else W_ACCOUNT_SHARED
+            reason = f"payer account {receipt.payer_account} is {cid}'s" + (
+                "" if len(owners) == 1 else f" (shared by {len(owners)} customers)"
             )
-            for cid in sorted(owners)
-        ]
+            if who.agent:
+                weight = min(weight, W_ACCOUNT_AGENT)
+                reason += f", but {who.agent!r} pays for {who.party!r}"
+            named = who.sole
+            if named is not None and _group(book, named) != _group(book, cid) and named not in owners:
+                weight = min(weight, W_CONFLICT)
+                reason += f", while the payer's name is {named}'s"
+            out.append(Evidence("customer", cid, weight, reason, self.name))
+        return out
 
 
 # -- payer name ------------------------------------------------------------------------------------
@@ -74,8 +112,44 @@ class PayerAccountMatcher(EvidenceMatcher):
 W_NAME = 4.5
 MAX_NAME_OWNERS = 8
 W_NAME_FUZZY = 2.5
+W_NAME_SHORT = 4.0
+"""A Chinese payer name found whole inside exactly one customer's name (a short form: the region
+or 集团 left out)."""
+W_NAME_TEXT = 3.0
+"""A customer's name written in the payment's text (not as its payer)."""
+W_NAME_AMOUNT = 4.5
+"""The only one of the customers sharing a name with an open invoice of exactly the amount (at most;
+less where the amount could land on one of its invoices by chance)."""
+MAX_AMOUNT_OWNERS = 40
+"""Customers sharing a name whose open invoices are looked through for the amount: more say nothing."""
 FUZZY_CUTOFF = 90
 TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
+MIN_CJK = 4  # characters of a Chinese name found inside another or in a text
+
+# Who is paid for, as payers and banks write it: "X OBO Y", "X on behalf of Y", "X i.A. Y", "i.A. Y",
+# "per pro Y", "pp Y", "Y i.A.", "Y c/o X" (the intermediary X is not the customer).
+_FOR = (
+    r"(?:obo|o/b/o|for and on behalf of|on behalf of|for account of|im auftrag von|im auftrag"
+    r"|i\.\s?a\.?|per pro\.?|p\.\s?p\.|pp)"
+)
+_AGENT_FOR = re.compile(rf"^(?P<agent>.+?)\s+{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
+_FOR_PARTY = re.compile(rf"^{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
+_PARTY_FOR = re.compile(r"^(?P<party>.+?)[\s,]+(?:i\.\s?a\.?|p\.\s?p\.|pp)$", re.IGNORECASE)
+_CARE_OF = re.compile(r"^(?P<party>.+?)\s+c/o\s+(?P<agent>.+)$", re.IGNORECASE)
+# Chinese third-party payment (代付, "paid on behalf"): "X代Y付", "代Y支付", "代付Y货款", "X代付" (read
+# after NFKC, which writes full-width punctuation as ASCII).
+_CN_FOR = re.compile(r"代(?!付)(?P<party>[^\s,。;:]{2,}?)(?:支付|付款|付)")
+_CN_FOR_PAID = re.compile(r"代付(?:款)?[:]?(?P<party>[^\s,。;:]{4,}?)(?:的)?(?:货款|款项|欠款|款|$|[\s,。;])")
+# The word before a name in a text that says the money is paid for it (an assignment to a factor).
+_TEXT_MARKERS = frozenset({"abtretung", "zession", "cession", "assignment", "assigned", "obo", "behalf", "auftrag"})
+
+
+@dataclass
+class _Who:
+    evidence: list[Evidence]
+    party: str | None = None  # the customer paid for, as written, where someone else pays
+    agent: str | None = None  # who pays for it (a factor, a provider, a third party)
+    sole: str | None = None  # the one customer the name identifies, if it is one
 
 
 class _Names:
@@ -83,7 +157,13 @@ class _Names:
         self.exact: dict[str, set[str]] = defaultdict(set)
         self.by_first: dict[str, list[str]] = defaultdict(list)
         self.full: dict[str, list[tuple[str, str]]] = defaultdict(list)  # first word -> (lower name, id)
-        self.seen: dict[str, list[Evidence]] = {}  # payer name -> its evidence, this run
+        # Blocks for names found inside another text: the first two words (Latin) or characters
+        # (Chinese) of each key, and each pair of characters of a Chinese key (a short form may
+        # leave the first ones out).
+        self.heads: dict[str, list[str]] = defaultdict(list)
+        self.bigrams: dict[str, set[str]] = defaultdict(set)
+        self.scan_owners: dict[str, set[str]] = defaultdict(set)
+        self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
@@ -92,7 +172,183 @@ class _Names:
                     if c.id not in self.exact[key]:
                         self.exact[key].add(c.id)
                         self.by_first[key.split()[0]].append(key)
-                    self.full[key.split()[0]].append((name.casefold(), c.id))
+                        self._index_head(key, c.id)
+                    self.full[key.split()[0]].append((fold_name(name), c.id))
+
+    def _index_head(self, key: str, cid: str) -> None:
+        if is_chinese(key):
+            if len(key) >= MIN_CJK and " " not in key:
+                scan = chinese_scan_form(key)
+                if scan not in self.scan_owners:
+                    self.heads[scan[:2]].append(scan)
+                self.scan_owners[scan].add(cid)
+                for k in range(len(key) - 1):
+                    self.bigrams[key[k : k + 2]].add(key)
+        else:
+            words = key.split()
+            if len(words) >= 2 and len(self.exact[key]) == 1:
+                self.heads[" ".join(words[:2])].append(key)
+
+
+def _who(receipt: ReceiptView, book: OpenItems) -> _Who:
+    """Who the receipt is paid for, by name: its payer or the party an intermediary pays for (once
+    per receipt: the account and the name matcher both ask)."""
+    names: _Names = book.index("matching:names", _Names)
+    cache: dict[int, tuple[ReceiptView, _Who]] = book.index("matching:who", lambda _: {})
+    got = cache.get(receipt.id)
+    if got is not None and got[0] is receipt:
+        return got[1]
+    who = _read_who(receipt, names)
+    if len(cache) > 1024:
+        cache.clear()
+    cache[receipt.id] = (receipt, who)
+    return who
+
+
+def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
+    payer = (receipt.payer_name or "").strip()
+    ultimate = (receipt.ultimate_payer_name or "").strip()
+    texts = [t for t in (receipt.remittance, *receipt.additional) if t]
+    # The party paid for and the intermediary paying, where the receipt says so.
+    party: str | None = None
+    agent: str | None = None
+    how = ""
+    cut = len(payer) in TRUNCATIONS
+    if ultimate and normalise_name(ultimate) != normalise_name(payer):
+        party, agent, how, cut = ultimate, payer or None, "the ultimate payer", len(ultimate) in TRUNCATIONS
+    elif payer and not set().union(*(names.exact.get(k, set()) for k in name_keys(payer))):
+        plain = unicodedata.normalize("NFKC", payer)
+        for pattern in (_AGENT_FOR, _CARE_OF, _FOR_PARTY, _PARTY_FOR, _CN_FOR):
+            m = pattern.search(plain)
+            if m and normalise_name(m.group("party")):
+                party, how = m.group("party").strip(), "the party paid for"
+                agent = m.groupdict().get("agent") or (plain[: m.start()].strip() or None)
+                break
+        if party is None and plain.endswith("代付"):
+            agent = payer  # "X代付": X pays for someone it does not name in this field
+    if party is None:
+        for text in texts:
+            plain = unicodedata.normalize("NFKC", text)
+            m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
+            if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
+                party, agent, how, cut = m.group("party"), payer or None, "the party paid for (代付)", False
+                break
+            if "代付" in plain:
+                agent = payer or "代付"
+    out: list[Evidence] = []
+    if party is not None:
+        for owners, weight, reason in _lookup(names, party, cut):
+            if how.endswith("(代付)"):
+                # Written by a third party in free text, not a field the bank fills: as sure as a short form.
+                weight = min(weight, W_NAME_SHORT)
+            out.extend(_evidence(owners, weight, f"{how} {party!r}" + reason + (f" ({agent!r} pays)" if agent else "")))
+    elif payer and agent is None:
+        for owners, weight, reason in _lookup(names, payer, cut):
+            out.extend(_evidence(owners, weight, f"payer name {payer!r}" + reason))
+    if not out and texts:
+        # Nobody by the payer's name: a person, a factor or a provider paying may write whom for.
+        out.extend(_in_texts(names, texts))
+    strong = {e.target for e in out if e.weight >= W_NAME_SHORT}
+    sole = str(next(iter(strong))) if len(strong) == 1 and len({e.target for e in out}) == 1 else None
+    return _Who(out, party, agent if party is not None else None, sole)
+
+
+def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, str]]:
+    """Which customers a name is, how surely, and why (the end of a sentence); once per name per run."""
+    cached = names.seen.get((payer, cut))
+    if cached is None:
+        cached = names.seen[payer, cut] = _find(names, payer, cut)
+    return cached
+
+
+def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, str]]:
+    keys = name_keys(payer)
+    if not keys:
+        return []
+    owners = set().union(*(names.exact.get(k, set()) for k in keys))
+    if owners:
+        return [(frozenset(owners), W_NAME, " is the customer's name")]
+    key = normalise_name(payer) or next(iter(keys))
+    words = key.split()
+    if cut:
+        # The bank cut the name off: its words start the customer's, the last perhaps cut in two.
+        folded = fold_name(payer)
+        found = {cid for full, cid in names.full.get(words[0], ()) if full.startswith(folded)}
+        for k in names.by_first.get(words[0], ()):
+            theirs = k.split()
+            n = len(words)
+            if len(theirs) >= n and theirs[: n - 1] == words[:-1] and theirs[n - 1].startswith(words[-1]):
+                found |= names.exact[k]
+        if found:
+            return [(frozenset(found), W_NAME, f" is the customer's name cut at {len(payer)} characters")]
+    from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
+
+    if is_chinese(key) and " " not in key:
+        # No words to block on in Chinese: a short form is found whole inside the customer's name,
+        # looked up through the customer names sharing its rarest pair of characters.
+        if len(key) >= MIN_CJK:
+            pairs = [names.bigrams.get(key[k : k + 2], set()) for k in range(len(key) - 1)]
+            rarest = min(pairs, key=len)
+            within = {c for k in rarest if key in k for c in names.exact[k]}
+            if within:
+                return [
+                    (
+                        frozenset(within),
+                        W_NAME_SHORT,
+                        " is written whole in the customer's name (a short form)",
+                    )
+                ]
+            candidates = list(set().union(*pairs[:2]))
+            best = process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None)
+            return [
+                (frozenset(names.exact[m]), W_NAME_FUZZY, f" is close to the customer's ({s:.0f}%)") for m, s, _ in best
+            ]
+        return []
+    candidates = names.by_first.get(words[0], [])
+    if not candidates:
+        return []
+    best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=None)
+    return [(frozenset(names.exact[m]), W_NAME_FUZZY, f" is close to the customer's ({s:.0f}%)") for m, s, _ in best]
+
+
+def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
+    """Customers whose name (two words or more, four Chinese characters or more) a text writes."""
+    hits: dict[frozenset[str], tuple[float, str]] = {}
+    for text in texts:
+        for scan in chinese_text_forms(text):
+            k = 0
+            while k < len(scan) - 1:
+                heads = names.heads.get(scan[k : k + 2], ())
+                longest = max((h for h in heads if scan.startswith(h, k)), key=len, default="")
+                if longest:
+                    owners = frozenset(names.scan_owners[longest])
+                    hits.setdefault(owners, (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"))
+                    k += len(longest)
+                else:
+                    k += 1
+        words = normalise_name(text).split()
+        for k in range(len(words) - 1):
+            for key in names.heads.get(f"{words[k]} {words[k + 1]}", ()):
+                theirs = key.split()
+                if words[k : k + len(theirs)] == theirs:
+                    marked = k > 0 and words[k - 1] in _TEXT_MARKERS
+                    hits[frozenset(names.exact[key])] = (
+                        W_NAME_SHORT if marked else W_NAME_TEXT,
+                        f"the text {text!r} names the customer"
+                        + (f" as the party paid for ({words[k - 1]})" if marked else ""),
+                    )
+    if len(hits) > 2:
+        return []  # a text naming many customers (a list, a letter) says nothing of who paid
+    return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
+
+
+def _evidence(owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
+    owners = sorted(owners)
+    if len(owners) > 1:
+        # A trading name several customers share says little about which one paid.
+        weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
+        reason += f" (shared by {len(owners)} customers)"
+    return [Evidence("customer", cid, weight, reason, PayerNameMatcher.name) for cid in owners]
 
 
 class PayerNameMatcher(EvidenceMatcher):
@@ -100,54 +356,84 @@ class PayerNameMatcher(EvidenceMatcher):
     stage = 0
 
     def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
-        payer = receipt.payer_name
-        if not payer:
+        who = _who(receipt, book)
+        if not who.evidence:
             return []
-        names: _Names = book.index("matching:names", _Names)
-        # The same payers pay again and again: their evidence is worked out once per run.
-        cached = names.seen.get(payer)
-        if cached is None:
-            cached = names.seen[payer] = self._lookup(payer, names)
-        return cached
-
-    def _lookup(self, payer: str, names: _Names) -> list[Evidence]:
-        keys = name_keys(payer)
-        if not keys:
-            return []
-        owners = set().union(*(names.exact.get(k, set()) for k in keys))
-        if owners:
-            return self._evidence(owners, W_NAME, f"payer name {payer!r} is the customer's name")
-        key = normalise_name(payer) or next(iter(keys))
-        first = key.split()[0]
-        if len(payer) in TRUNCATIONS:
-            lowered = payer.casefold()
-            cut = {cid for full, cid in names.full.get(first, ()) if full.startswith(lowered)}
-            if cut:
-                return self._evidence(cut, W_NAME, f"payer name {payer!r} is the customer's name cut at {len(payer)}")
-        candidates = names.by_first.get(first, [])
-        if not candidates:
-            return []
-        from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
-
-        best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=3)
+        account = _account_owners(receipt, book)
         out: list[Evidence] = []
-        for match, score, _ in best:
-            out.extend(
-                self._evidence(
-                    names.exact[match], W_NAME_FUZZY, f"payer name {payer!r} is close to the customer's ({score:.0f}%)"
-                )
-            )
+        shared: dict[str, list[Evidence]] = defaultdict(list)
+        for ev in who.evidence:
+            if "(shared by" in ev.reason:
+                shared[ev.reason].append(ev)
+            else:
+                out.append(ev)
+        for evs in shared.values():
+            out.extend(self._shared(receipt, book, evs))
+        if account and who.sole is not None and not who.agent and len(account) <= MAX_ACCOUNT_OWNERS:
+            groups = {_group(book, c) for c in account}
+            if who.sole not in account and _group(book, who.sole) not in groups:
+                owner = ", ".join(sorted(account))
+                out = [
+                    Evidence(
+                        e.kind,
+                        e.target,
+                        min(e.weight, W_CONFLICT),
+                        e.reason + f", while the payer account {receipt.payer_account} is {owner}'s",
+                        e.matcher,
+                    )
+                    if e.target == who.sole
+                    else e
+                    for e in out
+                ]
         return out
 
-    def _evidence(self, owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
-        owners = sorted(owners)
-        if len(owners) > MAX_NAME_OWNERS:
-            return []  # a name this common identifies nobody
-        if len(owners) > 1:
-            # A trading name several customers share says little about which one paid.
-            weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
-            reason += f" (shared by {len(owners)} customers)"
-        return [Evidence("customer", cid, weight, reason, self.name) for cid in owners]
+    @staticmethod
+    def _shared(receipt: ReceiptView, book: OpenItems, evs: list[Evidence]) -> list[Evidence]:
+        """A name several customers share: weak for each, but strong for the only one of them with an
+        open invoice of exactly the amount (as strong as the amount cannot be a coincidence)."""
+        owners = [str(e.target) for e in evs]
+        out = [e for e in evs if len(evs) <= MAX_NAME_OWNERS]
+        if len(owners) > MAX_AMOUNT_OWNERS:
+            return out
+        holders = []
+        for cid in owners:
+            ids = [i for i in book.by_customer.get(cid, ()) if book.invoices[i].currency == receipt.currency]
+            amounts = book.open_amounts(ids)
+            if any(a == receipt.amount for a in amounts.values()):
+                holders.append((cid, amounts))
+        if len(holders) != 1:
+            return out
+        cid, amounts = holders[0]
+        # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
+        # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
+        # as the book's invoices have this very amount (price lists make some amounts common).
+        counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
+        total = counts.get((receipt.currency, None), 0) or 1
+        share = counts.get((receipt.currency, receipt.amount), 1) / total
+        chance = len(amounts) * share
+        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)) - 1.0)
+        first = evs[0].reason
+        if weight <= max(e.weight for e in evs):
+            return out
+        reason = (
+            f"{first}; {cid} is the only one of the {len(owners)} with an open invoice of exactly "
+            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {len(amounts)} open invoices "
+            "would have it by chance)"
+        )
+        return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
+
+
+def _amount_counts(book: OpenItems) -> dict[tuple[str, Decimal | None], int]:
+    """How many of the book's invoices have each amount, per currency (None: all of the currency)."""
+    out: dict[tuple[str, Decimal | None], int] = defaultdict(int)
+    for inv in book.invoices.values():
+        out[inv.currency, inv.open_amount] += 1
+        out[inv.currency, None] += 1
+    return out
+
+
+def _about_share(chance: float) -> str:
+    return f"about {chance:.2g}" if chance >= 0.001 else "fewer than 1 in 1,000"
 
 
 # -- references --------------------------------------------------------------------------------------

@@ -134,9 +134,12 @@ class Found:
     def invoice_weight(self, invoice_id: int) -> float:
         return self._combined(self.invoices.get(invoice_id, ()))
 
-    def top_customers(self, minimum: float, limit: int = 3) -> list[tuple[str, float]]:
+    def top_customers(self, minimum: float, limit: int | None = 3) -> list[tuple[str, float]]:
+        """Customers with at least ``minimum`` weight, strongest first (ties by id, so that which of
+        several equal ones come first does not depend on the order the clues arrived in); ``limit``
+        of them, or all with None."""
         scored = [(cid, self.customer_weight(cid)) for cid in self.customers]
-        return sorted((x for x in scored if x[1] >= minimum), key=lambda x: -x[1])[:limit]
+        return sorted((x for x in scored if x[1] >= minimum), key=lambda x: (-x[1], x[0]))[:limit]
 
 
 class EvidenceMatcher(Matcher):
@@ -433,7 +436,12 @@ class Combiner:
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
             # Sets of invoices are searched only when the payment names none: when it names some, the
             # proposals from references already look for the rest among the customer's invoices.
-            for customer_id, weight in found.top_customers(MIN_CUSTOMER):
+            # The three strongest customers, and beyond them every other the payer (not an invoice named)
+            # points at: a name four customers share reaches all four, not the first three. Sets are
+            # searched only for the strongly identified.
+            top = found.top_customers(MIN_CUSTOMER, limit=None)
+            top = top[:3] + [x for x in top[3:] if found.customer_weight(x[0], payer_only=True) >= MIN_CUSTOMER]
+            for customer_id, weight in top:
                 sets = weight >= MIN_CUSTOMER_SUBSET and not named
                 out.extend(self._from_customer(receipt, book, found, customer_id, sets))
         return out

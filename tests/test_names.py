@@ -1,0 +1,187 @@
+"""Who paid: company names as payers and banks write them (hub.names, the payer-name and payer-account
+evidence of hub_plugins.matching), in Chinese and Latin script, through intermediaries, shared by
+several customers, and against the payer's account."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hub_plugins.matching import W_ACCOUNT, W_CONFLICT, W_NAME, W_NAME_SHORT
+
+from hub.names import name_keys, normalise_name
+
+from .test_matching import book, cust, gather, inv, lines, rcpt, run, text_of, weights
+
+D = Decimal
+HEFEI = cust("KH1", "合肥泰康机械制造股份有限公司")
+NINGBO = cust("KH2", "宁波盛世贸易有限公司")
+OTHER_CN = cust("KH9", "重庆天合电子科技有限公司")
+
+
+# -- Chinese names -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payer",
+    [
+        "合肥泰康机械制造股份有限公司",
+        "合肥泰康机械制造",
+        "合肥泰康机械制造有限公司",
+        "合肥泰康机械制造财务部",
+        "合肥泰康机械制造股份有限公司结算中心",
+    ],
+)
+def test_chinese_payer_name_with_or_without_legal_form_or_department_identifies_the_customer(payer: str) -> None:
+    items = book([inv(1, "XS-1", "KH1", "9856.32", currency="CNY")], [HEFEI, NINGBO, OTHER_CN])
+    receipt = rcpt("9856.32", payer=payer, currency="CNY", text="付货款")
+    assert weights(gather(receipt, items), "KH1") == [W_NAME]
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("9856.32"), "payment")]
+    # The reason quotes the Chinese name as written, not escaped.
+    assert f"payer name '{payer}' is the customer's name" in text_of(decision.proposals[0])
+
+
+def test_full_width_and_ascii_brackets_around_a_region_and_the_city_suffix_read_the_same() -> None:
+    full_width = "华为技术\uff08深圳\uff09有限公司"
+    assert normalise_name(full_width) == normalise_name("华为技术(深圳)有限公司") == "华为技术深圳"
+    assert normalise_name("深圳市鑫源汽车零部件有限公司") == normalise_name("深圳鑫源汽车零部件")
+    assert "华为技术" in name_keys(full_width)
+    assert "北京汇丰源医药" in name_keys("北京汇丰源医药集团有限公司")
+    # A branch keeps its branch: it is another customer than its parent.
+    assert normalise_name("青岛德润建材股份有限公司广州分公司") == "青岛德润建材广州分公司"
+
+
+def test_chinese_short_form_without_the_region_is_found_inside_one_customer_name_as_weaker_evidence() -> None:
+    items = book([inv(1, "XS-1", "KH2", "1000.00", currency="CNY")], [HEFEI, NINGBO, OTHER_CN])
+    found = gather(rcpt("1000.00", payer="盛世贸易", currency="CNY"), items)
+    assert weights(found, "KH2") == [W_NAME_SHORT]
+    assert "short form" in found.customers["KH2"][0].reason
+
+
+def test_brand_shared_by_several_chinese_customers_is_weak_for_each() -> None:
+    customers = [cust("KH1", "宁波鑫源化工有限公司"), cust("KH2", "无锡鑫源化工有限公司"), OTHER_CN]
+    items = book([inv(1, "XS-1", "KH1", "1000.00", currency="CNY")], customers)
+    found = gather(rcpt("1000.00", payer="鑫源化工", currency="CNY"), items)
+    assert weights(found, "KH1")[0] < W_NAME_SHORT
+    assert "shared by 2 customers" in found.customers["KH2"][0].reason
+
+
+@pytest.mark.parametrize("text", ["代付重庆天合电子科技有限公司货款", "代重庆天合电子科技支付", "重庆天合电子科技货款"])
+def test_third_party_paying_daifu_identifies_the_customer_named_in_the_text_not_the_payer(text: str) -> None:
+    items = book(
+        [inv(1, "XS-1", "KH9", "500.00", currency="CNY"), inv(2, "XS-2", "KH1", "500.00", currency="CNY")],
+        [HEFEI, NINGBO, OTHER_CN],
+    )
+    receipt = rcpt("500.00", payer="合肥泰康机械制造有限公司" if "代" in text else "周婷", currency="CNY", text=text)
+    found = gather(receipt, items)
+    assert "KH1" not in found.customers
+    assert "KH9" in found.customers
+    decision, _ = run(receipt, items)
+    assert lines(decision.proposals[0]) == [(1, D("500.00"), "payment")]
+
+
+def test_daifu_without_a_name_makes_the_payer_no_evidence() -> None:
+    items = book([inv(1, "XS-1", "KH1", "500.00", currency="CNY")], [HEFEI, NINGBO])
+    receipt = rcpt("500.00", payer="合肥泰康机械制造有限公司", currency="CNY", text="代付货款")
+    assert gather(receipt, items).customers == {}
+    assert run(receipt, items)[0].status != "auto"
+
+
+# -- Latin names -------------------------------------------------------------------------------------
+
+
+def test_latin_letters_nfkd_leaves_whole_are_transliterated_as_banks_write_them() -> None:
+    assert normalise_name("Dąbrowski Elektro Łódź Sp. z o.o.") == "dabrowski elektro lodz"
+    assert normalise_name("Løvås Bygg AS") == normalise_name("LOVAS BYGG AS")
+    assert normalise_name("Ærø Þór Đorđević") == "aero thor dordevic"
+
+
+def test_name_cut_at_35_upper_case_and_transliterated_identifies_the_customer() -> None:
+    master = "Szymański Instalacje Spółka Komandytowa Wrocław"
+    payer = "SZYMANSKI INSTALACJE SPOLKA KOMANDYTOWA WROCLAW"[:35]
+    items = book([inv(1, "VR-1", "K1", "119.37")], [cust("K1", master), cust("K2", "Nowak Bau GmbH")])
+    found = gather(rcpt("119.37", payer=payer), items)
+    assert weights(found, "K1") == [W_NAME]
+    assert "cut at 35" in found.customers["K1"][0].reason
+
+
+@pytest.mark.parametrize(
+    ("payer", "ultimate"),
+    [
+        ("STRIPE TECHNOLOGY EUROPE LTD OBO MEYER ELEKTROTECHNIK GMBH", None),
+        ("Wise Europe SA on behalf of Meyer Elektrotechnik GmbH", None),
+        ("Meyer Elektrotechnik GmbH c/o Bibby Financial Services", None),
+        ("i.A. Meyer Elektrotechnik GmbH", None),
+        ("per pro Meyer Elektrotechnik GmbH", None),
+        ("PAYPAL EUROPE S.A R.L. ET CIE", "Meyer Elektrotechnik GmbH"),
+    ],
+)
+def test_intermediary_paying_for_a_customer_identifies_the_party_paid_for(payer: str, ultimate: str | None) -> None:
+    customers = [cust("K1", "Meyer Elektrotechnik GmbH"), cust("K2", "Wise Europe SA")]
+    items = book([inv(1, "VR-1", "K1", "487.13"), inv(2, "VR-2", "K2", "487.13")], customers)
+    receipt = rcpt("487.13", payer=payer, ultimate=ultimate)
+    found = gather(receipt, items)
+    assert weights(found, "K1") == [W_NAME]
+    assert "K2" not in found.customers
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("487.13"), "payment")]
+
+
+def test_factor_text_naming_the_assignor_identifies_it() -> None:
+    items = book([inv(1, "VR-1", "K1", "77.31")], [cust("K1", "Perrin Plomberie SARL"), cust("K2", "Nowak Bau")])
+    receipt = rcpt("77.31", payer="PKO Faktoring S.A.", text="Rechnung Abtretung Perrin Plomberie SARL")
+    found = gather(receipt, items)
+    # Written by the factor in free text: as sure as a short form, not as the payer's own name.
+    assert weights(found, "K1") == [W_NAME_SHORT]
+    assert "party paid for" in found.customers["K1"][0].reason
+
+
+# -- shared names, conflicts ----------------------------------------------------------------------------
+
+
+def _siblings(n: int) -> list:
+    return [cust(f"K{i}", "Dvořák Instalace s.r.o.") for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [2, 4, 12])
+def test_shared_name_is_strong_for_the_only_customer_with_an_invoice_of_exactly_the_amount(n: int) -> None:
+    invoices = [inv(i, f"VR-{i}", f"K{i}", f"{100 + i}.{i:02d}") for i in range(n)]
+    invoices += [inv(100 + i, f"VR-{100 + i}", f"K{i}", f"{300 + 7 * i}.{i + 11:02d}") for i in range(n)]
+    # The rest of the book: how common an amount is, is read from all of it.
+    invoices += [inv(1000 + i, f"VR-{1000 + i}", "K-REST", f"{1000 + 3 * i}.{i % 97:02d}") for i in range(5000)]
+    items = book(invoices, [*_siblings(n), cust("K-REST", "Someone Else")])
+    receipt = rcpt("102.02" if n > 2 else "101.01", payer="DVORAK INSTALACE S.R.O.")
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert "is the only one of the" in text_of(decision.proposals[0])
+
+
+def test_shared_name_and_a_price_list_amount_many_invoices_have_is_not_automatic() -> None:
+    invoices = [inv(i, f"VR-{i}", f"K{i % 2}", "119.00") for i in range(2, 40)]
+    invoices += [inv(1, "VR-1", "K0", "119.00"), inv(0, "VR-0", "K1", "57.13")]
+    customers = [*_siblings(2), cust("K5", "Someone Else")]
+    # Only K0 has 119.00 open (K1's are allocated), but a third of the book costs 119.00.
+    allocated = {i: D("119.00") for i in range(2, 40) if i % 2 == 1}
+    items = book(invoices, customers, allocated)
+    decision, _ = run(rcpt("119.00", payer="Dvořák Instalace s.r.o."), items)
+    assert decision.status != "auto"
+
+
+def test_payer_account_of_another_customer_pulls_the_name_below_automatic() -> None:
+    customers = [
+        cust("K1", "Meyer Elektrotechnik GmbH"),
+        cust("K2", "Nowak Bau GmbH", ibans=("DE89370400440532013000",)),
+    ]
+    items = book([inv(1, "VR-1", "K1", "487.13"), inv(2, "VR-2", "K2", "1.00")], customers)
+    receipt = rcpt("487.13", payer="Meyer Elektrotechnik GmbH", account="DE89370400440532013000")
+    found = gather(receipt, items)
+    assert weights(found, "K1") == [W_CONFLICT]
+    assert weights(found, "K2") == [W_CONFLICT]
+    assert "while the payer account" in found.customers["K1"][0].reason
+    assert run(receipt, items)[0].status != "auto"
+    # The parent's account paying under its subsidiary's name is no conflict.
+    group = [cust("K1", "Meyer Elektrotechnik GmbH", parent="K2"), customers[1]]
+    assert weights(gather(receipt, book([inv(1, "VR-1", "K1", "487.13")], group)), "K2") == [W_ACCOUNT]
