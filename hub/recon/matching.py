@@ -593,7 +593,16 @@ class Combiner:
             out.append(proposal)
         rate = None
         if short > 0:
-            discount = self._discount(short, list(rem.values()), total, amount, receipt.currency, payer, stated)
+            discount = self._discount(
+                short,
+                list(rem.values()),
+                total,
+                amount,
+                receipt.currency,
+                payer,
+                stated,
+                with_fee=fee is None or fee.kind == "odd",
+            )
             if discount is not None:
                 rate = discount.rate  # a discount (with a fee or not) to the cent explains more than a part payment
                 chance = min(discount.values / max(_cents(total), 1), 1.0)
@@ -783,12 +792,19 @@ class Combiner:
         currency: str,
         customer: CustomerView | None,
         stated: Stated,
+        *,
+        guess: bool = True,
+        with_fee: bool = True,
     ) -> DiscountFit | None:
-        """A cash discount (with or without a bank fee besides) that explains ``short`` to the cent, if one does."""
+        """A cash discount (with or without a bank fee besides) that explains ``short`` to the cent, if one does.
+
+        ``guess``: where the rate stated does not fit, try the usual rates (the named invoices are known;
+        among a customer's many invoices another rate would find a coincidence). A discount with a fee
+        besides is tried only where the text speaks of a discount (and ``with_fee``)."""
         rates = (stated.rate,) if stated.rate is not None else DISCOUNT_RATES
         tried = _discounts(amounts, rates)
         exact = [(rate, basis, d) for rate, basis, d in tried if d == short]
-        if not exact and stated.rate is not None:  # the rate stated does not fit: a usual one may
+        if not exact and stated.rate is not None and guess:  # the rate stated does not fit: a usual one may
             tried = _discounts(amounts, DISCOUNT_RATES)
             exact = [(rate, basis, d) for rate, basis, d in tried if d == short]
         notes: list[tuple[str, float | None]] = []
@@ -805,6 +821,8 @@ class Combiner:
                 f"exactly a cash discount (Skonto) of {rate}%, written off (worked out on {basis})",
                 tuple(notes),
             )
+        if not (with_fee and stated.word):
+            return None
         # A discount and a bank fee besides: only a fee that reads as one on its own (no odd amounts).
         combos = []
         for rate, basis, d in tried:
@@ -1003,8 +1021,8 @@ class Combiner:
                     )
                 )
                 continue
-            discount = self._discount(short, [r], r, amount, currency, customer, stated)
-            if discount is not None and (discount.fee is None or stated.word):
+            discount = self._discount(short, [r], r, amount, currency, customer, stated, guess=False)
+            if discount is not None:
                 fits.append(
                     (
                         i,
@@ -1024,31 +1042,36 @@ class Combiner:
         said = _deduction_notes(stated)
         pool = [_cents(r) for r in rem.values()]
         target = _cents(amount)
-        penalty = W_AMBIGUOUS * (len(fits) - 1)
+        chances = [chance_sets(pool, target, [1], values=fit[3]) for fit in fits]
+        own = [min(W_SINGLE_FEE, chance_weight(c)) + fit[4] for fit, c in zip(fits, chances, strict=True)]
+        ranked = sorted(range(len(fits)), key=lambda k: -own[k])
         out = []
-        for i, _, parts, values, weight, automatic, what, notes, method in fits[:3]:
-            chance = chance_sets(pool, target, [1], values=values)
+        for k in ranked[:3]:
+            i, _, parts, _, _, automatic, what, notes, method = fits[k]
+            # Other invoices that fit about as well (within the margin a decision needs) make this one a guess;
+            # those that fit only as a doubtful reading (a fee where the text states a discount) do not.
+            rivals = sum(1 for j in range(len(fits)) if j != k and own[j] >= own[k] - 2.0)
             number = book.invoices[i].number
             proposal = self._score(
                 receipt,
                 book,
                 found,
                 self._with_write_off([ProposalLine(i, rem[i])], *parts),
-                min(W_SINGLE_FEE, chance_weight(chance)) + weight + penalty + (W_DEDUCTION_SAID if said else 0.0),
+                own[k] + W_AMBIGUOUS * rivals + (W_DEDUCTION_SAID if said else 0.0),
                 f"amount {amount} is {number}'s open {rem[i]} {what}"
-                + (f", one of {len(fits)} invoices that fit so" if len(fits) > 1 else ""),
+                + (f", one of {rivals + 1} invoices that fit about as well" if rivals else ""),
                 method,
                 [
                     *notes,
                     *said,
                     (
-                        f"{_about(chance)} of the customer's {len(pool)} open invoices could fit such a shortfall "
+                        f"{_about(chances[k])} of the customer's {len(pool)} open invoices could fit such a shortfall "
                         "by chance",
                         None,
                     ),
                 ],
             )
-            proposal.automatic = automatic and not said and len(fits) == 1
+            proposal.automatic = automatic and not said and not rivals
             out.append(proposal)
         return out
 
