@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from hub.recon import CustomerView, MatchDesk, ReconcileEngine
 from hub.recon.matching import DEFAULT_FEE_CEILING
 from hub.store import Store, schema
 
+from .conftest import run_hub, write_config
 from .test_matching import ACME_IBAN, acme, book, inv, lines, rcpt, run, text_of
 
 D = Decimal
@@ -361,3 +363,26 @@ def test_forgetting_everything_learned_removes_learned_accounts_and_names_too(st
 def test_engine_default_ceiling_is_the_configs() -> None:
     eng = ReconcileEngine(store=None, matchers=[])  # type: ignore[arg-type]
     assert eng.combiner.fee_tolerance == CEILING
+
+
+def test_cli_forget_a_learned_fee_and_a_round_fee_not_doubted_by_a_discount_split(store: Store, tmp_path: Path) -> None:
+    add_receipt(store, "R1", "977.65", "90000001")
+    engine(store).run()
+    MatchDesk(store).confirm("R1", actor="alice")
+    write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", customers=None, invoices=None, statements=None, sink=None
+    )
+    done = json.loads(
+        run_hub("--json", "matches", "forget", "C1", "--fee", "22.35", "--by", "bob", cwd=tmp_path).stdout
+    )
+    assert done["forget"]["forgotten"] == [{"kind": "fee", "value": "22.35"}]
+    again = run_hub("matches", "forget", "C1", "--fee", "22.35", cwd=tmp_path, check=False)
+    assert again.returncode == 1 and "nothing learned about C1" in again.stderr
+
+
+def test_a_round_fee_on_a_named_invoice_is_not_rivalled_by_a_discount_and_fee_split_nobody_wrote() -> None:
+    # 37.50 short of 1,499.57: also 1% (15.00) plus 22.50; without a word of a discount, a fee it is.
+    items = book([inv(1, "90001474", "C-ACME", "1499.57")], [acme()])
+    decision, proposals = run_wide(rcpt("1462.07", account=ACME_IBAN, text="90001474"), items)
+    assert decision.status == "auto"
+    assert [p.method for p in proposals] == ["reference+fee"]
