@@ -386,3 +386,16 @@ def test_a_round_fee_on_a_named_invoice_is_not_rivalled_by_a_discount_and_fee_sp
     decision, proposals = run_wide(rcpt("1462.07", account=ACME_IBAN, text="90001474"), items)
     assert decision.status == "auto"
     assert [p.method for p in proposals] == ["reference+fee"]
+
+
+def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_netted_credit_note() -> None:
+    items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [acme()])
+    decision, proposals = run_wide(
+        rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490, GS 2026 000344"), items
+    )
+    assert decision.status != "auto"
+    assert "the shortfall may be a credit note netted" in text_of(proposals[0])
+    # A size this payer's bank deducted before is a fee, named invoices or not.
+    items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [learned("45.00")])
+    decision, _ = run_wide(rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490"), items)
+    assert decision.status == "auto"

@@ -54,6 +54,12 @@ be that much of a small one, but a shortfall that large is more often a deductio
 FEE_LARGE_SHARE = Decimal("0.10")
 FEE_MAX_SHARE = Decimal("0.34")
 """A shortfall of more than about a third of what was due is not taken for a fee at all: a part payment."""
+W_FEE_NETTED = -0.5
+"""Several invoices named and short by more than :data:`FEE_NETTED_MAX`, not a fee learned for the
+payer: a netted credit note (not in the book) explains such a shortfall as well. Never automatic."""
+FEE_NETTED_MAX = Decimal("20.00")
+"""A receiving bank's own charge for an incoming payment (a few units up to about 20): the more
+shortfall sizes a guess admits, the likelier a netted credit note lands on a round one."""
 W_DEDUCTION_SAID = -2.0
 """The text states a deduction (a reclamation, damaged goods, freight, a credit note): the shortfall is
 that deduction, which finance must book, not a bank fee or a discount to write off. Never automatic."""
@@ -572,6 +578,11 @@ class Combiner:
         # A payer who says it took a discount (or a deduction) explains the shortfall itself: read as a fee
         # it is doubtful, and never automatic.
         doubt = said or _discount_said_notes(stated)
+        if not doubt and len(named) > 1 and fee is not None and fee.kind != "learned" and short > FEE_NETTED_MAX:
+            # A payment of several invoices is where credit notes are netted (one the book does not hold
+            # leaves a shortfall of any size, a round one too): a fee larger than a receiving bank's own,
+            # not seen before from this payer, is a good guess there, not a proof.
+            doubt = [(f"{len(named)} invoices named: the shortfall may be a credit note netted", W_FEE_NETTED)]
         if fee is not None:
             # Were the payment a part payment or a deduction, its shortfall would fall anywhere up to the
             # total: the chance it is one of the `values` shortfalls this kind of fee can be.
