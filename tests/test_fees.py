@@ -399,3 +399,15 @@ def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_nette
     items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [learned("45.00")])
     decision, _ = run_wide(rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490"), items)
     assert decision.status == "auto"
+
+
+def test_a_fee_found_among_many_invoices_that_could_fit_by_chance_is_only_suggested() -> None:
+    many = book(
+        [inv(1, "A-1", "C-ACME", "4318.51")]
+        + [inv(k, f"A-{k}", "C-ACME", f"{3000 + 37 * k}.{k % 97:02d}") for k in range(2, 80)],
+        [acme()],
+    )
+    decision, proposals = run_wide(rcpt("4273.51", account=ACME_IBAN), many)
+    assert decision.status != "auto"
+    fee = next(p for p in proposals if p.method == "amount+fee" and p.lines[0].invoice_id == 1)
+    assert not fee.automatic

@@ -54,6 +54,11 @@ be that much of a small one, but a shortfall that large is more often a deductio
 FEE_LARGE_SHARE = Decimal("0.10")
 FEE_MAX_SHARE = Decimal("0.34")
 """A shortfall of more than about a third of what was due is not taken for a fee at all: a part payment."""
+FIT_CHANCE_AUTO = 0.001
+"""An invoice of the customer found by its amount less a fee or a discount is automatic only where
+fewer than this many of the customer's invoices would fit such a shortfall by chance: the precision
+asked of automatic matches at scale is 99.9%, and a payment that is no such invoice (a set, a part
+payment, money on account) finds one by coincidence as often as this says."""
 W_FEE_NETTED = -0.5
 """Several invoices named and short by more than :data:`FEE_NETTED_MAX`, not a fee learned for the
 payer: a netted credit note (not in the book) explains such a shortfall as well. Never automatic."""
@@ -1082,7 +1087,7 @@ class Combiner:
                     ),
                 ],
             )
-            proposal.automatic = automatic and not said and not rivals
+            proposal.automatic = automatic and not said and not rivals and chances[k] <= FIT_CHANCE_AUTO
             out.append(proposal)
         return out
 
