@@ -411,3 +411,10 @@ def test_a_fee_found_among_many_invoices_that_could_fit_by_chance_is_only_sugges
     assert decision.status != "auto"
     fee = next(p for p in proposals if p.method == "amount+fee" and p.lines[0].invoice_id == 1)
     assert not fee.automatic
+
+
+def test_an_odd_shortfall_larger_than_a_receiving_banks_fee_leaves_a_part_payment_unrivalled() -> None:
+    items = book([inv(1, "INV-2026-005172", "C-ACME", "174.21")], [acme()])
+    decision, proposals = run_wide(rcpt("130.66", account=ACME_IBAN, text="INV-2026-005172"), items)
+    assert [p.method for p in proposals] == ["reference+partial"]
+    assert decision.status == "auto"

@@ -792,6 +792,10 @@ class Combiner:
         elif (percent := _fee_percent(short, due, paid)) is not None:
             kind, values = "percent", 2 * len(FEE_PERCENTS)
             notes.append((f"{short} is {percent[0]}% of {percent[1]}: a charge levied as a percentage", None))
+        elif short > due * FEE_LARGE_SHARE:
+            # An odd amount of more than a tenth of what was due is a deduction or a part payment far more
+            # often than a converted fee: no fee reading to rival the part payment.
+            return None
         else:
             kind, values, automatic = "odd", units * 100, False
         if short > due * FEE_LARGE_SHARE:
