@@ -86,7 +86,11 @@ class ReconcileConfig(_Section):
     auto_threshold: float = Field(default=0.95, ge=0, le=1)
     suggest_threshold: float = Field(default=0.30, ge=0, le=1)
     bank_fee_tolerance: str = Field(
-        default="15.00", description="Largest short payment booked in full with the difference written off."
+        default="100.00",
+        description="Largest shortfall taken for bank charges (booked in full, the difference written off). "
+        "100: a receiving bank's fee plus one or two correspondent banks' SHA/OUR charges (commonly 10-50 "
+        "each, some up to about 80); each fee proposal is weighed by how many invoices could fit the window "
+        "by chance, so a wider window costs confidence, not precision.",
     )
     margin: float = Field(
         default=2.0, ge=0, description="Log-odds by which the best proposal must beat the next to be automatic."

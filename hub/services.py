@@ -74,6 +74,19 @@ class Matches(_Service):
         """The receipt, every proposal with its evidence and how it combines, and who did what."""
         return self._desk().explain(receipt_ref)
 
+    def forget(
+        self,
+        customer_id: str,
+        *,
+        fees: Sequence[Decimal] = (),
+        accounts: Sequence[str] = (),
+        names: Sequence[str] = (),
+        actor: str,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Undo what matches taught the hub about a customer (the fees, accounts, names given, or all; audited)."""
+        return self._desk().forget(customer_id, fees=fees, accounts=accounts, names=names, actor=actor, note=note)
+
 
 @dataclass(frozen=True)
 class CustomerExposure:

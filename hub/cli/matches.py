@@ -162,6 +162,41 @@ def matches_unmatch(receipt_ref: Receipt, by: By = None, note: Note = None) -> N
         _action(hub.matches.unmatch(receipt_ref, actor=actor(by), note=note))
 
 
+@matches_app.command("forget")
+@handled
+def matches_forget(
+    customer: Annotated[str, typer.Argument(help="The customer (canonical id, as 'hub matches list' shows).")],
+    fee: Annotated[
+        list[str] | None, typer.Option("--fee", help="A learned fee size to forget, e.g. 12.50 (repeatable).")
+    ] = None,
+    account: Annotated[
+        list[str] | None, typer.Option("--account", help="A learned payer account (repeatable).")
+    ] = None,
+    name: Annotated[list[str] | None, typer.Option("--name", help="A learned payer name (repeatable).")] = None,
+    by: By = None,
+    note: Note = None,
+) -> None:
+    """Forget what matches taught the hub about a customer: fee sizes, payer accounts, names (all, if none named)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        fees = [Decimal(f) for f in fee or ()]
+    except InvalidOperation:
+        raise typer.BadParameter(f"--fee must be amounts, got {fee}") from None
+    with session() as hub:
+        done = hub.matches.forget(
+            customer, fees=fees, accounts=account or (), names=name or (), actor=actor(by), note=note
+        )
+    emit(
+        {"forget": done},
+        table(
+            f"forgotten about {done['customer']}",
+            ["learned", "value"],
+            [[x["kind"], x["value"]] for x in done["forgotten"]],
+        ),
+    )
+
+
 def _proposals(allocations: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
     """The allocations grouped by proposal: the lines of one share its rank, method and reasons."""
     found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}

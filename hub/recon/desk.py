@@ -9,7 +9,9 @@ and the event says why. Rules the desk enforces:
 * a rejected or unmatched pairing of receipt and invoice is not proposed again by ``hub
   reconcile`` (the receipt is looked at again, for other proposals);
 * a confirmed match teaches the hub the payer's account and name as aliases of the customer
-  (``customer_alias``), so the next payment from them is recognised.
+  (``customer_alias``), so the next payment from them is recognised; a fee it wrote off (as every
+  live fee match does) is a size that payer's bank deducts, strong evidence next time;
+* ``forget`` undoes what was learned about a customer (accounts, names, fee sizes), audited.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import MatchError
-from hub.recon.engine import live_allocated, lock_allocations
+from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import LIVE
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
@@ -523,4 +525,72 @@ class MatchDesk:
                 )
             )
             learned.append({"customer": customer_id, "kind": kind, "value": value})
+        # The fee written off (of a discount with a fee besides, the last write-off) is a size this payer's
+        # bank deducts: load_book finds it among the live write-offs; said here so that finance sees it.
+        fees = [row for row in chosen if row.kind == "write_off" and row.method in FEE_METHODS]
+        if fees:
+            fee = max(fees, key=lambda row: row.id)
+            learned.append({"customer": customer_id, "kind": "fee", "value": f"{fee.amount} {receipt.currency}"})
         return learned
+
+    def forget(
+        self,
+        customer_id: str,
+        *,
+        fees: Sequence[Decimal] = (),
+        accounts: Sequence[str] = (),
+        names: Sequence[str] = (),
+        actor: str,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Undo what matches taught the hub about a customer: the fee sizes, payer accounts and names
+        named, or everything learned when none is. Accounts and names learned from confirmed matches are
+        removed; a fee size stops counting from now (its write-offs stay, a later match teaches it again)."""
+        now = utcnow()
+        everything = not (fees or accounts or names)
+        alias, c = schema.customer_alias, schema.customer
+        forgotten: list[dict[str, str]] = []
+        with self.store.begin() as conn:
+            known = conn.execute(sa.select(c.c.id).where(c.c.canonical_id == customer_id).limit(1)).first()
+            if known is None:
+                raise MatchError(f"no customer {customer_id!r} (give its canonical id, as 'hub matches list' shows)")
+            for kind, values in (("account", accounts), ("name", names)):
+                query = sa.select(alias.c.id, alias.c.value).where(
+                    alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.origin == "confirmed-match"
+                )
+                if not everything:
+                    if not values:
+                        continue
+                    query = query.where(alias.c.value.in_([v.strip() for v in values]))
+                for alias_id, value in conn.execute(query).all():
+                    conn.execute(alias.delete().where(alias.c.id == alias_id))
+                    forgotten.append({"kind": kind, "value": value})
+            canonical = {
+                (source, ext): cid
+                for source, ext, cid in conn.execute(sa.select(c.c.source, c.c.external_id, c.c.canonical_id))
+            }
+            current = {size for _, size, _ in learned_fees(conn, canonical).get(customer_id, ())}
+            wanted = current if everything else {Decimal(str(f)) for f in fees} & current
+            for size in sorted(wanted):
+                value = str(size)
+                stale = alias.c.customer_id == customer_id, alias.c.kind == "forget-fee", alias.c.value == value
+                conn.execute(alias.delete().where(*stale))
+                conn.execute(
+                    alias.insert().values(
+                        customer_id=customer_id,
+                        kind="forget-fee",
+                        value=value,
+                        origin="forget",
+                        created_by=actor,
+                        created_at=now,
+                    )
+                )
+                forgotten.append({"kind": "fee", "value": value})
+            if not forgotten:
+                asked = [*(str(f) for f in fees), *accounts, *names]
+                raise MatchError(
+                    f"nothing learned about {customer_id} to forget"
+                    + (f" ({', '.join(asked)} not learned)" if asked else "")
+                )
+            self.store.audit(conn, actor, "match.forget", "customer", customer_id, forgotten=forgotten, note=note)
+        return {"customer": customer_id, "forgotten": forgotten}

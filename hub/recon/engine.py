@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.log import get_logger
-from hub.recon.matching import Combiner, EvidenceMatcher, Found
+from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
     LIVE,
     ZERO,
@@ -143,6 +143,56 @@ def live_allocated(conn: sa.Connection) -> dict[int, Decimal]:
     )
 
 
+FEE_METHODS = (
+    "reference+fee",
+    "amount+fee",
+    "reference+discount+fee",
+    "amount+discount+fee",
+    "reference+subset",
+    "amount+subset",
+)
+"""Proposals whose (last) write-off is a bank fee: a discount with a fee besides writes off the discount
+first; a discount's own write-off is not learned (a payer's rate is in its text and its terms)."""
+
+
+def learned_fees(
+    conn: sa.Connection, canonical: dict[tuple[str, str], str]
+) -> dict[str, tuple[tuple[str, Decimal, int], ...]]:
+    """Per customer, the bank fees its payments were short by in live (automatic and confirmed) fee
+    matches: (currency, size, how many matches), each size counted only from matches decided after
+    finance last told the hub to forget it (``customer_alias`` kind ``forget-fee``)."""
+    a, i, alias = schema.allocation, schema.invoice, schema.customer_alias
+    forgotten: dict[tuple[str, Decimal], Any] = {}
+    for cid, value, at in conn.execute(
+        sa.select(alias.c.customer_id, alias.c.value, alias.c.created_at).where(alias.c.kind == "forget-fee")
+    ):
+        key = (cid, Decimal(value))
+        forgotten[key] = max(forgotten.get(key, at), at)
+    fee_of: dict[int, tuple[str, str, Decimal, Any]] = {}  # per receipt: its last write-off is the fee
+    for rid, amount, at, source, ext, ccy in conn.execute(
+        sa.select(a.c.receipt_id, a.c.amount, a.c.decided_at, i.c.source, i.c.customer_external_id, i.c.currency)
+        .join(i, i.c.id == a.c.invoice_id)
+        .where(a.c.kind == "write_off", a.c.status.in_(LIVE), a.c.method.in_(FEE_METHODS))
+        .order_by(a.c.receipt_id, a.c.id)
+    ):
+        fee_of[rid] = (canonical.get((source, ext)) or f"{source}:{ext}", ccy, amount, at)
+    counts: dict[tuple[str, str, Decimal], int] = defaultdict(int)
+    for cid, ccy, amount, at in fee_of.values():
+        since = forgotten.get((cid, amount))
+        if since is not None and _naive(at) <= _naive(since):
+            continue
+        counts[cid, ccy, amount] += 1
+    out: dict[str, list[tuple[str, Decimal, int]]] = defaultdict(list)
+    for (cid, ccy, amount), n in sorted(counts.items()):
+        out[cid].append((ccy, amount, n))
+    return {cid: tuple(v) for cid, v in out.items()}
+
+
+def _naive(at: Any) -> Any:
+    """Timestamps compared as UTC wall time (SQLite returns them without a zone)."""
+    return at.replace(tzinfo=None) if isinstance(at, dt.datetime) else at
+
+
 def lock_allocations(conn: sa.Connection) -> None:
     """Take the allocation write lock for the caller's transaction: every writer of live
     allocations (reconcile, a person confirming a match) holds it while it checks and writes."""
@@ -171,7 +221,7 @@ class ReconcileEngine:
         auto_threshold: float = 0.95,
         suggest_threshold: float = 0.3,
         margin: float = 2.0,
-        fee_tolerance: Decimal = Decimal("15.00"),
+        fee_tolerance: Decimal = DEFAULT_FEE_CEILING,
         max_subset_size: int = 5,
         subset_budget: int = 20_000,
         hook: Any = None,
@@ -228,6 +278,7 @@ class ReconcileEngine:
         alias = schema.customer_alias
         for cid, kind, value in conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)):
             learned[cid, kind].append(value)
+        fees = learned_fees(conn, canonical)
         customers = [
             CustomerView(
                 cid,
@@ -235,6 +286,7 @@ class ReconcileEngine:
                 (*(aliases or ()), *learned.get((cid, "name"), ())),
                 (*(ibans or ()), *learned.get((cid, "account"), ())),
                 parent,
+                fees.get(cid, ()),
             )
             for cid, name, aliases, ibans, parent in conn.execute(
                 sa.select(

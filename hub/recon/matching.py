@@ -25,13 +25,14 @@ import abc
 import bisect
 import functools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from hub.recon.types import Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
+from hub.recon.types import CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
 
@@ -40,10 +41,47 @@ PRIOR = -6.0
 W_EXACT = 4.0
 """The named invoices' open total equals the amount."""
 W_FEE = 2.5
-"""The named invoices' open total exceeds the amount by a round bank fee (whole or half units)
-within the tolerance."""
+"""The named invoices' open total exceeds the amount by a tariff-like bank fee (see :func:`_fee_kind`)
+within the ceiling; less where a part payment or deduction could land on such a shortfall by chance."""
 W_FEE_ODD = 0.5
-"""...by an odd amount within the tolerance: as likely a wrong invoice as a fee."""
+"""...by an odd amount within the ceiling: as likely a deduction or a part payment as a fee."""
+W_FEE_LEARNED = 1.5
+"""The shortfall is a fee this payer's bank deducted before (live write-offs of earlier matches):
+banks charge a payer the same tariff payment after payment, a coincidence rarely repeats a size to the cent."""
+W_FEE_LARGE = -1.0
+"""A fee of more than :data:`FEE_LARGE_SHARE` of what was due: charges are per payment, so they can
+be that much of a small one, but a shortfall that large is more often a deduction."""
+FEE_LARGE_SHARE = Decimal("0.10")
+FEE_MAX_SHARE = Decimal("0.34")
+"""A shortfall of more than about a third of what was due is not taken for a fee at all: a part payment."""
+FIT_CHANCE_AUTO = 0.001
+"""An invoice of the customer found by its amount less a fee or a discount is automatic only where
+fewer than this many of the customer's invoices would fit such a shortfall by chance: the precision
+asked of automatic matches at scale is 99.9%, and a payment that is no such invoice (a set, a part
+payment, money on account) finds one by coincidence as often as this says."""
+W_FEE_NETTED = -0.5
+"""Several invoices named and short by more than :data:`FEE_NETTED_MAX`, not a fee learned for the
+payer: a netted credit note (not in the book) explains such a shortfall as well. Never automatic."""
+FEE_NETTED_MAX = Decimal("20.00")
+"""A receiving bank's own charge for an incoming payment (a few units up to about 20): the more
+shortfall sizes a guess admits, the likelier a netted credit note lands on a round one."""
+W_DEDUCTION_SAID = -2.0
+"""The text states a deduction (a reclamation, damaged goods, freight, a credit note): the shortfall is
+that deduction, which finance must book, not a bank fee or a discount to write off. Never automatic."""
+W_DISCOUNT_SAID = 1.0
+"""The text states the very discount rate that explains the shortfall to the cent ("abzgl. 2% Skonto")."""
+W_DISCOUNT_WORD = 0.5
+"""The text speaks of a discount (Skonto, sconto, escompte) without a rate that fits."""
+W_DISCOUNT_OTHER_RATE = -2.0
+"""The text states a rate, but another one explains the shortfall: never automatic."""
+W_FEE_AND_DISCOUNT = -1.0
+"""A discount and a bank fee besides: two departures from the invoice, more ways to fit by chance."""
+DEFAULT_FEE_CEILING = Decimal("100.00")
+"""Largest shortfall taken for bank charges (``[reconcile] bank_fee_tolerance``). Why 100: a receiving
+bank's fee for a foreign payment (a few units to about 20) plus the charges of one or two correspondent
+banks on SHA/OUR transfers (commonly 10-50 units each, some up to about 80) stay within it; a
+domestic fee is far smaller. What a wider window costs, more invoices that fit by coincidence, is
+weighed in each proposal (:func:`chance_sets`' ``values``), not cut off by a narrow ceiling."""
 W_OVERPAID = -4.0
 """The amount exceeds everything the payment names: never automatic."""
 W_PARTIAL = 0.5
@@ -52,8 +90,11 @@ W_REF_SUBSET = 3.0
 """Some of the named invoices add up to the amount."""
 W_SINGLE = 5.0
 """Nothing named; exactly one open invoice of the customer has this amount."""
-W_SINGLE_FEE = 3.0
-"""Nothing named; exactly one open invoice of the customer is this amount plus a bank fee."""
+W_SINGLE_FEE = 4.5
+"""Nothing named; exactly one open invoice of the customer is this amount plus a bank fee (or less a
+cash discount): at most this, less where the customer's open invoices are so many and so dense that
+one would fit the fee window by chance (:func:`chance_sets`), and half a point below an exact amount,
+which needs no explanation."""
 W_SUBSET = 4.5
 """Nothing named (or not all); exactly one set of the customer's open invoices adds up to the amount."""
 W_AMBIGUOUS = -3.0
@@ -457,7 +498,10 @@ class Combiner:
         amount_weight: float,
         amount_reason: str,
         method: str,
+        notes: Sequence[tuple[str, float | None]] = (),
     ) -> MatchProposal:
+        """``notes``: further clues about the amount (a learned fee, a stated discount, the chance of a
+        coincidence), each a sentence with its part of ``amount_weight`` (None: no part of it)."""
         payments = [ln for ln in lines if ln.kind == "payment"]
         reasons: list[str] = []
         ref_weights = [found.invoice_weight(ln.invoice_id) for ln in payments]
@@ -486,7 +530,9 @@ class Combiner:
             cust_part = W_MIXED_CUSTOMERS
             cust_label = "mixed customers"
             reasons.append(f"invoices of different customers ({', '.join(sorted(owners))}) ({W_MIXED_CUSTOMERS:+.1f})")
-        reasons.append(f"{amount_reason} ({amount_weight:+.1f})")
+        noted = sum(w for _, w in notes if w is not None)
+        reasons.append(f"{amount_reason} ({amount_weight - noted:+.1f})")
+        reasons.extend(note if w is None else f"{note} ({w:+.1f})" for note, w in notes)
         score = PRIOR + ref_part + cust_part + amount_weight
         # How the clues above add up, so that a reader can check the number: clues about one invoice
         # (or one customer) overlap, so only the strongest counts in full (Found._combined).
@@ -537,40 +583,67 @@ class Combiner:
             )
             return out
         short = total - amount
-        if ZERO < short <= self.fee_tolerance:
-            round_fee = _round_fee(short)
-            out.append(
-                self._score(
+        stated = _stated(receipt.texts())
+        payers = {book.invoices[i].customer_id for i in named}
+        payer = book.customers.get(next(iter(payers))) if len(payers) == 1 else None
+        said = _deduction_notes(stated)
+        fee = self._fee(short, total, amount, receipt.currency, payer) if short > 0 else None
+        # A payer who says it took a discount (or a deduction) explains the shortfall itself: read as a fee
+        # it is doubtful, and never automatic.
+        doubt = said or _discount_said_notes(stated)
+        if not doubt and len(named) > 1 and fee is not None and fee.kind != "learned" and short > FEE_NETTED_MAX:
+            # A payment of several invoices is where credit notes are netted (one the book does not hold
+            # leaves a shortfall of any size, a round one too): a fee larger than a receiving bank's own,
+            # not seen before from this payer, is a good guess there, not a proof.
+            doubt = [(f"{len(named)} invoices named: the shortfall may be a credit note netted", W_FEE_NETTED)]
+        if fee is not None:
+            # Were the payment a part payment or a deduction, its shortfall would fall anywhere up to the
+            # total: the chance it is one of the `values` shortfalls this kind of fee can be.
+            chance = min(fee.values / max(_cents(total), 1), 1.0)
+            proposal = self._score(
+                receipt,
+                book,
+                found,
+                self._with_write_off(full, short),
+                min(W_FEE_ODD if fee.kind == "odd" else W_FEE, chance_weight(chance))
+                + fee.weight
+                + sum(w for _, w in doubt if w is not None),
+                f"amount {amount} is {short} short of the open total {total} of {numbers}: "
+                + ("an odd shortfall, written off" if fee.kind == "odd" else "a bank fee, written off"),
+                "reference+fee",
+                [*fee.notes, *doubt, (_by_chance(chance, "a part payment or deduction"), None)],
+            )
+            proposal.automatic = fee.automatic and not doubt
+            out.append(proposal)
+        rate = None
+        if short > 0:
+            discount = self._discount(
+                short,
+                list(rem.values()),
+                total,
+                amount,
+                receipt.currency,
+                payer,
+                stated,
+                with_fee=fee is None or fee.kind == "odd",
+            )
+            if discount is not None:
+                rate = discount.rate  # a discount (with a fee or not) to the cent explains more than a part payment
+                chance = min(discount.values / max(_cents(total), 1), 1.0)
+                weight = min(W_FEE, chance_weight(chance)) + discount.weight + (W_DEDUCTION_SAID if said else 0.0)
+                proposal = self._score(
                     receipt,
                     book,
                     found,
-                    self._with_write_off(full, short),
-                    W_FEE if round_fee else W_FEE_ODD,
-                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
-                    + ("a bank fee, written off" if round_fee else "an odd shortfall, written off"),
-                    "reference+fee",
+                    self._with_write_off(full, *discount.write_offs),
+                    weight,
+                    f"amount {amount} is {short} short of the open total {total} of {numbers}: " + discount.sentence,
+                    "reference+discount" if discount.fee is None else "reference+discount+fee",
+                    [*discount.notes, *said, (_by_chance(chance, "a part payment or deduction"), None)],
                 )
-            )
-        rate = _discount_rate(short, list(rem.values())) if short > self.fee_tolerance else None
-        if rate is not None:
-            out.append(
-                self._score(
-                    receipt,
-                    book,
-                    found,
-                    self._with_write_off(full, short),
-                    W_FEE,
-                    f"amount {amount} is {short} short of the open total {total} of {numbers}: "
-                    f"exactly a cash discount (Skonto) of {rate}%, written off",
-                    "reference+discount",
-                )
-            )
-        if (
-            len(named) == 1
-            and amount < total
-            and rate is None
-            and not (short <= self.fee_tolerance and _round_fee(short))
-        ):
+                proposal.automatic = discount.automatic and not said
+                out.append(proposal)
+        if len(named) == 1 and amount < total and rate is None and (fee is None or fee.kind == "odd" or said):
             out.append(
                 self._score(
                     receipt,
@@ -580,6 +653,7 @@ class Combiner:
                     W_PARTIAL,
                     f"amount {amount} pays part of the open {total} of {numbers}",
                     "reference+partial",
+                    said,
                 )
             )
         if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
@@ -686,14 +760,137 @@ class Combiner:
         return out
 
     @staticmethod
-    def _with_write_off(lines: list[ProposalLine], short: Decimal) -> list[ProposalLine]:
-        """Pay each invoice in full less the shortfall on the largest, which is written off."""
+    def _with_write_off(lines: list[ProposalLine], short: Decimal, *more: Decimal) -> list[ProposalLine]:
+        """Pay each invoice in full less the shortfall on the largest, which is written off (in parts:
+        a discount and a bank fee are two write-offs, so that the fee can be learned)."""
         largest = max(range(len(lines)), key=lambda k: lines[k].amount)
+        taken = short + sum(more, ZERO)
         out = [
-            ProposalLine(ln.invoice_id, ln.amount - short if k == largest else ln.amount) for k, ln in enumerate(lines)
+            ProposalLine(ln.invoice_id, ln.amount - taken if k == largest else ln.amount) for k, ln in enumerate(lines)
         ]
-        out.append(ProposalLine(lines[largest].invoice_id, short, "write_off"))
+        out.extend(ProposalLine(lines[largest].invoice_id, part, "write_off") for part in (short, *more))
         return out
+
+    # -- fees and discounts ---------------------------------------------------------------------------
+
+    def _fee(
+        self, short: Decimal, due: Decimal, paid: Decimal, currency: str, customer: CustomerView | None
+    ) -> FeeFit | None:
+        """How ``short`` reads as a bank fee on a payment of ``paid`` for ``due``, or None where it cannot be one."""
+        if short <= 0 or short > self.fee_tolerance or short > due * FEE_MAX_SHARE:
+            return None
+        notes: list[tuple[str, float | None]] = []
+        units = max(int(self.fee_tolerance), 1)
+        weight = 0.0
+        automatic = True
+        known = {fee: times for ccy, fee, times in (customer.fees if customer is not None else ()) if ccy == currency}
+        kind: Literal["learned", "tariff", "percent", "odd"]
+        if short in known and customer is not None:
+            kind, values, weight = "learned", len(known), W_FEE_LEARNED
+            times = known[short]
+            notes.append(
+                (
+                    f"{customer.id}'s bank deducted {short} {currency} before "
+                    f"(on {times} earlier payment{'s' if times != 1 else ''} matched): the fee it charges",
+                    W_FEE_LEARNED,
+                )
+            )
+        elif int(short * 100) % 100 in TARIFF_CENTS:
+            kind, values = "tariff", units * len(TARIFF_CENTS)
+        elif (percent := _fee_percent(short, due, paid)) is not None:
+            kind, values = "percent", 2 * len(FEE_PERCENTS)
+            notes.append((f"{short} is {percent[0]}% of {percent[1]}: a charge levied as a percentage", None))
+        elif short > due * FEE_LARGE_SHARE:
+            # An odd amount of more than a tenth of what was due is a deduction or a part payment far more
+            # often than a converted fee: no fee reading to rival the part payment.
+            return None
+        else:
+            kind, values, automatic = "odd", units * 100, False
+        if short > due * FEE_LARGE_SHARE:
+            weight += W_FEE_LARGE
+            notes.append((f"a fee of {short} is more than a tenth of the {due} due", W_FEE_LARGE))
+        return FeeFit(kind, values, weight, automatic, tuple(notes))
+
+    def _discount(
+        self,
+        short: Decimal,
+        amounts: Sequence[Decimal],
+        due: Decimal,
+        paid: Decimal,
+        currency: str,
+        customer: CustomerView | None,
+        stated: Stated,
+        *,
+        guess: bool = True,
+        with_fee: bool = True,
+    ) -> DiscountFit | None:
+        """A cash discount (with or without a bank fee besides) that explains ``short`` to the cent, if one does.
+
+        ``guess``: where the rate stated does not fit, try the usual rates (the named invoices are known;
+        among a customer's many invoices another rate would find a coincidence). A discount with a fee
+        besides is tried only where the text speaks of a discount (and ``with_fee``)."""
+        rates = (stated.rate,) if stated.rate is not None else DISCOUNT_RATES
+        tried = _discounts(amounts, rates)
+        exact = [(rate, basis, d) for rate, basis, d in tried if d == short]
+        if not exact and stated.rate is not None and guess:  # the rate stated does not fit: a usual one may
+            tried = _discounts(amounts, DISCOUNT_RATES)
+            exact = [(rate, basis, d) for rate, basis, d in tried if d == short]
+        notes: list[tuple[str, float | None]] = []
+        if exact:
+            rate, basis, d = exact[0]
+            weight = self._discount_said(stated, rate, notes)
+            return DiscountFit(
+                rate,
+                None,
+                (d,),
+                len(tried),
+                weight,
+                not (stated.rate is not None and stated.rate != rate),
+                f"exactly a cash discount (Skonto) of {rate}%, written off (worked out on {basis})",
+                tuple(notes),
+            )
+        if not (with_fee and stated.word):
+            return None
+        # A discount and a bank fee besides: only a fee that reads as one on its own (no odd amounts).
+        combos = []
+        for rate, basis, d in tried:
+            fee = self._fee(short - d, due - d, paid, currency, customer)
+            if fee is not None and fee.kind != "odd":
+                combos.append((rate, basis, d, fee))
+        if len(combos) != 1:  # none, or several ways to split the shortfall: no clue
+            return None
+        rate, basis, d, fee = combos[0]
+        weight = self._discount_said(stated, rate, notes) + fee.weight + W_FEE_AND_DISCOUNT
+        notes.extend(fee.notes)
+        notes.append(("a discount and a bank fee besides: two departures from the invoices", W_FEE_AND_DISCOUNT))
+        return DiscountFit(
+            rate,
+            short - d,
+            (d, short - d),
+            len(tried) * fee.values,
+            weight,
+            fee.automatic and not (stated.rate is not None and stated.rate != rate),
+            f"a cash discount (Skonto) of {rate}% on {basis} ({d}) and a bank fee of {short - d}, both written off",
+            tuple(notes),
+        )
+
+    @staticmethod
+    def _discount_said(stated: Stated, rate: Decimal, notes: list[tuple[str, float | None]]) -> float:
+        if stated.rate is not None and stated.rate == rate:
+            notes.append((f"the text states {rate}% {stated.word}", W_DISCOUNT_SAID))
+            return W_DISCOUNT_SAID
+        if stated.rate is not None:
+            notes.append(
+                (
+                    f"the text states {stated.rate}% {stated.word}, but {rate}% explains the shortfall",
+                    W_DISCOUNT_OTHER_RATE,
+                )
+            )
+            return W_DISCOUNT_OTHER_RATE
+        if stated.word:
+            notes.append((f"the text speaks of a discount ({stated.word})", W_DISCOUNT_WORD))
+            return W_DISCOUNT_WORD
+        return 0.0
 
     # -- proposals from an identified customer -----------------------------------------------------
 
@@ -763,25 +960,7 @@ class Combiner:
                     )
                 )
             return out
-        fee = [i for i, r in rem.items() if ZERO < r - amount <= self.fee_tolerance and _round_fee(r - amount)]
-        if fee:
-            penalty = W_AMBIGUOUS * (len(fee) - 1)
-            for i in fee[:3]:
-                short = book.remaining(i) - amount
-                lines = self._with_write_off([ProposalLine(i, book.remaining(i))], short)
-                out.append(
-                    self._score(
-                        receipt,
-                        book,
-                        found,
-                        lines,
-                        W_SINGLE_FEE + penalty,
-                        f"amount {amount} is {book.invoices[i].number}'s open "
-                        f"{book.remaining(i)} less a bank fee of {short}",
-                        "amount+fee",
-                    )
-                )
-            return out
+        out.extend(self._short_from_customer(receipt, book, found, customer_id, rem))
         if not search_sets:
             return out
         target = _cents(amount)
@@ -837,24 +1016,226 @@ class Combiner:
             out.append(proposal)
         return out
 
+    def _short_from_customer(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, rem: dict[int, Decimal]
+    ) -> list[MatchProposal]:
+        """One open invoice of the customer less a bank fee, a cash discount, or both: each weighed by how
+        many of the customer's invoices could fit such a shortfall by chance."""
+        amount, currency = receipt.amount, receipt.currency
+        customer = book.customers.get(customer_id)
+        stated = _stated(receipt.texts())
+        widest = max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50)  # a discount with a fee besides
+        fits: list[
+            tuple[int, Decimal, tuple[Decimal, ...], int, float, bool, str, tuple[tuple[str, float | None], ...], str]
+        ] = []
+        for i, r in rem.items():
+            short = r - amount
+            if short <= 0 or short > widest:
+                continue
+            fee = self._fee(short, r, amount, currency, customer)
+            if fee is not None and fee.kind != "odd":  # an odd shortfall is a guess; a person can make it
+                doubt = _discount_said_notes(stated)
+                fits.append(
+                    (
+                        i,
+                        short,
+                        (short,),
+                        fee.values,
+                        fee.weight + sum(w for _, w in doubt if w is not None),
+                        fee.automatic and not doubt,
+                        f"less a bank fee of {short}",
+                        (*fee.notes, *doubt),
+                        "amount+fee",
+                    )
+                )
+                continue
+            discount = self._discount(short, [r], r, amount, currency, customer, stated, guess=False)
+            if discount is not None:
+                fits.append(
+                    (
+                        i,
+                        short,
+                        discount.write_offs,
+                        discount.values,
+                        discount.weight,
+                        discount.automatic,
+                        f"less a cash discount (Skonto) of {discount.rate}% ({discount.write_offs[0]})"
+                        + (f" and a bank fee of {discount.fee}" if discount.fee is not None else ""),
+                        discount.notes,
+                        "amount+discount" if discount.fee is None else "amount+discount+fee",
+                    )
+                )
+        if not fits:
+            return []
+        said = _deduction_notes(stated)
+        pool = [_cents(r) for r in rem.values()]
+        target = _cents(amount)
+        chances = [chance_sets(pool, target, [1], values=fit[3]) for fit in fits]
+        own = [min(W_SINGLE_FEE, chance_weight(c)) + fit[4] for fit, c in zip(fits, chances, strict=True)]
+        ranked = sorted(range(len(fits)), key=lambda k: -own[k])
+        out = []
+        for k in ranked[:3]:
+            i, _, parts, _, _, automatic, what, notes, method = fits[k]
+            # Other invoices that fit about as well (within the margin a decision needs) make this one a guess;
+            # those that fit only as a doubtful reading (a fee where the text states a discount) do not.
+            rivals = sum(1 for j in range(len(fits)) if j != k and own[j] >= own[k] - 2.0)
+            number = book.invoices[i].number
+            proposal = self._score(
+                receipt,
+                book,
+                found,
+                self._with_write_off([ProposalLine(i, rem[i])], *parts),
+                own[k] + W_AMBIGUOUS * rivals + (W_DEDUCTION_SAID if said else 0.0),
+                f"amount {amount} is {number}'s open {rem[i]} {what}"
+                + (f", one of {rivals + 1} invoices that fit about as well" if rivals else ""),
+                method,
+                [
+                    *notes,
+                    *said,
+                    (
+                        f"{_about(chances[k])} of the customer's {len(pool)} open invoices could fit such a shortfall "
+                        "by chance",
+                        None,
+                    ),
+                ],
+            )
+            proposal.automatic = automatic and not said and not rivals and chances[k] <= FIT_CHANCE_AUTO
+            out.append(proposal)
+        return out
+
 
 DISCOUNT_RATES = (Decimal(1), Decimal(2), Decimal(3))
 """Cash discounts (Skonto) payers take for paying early, in percent: 2% and 3% are the usual terms in
 German-speaking trade, 1% and 2% ("2/10 net 30") elsewhere."""
 
 
-def _discount_rate(short: Decimal, amounts: Sequence[Decimal]) -> Decimal | None:
-    """The rate of :data:`DISCOUNT_RATES` whose discount on ``amounts`` is exactly ``short`` to the cent
-    (worked out on their total or on each invoice, rounded half up), if any."""
-    if short <= 0:
-        return None
+TARIFF_CENTS = (0, 50, 90)
+"""Cent endings of bank tariffs: whole and half units (5.00, 12.50) and the price-list ending .90
+(9.90, 14.90). Each ending admitted is one more shortfall per unit that a netted credit note or a
+deduction could hit by chance, so no more (no .95, .99: retail endings, rare in bank tariffs). A
+converted fee (USD 15 charged in CHF) ends anywhere: such a fee is learned, not guessed."""
+FEE_PERCENTS = (Decimal("0.1"), Decimal("0.15"), Decimal("0.2"), Decimal("0.25"))
+"""Charges levied as a percentage of the amount (commonly 0.1-0.25% with a minimum and a maximum):
+the minimum is a tariff amount, above it the charge is the percentage to the cent."""
+
+
+@dataclass(frozen=True)
+class FeeFit:
+    """A shortfall read as a bank fee: of what kind, how many shortfalls of that kind the ceiling holds
+    (what a coincidence could hit), its weight beside the base, whether it may be automatic, and why."""
+
+    kind: Literal["learned", "tariff", "percent", "odd"]
+    values: int
+    weight: float
+    automatic: bool
+    notes: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True)
+class DiscountFit:
+    """A shortfall read as a cash discount at ``rate`` (and a bank ``fee`` besides, if not None)."""
+
+    rate: Decimal
+    fee: Decimal | None
+    write_offs: tuple[Decimal, ...]
+    values: int
+    weight: float
+    automatic: bool
+    sentence: str
+    notes: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True)
+class Stated:
+    """What a payment's texts say about a shortfall: a discount (its word, and its rate if given) or a deduction."""
+
+    rate: Decimal | None = None
+    word: str = ""
+    deduction: str = ""
+
+
+_DISCOUNT_WORD = r"skonto\w*|sconto|escompte|descuento|desconto|discount|korting|rabatt"
+_PERCENT = r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%"
+STATED_DISCOUNT = re.compile(
+    rf"{_PERCENT}\s*(?:cash\s+)?({_DISCOUNT_WORD})\b|\b({_DISCOUNT_WORD})\s*(?:of\s+|von\s+|de\s+|di\s+)?{_PERCENT}",
+    re.IGNORECASE,
+)
+DISCOUNT_SAID = re.compile(rf"\b({_DISCOUNT_WORD})\b", re.IGNORECASE)
+DEDUCTION_SAID = re.compile(
+    r"\b(reklamation|m[äa]ngel\w*|minderung|besch[äa]digt\w*|damaged|defect\w*|return(?:ed)?\s+goods|freight|fracht\w*"
+    r"|short\s+delivery|shortage|r[ée]clamation|reclamo|reclamaci[óo]n|contestazione|credit\s+note|gutschrift|avoir"
+    r"|nota\s+di\s+credito|deduction|abzug\s+wg)\b",
+    re.IGNORECASE,
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stated_in(texts: tuple[str, ...]) -> Stated:
+    text = " ".join(texts)
+    rate: Decimal | None = None
+    word = ""
+    if m := STATED_DISCOUNT.search(text):
+        number, word = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        value = Decimal(number.replace(",", "."))
+        if ZERO < value <= 10:
+            rate = value.normalize()
+    elif m := DISCOUNT_SAID.search(text):
+        word = m.group(1)
+    d = DEDUCTION_SAID.search(text)
+    return Stated(rate, word, d.group(1) if d else "")
+
+
+def _stated(texts: Sequence[str]) -> Stated:
+    """What the texts say of a discount or deduction ("abzgl. 2% Skonto", "minus 3% discount", "escompte
+    2%", "abzgl. Reklamation"). By hand: a few words in five languages, no library reads remittance text."""
+    return _stated_in(tuple(texts))
+
+
+def _discount_said_notes(stated: Stated) -> list[tuple[str, float | None]]:
+    if not stated.word:
+        return []
+    said = f"{stated.rate}% {stated.word}" if stated.rate is not None else stated.word
+    return [(f"the text states a discount ({said}): the shortfall is not a bank fee alone", W_DISCOUNT_OTHER_RATE)]
+
+
+def _deduction_notes(stated: Stated) -> list[tuple[str, float | None]]:
+    if not stated.deduction:
+        return []
+    return [
+        (
+            f"the text states a deduction ({stated.deduction}): the shortfall is for finance to book, "
+            "not a bank fee or a discount to write off",
+            W_DEDUCTION_SAID,
+        )
+    ]
+
+
+def _by_chance(chance: float, what: str) -> str:
+    return f"the chance that {what} leaves such a shortfall: {_about(chance)}"
+
+
+def _discounts(amounts: Sequence[Decimal], rates: Sequence[Decimal]) -> list[tuple[Decimal, str, Decimal]]:
+    """Each rate's discount on ``amounts``: on their total and, for several, on each rounded (rate, basis, discount)."""
     cent = Decimal("0.01")
     total = sum(amounts, ZERO)
-    for rate in DISCOUNT_RATES:
-        if (total * rate / 100).quantize(cent, ROUND_HALF_UP) == short:
-            return rate
-        if len(amounts) > 1 and sum(((a * rate / 100).quantize(cent, ROUND_HALF_UP) for a in amounts), ZERO) == short:
-            return rate
+    out: list[tuple[Decimal, str, Decimal]] = []
+    for rate in rates:
+        on_total = (total * rate / 100).quantize(cent, ROUND_HALF_UP)
+        out.append((rate, "the total", on_total))
+        if len(amounts) > 1:
+            each = sum(((a * rate / 100).quantize(cent, ROUND_HALF_UP) for a in amounts), ZERO)
+            if each != on_total:
+                out.append((rate, "each invoice", each))
+    return out
+
+
+def _fee_percent(short: Decimal, due: Decimal, paid: Decimal) -> tuple[Decimal, Decimal] | None:
+    """The rate of :data:`FEE_PERCENTS` that ``short`` is of the amount due or paid, to the cent (and that amount)."""
+    cent = Decimal("0.01")
+    for percent in FEE_PERCENTS:
+        for base in (due, paid):
+            if (base * percent / 100).quantize(cent, ROUND_HALF_UP) == short:
+                return percent, base
     return None
 
 

@@ -38,6 +38,9 @@ class CustomerView:
     aliases: tuple[str, ...]
     ibans: tuple[str, ...]
     parent_id: str | None
+    fees: tuple[tuple[str, Decimal, int], ...] = ()
+    """Bank fees learned for this payer: (currency, size, on how many live matches) of the write-offs of
+    its automatic and confirmed fee matches, less what finance told the hub to forget."""
 
 
 @dataclass(frozen=True)

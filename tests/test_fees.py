@@ -1,0 +1,420 @@
+"""Bank fees, cash discounts (Skonto) and deductions, and what the hub learns from confirmed matches.
+
+Small hand-written books driven as ``tests/test_matching.py`` drives them (its helpers), with the
+production thresholds; then the same through the store: reconcile, confirm, reconcile again, forget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, ReferenceMatcher
+
+from hub.config import ReconcileConfig
+from hub.recon import CustomerView, MatchDesk, ReconcileEngine
+from hub.recon.matching import DEFAULT_FEE_CEILING
+from hub.store import Store, schema
+
+from .conftest import run_hub, write_config
+from .test_matching import ACME_IBAN, acme, book, inv, lines, rcpt, run, text_of
+
+D = Decimal
+CEILING = DEFAULT_FEE_CEILING
+
+
+def run_wide(receipt, items):  # type: ignore[no-untyped-def]
+    """``run`` with the default fee ceiling (the matching tests' FEE is 15.00)."""
+    return run(receipt, items, fee=CEILING)
+
+
+# -- the ceiling ----------------------------------------------------------------------------------------
+
+
+def test_default_fee_ceiling_comes_from_correspondent_bank_practice_not_fifteen() -> None:
+    assert D(ReconcileConfig().bank_fee_tolerance) == CEILING
+    assert D("80.00") <= CEILING  # charges of a receiving bank and one or two intermediaries
+
+
+def test_correspondent_fee_of_45_on_a_named_invoice_is_auto_with_the_fee_written_off() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "4318.51")], [acme()])
+    decision, _ = run_wide(rcpt("4273.51", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("4273.51"), "payment"), (1, D("45.00"), "write_off")]
+
+
+def test_correspondent_fee_of_45_on_the_only_fitting_invoice_of_a_known_payer_is_auto() -> None:
+    items = book(
+        [
+            inv(1, "A-1", "C-ACME", "4318.51"),
+            inv(2, "A-2", "C-ACME", "912.40"),
+            inv(3, "A-3", "C-ACME", "15230.07"),
+        ],
+        [acme()],
+    )
+    decision, _ = run_wide(rcpt("4273.51", account=ACME_IBAN, text="Zahlung"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("4273.51"), "payment"), (1, D("45.00"), "write_off")]
+    assert p.method == "amount+fee"
+    assert "sets could" not in text_of(p)
+    assert "by chance" in text_of(p)  # the coincidence is in the reasons
+
+
+def test_a_fee_above_the_ceiling_is_not_written_off() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "4318.51")], [acme()])
+    _, proposals = run(rcpt("4273.51", account=ACME_IBAN, text="INV-2026-000123"), items, fee=D("40.00"))
+    assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
+
+
+def test_a_wider_fee_window_weighs_a_fee_from_the_customers_invoices_less_where_many_invoices_could_fit() -> None:
+    few = book([inv(1, "A-1", "C-ACME", "4318.51"), inv(2, "A-2", "C-ACME", "912.40")], [acme()])
+    many = book(
+        [inv(1, "A-1", "C-ACME", "4318.51")]
+        + [inv(k, f"A-{k}", "C-ACME", f"{3000 + 37 * k}.{k % 97:02d}") for k in range(2, 80)],
+        [acme()],
+    )
+    receipt = rcpt("4273.51", account=ACME_IBAN)
+
+    def fee_confidence(items) -> float:  # type: ignore[no-untyped-def]
+        _, proposals = run_wide(receipt, items)
+        return max(p.confidence for p in proposals if p.method == "amount+fee" and p.lines[0].invoice_id == 1)
+
+    assert fee_confidence(many) < fee_confidence(few)
+
+
+def test_an_odd_shortfall_within_the_ceiling_is_never_auto_even_from_a_known_payer() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "4318.51")], [acme()])
+    decision, proposals = run_wide(rcpt("4295.17", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status != "auto" or decision.proposals[0].method == "reference+partial"
+    fee = next(p for p in proposals if p.method == "reference+fee")
+    assert "an odd shortfall" in text_of(fee)
+    assert not fee.automatic
+
+
+def test_a_price_list_fee_ending_in_90_counts_as_a_tariff_fee() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run_wide(rcpt("990.10", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("990.10"), "payment"), (1, D("9.90"), "write_off")]
+
+
+def test_a_percentage_fee_on_the_amount_is_recognised_to_the_cent() -> None:
+    # 0.1 % of 24,207.30 is 24.21: an odd amount, but exactly a percentage charge.
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "24207.30")], [acme()])
+    decision, _ = run_wide(rcpt("24183.09", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    p = decision.proposals[0]
+    assert lines(p) == [(1, D("24183.09"), "payment"), (1, D("24.21"), "write_off")]
+    assert "0.1% of" in text_of(p)
+
+
+def test_a_fee_that_is_a_large_share_of_a_small_invoice_weighs_less() -> None:
+    small = book([inv(1, "INV-2026-000123", "C-ACME", "60.00")], [acme()])
+    large = book([inv(1, "INV-2026-000123", "C-ACME", "6000.00")], [acme()])
+    _, a = run_wide(rcpt("35.00", account=ACME_IBAN, text="INV-2026-000123"), small)
+    _, b = run_wide(rcpt("5975.00", account=ACME_IBAN, text="INV-2026-000123"), large)
+    fee_small = [p for p in a if p.method == "reference+fee"]
+    fee_large = next(p for p in b if p.method == "reference+fee")
+    assert not fee_small or fee_small[0].confidence < fee_large.confidence
+
+
+# -- deductions -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["abzgl. Reklamation", "minus damaged goods", "less freight"])
+def test_a_stated_deduction_is_never_written_off_as_a_fee_automatically(text: str) -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme()])
+    decision, proposals = run_wide(rcpt("960.00", account=ACME_IBAN, text=f"INV-2026-000123 {text}"), items)
+    fee = next(p for p in proposals if p.method == "reference+fee")
+    assert not fee.automatic
+    assert "states a deduction" in text_of(fee)
+    if decision.status == "auto":  # a part payment leaves the rest open for the dispute: no write-off
+        assert all(ln.kind == "payment" for ln in decision.proposals[0].lines)
+
+
+# -- Skonto ---------------------------------------------------------------------------------------------
+
+
+def test_skonto_on_the_only_fitting_invoice_of_a_known_payer_naming_nothing_is_auto() -> None:
+    items = book(
+        [inv(1, "RE-1", "C-ACME", "3393.70"), inv(2, "RE-2", "C-ACME", "1200.00"), inv(3, "RE-3", "C-ACME", "870.15")],
+        [acme()],
+    )
+    decision, _ = run_wide(rcpt("3325.83", account=ACME_IBAN, text="inv 163 abzgl. 2% Skonto"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert lines(p) == [(1, D("3325.83"), "payment"), (1, D("67.87"), "write_off")]
+    assert "the text states 2% Skonto" in text_of(p)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["abzgl. 3% Skonto", "minus 3% discount", "3 % Skonto", "Skontoabzug 3%", "escompte 3%", "sconto 3%"],
+)
+def test_the_discount_stated_in_the_text_is_read(text: str) -> None:
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run_wide(rcpt("970.00", account=ACME_IBAN, text=f"RE-2026-0000001 {text}"), items)
+    assert decision.status == "auto"
+    assert "the text states 3%" in text_of(decision.proposals[0])
+
+
+def test_skonto_at_a_stated_rate_outside_the_usual_ones_is_applied() -> None:
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run_wide(rcpt("975.00", account=ACME_IBAN, text="RE-2026-0000001 abzgl. 2,5% Skonto"), items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("975.00"), "payment"), (1, D("25.00"), "write_off")]
+
+
+def test_skonto_together_with_a_bank_fee_writes_off_both() -> None:
+    # 3 % of 10,000.00 is 300.00; the payer's bank took 25.00 besides.
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "10000.00")], [acme()])
+    decision, _ = run_wide(rcpt("9675.00", account=ACME_IBAN, text="RE-2026-0000001 abzgl. 3% Skonto"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert sorted(lines(p)) == [
+        (1, D("25.00"), "write_off"),
+        (1, D("300.00"), "write_off"),
+        (1, D("9675.00"), "payment"),
+    ]
+    assert "a bank fee of 25.00" in text_of(p)
+
+
+def test_skonto_on_each_invoice_rounded_is_recognised() -> None:
+    items = book(
+        [inv(1, "RE-2026-0000001", "C-ACME", "333.35"), inv(2, "RE-2026-0000002", "C-ACME", "333.35")], [acme()]
+    )
+    # 2 % of each is 6.667 -> 6.67, twice 13.34; 2 % of the total would be 13.33.
+    decision, _ = run_wide(
+        rcpt("653.36", account=ACME_IBAN, text="RE-2026-0000001 RE-2026-0000002 abzgl. 2% Skonto"), items
+    )
+    assert decision.status == "auto"
+    assert sum(ln.amount for ln in decision.proposals[0].lines if ln.kind == "write_off") == D("13.34")
+
+
+def test_a_stated_rate_that_does_not_fit_the_shortfall_is_not_auto() -> None:
+    items = book([inv(1, "RE-2026-0000001", "C-ACME", "1000.00")], [acme()])
+    decision, _ = run_wide(rcpt("980.00", account=ACME_IBAN, text="RE-2026-0000001 abzgl. 3% Skonto"), items)
+    assert decision.status != "auto" or all(ln.kind == "payment" for ln in decision.proposals[0].lines)
+
+
+# -- learned fees ---------------------------------------------------------------------------------------
+
+
+def learned(fee: str, currency: str = "EUR", times: int = 2) -> CustomerView:
+    """Acme, whose bank deducted ``fee`` on ``times`` earlier payments (as ``load_book`` finds it)."""
+    return CustomerView(
+        "C-ACME", "Acme Logistics GmbH", (), ("DE89 3704 0044 0532 0130 00",), None, ((currency, D(fee), times),)
+    )
+
+
+def test_a_fee_this_payers_bank_deducted_before_is_strong_evidence_and_says_so() -> None:
+    # 22.35: a converted fee, odd on its own; known for this payer it is the fee it always is.
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [learned("22.35")])
+    decision, _ = run_wide(rcpt("977.65", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    p = decision.proposals[0]
+    assert lines(p) == [(1, D("977.65"), "payment"), (1, D("22.35"), "write_off")]
+    assert "C-ACME's bank deducted 22.35 EUR before" in text_of(p)
+
+
+def test_a_learned_fee_in_another_currency_does_not_count() -> None:
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [learned("22.35", "USD")])
+    decision, _ = run_wide(rcpt("977.65", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status != "auto" or decision.proposals[0].method == "reference+partial"
+
+
+# -- through the store: reconcile, confirm, reconcile, forget --------------------------------------------
+
+T0 = dt.datetime(2026, 4, 1, 12, 0, tzinfo=dt.UTC)
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
+    s.migrate()
+    with s.begin() as conn:
+        conn.execute(
+            schema.customer.insert().values(
+                source="erp",
+                external_id="C1",
+                record_hash=1,
+                synced_at=T0,
+                canonical_id="C1",
+                legal_name="Keystone Manufacturing Corp.",
+                aliases=[],
+                tax_ids=[],
+                ibans=["GB78292084417867433940"],
+                links=[],
+            )
+        )
+        for number, amount in (("90000001", "1000.00"), ("90000002", "2000.00"), ("90000003", "700.00")):
+            add_invoice(conn, number, amount)
+    yield s
+    s.dispose()
+
+
+def add_invoice(conn: sa.Connection, number: str, amount: str) -> None:
+    conn.execute(
+        schema.invoice.insert().values(
+            source="erp",
+            external_id=number,
+            record_hash=next(_ids),
+            synced_at=T0,
+            number=number,
+            customer_external_id="C1",
+            issue_date=dt.date(2026, 3, 1),
+            due_date=dt.date(2026, 3, 31),
+            currency="USD",
+            amount=D(amount),
+            open_amount=D(amount),
+            status="open",
+        )
+    )
+
+
+def add_receipt(store: Store, ref: str, amount: str, text: str) -> None:
+    with store.begin() as conn:
+        n = next(_ids)
+        conn.execute(
+            schema.receipt.insert().values(
+                source="bank",
+                external_id=ref,
+                bank_ref=ref,
+                record_hash=n,
+                synced_at=T0,
+                booking_date=dt.date(2026, 4, 2),
+                amount=D(amount),
+                currency="USD",
+                direction="credit",
+                reversal=False,
+                payer_name="Someone Unknown",
+                payer_account="GB00999999999999999999",
+                remittance=text,
+                references=[],
+                additional_remittance=[],
+            )
+        )
+
+
+def engine(store: Store) -> ReconcileEngine:
+    return ReconcileEngine(store, [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()])
+
+
+def status_of(store: Store, ref: str) -> str:
+    r = schema.receipt
+    with store.connect() as conn:
+        return str(conn.execute(sa.select(r.c.match_status).where(r.c.bank_ref == ref)).scalar_one())
+
+
+def test_a_confirmed_fee_is_learned_shown_in_the_next_match_and_can_be_forgotten(store: Store) -> None:
+    # An unknown payer names an invoice and is 22.35 short: a converted fee is an odd amount, so the
+    # first time it is only suggested; confirmed, the next payment short by 22.35 is automatic.
+    add_receipt(store, "R1", "977.65", "90000001")
+    engine(store).run()
+    assert status_of(store, "R1") == "suggested"
+    desk = MatchDesk(store)
+    result = desk.confirm("R1", actor="alice")
+    assert {"customer": "C1", "kind": "fee", "value": "22.35 USD"} in result.learned
+    with store.connect() as conn:
+        assert ("USD", D("22.35"), 1) in engine(store).load_book(conn).customers["C1"].fees
+
+    add_receipt(store, "R2", "1977.65", "90000002")
+    engine(store).run()
+    assert status_of(store, "R2") == "matched"
+    reasons = [r for a in desk.explain("R2")["allocations"] for r in a["reasons"]]
+    assert any("C1's bank deducted 22.35 USD before" in r for r in reasons)
+
+    forgotten = desk.forget("C1", fees=[D("22.35")], actor="bob")
+    assert {"kind": "fee", "value": "22.35"} in forgotten["forgotten"]
+    with store.connect() as conn:
+        assert engine(store).load_book(conn).customers["C1"].fees == ()
+        actions = [row.action for row in conn.execute(sa.select(schema.audit_log))]
+    assert "match.forget" in actions
+
+    add_receipt(store, "R3", "677.65", "90000003")
+    engine(store).run()
+    assert status_of(store, "R3") == "suggested"
+
+
+def test_forgetting_everything_learned_removes_learned_accounts_and_names_too(store: Store) -> None:
+    add_receipt(store, "R1", "977.65", "90000001")
+    engine(store).run()
+    desk = MatchDesk(store)
+    learned_kinds = {x["kind"] for x in desk.confirm("R1", actor="alice").learned}
+    assert {"account", "name", "fee"} <= learned_kinds
+    forgotten = desk.forget("C1", actor="bob")
+    assert {x["kind"] for x in forgotten["forgotten"]} == {"account", "name", "fee"}
+    with store.connect() as conn:
+        loaded = engine(store).load_book(conn).customers["C1"]
+    assert loaded.fees == ()
+    assert "GB00999999999999999999" not in loaded.ibans
+    assert "Someone Unknown" not in loaded.aliases
+
+
+def test_engine_default_ceiling_is_the_configs() -> None:
+    eng = ReconcileEngine(store=None, matchers=[])  # type: ignore[arg-type]
+    assert eng.combiner.fee_tolerance == CEILING
+
+
+def test_cli_forget_a_learned_fee_and_a_round_fee_not_doubted_by_a_discount_split(store: Store, tmp_path: Path) -> None:
+    add_receipt(store, "R1", "977.65", "90000001")
+    engine(store).run()
+    MatchDesk(store).confirm("R1", actor="alice")
+    write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", customers=None, invoices=None, statements=None, sink=None
+    )
+    done = json.loads(
+        run_hub("--json", "matches", "forget", "C1", "--fee", "22.35", "--by", "bob", cwd=tmp_path).stdout
+    )
+    assert done["forget"]["forgotten"] == [{"kind": "fee", "value": "22.35"}]
+    again = run_hub("matches", "forget", "C1", "--fee", "22.35", cwd=tmp_path, check=False)
+    assert again.returncode == 1 and "nothing learned about C1" in again.stderr
+
+
+def test_a_round_fee_on_a_named_invoice_is_not_rivalled_by_a_discount_and_fee_split_nobody_wrote() -> None:
+    # 37.50 short of 1,499.57: also 1% (15.00) plus 22.50; without a word of a discount, a fee it is.
+    items = book([inv(1, "90001474", "C-ACME", "1499.57")], [acme()])
+    decision, proposals = run_wide(rcpt("1462.07", account=ACME_IBAN, text="90001474"), items)
+    assert decision.status == "auto"
+    assert [p.method for p in proposals] == ["reference+fee"]
+
+
+def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_netted_credit_note() -> None:
+    items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [acme()])
+    decision, proposals = run_wide(
+        rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490, GS 2026 000344"), items
+    )
+    assert decision.status != "auto"
+    assert "the shortfall may be a credit note netted" in text_of(proposals[0])
+    # A size this payer's bank deducted before is a fee, named invoices or not.
+    items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [learned("45.00")])
+    decision, _ = run_wide(rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490"), items)
+    assert decision.status == "auto"
+
+
+def test_a_fee_found_among_many_invoices_that_could_fit_by_chance_is_only_suggested() -> None:
+    many = book(
+        [inv(1, "A-1", "C-ACME", "4318.51")]
+        + [inv(k, f"A-{k}", "C-ACME", f"{3000 + 37 * k}.{k % 97:02d}") for k in range(2, 80)],
+        [acme()],
+    )
+    decision, proposals = run_wide(rcpt("4273.51", account=ACME_IBAN), many)
+    assert decision.status != "auto"
+    fee = next(p for p in proposals if p.method == "amount+fee" and p.lines[0].invoice_id == 1)
+    assert not fee.automatic
+
+
+def test_an_odd_shortfall_larger_than_a_receiving_banks_fee_leaves_a_part_payment_unrivalled() -> None:
+    items = book([inv(1, "INV-2026-005172", "C-ACME", "174.21")], [acme()])
+    decision, proposals = run_wide(rcpt("130.66", account=ACME_IBAN, text="INV-2026-005172"), items)
+    assert [p.method for p in proposals] == ["reference+partial"]
+    assert decision.status == "auto"
