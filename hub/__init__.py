@@ -49,6 +49,16 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "hub.http",
     "TokenBucket": "hub.http",
     "retry_after_seconds": "hub.http",
+    # credit bureaus: what a bureau connector's client answers (search, report, monitoring)
+    "BureauAuthError": "hub.bureau",
+    "BureauClient": "hub.bureau",
+    "BureauCompany": "hub.bureau",
+    "BureauError": "hub.bureau",
+    "BureauEvent": "hub.bureau",
+    "BureauNotFound": "hub.bureau",
+    "BureauQuery": "hub.bureau",
+    "BureauReport": "hub.bureau",
+    "MonitoringEvent": "hub.bureau",
     # paging through a listing: cursor, next link, offset/limit, page number
     "CursorPaginator": "hub.paginate",
     "NextLinkPaginator": "hub.paginate",
@@ -105,6 +115,14 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "RETRY_STATUSES",
     "BandChange",
+    "BureauAuthError",
+    "BureauClient",
+    "BureauCompany",
+    "BureauError",
+    "BureauEvent",
+    "BureauNotFound",
+    "BureauQuery",
+    "BureauReport",
     "BureauView",
     "CollectionChannel",
     "ConfigError",
@@ -134,6 +152,7 @@ __all__ = [
     "MappingError",
     "MatchProposal",
     "Matcher",
+    "MonitoringEvent",
     "NextLinkPaginator",
     "OffsetPaginator",
     "OpenItems",
@@ -188,6 +207,17 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ loads on use
     from hub.app import Hub
     from hub.batchsink import KeyedBatchSink
+    from hub.bureau import (
+        BureauAuthError,
+        BureauClient,
+        BureauCompany,
+        BureauError,
+        BureauEvent,
+        BureauNotFound,
+        BureauQuery,
+        BureauReport,
+        MonitoringEvent,
+    )
     from hub.connector import (
         Connector,
         ConnectorConfig,

@@ -38,8 +38,17 @@ class AllocationKind(StrEnum):
 
 class LegalEventKind(StrEnum):
     INSOLVENCY = "insolvency"
+    """Bankruptcy, insolvency or liquidation proceedings (破产)."""
     DISHONEST_DEBTOR = "dishonest_debtor"
+    """Listed as a dishonest judgment debtor (失信被执行人)."""
+    CONSUMPTION_RESTRICTION = "consumption_restriction"
+    """Under a court's consumption restriction order (限制高消费)."""
+    ABNORMAL_OPERATION = "abnormal_operation"
+    """Listed for abnormal operations by the market regulator (经营异常)."""
+    ENFORCEMENT = "enforcement"
+    """A judgment being enforced against the company (被执行人)."""
     LAWSUIT = "lawsuit"
+    """A court case or arbitration the company is a defendant in."""
     OTHER = "other"
 
 

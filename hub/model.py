@@ -250,6 +250,10 @@ class LegalEvent(HubModel):
     kind: LegalEventKind
     date: dt.date | None = None
     description: str = ""
+    court: OptionalText = None
+    amount: OptionalMoney = None
+    currency: Currency | None = None
+    case_number: OptionalText = None
 
 
 class CreditReport(SourceRecord):

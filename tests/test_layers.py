@@ -271,6 +271,7 @@ LEAVES = (
     "hub.log",
     "hub.lazy",
     "hub.names",
+    "hub.bureau",
 )
 
 
