@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from hub.bureau import BureauClient
 from hub.errors import ConfigError
 from hub.model import RECORD_TYPES, OutboxEvent
 
@@ -185,12 +186,15 @@ class ConnectorContext:
 
 @dataclass
 class Connector:
-    """A configured connector instance: a source, a sink, or both."""
+    """A configured connector instance: a source, a sink, or both; or a credit bureau."""
 
     name: str
     type: str
     source: Source | None = None
     sink: Sink | None = None
+    bureau: BureauClient | None = None
+    """A credit bureau account (:mod:`hub.bureau`): the hub's bureau service asks it about customers
+    it chooses, within the bureau's cache TTL and monthly budget."""
     close: Callable[[], None] = lambda: None
 
 
