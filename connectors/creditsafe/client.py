@@ -186,9 +186,9 @@ class CreditsafeClient(BureauClient):
                 continue
             break
         status = response.status_code
+        if paid and (status < 400 or status == 404):  # answered, found or not: a call the account pays for
+            self.paid_calls += 1
         if status < 400 or status in accept:
-            if paid and status < 400:
-                self.paid_calls += 1
             return response
         if status == 401:
             raise BureauAuthError(self._message(call, f"HTTP 401 right after a new login: {_detail(response)}"))
