@@ -1,0 +1,247 @@
+"""The D&B Direct+ client: OAuth2 client credentials, cleanseMatch search, data blocks by DUNS.
+
+**Auth**: ``POST /v2/token`` with ``Authorization: Basic base64(key:secret)`` and
+``{"grant_type": "client_credentials"}`` gives ``{"access_token", "expiresIn"}`` (seconds; a day).
+The client asks for a new token ``token_refresh_margin`` seconds before it expires, and once more
+when a call answers 401 mid-run; a second 401 right after a new token means the contract does not
+cover the product (D&B error 00004). A 401 or 403 *at the token endpoint* means the key or secret
+is wrong: :class:`~hub.BureauAuthError`, and every further call is refused without asking again.
+
+**Search** (Identity Resolution): ``GET /v1/match/cleanseMatch`` by ``duns`` first, then
+``registrationNumber`` (the registration number, then the VAT or tax id), then ``name`` with
+``countryISOAlpha2Code``; each a paid call, only while nothing matched (a 404 "no match" is an
+empty answer). **Report**: ``GET /v1/data/duns/{duns}?blockIDs=...`` (a paid call).
+
+429 on contract limits (with ``Retry-After``), 5xx and timeouts are retried by
+:class:`hub.HttpClient`; what is left is one line naming D&B, the connector, the call and the
+reason (D&B's ``errorCode`` and ``errorMessage``), with no key, secret or token.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from hub import (
+    RETRY_STATUSES,
+    BureauAuthError,
+    BureauClient,
+    BureauCompany,
+    BureauError,
+    BureauNotFound,
+    BureauQuery,
+    BureauReport,
+    HttpClient,
+    HttpError,
+    RetryPolicy,
+    TokenBucket,
+    register_secret,
+)
+
+from . import normalise
+from .config import DnbConfig
+
+SYSTEM = "D&B Direct+"
+CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY_STATUSES
+
+
+def _why(exc: HttpError) -> str:
+    return f"HTTP {exc.status}: {exc.detail}" if exc.status is not None else f"no answer: {exc.detail}"
+
+
+def _detail(response: httpx.Response) -> str:
+    """D&B's ``error.errorCode`` and ``error.errorMessage``, or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and (error.get("errorCode") or error.get("errorMessage")):
+        return " ".join(str(error[k]) for k in ("errorCode", "errorMessage") if error.get(k))[:300]
+    return response.text.strip().replace("\n", " ")[:300] or response.reason_phrase
+
+
+class DnbClient(BureauClient):
+    """One D&B Direct+ account (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: DnbConfig,
+        *,
+        name: str = "dnb",
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.paid_calls = 0
+        self._clock = clock
+        self._today = today
+        basic = base64.b64encode(f"{config.client_key}:{config.client_secret}".encode()).decode()
+        self._basic = f"Basic {basic}"
+        for secret in (config.client_secret, basic):
+            register_secret(secret)
+        self._secrets: set[str] = {config.client_secret, basic}
+        self.http = HttpClient(
+            config.base_url.rstrip("/"),
+            name=name,
+            timeout=config.timeout,
+            headers={"Accept": "application/json"},
+            rate=TokenBucket(config.requests_per_second, burst=1, sleep=sleep) if config.requests_per_second else None,
+            retry=RetryPolicy(attempts=config.retries),
+            transport=transport,
+            sleep=sleep,
+        )
+        self._token: str | None = None
+        self._expires = 0.0
+        self._refused: BureauAuthError | None = None
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    def _message(self, call: str, reason: str) -> str:
+        message = f"{SYSTEM} (connector {self.name}): {call}: {reason}".replace("\n", " ")
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            message = message.replace(secret, "***")
+        return message
+
+    def _error(self, call: str, reason: str, *, retryable: bool | None = None) -> BureauError:
+        exc = BureauError(self._message(call, reason))
+        if retryable is not None:
+            exc.retryable = retryable
+        return exc
+
+    def _json(self, call: str, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise self._error(call, f"the answer (HTTP {response.status_code}) is not JSON", retryable=False) from None
+
+    def _login(self) -> str:
+        if self._refused is not None:
+            raise self._refused
+        if self._token is not None and self._clock() < self._expires - self.config.token_refresh_margin:
+            return self._token
+        self._token = None
+        call = "token"
+        try:
+            response = self.http.post(
+                self.config.token_path,
+                json={"grant_type": "client_credentials"},
+                headers={"Authorization": self._basic, "Content-Type": "application/json"},
+                ok=CLIENT_ERRORS,
+            )
+        except HttpError as exc:
+            raise self._error(call, _why(exc), retryable=exc.retryable) from None
+        status = response.status_code
+        if status in (400, 401, 403):
+            self._refused = BureauAuthError(
+                self._message(
+                    call,
+                    f"HTTP {status}: the API key or secret was refused ({_detail(response)}); "
+                    "not retried: correct the credentials",
+                )
+            )
+            raise self._refused
+        if status >= 400:
+            raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+        body = self._json(call, response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._error(call, "malformed answer: 'access_token' is missing", retryable=False)
+        lifetime = body.get("expiresIn", body.get("expires_in"))
+        seconds = float(lifetime) if isinstance(lifetime, (int, float, str)) and str(lifetime).isdigit() else 3600.0
+        register_secret(token)
+        self._secrets.add(token)
+        self._token, self._expires = token, self._clock() + seconds
+        return token
+
+    def _send(self, call: str, method: str, url: str, *, paid: bool = False, **kwargs: Any) -> httpx.Response:
+        refreshed = False
+        while True:
+            token = self._login()
+            try:
+                response = self.http.request(
+                    method, url, headers={"Authorization": f"Bearer {token}"}, ok=CLIENT_ERRORS, **kwargs
+                )
+            except HttpError as exc:
+                raise self._error(call, _why(exc), retryable=exc.retryable) from None
+            if response.status_code == 401 and not refreshed:
+                self._token, refreshed = None, True
+                continue
+            break
+        status = response.status_code
+        if paid and (status < 400 or status == 404):  # answered, found or not: a transaction on the contract
+            self.paid_calls += 1
+        if status < 400:
+            return response
+        if status == 401:
+            raise BureauAuthError(self._message(call, f"HTTP 401 right after a new token: {_detail(response)}"))
+        if status == 404:
+            raise BureauNotFound(self._message(call, f"HTTP 404: {_detail(response)}"))
+        raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+
+    # -- the bureau ---------------------------------------------------------------------------------
+
+    def search(self, query: BureauQuery) -> Sequence[BureauCompany]:
+        call = f"search {query.customer_id}"
+        country = (query.country or self.config.default_country or "").upper() or None
+        asks: list[dict[str, Any]] = []
+        if query.duns:
+            asks.append({"duns": query.duns})
+        if country:
+            for number in (query.registration_number, query.vat_number):
+                if number:
+                    asks.append({"registrationNumber": number})
+            if query.name:
+                asks.append({"name": query.name})
+        elif not asks:
+            raise self._error(
+                call, "no country to match in: the customer has none and default_country is not set", retryable=False
+            )
+        for ask in asks:
+            params: dict[str, Any] = {"countryISOAlpha2Code": country} if country else {}
+            params.update(ask)
+            params["candidateMaximumQuantity"] = self.config.candidate_maximum
+            if self.config.confidence_lower_level is not None:
+                params["confidenceLowerLevelThresholdValue"] = self.config.confidence_lower_level
+            try:
+                response = self._send(call, "GET", "/v1/match/cleanseMatch", params=params, paid=True)
+            except BureauNotFound:
+                continue
+            body = self._json(call, response)
+            try:
+                candidates = normalise.obj(body, "body", required=True).get("matchCandidates") or []
+                if not isinstance(candidates, list):
+                    raise normalise.Malformed("'matchCandidates' is not a list")
+                found = [normalise.company(self.name, c) for c in candidates]
+            except normalise.Malformed as exc:
+                raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
+            if found:
+                return found
+        return []
+
+    def report(self, company_id: str) -> BureauReport:
+        call = f"report {company_id}"
+        response = self._send(
+            call,
+            "GET",
+            f"/v1/data/duns/{quote(company_id, safe='')}",
+            params={"blockIDs": ",".join(self.config.block_ids)},
+            paid=True,
+        )
+        body = self._json(call, response)
+        try:
+            return normalise.report(self.name, body, self._today())
+        except normalise.Malformed as exc:
+            raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
+
+    def close(self) -> None:
+        self.http.close()
