@@ -398,6 +398,7 @@ def test_unknown_company_is_bureau_not_found(fake: FakeCreditsafe) -> None:
     c = client()
     with pytest.raises(BureauNotFound, match=r"Creditsafe \(connector cs\): report GB-0-00000000: .*404"):
         c.report("GB-0-00000000")
+    assert c.paid_calls == 1  # the bureau answered: counted against the budget
 
 
 def test_malformed_report_names_what_is_missing_and_returns_nothing(fake: FakeCreditsafe) -> None:
