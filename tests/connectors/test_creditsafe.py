@@ -592,3 +592,24 @@ def test_config_rejects_unknown_keys_naming_them(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"\[connectors.cs\] .*passwrod: Extra inputs"):
         validate_config(cs.CreditsafeConfig, "cs", {"type": "creditsafe", "username": "u", "passwrod": "x"})
+
+
+def documented_section(type_name: str) -> dict[str, Any]:
+    """The ``[connectors.*]`` example of ``type_name`` in docs/bureau-connectors.md, secrets resolved to text."""
+    import re
+    import tomllib
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "bureau-connectors.md").read_text(encoding="utf-8")
+    for block in re.findall(r"```toml\n(.*?)```", docs, re.S):
+        parsed = tomllib.loads(block)
+        for section in parsed.get("connectors", {}).values():
+            if section.get("type") == type_name:
+                return {k: "secret" if isinstance(v, dict) else v for k, v in section.items()}
+    raise AssertionError(f"no documented example for {type_name}")
+
+
+def test_the_documented_example_is_a_valid_config() -> None:
+    from hub import validate_config
+
+    config = validate_config(cs.CreditsafeConfig, "cs", documented_section("creditsafe"))
+    assert isinstance(config, cs.CreditsafeConfig)

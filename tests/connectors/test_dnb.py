@@ -427,3 +427,11 @@ def test_connector_type_builds_from_config_with_secret_references(
         assert conn.bureau.config.client_secret == SECRET
     finally:
         hub.close()
+
+
+def test_the_documented_example_is_a_valid_config() -> None:
+    from hub import validate_config
+
+    from .test_creditsafe import documented_section
+
+    assert isinstance(validate_config(dnb.DnbConfig, "dnb", documented_section("dnb")), dnb.DnbConfig)

@@ -404,3 +404,12 @@ def test_connector_type_builds_from_config_with_secret_references(
         assert (conn.bureau.config.client_secret, conn.bureau.config.password) == (CLIENT_SECRET, PASSWORD)
     finally:
         hub.close()
+
+
+def test_the_documented_example_is_a_valid_config() -> None:
+    from hub import validate_config
+
+    from .test_creditsafe import documented_section
+
+    config = validate_config(ex.ExperianConfig, "experian", documented_section("experian"))
+    assert isinstance(config, ex.ExperianConfig)
