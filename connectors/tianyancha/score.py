@@ -41,8 +41,8 @@ from hub import BureauEvent, LegalEventKind
 START = 80.0
 #: Statuses that end a company, and the highest score each leaves (the first match wins).
 STATUS_CAPS: tuple[tuple[str, float, str], ...] = (
+    ("吊销", 0.0, "business licence revoked"),  # before 注销: "吊销, 未注销" is revoked, not deregistered
     ("注销", 0.0, "deregistered"),
-    ("吊销", 0.0, "business licence revoked"),
     ("撤销", 0.0, "registration cancelled"),
     ("责令关闭", 0.0, "ordered closed"),
     ("破产", 0.0, "bankrupt"),
