@@ -22,6 +22,8 @@ from hub.config import load_config
 from hub.store import schema
 from hub.sync import quarantined
 
+from ..conftest import run_hub
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bureau"
 REPORTS_HEADER = (
     "report_id,customer_id,bureau,company_id,score,raw_score,scale,band,recommended_limit,currency,report_date"
@@ -232,3 +234,57 @@ def test_the_shipped_layout_reads_the_shipped_samples() -> None:
     assert header == REPORTS_HEADER
     data = json.loads((FIXTURES / "manual-reports.json").read_text(encoding="utf-8"))
     assert isinstance(data["reports"], list)
+
+
+def _assessed_with_a_downgrade_and_a_listing(tmp_path: Path) -> tuple[Hub, str]:
+    hub = workspace(tmp_path, customers=True)
+    (tmp_path / "bureau" / "history.csv").write_text(
+        REPORTS_HEADER + "\nH1,C1,tianyancha,3065442118,80,,,A,,,2026-01-05\n", encoding="utf-8"
+    )
+    sync(hub)
+    shutil.copy(FIXTURES / "portfolio-2026-03.csv", tmp_path / "bureau")
+    shutil.copy(FIXTURES / "portfolio-2026-03.events.csv", tmp_path / "bureau")
+    hub.sync()
+    hub.resolve_identities()
+    hub.risk(dt.date(2026, 3, 20))
+    c1 = next(c for c, code, _ in hub.exposures.flags() if code == "LEGAL_EVENT")
+    return hub, c1
+
+
+def test_exposure_show_gives_each_bureaus_latest_view_beside_the_hubs_own(tmp_path: Path) -> None:
+    hub, c1 = _assessed_with_a_downgrade_and_a_listing(tmp_path)
+    (view,) = hub.exposures.customer(c1).bureaus
+    assert (view["bureau"], view["score"], view["band"], view["previous_score"], view["previous_band"]) == (
+        "tianyancha",
+        50.0,
+        "C",
+        80.0,
+        "A",
+    )
+    assert (view["recommended_limit"], view["recommended_limit_currency"]) == (Decimal("300000"), "CNY")
+    assert view["events"][0]["court"] == "上海市浦东新区人民法院"
+    text = run_hub("exposure", "show", c1, cwd=tmp_path, env={"COLUMNS": "200"}).stdout
+    assert "bureaus (the hub's own score:" in text
+    assert "tianyancha" in text and "50.0 (was 80.0 on 2026-01-05)" in text and "C (was A)" in text
+    assert "dishonest_debtor on 2026-02-20: 失信被执行人" in text and "(2026)沪0115执1234号" in text
+    shown = json.loads(run_hub("--json", "exposure", "show", c1, cwd=tmp_path).stdout)
+    assert shown["bureaus"][0]["events"][0]["case_number"] == "(2026)沪0115执1234号"
+
+
+def test_the_html_report_shows_the_bureau_view_beside_the_hubs(tmp_path: Path) -> None:
+    hub, c1 = _assessed_with_a_downgrade_and_a_listing(tmp_path)
+    figures = hub.report(tmp_path / "report.html", as_of=dt.date(2026, 3, 20))
+    line = next(b for b in figures.bureaus if b.customer_id == c1)
+    assert (line.bureau, line.score, line.previous_score, line.band, line.previous_band) == (
+        "tianyancha",
+        50.0,
+        80.0,
+        "C",
+        "A",
+    )
+    assert line.hub_band is not None and line.events[0][0] == "dishonest_debtor"
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="bureaus"') :]
+    section = section[: section.index("</section>")]
+    assert f'data-customer="{c1}" data-bureau="tianyancha"' in section
+    assert "was 80.0 on 2026-01-05" in section and "失信被执行人" in section and "上海市浦东新区人民法院" in section
