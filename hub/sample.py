@@ -19,6 +19,10 @@ The story, for the demo's output to make sense:
 * 1 customer is new: its first invoices are not due yet.
 * A few receipts are hard: a short payment (a bank fee), two invoices in one transfer, a
   reference with its digits swapped, a payer without a reference, a partial payment, strangers.
+* A bureau's batch file (``bureau/bureau-reports.csv`` with its events file, read by the
+  bureau-file connector): Creditsafe ratings of a handful of customers; a downgrade of the first
+  customer in trouble (two reports, the later one lower); and the Chinese importer, which pays on
+  time, listed by a court as a dishonest debtor (失信被执行人) in Tianyancha's latest report.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from xml.sax.saxutils import escape
 
 CENT = Decimal("0.01")
 #: The rates the demo's config gives (1 unit = this many EUR): every total can be converted.
-RATES = {"USD": "0.92", "GBP": "1.17"}
+RATES = {"USD": "0.92", "GBP": "1.17", "CNY": "0.13"}
 
 _NAMES = [
     ("Albatros Metallbau GmbH", "DE"),
@@ -45,7 +49,7 @@ _NAMES = [
     ("Garonne Emballages SAS", "FR"),
     ("Hansa Kältetechnik GmbH", "DE"),
     ("Iberia Hidráulica S.L.", "ES"),
-    ("Jadeport Trading Inc.", "US"),
+    ("宁波港联国际贸易有限公司", "CN"),  # Ningbo Ganglian International Trading: a Chinese importer
     ("Kestrel Engineering Ltd", "GB"),
     ("Lumen Elektro GmbH", "DE"),
     ("Mistral Outillage SARL", "FR"),
@@ -77,7 +81,9 @@ _NAMES = [
     ("Mersey Hydraulics Ltd", "GB"),
     ("Neckar Feinmechanik GmbH", "DE"),
 ]
-_CURRENCY = {"GB": "GBP", "US": "USD"}
+_CURRENCY = {"GB": "GBP", "US": "USD", "CN": "CNY"}
+#: The Chinese customer's unified social credit code (统一社会信用代码), fictitious but well formed.
+_USCC = {"CN": "91330206MA2H7Q5K3D"}
 
 
 @dataclass
@@ -95,7 +101,8 @@ class _Customer:
 
 def build_sample(folder: Path, today: dt.date, *, seed: int = 11) -> dict[str, Path]:
     """Write the sample book into ``folder`` (``customers.csv``, ``invoices.csv``, ``orders.csv``,
-    ``guarantees.csv``, ``collections.csv`` and ``statements/*.xml``); returns the files by name."""
+    ``guarantees.csv``, ``collections.csv``, ``statements/*.xml`` and the bureau's batch file
+    ``bureau/bureau-reports.csv`` with ``bureau/bureau-reports.events.csv``); returns the files by name."""
     rng = random.Random(seed)
     customers = _customers(rng)
     receipts: list[dict[str, str]] = []
@@ -111,7 +118,10 @@ def build_sample(folder: Path, today: dt.date, *, seed: int = 11) -> dict[str, P
         "customers": _write(
             folder / "customers.csv",
             ["customer_id", "name", "tax_id", "country", "currency", "credit_limit", "parent_id", "iban"],
-            [[c.id, c.name, "", c.country, c.currency, f"{c.limit:.2f}", "", c.iban] for c in customers],
+            [
+                [c.id, c.name, _USCC.get(c.country, ""), c.country, c.currency, f"{c.limit:.2f}", "", c.iban]
+                for c in customers
+            ],
         ),
         "invoices": _write(
             folder / "invoices.csv",
@@ -187,6 +197,11 @@ def build_sample(folder: Path, today: dt.date, *, seed: int = 11) -> dict[str, P
             _collection_notes(customers, today),
         ),
     }
+    bureau = folder / "bureau"
+    bureau.mkdir(exist_ok=True)
+    reports, events = _bureau_reports(customers, today)
+    files["bureau"] = _write(bureau / "bureau-reports.csv", BUREAU_COLUMNS, reports)
+    files["bureau_events"] = _write(bureau / "bureau-reports.events.csv", BUREAU_EVENT_COLUMNS, events)
     weeks = sorted({r["booked"] for r in receipts})
     for number, monday in enumerate(sorted({_week(d) for d in weeks}), 1):
         week = [r for r in receipts if _week(r["booked"]) == monday]
@@ -404,6 +419,68 @@ def _collection_notes(customers: list[_Customer], today: dt.date) -> list[list[s
                 ]
             )
     return rows
+
+
+BUREAU_COLUMNS = [
+    "report_id",
+    "customer_id",
+    "bureau",
+    "company_id",
+    "score",
+    "raw_score",
+    "scale",
+    "band",
+    "recommended_limit",
+    "currency",
+    "report_date",
+]
+BUREAU_EVENT_COLUMNS = ["report_id", "kind", "date", "court", "amount", "currency", "case_number", "description"]
+
+
+def _bureau_reports(customers: list[_Customer], today: dt.date) -> tuple[list[list[str]], list[list[str]]]:
+    """The bureau's batch file (mappings/bureau-reports.toml's layout) and its events, from ``today``.
+
+    Creditsafe rates every fifth customer in good standing (A, 78-92 of 100, a limit of four
+    months of its invoicing); the first customer in trouble was rated B four months ago and D now
+    (a downgrade); the Chinese importer had a clean Tianyancha report five months ago and is listed
+    as a dishonest debtor in the latest (80 -> 50 by the rule of hub_connectors.tianyancha.score).
+    Nothing here draws on the sample's random numbers, so the rest of the book is as it was.
+    """
+
+    def day(days_ago: int) -> str:
+        return (today - dt.timedelta(days=days_ago)).isoformat()
+
+    reports: list[list[str]] = []
+    events: list[list[str]] = []
+    good = [c for c in customers if c.kind == "good" and c.country != "CN"]
+    for n, c in enumerate(good[::5]):
+        score = 78 + (n * 5) % 15
+        limit = (c.monthly * 4).quantize(CENT)
+        row = [f"CS-{c.id}-1", c.id, "creditsafe", f"{c.country}-{c.id}", str(score), str(score), "0-100", "A"]
+        reports.append([*row, f"{limit:.2f}", c.currency, day(30)])
+    trouble = next(c for c in customers if c.kind == "trouble")
+    for suffix, score, band, limit, ago in (("1", 64, "B", trouble.limit, 120), ("2", 27, "D", trouble.limit / 4, 8)):
+        row = [f"CS-{trouble.id}-{suffix}", trouble.id, "creditsafe", f"{trouble.country}-{trouble.id}", str(score)]
+        reports.append([*row, str(score), "0-100", band, f"{limit:.2f}", trouble.currency, day(ago)])
+    chinese = next((c for c in customers if c.country == "CN"), None)
+    if chinese is not None:
+        uscc = _USCC["CN"]
+        reports.append([f"TYC-{chinese.id}-1", chinese.id, "tianyancha", uscc, "80", "", "", "A", "", "", day(150)])
+        reports.append([f"TYC-{chinese.id}-2", chinese.id, "tianyancha", uscc, "50", "", "", "C", "", "", day(6)])
+        listed = today - dt.timedelta(days=20)
+        events.append(
+            [
+                f"TYC-{chinese.id}-2",
+                "dishonest_debtor",
+                listed.isoformat(),
+                "宁波市北仑区人民法院",
+                "1860000.00",
+                "CNY",
+                f"({listed.year})浙0206执{1000 + int(chinese.id[1:]) * 7}号",
+                "失信被执行人: 有履行能力而拒不履行生效法律文书确定义务 (全部未履行)",
+            ]
+        )
+    return reports, events
 
 
 def _week(day: str) -> dt.date:

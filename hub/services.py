@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +96,24 @@ class CustomerExposure:
     flags: list[dict[str, Any]]
     buckets: list[str]
     """The configured ageing buckets, youngest first (keys of ``exposure["buckets"]``)."""
+    bureaus: list[dict[str, Any]] = field(default_factory=list)
+    """Each bureau's latest view of the customer (:func:`bureau_view_dict`), by bureau name."""
+
+
+def bureau_view_dict(view: Any) -> dict[str, Any]:
+    """A :class:`hub.risk.BureauView` as plain data: its fields, and its events as dicts (dates as dates)."""
+    return {
+        "bureau": view.bureau,
+        "report_date": view.report_date,
+        "score": view.score,
+        "band": view.band,
+        "previous_score": view.previous_score,
+        "previous_band": view.previous_band,
+        "previous_date": view.previous_date,
+        "recommended_limit": view.recommended_limit,
+        "recommended_limit_currency": view.recommended_limit_currency,
+        "events": [e.model_dump(mode="python") for e in view.legal_events],
+    }
 
 
 class Exposures(_Service):
@@ -126,7 +144,7 @@ class Exposures(_Service):
     def customer(self, customer_id: str) -> CustomerExposure:
         """One customer's assessment with its flags; an error naming the id when there is none."""
         from hub.errors import HubError
-        from hub.risk.exposure import active_flags, stored_exposures
+        from hub.risk.exposure import active_flags, bureau_views, stored_exposures
 
         self._ready()
         with self.store.connect() as conn:
@@ -137,7 +155,8 @@ class Exposures(_Service):
                 {"code": f.code, "reason": f.reason, "version": f.version, "changed_at": f.changed_at}
                 for f in active_flags(conn, customer_id)
             ]
-        return CustomerExposure(dict(found[0]._mapping), flags, self.buckets())
+            views = bureau_views(conn, self.hub.master_source()).get(customer_id, [])
+        return CustomerExposure(dict(found[0]._mapping), flags, self.buckets(), [bureau_view_dict(v) for v in views])
 
     def flags(self) -> list[tuple[str, str, str]]:
         """The flags in force: ``(customer, code, reason)``, by code and customer."""

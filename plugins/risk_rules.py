@@ -78,12 +78,18 @@ ZERO = Decimal(0)
 LEGAL_SEVERITY: dict[LegalEventKind, float] = {
     LegalEventKind.INSOLVENCY: 1.0,
     LegalEventKind.DISHONEST_DEBTOR: 1.0,
+    LegalEventKind.CONSUMPTION_RESTRICTION: 0.8,  # a court's order: the company ignored a judgment
+    LegalEventKind.ENFORCEMENT: 0.7,  # a judgment being enforced: money owed to someone else first
     LegalEventKind.LAWSUIT: 0.6,
+    LegalEventKind.ABNORMAL_OPERATION: 0.4,  # a regulator's listing (missing filings, unreachable address)
     LegalEventKind.OTHER: 0.3,
 }
 _LEGAL_WORDS = {
     LegalEventKind.INSOLVENCY: "an insolvency",
     LegalEventKind.DISHONEST_DEBTOR: "a dishonest-debtor listing",
+    LegalEventKind.CONSUMPTION_RESTRICTION: "a consumption restriction order",
+    LegalEventKind.ENFORCEMENT: "an enforcement of a judgment",
+    LegalEventKind.ABNORMAL_OPERATION: "an abnormal-operations listing",
     LegalEventKind.LAWSUIT: "a lawsuit",
     LegalEventKind.OTHER: "a legal event",
 }

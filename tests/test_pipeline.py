@@ -138,6 +138,10 @@ def test_the_demo_tells_the_same_plausible_story_a_month_apart(tmp_path: Path) -
         assert summary["suggested"] >= 1  # something for finance to look at
         assert summary["unconverted"] == {}  # the demo carries the rates its currencies need
         assert summary["collection_steps_due"] <= 15
+        # the bureau's batch file: ratings, a downgrade and a court listing move the score and raise flags
+        assert summary["bureau_reports_imported"] >= 5
+        assert summary["flags"].get("BUREAU_DOWNGRADE", 0) >= 1
+        assert summary["flags"].get("LEGAL_EVENT", 0) >= 1
     assert abs(now["flagged_customers"] - later["flagged_customers"]) <= 1
     assert now["bands"].keys() == later["bands"].keys()
 
@@ -146,6 +150,7 @@ def test_the_demo_run_again_shows_the_book_not_just_what_changed(tmp_path: Path)
     first = _demo(tmp_path, "demo")
     again = _demo(tmp_path, "demo")
     assert first["receipts_imported"] > 0 and again["receipts_imported"] == 0
+    assert first["bureau_reports_imported"] > 0 and again["bureau_reports_imported"] == 0  # each delivery once
     assert again["book_receipts"] == first["book_receipts"]
     assert sum(first["book_receipts"].values()) == first["receipts_imported"]
     assert (first["temporary"], again["sample_dated"]) == (False, first["sample_dated"])
@@ -153,6 +158,7 @@ def test_the_demo_run_again_shows_the_book_not_just_what_changed(tmp_path: Path)
     assert "<svg" in Path(first["report"]).read_text(encoding="utf-8")
     text = run_hub("demo", "--workspace", str(tmp_path / "demo"), cwd=tmp_path).stdout
     assert "where the book stands" in text and "credit limits waiting for approval" in text
+    assert "BUREAU_DOWNGRADE" in text and "失信被执行人" in text  # the bureau's view, in Chinese where it is
     assert "kept: run 'hub demo' on it again later" in text
 
 
@@ -167,8 +173,8 @@ def test_unknown_connector_type_fails_with_one_line(tmp_path: Path) -> None:
     proc = run_hub("sync", cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        "error: [connectors.x] type 'sap' is not installed; available: bank-files, bottlecrm, csv, dynamics, "
-        "hubspot, json-file, odoo, salesforce, tryton (see 'hub plugins')"
+        "error: [connectors.x] type 'sap' is not installed; available: bank-files, bottlecrm, bureau-file, csv, "
+        "dynamics, hubspot, json-file, odoo, qichacha, salesforce, tianyancha, tryton (see 'hub plugins')"
     ]
 
 

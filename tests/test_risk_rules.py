@@ -449,13 +449,23 @@ def test_bureau_reason_names_bureau_scores_and_dates() -> None:
     [
         (LegalEventKind.INSOLVENCY, 1.0),
         (LegalEventKind.DISHONEST_DEBTOR, 1.0),
+        (LegalEventKind.CONSUMPTION_RESTRICTION, 0.8),
+        (LegalEventKind.ENFORCEMENT, 0.7),
         (LegalEventKind.LAWSUIT, 0.6),
+        (LegalEventKind.ABNORMAL_OPERATION, 0.4),
         (LegalEventKind.OTHER, 0.3),
     ],
 )
 def test_legal_event_severity_by_kind(kind: LegalEventKind, expected: float) -> None:
     risk = customer(bureaus=[bureau(80.0, events=[legal(kind, days_before(30))])])
     assert severity(rr.LegalEventsSignal(), risk) == expected
+
+
+def test_every_kind_of_legal_event_has_a_severity_and_words() -> None:
+    for kind in LegalEventKind:
+        risk = customer(bureaus=[bureau(80.0, events=[legal(kind, days_before(30))])])
+        assert severity(rr.LegalEventsSignal(), risk) == rr.LEGAL_SEVERITY[kind]
+        assert rr.describe_legal_event("tianyancha", legal(kind, days_before(30))).startswith("tianyancha reports a")
 
 
 def test_legal_events_count_within_the_window_and_undated_ones_always() -> None:

@@ -30,6 +30,11 @@ collections = "data/collections.csv"
 type = "bank-files"
 path = "data/statements/"
 
+# A credit bureau's batch file (ratings, a downgrade, a court listing): mappings/bureau-reports.toml
+[connectors.bureau]
+type = "bureau-file"
+path = "data/bureau/"
+
 [connectors.flags]
 type = "json-file"
 path = "out/flags.jsonl"
@@ -77,6 +82,7 @@ def demo(
         book = hub.book_state()
         flags = hub.exposures.flags()
     receipts = sum(r["inserted"] for r in synced if r["stream"] == "receipts")
+    bureau_reports = sum(r["inserted"] + r["updated"] for r in synced if r["connector"] == "bureau")
     flags_file = base / "out" / "flags.jsonl"
     summary = {
         "workspace": str(base),
@@ -84,6 +90,7 @@ def demo(
         "as_of": today.isoformat(),
         "sample_dated": built.isoformat(),
         "receipts_imported": receipts,
+        "bureau_reports_imported": bureau_reports,
         "auto_matched": rec.auto,
         "suggested": rec.suggested,
         "left_open": rec.unmatched,
@@ -109,6 +116,7 @@ def demo(
             ["what", "value"],
             [
                 ["receipts imported", fmt.count(receipts)],
+                ["bureau reports imported (batch file)", fmt.count(bureau_reports)],
                 ["matched automatically", fmt.count(rec.auto)],
                 ["suggested for review", fmt.count(rec.suggested)],
                 ["left open", fmt.count(rec.unmatched)],

@@ -136,6 +136,7 @@ def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical custom
                 **{k: v for k, v in x.items() if k not in ("signals", "flags")},
                 "signals": x["signals"],
                 "flags": found.flags,
+                "bureaus": found.bureaus,
             }
         )
         return
@@ -191,6 +192,7 @@ def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical custom
             out.print(f"  {-sig['points']:+.1f}  {escape(sig['signal'])}: {escape(sig['reason'])}", highlight=False)
     for flag in found.flags:
         out.print(f"  [red]{flag['code']}[/red] v{flag['version']}: {escape(flag['reason'])}", highlight=False)
+    _bureaus(found.bureaus, x)
     na = x["next_action"] or {}
     if na.get("action"):
         out.print(
@@ -200,6 +202,53 @@ def exposure_show(customer: Annotated[str, typer.Argument(help="Canonical custom
         )
     elif na:
         out.print(f"collections: {escape(str(na.get('reason', '')))}", highlight=False)
+
+
+def _bureaus(views: list[dict[str, Any]], x: dict[str, Any]) -> None:
+    """Each bureau's latest view beside the hub's own score and band, and the events it reports."""
+    if not views:
+        return
+    own = "not rated" if x["score"] is None else f"{fmt.number(x['score'])}, band {x['band']}"
+    rows = []
+    for v in views:
+        score = "not rated" if v["score"] is None else fmt.number(v["score"])
+        if v["previous_score"] is not None:
+            score += f" (was {fmt.number(v['previous_score'])} on {v['previous_date']})"
+        band = v["band"] or ""
+        if v["previous_band"] and v["previous_band"] != v["band"]:
+            band += f" (was {v['previous_band']})"
+        limit = v["recommended_limit"]
+        rows.append(
+            [
+                escape(v["bureau"]),
+                str(v["report_date"]),
+                score,
+                escape(band),
+                fmt.money(limit, v["recommended_limit_currency"] or "") if limit is not None else "none",
+                fmt.count(len(v["events"])),
+            ]
+        )
+    out.print(
+        table(
+            f"bureaus (the hub's own score: {own})",
+            ["bureau", "report of", "score (0-100)", "band", "recommended limit", "events"],
+            rows,
+        )
+    )
+    for v in views:
+        for e in v["events"]:
+            where = "; ".join(
+                str(p)
+                for p in (
+                    e.get("court"),
+                    e.get("case_number"),
+                    fmt.money(e["amount"], e.get("currency") or "") if e.get("amount") is not None else None,
+                )
+                if p
+            )
+            text = f"  {escape(v['bureau'])}: {e['kind']} on {e.get('date') or 'an unknown date'}"
+            text += f": {escape(e['description'])}" if e.get("description") else ""
+            out.print(text + (f" ({escape(where)})" if where else ""), highlight=False)
 
 
 def _whole(value: float | None) -> float | None:

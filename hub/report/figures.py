@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from hub.errors import HubError
 from hub.fmt import ordered_labels
 from hub.fx import Rates
-from hub.risk.exposure import bucket_labels
+from hub.risk.exposure import bucket_labels, bureau_views
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
 
@@ -75,6 +75,27 @@ class GroupLine:
 
 
 @dataclass
+class BureauLine:
+    """One bureau's latest view of a customer, beside the hub's own score and band."""
+
+    customer_id: str
+    name: str | None
+    hub_score: float | None
+    hub_band: str | None
+    bureau: str
+    report_date: dt.date
+    score: float | None
+    band: str | None
+    previous_score: float | None
+    previous_band: str | None
+    previous_date: dt.date | None
+    recommended_limit: Decimal | None
+    currency: str | None
+    #: each event as (kind, date, description, court, case number, amount, currency)
+    events: list[tuple[str, dt.date | None, str, str | None, str | None, Decimal | None, str | None]]
+
+
+@dataclass
 class MatchLine:
     kind: str
     count: int = 0
@@ -111,6 +132,8 @@ class Report:
     due_by_owner: list[tuple[str, str, int]]
     paused: int
     planned: int
+    #: every bureau's latest view of each customer, the lowest bureau scores first
+    bureaus: list[BureauLine] = field(default_factory=list)
 
     @property
     def receipt_count(self) -> int:
@@ -166,6 +189,7 @@ def collect_report(
             sa.select(f.c.code, sa.func.count()).where(f.c.active.is_(True)).group_by(f.c.code)
         ).all()
         receipt_rows = _receipt_totals(conn)
+        views = bureau_views(conn)
 
     stored = {k for r in rows for k in (r.buckets or {})}
     configured = set(bucket_labels(bucket_bounds)) if bucket_bounds else set()
@@ -221,6 +245,10 @@ def collect_report(
         plan = c.next_action or {}
         by_owner[(str(plan.get("owner") or "-"), str(plan.get("action") or "-"))] += 1
 
+    by_id = {c.customer_id: c for c in customers}
+    bureaus = [_bureau_line(by_id.get(cid), cid, v) for cid, per_customer in views.items() for v in per_customer]
+    bureaus.sort(key=lambda b: (b.score is None, b.score if b.score is not None else 0.0, b.customer_id, b.bureau))
+
     computed = [r.computed_at for r in rows if r.computed_at is not None]
     return Report(
         as_of=as_of,
@@ -247,6 +275,28 @@ def collect_report(
         due_by_owner=sorted(((o, a, n) for (o, a), n in by_owner.items()), key=lambda x: (-x[2], x[0], x[1])),
         paused=sum(1 for c in planned if (c.next_action or {}).get("paused_until")),
         planned=len(planned),
+        bureaus=bureaus,
+    )
+
+
+def _bureau_line(c: CustomerLine | None, cid: str, v: Any) -> BureauLine:
+    return BureauLine(
+        customer_id=cid,
+        name=c.name if c else None,
+        hub_score=c.score if c else None,
+        hub_band=c.band if c else None,
+        bureau=v.bureau,
+        report_date=v.report_date,
+        score=v.score,
+        band=v.band,
+        previous_score=v.previous_score,
+        previous_band=v.previous_band,
+        previous_date=v.previous_date,
+        recommended_limit=v.recommended_limit,
+        currency=v.recommended_limit_currency,
+        events=[
+            (str(e.kind), e.date, e.description, e.court, e.case_number, e.amount, e.currency) for e in v.legal_events
+        ],
     )
 
 

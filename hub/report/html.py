@@ -6,7 +6,9 @@ reads nothing else (no database, no store: those figures are read by :mod:`hub.r
 - key figures: customers, open receivables and overdue in the base currency, the match rate;
 - the ageing of all receivables (an SVG bar chart, each bar labelled with its amount);
 - customers and open receivables per risk band, active flags per code (a bar chart);
-- the largest exposures, the largest groups, and the collection steps due.
+- the largest exposures, the largest groups, and the collection steps due;
+- each bureau's latest view of a customer (score, band, recommended limit, legal events) beside
+  the hub's own score and band.
 
 A total that leaves customers or receipts out for a missing exchange rate says so in a warning
 above it. The page needs nothing outside itself: no script, no stylesheet, font or image from
@@ -49,6 +51,7 @@ def render_report(report: Report) -> str:
         _bands(r),
         _flags(r),
         _top_exposures(r),
+        _bureaus(r),
         _groups(r),
         _matching(r),
         _collections(r),
@@ -372,6 +375,60 @@ def _top_exposures(r: Report) -> str:
     )
 
 
+#: Rows of the bureau table at most (the lowest bureau scores first).
+BUREAUS_SHOWN = 30
+
+
+def _bureaus(r: Report) -> str:
+    if not r.bureaus:
+        return (
+            '<section id="bureaus"><h2>Bureau views</h2><p class="empty">No bureau reports: connect a bureau '
+            "or a bureau-file delivery.</p></section>"
+        )
+    rows = []
+    for b in r.bureaus[:BUREAUS_SHOWN]:
+        score = esc(_score(b.score)) if b.score is not None else "not rated"
+        if b.previous_score is not None:
+            score += f' <span class="sub">was {esc(_score(b.previous_score))} on {esc(b.previous_date)}</span>'
+        band = f'<span class="band band-{esc(b.band or "none")}">{esc(b.band or DASH)}</span>'
+        if b.previous_band and b.previous_band != b.band:
+            band += f' <span class="sub">was {esc(b.previous_band)}</span>'
+        limit = _amt(b.recommended_limit, b.currency) if b.recommended_limit is not None else DASH
+        events = "".join(
+            f'<li data-kind="{esc(kind)}">{esc(kind)} {esc(day or "undated")}: {esc(text)}'
+            + "".join(f' <span class="sub">{esc(x)}</span>' for x in (court, case) if x)
+            + (f" {_amt(amount, ccy)}" if amount is not None else "")
+            + "</li>"
+            for kind, day, text, court, case, amount, ccy in b.events
+        )
+        rows.append(
+            f'<tr data-customer="{esc(b.customer_id)}" data-bureau="{esc(b.bureau)}">'
+            f'<td class="c-name">{esc(b.name or b.customer_id)} <span class="sub">{esc(b.customer_id)}</span></td>'
+            f'<td class="c-hub"><span class="band band-{esc(b.hub_band or "none")}">{esc(b.hub_band or DASH)}</span> '
+            f'<span class="sub">{esc(_score(b.hub_score))}</span></td>'
+            f'<td class="c-bureau">{esc(b.bureau)} <span class="sub">{esc(b.report_date)}</span></td>'
+            f'<td class="num c-score">{score}</td><td class="c-band">{band}</td><td class="num c-limit">{limit}</td>'
+            f'<td class="c-events">{f"<ul>{events}</ul>" if events else DASH}</td></tr>'
+        )
+    head = [
+        ("", "customer"),
+        ("", "hub"),
+        ("", "bureau, report of"),
+        ("num", "bureau score"),
+        ("", "bureau band"),
+        ("num", "recommended limit"),
+        ("", "legal events"),
+    ]
+    caption = (
+        f"{len(r.bureaus[:BUREAUS_SHOWN])} of {_plural(len(r.bureaus), 'bureau view')}, the lowest bureau scores "
+        "first; scores 0-100, higher is safer."
+    )
+    return (
+        f'<section id="bureaus" class="wide"><h2>Bureau views</h2>'
+        f'<div class="scroll">{_table("bureaus", head, rows, caption)}</div></section>'
+    )
+
+
 def _groups(r: Report) -> str:
     base = r.base_currency
     if not r.groups:
@@ -459,7 +516,8 @@ def _collections(r: Report) -> str:
 
 NAV = (
     '<nav><a href="#key-figures">Key figures</a> <a href="#ageing">Ageing</a> <a href="#bands">Bands</a> '
-    '<a href="#flags">Flags</a> <a href="#top-exposures">Largest exposures</a> <a href="#groups">Groups</a> '
+    '<a href="#flags">Flags</a> <a href="#top-exposures">Largest exposures</a> <a href="#bureaus">Bureaus</a> '
+    '<a href="#groups">Groups</a> '
     '<a href="#matching">Cash application</a> <a href="#collections">Collections</a></nav>'
 )
 
@@ -512,6 +570,7 @@ table.top td.c-name { min-width: 11rem; }
 table.top td.c-flags { min-width: 10rem; }
 table.top td.c-next { min-width: 12rem; }
 .plan.paused, .plan.done { color: var(--muted); }
+table.bureaus ul { margin: 0; padding-left: 1rem; }
 .chart-box { max-width: 860px; }
 svg.chart { display: block; height: auto; font-family: inherit; }
 svg.chart text { fill: var(--ink); }

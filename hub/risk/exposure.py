@@ -521,6 +521,13 @@ def _bureau_views(conn: sa.Connection, index: CustomerIndex, view: Any) -> dict[
     return out
 
 
+def bureau_views(conn: sa.Connection, master_source: str | None = None) -> dict[str, list[BureauView]]:
+    """Each canonical customer's bureau views (the latest report per bureau, with the one before it),
+    by bureau name: what the risk run reads, for ``hub exposure show`` and the report to show beside
+    the hub's own score."""
+    return _bureau_views(conn, CustomerIndex(conn, master_source), BureauView)
+
+
 def roll_up_groups(book: Book, labels: Iterable[str]) -> list[dict[str, Any]]:
     """One row per group of two or more customers, in the parent's currency (``exposure_group``)."""
     by_id = {c.exposure.customer_id: c.exposure for c in book.customers}
