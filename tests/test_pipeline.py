@@ -173,8 +173,9 @@ def test_unknown_connector_type_fails_with_one_line(tmp_path: Path) -> None:
     proc = run_hub("sync", cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        "error: [connectors.x] type 'sap' is not installed; available: bank-files, bottlecrm, bureau-file, csv, "
-        "dynamics, hubspot, json-file, odoo, qichacha, salesforce, tianyancha, tryton (see 'hub plugins')"
+        "error: [connectors.x] type 'sap' is not installed; available: bank-files, bottlecrm, bureau-file, creditsafe, "
+        "csv, dnb, dynamics, experian, hubspot, json-file, odoo, qichacha, salesforce, tianyancha, tryton "
+        "(see 'hub plugins')"
     ]
 
 
