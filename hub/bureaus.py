@@ -517,6 +517,8 @@ class BureauEngine:
             at = reported.get(cid)
             return at is None or at < fresh_after
 
+        if customers:  # named by a person: those, now, and no one else
+            return [(cid, True) for cid in dict.fromkeys(customers)]
         order: dict[str, bool] = {}
         for cid in events:
             order.setdefault(cid, False)
@@ -524,8 +526,6 @@ class BureauEngine:
             facts = pending_facts.get(cid)
             if self.admission_bureau(facts.country if facts else None) == spec.name:
                 order.setdefault(cid, False)
-        for cid in customers:
-            order[cid] = True
         for cid in sorted(everyone):
             if stale(cid):
                 order.setdefault(cid, False)
