@@ -733,7 +733,8 @@ class BureauEngine:
             ]
             by_id = [(c, mine & company_keys(c)) for c in fresh]
             matching = [(c, shared) for c, shared in by_id if shared]
-            if len(matching) == 1:
+            already = any(r.status == "linked" for r in existing.values())
+            if len(matching) == 1 and (not already or existing.get(matching[0][0].company_id) is not None):
                 chosen = [(matching[0][0], matching[0][1], "linked")]
             else:
                 chosen = [(c, shared, "proposed") for c, shared in (matching or by_id)[:MAX_PROPOSALS]]
@@ -755,7 +756,11 @@ class BureauEngine:
                     "address": company.address,
                     "why": "the only candidate sharing an id"
                     if status == "linked"
-                    else ("several candidates share an id" if shared else "name and country only"),
+                    else (
+                        "another company is linked already"
+                        if already and len(matching) == 1
+                        else ("several candidates share an id" if shared else "name and country only")
+                    ),
                 }
                 row = {
                     "company_name": company.name,

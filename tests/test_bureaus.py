@@ -335,6 +335,13 @@ def test_a_rejected_company_is_never_proposed_again(tmp_path: Path, db_url: str,
     assert found["candidates"] == []
     assert [(r.company_id, r.status) for r in rows(config, schema.bureau_link)] == [("cs-X", "rejected")]
 
+    # a search while another company is linked proposes the one sharing an id instead of linking a second
+    cli(config, "bureau", "accept", "A", "cs-A", "--bureau", "cs", "--by", "ana")
+    fake.candidates = {"A": [company("cs-Y", "Alpha GmbH", vat="DE136695976")]}
+    cli(config, "bureau", "search", "A")
+    state = {r.company_id: r.status for r in rows(config, schema.bureau_link)}
+    assert state == {"cs-X": "rejected", "cs-A": "linked", "cs-Y": "proposed"}
+
 
 def test_the_query_carries_the_customers_ids_classified_by_the_identity_rules(
     tmp_path: Path, db_url: str, fake: FakeBureau, cli: Any
