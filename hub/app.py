@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
 from hub.plugins import PluginHost, load_plugins
-from hub.services import Collections, Customers, Deliveries, Exposures, Limits, Matches
+from hub.services import Bureaus, Collections, Customers, Deliveries, Exposures, Limits, Matches
 from hub.store import Store
 
 # Each job imports its engine when it runs, so that a command pays only for what it uses
@@ -97,6 +97,10 @@ class Hub:
     @cached_property
     def deliveries(self) -> Deliveries:
         return Deliveries(self)
+
+    @cached_property
+    def bureaus(self) -> Bureaus:
+        return Bureaus(self)
 
     @property
     def database(self) -> str:
@@ -242,7 +246,8 @@ class Hub:
         engine = RiskEngine(
             self.store,
             self.plugins.risk_signals(),
-            self.plugins.flag_policies(),
+            # the bureau service's admission terms raise PREPAYMENT_REQUIRED for screened customers
+            [*self.plugins.flag_policies(), *self.bureaus.policies()],
             sinks=sorted(self.sinks()),
             settings=self.config.risk,
             fx=self.config.fx,

@@ -337,6 +337,129 @@ class IdentityConfig(_Section):
     name_max_proposals: int = Field(default=3, ge=1, le=20, description="Most name proposals per record.")
 
 
+#: Days a bureau's report is trusted before an expiring customer is asked about again, by connector type
+#: (``[bureaus] ttl_days`` overrides it by instance or type). Ratings of the international bureaus move
+#: monthly at most and their monitoring reports what changes sooner; the Chinese bureaus' court and
+#: regulator listings change daily and cost little; a batch file is read as often as it is delivered.
+DEFAULT_BUREAU_TTL_DAYS: dict[str, int] = {
+    "creditsafe": 30,
+    "dnb": 30,
+    "experian": 30,
+    "tianyancha": 7,
+    "qichacha": 7,
+    "bureau-file": 1,
+}
+
+
+class AdmissionTerms(_Section):
+    """What a new customer of one band is offered (客户准入): a share of the bureau's recommended limit,
+    payment terms, and whether it pays before delivery."""
+
+    limit_share: float = Field(ge=0, le=1, description="Share of the bureau's recommended limit granted (0-1).")
+    terms_days: int = Field(ge=0, description="Payment terms in days (0 with prepayment).")
+    prepayment: bool = Field(default=False, description="PREPAYMENT_REQUIRED: payment before delivery.")
+
+
+def _default_admission_terms() -> dict[str, AdmissionTerms]:
+    rows = {
+        "A": (1.0, 60, False),
+        "B": (0.75, 45, False),
+        "C": (0.5, 30, False),
+        "D": (0.0, 0, True),
+        "E": (0.0, 0, True),
+        "unrated": (0.0, 0, True),
+    }
+    return {b: AdmissionTerms(limit_share=s, terms_days=d, prepayment=p) for b, (s, d, p) in rows.items()}
+
+
+class AdmissionConfig(_Section):
+    """Screening of customers that appear for the first time (``docs/bureaus.md``)."""
+
+    enabled: bool = Field(default=True, description="Screen each new customer once, on the run after it appears.")
+    bureau: str | None = Field(
+        default=None, description="Bureau connector that screens; default: the first bureau connector in the config."
+    )
+    by_country: dict[str, str] = Field(
+        default_factory=dict,
+        description='Bureau connector by the customer\'s country, e.g. { CN = "qichacha" }; others use bureau.',
+    )
+    terms: dict[str, AdmissionTerms] = Field(
+        default_factory=_default_admission_terms,
+        description="Terms by band (the bureau's 0-100 score banded by [risk.scorecard] bands), and 'unrated' "
+        "for a company the bureau does not rate or does not know.",
+    )
+    limit: Literal["apply", "propose", "none"] = Field(
+        default="apply",
+        description="The screened limit of a customer without one: apply (sent to the sinks at once), propose "
+        "(waits for 'hub limits approve') or none (recorded only).",
+    )
+    screen_existing: bool = Field(
+        default=False,
+        description="The first bureau run screens every customer already known too (paid calls for each); by "
+        "default those are recorded as existing and only customers appearing later are screened.",
+    )
+
+    def terms_for(self, band: str | None) -> AdmissionTerms:
+        key = band if band is not None else "unrated"
+        if key not in self.terms:
+            raise ConfigError(
+                f"[bureaus.admission] terms has no entry for band {key!r}; give every band of "
+                "[risk.scorecard] bands and 'unrated' its terms"
+            )
+        return self.terms[key]
+
+
+class BureausConfig(_Section):
+    """Credit bureau calls: which customers are asked about, how often, and how many paid calls a month."""
+
+    exposure_threshold: str = Field(
+        default="10000",
+        description="Customers owing more than this (base currency, as of the last risk run) are kept fresh: "
+        "refreshed once their report is older than the bureau's TTL.",
+    )
+    ttl_days: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Days a report is trusted, by bureau connector name or type; default by type "
+        "(creditsafe, dnb, experian 30; tianyancha, qichacha 7; bureau-file 1), else default_ttl_days.",
+    )
+    default_ttl_days: int = Field(default=30, ge=0)
+    monthly_budget: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Paid calls (searches and reports) a month, by bureau connector name or type; "
+        "else default_monthly_budget. Reached: no more calls that month.",
+    )
+    default_monthly_budget: int = Field(default=200, ge=0)
+    search_retry_days: int = Field(
+        default=30, ge=0, description="A search that found no company is not repeated for this many days."
+    )
+    admission: AdmissionConfig = Field(default_factory=AdmissionConfig)
+
+    def ttl(self, name: str, type_name: str) -> int:
+        """Days bureau connector ``name`` (of ``type_name``) keeps a report."""
+        for key in (name, type_name):
+            if key in self.ttl_days:
+                return self.ttl_days[key]
+        return DEFAULT_BUREAU_TTL_DAYS.get(type_name, self.default_ttl_days)
+
+    def budget(self, name: str, type_name: str) -> int:
+        """Paid calls bureau connector ``name`` (of ``type_name``) may make a calendar month (UTC)."""
+        for key in (name, type_name):
+            if key in self.monthly_budget:
+                return self.monthly_budget[key]
+        return self.default_monthly_budget
+
+    def threshold(self) -> Decimal:
+        try:
+            value = Decimal(str(self.exposure_threshold).strip())
+        except ArithmeticError:
+            raise ConfigError(
+                f"[bureaus] exposure_threshold must be an amount, got {self.exposure_threshold!r}"
+            ) from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"[bureaus] exposure_threshold must be zero or more, got {self.exposure_threshold!r}")
+        return value
+
+
 class HubConfig(BaseSettings):
     """The whole configuration. Build it with :func:`load_config`."""
 
@@ -354,6 +477,7 @@ class HubConfig(BaseSettings):
     credit: CreditConfig = Field(default_factory=CreditConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    bureaus: BureausConfig = Field(default_factory=BureausConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -22,11 +22,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from hub.app import Hub
+    from hub.bureaus import BureauEngine, BureauRunStats
     from hub.model import CreditLimitChange
     from hub.outbox import ReplayStats
     from hub.recon import ActionResult, MatchDesk
     from hub.risk.credit import LimitProposal
+    from hub.risk.types import FlagPolicy
 
 
 class _Service:
@@ -409,3 +413,115 @@ class Deliveries(_Service):
             have = ", ".join(sorted(known)) or "none"
             raise HubError(f"no sink named {sink!r} in the config or the outbox; have: {have}")
         return outbox.replay(sink=sink, ids=ids, actor=actor)
+
+
+class Bureaus(_Service):
+    """Credit bureaus (``docs/bureaus.md``): links of customers to bureau companies, refreshes within the
+    cache TTL and the monthly budget, admission screening, and the calls made."""
+
+    #: The clock of the bureau engine (tests move it); None: the real one.
+    clock: Callable[[], dt.datetime] | None = None
+
+    def engine(self) -> BureauEngine:
+        """The bureau engine with every configured bureau connector (built now: their secrets are needed)."""
+        from hub.bureaus import BureauEngine, BureauSpec
+        from hub.store import utcnow
+
+        self._ready()
+        settings = self.hub.config.bureaus
+        specs = []
+        for name, conn in self.hub.connectors().items():
+            if conn.bureau is None:
+                continue
+            type_name = str(self.hub.config.connectors[name].get("type", conn.type))
+            specs.append(
+                BureauSpec(
+                    name, type_name, conn.bureau, settings.ttl(name, type_name), settings.budget(name, type_name)
+                )
+            )
+        return BureauEngine(
+            self.store,
+            specs,
+            settings,
+            bands=self.hub.config.risk.scorecard.bands,
+            rounding=self.hub.config.credit.rounding_step(),
+            sinks=sorted(self.hub.sinks()),
+            master_source=self.hub.master_source(),
+            now=self.clock or utcnow,
+        )
+
+    def refresh(self, customers: Sequence[str] = (), *, all_customers: bool = False) -> BureauRunStats:
+        """Ask the bureaus about the customers due (or about ``customers`` now, or with ``all_customers`` about
+        every customer whose report is older than the TTL); once at a time per store ('hub run' does this)."""
+        from hub.errors import HubError
+
+        if customers and all_customers:
+            raise HubError("name customers or give --all, not both")
+        engine = self.engine()
+        with self.hub.single_flight("bureaus"):
+            return engine.run(customers, all_customers=all_customers)
+
+    def search(self, customer_id: str, *, bureau: str | None = None) -> dict[str, Any]:
+        """Search a bureau for a customer now (a paid call): links the one candidate sharing an id, else proposes."""
+        engine = self.engine()
+        with self.hub.single_flight("bureaus"):
+            return engine.search(customer_id, bureau)
+
+    def links(
+        self, *, status: str | None = None, bureau: str | None = None, customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Links and proposals of customers to bureau companies, by customer and bureau."""
+        from hub import bureaus
+
+        self._ready()
+        with self.store.connect() as conn:
+            return bureaus.links(conn, status=status, bureau=bureau, customer_id=customer_id)
+
+    def accept(self, customer_id: str, company_id: str, *, bureau: str | None = None, actor: str) -> dict[str, Any]:
+        """Link a customer to a bureau company (a proposal, or by hand); audited."""
+        from hub import bureaus
+
+        self._ready()
+        return bureaus.accept(
+            self.store, customer_id, company_id, bureau=bureau, actor=actor, known=list(self.hub.config.connectors)
+        )
+
+    def reject(self, customer_id: str, company_id: str, *, bureau: str | None = None, actor: str) -> dict[str, Any]:
+        """Reject a proposal or undo a link; never proposed again. Audited."""
+        from hub import bureaus
+
+        self._ready()
+        return bureaus.reject(self.store, customer_id, company_id, bureau=bureau, actor=actor)
+
+    def calls(self, *, month: str | None = None) -> list[dict[str, Any]]:
+        """Calls by month and bureau: paid ones by kind, outcomes, and the budget left."""
+        from hub import bureaus
+        from hub.errors import HubError
+
+        if month is not None and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
+            raise HubError(f"--month must be YYYY-MM, got {month!r}")
+        self._ready()
+        settings = self.hub.config.bureaus
+        budgets = {
+            name: settings.budget(name, str(section.get("type", "")))
+            for name, section in self.hub.config.connectors.items()
+        }
+        with self.store.connect() as conn:
+            rows = bureaus.calls_by_month(conn, month=month, budgets=budgets)
+        return rows
+
+    def screenings(self, *, customer_id: str | None = None) -> list[dict[str, Any]]:
+        """Admission screenings (pending and done), oldest first, with their terms and reasons."""
+        from hub import bureaus
+
+        self._ready()
+        with self.store.connect() as conn:
+            return bureaus.screenings(conn, customer_id=customer_id)
+
+    def policies(self) -> list[FlagPolicy]:
+        """The flag policies the bureau service adds to the risk run (admission terms: PREPAYMENT_REQUIRED)."""
+        from hub import bureaus
+
+        self._ready()
+        with self.store.connect() as conn:
+            return [bureaus.admission_policy(conn)]

@@ -190,6 +190,7 @@ SQL_MODULES = (
     "hub.fastpath",
     "hub.fx",
     "hub.identity",
+    "hub.bureaus",
     "hub.outbox",
     "hub.recon.engine",
     "hub.recon.desk",

@@ -75,6 +75,7 @@ COMMAND_MODULES = (
     "collection",
     "limits",
     "customers",
+    "bureau",
     "report",
 )
 

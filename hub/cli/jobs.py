@@ -179,17 +179,25 @@ def run(
     as_of: AsOf = None,
     full_refresh: Annotated[bool, typer.Option(help="Ignore saved cursors when syncing.")] = False,
 ) -> None:
-    """sync, resolve identities, reconcile, risk and push, in that order."""
+    """sync, resolve identities, reconcile, bureaus, risk and push, in that order.
+
+    The bureau step asks the credit bureaus only about the customers due (docs/bureaus.md), within each
+    bureau's monthly budget.
+    """
+    from hub.cli.bureau import report_run
+
     with session() as hub:
         synced = sync_rows(hub, None, full_refresh)
         ident = hub.resolve_identities()
         rec = hub.reconcile()
+        bur = hub.bureaus.refresh()
         rk = hub.risk(parse_date(as_of))
         pushed = hub.push()
     summary = {
         "sync": synced,
         "identity": ident.as_dict(),
         "reconcile": rec.as_dict(),
+        "bureaus": bur.as_dict(),
         "risk": rk.as_dict(),
         "push": pushed.as_dict(),
     }
@@ -215,6 +223,15 @@ def run(
                     f"{fmt.count(rec.suggested)} suggested, {fmt.count(rec.unmatched)} open",
                 ],
                 [
+                    "bureaus",
+                    "; ".join(
+                        f"{b.bureau}: {fmt.count(b.paid_calls)} paid calls, {fmt.count(b.stored)} reports stored, "
+                        f"{fmt.count(b.screened)} screened, {fmt.count(len(b.left_out))} left out"
+                        for b in bur.bureaus
+                    )
+                    or "no bureau connector",
+                ],
+                [
                     "risk",
                     f"{fmt.count(rk.customers)} customers, {fmt.count(rk.flagged_customers)} flagged; "
                     f"{fmt.count(rk.raised)} flags raised, {fmt.count(rk.cleared)} cleared; "
@@ -231,6 +248,9 @@ def run(
     )
     failed_streams = [f"{r['connector']}/{r['stream']}" for r in synced if r["errors"]]
     problem = push_problem(pushed)
-    if failed_streams or problem:
+    bureau_problem = report_run(bur)
+    if failed_streams or problem or bureau_problem:
         parts = [f"sync failed for {', '.join(failed_streams)}"] if failed_streams else []
+        if bureau_problem:
+            parts.append(f"bureaus: {bureau_problem}")
         fail("; ".join([*parts, *([problem] if problem else [])]))

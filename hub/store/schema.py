@@ -198,6 +198,9 @@ credit_report = sa.Table(
     sa.Column("recommended_limit_currency", sa.String(3)),
     sa.Column("legal_events", sa.JSON, nullable=False),
     sa.Column("report_date", sa.Date, nullable=False),
+    # what the bureau sent, as it sent it (audit), and a limit it gave as a sentence: from the bureau service
+    sa.Column("raw", sa.JSON),
+    sa.Column("limit_note", sa.Text),
     sa.UniqueConstraint("source", "external_id"),
 )
 
@@ -532,6 +535,94 @@ customer_link = sa.Table(
     sa.UniqueConstraint("source", "external_id", "canonical_id"),
 )
 """Identity resolution's links and proposals: customer record (source, external_id) -> canonical id."""
+
+bureau_link = sa.Table(
+    "bureau_link",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),  # canonical id
+    sa.Column("bureau", sa.String(100), nullable=False),  # the bureau connector's instance name
+    sa.Column("company_id", sa.String(255), nullable=False),
+    sa.Column("company_name", sa.String(500)),
+    sa.Column("country", sa.String(10)),
+    # proposed (for a person) | linked | rejected
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("method", sa.String(30), nullable=False),  # duns | uscc | vat | registration | name | manual
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("monitored", sa.Boolean, nullable=False, server_default=sa.false()),
+    # when its latest report was fetched (the cache's age)
+    sa.Column("reported_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("decided_by", sa.String(255)),
+    sa.Column("decided_at", TS),
+    sa.UniqueConstraint("customer_id", "bureau", "company_id"),
+    sa.Index("ix_bureau_link_bureau_company_id", "bureau", "company_id"),
+)
+"""Which bureau company each customer is, per bureau connector: linked by an id, or proposed for a person."""
+
+bureau_call = sa.Table(
+    "bureau_call",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("bureau", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # search | report | monitoring
+    sa.Column("customer_id", sa.String(255)),
+    sa.Column("company_id", sa.String(255)),
+    sa.Column("at", TS, nullable=False),
+    # pending (claimed, under way) | ok | none (nothing found) | not_found | malformed | auth | error
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("paid", sa.Boolean, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_bureau_call_bureau_at", "bureau", "at"),
+)
+"""Every call made to a bureau, paid or not: the monthly budget counts the paid ones (and those under way)."""
+
+bureau_state = sa.Table(
+    "bureau_state",
+    metadata,
+    sa.Column("bureau", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.JSON),
+    sa.Column("updated_at", TS, nullable=False),
+)
+"""Per bureau connector, the monitoring cursor; the row ``*admission*`` marks that screening has started."""
+
+bureau_event = sa.Table(
+    "bureau_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("bureau", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("company_id", sa.String(255), nullable=False),
+    sa.Column("customer_id", sa.String(255), index=True),
+    sa.Column("date", sa.Date),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("handled_at", TS),
+    sa.UniqueConstraint("bureau", "event_id"),
+)
+"""Monitoring events; a customer with one not handled yet is refreshed on the next run."""
+
+bureau_screening = sa.Table(
+    "bureau_screening",
+    metadata,
+    sa.Column("customer_id", sa.String(255), primary_key=True),
+    # pending (to screen) | screened | existing (known before screening started: not screened)
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("first_seen", TS, nullable=False),
+    sa.Column("bureau", sa.String(100)),
+    sa.Column("screened_at", TS),
+    sa.Column("score", sa.Float),
+    sa.Column("band", sa.String(20)),
+    sa.Column("bureau_band", sa.String(50)),
+    sa.Column("recommended_limit", Money),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("terms_days", sa.Integer),
+    sa.Column("prepayment", sa.Boolean),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("waiting", sa.Text),
+)
+"""Admission screening (客户准入): each customer once, when it first appears; its terms by band."""
 
 audit_log = sa.Table(
     "audit_log",
