@@ -59,7 +59,8 @@ def matches_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     fmt_name: Annotated[str, typer.Option("--format", help="Output format.")] = "csv",
 ) -> None:
-    """Write one row per allocation (auto, suggested, confirmed): amount, currency, kind (payment or write_off)."""
+    """Write one row per allocation (auto, suggested, confirmed): amount, currency, kind (payment,
+    write_off or credit_note)."""
     check_format(fmt_name)
     with session() as hub:
         rows, _ = hub.matches.rows()
