@@ -339,6 +339,17 @@ DFS_POOL = 16
 MAX_CREDITS = 3
 MAX_CREDIT_SINGLES = 8
 
+#: Credit notes a payment that names its invoices deducts without naming them: one or two; more would be
+#: a coincidence sooner than a habit.
+MAX_UNNAMED_CREDITS = 2
+
+CREDIT_ODDS = 0.25
+"""Odds, before looking at the amount, that a payment naming its invoices and paying less than they come
+to deducted open credit notes it does not name, rather than something not in the book (freight, damage,
+a discount, a dispute), which is the commoner reason for a short payment: a set of credit notes that
+makes up the shortfall is automatic only where it is four times less likely a coincidence than a set
+of invoices must be."""
+
 
 def _subset_mitm(
     ordered: list[tuple[int, int]], low: int, high: int, max_size: int, budget: int
@@ -931,11 +942,12 @@ class Combiner:
             return []
         short = _cents(total - receipt.amount)
         items = [(c, -_cents(r)) for c, r in others.items()]
-        most = min(len(items), MAX_CREDITS)
+        most = min(len(items), MAX_UNNAMED_CREDITS)
         solutions, complete = subset_sums(items, short, short, max_size=most, budget=self.subset_budget)
         if not solutions:
             return []
-        chance = chance_sets([c for _, c in items], short, range(1, most + 1))
+        coincidences = chance_sets([c for _, c in items], short, range(1, most + 1))
+        chance = coincidences / CREDIT_ODDS
         unique = len(solutions) == 1 and complete
         weight = W_EXACT - 0.5
         out = []
@@ -949,7 +961,8 @@ class Combiner:
                 max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS,
                 f"amount {receipt.amount} {receipt.currency} equals the open total of {numbers}{less}; "
                 f"{'the only' if unique else 'a'} set of the customer's {len(others)} open credit notes that makes up "
-                f"the difference: {_about(chance)} sets could make it up by chance",
+                f"the difference: {_about(coincidences)} sets could make it up by chance, and a short payment deducts "
+                f"credit notes it does not name at odds of {CREDIT_ODDS:g} to 1",
                 "reference+credit",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
