@@ -333,3 +333,25 @@ def test_finance_confirms_a_payment_naming_a_credit_note_by_hand_and_it_is_deduc
         _receipt(conn, "BANK-2", "10.00", "again")
     with pytest.raises(MatchError, match="no credit left open"):
         desk.confirm("BANK-2", ["GS-2026-0007"], actor="anna")
+
+
+def test_unnamed_credit_notes_are_not_deducted_for_a_payer_who_is_not_the_customer() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "GS-2026-0007", "C-ACME", "-153.27"),
+        ],
+        [acme()],
+    )
+    receipt = rcpt("1846.73", payer="Someone Else Ltd", text="Refund RE-2026-0001 RE-2026-0002")
+    _, proposals = run(receipt, items)
+    assert not any(p.method == "reference+credit" for p in proposals)
+
+
+def test_a_customer_with_many_open_credit_notes_has_none_deducted_unnamed() -> None:
+    credits = [inv(10 + k, f"GS-2026-{k:04d}", "C-ACME", f"-{a}") for k, a in enumerate(_amounts(20, 5))]
+    items = book([inv(1, "RE-2026-0001", "C-ACME", "9000.00"), *credits], [acme()])
+    short = credits[3].open_amount + credits[7].open_amount
+    _, proposals = run(rcpt(str(D("9000.00") + short), account=ACME_IBAN, text="RE-2026-0001"), items)
+    assert not any(p.method == "reference+credit" for p in proposals)

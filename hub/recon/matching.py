@@ -661,7 +661,13 @@ class Combiner:
                 out.append(proposal)
         owners = {book.invoices[i].customer_id for i in named}
         owner = next(iter(owners)) if len(owners) == 1 else None
-        if total > amount and owner is not None:
+        # Unnamed credit notes only where the payer is the customer (not only the invoice number ties the
+        # payment to it: a refund or a stranger's payment quoting an invoice is short for other reasons).
+        if (
+            total > amount
+            and owner is not None
+            and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
+        ):
             out.extend(self._less_unnamed_credits(receipt, book, found, owner, full, total, numbers, credit))
         if total < amount:
             # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
@@ -938,8 +944,8 @@ class Combiner:
         name (or names in a way not read: a number mangled, a list cut short), where they make up the
         difference exactly."""
         others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in named}
-        if not others:
-            return []
+        if not others or len(others) > MAX_CREDIT_SINGLES:
+            return []  # none, or so many that some pair would make up almost any shortfall
         short = _cents(total - receipt.amount)
         items = [(c, -_cents(r)) for c, r in others.items()]
         most = min(len(items), MAX_UNNAMED_CREDITS)
