@@ -91,7 +91,7 @@ def _allocations(db: Path) -> tuple[dict[str, set[str]], dict[str, set[str]], di
     first: dict[str, set[str]] = defaultdict(set)
     for ref, number, status, rank in conn.execute(
         "SELECT r.bank_ref, i.number, a.status, a.rank FROM allocation a JOIN receipt r ON r.id = a.receipt_id "
-        "JOIN invoice i ON i.id = a.invoice_id WHERE a.kind = 'payment' AND a.status IN ('auto', 'suggested')"
+        "JOIN invoice i ON i.id = a.invoice_id WHERE a.kind != 'write_off' AND a.status IN ('auto', 'suggested')"
     ):
         if status == "auto":
             auto[ref].add(number)

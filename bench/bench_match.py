@@ -35,7 +35,7 @@ def top1(db: Path, truth: dict[str, set[str]]) -> dict[str, int]:
     first: dict[str, set[str]] = {}
     for ref, number in conn.execute(
         "SELECT r.bank_ref, i.number FROM allocation a JOIN receipt r ON r.id = a.receipt_id "
-        "JOIN invoice i ON i.id = a.invoice_id WHERE a.status = 'suggested' AND a.rank = 1 AND a.kind = 'payment'"
+        "JOIN invoice i ON i.id = a.invoice_id WHERE a.status = 'suggested' AND a.rank = 1 AND a.kind != 'write_off'"
     ):
         first.setdefault(ref, set()).add(number)
     conn.close()

@@ -34,6 +34,7 @@ class AllocationStatus(StrEnum):
 class AllocationKind(StrEnum):
     PAYMENT = "payment"
     WRITE_OFF = "write_off"
+    CREDIT_NOTE = "credit_note"  # an open credit note the payer deducted (a negative amount)
 
 
 class LegalEventKind(StrEnum):

@@ -95,7 +95,13 @@ class ReconcileConfig(_Section):
     margin: float = Field(
         default=2.0, ge=0, description="Log-odds by which the best proposal must beat the next to be automatic."
     )
-    max_subset_size: int = Field(default=5, ge=1, le=12, description="Most invoices one payment is searched for.")
+    max_subset_size: int = Field(
+        default=20,
+        ge=1,
+        le=40,
+        description="Most invoices one payment is searched for (reached in full only where a customer has few open "
+        "invoices: see hub.recon.matching.Combiner.max_subset_size).",
+    )
     subset_budget: int = Field(default=20_000, ge=100, description="Search steps per receipt for subset sums.")
 
     def fee_tolerance(self) -> Decimal:

@@ -37,7 +37,7 @@ MATCH_COLUMNS = ["receipt_ref", "invoice_number", "amount", "currency", "kind", 
 Receipt = Annotated[str, typer.Argument(help="The receipt (receipt_ref of 'hub matches list').")]
 
 #: How a person reads an allocation's kind: a bank fee written off is not a second payment.
-KIND_LABEL = {"payment": "payment", "write_off": "fee written off"}
+KIND_LABEL = {"payment": "payment", "write_off": "fee written off", "credit_note": "credit note deducted"}
 
 
 def _export_row(r: dict[str, Any]) -> list[Any]:
@@ -59,7 +59,8 @@ def matches_export(
     output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
     fmt_name: Annotated[str, typer.Option("--format", help="Output format.")] = "csv",
 ) -> None:
-    """Write one row per allocation (auto, suggested, confirmed): amount, currency, kind (payment or write_off)."""
+    """Write one row per allocation (auto, suggested, confirmed): amount, currency, kind (payment,
+    write_off or credit_note)."""
     check_format(fmt_name)
     with session() as hub:
         rows, _ = hub.matches.rows()

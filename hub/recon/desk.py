@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
-from hub.recon.types import LIVE
+from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
 from hub.store.money import money_sum
 
@@ -160,7 +160,7 @@ class MatchDesk:
                     self._set(conn, row, "confirmed", actor, now, note, result)
             self._receipt_status(conn, receipt.id, "matched", now)
             result.learned = self._learn(conn, receipt, chosen, actor, now)
-            paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
+            paid = sum((row.amount for row in chosen if row.kind in APPLIED), ZERO)
             result.unapplied = receipt.amount - paid
             self.store.audit(
                 conn,
@@ -288,8 +288,9 @@ class MatchDesk:
         """Allocations with these statuses, by receipt and rank (up to ``limit``), and how many there are.
 
         Each row: ``receipt_ref`` (the bank reference, else the receipt's key), ``invoice_number``,
-        ``amount``, ``currency``, ``kind`` (``payment``, or ``write_off`` for a bank fee written
-        off), ``status``, ``confidence`` and the invoice's canonical ``customer_id``.
+        ``amount``, ``currency``, ``kind`` (``payment``, ``write_off`` for a bank fee written
+        off, or ``credit_note`` for a credit note deducted, a negative amount), ``status``,
+        ``confidence`` and the invoice's canonical ``customer_id``.
         """
         a, r, i, c = schema.allocation, schema.receipt, schema.invoice, schema.customer
         customer = schema.invoice_customer_id
@@ -364,7 +365,7 @@ class MatchDesk:
         for row in current:
             by_rank.setdefault((row.status, row.rank), []).append(row)
         for rows in by_rank.values():
-            if {row.invoice_number for row in rows if row.kind == "payment"} == wanted:
+            if {row.invoice_number for row in rows if row.kind in APPLIED} == wanted:
                 if any(row.status == "confirmed" for row in current) and rows[0].status != "confirmed":
                     raise MatchError(
                         f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
@@ -389,23 +390,29 @@ class MatchDesk:
         left = receipt.amount
         a, e = schema.allocation, schema.allocation_event
         created = []
-        for number in numbers:
+        # Credit notes named are deducted first (the payer paid the invoices less them), in full.
+        for number in sorted(numbers, key=lambda n: found[n].open_amount >= 0):
             inv = found[number]
             if inv.currency != receipt.currency:
                 raise MatchError(f"invoice {number} is in {inv.currency}, the receipt in {receipt.currency}")
             remaining = inv.open_amount - live.get(inv.id, ZERO) + own.get(inv.id, ZERO)
-            if remaining <= 0:
-                raise MatchError(f"invoice {number} has nothing left open")
-            if left <= 0:
-                raise MatchError(f"the receipt's {receipt.amount} is used up before invoice {number}")
-            amount = min(remaining, left)
+            if inv.open_amount < 0:
+                if remaining >= 0:
+                    raise MatchError(f"credit note {number} has no credit left open")
+                amount, kind = remaining, "credit_note"
+            else:
+                if remaining <= 0:
+                    raise MatchError(f"invoice {number} has nothing left open")
+                if left <= 0:
+                    raise MatchError(f"the receipt's {receipt.amount} is used up before invoice {number}")
+                amount, kind = min(remaining, left), "payment"
             left -= amount
             inserted = conn.execute(
                 a.insert().values(
                     receipt_id=receipt.id,
                     invoice_id=inv.id,
                     amount=amount,
-                    kind="payment",
+                    kind=kind,
                     method="manual",
                     confidence=1.0,
                     status="suggested",
@@ -448,12 +455,12 @@ class MatchDesk:
             ).scalar_one()
             open_amount = conn.execute(sa.select(i.c.open_amount).where(i.c.id == row.invoice_id)).scalar_one()
             mine = sum((x.amount for x in chosen if x.invoice_id == row.invoice_id), ZERO)
-            if (others or ZERO) + mine > open_amount:
+            if not fits((others or ZERO) + mine, open_amount):
                 raise MatchError(
                     f"invoice {row.invoice_number} would be allocated more than its open "
                     f"{open_amount}; other allocations already take part of it"
                 )
-        paid = sum((row.amount for row in chosen if row.kind == "payment"), ZERO)
+        paid = sum((row.amount for row in chosen if row.kind in APPLIED), ZERO)
         if paid > receipt.amount:
             raise MatchError(f"the allocations ({paid}) exceed the receipt's {receipt.amount}")
 

@@ -38,10 +38,11 @@ from hub.recon.types import (
     OpenItems,
     ReceiptView,
     ReconcileStats,
+    fits,
 )
 from hub.store import Store, schema, utcnow
 from hub.store.locks import transaction_lock
-from hub.store.money import money_positive, money_sum
+from hub.store.money import money_sum
 from hub.store.schema import from_micros, micros_of
 
 log = get_logger(__name__)
@@ -86,9 +87,9 @@ def decide(
     per_invoice: dict[int, Decimal] = defaultdict(Decimal)
     for ln in best.lines:  # a payment and a write-off on one invoice take from the same open amount
         per_invoice[ln.invoice_id] += ln.amount
-    fits = all(amount <= book.remaining(invoice_id) for invoice_id, amount in per_invoice.items())
+    fit = all(fits(amount, book.remaining(invoice_id)) for invoice_id, amount in per_invoice.items())
     clear = len(ranked) == 1 or _logit(ranked[1].confidence) <= _logit(best.confidence) - margin
-    if best.confidence >= auto_threshold and fits and clear and best.automatic:
+    if best.confidence >= auto_threshold and fit and clear and best.automatic:
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
@@ -222,7 +223,7 @@ class ReconcileEngine:
         suggest_threshold: float = 0.3,
         margin: float = 2.0,
         fee_tolerance: Decimal = DEFAULT_FEE_CEILING,
-        max_subset_size: int = 5,
+        max_subset_size: int = 20,
         subset_budget: int = 20_000,
         hook: Any = None,
     ) -> None:
@@ -259,7 +260,7 @@ class ReconcileEngine:
             inv.c.due_date,
             inv.c.po_number,
             inv.c.payment_reference,
-        ).where(inv.c.status == "open", money_positive(inv.c.open_amount))
+        ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
         as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
         invoices = [
             OpenInvoice(
@@ -501,7 +502,7 @@ class ReconcileEngine:
                     wanted[ln.invoice_id] += ln.amount
                 if any(
                     invoice_id not in open_now
-                    or used[invoice_id] + amount > open_now[invoice_id] - live.get(invoice_id, ZERO)
+                    or not fits(used[invoice_id] + amount, open_now[invoice_id] - live.get(invoice_id, ZERO))
                     for invoice_id, amount in wanted.items()
                 ):
                     continue  # the invoice was allocated (or closed) by someone else meanwhile

@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import bisect
 import functools
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -308,7 +309,7 @@ def subset_sums(
     run: the search then reports itself incomplete.
     """
     ordered = sorted(items, key=lambda x: -x[1])
-    if len(ordered) <= 16:
+    if len(ordered) <= DFS_POOL:
         return _subset_dfs(ordered, low, high, max_size, budget)
     return _subset_mitm(ordered, low, high, max_size, budget)
 
@@ -370,6 +371,28 @@ def _pairs(cents: tuple[int, ...]) -> tuple[list[tuple[int, int, int]], list[int
 #: Above this many open invoices, sets of five are not searched (a pair times a triple is tens of
 #: thousands of steps per receipt); sets of up to four still are, completely.
 LARGE_POOL = 30
+
+#: Up to this many open invoices the search is depth-first and reaches every set size (up to
+#: ``max_subset_size``), pruned by the amounts left; 2^16 sets at most, and in practice a few thousand
+#: steps, as amounts larger than what is left to find are skipped.
+DFS_POOL = 16
+
+#: A customer's open credit notes tried as deducted from a set besides: payers deduct a credit note or
+#: two from a payment run, rarely more. Each of the largest MAX_CREDIT_SINGLES alone, and pairs of the
+#: largest MAX_CREDITS (every one tried is one more search, and one more target to hit by chance).
+MAX_CREDITS = 3
+MAX_CREDIT_SINGLES = 8
+
+#: Credit notes a payment that names its invoices deducts without naming them: one or two; more would be
+#: a coincidence sooner than a habit.
+MAX_UNNAMED_CREDITS = 2
+
+CREDIT_ODDS = 0.25
+"""Odds, before looking at the amount, that a payment naming its invoices and paying less than they come
+to deducted open credit notes it does not name, rather than something not in the book (freight, damage,
+a discount, a dispute), which is the commoner reason for a short payment: a set of credit notes that
+makes up the shortfall is automatic only where it is four times less likely a coincidence than a set
+of invoices must be."""
 
 
 def _subset_mitm(
@@ -437,8 +460,9 @@ def _subset_mitm(
                             add((a, b, k, c, d))
     except _Stop:
         complete = len(found) > 1
-    if max_size > 5 and complete and len(found) < 2:
-        complete = False  # sets of six and more are not searched in large pools
+    # Complete means: no other set of the sizes it reaches (:func:`_searched_sizes`) adds up. Sets larger
+    # than that are not looked at; how likely one of the sets it reaches is a coincidence is for
+    # chance_sets to say, over those sizes.
     found.sort(key=len)
     return found[:2], complete
 
@@ -461,19 +485,28 @@ class Combiner:
     """Turns a receipt's evidence into scored allocation proposals (see the module docstring)."""
 
     fee_tolerance: Decimal = ZERO
-    max_subset_size: int = 5
+    max_subset_size: int = 20
+    """Most invoices one set may hold. Large customers pay payment runs of up to 20 invoices in one
+    transfer; the search reaches that many only in pools of up to :data:`DFS_POOL` (depth-first), five
+    in pools up to :data:`LARGE_POOL` and four above (meet in the middle), and ``subset_budget`` cuts
+    it short before that where amounts are many and alike (then nothing it finds is automatic)."""
     subset_budget: int = 20_000
     auto_logit: float = logit(0.95)
 
     def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
         out: list[MatchProposal] = []
-        named = [
-            i
-            for i in found.invoices
-            if i in book.invoices and book.invoices[i].currency == receipt.currency and book.remaining(i) > 0
-        ]
+        named: list[int] = []
+        credits: list[int] = []  # open credit notes named: the payer deducted them
+        for i in found.invoices:
+            item = book.invoices.get(i)
+            if item is not None and item.currency == receipt.currency:
+                left = book.remaining(i)
+                if left > 0:
+                    named.append(i)
+                elif left < 0:
+                    credits.append(i)
         if named:
-            out.extend(self._from_references(receipt, book, found, named))
+            out.extend(self._from_references(receipt, book, found, named, credits))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
             # Sets of invoices are searched only when the payment names none: when it names some, the
             # proposals from references already look for the rest among the customer's invoices.
@@ -502,14 +535,20 @@ class Combiner:
     ) -> MatchProposal:
         """``notes``: further clues about the amount (a learned fee, a stated discount, the chance of a
         coincidence), each a sentence with its part of ``amount_weight`` (None: no part of it)."""
-        payments = [ln for ln in lines if ln.kind == "payment"]
+        # The lines the clues are about: the invoices paid, and the credit notes deducted that the payment
+        # names (one the payer did not name is no clue against the rest).
+        payments = [
+            ln
+            for ln in lines
+            if ln.kind == "payment" or (ln.kind == "credit_note" and found.invoices.get(ln.invoice_id))
+        ]
         reasons: list[str] = []
         ref_weights = [found.invoice_weight(ln.invoice_id) for ln in payments]
         ref_part = sum(ref_weights) / len(ref_weights) if ref_weights else 0.0
         for ln in payments:
             for ev in found.invoices.get(ln.invoice_id, ()):
                 reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
-        owners = {book.invoices[ln.invoice_id].customer_id for ln in payments}
+        owners = {book.invoices[ln.invoice_id].customer_id for ln in lines if ln.kind != "write_off"}
         groups = {self._group(book, c) for c in owners}
         cust_part = 0.0
         cust_label = "customer"
@@ -561,14 +600,18 @@ class Combiner:
     # -- proposals from named invoices ----------------------------------------------------------------
 
     def _from_references(
-        self, receipt: ReceiptView, book: OpenItems, found: Found, named: list[int]
+        self, receipt: ReceiptView, book: OpenItems, found: Found, named: list[int], credits: Sequence[int] = ()
     ) -> list[MatchProposal]:
         amount = receipt.amount
         rem = {i: book.remaining(i) for i in named}
-        total = sum(rem.values(), ZERO)
-        numbers = ", ".join(book.invoices[i].number for i in named)
+        # Credit notes named are deducted in full: the payer names them to say it paid the invoices less them.
+        credit = {c: book.remaining(c) for c in credits}
+        deducted = sum(credit.values(), ZERO)
+        total = sum(rem.values(), ZERO) + deducted
+        numbers = ", ".join(book.invoices[i].number for i in named) + _less_credits(book, credit)
         out: list[MatchProposal] = []
-        full = [ProposalLine(i, rem[i]) for i in named]
+        credit_lines = [ProposalLine(c, credit[c], "credit_note") for c in credit]
+        full = [ProposalLine(i, rem[i]) for i in named] + credit_lines
         if total == amount:
             out.append(
                 self._score(
@@ -658,7 +701,8 @@ class Combiner:
             )
         if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
             items = [(i, _cents(rem[i])) for i in named]
-            target = _cents(amount)
+            net = amount - deducted  # what the invoices paid come to before the credit notes named
+            target = _cents(net)
             hi = target + _cents(self.fee_tolerance)
             solutions, complete = subset_sums(items, target, hi, max_size=len(items), budget=self.subset_budget)
             solutions = [sol for sol in solutions if set(sol) != set(named)]
@@ -670,14 +714,15 @@ class Combiner:
                 # tolerance, an odd shortfall any amount within it.
                 values = (
                     1
-                    if sol_total == amount
-                    else (int(self.fee_tolerance * 2) if _round_fee(sol_total - amount) else hi - target + 1)
+                    if sol_total == net
+                    else (int(self.fee_tolerance * 2) if _round_fee(sol_total - net) else hi - target + 1)
                 )
                 chance = chance_sets([c for _, c in items], target, range(1, len(items)), values=values)
                 penalty = 0.0 if len(solutions) == 1 and complete else W_AMBIGUOUS
-                if sol_total != amount:
-                    lines = self._with_write_off(lines, sol_total - amount)
-                picked = ", ".join(book.invoices[i].number for i in sol)
+                if sol_total != net:
+                    lines = self._with_write_off(lines, sol_total - net)
+                lines += credit_lines
+                picked = ", ".join(book.invoices[i].number for i in sol) + _less_credits(book, credit)
                 proposal = self._score(
                     receipt,
                     book,
@@ -687,50 +732,52 @@ class Combiner:
                     if not penalty
                     else W_REF_SUBSET + penalty,
                     f"of the invoices named, {picked} add up to the amount {amount}"
-                    + (" less a bank fee" if sol_total != amount else "")
+                    + (" less a bank fee" if sol_total != net else "")
                     + f"; {_about(chance)} sets of the {len(named)} named could add up to this by chance",
                     "reference+subset",
                 )
                 # Paying some of the invoices named and writing off a shortfall besides are two departures
                 # from what the payer wrote, which a deduction not in the book (a credit note netted, a
                 # discount) explains at once: only an exact subset may be automatic.
-                proposal.automatic = sol_total == amount and chance_weight(chance) >= self.auto_logit
+                proposal.automatic = sol_total == net and chance_weight(chance) >= self.auto_logit
                 out.append(proposal)
+        owners = {book.invoices[i].customer_id for i in named}
+        owner = next(iter(owners)) if len(owners) == 1 else None
+        # Unnamed credit notes only where the payer is the customer (not only the invoice number ties the
+        # payment to it: a refund or a stranger's payment quoting an invoice is short for other reasons).
+        if (
+            total > amount
+            and owner is not None
+            and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
+        ):
+            out.extend(self._less_unnamed_credits(receipt, book, found, owner, full, total, numbers, credit))
         if total < amount:
-            # Overpaid, or the payment also covers invoices it does not name: make up the difference
-            # from the same customer's other open invoices.
-            owners = {book.invoices[i].customer_id for i in named}
-            if len(owners) == 1:
-                (owner,) = owners
+            # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
+            # remittance advice sent apart): make up the difference from the same customer's other
+            # open invoices, less any of its open credit notes the payer deducted without naming.
+            if owner is not None:
                 pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items() if i not in rem]
+                others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in credit}
                 need = _cents(amount - total)
-                solutions, complete = subset_sums(
-                    pool, need, need, max_size=self.max_subset_size, budget=self.subset_budget
-                )
+                found_sets, complete, chance = self._sets_less_credits(pool, need, need, others)
                 note, weight, values = "", W_SUBSET - 1.0, 1
-                if not solutions and self.fee_tolerance > 0:
-                    solutions, complete = subset_sums(
-                        pool,
-                        need + 1,
-                        need + _cents(self.fee_tolerance),
-                        max_size=self.max_subset_size,
-                        budget=self.subset_budget,
+                if not found_sets and self.fee_tolerance > 0:
+                    found_sets, complete, chance = self._sets_less_credits(
+                        pool, need + 1, need + _cents(self.fee_tolerance), {}, values=int(self.fee_tolerance * 2)
                     )
                     note, weight, values = " less a bank fee", W_SUBSET - 2.0, int(self.fee_tolerance * 2)
-                if solutions:
-                    # The rest may be made up by unnamed invoices by chance: a list cut short, a credit
-                    # note netted or a discount taken leave a rest that some set of a large pool fits.
-                    sizes = _searched_sizes(len(pool), self.max_subset_size, 1)
-                    chance = chance_sets([c for _, c in pool], need, sizes, values=values)
-                for sol in solutions:
+                for sol, deduct in found_sets:
                     lines = full + [ProposalLine(i, book.remaining(i)) for i in sol]
-                    paid = sum((ln.amount for ln in lines), ZERO)
+                    paid = sum((ln.amount for ln in lines), ZERO) + sum((others[c] for c in deduct), ZERO)
                     if paid != amount:
                         if not _round_fee(paid - amount):
                             continue
                         lines = self._with_write_off(lines, paid - amount)
-                    extra = ", ".join(book.invoices[i].number for i in sol)
-                    unique = len(solutions) == 1 and complete
+                    lines += [ProposalLine(c, others[c], "credit_note") for c in deduct]
+                    extra = ", ".join(book.invoices[i].number for i in sol) + _less_credits(
+                        book, {c: others[c] for c in deduct}, named=False
+                    )
+                    unique = len(found_sets) == 1 and complete
                     penalty = 0.0 if unique else W_AMBIGUOUS
                     proposal = self._score(
                         receipt,
@@ -740,7 +787,8 @@ class Combiner:
                         max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + penalty,
                         f"{numbers} named, and {extra} of the same customer make up the rest of {amount}{note}; "
                         f"{len(sol)} unnamed among {len(pool)} open invoices: {_about(chance)} sets could make up "
-                        "the rest by chance",
+                        "the rest by chance"
+                        + ("" if complete else " (the search could not rule out others: a suggestion only)"),
                         "reference+subset",
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
@@ -895,8 +943,8 @@ class Combiner:
     # -- proposals from an identified customer -----------------------------------------------------
 
     @staticmethod
-    def _pool(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
-        """Open invoices of the customer and its subsidiaries in the currency, with their open amounts."""
+    def _pool_ids(book: OpenItems, customer_id: str, currency: str) -> list[int]:
+        """Invoices and credit notes of the customer and its subsidiaries in the currency."""
         pools: dict[tuple[str, str], list[int]] = book.index("matching:pools", lambda _: {})
         ids = pools.get((customer_id, currency))
         if ids is None:  # which invoices are the customer's in a currency does not change during a run
@@ -905,7 +953,12 @@ class Combiner:
                 ids.extend(book.by_customer.get(child, ()))
             invoices = book.invoices
             ids = pools[customer_id, currency] = [i for i in ids if invoices[i].currency == currency]
-        return book.open_amounts(ids)
+        return ids
+
+    @staticmethod
+    def _pool(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
+        """Open invoices of the customer and its subsidiaries in the currency, with their open amounts."""
+        return book.open_amounts(Combiner._pool_ids(book, customer_id, currency))
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
@@ -965,38 +1018,34 @@ class Combiner:
             return out
         target = _cents(amount)
         items = [(i, _cents(rem[i])) for i in pool]
-        solutions, complete = subset_sums(
-            items, target, target, max_size=self.max_subset_size, budget=self.subset_budget
-        )
+        credits = self._credits(book, customer_id, receipt.currency)
+        found_sets, complete, chance = self._sets_less_credits(items, target, target, credits, smallest=2)
         weight = W_SUBSET
         note = ""
-        values = 1
-        if not solutions and self.fee_tolerance > 0:
-            solutions, complete = subset_sums(
+        if not found_sets and self.fee_tolerance > 0:
+            found_sets, complete, chance = self._sets_less_credits(
                 items,
                 target + 1,
                 target + _cents(self.fee_tolerance),
-                max_size=self.max_subset_size,
-                budget=self.subset_budget,
+                {},
+                smallest=2,
+                values=int(self.fee_tolerance * 2),  # the round fees (whole and half units) within the tolerance
             )
             weight, note = W_SUBSET - 1.5, " less a bank fee"
-            values = int(self.fee_tolerance * 2)  # the round fees (whole and half units) within the tolerance
-        solutions = [sol for sol in solutions if len(sol) > 1]
-        if not solutions:
+        if not found_sets:
             return out
-        unique = len(solutions) == 1 and complete
-        # How many sets of the sizes searched could add up to the amount by chance.
-        chance = chance_sets(
-            [c for _, c in items], target, _searched_sizes(len(items), self.max_subset_size, 2), values=values
-        )
-        for sol in solutions:
+        unique = len(found_sets) == 1 and complete
+        for sol, deduct in found_sets:
             lines = [ProposalLine(i, book.remaining(i)) for i in sol]
-            total = sum((ln.amount for ln in lines), ZERO)
+            total = sum((ln.amount for ln in lines), ZERO) + sum((credits[c] for c in deduct), ZERO)
             if total != amount:
                 if not _round_fee(total - amount):
                     continue
                 lines = self._with_write_off(lines, total - amount)
-            numbers = ", ".join(book.invoices[i].number for i in sol)
+            lines += [ProposalLine(c, credits[c], "credit_note") for c in deduct]
+            numbers = ", ".join(book.invoices[i].number for i in sol) + _less_credits(
+                book, {c: credits[c] for c in deduct}, named=False
+            )
             why = "the only set" if unique else "a set" + ("" if complete else " (search cut short)")
             # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
             # it is still the best guess to show finance.
@@ -1009,7 +1058,8 @@ class Combiner:
                 w,
                 f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}; "
                 f"a set of {len(sol)} among {len(pool)} open invoices: {_about(chance)} sets could add up to "
-                "this amount by chance",
+                "this amount by chance"
+                + ("" if complete else " (the search could not rule out others: a suggestion only)"),
                 "amount+subset",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
@@ -1102,6 +1152,114 @@ class Combiner:
             proposal.automatic = automatic and not said and not rivals and chances[k] <= FIT_CHANCE_AUTO
             out.append(proposal)
         return out
+
+    # -- sets with credit notes ------------------------------------------------------------------------
+
+    def _sets_less_credits(
+        self,
+        pool: list[tuple[int, int]],
+        low: int,
+        high: int,
+        credits: dict[int, Decimal],
+        *,
+        smallest: int = 1,
+        values: int = 1,
+    ) -> tuple[list[tuple[tuple[int, ...], tuple[int, ...]]], bool, float]:
+        """Sets of ``pool`` ((id, cents)) adding up to [``low``, ``high``] cents, as such or less one or two
+        of ``credits`` (the customer's open credit notes, negative): up to two (invoices, credit notes
+        deducted), whether the search was complete, and about how many sets could add up by chance.
+
+        Sets without a credit note have at least ``smallest`` invoices. Credit notes are tried only where
+        the pool is searched depth-first (up to :data:`DFS_POOL`): in a large pool every credit note
+        would add as many coincidences, and none of those sets could be told from chance anyway. Each
+        credit note (or pair) tried is one more target a set could hit by chance: the chances add up.
+        """
+        options: list[tuple[int, ...]] = [()]
+        if credits and len(pool) <= DFS_POOL:
+            largest = sorted(credits, key=lambda c: credits[c])
+            options += [(c,) for c in largest[:MAX_CREDIT_SINGLES]]
+            options += list(itertools.combinations(largest[:MAX_CREDITS], 2))
+        found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+        complete = True
+        targets: list[tuple[int, int]] = []
+        for deduct in options:
+            extra = -sum(_cents(credits[c]) for c in deduct)
+            least = smallest if not deduct else 1
+            solutions, done = subset_sums(
+                pool, low + extra, high + extra, max_size=self.max_subset_size, budget=self.subset_budget
+            )
+            complete = complete and done
+            found.extend((sol, deduct) for sol in solutions if len(sol) >= least)
+            targets.append((low + extra, least))
+            if len(found) > 1:
+                complete = True  # two sets fit: ambiguous whatever else a longer search would find
+                break
+        if not found:
+            return [], complete, 0.0
+        cents = [c for _, c in pool]
+        chance = sum(
+            chance_sets(cents, target, _searched_sizes(len(pool), self.max_subset_size, least), values=values)
+            for target, least in targets
+        )
+        return found[:2], complete, chance
+
+    def _less_unnamed_credits(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        owner: str,
+        full: list[ProposalLine],
+        total: Decimal,
+        numbers: str,
+        named: dict[int, Decimal],
+    ) -> list[MatchProposal]:
+        """The invoices named less one or more of the customer's open credit notes the payment does not
+        name (or names in a way not read: a number mangled, a list cut short), where they make up the
+        difference exactly."""
+        others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in named}
+        if not others or len(others) > MAX_CREDIT_SINGLES:
+            return []  # none, or so many that some pair would make up almost any shortfall
+        short = _cents(total - receipt.amount)
+        items = [(c, -_cents(r)) for c, r in others.items()]
+        most = min(len(items), MAX_UNNAMED_CREDITS)
+        solutions, complete = subset_sums(items, short, short, max_size=most, budget=self.subset_budget)
+        if not solutions:
+            return []
+        coincidences = chance_sets([c for _, c in items], short, range(1, most + 1))
+        chance = coincidences / CREDIT_ODDS
+        unique = len(solutions) == 1 and complete
+        weight = W_EXACT - 0.5
+        out = []
+        for sol in solutions:
+            less = _less_credits(book, {c: others[c] for c in sol}, named=False)
+            proposal = self._score(
+                receipt,
+                book,
+                found,
+                full + [ProposalLine(c, others[c], "credit_note") for c in sol],
+                max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS,
+                f"amount {receipt.amount} {receipt.currency} equals the open total of {numbers}{less}; "
+                f"{'the only' if unique else 'a'} set of the customer's {len(others)} open credit notes that makes up "
+                f"the difference: {_about(coincidences)} sets could make it up by chance, and a short payment deducts "
+                f"credit notes it does not name at odds of {CREDIT_ODDS:g} to 1",
+                "reference+credit",
+            )
+            proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+            out.append(proposal)
+        return out
+
+    @staticmethod
+    def _credits(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
+        """Open credit notes of the customer and its subsidiaries in the currency (negative amounts)."""
+        cached: dict[tuple[str, str], list[int]] = book.index("matching:credit-notes", lambda _: {})
+        ids = cached.get((customer_id, currency))
+        if ids is None:
+            invoices = book.invoices
+            ids = cached[customer_id, currency] = [
+                i for i in Combiner._pool_ids(book, customer_id, currency) if invoices[i].open_amount < 0
+            ]
+        return book.open_credits(ids) if ids else {}
 
 
 DISCOUNT_RATES = (Decimal(1), Decimal(2), Decimal(3))
@@ -1254,9 +1412,17 @@ def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tup
 
 def _searched_sizes(pool: int, max_size: int, smallest: int) -> range:
     """The set sizes :func:`subset_sums` searches completely in a pool of ``pool`` invoices."""
-    # Depth-first in pools of up to 16 (every size); met in the middle above: up to five, four in large pools.
-    largest = max_size if pool <= 16 else min(max_size, 5 if pool <= LARGE_POOL else 4)
+    # Depth-first in pools of up to DFS_POOL (every size); met in the middle above: up to five, four in large pools.
+    largest = max_size if pool <= DFS_POOL else min(max_size, 5 if pool <= LARGE_POOL else 4)
     return range(smallest, min(largest, pool) + 1)
+
+
+def _less_credits(book: OpenItems, credit: dict[int, Decimal], *, named: bool = True) -> str:
+    """The credit notes deducted, in words: `` less credit note GS-7 (-30.00)``; empty for none."""
+    if not credit:
+        return ""
+    listed = ", ".join(f"{book.invoices[c].number} ({amount})" for c, amount in credit.items())
+    return f" less credit note{'s' if len(credit) > 1 else ''} {listed}" + ("" if named else ", not named")
 
 
 def _round_fee(short: Decimal) -> bool:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
+APPLIED = ("payment", "credit_note")  # allocation kinds that make up a receipt's amount (not write-offs)
 ZERO = Decimal(0)
 
 
@@ -74,6 +75,11 @@ class ReceiptView:
 
 @dataclass(frozen=True)
 class ProposalLine:
+    """One allocation line: ``payment`` (part of the receipt pays the invoice), ``write_off`` (a bank
+    fee or discount written off the invoice) or ``credit_note`` (an open credit note the payer deducted,
+    a negative amount that consumes the credit note's negative open amount). A receipt's amount is
+    the sum of its payment and credit-note lines."""
+
     invoice_id: int
     amount: Decimal
     kind: str = "payment"
@@ -96,8 +102,18 @@ class MatchProposal:
         return sum((ln.amount for ln in self.lines), ZERO)
 
 
+def fits(amount: Decimal, remaining: Decimal) -> bool:
+    """Whether an allocation of ``amount`` fits an item with ``remaining`` open: an invoice (positive)
+    takes up to what is open, an open credit note (negative) gives up to its remaining credit, and
+    neither takes an amount of the other sign."""
+    return amount <= remaining if amount >= 0 else remaining <= amount
+
+
 class OpenItems:
     """The open invoices and customers a reconciliation run matches against.
+
+    ``invoices`` holds open credit notes too (negative open amounts): a payer deducts them from the
+    invoices it pays. ``open_amounts`` gives invoices only, ``open_credits`` credit notes only.
 
     ``remaining(invoice_id)`` is the open amount after every live allocation, including the ones
     this run has decided so far. ``index(name, build)`` memoises lookup structures so matchers
@@ -132,6 +148,16 @@ class OpenItems:
                 amount -= t
             if amount > 0:
                 out[i] = amount
+        return out
+
+    def open_credits(self, invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+        """``remaining`` of each credit note among ``invoice_ids`` with credit still open (negative)."""
+        out: dict[int, Decimal] = {}
+        for i in invoice_ids:
+            if self.invoices[i].open_amount < 0:
+                amount = self.remaining(i)
+                if amount < 0:
+                    out[i] = amount
         return out
 
     def allocate(self, invoice_id: int, amount: Decimal) -> None:

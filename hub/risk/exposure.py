@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from hub.fx import Rates
 from hub.model import Exposure, LegalEvent
-from hub.recon.types import LIVE
+from hub.recon.types import APPLIED, LIVE
 from hub.risk.types import BureauView, CustomerRisk, PastAssessment, Payment
 from hub.store import schema
 from hub.store.money import money_positive, money_sub, money_sum, money_value
@@ -449,7 +449,7 @@ def _unapplied_cash(conn: sa.Connection, ledger: _Ledger) -> None:
     for receipt_id, amount, cid in conn.execute(
         sa.select(alloc.c.receipt_id, alloc.c.amount, schema.invoice_customer_id)
         .select_from(alloc.join(inv, inv.c.id == alloc.c.invoice_id).outerjoin(cust, schema.invoice_customer))
-        .where(alloc.c.status.in_(LIVE), alloc.c.kind == "payment")
+        .where(alloc.c.status.in_(LIVE), alloc.c.kind.in_(APPLIED))  # a credit note deducted is no cash left over
     ):
         used[receipt_id] += amount
         owner.setdefault(receipt_id, cid)

@@ -1,0 +1,357 @@
+"""Sets of invoices: credit notes netted, large payment runs, the reach and the bounds of the search.
+
+Books are built with the helpers of ``tests/test_matching.py`` (one receipt, the production
+thresholds); the store-level cases write rows straight into a migrated store and run the real
+``ReconcileEngine``, the match desk and the exposure over them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, ReferenceMatcher
+
+from hub.config import FxConfig, RiskConfig
+from hub.errors import MatchError
+from hub.recon import Combiner, MatchDesk, MatchProposal, ProposalLine, ReconcileEngine, decide
+from hub.recon.matching import DFS_POOL, _searched_sizes, subset_sums
+from hub.risk import RiskEngine
+from hub.store import Store, schema, utcnow
+
+from .test_matching import ACME_IBAN, acme, book, inv, lines, rcpt, run, text_of
+
+D = Decimal
+
+
+def credit_note_lines(p: MatchProposal) -> list[tuple[int, Decimal, str]]:
+    return [x for x in lines(p) if x[2] == "credit_note"]
+
+
+# -- credit notes netted -----------------------------------------------------------------------------
+
+
+def test_named_invoices_less_a_named_credit_note_are_automatic_and_consume_the_credit_note() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "GS-2026-0007", "C-ACME", "-150.00"),
+            inv(4, "RE-2026-0003", "C-ACME", "999.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1850.00", account=ACME_IBAN, text="RE-2026-0001, RE-2026-0002, GS-2026-0007"), items)
+    assert decision.status == "auto"
+    (best,) = decision.proposals
+    assert sorted(lines(best)) == [
+        (1, D("1200.00"), "payment"),
+        (2, D("800.00"), "payment"),
+        (3, D("-150.00"), "credit_note"),
+    ]
+    assert best.total == D("1850.00")  # the receipt's amount is the sum of its lines
+    assert "less credit note GS-2026-0007 (-150.00)" in text_of(best)
+
+
+def test_a_credit_note_the_payment_does_not_name_makes_up_the_difference_when_it_is_the_customers_only_fit() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "GS-2026-0007", "C-ACME", "-153.27"),
+            inv(4, "GS-2026-0009", "C-ACME", "-60.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1846.73", account=ACME_IBAN, text="RE-2026-0001 RE-2026-0002"), items)
+    assert decision.status == "auto"
+    (best,) = decision.proposals
+    assert best.method == "reference+credit"
+    assert credit_note_lines(best) == [(3, D("-153.27"), "credit_note")]
+    assert "GS-2026-0007 (-153.27), not named" in text_of(best)
+    assert "the only set of the customer's 2 open credit notes" in text_of(best)
+
+
+def test_a_list_cut_short_is_made_up_by_unnamed_invoices_less_an_unnamed_credit_note() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "RE-2026-0003", "C-ACME", "433.19"),
+            inv(4, "RE-2026-0004", "C-ACME", "2710.55"),
+            inv(5, "GS-2026-0007", "C-ACME", "-91.40"),
+        ],
+        [acme()],
+    )
+    # RE-0001 and RE-0002 named; the rest is RE-0003 less GS-0007.
+    _, proposals = run(rcpt("2341.79", account=ACME_IBAN, text="RE-2026-0001, RE-2026-0002, RE-"), items)
+    p = next(p for p in proposals if p.method == "reference+subset")
+    assert sorted(lines(p)) == [
+        (1, D("1200.00"), "payment"),
+        (2, D("800.00"), "payment"),
+        (3, D("433.19"), "payment"),
+        (5, D("-91.40"), "credit_note"),
+    ]
+    assert p.total == D("2341.79")
+
+
+def test_a_set_less_a_credit_note_is_found_among_a_customers_few_open_invoices() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1234.56"),
+            inv(2, "RE-2026-0002", "C-ACME", "2345.67"),
+            inv(3, "RE-2026-0003", "C-ACME", "3456.78"),
+            inv(4, "RE-2026-0004", "C-ACME", "987.65"),
+            inv(5, "GS-2026-0001", "C-ACME", "-111.11"),
+        ],
+        [acme()],
+    )
+    decision, proposals = run(rcpt("4580.23", account=ACME_IBAN, text="payment"), items)  # 1234.56 + 3456.78 - 111.11
+    p = next(p for p in proposals if p.method == "amount+subset")
+    assert sorted(lines(p)) == [
+        (1, D("1234.56"), "payment"),
+        (3, D("3456.78"), "payment"),
+        (5, D("-111.11"), "credit_note"),
+    ]
+    assert decision.status == "auto"
+
+
+def test_a_credit_note_line_larger_than_the_credit_left_is_never_automatic() -> None:
+    items = book([inv(1, "RE-1", "C-ACME", "500.00"), inv(2, "GS-1", "C-ACME", "-50.00")], [acme()], {2: D("-30.00")})
+    receipt = rcpt("450.00")
+    p = MatchProposal([ProposalLine(1, D("500.00")), ProposalLine(2, D("-50.00"), "credit_note")], 0.999, "hand")
+    assert decide(receipt, [p], items, auto_threshold=0.95, suggest_threshold=0.3).status == "suggested"
+    fits = MatchProposal([ProposalLine(1, D("470.00")), ProposalLine(2, D("-20.00"), "credit_note")], 0.999, "hand")
+    assert decide(receipt, [fits], items, auto_threshold=0.95, suggest_threshold=0.3).status == "auto"
+
+
+def test_open_credit_notes_are_not_paid_as_invoices() -> None:
+    items = book([inv(1, "RE-1", "C-ACME", "500.00"), inv(2, "GS-1", "C-ACME", "-500.00")], [acme()])
+    assert items.open_amounts([1, 2]) == {1: D("500.00")}
+    assert items.open_credits([1, 2]) == {2: D("-500.00")}
+    items.allocate(2, D("-500.00"))
+    assert items.open_credits([1, 2]) == {}
+
+
+# -- large groups ---------------------------------------------------------------------------------------
+
+
+def _amounts(n: int, seed: int) -> list[str]:
+    """Invoice amounts as they come (a few hundred to a few thousand, with cents), reproducibly."""
+    rng = random.Random(seed)
+    return [f"{rng.randint(200, 6000)}.{rng.randint(0, 99):02d}" for _ in range(n)]
+
+
+def _run_of(n: int, start: int = 1) -> list:
+    return [inv(start + k, f"RE-2026-{start + k:04d}", "C-ACME", a) for k, a in enumerate(_amounts(n, start))]
+
+
+def test_a_payment_run_of_twelve_invoices_named_in_full_is_automatic() -> None:
+    invoices = _run_of(12) + _run_of(5, 100)
+    items = book(invoices, [acme()])
+    paid = invoices[:12]
+    text = ", ".join(i.number for i in paid)
+    decision, _ = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
+
+
+def test_a_set_of_seven_unnamed_invoices_unique_among_twelve_open_ones_is_automatic() -> None:
+    invoices = [inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(12, 7), 1)]
+    items = book(invoices, [acme()])
+    paid = [invoices[k] for k in (0, 2, 3, 5, 7, 9, 11)]
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="payment"), items)
+    p = next(p for p in proposals if p.method == "amount+subset")
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "the only set of the customer's open invoices" in text_of(p)
+    assert "a set of 7 among 12 open invoices: about 1 in" in text_of(p)
+    assert decision.status == "auto"
+
+
+def test_a_large_group_beyond_the_reach_of_the_search_in_a_large_pool_is_never_automatic() -> None:
+    invoices = [inv(k, f"RE-{k}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}") for k in range(1, 61)]
+    items = book(invoices, [acme()])
+    paid = invoices[:9]
+    decision, _ = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items)
+    assert decision.status != "auto"
+
+
+def test_the_default_set_size_covers_payment_runs_of_twenty_but_the_search_reaches_them_only_in_small_pools() -> None:
+    assert Combiner().max_subset_size >= 20
+    assert _searched_sizes(DFS_POOL, Combiner().max_subset_size, 2) == range(2, DFS_POOL + 1)
+    assert _searched_sizes(25, Combiner().max_subset_size, 2) == range(2, 6)
+    assert _searched_sizes(200, Combiner().max_subset_size, 2) == range(2, 5)
+
+
+def test_meet_in_the_middle_reports_a_unique_set_within_its_reach_as_complete() -> None:
+    items = [(k, int(D(a) * 100)) for k, a in enumerate(_amounts(40, 3))]
+    target = items[3][1] + items[17][1] + items[29][1]
+    found, complete = subset_sums(items, target, target, max_size=20, budget=200_000)
+    assert found == [tuple(sorted((3, 17, 29), key=lambda k: -items[k][1]))]
+    assert complete
+
+
+def test_hundreds_of_open_invoices_cannot_stall_the_search() -> None:
+    items = [(k, 10_000 + (k * 7_919) % 50_000) for k in range(400)]
+    started = time.perf_counter()
+    found, complete = subset_sums(items, 1_234_567, 1_234_567, max_size=20, budget=20_000)
+    assert time.perf_counter() - started < 2.0
+    assert not complete or len(found) > 1 or not found
+
+
+# -- in the store: a netted credit note closes both, everywhere ------------------------------------------
+
+
+def _customer(conn: sa.Connection) -> None:
+    conn.execute(
+        schema.customer.insert().values(
+            source="erp",
+            external_id="C-ACME",
+            record_hash=0,
+            synced_at=utcnow(),
+            canonical_id="C-ACME",
+            legal_name="Acme Logistics GmbH",
+            aliases=[],
+            tax_ids=[],
+            ibans=[ACME_IBAN],
+            links={},
+            currency="EUR",
+        )
+    )
+
+
+def _invoice(conn: sa.Connection, number: str, amount: str) -> int:
+    due = dt.date(2026, 3, 31)
+    return int(
+        conn.execute(
+            schema.invoice.insert().values(
+                source="erp",
+                external_id=number,
+                record_hash=0,
+                synced_at=utcnow(),
+                number=number,
+                customer_external_id="C-ACME",
+                issue_date=due - dt.timedelta(days=30),
+                due_date=due,
+                currency="EUR",
+                amount=D(amount),
+                open_amount=D(amount),
+                status="open",
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def _receipt(conn: sa.Connection, ref: str, amount: str, text: str) -> None:
+    conn.execute(
+        schema.receipt.insert().values(
+            source="bank",
+            external_id=uuid.uuid4().hex,
+            record_hash=0,
+            synced_at=utcnow(),
+            bank_ref=ref,
+            booking_date=dt.date(2026, 4, 2),
+            amount=D(amount),
+            currency="EUR",
+            direction="credit",
+            reversal=False,
+            payer_name="Acme Logistics GmbH",
+            payer_account=ACME_IBAN,
+            remittance=text,
+            references=[],
+            additional_remittance=[],
+        )
+    )
+
+
+def _left(store: Store) -> dict[str, Decimal]:
+    """Each invoice's open amount less its live allocations."""
+    a, i = schema.allocation, schema.invoice
+    with store.connect() as conn:
+        taken: dict[int, Decimal] = {}
+        for invoice_id, amount in conn.execute(
+            sa.select(a.c.invoice_id, a.c.amount).where(a.c.status.in_(("auto", "confirmed")))
+        ):
+            taken[invoice_id] = taken.get(invoice_id, D(0)) + amount
+        return {
+            n: amount - taken.get(iid, D(0))
+            for iid, n, amount in conn.execute(sa.select(i.c.id, i.c.number, i.c.open_amount))
+        }
+
+
+def _engine(store: Store) -> ReconcileEngine:
+    return ReconcileEngine(store, [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()])
+
+
+def test_a_netted_credit_note_closes_the_invoices_and_the_credit_note_in_the_store(store: Store) -> None:
+    with store.begin() as conn:
+        _customer(conn)
+        _invoice(conn, "RE-2026-0001", "1200.00")
+        _invoice(conn, "RE-2026-0002", "800.00")
+        _invoice(conn, "GS-2026-0007", "-150.00")
+        _invoice(conn, "RE-2026-0003", "999.00")
+        _receipt(conn, "BANK-1", "1850.00", "RE-2026-0001 RE-2026-0002 GS-2026-0007")
+    stats = _engine(store).run()
+    assert (stats.auto, stats.allocations) == (1, 3)
+    left = _left(store)
+    assert (left["RE-2026-0001"], left["RE-2026-0002"], left["GS-2026-0007"]) == (0, 0, 0)
+    assert left["RE-2026-0003"] == D("999.00")
+    desk = MatchDesk(store)
+    explained = desk.explain("BANK-1")
+    kinds = {(x["invoice"], x["kind"], x["amount"]) for x in explained["allocations"]}
+    assert ("GS-2026-0007", "credit_note", "-150.00") in kinds
+    # The exposure: only RE-2026-0003 is open, and no cash is left unapplied.
+    risk = RiskEngine(store, [], [], sinks=[], settings=RiskConfig(), fx=FxConfig())
+    with store.connect() as conn:
+        (exposure,) = [e for e in risk.exposures(conn, dt.date(2026, 4, 30)) if e.customer_id == "C-ACME"]
+    assert exposure.open_amount == D("999.00")
+    assert exposure.unapplied_cash == 0
+    # A second payment naming the same credit note cannot take it again (it pays RE-2026-0003 in part).
+    with store.begin() as conn:
+        _receipt(conn, "BANK-2", "849.00", "RE-2026-0003 GS-2026-0007")
+    _engine(store).run()
+    assert _left(store)["GS-2026-0007"] == 0
+    assert _left(store)["RE-2026-0003"] == D("150.00")
+
+
+def test_finance_confirms_a_payment_naming_a_credit_note_by_hand_and_it_is_deducted_first(store: Store) -> None:
+    with store.begin() as conn:
+        _customer(conn)
+        _invoice(conn, "RE-2026-0001", "1200.00")
+        _invoice(conn, "GS-2026-0007", "-150.00")
+        _receipt(conn, "BANK-1", "1050.00", "thanks")
+    desk = MatchDesk(store)
+    result = desk.confirm("BANK-1", ["RE-2026-0001", "GS-2026-0007"], actor="anna")
+    assert result.unapplied == 0
+    assert _left(store)["GS-2026-0007"] == 0 and _left(store)["RE-2026-0001"] == 0
+    with store.begin() as conn:
+        _receipt(conn, "BANK-2", "10.00", "again")
+    with pytest.raises(MatchError, match="no credit left open"):
+        desk.confirm("BANK-2", ["GS-2026-0007"], actor="anna")
+
+
+def test_unnamed_credit_notes_are_not_deducted_for_a_payer_who_is_not_the_customer() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "GS-2026-0007", "C-ACME", "-153.27"),
+        ],
+        [acme()],
+    )
+    receipt = rcpt("1846.73", payer="Someone Else Ltd", text="Refund RE-2026-0001 RE-2026-0002")
+    _, proposals = run(receipt, items)
+    assert not any(p.method == "reference+credit" for p in proposals)
+
+
+def test_a_customer_with_many_open_credit_notes_has_none_deducted_unnamed() -> None:
+    credits = [inv(10 + k, f"GS-2026-{k:04d}", "C-ACME", f"-{a}") for k, a in enumerate(_amounts(20, 5))]
+    items = book([inv(1, "RE-2026-0001", "C-ACME", "9000.00"), *credits], [acme()])
+    short = credits[3].open_amount + credits[7].open_amount
+    _, proposals = run(rcpt(str(D("9000.00") + short), account=ACME_IBAN, text="RE-2026-0001"), items)
+    assert not any(p.method == "reference+credit" for p in proposals)
