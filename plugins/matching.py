@@ -445,6 +445,9 @@ W_PO = 6.0
 W_REF_FUZZY = 5.5
 W_REF_SUFFIX = 4.5
 W_IMPLIED = 3.0
+MIN_STRUCTURED_IN_TEXT = 6
+"""Shortest structured reference looked up in free text: shorter ones (a KID can be 2 digits) are a
+quantity, a day or a house number as often."""
 MIN_KEY = 4
 MIN_SUFFIX = 5
 W_STRANGER = 2.0
@@ -892,6 +895,17 @@ class ReferenceMatcher(EvidenceMatcher):
         for key in tokens:
             if key in refs.numbers:
                 hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+        # Payers often type the invoice's structured reference (RF, KID, OCR, FIK) into the free text
+        # instead of the structured field: its check digit makes it as good as a number written whole.
+        for key in tokens:
+            if len(key) >= MIN_STRUCTURED_IN_TEXT and key in refs.structured and key not in refs.numbers:
+                checked = refs.is_creditor_reference(key)
+                hit(
+                    refs.structured[key],
+                    W_REF if checked else W_REF_DIGITS,
+                    f"the payment reference of {{number}} written in the text ({key}"
+                    + (", ISO 11649)" if checked else ")"),
+                )
         if not self._pays(receipt, book, seen - strangers):
             self._unpadded(texts, refs, hit)
         whole = {refs.invoice_digits[i] for i in seen}

@@ -257,3 +257,29 @@ def test_two_sequence_numbers_naming_invoices_of_different_customers_identify_no
     )
     found = gather(rcpt("300.00", payer="Nobody", text="Rechnung 2333 Rechnung 6064"), items)
     assert not found.invoices
+
+
+def test_an_invoices_structured_reference_typed_into_the_free_text_names_it() -> None:
+    items = book(
+        [
+            inv(1, "3110987", "C-ACME", "111.32", ref="RF8331109873"),
+            inv(2, "3108210", "C-ACME", "109.09"),
+        ],
+        [acme()],
+    )
+    receipt = rcpt("109.09", payer="ACME LOGISTICS", account=ACME_IBAN, text="Ref RF8331109873")
+    found = gather(receipt, items)
+    assert found.invoice_weight(1) > 0
+    assert "payment reference of 3110987 written in the text" in " ".join(e.reason for e in found.invoices[1])
+    decision, _ = run(receipt, items)  # 2% discount on 111.32, not the other invoice of exactly 109.09
+    assert decision.status == "auto"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {1}
+
+
+def test_a_norwegian_kid_written_in_the_text_names_its_invoice() -> None:
+    items = book(
+        [inv(1, "4471203", "C-ACME", "450.00", ref="44712035"), inv(2, "4471204", "C-ACME", "450.00")], [acme()]
+    )
+    decision, _ = run(rcpt("450.00", payer="Someone", text="KID 44712035"), items)
+    assert decision.status == "auto"
+    assert [ln.invoice_id for ln in decision.proposals[0].lines] == [1]
