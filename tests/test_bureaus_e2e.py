@@ -385,3 +385,28 @@ def test_qichacha_through_hub_run_links_by_uscc_with_signed_calls_and_a_dishones
     assert f"qichacha reports a dishonest-debtor listing on {RECENT}" in reasons["LEGAL_EVENT"]
     shown = hub_cli(config, "exposure", "show", CUSTOMER)
     assert signals(shown)["legal-events"] == 1.0
+
+
+def test_creditsafe_without_a_portfolio_registers_nothing_and_its_runs_still_succeed(
+    tmp_path: Path, db_url: str, hub_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``portfolio_id`` is optional: without it the hub adds no company to monitoring (it has nowhere
+    to add them) but still pulls the account's notification events, and no run fails for it."""
+    monkeypatch.setenv("CS_PASSWORD", cs.PASSWORD)
+    fake = cs.FakeCreditsafe()
+    config = configure(
+        tmp_path,
+        db_url,
+        "Widget Works Limited,09565115,GB,GBP",
+        "GBP",
+        '[connectors.cs]\ntype = "creditsafe"\n'
+        f'username = "{cs.USERNAME}"\npassword = {{ env = "CS_PASSWORD" }}\nbase_url = "{cs.BASE}"\n',
+    )
+    with fake.router:
+        first_runs(config, hub_cli, Paid(fake.router, lambda r: r.url.path.startswith("/v1/companies")))
+        hub_cli(config, "run")
+        hub_cli(config, "run")
+    assert fake.portfolio_adds == [] and len(fake.event_queries) == 4
+    assert [(c.kind, c.outcome) for c in rows(config, schema.bureau_call)] == [("search", "ok"), ("report", "ok")]
+    (link,) = rows(config, schema.bureau_link)
+    assert link.monitored is False  # registered once a portfolio is configured
