@@ -813,11 +813,25 @@ class BureauEngine:
         call_id: int,
     ) -> None:
         now = self.now()
+        # What the report says (not the raw payload, whose request ids change on every call): a report
+        # read again is stored once, but one that changed on the same day (a rating lowered this
+        # morning) is a new row beside the earlier one, so the risk run sees it as a change.
+        said = json.dumps(
+            [
+                report.score,
+                report.raw_score,
+                report.band,
+                report.recommended_limit,
+                report.recommended_limit_currency,
+                [(e.kind, e.date, e.court, e.amount, e.case_number, e.description) for e in report.events],
+            ],
+            default=str,
+        )
         try:
             record = CreditReport.model_validate(
                 {
                     "source": spec.name,
-                    "external_id": f"{cid}:{report.report_date}",
+                    "external_id": f"{cid}:{report.report_date}:{record_hash([said]) & 0xFFFFFFFFFFFF:012x}",
                     "customer_external_id": cid,
                     "bureau": report.bureau or spec.client.name,
                     "bureau_company_id": report.company_id or company_id,

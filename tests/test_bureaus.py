@@ -273,8 +273,8 @@ def test_the_only_candidate_sharing_an_id_is_linked_and_a_second_run_within_the_
     links = {(r.customer_id, r.company_id): (r.status, r.method) for r in rows(config, schema.bureau_link)}
     assert links == {("A", "cs-A"): ("linked", "vat"), ("B", "cs-B"): ("linked", "vat")}
     stored = rows(config, schema.credit_report)
-    assert {(r.source, r.external_id, r.bureau, r.score) for r in stored} == {
-        ("cs", f"A:{DAY}", "fakebureau", 82.0),
+    assert {(r.source, r.external_id.rsplit(":", 1)[0], r.bureau, r.score) for r in stored} == {
+        ("cs", f"A:{DAY}", "fakebureau", 82.0),  # customer, report date, what the report says
         ("cs", f"B:{DAY}", "fakebureau", 64.0),
     }
 
@@ -654,6 +654,20 @@ def test_a_downgrade_and_a_dishonest_debtor_listing_raise_their_flags_on_the_nex
     assert ("B", "BUREAU_DOWNGRADE") not in raised
     exposure = json.loads(cli(config, "--json", "exposure", "show", "A").stdout)
     assert {s["signal"] for s in exposure["signals"]} >= {"bureau", "legal-events"}
+
+
+def test_a_report_lowered_on_the_same_day_is_kept_beside_the_earlier_one_and_raises_a_downgrade(
+    tmp_path: Path, db_url: str, fake: FakeBureau, cli: Any
+) -> None:
+    config = setup(tmp_path, db_url, bureaus="ttl_days = { cs = 0 }\n")
+    prepare(config)
+    known(fake)
+    cli(config, "run")
+    fake.reports["cs-A"] = report("cs-A", 41, band="C")  # the same report date as the first
+    cli(config, "run")
+    sent = list(read_events(tmp_path / "out" / "flags.jsonl"))
+    raised = {(e["customer_id"], e["code"]) for e in sent if e["kind"] == "flag" and e["action"] == "raised"}
+    assert ("A", "BUREAU_DOWNGRADE") in raised
 
 
 # -- the store ------------------------------------------------------------------------------------------

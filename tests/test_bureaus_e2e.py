@@ -330,13 +330,17 @@ def test_tianyancha_through_hub_run_links_by_uscc_and_a_dishonest_debtor_listing
         }
         hub_cli(config, "bureau", "refresh", CUSTOMER)
         hub_cli(config, "run")
-    (report,) = rows(config, schema.credit_report)  # the same day's report, read again
+    # the same day's report, changed: kept beside the earlier one, which the risk run compares it with
+    earlier, report = sorted(rows(config, schema.credit_report), key=lambda r: r.id)
+    assert earlier.legal_events == [] and earlier.score > report.score
     assert report.legal_events[0]["kind"] == "dishonest_debtor" and report.score == 50.0
     assert report.legal_events[0]["case_number"] == item["casecode"]
     reasons = raised(tmp_path)
     assert f"tianyancha reports a dishonest-debtor listing on {RECENT}" in reasons["LEGAL_EVENT"]
     shown = hub_cli(config, "exposure", "show", CUSTOMER)
-    assert signals(shown)["legal-events"] == 1.0 and signals(shown)["bureau"] == pytest.approx(0.50)
+    # the score fell from 80 to 50 on the same day: the bureau signal weighs the fall too, and it is a downgrade
+    assert signals(shown)["legal-events"] == 1.0 and signals(shown)["bureau"] > 0.50
+    assert "BUREAU_DOWNGRADE" in reasons
 
 
 def test_qichacha_through_hub_run_links_by_uscc_with_signed_calls_and_a_dishonest_debtor_listing_raises_legal_event(
@@ -379,7 +383,8 @@ def test_qichacha_through_hub_run_links_by_uscc_with_signed_calls_and_a_dishones
         hub_cli(config, "bureau", "refresh", CUSTOMER)
         hub_cli(config, "run")
         assert fake.refused == 0
-    (report,) = rows(config, schema.credit_report)
+    earlier, report = sorted(rows(config, schema.credit_report), key=lambda r: r.id)  # changed the same day
+    assert earlier.legal_events == []
     assert [e["kind"] for e in report.legal_events] == ["dishonest_debtor"]
     reasons = raised(tmp_path)
     assert f"qichacha reports a dishonest-debtor listing on {RECENT}" in reasons["LEGAL_EVENT"]
