@@ -558,8 +558,8 @@ thead th { background: var(--panel); font-weight: 600; border-bottom: 2px solid 
 tr.total th, tr.total td { font-weight: 650; border-top: 2px solid var(--rule); }
 td .sub { display: block; font-size: .8rem; color: var(--muted); }
 .ccy { color: var(--muted); font-size: .85em; }
-.flag { display: inline-block; font-size: .75rem; padding: 0 .3rem; margin: 0 .2rem .2rem 0; border-radius: 3px;
-  background: #fbe9e7; color: #8c1d1d; border: 1px solid #f2c4bd; }
+.flag { display: inline-block; font-size: .75rem; line-height: 1.25; padding: 0 .3rem; margin: 0 .2rem .15rem 0;
+  border-radius: 3px; background: #fbe9e7; color: #8c1d1d; border: 1px solid #f2c4bd; }
 .band { display: inline-block; min-width: 1.6rem; text-align: center; font-weight: 650; border-radius: 3px;
   padding: 0 .3rem; background: #e8ecf2; }
 .band-A { background: #dff1e3; } .band-B { background: #eef6d9; } .band-C { background: #fdf3d2; }
