@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hub_plugins.matching import W_ACCOUNT, W_CONFLICT, W_NAME, W_NAME_SHORT
+from hub_plugins.matching import W_ACCOUNT, W_CONFLICT, W_NAME, W_NAME_SHORT, W_NAME_TEXT
 
 from hub.names import name_keys, normalise_name
 
@@ -86,6 +86,66 @@ def test_daifu_without_a_name_makes_the_payer_no_evidence() -> None:
     items = book([inv(1, "XS-1", "KH1", "500.00", currency="CNY")], [HEFEI, NINGBO])
     receipt = rcpt("500.00", payer="合肥泰康机械制造有限公司", currency="CNY", text="代付货款")
     assert gather(receipt, items).customers == {}
+    assert run(receipt, items)[0].status != "auto"
+
+
+def test_branch_in_brackets_is_its_own_customer_not_its_parent() -> None:
+    # A region in brackets is left out by payers; a branch (分公司) in brackets is another company.
+    assert "杭州众信化工" not in name_keys("杭州众信化工有限公司\uff08合肥分公司\uff09")
+    parent = cust("KH1", "杭州众信化工有限公司")
+    branch = cust("KH2", "杭州众信化工有限公司\uff08合肥分公司\uff09", parent="KH1")
+    items = book([inv(1, "XS-1", "KH2", "2000.00", currency="CNY")], [parent, branch, OTHER_CN])
+    assert weights(gather(rcpt("2000.00", payer="杭州众信化工有限公司(合肥分公司)", currency="CNY"), items), "KH2") == [
+        W_NAME
+    ]
+    found = gather(rcpt("2000.00", payer="杭州众信化工有限公司", currency="CNY"), items)
+    assert weights(found, "KH1") == [W_NAME]
+    assert "KH2" not in found.customers
+
+
+def test_group_word_left_out_before_a_branch_still_names_the_branch() -> None:
+    parent = cust("KH1", "北京汇丰源医药集团有限公司")
+    branch = cust("KH2", "北京汇丰源医药集团有限公司西安分公司", parent="KH1")
+    items = book([inv(1, "XS-1", "KH2", "9047.26", currency="CNY")], [parent, branch, OTHER_CN])
+    receipt = rcpt("9047.26", payer="黄强", currency="CNY", text="代北京汇丰源医药西安分公司付货款")
+    found = gather(receipt, items)
+    assert weights(found, "KH2") == [W_NAME_SHORT]
+    assert "is the customer's name" in found.customers["KH2"][0].reason
+    assert run(receipt, items)[0].status == "auto"
+
+
+@pytest.mark.parametrize(
+    "text", ["深圳市天合电子科技货款", "深圳天合电子科技有限公司采购款", "支付深圳天合电子科技货款"]
+)
+def test_person_paying_for_the_company_its_text_names_with_a_payment_word_is_automatic(text: str) -> None:
+    customers = [cust("KH1", "深圳市天合电子科技有限公司"), cust("KH2", "西安天合新材料有限公司"), OTHER_CN]
+    items = book(
+        [inv(1, "XS-1", "KH1", "93952.82", currency="CNY"), inv(2, "XS-2", "KH2", "93952.82", currency="CNY")],
+        customers,
+    )
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text=text)
+    found = gather(receipt, items)
+    assert weights(found, "KH1") == [W_NAME_SHORT]
+    assert "KH2" not in found.customers
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("93952.82"), "payment")]
+    assert "the text '" + text + "' names the customer (深圳天合电子科技)" in text_of(decision.proposals[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "广州天合电子科技货款",  # another city's company of that name, not in the master
+        "深圳天合电子科技发展货款",  # a longer name: 深圳天合电子科技发展有限公司
+        "天合电子科技设备款",
+    ],
+)
+def test_customer_name_inside_a_longer_name_in_the_text_stays_weak(text: str) -> None:
+    customers = [cust("KH1", "天合电子科技\uff08深圳\uff09有限公司"), OTHER_CN]
+    items = book([inv(1, "XS-1", "KH1", "93952.82", currency="CNY")], customers)
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text=text)
+    assert all(w <= W_NAME_TEXT for w in weights(gather(receipt, items), "KH1"))
     assert run(receipt, items)[0].status != "auto"
 
 
