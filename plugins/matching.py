@@ -116,7 +116,9 @@ W_NAME_SHORT = 4.0
 """A Chinese payer name found whole inside exactly one customer's name (a short form: the region
 or 集团 left out)."""
 W_NAME_TEXT = 3.0
-"""A customer's name written in the payment's text (not as its payer)."""
+"""A customer's name written in the payment's text (not as its payer). A Chinese name standing alone
+there, as what the payment is for (``深圳市天合电子科技货款`` from a person), says as much as a party
+paid for: :data:`W_NAME_SHORT`."""
 W_NAME_AMOUNT = 4.5
 """The only one of the customers sharing a name with an open invoice of exactly the amount (at most;
 less where the amount could land on one of its invoices by chance)."""
@@ -140,6 +142,10 @@ _CARE_OF = re.compile(r"^(?P<party>.+?)\s+c/o\s+(?P<agent>.+)$", re.IGNORECASE)
 # after NFKC, which writes full-width punctuation as ASCII).
 _CN_FOR = re.compile(r"代(?!付)(?P<party>[^\s,。;:]{2,}?)(?:支付|付款|付)")
 _CN_FOR_PAID = re.compile(r"代付(?:款)?[:]?(?P<party>[^\s,。;:]{4,}?)(?:的)?(?:货款|款项|欠款|款|$|[\s,。;])")
+# What stands before and after a Chinese name in a text that says the money is that company's: nothing
+# or a verb of paying before ("支付", "代", "为"), nothing or what is paid after ("货款", "采购款", "往来款").
+_CN_BEFORE_NAME = re.compile("(?:代付|代|支付|付|为|替)?")
+_CN_AFTER_NAME = re.compile("$|(?:的)?(?:[货欠余尾定]款|采购|往来|结算|合同|预付|款|付|支付|转账|账)")
 # The word before a name in a text that says the money is paid for it (an assignment to a factor).
 _TEXT_MARKERS = frozenset({"abtretung", "zession", "cession", "assignment", "assigned", "obo", "behalf", "auftrag"})
 
@@ -322,7 +328,16 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                 longest = max((h for h in heads if scan.startswith(h, k)), key=len, default="")
                 if longest:
                     owners = frozenset(names.scan_owners[longest])
-                    hits.setdefault(owners, (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"))
+                    # The name standing alone between a verb of paying and a word for what is paid
+                    # (深圳天合电子科技货款, 支付...采购款): the payment is that company's. Inside a longer
+                    # name (广州天合电子科技, 天合电子科技发展) it may be another company's.
+                    alone = _CN_BEFORE_NAME.fullmatch(scan[:k]) and _CN_AFTER_NAME.match(scan[k + len(longest) :])
+                    hits.setdefault(
+                        owners,
+                        (W_NAME_SHORT, f"the text {text!r} names the customer ({longest}) as the party paid for")
+                        if alone
+                        else (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"),
+                    )
                     k += len(longest)
                 else:
                     k += 1
@@ -339,6 +354,8 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     )
     if len(hits) > 2:
         return []  # a text naming many customers (a list, a letter) says nothing of who paid
+    if len(hits) > 1:  # two named: neither is surely the one paid for
+        hits = {owners: (min(w, W_NAME_TEXT), reason) for owners, (w, reason) in hits.items()}
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 
