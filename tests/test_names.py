@@ -149,6 +149,29 @@ def test_customer_name_inside_a_longer_name_in_the_text_stays_weak(text: str) ->
     assert run(receipt, items)[0].status != "auto"
 
 
+def test_set_paid_for_a_customer_named_by_a_third_party_is_automatic_where_it_cannot_be_a_coincidence() -> None:
+    # A person pays four of the customer's seven open invoices and names the customer (代付): the only
+    # set adding up, with fewer than 1 in 1,000 sets doing so by chance, is as sure as one invoice.
+    paid = ["532355.46", "30884.23", "16905.34", "5569.13"]
+    others = ["12345.67", "23456.78", "3456.79"]
+    invoices = [inv(k, f"XS-{k}", "KH1", a, currency="CNY") for k, a in enumerate(paid + others, start=1)]
+    items = book(invoices, [cust("KH1", "武汉海天食品有限公司"), OTHER_CN])
+    receipt = rcpt("585714.16", payer="张伟", currency="CNY", text="代武汉海天食品付货款")
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(ln[0] for ln in lines(decision.proposals[0])) == [1, 2, 3, 4]
+    assert "fewer than 1 in 1,000 sets could add up" in text_of(decision.proposals[0])
+
+
+def test_set_of_round_amounts_for_a_customer_named_by_a_third_party_stays_a_suggestion() -> None:
+    # Round sums (a price list, instalments) add up by chance far more often: no proof.
+    amounts = ["10000.00", "20000.00", "5000.00", "30000.00", "8000.00", "50000.00", "3000.00", "15000.00"]
+    invoices = [inv(k, f"XS-{k}", "KH1", a, currency="CNY") for k, a in enumerate(amounts, start=1)]
+    items = book(invoices, [cust("KH1", "武汉海天食品有限公司"), OTHER_CN])
+    receipt = rcpt("48000.00", payer="张伟", currency="CNY", text="代武汉海天食品付货款")
+    assert run(receipt, items)[0].status != "auto"
+
+
 # -- Latin names -------------------------------------------------------------------------------------
 
 
