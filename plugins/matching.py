@@ -320,6 +320,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
 def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     """Customers whose name (two words or more, four Chinese characters or more) a text writes."""
     hits: dict[frozenset[str], tuple[float, str]] = {}
+    chinese: set[frozenset[str]] = set()
     for text in texts:
         for scan in chinese_text_forms(text):
             k = 0
@@ -332,6 +333,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     # (深圳天合电子科技货款, 支付...采购款): the payment is that company's. Inside a longer
                     # name (广州天合电子科技, 天合电子科技发展) it may be another company's.
                     alone = _CN_BEFORE_NAME.fullmatch(scan[:k]) and _CN_AFTER_NAME.match(scan[k + len(longest) :])
+                    chinese.add(owners)
                     hits.setdefault(
                         owners,
                         (W_NAME_SHORT, f"the text {text!r} names the customer ({longest}) as the party paid for")
@@ -354,8 +356,8 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     )
     if len(hits) > 2:
         return []  # a text naming many customers (a list, a letter) says nothing of who paid
-    if len(hits) > 1:  # two named: neither is surely the one paid for
-        hits = {owners: (min(w, W_NAME_TEXT), reason) for owners, (w, reason) in hits.items()}
+    if len(chinese) > 1:  # two Chinese names apart: neither is surely the one paid for
+        hits |= {owners: (min(hits[owners][0], W_NAME_TEXT), hits[owners][1]) for owners in chinese}
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 

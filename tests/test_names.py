@@ -222,6 +222,24 @@ def test_factor_text_naming_the_assignor_identifies_it() -> None:
     assert "party paid for" in found.customers["K1"][0].reason
 
 
+def test_factor_text_naming_an_assignor_whose_name_holds_another_customers_stays_strong() -> None:
+    customers = [cust("K1", "Jäger Haustechnik Würzburg GmbH & Co. KG"), cust("K2", "Jäger Haustechnik GmbH")]
+    items = book([inv(1, "VR-1", "K1", "52.08"), inv(2, "VR-2", "K2", "17.50")], customers)
+    receipt = rcpt(
+        "52.08", payer="PKO Faktoring S.A.", text="Betaling Abtretung Jäger Haustechnik Würzburg GmbH & Co. KG"
+    )
+    assert max(weights(gather(receipt, items), "K1")) == W_NAME_SHORT
+    assert run(receipt, items)[0].status == "auto"
+
+
+def test_text_naming_two_chinese_customers_names_neither_surely() -> None:
+    customers = [cust("KH1", "深圳市天合电子科技有限公司"), cust("KH2", "西安天合新材料有限公司"), OTHER_CN]
+    items = book([inv(1, "XS-1", "KH1", "93952.82", currency="CNY")], customers)
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text="深圳市天合电子科技货款 西安天合新材料")
+    assert weights(gather(receipt, items), "KH1") == [W_NAME_TEXT]
+    assert run(receipt, items)[0].status != "auto"
+
+
 # -- shared names, conflicts ----------------------------------------------------------------------------
 
 
