@@ -136,6 +136,21 @@ def chinese_text_forms(text: str) -> list[str]:
     return [chinese_scan_form(run) for run in _CJK_RUN.findall(fold_name(text))]
 
 
+def registered_name(name: str) -> str:
+    """A Chinese company name as it is registered, legal form and all, in a form that compares (width,
+    spaces, bracket style, a department suffix and the 市 of a leading city set aside): a company's
+    bank account bears this name, and another legal form (有限公司, 股份有限公司) or 集团 is another
+    company. Empty where the name has no Chinese characters or writes no legal form."""
+    text = fold_name(name)
+    if not _HAS_CJK.search(text):
+        return ""
+    text = re.sub(r"\s+", "", text).replace("[", "(").replace("]", ")").replace("【", "(").replace("】", ")")
+    text = _CN_DEPARTMENT.sub("", text)
+    if not (_CN_LEGAL.search(text) or text.endswith("公司")):
+        return ""
+    return _CN_CITY.sub(r"\1", text)
+
+
 def name_keys(name: str) -> set[str]:
     """The forms a name is compared in: accents dropped (``Müller`` -> ``muller``) and, where they
     differ, German transliteration (``mueller``), since banks write umlauts either way. A Chinese

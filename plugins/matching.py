@@ -42,6 +42,7 @@ from hub import (
     is_chinese,
     name_keys,
     normalise_name,
+    registered_name,
 )
 
 # -- payer account ---------------------------------------------------------------------------------
@@ -170,10 +171,13 @@ class _Names:
         self.bigrams: dict[str, set[str]] = defaultdict(set)
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
         self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
+        self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
                     continue
+                if reg := registered_name(name):
+                    self.registered[reg].add(c.id)
                 for key in name_keys(name):
                     if c.id not in self.exact[key]:
                         self.exact[key].add(c.id)
@@ -272,6 +276,21 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
     if not keys:
         return []
     owners = set().union(*(names.exact.get(k, set()) for k in keys))
+    if len(owners) > 1 and (reg := registered_name(payer)):
+        # A company account in China bears the registered name: where it is one of the customers' own,
+        # legal form and all, the others (another legal form, or 集团) are other companies.
+        mine = names.registered.get(reg, set()) & owners
+        if len(mine) == 1:
+            others = len(owners) - 1
+            return [
+                (
+                    frozenset(mine),
+                    W_NAME,
+                    f" is the customer's name, legal form and all ({others} other customer"
+                    + ("" if others == 1 else "s")
+                    + " of that name registered otherwise)",
+                )
+            ]
     if owners:
         return [(frozenset(owners), W_NAME, " is the customer's name")]
     key = normalise_name(payer) or next(iter(keys))

@@ -172,6 +172,45 @@ def test_set_of_round_amounts_for_a_customer_named_by_a_third_party_stays_a_sugg
     assert run(receipt, items)[0].status != "auto"
 
 
+@pytest.mark.parametrize(
+    ("payer", "named"),
+    [
+        ("西安德润精密模具有限公司", "KH1"),
+        ("西安德润精密模具集团有限公司", "KH2"),
+        ("西安德润精密模具集团有限公司财务部", "KH2"),
+        ("深圳市恒通物流股份有限公司", "KH3"),
+        ("深圳恒通物流有限责任公司", "KH4"),
+    ],
+)
+def test_chinese_payer_writing_one_customers_registered_name_legal_form_and_all_is_that_customer(
+    payer: str, named: str
+) -> None:
+    # A company account in China bears the registered name: another legal form (or 集团) is another company.
+    customers = [
+        cust("KH1", "西安德润精密模具有限公司"),
+        cust("KH2", "西安德润精密模具集团有限公司"),
+        cust("KH3", "深圳市恒通物流股份有限公司"),
+        cust("KH4", "深圳市恒通物流有限责任公司"),
+    ]
+    items = book([inv(k, f"XS-{k}", f"KH{k}", "10000.00", currency="CNY") for k in range(1, 5)], customers)
+    receipt = rcpt("10000.00", payer=payer, currency="CNY", text="转账")
+    found = gather(receipt, items)
+    assert set(found.customers) == {named}
+    assert weights(found, named) == [W_NAME]
+    assert "legal form and all" in found.customers[named][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(int(named[2:]), D("10000.00"), "payment")]
+
+
+def test_chinese_payer_name_without_legal_form_stays_shared_by_the_customers_of_that_name() -> None:
+    customers = [cust("KH1", "西安德润精密模具有限公司"), cust("KH2", "西安德润精密模具集团有限公司")]
+    items = book([inv(1, "XS-1", "KH1", "10000.00", currency="CNY")], customers)
+    found = gather(rcpt("10000.00", payer="西安德润精密模具", currency="CNY"), items)
+    assert set(found.customers) == {"KH1", "KH2"}
+    assert "shared by 2 customers" in found.customers["KH2"][0].reason
+
+
 # -- Latin names -------------------------------------------------------------------------------------
 
 
