@@ -8,7 +8,10 @@ Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
 * ``payer-name``: the payer's name is a customer's name or alias once case, accents, punctuation
   and legal-form suffixes are set aside (``ACME LOGISTICS`` = ``Acme Logistics GmbH``), or its
   first 35 or 70 characters where the bank cut it off, or close to it (rapidfuzz, blocked by
-  first word so a million customers stay fast);
+  first word so a million customers stay fast); a Chinese name also as registered, legal form and
+  all (which tells apart customers whose names differ only there), as a short form inside one
+  customer's name, as the party a third party pays for (代付), or alone in the text of a payer who
+  is no customer (``深圳市天合电子科技货款``);
 * ``references``: invoice numbers in the remittance text, structured creditor references (ISO
   11649 RF, Swiss QRR/ESR) and end-to-end ids, whatever their case and separators, with or
   without prefix; PO numbers; and, within the identified customers' open invoices only, numbers
