@@ -106,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "is_chinese": "hub.names",
     "chinese_scan_form": "hub.names",
     "chinese_text_forms": "hub.names",
+    "registered_name": "hub.names",
     # the application: what a command plugin drives
     "Hub": "hub.app",
     "Progress": "hub.sync",
@@ -192,6 +193,7 @@ __all__ = [
     "name_keys",
     "normalise_name",
     "register_secret",
+    "registered_name",
     "retry_after_seconds",
     "validate_config",
 ]
@@ -257,7 +259,15 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         RiskFlag,
         format_money,
     )
-    from hub.names import chinese_scan_form, chinese_text_forms, fold_name, is_chinese, name_keys, normalise_name
+    from hub.names import (
+        chinese_scan_form,
+        chinese_text_forms,
+        fold_name,
+        is_chinese,
+        name_keys,
+        normalise_name,
+        registered_name,
+    )
     from hub.paginate import (
         CursorPaginator,
         NextLinkPaginator,

@@ -73,6 +73,10 @@ _CN_LEGAL = re.compile("|".join(CN_LEGAL_FORMS))
 _CN_DEPARTMENT = re.compile(f"(?:{'|'.join(CN_DEPARTMENTS)})+$")
 # A trailing 公司 ("company") is a legal form too, but not in 分公司 (a branch) or 总公司 (head office).
 _CN_COMPANY = re.compile("(?<![分总])公司$")
+# A region in brackets, which payers leave out (华为技术(深圳)有限公司); not a branch in brackets
+# (杭州众信化工有限公司(合肥分公司)), which is another company than the one outside them.
+CN_BRANCHES = ("分公司", "分厂", "分店", "分部", "支公司", "办事处", "营业部", "分行", "分所", "分院", "分中心")
+_CN_REGION = re.compile(f"[(\\[【](?![^)\\]】]*(?:{'|'.join(CN_BRANCHES)})[)\\]】])[^)\\]】]*[)\\]】]")
 # A city written with 市 at the start (深圳市鑫源...): payers as often leave the 市 out.
 _CN_CITY = re.compile(f"^([{CJK}]{{2,3}}?)市(?=[{CJK}]{{2}})")
 
@@ -132,16 +136,31 @@ def chinese_text_forms(text: str) -> list[str]:
     return [chinese_scan_form(run) for run in _CJK_RUN.findall(fold_name(text))]
 
 
+def registered_name(name: str) -> str:
+    """A Chinese company name as it is registered, legal form and all, in a form that compares (width,
+    spaces, bracket style, a department suffix and the 市 of a leading city set aside): a company's
+    bank account bears this name, and another legal form (有限公司, 股份有限公司) or 集团 is another
+    company. Empty where the name has no Chinese characters or writes no legal form."""
+    text = fold_name(name)
+    if not _HAS_CJK.search(text):
+        return ""
+    text = re.sub(r"\s+", "", text).replace("[", "(").replace("]", ")").replace("【", "(").replace("】", ")")
+    text = _CN_DEPARTMENT.sub("", text)
+    if not (_CN_LEGAL.search(text) or text.endswith("公司")):
+        return ""
+    return _CN_CITY.sub(r"\1", text)
+
+
 def name_keys(name: str) -> set[str]:
     """The forms a name is compared in: accents dropped (``Müller`` -> ``muller``) and, where they
     differ, German transliteration (``mueller``), since banks write umlauts either way. A Chinese
-    name also without the region in brackets and without 集团 ("group") at the end, as payers
-    often write it."""
+    name also without the region in brackets (not a branch in brackets: ``(合肥分公司)`` is another
+    company) and without 集团 ("group"), as payers often write it."""
     keys = {normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))}
     if _HAS_CJK.search(name):
-        plain = re.sub(
-            r"[(\[【][^)\]】]*[)\]】]", "", unicodedata.normalize("NFKC", name)
-        )  # after NFKC: ASCII brackets
+        plain = _CN_REGION.sub("", unicodedata.normalize("NFKC", name))  # after NFKC: ASCII brackets
         keys.add(normalise_name(plain))
-        keys |= {k[:-2] for k in keys if k.endswith("集团") and len(k) > 4}
+        # 集团 ("group") left out, at the end or before a branch: 北京汇丰源医药西安分公司 for the
+        # branch of 北京汇丰源医药集团.
+        keys |= {k.replace("集团", "") for k in keys if "集团" in k and len(k) > 4}
     return {k for k in keys if k}

@@ -8,7 +8,10 @@ Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
 * ``payer-name``: the payer's name is a customer's name or alias once case, accents, punctuation
   and legal-form suffixes are set aside (``ACME LOGISTICS`` = ``Acme Logistics GmbH``), or its
   first 35 or 70 characters where the bank cut it off, or close to it (rapidfuzz, blocked by
-  first word so a million customers stay fast);
+  first word so a million customers stay fast); a Chinese name also as registered, legal form and
+  all (which tells apart customers whose names differ only there), as a short form inside one
+  customer's name, as the party a third party pays for (代付), or alone in the text of a payer who
+  is no customer (``深圳市天合电子科技货款``);
 * ``references``: invoice numbers in the remittance text, structured creditor references (ISO
   11649 RF, Swiss QRR/ESR) and end-to-end ids, whatever their case and separators, with or
   without prefix; PO numbers; and, within the identified customers' open invoices only, numbers
@@ -42,6 +45,7 @@ from hub import (
     is_chinese,
     name_keys,
     normalise_name,
+    registered_name,
 )
 
 # -- payer account ---------------------------------------------------------------------------------
@@ -116,7 +120,9 @@ W_NAME_SHORT = 4.0
 """A Chinese payer name found whole inside exactly one customer's name (a short form: the region
 or 集团 left out)."""
 W_NAME_TEXT = 3.0
-"""A customer's name written in the payment's text (not as its payer)."""
+"""A customer's name written in the payment's text (not as its payer). A Chinese name standing alone
+there, as what the payment is for (``深圳市天合电子科技货款`` from a person), says as much as a party
+paid for: :data:`W_NAME_SHORT`."""
 W_NAME_AMOUNT = 4.5
 """The only one of the customers sharing a name with an open invoice of exactly the amount (at most;
 less where the amount could land on one of its invoices by chance)."""
@@ -140,6 +146,10 @@ _CARE_OF = re.compile(r"^(?P<party>.+?)\s+c/o\s+(?P<agent>.+)$", re.IGNORECASE)
 # after NFKC, which writes full-width punctuation as ASCII).
 _CN_FOR = re.compile(r"代(?!付)(?P<party>[^\s,。;:]{2,}?)(?:支付|付款|付)")
 _CN_FOR_PAID = re.compile(r"代付(?:款)?[:]?(?P<party>[^\s,。;:]{4,}?)(?:的)?(?:货款|款项|欠款|款|$|[\s,。;])")
+# What stands before and after a Chinese name in a text that says the money is that company's: nothing
+# or a verb of paying before ("支付", "代", "为"), nothing or what is paid after ("货款", "采购款", "往来款").
+_CN_BEFORE_NAME = re.compile("(?:代付|代|支付|付|为|替)?")
+_CN_AFTER_NAME = re.compile("$|(?:的)?(?:[货欠余尾定]款|采购|往来|结算|合同|预付|款|付|支付|转账|账)")
 # The word before a name in a text that says the money is paid for it (an assignment to a factor).
 _TEXT_MARKERS = frozenset({"abtretung", "zession", "cession", "assignment", "assigned", "obo", "behalf", "auftrag"})
 
@@ -164,10 +174,13 @@ class _Names:
         self.bigrams: dict[str, set[str]] = defaultdict(set)
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
         self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
+        self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
                     continue
+                if reg := registered_name(name):
+                    self.registered[reg].add(c.id)
                 for key in name_keys(name):
                     if c.id not in self.exact[key]:
                         self.exact[key].add(c.id)
@@ -266,6 +279,21 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
     if not keys:
         return []
     owners = set().union(*(names.exact.get(k, set()) for k in keys))
+    if len(owners) > 1 and (reg := registered_name(payer)):
+        # A company account in China bears the registered name: where it is one of the customers' own,
+        # legal form and all, the others (another legal form, or 集团) are other companies.
+        mine = names.registered.get(reg, set()) & owners
+        if len(mine) == 1:
+            others = len(owners) - 1
+            return [
+                (
+                    frozenset(mine),
+                    W_NAME,
+                    f" is the customer's name, legal form and all ({others} other customer"
+                    + ("" if others == 1 else "s")
+                    + " of that name registered otherwise)",
+                )
+            ]
     if owners:
         return [(frozenset(owners), W_NAME, " is the customer's name")]
     key = normalise_name(payer) or next(iter(keys))
@@ -314,6 +342,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
 def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     """Customers whose name (two words or more, four Chinese characters or more) a text writes."""
     hits: dict[frozenset[str], tuple[float, str]] = {}
+    chinese: set[frozenset[str]] = set()
     for text in texts:
         for scan in chinese_text_forms(text):
             k = 0
@@ -322,7 +351,17 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                 longest = max((h for h in heads if scan.startswith(h, k)), key=len, default="")
                 if longest:
                     owners = frozenset(names.scan_owners[longest])
-                    hits.setdefault(owners, (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"))
+                    # The name standing alone between a verb of paying and a word for what is paid
+                    # (深圳天合电子科技货款, 支付...采购款): the payment is that company's. Inside a longer
+                    # name (广州天合电子科技, 天合电子科技发展) it may be another company's.
+                    alone = _CN_BEFORE_NAME.fullmatch(scan[:k]) and _CN_AFTER_NAME.match(scan[k + len(longest) :])
+                    chinese.add(owners)
+                    hits.setdefault(
+                        owners,
+                        (W_NAME_SHORT, f"the text {text!r} names the customer ({longest}) as the party paid for")
+                        if alone
+                        else (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"),
+                    )
                     k += len(longest)
                 else:
                     k += 1
@@ -339,6 +378,8 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     )
     if len(hits) > 2:
         return []  # a text naming many customers (a list, a letter) says nothing of who paid
+    if len(chinese) > 1:  # two Chinese names apart: neither is surely the one paid for
+        hits |= {owners: (min(hits[owners][0], W_NAME_TEXT), hits[owners][1]) for owners in chinese}
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hub_plugins.matching import W_ACCOUNT, W_CONFLICT, W_NAME, W_NAME_SHORT
+from hub_plugins.matching import W_ACCOUNT, W_CONFLICT, W_NAME, W_NAME_SHORT, W_NAME_TEXT
 
 from hub.names import name_keys, normalise_name
 
@@ -89,6 +89,128 @@ def test_daifu_without_a_name_makes_the_payer_no_evidence() -> None:
     assert run(receipt, items)[0].status != "auto"
 
 
+def test_branch_in_brackets_is_its_own_customer_not_its_parent() -> None:
+    # A region in brackets is left out by payers; a branch (分公司) in brackets is another company.
+    assert "杭州众信化工" not in name_keys("杭州众信化工有限公司\uff08合肥分公司\uff09")
+    parent = cust("KH1", "杭州众信化工有限公司")
+    branch = cust("KH2", "杭州众信化工有限公司\uff08合肥分公司\uff09", parent="KH1")
+    items = book([inv(1, "XS-1", "KH2", "2000.00", currency="CNY")], [parent, branch, OTHER_CN])
+    assert weights(gather(rcpt("2000.00", payer="杭州众信化工有限公司(合肥分公司)", currency="CNY"), items), "KH2") == [
+        W_NAME
+    ]
+    found = gather(rcpt("2000.00", payer="杭州众信化工有限公司", currency="CNY"), items)
+    assert weights(found, "KH1") == [W_NAME]
+    assert "KH2" not in found.customers
+
+
+def test_group_word_left_out_before_a_branch_still_names_the_branch() -> None:
+    parent = cust("KH1", "北京汇丰源医药集团有限公司")
+    branch = cust("KH2", "北京汇丰源医药集团有限公司西安分公司", parent="KH1")
+    items = book([inv(1, "XS-1", "KH2", "9047.26", currency="CNY")], [parent, branch, OTHER_CN])
+    receipt = rcpt("9047.26", payer="黄强", currency="CNY", text="代北京汇丰源医药西安分公司付货款")
+    found = gather(receipt, items)
+    assert weights(found, "KH2") == [W_NAME_SHORT]
+    assert "is the customer's name" in found.customers["KH2"][0].reason
+    assert run(receipt, items)[0].status == "auto"
+
+
+@pytest.mark.parametrize(
+    "text", ["深圳市天合电子科技货款", "深圳天合电子科技有限公司采购款", "支付深圳天合电子科技货款"]
+)
+def test_person_paying_for_the_company_its_text_names_with_a_payment_word_is_automatic(text: str) -> None:
+    customers = [cust("KH1", "深圳市天合电子科技有限公司"), cust("KH2", "西安天合新材料有限公司"), OTHER_CN]
+    items = book(
+        [inv(1, "XS-1", "KH1", "93952.82", currency="CNY"), inv(2, "XS-2", "KH2", "93952.82", currency="CNY")],
+        customers,
+    )
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text=text)
+    found = gather(receipt, items)
+    assert weights(found, "KH1") == [W_NAME_SHORT]
+    assert "KH2" not in found.customers
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("93952.82"), "payment")]
+    assert "the text '" + text + "' names the customer (深圳天合电子科技)" in text_of(decision.proposals[0])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "广州天合电子科技货款",  # another city's company of that name, not in the master
+        "深圳天合电子科技发展货款",  # a longer name: 深圳天合电子科技发展有限公司
+        "天合电子科技设备款",
+    ],
+)
+def test_customer_name_inside_a_longer_name_in_the_text_stays_weak(text: str) -> None:
+    customers = [cust("KH1", "天合电子科技\uff08深圳\uff09有限公司"), OTHER_CN]
+    items = book([inv(1, "XS-1", "KH1", "93952.82", currency="CNY")], customers)
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text=text)
+    assert all(w <= W_NAME_TEXT for w in weights(gather(receipt, items), "KH1"))
+    assert run(receipt, items)[0].status != "auto"
+
+
+def test_set_paid_for_a_customer_named_by_a_third_party_is_automatic_where_it_cannot_be_a_coincidence() -> None:
+    # A person pays four of the customer's seven open invoices and names the customer (代付): the only
+    # set adding up, with fewer than 1 in 1,000 sets doing so by chance, is as sure as one invoice.
+    paid = ["532355.46", "30884.23", "16905.34", "5569.13"]
+    others = ["12345.67", "23456.78", "3456.79"]
+    invoices = [inv(k, f"XS-{k}", "KH1", a, currency="CNY") for k, a in enumerate(paid + others, start=1)]
+    items = book(invoices, [cust("KH1", "武汉海天食品有限公司"), OTHER_CN])
+    receipt = rcpt("585714.16", payer="张伟", currency="CNY", text="代武汉海天食品付货款")
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(ln[0] for ln in lines(decision.proposals[0])) == [1, 2, 3, 4]
+    assert "fewer than 1 in 1,000 sets could add up" in text_of(decision.proposals[0])
+
+
+def test_set_of_round_amounts_for_a_customer_named_by_a_third_party_stays_a_suggestion() -> None:
+    # Round sums (a price list, instalments) add up by chance far more often: no proof.
+    amounts = ["10000.00", "20000.00", "5000.00", "30000.00", "8000.00", "50000.00", "3000.00", "15000.00"]
+    invoices = [inv(k, f"XS-{k}", "KH1", a, currency="CNY") for k, a in enumerate(amounts, start=1)]
+    items = book(invoices, [cust("KH1", "武汉海天食品有限公司"), OTHER_CN])
+    receipt = rcpt("48000.00", payer="张伟", currency="CNY", text="代武汉海天食品付货款")
+    assert run(receipt, items)[0].status != "auto"
+
+
+@pytest.mark.parametrize(
+    ("payer", "named"),
+    [
+        ("西安德润精密模具有限公司", "KH1"),
+        ("西安德润精密模具集团有限公司", "KH2"),
+        ("西安德润精密模具集团有限公司财务部", "KH2"),
+        ("深圳市恒通物流股份有限公司", "KH3"),
+        ("深圳恒通物流有限责任公司", "KH4"),
+    ],
+)
+def test_chinese_payer_writing_one_customers_registered_name_legal_form_and_all_is_that_customer(
+    payer: str, named: str
+) -> None:
+    # A company account in China bears the registered name: another legal form (or 集团) is another company.
+    customers = [
+        cust("KH1", "西安德润精密模具有限公司"),
+        cust("KH2", "西安德润精密模具集团有限公司"),
+        cust("KH3", "深圳市恒通物流股份有限公司"),
+        cust("KH4", "深圳市恒通物流有限责任公司"),
+    ]
+    items = book([inv(k, f"XS-{k}", f"KH{k}", "10000.00", currency="CNY") for k in range(1, 5)], customers)
+    receipt = rcpt("10000.00", payer=payer, currency="CNY", text="转账")
+    found = gather(receipt, items)
+    assert set(found.customers) == {named}
+    assert weights(found, named) == [W_NAME]
+    assert "legal form and all" in found.customers[named][0].reason
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(int(named[2:]), D("10000.00"), "payment")]
+
+
+def test_chinese_payer_name_without_legal_form_stays_shared_by_the_customers_of_that_name() -> None:
+    customers = [cust("KH1", "西安德润精密模具有限公司"), cust("KH2", "西安德润精密模具集团有限公司")]
+    items = book([inv(1, "XS-1", "KH1", "10000.00", currency="CNY")], customers)
+    found = gather(rcpt("10000.00", payer="西安德润精密模具", currency="CNY"), items)
+    assert set(found.customers) == {"KH1", "KH2"}
+    assert "shared by 2 customers" in found.customers["KH2"][0].reason
+
+
 # -- Latin names -------------------------------------------------------------------------------------
 
 
@@ -137,6 +259,24 @@ def test_factor_text_naming_the_assignor_identifies_it() -> None:
     # Written by the factor in free text: as sure as a short form, not as the payer's own name.
     assert weights(found, "K1") == [W_NAME_SHORT]
     assert "party paid for" in found.customers["K1"][0].reason
+
+
+def test_factor_text_naming_an_assignor_whose_name_holds_another_customers_stays_strong() -> None:
+    customers = [cust("K1", "Jäger Haustechnik Würzburg GmbH & Co. KG"), cust("K2", "Jäger Haustechnik GmbH")]
+    items = book([inv(1, "VR-1", "K1", "52.08"), inv(2, "VR-2", "K2", "17.50")], customers)
+    receipt = rcpt(
+        "52.08", payer="PKO Faktoring S.A.", text="Betaling Abtretung Jäger Haustechnik Würzburg GmbH & Co. KG"
+    )
+    assert max(weights(gather(receipt, items), "K1")) == W_NAME_SHORT
+    assert run(receipt, items)[0].status == "auto"
+
+
+def test_text_naming_two_chinese_customers_names_neither_surely() -> None:
+    customers = [cust("KH1", "深圳市天合电子科技有限公司"), cust("KH2", "西安天合新材料有限公司"), OTHER_CN]
+    items = book([inv(1, "XS-1", "KH1", "93952.82", currency="CNY")], customers)
+    receipt = rcpt("93952.82", payer="杨磊", currency="CNY", text="深圳市天合电子科技货款 西安天合新材料")
+    assert weights(gather(receipt, items), "KH1") == [W_NAME_TEXT]
+    assert run(receipt, items)[0].status != "auto"
 
 
 # -- shared names, conflicts ----------------------------------------------------------------------------

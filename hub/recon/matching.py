@@ -97,7 +97,8 @@ cash discount): at most this, less where the customer's open invoices are so man
 one would fit the fee window by chance (:func:`chance_sets`), and half a point below an exact amount,
 which needs no explanation."""
 W_SUBSET = 4.5
-"""Nothing named (or not all); exactly one set of the customer's open invoices adds up to the amount."""
+"""Nothing named (or not all); exactly one set of the customer's open invoices adds up to the amount
+(:data:`W_SINGLE` where fewer than :data:`FIT_CHANCE_AUTO` sets would by chance)."""
 W_AMBIGUOUS = -3.0
 """For each other candidate that fits the amount as well."""
 W_MIXED_CUSTOMERS = -2.0
@@ -1048,8 +1049,10 @@ class Combiner:
             )
             why = "the only set" if unique else "a set" + ("" if complete else " (search cut short)")
             # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
-            # it is still the best guess to show finance.
-            w = max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS
+            # it is still the best guess to show finance. The only set, of the exact amount, that fewer
+            # than FIT_CHANCE_AUTO sets would match by chance is as sure as one invoice of the amount.
+            top = W_SINGLE if unique and not note and chance <= FIT_CHANCE_AUTO else weight
+            w = max(min(top, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS
             proposal = self._score(
                 receipt,
                 book,
