@@ -13,6 +13,7 @@ as one word, without the legal form (有限公司, 股份有限公司, ...), the
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -98,6 +99,7 @@ def _chinese(run: str) -> str:
     return _CN_CITY.sub(r"\1", run)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``), legal
     forms dropped, the words kept in order: ``Müller & Co. KG`` -> ``muller``. Chinese characters are
@@ -152,6 +154,14 @@ def registered_name(name: str) -> str:
 
 
 def name_keys(name: str) -> set[str]:
+    """See :func:`_name_keys`; a fresh set the caller may change."""
+    return set(_name_keys(name))
+
+
+# Cached: cash application reads the same payer names for thousands of receipts in a run, and
+# identity resolution the same customer names in every comparison.
+@functools.lru_cache(maxsize=1 << 16)
+def _name_keys(name: str) -> frozenset[str]:
     """The forms a name is compared in: accents dropped (``Müller`` -> ``muller``) and, where they
     differ, German transliteration (``mueller``), since banks write umlauts either way. A Chinese
     name also without the region in brackets (not a branch in brackets: ``(合肥分公司)`` is another
@@ -163,4 +173,4 @@ def name_keys(name: str) -> set[str]:
         # 集团 ("group") left out, at the end or before a branch: 北京汇丰源医药西安分公司 for the
         # branch of 北京汇丰源医药集团.
         keys |= {k.replace("集团", "") for k in keys if "集团" in k and len(k) > 4}
-    return {k for k in keys if k}
+    return frozenset(k for k in keys if k)

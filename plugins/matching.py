@@ -21,6 +21,7 @@ Three matchers, each an :class:`~hub.recon.EvidenceMatcher` registered through
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -436,15 +437,14 @@ class PayerNameMatcher(EvidenceMatcher):
         out = [e for e in evs if len(evs) <= MAX_NAME_OWNERS]
         if len(owners) > MAX_AMOUNT_OWNERS:
             return out
-        holders = []
-        for cid in owners:
-            ids = [i for i in book.by_customer.get(cid, ()) if book.invoices[i].currency == receipt.currency]
-            amounts = book.open_amounts(ids)
-            if any(a == receipt.amount for a in amounts.values()):
-                holders.append((cid, amounts))
+        # Looked up, not scanned (this runs for every receipt from a shared name): the customers with an
+        # invoice of this amount when the run began, then their invoices still open now.
+        having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
+        holders = [cid for cid in owners if any(book.remaining(i) == receipt.amount for i in having.get(cid, ()))]
         if len(holders) != 1:
             return out
-        cid, amounts = holders[0]
+        (cid,) = holders
+        amounts = _ids_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
         # as the book's invoices have this very amount (price lists make some amounts common).
@@ -462,6 +462,30 @@ class PayerNameMatcher(EvidenceMatcher):
             "would have it by chance)"
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
+
+
+def _ids_in(book: OpenItems, customer_id: str, currency: str) -> list[int]:
+    """The customer's invoices in the currency (which they are does not change during a run)."""
+    cache: dict[tuple[str, str], list[int]] = book.index("matching:ids-in", lambda _: {})
+    got = cache.get((customer_id, currency))
+    if got is None:
+        invoices = book.invoices
+        got = cache[customer_id, currency] = [
+            i for i in book.by_customer.get(customer_id, ()) if invoices[i].currency == currency
+        ]
+    return got
+
+
+def _amount_holders(book: OpenItems) -> dict[tuple[str, Decimal], dict[str, list[int]]]:
+    """The customers with an open invoice of each amount, and those invoices, per currency, as the run
+    began (an invoice paid in part during the run is not listed under what is left of it: a part
+    payment is rarely automatic, and what is left is then found through the customer's other evidence)."""
+    out: dict[tuple[str, Decimal], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for inv in book.invoices.values():
+        left = book.remaining(inv.id)
+        if left > 0:
+            out[inv.currency, left][inv.customer_id].append(inv.id)
+    return out
 
 
 def _amount_counts(book: OpenItems) -> dict[tuple[str, Decimal | None], int]:
@@ -651,6 +675,13 @@ def _full_year(digits: str) -> str:
 
 
 def mentions(text: str) -> list[Mention]:
+    """:func:`_mentions` as a list the caller may change."""
+    return list(_mentions(text))
+
+
+# Cached: the reference and the customer-number matchers both read each text of a receipt.
+@functools.lru_cache(maxsize=4096)
+def _mentions(text: str) -> tuple[Mention, ...]:
     """The numbers in ``text`` with what the words before them say they are: ``fact. 2026/153``,
     ``153/25`` and ``2026 / 153`` are invoice 153 of 2026 (or 2025), ``Kd-Nr. 10023`` a customer
     number, ``KW 42`` and ``Auftrag 69478`` something else; dates are skipped."""
@@ -705,7 +736,7 @@ def mentions(text: str) -> list[Mention]:
             out.append(Mention(context, number.lstrip("0") or "0", year, number, number))
         if context != "invoice":
             context = None  # an order or customer word names the number after it, not the whole list
-    return out
+    return tuple(out)
 
 
 def _readings(group: list[str], seps: list[str], invoice: bool) -> list[tuple[str, str | None]]:
@@ -1054,16 +1085,17 @@ class ReferenceMatcher(EvidenceMatcher):
                 continue
             # One digit wrong: numbered in sequence, a customer's invoices are often one digit apart, so
             # only the one that has exactly the amount is a clue, and only if it is the only one.
+            # (Checked against the identified customers' invoices of the amount, a handful, rather than
+            # looking up the token's ninety variants in the book-wide index, whose lists are long.)
+            having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
             wrong = [
                 i
-                for i in mine(
-                    i
-                    for k in range(len(token))
-                    for digit in "0123456789"
-                    if digit != token[k]
-                    for i in refs.digits.get(token[:k] + digit + token[k + 1 :], ())
-                )
-                if book.remaining(i) == receipt.amount and book.invoices[i].currency == receipt.currency
+                for c in customers
+                for i in having.get(str(c), ())
+                if i not in seen
+                and book.remaining(i) == receipt.amount
+                and len(digits := refs.invoice_digits[i]) == len(token)
+                and sum(a != b for a, b in zip(digits, token, strict=True)) == 1
             ]
             if len(wrong) == 1:
                 hit(
