@@ -59,6 +59,11 @@ _EXPORTS: dict[str, str] = {
     "BureauQuery": "hub.bureau",
     "BureauReport": "hub.bureau",
     "MonitoringEvent": "hub.bureau",
+    # bureau clients that log in for a bearer token: token cache and renewal, refused credentials, messages
+    "BUREAU_CLIENT_ERRORS": "hub.bureauhttp",
+    "BearerBureauClient": "hub.bureauhttp",
+    "body_text": "hub.bureauhttp",
+    "http_reason": "hub.bureauhttp",
     # paging through a listing: cursor, next link, offset/limit, page number
     "CursorPaginator": "hub.paginate",
     "NextLinkPaginator": "hub.paginate",
@@ -114,8 +119,10 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "BUREAU_CLIENT_ERRORS",
     "RETRY_STATUSES",
     "BandChange",
+    "BearerBureauClient",
     "BureauAuthError",
     "BureauClient",
     "BureauCompany",
@@ -183,12 +190,14 @@ __all__ = [
     "StreamStats",
     "TokenBucket",
     "__version__",
+    "body_text",
     "chinese_scan_form",
     "chinese_text_forms",
     "fold_name",
     "format_money",
     "get_logger",
     "hookimpl",
+    "http_reason",
     "is_chinese",
     "name_keys",
     "normalise_name",
@@ -220,6 +229,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         BureauReport,
         MonitoringEvent,
     )
+    from hub.bureauhttp import BUREAU_CLIENT_ERRORS, BearerBureauClient, body_text, http_reason
     from hub.connector import (
         Connector,
         ConnectorConfig,

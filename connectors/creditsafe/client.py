@@ -29,48 +29,26 @@ from urllib.parse import quote
 import httpx
 
 from hub import (
-    RETRY_STATUSES,
-    BureauAuthError,
-    BureauClient,
+    BUREAU_CLIENT_ERRORS,
+    BearerBureauClient,
     BureauCompany,
-    BureauError,
     BureauNotFound,
     BureauQuery,
     BureauReport,
-    HttpClient,
     HttpError,
     MonitoringEvent,
-    RetryPolicy,
-    TokenBucket,
-    register_secret,
+    body_text,
 )
 
 from . import normalise
 from .config import CreditsafeConfig
 
-SYSTEM = "Creditsafe"
-#: 4xx answers the client reads itself (408, 425 and 429 stay with hub.http's retries).
-CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY_STATUSES
 
-
-def _why(exc: HttpError) -> str:
-    return f"HTTP {exc.status}: {exc.detail}" if exc.status is not None else f"no answer: {exc.detail}"
-
-
-def _detail(response: httpx.Response) -> str:
-    """What an error answer says: ``message`` and ``details`` of Creditsafe's error body."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and (body.get("message") or body.get("details")):
-        parts = [str(body[k]) for k in ("message", "details") if body.get(k)]
-        return " - ".join(parts)[:300]
-    return response.text.strip().replace("\n", " ")[:300] or response.reason_phrase
-
-
-class CreditsafeClient(BureauClient):
+class CreditsafeClient(BearerBureauClient):
     """One Creditsafe Connect account (see the module docstring)."""
+
+    system = "Creditsafe"
+    renewal = "a new login"
 
     def __init__(
         self,
@@ -82,119 +60,70 @@ class CreditsafeClient(BureauClient):
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
-        self.name = name
         self.config = config
-        self.paid_calls = 0
-        self._clock = clock
         self._today = today
-        register_secret(config.password)
-        self.http = HttpClient(
+        self._connect(
             config.base_url.rstrip("/") + "/",
             name=name,
+            secrets=[config.password],
             timeout=config.timeout,
-            headers={"Accept": "application/json"},
-            rate=TokenBucket(config.requests_per_second, burst=1, sleep=sleep) if config.requests_per_second else None,
-            retry=RetryPolicy(attempts=config.retries),
+            requests_per_second=config.requests_per_second,
+            retries=config.retries,
+            refresh_margin=config.token_refresh_margin,
             transport=transport,
             sleep=sleep,
+            clock=clock,
         )
-        self._token: str | None = None
-        self._expires = 0.0
-        self._secrets: set[str] = {config.password}
-        self._refused: BureauAuthError | None = None
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    def _message(self, call: str, reason: str) -> str:
-        """One line naming the bureau, the connector and the call, with no password or token in it."""
-        message = f"{SYSTEM} (connector {self.name}): {call}: {reason}".replace("\n", " ")
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            message = message.replace(secret, "***")
-        return message
+    def _detail(self, response: httpx.Response) -> str:
+        """What an error answer says: ``message`` and ``details`` of Creditsafe's error body."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and (body.get("message") or body.get("details")):
+            parts = [str(body[k]) for k in ("message", "details") if body.get(k)]
+            return " - ".join(parts)[:300]
+        return body_text(response)
 
-    def _error(self, call: str, reason: str, *, retryable: bool | None = None) -> BureauError:
-        exc = BureauError(self._message(call, reason))
-        if retryable is not None:
-            exc.retryable = retryable
-        return exc
-
-    def _login(self) -> str:
-        if self._refused is not None:
-            raise self._refused
-        if self._token is not None and self._clock() < self._expires - self.config.token_refresh_margin:
-            return self._token
-        self._token = None
+    def _fetch_token(self) -> tuple[str, float]:
         call = "authenticate"
         try:
             response = self.http.post(
                 "authenticate",
                 json={"username": self.config.username, "password": self.config.password},
-                ok=CLIENT_ERRORS | {429},
+                ok=BUREAU_CLIENT_ERRORS | {429},
             )
         except HttpError as exc:
-            raise self._error(call, _why(exc), retryable=exc.retryable) from None
+            raise self._failed(call, exc) from None
         status = response.status_code
         if status in (401, 403):
-            self._refused = BureauAuthError(
-                self._message(
-                    call,
-                    f"HTTP {status}: the username or password was refused ({_detail(response)}); not retried, "
-                    "since repeated failed logins lock the account: correct the credentials",
-                )
+            self._refuse(
+                call,
+                f"HTTP {status}: the username or password was refused ({self._detail(response)}); not retried, "
+                "since repeated failed logins lock the account: correct the credentials",
             )
-            raise self._refused
         if status == 429:
-            self._refused = BureauAuthError(
-                self._message(
-                    call,
-                    "HTTP 429: too many login attempts; Creditsafe locks the account for 5 minutes after repeated "
-                    "failed logins, so the client does not try again in this run",
-                )
+            self._refuse(
+                call,
+                "HTTP 429: too many login attempts; Creditsafe locks the account for 5 minutes after repeated "
+                "failed logins, so the client does not try again in this run",
             )
-            raise self._refused
         if status >= 400:
-            raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
-        body = self._json(call, response)
-        token = body.get("token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise self._error(call, "malformed answer: 'token' is missing", retryable=False)
-        register_secret(token)
-        self._secrets.add(token)
-        self._token, self._expires = token, self._clock() + self.config.token_lifetime
-        return token
-
-    def _json(self, call: str, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError:
-            raise self._error(call, f"the answer (HTTP {response.status_code}) is not JSON", retryable=False) from None
+            raise self._error(call, f"HTTP {status}: {self._detail(response)}", retryable=False)
+        return self._token_in(call, self._json(call, response), "token"), self.config.token_lifetime
 
     def _send(
         self, call: str, method: str, url: str, *, paid: bool = False, accept: Sequence[int] = (), **kwargs: Any
     ) -> httpx.Response:
-        refreshed = False
-        while True:
-            token = self._login()
-            try:
-                response = self.http.request(
-                    method, url, headers={"Authorization": f"Bearer {token}"}, ok=CLIENT_ERRORS, **kwargs
-                )
-            except HttpError as exc:
-                raise self._error(call, _why(exc), retryable=exc.retryable) from None
-            if response.status_code == 401 and not refreshed:
-                self._token, refreshed = None, True  # the token expired before its hour: log in once more
-                continue
-            break
-        status = response.status_code
-        if paid and (status < 400 or status == 404):  # answered, found or not: a call the account pays for
-            self.paid_calls += 1
-        if status < 400 or status in accept:
-            return response
-        if status == 401:
-            raise BureauAuthError(self._message(call, f"HTTP 401 right after a new login: {_detail(response)}"))
-        if status == 404:
-            raise BureauNotFound(self._message(call, f"HTTP 404: {_detail(response)}"))
-        raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+        return self._send_bearer(
+            call,
+            lambda headers: self.http.request(method, url, headers=headers, ok=BUREAU_CLIENT_ERRORS, **kwargs),
+            paid=paid,
+            accept=accept,
+        )
 
     def _body(self, call: str, response: httpx.Response) -> dict[str, Any]:
         body = self._json(call, response)

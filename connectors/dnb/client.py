@@ -29,46 +29,24 @@ from urllib.parse import quote
 import httpx
 
 from hub import (
-    RETRY_STATUSES,
-    BureauAuthError,
-    BureauClient,
+    BUREAU_CLIENT_ERRORS,
+    BearerBureauClient,
     BureauCompany,
-    BureauError,
     BureauNotFound,
     BureauQuery,
     BureauReport,
-    HttpClient,
     HttpError,
-    RetryPolicy,
-    TokenBucket,
-    register_secret,
+    body_text,
 )
 
 from . import normalise
 from .config import DnbConfig
 
-SYSTEM = "D&B Direct+"
-CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY_STATUSES
 
-
-def _why(exc: HttpError) -> str:
-    return f"HTTP {exc.status}: {exc.detail}" if exc.status is not None else f"no answer: {exc.detail}"
-
-
-def _detail(response: httpx.Response) -> str:
-    """D&B's ``error.errorCode`` and ``error.errorMessage``, or the start of the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and (error.get("errorCode") or error.get("errorMessage")):
-        return " ".join(str(error[k]) for k in ("errorCode", "errorMessage") if error.get(k))[:300]
-    return response.text.strip().replace("\n", " ")[:300] or response.reason_phrase
-
-
-class DnbClient(BureauClient):
+class DnbClient(BearerBureauClient):
     """One D&B Direct+ account (see the module docstring)."""
+
+    system = "D&B Direct+"
 
     def __init__(
         self,
@@ -80,113 +58,68 @@ class DnbClient(BureauClient):
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
-        self.name = name
         self.config = config
-        self.paid_calls = 0
-        self._clock = clock
         self._today = today
         basic = base64.b64encode(f"{config.client_key}:{config.client_secret}".encode()).decode()
         self._basic = f"Basic {basic}"
-        for secret in (config.client_secret, basic):
-            register_secret(secret)
-        self._secrets: set[str] = {config.client_secret, basic}
-        self.http = HttpClient(
+        self._connect(
             config.base_url.rstrip("/"),
             name=name,
+            secrets=[config.client_secret, basic],
             timeout=config.timeout,
-            headers={"Accept": "application/json"},
-            rate=TokenBucket(config.requests_per_second, burst=1, sleep=sleep) if config.requests_per_second else None,
-            retry=RetryPolicy(attempts=config.retries),
+            requests_per_second=config.requests_per_second,
+            retries=config.retries,
+            refresh_margin=config.token_refresh_margin,
             transport=transport,
             sleep=sleep,
+            clock=clock,
         )
-        self._token: str | None = None
-        self._expires = 0.0
-        self._refused: BureauAuthError | None = None
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    def _message(self, call: str, reason: str) -> str:
-        message = f"{SYSTEM} (connector {self.name}): {call}: {reason}".replace("\n", " ")
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            message = message.replace(secret, "***")
-        return message
-
-    def _error(self, call: str, reason: str, *, retryable: bool | None = None) -> BureauError:
-        exc = BureauError(self._message(call, reason))
-        if retryable is not None:
-            exc.retryable = retryable
-        return exc
-
-    def _json(self, call: str, response: httpx.Response) -> Any:
+    def _detail(self, response: httpx.Response) -> str:
+        """D&B's ``error.errorCode`` and ``error.errorMessage``, or the start of the body."""
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
-            raise self._error(call, f"the answer (HTTP {response.status_code}) is not JSON", retryable=False) from None
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and (error.get("errorCode") or error.get("errorMessage")):
+            return " ".join(str(error[k]) for k in ("errorCode", "errorMessage") if error.get(k))[:300]
+        return body_text(response)
 
-    def _login(self) -> str:
-        if self._refused is not None:
-            raise self._refused
-        if self._token is not None and self._clock() < self._expires - self.config.token_refresh_margin:
-            return self._token
-        self._token = None
+    def _fetch_token(self) -> tuple[str, float]:
         call = "token"
         try:
             response = self.http.post(
                 self.config.token_path,
                 json={"grant_type": "client_credentials"},
                 headers={"Authorization": self._basic, "Content-Type": "application/json"},
-                ok=CLIENT_ERRORS,
+                ok=BUREAU_CLIENT_ERRORS,
             )
         except HttpError as exc:
-            raise self._error(call, _why(exc), retryable=exc.retryable) from None
+            raise self._failed(call, exc) from None
         status = response.status_code
         if status in (400, 401, 403):
-            self._refused = BureauAuthError(
-                self._message(
-                    call,
-                    f"HTTP {status}: the API key or secret was refused ({_detail(response)}); "
-                    "not retried: correct the credentials",
-                )
+            self._refuse(
+                call,
+                f"HTTP {status}: the API key or secret was refused ({self._detail(response)}); "
+                "not retried: correct the credentials",
             )
-            raise self._refused
         if status >= 400:
-            raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+            raise self._error(call, f"HTTP {status}: {self._detail(response)}", retryable=False)
         body = self._json(call, response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise self._error(call, "malformed answer: 'access_token' is missing", retryable=False)
+        token = self._token_in(call, body, "access_token")
         lifetime = body.get("expiresIn", body.get("expires_in"))
         seconds = float(lifetime) if isinstance(lifetime, (int, float, str)) and str(lifetime).isdigit() else 3600.0
-        register_secret(token)
-        self._secrets.add(token)
-        self._token, self._expires = token, self._clock() + seconds
-        return token
+        return token, seconds
 
     def _send(self, call: str, method: str, url: str, *, paid: bool = False, **kwargs: Any) -> httpx.Response:
-        refreshed = False
-        while True:
-            token = self._login()
-            try:
-                response = self.http.request(
-                    method, url, headers={"Authorization": f"Bearer {token}"}, ok=CLIENT_ERRORS, **kwargs
-                )
-            except HttpError as exc:
-                raise self._error(call, _why(exc), retryable=exc.retryable) from None
-            if response.status_code == 401 and not refreshed:
-                self._token, refreshed = None, True
-                continue
-            break
-        status = response.status_code
-        if paid and (status < 400 or status == 404):  # answered, found or not: a transaction on the contract
-            self.paid_calls += 1
-        if status < 400:
-            return response
-        if status == 401:
-            raise BureauAuthError(self._message(call, f"HTTP 401 right after a new token: {_detail(response)}"))
-        if status == 404:
-            raise BureauNotFound(self._message(call, f"HTTP 404: {_detail(response)}"))
-        raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+        return self._send_bearer(
+            call,
+            lambda headers: self.http.request(method, url, headers=headers, ok=BUREAU_CLIENT_ERRORS, **kwargs),
+            paid=paid,
+        )
 
     # -- the bureau ---------------------------------------------------------------------------------
 

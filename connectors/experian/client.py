@@ -29,32 +29,21 @@ from typing import Any
 import httpx
 
 from hub import (
-    RETRY_STATUSES,
-    BureauAuthError,
-    BureauClient,
+    BUREAU_CLIENT_ERRORS,
+    BearerBureauClient,
     BureauCompany,
-    BureauError,
     BureauNotFound,
     BureauQuery,
     BureauReport,
-    HttpClient,
     HttpError,
-    RetryPolicy,
-    TokenBucket,
-    register_secret,
+    body_text,
 )
 
 from . import normalise
 from .config import ExperianConfig
 
-SYSTEM = "Experian"
-CLIENT_ERRORS = frozenset(range(400, 500)) - RETRY_STATUSES
 SEARCH = "/businessinformation/businesses/v1/search"
 SCORES = "/businessinformation/businesses/v1/scores"
-
-
-def _why(exc: HttpError) -> str:
-    return f"HTTP {exc.status}: {exc.detail}" if exc.status is not None else f"no answer: {exc.detail}"
 
 
 def _errors(body: Any) -> str | None:
@@ -70,16 +59,10 @@ def _errors(body: Any) -> str | None:
     return "; ".join(p for p in parts if p)[:300] or "unspecified error"
 
 
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    return _errors(body) or response.text.strip().replace("\n", " ")[:300] or response.reason_phrase
-
-
-class ExperianClient(BureauClient):
+class ExperianClient(BearerBureauClient):
     """One Experian Business Information account (see the module docstring)."""
+
+    system = "Experian"
 
     def __init__(
         self,
@@ -91,54 +74,31 @@ class ExperianClient(BureauClient):
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
-        self.name = name
         self.config = config
-        self.paid_calls = 0
-        self._clock = clock
         self._today = today
-        self._secrets: set[str] = {config.client_secret, config.password}
-        for secret in self._secrets:
-            register_secret(secret)
-        self.http = HttpClient(
+        self._connect(
             config.base_url.rstrip("/"),
             name=name,
+            secrets=[config.client_secret, config.password],
             timeout=config.timeout,
-            headers={"Accept": "application/json"},
-            rate=TokenBucket(config.requests_per_second, burst=1, sleep=sleep) if config.requests_per_second else None,
-            retry=RetryPolicy(attempts=config.retries),
+            requests_per_second=config.requests_per_second,
+            retries=config.retries,
+            refresh_margin=config.token_refresh_margin,
             transport=transport,
             sleep=sleep,
+            clock=clock,
         )
-        self._token: str | None = None
-        self._expires = 0.0
-        self._refused: BureauAuthError | None = None
 
     # -- plumbing -----------------------------------------------------------------------------------
 
-    def _message(self, call: str, reason: str) -> str:
-        message = f"{SYSTEM} (connector {self.name}): {call}: {reason}".replace("\n", " ")
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            message = message.replace(secret, "***")
-        return message
-
-    def _error(self, call: str, reason: str, *, retryable: bool | None = None) -> BureauError:
-        exc = BureauError(self._message(call, reason))
-        if retryable is not None:
-            exc.retryable = retryable
-        return exc
-
-    def _json(self, call: str, response: httpx.Response) -> Any:
+    def _detail(self, response: httpx.Response) -> str:
         try:
-            return response.json()
+            body = response.json()
         except ValueError:
-            raise self._error(call, f"the answer (HTTP {response.status_code}) is not JSON", retryable=False) from None
+            body = None
+        return _errors(body) or body_text(response)
 
-    def _login(self) -> str:
-        if self._refused is not None:
-            raise self._refused
-        if self._token is not None and self._clock() < self._expires - self.config.token_refresh_margin:
-            return self._token
-        self._token = None
+    def _fetch_token(self) -> tuple[str, float]:
         call = "token"
         try:
             response = self.http.post(
@@ -149,57 +109,31 @@ class ExperianClient(BureauClient):
                     "client_secret": self.config.client_secret,
                     "Content-Type": "application/json",
                 },
-                ok=CLIENT_ERRORS,
+                ok=BUREAU_CLIENT_ERRORS,
             )
         except HttpError as exc:
-            raise self._error(call, _why(exc), retryable=exc.retryable) from None
+            raise self._failed(call, exc) from None
         status = response.status_code
         if status in (400, 401, 403):
-            self._refused = BureauAuthError(
-                self._message(
-                    call,
-                    f"HTTP {status}: {_detail(response)}; the client id, secret, username or password was "
-                    "refused; not retried, since repeated failed logins lock the user: correct the credentials",
-                )
+            self._refuse(
+                call,
+                f"HTTP {status}: {self._detail(response)}; the client id, secret, username or password was "
+                "refused; not retried, since repeated failed logins lock the user: correct the credentials",
             )
-            raise self._refused
         if status >= 400:
-            raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+            raise self._error(call, f"HTTP {status}: {self._detail(response)}", retryable=False)
         body = self._json(call, response)
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise self._error(call, "malformed answer: 'access_token' is missing", retryable=False)
+        token = self._token_in(call, body, "access_token")
         lifetime = str(body.get("expires_in", ""))
-        register_secret(token)
-        self._secrets.add(token)
-        self._token = token
-        self._expires = self._clock() + (float(lifetime) if lifetime.isdigit() else 1800.0)
-        return token
+        return token, float(lifetime) if lifetime.isdigit() else 1800.0
 
     def _send(self, call: str, url: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST ``payload`` (a paid call) and return the answer's JSON object once it says ``success``."""
-        refreshed = False
-        while True:
-            token = self._login()
-            try:
-                response = self.http.post(
-                    url, json=payload, headers={"Authorization": f"Bearer {token}"}, ok=CLIENT_ERRORS
-                )
-            except HttpError as exc:
-                raise self._error(call, _why(exc), retryable=exc.retryable) from None
-            if response.status_code == 401 and not refreshed:
-                self._token, refreshed = None, True
-                continue
-            break
-        status = response.status_code
-        if status < 400 or status == 404:  # answered, found or not: a call the account pays for
-            self.paid_calls += 1
-        if status == 401:
-            raise BureauAuthError(self._message(call, f"HTTP 401 right after a new token: {_detail(response)}"))
-        if status == 404:
-            raise BureauNotFound(self._message(call, f"HTTP 404: {_detail(response)}"))
-        if status >= 400:
-            raise self._error(call, f"HTTP {status}: {_detail(response)}", retryable=False)
+        response = self._send_bearer(
+            call,
+            lambda headers: self.http.post(url, json=payload, headers=headers, ok=BUREAU_CLIENT_ERRORS),
+            paid=True,
+        )
         body = self._json(call, response)
         if not isinstance(body, dict):
             raise self._error(call, "malformed answer: not a JSON object", retryable=False)
