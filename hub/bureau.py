@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,66 @@ class BureauNotFound(BureauError):
     """The bureau has no company (or no report) for what was asked."""
 
     retryable = False
+
+
+class PayloadError(ValueError):
+    """A bureau's payload lacks what its documentation promises; the message names the path. A
+    client turns it into a :class:`BureauError` naming the call, and returns nothing half-built."""
+
+
+# Reading a bureau's JSON payload: every client reads optional objects, texts, numbers written as
+# digits or as numbers, bounded whole numbers and ISO dates the same way.
+
+
+def payload_object(value: Any, path: str, *, required: bool = False) -> dict[str, Any]:
+    """``value`` as an object; ``{}`` when absent (unless required); PayloadError when it is something else."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise PayloadError(f"'{path}' is missing" if value is None else f"'{path}' is not an object")
+    return value
+
+
+def payload_text(value: Any) -> str | None:
+    """A text stripped of spaces; None when absent or empty."""
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def payload_number(value: Any) -> Decimal | None:
+    """A number written as a number or as digits ("50000", "50,000.00"); None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return Decimal(str(value))
+    cleaned = str(value).strip().replace(",", "")
+    return Decimal(cleaned) if _NUMBER.fullmatch(cleaned) else None
+
+
+def payload_whole(value: Any, path: str, low: int, high: int) -> int | None:
+    """An integer in ``low..high``; None when absent; PayloadError when it is something else."""
+    if value is None or value == "":
+        return None
+    parsed = payload_number(value)
+    if parsed is None or parsed != parsed.to_integral_value() or not low <= parsed <= high:
+        raise PayloadError(f"'{path}' is {value!r}, not a whole number from {low} to {high}")
+    return int(parsed)
+
+
+def payload_date(value: Any) -> dt.date | None:
+    """The date an ISO date or timestamp starts with; None when absent or not a date."""
+    raw = payload_text(value)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

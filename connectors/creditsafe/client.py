@@ -37,7 +37,9 @@ from hub import (
     BureauReport,
     HttpError,
     MonitoringEvent,
+    PayloadError,
     body_text,
+    payload_object,
 )
 
 from . import normalise
@@ -152,9 +154,9 @@ class CreditsafeClient(BearerBureauClient):
             items = body.get("companies") or []
             try:
                 if not isinstance(items, list):
-                    raise normalise.Malformed("'companies' is not a list")
+                    raise PayloadError("'companies' is not a list")
                 found = [normalise.company(self.name, item) for item in items]
-            except normalise.Malformed as exc:
+            except PayloadError as exc:
                 raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
             if found:
                 return found
@@ -166,7 +168,7 @@ class CreditsafeClient(BearerBureauClient):
         body = self._json(call, response)
         try:
             return normalise.report(self.name, body, self._today())
-        except normalise.Malformed as exc:
+        except PayloadError as exc:
             raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
 
     def register_monitoring(self, company_ids: Iterable[str]) -> None:
@@ -206,9 +208,9 @@ class CreditsafeClient(BearerBureauClient):
             data = body.get("data") or []
             try:
                 if not isinstance(data, list):
-                    raise normalise.Malformed("'data' is not a list")
+                    raise PayloadError("'data' is not a list")
                 events = [normalise.notification(self.name, item) for item in data]
-            except normalise.Malformed as exc:
+            except PayloadError as exc:
                 raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
             for event in events:
                 day = event.date.isoformat() if event.date else None
@@ -217,7 +219,7 @@ class CreditsafeClient(BearerBureauClient):
                 if day is not None and day == latest:
                     at_latest.add(event.event_id)
             fresh = [e for e in events if e.event_id not in skip]
-            paging = normalise.obj(body.get("paging"), "paging") if isinstance(body.get("paging"), dict) else {}
+            paging = payload_object(body.get("paging"), "paging") if isinstance(body.get("paging"), dict) else {}
             if data and "next" in paging:
                 more = paging["next"] is not None
             else:

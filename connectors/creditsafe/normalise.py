@@ -24,59 +24,24 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hub import BureauCompany, BureauEvent, BureauReport, LegalEventKind, MonitoringEvent
+from hub import (
+    BureauCompany,
+    BureauEvent,
+    BureauReport,
+    LegalEventKind,
+    MonitoringEvent,
+    PayloadError as Malformed,
+    payload_date as date,
+    payload_number as number,
+    payload_object as obj,
+    payload_text as text,
+)
 
 #: Midpoints of Creditsafe's common value bands (A 71-100, B 51-70, C 30-50, D 1-29; E is not scored).
 BAND_MIDPOINTS: dict[str, float] = {"A": 85.5, "B": 60.5, "C": 40.0, "D": 15.0}
 _INSOLVENT = re.compile(r"liquidat|administration|receiver|insolven|bankrupt|winding.up|dissolution", re.I)
-
-
-class Malformed(ValueError):
-    """A payload lacks what the documentation promises; the message names the path."""
-
-
-def obj(value: Any, path: str, *, required: bool = False) -> dict[str, Any]:
-    """``value`` as an object; ``{}`` when absent (unless required); Malformed when it is something else."""
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        raise Malformed(f"'{path}' is missing" if value is None else f"'{path}' is not an object")
-    return value
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def number(value: Any) -> Decimal | None:
-    """A number written as a number or as digits ("50000", "50,000.00"); None for anything else."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
-    cleaned = str(value).strip().replace(",", "")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", cleaned):
-        return None
-    try:
-        return Decimal(cleaned)
-    except InvalidOperation:  # pragma: no cover - the pattern excludes it
-        return None
-
-
-def date(value: Any) -> dt.date | None:
-    raw = text(value)
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        return None
 
 
 def rating_score(rating: Mapping[str, Any], path: str) -> tuple[float | None, str | None, str | None]:

@@ -36,7 +36,9 @@ from hub import (
     BureauQuery,
     BureauReport,
     HttpError,
+    PayloadError,
     body_text,
+    payload_object,
 )
 
 from . import normalise
@@ -151,11 +153,11 @@ class DnbClient(BearerBureauClient):
                 continue
             body = self._json(call, response)
             try:
-                candidates = normalise.obj(body, "body", required=True).get("matchCandidates") or []
+                candidates = payload_object(body, "body", required=True).get("matchCandidates") or []
                 if not isinstance(candidates, list):
-                    raise normalise.Malformed("'matchCandidates' is not a list")
+                    raise PayloadError("'matchCandidates' is not a list")
                 found = [normalise.company(self.name, c) for c in candidates]
-            except normalise.Malformed as exc:
+            except PayloadError as exc:
                 raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
             if found:
                 return found
@@ -173,7 +175,7 @@ class DnbClient(BearerBureauClient):
         body = self._json(call, response)
         try:
             return normalise.report(self.name, body, self._today())
-        except normalise.Malformed as exc:
+        except PayloadError as exc:
             raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
 
     def close(self) -> None:

@@ -18,63 +18,24 @@ score, PAYDEX and standard rating ("5A2") stay in ``raw`` for audit and display.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
-from hub import BureauCompany, BureauEvent, BureauReport, LegalEventKind
+from hub import (
+    BureauCompany,
+    BureauEvent,
+    BureauReport,
+    LegalEventKind,
+    PayloadError as Malformed,
+    payload_date as date,
+    payload_number as number,
+    payload_object as obj,
+    payload_text as text,
+    payload_whole as whole,
+)
 
 #: Midpoints of the national percentile range of each failure score class (1 = lowest risk).
 CLASS_MIDPOINTS: dict[int, float] = {1: 95.5, 2: 80.5, 3: 50.5, 4: 20.5, 5: 5.5}
-
-
-class Malformed(ValueError):
-    """A payload lacks what the documentation promises; the message names the path."""
-
-
-def obj(value: Any, path: str, *, required: bool = False) -> dict[str, Any]:
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        raise Malformed(f"'{path}' is missing" if value is None else f"'{path}' is not an object")
-    return value
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
-    cleaned = str(value).strip().replace(",", "")
-    return Decimal(cleaned) if re.fullmatch(r"-?\d+(\.\d+)?", cleaned) else None
-
-
-def whole(value: Any, path: str, low: int, high: int) -> int | None:
-    """An integer in ``low..high``; None when absent; Malformed when it is something else."""
-    if value is None or value == "":
-        return None
-    parsed = number(value)
-    if parsed is None or parsed != parsed.to_integral_value() or not low <= parsed <= high:
-        raise Malformed(f"'{path}' is {value!r}, not a whole number from {low} to {high}")
-    return int(parsed)
-
-
-def date(value: Any) -> dt.date | None:
-    raw = text(value)
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        return None
 
 
 def part(value: Mapping[str, Any], key: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from hub import (
     BureauQuery,
     BureauReport,
     HttpError,
+    PayloadError,
     body_text,
 )
 
@@ -166,9 +167,9 @@ class ExperianClient(BearerBureauClient):
         results = body.get("results") or []
         try:
             if not isinstance(results, list):
-                raise normalise.Malformed("'results' is not a list")
+                raise PayloadError("'results' is not a list")
             return [normalise.company(self.name, item) for item in results]
-        except normalise.Malformed as exc:
+        except PayloadError as exc:
             raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
 
     def report(self, company_id: str) -> BureauReport:
@@ -188,7 +189,7 @@ class ExperianClient(BearerBureauClient):
         )
         try:
             return normalise.report(self.name, company_id, body, self._today(), self.config.currency)
-        except normalise.Malformed as exc:
+        except PayloadError as exc:
             raise self._error(call, f"malformed answer: {exc}", retryable=False) from None
 
     def close(self) -> None:

@@ -17,51 +17,20 @@ whole in ``raw`` (score factors and trends included) for audit.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from decimal import Decimal
 from typing import Any
 
-from hub import BureauCompany, BureauReport
+from hub import (
+    BureauCompany,
+    BureauReport,
+    PayloadError as Malformed,
+    payload_number as number,
+    payload_object as obj,
+    payload_text as text,
+    payload_whole as whole,
+)
 
 #: Midpoints of the Intelliscore Plus score range of each risk class (1 = lowest risk).
 CLASS_MIDPOINTS: dict[int, float] = {1: 88.0, 2: 63.0, 3: 38.0, 4: 18.0, 5: 5.5}
-
-
-class Malformed(ValueError):
-    """A payload lacks what the documentation promises; the message names the path."""
-
-
-def obj(value: Any, path: str, *, required: bool = False) -> dict[str, Any]:
-    if value is None and not required:
-        return {}
-    if not isinstance(value, dict):
-        raise Malformed(f"'{path}' is missing" if value is None else f"'{path}' is not an object")
-    return value
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
-def number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float, Decimal)):
-        return Decimal(str(value))
-    cleaned = str(value).strip().replace(",", "")
-    return Decimal(cleaned) if re.fullmatch(r"-?\d+(\.\d+)?", cleaned) else None
-
-
-def whole(value: Any, path: str, low: int, high: int) -> int | None:
-    if value is None or value == "":
-        return None
-    parsed = number(value)
-    if parsed is None or parsed != parsed.to_integral_value() or not low <= parsed <= high:
-        raise Malformed(f"'{path}' is {value!r}, not a whole number from {low} to {high}")
-    return int(parsed)
 
 
 def address(value: Any) -> str | None:
