@@ -822,8 +822,6 @@ class _References:
         self._serials_of: dict[str, dict[str, list[tuple[int, str | None]]]] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
         self._serials: dict[str, list[tuple[int, str | None]]] | None = None
-        self._amounts: dict[tuple[str, Decimal], int] = {}
-        self._per_currency: dict[str, int] = {}
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
@@ -863,24 +861,15 @@ class _References:
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
     def serials(self, book: OpenItems) -> dict[str, list[tuple[int, str | None]]]:
-        """Every invoice by sequence number, and how many open invoices have each amount (built the
-        first time a receipt is read book-wide: runs whose payers are all known never need it)."""
+        """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
+        whose payers are all known never need it)."""
         if self._serials is None:
             self._serials = defaultdict(list)
-            amounts: dict[tuple[str, Decimal], int] = defaultdict(int)
-            per_currency: dict[str, int] = defaultdict(int)
             for inv in book.invoices.values():
                 serial, year = serial_of(inv.number)
                 if serial:
                     self._serials[serial].append((inv.id, year))
-                amounts[inv.currency, inv.open_amount] += 1
-                per_currency[inv.currency] += 1
-            self._amounts, self._per_currency = amounts, per_currency
         return self._serials
-
-    def amount_share(self, currency: str, amount: Decimal) -> tuple[int, int]:
-        """How many open invoices in ``currency`` have ``amount``, and how many there are."""
-        return self._amounts.get((currency, amount), 0), self._per_currency.get(currency, 0)
 
 
 def _group_of(book: OpenItems, customer_id: str) -> str:
@@ -1223,7 +1212,8 @@ class ReferenceMatcher(EvidenceMatcher):
             ]
             if len(paid) != 1 or paid[0] in seen:
                 continue
-            same, total = refs.amount_share(receipt.currency, receipt.amount)
+            counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
+            same, total = counts.get((receipt.currency, receipt.amount), 0), counts.get((receipt.currency, None), 0)
             # The chance that one of the invoices with this number has the amount by coincidence: as
             # many tries as invoices numbered so, each hitting as often as invoices have the amount
             # (the invoice itself counted once more: a unique amount is not proof of a unique habit).
