@@ -50,7 +50,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.dialects import postgresql, sqlite
 from stdnum.exceptions import ValidationError as StdnumError
 
 from hub.bureau import (
@@ -69,7 +68,7 @@ from hub.log import get_logger
 from hub.model import CreditLimitChange, CreditReport, RiskFlag, describe_validation_error, format_money
 from hub.risk.types import CustomerRisk, FlagPolicy, RiskContext, band_of
 from hub.store import Store, schema, utcnow
-from hub.store.bulk import record_hash
+from hub.store.bulk import dialect_insert, record_hash
 from hub.store.locks import transaction_lock
 
 log = get_logger(__name__)
@@ -334,7 +333,7 @@ def paid_this_month(conn: sa.Connection, bureau: str, now: dt.datetime) -> int:
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, row: dict[str, Any], key: Sequence[str]) -> None:
-    insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    insert: Any = dialect_insert(conn.dialect, table)
     stmt = insert.values(row).on_conflict_do_update(
         index_elements=list(key), set_={k: v for k, v in row.items() if k not in key}
     )
@@ -1130,7 +1129,7 @@ class BureauEngine:
                             ).all()
                         )
                     for e in events:
-                        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(be)
+                        insert: Any = dialect_insert(conn.dialect, be)
                         conn.execute(
                             insert.values(
                                 bureau=spec.name,

@@ -25,7 +25,6 @@ from queue import Empty, Full
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
@@ -35,7 +34,7 @@ from hub.log import get_logger, redact, redact_all
 from hub.mapping import RecordMapping, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
-from hub.store.bulk import LOOKUP_CHUNK, BulkWriter, hash_text, hash_token, record_hash, stored_hashes
+from hub.store.bulk import LOOKUP_CHUNK, BulkWriter, dialect_insert, hash_text, hash_token, record_hash, stored_hashes
 from hub.validation import RecordValidator
 
 log = get_logger(__name__)
@@ -863,7 +862,7 @@ class SyncEngine:
             ext = None  # no valid record can have it (the raw record keeps its start)
         digest = record_hash([json.dumps(safe, sort_keys=True)])
         q = schema.quarantine
-        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(q)
+        insert: Any = dialect_insert(conn.dialect, q)
         stmt = insert.values(
             connector=ctx.connector,
             stream=ctx.spec.name,
@@ -907,7 +906,7 @@ class SyncEngine:
 
     def _save_cursor(self, conn: Connection, connector: str, stream: str, cursor: JSONValue, now: Any) -> None:
         st = schema.sync_state
-        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(st)
+        insert: Any = dialect_insert(conn.dialect, st)
         conn.execute(
             insert.values(connector=connector, stream=stream, cursor=cursor, updated_at=now).on_conflict_do_update(
                 index_elements=["connector", "stream"], set_={"cursor": cursor, "updated_at": now}

@@ -55,6 +55,13 @@ def stored_hashes(conn: Connection, table: sa.Table, source: str, ids: Sequence[
     return found
 
 
+def dialect_insert(dialect: Any, table: sa.Table) -> Any:
+    """An INSERT of ``table`` in the dialect's own form, which has ``on_conflict_do_update`` and
+    ``on_conflict_do_nothing`` (PostgreSQL's and SQLite's share them; SQLAlchemy's generic one has
+    neither)."""
+    return (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 class BulkWriter:
     """Writes validated rows of one table with a statement compiled once by SQLAlchemy.
 
@@ -71,7 +78,7 @@ class BulkWriter:
         disposition: str,
         keep_on_update: Sequence[str] = (),
     ) -> None:
-        insert: Any = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+        insert: Any = dialect_insert(dialect, table)
         insert = insert.values({c: sa.bindparam(c) for c in columns})
         key = ["source", "external_id"]
         if disposition == "merge":
