@@ -443,7 +443,7 @@ def _bureau_reports(customers: list[_Customer], today: dt.date) -> tuple[list[li
     Creditsafe rates every fifth customer in good standing (A, 78-92 of 100, a limit of four
     months of its invoicing); the first customer in trouble was rated B four months ago and D now
     (a downgrade); the Chinese importer had a clean Tianyancha report five months ago and is listed
-    as a dishonest debtor in the latest (80 -> 50 by the rule of hub_connectors.tianyancha.score).
+    as a dishonest debtor in the latest (80 -> 50 by the rule of hub_connectors.cn_bureau_score).
     Nothing here draws on the sample's random numbers, so the rest of the book is as it was.
     """
 

@@ -40,7 +40,7 @@ every check accepts as ``searchKey``; a company without one keeps its Qichacha `
 ``SumptuaryCheck/GetList`` (限制高消费), ``ExceptionCheck/GetList`` (经营异常; removed listings
 are no event) and ``ZhixingCheck/GetList`` (被执行人, with the amount enforced, ``Biaodi``).
 Lawsuits are not read: Qichacha sells them as separate document checks whose fields this client
-does not know yet. The score and band follow the rule Tianyancha uses (``hub_connectors.tianyancha.score``:
+does not know yet. The score and band follow the rule Tianyancha uses (``hub_connectors.cn_bureau_score``:
 start 80, points off per listing). A payload without the documented fields is a BureauError naming
 the call; nothing is returned half-built.
 
@@ -80,7 +80,7 @@ from hub import (
     register_secret,
 )
 
-from ..tianyancha.score import CHINA, assess, parse_amount, parse_capital, parse_date
+from ..cn_bureau_score import CHINA, assess, parse_amount, parse_capital, parse_date
 
 log = get_logger(__name__)
 

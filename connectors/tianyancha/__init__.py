@@ -79,7 +79,7 @@ from hub import (
     register_secret,
 )
 
-from .score import CHINA, assess, parse_amount, parse_capital, parse_date
+from ..cn_bureau_score import CHINA, assess, parse_amount, parse_capital, parse_date
 
 log = get_logger(__name__)
 
