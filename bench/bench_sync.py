@@ -43,12 +43,27 @@ def raw_sqlite_baseline(invoices: Path, db: Path) -> float:
     return seconds
 
 
+def empty_postgres(url: str) -> None:
+    """Drop every table of the public schema of a PostgreSQL database (a bench database, not a real one)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--invoices", type=int, default=1_000_000)
     ap.add_argument("--customers", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--database",
+        default="sqlite:///hub.db",
+        help="store URL (default: SQLite in the workdir); a PostgreSQL database is emptied first",
+    )
     a = ap.parse_args()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-sync-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -71,8 +86,10 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
     remove_store(work)
+    if a.database.startswith("postgresql"):
+        empty_postgres(a.database)
     (work / "hub.toml").write_text(
-        '[database]\nurl = "sqlite:///hub.db"\n[connectors.erp]\ntype = "csv"\n'
+        f'[database]\nurl = "{a.database}"\n[connectors.erp]\ntype = "csv"\n'
         'customers = "customers.csv"\ninvoices = "invoices.csv"\n',
         encoding="utf-8",
     )
@@ -99,6 +116,7 @@ def main() -> None:
     baseline = raw_sqlite_baseline(work / "invoices.csv", work / "raw.db")
     (work / "raw.db").unlink()
     result = {
+        "database": a.database.split("@")[-1],
         "invoices": a.invoices,
         "customers": a.customers,
         "first_sync_s": round(first, 2),

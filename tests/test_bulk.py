@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from hub.store import schema
 from hub.store.bulk import BulkWriter
+from tests.conftest import PG_ADMIN_URL
 
 COLUMNS = [
     "source",
@@ -132,3 +138,117 @@ def test_a_large_page_takes_the_shaped_write(tmp_path: Path, monkeypatch: Any) -
     engine.dispose()
     assert calls == [120]
     assert len(_stored(str(engine.url))) == 120
+
+
+CUSTOMER_COLUMNS = [
+    "source",
+    "external_id",
+    "record_hash",
+    "synced_at",
+    "canonical_id",
+    "legal_name",
+    "aliases",
+    "tax_ids",
+    "ibans",
+    "links",
+    "credit_limit",
+    "country",
+]
+
+
+def _customer_rows(writer: BulkWriter, keys: range, *, name: str, canonical: str) -> list[tuple[Any, ...]]:
+    synced = dt.datetime(2026, 11, 29, 12, 0, 0)
+    return [
+        writer.params(
+            {
+                "source": "erp",
+                "external_id": f"C{i:04d}",
+                "record_hash": i * 7919 - (1 << 40),
+                "synced_at": synced,
+                "canonical_id": f"{canonical}{i}",
+                "legal_name": f"{name} {i} O'Brien\tGmbH \\ 有限公司",
+                "aliases": [f"{name}\n{i}"] if i % 3 else [],
+                "tax_ids": {"vat": f"DE{i:09d}"},
+                "ibans": [],
+                "links": {"erp": f"C{i:04d}"},
+                "credit_limit": Decimal(i) * Decimal("1000.05") if i % 4 else None,
+                "country": None,
+            }
+        )
+        for i in keys
+    ]
+
+
+@pytest.fixture
+def pg_database(pg_admin: sa.Engine) -> Iterator[sa.Engine]:
+    """An empty database of its own on the PostgreSQL server, with the customer table."""
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine = sa.create_engine(sa.make_url(PG_ADMIN_URL).set(database=name))
+    schema.metadata.create_all(engine, tables=[schema.customer])
+    yield engine
+    engine.dispose()
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pages_written(engine: sa.Engine, disposition: str) -> list[Any]:
+    writer = BulkWriter(
+        engine.dialect, schema.customer, CUSTOMER_COLUMNS, disposition, keep_on_update=("canonical_id",)
+    )
+    with engine.begin() as conn:
+        writer.write(conn, _customer_rows(writer, range(120), name="Alpha", canonical="first"))
+    with engine.begin() as conn:  # a second page over the first: 60 keys already stored, 60 new
+        writer.write(conn, _customer_rows(writer, range(60, 180), name="Beta", canonical="second"))
+    with engine.connect() as conn:
+        cols = ", ".join(f'"{c}"' for c in CUSTOMER_COLUMNS)
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT {cols} FROM customer ORDER BY id").all()]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("disposition", ["merge", "append"])
+def test_postgres_copy_write_stores_what_the_row_statement_stores(
+    pg_database: sa.Engine, pg_admin: sa.Engine, disposition: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages written through COPY and a staging table hold the same rows, in the same order, as
+    pages written row by row: merged over stored keys with canonical_id kept, or skipped."""
+    copies: list[int] = []
+    original = BulkWriter._write_copy
+
+    def counted(self: BulkWriter, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+        copies.append(len(rows))
+        original(self, conn, rows)
+
+    monkeypatch.setattr(BulkWriter, "_write_copy", counted)
+    with_copy = _pages_written(pg_database, disposition)
+    assert copies == [120, 120]
+
+    monkeypatch.setattr("hub.store.bulk._COPY_MIN_ROWS", 10**9)  # every page row by row
+    with pg_database.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE customer RESTART IDENTITY")
+    row_by_row = _pages_written(pg_database, disposition)
+
+    assert with_copy == row_by_row
+    assert len(with_copy) == 180
+    by_key = {r[1]: r for r in with_copy}
+    assert by_key["C0061"][4] == "first61"  # canonical_id is kept on update
+    assert by_key["C0061"][5].startswith("Beta" if disposition == "merge" else "Alpha")
+    assert by_key["C0150"][4] == "second150"
+
+
+@pytest.mark.postgres
+def test_postgres_copy_write_rolled_back_leaves_nothing_and_the_next_write_works(pg_database: sa.Engine) -> None:
+    writer = BulkWriter(pg_database.dialect, schema.customer, CUSTOMER_COLUMNS, "merge")
+    with pg_database.connect() as conn:
+        with conn.begin() as tx:
+            writer.write(conn, _customer_rows(writer, range(100), name="Lost", canonical="x"))
+            tx.rollback()  # the staging table made in this transaction goes with it
+        with conn.begin():
+            writer.write(conn, _customer_rows(writer, range(50, 150), name="Kept", canonical="y"))
+        with conn.begin():  # the same connection again: its staging table is reused, empty
+            writer.write(conn, _customer_rows(writer, range(140, 200), name="More", canonical="z"))
+        names = conn.exec_driver_sql("SELECT legal_name FROM customer ORDER BY id").scalars().all()
+    assert len(names) == 150
+    assert not any(n.startswith("Lost") for n in names)
+    assert names[-1].startswith("More")
