@@ -34,7 +34,16 @@ from hub.log import get_logger, redact, redact_all
 from hub.mapping import RecordMapping, load_mapping
 from hub.model import RECORD_TYPES
 from hub.store import Store, schema, utcnow
-from hub.store.bulk import LOOKUP_CHUNK, BulkWriter, dialect_insert, hash_text, hash_token, record_hash, stored_hashes
+from hub.store.bulk import (
+    LOOKUP_CHUNK,
+    BulkWriter,
+    dialect_insert,
+    hash_text,
+    hash_token,
+    key_in,
+    record_hash,
+    stored_hashes,
+)
 from hub.validation import RecordValidator
 
 log = get_logger(__name__)
@@ -889,7 +898,7 @@ class SyncEngine:
                 q.c.connector == ctx.connector,
                 q.c.stream == ctx.spec.name,
                 q.c.resolved_at.is_(None),
-                q.c.external_id.in_(sa.bindparam("ids", expanding=True)),
+                key_in(conn.dialect, q.c.external_id, "ids"),
             )
             .values(resolved_at=now)
         )

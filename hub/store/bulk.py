@@ -43,12 +43,24 @@ def record_hash(values: Iterable[Any]) -> int:
 LOOKUP_CHUNK = 5000
 
 
+def key_in(dialect: Any, column: Any, name: str) -> Any:
+    """``column IN`` the list bound as ``name``: on PostgreSQL ``= ANY`` of one array parameter, elsewhere
+    an expanding parameter (not a list of literals, each of which SQLAlchemy would coerce).
+
+    Why the array: an expanding list of 5,000 ids is 5,000 placeholders that SQLAlchemy renders with
+    a cast each and psycopg splits again, on every page; it made a full re-read into PostgreSQL
+    slower than the database work itself.
+    """
+    if dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 def stored_hashes(conn: Connection, table: sa.Table, source: str, ids: Sequence[str]) -> dict[str, int]:
     """The content hash of each of ``ids`` that ``table`` holds for ``source``, in chunked queries."""
     found: dict[str, int] = {}
-    # An expanding parameter, not a list of literals: SQLAlchemy would coerce every literal.
     query = sa.select(table.c.external_id, table.c.record_hash).where(
-        table.c.source == source, table.c.external_id.in_(sa.bindparam("ids", expanding=True))
+        table.c.source == source, key_in(conn.dialect, table.c.external_id, "ids")
     )
     for i in range(0, len(ids), LOOKUP_CHUNK):
         found.update(conn.execute(query, {"ids": list(ids[i : i + LOOKUP_CHUNK])}).all())
@@ -95,7 +107,8 @@ class BulkWriter:
         self.table = table
         self.dialect = dialect
         # PostgreSQL: the same write as a COPY into a staging table and one INSERT ... SELECT, for write().
-        self._copy: tuple[str, str, str] | None = None
+        self._copy: tuple[str, str, str, str] | None = None
+        self._copy_types: list[int] | None = None
         if dialect.name == "postgresql" and not self.positional:
             self._copy = _copy_statements(dialect, table, self.order, disposition, keep_on_update)
         self._processors = {c: table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns}
@@ -136,11 +149,15 @@ class BulkWriter:
         transaction, it disappears with a rollback and is made again by the next write.
         """
         assert self._copy is not None
-        create, copy_sql, move = self._copy
+        create, copy_sql, move, _stage = self._copy
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(create)
+            if self._copy_types is None:
+                self._copy_types = _staging_types(cursor, self._copy[3])
             with cursor.copy(copy_sql) as copy:
+                # the columns' types told once: no dumper looked up per value
+                copy.set_types(self._copy_types)
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(move)
@@ -207,11 +224,11 @@ def _on_conflict(insert: Any, columns: Sequence[str], disposition: str, keep_on_
 
 def _copy_statements(
     dialect: Any, table: sa.Table, order: Sequence[str], disposition: str, keep_on_update: Sequence[str]
-) -> tuple[str, str, str]:
+) -> tuple[str, str, str, str]:
     """PostgreSQL's staging-table statements for :meth:`BulkWriter._write_copy`: create the staging
     table if this connection has none (the target's column types, no constraints), COPY into it,
     and move its rows into the target with the same conflict clause as the plain statement,
-    emptying it."""
+    emptying it; and the staging table's name."""
     quote = dialect.identifier_preparer.quote
     stage = f"hub_stage_{table.name}"
     cols = ", ".join(quote(c) for c in order)
@@ -221,7 +238,17 @@ def _copy_statements(
     staging = sa.table(stage, *(sa.column(c) for c in order))
     insert = postgresql.insert(table).from_select(list(order), sa.select(*(staging.c[c] for c in order)))
     move = str(_on_conflict(insert, order, disposition, keep_on_update).compile(dialect=dialect))
-    return create, f"COPY {quote(stage)} ({cols}) FROM STDIN", f"{move}; TRUNCATE {quote(stage)}"
+    return create, f"COPY {quote(stage)} ({cols}) FROM STDIN", f"{move}; TRUNCATE {quote(stage)}", stage
+
+
+def _staging_types(cursor: Any, stage: str) -> list[int]:
+    """The type oid of each column of the staging table, in order."""
+    cursor.execute(
+        "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+        "ORDER BY attnum",
+        (stage,),
+    )
+    return [oid for (oid,) in cursor.fetchall()]
 
 
 #: Rows in one statement of :meth:`BulkWriter._write_shaped`, and the parameters it may hold
