@@ -18,13 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # starlette 0.50 suggests httpx2, which is not packaged here
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 
 from hub.app import Hub
 from hub.config import load_config
