@@ -94,7 +94,7 @@ def test_a_bad_or_unknown_bearer_token_is_refused(client: TestClient) -> None:
         (("sales",), "POST", "/api/v1/receipts/{ref}/unmatch", {}),
         (("finance",), "POST", "/api/v1/limits/requests", {"customer_id": "C001", "amount": "1", "reason": "x"}),
         (("sales",), "POST", "/api/v1/limits/proposals/1/approve", {}),
-        (("viewer",), "POST", "/api/v1/customers/C001/ledger", {"channel": "call", "content": "hello"}),
+        (("viewer",), "POST", "/api/v1/customers/C001/ledger", {"channel": "phone", "content": "hello"}),
         (("finance",), "POST", "/api/v1/outbox/replay", {}),
         (("credit",), "GET", "/api/v1/audit", None),
         (("finance", "credit", "sales", "viewer"), "GET", "/api/v1/outbox", None),

@@ -123,7 +123,7 @@ def log_action(customer_id: str, body: LedgerIn, request: Request, user: CreditO
     promise = body.promise
     entry = hub_of(request).collections.log(
         customer_id,
-        channel=body.channel,
+        channel=body.channel.value,
         content=body.content,
         actor=user.actor,
         outcome=body.outcome,

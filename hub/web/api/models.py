@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.codes import CollectionChannel
+
 T = TypeVar("T")
 
 Amount = Decimal
@@ -202,7 +204,7 @@ class PromiseIn(BaseModel):
 
 class LedgerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: str = Field(min_length=1, max_length=50, description="call, email, visit, letter...")
+    channel: CollectionChannel = Field(description="How the customer was reached.")
     content: str = Field(min_length=1, max_length=5000)
     outcome: str | None = Field(default=None, max_length=200)
     invoices: list[str] = Field(default_factory=list, max_length=200)
