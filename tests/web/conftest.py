@@ -55,13 +55,17 @@ secret = { file = "webhook-secret.txt" }
 """
 
 
-def _build(folder: Path) -> None:
+def build_book(folder: Path, db_url: str | None = None) -> None:
+    """The sample book in ``folder`` (its SQLite file, or ``db_url``) after a full run, with the users."""
     from hub.cli.demo import DEMO_CONFIG
     from hub.sample import RATES, build_sample
 
     build_sample(folder / "data", SAMPLE_DAY)
     rates = "{ " + ", ".join(f'{ccy} = "{rate}"' for ccy, rate in sorted(RATES.items())) + " }"
-    (folder / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates) + WEB_SETTINGS, encoding="utf-8")
+    config = DEMO_CONFIG.replace("{rates}", rates) + WEB_SETTINGS
+    if db_url is not None:
+        config = config.replace('url = "sqlite:///hub.db"', f'url = "{db_url}"')
+    (folder / "hub.toml").write_text(config, encoding="utf-8")
     (folder / "webhook-secret.txt").write_text(WEBHOOK_SECRET, encoding="utf-8")
     hub = Hub(load_config(folder / "hub.toml"), lock_wait=0)
     try:
@@ -80,7 +84,7 @@ def _build(folder: Path) -> None:
 def sample_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample book after a full run, with the users: a template folder (not to be written)."""
     folder = tmp_path_factory.mktemp("web-sample")
-    _build(folder)
+    build_book(folder)
     return folder
 
 
