@@ -634,6 +634,7 @@ class Users(_Service):
     def session(self, session_id: str) -> Account | None:
         from hub import accounts
 
+        self._ready()
         return accounts.session_account(
             self.store, session_id, idle=dt.timedelta(minutes=self.hub.config.web.idle_minutes)
         )
@@ -671,6 +672,7 @@ class Tokens(_Service):
     def account(self, token: str) -> Account | None:
         from hub import accounts
 
+        self._ready()
         return accounts.token_account(self.store, token)
 
 
