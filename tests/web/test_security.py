@@ -344,3 +344,11 @@ def test_an_error_while_the_store_is_not_ready_is_a_503_not_a_crash(web_hub: Hub
         empty.close()
     assert answer.status_code == 503
     assert answer.json()["error"] == "store_unavailable"
+
+
+def test_an_htmx_request_without_a_session_is_told_to_go_to_the_login_page(client: TestClient) -> None:
+    answer = client.get(
+        "/api/v1/receipts", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/receipts"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["HX-Redirect"] == "/login?next=/receipts"
