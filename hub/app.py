@@ -135,6 +135,8 @@ class Hub:
                     )
                 cfg = validate_config(ctype.config_model, name, section)
                 built[name] = ctype.factory(name, cfg, context)
+                if (sink := built[name].sink) is not None:
+                    sink.language = cfg.language  # the texts pushed to it are in its language
             self._connectors = built
         return self._connectors
 

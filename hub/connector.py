@@ -153,6 +153,9 @@ class Sink(abc.ABC):
 
     #: Largest batch the sink accepts in one :meth:`deliver` call.
     batch_size: int = 100
+    #: The language of the texts the sink receives (reasons, flag names): the connector's
+    #: ``language`` setting, set by the hub when it builds the connector.
+    language: str = "en"
 
     def check(self) -> None:  # noqa: B027 - optional hook with a sensible default
         """Raise :class:`hub.errors.SinkError` when the target cannot be reached."""
@@ -209,6 +212,8 @@ class ConnectorConfig(BaseModel):
 
     type: str
     mappings: dict[str, str] = Field(default_factory=dict)
+    #: The language of the texts pushed to this connector's sink: ``en`` or ``zh_CN``.
+    language: Literal["en", "zh_CN"] = "en"
 
 
 def validate_config(model: type[ConnectorConfig], name: str, section: dict[str, Any]) -> ConnectorConfig:
