@@ -262,8 +262,11 @@ class Hub:
             stats, _ = engine.run(self.as_of(as_of))
         return stats
 
-    def report(self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20) -> Report:
-        """Write the HTML report of the last risk run (:mod:`hub.report`) and return its figures."""
+    def report(
+        self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20, language: str | None = None
+    ) -> Report:
+        """Write the HTML report of the last risk run (:mod:`hub.report`) in ``language`` (default
+        ``[report] language``) and return its figures."""
         from hub.report import write_report
 
         self.store.check_ready()
@@ -275,6 +278,7 @@ class Hub:
             top=top,
             bucket_bounds=self.config.risk.buckets,
             fx_rates=self.config.fx.table(),
+            locale=language or self.config.report.language,
         )
 
     def outbox(self) -> Outbox:

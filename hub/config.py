@@ -320,6 +320,12 @@ class OutboxConfig(_Section):
     )
 
 
+class ReportConfig(_Section):
+    language: Literal["en", "zh_CN"] = Field(
+        default="en", description="The language of the HTML report ('hub report'; --lang overrides it)."
+    )
+
+
 AutoLinkRule = Literal["tax_id", "external_link", "iban"]
 
 
@@ -484,6 +490,7 @@ class HubConfig(BaseSettings):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -9,6 +9,7 @@ import typer
 
 from hub import fmt
 from hub.cli.common import emit, handled, out, parse_date, session, state
+from hub.i18n import LOCALES
 
 
 def _report(
@@ -18,6 +19,10 @@ def _report(
         str | None,
         typer.Option("--as-of", help="Count collection steps due by this day (default: risk as_of, else today)."),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the page: en or zh_CN (default: [report] language, else en)."),
+    ] = None,
 ) -> None:
     """Write the last risk run as one self-contained HTML page that opens in any browser and prints well.
 
@@ -25,8 +30,10 @@ def _report(
     Run 'hub risk' first.
     """
     day = parse_date(as_of)
+    if lang is not None and lang not in LOCALES:
+        raise typer.BadParameter(f"the report speaks {' or '.join(LOCALES)}, not {lang!r}", param_hint="--lang")
     with session() as hub:
-        figures = hub.report(html, as_of=day, top=top)
+        figures = hub.report(html, as_of=day, top=top, language=lang)
     path = html.resolve()
     base = figures.base_currency
     emit(
