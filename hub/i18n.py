@@ -150,10 +150,20 @@ def render(locale: str, msgid: str, values: Mapping[str, object] | None = None) 
     text = translations(locale).gettext(msgid)
     if not values:
         return text
+    # a value may itself be a message (``Message(N_("approved"))``), an amount or a day: said in ``locale``
+    filled = {name: _fill(value, locale) for name, value in values.items()}
     try:
-        return text % dict(values)
+        return text % filled
     except (KeyError, ValueError, TypeError):
-        return msgid % dict(values)
+        return msgid % {name: _fill(value, DEFAULT_LOCALE) for name, value in values.items()}
+
+
+def _fill(value: object, locale: str) -> object:
+    """A value as it fills a placeholder: a message, amount, day... rendered; anything else as is
+    (so ``%(id)d`` and ``%(name)r`` keep working)."""
+    if isinstance(value, (Message, Amount, Days, Day, Share, Join)):
+        return render_value(value, locale)
+    return value
 
 
 def error_text(locale: str, exc: BaseException) -> str:
@@ -219,8 +229,15 @@ def datetime(value: dt.datetime | None, locale: str, *, style: str = "medium") -
 # -- structured messages: a sentence kept as its id and values, rendered in any locale later ----------
 
 
+class _English:
+    """``str()`` of a message value is its English text (an error's ``str(exc)``, a log line)."""
+
+    def __str__(self) -> str:
+        return render_value(self, DEFAULT_LOCALE)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class Amount:
+class Amount(_English):
     """An amount in a currency inside a message: ``54,000.00 EUR`` in English, ``€54,000.00`` in Chinese."""
 
     amount: Decimal
@@ -228,28 +245,28 @@ class Amount:
 
 
 @dataclass(frozen=True)
-class Days:
+class Days(_English):
     """A number of days: ``1 day``, ``22.5 days`` / ``22.5天``."""
 
     value: float
 
 
 @dataclass(frozen=True)
-class Day:
+class Day(_English):
     """A day: ISO ``2026-12-05`` in English (as the English sentences always wrote it), ``2026年12月5日``."""
 
     value: dt.date
 
 
 @dataclass(frozen=True)
-class Share:
+class Share(_English):
     """A share: ``83%`` for 0.83."""
 
     value: float
 
 
 @dataclass(frozen=True)
-class Join:
+class Join(_English):
     """Parts said one after the other: ``a; b`` in English, a full-width semicolon in Chinese."""
 
     parts: tuple[Value, ...]
@@ -257,7 +274,7 @@ class Join:
 
 
 @dataclass(frozen=True)
-class Message:
+class Message(_English):
     """A sentence kept as its gettext message id and values, so that any locale can render it later.
 
     ``Message(N_("%(days)s past due"), days=Days(23)).render("zh_CN")``; :meth:`english` is the text

@@ -9,7 +9,6 @@ import typer
 
 from hub import fmt
 from hub.cli.common import emit, handled, out, parse_date, session, state
-from hub.i18n import LOCALES
 
 
 def _report(
@@ -29,6 +28,8 @@ def _report(
     Key figures in the base currency, ageing, risk bands, flags, largest exposures and groups, match rate, steps due.
     Run 'hub risk' first.
     """
+    from hub.i18n import LOCALES
+
     day = parse_date(as_of)
     if lang is not None and lang not in LOCALES:
         raise typer.BadParameter(f"the report speaks {' or '.join(LOCALES)}, not {lang!r}", param_hint="--lang")

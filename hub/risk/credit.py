@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from hub import codes
 from hub.config import CreditConfig
 from hub.errors import HubError
+from hub.i18n import N_, Amount, Day, Message
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
 from hub.store import Store, schema, utcnow
@@ -624,7 +625,10 @@ def proposals(
     """Proposals, newest first, optionally of one status and/or one customer."""
     p = schema.credit_limit_proposal
     if status is not None and status not in STATUSES:
-        raise HubError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        raise HubError(
+            N_("status must be one of %(allowed)s, got %(status)r"),
+            values={"allowed": ", ".join(STATUSES), "status": status},
+        )
     query = sa.select(p).order_by(p.c.id.desc())
     if status is not None:
         query = query.where(p.c.status == status)
@@ -645,6 +649,35 @@ def decision_text(proposal: LimitProposal) -> str:
     return proposal.decision
 
 
+#: How a decision on a proposal is said (its status, and the verb of a refused decision).
+VERBS = {
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "applied": N_("applied"),
+    "superseded": N_("superseded"),
+}
+
+
+def decision_message(proposal: LimitProposal) -> Message:
+    """:attr:`LimitProposal.decision` as a message any locale can say."""
+    status = Message(VERBS.get(proposal.status, proposal.status))
+    if proposal.status == "pending":
+        return status
+    if proposal.decided_by and proposal.decided_at:
+        return Message(
+            N_("%(status)s by %(who)s on %(day)s"),
+            status=status,
+            who=proposal.decided_by,
+            day=Day(proposal.decided_at.date()),
+        )
+    if proposal.decided_by:
+        return Message(N_("%(status)s by %(who)s"), status=status, who=proposal.decided_by)
+    if proposal.decided_at:
+        return Message(N_("%(status)s on %(day)s"), status=status, day=Day(proposal.decided_at.date()))
+    return status
+
+
 def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> LimitProposal:
     """The proposal ``ref`` names: a proposal id (``17``, ``"#17"``) or a customer id.
 
@@ -654,26 +687,32 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
     if isinstance(ref, int):
         found = _by_id(conn, ref)
         if found is None:
-            raise HubError(f"there is no credit limit proposal {ref}")
+            raise HubError(N_("there is no credit limit proposal %(id)s"), values={"id": ref})
         return found
     text = ref.strip()
     if not text:
-        raise HubError("name a proposal id or a customer id")
+        raise HubError(N_("name a proposal id or a customer id"))
     if text.startswith("#") and text[1:].isdigit():
         return find(conn, int(text[1:]), pending=pending)
     own = proposals(conn, customer_id=text)
     by_number = _by_id(conn, int(text)) if text.isdigit() else None
     if own and by_number is not None:
         raise HubError(
-            f"{text!r} is both proposal {text} (customer {by_number.customer_id}) and a customer with proposals; "
-            f"write #{text} for the proposal, or the customer's proposal number (latest: #{own[0].id})"
+            N_(
+                "%(ref)r is both proposal %(ref)s (customer %(customer)s) and a customer with proposals; "
+                "write #%(ref)s for the proposal, or the customer's proposal number (latest: #%(latest)s)"
+            ),
+            values={"ref": text, "customer": by_number.customer_id, "latest": own[0].id},
         )
     if by_number is not None:
         return by_number
     if not own:
         raise HubError(
-            f"there is no credit limit proposal for customer {text!r} (nor with that number); "
-            "'hub limits list' shows the proposals"
+            N_(
+                "there is no credit limit proposal for customer %(customer)r (nor with that number); "
+                "'hub limits list' shows the proposals"
+            ),
+            values={"customer": text},
         )
     if not pending:
         return own[0]
@@ -681,8 +720,16 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
     if not waiting:
         latest = own[0]
         raise HubError(
-            f"customer {text} has no pending credit limit proposal; its latest, {latest.id} "
-            f"({money(latest.recommended, latest.currency)}), is {decision_text(latest)}"
+            N_(
+                "customer %(customer)s has no pending credit limit proposal; its latest, %(id)s "
+                "(%(amount)s), is %(decision)s"
+            ),
+            values={
+                "customer": text,
+                "id": latest.id,
+                "amount": Amount(latest.recommended, latest.currency),
+                "decision": decision_message(latest),
+            },
         )
     return waiting[0]
 
@@ -690,7 +737,7 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
 def _who(by: str) -> str:
     who = (by or "").strip()
     if not who:
-        raise HubError("say who decides: --by NAME is required and must not be empty")
+        raise HubError(N_("say who decides: --by NAME is required and must not be empty"))
     return who
 
 
@@ -700,8 +747,16 @@ def _decide(
     proposal = find(conn, ref, pending=True)
     if proposal.status != "pending":
         raise HubError(
-            f"proposal {proposal.id} for customer {proposal.customer_id} is {decision_text(proposal)}, not pending: "
-            f"only a pending proposal can be {verb}"
+            N_(
+                "proposal %(id)s for customer %(customer)s is %(decision)s, not pending: "
+                "only a pending proposal can be %(verb)s"
+            ),
+            values={
+                "id": proposal.id,
+                "customer": proposal.customer_id,
+                "decision": decision_message(proposal),
+                "verb": Message(VERBS.get(verb, verb)),
+            },
         )
     p = schema.credit_limit_proposal
     done = conn.execute(
@@ -711,7 +766,8 @@ def _decide(
     ).rowcount
     if done != 1:  # decided (or superseded by a risk run) since it was read
         raise HubError(
-            f"proposal {proposal.id} was decided by someone else meanwhile; look again with 'hub limits list'"
+            N_("proposal %(id)s was decided by someone else meanwhile; look again with 'hub limits list'"),
+            values={"id": proposal.id},
         )
     return replace(proposal, status=status, decided_by=by, decided_at=now, note=note)
 
