@@ -344,7 +344,8 @@ def render_value(value: Value, locale: str) -> str:
             return f"{share:.0%}" if english else percent(share, locale)
         case Join(parts=parts, sep=sep):
             if not english:
-                sep = {"; ": "\uff1b", ", ": "\uff0c"}.get(sep, sep)  # fullwidth semicolon, comma
+                # fullwidth semicolon and comma; sentences follow one another without a space
+                sep = {"; ": "\uff1b", ", ": "\uff0c", " ": "", " and ": "\uff0c\u4e14"}.get(sep, sep)
             return sep.join(render_value(p, locale) for p in parts)
         case float():
             return _plain_number(value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ import sqlalchemy as sa
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import ConfigError
+from hub.i18n import N_, Join, Message
+from hub.model import FlagChange
+from hub.outbox import localize
+from hub.risk import credit
 from hub.store import schema
 
 from .conftest import write_config
@@ -99,3 +104,36 @@ def test_a_sink_language_the_hub_does_not_speak_is_a_config_error(tmp_path: Path
     with pytest.raises(ConfigError, match="language"):
         hub.connectors()
     hub.close()
+
+
+def test_a_credit_limit_approval_reaches_a_chinese_sink_in_chinese() -> None:
+    approved = Message(N_("Approved by %(who)s."), who="ana")
+    event = credit._event(
+        "C1",
+        7,
+        Decimal("50000"),
+        "CNY",
+        None,
+        "ana",
+        "Approved by ana. Recommended credit limit: 50,000.00 CNY.",
+        dt.datetime(2026, 12, 2, 9, tzinfo=dt.UTC),
+        {},
+        Join((approved, credit.recommended_message(Decimal("50000"), "CNY")), " "),
+    )
+    assert localize(event, "en").reason == event.reason
+    assert localize(event, "zh_CN").reason == "由ana批准。建议信用额度：¥50,000.00。"  # noqa: RUF001
+
+
+def test_an_event_queued_before_messages_existed_keeps_its_english_reason() -> None:
+    event = FlagChange(
+        event_id="C1:OVER_LIMIT:v1",
+        customer_id="C1",
+        code="OVER_LIMIT",
+        action="raised",
+        version=1,
+        reason="C1 owes more than its credit limit.",
+        at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+    )
+    chinese = localize(event, "zh_CN")
+    assert isinstance(chinese, FlagChange)
+    assert (chinese.reason, chinese.label) == ("C1 owes more than its credit limit.", "超出信用额度")

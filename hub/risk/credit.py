@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from hub import codes
 from hub.config import CreditConfig
 from hub.errors import HubError
-from hub.i18n import N_, Amount, Day, Message
+from hub.i18n import N_, Amount, Day, Join, Message
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
 from hub.store import Store, schema, utcnow
@@ -257,7 +257,12 @@ def size_limit(
                 f"On {terms}-day payment terms about {money(not_due, ccy)} of invoices are normally not yet due, "
                 f"more than this limit: orders may be held although nothing is overdue."
             )
-    return rounded, [f"Recommended credit limit: {money(rounded, ccy)}.", *reasons]
+    return rounded, [recommended_message(rounded, ccy).english(), *reasons]
+
+
+def recommended_message(amount: Decimal, currency: str) -> Message:
+    """``Recommended credit limit: 50,000.00 CNY.``, the first of a recommendation's reasons."""
+    return Message(N_("Recommended credit limit: %(amount)s."), amount=Amount(amount, currency))
 
 
 def _threshold(current: Decimal, settings: CreditConfig) -> Decimal:
@@ -268,39 +273,69 @@ def _decision(
     customer: CustomerRisk, current: Decimal | None, recommended: Decimal, settings: CreditConfig
 ) -> tuple[str, str]:
     """``applied`` or ``pending``, and the sentence that says why."""
+    status, why = _decision_message(customer, current, recommended, settings)
+    return status, why.english()
+
+
+def _decision_message(
+    customer: CustomerRisk, current: Decimal | None, recommended: Decimal, settings: CreditConfig
+) -> tuple[str, Message]:
+    """:func:`_decision` with the sentence as a message any locale can say."""
     ccy = customer.exposure.currency
     if current is None:
-        return "pending", "The customer has no credit limit yet, so this first limit waits for an approval."
+        return "pending", Message(
+            N_("The customer has no credit limit yet, so this first limit waits for an approval.")
+        )
     change = recommended - current
-    direction = "increase" if change > 0 else "decrease"
     threshold = _threshold(current, settings)
     share = f"{(settings.approval_share() * 100).normalize():f}%"
-    rule = f"the smaller of {share} of the current limit and {money(settings.approval_limit(), ccy)}"
-    what = f"The {direction} from {money(current, ccy)} to {money(recommended, ccy)} ({money(abs(change), ccy)})"
+    rule = Message(
+        N_("the smaller of %(share)s of the current limit and %(amount)s"),
+        share=share,
+        amount=Amount(settings.approval_limit(), ccy),
+    )
+    what = Message(
+        N_("The increase from %(current)s to %(new)s (%(change)s)")
+        if change > 0
+        else N_("The decrease from %(current)s to %(new)s (%(change)s)"),
+        current=Amount(current, ccy),
+        new=Amount(recommended, ccy),
+        change=Amount(abs(change), ccy),
+    )
     if change > 0 and (held := _no_raise(customer, current, settings)):
-        return "pending", f"{what} waits for an approval: {held}; a limit is never raised by policy then."
-    if abs(change) <= threshold:
-        return (
-            "applied",
-            f"{what} is within the approval threshold of {money(threshold, ccy)} ({rule}), so it was "
-            "applied without an approval.",
+        return "pending", Message(
+            N_("%(what)s waits for an approval: %(why)s; a limit is never raised by policy then."), what=what, why=held
         )
-    return (
-        "pending",
-        f"{what} is above the approval threshold of {money(threshold, ccy)} ({rule}) and waits for an approval.",
+    if abs(change) <= threshold:
+        return "applied", Message(
+            N_(
+                "%(what)s is within the approval threshold of %(threshold)s (%(rule)s), so it was "
+                "applied without an approval."
+            ),
+            what=what,
+            threshold=Amount(threshold, ccy),
+            rule=rule,
+        )
+    return "pending", Message(
+        N_("%(what)s is above the approval threshold of %(threshold)s (%(rule)s) and waits for an approval."),
+        what=what,
+        threshold=Amount(threshold, ccy),
+        rule=rule,
     )
 
 
-def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) -> str | None:
+def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) -> Join | None:
     """Why this customer's limit must not go up without a person deciding, or None."""
     exposure = customer.exposure
     used = max(ZERO, exposure.open_amount + exposure.open_orders - exposure.secured_amount)
-    why = []
+    why: list[Message] = []
     if used > current:
-        why.append(f"it owes {money(used, exposure.currency)}, more than its current limit")
+        why.append(
+            Message(N_("it owes %(amount)s, more than its current limit"), amount=Amount(used, exposure.currency))
+        )
     if exposure.max_days_past_due >= settings.hold_raise_overdue_days:
-        why.append(f"its oldest unpaid invoice is {exposure.max_days_past_due} days past due")
-    return " and ".join(why) or None
+        why.append(Message(N_("its oldest unpaid invoice is %(days)s days past due"), days=exposure.max_days_past_due))
+    return Join(tuple(why), " and ") if why else None
 
 
 def _row_proposal(row: Any) -> LimitProposal:
@@ -411,6 +446,8 @@ class _LimitRun:
     supersede: list[dict[str, Any]] = field(default_factory=list)
     #: the new proposals (``credit_limit_proposal`` rows)
     new_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: the decision sentence of each new proposal, by customer, as a message (for the pushed event)
+    decisions: dict[str, Message] = field(default_factory=dict)
 
 
 def _recommend(
@@ -436,7 +473,8 @@ def _recommend(
             for pid, _ in waiting
         )
         return
-    status, sentence = _decision(customer, current, amount, settings)
+    status, decided = _decision_message(customer, current, amount, settings)
+    sentence = decided.english()
     same = [pid for pid, recommended in waiting if recommended == amount]
     if same:
         reasons.append(sentence)
@@ -456,6 +494,7 @@ def _recommend(
         )
         return
     reasons.append(sentence)
+    run.decisions[cid] = decided
     rec.status = status
     run.supersede.extend({"pid": pid, "new": cid} for pid, _ in waiting)
     run.new_rows.append(
@@ -545,6 +584,7 @@ def _apply_by_policy(
             " ".join([row["reasons"][0], row["reasons"][-1]]),
             run.now,
             links.get(cid, {}),
+            Join((recommended_message(row["recommended"], row["currency"]), run.decisions[cid]), " "),
         )
         events.append(event)
         audit_rows.append(
@@ -578,7 +618,10 @@ def _event(
     reason: str,
     at: dt.datetime,
     links: dict[str, str],
+    message: Join | Message | None = None,
 ) -> CreditLimitChange:
+    if isinstance(message, Join):
+        message = Message("%(parts)s", parts=message)
     return CreditLimitChange(
         event_id=f"{cid}:credit_limit:{pid}",
         customer_id=cid,
@@ -589,6 +632,7 @@ def _event(
         reason=reason,
         at=at,
         links=links,
+        message=message.to_json() if message is not None else None,
     )
 
 
@@ -813,6 +857,12 @@ def approve(
         if not reason.endswith((".", "!", "?")):
             reason += "."
         summary = proposal.reasons[0] if proposal.reasons else ""
+        said = note.strip() if note and note.strip() else ""
+        approved = (
+            Message(N_("Approved by %(who)s: %(note)s"), who=who, note=reason[len(f"Approved by {who}: ") :])
+            if said
+            else Message(N_("Approved by %(who)s."), who=who)
+        )
         event = _event(
             cid,
             proposal.id,
@@ -823,6 +873,9 @@ def approve(
             f"{reason} {summary}".strip(),
             now,
             customer_links(conn, cid, master_source),
+            Join((approved, recommended_message(proposal.recommended, proposal.currency)), " ")
+            if proposal.reasons
+            else approved,
         )
         store.audit(
             conn,
