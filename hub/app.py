@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
+from hub.i18n import DEFAULT_LOCALE, normalize
 from hub.plugins import PluginHost, load_plugins
 from hub.services import Bureaus, Collections, Customers, Deliveries, Exposures, Limits, Matches
 from hub.store import Store
@@ -136,7 +137,8 @@ class Hub:
                 cfg = validate_config(ctype.config_model, name, section)
                 built[name] = ctype.factory(name, cfg, context)
                 if (sink := built[name].sink) is not None:
-                    sink.language = cfg.language  # the texts pushed to it are in its language
+                    # the texts pushed to it are in its language (English when the hub has no translation)
+                    sink.language = normalize(cfg.language) or DEFAULT_LOCALE
             self._connectors = built
         return self._connectors
 

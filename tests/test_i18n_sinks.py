@@ -91,18 +91,33 @@ def test_a_flag_pushed_to_a_chinese_sink_reads_chinese_and_to_an_english_sink_en
     hub.close()
 
 
-def test_a_sink_language_the_hub_does_not_speak_is_a_config_error(tmp_path: Path, db_url: str) -> None:
+def test_a_sink_language_that_is_no_language_is_a_config_error(tmp_path: Path, db_url: str) -> None:
     write_config(
         tmp_path,
         db_url,
         customers=None,
         invoices=None,
         statements=None,
-        extra='[connectors.crm]\ntype = "json-file"\npath = "out/x.jsonl"\nlanguage = "fr"\n',
+        extra='[connectors.crm]\ntype = "json-file"\npath = "out/x.jsonl"\nlanguage = "klingon!"\n',
     )
     hub = Hub(load_config(tmp_path / "hub.toml"))
     with pytest.raises(ConfigError, match="language"):
         hub.connectors()
+    hub.close()
+
+
+def test_a_sink_in_a_language_the_hub_does_not_speak_gets_english(tmp_path: Path, db_url: str) -> None:
+    write_config(
+        tmp_path,
+        db_url,
+        customers=None,
+        invoices=None,
+        statements=None,
+        extra='[connectors.crm]\ntype = "json-file"\npath = "out/x.jsonl"\nlanguage = "fr"\n'
+        '[connectors.cn]\ntype = "json-file"\npath = "out/y.jsonl"\nlanguage = "zh-Hans-CN"\n',
+    )
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    assert (hub.sinks()["crm"].language, hub.sinks()["cn"].language) == ("en", "zh_CN")
     hub.close()
 
 
