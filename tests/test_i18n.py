@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -120,3 +121,11 @@ def test_a_decision_inside_an_error_is_said_in_the_persons_language() -> None:
     said = credit.decision_message(proposal)
     assert said.english() == proposal.decision == "approved by ana on 2026-12-02"
     assert said.render("zh_CN") == "已批准（ana，2026年12月2日）"  # noqa: RUF001 - Chinese punctuation
+
+
+def test_the_message_example_of_the_translating_guide_works() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "translating.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/translating.md", "exec"), {})
