@@ -73,6 +73,7 @@ from hub import (
     RiskContext,
     RiskFlag,
     RiskSignal,
+    Share,
     SignalResult,
     format_money,
     hookimpl,
@@ -124,9 +125,20 @@ def days(value: float) -> str:
 
 def lateness(avg_days_late: float) -> str:
     """``23 days late``, ``4 days early``, ``on the due date``."""
+    return lateness_message(avg_days_late).english()
+
+
+def lateness_message(avg_days_late: float) -> Message:
+    """:func:`lateness` as a message."""
     if number(avg_days_late) == "0":
-        return "on the due date"
-    return f"{days(avg_days_late)} late" if avg_days_late > 0 else f"{days(-avg_days_late)} early"
+        return Message(N_("on the due date"))
+    if avg_days_late > 0:
+        return Message(N_("%(days)s late"), days=Days(avg_days_late))
+    return Message(N_("%(days)s early"), days=Days(-avg_days_late))
+
+
+def _signal(name: str, severity: float, reason: Message) -> SignalResult:
+    return SignalResult(name, severity, reason.english(), reason.to_json())
 
 
 def owed_message(exposure: Exposure) -> Message | Amount:
@@ -326,18 +338,27 @@ class PaymentBehaviourSignal(RiskSignal):
         severity = min(1.0, severity)
         if severity <= 0:
             return None
-        if len(window) == 1:
-            reason = f"paid its last invoice {lateness(avg)}"
+        when = lateness_message(avg)
+        paid = (
+            Message(N_("paid its last invoice %(when)s"), when=when)
+            if len(window) == 1
+            else Message(N_("paid its last %(count)s invoices %(when)s on average"), count=len(window), when=when)
+        )
+        if not comparable:
+            return _signal(self.name, severity, paid)
+        diff = avg - _mean(older)
+        before = (
+            Message(N_("the one before")) if len(older) == 1 else Message(N_("the %(count)s before"), count=len(older))
+        )
+        if number(diff) == "0":
+            trend = Message(N_("%(paid)s, as late as %(before)s"), paid=paid, before=before)
+        elif diff > 0:
+            trend = Message(N_("%(paid)s, %(days)s later than %(before)s"), paid=paid, days=Days(diff), before=before)
         else:
-            reason = f"paid its last {len(window)} invoices {lateness(avg)} on average"
-        if comparable:
-            diff = avg - _mean(older)
-            before = "the one before" if len(older) == 1 else f"the {len(older)} before"
-            if number(diff) == "0":
-                reason += f", as late as {before}"
-            else:
-                reason += f", {days(abs(diff))} {'later' if diff > 0 else 'earlier'} than {before}"
-        return SignalResult(self.name, severity, reason)
+            trend = Message(
+                N_("%(paid)s, %(days)s earlier than %(before)s"), paid=paid, days=Days(-diff), before=before
+            )
+        return _signal(self.name, severity, trend)
 
 
 class AgeingSignal(RiskSignal):
@@ -365,14 +386,27 @@ class AgeingSignal(RiskSignal):
         severity = min(Decimal(1), share / self.full_share) * min(Decimal(1), Decimal(dpd) / self.full_days)
         ccy = exp.currency
         of = (
-            f"{money(exp.overdue_amount, ccy)} against its {money(limit, ccy)} credit limit"
+            Message(
+                N_("%(overdue)s against its %(limit)s credit limit"),
+                overdue=Amount(exp.overdue_amount, ccy),
+                limit=Amount(limit, ccy),
+            )
             if capped and limit is not None
-            else f"{money(exp.overdue_amount, ccy)} of {money(exp.open_amount, ccy)}"
+            else Message(
+                N_("%(overdue)s of %(open)s"),
+                overdue=Amount(exp.overdue_amount, ccy),
+                open=Amount(exp.open_amount, ccy),
+            )
         )
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"{share:.0%} of the balance ({of}) is overdue and the oldest invoice is {days(dpd)} past due",
+            Message(
+                N_("%(share)s of the balance (%(of)s) is overdue and the oldest invoice is %(days)s past due"),
+                share=Share(float(share)),
+                of=of,
+                days=Days(dpd),
+            ),
         )
 
 
@@ -391,17 +425,28 @@ class UtilisationSignal(RiskSignal):
         if limit is None or used <= 0:
             return None
         if limit <= 0:
-            return SignalResult(
-                self.name, 1.0, f"owes {said} although its credit limit is {money(limit, exp.currency)}"
+            return _signal(
+                self.name,
+                1.0,
+                Message(
+                    N_("owes %(owed)s although its credit limit is %(limit)s"),
+                    owed=said,
+                    limit=Amount(limit, exp.currency),
+                ),
             )
         ratio = used / limit
         if ratio <= self.start:
             return None
         severity = min(Decimal(1), (ratio - self.start) / (self.full - self.start))
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"owes {said}, {ratio:.0%} of its {money(limit, exp.currency)} credit limit",
+            Message(
+                N_("owes %(owed)s, %(share)s of its %(limit)s credit limit"),
+                owed=said,
+                share=Share(float(ratio)),
+                limit=Amount(limit, exp.currency),
+            ),
         )
 
 
@@ -415,7 +460,7 @@ class BrokenPromisesSignal(RiskSignal):
         broken = recent_broken_promises(customer, context)
         if not broken:
             return None
-        return SignalResult(self.name, 0.6 if len(broken) == 1 else 1.0, _broken_reason(broken, context))
+        return _signal(self.name, 0.6 if len(broken) == 1 else 1.0, broken_promise_message(broken, context))
 
 
 def _broken_reason(broken: Sequence[PromiseView], context: RiskContext) -> str:
@@ -462,19 +507,29 @@ class BureauSignal(RiskSignal):
             return None
         score = min(100.0, max(0.0, view.score))
         severity = (100.0 - score) / 100.0
-        reason = f"{view.bureau} scores it {number(score)} of 100 on {view.report_date}"
+        reason = Message(
+            N_("%(bureau)s scores it %(score)s of 100 on %(day)s"),
+            bureau=view.bureau,
+            score=number(score),
+            day=Day(view.report_date),
+        )
         if view.previous_score is not None:
             fall = view.previous_score - score
             severity += max(0.0, fall) / 100.0
-            when = f" on {view.previous_date}" if view.previous_date else ""
+            was = number(view.previous_score)
             if number(fall) == "0":
-                reason += f", unchanged from {number(view.previous_score)}{when}"
+                change = Message(N_("unchanged from %(score)s"), score=was)
+            elif fall > 0:
+                change = Message(N_("down from %(score)s"), score=was)
             else:
-                reason += f", {'down' if fall > 0 else 'up'} from {number(view.previous_score)}{when}"
+                change = Message(N_("up from %(score)s"), score=was)
+            if view.previous_date:
+                change = Message(N_("%(change)s on %(day)s"), change=change, day=Day(view.previous_date))
+            reason = Message("%(reason)s, %(change)s", reason=reason, change=change)
         severity = min(1.0, severity)
         if severity <= 0:
             return None
-        return SignalResult(self.name, severity, reason)
+        return _signal(self.name, severity, reason)
 
 
 class LegalEventsSignal(RiskSignal):
@@ -487,10 +542,10 @@ class LegalEventsSignal(RiskSignal):
         events = recent_legal_events(customer, context)
         if not events:
             return None
-        return SignalResult(
+        return _signal(
             self.name,
             max(LEGAL_SEVERITY[e.kind] for _, e in events),
-            "; ".join(describe_legal_event(bureau, e) for bureau, e in events),
+            Message("%(events)s", events=Join(tuple(legal_event_message(bureau, e) for bureau, e in events))),
         )
 
 
@@ -511,11 +566,19 @@ class ConcentrationSignal(RiskSignal):
             return None
         severity = min(Decimal(1), (share - threshold) / (2 * threshold))
         base = context.base_currency
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"owes {money(mine, base)}, {share:.0%} of all open receivables ({money(total, base)}); "
-            f"more than {threshold:.0%} is a concentration",
+            Message(
+                N_(
+                    "owes %(owed)s, %(share)s of all open receivables (%(total)s); "
+                    "more than %(threshold)s is a concentration"
+                ),
+                owed=Amount(mine, base),
+                share=Share(float(share)),
+                total=Amount(total, base),
+                threshold=Share(float(threshold)),
+            ),
         )
 
 

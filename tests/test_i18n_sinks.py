@@ -152,3 +152,16 @@ def test_an_event_queued_before_messages_existed_keeps_its_english_reason() -> N
     chinese = localize(event, "zh_CN")
     assert isinstance(chinese, FlagChange)
     assert (chinese.reason, chinese.label) == ("C1 owes more than its credit limit.", "超出信用额度")
+
+
+def test_the_score_breakdown_is_kept_as_messages_a_reader_can_see_in_chinese(pushed: tuple[Hub, Path]) -> None:
+    hub, _out = pushed
+    with hub.store.connect() as conn:
+        signals = conn.execute(
+            sa.select(schema.exposure.c.signals).where(schema.exposure.c.customer_id == "C")
+        ).scalar_one()
+    ageing = next(s for s in signals if s["signal"] == "ageing")
+    said = Message.from_json(ageing["message"])
+    assert said is not None and said.english() == ageing["reason"]
+    assert said.render("zh_CN").startswith("余额的100%（€100.00中的€100.00）已逾期")  # noqa: RUF001
+    hub.close()

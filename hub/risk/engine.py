@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from hub.config import CollectionsConfig, CreditConfig, FxConfig, RiskConfig
 from hub.fx import Rates
-from hub.i18n import N_, Message
+from hub.i18n import N_, Join, Message
 from hub.log import get_logger
 from hub.model import BandChange, CreditLimitChange, Exposure, FlagChange, RiskFlag
 from hub.outbox import enqueue
@@ -68,7 +68,7 @@ def score_customer(
             continue
         severity = min(1.0, max(0.0, float(result.severity)))
         weight = weights.get(signal.name, signal.default_weight)
-        scored.append(ScoredSignal(result.signal, severity, round(weight * severity, 2), result.reason))
+        scored.append(ScoredSignal(result.signal, severity, round(weight * severity, 2), result.reason, result.message))
     customer.signals = sorted(scored, key=lambda s: -s.points)
     customer.score = round(max(0.0, 100.0 - sum(s.points for s in scored)), 2)
     customer.band = band_of(customer.score, bands)
@@ -278,14 +278,20 @@ class RiskEngine:
     ) -> BandChange:
         cid = customer.customer_id
         assert customer.band is not None and customer.score is not None
-        # the signals' sentences stay English (they are not message ids yet); the frame is translated
-        drivers = "; ".join(f"{s.reason} (-{s.points:g})" for s in customer.signals[:2])
+        drivers = Join(
+            tuple(
+                Message(
+                    "%(reason)s (-%(points)s)", reason=Message.from_json(s.message) or s.reason, points=f"{s.points:g}"
+                )
+                for s in customer.signals[:2]
+            )
+        )
         message = Message(
             N_("score %(score)s puts it in band %(band)s (%(was)s): %(drivers)s"),
             score=f"{customer.score:g}",
             band=customer.band,
             was=Message(N_("was %(band)s"), band=previous) if previous else Message(N_("first assessment")),
-            drivers=drivers or Message(N_("no adverse signal")),
+            drivers=drivers if drivers.parts else Message(N_("no adverse signal")),
         )
         reason = message.english()
         change = BandChange(
