@@ -101,7 +101,8 @@ class Words:
         if self.english:
             return f"{value:%Y-%m-%d %H:%M} UTC"
         _ = self.gettext
-        return _("%(time)s UTC", time=f"{i18n.date(value.date(), self.locale)} {value:%H:%M}")
+        moment = f"{i18n.date(value.date(), self.locale)} {value:%H:%M}"
+        return _("%(time)s UTC", time=moment)
 
     def days_list(self, days: Sequence[dt.date]) -> str:
         return ", ".join(self.day(d) for d in days) if self.english else "、".join(self.day(d) for d in days)
