@@ -669,10 +669,7 @@ def proposals(
     """Proposals, newest first, optionally of one status and/or one customer."""
     p = schema.credit_limit_proposal
     if status is not None and status not in STATUSES:
-        raise HubError(
-            N_("status must be one of %(allowed)s, got %(status)r"),
-            values={"allowed": ", ".join(STATUSES), "status": status},
-        )
+        raise HubError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     query = sa.select(p).order_by(p.c.id.desc())
     if status is not None:
         query = query.where(p.c.status == status)
