@@ -488,9 +488,9 @@ class HubConfig(BaseSettings):
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     credit: CreditConfig = Field(default_factory=CreditConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
