@@ -399,6 +399,17 @@ def _decode(data: Any) -> Value:
     raise ValueError("unknown value")
 
 
+def reason_text(locale: str, message: Any, english: str) -> str:
+    """A stored reason in ``locale``: its message (``message`` column or key, as
+    :meth:`Message.to_json` wrote it) rendered, else the English sentence stored beside it.
+
+    For a flag (``risk_flag.message``), a score's signal (``exposure.signals[].message``) or an event
+    (``payload["message"]``): ``{{ reason_text(locale, flag.message, flag.reason) }}``.
+    """
+    found = Message.from_json(message)
+    return found.render(locale) if found is not None else english
+
+
 # -- flag names --------------------------------------------------------------------------------------
 
 #: The name a person reads for each flag code (``OVERDUE_<N>`` for any N: :func:`flag_label`).

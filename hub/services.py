@@ -205,7 +205,13 @@ class Exposures(_Service):
                     values={"customer": customer_id},
                 )
             flags = [
-                {"code": f.code, "reason": f.reason, "version": f.version, "changed_at": f.changed_at}
+                {
+                    "code": f.code,
+                    "reason": f.reason,
+                    "version": f.version,
+                    "changed_at": f.changed_at,
+                    "message": f.message,  # the reason as a message id and values (hub.i18n.reason_text)
+                }
                 for f in active_flags(conn, customer_id)
             ]
             views = bureau_views(conn, self.hub.master_source()).get(customer_id, [])

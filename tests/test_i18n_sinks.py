@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hub.app import Hub
 from hub.config import load_config
 from hub.errors import ConfigError
-from hub.i18n import N_, Join, Message
+from hub.i18n import N_, Join, Message, reason_text
 from hub.model import FlagChange
 from hub.outbox import localize
 from hub.risk import credit
@@ -22,6 +22,7 @@ from hub.store import schema
 from .conftest import write_config
 
 AS_OF = dt.date(2026, 11, 27)
+OVERDUE_ZH = "最早未付发票已逾期61天（超过60天）；逾期合计€100.00"  # noqa: RUF001 - Chinese punctuation
 
 
 def _book(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_a_flag_pushed_to_a_chinese_sink_reads_chinese_and_to_an_english_sink_en
     assert en["label"] == "More than 60 days overdue"
     assert zh["label"] == "逾期超过60天"
     assert en["reason"] == "the oldest unpaid invoice is 61 days past due (more than 60); 100.00 EUR overdue in all"
-    assert zh["reason"] == "最早未付发票已逾期61天（超过60天）；逾期合计€100.00"  # noqa: RUF001 - Chinese punctuation
+    assert zh["reason"] == OVERDUE_ZH
 
     over = chinese["A:OVER_LIMIT:v1"]
     assert over["label"] == "超出信用额度"
@@ -164,4 +165,17 @@ def test_the_score_breakdown_is_kept_as_messages_a_reader_can_see_in_chinese(pus
     said = Message.from_json(ageing["message"])
     assert said is not None and said.english() == ageing["reason"]
     assert said.render("zh_CN").startswith("余额的100%（€100.00中的€100.00）已逾期")  # noqa: RUF001
+    hub.close()
+
+
+def test_a_flags_reason_is_stored_as_a_message_a_page_can_say_in_chinese(pushed: tuple[Hub, Path]) -> None:
+    hub, _out = pushed
+    (flag,) = [f for f in hub.exposures.customer("C").flags if f["code"] == "OVERDUE_60"]
+    assert reason_text("en", flag["message"], flag["reason"]) == flag["reason"]
+    assert reason_text("zh_CN", flag["message"], flag["reason"]) == OVERDUE_ZH
+    # a flag stored before messages existed reads English in any language
+    assert reason_text("zh_CN", None, "C owes too much") == "C owes too much"
+    with hub.store.connect() as conn:
+        events = conn.execute(sa.select(schema.flag_event.c.message).where(schema.flag_event.c.code == "OVERDUE_60"))
+        assert all(isinstance(m, dict) for m in events.scalars())
     hub.close()

@@ -305,7 +305,7 @@ class RiskEngine:
             links=links.get(cid, {}),
             message=message.to_json(),
         )
-        writes.log(change.event_id, cid, BAND_CODE, "set", version, reason, now)
+        writes.log(change.event_id, cid, BAND_CODE, "set", version, reason, now, change.message)
         return change
 
     @staticmethod
@@ -335,6 +335,7 @@ class RiskEngine:
                     "active": True,
                     "version": version,
                     "reason": reason,
+                    "message": message.to_json(),
                     "changed_at": now,
                     "b_customer": customer_id,
                     "b_code": code,
@@ -371,7 +372,7 @@ class RiskEngine:
             version += 1
             reason = flags[code].reason if want else cleared.english()
             message = flags[code].message if want else cleared.to_json()
-            row = {"active": want, "version": version, "reason": reason, "changed_at": now}
+            row = {"active": want, "version": version, "reason": reason, "message": message, "changed_at": now}
             if (customer_id, code) in current:
                 writes.flag_updates.append({**row, "b_customer": customer_id, "b_code": code})
             else:
@@ -418,11 +419,19 @@ class _Writes:
             links=links.get(customer_id, {}),
             message=message,
         )
-        self.log(change.event_id, customer_id, code, action, version, reason, now)
+        self.log(change.event_id, customer_id, code, action, version, reason, now, message)
         return change
 
     def log(
-        self, event_id: str, customer_id: str, code: str, action: str, version: int, reason: str, now: dt.datetime
+        self,
+        event_id: str,
+        customer_id: str,
+        code: str,
+        action: str,
+        version: int,
+        reason: str,
+        now: dt.datetime,
+        message: dict[str, Any] | None = None,
     ) -> None:
         """A row of the risk event log (``flag_event``): a flag raised or cleared, or a band set."""
         self.events.append(
@@ -434,6 +443,7 @@ class _Writes:
                 "version": version,
                 "reason": reason,
                 "at": now,
+                "message": message,
             }
         )
 
@@ -449,6 +459,7 @@ class _Writes:
                     active=sa.bindparam("active"),
                     version=sa.bindparam("version"),
                     reason=sa.bindparam("reason"),
+                    message=sa.bindparam("message"),
                     changed_at=sa.bindparam("changed_at"),
                 ),
                 self.flag_updates,
