@@ -592,10 +592,10 @@ def stored_groups(conn: sa.Connection) -> list[Any]:
 
 
 def active_flags(conn: sa.Connection, customer_id: str | None = None) -> list[Any]:
-    """Flags in force (customer_id, code, reason, version, changed_at), by code and customer."""
+    """Flags in force (customer_id, code, reason, version, changed_at, message), by code and customer."""
     f = schema.risk_flag
     query = (
-        sa.select(f.c.customer_id, f.c.code, f.c.reason, f.c.version, f.c.changed_at)
+        sa.select(f.c.customer_id, f.c.code, f.c.reason, f.c.version, f.c.changed_at, f.c.message)
         .where(f.c.active.is_(True))
         .order_by(f.c.code, f.c.customer_id)
     )

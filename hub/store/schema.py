@@ -408,6 +408,8 @@ risk_flag = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("changed_at", TS, nullable=False),
     sa.UniqueConstraint("customer_id", "code"),
+    # the reason as a message id and values (hub.i18n.Message.to_json), for readers of other languages
+    sa.Column("message", sa.JSON),
 )
 
 flag_event = sa.Table(
@@ -421,6 +423,7 @@ flag_event = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("at", TS, nullable=False),
+    sa.Column("message", sa.JSON),
 )
 
 outbox = sa.Table(
