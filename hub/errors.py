@@ -25,6 +25,7 @@ traceback. ``retryable`` is the one attribute a caller reads to decide between t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 #: HTTP statuses worth trying again: timeouts, throttling, server trouble.
@@ -32,10 +33,35 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
 class HubError(Exception):
-    """Base of every error the hub raises on purpose."""
+    """Base of every error the hub raises on purpose.
+
+    A message a person may read in another language is raised with its gettext message id and the
+    values of its placeholders::
+
+        raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": "INV-1, INV-2"})
+
+    ``str(exc)`` stays the English sentence (the command line and the logs are English);
+    :func:`hub.i18n.error_text` renders ``msgid`` with ``values`` in a person's language.
+    Without ``values`` the message itself is the message id (a fixed sentence is translated as is).
+    """
 
     retryable: bool = False
     """Whether trying the same thing again later can succeed."""
+
+    msgid: str | None = None
+    """The gettext message id of the message (``%(name)s`` placeholders), when it has one."""
+
+    values: Mapping[str, object]
+    """The placeholders' values for :attr:`msgid`."""
+
+    def __init__(self, *args: object, values: Mapping[str, object] | None = None) -> None:
+        self.values = dict(values or {})
+        if values is not None and len(args) == 1 and isinstance(args[0], str):
+            self.msgid = args[0]
+            args = (args[0] % self.values,)
+        elif len(args) == 1 and isinstance(args[0], str):
+            self.msgid = args[0]
+        super().__init__(*args)
 
 
 class ConfigError(HubError):

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import gettext as _gettext
 import io
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date, format_datetime as _format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -72,16 +74,47 @@ def negotiate(accept_language: str | None, preferred: str | None = None) -> str:
     return min(choices)[2] if choices else DEFAULT_LOCALE
 
 
+def catalogue_files(locale: str) -> list[Path]:
+    """The ``.po`` files of ``locale``: ``hub.po`` first, then every ``*.po.part`` in name order
+    (a part holds the translations of one area, plain entries without a header, so that people
+    translating different areas at once do not edit the same file)."""
+    folder = CATALOGUES / locale / "LC_MESSAGES"
+    main = folder / f"{DOMAIN}.po"
+    return ([main] if main.exists() else []) + sorted(folder.glob("*.po.part"))
+
+
+def read_catalogue(locale: str) -> Catalog:
+    """The merged catalogue of ``locale`` (``hub.po`` and its parts); a message translated in two
+    files keeps the first non-empty translation (the test suite fails on such a conflict)."""
+    merged: Catalog | None = None
+    for path in catalogue_files(locale):
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=locale, domain=DOMAIN)
+        if merged is None:
+            merged = catalog
+            continue
+        for message in catalog:
+            if not message.id:
+                continue  # a part's header, if it has one
+            have = merged.get(message.id, message.context)
+            if have is None or not _translated(have.string):
+                merged[message.id] = message
+    return merged if merged is not None else Catalog(locale=locale, domain=DOMAIN)
+
+
+def _translated(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    if isinstance(string, (tuple, list)):
+        return all(string)
+    return bool(string)
+
+
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
-    """The catalogue of ``locale`` compiled from its ``.po`` (cached); English: the messages themselves."""
-    path = CATALOGUES / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == DEFAULT_LOCALE or not path.exists():
+    """The catalogue of ``locale`` compiled from its ``.po`` files (cached); English: the messages themselves."""
+    if locale == DEFAULT_LOCALE or not catalogue_files(locale):
         return _gettext.NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
+    write_mo(buffer, read_catalogue(locale), use_fuzzy=False)
     buffer.seek(0)
     return _gettext.GNUTranslations(buffer)
 
@@ -101,6 +134,37 @@ def ngettext(locale: str, singular: str, plural: str, n: int, /, **values: objec
 def N_(message: str) -> str:
     """Mark a text for the catalogue without translating it now (it is translated where it is shown)."""
     return message
+
+
+def render(locale: str, msgid: str, values: Mapping[str, object] | None = None) -> str:
+    """A message stored as its id and values (a structured reason, an error) in ``locale``.
+
+    Where the translation cannot be filled with the values (a catalogue mistake the tests guard
+    against), the English sentence is shown rather than an error or a half-filled text.
+    """
+    text = translations(locale).gettext(msgid)
+    if not values:
+        return text
+    try:
+        return text % dict(values)
+    except (KeyError, ValueError, TypeError):
+        return msgid % dict(values)
+
+
+def error_text(locale: str, exc: BaseException) -> str:
+    """The message of ``exc`` in ``locale``, for a person reading an API answer or a page.
+
+    A :class:`hub.errors.HubError` raised with a message id and values is rendered in ``locale``;
+    any other error, or one whose message has no translation, reads as ``str(exc)`` (English).
+    """
+    msgid = getattr(exc, "msgid", None)
+    if not isinstance(msgid, str) or locale == DEFAULT_LOCALE:
+        return str(exc)
+    values = getattr(exc, "values", None)
+    try:
+        return render(locale, msgid, values if isinstance(values, Mapping) else None)
+    except (KeyError, ValueError, TypeError):  # pragma: no cover - render already falls back
+        return str(exc)
 
 
 def _babel_locale(locale: str) -> str:
