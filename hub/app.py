@@ -21,8 +21,21 @@ from typing import TYPE_CHECKING, Any
 from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
 from hub.plugins import PluginHost, load_plugins
-from hub.services import Bureaus, Collections, Customers, Deliveries, Exposures, Limits, Matches
-from hub.store import Store
+from hub.services import (
+    Audit,
+    Bureaus,
+    Collections,
+    Connectors,
+    Customers,
+    Deliveries,
+    Exposures,
+    Limits,
+    Matches,
+    Tokens,
+    Users,
+    Webhooks,
+)
+from hub.store import Store, utcnow
 
 # Each job imports its engine when it runs, so that a command pays only for what it uses
 # (``hub receipts import`` needs neither identity resolution nor risk nor the report).
@@ -102,6 +115,26 @@ class Hub:
     def bureaus(self) -> Bureaus:
         return Bureaus(self)
 
+    @cached_property
+    def users(self) -> Users:
+        return Users(self)
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return Tokens(self)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self)
+
+    @cached_property
+    def connector_status(self) -> Connectors:
+        return Connectors(self)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        return Webhooks(self)
+
     @property
     def database(self) -> str:
         """Where the store is, without credentials (``127.0.0.1:5432/hub``, ``sqlite:///hub.db``)."""
@@ -179,7 +212,9 @@ class Hub:
             if conn.source is None:
                 raise HubError(f"connector {name} has no source to sync")
             with self.single_flight(f"sync {name}"):
+                started = utcnow()
                 results.extend(engine.sync(conn, full_refresh=full_refresh))
+                self.webhooks.handled(name, before=started)  # what they announced, this sync has read
         return results
 
     def sync_engine(self, progress: Callable[[], Progress] | None = None) -> SyncEngine:

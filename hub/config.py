@@ -268,6 +268,13 @@ class CreditConfig(_Section):
         default=0.20, ge=0, description="A change above this share of the current limit needs an approval."
     )
     approval_amount: str = Field(default="10000", description="...or above this amount, whichever is smaller.")
+    four_eyes_amount: str | None = Field(
+        default=None,
+        description="A limit a person requests (console, REST API) whose change is above this amount waits for a "
+        "second credit user's approval (four eyes; never the requester's own); smaller ones apply at once. "
+        "Default: the approval threshold above (the smaller of approval_ratio of the current limit and "
+        "approval_amount; a first limit always waits).",
+    )
     hold_raise_overdue_days: int = Field(
         default=90,
         ge=1,
@@ -295,6 +302,12 @@ class CreditConfig(_Section):
 
     def approval_share(self) -> Decimal:
         return Decimal(str(self.approval_ratio))
+
+    def four_eyes_limit(self) -> Decimal | None:
+        """The configured ``four_eyes_amount``, or None (the approval threshold decides)."""
+        if self.four_eyes_amount is None:
+            return None
+        return self._amount("four_eyes_amount", self.four_eyes_amount, positive=False)
 
     @staticmethod
     def _amount(key: str, text: str, *, positive: bool) -> Decimal:
@@ -466,6 +479,51 @@ class BureausConfig(_Section):
         return value
 
 
+class WebhookConfig(_Section):
+    """One system that may push changes in (``POST /api/v1/webhooks/NAME``), NAME being a connector."""
+
+    secret: Any = Field(
+        description='Shared secret of the HMAC-SHA256 signature: { env = "NAME" } or { file = "path" } '
+        "(an inline value works but is discouraged)."
+    )
+
+
+class WebConfig(_Section):
+    """The web console and REST API (``hub serve``, ``docs/web-api.md``)."""
+
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send the session cookie only over HTTPS; false only for plain http on loopback.",
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="A browser session ends this long after login.")
+    idle_minutes: float = Field(
+        default=120.0, gt=0, description="...or this long after its last request, whichever is sooner."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed logins of one user name, or from one address, before logins are refused."
+    )
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, description="The window failures are counted in; refused until the oldest ages out."
+    )
+    webhook_max_age_seconds: int = Field(
+        default=300, ge=1, description="A webhook call signed longer ago than this (or ahead by as much) is refused."
+    )
+    webhooks: dict[str, WebhookConfig] = Field(
+        default_factory=dict, description="Systems that may call the webhook, by connector name."
+    )
+
+    def webhook_secret(self, name: str, base_dir: Path) -> str | None:
+        """The resolved shared secret of webhook ``name``, or None when none is configured."""
+        hook = self.webhooks.get(name)
+        if hook is None:
+            return None
+        value = resolve_secrets(hook.secret, base_dir=base_dir, key=f"web.webhooks.{name}.secret")
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"[web.webhooks.{name}] secret must be a non-empty string or a secret reference")
+        register_secret(value)
+        return value
+
+
 class HubConfig(BaseSettings):
     """The whole configuration. Build it with :func:`load_config`."""
 
@@ -484,6 +542,7 @@ class HubConfig(BaseSettings):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

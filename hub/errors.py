@@ -20,7 +20,10 @@ traceback. ``retryable`` is the one attribute a caller reads to decide between t
     ├── SinkError             a sink could not deliver a batch at all (retryable unless it says not)
     ├── MatchError            a finance action on a match that cannot be done as asked
     ├── CollectionError       a ledger entry that cannot be recorded as given
-    └── IdentityError         a link, unlink or proposal decision that cannot be made
+    ├── IdentityError         a link, unlink or proposal decision that cannot be made
+    ├── NotFoundError         what was named does not exist (a user, a token, a limit request)
+    └── AccessError           who asks may not do this: not signed in, no such role, throttled,
+                              or the four-eyes rule (``code`` says which)
 """
 
 from __future__ import annotations
@@ -183,3 +186,17 @@ class CollectionError(HubError):
 
 class IdentityError(HubError):
     """A link, unlink or proposal decision that cannot be made (unknown record, proposal, customer)."""
+
+
+class NotFoundError(HubError):
+    """What was named (a user, a token, a limit request, a customer) does not exist."""
+
+
+class AccessError(HubError):
+    """Who asks may not do this. ``code``: ``not_authenticated`` (no or a bad login, session or token),
+    ``forbidden`` (not a role that may), ``throttled`` (too many failed logins: wait), ``four_eyes``
+    (the requester of a limit cannot decide it), ``csrf`` (a form without its token)."""
+
+    def __init__(self, *args: object, code: str = "forbidden", values: Mapping[str, object] | None = None) -> None:
+        super().__init__(*args, values=values)
+        self.code = code

@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from hub.accounts import Account
     from hub.app import Hub
     from hub.bureaus import BureauEngine, BureauRunStats
+    from hub.lists import Page
     from hub.model import CreditLimitChange
     from hub.outbox import ReplayStats
     from hub.recon import ActionResult, MatchDesk
-    from hub.risk.credit import LimitProposal
+    from hub.risk.credit import LimitProposal, LimitRequest
     from hub.risk.types import FlagPolicy
 
 
@@ -77,6 +79,47 @@ class Matches(_Service):
     def explain(self, receipt_ref: str) -> dict[str, Any]:
         """The receipt, every proposal with its evidence and how it combines, and who did what."""
         return self._desk().explain(receipt_ref)
+
+    def allocate(
+        self,
+        receipt_ref: str,
+        lines: Sequence[tuple[str, Decimal, Decimal]],
+        *,
+        actor: str,
+        reason: str | None = None,
+        note: str | None = None,
+    ) -> ActionResult:
+        """Allocate a receipt by hand: ``(invoice, amount paid, amount written off)`` per line, the write-offs'
+        ``reason`` (:data:`hub.allocate.WRITE_OFF_REASONS`); confirmed at once and audited."""
+        from hub.allocate import HandDesk, Line
+
+        self._ready()
+        return HandDesk(self.store).allocate(
+            receipt_ref, [Line(inv, amount, off) for inv, amount, off in lines], actor=actor, reason=reason, note=note
+        )
+
+    def receipts(
+        self,
+        *,
+        status: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        allocations: bool = True,
+    ) -> Page:
+        """A page of customer payments by match status (``open``, ``suggested``, ``matched``), each with its
+        proposed and live allocations; searchable (reference, payer, remittance) and sortable."""
+        from hub import lists
+
+        self._ready()
+        with self.store.connect() as conn:
+            page = lists.receipts(conn, status=status, q=q, sort=sort, limit=limit, offset=offset)
+            if allocations:
+                found = lists.receipt_allocations(conn, [r["id"] for r in page.items])
+                for item in page.items:
+                    item["allocations"] = found.get(item["id"], [])
+        return page
 
     def forget(
         self,
@@ -161,6 +204,40 @@ class Exposures(_Service):
             ]
             views = bureau_views(conn, self.hub.master_source()).get(customer_id, [])
         return CustomerExposure(dict(found[0]._mapping), flags, self.buckets(), [bureau_view_dict(v) for v in views])
+
+    def page(
+        self,
+        *,
+        q: str | None = None,
+        band: str | None = None,
+        flagged: bool | None = None,
+        sort: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """A page of customers as the last risk run assessed them; searchable by id and name, sortable."""
+        from hub import lists
+
+        self._ready()
+        with self.store.connect() as conn:
+            return lists.customers(conn, q=q, band=band, flagged=flagged, sort=sort, limit=limit, offset=offset)
+
+    def invoices(
+        self,
+        customer_id: str,
+        *,
+        status: str = "open",
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """A page of one customer's invoices (``open``, ``paid``, ``all``), with what live allocations leave open."""
+        from hub import lists
+
+        self._ready()
+        with self.store.connect() as conn:
+            return lists.invoices(conn, customer_id, status=status, q=q, sort=sort, limit=limit, offset=offset)
 
     def flags(self) -> list[tuple[str, str, str]]:
         """The flags in force: ``(customer, code, reason)``, by code and customer."""
@@ -316,6 +393,48 @@ class Limits(_Service):
         with self.store.connect() as conn:
             return credit.find(conn, ref)
 
+    def request(self, customer_id: str, amount: Decimal, *, by: str, reason: str) -> LimitRequest:
+        """A person asks for a limit: applied at once within the four-eyes threshold (``[credit] four_eyes_amount``),
+        else pending until a second credit user approves it (:meth:`decide_request`)."""
+        from hub.risk import credit
+
+        self._ready()
+        return credit.request_limit(
+            self.store,
+            customer_id,
+            amount,
+            by=by,
+            reason=reason,
+            settings=self.hub.config.credit,
+            sinks=sorted(self.hub.sinks()),
+            master_source=self.hub.master_source(),
+        )
+
+    def decide_request(self, request_id: int, *, approve: bool, by: str, note: str | None = None) -> LimitRequest:
+        """Approve or reject a pending limit request; its requester can only withdraw it, never approve it."""
+        from hub.risk import credit
+
+        self._ready()
+        return credit.decide_request(
+            self.store,
+            request_id,
+            approve=approve,
+            by=by,
+            note=note,
+            sinks=sorted(self.hub.sinks()),
+            master_source=self.hub.master_source(),
+        )
+
+    def requests(
+        self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[LimitRequest], int]:
+        """Limit requests, newest first, and how many match."""
+        from hub.risk import credit
+
+        self._ready()
+        with self.store.connect() as conn:
+            return credit.limit_requests(conn, status=status, customer_id=customer_id, limit=limit, offset=offset)
+
 
 class Customers(_Service):
     """One canonical customer across sources: records, links, link proposals."""
@@ -413,6 +532,237 @@ class Deliveries(_Service):
             have = ", ".join(sorted(known)) or "none"
             raise HubError(f"no sink named {sink!r} in the config or the outbox; have: {have}")
         return outbox.replay(sink=sink, ids=ids, actor=actor)
+
+
+class Users(_Service):
+    """People who use the console and the API: roles, argon2 passwords, sessions, login throttling
+    (:mod:`hub.accounts`)."""
+
+    def add(
+        self,
+        name: str,
+        password: str,
+        roles: Sequence[str],
+        *,
+        actor: str,
+        display_name: str | None = None,
+        locale: str | None = None,
+    ) -> dict[str, Any]:
+        from hub import accounts
+
+        self._ready()
+        return accounts.add_user(
+            self.store, name, password, roles, actor=actor, display_name=display_name, locale=locale
+        )
+
+    def list(self) -> list[dict[str, Any]]:
+        from hub import accounts
+
+        self._ready()
+        with self.store.connect() as conn:
+            return accounts.users(conn)
+
+    def update(
+        self,
+        name: str,
+        *,
+        actor: str,
+        password: str | None = None,
+        roles: Sequence[str] | None = None,
+        disabled: bool | None = None,
+        locale: str | None = None,
+        display_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a password, roles, disabled state, language or shown name (audited); a new password or
+        disabling ends the user's sessions."""
+        from hub import accounts
+
+        self._ready()
+        return accounts.update_user(
+            self.store,
+            name,
+            actor=actor,
+            password=password,
+            roles=roles,
+            disabled=disabled,
+            locale=locale,
+            display_name=display_name,
+        )
+
+    def login(self, name: str, password: str, *, ip: str) -> Account:
+        """The user if the password is right and logins are not throttled; ``AccessError`` otherwise."""
+        from hub import accounts
+
+        self._ready()
+        web = self.hub.config.web
+        throttle = accounts.Throttle(web.login_max_failures, dt.timedelta(minutes=web.login_window_minutes))
+        return accounts.login(self.store, name, password, ip=ip, throttle=throttle)
+
+    def start_session(self, name: str, *, ip: str) -> tuple[str, str]:
+        """A browser session: the cookie's id (only its hash is stored) and the session's CSRF token."""
+        from hub import accounts
+
+        lifetime = dt.timedelta(hours=self.hub.config.web.session_hours)
+        return accounts.start_session(self.store, name, ip=ip, lifetime=lifetime)
+
+    def session(self, session_id: str) -> Account | None:
+        from hub import accounts
+
+        return accounts.session_account(
+            self.store, session_id, idle=dt.timedelta(minutes=self.hub.config.web.idle_minutes)
+        )
+
+    def logout(self, session_id: str) -> None:
+        from hub import accounts
+
+        accounts.end_session(self.store, session_id)
+
+
+class Tokens(_Service):
+    """API tokens for programs: shown once, kept hashed, scoped by role, revocable, last use recorded."""
+
+    def create(
+        self, name: str, scopes: Sequence[str], *, actor: str, expires_at: dt.datetime | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        from hub import accounts
+
+        self._ready()
+        return accounts.create_token(self.store, name, scopes, actor=actor, expires_at=expires_at)
+
+    def list(self) -> list[dict[str, Any]]:
+        from hub import accounts
+
+        self._ready()
+        with self.store.connect() as conn:
+            return accounts.tokens(conn)
+
+    def revoke(self, name: str, *, actor: str) -> dict[str, Any]:
+        from hub import accounts
+
+        self._ready()
+        return accounts.revoke_token(self.store, name, actor=actor)
+
+    def account(self, token: str) -> Account | None:
+        from hub import accounts
+
+        return accounts.token_account(self.store, token)
+
+
+class Audit(_Service):
+    """The audit log: who did what, when, to which object."""
+
+    def page(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        from hub import lists
+
+        self._ready()
+        with self.store.connect() as conn:
+            return lists.audit(
+                conn,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                q=q,
+                sort=sort,
+                limit=limit,
+                offset=offset,
+            )
+
+
+class Connectors(_Service):
+    """The configured connectors and how they are doing: last sync run, last failure, deliveries, waiting
+    change notices (webhooks)."""
+
+    def status(self) -> list[dict[str, Any]]:
+        from hub import accounts, lists
+
+        self._ready()
+        outbox = self.hub.outbox().summary()
+        with self.store.connect() as conn:
+            runs = lists.last_sync_runs(conn)
+            deliveries = lists.last_deliveries(conn)
+            notices = accounts.pending_notices(conn)
+        names = list(self.hub.config.connectors)
+        names += sorted(({*runs, *deliveries, *notices} | {s["sink"] for s in outbox}) - set(names))
+        out = []
+        for name in names:
+            section = self.hub.config.connectors.get(name, {})
+            counts = {s["status"]: s["count"] for s in outbox if s["sink"] == name}
+            run = runs.get(name, {})
+            out.append(
+                {
+                    "name": name,
+                    "type": str(section.get("type", "")) or None,
+                    "configured": name in self.hub.config.connectors,
+                    "last_run": run.get("last_run"),
+                    "last_failure": run.get("last_failure"),
+                    "outbox": counts,
+                    "last_delivered_at": deliveries.get(name, {}).get("last_delivered_at"),
+                    "last_delivery_error": deliveries.get(name, {}).get("last_error"),
+                    "webhook_notices": notices.get(name, {}).get("count", 0),
+                    "webhook_waiting_since": notices.get(name, {}).get("since"),
+                }
+            )
+        return out
+
+
+class Webhooks(_Service):
+    """Changes a CRM or bank pushes in: signed (HMAC-SHA256 over ``timestamp.body``), recent, never twice;
+    recorded as a change notice that the connector's next sync reads (``docs/web-api.md``)."""
+
+    def receive(self, connector: str, body: bytes, *, timestamp: str, signature: str) -> int:
+        """Check and record one webhook call; returns the notice id. ``AccessError`` for a bad, stale or
+        replayed call; ``NotFoundError`` for a connector without a webhook secret."""
+        import json
+
+        from hub import accounts
+        from hub.errors import HubError, NotFoundError
+        from hub.i18n import N_
+        from hub.store import utcnow
+
+        self._ready()
+        web = self.hub.config.web
+        secret = web.webhook_secret(connector, self.hub.config.base_dir)
+        if secret is None:
+            raise NotFoundError(N_("no webhook is configured for %(name)s"), values={"name": connector})
+        signed_at = accounts.verify_signature(
+            secret,
+            timestamp,
+            body,
+            signature,
+            now=utcnow(),
+            max_age=dt.timedelta(seconds=web.webhook_max_age_seconds),
+        )
+        try:
+            payload = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, ValueError):
+            raise HubError(N_("the webhook body must be JSON")) from None
+        event_type = payload.get("type") or payload.get("event") if isinstance(payload, dict) else None
+        return accounts.record_notice(
+            self.store,
+            connector,
+            signature=signature.strip().lower().removeprefix("sha256="),
+            signed_at=signed_at,
+            event_type=str(event_type) if event_type else None,
+            payload=payload,
+        )
+
+    def handled(self, connector: str, *, before: dt.datetime) -> int:
+        """Mark a connector's notices received before ``before`` as read by its sync."""
+        from hub import accounts
+
+        return accounts.handle_notices(self.store, connector, before=before)
 
 
 class Bureaus(_Service):

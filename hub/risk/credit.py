@@ -819,3 +819,275 @@ def customer_names(conn: sa.Connection, ids: set[str]) -> dict[str, str]:
     if len(ids) <= 1000:  # else all of them: one scan beats a huge IN list
         query = query.where(e.c.customer_id.in_(sorted(ids)))
     return {cid: name or "" for cid, name in conn.execute(query) if cid in ids}
+
+
+# -- limits people request (four eyes) ---------------------------------------------------------------
+
+REQUEST_STATUSES = ("pending", "applied", "approved", "rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class LimitRequest:
+    """One row of ``credit_limit_request``: a limit a person asked for, and what became of it."""
+
+    id: int
+    customer_id: str
+    currency: str
+    current_limit: Decimal | None
+    requested: Decimal
+    reason: str
+    status: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+    event_id: str | None = None
+    four_eyes: bool = False
+    """Whether it needed (or needs) a second credit user's approval."""
+
+    @property
+    def change(self) -> Decimal:
+        return self.requested - (self.current_limit or ZERO)
+
+
+def _row_request(row: Any, four_eyes: bool | None = None) -> LimitRequest:
+    return LimitRequest(
+        id=row.id,
+        customer_id=row.customer_id,
+        currency=row.currency,
+        current_limit=row.current_limit,
+        requested=row.requested,
+        reason=row.reason,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        note=row.note,
+        event_id=row.event_id,
+        four_eyes=row.status != "applied" if four_eyes is None else four_eyes,
+    )
+
+
+def four_eyes_threshold(current: Decimal | None, settings: CreditConfig) -> Decimal | None:
+    """The largest change a person may make alone: ``[credit] four_eyes_amount``, else the approval
+    threshold of proposals; None for a first limit under the default rule (it always waits)."""
+    fixed = settings.four_eyes_limit()
+    if fixed is not None:
+        return fixed
+    return None if current is None else _threshold(current, settings)
+
+
+def request_limit(
+    store: Store,
+    customer_id: str,
+    amount: Decimal,
+    *,
+    by: str,
+    reason: str,
+    settings: CreditConfig,
+    sinks: list[str],
+    master_source: str | None = None,
+) -> LimitRequest:
+    """A person asks for a credit limit. A change within the four-eyes threshold is applied at once
+    (audited, queued for every sink); a larger one, or a first limit, waits ``pending`` for a second
+    credit user (:func:`decide_request`). One pending request per customer at a time."""
+    from hub.errors import NotFoundError
+    from hub.i18n import N_
+
+    who = _who(by)
+    text = (reason or "").strip()
+    if not text:
+        raise HubError(N_("say why: a limit request needs a reason"))
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
+        raise HubError(
+            N_("a limit is an amount of zero or more with at most two decimals, got %(amount)s"),
+            values={"amount": str(amount)},
+        )
+    now = utcnow()
+    e, q = schema.exposure, schema.credit_limit_request
+    with store.begin() as conn:
+        found = conn.execute(sa.select(e.c.currency, e.c.credit_limit).where(e.c.customer_id == customer_id)).first()
+        if found is None:
+            raise NotFoundError(
+                N_("no customer %(customer)s in the last risk run (unknown id, or run 'hub risk' first)"),
+                values={"customer": customer_id},
+            )
+        waiting = conn.execute(
+            sa.select(q.c.id).where(q.c.customer_id == customer_id, q.c.status == "pending")
+        ).scalar_one_or_none()
+        if waiting is not None:
+            raise HubError(
+                N_("customer %(customer)s already has a pending limit request (#%(id)s): decide it first"),
+                values={"customer": customer_id, "id": waiting},
+            )
+        currency, current = found.currency, found.credit_limit
+        if current is not None and amount == current:
+            raise HubError(
+                N_("the limit of %(customer)s is already %(amount)s"),
+                values={"customer": customer_id, "amount": money(current, currency)},
+            )
+        threshold = four_eyes_threshold(current, settings)
+        change = abs(amount - (current or ZERO))
+        needs_two = threshold is None or change > threshold
+        inserted = conn.execute(
+            q.insert().values(
+                customer_id=customer_id,
+                currency=currency,
+                current_limit=current,
+                requested=amount,
+                reason=text,
+                status="pending" if needs_two else "applied",
+                requested_by=who,
+                requested_at=now,
+                decided_by=None if needs_two else who,
+                decided_at=None if needs_two else now,
+            )
+        ).inserted_primary_key
+        assert inserted is not None
+        rid = int(inserted[0])
+        details = {
+            "customer_id": customer_id,
+            "currency": currency,
+            "previous": None if current is None else str(cents(current)),
+            "new": str(cents(amount)),
+            "reason": text,
+            "four_eyes": needs_two,
+            "threshold": None if threshold is None else str(threshold),
+        }
+        store.audit(conn, who, "credit_limit.request", "credit_limit_request", str(rid), **details)
+        if not needs_two:
+            _apply_request(conn, store, rid, who, f"Set by {who}: {text}", now, sinks, master_source)
+        row = conn.execute(sa.select(q).where(q.c.id == rid)).one()
+    log.info("credit.requested", request=rid, customer=customer_id, by=who, four_eyes=needs_two)
+    return _row_request(row, needs_two)
+
+
+def _apply_request(
+    conn: sa.Connection,
+    store: Store,
+    rid: int,
+    by: str,
+    reason: str,
+    now: dt.datetime,
+    sinks: list[str],
+    master_source: str | None,
+) -> CreditLimitChange:
+    q = schema.credit_limit_request
+    row = conn.execute(sa.select(q).where(q.c.id == rid)).one()
+    cid = row.customer_id
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    event = _event(
+        cid,
+        rid,
+        row.requested,
+        row.currency,
+        row.current_limit,
+        by,
+        reason,
+        now,
+        customer_links(conn, cid, master_source),
+    ).model_copy(update={"event_id": f"{cid}:credit_limit_request:{rid}"})
+    conn.execute(q.update().where(q.c.id == rid).values(event_id=event.event_id))
+    store.audit(
+        conn,
+        by,
+        "credit_limit.apply",
+        "credit_limit_request",
+        str(rid),
+        **_audit_details(cid, row.currency, row.current_limit, row.requested, None, event.event_id, sinks),
+    )
+    from hub.outbox import enqueue
+
+    enqueue(conn, [event], sinks, now)
+    return event
+
+
+def decide_request(
+    store: Store,
+    request_id: int,
+    *,
+    approve: bool,
+    by: str,
+    note: str | None = None,
+    sinks: list[str],
+    master_source: str | None = None,
+) -> LimitRequest:
+    """Approve or reject a pending limit request. Its requester can never approve it (four eyes), only
+    withdraw it (a rejection by the requester is recorded as ``withdrawn``)."""
+    from hub.errors import AccessError, NotFoundError
+    from hub.i18n import N_
+
+    who = _who(by)
+    now = utcnow()
+    q = schema.credit_limit_request
+    with store.begin() as conn:
+        row = conn.execute(sa.select(q).where(q.c.id == request_id)).first()
+        if row is None:
+            raise NotFoundError(N_("there is no limit request %(id)s"), values={"id": request_id})
+        if row.status != "pending":
+            raise HubError(
+                N_("limit request %(id)s is %(status)s, not pending"), values={"id": request_id, "status": row.status}
+            )
+        own = row.requested_by == who
+        if approve and own:
+            raise AccessError(
+                N_(
+                    "you requested this limit, so you cannot approve it: a second credit user must (four eyes); "
+                    "you may withdraw it"
+                ),
+                code="four_eyes",
+            )
+        status = "approved" if approve else ("withdrawn" if own else "rejected")
+        done = conn.execute(
+            q.update()
+            .where(q.c.id == request_id, q.c.status == "pending")
+            .values(status=status, decided_by=who, decided_at=now, note=note)
+        ).rowcount
+        if done != 1:
+            raise HubError(N_("limit request %(id)s was decided by someone else meanwhile"), values={"id": request_id})
+        store.audit(
+            conn,
+            who,
+            f"credit_limit.request_{status}",
+            "credit_limit_request",
+            str(request_id),
+            customer_id=row.customer_id,
+            requested_by=row.requested_by,
+            requested=str(cents(row.requested)),
+            note=note,
+        )
+        if approve:
+            reason = f"Requested by {row.requested_by} ({row.reason.rstrip('.')}), approved by {who}"
+            if note and note.strip():
+                reason += f": {note.strip()}"
+            _apply_request(conn, store, request_id, who, reason, now, sinks, master_source)
+        out = conn.execute(sa.select(q).where(q.c.id == request_id)).one()
+    log.info("credit.request_decided", request=request_id, status=status, by=who)
+    return _row_request(out, True)
+
+
+def limit_requests(
+    conn: sa.Connection,
+    *,
+    status: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[LimitRequest], int]:
+    """Limit requests, newest first, and how many match in all."""
+    from hub.i18n import N_
+
+    q = schema.credit_limit_request
+    if status is not None and status not in REQUEST_STATUSES:
+        raise HubError(N_("status must be one of %(allowed)s"), values={"allowed": ", ".join(REQUEST_STATUSES)})
+    where: list[sa.ColumnElement[bool]] = []
+    if status is not None:
+        where.append(q.c.status == status)
+    if customer_id is not None:
+        where.append(q.c.customer_id == customer_id)
+    total = conn.execute(sa.select(sa.func.count()).select_from(q).where(*where)).scalar_one()
+    rows = conn.execute(sa.select(q).where(*where).order_by(q.c.id.desc()).limit(limit).offset(offset))
+    return [_row_request(r) for r in rows], int(total)

@@ -636,6 +636,100 @@ audit_log = sa.Table(
     sa.Column("details", sa.JSON, nullable=False),
 )
 
+web_user = sa.Table(
+    "web_user",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # argon2id, PHC string
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("locale", sa.String(20)),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+"""People who log in to the console and the API (``hub users``)."""
+
+web_session = sa.Table(
+    "web_session",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # SHA-256 of the cookie's random id
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("web_user.id"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(100), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_seen_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False, index=True),
+    sa.Column("ip", sa.String(64)),
+)
+"""Browser sessions; the cookie holds the id, the store only its hash."""
+
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(20), nullable=False),  # the first characters, to recognise it in a list
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 of the whole token
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used_at", TS),
+    sa.Column("expires_at", TS),
+    sa.Column("revoked_at", TS),
+    sa.Column("revoked_by", sa.String(255)),
+)
+"""Tokens of programs calling the REST API (``hub tokens``); only their hashes are kept."""
+
+login_attempt = sa.Table(
+    "login_attempt",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("user_name", sa.String(100), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Index("ix_login_attempt_user_name_at", "user_name", "at"),
+    sa.Index("ix_login_attempt_ip_at", "ip", "at"),
+)
+"""Logins tried, for throttling (failures of a name or from an address within a window)."""
+
+credit_limit_request = sa.Table(
+    "credit_limit_request",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("current_limit", Money),
+    sa.Column("requested", Money, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    # pending -> approved | rejected | withdrawn; applied: within the four-eyes threshold, at once
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("requested_by", sa.String(255), nullable=False),
+    sa.Column("requested_at", TS, nullable=False),
+    sa.Column("decided_by", sa.String(255)),
+    sa.Column("decided_at", TS),
+    sa.Column("note", sa.Text),
+    sa.Column("event_id", sa.String(400)),
+)
+"""Credit limits people ask for; a change above the four-eyes threshold waits for a second credit user."""
+
+webhook_notice = sa.Table(
+    "webhook_notice",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("connector", sa.String(100), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),  # seen signatures: a replay is refused
+    sa.Column("signed_at", TS, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("event_type", sa.String(200)),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("handled_at", TS),  # set by the next sync of the connector
+    sa.UniqueConstraint("connector", "signature"),
+    sa.Index("ix_webhook_notice_connector_handled_at", "connector", "handled_at"),
+)
+"""Changes a CRM or bank pushed in (signed webhooks): the next sync of that connector reads them."""
+
 #: The customer record an invoice belongs to (same source), for outer joins.
 invoice_customer = sa.and_(
     customer.c.source == invoice.c.source, customer.c.external_id == invoice.c.customer_external_id

@@ -2,7 +2,7 @@
 console's dashboard trends.
 
 Revision ID: 0009
-Revises: 0006 (0008 once issue 18 merges: see the console report)
+Revises: 0007 (0008 once issue 18 merges: see the console report)
 Create Date: 2026-12-05 17:30:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from hub.store.schema import Money
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
