@@ -8,6 +8,7 @@ kept in a cookie and wins over their account's setting and their browser's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hub import i18n
 from hub.i18n import N_
-
-#: The cookie that holds the language picked in the console's header.
-LOCALE_COOKIE = "hub_locale"
 
 #: The pages in the navigation: key, path, label, and the roles that see it (None: everyone signed in).
 NAV: tuple[tuple[str, str, str, tuple[str, ...] | None], ...] = (
@@ -77,19 +75,23 @@ LABELS: dict[str, str] = {
     "payment": N_("payment"),
     "credit_note": N_("credit note"),
     "write_off": N_("write-off"),
+    "bank_fee": N_("bank charges"),
+    "discount": N_("discount taken"),
+    "small_balance": N_("small balance"),
+    "dispute_settled": N_("dispute settled"),
     "d180_plus": N_("over 180 days"),
 }
 
 
 def bucket_title(label: str, locale: str) -> str:
-    """``d1_30`` -> "1–30 days"; ``not_due`` -> "not yet due"; ``d180_plus`` -> "over 180 days"."""
+    """``d1_30`` -> "1-30 days" (an en dash between); ``not_due`` -> "not yet due"; ``d180_plus`` -> "over 180 days"."""
     if label in LABELS:
         return i18n.gettext(locale, LABELS[label])
     if label.startswith("d") and "_" in label:
         low, _sep, high = label[1:].partition("_")
         if high == "plus":
             return i18n.gettext(locale, "over %(days)s days", days=low)
-        return i18n.gettext(locale, "%(low)s–%(high)s days", low=low, high=high)
+        return i18n.gettext(locale, "%(low)s\u2013%(high)s days", low=low, high=high)
     return label
 
 
@@ -121,22 +123,26 @@ class Formats:
         return i18n.percent(value, self.locale, places=places)
 
     def date(self, value: dt.date | str | None) -> str:
+        day: dt.date | None
         if isinstance(value, str):
             try:
-                value = dt.date.fromisoformat(value[:10])
+                day = dt.date.fromisoformat(value[:10])
             except ValueError:
                 return value
-        if isinstance(value, dt.datetime):
-            value = value.date()
-        return i18n.date(value, self.locale)
+        else:
+            day = value.date() if isinstance(value, dt.datetime) else value
+        return i18n.date(day, self.locale)
 
     def datetime(self, value: dt.datetime | str | None) -> str:
+        moment: dt.datetime | None
         if isinstance(value, str):
             try:
-                value = dt.datetime.fromisoformat(value)
+                moment = dt.datetime.fromisoformat(value)
             except ValueError:
                 return value
-        return i18n.datetime(value, self.locale, style="short")
+        else:
+            moment = value
+        return i18n.datetime(moment, self.locale, style="short")
 
 
 @dataclass
@@ -154,9 +160,7 @@ class Paging:
     locale: str = "en"
 
     @classmethod
-    def of(
-        cls, request: Request, *, sort: str, allowed: Sequence[str], size: int = 25, locale: str = "en"
-    ) -> Paging:
+    def of(cls, request: Request, *, sort: str, allowed: Sequence[str], size: int = 25, locale: str = "en") -> Paging:
         query = request.query_params
         wanted = query.get("sort") or sort
         if wanted.lstrip("-") not in allowed:
@@ -165,10 +169,8 @@ class Paging:
             page = max(1, int(query.get("page", "1")))
         except ValueError:
             page = 1
-        try:
+        with contextlib.suppress(ValueError):
             size = min(200, max(5, int(query.get("size", str(size)))))
-        except ValueError:
-            pass
         q = (query.get("q") or "").strip()[:200] or None
         params = {k: v for k, v in query.items() if k not in ("sort", "page", "q", "size")}
         return cls(request.url.path, params, q, wanted, page, size, locale=locale)
@@ -247,12 +249,12 @@ def viewer_of(account: Any) -> Viewer:
     )
 
 
-def locale_for(request: Request, account: Any | None) -> str:
-    """The reader's locale: the language picked in the console, else the account's, else the browser's."""
-    picked = i18n.normalize(request.cookies.get(LOCALE_COOKIE))
-    if picked:
-        return picked
-    return i18n.negotiate(request.headers.get("accept-language"), getattr(account, "locale", None))
+def locale_for(request: Request, account: Any | None = None) -> str:
+    """The reader's locale: their own setting, else the language picked before signing in, else the browser's
+    (:func:`hub.web.auth.locale_of`)."""
+    from hub.web.auth import locale_of
+
+    return locale_of(request)
 
 
 def translator(locale: str) -> Callable[..., str]:
@@ -300,7 +302,7 @@ def render(
         "user": viewer,
         "user_name": viewer.display_name if viewer else "",
         "user_roles": ", ".join(viewer.roles) if viewer else "",
-        "csrf": viewer.csrf if viewer else request.cookies.get("hub_csrf", ""),
+        "csrf": viewer.csrf if viewer else "",
         "csrf_field": CSRF_FIELD,
         "csrf_header": CSRF_HEADER,
         "nav": nav,
