@@ -72,7 +72,7 @@ def _svg_open(width: int, height: int, aria: str, css: str) -> str:
 
 def _x_label_every(n: int, slot: float, longest: int) -> int:
     """Write every k-th x label so that labels about ``longest`` characters wide do not overlap."""
-    need = max(longest, 3) * 7.0 + 8
+    need = max(longest, 3) * 6.0 + 6
     return max(1, math.ceil(need / max(slot, 1.0))) if n else 1
 
 
@@ -227,7 +227,7 @@ def bar_chart(
     stacked = len(series) > 1
     left, top, bottom, right = 64, 28, 60 if stacked else 44, 14
     slot = (width - left - right) / n
-    bar_w = slot * 0.64
+    bar_w = min(slot * 0.64, 56.0)
     series_colours = [s.colour or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
 
     def x_of(i: int) -> float:

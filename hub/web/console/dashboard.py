@@ -54,8 +54,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
     out["matching"] = line_chart(
         [day(x.day) for x in m],
         [
-            Series(_("matched automatically"), [x.auto_rate for x in m]),
-            Series(_("matched in all"), [x.matched / x.receipts if x.receipts else None for x in m]),
+            Series(_("matched in all"), [x.matched / x.receipts if x.receipts else None for x in m], "#9aa5b5"),
+            Series(_("matched automatically"), [x.auto_rate for x in m], "#0b5fa5"),
         ],
         aria=_("Share of customer payments matched automatically, by booking day"),
         y_format=lambda v: i18n.percent(v, locale),
