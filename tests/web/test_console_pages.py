@@ -29,7 +29,7 @@ def test_every_page_renders_for_every_role_with_the_navigation_it_may_use(client
     for path in PAGES:
         answer = client.get(path)
         assert answer.status_code == 200, (path, answer.text[:500])
-        assert "<nav class=\"main\"" in answer.text
+        assert '<nav class="main"' in answer.text
     audit = client.get("/audit")
     assert audit.status_code == (200 if "admin" in USERS[user] else 403)
     assert ('href="/audit"' in client.get("/").text) == ("admin" in USERS[user])
