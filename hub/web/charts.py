@@ -131,10 +131,8 @@ def _x_labels(labels: Sequence[str], x_of: Callable[[int], float], slot: float, 
     parts = ['<g class="axis x">']
     last = len(labels) - 1
     for i, label in enumerate(labels):
-        if i % every and i != last:
-            continue
-        if i == last and i % every and last - (last // every) * every < every / 2:
-            continue  # the last label would overlap the one before it
+        if (last - i) % every:
+            continue  # counted from the end: the latest label is always written
         parts.append(f'<text x="{x_of(i):.1f}" y="{y:.1f}" font-size="11" text-anchor="middle">{escape(label)}</text>')
     parts.append("</g>")
     return parts

@@ -40,7 +40,7 @@ LABELS: dict[str, str] = {
     "auto": N_("automatic"),
     "suggested": N_("suggested"),
     "confirmed": N_("confirmed"),
-    "open": N_("open"),
+    "open": N_("still open"),
     "matched": N_("matched"),
     "rejected": N_("rejected"),
     "unmatched": N_("unmatched"),

@@ -83,7 +83,7 @@ def _limit_history(hub: Any, customer_id: str) -> list[dict[str, Any]]:
     for p in proposals:
         rows.append(
             {
-                "date": p.created_at,
+                "date": p.as_of,
                 "current": p.current_limit,
                 "amount": p.recommended,
                 "currency": p.currency,
@@ -126,6 +126,7 @@ def _page(
         ledger = hub.collections.ledger(customer_id)
     except HubError:
         ledger = []
+    invoices = hub.exposures.invoices(customer_id, status="open", sort="due_date", limit=50)
     return render(
         request,
         "console/customer.html",
@@ -138,6 +139,8 @@ def _page(
         bureaus=found.bureaus,
         ageing_chart=ageing_chart(exposure, found.buckets, locale),
         ledger=ledger,
+        invoices=[i for i in invoices.items if i["remaining"] != 0],
+        invoices_total=invoices.total,
         promises=hub.collections.promises(customer_id=customer_id),
         limits=_limit_history(hub, customer_id),
         channels=CHANNELS,

@@ -24,8 +24,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
     def _(message: str, **values: object) -> str:
         return i18n.gettext(locale, message, **values)
 
-    def day(d: Any) -> str:
-        return i18n.date(d, locale, style="short") if locale != "en" else d.strftime("%d %b")
+    def day(d: Any) -> str:  # a short day for an axis: "14 Nov", "11月14日"
+        return i18n.date(d, locale, style="M月d日" if locale == "zh_CN" else "d MMM")
 
     base = trends.base_currency
     no_history = _("No history yet: a point is added each day the risk run runs.")
@@ -69,7 +69,7 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         [
             Series(_("kept"), [float(w.kept) for w in p], "#1e7b3a"),
             Series(_("broken"), [float(w.broken) for w in p], "#a12222"),
-            Series(_("open"), [float(w.open) for w in p], "#9aa5b5"),
+            Series(_("still open"), [float(w.open) for w in p], "#9aa5b5"),
         ],
         aria=_("Promises to pay by the week they were due"),
         y_format=lambda v: i18n.number(v, locale),
