@@ -3,31 +3,53 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from hub.app import Hub
 from hub.config import load_config
 from hub.services import Trends
 
-from ..conftest import run_hub
+from ..conftest import PG_ADMIN_URL
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, dt.date]]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Hub, dt.date]]:
+    """The sample book (as ``hub demo`` writes it) on SQLite and on PostgreSQL, the risk run played a week
+    before the day and on the day."""
+    from hub.cli.demo import DEMO_CONFIG
+    from hub.sample import RATES, build_sample
+
     folder = tmp_path_factory.mktemp("trends")
-    summary = json.loads(run_hub("--json", "demo", "--workspace", str(folder / "demo"), cwd=folder).stdout)
-    config = Path(summary["workspace"]) / "hub.toml"
-    today = dt.date.fromisoformat(summary["as_of"])
-    run_hub("--config", str(config), "risk", "--as-of", (today - dt.timedelta(days=7)).isoformat(), cwd=folder)
-    run_hub("--config", str(config), "risk", "--as-of", today.isoformat(), cwd=folder)
-    hub = Hub(load_config(config))
+    today = dt.date(2026, 12, 5)
+    build_sample(folder / "data", today)
+    url = "sqlite:///hub.db"
+    database = None
+    if request.param == "postgresql":
+        admin = request.getfixturevalue("pg_admin")
+        database = f"hub_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{database}"')
+        url = sa.make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+    rates = "{ " + ", ".join(f'{ccy} = "{rate}"' for ccy, rate in sorted(RATES.items())) + " }"
+    config = DEMO_CONFIG.replace("{rates}", rates).replace('url = "sqlite:///hub.db"', f'url = "{url}"')
+    (folder / "hub.toml").write_text(config, encoding="utf-8")
+    hub = Hub(load_config(folder / "hub.toml"), lock_wait=0)
+    hub.init()
+    hub.sync()
+    hub.resolve_identities()
+    hub.reconcile()
+    hub.risk(today - dt.timedelta(days=7))
+    hub.risk(today)
     yield hub, today
     hub.close()
+    if database is not None:
+        with request.getfixturevalue("pg_admin").connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def test_each_risk_run_leaves_a_snapshot_whose_buckets_add_up_to_what_is_open(demo: tuple[Hub, dt.date]) -> None:
