@@ -190,14 +190,18 @@ class Exposures(_Service):
 
     def customer(self, customer_id: str) -> CustomerExposure:
         """One customer's assessment with its flags; an error naming the id when there is none."""
-        from hub.errors import HubError
+        from hub.errors import NotFoundError
+        from hub.i18n import N_
         from hub.risk.exposure import active_flags, bureau_views, stored_exposures
 
         self._ready()
         with self.store.connect() as conn:
             found = stored_exposures(conn, customer_id)
             if not found:
-                raise HubError(f"no exposure for customer {customer_id!r}: unknown id, or run 'hub risk' first")
+                raise NotFoundError(
+                    N_("no exposure for customer %(customer)r: unknown id, or run 'hub risk' first"),
+                    values={"customer": customer_id},
+                )
             flags = [
                 {"code": f.code, "reason": f.reason, "version": f.version, "changed_at": f.changed_at}
                 for f in active_flags(conn, customer_id)
