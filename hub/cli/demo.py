@@ -42,9 +42,10 @@ path = "out/flags.jsonl"
 [fx]
 base = "EUR"
 rates = {rates}
-
-# 'hub serve' on loopback over plain http (the console at http://127.0.0.1:8000/): cookies without the
-# Secure flag, which a browser would only send over HTTPS
+"""
+#: What the demo's workspace adds for the console: 'hub serve' on loopback over plain http
+#: (http://127.0.0.1:8000/), so cookies without the Secure flag, which a browser sends only over HTTPS.
+DEMO_WEB = """
 [web]
 secure_cookies = false
 """
@@ -74,7 +75,7 @@ def demo(
     build_sample(base / "data", built)
     anchor.write_text(built.isoformat(), encoding="utf-8")
     rates = "{ " + ", ".join(f'{ccy} = "{rate}"' for ccy, rate in sorted(RATES.items())) + " }"
-    (base / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates), encoding="utf-8")
+    (base / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates) + DEMO_WEB, encoding="utf-8")
     state.config_path = base / "hub.toml"
     with session() as hub:
         hub.init()

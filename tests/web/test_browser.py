@@ -116,7 +116,7 @@ def sign_in(browser: Any, served: Served, user: str) -> Any:
     page.goto(f"{served.url}/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{served.url}/")
     return page
 

@@ -210,3 +210,13 @@ def test_an_admin_sees_the_audit_log_and_can_search_it(client: TestClient, web_h
     assert page.status_code == 200 and "test-setup" in page.text
     connectors = client.get("/connectors")
     assert "Dead letters" in connectors.text and "Quarantine" in connectors.text
+
+
+def test_only_an_admin_replays_dead_letters_from_the_connectors_page(client: TestClient) -> None:
+    csrf = login(client, "fiona")
+    assert client.post("/connectors/replay", data={"csrf_token": csrf}).status_code == 403
+    client.cookies.clear()
+    csrf = login(client, "ada")
+    answer = client.post("/connectors/replay", data={"csrf_token": csrf})
+    assert answer.status_code == 200 and 'class="flash ok"' in answer.text
+    assert "Queued again: 0 dead letters" in answer.text
