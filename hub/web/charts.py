@@ -76,15 +76,23 @@ def _x_label_every(n: int, slot: float, longest: int) -> int:
     return max(1, math.ceil(need / max(slot, 1.0))) if n else 1
 
 
-def _legend(series: Sequence[Series], colours: Sequence[str], x: float, y: float) -> list[str]:
-    parts = ['<g class="legend">']
-    cursor = x
+def _legend(series: Sequence[Series], colours: Sequence[str], x: float, bottom: float, width: float) -> list[str]:
+    """Swatches and names in rows from ``x``, wrapped before ``width``; the last row's baseline at ``bottom``."""
+    placed: list[tuple[float, int, Series, str]] = []
+    cursor, row = x, 0
     for s, colour in zip(series, colours, strict=True):
+        size = 16 + 6.6 * len(s.name) + 14
+        if cursor + size > width and cursor > x:
+            cursor, row = x, row + 1
+        placed.append((cursor, row, s, colour))
+        cursor += size
+    parts = ['<g class="legend">']
+    for left, r, s, colour in placed:
+        y = bottom - 16 * (row - r)
         parts.append(
-            f'<rect x="{cursor:.1f}" y="{y - 9:.1f}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{cursor + 16:.1f}" y="{y + 1:.1f}" font-size="12">{escape(s.name)}</text>'
+            f'<rect x="{left:.1f}" y="{y - 9:.1f}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{left + 16:.1f}" y="{y + 1:.1f}" font-size="12">{escape(s.name)}</text>'
         )
-        cursor += 16 + 7.5 * len(s.name) + 18
     parts.append("</g>")
     return parts
 
@@ -160,7 +168,7 @@ def line_chart(
     ticks = nice_ticks(min(values) if y_min is None else y_min, max(values) if y_max is None else y_max)
     if y_min is None and ticks[0] > 0 and min(values) >= 0:
         ticks = nice_ticks(0.0, ticks[-1])
-    left, top, bottom, right = 64, 28, 44 if len(series) < 2 else 60, 14
+    left, top, bottom, right = 64, 28, 44 if len(series) < 2 else 60, 26
     n = len(x_labels)
     slot = (width - left - right) / max(n - 1, 1)
 
@@ -193,7 +201,7 @@ def line_chart(
                 )
         parts.append("</g>")
     if len(series) > 1:
-        parts += _legend(series, colours, left, height - 12)
+        parts += _legend(series, colours, left, height - 8, width - 4)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -265,6 +273,6 @@ def bar_chart(
             )
         parts.append("</g>")
     if stacked:
-        parts += _legend(series, series_colours, left, height - 12)
+        parts += _legend(series, series_colours, left, height - 8, width - 4)
     parts.append("</svg>")
     return Markup("".join(parts))

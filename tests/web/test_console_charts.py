@@ -86,3 +86,12 @@ def test_single_series_bars_take_a_colour_each_and_write_their_values() -> None:
     fills = [r.get("fill") for r in root.iter(f"{NS}rect")]
     assert fills == ["#111111", "#222222"]
     assert [t.text for t in root.findall(f".//{NS}text[@class='value']")] == ["€100", "€50"]
+
+
+def test_a_long_legend_wraps_inside_the_chart() -> None:
+    names = ["1-30 days", "31-60 days", "61-90 days", "91-180 days", "over 180 days"]
+    root = parse(bar_chart(["a"], [Series(n, [1.0]) for n in names], aria="x", width=400))
+    texts = root.findall(f".//{NS}g[@class='legend']/{NS}text")
+    assert [t.text for t in texts] == names
+    assert len({t.get("y") for t in texts}) == 2  # two rows
+    assert all(float(t.get("x") or 0) + 6.6 * len(t.text or "") <= 400 for t in texts)

@@ -60,3 +60,14 @@ def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found
     return found.group(1)
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+def test_a_page_shows_only_the_actions_the_users_roles_may_take(client: TestClient, web_hub: Hub, user: str) -> None:
+    login(client, user)
+    roles = set(USERS[user])
+    customer = web_hub.exposures.page(limit=1).items[0]["customer_id"]
+    assert ('hx-post="/receipts/' in client.get("/receipts").text) == ("finance" in roles)
+    can_log = bool(roles & {"credit", "sales", "finance"})
+    assert ("/ledger" in client.get(f"/customers/{customer}").text) == can_log
+    assert ('action="/limits/request"' in client.get("/limits").text) == ("credit" in roles)

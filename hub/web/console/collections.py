@@ -41,7 +41,7 @@ def collections(request: Request, *, owner: str = "", user: Annotated[WebUser, D
         owners=owners,
         owner=owner,
         channels=CHANNELS,
-        can_log=user.has("credit", "sales", "finance", "admin"),
+        can_log=user.has("credit", "sales", "finance"),
     )
 
 

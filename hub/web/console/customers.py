@@ -144,7 +144,7 @@ def _page(
         promises=hub.collections.promises(customer_id=customer_id),
         limits=_limit_history(hub, customer_id),
         channels=CHANNELS,
-        can_log=user.has("credit", "sales", "finance", "admin"),
+        can_log=user.has("credit", "sales", "finance"),
         flashes=flashes or [],
     )
 

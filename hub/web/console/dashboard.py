@@ -17,6 +17,9 @@ from hub.web.console.common import bucket_title, locale_for, render
 
 router = APIRouter(include_in_schema=False)
 
+#: Charts two to a row: drawn at about the size they are shown, so their labels keep their size.
+WIDTH, HEIGHT = 560, 240
+
 
 def charts(trends: Any, locale: str) -> dict[str, str]:
     """Every dashboard chart as SVG, its texts in ``locale``."""
@@ -37,6 +40,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         aria=_("Days sales outstanding by day"),
         y_format=lambda v: _("%(days)s d", days=i18n.number(v, locale)),
         empty=no_history,
+        width=WIDTH,
+        height=HEIGHT,
     )
     overdue_buckets = [b for b in trends.buckets if b != "not_due"]
     out["overdue"] = bar_chart(
@@ -49,6 +54,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         y_format=lambda v: i18n.number(v, locale),
         y_label=base,
         empty=no_history,
+        width=WIDTH,
+        height=HEIGHT,
     )
     m = trends.matches
     out["matching"] = line_chart(
@@ -62,6 +69,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         y_min=0.0,
         y_max=1.0,
         empty=_("No payment in this period."),
+        width=WIDTH,
+        height=HEIGHT,
     )
     p = trends.promises
     out["promises"] = bar_chart(
@@ -74,6 +83,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         aria=_("Promises to pay by the week they were due"),
         y_format=lambda v: i18n.number(v, locale),
         empty=_("No promise falls in this period."),
+        width=WIDTH,
+        height=HEIGHT,
     )
     c = trends.cash
     out["cash"] = bar_chart(
@@ -83,6 +94,8 @@ def charts(trends: Any, locale: str) -> dict[str, str]:
         y_format=lambda v: i18n.number(v, locale),
         y_label=base,
         empty=_("No payment in this period."),
+        width=WIDTH,
+        height=HEIGHT,
     )
     return out
 

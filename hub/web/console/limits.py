@@ -42,7 +42,7 @@ def _page(
         page=page,
         requests=requests,
         recent=[r for r in recent if r.status != "pending"],
-        can_decide=user.has("credit", "admin"),
+        can_decide=user.has("credit"),
         flashes=flashes or [],
         status_code=status_code,
     )

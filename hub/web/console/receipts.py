@@ -29,7 +29,7 @@ WRITE_OFF_REASONS = ("bank_fee", "discount", "small_balance", "dispute_settled",
 
 
 def _can_match(user: WebUser) -> bool:
-    return user.has("finance", "admin")
+    return user.has("finance")
 
 
 @router.get("/receipts")
