@@ -332,3 +332,54 @@ def last_deliveries(conn: sa.Connection) -> dict[str, dict[str, Any]]:
     ):
         out.setdefault(sink, {})["last_error"] = error
     return out
+
+
+PROMISE_STATUSES = ("open", "kept", "broken")
+
+
+def promises(
+    conn: sa.Connection,
+    *,
+    status: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Promises to pay, newest first, with their ledger line (channel, author, source); as
+    :meth:`hub.services.Collections.promises` gives them, one page at a time."""
+    _check_paging(limit, offset)
+    if status is not None and status not in PROMISE_STATUSES:
+        raise HubError(N_("status must be one of %(allowed)s"), values={"allowed": ", ".join(PROMISE_STATUSES)})
+    p, ca = schema.promise, schema.collection_action
+    where: list[sa.ColumnElement[bool]] = []
+    if status is not None:
+        where.append(p.c.status == status)
+    if customer_id is not None:
+        where.append(p.c.customer_id == customer_id)
+    total = conn.execute(sa.select(sa.func.count()).select_from(p).where(*where)).scalar_one()
+    rows = conn.execute(
+        sa.select(p, ca.c.channel, ca.c.author, ca.c.source)
+        .join(ca, ca.c.id == p.c.action_id)
+        .where(*where)
+        .order_by(p.c.made_on.desc(), p.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        {
+            "customer_id": r.customer_id,
+            "made_on": r.made_on.isoformat(),
+            "promised_date": r.promised_date.isoformat(),
+            "amount": r.amount,
+            "currency": r.currency,
+            "status": r.status,
+            "received": r.received,
+            "settled_on": r.settled_on.isoformat() if r.settled_on else None,
+            "channel": r.channel,
+            "author": r.author,
+            "source": r.source,
+            "action_id": r.action_id,
+        }
+        for r in rows
+    ]
+    return Page(items, int(total), limit, offset)

@@ -319,6 +319,16 @@ class Collections(_Service):
             rows, assessed = collection.planned_steps(conn)
         return DueSteps(day, collection.due_actions(rows, on_or_before=day, owner=owner, limit=limit), assessed)
 
+    def promise_page(
+        self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Page:
+        """One page of promises to pay, newest first (amounts as Decimals)."""
+        from hub import lists
+
+        self._ready()
+        with self.store.connect() as conn:
+            return lists.promises(conn, status=status, customer_id=customer_id, limit=limit, offset=offset)
+
     def promises(self, *, status: str | None = None, customer_id: str | None = None) -> list[dict[str, Any]]:
         """Promises to pay, newest first, with what has been received against them."""
         from hub.errors import HubError
@@ -369,6 +379,18 @@ class Limits(_Service):
         with self.store.connect() as conn:
             found = credit.proposals(conn, status=status, customer_id=customer_id, limit=limit)
             return found, credit.customer_names(conn, {p.customer_id for p in found})
+
+    def proposal_page(
+        self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[LimitProposal], int, dict[str, str]]:
+        """One page of proposals, newest first: the proposals, how many match in all, their customers' names."""
+        from hub.risk import credit
+
+        self._ready()
+        with self.store.connect() as conn:
+            found = credit.proposals(conn, status=status, customer_id=customer_id, limit=limit, offset=offset)
+            total = credit.count_proposals(conn, status=status, customer_id=customer_id)
+            return found, total, credit.customer_names(conn, {p.customer_id for p in found})
 
     def approve(self, ref: str | int, *, by: str, note: str | None = None) -> Approval:
         """Approve a pending proposal (``#17``, or a customer's latest pending one): audited, and every
@@ -612,6 +634,7 @@ class Users(_Service):
     def session(self, session_id: str) -> Account | None:
         from hub import accounts
 
+        self._ready()
         return accounts.session_account(
             self.store, session_id, idle=dt.timedelta(minutes=self.hub.config.web.idle_minutes)
         )
@@ -649,6 +672,7 @@ class Tokens(_Service):
     def account(self, token: str) -> Account | None:
         from hub import accounts
 
+        self._ready()
         return accounts.token_account(self.store, token)
 
 

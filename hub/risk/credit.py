@@ -620,19 +620,35 @@ def proposals(
     status: str | None = None,
     customer_id: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[LimitProposal]:
-    """Proposals, newest first, optionally of one status and/or one customer."""
+    """Proposals, newest first, optionally of one status and/or one customer (``offset``: after that many)."""
+    p = schema.credit_limit_proposal
+    query = sa.select(p).where(*_proposal_filter(status, customer_id)).order_by(p.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    return [_row_proposal(r) for r in conn.execute(query)]
+
+
+def _proposal_filter(status: str | None, customer_id: str | None) -> list[sa.ColumnElement[bool]]:
     p = schema.credit_limit_proposal
     if status is not None and status not in STATUSES:
         raise HubError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-    query = sa.select(p).order_by(p.c.id.desc())
+    where: list[sa.ColumnElement[bool]] = []
     if status is not None:
-        query = query.where(p.c.status == status)
+        where.append(p.c.status == status)
     if customer_id is not None:
-        query = query.where(p.c.customer_id == customer_id)
-    if limit is not None:
-        query = query.limit(limit)
-    return [_row_proposal(r) for r in conn.execute(query)]
+        where.append(p.c.customer_id == customer_id)
+    return where
+
+
+def count_proposals(conn: sa.Connection, *, status: str | None = None, customer_id: str | None = None) -> int:
+    """How many proposals :func:`proposals` would list without a limit."""
+    p = schema.credit_limit_proposal
+    query = sa.select(sa.func.count()).select_from(p).where(*_proposal_filter(status, customer_id))
+    return int(conn.execute(query).scalar_one())
 
 
 def _by_id(conn: sa.Connection, pid: int) -> LimitProposal | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -102,12 +103,15 @@ def create_app(hub: Hub, *, settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(AccessError)
     async def access_error(request: Request, exc: AccessError) -> Response:
         if exc.code == "not_authenticated" and _wants_page(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         response = error_response(
             request, ACCESS_STATUS.get(exc.code, 403), exc.code, i18n.error_text(auth.locale_of(request), exc)
         )
         if exc.code == "not_authenticated":
             response.headers["WWW-Authenticate"] = "Bearer"
+            if "HX-Request" in request.headers:  # htmx: the whole page goes to the login
+                page = urlsplit(request.headers.get("HX-Current-URL", "/")).path or "/"
+                response.headers["HX-Redirect"] = f"/login?next={quote(page)}"
         return response
 
     @app.exception_handler(HubError)

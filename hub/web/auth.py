@@ -33,7 +33,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from hub import i18n
-from hub.errors import AccessError
+from hub.errors import AccessError, HubError
 from hub.i18n import N_
 from hub.web import security
 
@@ -148,7 +148,7 @@ def locale_of(request: Request) -> str:
     (cookie), else the browser's ``Accept-Language``; English when the hub speaks none of them."""
     try:
         user = optional_user(request)
-    except AccessError:
+    except HubError:  # a refused token, or a store that cannot be read: the browser's language then
         user = None
     preferred = (user.locale if user else None) or request.cookies.get(security.LOCALE_COOKIE)
     return i18n.negotiate(request.headers.get("accept-language"), preferred)
@@ -162,7 +162,7 @@ def render(
     locale = locale_of(request)
     try:
         user = optional_user(request)
-    except AccessError:
+    except HubError:
         user = None
 
     def translate(message: str, **values: object) -> str:

@@ -333,3 +333,16 @@ def test_me_says_who_is_asking_and_in_which_language(client: TestClient) -> None
     me = client.get("/api/v1/me", headers={"Accept-Language": "zh-CN"}).json()
     assert me["name"] == "lin" and sorted(me["roles"]) == ["credit", "finance"]
     assert me["locale"] == "zh_CN" and me["kind"] == "user"
+
+
+def test_limit_proposals_and_promises_are_paged_with_their_totals(client: TestClient, web_hub: Hub) -> None:
+    h = bearer(web_hub, "viewer")
+    everything = _get(client, "/api/v1/limits/proposals", h, limit=500)
+    assert everything["total"] == len(everything["items"]) > 3
+    second = _get(client, "/api/v1/limits/proposals", h, limit=2, offset=2)
+    assert second["total"] == everything["total"]
+    assert [p["id"] for p in second["items"]] == [p["id"] for p in everything["items"][2:4]]
+    pending = _get(client, "/api/v1/limits/proposals", h, status="pending", limit=500)
+    assert pending["total"] == len(pending["items"]) and all(p["status"] == "pending" for p in pending["items"])
+    promises = _get(client, "/api/v1/promises", h, limit=1)
+    assert promises["total"] >= 1 and len(promises["items"]) == 1

@@ -328,3 +328,27 @@ def test_a_webhook_for_a_connector_without_a_secret_is_not_found(client: TestCli
         headers={"X-Hub-Timestamp": stamp, "X-Hub-Signature": sign(WEBHOOK_SECRET, stamp, b"{}")},
     )
     assert answer.status_code == 404
+
+
+def test_an_error_while_the_store_is_not_ready_is_a_503_not_a_crash(web_hub: Hub, tmp_path: Any) -> None:
+    from hub.config import load_config
+
+    config = load_config(web_hub.config.base_dir / "hub.toml")
+    config.database.url = f"sqlite:///{tmp_path / 'empty.db'}"
+    empty = Hub(config)
+    try:
+        with TestClient(create_app(empty)) as client:
+            client.cookies.set("hub_session", "whatever")
+            answer = client.get("/api/v1/receipts", headers={"Accept-Language": "zh-CN"})
+    finally:
+        empty.close()
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "store_unavailable"
+
+
+def test_an_htmx_request_without_a_session_is_told_to_go_to_the_login_page(client: TestClient) -> None:
+    answer = client.get(
+        "/api/v1/receipts", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/receipts"}
+    )
+    assert answer.status_code == 401
+    assert answer.headers["HX-Redirect"] == "/login?next=/receipts"

@@ -144,12 +144,9 @@ def promises(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[PromiseOut]:
-    rows = hub_of(request).collections.promises(status=status, customer_id=customer_id)
+    page = hub_of(request).collections.promise_page(status=status, customer_id=customer_id, limit=limit, offset=offset)
     return Page[PromiseOut](
-        items=[PromiseOut.model_validate(r) for r in rows[offset : offset + limit]],
-        total=len(rows),
-        limit=limit,
-        offset=offset,
+        items=[PromiseOut.model_validate(r) for r in page.items], total=page.total, limit=limit, offset=offset
     )
 
 

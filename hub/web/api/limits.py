@@ -56,10 +56,10 @@ def proposals(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ProposalOut]:
-    found, names = hub_of(request).limits.proposals(status=status, customer_id=customer_id, limit=limit + offset + 1)
-    shown = found[offset : offset + limit]
-    total = len(found) if len(found) <= limit + offset else offset + limit + 1  # "more than this page"
-    return Page[ProposalOut](items=[_proposal(p, names) for p in shown], total=total, limit=limit, offset=offset)
+    found, total, names = hub_of(request).limits.proposal_page(
+        status=status, customer_id=customer_id, limit=limit, offset=offset
+    )
+    return Page[ProposalOut](items=[_proposal(p, names) for p in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, summary="A proposal and its reasons")
