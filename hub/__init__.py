@@ -91,6 +91,14 @@ _EXPORTS: dict[str, str] = {
     "OutboxEvent": "hub.model",
     "RiskFlag": "hub.model",
     "format_money": "hub.model",
+    # sentences kept as message ids and values, rendered in each reader's language
+    "Amount": "hub.i18n",
+    "Day": "hub.i18n",
+    "Days": "hub.i18n",
+    "Join": "hub.i18n",
+    "Message": "hub.i18n",
+    "N_": "hub.i18n",
+    "Share": "hub.i18n",
     # matchers (``hub_matchers``)
     "Evidence": "hub.recon",
     "EvidenceMatcher": "hub.recon",
@@ -126,7 +134,9 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BUREAU_CLIENT_ERRORS",
+    "N_",
     "RETRY_STATUSES",
+    "Amount",
     "BandChange",
     "BearerBureauClient",
     "BureauAuthError",
@@ -147,6 +157,8 @@ __all__ = [
     "CreditLimitChange",
     "CursorPaginator",
     "CustomerRisk",
+    "Day",
+    "Days",
     "DeliveryResult",
     "Evidence",
     "EvidenceMatcher",
@@ -160,12 +172,14 @@ __all__ = [
     "Hub",
     "HubError",
     "JSONValue",
+    "Join",
     "KeyedBatchSink",
     "LegalEvent",
     "LegalEventKind",
     "MappingError",
     "MatchProposal",
     "Matcher",
+    "Message",
     "MonitoringEvent",
     "NextLinkPaginator",
     "OffsetPaginator",
@@ -187,6 +201,7 @@ __all__ = [
     "RiskContext",
     "RiskFlag",
     "RiskSignal",
+    "Share",
     "SignalResult",
     "Sink",
     "SinkError",
@@ -273,6 +288,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         StatementError,
     )
     from hub.http import RETRY_STATUSES, HttpClient, RetryPolicy, TokenBucket, retry_after_seconds
+    from hub.i18n import N_, Amount, Day, Days, Join, Message, Share
     from hub.log import get_logger, register_secret
     from hub.model import (
         BandChange,

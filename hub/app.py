@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.connector import ConnectorContext, validate_config
 from hub.errors import ConfigError, HubError
+from hub.i18n import DEFAULT_LOCALE, normalize
 from hub.plugins import PluginHost, load_plugins
 from hub.services import (
     Audit,
@@ -168,6 +169,9 @@ class Hub:
                     )
                 cfg = validate_config(ctype.config_model, name, section)
                 built[name] = ctype.factory(name, cfg, context)
+                if (sink := built[name].sink) is not None:
+                    # the texts pushed to it are in its language (English when the hub has no translation)
+                    sink.language = normalize(cfg.language) or DEFAULT_LOCALE
             self._connectors = built
         return self._connectors
 
@@ -295,8 +299,11 @@ class Hub:
             stats, _ = engine.run(self.as_of(as_of))
         return stats
 
-    def report(self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20) -> Report:
-        """Write the HTML report of the last risk run (:mod:`hub.report`) and return its figures."""
+    def report(
+        self, path: str | Path, *, as_of: dt.date | None = None, top: int = 20, language: str | None = None
+    ) -> Report:
+        """Write the HTML report of the last risk run (:mod:`hub.report`) in ``language`` (default
+        ``[report] language``) and return its figures."""
         from hub.report import write_report
 
         self.store.check_ready()
@@ -308,6 +315,7 @@ class Hub:
             top=top,
             bucket_bounds=self.config.risk.buckets,
             fx_rates=self.config.fx.table(),
+            locale=language or self.config.report.language,
         )
 
     def outbox(self) -> Outbox:

@@ -63,6 +63,7 @@ from hub.bureau import (
 from hub.codes import FlagCode, LegalEventKind
 from hub.config import BureausConfig
 from hub.errors import ConfigError, HubError
+from hub.i18n import N_, Message
 from hub.identity import tax_key
 from hub.log import get_logger
 from hub.model import CreditLimitChange, CreditReport, RiskFlag, describe_validation_error, format_money
@@ -1061,6 +1062,7 @@ class BureauEngine:
             reason="Admission screening: " + "; ".join(reasons) + ".",
             at=now,
             links=customer_links(conn, cid, self.master_source),
+            message=Message(N_("Admission screening: %(reasons)s."), reasons="; ".join(reasons)).to_json(),
         )
         self.store.audit(
             conn,
@@ -1426,20 +1428,30 @@ class AdmissionTermsPolicy(FlagPolicy):
 
     name = "bureau-admission-terms"
 
-    def __init__(self, reasons: dict[str, str]) -> None:
+    def __init__(self, reasons: dict[str, Message]) -> None:
         self.reasons = reasons
 
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         reason = self.reasons.get(customer.customer_id)
         if reason is None:
             return []
-        return [RiskFlag(customer_id=customer.customer_id, code=FlagCode.PREPAYMENT_REQUIRED.value, reason=reason)]
+        return [
+            RiskFlag(
+                customer_id=customer.customer_id,
+                code=FlagCode.PREPAYMENT_REQUIRED.value,
+                reason=reason.english(),
+                message=reason.to_json(),
+            )
+        ]
 
 
 def admission_policy(conn: sa.Connection) -> AdmissionTermsPolicy:
     bs = schema.bureau_screening
+    # the screening's own sentences are stored in English (bureau_screening.reasons); the frame is translated
     reasons = {
-        cid: "ask for payment before delivering: admission screening: " + "; ".join(why or [])
+        cid: Message(
+            N_("ask for payment before delivering: admission screening: %(reasons)s"), reasons="; ".join(why or [])
+        )
         for cid, why in conn.execute(
             sa.select(bs.c.customer_id, bs.c.reasons).where(bs.c.status == "screened", bs.c.prepayment.is_(True))
         )

@@ -333,6 +333,12 @@ class OutboxConfig(_Section):
     )
 
 
+class ReportConfig(_Section):
+    language: Literal["en", "zh_CN"] = Field(
+        default="en", description="The language of the HTML report ('hub report'; --lang overrides it)."
+    )
+
+
 AutoLinkRule = Literal["tax_id", "external_link", "iban"]
 
 
@@ -540,6 +546,7 @@ class HubConfig(BaseSettings):
     collections: CollectionsConfig = Field(default_factory=CollectionsConfig)
     credit: CreditConfig = Field(default_factory=CreditConfig)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
     web: WebConfig = Field(default_factory=WebConfig)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.bureau import BureauClient
 from hub.errors import ConfigError
@@ -153,6 +153,9 @@ class Sink(abc.ABC):
 
     #: Largest batch the sink accepts in one :meth:`deliver` call.
     batch_size: int = 100
+    #: The language of the texts the sink receives (reasons, flag names): the connector's
+    #: ``language`` setting, set by the hub when it builds the connector.
+    language: str = "en"
 
     def check(self) -> None:  # noqa: B027 - optional hook with a sensible default
         """Raise :class:`hub.errors.SinkError` when the target cannot be reached."""
@@ -209,6 +212,20 @@ class ConnectorConfig(BaseModel):
 
     type: str
     mappings: dict[str, str] = Field(default_factory=dict)
+    #: The language of the texts pushed to this connector's sink (reasons, flag names): ``en`` or
+    #: ``zh_CN``; another language the hub has no translation for gets English.
+    language: str = "en"
+
+    @field_validator("language")
+    @classmethod
+    def _a_language(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value.strip().replace("-", "_"))
+        except (ValueError, TypeError, UnknownLocaleError):
+            raise ValueError(f"not a language: {value!r} (e.g. en, zh_CN)") from None
+        return value
 
 
 def validate_config(model: type[ConnectorConfig], name: str, section: dict[str, Any]) -> ConnectorConfig:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import gettext as _gettext
 import io
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date, format_datetime as _format_datetime
@@ -27,6 +30,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
+
+from hub.fmt import format_money
 
 #: The locales the hub is translated into; the first is the source language and the fallback.
 LOCALES: tuple[str, ...] = ("en", "zh_CN")
@@ -145,10 +150,20 @@ def render(locale: str, msgid: str, values: Mapping[str, object] | None = None) 
     text = translations(locale).gettext(msgid)
     if not values:
         return text
+    # a value may itself be a message (``Message(N_("approved"))``), an amount or a day: said in ``locale``
+    filled = {name: _fill(value, locale) for name, value in values.items()}
     try:
-        return text % dict(values)
+        return text % filled
     except (KeyError, ValueError, TypeError):
-        return msgid % dict(values)
+        return msgid % {name: _fill(value, DEFAULT_LOCALE) for name, value in values.items()}
+
+
+def _fill(value: object, locale: str) -> object:
+    """A value as it fills a placeholder: a message, amount, day... rendered; anything else as is
+    (so ``%(id)d`` and ``%(name)r`` keep working)."""
+    if isinstance(value, (Message, Amount, Days, Day, Share, Join)):
+        return render_value(value, locale)
+    return value
 
 
 def error_text(locale: str, exc: BaseException) -> str:
@@ -209,3 +224,202 @@ def datetime(value: dt.datetime | None, locale: str, *, style: str = "medium") -
     if value is None:
         return "\u2013"
     return _format_datetime(value, format=style, locale=_babel_locale(locale))
+
+
+# -- structured messages: a sentence kept as its id and values, rendered in any locale later ----------
+
+
+class _English:
+    """``str()`` of a message value is its English text (an error's ``str(exc)``, a log line)."""
+
+    def __str__(self) -> str:
+        return render_value(self, DEFAULT_LOCALE)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Amount(_English):
+    """An amount in a currency inside a message: ``54,000.00 EUR`` in English, ``€54,000.00`` in Chinese."""
+
+    amount: Decimal
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class Days(_English):
+    """A number of days: ``1 day``, ``22.5 days`` / ``22.5天``."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Day(_English):
+    """A day: ISO ``2026-12-05`` in English (as the English sentences always wrote it), ``2026年12月5日``."""
+
+    value: dt.date
+
+
+@dataclass(frozen=True)
+class Share(_English):
+    """A share: ``83%`` for 0.83."""
+
+    value: float
+
+
+@dataclass(frozen=True)
+class Join(_English):
+    """Parts said one after the other: ``a; b`` in English, a full-width semicolon in Chinese."""
+
+    parts: tuple[Value, ...]
+    sep: str = "; "
+
+
+@dataclass(frozen=True)
+class Message(_English):
+    """A sentence kept as its gettext message id and values, so that any locale can render it later.
+
+    ``Message(N_("%(days)s past due"), days=Days(23)).render("zh_CN")``; :meth:`english` is the text
+    stored where a sentence was stored before (the history keeps reading as it did), and
+    :meth:`to_json` / :meth:`from_json` carry it in JSON columns and outbox payloads.
+    """
+
+    msgid: str
+    values: Mapping[str, Value]
+
+    def __init__(self, msgid: str, /, **values: Value) -> None:
+        object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "values", values)
+
+    def render(self, locale: str) -> str:
+        text = translations(locale).gettext(self.msgid) if locale != DEFAULT_LOCALE else self.msgid
+        if not self.values:
+            return text
+        filled = {name: render_value(value, locale) for name, value in self.values.items()}
+        try:
+            return text % filled
+        except (KeyError, ValueError, TypeError):
+            return self.msgid % {name: render_value(value, DEFAULT_LOCALE) for name, value in self.values.items()}
+
+    def english(self) -> str:
+        return self.render(DEFAULT_LOCALE)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.msgid, "values": {name: _encode(value) for name, value in self.values.items()}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Message | None:
+        """The message ``to_json`` wrote, or None for anything else (an old row without one)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+            return None
+        values = data.get("values")
+        try:
+            decoded = {str(k): _decode(v) for k, v in values.items()} if isinstance(values, Mapping) else {}
+        except (KeyError, ValueError, TypeError, ArithmeticError):
+            return None
+        return cls(data["id"], **decoded)
+
+
+Value = str | int | float | Decimal | Amount | Days | Day | Share | Join | Message
+
+
+def _plain_number(value: float) -> str:
+    rounded = round(float(value), 1)
+    return f"{rounded + 0.0:g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def render_value(value: Value, locale: str) -> str:
+    english = locale == DEFAULT_LOCALE
+    match value:
+        case Message():
+            return value.render(locale)
+        case Amount(amount=amount, currency=currency):
+            return format_money(amount, currency) if english else money(amount, currency, locale)
+        case Days(value=n):
+            text = _plain_number(n)
+            if english:
+                return f"{text} day" if text in ("1", "-1") else f"{text} days"
+            return f"{text}天"
+        case Day(value=day):
+            return day.isoformat() if english else date(day, locale)
+        case Share(value=share):
+            return f"{share:.0%}" if english else percent(share, locale)
+        case Join(parts=parts, sep=sep):
+            if not english:
+                # fullwidth semicolon and comma; sentences follow one another without a space
+                sep = {"; ": "\uff1b", ", ": "\uff0c", " ": "", " and ": "\uff0c\u4e14"}.get(sep, sep)
+            return sep.join(render_value(p, locale) for p in parts)
+        case float():
+            return _plain_number(value)
+        case _:
+            return str(value)
+
+
+def _encode(value: Value) -> Any:
+    match value:
+        case Message():
+            return {"msg": value.to_json()}
+        case Amount(amount=amount, currency=currency):
+            return {"money": [str(amount), currency]}
+        case Days(value=n):
+            return {"days": n}
+        case Day(value=day):
+            return {"date": day.isoformat()}
+        case Share(value=share):
+            return {"percent": share}
+        case Join(parts=parts, sep=sep):
+            return {"join": [_encode(p) for p in parts], "sep": sep}
+        case Decimal():
+            return {"decimal": str(value)}
+        case _:
+            return value
+
+
+def _decode(data: Any) -> Value:
+    if isinstance(data, Mapping):
+        if "msg" in data:
+            inner = Message.from_json(data["msg"])
+            if inner is None:
+                raise ValueError("not a message")
+            return inner
+        if "money" in data:
+            amount, currency = data["money"]
+            return Amount(Decimal(amount), currency)
+        if "days" in data:
+            return Days(float(data["days"]))
+        if "date" in data:
+            return Day(dt.date.fromisoformat(data["date"]))
+        if "percent" in data:
+            return Share(float(data["percent"]))
+        if "join" in data:
+            return Join(tuple(_decode(p) for p in data["join"]), str(data.get("sep", "; ")))
+        if "decimal" in data:
+            return Decimal(data["decimal"])
+        raise ValueError("unknown value")
+    if isinstance(data, (str, int, float)):
+        return data
+    raise ValueError("unknown value")
+
+
+# -- flag names --------------------------------------------------------------------------------------
+
+#: The name a person reads for each flag code (``OVERDUE_<N>`` for any N: :func:`flag_label`).
+FLAG_LABELS: dict[str, str] = {
+    "OVER_LIMIT": N_("Over the credit limit"),
+    "BUREAU_DOWNGRADE": N_("Downgraded by a credit bureau"),
+    "LEGAL_EVENT": N_("Legal event reported"),
+    "BROKEN_PROMISE": N_("Broken promise to pay"),
+    "CREDIT_HOLD": N_("Credit hold: stop deliveries"),
+    "PREPAYMENT_REQUIRED": N_("Prepayment required"),
+    "SCORE_DROP": N_("Risk score dropped"),
+    "FIRST_LATE_PAYMENT": N_("First late payment"),
+    "PAYMENT_PATTERN_CHANGE": N_("Paying later than before"),
+    "RISK_BAND": N_("Risk band"),
+}
+_OVERDUE = re.compile(r"^OVERDUE_(\d+)$")
+
+
+def flag_label(code: str, locale: str) -> str:
+    """``OVERDUE_60`` -> ``More than 60 days overdue`` / ``逾期超过60天``; an unknown code (a plugin's) as is."""
+    if (found := _OVERDUE.match(code)) is not None:
+        return gettext(locale, N_("More than %(days)s days overdue"), days=int(found[1]))
+    label = FLAG_LABELS.get(code)
+    return gettext(locale, label) if label else code

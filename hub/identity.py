@@ -52,6 +52,7 @@ from stdnum.util import get_cc_module
 from hub import codes
 from hub.config import IdentityConfig
 from hub.errors import IdentityError
+from hub.i18n import N_
 from hub.log import get_logger
 from hub.names import LEGAL_FORMS as LEGAL_FORMS, name_keys as name_keys, normalise_name as normalise_name
 from hub.risk.collection import HUB_SOURCE  # the hub's own ledger lines name the canonical customer
@@ -731,7 +732,9 @@ def parse_record_ref(ref: str) -> tuple[str, str]:
     """``SOURCE:EXTERNAL_ID`` -> (source, external id); the id may itself contain colons."""
     source, sep, ext = ref.partition(":")
     if not sep or not source or not ext:
-        raise IdentityError(f"name the record as SOURCE:EXTERNAL_ID (e.g. crm:0011x00000AbC), got {ref!r}")
+        raise IdentityError(
+            N_("name the record as SOURCE:EXTERNAL_ID (e.g. crm:0011x00000AbC), got %(ref)r"), values={"ref": ref}
+        )
     return source, ext
 
 
@@ -754,7 +757,8 @@ def _load_record(conn: sa.Connection, source: str, external_id: str) -> _Record:
     if row is None:
         sources = sorted(conn.execute(sa.select(c.c.source).distinct()).scalars())
         raise IdentityError(
-            f"no customer record {source}:{external_id} (sources with customers: {', '.join(sources) or 'none'})"
+            N_("no customer record %(record)s (sources with customers: %(sources)s)"),
+            values={"record": f"{source}:{external_id}", "sources": ", ".join(sources) or "none"},
         )
     return _record(row, None)
 
@@ -773,9 +777,14 @@ def link(
     with store.begin() as conn:
         rec = _load_record(conn, source, external_id)
         if _unused(conn, canonical_id):
-            raise IdentityError(f"no customer has canonical id {canonical_id!r} ('hub customers list' shows them)")
+            raise IdentityError(
+                N_("no customer has canonical id %(customer)r ('hub customers list' shows them)"),
+                values={"customer": canonical_id},
+            )
         if rec.canonical_id == canonical_id:
-            raise IdentityError(f"{rec.key} already belongs to {canonical_id}")
+            raise IdentityError(
+                N_("%(record)s already belongs to %(customer)s"), values={"record": rec.key, "customer": canonical_id}
+            )
         evidence = [{"rule": "manual", "detail": f"linked by {actor}" + (f": {note}" if note else "")}]
         previous = rec.canonical_id
         _apply(
@@ -804,7 +813,10 @@ def unlink(
         old = rec.canonical_id
         if old != own:
             if not _unused(conn, own):
-                raise IdentityError(f"canonical id {own} is in use by another record; link or unlink that record first")
+                raise IdentityError(
+                    N_("canonical id %(customer)s is in use by another record; link or unlink that record first"),
+                    values={"customer": own},
+                )
             conn.execute(c.update().where(c.c.id == rec.id).values(canonical_id=own))
         # Promises made in this record's own collection notes go back with it.
         p, ca = schema.promise, schema.collection_action
@@ -892,9 +904,13 @@ def _proposal(conn: sa.Connection, proposal_id: int) -> Any:
     cl = schema.customer_link
     row = conn.execute(sa.select(cl).where(cl.c.id == proposal_id)).first()
     if row is None:
-        raise IdentityError(f"no link proposal {proposal_id} ('hub customers proposals' lists them)")
+        raise IdentityError(
+            N_("no link proposal %(id)s ('hub customers proposals' lists them)"), values={"id": proposal_id}
+        )
     if row.status != "proposed":
-        raise IdentityError(f"link {proposal_id} is {row.status}, not an open proposal")
+        raise IdentityError(
+            N_("link %(id)s is %(status)s, not an open proposal"), values={"id": proposal_id, "status": row.status}
+        )
     return row
 
 
@@ -904,7 +920,10 @@ def accept(store: Store, proposal_id: int, *, actor: str, master_source: str | N
         row = _proposal(conn, proposal_id)
         rec = _load_record(conn, row.source, row.external_id)
         if _unused(conn, row.canonical_id):
-            raise IdentityError(f"customer {row.canonical_id} no longer exists; reject the proposal instead")
+            raise IdentityError(
+                N_("customer %(customer)s no longer exists; reject the proposal instead"),
+                values={"customer": row.canonical_id},
+            )
         previous = rec.canonical_id
         evidence = [*row.evidence, {"rule": "accepted", "detail": f"accepted by {actor}"}]
         _apply(

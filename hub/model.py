@@ -371,6 +371,9 @@ class RiskFlag(HubModel):
     customer_id: str
     code: str
     reason: str
+    #: The reason as a message id and values (:meth:`hub.i18n.Message.to_json`), so a sink or a page
+    #: can say it in another language; ``reason`` is its English text.
+    message: dict[str, Any] | None = None
 
 
 class FlagChange(HubModel):
@@ -385,6 +388,10 @@ class FlagChange(HubModel):
     reason: str
     at: dt.datetime
     links: dict[str, str] = Field(default_factory=dict)
+    #: The reason as a message id and values; the outbox renders ``reason`` in each sink's language.
+    message: dict[str, Any] | None = None
+    #: The flag's name in the sink's language (``More than 60 days overdue``), set by the outbox.
+    label: str | None = None
 
 
 class BandChange(HubModel):
@@ -399,6 +406,8 @@ class BandChange(HubModel):
     reason: str
     at: dt.datetime
     links: dict[str, str] = Field(default_factory=dict)
+    #: The reason as a message id and values; the outbox renders ``reason`` in each sink's language.
+    message: dict[str, Any] | None = None
 
 
 class CreditLimitChange(HubModel):
@@ -414,6 +423,8 @@ class CreditLimitChange(HubModel):
     reason: str
     at: dt.datetime
     links: dict[str, str] = Field(default_factory=dict)
+    #: The reason as a message id and values; the outbox renders ``reason`` in each sink's language.
+    message: dict[str, Any] | None = None
 
 
 #: Everything the outbox carries to sinks; ``kind`` tells them apart. A sink acknowledges kinds it

@@ -41,6 +41,7 @@ from pydantic import TypeAdapter, ValidationError
 from hub import codes
 from hub.connector import DeliveryResult, Sink
 from hub.errors import HubError
+from hub.i18n import DEFAULT_LOCALE, Message, flag_label
 from hub.log import get_logger, redact
 from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent, describe_validation_error
 from hub.store import Store, schema, utcnow
@@ -66,6 +67,18 @@ def decode_event(payload: Any) -> OutboxEvent:
     if isinstance(payload, Mapping) and "kind" not in payload:
         payload = {**payload, "kind": "flag"}
     return EVENT_ADAPTER.validate_python(payload)
+
+
+def localize(event: OutboxEvent, locale: str) -> OutboxEvent:
+    """``event`` as a sink speaking ``locale`` receives it: the reason rendered from its message id
+    and values (an event stored without one keeps its English reason) and a flag's name."""
+    update: dict[str, Any] = {}
+    message = Message.from_json(event.message)
+    if message is not None:
+        update["reason"] = message.render(locale)
+    if isinstance(event, FlagChange):
+        update["label"] = flag_label(event.code, locale)
+    return event.model_copy(update=update) if update else event
 
 
 def event_kind(payload: Any) -> str:
@@ -350,7 +363,8 @@ class Outbox:
             if not batch:
                 continue
             try:
-                results = {r.event_id: r for r in sink.deliver([event for _, event in batch])}
+                language = getattr(sink, "language", DEFAULT_LOCALE)
+                results = {r.event_id: r for r in sink.deliver([localize(event, language) for _, event in batch])}
             except (HubError, OSError) as exc:
                 # The whole batch failed: the sink is down (count an attempt and stop for now), or it
                 # refuses the batch for good (the error says it is not retryable: dead letters).

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from hub.i18n import N_
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -335,7 +337,10 @@ class Collections(_Service):
         from hub.risk import collection
 
         if status is not None and status not in collection.PROMISE_STATUSES:
-            raise HubError(f"status must be one of {', '.join(collection.PROMISE_STATUSES)}, got {status!r}")
+            raise HubError(
+                N_("status must be one of %(allowed)s, got %(status)r"),
+                values={"allowed": ", ".join(collection.PROMISE_STATUSES), "status": status},
+            )
         self._ready()
         with self.store.connect() as conn:
             found = collection.promise_rows(conn, status=status, customer_id=customer_id)
@@ -505,7 +510,10 @@ class Customers(_Service):
         from hub.errors import HubError
 
         if status not in identity.STATUSES:
-            raise HubError(f"status must be one of {', '.join(identity.STATUSES)}, got {status!r}")
+            raise HubError(
+                N_("status must be one of %(allowed)s, got %(status)r"),
+                values={"allowed": ", ".join(identity.STATUSES), "status": status},
+            )
         self._ready()
         with self.store.connect() as conn:
             return identity.proposals(conn, status=status)
@@ -540,7 +548,10 @@ class Deliveries(_Service):
 
         for status in statuses:
             if status not in STATUSES:
-                raise HubError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+                raise HubError(
+                    N_("status must be one of %(allowed)s, got %(status)r"),
+                    values={"allowed": ", ".join(STATUSES), "status": status},
+                )
         self._ready()
         outbox = self.hub.outbox()
         summary = [s for s in outbox.summary() if sink is None or s["sink"] == sink]
@@ -556,7 +567,10 @@ class Deliveries(_Service):
         known = set(self.hub.config.connectors) | {s["sink"] for s in outbox.summary()}
         if sink and sink not in known:
             have = ", ".join(sorted(known)) or "none"
-            raise HubError(f"no sink named {sink!r} in the config or the outbox; have: {have}")
+            raise HubError(
+                N_("no sink named %(sink)r in the config or the outbox; have: %(have)s"),
+                values={"sink": sink, "have": have},
+            )
         return outbox.replay(sink=sink, ids=ids, actor=actor)
 
 
@@ -834,7 +848,7 @@ class Bureaus(_Service):
         from hub.errors import HubError
 
         if customers and all_customers:
-            raise HubError("name customers or give --all, not both")
+            raise HubError(N_("name customers or give --all, not both"))
         engine = self.engine()
         with self.hub.single_flight("bureaus"):
             return engine.run(customers, all_customers=all_customers)
@@ -877,7 +891,7 @@ class Bureaus(_Service):
         from hub.errors import HubError
 
         if month is not None and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
-            raise HubError(f"--month must be YYYY-MM, got {month!r}")
+            raise HubError(N_("--month must be YYYY-MM, got %(month)r"), values={"month": month})
         self._ready()
         settings = self.hub.config.bureaus
         budgets = {

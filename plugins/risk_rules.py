@@ -55,18 +55,25 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from hub import (
+    N_,
+    Amount,
     BureauView,
     CustomerRisk,
+    Day,
+    Days,
     Exposure,
     FlagCode,
     FlagPolicy,
+    Join,
     LegalEvent,
     LegalEventKind,
+    Message,
     Payment,
     PromiseView,
     RiskContext,
     RiskFlag,
     RiskSignal,
+    Share,
     SignalResult,
     format_money,
     hookimpl,
@@ -85,13 +92,13 @@ LEGAL_SEVERITY: dict[LegalEventKind, float] = {
     LegalEventKind.OTHER: 0.3,
 }
 _LEGAL_WORDS = {
-    LegalEventKind.INSOLVENCY: "an insolvency",
-    LegalEventKind.DISHONEST_DEBTOR: "a dishonest-debtor listing",
-    LegalEventKind.CONSUMPTION_RESTRICTION: "a consumption restriction order",
-    LegalEventKind.ENFORCEMENT: "an enforcement of a judgment",
-    LegalEventKind.ABNORMAL_OPERATION: "an abnormal-operations listing",
-    LegalEventKind.LAWSUIT: "a lawsuit",
-    LegalEventKind.OTHER: "a legal event",
+    LegalEventKind.INSOLVENCY: N_("an insolvency"),
+    LegalEventKind.DISHONEST_DEBTOR: N_("a dishonest-debtor listing"),
+    LegalEventKind.CONSUMPTION_RESTRICTION: N_("a consumption restriction order"),
+    LegalEventKind.ENFORCEMENT: N_("an enforcement of a judgment"),
+    LegalEventKind.ABNORMAL_OPERATION: N_("an abnormal-operations listing"),
+    LegalEventKind.LAWSUIT: N_("a lawsuit"),
+    LegalEventKind.OTHER: N_("a legal event"),
 }
 SEVERE_LEGAL = frozenset({LegalEventKind.INSOLVENCY, LegalEventKind.DISHONEST_DEBTOR})
 
@@ -118,33 +125,68 @@ def days(value: float) -> str:
 
 def lateness(avg_days_late: float) -> str:
     """``23 days late``, ``4 days early``, ``on the due date``."""
+    return lateness_message(avg_days_late).english()
+
+
+def lateness_message(avg_days_late: float) -> Message:
+    """:func:`lateness` as a message."""
     if number(avg_days_late) == "0":
-        return "on the due date"
-    return f"{days(avg_days_late)} late" if avg_days_late > 0 else f"{days(-avg_days_late)} early"
+        return Message(N_("on the due date"))
+    if avg_days_late > 0:
+        return Message(N_("%(days)s late"), days=Days(avg_days_late))
+    return Message(N_("%(days)s early"), days=Days(-avg_days_late))
+
+
+def _signal(name: str, severity: float, reason: Message) -> SignalResult:
+    return SignalResult(name, severity, reason.english(), reason.to_json())
+
+
+def owed_message(exposure: Exposure) -> Message | Amount:
+    """What the customer owes, with its open orders when it has any (a message any locale renders)."""
+    ccy = exposure.currency
+    if exposure.open_orders:
+        return Message(
+            N_("%(open)s plus %(orders)s in open orders"),
+            open=Amount(exposure.open_amount, ccy),
+            orders=Amount(exposure.open_orders, ccy),
+        )
+    return Amount(exposure.open_amount, ccy)
 
 
 def owed(exposure: Exposure) -> str:
     """What the customer owes, with its open orders when it has any."""
-    ccy = exposure.currency
-    if exposure.open_orders:
-        return f"{money(exposure.open_amount, ccy)} plus {money(exposure.open_orders, ccy)} in open orders"
-    return money(exposure.open_amount, ccy)
+    return render_english(owed_message(exposure))
 
 
-def against_limit(exposure: Exposure) -> tuple[Decimal, str]:
+def against_limit_message(exposure: Exposure) -> tuple[Decimal, Message | Amount]:
     """What counts against the credit limit, and how it is said: open receivables plus open orders,
     less what guarantees secure (a customer fully covered by a bank guarantee is not over its limit)."""
     gross = exposure.open_amount + exposure.open_orders
     secured = exposure.secured_amount
     if secured <= 0:
-        return gross, owed(exposure)
+        return gross, owed_message(exposure)
     net = max(ZERO, gross - secured)
     ccy = exposure.currency
-    return net, f"{money(net, ccy)} net of {money(secured, ccy)} secured by guarantees (owes {owed(exposure)})"
+    return net, Message(
+        N_("%(net)s net of %(secured)s secured by guarantees (owes %(owed)s)"),
+        net=Amount(net, ccy),
+        secured=Amount(secured, ccy),
+        owed=owed_message(exposure),
+    )
 
 
-def _flag(customer: CustomerRisk, code: str, reason: str) -> list[RiskFlag]:
-    return [RiskFlag(customer_id=customer.customer_id, code=code, reason=reason)]
+def against_limit(exposure: Exposure) -> tuple[Decimal, str]:
+    """:func:`against_limit_message` in English."""
+    used, said = against_limit_message(exposure)
+    return used, render_english(said)
+
+
+def render_english(value: Message | Amount) -> str:
+    return value.english() if isinstance(value, Message) else money(value.amount, value.currency or "")
+
+
+def _flag(customer: CustomerRisk, code: str, reason: Message) -> list[RiskFlag]:
+    return [RiskFlag(customer_id=customer.customer_id, code=code, reason=reason.english(), message=reason.to_json())]
 
 
 def _mean(payments: Sequence[Payment]) -> float:
@@ -182,11 +224,32 @@ def recent_legal_events(customer: CustomerRisk, context: RiskContext) -> list[tu
     return found
 
 
+def legal_event_message(bureau: str, event: LegalEvent) -> Message:
+    """``Creditsafe reports an insolvency on 2026-03-01: proceedings opened``, as a message."""
+    what = Message(_LEGAL_WORDS[event.kind])
+    if event.date and event.description:
+        return Message(
+            N_("%(bureau)s reports %(event)s on %(date)s: %(description)s"),
+            bureau=bureau,
+            event=what,
+            date=Day(event.date),
+            description=event.description,
+        )
+    if event.date:
+        return Message(N_("%(bureau)s reports %(event)s on %(date)s"), bureau=bureau, event=what, date=Day(event.date))
+    if event.description:
+        return Message(
+            N_("%(bureau)s reports %(event)s (undated): %(description)s"),
+            bureau=bureau,
+            event=what,
+            description=event.description,
+        )
+    return Message(N_("%(bureau)s reports %(event)s (undated)"), bureau=bureau, event=what)
+
+
 def describe_legal_event(bureau: str, event: LegalEvent) -> str:
     """``Creditsafe reports an insolvency on 2026-03-01: proceedings opened``."""
-    when = f" on {event.date}" if event.date else " (undated)"
-    what = f": {event.description}" if event.description else ""
-    return f"{bureau} reports {_LEGAL_WORDS[event.kind]}{when}{what}"
+    return legal_event_message(bureau, event).english()
 
 
 def latest_bureau(customer: CustomerRisk) -> BureauView | None:
@@ -275,18 +338,27 @@ class PaymentBehaviourSignal(RiskSignal):
         severity = min(1.0, severity)
         if severity <= 0:
             return None
-        if len(window) == 1:
-            reason = f"paid its last invoice {lateness(avg)}"
+        when = lateness_message(avg)
+        paid = (
+            Message(N_("paid its last invoice %(when)s"), when=when)
+            if len(window) == 1
+            else Message(N_("paid its last %(count)s invoices %(when)s on average"), count=len(window), when=when)
+        )
+        if not comparable:
+            return _signal(self.name, severity, paid)
+        diff = avg - _mean(older)
+        before = (
+            Message(N_("the one before")) if len(older) == 1 else Message(N_("the %(count)s before"), count=len(older))
+        )
+        if number(diff) == "0":
+            trend = Message(N_("%(paid)s, as late as %(before)s"), paid=paid, before=before)
+        elif diff > 0:
+            trend = Message(N_("%(paid)s, %(days)s later than %(before)s"), paid=paid, days=Days(diff), before=before)
         else:
-            reason = f"paid its last {len(window)} invoices {lateness(avg)} on average"
-        if comparable:
-            diff = avg - _mean(older)
-            before = "the one before" if len(older) == 1 else f"the {len(older)} before"
-            if number(diff) == "0":
-                reason += f", as late as {before}"
-            else:
-                reason += f", {days(abs(diff))} {'later' if diff > 0 else 'earlier'} than {before}"
-        return SignalResult(self.name, severity, reason)
+            trend = Message(
+                N_("%(paid)s, %(days)s earlier than %(before)s"), paid=paid, days=Days(-diff), before=before
+            )
+        return _signal(self.name, severity, trend)
 
 
 class AgeingSignal(RiskSignal):
@@ -314,14 +386,27 @@ class AgeingSignal(RiskSignal):
         severity = min(Decimal(1), share / self.full_share) * min(Decimal(1), Decimal(dpd) / self.full_days)
         ccy = exp.currency
         of = (
-            f"{money(exp.overdue_amount, ccy)} against its {money(limit, ccy)} credit limit"
+            Message(
+                N_("%(overdue)s against its %(limit)s credit limit"),
+                overdue=Amount(exp.overdue_amount, ccy),
+                limit=Amount(limit, ccy),
+            )
             if capped and limit is not None
-            else f"{money(exp.overdue_amount, ccy)} of {money(exp.open_amount, ccy)}"
+            else Message(
+                N_("%(overdue)s of %(open)s"),
+                overdue=Amount(exp.overdue_amount, ccy),
+                open=Amount(exp.open_amount, ccy),
+            )
         )
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"{share:.0%} of the balance ({of}) is overdue and the oldest invoice is {days(dpd)} past due",
+            Message(
+                N_("%(share)s of the balance (%(of)s) is overdue and the oldest invoice is %(days)s past due"),
+                share=Share(float(share)),
+                of=of,
+                days=Days(dpd),
+            ),
         )
 
 
@@ -340,17 +425,28 @@ class UtilisationSignal(RiskSignal):
         if limit is None or used <= 0:
             return None
         if limit <= 0:
-            return SignalResult(
-                self.name, 1.0, f"owes {said} although its credit limit is {money(limit, exp.currency)}"
+            return _signal(
+                self.name,
+                1.0,
+                Message(
+                    N_("owes %(owed)s although its credit limit is %(limit)s"),
+                    owed=said,
+                    limit=Amount(limit, exp.currency),
+                ),
             )
         ratio = used / limit
         if ratio <= self.start:
             return None
         severity = min(Decimal(1), (ratio - self.start) / (self.full - self.start))
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"owes {said}, {ratio:.0%} of its {money(limit, exp.currency)} credit limit",
+            Message(
+                N_("owes %(owed)s, %(share)s of its %(limit)s credit limit"),
+                owed=said,
+                share=Share(float(ratio)),
+                limit=Amount(limit, exp.currency),
+            ),
         )
 
 
@@ -364,17 +460,38 @@ class BrokenPromisesSignal(RiskSignal):
         broken = recent_broken_promises(customer, context)
         if not broken:
             return None
-        return SignalResult(self.name, 0.6 if len(broken) == 1 else 1.0, _broken_reason(broken, context))
+        return _signal(self.name, 0.6 if len(broken) == 1 else 1.0, broken_promise_message(broken, context))
 
 
 def _broken_reason(broken: Sequence[PromiseView], context: RiskContext) -> str:
-    def one(p: PromiseView) -> str:
-        got = f"{money(p.received, p.currency)} received" if p.received > 0 else "nothing received"
-        return f"{money(p.amount, p.currency)} by {p.promised_date} ({got})"
+    return broken_promise_message(broken, context).english()
 
-    count = "a promise" if len(broken) == 1 else f"{len(broken)} promises"
-    return f"broke {count} to pay in the last {days(context.settings.broken_promise_days)}: " + ", ".join(
-        one(p) for p in broken
+
+def broken_promise_message(broken: Sequence[PromiseView], context: RiskContext) -> Message:
+    def one(p: PromiseView) -> Message:
+        got = (
+            Message(N_("%(amount)s received"), amount=Amount(p.received, p.currency))
+            if p.received > 0
+            else Message(N_("nothing received"))
+        )
+        return Message(
+            N_("%(amount)s by %(date)s (%(received)s)"),
+            amount=Amount(p.amount, p.currency),
+            date=Day(p.promised_date),
+            received=got,
+        )
+
+    promises = Join(tuple(one(p) for p in broken), ", ")
+    window = Days(context.settings.broken_promise_days)
+    if len(broken) == 1:
+        return Message(
+            N_("broke a promise to pay in the last %(window)s: %(promises)s"), window=window, promises=promises
+        )
+    return Message(
+        N_("broke %(count)s promises to pay in the last %(window)s: %(promises)s"),
+        count=len(broken),
+        window=window,
+        promises=promises,
     )
 
 
@@ -390,19 +507,29 @@ class BureauSignal(RiskSignal):
             return None
         score = min(100.0, max(0.0, view.score))
         severity = (100.0 - score) / 100.0
-        reason = f"{view.bureau} scores it {number(score)} of 100 on {view.report_date}"
+        reason = Message(
+            N_("%(bureau)s scores it %(score)s of 100 on %(day)s"),
+            bureau=view.bureau,
+            score=number(score),
+            day=Day(view.report_date),
+        )
         if view.previous_score is not None:
             fall = view.previous_score - score
             severity += max(0.0, fall) / 100.0
-            when = f" on {view.previous_date}" if view.previous_date else ""
+            was = number(view.previous_score)
             if number(fall) == "0":
-                reason += f", unchanged from {number(view.previous_score)}{when}"
+                change = Message(N_("unchanged from %(score)s"), score=was)
+            elif fall > 0:
+                change = Message(N_("down from %(score)s"), score=was)
             else:
-                reason += f", {'down' if fall > 0 else 'up'} from {number(view.previous_score)}{when}"
+                change = Message(N_("up from %(score)s"), score=was)
+            if view.previous_date:
+                change = Message(N_("%(change)s on %(day)s"), change=change, day=Day(view.previous_date))
+            reason = Message("%(reason)s, %(change)s", reason=reason, change=change)
         severity = min(1.0, severity)
         if severity <= 0:
             return None
-        return SignalResult(self.name, severity, reason)
+        return _signal(self.name, severity, reason)
 
 
 class LegalEventsSignal(RiskSignal):
@@ -415,10 +542,10 @@ class LegalEventsSignal(RiskSignal):
         events = recent_legal_events(customer, context)
         if not events:
             return None
-        return SignalResult(
+        return _signal(
             self.name,
             max(LEGAL_SEVERITY[e.kind] for _, e in events),
-            "; ".join(describe_legal_event(bureau, e) for bureau, e in events),
+            Message("%(events)s", events=Join(tuple(legal_event_message(bureau, e) for bureau, e in events))),
         )
 
 
@@ -439,11 +566,19 @@ class ConcentrationSignal(RiskSignal):
             return None
         severity = min(Decimal(1), (share - threshold) / (2 * threshold))
         base = context.base_currency
-        return SignalResult(
+        return _signal(
             self.name,
             float(severity),
-            f"owes {money(mine, base)}, {share:.0%} of all open receivables ({money(total, base)}); "
-            f"more than {threshold:.0%} is a concentration",
+            Message(
+                N_(
+                    "owes %(owed)s, %(share)s of all open receivables (%(total)s); "
+                    "more than %(threshold)s is a concentration"
+                ),
+                owed=Amount(mine, base),
+                share=Share(float(share)),
+                total=Amount(total, base),
+                threshold=Share(float(threshold)),
+            ),
         )
 
 
@@ -464,8 +599,15 @@ class OverduePolicy(FlagPolicy):
         return _flag(
             customer,
             f"OVERDUE_{passed[-1]}",
-            f"the oldest unpaid invoice is {days(dpd)} past due (more than {passed[-1]}); "
-            f"{money(exp.overdue_amount, exp.currency)} overdue in all",
+            Message(
+                N_(
+                    "the oldest unpaid invoice is %(days)s past due (more than %(threshold)s); "
+                    "%(overdue)s overdue in all"
+                ),
+                days=Days(dpd),
+                threshold=passed[-1],
+                overdue=Amount(exp.overdue_amount, exp.currency),
+            ),
         )
 
 
@@ -477,16 +619,24 @@ class OverLimitPolicy(FlagPolicy):
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         exp = customer.exposure
         limit = exp.credit_limit
-        used, said = against_limit(exp)
+        used, said = against_limit_message(exp)
         if limit is None or used <= limit:
             return []
-        total = f", {money(used, exp.currency)} in all," if exp.open_orders and not exp.secured_amount else ","
-        return _flag(
-            customer,
-            FlagCode.OVER_LIMIT.value,
-            f"owes {said}{total} {money(used - limit, exp.currency)} over its "
-            f"{money(limit, exp.currency)} credit limit",
-        )
+        ccy = exp.currency
+        over, limit_amount = Amount(used - limit, ccy), Amount(limit, ccy)
+        if exp.open_orders and not exp.secured_amount:
+            reason = Message(
+                N_("owes %(owed)s, %(total)s in all, %(over)s over its %(limit)s credit limit"),
+                owed=said,
+                total=Amount(used, ccy),
+                over=over,
+                limit=limit_amount,
+            )
+        else:
+            reason = Message(
+                N_("owes %(owed)s, %(over)s over its %(limit)s credit limit"), owed=said, over=over, limit=limit_amount
+            )
+        return _flag(customer, FlagCode.OVER_LIMIT.value, reason)
 
 
 class BureauDowngradePolicy(FlagPolicy):
@@ -500,7 +650,8 @@ class BureauDowngradePolicy(FlagPolicy):
         found = [reason for reason in (bureau_downgrade(v, points) for v in views) if reason]
         if not found:
             return []
-        return _flag(customer, FlagCode.BUREAU_DOWNGRADE.value, "; ".join(found))
+        # the downgrade's sentence is English only for now (hub.i18n renders it as is in any locale)
+        return _flag(customer, FlagCode.BUREAU_DOWNGRADE.value, Message("; ".join(found)))
 
 
 class LegalEventPolicy(FlagPolicy):
@@ -512,7 +663,11 @@ class LegalEventPolicy(FlagPolicy):
         events = recent_legal_events(customer, context)
         if not events:
             return []
-        return _flag(customer, FlagCode.LEGAL_EVENT.value, "; ".join(describe_legal_event(b, e) for b, e in events))
+        return _flag(
+            customer,
+            FlagCode.LEGAL_EVENT.value,
+            Message("%(events)s", events=Join(tuple(legal_event_message(b, e) for b, e in events))),
+        )
 
 
 class BrokenPromisePolicy(FlagPolicy):
@@ -524,7 +679,7 @@ class BrokenPromisePolicy(FlagPolicy):
         broken = recent_broken_promises(customer, context)
         if not broken:
             return []
-        return _flag(customer, FlagCode.BROKEN_PROMISE.value, _broken_reason(broken, context))
+        return _flag(customer, FlagCode.BROKEN_PROMISE.value, broken_promise_message(broken, context))
 
 
 class CreditHoldPolicy(FlagPolicy):
@@ -534,22 +689,42 @@ class CreditHoldPolicy(FlagPolicy):
 
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         settings, exp = context.settings, customer.exposure
-        found = []
+        found: list[Message] = []
         if customer.band is not None and customer.band in settings.credit_hold_bands:
-            found.append(f"risk band {customer.band} (score {number(customer.score or 0)}) is a hold band")
+            found.append(
+                Message(
+                    N_("risk band %(band)s (score %(score)s) is a hold band"),
+                    band=customer.band,
+                    score=number(customer.score or 0),
+                )
+            )
         limit = exp.credit_limit
         factor = Decimal(str(settings.credit_hold_over_limit))
-        used, said = against_limit(exp)
+        used, said = against_limit_message(exp)
         if limit is not None and used > limit * factor:
-            found.append(f"owes {said}, more than {factor:f} times its {money(limit, exp.currency)} credit limit")
+            found.append(
+                Message(
+                    N_("owes %(owed)s, more than %(factor)s times its %(limit)s credit limit"),
+                    owed=said,
+                    factor=f"{factor:f}",
+                    limit=Amount(limit, exp.currency),
+                )
+            )
         if exp.max_days_past_due > settings.credit_hold_overdue_days:
             found.append(
-                f"the oldest unpaid invoice is {days(exp.max_days_past_due)} past due "
-                f"(hold after {days(settings.credit_hold_overdue_days)})"
+                Message(
+                    N_("the oldest unpaid invoice is %(days)s past due (hold after %(hold)s)"),
+                    days=Days(exp.max_days_past_due),
+                    hold=Days(settings.credit_hold_overdue_days),
+                )
             )
         if not found:
             return []
-        return _flag(customer, FlagCode.CREDIT_HOLD.value, "recommend stopping deliveries: " + "; ".join(found))
+        return _flag(
+            customer,
+            FlagCode.CREDIT_HOLD.value,
+            Message(N_("recommend stopping deliveries: %(reasons)s"), reasons=Join(tuple(found))),
+        )
 
 
 class PrepaymentPolicy(FlagPolicy):
@@ -558,15 +733,23 @@ class PrepaymentPolicy(FlagPolicy):
     name = "prepayment-required"
 
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
-        found = []
+        found: list[Message] = []
         if customer.band is not None and customer.band in context.settings.prepayment_bands:
-            found.append(f"risk band {customer.band} (score {number(customer.score or 0)}) sells on prepayment only")
+            found.append(
+                Message(
+                    N_("risk band %(band)s (score %(score)s) sells on prepayment only"),
+                    band=customer.band,
+                    score=number(customer.score or 0),
+                )
+            )
         events = recent_legal_events(customer, context)
-        found += [describe_legal_event(b, e) for b, e in events if e.kind in SEVERE_LEGAL]
+        found += [legal_event_message(b, e) for b, e in events if e.kind in SEVERE_LEGAL]
         if not found:
             return []
         return _flag(
-            customer, FlagCode.PREPAYMENT_REQUIRED.value, "ask for payment before delivering: " + "; ".join(found)
+            customer,
+            FlagCode.PREPAYMENT_REQUIRED.value,
+            Message(N_("ask for payment before delivering: %(reasons)s"), reasons=Join(tuple(found))),
         )
 
 
@@ -588,10 +771,21 @@ class ScoreDropPolicy(FlagPolicy):
         return _flag(
             customer,
             FlagCode.SCORE_DROP.value,
-            f"the score fell {drop:g} points, from {best.score:g} (band {best.band}) on {best.as_of} to "
-            f"{customer.score:g} (band {customer.band}) on {context.as_of}; "
-            f"a fall of {number(settings.score_drop_points)} within "
-            f"{days(settings.score_drop_window_days)} is a warning",
+            Message(
+                N_(
+                    "the score fell %(drop)s points, from %(best)s (band %(best_band)s) on %(best_day)s to "
+                    "%(score)s (band %(band)s) on %(day)s; a fall of %(points)s within %(window)s is a warning"
+                ),
+                drop=f"{drop:g}",
+                best=f"{best.score:g}",
+                best_band=best.band,
+                best_day=Day(best.as_of),
+                score=f"{customer.score:g}",
+                band=str(customer.band),
+                day=Day(context.as_of),
+                points=number(settings.score_drop_points),
+                window=Days(settings.score_drop_window_days),
+            ),
         )
 
 
@@ -622,8 +816,11 @@ class FirstLatePaymentPolicy(FlagPolicy):
         return _flag(
             customer,
             FlagCode.FIRST_LATE_PAYMENT.value,
-            f"paid {'invoice' if len(late) == 1 else 'invoices'} {which} on {newest_day}, "
-            f"{first} after {len(before)} on time",
+            # English only for now: a message without values is shown as is in every locale
+            Message(
+                f"paid {'invoice' if len(late) == 1 else 'invoices'} {which} on {newest_day}, "
+                f"{first} after {len(before)} on time"
+            ),
         )
 
 
@@ -650,8 +847,10 @@ class PaymentPatternChangePolicy(FlagPolicy):
         return _flag(
             customer,
             FlagCode.PAYMENT_PATTERN_CHANGE.value,
-            f"paid its last {half} invoices {lateness(_mean(newer))} on average against {lateness(_mean(older))} "
-            f"for the {half} before, {days(total_change / half)} later (a change of {days(threshold)} is a warning)",
+            Message(  # English only for now, as FIRST_LATE_PAYMENT
+                f"paid its last {half} invoices {lateness(_mean(newer))} on average against {lateness(_mean(older))} "
+                f"for the {half} before, {days(total_change / half)} later (a change of {days(threshold)} is a warning)"
+            ),
         )
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from hub import i18n
-from hub.errors import HubError, MatchError
+from hub.errors import CollectionError, HubError, MatchError
 from hub.i18n import N_
+from hub.recon.desk import MatchDesk
+from hub.risk import collection, credit
+from hub.store import Store
 
 
 @pytest.mark.parametrize(
@@ -78,3 +82,50 @@ def test_an_error_with_a_message_id_stays_english_for_the_command_line_and_reads
 def test_an_error_without_a_translation_reads_english_in_any_language() -> None:
     assert i18n.error_text("zh_CN", HubError("something only the log explains")) == "something only the log explains"
     assert i18n.error_text("zh_CN", ValueError("plain")) == "plain"
+
+
+def test_errors_of_the_services_keep_english_for_the_command_line_and_read_chinese_in_the_api(store: Store) -> None:
+    with store.connect() as conn, pytest.raises(HubError) as no_proposal:
+        credit.find(conn, 99)
+    assert str(no_proposal.value) == "there is no credit limit proposal 99"
+    assert i18n.error_text("zh_CN", no_proposal.value) == "没有信用额度建议 99"
+
+    with pytest.raises(MatchError) as no_receipt:
+        MatchDesk(store).confirm("R-404", actor="ana")
+    assert str(no_receipt.value) == "no receipt 'R-404' (give the receipt_ref of 'hub matches list' or its key)"
+    assert i18n.error_text("zh_CN", no_receipt.value) == (
+        "没有收款 'R-404'（请提供 'hub matches list' 中的 receipt_ref 或其编号）"  # noqa: RUF001 - Chinese punctuation
+    )
+
+    with pytest.raises(CollectionError) as nobody:
+        collection.record_action(store, customer_id="C9", channel="phone")
+    # the hint inside is a message of its own, translated with the sentence around it
+    assert str(nobody.value) == "no customer 'C9' in the hub; the hub has no customers yet; run 'hub sync' first"
+    assert i18n.error_text("zh_CN", nobody.value) == "中枢中没有客户 'C9'；中枢尚无客户；请先运行 'hub sync'"  # noqa: RUF001
+
+
+def test_a_decision_inside_an_error_is_said_in_the_persons_language() -> None:
+    proposal = credit.LimitProposal(
+        id=7,
+        customer_id="C1",
+        as_of=dt.date(2026, 12, 1),
+        currency="CNY",
+        current_limit=None,
+        recommended=Decimal("50000"),
+        reasons=[],
+        status="approved",
+        created_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        decided_by="ana",
+        decided_at=dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC),
+    )
+    said = credit.decision_message(proposal)
+    assert said.english() == proposal.decision == "approved by ana on 2026-12-02"
+    assert said.render("zh_CN") == "已批准（ana，2026年12月2日）"  # noqa: RUF001 - Chinese punctuation
+
+
+def test_the_message_example_of_the_translating_guide_works() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "translating.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "docs/translating.md", "exec"), {})

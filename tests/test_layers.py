@@ -268,6 +268,7 @@ LEAVES = (
     "hub.errors",
     "hub.codes",
     "hub.fmt",
+    "hub.i18n",
     "hub.redact",
     "hub.model",
     "hub.config",
@@ -291,4 +292,4 @@ def test_the_report_page_is_rendered_without_the_database() -> None:
     page = ROOT / "hub" / "report" / "html.py"
     # At run time it needs only the leaf modules; the figures' types are for annotations only.
     used = {m for m in imported(page, "hub.report.html") if _under(m, ("hub", "sqlalchemy"))}
-    assert {m for m in used if not _under(m, ("hub.fmt", "hub.errors"))} == set()
+    assert {m for m in used if not _under(m, ("hub.fmt", "hub.errors", "hub.i18n"))} == set()

@@ -113,7 +113,8 @@ def test_push_hands_the_sink_each_kind_as_its_own_typed_event(store: Store) -> N
     stats = Outbox(store, backoff_seconds=0).push({"erp": sink})
     assert (stats.delivered, stats.failed, stats.dead) == (3, 0, 0)
     assert [type(e) for e in sink.received] == [FlagChange, BandChange, CreditLimitChange]
-    assert sink.received == [flag(1), BAND, LIMIT]
+    # as queued, a flag named in the sink's language (English here) for people reading the CRM
+    assert sink.received == [flag(1).model_copy(update={"label": "Over the credit limit"}), BAND, LIMIT]
     limit = sink.received[2]
     assert isinstance(limit, CreditLimitChange)
     assert (limit.amount, limit.previous) == (Decimal("12500.00"), Decimal("20000.00"))

@@ -374,8 +374,9 @@ def test_an_outbox_payload_without_kind_is_delivered_as_a_flag_change(store: Sto
     path = tmp_path / "flags.jsonl"
     stats = Outbox(store).push({"crm": keeping, "file": JsonFileSink(path)})
     assert (stats.delivered, stats.failed, stats.dead) == (2, 0, 0)
-    assert keeping.received == [change]
+    named = change.model_copy(update={"label": "More than 90 days overdue"})  # the flag's name, for people
+    assert keeping.received == [named]
     assert isinstance(keeping.received[0], FlagChange)
     (line,) = list(read_events(path))
-    assert line == change.model_dump(mode="json")
+    assert line == named.model_dump(mode="json")
     assert line["kind"] == "flag"

@@ -18,15 +18,23 @@ def _report(
         str | None,
         typer.Option("--as-of", help="Count collection steps due by this day (default: risk as_of, else today)."),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the page: en or zh_CN (default: [report] language, else en)."),
+    ] = None,
 ) -> None:
     """Write the last risk run as one self-contained HTML page that opens in any browser and prints well.
 
     Key figures in the base currency, ageing, risk bands, flags, largest exposures and groups, match rate, steps due.
     Run 'hub risk' first.
     """
+    from hub.i18n import LOCALES
+
     day = parse_date(as_of)
+    if lang is not None and lang not in LOCALES:
+        raise typer.BadParameter(f"the report speaks {' or '.join(LOCALES)}, not {lang!r}", param_hint="--lang")
     with session() as hub:
-        figures = hub.report(html, as_of=day, top=top)
+        figures = hub.report(html, as_of=day, top=top, language=lang)
     path = html.resolve()
     base = figures.base_currency
     emit(

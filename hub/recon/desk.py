@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import MatchError
+from hub.i18n import N_
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
@@ -108,10 +109,15 @@ class MatchDesk:
         if not rows:
             rows = conn.execute(sa.select(r).where(r.c.external_id == ref)).all()
         if not rows:
-            raise MatchError(f"no receipt {ref!r} (give the receipt_ref of 'hub matches list' or its key)")
+            raise MatchError(
+                N_("no receipt %(ref)r (give the receipt_ref of 'hub matches list' or its key)"), values={"ref": ref}
+            )
         if len(rows) > 1:
             keys = ", ".join(row.external_id for row in rows[:5])
-            raise MatchError(f"{len(rows)} receipts have the reference {ref!r}; name one by its key: {keys}")
+            raise MatchError(
+                N_("%(count)s receipts have the reference %(ref)r; name one by its key: %(keys)s"),
+                values={"count": len(rows), "ref": ref, "keys": keys},
+            )
         return rows[0]
 
     @staticmethod
@@ -136,7 +142,10 @@ class MatchDesk:
             lock_allocations(conn)
             receipt = self.find_receipt(conn, ref)
             if receipt.direction != "credit":
-                raise MatchError(f"receipt {ref} is a {receipt.direction}, not a customer payment")
+                raise MatchError(
+                    N_("receipt %(ref)s is a %(direction)s, not a customer payment"),
+                    values={"ref": ref, "direction": receipt.direction},
+                )
             current = self._allocations(conn, receipt.id, (*OPEN_PROPOSALS, "confirmed"))
             if invoices:
                 chosen = self._chosen_by_numbers(conn, receipt, current, list(invoices), now, actor, result)
@@ -188,11 +197,20 @@ class MatchDesk:
                 rows = [row for row in rows if row.invoice_number in wanted]
                 missing = wanted - {row.invoice_number for row in rows}
                 if missing:
-                    raise MatchError(f"receipt {ref} has no open proposal for {', '.join(sorted(missing))}")
+                    raise MatchError(
+                        N_("receipt %(ref)s has no open proposal for %(invoices)s"),
+                        values={"ref": ref, "invoices": ", ".join(sorted(missing))},
+                    )
             if not rows:
                 confirmed = self._allocations(conn, receipt.id, ("confirmed",))
-                hint = "; it is confirmed: use 'hub matches unmatch'" if confirmed else ""
-                raise MatchError(f"receipt {ref} has no open proposal to reject{hint}")
+                if confirmed:
+                    raise MatchError(
+                        N_(
+                            "receipt %(ref)s has no open proposal to reject; it is confirmed: use 'hub matches unmatch'"
+                        ),
+                        values={"ref": ref},
+                    )
+                raise MatchError(N_("receipt %(ref)s has no open proposal to reject"), values={"ref": ref})
             for row in rows:
                 self._set(conn, row, "rejected", actor, now, note, result)
             self._reopen_if_unallocated(conn, receipt.id)
@@ -217,7 +235,9 @@ class MatchDesk:
             receipt = self.find_receipt(conn, ref)
             rows = self._allocations(conn, receipt.id, LIVE)
             if not rows:
-                raise MatchError(f"receipt {ref} has no automatic or confirmed allocation to undo")
+                raise MatchError(
+                    N_("receipt %(ref)s has no automatic or confirmed allocation to undo"), values={"ref": ref}
+                )
             for row in rows:
                 self._set(conn, row, "unmatched", actor, now, note, result)
             self._reopen_if_unallocated(conn, receipt.id)
@@ -337,14 +357,20 @@ class MatchDesk:
     @staticmethod
     def _chosen_proposal(ref: str, current: list[Any]) -> list[Any]:
         if any(row.status == "confirmed" for row in current):
-            raise MatchError(f"receipt {ref} is already confirmed; 'hub matches unmatch' it first to change it")
+            raise MatchError(
+                N_("receipt %(ref)s is already confirmed; 'hub matches unmatch' it first to change it"),
+                values={"ref": ref},
+            )
         auto = [row for row in current if row.status == "auto"]
         if auto:
             return auto
         suggested = [row for row in current if row.status == "suggested"]
         if not suggested:
             raise MatchError(
-                f"nothing is proposed for receipt {ref}; name the invoices: hub matches confirm {ref} INVOICE..."
+                N_(
+                    "nothing is proposed for receipt %(ref)s; name the invoices: hub matches confirm %(ref)s INVOICE..."
+                ),
+                values={"ref": ref},
             )
         best = min(row.rank for row in suggested)
         return [row for row in suggested if row.rank == best]
@@ -368,20 +394,20 @@ class MatchDesk:
             if {row.invoice_number for row in rows if row.kind in APPLIED} == wanted:
                 if any(row.status == "confirmed" for row in current) and rows[0].status != "confirmed":
                     raise MatchError(
-                        f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
-                        "'hub matches unmatch' it first"
+                        N_("receipt %(ref)s is already confirmed; 'hub matches unmatch' it first"),
+                        values={"ref": receipt.bank_ref or receipt.external_id},
                     )
                 return rows
         if any(row.status == "confirmed" for row in current):
             raise MatchError(
-                f"receipt {receipt.bank_ref or receipt.external_id} is already confirmed; "
-                "'hub matches unmatch' it first"
+                N_("receipt %(ref)s is already confirmed; 'hub matches unmatch' it first"),
+                values={"ref": receipt.bank_ref or receipt.external_id},
             )
         i = schema.invoice
         found = {row.number: row for row in conn.execute(sa.select(i).where(i.c.number.in_(numbers)))}
         missing = [n for n in numbers if n not in found]
         if missing:
-            raise MatchError(f"no invoice {', '.join(missing)}")
+            raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": ", ".join(missing)})
         live = live_allocated(conn)
         own: dict[int, Decimal] = {}  # this receipt's automatic lines, about to be replaced
         for row in current:
@@ -394,17 +420,23 @@ class MatchDesk:
         for number in sorted(numbers, key=lambda n: found[n].open_amount >= 0):
             inv = found[number]
             if inv.currency != receipt.currency:
-                raise MatchError(f"invoice {number} is in {inv.currency}, the receipt in {receipt.currency}")
+                raise MatchError(
+                    N_("invoice %(number)s is in %(currency)s, the receipt in %(receipt_currency)s"),
+                    values={"number": number, "currency": inv.currency, "receipt_currency": receipt.currency},
+                )
             remaining = inv.open_amount - live.get(inv.id, ZERO) + own.get(inv.id, ZERO)
             if inv.open_amount < 0:
                 if remaining >= 0:
-                    raise MatchError(f"credit note {number} has no credit left open")
+                    raise MatchError(N_("credit note %(number)s has no credit left open"), values={"number": number})
                 amount, kind = remaining, "credit_note"
             else:
                 if remaining <= 0:
-                    raise MatchError(f"invoice {number} has nothing left open")
+                    raise MatchError(N_("invoice %(number)s has nothing left open"), values={"number": number})
                 if left <= 0:
-                    raise MatchError(f"the receipt's {receipt.amount} is used up before invoice {number}")
+                    raise MatchError(
+                        N_("the receipt's %(amount)s is used up before invoice %(number)s"),
+                        values={"amount": receipt.amount, "number": number},
+                    )
                 amount, kind = min(remaining, left), "payment"
             left -= amount
             inserted = conn.execute(
@@ -457,12 +489,18 @@ class MatchDesk:
             mine = sum((x.amount for x in chosen if x.invoice_id == row.invoice_id), ZERO)
             if not fits((others or ZERO) + mine, open_amount):
                 raise MatchError(
-                    f"invoice {row.invoice_number} would be allocated more than its open "
-                    f"{open_amount}; other allocations already take part of it"
+                    N_(
+                        "invoice %(number)s would be allocated more than its open %(open)s; "
+                        "other allocations already take part of it"
+                    ),
+                    values={"number": row.invoice_number, "open": open_amount},
                 )
         paid = sum((row.amount for row in chosen if row.kind in APPLIED), ZERO)
         if paid > receipt.amount:
-            raise MatchError(f"the allocations ({paid}) exceed the receipt's {receipt.amount}")
+            raise MatchError(
+                N_("the allocations (%(paid)s) exceed the receipt's %(amount)s"),
+                values={"paid": paid, "amount": receipt.amount},
+            )
 
     @staticmethod
     def _set(
@@ -560,7 +598,10 @@ class MatchDesk:
         with self.store.begin() as conn:
             known = conn.execute(sa.select(c.c.id).where(c.c.canonical_id == customer_id).limit(1)).first()
             if known is None:
-                raise MatchError(f"no customer {customer_id!r} (give its canonical id, as 'hub matches list' shows)")
+                raise MatchError(
+                    N_("no customer %(customer)r (give its canonical id, as 'hub matches list' shows)"),
+                    values={"customer": customer_id},
+                )
             for kind, values in (("account", accounts), ("name", names)):
                 query = sa.select(alias.c.id, alias.c.value).where(
                     alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.origin == "confirmed-match"

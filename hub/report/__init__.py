@@ -52,6 +52,7 @@ def build_report(
     bucket_bounds: Sequence[int] | None = None,
     fx_rates: Mapping[str, Decimal] | None = None,
     generated_at: dt.datetime | None = None,
+    locale: str = "en",
 ) -> str:
     """The report as one self-contained HTML document (see :mod:`hub.report.html`).
 
@@ -67,7 +68,8 @@ def build_report(
             bucket_bounds=bucket_bounds,
             fx_rates=fx_rates,
             generated_at=generated_at,
-        )
+        ),
+        locale,
     )
 
 
@@ -81,8 +83,9 @@ def write_report(
     bucket_bounds: Sequence[int] | None = None,
     fx_rates: Mapping[str, Decimal] | None = None,
     generated_at: dt.datetime | None = None,
+    locale: str = "en",
 ) -> Report:
-    """Write the report to ``path`` (whole or not at all) and return its figures."""
+    """Write the report to ``path`` (whole or not at all) in ``locale`` and return its figures."""
     report = collect_report(
         store,
         as_of=as_of,
@@ -92,7 +95,7 @@ def write_report(
         fx_rates=fx_rates,
         generated_at=generated_at,
     )
-    text = render_report(report)
+    text = render_report(report, locale)
     target = Path(path)
     if target.is_dir():
         raise HubError(f"cannot write the report to {target}: it is a folder; name a file such as report.html")

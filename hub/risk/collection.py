@@ -35,6 +35,7 @@ from pydantic import ValidationError
 from hub import codes
 from hub.config import CollectionsConfig, LadderStep
 from hub.errors import CollectionError
+from hub.i18n import N_, Day, Message
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
 from hub.recon.types import LIVE
@@ -117,12 +118,14 @@ def unknown_customer(index: CustomerIndex, wanted: str) -> CollectionError:
             close.append(by_name[name])
     if close:
         shown = ", ".join(f"{cid} ({index.customers[cid].name})" if index.customers[cid].name else cid for cid in close)
-        hint = f"did you mean {shown}?"
+        hint = Message(N_("did you mean %(customers)s?"), customers=shown)
     elif ids:
-        hint = "give the customer's canonical id (the customer_id of 'hub exposure export')"
+        hint = Message(N_("give the customer's canonical id (the customer_id of 'hub exposure export')"))
     else:
-        hint = "the hub has no customers yet; run 'hub sync' first"
-    return CollectionError(f"no customer {wanted!r} in the hub; {hint}")
+        hint = Message(N_("the hub has no customers yet; run 'hub sync' first"))
+    return CollectionError(
+        N_("no customer %(customer)r in the hub; %(hint)s"), values={"customer": wanted, "hint": hint}
+    )
 
 
 # -- the ledger ------------------------------------------------------------------------------------
@@ -151,16 +154,28 @@ def record_action(
     Returns the new ``collection_action`` id.
     """
     if channel not in CHANNELS:
-        raise CollectionError(f"unknown channel {channel!r}; use one of: {', '.join(CHANNELS)}")
+        raise CollectionError(
+            N_("unknown channel %(channel)r; use one of: %(allowed)s"),
+            values={"channel": channel, "allowed": ", ".join(CHANNELS)},
+        )
     when = as_utc(at) if at is not None else utcnow()
     if (promise_date is None) != (promise_amount is None):
-        raise CollectionError("a promise to pay needs both a date and an amount (--promise-date and --promise-amount)")
+        raise CollectionError(
+            N_("a promise to pay needs both a date and an amount (--promise-date and --promise-amount)")
+        )
     if promise_amount is None and promise_currency:
-        raise CollectionError("a currency applies to a promise to pay only; give --promise-date and --promise-amount")
+        raise CollectionError(
+            N_("a currency applies to a promise to pay only; give --promise-date and --promise-amount")
+        )
     if promise_amount is not None and (not promise_amount.is_finite() or promise_amount <= 0):
-        raise CollectionError(f"a promised amount must be above zero, got {promise_amount}")
+        raise CollectionError(
+            N_("a promised amount must be above zero, got %(amount)s"), values={"amount": promise_amount}
+        )
     if promise_date is not None and promise_date < action_day(when):
-        raise CollectionError(f"the promised date {promise_date} is before the day of the action ({action_day(when)})")
+        raise CollectionError(
+            N_("the promised date %(promised)s is before the day of the action (%(day)s)"),
+            values={"promised": Day(promise_date), "day": Day(action_day(when))},
+        )
     numbers = list(dict.fromkeys(n.strip() for n in invoice_numbers if n.strip()))
     with store.begin() as conn:
         index = CustomerIndex(conn, master_source)
@@ -172,7 +187,8 @@ def record_action(
             currency = (known.currency if known else None) or _invoice_currency(conn, customer_id)
             if currency is None:
                 raise CollectionError(
-                    f"customer {customer_id} has no currency on record; give the promise's currency (--currency)"
+                    N_("customer %(customer)s has no currency on record; give the promise's currency (--currency)"),
+                    values={"customer": customer_id},
                 )
         _check_invoices(conn, customer_id, numbers)
         try:
@@ -191,7 +207,9 @@ def record_action(
                 author=author,
             )
         except ValidationError as exc:
-            raise CollectionError(f"cannot record the action: {describe_validation_error(exc)}") from None
+            raise CollectionError(
+                N_("cannot record the action: %(problem)s"), values={"problem": describe_validation_error(exc)}
+            ) from None
         now = utcnow()
         values = action.model_dump()
         values["channel"] = action.channel.value
@@ -275,7 +293,10 @@ def _check_invoices(conn: sa.Connection, customer_id: str, numbers: list[str]) -
     )
     missing = [n for n in numbers if n not in known]
     if missing:
-        raise CollectionError(f"customer {customer_id} has no invoice {', '.join(missing)}")
+        raise CollectionError(
+            N_("customer %(customer)s has no invoice %(invoices)s"),
+            values={"customer": customer_id, "invoices": ", ".join(missing)},
+        )
 
 
 # -- promises to pay -------------------------------------------------------------------------------

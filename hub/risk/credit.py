@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from hub import codes
 from hub.config import CreditConfig
 from hub.errors import HubError
+from hub.i18n import N_, Amount, Day, Join, Message
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
 from hub.store import Store, schema, utcnow
@@ -256,7 +257,12 @@ def size_limit(
                 f"On {terms}-day payment terms about {money(not_due, ccy)} of invoices are normally not yet due, "
                 f"more than this limit: orders may be held although nothing is overdue."
             )
-    return rounded, [f"Recommended credit limit: {money(rounded, ccy)}.", *reasons]
+    return rounded, [recommended_message(rounded, ccy).english(), *reasons]
+
+
+def recommended_message(amount: Decimal, currency: str) -> Message:
+    """``Recommended credit limit: 50,000.00 CNY.``, the first of a recommendation's reasons."""
+    return Message(N_("Recommended credit limit: %(amount)s."), amount=Amount(amount, currency))
 
 
 def _threshold(current: Decimal, settings: CreditConfig) -> Decimal:
@@ -267,39 +273,69 @@ def _decision(
     customer: CustomerRisk, current: Decimal | None, recommended: Decimal, settings: CreditConfig
 ) -> tuple[str, str]:
     """``applied`` or ``pending``, and the sentence that says why."""
+    status, why = _decision_message(customer, current, recommended, settings)
+    return status, why.english()
+
+
+def _decision_message(
+    customer: CustomerRisk, current: Decimal | None, recommended: Decimal, settings: CreditConfig
+) -> tuple[str, Message]:
+    """:func:`_decision` with the sentence as a message any locale can say."""
     ccy = customer.exposure.currency
     if current is None:
-        return "pending", "The customer has no credit limit yet, so this first limit waits for an approval."
+        return "pending", Message(
+            N_("The customer has no credit limit yet, so this first limit waits for an approval.")
+        )
     change = recommended - current
-    direction = "increase" if change > 0 else "decrease"
     threshold = _threshold(current, settings)
     share = f"{(settings.approval_share() * 100).normalize():f}%"
-    rule = f"the smaller of {share} of the current limit and {money(settings.approval_limit(), ccy)}"
-    what = f"The {direction} from {money(current, ccy)} to {money(recommended, ccy)} ({money(abs(change), ccy)})"
+    rule = Message(
+        N_("the smaller of %(share)s of the current limit and %(amount)s"),
+        share=share,
+        amount=Amount(settings.approval_limit(), ccy),
+    )
+    what = Message(
+        N_("The increase from %(current)s to %(new)s (%(change)s)")
+        if change > 0
+        else N_("The decrease from %(current)s to %(new)s (%(change)s)"),
+        current=Amount(current, ccy),
+        new=Amount(recommended, ccy),
+        change=Amount(abs(change), ccy),
+    )
     if change > 0 and (held := _no_raise(customer, current, settings)):
-        return "pending", f"{what} waits for an approval: {held}; a limit is never raised by policy then."
-    if abs(change) <= threshold:
-        return (
-            "applied",
-            f"{what} is within the approval threshold of {money(threshold, ccy)} ({rule}), so it was "
-            "applied without an approval.",
+        return "pending", Message(
+            N_("%(what)s waits for an approval: %(why)s; a limit is never raised by policy then."), what=what, why=held
         )
-    return (
-        "pending",
-        f"{what} is above the approval threshold of {money(threshold, ccy)} ({rule}) and waits for an approval.",
+    if abs(change) <= threshold:
+        return "applied", Message(
+            N_(
+                "%(what)s is within the approval threshold of %(threshold)s (%(rule)s), so it was "
+                "applied without an approval."
+            ),
+            what=what,
+            threshold=Amount(threshold, ccy),
+            rule=rule,
+        )
+    return "pending", Message(
+        N_("%(what)s is above the approval threshold of %(threshold)s (%(rule)s) and waits for an approval."),
+        what=what,
+        threshold=Amount(threshold, ccy),
+        rule=rule,
     )
 
 
-def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) -> str | None:
+def _no_raise(customer: CustomerRisk, current: Decimal, settings: CreditConfig) -> Join | None:
     """Why this customer's limit must not go up without a person deciding, or None."""
     exposure = customer.exposure
     used = max(ZERO, exposure.open_amount + exposure.open_orders - exposure.secured_amount)
-    why = []
+    why: list[Message] = []
     if used > current:
-        why.append(f"it owes {money(used, exposure.currency)}, more than its current limit")
+        why.append(
+            Message(N_("it owes %(amount)s, more than its current limit"), amount=Amount(used, exposure.currency))
+        )
     if exposure.max_days_past_due >= settings.hold_raise_overdue_days:
-        why.append(f"its oldest unpaid invoice is {exposure.max_days_past_due} days past due")
-    return " and ".join(why) or None
+        why.append(Message(N_("its oldest unpaid invoice is %(days)s days past due"), days=exposure.max_days_past_due))
+    return Join(tuple(why), " and ") if why else None
 
 
 def _row_proposal(row: Any) -> LimitProposal:
@@ -410,6 +446,8 @@ class _LimitRun:
     supersede: list[dict[str, Any]] = field(default_factory=list)
     #: the new proposals (``credit_limit_proposal`` rows)
     new_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: the decision sentence of each new proposal, by customer, as a message (for the pushed event)
+    decisions: dict[str, Message] = field(default_factory=dict)
 
 
 def _recommend(
@@ -435,7 +473,8 @@ def _recommend(
             for pid, _ in waiting
         )
         return
-    status, sentence = _decision(customer, current, amount, settings)
+    status, decided = _decision_message(customer, current, amount, settings)
+    sentence = decided.english()
     same = [pid for pid, recommended in waiting if recommended == amount]
     if same:
         reasons.append(sentence)
@@ -455,6 +494,7 @@ def _recommend(
         )
         return
     reasons.append(sentence)
+    run.decisions[cid] = decided
     rec.status = status
     run.supersede.extend({"pid": pid, "new": cid} for pid, _ in waiting)
     run.new_rows.append(
@@ -544,6 +584,7 @@ def _apply_by_policy(
             " ".join([row["reasons"][0], row["reasons"][-1]]),
             run.now,
             links.get(cid, {}),
+            Join((recommended_message(row["recommended"], row["currency"]), run.decisions[cid]), " "),
         )
         events.append(event)
         audit_rows.append(
@@ -577,7 +618,10 @@ def _event(
     reason: str,
     at: dt.datetime,
     links: dict[str, str],
+    message: Join | Message | None = None,
 ) -> CreditLimitChange:
+    if isinstance(message, Join):
+        message = Message("%(parts)s", parts=message)
     return CreditLimitChange(
         event_id=f"{cid}:credit_limit:{pid}",
         customer_id=cid,
@@ -588,6 +632,7 @@ def _event(
         reason=reason,
         at=at,
         links=links,
+        message=message.to_json() if message is not None else None,
     )
 
 
@@ -661,6 +706,35 @@ def decision_text(proposal: LimitProposal) -> str:
     return proposal.decision
 
 
+#: How a decision on a proposal is said (its status, and the verb of a refused decision).
+VERBS = {
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "applied": N_("applied"),
+    "superseded": N_("superseded"),
+}
+
+
+def decision_message(proposal: LimitProposal) -> Message:
+    """:attr:`LimitProposal.decision` as a message any locale can say."""
+    status = Message(VERBS.get(proposal.status, proposal.status))
+    if proposal.status == "pending":
+        return status
+    if proposal.decided_by and proposal.decided_at:
+        return Message(
+            N_("%(status)s by %(who)s on %(day)s"),
+            status=status,
+            who=proposal.decided_by,
+            day=Day(proposal.decided_at.date()),
+        )
+    if proposal.decided_by:
+        return Message(N_("%(status)s by %(who)s"), status=status, who=proposal.decided_by)
+    if proposal.decided_at:
+        return Message(N_("%(status)s on %(day)s"), status=status, day=Day(proposal.decided_at.date()))
+    return status
+
+
 def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> LimitProposal:
     """The proposal ``ref`` names: a proposal id (``17``, ``"#17"``) or a customer id.
 
@@ -670,26 +744,32 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
     if isinstance(ref, int):
         found = _by_id(conn, ref)
         if found is None:
-            raise HubError(f"there is no credit limit proposal {ref}")
+            raise HubError(N_("there is no credit limit proposal %(id)s"), values={"id": ref})
         return found
     text = ref.strip()
     if not text:
-        raise HubError("name a proposal id or a customer id")
+        raise HubError(N_("name a proposal id or a customer id"))
     if text.startswith("#") and text[1:].isdigit():
         return find(conn, int(text[1:]), pending=pending)
     own = proposals(conn, customer_id=text)
     by_number = _by_id(conn, int(text)) if text.isdigit() else None
     if own and by_number is not None:
         raise HubError(
-            f"{text!r} is both proposal {text} (customer {by_number.customer_id}) and a customer with proposals; "
-            f"write #{text} for the proposal, or the customer's proposal number (latest: #{own[0].id})"
+            N_(
+                "%(ref)r is both proposal %(ref)s (customer %(customer)s) and a customer with proposals; "
+                "write #%(ref)s for the proposal, or the customer's proposal number (latest: #%(latest)s)"
+            ),
+            values={"ref": text, "customer": by_number.customer_id, "latest": own[0].id},
         )
     if by_number is not None:
         return by_number
     if not own:
         raise HubError(
-            f"there is no credit limit proposal for customer {text!r} (nor with that number); "
-            "'hub limits list' shows the proposals"
+            N_(
+                "there is no credit limit proposal for customer %(customer)r (nor with that number); "
+                "'hub limits list' shows the proposals"
+            ),
+            values={"customer": text},
         )
     if not pending:
         return own[0]
@@ -697,8 +777,16 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
     if not waiting:
         latest = own[0]
         raise HubError(
-            f"customer {text} has no pending credit limit proposal; its latest, {latest.id} "
-            f"({money(latest.recommended, latest.currency)}), is {decision_text(latest)}"
+            N_(
+                "customer %(customer)s has no pending credit limit proposal; its latest, %(id)s "
+                "(%(amount)s), is %(decision)s"
+            ),
+            values={
+                "customer": text,
+                "id": latest.id,
+                "amount": Amount(latest.recommended, latest.currency),
+                "decision": decision_message(latest),
+            },
         )
     return waiting[0]
 
@@ -706,7 +794,7 @@ def find(conn: sa.Connection, ref: str | int, *, pending: bool = False) -> Limit
 def _who(by: str) -> str:
     who = (by or "").strip()
     if not who:
-        raise HubError("say who decides: --by NAME is required and must not be empty")
+        raise HubError(N_("say who decides: --by NAME is required and must not be empty"))
     return who
 
 
@@ -716,8 +804,16 @@ def _decide(
     proposal = find(conn, ref, pending=True)
     if proposal.status != "pending":
         raise HubError(
-            f"proposal {proposal.id} for customer {proposal.customer_id} is {decision_text(proposal)}, not pending: "
-            f"only a pending proposal can be {verb}"
+            N_(
+                "proposal %(id)s for customer %(customer)s is %(decision)s, not pending: "
+                "only a pending proposal can be %(verb)s"
+            ),
+            values={
+                "id": proposal.id,
+                "customer": proposal.customer_id,
+                "decision": decision_message(proposal),
+                "verb": Message(VERBS.get(verb, verb)),
+            },
         )
     p = schema.credit_limit_proposal
     done = conn.execute(
@@ -727,7 +823,8 @@ def _decide(
     ).rowcount
     if done != 1:  # decided (or superseded by a risk run) since it was read
         raise HubError(
-            f"proposal {proposal.id} was decided by someone else meanwhile; look again with 'hub limits list'"
+            N_("proposal %(id)s was decided by someone else meanwhile; look again with 'hub limits list'"),
+            values={"id": proposal.id},
         )
     return replace(proposal, status=status, decided_by=by, decided_at=now, note=note)
 
@@ -773,6 +870,12 @@ def approve(
         if not reason.endswith((".", "!", "?")):
             reason += "."
         summary = proposal.reasons[0] if proposal.reasons else ""
+        said = note.strip() if note and note.strip() else ""
+        approved = (
+            Message(N_("Approved by %(who)s: %(note)s"), who=who, note=reason[len(f"Approved by {who}: ") :])
+            if said
+            else Message(N_("Approved by %(who)s."), who=who)
+        )
         event = _event(
             cid,
             proposal.id,
@@ -783,6 +886,9 @@ def approve(
             f"{reason} {summary}".strip(),
             now,
             customer_links(conn, cid, master_source),
+            Join((approved, recommended_message(proposal.recommended, proposal.currency)), " ")
+            if proposal.reasons
+            else approved,
         )
         store.audit(
             conn,

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from hub.config import CollectionsConfig, CreditConfig, FxConfig, RiskConfig
 from hub.fx import Rates
+from hub.i18n import N_, Join, Message
 from hub.log import get_logger
 from hub.model import BandChange, CreditLimitChange, Exposure, FlagChange, RiskFlag
 from hub.outbox import enqueue
@@ -68,7 +69,7 @@ def score_customer(
             continue
         severity = min(1.0, max(0.0, float(result.severity)))
         weight = weights.get(signal.name, signal.default_weight)
-        scored.append(ScoredSignal(result.signal, severity, round(weight * severity, 2), result.reason))
+        scored.append(ScoredSignal(result.signal, severity, round(weight * severity, 2), result.reason, result.message))
     customer.signals = sorted(scored, key=lambda s: -s.points)
     customer.score = round(max(0.0, 100.0 - sum(s.points for s in scored)), 2)
     customer.band = band_of(customer.score, bands)
@@ -279,9 +280,22 @@ class RiskEngine:
     ) -> BandChange:
         cid = customer.customer_id
         assert customer.band is not None and customer.score is not None
-        drivers = "; ".join(f"{s.reason} (-{s.points:g})" for s in customer.signals[:2]) or "no adverse signal"
-        was = f"was {previous}" if previous else "first assessment"
-        reason = f"score {customer.score:g} puts it in band {customer.band} ({was}): {drivers}"
+        drivers = Join(
+            tuple(
+                Message(
+                    "%(reason)s (-%(points)s)", reason=Message.from_json(s.message) or s.reason, points=f"{s.points:g}"
+                )
+                for s in customer.signals[:2]
+            )
+        )
+        message = Message(
+            N_("score %(score)s puts it in band %(band)s (%(was)s): %(drivers)s"),
+            score=f"{customer.score:g}",
+            band=customer.band,
+            was=Message(N_("was %(band)s"), band=previous) if previous else Message(N_("first assessment")),
+            drivers=drivers if drivers.parts else Message(N_("no adverse signal")),
+        )
+        reason = message.english()
         change = BandChange(
             event_id=f"{cid}:{BAND_CODE}:v{version}",
             customer_id=cid,
@@ -291,6 +305,7 @@ class RiskEngine:
             reason=reason,
             at=now,
             links=links.get(cid, {}),
+            message=message.to_json(),
         )
         writes.log(change.event_id, cid, BAND_CODE, "set", version, reason, now)
         return change
@@ -312,7 +327,11 @@ class RiskEngine:
             if not was_active:
                 continue  # raised in this run: _diff already sent it
             version += 1
-            reason = f"{flags[code].reason} (sent again: now also known in {', '.join(gained)})"
+            earlier = Message.from_json(flags[code].message) or flags[code].reason
+            message = Message(
+                N_("%(reason)s (sent again: now also known in %(systems)s)"), reason=earlier, systems=", ".join(gained)
+            )
+            reason = message.english()
             writes.flag_updates.append(
                 {
                     "active": True,
@@ -323,7 +342,7 @@ class RiskEngine:
                     "b_code": code,
                 }
             )
-            change = writes.flag_event(customer_id, code, "raised", version, reason, links, now)
+            change = writes.flag_event(customer_id, code, "raised", version, reason, links, now, message.to_json())
             changes.append(change)
         return changes
 
@@ -341,20 +360,27 @@ class RiskEngine:
         gone: bool = False,
     ) -> list[FlagChange]:
         changes = []
-        cleared = "the customer is no longer assessed (merged into another or removed)" if gone else "no longer applies"
+        cleared = Message(
+            N_("the customer is no longer assessed (merged into another or removed)")
+            if gone
+            else N_("no longer applies")
+        )
         for code in sorted(set(flags) | active):
             was_active, version = current.get((customer_id, code), (False, 0))
             want = code in flags
             if want == was_active:
                 continue
             version += 1
-            reason = flags[code].reason if want else cleared
+            reason = flags[code].reason if want else cleared.english()
+            message = flags[code].message if want else cleared.to_json()
             row = {"active": want, "version": version, "reason": reason, "changed_at": now}
             if (customer_id, code) in current:
                 writes.flag_updates.append({**row, "b_customer": customer_id, "b_code": code})
             else:
                 writes.flag_inserts.append({**row, "customer_id": customer_id, "code": code})
-            change = writes.flag_event(customer_id, code, "raised" if want else "cleared", version, reason, links, now)
+            change = writes.flag_event(
+                customer_id, code, "raised" if want else "cleared", version, reason, links, now, message
+            )
             if want:
                 stats.raised += 1
             else:
@@ -380,6 +406,7 @@ class _Writes:
         reason: str,
         links: dict[str, dict[str, str]],
         now: dt.datetime,
+        message: dict[str, Any] | None = None,
     ) -> FlagChange:
         """The event of one flag version, with its row for the risk event log (``flag_event``)."""
         change = FlagChange(
@@ -391,6 +418,7 @@ class _Writes:
             reason=reason,
             at=now,
             links=links.get(customer_id, {}),
+            message=message,
         )
         self.log(change.event_id, customer_id, code, action, version, reason, now)
         return change

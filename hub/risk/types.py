@@ -132,6 +132,9 @@ class SignalResult:
     signal: str
     severity: float
     reason: str
+    #: The reason as a message id and values (:meth:`hub.Message.to_json`), for a reader in another
+    #: language; ``reason`` is its English text. A signal may leave it out (its reason reads English).
+    message: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class ScoredSignal:
     severity: float
     points: float
     reason: str
+    message: dict[str, Any] | None = None
 
 
 class RiskSignal(abc.ABC):
