@@ -311,6 +311,11 @@ def render(
     ]
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
+    def say(message: Any, english: Any) -> str:
+        """A reason stored as a message (``hub.i18n.Message.to_json``) in the reader's language, else as stored."""
+        found = i18n.Message.from_json(message)
+        return found.render(locale) if found is not None else str(english or "")
+
     def label(code: Any) -> str:
         text = LABELS.get(str(code))
         return _(text) if text else str(code)
@@ -332,6 +337,7 @@ def render(
         "title": title,
         "fmt": Formats(locale),
         "label": label,
+        "say": say,
         "bucket_title": lambda b: bucket_title(b, locale),
         "flag_name": lambda code: _(FLAG_NAMES.get(code, code)) if code in FLAG_NAMES else code,
         "flashes": list(flashes),

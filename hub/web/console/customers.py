@@ -79,7 +79,7 @@ def ageing_chart(exposure: dict[str, Any], buckets: list[str], locale: str) -> s
 def _limit_history(hub: Any, customer_id: str) -> list[dict[str, Any]]:
     """Proposals of the risk run and requests of people, newest first, as rows of one table."""
     rows: list[dict[str, Any]] = []
-    proposals, _names = hub.limits.proposals(customer_id=customer_id, limit=50)
+    proposals, _total, _names = hub.limits.proposal_page(customer_id=customer_id, limit=50)
     for p in proposals:
         rows.append(
             {
@@ -141,7 +141,7 @@ def _page(
         ledger=ledger,
         invoices=[i for i in invoices.items if i["remaining"] != 0],
         invoices_total=invoices.total,
-        promises=hub.collections.promises(customer_id=customer_id),
+        promises=hub.collections.promise_page(customer_id=customer_id, limit=50).items,
         limits=_limit_history(hub, customer_id),
         channels=CHANNELS,
         can_log=user.has("credit", "sales", "finance"),

@@ -13,7 +13,7 @@ from hub import i18n
 from hub.errors import HubError
 from hub.i18n import N_
 from hub.web.auth import WebUser, current_user, hub_of, require
-from hub.web.console.common import Paging, locale_for, page_slice, render
+from hub.web.console.common import Paging, locale_for, render
 from hub.web.console.customers import parse_amount
 
 router = APIRouter(include_in_schema=False)
@@ -25,10 +25,9 @@ def _page(
     hub = hub_of(request)
     locale = locale_for(request)
     page = Paging.of(request, sort="-date", allowed=("date",), locale=locale)
-    proposals, names = hub.limits.proposals(status="pending", limit=500)
-    if page.q:
-        needle = page.q.lower()
-        proposals = [p for p in proposals if needle in f"{p.customer_id} {names.get(p.customer_id, '')}".lower()]
+    proposals, page.total, names = hub.limits.proposal_page(
+        status="pending", customer_id=page.q, limit=page.limit, offset=page.offset
+    )
     requests, _total = hub.limits.requests(status="pending", limit=200)
     recent, _n = hub.limits.requests(limit=20)
     return render(
@@ -37,7 +36,7 @@ def _page(
         user,
         title=i18n.gettext(locale, N_("Limits")),
         active="limits",
-        proposals=page_slice(proposals, page),
+        proposals=proposals,
         names=names,
         page=page,
         requests=requests,
