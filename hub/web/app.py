@@ -167,7 +167,7 @@ def create_app(hub: Hub, *, settings: WebSettings | None = None) -> FastAPI:
     try:  # the console's pages (hub/web/console), when present
         from hub.web import console  # type: ignore[attr-defined, unused-ignore]
     except ImportError:
-        console = None
+        console = None  # type: ignore[assignment, unused-ignore]
     if console is not None and hasattr(console, "register"):
         console.register(app)
     else:
