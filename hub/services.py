@@ -923,3 +923,32 @@ class Bureaus(_Service):
         self._ready()
         with self.store.connect() as conn:
             return [bureaus.admission_policy(conn)]
+
+
+if TYPE_CHECKING:
+    from hub.trends import Trends as TrendSeries
+
+
+class Trends(_Service):
+    """The dashboard's trends over time (:mod:`hub.trends`): DSO and overdue by bucket per risk run, the
+    automatic match rate per day, promises kept and cash collected per week."""
+
+    def dashboard(self, as_of: dt.date | None = None, *, days: int = 30, weeks: int = 12) -> TrendSeries:
+        """Every series up to ``as_of`` (default: the hub's day)."""
+        from hub import trends
+        from hub.errors import HubError
+
+        if not (1 <= days <= 366 and 1 <= weeks <= 104):
+            raise HubError(f"days must be 1..366 and weeks 1..104, got {days} and {weeks}")
+        self._ready()
+        fx = self.hub.config.fx
+        with self.store.connect() as conn:
+            return trends.trends(
+                conn,
+                as_of=self.hub.as_of(as_of),
+                base_currency=fx.base,
+                rates=fx.table(),
+                buckets=self.hub.exposures.buckets(),
+                days=days,
+                weeks=weeks,
+            )

@@ -204,6 +204,7 @@ SQL_MODULES = (
     "hub.accounts",  # users, sessions, tokens (the web console's and API's accounts)
     "hub.lists",  # paged lists for the console and the API
     "hub.allocate",  # allocation by hand with amounts
+    "hub.trends",  # the dashboard's series over time
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
 INTERFACE_MAY_IMPORT = (

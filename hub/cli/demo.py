@@ -43,6 +43,12 @@ path = "out/flags.jsonl"
 base = "EUR"
 rates = {rates}
 """
+#: What the demo's workspace adds for the console: 'hub serve' on loopback over plain http
+#: (http://127.0.0.1:8000/), so cookies without the Secure flag, which a browser sends only over HTTPS.
+DEMO_WEB = """
+[web]
+secure_cookies = false
+"""
 
 
 @app.command()
@@ -69,7 +75,7 @@ def demo(
     build_sample(base / "data", built)
     anchor.write_text(built.isoformat(), encoding="utf-8")
     rates = "{ " + ", ".join(f'{ccy} = "{rate}"' for ccy, rate in sorted(RATES.items())) + " }"
-    (base / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates), encoding="utf-8")
+    (base / "hub.toml").write_text(DEMO_CONFIG.replace("{rates}", rates) + DEMO_WEB, encoding="utf-8")
     state.config_path = base / "hub.toml"
     with session() as hub:
         hub.init()
@@ -105,6 +111,7 @@ def demo(
         "events_written": pushed.delivered,
         "flags_file": str(flags_file),
         "report": str(base / "report.html"),
+        "console": None if temporary else console_commands(base / "hub.toml"),
     }
     if state.json:
         emit(summary)
@@ -169,3 +176,14 @@ def demo(
     if book.pending_limits:
         out.print(f"      hub -c {cfg} limits list --status pending ({book.pending_limits} waiting for approval);")
     out.print(f"      open {base / 'report.html'} in a browser")
+    if temporary:
+        out.print("console: this workspace is temporary; 'hub demo --workspace DIR' keeps one to open in the console")
+    else:
+        add_user, serve = console_commands(cfg)
+        out.print(f"console: {add_user}   (asks for a password; the first user is an admin)")
+        out.print(f"         {serve}   then open http://127.0.0.1:8000/ and log in")
+
+
+def console_commands(config: Path) -> list[str]:
+    """The commands that open a kept demo workspace in the web console: the first user, then the server."""
+    return [f"hub --config {config} users add admin --role admin", f"hub --config {config} serve"]

@@ -43,6 +43,7 @@ from hub.risk.types import (
     band_of,
 )
 from hub.store import Store, schema, utcnow
+from hub.trends import write_snapshot
 
 __all__ = ["bucket_labels", "bucket_of"]
 
@@ -245,6 +246,7 @@ class RiskEngine:
                 schema.exposure_group.insert(), [{**g, "as_of": run.as_of, "computed_at": now} for g in groups]
             )
         stats.groups = len(groups)
+        write_snapshot(conn, run.as_of, now, self.fx.base)  # the dashboard's history of the book
         ra = schema.risk_assessment
         conn.execute(ra.delete().where(ra.c.as_of == run.as_of))
         if run.assessment_rows:

@@ -751,3 +751,20 @@ RECORD_TABLES: dict[str, sa.Table] = {
     "sales_order": sales_order,
     "fx_rate": fx_rate,
 }
+
+portfolio_snapshot = sa.Table(
+    "portfolio_snapshot",
+    metadata,
+    sa.Column("as_of", sa.Date, primary_key=True),
+    sa.Column("base_currency", sa.String(3), nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    sa.Column("open_base", Money, nullable=False),
+    sa.Column("overdue_base", Money, nullable=False),
+    # ageing bucket label -> amount in the base currency (a decimal string)
+    sa.Column("buckets", sa.JSON, nullable=False),
+    # days sales outstanding of the book: the customers' DSO weighted by what each owes
+    sa.Column("dso", sa.Float),
+    sa.Column("computed_at", TS, nullable=False),
+)
+"""The book as each day's risk run left it (one row per as-of day; a re-run replaces it): the history
+the dashboard's DSO and overdue-by-bucket trends read (``exposure`` holds only the latest run)."""

@@ -1,5 +1,5 @@
 """The web application: the REST API under ``/api/v1`` (with its OpenAPI description at ``/openapi.json``),
-the login pages, the webhooks, and the console's pages when :mod:`hub.web.console` is installed.
+the login pages, the webhooks, and the console's pages (:mod:`hub.web.console`).
 
 ``create_app(hub)`` builds it on a :class:`hub.app.Hub`; ``hub serve`` runs it with uvicorn on
 loopback. Every route acts through the hub's services, as the command line does.
@@ -164,16 +164,7 @@ def create_app(hub: Hub, *, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(webhook_router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    try:  # the console's pages (hub/web/console), when present
-        from hub.web import console  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        console = None
-    if console is not None and hasattr(console, "register"):
-        console.register(app)
-    else:
+    from hub.web import console  # (the pages import the API's helpers: loaded once the routers are)
 
-        @app.get("/", include_in_schema=False)
-        def home() -> Response:
-            return RedirectResponse("/api/docs", status_code=303)
-
+    console.register(app)
     return app
