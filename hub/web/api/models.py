@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -339,7 +339,9 @@ class OutboxOut(Out):
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sink: str | None = Field(default=None, max_length=100)
-    ids: list[int] | None = Field(default=None, max_length=1000, description="Only these dead letters.")
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] | None = Field(
+        default=None, max_length=1000, description="Only these dead letters."
+    )
 
 
 class ReplayOut(Out):
