@@ -31,7 +31,7 @@ from hub.codes import LegalEventKind
 from hub.config import load_config
 from hub.connector import Connector, ConnectorConfig, ConnectorContext, ConnectorType
 from hub.errors import HubError, SourceError
-from hub.store import Store, schema
+from hub.store import HEAD_REVISION, Store, schema
 
 from .conftest import write_config
 
@@ -688,7 +688,7 @@ def test_the_migration_upgrades_a_store_that_holds_credit_reports(db_url: str) -
             ),
             {"now": now},
         )
-    assert store.migrate() == "0006"
+    assert store.migrate() == HEAD_REVISION
     store.check_ready()
     with store.connect() as conn:
         (row,) = conn.execute(sa.select(schema.credit_report)).all()
