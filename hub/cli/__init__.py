@@ -77,6 +77,7 @@ COMMAND_MODULES = (
     "customers",
     "bureau",
     "report",
+    "worker",
 )
 
 
