@@ -497,7 +497,7 @@ class QueueConfig(_Section):
     )
     schedule: dict[str, str] = Field(
         default_factory=dict,
-        description='Cron schedules by what they start: run, sync, identity, reconcile, bureaus, risk, push; e.g. '
+        description="Cron schedules by what they start: run, sync, identity, reconcile, bureaus, risk, push; e.g. "
         '{ run = "*/15 * * * *" }.',
     )
 

@@ -60,13 +60,17 @@ class Metrics:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         with self.store.connect() as conn:
-            records = GaugeMetricFamily("hub_records", "Records stored, per source and type.", labels=["connector", "type"])
+            records = GaugeMetricFamily(
+                "hub_records", "Records stored, per source and type.", labels=["connector", "type"]
+            )
             for kind, table in RECORD_TABLES.items():
                 for source, n in conn.execute(sa.select(table.c.source, sa.func.count()).group_by(table.c.source)):
                     records.add_metric([source, kind], n)
             yield records
 
-            runs = CounterMetricFamily("hub_sync_runs", "Sync runs per connector and outcome.", labels=["connector", "status"])
+            runs = CounterMetricFamily(
+                "hub_sync_runs", "Sync runs per connector and outcome.", labels=["connector", "status"]
+            )
             errors = GaugeMetricFamily(
                 "hub_errors",
                 "Errors per connector: failed sync runs, quarantined records, deliveries failing, dead letters.",
@@ -87,7 +91,7 @@ class Metrics:
                 errors.add_metric([connector, "quarantined"], n)
 
             r = schema.receipt
-            by_status = dict(
+            by_status: dict[str, int] = dict(
                 conn.execute(
                     sa.select(r.c.match_status, sa.func.count())
                     .where(r.c.direction == "credit", r.c.reversal.is_(False))
@@ -161,7 +165,7 @@ class Metrics:
         from prometheus_client import CollectorRegistry
 
         registry = CollectorRegistry(auto_describe=False)
-        collector: Collector = self  # type: ignore[assignment]
+        collector: Collector = self
         registry.register(collector)
         return registry
 

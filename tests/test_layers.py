@@ -201,6 +201,8 @@ SQL_MODULES = (
     "hub.report",  # figures.py reads the store; html.py must not (below)
     "hub.services",
     "hub.app",
+    "hub.queue",  # the job queue: procrastinate's tables, a run's order, the retry rule's database errors
+    "hub.metrics",  # aggregate queries for /metrics
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
 INTERFACE_MAY_IMPORT = (

@@ -69,9 +69,7 @@ def jobs(
         emit({"counts": counts, "jobs": rows})
         return
     shown = [s for s in (*JOB_STATUSES, "retried") if counts.get(s)]
-    out.print(
-        table("jobs", [*shown] or ["jobs"], [[fmt.count(counts[s]) for s in shown] or ["none"]], numeric=shown)
-    )
+    out.print(table("jobs", [*shown] or ["jobs"], [[fmt.count(counts[s]) for s in shown] or ["none"]], numeric=shown))
     if rows:
         out.print(
             table(

@@ -149,9 +149,7 @@ def finish(
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_RUN_LOCK_CLASS, _lock_key(run_id))))
         if job_id is not None:
             conn.execute(
-                sa.text(
-                    f"INSERT INTO {DONE_TABLE} (job_id, run_id, step) VALUES (:j, :r, :s) ON CONFLICT DO NOTHING"
-                ),
+                sa.text(f"INSERT INTO {DONE_TABLE} (job_id, run_id, step) VALUES (:j, :r, :s) ON CONFLICT DO NOTHING"),
                 {"j": job_id, "r": run_id, "s": step},
             )
             if any(state not in ("done", "succeeded") for _, state in _jobs_of(conn, run_id, step)):
@@ -182,9 +180,7 @@ def job_counts(conn: sa.Connection) -> dict[tuple[str, str], int]:
 
 
 def retried_count(conn: sa.Connection) -> int:
-    return int(
-        conn.execute(sa.text(f"SELECT count(*) FROM procrastinate_jobs j WHERE {RETRIED}")).scalar_one()
-    )
+    return int(conn.execute(sa.text(f"SELECT count(*) FROM procrastinate_jobs j WHERE {RETRIED}")).scalar_one())
 
 
 def list_jobs(
@@ -227,7 +223,7 @@ def next_outbox_attempt(store: Store, sink: str) -> dt.datetime | None:
         at = conn.execute(
             sa.select(sa.func.min(o.c.next_attempt_at)).where(o.c.sink == sink, o.c.status.in_(("pending", "failed")))
         ).scalar()
-    if at is None:
+    if not isinstance(at, dt.datetime):
         return None
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
-from procrastinate import exceptions as pexc
+from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision, exceptions as pexc
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
@@ -114,8 +113,10 @@ class TransientRetry(BaseRetryStrategy):
         tries = job.attempts + 1
         if tries >= self.max_attempts or not transient(exception):
             return None
-        seconds = min(self.cap, self.wait * 2 ** job.attempts)
-        log.warning("job.retry", job_id=job.id, task=job.task_name, attempt=tries, in_seconds=seconds, error=str(exception))
+        seconds = min(self.cap, self.wait * 2**job.attempts)
+        log.warning(
+            "job.retry", job_id=job.id, task=job.task_name, attempt=tries, in_seconds=seconds, error=str(exception)
+        )
         return RetryDecision(retry_at=now() + dt.timedelta(seconds=seconds))
 
 
@@ -195,7 +196,9 @@ class Steps:
         except pexc.AlreadyEnqueued:
             pass  # one is waiting already
 
-    def job(self, context: JobContext, step: str, run_id: str | None, key: str, options: dict[str, Any]) -> dict[str, Any]:
+    def job(
+        self, context: JobContext, step: str, run_id: str | None, key: str, options: dict[str, Any]
+    ) -> dict[str, Any]:
         job_id = context.job.id
         attempt = context.job.attempts
         with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=job_id, task=step, key=key, attempt=attempt):
@@ -372,13 +375,13 @@ async def work(
                 idle_checks = 0 if busy or worker._running_jobs else idle_checks + 1
                 if until_idle and idle_checks >= 2:
                     log.info("worker.idle")
-                    worker.stop()
+                    worker.stop()  # type: ignore[no-untyped-call]
                     return
 
         watcher = asyncio.create_task(watch())
         try:
             log.info("worker.started", worker=steps.worker_name, concurrency=concurrency, queues=list(queues or []))
-            await worker.run()
+            await worker.run()  # type: ignore[no-untyped-call]
         finally:
             state.stopping = True
             watcher.cancel()
