@@ -219,9 +219,11 @@ def list_jobs(
 def next_outbox_attempt(store: Store, sink: str) -> dt.datetime | None:
     """When the earliest row of ``sink`` that waits for a retry is due, or None when none waits."""
     o = schema.outbox
+    # a row claimed by a pusher (alive, or killed: its lease runs out) is due when the claim ends
+    due = sa.func.greatest(o.c.next_attempt_at, sa.func.coalesce(o.c.claim_expires_at, o.c.next_attempt_at))
     with store.connect() as conn:
         at = conn.execute(
-            sa.select(sa.func.min(o.c.next_attempt_at)).where(o.c.sink == sink, o.c.status.in_(("pending", "failed")))
+            sa.select(sa.func.min(due)).where(o.c.sink == sink, o.c.status.in_(("pending", "failed")))
         ).scalar()
     if not isinstance(at, dt.datetime):
         return None
