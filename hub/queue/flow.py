@@ -166,6 +166,18 @@ def finish(
         return "done"
 
 
+def run_in_progress(store: Store) -> str | None:
+    """The id of a run with a job still queued or running, if any."""
+    with store.connect() as conn:
+        found = conn.execute(
+            sa.text(
+                "SELECT args->>'run_id' FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+                " AND args->>'run_id' IS NOT NULL LIMIT 1"
+            )
+        ).scalar()
+    return None if found is None else str(found)
+
+
 # -- reading the queue ---------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from procrastinate.worker import Worker
 from hub.errors import HubError
 from hub.log import get_logger
 from hub.queue import faults
-from hub.queue.flow import NAMESPACE, JobSpec, finish, next_outbox_attempt, now, task_name
+from hub.queue.flow import NAMESPACE, JobSpec, finish, next_outbox_attempt, now, run_in_progress, task_name
 
 if TYPE_CHECKING:
     from hub.app import Hub
@@ -254,6 +254,14 @@ def build_app(store_url: str, settings: QueueConfig, make_hub: Callable[[], Hub]
         """A ``[queue.schedule]`` entry: a whole run (deferred as a chain), or one step for every
         connector or sink it concerns, done here."""
         if what == "run":
+            hub = make_hub()
+            try:
+                busy = run_in_progress(hub.store)
+            finally:
+                hub.close()
+            if busy is not None:  # runs do not pile up behind a slow one: this tick is skipped
+                log.info("run.skipped", running=busy)
+                return None
             run_id = new_run_id()
             with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=context.job.id, task="scheduled"):
                 hub = make_hub()
@@ -331,6 +339,18 @@ class WorkerState:
     last_ok: float = 0.0
 
 
+def _forget_signals_after_fork() -> None:
+    """In a process forked from the worker (the sync engine reads in a forked process): default
+    signal handling, and not the worker's asyncio wake-up socket. Else the SIGTERM that ends such a
+    child when its read is done is written to the socket it shares with the worker, and the worker
+    takes it for its own and stops."""
+    import signal
+
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 async def work(
     app: App,
     steps: Steps,
@@ -344,6 +364,7 @@ async def work(
     ``[queue] shutdown_seconds``), or with ``until_idle`` until no job is queued or running."""
     settings = steps.settings
     state = state or WorkerState()
+    os.register_at_fork(after_in_child=_forget_signals_after_fork)
     loop = asyncio.get_running_loop()
     async with app.open_async():
         await recover(app, settings.stalled_after_seconds)

@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -50,10 +50,8 @@ def pg_database(admin: sa.Engine) -> Iterator[str]:
         # stuck elsewhere on a shared server must not hang the suite; a database left behind is harmless.
         with admin.connect() as conn:
             conn.exec_driver_sql("SET statement_timeout = '20s'")
-            try:
+            with suppress(sa.exc.OperationalError):
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except sa.exc.OperationalError:
-                pass
             conn.exec_driver_sql("RESET statement_timeout")
 
 
@@ -139,9 +137,7 @@ def outcome(db_url: str, sink_file: Path | None) -> Outcome:
             receipts = rows("SELECT external_id, match_status FROM receipt")
             flags = rows("SELECT customer_id, code, active, version FROM risk_flag")
             outbox = rows("SELECT sink, event_id, status FROM outbox")
-            jobs = dict(
-                conn.exec_driver_sql("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1").all()
-            )
+            jobs = dict(conn.exec_driver_sql("SELECT status::text, count(*) FROM procrastinate_jobs GROUP BY 1").all())
     finally:
         engine.dispose()
     lines: Counter[str] = Counter()
@@ -160,7 +156,8 @@ def check_invariants(db_url: str, result: Outcome) -> None:
         with engine.connect() as conn:
             over_receipt = conn.exec_driver_sql(
                 "SELECT r.external_id, r.amount, sum(a.amount) FROM allocation a JOIN receipt r ON r.id = a.receipt_id"
-                " WHERE a.status IN ('auto', 'confirmed') AND a.kind <> 'write_off' GROUP BY r.id, r.external_id, r.amount"
+                " WHERE a.status IN ('auto', 'confirmed') AND a.kind <> 'write_off'"
+                " GROUP BY r.id, r.external_id, r.amount"
                 " HAVING sum(a.amount) > abs(r.amount)"
             ).all()
             over_invoice = conn.exec_driver_sql(
