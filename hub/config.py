@@ -490,11 +490,6 @@ class QueueConfig(_Section):
         gt=0,
         description="A worker silent this long is dead (kill -9, lost machine): its jobs are run again.",
     )
-    shutdown_seconds: float | None = Field(
-        default=None,
-        ge=0,
-        description="On SIGTERM, how long to wait for the running jobs (default: until they finish).",
-    )
     schedule: dict[str, str] = Field(
         default_factory=dict,
         description="Cron schedules by what they start: run, sync, identity, reconcile, bureaus, risk, push; e.g. "

@@ -113,13 +113,18 @@ def test_a_schedule_that_is_not_cron_or_not_a_step_is_refused(tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_a_queued_run_ends_exactly_as_the_inline_run(pg_url: str, pg_admin: sa.Engine, tmp_path: Path) -> None:
+def test_a_queued_run_done_by_two_workers_ends_exactly_as_the_inline_run(
+    pg_url: str, pg_admin: sa.Engine, tmp_path: Path
+) -> None:
     queued = _book(tmp_path / "queued", pg_url)
     out = json.loads(run_hub("--json", "run", "--queue", cwd=queued).stdout)
     assert out["run_id"] and out["job_id"]
     again = run_hub("run", "--queue", cwd=queued, check=False)
     assert again.returncode == 1 and "a run is already waiting in the queue" in again.stderr
-    assert run_hub("worker", "--until-idle", cwd=queued).returncode == 0
+    workers = [_worker(queued, "--until-idle", "--concurrency", "2") for _ in range(2)]
+    for w in workers:
+        _, log = w.communicate(timeout=300)
+        assert w.returncode == 0, log[-3000:]
     jobs = json.loads(run_hub("--json", "jobs", cwd=queued).stdout)
     assert jobs["counts"]["succeeded"] == 8 and jobs["counts"]["failed"] == 0  # run, 2 syncs, 4 steps, 1 push
     assert {j["task"] for j in jobs["jobs"]} == {"run", "sync", "identity", "reconcile", "bureaus", "risk", "push"}

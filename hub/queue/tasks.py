@@ -360,8 +360,9 @@ async def work(
     until_idle: bool = False,
     state: WorkerState | None = None,
 ) -> None:
-    """Run a worker until SIGTERM/SIGINT (the running jobs finish, or are released after
-    ``[queue] shutdown_seconds``), or with ``until_idle`` until no job is queued or running."""
+    """Run a worker until SIGTERM/SIGINT (no new job is taken, the running ones finish; a second
+    signal ends the process, and its jobs are recovered as after a crash), or with ``until_idle``
+    until no job is queued or running."""
     settings = steps.settings
     state = state or WorkerState()
     os.register_at_fork(after_in_child=_forget_signals_after_fork)
@@ -375,7 +376,7 @@ async def work(
             concurrency=concurrency,
             wait=True,
             fetch_job_polling_interval=min(5.0, settings.heartbeat_seconds),
-            shutdown_graceful_timeout=settings.shutdown_seconds,
+            shutdown_graceful_timeout=None,  # the hub's jobs are synchronous: they finish
             update_heartbeat_interval=settings.heartbeat_seconds,
             stalled_worker_timeout=settings.stalled_after_seconds,
         )
