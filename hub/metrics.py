@@ -53,6 +53,9 @@ RECORD_TABLES = {
 class Metrics:
     """The hub's figures as Prometheus metric families, read from ``store`` at each scrape."""
 
+    #: The media type of :meth:`render` (an interface serves ``render()`` with it).
+    content_type = CONTENT_TYPE
+
     def __init__(self, store: Store) -> None:
         self.store = store
 
@@ -81,7 +84,7 @@ class Metrics:
                 sa.select(sr.c.connector, sr.c.status, sa.func.count()).group_by(sr.c.connector, sr.c.status)
             ):
                 runs.add_metric([connector, status], n)
-                if status not in ("ok", "running", "success", "succeeded"):
+                if status in ("failed", "interrupted"):
                     errors.add_metric([connector, f"sync_{status}"], n)
             yield runs
             q = schema.quarantine

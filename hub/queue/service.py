@@ -25,10 +25,16 @@ class Queue:
         self.hub = hub
 
     def _app(self) -> tuple[App, Steps]:
-        from hub.queue.flow import check_schema
+        import importlib.util
+
+        from hub.queue.flow import check_schema, require_postgres
+
+        require_postgres(self.hub.store)
+        if importlib.util.find_spec("procrastinate") is None:
+            raise HubError("the job queue needs procrastinate: pip install 'receivables-hub[postgres]'")
+        check_schema(self.hub.store)
         from hub.queue.tasks import build_app
 
-        check_schema(self.hub.store)
         config, plugins, factory = self.hub.config, self.hub.plugins, type(self.hub)
 
         def make_hub() -> Hub:
