@@ -24,7 +24,7 @@ def _split(values: list[str] | None) -> list[str]:
 @handled
 def worker(
     concurrency: Annotated[
-        int | None, typer.Option(min=1, max=64, help="Jobs run at once (default [queue] concurrency, 1).")
+        int | None, typer.Option(min=1, max=64, help="Jobs run at once (default: the config's queue.concurrency, 1).")
     ] = None,
     queues: Annotated[
         list[str] | None,
@@ -44,7 +44,7 @@ def worker(
 ) -> None:
     """Run queued jobs (PostgreSQL). SIGTERM or Ctrl-C: the running job finishes, then the worker stops.
 
-    A worker that dies (kill -9, a lost machine) stops beating: after [queue] stalled_after_seconds
+    A worker that dies (kill -9, a lost machine) stops beating: after queue.stalled_after_seconds
     another worker runs its jobs again.
     """
     with session() as hub:
