@@ -384,12 +384,14 @@ async def work(
         state.last_ok = loop.time()
 
         async def watch() -> None:
+            """Put dead workers' jobs back (every heartbeat; every second when waiting for idle)."""
             idle_checks = 0
+            every = min(1.0, settings.heartbeat_seconds) if until_idle else settings.heartbeat_seconds
             while True:
-                await asyncio.sleep(min(1.0, settings.heartbeat_seconds))
+                await asyncio.sleep(every)
                 try:
                     await recover(app, settings.stalled_after_seconds)
-                    busy = await _queue_busy(app)
+                    busy = await _queue_busy(app) if until_idle else True
                     state.last_ok = loop.time()
                 except Exception as exc:
                     log.warning("worker.check_failed", error=str(exc))
