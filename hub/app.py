@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.connector import Connector
     from hub.identity import IdentityStats
+    from hub.metrics import Metrics
     from hub.outbox import Outbox, PushStats
+    from hub.queue.service import Queue
     from hub.recon import ReconcileEngine, ReconcileStats
     from hub.report import Report
     from hub.risk import RiskStats
@@ -136,6 +138,19 @@ class Hub:
     def webhooks(self) -> Webhooks:
         return Webhooks(self)
 
+    @cached_property
+    def queue(self) -> Queue:
+        """The job queue on PostgreSQL (procrastinate workers; :mod:`hub.queue`)."""
+        from hub.queue.service import Queue
+
+        return Queue(self)
+
+    def metrics(self) -> Metrics:
+        """The operations figures in the Prometheus format (:mod:`hub.metrics`)."""
+        from hub.metrics import Metrics
+
+        return Metrics(self.store)
+
     @property
     def database(self) -> str:
         """Where the store is, without credentials (``127.0.0.1:5432/hub``, ``sqlite:///hub.db``)."""
@@ -195,10 +210,19 @@ class Hub:
     # -- jobs --------------------------------------------------------------------------------------
 
     def init(self) -> str:
+        """Migrate the schema; on PostgreSQL also create the job queue's tables (procrastinate's and
+        ``hub_queue_done``) when they are missing, so that ``hub worker`` can start."""
         notify = self.on_lock_wait
-        return self.store.migrate(
+        revision = self.store.migrate(
             wait=self.lock_wait, on_wait=(lambda holder: notify("hub init", holder)) if notify is not None else None
         )
+        if self.store.dialect == "postgresql" and _queue_installed():
+            from procrastinate.schema import SchemaManager
+
+            from hub.queue.flow import ensure_schema
+
+            ensure_schema(self.store, SchemaManager.get_schema)
+        return revision
 
     def sync(
         self,
@@ -390,6 +414,13 @@ class Hub:
         for conn in (self._connectors or {}).values():
             conn.close()
         self.store.dispose()
+
+
+def _queue_installed() -> bool:
+    """Whether procrastinate (the ``postgres`` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("procrastinate") is not None
 
 
 def describe_failure(exc: BaseException) -> str | None:

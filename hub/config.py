@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from hub.errors import ConfigError
@@ -530,6 +530,48 @@ class WebConfig(_Section):
         return value
 
 
+#: What a ``[queue.schedule]`` entry may start: a whole run, or one step of it alone.
+SCHEDULABLE = ("run", "sync", "identity", "reconcile", "bureaus", "risk", "push")
+
+
+class QueueConfig(_Section):
+    """Workers on PostgreSQL (procrastinate, ``hub worker``; docs/workers.md)."""
+
+    concurrency: int = Field(default=1, ge=1, le=64, description="Jobs one 'hub worker' runs at once.")
+    queues: list[str] = Field(
+        default_factory=list, description="Queues a worker takes jobs from (default: every queue)."
+    )
+    max_attempts: int = Field(default=5, ge=1, description="Tries of a job that fails for a transient reason.")
+    retry_seconds: float = Field(
+        default=2.0, ge=0, description="First wait before a retry; doubled on each further attempt (capped)."
+    )
+    retry_max_seconds: float = Field(default=300.0, ge=0, description="Longest wait between two tries.")
+    heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="How often a worker tells the database it is alive."
+    )
+    stalled_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A worker silent this long is dead (kill -9, lost machine): its jobs are run again.",
+    )
+    schedule: dict[str, str] = Field(
+        default_factory=dict,
+        description="Cron schedules by what they start: run, sync, identity, reconcile, bureaus, risk, push; e.g. "
+        '{ run = "*/15 * * * *" }.',
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _known_steps(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(SCHEDULABLE))
+        if unknown:
+            raise ValueError(f"unknown schedule {', '.join(unknown)}; use {', '.join(SCHEDULABLE)}")
+        for what, cron in value.items():
+            if len(cron.split()) not in (5, 6):
+                raise ValueError(f"{what}: {cron!r} is not a cron expression (five fields, or six with seconds)")
+        return value
+
+
 class HubConfig(BaseSettings):
     """The whole configuration. Build it with :func:`load_config`."""
 
@@ -550,6 +592,7 @@ class HubConfig(BaseSettings):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    queue: QueueConfig = Field(default_factory=QueueConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -205,6 +205,8 @@ SQL_MODULES = (
     "hub.lists",  # paged lists for the console and the API
     "hub.allocate",  # allocation by hand with amounts
     "hub.trends",  # the dashboard's series over time
+    "hub.queue",  # the job queue: procrastinate's tables, a run's order, the retry rule's database errors
+    "hub.metrics",  # aggregate queries for /metrics
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
 INTERFACE_MAY_IMPORT = (

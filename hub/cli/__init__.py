@@ -78,6 +78,7 @@ COMMAND_MODULES = (
     "bureau",
     "report",
     "web",
+    "worker",
 )
 
 

@@ -178,6 +178,9 @@ def _identity_line(ident: IdentityStats) -> str:
 def run(
     as_of: AsOf = None,
     full_refresh: Annotated[bool, typer.Option(help="Ignore saved cursors when syncing.")] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Queue the run for 'hub worker' (PostgreSQL) instead of running it here.")
+    ] = False,
 ) -> None:
     """sync, resolve identities, reconcile, bureaus, risk and push, in that order.
 
@@ -186,6 +189,11 @@ def run(
     """
     from hub.cli.bureau import report_run
 
+    if queue:
+        with session() as hub:
+            queued = hub.queue.enqueue_run(as_of=parse_date(as_of), full_refresh=full_refresh)
+        emit(queued, facts("hub run --queue", [("run", queued["run_id"]), ("job", str(queued["job_id"]))]))
+        return
     with session() as hub:
         synced = sync_rows(hub, None, full_refresh)
         ident = hub.resolve_identities()

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Benchmark: one queued run (sync, identity, reconcile, bureaus, risk, push) on PostgreSQL done by
+1, 2... ``hub worker`` processes; optionally the same book inline on SQLite (``--sqlite``).
+
+For each worker count: an emptied PostgreSQL database, ``hub init``, ``hub run --queue``, N workers
+started with ``--until-idle``. Reports the wall time (with the workers' start and their idle check),
+the run's time (first job started to last job done: what the speedup is taken on), each step's time from the job events
+(procrastinate_events: first start to last success of the step's jobs) with its throughput
+(records synced/s, receipts reconciled/s, customers assessed/s, changes pushed/s), the scaling
+efficiency against one worker, the workers' peak RSS, and whether the outcome (allocations, open
+amounts, outbox) is identical to the first run's.
+
+Usage:
+  python bench/bench_workers.py --database postgresql://postgres@127.0.0.1:5432/hub_bench \\
+      [--invoices 50000] [--receipts 10000] [--customers 2000] [--workers 1 2] [--sqlite] [--workdir DIR]
+
+The database named is emptied (its public schema dropped) before each run: give it a bench database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+STEPS = ("sync", "identity", "reconcile", "bureaus", "risk", "push")
+
+
+def engine(url: str) -> Any:
+    import sqlalchemy as sa
+
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def empty_postgres(url: str) -> None:
+    eng = engine(url)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    eng.dispose()
+
+
+def config(url: str) -> str:
+    return (
+        f'[database]\nurl = "{url}"\n[connectors.erp]\ntype = "csv"\ncustomers = "customers.csv"\n'
+        'invoices = "invoices.csv"\n[connectors.bank]\ntype = "bank-files"\npath = "statement.xml"\n'
+        '[connectors.flags]\ntype = "json-file"\npath = "out/flags.jsonl"\n[risk]\nas_of = "2025-06-30"\n'
+        "[queue]\nheartbeat_seconds = 2\nstalled_after_seconds = 30\n"
+    )
+
+
+def hub(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def fingerprint(url: str) -> str:
+    """A hash of what the run decided: allocations, open amounts, the outbox."""
+    eng = engine(url)
+    digest = hashlib.sha256()
+    with eng.connect() as conn:
+        for sql in (
+            "SELECT r.external_id, i.external_id, a.amount, a.status FROM allocation a"
+            " JOIN receipt r ON r.id = a.receipt_id JOIN invoice i ON i.id = a.invoice_id ORDER BY 1, 2, 3",
+            "SELECT external_id, open_amount FROM invoice ORDER BY 1",
+            "SELECT sink, event_id, status FROM outbox ORDER BY 1, 2",
+        ):
+            for row in conn.exec_driver_sql(sql):
+                digest.update(repr(tuple(row)).encode())
+    eng.dispose()
+    return digest.hexdigest()[:16]
+
+
+def step_times(url: str) -> dict[str, float]:
+    """Seconds from the first start to the last success of each step's jobs."""
+    eng = engine(url)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT j.task_name, min(e.at) FILTER (WHERE e.type = 'started'),"
+            " max(e.at) FILTER (WHERE e.type = 'succeeded')"
+            " FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id"
+            " WHERE j.args->>'run_id' IS NOT NULL GROUP BY 1"
+        ).all()
+    eng.dispose()
+    out = {}
+    starts = [start for _, start, _ in rows if start]
+    ends = [end for _, _, end in rows if end]
+    if starts and ends:
+        out["first_start_to_last_success"] = (max(ends) - min(starts)).total_seconds()
+    for task, start, end in rows:
+        step = task.removeprefix("hub:")
+        if step in STEPS and start and end:
+            out[step] = (end - start).total_seconds()
+    return out
+
+
+def volumes(url: str) -> dict[str, int]:
+    eng = engine(url)
+    with eng.connect() as conn:
+
+        def n(sql: str) -> int:
+            return int(conn.exec_driver_sql(sql).scalar_one())
+
+        out = {
+            "sync": n(
+                "SELECT (SELECT count(*) FROM invoice) + (SELECT count(*) FROM customer)"
+                " + (SELECT count(*) FROM receipt)"
+            ),
+            "reconcile": n("SELECT count(*) FROM receipt"),
+            "risk": n("SELECT count(*) FROM customer"),
+            "push": n("SELECT count(*) FROM outbox"),
+        }
+    eng.dispose()
+    return out
+
+
+def run_queued(work: Path, url: str, workers: int) -> dict[str, Any]:
+    empty_postgres(url)
+    (work / "hub.toml").write_text(config(url), encoding="utf-8")
+    hub("init", cwd=work)
+    hub("run", "--queue", cwd=work)
+    started = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "worker", "--until-idle"],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    peak_kb = 0
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        peak_kb = max(peak_kb, usage.ru_maxrss)
+        if p.returncode != 0:
+            raise SystemExit(f"a worker exited {p.returncode}")
+    wall = time.perf_counter() - started
+    times = step_times(url)
+    sizes = volumes(url)
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "run_s": round(times.get("first_start_to_last_success", 0.0), 2),
+        "steps_s": {s: round(times[s], 2) for s in STEPS if s in times},
+        "per_s": {s: round(sizes[s] / times[s]) for s in sizes if times.get(s)},
+        "peak_rss_mb_per_worker": round(peak_kb / 1024),
+        "outcome": fingerprint(url),
+    }
+
+
+def run_sqlite(work: Path) -> dict[str, Any]:
+    folder = work / "sqlite"
+    folder.mkdir(exist_ok=True)
+    for name in ("customers.csv", "invoices.csv", "statement.xml"):
+        if not (folder / name).exists():
+            (folder / name).symlink_to(work / name)
+    (folder / "hub.toml").write_text(config("sqlite:///hub.db"), encoding="utf-8")
+    for leftover in folder.glob("hub.db*"):
+        if leftover.is_file():
+            leftover.unlink()
+    hub("init", cwd=folder)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "hub.cli", "run"], cwd=folder, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"sqlite_inline_wall_s": round(wall, 2), "peak_rss_mb": round(peak)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--database", required=True, help="a PostgreSQL bench database (emptied before each run)")
+    ap.add_argument("--invoices", type=int, default=50_000)
+    ap.add_argument("--receipts", type=int, default=10_000)
+    ap.add_argument("--customers", type=int, default=2_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--sqlite", action="store_true", help="also the same book inline on SQLite")
+    ap.add_argument("--workdir", type=Path, default=None)
+    a = ap.parse_args()
+    work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-workers-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "invoices.csv").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "gen_receivables.py"),
+                str(work),
+                "--seed",
+                str(a.seed),
+                "--customers",
+                str(a.customers),
+                "--invoices",
+                str(a.invoices),
+                "--receipts",
+                str(a.receipts),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    results: dict[str, Any] = {"invoices": a.invoices, "receipts": a.receipts, "customers": a.customers, "runs": []}
+    for n in a.workers:
+        results["runs"].append(run_queued(work, a.database, n))
+    base = results["runs"][0]
+    for r in results["runs"]:
+        r["speedup"] = round(base["run_s"] / r["run_s"], 2) if r["run_s"] else None
+        r["efficiency"] = round(r["speedup"] * base["workers"] / r["workers"], 2) if r["speedup"] else None
+        r["same_outcome_as_first"] = r["outcome"] == base["outcome"]
+    if a.sqlite:
+        results.update(run_sqlite(work))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
