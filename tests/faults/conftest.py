@@ -9,11 +9,6 @@ from __future__ import annotations
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Registered here too, so the suite runs before pyproject.toml lists the marker.
-    config.addinivalue_line("markers", "faults: fault injection: workers killed, connections dropped, sinks failing")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/faults/" in str(item.fspath).replace("\\", "/"):
