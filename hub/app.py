@@ -145,6 +145,14 @@ class Hub:
 
         return Queue(self)
 
+    def ready(self) -> tuple[bool, str]:
+        """Whether the store answers and holds the schema this hub needs, and why not (readiness probes)."""
+        try:
+            self.store.check_ready()
+        except Exception as exc:
+            return False, describe_failure(exc) or f"{type(exc).__name__}: {exc}"
+        return True, "ready"
+
     def metrics(self) -> Metrics:
         """The operations figures in the Prometheus format (:mod:`hub.metrics`)."""
         from hub.metrics import Metrics

@@ -67,6 +67,7 @@ def _wants_page(request: Request) -> bool:
     path = request.url.path
     return (
         not path.startswith("/api/")
+        and path != "/metrics"
         and request.method in ("GET", "HEAD")
         and "HX-Request" not in request.headers
         and "authorization" not in request.headers
@@ -159,6 +160,29 @@ def create_app(hub: Hub, *, settings: WebSettings | None = None) -> FastAPI:
         log.error("web.error %s %s: %s", request.method, request.url.path, described or repr(exc), exc_info=exc)
         locale = auth.locale_of(request)
         return error_response(request, 500, "server_error", i18n.gettext(locale, N_("something went wrong in the hub")))
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        """The process answers (liveness)."""
+        return Response("ok\n", media_type="text/plain")
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> Response:
+        """The store answers and is at this hub's schema (readiness): 200, else 503 with the reason."""
+        ok, why = auth.hub_of(request).ready()
+        return Response(f"{why}\n", status_code=200 if ok else 503, media_type="text/plain")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request, _user: auth.AnyUser) -> Response:
+        """The operations figures in the Prometheus text format (docs/workers.md), for a signed-in user or
+        an API token (Prometheus sends it as ``authorization: credentials``)."""
+        figures = auth.hub_of(request).metrics()
+        try:
+            body = figures.render()
+        except Exception as exc:  # the database is down: the scraper records the gap
+            log.warning("web.metrics_failed %s", type(exc).__name__)
+            return Response(f"metrics unavailable: {type(exc).__name__}\n", status_code=503, media_type="text/plain")
+        return Response(body, media_type=figures.content_type)
 
     app.include_router(auth.router)
     app.include_router(api_router)
