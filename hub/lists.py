@@ -231,7 +231,8 @@ def invoices(
     )
     where: list[sa.ColumnElement[bool]] = [sa.or_(*keys), i.c.status != "cancelled"]
     if status == "open":
-        where.append(i.c.open_amount != 0)
+        # a literal, as the partial index of open invoices says it: the planner then knows it may use it
+        where.append(i.c.open_amount != sa.literal_column("0"))
     elif status == "paid":
         where.append(i.c.open_amount == 0)
     if (found := _like(q, [i.c.number, i.c.payment_reference, i.c.po_number])) is not None:

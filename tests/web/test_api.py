@@ -346,3 +346,29 @@ def test_limit_proposals_and_promises_are_paged_with_their_totals(client: TestCl
     assert pending["total"] == len(pending["items"]) and all(p["status"] == "pending" for p in pending["items"])
     promises = _get(client, "/api/v1/promises", h, limit=1)
     assert promises["total"] >= 1 and len(promises["items"]) == 1
+
+
+def test_a_customers_open_invoices_are_read_through_the_open_invoice_index(client: TestClient, web_hub: Hub) -> None:
+    """One customer's open invoices come from the partial index, not a scan of the book (which at a
+    million invoices takes most of a second on SQLite)."""
+    import sqlalchemy as sa
+
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM invoice" in statement and "customer_external_id" in statement:
+            statements.append((statement, parameters))
+
+    headers = bearer(web_hub, "viewer")
+    customer = first(client.get("/api/v1/customers", headers=headers).json()["items"])
+    sa.event.listen(web_hub.store.engine, "before_cursor_execute", seen)
+    try:
+        answer = client.get(f"/api/v1/customers/{customer['customer_id']}/invoices", headers=headers)
+    finally:
+        sa.event.remove(web_hub.store.engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200 and answer.json()["items"]
+    assert statements
+    with web_hub.store.engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "USING INDEX ix_invoice_open_customer" in plan, plan
