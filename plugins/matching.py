@@ -26,11 +26,11 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from hub import (
     Evidence,
@@ -48,6 +48,8 @@ from hub import (
     normalise_name,
     registered_name,
 )
+
+T = TypeVar("T")
 
 # -- payer account ---------------------------------------------------------------------------------
 
@@ -439,8 +441,15 @@ class PayerNameMatcher(EvidenceMatcher):
             return out
         # Looked up, not scanned (this runs for every receipt from a shared name): the customers with an
         # invoice of this amount when the run began, then their invoices still open now.
-        having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
-        holders = [cid for cid in owners if any(book.remaining(i) == receipt.amount for i in having.get(cid, ()))]
+        having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
+        mine = set(owners)
+        invoices = book.invoices
+        holding = {
+            invoices[i].customer_id
+            for i in having.ids(receipt.currency, receipt.amount)
+            if invoices[i].customer_id in mine and book.remaining(i) == receipt.amount
+        }
+        holders = [cid for cid in owners if cid in holding]
         if len(holders) != 1:
             return out
         (cid,) = holders
@@ -448,9 +457,9 @@ class PayerNameMatcher(EvidenceMatcher):
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
         # as the book's invoices have this very amount (price lists make some amounts common).
-        counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
-        total = counts.get((receipt.currency, None), 0) or 1
-        share = counts.get((receipt.currency, receipt.amount), 1) / total
+        counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
+        total = counts.total(receipt.currency) or 1
+        share = counts.count(receipt.currency, receipt.amount, 1) / total
         chance = len(amounts) * share
         weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)) - 1.0)
         first = evs[0].reason
@@ -476,25 +485,65 @@ def _ids_in(book: OpenItems, customer_id: str, currency: str) -> list[int]:
     return got
 
 
-def _amount_holders(book: OpenItems) -> dict[tuple[str, Decimal], dict[str, list[int]]]:
-    """The customers with an open invoice of each amount, and those invoices, per currency, as the run
-    began (an invoice paid in part during the run is not listed under what is left of it: a part
-    payment is rarely automatic, and what is left is then found through the customer's other evidence)."""
-    out: dict[tuple[str, Decimal], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for inv in book.invoices.values():
-        left = book.remaining(inv.id)
-        if left > 0:
-            out[inv.currency, left][inv.customer_id].append(inv.id)
-    return out
+class _AmountHolders:
+    """The open invoices of each amount, per currency, as the run began (an invoice paid in part during
+    the run is not listed under what is left of it: a part payment is rarely automatic, and what is left
+    is then found through the customer's other evidence). Held per currency, then per amount, with a
+    bare id where one invoice has the amount (most do): a million invoices in a few tens of megabytes."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, book: OpenItems) -> None:
+        self._ids: dict[str, dict[Decimal, int | list[int]]] = defaultdict(dict)
+        ids = self._ids
+        for iid, _, _, currency, _, _, _, _ in book.invoices.values():
+            left = book.remaining(iid)
+            if left > 0:
+                got = ids[currency].setdefault(left, iid)
+                if got is not iid:
+                    if type(got) is int:
+                        ids[currency][left] = [got, iid]
+                    else:
+                        got.append(iid)  # type: ignore[union-attr]
+
+    def ids(self, currency: str, amount: Decimal) -> Sequence[int]:
+        """The invoices that had ``amount`` open in ``currency`` when the run began, in the book's order."""
+        of = self._ids.get(currency)
+        got = of.get(amount) if of is not None else None
+        if got is None:
+            return ()
+        return (got,) if type(got) is int else got  # type: ignore[return-value]
 
 
-def _amount_counts(book: OpenItems) -> dict[tuple[str, Decimal | None], int]:
-    """How many of the book's invoices have each amount, per currency (None: all of the currency)."""
-    out: dict[tuple[str, Decimal | None], int] = defaultdict(int)
-    for inv in book.invoices.values():
-        out[inv.currency, inv.open_amount] += 1
-        out[inv.currency, None] += 1
-    return out
+def _amount_holders(book: OpenItems) -> _AmountHolders:
+    return _AmountHolders(book)
+
+
+class _AmountCounts:
+    """How many of the book's invoices have each amount, per currency (held per currency, without a
+    tuple key per amount)."""
+
+    __slots__ = ("_counts", "_totals")
+
+    def __init__(self, book: OpenItems) -> None:
+        self._counts: dict[str, dict[Decimal, int]] = defaultdict(dict)
+        self._totals: dict[str, int] = defaultdict(int)
+        counts, totals = self._counts, self._totals
+        for inv in book.invoices.values():
+            of = counts[inv.currency]
+            of[inv.open_amount] = of.get(inv.open_amount, 0) + 1
+            totals[inv.currency] += 1
+
+    def count(self, currency: str, amount: Decimal, default: int) -> int:
+        of = self._counts.get(currency)
+        return of.get(amount, default) if of is not None else default
+
+    def total(self, currency: str) -> int:
+        return self._totals.get(currency, 0)
+
+
+def _amount_counts(book: OpenItems) -> _AmountCounts:
+    return _AmountCounts(book)
 
 
 def _about_share(chance: float) -> str:
@@ -790,38 +839,81 @@ def _chance_words(serial: str, among: int) -> float:
     return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
 
 
+class _Keyed(Generic[T]):
+    """Values per key, for a million invoices: most keys (an invoice number, its digits, a PO number, a
+    sequence number) have one value, held bare, not in a list of one (a list costs about 90 bytes; the
+    reference indexes of a million invoices took hundreds of megabytes that way). Read as sequences, in
+    the order added. ``T`` is never a list."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[str, T | list[T]] = {}
+
+    def add(self, key: str, value: T) -> None:
+        got = self._values.setdefault(key, value)
+        if got is not value:
+            if type(got) is list:
+                got.append(value)
+            else:
+                self._values[key] = [got, value]  # type: ignore[list-item]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def __getitem__(self, key: str) -> Sequence[T]:
+        got = self._values[key]
+        return got if type(got) is list else (got,)  # type: ignore[return-value]
+
+    def get(self, key: str, default: Sequence[T] = ()) -> Sequence[T]:
+        got = self._values.get(key)
+        if got is None:
+            return default
+        return got if type(got) is list else (got,)  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+
 class _References:
     def __init__(self, book: OpenItems) -> None:
-        self.numbers: dict[str, list[int]] = defaultdict(list)
-        self.unpadded: dict[str, list[int]] = defaultdict(list)
-        self.digits: dict[str, list[int]] = defaultdict(list)
-        self.po: dict[str, list[int]] = defaultdict(list)
-        self.structured: dict[str, list[int]] = defaultdict(list)
+        self.numbers = _Keyed[int]()
+        self.unpadded = _Keyed[int]()
+        self.digits = _Keyed[int]()
+        self.po = _Keyed[int]()
+        self.structured = _Keyed[int]()
         self.invoice_digits: dict[int, str] = {}
         # Built for up to millions of invoices per run: local names, one regex call per field.
-        numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
+        numbers, loose, digits, pos, structured = (
+            self.numbers.add,
+            self.unpadded.add,
+            self.digits.add,
+            self.po.add,
+            self.structured.add,
+        )
         invoice_digits = self.invoice_digits
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
             key = not_alnum("", number).upper()
             if len(key) >= MIN_KEY:
-                numbers[key].append(iid)
+                numbers(key, iid)
                 if padding(number):  # only zero-padded numbers can be written without
-                    loose[unpadded(number)].append(iid)
+                    loose(unpadded(number), iid)
             only = not_digit("", number)
             invoice_digits[iid] = only
             if len(only) >= MIN_KEY + 2:
-                digits[only].append(iid)
+                digits(only, iid)
             if po_number:
                 po = not_alnum("", po_number).upper()
                 if len(po) >= MIN_KEY:
-                    pos[po].append(iid)
+                    pos(po, iid)
             if reference:
-                structured[not_alnum("", reference).upper()].append(iid)
+                structured(not_alnum("", reference).upper(), iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
-        self._serials_of: dict[str, dict[str, list[tuple[int, str | None]]]] = {}
+        self._serials_of: dict[str, _Keyed[tuple[int, str | None]]] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
-        self._serials: dict[str, list[tuple[int, str | None]]] | None = None
+        self._serials: _Keyed[tuple[int, str | None]] | None = None
+        self._years: dict[str, str] = {}
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
@@ -835,16 +927,19 @@ class _References:
             ]
         return got
 
-    def serials_of(self, book: OpenItems, customer_id: str) -> dict[str, list[tuple[int, str | None]]]:
+    def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
         """A customer's invoices by sequence number, with their years (built on first use)."""
         got = self._serials_of.get(customer_id)
         if got is None:
-            got = self._serials_of[customer_id] = defaultdict(list)
+            got = self._serials_of[customer_id] = _Keyed()
             lengths = self._lengths_of[customer_id] = defaultdict(int)
+            years, invoices = self._years, book.invoices
             for i in book.by_customer.get(customer_id, ()):
-                serial, year = serial_of(book.invoices[i].number)
+                serial, year = serial_of(invoices[i].number)
                 if serial:
-                    got[serial].append((i, year))
+                    if year is not None:
+                        year = years.setdefault(year, year)  # one string per year, not per invoice
+                    got.add(serial, (i, year))
                     lengths[len(serial), None] += 1
                     if year is not None:
                         lengths[len(serial), year] += 1
@@ -860,15 +955,20 @@ class _References:
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
-    def serials(self, book: OpenItems) -> dict[str, list[tuple[int, str | None]]]:
+    def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
         """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
-        whose payers are all known never need it)."""
+        whose payers are all known never need it), from the customers' own (built where missing), so
+        that each invoice's number is read once and its entries are shared. Each number's invoices come
+        customer by customer, in the book's order within a customer: they are read per customer or
+        counted, never by their order across customers."""
         if self._serials is None:
-            self._serials = defaultdict(list)
-            for inv in book.invoices.values():
-                serial, year = serial_of(inv.number)
-                if serial:
-                    self._serials[serial].append((inv.id, year))
+            everyone: _Keyed[tuple[int, str | None]] = _Keyed()
+            self._serials = everyone
+            for customer_id in book.by_customer:
+                theirs = self.serials_of(book, customer_id)
+                for serial in theirs:
+                    for entry in theirs[serial]:
+                        everyone.add(serial, entry)
         return self._serials
 
 
@@ -901,7 +1001,7 @@ class ReferenceMatcher(EvidenceMatcher):
         payer_groups = {_group_of(book, c) for c in payers}
         strangers: set[int] = set()
 
-        def hit(ids: list[int], weight: float, reason: str) -> None:
+        def hit(ids: Sequence[int], weight: float, reason: str) -> None:
             ambiguous = len(ids) > 1
             for i in ids:
                 if i in seen:
@@ -1076,12 +1176,12 @@ class ReferenceMatcher(EvidenceMatcher):
             # only the one that has exactly the amount is a clue, and only if it is the only one.
             # (Checked against the identified customers' invoices of the amount, a handful, rather than
             # looking up the token's ninety variants in the book-wide index, whose lists are long.)
-            having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
+            having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
             wrong = [
                 i
-                for c in customers
-                for i in having.get(str(c), ())
-                if i not in seen
+                for i in having.ids(receipt.currency, receipt.amount)
+                if book.invoices[i].customer_id in customers
+                and i not in seen
                 and book.remaining(i) == receipt.amount
                 and len(digits := refs.invoice_digits[i]) == len(token)
                 and sum(a != b for a, b in zip(digits, token, strict=True)) == 1
@@ -1110,7 +1210,7 @@ class ReferenceMatcher(EvidenceMatcher):
     def _one_customer(
         receipt: ReceiptView,
         book: OpenItems,
-        serials: dict[str, list[tuple[int, str | None]]],
+        serials: _Keyed[tuple[int, str | None]],
         unmatched: list[Mention],
         seen: set[int],
         hit: object,
@@ -1212,8 +1312,8 @@ class ReferenceMatcher(EvidenceMatcher):
             ]
             if len(paid) != 1 or paid[0] in seen:
                 continue
-            counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
-            same, total = counts.get((receipt.currency, receipt.amount), 0), counts.get((receipt.currency, None), 0)
+            counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
+            same, total = counts.count(receipt.currency, receipt.amount, 0), counts.total(receipt.currency)
             # The chance that one of the invoices with this number has the amount by coincidence: as
             # many tries as invoices numbered so, each hitting as often as invoices have the amount
             # (the invoice itself counted once more: a unique amount is not proof of a unique habit).
@@ -1235,7 +1335,7 @@ class ReferenceMatcher(EvidenceMatcher):
 def _one_customer_reading(
     receipt: ReceiptView,
     book: OpenItems,
-    serials: dict[str, list[tuple[int, str | None]]],
+    serials: _Keyed[tuple[int, str | None]],
     unmatched: list[Mention],
 ) -> tuple[str, list[list[int]], float] | None:
     """Several sequence numbers written as invoice numbers whose invoices (open, in the currency) are
