@@ -25,12 +25,12 @@ import functools
 import math
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from hub import (
     Evidence,
@@ -453,36 +453,35 @@ class PayerNameMatcher(EvidenceMatcher):
         if len(holders) != 1:
             return out
         (cid,) = holders
-        amounts = _ids_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
+        among = _count_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
         # as the book's invoices have this very amount (price lists make some amounts common).
         counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
         total = counts.total(receipt.currency) or 1
         share = counts.count(receipt.currency, receipt.amount, 1) / total
-        chance = len(amounts) * share
+        chance = among * share
         weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)) - 1.0)
         first = evs[0].reason
         if weight <= max(e.weight for e in evs):
             return out
         reason = (
             f"{first}; {cid} is the only one of the {len(owners)} with an open invoice of exactly "
-            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {len(amounts)} open invoices "
+            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {among} open invoices "
             "would have it by chance)"
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
 
-def _ids_in(book: OpenItems, customer_id: str, currency: str) -> list[int]:
-    """The customer's invoices in the currency (which they are does not change during a run)."""
-    cache: dict[tuple[str, str], list[int]] = book.index("matching:ids-in", lambda _: {})
-    got = cache.get((customer_id, currency))
+def _count_in(book: OpenItems, customer_id: str, currency: str) -> int:
+    """How many invoices the customer has in the currency (which they are does not change during a run):
+    counted once per customer, not listed."""
+    cache: dict[str, dict[str, int]] = book.index("matching:count-in", lambda _: {})
+    got = cache.get(customer_id)
     if got is None:
         invoices = book.invoices
-        got = cache[customer_id, currency] = [
-            i for i in book.by_customer.get(customer_id, ()) if invoices[i].currency == currency
-        ]
-    return got
+        got = cache[customer_id] = Counter(invoices[i].currency for i in book.by_customer.get(customer_id, ()))
+    return got.get(currency, 0)
 
 
 class _AmountHolders:
@@ -495,16 +494,14 @@ class _AmountHolders:
 
     def __init__(self, book: OpenItems) -> None:
         self._ids: dict[str, dict[Decimal, int | list[int]]] = defaultdict(dict)
-        ids = self._ids
-        for iid, _, _, currency, _, _, _, _ in book.invoices.values():
-            left = book.remaining(iid)
-            if left > 0:
-                got = ids[currency].setdefault(left, iid)
-                if got is not iid:
-                    if type(got) is int:
-                        ids[currency][left] = [got, iid]
-                    else:
-                        got.append(iid)  # type: ignore[union-attr]
+        ids, invoices = self._ids, book.invoices
+        for iid, left in book.open_amounts(invoices).items():  # what is open, in the book's order
+            of = ids[invoices[iid].currency]
+            if (got := of.setdefault(left, iid)) is not iid:
+                if type(got) is int:
+                    of[left] = [got, iid]
+                else:
+                    got.append(iid)  # type: ignore[union-attr]
 
     def ids(self, currency: str, amount: Decimal) -> Sequence[int]:
         """The invoices that had ``amount`` open in ``currency`` when the run began, in the book's order."""
@@ -839,76 +836,68 @@ def _chance_words(serial: str, among: int) -> float:
     return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
 
 
-class _Keyed(Generic[T]):
+class _Keyed(dict[str, Any], Generic[T]):
     """Values per key, for a million invoices: most keys (an invoice number, its digits, a PO number, a
     sequence number) have one value, held bare, not in a list of one (a list costs about 90 bytes; the
-    reference indexes of a million invoices took hundreds of megabytes that way). Read as sequences, in
-    the order added. ``T`` is never a list."""
+    reference indexes of a million invoices took hundreds of megabytes that way). Read with :meth:`of`,
+    as sequences in the order added; ``in`` is the dict's own. ``T`` is never a list."""
 
-    __slots__ = ("_values",)
-
-    def __init__(self) -> None:
-        self._values: dict[str, T | list[T]] = {}
+    __slots__ = ()
 
     def add(self, key: str, value: T) -> None:
-        got = self._values.setdefault(key, value)
+        got = self.setdefault(key, value)
         if got is not value:
-            if type(got) is list:
-                got.append(value)
-            else:
-                self._values[key] = [got, value]  # type: ignore[list-item]
+            _collide(self, key, got, value)
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._values
-
-    def __getitem__(self, key: str) -> Sequence[T]:
-        got = self._values[key]
-        return got if type(got) is list else (got,)  # type: ignore[return-value]
-
-    def get(self, key: str, default: Sequence[T] = ()) -> Sequence[T]:
-        got = self._values.get(key)
+    def of(self, key: str) -> Sequence[T]:
+        got = self.get(key)
         if got is None:
-            return default
-        return got if type(got) is list else (got,)  # type: ignore[return-value]
+            return ()
+        return got if type(got) is list else (got,)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+
+def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
+    """A second value for ``key`` of a :class:`_Keyed` (``got`` is what it holds)."""
+    if type(got) is list:
+        got.append(value)
+    else:
+        values[key] = [got, value]
 
 
 class _References:
     def __init__(self, book: OpenItems) -> None:
-        self.numbers = _Keyed[int]()
-        self.unpadded = _Keyed[int]()
-        self.digits = _Keyed[int]()
-        self.po = _Keyed[int]()
-        self.structured = _Keyed[int]()
+        self.numbers: _Keyed[int] = _Keyed()
+        self.unpadded: _Keyed[int] = _Keyed()
+        self.digits: _Keyed[int] = _Keyed()
+        self.po: _Keyed[int] = _Keyed()
+        self.structured: _Keyed[int] = _Keyed()
         self.invoice_digits: dict[int, str] = {}
         # Built for up to millions of invoices per run: local names, one regex call per field.
-        numbers, loose, digits, pos, structured = (
-            self.numbers.add,
-            self.unpadded.add,
-            self.digits.add,
-            self.po.add,
-            self.structured.add,
-        )
+        numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
         invoice_digits = self.invoice_digits
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
+        # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
             key = not_alnum("", number).upper()
             if len(key) >= MIN_KEY:
-                numbers(key, iid)
+                if (got := numbers.setdefault(key, iid)) is not iid:
+                    _collide(numbers, key, got, iid)
                 if padding(number):  # only zero-padded numbers can be written without
-                    loose(unpadded(number), iid)
+                    key = unpadded(number)
+                    if (got := loose.setdefault(key, iid)) is not iid:
+                        _collide(loose, key, got, iid)
             only = not_digit("", number)
             invoice_digits[iid] = only
-            if len(only) >= MIN_KEY + 2:
-                digits(only, iid)
+            if len(only) >= MIN_KEY + 2 and (got := digits.setdefault(only, iid)) is not iid:
+                _collide(digits, only, got, iid)
             if po_number:
                 po = not_alnum("", po_number).upper()
-                if len(po) >= MIN_KEY:
-                    pos(po, iid)
+                if len(po) >= MIN_KEY and (got := pos.setdefault(po, iid)) is not iid:
+                    _collide(pos, po, got, iid)
             if reference:
-                structured(not_alnum("", reference).upper(), iid)
+                key = not_alnum("", reference).upper()
+                if (got := structured.setdefault(key, iid)) is not iid:
+                    _collide(structured, key, got, iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
         self._serials_of: dict[str, _Keyed[tuple[int, str | None]]] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
@@ -939,10 +928,11 @@ class _References:
                 if serial:
                     if year is not None:
                         year = years.setdefault(year, year)  # one string per year, not per invoice
-                    got.add(serial, (i, year))
-                    lengths[len(serial), None] += 1
-                    if year is not None:
                         lengths[len(serial), year] += 1
+                    entry = (i, year)
+                    if (held := got.setdefault(serial, entry)) is not entry:
+                        _collide(got, serial, held, entry)
+                    lengths[len(serial), None] += 1
         return got
 
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
@@ -965,10 +955,10 @@ class _References:
             everyone: _Keyed[tuple[int, str | None]] = _Keyed()
             self._serials = everyone
             for customer_id in book.by_customer:
-                theirs = self.serials_of(book, customer_id)
-                for serial in theirs:
-                    for entry in theirs[serial]:
-                        everyone.add(serial, entry)
+                for serial, held in self.serials_of(book, customer_id).items():
+                    for entry in held if type(held) is list else (held,):
+                        if (first := everyone.setdefault(serial, entry)) is not entry:
+                            _collide(everyone, serial, first, entry)
         return self._serials
 
 
@@ -1034,16 +1024,16 @@ class ReferenceMatcher(EvidenceMatcher):
             if refs.is_creditor_reference(key):
                 body = key[4:]
                 ids = (
-                    refs.structured.get(key)
-                    or refs.structured.get(body)
-                    or refs.numbers.get(body)
-                    or refs.digits.get(body.lstrip("0") if body.isdigit() else body)
+                    refs.structured.of(key)
+                    or refs.structured.of(body)
+                    or refs.numbers.of(body)
+                    or refs.digits.of(body.lstrip("0") if body.isdigit() else body)
                     or []
                 )
                 if ids:
                     hit(ids, W_STRUCTURED, f"structured creditor reference {value} (ISO 11649) names {{number}}")
                 continue
-            ids = refs.structured.get(key) or []
+            ids = refs.structured.of(key) or []
             if ids:
                 hit(ids, W_STRUCTURED, f"structured reference {value} names {{number}}")
         texts = [uncut(t) for t in receipt.texts()]
@@ -1055,14 +1045,14 @@ class ReferenceMatcher(EvidenceMatcher):
         # of a number already found whole), then PO numbers.
         for key in tokens:
             if key in refs.numbers:
-                hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+                hit(refs.numbers.of(key), W_REF, f"invoice number {{number}} written in the payment as {key!r}")
         # Payers often type the invoice's structured reference (RF, KID, OCR, FIK) into the free text
         # instead of the structured field: its check digit makes it as good as a number written whole.
         for key in tokens:
             if len(key) >= MIN_STRUCTURED_IN_TEXT and key in refs.structured and key not in refs.numbers:
                 checked = refs.is_creditor_reference(key)
                 hit(
-                    refs.structured[key],
+                    refs.structured.of(key),
                     W_REF if checked else W_REF_DIGITS,
                     f"the payment reference of {{number}} written in the text ({key}"
                     + (", ISO 11649)" if checked else ")"),
@@ -1072,10 +1062,10 @@ class ReferenceMatcher(EvidenceMatcher):
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:
-                hit(refs.digits[key], W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
+                hit(refs.digits.of(key), W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
         for key in tokens:
             if key in refs.po and key not in refs.numbers:
-                hit(refs.po[key], W_PO, f"PO number {key} of {{number}} written in the payment")
+                hit(refs.po.of(key), W_PO, f"PO number {key} of {{number}} written in the payment")
         # Mangled numbers are searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
         # stranger's invoice. Those customers: the ones the payer was identified as, and the one most
@@ -1123,7 +1113,7 @@ class ReferenceMatcher(EvidenceMatcher):
                             loose = ".".join(parts[start:end])
                             if loose in refs.unpadded:
                                 hit(
-                                    refs.unpadded[loose],
+                                    refs.unpadded.of(loose),
                                     W_REF_DIGITS,
                                     f"invoice number {{number}} written without its leading zeros ({loose})",
                                 )
@@ -1159,7 +1149,7 @@ class ReferenceMatcher(EvidenceMatcher):
         # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
         # keys of the digits index, then kept only if they are the identified customers' invoices.
         for token in sorted(digit_tokens, key=len, reverse=True):
-            exact = mine(refs.digits.get(token, ()))
+            exact = mine(refs.digits.of(token))
             if exact:
                 hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
                 continue
@@ -1167,7 +1157,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 i
                 for k in range(len(token) - 1)
                 if token[k] != token[k + 1]
-                for i in refs.digits.get(token[:k] + token[k + 1] + token[k] + token[k + 2 :], ())
+                for i in refs.digits.of(token[:k] + token[k + 1] + token[k] + token[k + 2 :])
             )
             if swapped:
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
@@ -1267,13 +1257,15 @@ class ReferenceMatcher(EvidenceMatcher):
                 serials = refs.serials_of(book, cid)
                 ids = [
                     i
-                    for i, year in serials.get(m.serial, ())
+                    for i, year in serials.of(m.serial)
                     if _year_agrees(m.year, year) is not False and book.remaining(i) > 0
                 ]
                 if not ids:
                     continue
                 matched = True
-                agrees = m.year is not None and all(_year_agrees(m.year, y) for i, y in serials[m.serial] if i in ids)
+                agrees = m.year is not None and all(
+                    _year_agrees(m.year, y) for i, y in serials.of(m.serial) if i in ids
+                )
                 among = refs.alike(book, cid, m.serial, m.year if agrees else None)
                 weight = _chance_words(m.serial, among)
                 if m.context == "invoice":
@@ -1302,7 +1294,7 @@ class ReferenceMatcher(EvidenceMatcher):
         if ReferenceMatcher._one_customer(receipt, book, serials, unmatched, seen, hit):
             return  # the numbers together name one customer's invoices: no single one is read alone
         for m in unmatched:
-            numbered = [(i, y) for i, y in serials.get(m.serial, ()) if _year_agrees(m.year, y) is not False]
+            numbered = [(i, y) for i, y in serials.of(m.serial) if _year_agrees(m.year, y) is not False]
             paid = [
                 i
                 for i, _ in numbered
@@ -1344,7 +1336,7 @@ def _one_customer_reading(
     per_mention: list[dict[str, list[int]]] = []
     for m in dict.fromkeys(unmatched):
         owners: dict[str, list[int]] = defaultdict(list)
-        for i, y in serials.get(m.serial, ()):
+        for i, y in serials.of(m.serial):
             inv = book.invoices[i]
             if _year_agrees(m.year, y) is not False and inv.currency == receipt.currency and book.remaining(i) > 0:
                 owners[inv.customer_id].append(i)
