@@ -63,6 +63,7 @@ MAX_ACCOUNT_OWNERS = 8
 """An account learned for more customers than this is a factor's or a provider's: it identifies nobody."""
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the account and the name matcher both ask, payers pay again and again
 def normalise_account(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
@@ -244,6 +245,8 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
             agent = payer  # "X代付": X pays for someone it does not name in this field
     if party is None:
         for text in texts:
+            if text.isascii():
+                continue  # no 代 in it, nor after NFKC (which leaves ASCII as it is): most texts, skipped cheaply
             plain = unicodedata.normalize("NFKC", text)
             m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
             if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
