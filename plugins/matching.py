@@ -25,7 +25,7 @@ import functools
 import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -389,8 +389,19 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 
-def _evidence(owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
-    owners = sorted(owners)
+def _evidence(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
+    """:func:`_evidence_of`, once per name, owners and weight: the same payers pay again and again, and
+    evidence is immutable, so receipts of one payer share it."""
+    return _evidence_of(owners, weight, reason)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _evidence_of(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
+    return tuple(_new_evidence(owners, weight, reason))
+
+
+def _new_evidence(customers: Iterable[str], weight: float, reason: str) -> list[Evidence]:
+    owners = sorted(customers)
     if len(owners) > 1:
         # A trading name several customers share says little about which one paid.
         weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
@@ -479,12 +490,14 @@ class PayerNameMatcher(EvidenceMatcher):
 def _count_in(book: OpenItems, customer_id: str, currency: str) -> int:
     """How many invoices the customer has in the currency (which they are does not change during a run):
     counted once per customer, not listed."""
-    cache: dict[str, dict[str, int]] = book.index("matching:count-in", lambda _: {})
-    got = cache.get(customer_id)
+    cache: dict[tuple[str, str], int] = book.index("matching:count-in", lambda _: {})
+    got = cache.get((customer_id, currency))
     if got is None:
         invoices = book.invoices
-        got = cache[customer_id] = Counter(invoices[i].currency for i in book.by_customer.get(customer_id, ()))
-    return got.get(currency, 0)
+        got = cache[customer_id, currency] = [
+            invoices[i].currency for i in book.by_customer.get(customer_id, ())
+        ].count(currency)
+    return got
 
 
 class _AmountHolders:
@@ -816,7 +829,12 @@ def serial_of(number: str) -> tuple[str | None, str | None]:
     if not groups:
         return None, None
     last = groups[-1]
-    year = next((g for g in groups[:-1] if _is_year(g)), None)
+    year = None
+    for k in range(len(groups) - 1):  # the first year-like group before the last (_is_year, inlined)
+        g = groups[k]
+        if len(g) == 4 and "1990" <= g <= "2099":
+            year = g
+            break
     if last[0] == "0":
         return last.lstrip("0") or None, year
     padded = _PADDED_SERIAL.match(last)
