@@ -367,20 +367,8 @@ def _pairs(cents: tuple[int, ...]) -> tuple[list[tuple[int, int, int]], list[int
     """Every pair's (sum, index, index), sorted by sum, and the sums alone for bisection. Cached:
     a customer's open amounts stay the same across its receipts until one of them is allocated."""
     n = len(cents)
-    if n >= 1 << _PAIR_BITS or any(c < 0 for c in cents):
-        pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
-        return pairs, [p[0] for p in pairs]
-    # Sorted as one int per pair, (sum, a, b) in bit fields, which orders exactly as the tuples do for
-    # sums of no negative amounts: ints compare far faster than tuples (a customer with 200 open
-    # invoices has 20,000 pairs). By hand: no library sorts tuples faster.
-    bits, mask = _PAIR_BITS, (1 << _PAIR_BITS) - 1
-    keys = sorted(
-        [((ca + cents[b]) << (2 * bits)) | (a << bits) | b for a, ca in enumerate(cents) for b in range(a + 1, n)]
-    )
-    return [(k >> (2 * bits), (k >> bits) & mask, k & mask) for k in keys], [k >> (2 * bits) for k in keys]
-
-
-_PAIR_BITS = 21
+    pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
+    return pairs, [p[0] for p in pairs]
 
 
 #: Above this many open invoices, sets of five are not searched (a pair times a triple is tens of
