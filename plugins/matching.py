@@ -181,6 +181,7 @@ class _Names:
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
         self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
         self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
+        self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
@@ -193,6 +194,13 @@ class _Names:
                         self.by_first[key.split()[0]].append(key)
                         self._index_head(key, c.id)
                     self.full[key.split()[0]].append((fold_name(name), c.id))
+
+    def is_customer(self, name: str) -> bool:
+        """Whether ``name`` is some customer's name or alias (once per name per run: payers pay again and again)."""
+        got = self._is_customer.get(name)
+        if got is None:
+            got = self._is_customer[name] = any(self.exact.get(k) for k in name_keys(name))
+        return got
 
     def _index_head(self, key: str, cid: str) -> None:
         if is_chinese(key):
@@ -235,7 +243,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     cut = len(payer) in TRUNCATIONS
     if ultimate and normalise_name(ultimate) != normalise_name(payer):
         party, agent, how, cut = ultimate, payer or None, "the ultimate payer", len(ultimate) in TRUNCATIONS
-    elif payer and not set().union(*(names.exact.get(k, set()) for k in name_keys(payer))):
+    elif payer and not names.is_customer(payer):
         plain = unicodedata.normalize("NFKC", payer)
         for pattern in (_AGENT_FOR, _CARE_OF, _FOR_PARTY, _PARTY_FOR, _CN_FOR):
             m = pattern.search(plain)
