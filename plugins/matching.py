@@ -25,12 +25,14 @@ import functools
 import math
 import re
 import unicodedata
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from itertools import compress
+from operator import attrgetter
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from hub import (
     Evidence,
@@ -49,6 +51,8 @@ from hub import (
     registered_name,
 )
 
+T = TypeVar("T")
+
 # -- payer account ---------------------------------------------------------------------------------
 
 W_ACCOUNT = 5.0
@@ -61,6 +65,7 @@ MAX_ACCOUNT_OWNERS = 8
 """An account learned for more customers than this is a factor's or a provider's: it identifies nobody."""
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the account and the name matcher both ask, payers pay again and again
 def normalise_account(value: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
@@ -176,6 +181,7 @@ class _Names:
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
         self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
         self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
+        self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
@@ -188,6 +194,13 @@ class _Names:
                         self.by_first[key.split()[0]].append(key)
                         self._index_head(key, c.id)
                     self.full[key.split()[0]].append((fold_name(name), c.id))
+
+    def is_customer(self, name: str) -> bool:
+        """Whether ``name`` is some customer's name or alias (once per name per run: payers pay again and again)."""
+        got = self._is_customer.get(name)
+        if got is None:
+            got = self._is_customer[name] = any(self.exact.get(k) for k in name_keys(name))
+        return got
 
     def _index_head(self, key: str, cid: str) -> None:
         if is_chinese(key):
@@ -230,7 +243,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     cut = len(payer) in TRUNCATIONS
     if ultimate and normalise_name(ultimate) != normalise_name(payer):
         party, agent, how, cut = ultimate, payer or None, "the ultimate payer", len(ultimate) in TRUNCATIONS
-    elif payer and not set().union(*(names.exact.get(k, set()) for k in name_keys(payer))):
+    elif payer and not names.is_customer(payer):
         plain = unicodedata.normalize("NFKC", payer)
         for pattern in (_AGENT_FOR, _CARE_OF, _FOR_PARTY, _PARTY_FOR, _CN_FOR):
             m = pattern.search(plain)
@@ -242,6 +255,8 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
             agent = payer  # "X代付": X pays for someone it does not name in this field
     if party is None:
         for text in texts:
+            if text.isascii():
+                continue  # no 代 in it, nor after NFKC (which leaves ASCII as it is): most texts, skipped cheaply
             plain = unicodedata.normalize("NFKC", text)
             m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
             if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
@@ -384,8 +399,19 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 
-def _evidence(owners: Iterable[str], weight: float, reason: str) -> list[Evidence]:
-    owners = sorted(owners)
+def _evidence(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
+    """:func:`_evidence_of`, once per name, owners and weight: the same payers pay again and again, and
+    evidence is immutable, so receipts of one payer share it."""
+    return _evidence_of(owners, weight, reason)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _evidence_of(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
+    return tuple(_new_evidence(owners, weight, reason))
+
+
+def _new_evidence(customers: Iterable[str], weight: float, reason: str) -> list[Evidence]:
+    owners = sorted(customers)
     if len(owners) > 1:
         # A trading name several customers share says little about which one paid.
         weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
@@ -439,62 +465,108 @@ class PayerNameMatcher(EvidenceMatcher):
             return out
         # Looked up, not scanned (this runs for every receipt from a shared name): the customers with an
         # invoice of this amount when the run began, then their invoices still open now.
-        having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
-        holders = [cid for cid in owners if any(book.remaining(i) == receipt.amount for i in having.get(cid, ()))]
+        having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
+        mine = set(owners)
+        invoices = book.invoices
+        holding = {
+            invoices[i].customer_id
+            for i in having.ids(receipt.currency, receipt.amount)
+            if invoices[i].customer_id in mine and book.remaining(i) == receipt.amount
+        }
+        holders = [cid for cid in owners if cid in holding]
         if len(holders) != 1:
             return out
         (cid,) = holders
-        amounts = _ids_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
+        among = _count_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
         # as the book's invoices have this very amount (price lists make some amounts common).
-        counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
-        total = counts.get((receipt.currency, None), 0) or 1
-        share = counts.get((receipt.currency, receipt.amount), 1) / total
-        chance = len(amounts) * share
+        counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
+        total = counts.total(receipt.currency) or 1
+        share = counts.count(receipt.currency, receipt.amount, 1) / total
+        chance = among * share
         weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)) - 1.0)
         first = evs[0].reason
         if weight <= max(e.weight for e in evs):
             return out
         reason = (
             f"{first}; {cid} is the only one of the {len(owners)} with an open invoice of exactly "
-            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {len(amounts)} open invoices "
+            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {among} open invoices "
             "would have it by chance)"
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
 
-def _ids_in(book: OpenItems, customer_id: str, currency: str) -> list[int]:
-    """The customer's invoices in the currency (which they are does not change during a run)."""
-    cache: dict[tuple[str, str], list[int]] = book.index("matching:ids-in", lambda _: {})
+def _count_in(book: OpenItems, customer_id: str, currency: str) -> int:
+    """How many invoices the customer has in the currency (which they are does not change during a run):
+    counted once per customer, not listed."""
+    cache: dict[tuple[str, str], int] = book.index("matching:count-in", lambda _: {})
     got = cache.get((customer_id, currency))
     if got is None:
         invoices = book.invoices
         got = cache[customer_id, currency] = [
-            i for i in book.by_customer.get(customer_id, ()) if invoices[i].currency == currency
-        ]
+            invoices[i].currency for i in book.by_customer.get(customer_id, ())
+        ].count(currency)
     return got
 
 
-def _amount_holders(book: OpenItems) -> dict[tuple[str, Decimal], dict[str, list[int]]]:
-    """The customers with an open invoice of each amount, and those invoices, per currency, as the run
-    began (an invoice paid in part during the run is not listed under what is left of it: a part
-    payment is rarely automatic, and what is left is then found through the customer's other evidence)."""
-    out: dict[tuple[str, Decimal], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for inv in book.invoices.values():
-        left = book.remaining(inv.id)
-        if left > 0:
-            out[inv.currency, left][inv.customer_id].append(inv.id)
-    return out
+class _AmountHolders:
+    """The open invoices of each amount, per currency, as the run began (an invoice paid in part during
+    the run is not listed under what is left of it: a part payment is rarely automatic, and what is left
+    is then found through the customer's other evidence). Held per currency, then per amount, with a
+    bare id where one invoice has the amount (most do): a million invoices in a few tens of megabytes."""
+
+    __slots__ = ("_ids",)
+
+    def __init__(self, book: OpenItems) -> None:
+        self._ids: dict[str, dict[Decimal, int | list[int]]] = defaultdict(dict)
+        ids, invoices = self._ids, book.invoices
+        for iid, left in book.open_amounts(invoices).items():  # what is open, in the book's order
+            of = ids[invoices[iid].currency]
+            if (got := of.setdefault(left, iid)) is not iid:
+                if type(got) is int:
+                    of[left] = [got, iid]
+                else:
+                    got.append(iid)  # type: ignore[union-attr]
+
+    def ids(self, currency: str, amount: Decimal) -> Sequence[int]:
+        """The invoices that had ``amount`` open in ``currency`` when the run began, in the book's order."""
+        of = self._ids.get(currency)
+        got = of.get(amount) if of is not None else None
+        if got is None:
+            return ()
+        return (got,) if type(got) is int else got  # type: ignore[return-value]
 
 
-def _amount_counts(book: OpenItems) -> dict[tuple[str, Decimal | None], int]:
-    """How many of the book's invoices have each amount, per currency (None: all of the currency)."""
-    out: dict[tuple[str, Decimal | None], int] = defaultdict(int)
-    for inv in book.invoices.values():
-        out[inv.currency, inv.open_amount] += 1
-        out[inv.currency, None] += 1
-    return out
+def _amount_holders(book: OpenItems) -> _AmountHolders:
+    return _AmountHolders(book)
+
+
+class _AmountCounts:
+    """How many of the book's invoices have each amount, per currency (held per currency, without a
+    tuple key per amount)."""
+
+    __slots__ = ("_counts", "_totals")
+
+    def __init__(self, book: OpenItems) -> None:
+        # Counted by collections.Counter over the columns (C loops), one pass per currency.
+        currencies = list(map(attrgetter("currency"), book.invoices.values()))
+        amounts = list(map(attrgetter("open_amount"), book.invoices.values()))
+        self._totals: dict[str, int] = Counter(currencies)
+        self._counts: dict[str, dict[Decimal, int]] = {
+            currency: Counter(compress(amounts, map(currency.__eq__, currencies))) for currency in self._totals
+        }
+
+    def count(self, currency: str, amount: Decimal, default: int) -> int:
+        of = self._counts.get(currency)
+        return of.get(amount, default) if of is not None else default
+
+    def total(self, currency: str) -> int:
+        return self._totals.get(currency, 0)
+
+
+def _amount_counts(book: OpenItems) -> _AmountCounts:
+    return _AmountCounts(book)
 
 
 def _about_share(chance: float) -> str:
@@ -554,6 +626,8 @@ _WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 _DIGIT_RUN = re.compile(r"\d+")
+_ASCII_NOT_ALNUM = {c: None for c in range(128) if not chr(c).isalnum()}
+_ASCII_NOT_DIGIT = {c: None for c in range(128) if not chr(c).isdigit()}
 _OCR = str.maketrans(
     {
         "O": "0",
@@ -767,7 +841,12 @@ def serial_of(number: str) -> tuple[str | None, str | None]:
     if not groups:
         return None, None
     last = groups[-1]
-    year = next((g for g in groups[:-1] if _is_year(g)), None)
+    year = None
+    for k in range(len(groups) - 1):  # the first year-like group before the last (_is_year, inlined)
+        g = groups[k]
+        if len(g) == 4 and "1990" <= g <= "2099":
+            year = g
+            break
     if last[0] == "0":
         return last.lstrip("0") or None, year
     padded = _PADDED_SERIAL.match(last)
@@ -790,38 +869,74 @@ def _chance_words(serial: str, among: int) -> float:
     return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
 
 
+class _Keyed(dict[str, Any], Generic[T]):
+    """Values per key, for a million invoices: most keys (an invoice number, its digits, a PO number, a
+    sequence number) have one value, held bare, not in a list of one (a list costs about 90 bytes; the
+    reference indexes of a million invoices took hundreds of megabytes that way). Read with :meth:`of`,
+    as sequences in the order added; ``in`` is the dict's own. ``T`` is never a list."""
+
+    __slots__ = ()
+
+    def add(self, key: str, value: T) -> None:
+        got = self.setdefault(key, value)
+        if got is not value:
+            _collide(self, key, got, value)
+
+    def of(self, key: str) -> Sequence[T]:
+        got = self.get(key)
+        if got is None:
+            return ()
+        return got if type(got) is list else (got,)
+
+
+def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
+    """A second value for ``key`` of a :class:`_Keyed` (``got`` is what it holds)."""
+    if type(got) is list:
+        got.append(value)
+    else:
+        values[key] = [got, value]
+
+
 class _References:
     def __init__(self, book: OpenItems) -> None:
-        self.numbers: dict[str, list[int]] = defaultdict(list)
-        self.unpadded: dict[str, list[int]] = defaultdict(list)
-        self.digits: dict[str, list[int]] = defaultdict(list)
-        self.po: dict[str, list[int]] = defaultdict(list)
-        self.structured: dict[str, list[int]] = defaultdict(list)
+        self.numbers: _Keyed[int] = _Keyed()
+        self.unpadded: _Keyed[int] = _Keyed()
+        self.digits: _Keyed[int] = _Keyed()
+        self.po: _Keyed[int] = _Keyed()
+        self.structured: _Keyed[int] = _Keyed()
         self.invoice_digits: dict[int, str] = {}
         # Built for up to millions of invoices per run: local names, one regex call per field.
         numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
         invoice_digits = self.invoice_digits
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
+        # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
-            key = not_alnum("", number).upper()
+            # str.translate deletes the same characters as the regex from an ASCII number, faster
+            key = (number.translate(_ASCII_NOT_ALNUM) if number.isascii() else not_alnum("", number)).upper()
             if len(key) >= MIN_KEY:
-                numbers[key].append(iid)
+                if (got := numbers.setdefault(key, iid)) is not iid:
+                    _collide(numbers, key, got, iid)
                 if padding(number):  # only zero-padded numbers can be written without
-                    loose[unpadded(number)].append(iid)
-            only = not_digit("", number)
+                    key = unpadded(number)
+                    if (got := loose.setdefault(key, iid)) is not iid:
+                        _collide(loose, key, got, iid)
+            only = number.translate(_ASCII_NOT_DIGIT) if number.isascii() else not_digit("", number)
             invoice_digits[iid] = only
-            if len(only) >= MIN_KEY + 2:
-                digits[only].append(iid)
+            if len(only) >= MIN_KEY + 2 and (got := digits.setdefault(only, iid)) is not iid:
+                _collide(digits, only, got, iid)
             if po_number:
                 po = not_alnum("", po_number).upper()
-                if len(po) >= MIN_KEY:
-                    pos[po].append(iid)
+                if len(po) >= MIN_KEY and (got := pos.setdefault(po, iid)) is not iid:
+                    _collide(pos, po, got, iid)
             if reference:
-                structured[not_alnum("", reference).upper()].append(iid)
+                key = not_alnum("", reference).upper()
+                if (got := structured.setdefault(key, iid)) is not iid:
+                    _collide(structured, key, got, iid)
         self._by_customer: dict[str, list[tuple[int, str]]] = {}
-        self._serials_of: dict[str, dict[str, list[tuple[int, str | None]]]] = {}
+        self._serials_of: dict[str, _Keyed[tuple[int, str | None]]] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
-        self._serials: dict[str, list[tuple[int, str | None]]] | None = None
+        self._serials: _Keyed[tuple[int, str | None]] | None = None
+        self._years: dict[str, str] = {}
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
@@ -835,19 +950,23 @@ class _References:
             ]
         return got
 
-    def serials_of(self, book: OpenItems, customer_id: str) -> dict[str, list[tuple[int, str | None]]]:
+    def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
         """A customer's invoices by sequence number, with their years (built on first use)."""
         got = self._serials_of.get(customer_id)
         if got is None:
-            got = self._serials_of[customer_id] = defaultdict(list)
+            got = self._serials_of[customer_id] = _Keyed()
             lengths = self._lengths_of[customer_id] = defaultdict(int)
+            years, invoices = self._years, book.invoices
             for i in book.by_customer.get(customer_id, ()):
-                serial, year = serial_of(book.invoices[i].number)
+                serial, year = serial_of(invoices[i].number)
                 if serial:
-                    got[serial].append((i, year))
-                    lengths[len(serial), None] += 1
                     if year is not None:
+                        year = years.setdefault(year, year)  # one string per year, not per invoice
                         lengths[len(serial), year] += 1
+                    entry = (i, year)
+                    if (held := got.setdefault(serial, entry)) is not entry:
+                        _collide(got, serial, held, entry)
+                    lengths[len(serial), None] += 1
         return got
 
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
@@ -860,15 +979,20 @@ class _References:
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
-    def serials(self, book: OpenItems) -> dict[str, list[tuple[int, str | None]]]:
+    def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
         """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
-        whose payers are all known never need it)."""
+        whose payers are all known never need it), from the customers' own (built where missing), so
+        that each invoice's number is read once and its entries are shared. Each number's invoices come
+        customer by customer, in the book's order within a customer: they are read per customer or
+        counted, never by their order across customers."""
         if self._serials is None:
-            self._serials = defaultdict(list)
-            for inv in book.invoices.values():
-                serial, year = serial_of(inv.number)
-                if serial:
-                    self._serials[serial].append((inv.id, year))
+            everyone: _Keyed[tuple[int, str | None]] = _Keyed()
+            self._serials = everyone
+            for customer_id in book.by_customer:
+                for serial, held in self.serials_of(book, customer_id).items():
+                    for entry in held if type(held) is list else (held,):
+                        if (first := everyone.setdefault(serial, entry)) is not entry:
+                            _collide(everyone, serial, first, entry)
         return self._serials
 
 
@@ -901,7 +1025,7 @@ class ReferenceMatcher(EvidenceMatcher):
         payer_groups = {_group_of(book, c) for c in payers}
         strangers: set[int] = set()
 
-        def hit(ids: list[int], weight: float, reason: str) -> None:
+        def hit(ids: Sequence[int], weight: float, reason: str) -> None:
             ambiguous = len(ids) > 1
             for i in ids:
                 if i in seen:
@@ -934,16 +1058,16 @@ class ReferenceMatcher(EvidenceMatcher):
             if refs.is_creditor_reference(key):
                 body = key[4:]
                 ids = (
-                    refs.structured.get(key)
-                    or refs.structured.get(body)
-                    or refs.numbers.get(body)
-                    or refs.digits.get(body.lstrip("0") if body.isdigit() else body)
+                    refs.structured.of(key)
+                    or refs.structured.of(body)
+                    or refs.numbers.of(body)
+                    or refs.digits.of(body.lstrip("0") if body.isdigit() else body)
                     or []
                 )
                 if ids:
                     hit(ids, W_STRUCTURED, f"structured creditor reference {value} (ISO 11649) names {{number}}")
                 continue
-            ids = refs.structured.get(key) or []
+            ids = refs.structured.of(key) or []
             if ids:
                 hit(ids, W_STRUCTURED, f"structured reference {value} names {{number}}")
         texts = [uncut(t) for t in receipt.texts()]
@@ -955,14 +1079,14 @@ class ReferenceMatcher(EvidenceMatcher):
         # of a number already found whole), then PO numbers.
         for key in tokens:
             if key in refs.numbers:
-                hit(refs.numbers[key], W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+                hit(refs.numbers.of(key), W_REF, f"invoice number {{number}} written in the payment as {key!r}")
         # Payers often type the invoice's structured reference (RF, KID, OCR, FIK) into the free text
         # instead of the structured field: its check digit makes it as good as a number written whole.
         for key in tokens:
             if len(key) >= MIN_STRUCTURED_IN_TEXT and key in refs.structured and key not in refs.numbers:
                 checked = refs.is_creditor_reference(key)
                 hit(
-                    refs.structured[key],
+                    refs.structured.of(key),
                     W_REF if checked else W_REF_DIGITS,
                     f"the payment reference of {{number}} written in the text ({key}"
                     + (", ISO 11649)" if checked else ")"),
@@ -972,10 +1096,10 @@ class ReferenceMatcher(EvidenceMatcher):
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:
-                hit(refs.digits[key], W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
+                hit(refs.digits.of(key), W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
         for key in tokens:
             if key in refs.po and key not in refs.numbers:
-                hit(refs.po[key], W_PO, f"PO number {key} of {{number}} written in the payment")
+                hit(refs.po.of(key), W_PO, f"PO number {key} of {{number}} written in the payment")
         # Mangled numbers are searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
         # stranger's invoice. Those customers: the ones the payer was identified as, and the one most
@@ -1023,7 +1147,7 @@ class ReferenceMatcher(EvidenceMatcher):
                             loose = ".".join(parts[start:end])
                             if loose in refs.unpadded:
                                 hit(
-                                    refs.unpadded[loose],
+                                    refs.unpadded.of(loose),
                                     W_REF_DIGITS,
                                     f"invoice number {{number}} written without its leading zeros ({loose})",
                                 )
@@ -1059,7 +1183,7 @@ class ReferenceMatcher(EvidenceMatcher):
         # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
         # keys of the digits index, then kept only if they are the identified customers' invoices.
         for token in sorted(digit_tokens, key=len, reverse=True):
-            exact = mine(refs.digits.get(token, ()))
+            exact = mine(refs.digits.of(token))
             if exact:
                 hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
                 continue
@@ -1067,7 +1191,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 i
                 for k in range(len(token) - 1)
                 if token[k] != token[k + 1]
-                for i in refs.digits.get(token[:k] + token[k + 1] + token[k] + token[k + 2 :], ())
+                for i in refs.digits.of(token[:k] + token[k + 1] + token[k] + token[k + 2 :])
             )
             if swapped:
                 hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
@@ -1076,12 +1200,12 @@ class ReferenceMatcher(EvidenceMatcher):
             # only the one that has exactly the amount is a clue, and only if it is the only one.
             # (Checked against the identified customers' invoices of the amount, a handful, rather than
             # looking up the token's ninety variants in the book-wide index, whose lists are long.)
-            having = book.index("matching:amount-holders", _amount_holders).get((receipt.currency, receipt.amount), {})
+            having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
             wrong = [
                 i
-                for c in customers
-                for i in having.get(str(c), ())
-                if i not in seen
+                for i in having.ids(receipt.currency, receipt.amount)
+                if book.invoices[i].customer_id in customers
+                and i not in seen
                 and book.remaining(i) == receipt.amount
                 and len(digits := refs.invoice_digits[i]) == len(token)
                 and sum(a != b for a, b in zip(digits, token, strict=True)) == 1
@@ -1110,7 +1234,7 @@ class ReferenceMatcher(EvidenceMatcher):
     def _one_customer(
         receipt: ReceiptView,
         book: OpenItems,
-        serials: dict[str, list[tuple[int, str | None]]],
+        serials: _Keyed[tuple[int, str | None]],
         unmatched: list[Mention],
         seen: set[int],
         hit: object,
@@ -1167,13 +1291,15 @@ class ReferenceMatcher(EvidenceMatcher):
                 serials = refs.serials_of(book, cid)
                 ids = [
                     i
-                    for i, year in serials.get(m.serial, ())
+                    for i, year in serials.of(m.serial)
                     if _year_agrees(m.year, year) is not False and book.remaining(i) > 0
                 ]
                 if not ids:
                     continue
                 matched = True
-                agrees = m.year is not None and all(_year_agrees(m.year, y) for i, y in serials[m.serial] if i in ids)
+                agrees = m.year is not None and all(
+                    _year_agrees(m.year, y) for i, y in serials.of(m.serial) if i in ids
+                )
                 among = refs.alike(book, cid, m.serial, m.year if agrees else None)
                 weight = _chance_words(m.serial, among)
                 if m.context == "invoice":
@@ -1202,7 +1328,7 @@ class ReferenceMatcher(EvidenceMatcher):
         if ReferenceMatcher._one_customer(receipt, book, serials, unmatched, seen, hit):
             return  # the numbers together name one customer's invoices: no single one is read alone
         for m in unmatched:
-            numbered = [(i, y) for i, y in serials.get(m.serial, ()) if _year_agrees(m.year, y) is not False]
+            numbered = [(i, y) for i, y in serials.of(m.serial) if _year_agrees(m.year, y) is not False]
             paid = [
                 i
                 for i, _ in numbered
@@ -1212,8 +1338,8 @@ class ReferenceMatcher(EvidenceMatcher):
             ]
             if len(paid) != 1 or paid[0] in seen:
                 continue
-            counts: dict[tuple[str, Decimal | None], int] = book.index("matching:amounts", _amount_counts)
-            same, total = counts.get((receipt.currency, receipt.amount), 0), counts.get((receipt.currency, None), 0)
+            counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
+            same, total = counts.count(receipt.currency, receipt.amount, 0), counts.total(receipt.currency)
             # The chance that one of the invoices with this number has the amount by coincidence: as
             # many tries as invoices numbered so, each hitting as often as invoices have the amount
             # (the invoice itself counted once more: a unique amount is not proof of a unique habit).
@@ -1235,7 +1361,7 @@ class ReferenceMatcher(EvidenceMatcher):
 def _one_customer_reading(
     receipt: ReceiptView,
     book: OpenItems,
-    serials: dict[str, list[tuple[int, str | None]]],
+    serials: _Keyed[tuple[int, str | None]],
     unmatched: list[Mention],
 ) -> tuple[str, list[list[int]], float] | None:
     """Several sequence numbers written as invoice numbers whose invoices (open, in the currency) are
@@ -1244,7 +1370,7 @@ def _one_customer_reading(
     per_mention: list[dict[str, list[int]]] = []
     for m in dict.fromkeys(unmatched):
         owners: dict[str, list[int]] = defaultdict(list)
-        for i, y in serials.get(m.serial, ()):
+        for i, y in serials.of(m.serial):
             inv = book.invoices[i]
             if _year_agrees(m.year, y) is not False and inv.currency == receipt.currency and book.remaining(i) > 0:
                 owners[inv.customer_id].append(i)

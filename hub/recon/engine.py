@@ -573,7 +573,10 @@ class ReconcileEngine:
     ) -> None:
         alloc, event = schema.allocation, schema.allocation_event
         if allocations:
-            conn.execute(alloc.insert(), allocations)
+            # In blocks: the driver's parameters (each row's reasons as JSON) for every allocation of a
+            # run at once took more memory than the run's matching.
+            for i in range(0, len(allocations), 5000):
+                conn.execute(alloc.insert(), allocations[i : i + 5000])
             # One event per new allocation, written set-wise: this run's rows carry its timestamp.
             conn.execute(
                 event.insert().from_select(

@@ -170,7 +170,9 @@ class Found:
         key = (customer_id, payer_only)
         cached = self._weights.get(key)
         if cached is None:
-            evs = [e for e in self.customers.get(customer_id, ()) if not (payer_only and e.implied)]
+            evs: Sequence[Evidence] = self.customers.get(customer_id, ())
+            if payer_only:
+                evs = [e for e in evs if not e.implied]
             cached = self._weights[key] = self._combined(evs)
         return cached
 
