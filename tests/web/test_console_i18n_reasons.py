@@ -49,9 +49,9 @@ def busiest(web_hub: Hub) -> str:
     """A customer with flags, a next collection step and a limit proposal."""
     for row in web_hub.exposures.page(sort="-open_base", limit=200).items:
         found = web_hub.exposures.customer(row["customer_id"])
-        if found.flags and found.exposure.get("next_action"):
-            if web_hub.limits.proposal_page(customer_id=row["customer_id"], limit=1)[0]:
-                return str(row["customer_id"])
+        proposed = web_hub.limits.proposal_page(customer_id=row["customer_id"], limit=1)[0]
+        if found.flags and found.exposure.get("next_action") and proposed:
+            return str(row["customer_id"])
     raise AssertionError("the sample book has a flagged, overdue customer with a proposal")
 
 
