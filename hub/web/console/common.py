@@ -346,4 +346,3 @@ def render(
     }
     html = environment().get_template(template).render(values)
     return HTMLResponse(html, status_code=status_code)
-
