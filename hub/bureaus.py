@@ -63,10 +63,10 @@ from hub.bureau import (
 from hub.codes import FlagCode, LegalEventKind
 from hub.config import BureausConfig
 from hub.errors import ConfigError, HubError
-from hub.i18n import N_, Message
+from hub.i18n import N_, Amount, Day, Join, Message, Share, stored, stored_english, stored_message
 from hub.identity import tax_key
 from hub.log import get_logger
-from hub.model import CreditLimitChange, CreditReport, RiskFlag, describe_validation_error, format_money
+from hub.model import CreditLimitChange, CreditReport, RiskFlag, describe_validation_error
 from hub.risk.types import CustomerRisk, FlagPolicy, RiskContext, band_of
 from hub.store import Store, schema, utcnow
 from hub.store.bulk import dialect_insert, record_hash
@@ -86,6 +86,8 @@ SERVICE = "bureau-service"
 ADMISSION = "admission-screening"
 #: Legal events that require prepayment whatever the band.
 SEVERE = (LegalEventKind.INSOLVENCY, LegalEventKind.DISHONEST_DEBTOR)
+#: How a screening names a severe legal event (``tianyancha reports dishonest debtor on ...``).
+SEVERE_WORDS = {LegalEventKind.INSOLVENCY: N_("insolvency"), LegalEventKind.DISHONEST_DEBTOR: N_("dishonest debtor")}
 #: Errors in a row after which a bureau is not asked again this run (it is down, or refuses us).
 MAX_CONSECUTIVE_ERRORS = 3
 #: Candidates of one search stored as proposals, at most.
@@ -550,7 +552,9 @@ class BureauEngine:
                 self._screening_waits(spec, cid, "its bureau company waits for a person ('hub bureau links')")
                 return
             if searched_recently and not forced:
-                self._screen_without_report(spec, cid, facts, f"{spec.name} has no company for it")
+                self._screen_without_report(
+                    spec, cid, facts, Message(N_("%(bureau)s has no company for it"), bureau=spec.name)
+                )
                 return
             if self._search(spec, st, facts, errors) is None:
                 return  # failed: recorded; a pending screening waits for the next run
@@ -562,14 +566,21 @@ class BureauEngine:
                     st.waiting.append(cid)
                     self._screening_waits(spec, cid, "its bureau company waits for a person ('hub bureau links')")
                 else:
-                    self._screen_without_report(spec, cid, facts, f"{spec.name} has no company for it")
+                    self._screen_without_report(
+                        spec, cid, facts, Message(N_("%(bureau)s has no company for it"), bureau=spec.name)
+                    )
                 return
         company_id = str(link.company_id)
         result, call_id = self._call(
             spec, st, "report", cid, company_id, lambda: spec.client.report(company_id), errors
         )
         if result is _NOT_FOUND:
-            self._screen_without_report(spec, cid, facts, f"{spec.name} has no report on company {company_id}")
+            self._screen_without_report(
+                spec,
+                cid,
+                facts,
+                Message(N_("%(bureau)s has no report on company %(company)s"), bureau=spec.name, company=company_id),
+            )
             return
         if result is None:
             return
@@ -921,7 +932,7 @@ class BureauEngine:
                 .values(waiting=f"{spec.name}: {why}")
             )
 
-    def _screen_without_report(self, spec: BureauSpec, cid: str, facts: _Facts, why: str) -> None:
+    def _screen_without_report(self, spec: BureauSpec, cid: str, facts: _Facts, why: Message) -> None:
         """A customer the bureau does not know is screened as unrated."""
         with self.store.begin() as conn:
             self._screen(conn, spec, cid, facts, None, None, self.now(), missing=why)
@@ -936,7 +947,7 @@ class BureauEngine:
         limit_note: str | None,
         now: dt.datetime,
         *,
-        missing: str | None = None,
+        missing: Message | None = None,
     ) -> bool:
         """Decide (or update) the customer's admission terms from this report; True on its first screening."""
         row = self._screening_row(conn, cid)
@@ -948,40 +959,98 @@ class BureauEngine:
         terms = admission.terms_for(band)
         severe = [e for e in (report.legal_events if report else []) if e.kind in SEVERE]
         prepayment = terms.prepayment or bool(severe)
-        reasons: list[str] = []
+        # the screening's sentences are kept as messages (hub.i18n.stored): the English text for the command
+        # line and the audit log, the message for a page or a sink in its own language
+        reasons: list[Message] = []
+        unrated = Message(N_("unrated"))
         if report is None:
-            reasons.append(f"{missing or 'no report'}: screened as unrated")
+            reasons.append(Message(N_("%(why)s: screened as unrated"), why=missing or Message(N_("no report"))))
         elif score is None:
-            reasons.append(f"{spec.name} does not rate it ({report.raw_score or 'not rated'}) on {report.report_date}")
-        else:
-            their = f", its band {report.band}" if report.band else ""
-            reasons.append(f"{spec.name} scores it {score:g} of 100{their} on {report.report_date}: band {band}")
-        for e in severe:
-            when = f" on {e.date}" if e.date else ""
-            court = f" ({e.court})" if e.court else ""
             reasons.append(
-                f"{spec.name} reports {e.kind.value.replace('_', ' ')}{when}{court}: {e.description}".rstrip(": ")
+                Message(
+                    N_("%(bureau)s does not rate it (%(raw)s) on %(day)s"),
+                    bureau=spec.name,
+                    raw=report.raw_score or Message(N_("not rated")),
+                    day=Day(report.report_date),
+                )
             )
+        elif report.band:
+            reasons.append(
+                Message(
+                    N_("%(bureau)s scores it %(score)s of 100, its band %(their)s on %(day)s: band %(band)s"),
+                    bureau=spec.name,
+                    score=f"{score:g}",
+                    their=report.band,
+                    day=Day(report.report_date),
+                    band=str(band),
+                )
+            )
+        else:
+            reasons.append(
+                Message(
+                    N_("%(bureau)s scores it %(score)s of 100 on %(day)s: band %(band)s"),
+                    bureau=spec.name,
+                    score=f"{score:g}",
+                    day=Day(report.report_date),
+                    band=str(band),
+                )
+            )
+        for e in severe:
+            said = Message(N_("%(bureau)s reports %(event)s"), bureau=spec.name, event=Message(SEVERE_WORDS[e.kind]))
+            if e.date:
+                said = Message(N_("%(what)s on %(day)s"), what=said, day=Day(e.date))
+            if e.court:
+                said = Message(N_("%(what)s (%(court)s)"), what=said, court=e.court)
+            if description := e.description.rstrip(": "):
+                said = Message(N_("%(what)s: %(description)s"), what=said, description=description)
+            reasons.append(said)
         limit: Decimal | None = None
         currency: str | None = None
         bureau_limit = report.recommended_limit if report else None
         if prepayment:
             limit, currency = Decimal(0), facts.currency or (report.recommended_limit_currency if report else None)
-            reasons.append(f"terms for band {band or 'unrated'}: prepayment before delivery, no credit")
+            reasons.append(
+                Message(N_("terms for band %(band)s: prepayment before delivery, no credit"), band=band or unrated)
+            )
         elif bureau_limit is not None and report is not None and report.recommended_limit_currency:
             share = Decimal(str(terms.limit_share))
             limit = ((bureau_limit * share) / self.rounding).to_integral_value(rounding=ROUND_FLOOR) * self.rounding
             currency = report.recommended_limit_currency
             reasons.append(
-                f"terms for band {band}: {share:.0%} of the bureau's recommended "
-                f"{format_money(bureau_limit, currency)} is {format_money(limit, currency)}, "
-                f"payment within {terms.terms_days} days"
+                Message(
+                    N_(
+                        "terms for band %(band)s: %(share)s of the bureau's recommended %(recommended)s is "
+                        "%(limit)s, payment within %(days)s days"
+                    ),
+                    band=str(band),
+                    share=Share(float(share)),
+                    recommended=Amount(bureau_limit, currency),
+                    limit=Amount(limit, currency),
+                    days=terms.terms_days,
+                )
+            )
+        elif limit_note:
+            reasons.append(
+                Message(
+                    N_(
+                        "terms for band %(band)s: payment within %(days)s days; "
+                        "the bureau recommends no limit (%(note)s), so none is set"
+                    ),
+                    band=band or unrated,
+                    days=terms.terms_days,
+                    note=limit_note,
+                )
             )
         else:
-            note = f" ({limit_note})" if limit_note else ""
             reasons.append(
-                f"terms for band {band or 'unrated'}: payment within {terms.terms_days} days; "
-                f"the bureau recommends no limit{note}, so none is set"
+                Message(
+                    N_(
+                        "terms for band %(band)s: payment within %(days)s days; "
+                        "the bureau recommends no limit, so none is set"
+                    ),
+                    band=band or unrated,
+                    days=terms.terms_days,
+                )
             )
         first = row.status == "pending"
         bs = schema.bureau_screening
@@ -999,12 +1068,20 @@ class BureauEngine:
                 currency=currency,
                 terms_days=0 if prepayment else terms.terms_days,
                 prepayment=prepayment,
-                reasons=reasons,
+                reasons=[stored(m) for m in reasons],
                 waiting=None,
             )
         )
         if first:
-            self.store.audit(conn, ADMISSION, "bureau.screen", "customer", cid, bureau=spec.name, reasons=reasons)
+            self.store.audit(
+                conn,
+                ADMISSION,
+                "bureau.screen",
+                "customer",
+                cid,
+                bureau=spec.name,
+                reasons=[m.english() for m in reasons],
+            )
             if limit is not None and currency is not None:
                 self._admission_limit(conn, cid, facts, limit, currency, reasons, now)
         return bool(first)
@@ -1016,7 +1093,7 @@ class BureauEngine:
         facts: _Facts,
         limit: Decimal,
         currency: str,
-        reasons: list[str],
+        reasons: list[Message],
         now: dt.datetime,
     ) -> None:
         """The screened limit of a customer without one: a ``credit_limit_proposal`` applied by the
@@ -1041,7 +1118,7 @@ class BureauEngine:
                     currency=currency,
                     current_limit=None,
                     recommended=limit,
-                    reasons=["admission screening: " + "; ".join(reasons)],
+                    reasons=[stored(Message(N_("admission screening: %(reasons)s"), reasons=Join(tuple(reasons))))],
                     status="applied" if applied else "pending",
                     created_at=now,
                     decided_by=ADMISSION if applied else None,
@@ -1052,6 +1129,7 @@ class BureauEngine:
         )
         if not applied:
             return
+        said = Message(N_("Admission screening: %(reasons)s."), reasons=Join(tuple(reasons)))
         event = CreditLimitChange(
             event_id=f"{cid}:credit_limit:{pid}",
             customer_id=cid,
@@ -1059,10 +1137,10 @@ class BureauEngine:
             currency=currency,
             previous=None,
             approved_by=ADMISSION,
-            reason="Admission screening: " + "; ".join(reasons) + ".",
+            reason=said.english(),
             at=now,
             links=customer_links(conn, cid, self.master_source),
-            message=Message(N_("Admission screening: %(reasons)s."), reasons="; ".join(reasons)).to_json(),
+            message=said.to_json(),
         )
         self.store.audit(
             conn,
@@ -1411,7 +1489,7 @@ def screenings(conn: sa.Connection, *, customer_id: str | None = None) -> list[d
             "currency": r.currency,
             "terms_days": r.terms_days,
             "prepayment": r.prepayment,
-            "reasons": list(r.reasons or []),
+            "reasons": [stored_english(item) for item in r.reasons or []],
             "waiting": r.waiting,
         }
         for r in conn.execute(query)
@@ -1447,10 +1525,11 @@ class AdmissionTermsPolicy(FlagPolicy):
 
 def admission_policy(conn: sa.Connection) -> AdmissionTermsPolicy:
     bs = schema.bureau_screening
-    # the screening's own sentences are stored in English (bureau_screening.reasons); the frame is translated
+    # the screening's sentences are stored as messages (a screening from before messages: English sentences)
     reasons = {
         cid: Message(
-            N_("ask for payment before delivering: admission screening: %(reasons)s"), reasons="; ".join(why or [])
+            N_("ask for payment before delivering: admission screening: %(reasons)s"),
+            reasons=Join(tuple(stored_message(item) or stored_english(item) for item in why or [])),
         )
         for cid, why in conn.execute(
             sa.select(bs.c.customer_id, bs.c.reasons).where(bs.c.status == "screened", bs.c.prepayment.is_(True))

@@ -410,6 +410,54 @@ def reason_text(locale: str, message: Any, english: str) -> str:
     return found.render(locale) if found is not None else english
 
 
+def stored(message: Message) -> dict[str, Any]:
+    """A reason as a JSON list keeps it (``credit_limit_proposal.reasons``, ``bureau_screening.reasons``):
+    its English sentence under ``text`` (what the command line, the API and an old reader show) beside
+    the message (:meth:`Message.to_json`) any locale can say."""
+    return {"text": message.english(), **message.to_json()}
+
+
+def stored_english(item: Any) -> str:
+    """The English sentence of a stored reason: a plain string (a row written before messages) as is,
+    else its ``text`` (or its message said in English)."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, Mapping):
+        text = item.get("text")
+        if isinstance(text, str):
+            return text
+        found = Message.from_json(item)
+        if found is not None:
+            return found.english()
+    return "" if item is None else str(item)
+
+
+def stored_message(item: Any) -> Message | None:
+    """The message of a stored reason (:func:`stored`), or None for a plain English string."""
+    return Message.from_json(item) if isinstance(item, Mapping) else None
+
+
+def stored_text(locale: str, item: Any) -> str:
+    """A stored reason (:func:`stored`, or a plain English string of an old row) in ``locale``."""
+    found = stored_message(item)
+    return found.render(locale) if found is not None else stored_english(item)
+
+
+#: Who decides without a person (``decided_by``, ``approved_by``), as a person reads it; a person's name as is.
+DECIDERS: dict[str, str] = {
+    "policy": N_("automatically, by policy"),
+    "admission-screening": N_("automatically, by the admission screening"),
+}
+
+
+def decider_label(name: str | None, locale: str) -> str:
+    """``policy`` -> ``automatically, by policy`` / ``按政策自动``; anyone else's name as it is."""
+    if not name:
+        return ""
+    label = DECIDERS.get(name)
+    return gettext(locale, label) if label else name
+
+
 # -- flag names --------------------------------------------------------------------------------------
 
 #: The name a person reads for each flag code (``OVERDUE_<N>`` for any N: :func:`flag_label`).

@@ -290,20 +290,46 @@ def band_worsened(
 
 def bureau_downgrade(view: BureauView, points: float) -> str | None:
     """Why a bureau's latest report is a downgrade of its previous one (a sentence), or None when it is not."""
-    found = []
+    found = bureau_downgrade_message(view, points)
+    return None if found is None else found.english()
+
+
+def bureau_downgrade_message(view: BureauView, points: float) -> Message | None:
+    """:func:`bureau_downgrade` as a message any locale can say."""
+    found: list[Message] = []
     if view.score is not None and view.previous_score is not None:
         fall = round(view.previous_score - view.score, 2)
         if fall >= points:
             found.append(
-                f"its score from {number(view.previous_score)} to {number(view.score)} "
-                f"({number(fall)} points down; {number(points)} or more is a downgrade)"
+                Message(
+                    N_(
+                        "its score from %(before)s to %(after)s "
+                        "(%(fall)s points down; %(points)s or more is a downgrade)"
+                    ),
+                    before=number(view.previous_score),
+                    after=number(view.score),
+                    fall=number(fall),
+                    points=number(points),
+                )
             )
     if band_worsened(view.previous_band, view.band, view.previous_score, view.score):
-        found.append(f"its band from {view.previous_band} to {view.band}")
+        found.append(
+            Message(N_("its band from %(before)s to %(after)s"), before=str(view.previous_band), after=str(view.band))
+        )
     if not found:
         return None
-    against = f", against its report of {view.previous_date}" if view.previous_date else ""
-    return f"{view.bureau}'s report of {view.report_date} lowers " + " and ".join(found) + against
+    what = Join(tuple(found), " and ")
+    if view.previous_date:
+        return Message(
+            N_("%(bureau)s's report of %(day)s lowers %(what)s, against its report of %(before)s"),
+            bureau=view.bureau,
+            day=Day(view.report_date),
+            what=what,
+            before=Day(view.previous_date),
+        )
+    return Message(
+        N_("%(bureau)s's report of %(day)s lowers %(what)s"), bureau=view.bureau, day=Day(view.report_date), what=what
+    )
 
 
 # -- signals ------------------------------------------------------------------------------------------
@@ -421,7 +447,7 @@ class UtilisationSignal(RiskSignal):
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> SignalResult | None:
         exp = customer.exposure
         limit = exp.credit_limit
-        used, said = against_limit(exp)
+        used, said = against_limit_message(exp)
         if limit is None or used <= 0:
             return None
         if limit <= 0:
@@ -647,11 +673,10 @@ class BureauDowngradePolicy(FlagPolicy):
     def evaluate(self, customer: CustomerRisk, context: RiskContext) -> Sequence[RiskFlag]:
         points = context.settings.bureau_downgrade_points
         views = sorted(customer.bureaus, key=lambda b: b.bureau)
-        found = [reason for reason in (bureau_downgrade(v, points) for v in views) if reason]
+        found = [reason for reason in (bureau_downgrade_message(v, points) for v in views) if reason]
         if not found:
             return []
-        # the downgrade's sentence is English only for now (hub.i18n renders it as is in any locale)
-        return _flag(customer, FlagCode.BUREAU_DOWNGRADE.value, Message("; ".join(found)))
+        return _flag(customer, FlagCode.BUREAU_DOWNGRADE.value, Message("%(reasons)s", reasons=Join(tuple(found))))
 
 
 class LegalEventPolicy(FlagPolicy):
@@ -811,15 +836,34 @@ class FirstLatePaymentPolicy(FlagPolicy):
             return []
         if any(p.days_late > grace for p in before):
             return []
-        which = ", ".join(f"{p.invoice_number} ({money(p.amount, p.currency)}, {days(p.days_late)} late)" for p in late)
-        first = f"the first payment more than {days(grace)} late" if grace else "the first late payment"
+        which = Join(
+            tuple(
+                Message(
+                    N_("%(invoice)s (%(amount)s, %(days)s late)"),
+                    invoice=p.invoice_number,
+                    amount=Amount(p.amount, p.currency),
+                    days=Days(p.days_late),
+                )
+                for p in late
+            ),
+            ", ",
+        )
+        first = (
+            Message(N_("the first payment more than %(grace)s late"), grace=Days(grace))
+            if grace
+            else Message(N_("the first late payment"))
+        )
         return _flag(
             customer,
             FlagCode.FIRST_LATE_PAYMENT.value,
-            # English only for now: a message without values is shown as is in every locale
             Message(
-                f"paid {'invoice' if len(late) == 1 else 'invoices'} {which} on {newest_day}, "
-                f"{first} after {len(before)} on time"
+                N_("paid invoice %(invoices)s on %(day)s, %(first)s after %(count)s on time")
+                if len(late) == 1
+                else N_("paid invoices %(invoices)s on %(day)s, %(first)s after %(count)s on time"),
+                invoices=which,
+                day=Day(newest_day),
+                first=first,
+                count=len(before),
             ),
         )
 
@@ -847,9 +891,16 @@ class PaymentPatternChangePolicy(FlagPolicy):
         return _flag(
             customer,
             FlagCode.PAYMENT_PATTERN_CHANGE.value,
-            Message(  # English only for now, as FIRST_LATE_PAYMENT
-                f"paid its last {half} invoices {lateness(_mean(newer))} on average against {lateness(_mean(older))} "
-                f"for the {half} before, {days(total_change / half)} later (a change of {days(threshold)} is a warning)"
+            Message(
+                N_(
+                    "paid its last %(count)s invoices %(newer)s on average against %(older)s for the %(count)s "
+                    "before, %(change)s later (a change of %(threshold)s is a warning)"
+                ),
+                count=half,
+                newer=lateness_message(_mean(newer)),
+                older=lateness_message(_mean(older)),
+                change=Days(total_change / half),
+                threshold=Days(threshold),
             ),
         )
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from hub.config import CollectionsConfig, LadderStep
 from hub.errors import ConfigError
+from hub.i18n import Message
 from hub.model import CollectionChannel, Exposure
 from hub.risk import CustomerRisk, PromiseView
 from hub.risk.collection import (
@@ -493,6 +494,13 @@ def test_two_days_past_due_no_step_is_due_yet_and_the_reminder_is_coming_up(ladd
 
 def test_three_days_past_due_the_friendly_reminder_is_due(ladder_store: Store) -> None:
     p = plan(ladder_store, customer(day(3)))
+    assert p is not None
+    said = Message.from_json(p.pop("message"))  # the reason as a message, for a page in the reader's language
+    assert said is not None and said.english() == p["reason"]
+    assert said.render("zh_CN") == (
+        "最早一张发票已逾期3天（逾期金额€1,000.00）；"  # noqa: RUF001 - Chinese punctuation
+        "友好提醒（第 1 步，共 5 步，应于逾期3天时即2024年3月4日执行）至今尚未记录。"  # noqa: RUF001
+    )
     assert p == {
         "days_past_due": 3,
         "oldest_due_date": "2024-03-01",

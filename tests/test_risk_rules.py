@@ -7,6 +7,7 @@ and every reason that a credit controller reads is checked word for word at leas
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -849,3 +850,28 @@ def test_payment_pattern_change_reason_has_both_averages() -> None:
         "paid its last 6 invoices 30 days late on average against 1 day late for the 6 before, "
         "29 days later (a change of 15 days is a warning)"
     )
+
+
+# -- the three flags whose reasons were English only: now messages any locale says -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "risk"),
+    [
+        (rr.BureauDowngradePolicy(), lambda: customer(bureaus=[bureau(60.0, 70.0, band="C", previous_band="B")])),
+        (rr.FirstLatePaymentPolicy(), lambda: customer(payments=payments(4, 0, 0, 0, 0, 0, 0))),
+        (rr.PaymentPatternChangePolicy(), lambda: customer(payments=payments(20, 20, 20, 20, 5, 5, 5, 5))),
+    ],
+)
+def test_downgrade_first_late_payment_and_pattern_change_reasons_are_messages_said_in_chinese(
+    policy: FlagPolicy, risk: Any
+) -> None:
+    from hub.i18n import Message
+
+    (flag,) = policy.evaluate(risk(), context())
+    said = Message.from_json(flag.message)
+    assert said is not None and said.english() == flag.reason
+    chinese = said.render("zh_CN")
+    assert re.search(r"[\u4e00-\u9fff]", chinese)
+    # what is left in Latin letters is names and codes (a bureau, an invoice number), never a sentence
+    assert not re.search(r"[A-Za-z]{3,} [a-z]{2,} [a-z]{2,}", chinese), chinese

@@ -456,7 +456,7 @@ def _next_action(plan: dict[str, Any] | None, as_of: dt.date, w: Words) -> str:
     _ = w.gettext
     if not plan:
         return DASH
-    reason = esc(plan.get("reason") or "")
+    reason = esc(i18n.reason_text(w.locale, plan.get("message"), str(plan.get("reason") or "")))
     if plan.get("paused_until"):
         text = _(
             "waiting: promise to pay by %(promised)s, paused until %(until)s",

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from hub import codes
 from hub.config import CollectionsConfig, LadderStep
 from hub.errors import CollectionError
-from hub.i18n import N_, Day, Message
+from hub.i18n import N_, Amount, Day, Days, Join, Message, Value
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
 from hub.recon.types import LIVE
@@ -101,8 +101,8 @@ def days(n: int) -> str:
     return f"{n} day" if n in (1, -1) else f"{n} days"
 
 
-def _grace(n: int) -> str:
-    return "1 day's grace" if n == 1 else f"{n} days' grace"
+def _grace(n: int) -> Message:
+    return Message(N_("1 day's grace")) if n == 1 else Message(N_("%(days)s days' grace"), days=n)
 
 
 def unknown_customer(index: CustomerIndex, wanted: str) -> CollectionError:
@@ -565,18 +565,42 @@ def _plan(
         "band": customer.band,
         "steps": len(ladder),
     }
-    head = f"Oldest invoice {days(dpd)} past due ({money(exp.overdue_amount, ccy)} overdue)"
+    head = Message(
+        N_("Oldest invoice %(days)s past due (%(overdue)s overdue)"),
+        days=Days(dpd),
+        overdue=Amount(exp.overdue_amount, ccy),
+    )
     since_due = [a for a in logged if a.day >= start]
-    last = f" Last contact: {since_due[-1].channel} on {since_due[-1].day}." if since_due else ""
+    last = (
+        [
+            Message(
+                N_("Last contact: %(channel)s on %(day)s."),
+                channel=Message(since_due[-1].channel),
+                day=Day(since_due[-1].day),
+            )
+        ]
+        if since_due
+        else []
+    )
 
     pending = [p for p in customer.promises if p.status == "open" and as_of <= p.promised_date + grace]
     if pending:
         promise = max(pending, key=lambda p: (p.promised_date, p.made_on))
         until = promise.promised_date + grace
         plan.update(paused_until=until.isoformat(), promised_date=promise.promised_date.isoformat())
-        plan["reason"] = (
-            f"{head}; a promise to pay {money(promise.amount, promise.currency)} by {promise.promised_date} is open, "
-            f"so the ladder waits until {until} ({_grace(grace.days)})."
+        _say(
+            plan,
+            Message(
+                N_(
+                    "%(head)s; a promise to pay %(amount)s by %(promised)s is open, "
+                    "so the ladder waits until %(until)s (%(grace)s)."
+                ),
+                head=head,
+                amount=Amount(promise.amount, promise.currency),
+                promised=Day(promise.promised_date),
+                until=Day(until),
+                grace=_grace(grace.days),
+            ),
         )
         return plan
 
@@ -609,7 +633,7 @@ def _plan(
                 k += 1
                 step = ladder[k]
                 due = start + dt.timedelta(days=step.after_days)
-        where = f"step {k + 1} of {len(ladder)}"
+        where = Message(N_("step %(step)s of %(steps)s"), step=k + 1, steps=len(ladder))
         plan.update(
             step=k + 1,
             action=step.action,
@@ -619,35 +643,80 @@ def _plan(
             due_on=due.isoformat(),
             escalated=breach is not None,
         )
+        # a step's name is a label: the built-in ladder's are translated, a ladder of one's own reads as written
+        action = Message(step.action)
         if due > horizon:
-            plan["reason"] = (
-                f"{head}; nothing is due yet: {step.action} ({where}) falls due at +{days(step.after_days)}, "
-                f"on {due}.{last}"
+            said = Message(
+                N_("%(head)s; nothing is due yet: %(step)s (%(where)s) falls due at +%(after)s, on %(due)s."),
+                head=head,
+                step=action,
+                where=where,
+                after=Days(step.after_days),
+                due=Day(due),
             )
         elif breach is not None:
             day, p = breach
-            plan["reason"] = (
-                f"{head}; the promise to pay {money(p.amount, p.currency)} by {p.promised_date} was broken on {day}, "
-                f"so {step.action} ({where}, normally at +{days(step.after_days)}) is due at once.{last}"
+            said = Message(
+                N_(
+                    "%(head)s; the promise to pay %(amount)s by %(promised)s was broken on %(day)s, "
+                    "so %(step)s (%(where)s, normally at +%(after)s) is due at once."
+                ),
+                head=head,
+                amount=Amount(p.amount, p.currency),
+                promised=Day(p.promised_date),
+                day=Day(day),
+                step=action,
+                where=where,
+                after=Days(step.after_days),
             )
         else:
-            plan["reason"] = (
-                f"{head}; {step.action} ({where}, due at +{days(step.after_days)} on {due}) "
-                f"not yet logged since then.{last}"
+            said = Message(
+                N_("%(head)s; %(step)s (%(where)s, due at +%(after)s on %(due)s) not yet logged since then."),
+                head=head,
+                step=action,
+                where=where,
+                after=Days(step.after_days),
+                due=Day(due),
             )
+        sentences: list[Value] = [said, *last]
         if overtaken:
             plan["overtaken"] = [s.action for s in overtaken]
-            plan["reason"] += (
-                f" The debt is past the earlier steps, not logged: "
-                f"{', '.join(f'{s.action} (+{days(s.after_days)})' for s in overtaken)}."
+            sentences.append(
+                Message(
+                    N_("The debt is past the earlier steps, not logged: %(steps)s."),
+                    steps=Join(
+                        tuple(
+                            Message(N_("%(step)s (+%(after)s)"), step=Message(s.action), after=Days(s.after_days))
+                            for s in overtaken
+                        ),
+                        ", ",
+                    ),
+                )
             )
+        _say(plan, Message("%(sentences)s", sentences=Join(tuple(sentences), " ")))
         return plan
     plan["ladder_done"] = True
-    plan["reason"] = (
-        f"{head}; every step of the ladder has been logged, the last ({ladder[-1].action}) "
-        f"on {done_on}; nothing further is planned."
+    _say(
+        plan,
+        Message(
+            N_(
+                "%(head)s; every step of the ladder has been logged, the last (%(step)s) "
+                "on %(day)s; nothing further is planned."
+            ),
+            head=head,
+            step=Message(ladder[-1].action),
+            day=Day(done_on) if done_on is not None else str(done_on),
+        ),
     )
     return plan
+
+
+def _say(plan: dict[str, Any], reason: Message) -> None:
+    """The plan's ``reason``: its English sentence (``hub collections due``, ``hub exposure show``) and,
+    as ``message``, the same as a message a page says in its reader's language
+    (``hub.i18n.reason_text(locale, plan["message"], plan["reason"])``)."""
+    plan["reason"] = reason.english()
+    plan["message"] = reason.to_json()
 
 
 def _overdue_in_base(customer: CustomerRisk) -> str | None:

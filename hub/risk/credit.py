@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from hub import codes
 from hub.config import CreditConfig
 from hub.errors import HubError
-from hub.i18n import N_, Amount, Day, Join, Message
+from hub.i18n import N_, Amount, Day, Join, Message, stored, stored_english, stored_text
 from hub.log import get_logger
 from hub.model import CreditLimitChange, format_money
 from hub.store import Store, schema, utcnow
@@ -65,9 +65,15 @@ class Recommendation:
     customer_id: str
     amount: Decimal
     currency: str
-    reasons: list[str] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    """The sentences explaining it, as messages any locale can say."""
     status: str = "unchanged"
     proposal_id: int | None = None
+
+    @property
+    def reasons(self) -> list[str]:
+        """The sentences explaining it, in English."""
+        return [m.english() for m in self.messages]
 
 
 @dataclass(frozen=True)
@@ -81,11 +87,20 @@ class LimitProposal:
     current_limit: Decimal | None
     recommended: Decimal
     reasons: list[str]
+    """The sentences explaining it, in English (as the command line and the API show them)."""
     status: str
     created_at: dt.datetime
     decided_by: str | None = None
     decided_at: dt.datetime | None = None
     note: str | None = None
+    stored_reasons: tuple[Any, ...] = ()
+    """The reasons as the row keeps them: messages (:func:`hub.i18n.stored`), or plain English strings
+    of a row written before messages; :meth:`reason_texts` says them in a locale."""
+
+    def reason_texts(self, locale: str) -> list[str]:
+        """The reasons in ``locale``; an old row's English sentences as they are."""
+        items = self.stored_reasons or tuple(self.reasons)
+        return [stored_text(locale, item) for item in items]
 
     @property
     def change(self) -> Decimal | None:
@@ -179,8 +194,9 @@ def size_limit(
     settings: CreditConfig,
     since: dt.date,
     until: dt.date,
-) -> tuple[Decimal, list[str]] | None:
-    """The recommended limit of one scored customer and the sentences explaining it.
+) -> tuple[Decimal, list[Message]] | None:
+    """The recommended limit of one scored customer and the sentences explaining it (messages any
+    locale can say; ``.english()`` is the sentence as the command line shows it).
 
     None when the band allows credit but there is no invoicing to size it on.
     """
@@ -192,10 +208,10 @@ def size_limit(
     months = settings.months(band)
     if months == 0:
         return ZERO, [
-            f"Recommended credit limit: {money(ZERO, ccy)}.",
-            f"Risk band {band} allows no credit: sell on prepayment or guarantees only.",
+            recommended_message(ZERO, ccy),
+            Message(N_("Risk band %(band)s allows no credit: sell on prepayment or guarantees only."), band=band),
         ]
-    notes: list[str] = []
+    notes: list[Message] = []
     total = ZERO
     for other, amount in sorted(totals.items()):
         if other == ccy:
@@ -204,24 +220,55 @@ def size_limit(
         found = _rate(exposure.fx_rates.get(other))
         if found is None:
             notes.append(
-                f"{money(amount, other)} invoiced in {other} is left out: the risk run had no {other} to {ccy} rate."
+                Message(
+                    N_(
+                        "%(amount)s invoiced in %(currency)s is left out: "
+                        "the risk run had no %(currency)s to %(base)s rate."
+                    ),
+                    amount=Amount(amount, other),
+                    currency=other,
+                    base=ccy,
+                )
             )
             continue
         rate, described = found
         converted = (amount * rate).quantize(CENT, rounding=ROUND_HALF_EVEN)
         total += converted
-        notes.append(f"{money(amount, other)} invoiced in {other} counts as {money(converted, ccy)} at {described}.")
+        notes.append(
+            Message(
+                N_("%(amount)s invoiced in %(currency)s counts as %(converted)s at %(rate)s."),
+                amount=Amount(amount, other),
+                currency=other,
+                converted=Amount(converted, ccy),
+                rate=described,
+            )
+        )
     if total <= 0:
         return None
     history = settings.history_months
     average = (total / history).quantize(CENT, rounding=ROUND_HALF_EVEN)
     raw = (average * months).quantize(CENT, rounding=ROUND_FLOOR)
     reasons = [
-        f"Average monthly invoicing over the {history} months from {(since + dt.timedelta(days=1)).isoformat()} "
-        f"to {until.isoformat()}: {money(average, ccy)} ({money(total, ccy)} in total).",
+        Message(
+            N_(
+                "Average monthly invoicing over the %(months)s months from %(start)s to %(end)s: "
+                "%(average)s (%(total)s in total)."
+            ),
+            months=history,
+            start=Day(since + dt.timedelta(days=1)),
+            end=Day(until),
+            average=Amount(average, ccy),
+            total=Amount(total, ccy),
+        ),
         *notes,
-        f"Risk band {band} allows {months.normalize():f} month{'' if months == 1 else 's'} of invoicing: "
-        f"{money(raw, ccy)}.",
+        Message(
+            N_("Risk band %(band)s allows %(months)s month of invoicing: %(amount)s.")
+            if months == 1
+            else N_("Risk band %(band)s allows %(months)s months of invoicing: %(amount)s."),
+            band=band,
+            months=f"{months.normalize():f}",
+            amount=Amount(raw, ccy),
+        ),
     ]
     amount = raw
     bureau_limits = [
@@ -229,35 +276,60 @@ def size_limit(
     ]
     for b in customer.bureaus:
         if b.recommended_limit is not None and b.recommended_limit_currency != ccy:
-            given = (
-                money(b.recommended_limit, b.recommended_limit_currency)
+            given: Amount | Message = (
+                Amount(b.recommended_limit, b.recommended_limit_currency)
                 if b.recommended_limit_currency
-                else f"{b.recommended_limit:,.2f} with no currency"
+                else Message(N_("%(amount)s with no currency"), amount=f"{b.recommended_limit:,.2f}")
             )
-            reasons.append(f"The limit {b.bureau} recommends ({given}) is not in {ccy}, so it caps nothing.")
+            reasons.append(
+                Message(
+                    N_("The limit %(bureau)s recommends (%(given)s) is not in %(currency)s, so it caps nothing."),
+                    bureau=b.bureau,
+                    given=given,
+                    currency=ccy,
+                )
+            )
     if bureau_limits:
         lowest = min(bureau_limits, key=lambda b: (b.recommended_limit, b.bureau))
         assert lowest.recommended_limit is not None
         cap = lowest.recommended_limit
-        where = f"{lowest.bureau}, report of {lowest.report_date.isoformat()}"
+        where = Message(N_("%(bureau)s, report of %(day)s"), bureau=lowest.bureau, day=Day(lowest.report_date))
         if cap < amount:
             amount = cap
-            reasons.append(f"Capped at {money(cap, ccy)}, the lowest limit a bureau recommends ({where}).")
+            reasons.append(
+                Message(
+                    N_("Capped at %(amount)s, the lowest limit a bureau recommends (%(where)s)."),
+                    amount=Amount(cap, ccy),
+                    where=where,
+                )
+            )
         else:
-            reasons.append(f"Within the lowest limit a bureau recommends, {money(cap, ccy)} ({where}).")
+            reasons.append(
+                Message(
+                    N_("Within the lowest limit a bureau recommends, %(amount)s (%(where)s)."),
+                    amount=Amount(cap, ccy),
+                    where=where,
+                )
+            )
     step = settings.rounding_step()
     rounded = ((amount / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(CENT)
     if rounded != amount:
-        reasons.append(f"Rounded down to a multiple of {money(step, ccy)}.")
+        reasons.append(Message(N_("Rounded down to a multiple of %(step)s."), step=Amount(step, ccy)))
     terms = customer.terms_days
     if terms:
         not_due = (average * terms / DAYS_PER_MONTH).quantize(CENT, rounding=ROUND_HALF_EVEN)
         if rounded < not_due:
             reasons.append(
-                f"On {terms}-day payment terms about {money(not_due, ccy)} of invoices are normally not yet due, "
-                f"more than this limit: orders may be held although nothing is overdue."
+                Message(
+                    N_(
+                        "On %(terms)s-day payment terms about %(amount)s of invoices are normally not yet due, "
+                        "more than this limit: orders may be held although nothing is overdue."
+                    ),
+                    terms=terms,
+                    amount=Amount(not_due, ccy),
+                )
             )
-    return rounded, [recommended_message(rounded, ccy).english(), *reasons]
+    return rounded, [recommended_message(rounded, ccy), *reasons]
 
 
 def recommended_message(amount: Decimal, currency: str) -> Message:
@@ -346,12 +418,13 @@ def _row_proposal(row: Any) -> LimitProposal:
         currency=row.currency,
         current_limit=row.current_limit,
         recommended=row.recommended,
-        reasons=list(row.reasons or []),
+        reasons=[stored_english(item) for item in row.reasons or []],
         status=row.status,
         created_at=row.created_at,
         decided_by=row.decided_by,
         decided_at=row.decided_at,
         note=row.note,
+        stored_reasons=tuple(row.reasons or ()),
     )
 
 
@@ -454,7 +527,7 @@ def _recommend(
     run: _LimitRun,
     customer: CustomerRisk,
     amount: Decimal,
-    reasons: list[str],
+    reasons: list[Message],
     earlier: _EarlierProposals,
     settings: CreditConfig,
 ) -> None:
@@ -467,17 +540,18 @@ def _recommend(
     rec = run.out[cid] = Recommendation(cid, amount, ccy, reasons)
     waiting = earlier.pending.get(cid, [])
     if current is not None and amount == current:
-        reasons.append(f"The current limit is already {money(current, ccy)}: nothing to change.")
+        reasons.append(
+            Message(N_("The current limit is already %(amount)s: nothing to change."), amount=Amount(current, ccy))
+        )
         run.supersede.extend(
             {"pid": pid, "pnote": f"The current limit came to equal this recommendation ({money(current, ccy)})."}
             for pid, _ in waiting
         )
         return
     status, decided = _decision_message(customer, current, amount, settings)
-    sentence = decided.english()
     same = [pid for pid, recommended in waiting if recommended == amount]
     if same:
-        reasons.append(sentence)
+        reasons.append(decided)
         keep = same[-1]
         rec.status, rec.proposal_id = "pending", keep
         run.supersede.extend(
@@ -493,7 +567,7 @@ def _recommend(
             {"pid": pid, "pnote": "Superseded: the recommendation changed back."} for pid, _ in waiting
         )
         return
-    reasons.append(sentence)
+    reasons.append(decided)
     run.decisions[cid] = decided
     rec.status = status
     run.supersede.extend({"pid": pid, "new": cid} for pid, _ in waiting)
@@ -504,7 +578,9 @@ def _recommend(
             "currency": ccy,
             "current_limit": current,
             "recommended": amount,
-            "reasons": reasons,
+            # each reason's English sentence beside its message (hub.i18n.stored): the command line reads
+            # the sentence, a page says the message in its reader's language
+            "reasons": [stored(m) for m in reasons],
             "status": status,
             "created_at": run.now,
             "decided_by": POLICY if status == "applied" else None,
@@ -518,16 +594,31 @@ def _keep_decided(rec: Recommendation, before: Any) -> None:
     """The recommendation stays with an earlier decided proposal of the same amount and current limit;
     its reasons say who decided it and when."""
     rec.status, rec.proposal_id = before.status, before.id
-    when = before.decided_at.date().isoformat() if before.decided_at else "an earlier run"
+    when = Day(before.decided_at.date()) if before.decided_at else Message(N_("an earlier run"))
     if before.status == "rejected":
-        rec.reasons.append(
-            f"Proposal {before.id} of this amount was rejected by {before.decided_by} on {when}; it is not "
-            "proposed again until the recommendation or the current limit changes."
+        rec.messages.append(
+            Message(
+                N_(
+                    "Proposal %(id)s of this amount was rejected by %(who)s on %(day)s; it is not "
+                    "proposed again until the recommendation or the current limit changes."
+                ),
+                id=before.id,
+                who=str(before.decided_by),
+                day=when,
+            )
         )
     else:
-        rec.reasons.append(
-            f"Proposal {before.id} of this amount was {before.status} by {before.decided_by} on {when}; "
-            "the ERP has not reported the new limit yet."
+        rec.messages.append(
+            Message(
+                N_(
+                    "Proposal %(id)s of this amount was %(status)s by %(who)s on %(day)s; "
+                    "the ERP has not reported the new limit yet."
+                ),
+                id=before.id,
+                status=Message(VERBS.get(before.status, before.status)),
+                who=str(before.decided_by),
+                day=when,
+            )
         )
 
 
@@ -581,7 +672,7 @@ def _apply_by_policy(
             row["currency"],
             row["current_limit"],
             POLICY,
-            " ".join([row["reasons"][0], row["reasons"][-1]]),
+            " ".join([row["reasons"][0]["text"], row["reasons"][-1]["text"]]),
             run.now,
             links.get(cid, {}),
             Join((recommended_message(row["recommended"], row["currency"]), run.decisions[cid]), " "),

@@ -338,27 +338,11 @@ def render(
         "fmt": Formats(locale),
         "label": label,
         "say": say,
+        "decider": lambda name: i18n.decider_label(name, locale),
         "bucket_title": lambda b: bucket_title(b, locale),
-        "flag_name": lambda code: _(FLAG_NAMES.get(code, code)) if code in FLAG_NAMES else code,
+        "flag_name": lambda code: i18n.flag_label(str(code), locale),
         "flashes": list(flashes),
         **context,
     }
     html = environment().get_template(template).render(values)
     return HTMLResponse(html, status_code=status_code)
-
-
-#: Names of the flags the risk run raises (hub.risk.types), for people; the code stays in a tooltip.
-FLAG_NAMES: dict[str, str] = {
-    "OVER_LIMIT": N_("over credit limit"),
-    "OVERDUE_30": N_("overdue 30+ days"),
-    "OVERDUE_60": N_("overdue 60+ days"),
-    "OVERDUE_90": N_("overdue 90+ days"),
-    "BUREAU_DOWNGRADE": N_("bureau downgrade"),
-    "LEGAL_EVENT": N_("legal event"),
-    "BROKEN_PROMISE": N_("broken promise"),
-    "CREDIT_HOLD": N_("credit hold"),
-    "PREPAYMENT_REQUIRED": N_("prepayment required"),
-    "SCORE_DROP": N_("score dropped"),
-    "FIRST_LATE_PAYMENT": N_("first late payment"),
-    "PAYMENT_PATTERN_CHANGE": N_("paying differently"),
-}

@@ -76,8 +76,9 @@ def ageing_chart(exposure: dict[str, Any], buckets: list[str], locale: str) -> s
     )
 
 
-def _limit_history(hub: Any, customer_id: str) -> list[dict[str, Any]]:
-    """Proposals of the risk run and requests of people, newest first, as rows of one table."""
+def _limit_history(hub: Any, customer_id: str, locale: str) -> list[dict[str, Any]]:
+    """Proposals of the risk run and requests of people, newest first, as rows of one table; ``why`` is a
+    list of sentences in the reader's language (a proposal's first two reasons), shown one per line."""
     rows: list[dict[str, Any]] = []
     proposals, _total, _names = hub.limits.proposal_page(customer_id=customer_id, limit=50)
     for p in proposals:
@@ -89,7 +90,7 @@ def _limit_history(hub: Any, customer_id: str) -> list[dict[str, Any]]:
                 "currency": p.currency,
                 "status": p.status,
                 "by": p.decided_by,
-                "why": "; ".join(p.reasons[:2]),
+                "why": p.reason_texts(locale)[:2],
             }
         )
     requests, _total = hub.limits.requests(customer_id=customer_id, limit=50)
@@ -102,7 +103,7 @@ def _limit_history(hub: Any, customer_id: str) -> list[dict[str, Any]]:
                 "currency": r.currency,
                 "status": r.status,
                 "by": r.decided_by or r.requested_by,
-                "why": r.reason,
+                "why": [r.reason],  # a person's own words, as written
             }
         )
     rows.sort(key=lambda r: _aware(r["date"]), reverse=True)
@@ -142,7 +143,7 @@ def _page(
         invoices=[i for i in invoices.items if i["remaining"] != 0],
         invoices_total=invoices.total,
         promises=hub.collections.promise_page(customer_id=customer_id, limit=50).items,
-        limits=_limit_history(hub, customer_id),
+        limits=_limit_history(hub, customer_id, locale),
         channels=CHANNELS,
         can_log=user.has("credit", "sales", "finance"),
         flashes=flashes or [],
