@@ -1182,7 +1182,7 @@ class ReferenceMatcher(EvidenceMatcher):
 
         # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
         # keys of the digits index, then kept only if they are the identified customers' invoices.
-        for token in sorted(digit_tokens, key=len, reverse=True):
+        for token in sorted(digit_tokens, key=lambda t: (len(t), t), reverse=True):  # (no hash order)
             exact = mine(refs.digits.of(token))
             if exact:
                 hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
