@@ -255,12 +255,24 @@ class _Unit:
     rolled back are taken back out of the stream's stats.
     """
 
-    def __init__(self, store: Store, stats: StreamStats) -> None:
+    def __init__(self, store: Store, stats: StreamStats, table: sa.Table) -> None:
         self.conn = store.open_writer()
         self.transaction = self.conn.begin()
         self.before = (stats.read, stats.inserted, stats.updated, stats.unchanged, stats.quarantined, stats.pages)
+        # SQLite: a first load into an empty table builds its secondary indexes once at the end, in
+        # the same transaction (a rollback brings them back): maintaining them row by row made a first
+        # sync of a million invoices 40% slower than building them after it. Not on PostgreSQL, where
+        # dropping an index locks the table against the reads of the sync's own reader process.
+        self.deferred: list[sa.Index] = []
+        indexes = schema.BULK_DEFERRED_INDEXES.get(table.name, ()) if store.dialect == "sqlite" else ()
+        if indexes and self.conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None:
+            for index in indexes:
+                index.drop(self.conn)
+                self.deferred.append(index)
 
     def commit(self) -> None:
+        for index in self.deferred:
+            index.create(self.conn)
         self.transaction.commit()
         self.conn.close()
 
@@ -449,7 +461,7 @@ class SyncEngine:
                         errors = [f"{where}: {prepared.conflict}; nothing of {where} was stored"]
                     if not errors:
                         if unit is None:
-                            unit = _Unit(self.store, stats)
+                            unit = _Unit(self.store, stats, ctx.writer.table)
                         try:
                             self._commit(ctx, prepared, stats, unit.conn)
                         except _UnitFailed as exc:

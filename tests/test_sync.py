@@ -415,3 +415,45 @@ def test_an_incremental_source_closes_nothing(tmp_path: Path, db_url: str) -> No
     with store.connect() as conn:
         assert conn.execute(sa.select(schema.invoice.c.status)).scalar_one() == "open"
     store.dispose()
+
+
+def _indexes(store: Store) -> set[str]:
+    with store.connect() as conn:
+        return {i["name"] for i in sa.inspect(conn).get_indexes("invoice") if i["name"]}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_first_load_builds_the_open_invoice_index_at_its_end_and_a_failed_one_keeps_it(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    """A first load into an empty invoice table (SQLite) drops the open-invoice index and builds it once
+    at the end, in the load's transaction: after a load, and after a load that failed, the index is
+    there (on PostgreSQL it is kept up to date all along)."""
+    rows = [f"INV-{i},C1,2026-01-05,2026-02-04,EUR,10.00,10.00,\n" for i in range(25)]
+    bad = [*rows, "INV-3,C1,2026-01-05,2026-02-04,EUR,10.00,1.00,\n"]  # one number, two amounts: refused
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(bad))
+    hub = _paged_csv_hub(tmp_path, db_url, workers, bad)
+    (stats,) = hub.sync()
+    assert stats.errors and stats.inserted == 0
+    assert "ix_invoice_open_customer" in _indexes(hub.store)
+    (tmp_path / "invoices.csv").write_text(INVOICE_HEADER + "".join(rows))
+    ddl: list[str] = []
+    sa.event.listen(
+        hub.store.engine, "before_cursor_execute", lambda _c, _k, statement, *_: ddl.append(statement.split()[0])
+    )
+    (stats,) = hub.sync()
+    assert (stats.errors, stats.inserted) == ([], 25)
+    assert "ix_invoice_open_customer" in _indexes(hub.store)
+    assert ("DROP" in ddl and "CREATE" in ddl) == (hub.store.dialect == "sqlite")
+    hub.store.check_ready()
+    with hub.store.connect() as conn:
+        plan = (
+            conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM invoice WHERE source = 'erp' AND customer_external_id = 'C1' "
+                "AND open_amount != 0"
+            ).all()
+            if hub.store.dialect == "sqlite"
+            else [("ix_invoice_open_customer",)]
+        )
+    assert any("ix_invoice_open_customer" in str(row) for row in plan)
+    hub.close()

@@ -776,3 +776,9 @@ portfolio_snapshot = sa.Table(
 )
 """The book as each day's risk run left it (one row per as-of day; a re-run replaces it): the history
 the dashboard's DSO and overdue-by-bucket trends read (``exposure`` holds only the latest run)."""
+
+
+#: Secondary indexes a first load into an empty table drops and builds once at its end (hub.sync).
+BULK_DEFERRED_INDEXES: dict[str, tuple[sa.Index, ...]] = {
+    "invoice": tuple(i for i in invoice.indexes if i.name == "ix_invoice_open_customer"),
+}
