@@ -178,6 +178,15 @@ class Metrics:
 
         return bytes(generate_latest(self.registry()))
 
+    def scrape(self) -> tuple[int, bytes, str]:
+        """What a ``/metrics`` endpoint answers: ``(status, body, content type)``; 503 saying why when
+        the figures cannot be read (the database is down: the scraper records the gap)."""
+        try:
+            return 200, self.render(), CONTENT_TYPE
+        except Exception as exc:
+            log.warning("metrics.failed", error=str(exc))
+            return 503, f"metrics unavailable: {type(exc).__name__}\n".encode(), "text/plain; charset=utf-8"
+
 
 def serve(metrics: Metrics, port: int, *, ready: Callable[[], tuple[bool, str]]) -> WSGIServer:
     """Serve ``/metrics``, ``/healthz`` (the process answers) and ``/readyz`` (``ready()``: the
@@ -190,11 +199,8 @@ def serve(metrics: Metrics, port: int, *, ready: Callable[[], tuple[bool, str]])
         path = environ.get("PATH_INFO", "")
         status, body, ctype = "404 Not Found", b"not found\n", "text/plain; charset=utf-8"
         if path == "/metrics":
-            try:
-                status, body, ctype = "200 OK", metrics.render(), CONTENT_TYPE
-            except Exception as exc:  # the database is down: say so, the scraper records the gap
-                log.warning("metrics.failed", error=str(exc))
-                status, body = "503 Service Unavailable", f"metrics unavailable: {type(exc).__name__}\n".encode()
+            code, body, ctype = metrics.scrape()
+            status = "200 OK" if code == 200 else "503 Service Unavailable"
         elif path == "/healthz":
             status, body = "200 OK", b"ok\n"
         elif path == "/readyz":

@@ -149,12 +149,12 @@ class BulkWriter:
         transaction, it disappears with a rollback and is made again by the next write.
         """
         assert self._copy is not None
-        create, copy_sql, move, _stage = self._copy
+        create, copy_sql, move, stage = self._copy
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(create)
             if self._copy_types is None:
-                self._copy_types = _staging_types(cursor, self._copy[3])
+                self._copy_types = _staging_types(cursor, stage)
             with cursor.copy(copy_sql) as copy:
                 # the columns' types told once: no dumper looked up per value
                 copy.set_types(self._copy_types)

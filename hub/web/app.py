@@ -176,13 +176,8 @@ def create_app(hub: Hub, *, settings: WebSettings | None = None) -> FastAPI:
     def metrics(request: Request, _user: auth.AnyUser) -> Response:
         """The operations figures in the Prometheus text format (docs/workers.md), for a signed-in user or
         an API token (Prometheus sends it as ``authorization: credentials``)."""
-        figures = auth.hub_of(request).metrics()
-        try:
-            body = figures.render()
-        except Exception as exc:  # the database is down: the scraper records the gap
-            log.warning("web.metrics_failed %s", type(exc).__name__)
-            return Response(f"metrics unavailable: {type(exc).__name__}\n", status_code=503, media_type="text/plain")
-        return Response(body, media_type=figures.content_type)
+        status, body, content_type = auth.hub_of(request).metrics().scrape()
+        return Response(body, status_code=status, media_type=content_type)
 
     app.include_router(auth.router)
     app.include_router(api_router)
