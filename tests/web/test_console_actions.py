@@ -220,3 +220,24 @@ def test_only_an_admin_replays_dead_letters_from_the_connectors_page(client: Tes
     answer = client.post("/connectors/replay", data={"csrf_token": csrf})
     assert answer.status_code == 200 and 'class="flash ok"' in answer.text
     assert "Queued again: 0 dead letters" in answer.text
+
+
+def test_a_limit_decision_without_a_choice_is_refused_and_decides_nothing(client: TestClient, web_hub: Hub) -> None:
+    csrf = login(client, "carl")
+    customer = web_hub.exposures.page(sort="-open_base", limit=1).items[0]
+    client.post(
+        "/limits/request",
+        data={"csrf_token": csrf, "customer": customer["customer_id"], "amount": "5000000", "reason": "framework"},
+    )
+    request_id = web_hub.limits.requests(status="pending")[0][0].id
+    client.cookies.clear()
+    csrf2 = login(client, "cora")
+    for data in ({"csrf_token": csrf2}, {"csrf_token": csrf2, "decision": "maybe"}):
+        answer = client.post(f"/limits/requests/{request_id}/decide", data=data)
+        assert answer.status_code == 422, answer.text[:500]
+    assert web_hub.limits.requests(status="pending")[0][0].id == request_id
+    proposals, _n = web_hub.limits.proposals(status="pending")
+    assert proposals, "the sample book's risk run proposes limits"
+    refused = client.post(f"/limits/proposals/{proposals[0].id}/decide", data={"csrf_token": csrf2})
+    assert refused.status_code == 422
+    assert proposals[0].id in {p.id for p in web_hub.limits.proposals(status="pending")[0]}

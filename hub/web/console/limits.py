@@ -4,7 +4,7 @@ in ``[credit]`` waits for a second credit user, and its requester can never appr
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -86,12 +86,17 @@ def request_limit(
     return _done(request, user, message)
 
 
+#: A decision form names its choice; a post without one (or with any other word) is refused, never read as
+#: a rejection.
+Decision = Literal["approve", "reject"]
+
+
 @router.post("/limits/requests/{request_id}/decide")
 def decide(
     request_id: int,
     request: Request,
     *,
-    decision: Annotated[str, Form()] = "",
+    decision: Annotated[Decision, Form()],
     note: Annotated[str, Form()] = "",
     user: Annotated[WebUser, Depends(require("credit"))],
 ) -> Response:
@@ -113,7 +118,7 @@ def decide_proposal(
     proposal_id: int,
     request: Request,
     *,
-    decision: Annotated[str, Form()] = "",
+    decision: Annotated[Decision, Form()],
     note: Annotated[str, Form()] = "",
     user: Annotated[WebUser, Depends(require("credit"))],
 ) -> Response:
