@@ -168,6 +168,10 @@ def check_invariants(db_url: str, result: Outcome, *, failed_jobs: int = 0) -> N
             ).all()
             negative_open = conn.exec_driver_sql("SELECT count(*) FROM invoice WHERE open_amount < 0").scalar_one()
             flag_changes = conn.exec_driver_sql("SELECT count(*) FROM flag_event").scalar_one()
+            unqueued = conn.exec_driver_sql(
+                "SELECT count(*) FROM flag_event f"
+                " WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = f.event_id)"
+            ).scalar_one()
             twice = {
                 table: conn.exec_driver_sql(
                     f"SELECT source, external_id, count(*) FROM {table} GROUP BY 1, 2 HAVING count(*) > 1"
@@ -182,6 +186,7 @@ def check_invariants(db_url: str, result: Outcome, *, failed_jobs: int = 0) -> N
     assert not any(twice.values()), f"records stored twice: {twice}"
     assert {status for _, _, status in result.outbox} <= {"delivered", "pending", "failed", "dead"}
     assert flag_changes == 0 or result.outbox, "flag changes were made but none was queued for the sink"
+    assert unqueued == 0 or not result.outbox, f"{unqueued} flag changes never queued for a sink"
     duplicates = {k: n for k, n in result.delivered_lines.items() if n > 1}
     assert duplicates == {}, f"delivered twice: {list(duplicates)[:5]}"
     delivered = {event for _, event, status in result.outbox if status == "delivered"}

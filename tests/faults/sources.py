@@ -144,8 +144,9 @@ class FaultyDataverse:
                 if kind in ("429", "429-date", "throttle"):
                     seconds = math.ceil(float(arg))
                     if kind == "429-date" or (kind == "throttle" and api.retry_after_date):
-                        # rounded up to the second a date can say: never earlier than the window ends
-                        after = email.utils.formatdate(math.ceil(time.time()) + seconds, usegmt=True)
+                        # a date says whole seconds: one more, so that however late the client reads
+                        # it (into the next second) the wait never ends before the window does
+                        after = email.utils.formatdate(math.ceil(time.time()) + seconds + 1, usegmt=True)
                     else:
                         after = str(seconds)
                     message = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."

@@ -156,8 +156,8 @@ def test_a_source_throttled_for_minutes_is_waited_out_as_retry_after_says_capped
     assert stats.inserted == 50 and not stats.errors
     # 200 s of 429s: three waits of the 60 s cap, then what is left of the window
     assert clock.waits[:3] == [60.0, 60.0, 60.0]
-    if as_date:  # a date says whole seconds: up to one more
-        assert len(clock.waits) == 4 and 20.0 <= clock.waits[3] <= 21.0, clock.waits
+    if as_date:  # a date says whole seconds: the server adds up to two (tests/faults/sources.py)
+        assert len(clock.waits) == 4 and 20.0 < clock.waits[3] <= 22.0, clock.waits
     else:
         assert clock.waits == [60.0, 60.0, 60.0, 20.0]
     assert [what for _, what in api.log] == ["throttle"] * 4 + ["ok"] * 5
