@@ -16,7 +16,6 @@ The invariants (tests/faults/book.py) are checked after every scenario.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,8 +86,8 @@ def test_a_source_that_fails_times_out_resets_and_throttles_is_read_whole_once(
             0: ["500"],
             10: ["timeout", "reset"],
             20: ["503", "429:1"],
-            30: ["429-date:1"],
-            40: ["reset", "500", "timeout"],
+            30: ["429-date:0"],
+            40: ["reset", "500"],
         }
     )
     with pg_database(pg_admin) as db, dataverse(api):
@@ -225,10 +224,17 @@ def _same_as(result: Outcome, expected: Outcome) -> None:
     assert set(result.delivered_lines) == set(expected.delivered_lines)
 
 
-def _jobs(folder: Path) -> list[dict[str, object]]:
-    shown = run_hub("--json", "jobs", "--limit", "100", cwd=folder)
-    rows: list[dict[str, object]] = json.loads(shown.stdout)["jobs"]
-    return rows
+def _jobs(db_url: str) -> list[tuple[str, str, str, int]]:
+    """(step, key, status, tries) of every job, as ``hub jobs`` reads them."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT task_name, args->>'key', status::text, attempts FROM procrastinate_jobs ORDER BY id"
+            ).all()
+    finally:
+        engine.dispose()
+    return [(str(t).removeprefix("hub:"), str(k), str(s), int(n)) for t, k, s, n in rows]
 
 
 def test_a_sync_job_whose_source_fails_is_retried_and_the_run_ends_as_an_undisturbed_one(
@@ -244,7 +250,7 @@ def test_a_sync_job_whose_source_fails_is_retried_and_the_run_ends_as_an_undistu
         result = outcome(db, folder / "out" / "flags.jsonl")
         check_invariants(db, result)
         _same_as(result, baseline.result)
-        tries = {(r["task"], r["key"]): r["attempts"] for r in _jobs(folder)}
+        tries = {(step, key): n for step, key, _, n in _jobs(db)}
     assert tries[("sync", "d365")] == 3, tries
     assert api.faults[PAGE_3] == []
     assert api.served() == [0, 10, 19, 29, 39, 49], "each page served once, the retries resumed at page 3"
@@ -258,16 +264,16 @@ def test_a_source_down_longer_than_the_job_tries_fails_the_job_visibly_and_nothi
         folder = prepare(tmp_path, baseline.book, db, extra=api.config())
         enqueue(folder)
         assert worker(folder) == 0  # the worker stays up; the job is what failed
-        jobs = _jobs(folder)
-        failed = [(r["task"], r["key"], r["attempts"]) for r in jobs if r["status"] == "failed"]
+        jobs = _jobs(db)
+        failed = [(step, key, n) for step, key, status, n in jobs if status == "failed"]
         assert failed == [("sync", "d365", 5)], jobs  # queue.max_attempts (5) tries
-        assert {r["task"] for r in jobs} == {"run", "sync"}, "no step after sync was queued"
+        assert {step for step, *_ in jobs} == {"run", "sync"}, "no step after sync was queued"
         assert _stored(db) == _accounts(api, 0, PAGE_3), "the pages before the outage stay"
         stopped = outcome(db, folder / "out" / "flags.jsonl")
         assert stopped.allocations == [] and stopped.outbox == [] and stopped.flags == []
         check_invariants(db, stopped, failed_jobs=1)
-        shown = run_hub("jobs", "--status", "failed", cwd=folder)
-        assert "d365" in shown.stdout and "failed" in shown.stdout
+        shown = run_hub("jobs", "--status", "failed", cwd=folder).stdout
+        assert "d365" in shown and "failed" in shown, shown
 
         api.down_from = None  # the source is back: the next run finishes the work
         enqueue(folder)
