@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
+import math
 import random
 import re
 import threading
@@ -33,6 +35,12 @@ from hub.log import REDACTED, get_logger, register_secret
 log = get_logger(__name__)
 
 RETRY_STATUSES = RETRYABLE_STATUSES
+
+
+#: Failures of the exchange itself, worth another try: no answer, a reset or cut connection, a
+#: timeout (transport errors), and a body that arrived garbled (a compressed answer cut short:
+#: httpx raises DecodingError, which is not a TransportError, while it reads the body).
+_TRANSIENT = (httpx.TransportError, httpx.DecodingError)
 
 
 class _RetryableResponse(Exception):
@@ -93,12 +101,18 @@ def retry_after_seconds(response: httpx.Response, *, now: float | None = None) -
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        seconds = float(value)  # RFC 9110 says whole seconds; some servers send "1.5"
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # "-0000" (or no zone): the date is in UTC, not in this machine's local time
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
@@ -152,7 +166,7 @@ class HttpClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.attempts),
             wait=self.retry.wait,
-            retry=retry_if_exception_type((_RetryableResponse, httpx.TransportError)),
+            retry=retry_if_exception_type((_RetryableResponse, *_TRANSIENT)),
             sleep=self._sleep,
             reraise=True,
         )
@@ -170,7 +184,7 @@ class HttpClient:
                 exc.response.status_code,
                 f"still failing after {self.retry.attempts} attempts: {_excerpt(exc.response)}",
             ) from None
-        except httpx.TransportError as exc:
+        except _TRANSIENT as exc:
             raise HttpError(
                 method, request_url, None, f"{type(exc).__name__} after {self.retry.attempts} attempts"
             ) from None
@@ -187,7 +201,7 @@ class HttpClient:
             register_secret(secret)
         try:
             response = self.client.send(request)
-        except httpx.TransportError as exc:
+        except _TRANSIENT as exc:
             log.warning(
                 "http.error",
                 connector=self.name,

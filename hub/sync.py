@@ -303,6 +303,23 @@ class _ReaderState:
     this run cannot be stored, so there is nothing to look up (a first sync)."""
 
 
+def _source_pages(source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[Page]:
+    """``source.read`` where anything it raises that is not a :class:`HubError` (an answer that is not
+    JSON, a connector's own slip) becomes a :class:`SourceError` naming the connector and stream,
+    as the reader process does (:func:`_read_in_process`): one clear line, and a job worth retrying."""
+    pages = iter(source.read(ctx.spec, cursor))
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except (HubError, OSError):
+            raise
+        except Exception as exc:
+            raise SourceError(f"{ctx.connector}/{ctx.spec.name}: {type(exc).__name__}: {exc}") from exc
+        yield page
+
+
 def _read_in_process(
     engine: SyncEngine, source: Source, ctx: _StreamContext, cursor: JSONValue | None
 ) -> Iterator[_Prepared]:
@@ -348,7 +365,9 @@ def _read_in_process(
             put(("done", None))
         except BaseException as exc:
             kind = "hub" if isinstance(exc, HubError) else "other"
-            put(("error", (kind, type(exc).__name__, str(exc))))
+            # whether trying again can help travels with the message (a refused token must not be retried)
+            retryable = exc.retryable if isinstance(exc, HubError) else True
+            put(("error", (kind, type(exc).__name__, str(exc), retryable)))
 
     process = mp.Process(target=reader, name=f"hub-reader-{ctx.connector}-{ctx.spec.name}", daemon=True)
     process.start()
@@ -367,10 +386,11 @@ def _read_in_process(
             elif kind == "done":
                 return
             else:
-                origin, name, message = payload
-                if origin == "hub":
-                    raise SourceError(message)
-                raise SourceError(f"{ctx.connector}/{ctx.spec.name}: {name}: {message}")
+                origin, name, message, retryable = payload
+                where = f"{ctx.connector}/{ctx.spec.name}: {name}: "
+                error = SourceError(message if origin == "hub" else where + message)
+                error.retryable = retryable
+                raise error
     finally:
         if process.is_alive():
             process.terminate()
@@ -501,6 +521,12 @@ class SyncEngine:
                 unit = None
             stats.seconds = time.perf_counter() - started
             error = exc if isinstance(exc, HubError) else SourceError(f"{connector.name}/{spec.name}: {exc}")
+            # Say which page failed and that the ones before it stay: the next sync resumes after them.
+            where = f"{connector.name}/{spec.name}: "
+            error.args = (
+                f"{where}page {stats.pages + 1} of this sync failed ({stats.pages} stored before it stay; "
+                f"the next sync resumes after them): {str(error).removeprefix(where)}",
+            )
             stats.errors.append(str(error))
             self._finish_run(run_id, "failed", stats, str(error))
             log.error(
@@ -841,7 +867,7 @@ class SyncEngine:
 
     def _prepared_pages(self, source: Source, ctx: _StreamContext, cursor: JSONValue | None) -> Iterator[_Prepared]:
         if self.workers < 2:
-            for page in source.read(ctx.spec, cursor):
+            for page in _source_pages(source, ctx, cursor):
                 yield self._prepare(ctx, page)
             return
         yield from _read_in_process(self, source, ctx, cursor)

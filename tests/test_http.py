@@ -127,3 +127,46 @@ def test_secrets_in_headers_and_queries_never_reach_the_log() -> None:
     text = buffer.getvalue()
     assert "http.request" in text and "http.error" in text
     assert "tok-SECRET-777" not in text
+
+
+def test_retry_after_with_a_fraction_of_a_second_is_honoured_not_ignored() -> None:
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "1.5"})) == 1.5
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "-3"})) is None
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "nan"})) is None
+
+
+def test_retry_after_as_an_http_date_without_a_zone_is_read_as_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Shanghai")  # eight hours east of UTC
+    time.tzset()
+    try:
+        now = time.time()
+        when = email.utils.formatdate(now + 120)  # "... -0000": UTC, zone unknown
+        assert when.endswith("-0000")
+        seconds = retry_after_seconds(httpx.Response(429, headers={"Retry-After": when}), now=now)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert seconds is not None and 119 <= seconds <= 120
+
+
+def test_a_body_that_arrives_garbled_is_retried_like_a_cut_connection() -> None:
+    answers = [
+        # a "gzip" answer mangled on the way: httpx fails while it decodes the body
+        httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip at all")),
+        httpx.Response(200, json={"ok": True}),
+    ]
+    waits: list[float] = []
+    client = _client(waits, transport=httpx.MockTransport(lambda request: answers.pop(0)))
+    assert client.get("/x").json() == {"ok": True}
+    assert len(waits) == 1
+
+
+def test_a_body_that_stays_garbled_is_an_http_error_worth_trying_later() -> None:
+    def garbled(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip at all"))
+
+    with pytest.raises(HttpError, match=r"DecodingError after 4 attempts") as exc:
+        _client([], transport=httpx.MockTransport(garbled)).get("/x")
+    assert exc.value.retryable

@@ -457,3 +457,87 @@ def test_a_first_load_builds_the_open_invoice_index_at_its_end_and_a_failed_one_
         )
     assert any("ix_invoice_open_customer" in str(row) for row in plan)
     hub.close()
+
+
+class _FailingAfter(Source):
+    """Two pages of one invoice each, then the third page fails with ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def streams(self) -> list[StreamSpec]:
+        return [StreamSpec("invoices", "invoice", "csv-invoices")]
+
+    def read(self, stream: StreamSpec, cursor: object) -> Iterator[Page]:
+        done = cursor["page"] if isinstance(cursor, dict) else 0
+        for i in range(done, 2):
+            yield Page([_invoice(f"INV-{i}")], {"page": i + 1})
+        raise self.error
+
+
+def _invoice(number: str) -> dict[str, str]:
+    return {
+        "invoice_number": number,
+        "customer_id": "C1",
+        "issue_date": "2026-01-05",
+        "due_date": "2026-02-04",
+        "currency": "EUR",
+        "amount": "10.00",
+        "open_amount": "10.00",
+        "po_number": "",
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_source_failing_mid_listing_is_reported_by_page_with_the_pages_before_it_kept(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    from hub.errors import HttpError
+
+    store = Store(db_url)
+    store.migrate()
+    engine = SyncEngine(store, workers=workers)
+    down = HttpError("GET", "https://api.example.test/invoices", 503, "still failing after 5 attempts")
+    with pytest.raises(SourceError) as exc:
+        engine.sync(Connector(name="api", type="test", source=_FailingAfter(down)))
+    assert str(exc.value).startswith(
+        "api/invoices: page 3 of this sync failed (2 stored before it stay; the next sync resumes after them): "
+        "GET https://api.example.test/invoices: HTTP 503"
+    )
+    assert exc.value.retryable
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.invoice)).scalar_one() == 2
+    store.dispose()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_source_refused_for_good_stays_not_worth_retrying_whichever_process_read_it(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    from hub.errors import HttpError
+
+    store = Store(db_url)
+    store.migrate()
+    engine = SyncEngine(store, workers=workers)
+    refused = HttpError("GET", "https://api.example.test/invoices", 401, "invalid token")
+    with pytest.raises(SourceError) as exc:
+        engine.sync(Connector(name="api", type="test", source=_FailingAfter(refused)))
+    assert "HTTP 401" in str(exc.value)
+    assert not exc.value.retryable, "a refused token does not pass by trying again (the queue must not retry it)"
+    store.dispose()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_answer_a_source_cannot_decode_fails_the_sync_naming_the_connector_whichever_process_read_it(
+    tmp_path: Path, db_url: str, workers: int
+) -> None:
+    store = Store(db_url)
+    store.migrate()
+    engine = SyncEngine(store, workers=workers)
+    garbled = json.JSONDecodeError("Expecting value", '{"value": [', 11)
+    with pytest.raises(SourceError) as exc:
+        engine.sync(Connector(name="api", type="test", source=_FailingAfter(garbled)))
+    assert "api/invoices: page 3 of this sync failed" in str(exc.value)
+    assert "JSONDecodeError: Expecting value" in str(exc.value)
+    assert exc.value.retryable
+    store.dispose()

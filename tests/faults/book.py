@@ -148,9 +148,10 @@ def outcome(db_url: str, sink_file: Path | None) -> Outcome:
     return Outcome(records, allocations, invoices, receipts, flags, outbox, lines, jobs)
 
 
-def check_invariants(db_url: str, result: Outcome) -> None:
-    """Whatever happened: allocations never exceed a receipt or an invoice; every change queued for a
-    sink is delivered, pending or dead-lettered, and delivered once; no job failed for good."""
+def check_invariants(db_url: str, result: Outcome, *, failed_jobs: int = 0) -> None:
+    """Whatever happened: allocations never exceed a receipt or an invoice; no record is stored twice
+    by its natural key; every change queued for a sink is delivered, pending or dead-lettered, and
+    delivered once; no job failed for good (but the ``failed_jobs`` a scenario makes fail)."""
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
@@ -167,19 +168,31 @@ def check_invariants(db_url: str, result: Outcome) -> None:
             ).all()
             negative_open = conn.exec_driver_sql("SELECT count(*) FROM invoice WHERE open_amount < 0").scalar_one()
             flag_changes = conn.exec_driver_sql("SELECT count(*) FROM flag_event").scalar_one()
+            unqueued = conn.exec_driver_sql(
+                "SELECT count(*) FROM flag_event f"
+                " WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.event_id = f.event_id)"
+            ).scalar_one()
+            twice = {
+                table: conn.exec_driver_sql(
+                    f"SELECT source, external_id, count(*) FROM {table} GROUP BY 1, 2 HAVING count(*) > 1"
+                ).all()
+                for table in ("customer", "invoice", "receipt")
+            }
     finally:
         engine.dispose()
     assert over_receipt == [], f"receipts allocated beyond their amount: {over_receipt[:5]}"
     assert over_invoice == [], f"invoices allocated beyond their amount: {over_invoice[:5]}"
     assert negative_open == 0
+    assert not any(twice.values()), f"records stored twice: {twice}"
     assert {status for _, _, status in result.outbox} <= {"delivered", "pending", "failed", "dead"}
     assert flag_changes == 0 or result.outbox, "flag changes were made but none was queued for the sink"
+    assert unqueued == 0 or not result.outbox, f"{unqueued} flag changes never queued for a sink"
     duplicates = {k: n for k, n in result.delivered_lines.items() if n > 1}
     assert duplicates == {}, f"delivered twice: {list(duplicates)[:5]}"
     delivered = {event for _, event, status in result.outbox if status == "delivered"}
     assert delivered <= set(result.delivered_lines), "marked delivered but not in the sink"
-    assert result.jobs.get("failed", 0) == 0, f"jobs failed: {result.jobs}"
-    assert set(result.jobs) <= {"succeeded"}, f"jobs left unfinished: {result.jobs}"
+    assert result.jobs.get("failed", 0) == failed_jobs, f"jobs failed: {result.jobs}"
+    assert set(result.jobs) <= {"succeeded", "failed"}, f"jobs left unfinished: {result.jobs}"
 
 
 def amounts(values: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
