@@ -265,7 +265,9 @@ class SmtpConfig(_Section):
     port: int = Field(default=25, ge=1, le=65535, description="SMTP server port (587 with STARTTLS).")
     starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS before logging in.")
     username: Any = Field(default=None, description='Login name, or a secret reference { env = "NAME" }.')
-    password: Any = Field(default=None, description='Password as a secret reference: { env = "NAME" } or { file = "path" }.')
+    password: Any = Field(
+        default=None, description='Password as a secret reference: { env = "NAME" } or { file = "path" }.'
+    )
     timeout_seconds: float = Field(default=20.0, gt=0, description="Seconds to wait for the server.")
 
 
@@ -289,7 +291,8 @@ class CommsConfig(_Section):
     )
     steps: dict[str, str] = Field(
         default_factory=dict,
-        description="Ladder step names (their 'action') mapped to a template, e.g. { \"call follow-up\" = \"second_reminder\" }.",
+        description="Ladder step names (their 'action') mapped to a template, "
+        'e.g. { "call follow-up" = "second_reminder" }.',
     )
     language: Literal["en", "zh_CN"] = Field(default="en", description="Language of customers without their own.")
     time_zone: str = Field(default="UTC", description="Time zone of customers without their own (IANA name).")
@@ -314,7 +317,8 @@ class CommsConfig(_Section):
     )
     dispute_blocks_customer: bool = Field(
         default=False,
-        description="An open dispute on any invoice stops every contact with the customer (not only about that invoice).",
+        description="An open dispute on any invoice stops every contact with the customer "
+        "(not only about that invoice).",
     )
 
     @field_validator("quiet_start", "quiet_end")
