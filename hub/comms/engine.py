@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -405,7 +405,7 @@ def queue_message(
             attachment = render.pdf(statement.html)
             attachment_name = f"statement-{customer_id}-{now.date().isoformat()}.pdf"
         m = schema.comms_message
-        message_id = make_msgid(idstring=uuid.uuid4().hex[:12], domain=_domain(settings.from_address))
+        message_id = f"<{uuid.uuid4().hex}@{_domain(settings.from_address)}>"
         row_id = conn.execute(
             m.insert().values(
                 message_id=message_id,
@@ -467,7 +467,7 @@ def resend(store: Store, settings: CommsConfig, ref: str, *, actor: str, now: dt
             invoices=list(row.invoice_numbers or []),
             now=now,
         )
-        message_id = make_msgid(idstring=uuid.uuid4().hex[:12], domain=_domain(settings.from_address))
+        message_id = f"<{uuid.uuid4().hex}@{_domain(settings.from_address)}>"
         new = conn.execute(
             m.insert().values(
                 message_id=message_id,

@@ -54,7 +54,7 @@ class Inbox:
 
     def ids(self) -> list[str]:
         with self.lock:
-            return [str(m["Message-ID"]) for m in self.messages]
+            return [str(m["Message-ID"]).strip() for m in self.messages]
 
 
 class Smtp:
