@@ -784,7 +784,9 @@ class Deliverer:
             else:
                 stats.failed += 1
             stats.errors.append(f"{row.message_id}: {error}")
-            log.warning("comms.delivery_failed", message_id=row.message_id, error=error, dead=dead)
+            (log.warning if dead else log.info)(
+                "comms.delivery_failed", message_id=row.message_id, error=error, dead=dead
+            )
 
     def _release(self, owner: str) -> None:
         """Give back the claims not used (a delivery cut short by a lost connection)."""
