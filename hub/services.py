@@ -1051,7 +1051,7 @@ class Comms(_Service):
         return row
 
     def deliver(self, *, now: dt.datetime | None = None, limit: int = 100, ids: Sequence[int] | None = None) -> Any:
-        """Hand due emails to the SMTP server (claims, retries, dead on 5xx); a :class:`hub.comms.engine.DeliverStats`."""
+        """Hand due emails to the SMTP server (claims, retries, dead on 5xx): :class:`hub.comms.engine.DeliverStats`."""
         from hub.comms.engine import Deliverer
 
         self._ready()
