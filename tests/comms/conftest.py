@@ -21,6 +21,9 @@ from hub.app import Hub
 from hub.config import load_config
 from hub.store import schema, utcnow
 
+# the web tests' sample book, app and client (one book per session, a private copy per test)
+from ..web.conftest import app, client, sample_book, web_hub  # noqa: F401
+
 #: Oldest invoice of C1 falls due on this day; the journey's days count from it.
 D = dt.date(2026, 3, 2)  # a Monday
 

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 
 from hub.app import Hub
 
-# the web tests' sample book, app and client (a session-wide book, a private copy per test)
-from ..web.conftest import app, client, login, sample_book, web_hub  # noqa: F401
+from ..web.conftest import login
 
 
 def a_customer(hub: Hub) -> str:
