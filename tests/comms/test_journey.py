@@ -62,6 +62,9 @@ def test_a_customer_from_friendly_reminder_to_lawyers_letter(tmp_path: Path, db_
     with hub.store.connect() as conn:
         plan = plan_next_actions(conn, [risk(as_of)], CollectionsConfig(), as_of)["C1"]
     assert plan["disputed"] == ["INV-2"] and plan["overdue"] == "1200.00"
+    hub.risk(as_of)  # the risk run stores the same plan
+    stored = hub.exposures.customer("C1").exposure["next_action"]
+    assert stored["disputed"] == ["INV-2"] and stored["overdue"] == "1200.00"
 
     # day 25, 10:00: the final notice goes out, about INV-1 alone
     row = hub.comms.send("C1", actor="ann", step="final_notice", now=at(25), deliver_now=True)
