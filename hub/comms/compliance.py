@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -184,13 +185,19 @@ def _contacts(
     conn: sa.Connection, customer_id: str, channel: str, since: dt.datetime, until: dt.datetime, exclude: int | None
 ) -> int:
     """Ledger lines of the customer by ``channel`` in ``(since, until]`` plus its messages still queued."""
-    from hub.risk.collection import ledger
-
-    lines = 0
-    for line in ledger(conn, customer_id):
-        at = dt.datetime.fromisoformat(line["at"])
-        if line["channel"] == channel and since < at <= until:
-            lines += 1
+    ca, c = schema.collection_action, schema.customer
+    # the customer's lines from every source: the hub's name the canonical id, a CRM's its own record's id
+    names: list[Any] = [ca.c.customer_external_id == customer_id]
+    for source, ext in conn.execute(sa.select(c.c.source, c.c.external_id).where(c.c.canonical_id == customer_id)):
+        names.append(sa.and_(ca.c.source == source, ca.c.customer_external_id == ext))
+    if ":" in customer_id:
+        source, _, ext = customer_id.partition(":")
+        names.append(sa.and_(ca.c.source == source, ca.c.customer_external_id == ext))
+    lines = int(
+        conn.execute(
+            sa.select(sa.func.count()).where(sa.or_(*names), ca.c.channel == channel, ca.c.at > since, ca.c.at <= until)
+        ).scalar_one()
+    )
     m = schema.comms_message
     query = sa.select(sa.func.count()).where(
         m.c.customer_id == customer_id, m.c.status.in_(QUEUED), sa.or_(m.c.channel == channel, m.c.template == channel)

@@ -63,10 +63,14 @@ def ledger_channel(template: str, channel: str) -> str:
 # -- contacts ---------------------------------------------------------------------------------------
 
 
-def _require_customer(conn: sa.Connection, customer_id: str, master_source: str | None) -> CustomerIndex:
-    index = CustomerIndex(conn, master_source)
-    if customer_id in index.customers:
-        return index
+def _require_customer(conn: sa.Connection, customer_id: str, master_source: str | None) -> str | None:
+    """The customer's name (its master record's first), or None for one known only from invoices; an
+    unknown customer is refused with the closest ids. Reads the customer's own rows, not the whole book."""
+    c = schema.customer
+    rows = list(conn.execute(sa.select(c.c.source, c.c.legal_name).where(c.c.canonical_id == customer_id)))
+    if rows:
+        rows.sort(key=lambda r: (r.source != master_source, r.source))
+        return str(rows[0].legal_name) if rows[0].legal_name else None
     inv = schema.invoice
     found = conn.execute(
         sa.select(inv.c.id)
@@ -75,8 +79,8 @@ def _require_customer(conn: sa.Connection, customer_id: str, master_source: str 
         .limit(1)
     ).first()
     if found is None:
-        raise unknown_customer(index, customer_id)
-    return index
+        raise unknown_customer(CustomerIndex(conn, master_source), customer_id)
+    return None
 
 
 def contact(conn: sa.Connection, customer_id: str) -> Contact:
@@ -290,7 +294,7 @@ class Composer:
         invoices: Sequence[str],
         as_of: dt.date,
     ) -> tuple[render.Rendered, Contact]:
-        index = _require_customer(conn, customer_id, self.master_source)
+        name = _require_customer(conn, customer_id, self.master_source)
         who = contact(conn, customer_id)
         template = render.template_for(step if step else _planned_step(conn, customer_id), self.settings.steps)
         lang = normalize(language) if language else (who.language or self.settings.language)
@@ -302,14 +306,13 @@ class Composer:
                 N_("customer %(customer)s has no %(what)s invoices to write about"),
                 values={"customer": customer_id, "what": "overdue" if template in render.DUNNING else "open"},
             )
-        known = index.customers.get(customer_id)
         rendered = render.render(
             self.env(),
             template=template,
             channel=channel,
             language=lang or "en",
             customer_id=customer_id,
-            customer_name=known.name if known else None,
+            customer_name=name,
             invoices=chosen,
             as_of=as_of,
             interest=self.interest,

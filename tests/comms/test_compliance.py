@@ -119,3 +119,30 @@ def test_a_dispute_pauses_the_ladder_for_its_invoice(tmp_path: Path, db_url: str
     with hub.store.connect() as conn:
         both = plan_next_actions(conn, [exposure("2000.00", D, as_of)], settings, as_of)["C1"]
     assert both["paused_by_dispute"] and "step" not in both and both["disputed"] == ["INV-1", "INV-2"]
+
+
+def test_emails_a_crm_logged_count_towards_the_frequency_limit(tmp_path: Path, db_url: str, smtp: Smtp) -> None:
+    from hub.store import schema, utcnow
+
+    from .conftest import add_customer
+
+    hub = make_hub(tmp_path, db_url, smtp.port, extra='frequency = [{ channel = "email", max = 1, days = 7 }]')
+    hub.comms.contact("C1", actor="ann", email="ap@buyer.example", time_zone="Asia/Shanghai")
+    with hub.store.begin() as conn:
+        conn.execute(schema.customer.delete().where(schema.customer.c.source == "crm"))
+        add_customer(conn, "acc-77", "C1", "Shanghai Example Trading")
+        conn.execute(schema.customer.update().where(schema.customer.c.external_id == "acc-77").values(source="crm"))
+        conn.execute(
+            schema.collection_action.insert().values(
+                source="crm",
+                external_id="task-1",
+                record_hash=0,
+                synced_at=utcnow(),
+                customer_external_id="acc-77",
+                invoice_numbers=[],
+                channel="email",
+                at=at(14),
+                content="reminder sent from the CRM",
+            )
+        )
+    assert blocked(hub, now=at(15)).code == "FREQUENCY"
