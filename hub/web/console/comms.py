@@ -3,7 +3,9 @@ and the disputes list."""
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,8 +22,14 @@ STEPS = ("friendly_reminder", "second_reminder", "final_notice", "lawyer_letter"
 
 @router.get("/customers/{customer_id}/comms")
 def comms_page(
-    customer_id: str, request: Request, *, user: Annotated[WebUser, Depends(current_user)], flash: str = ""
+    customer_id: str, request: Request, *, user: Annotated[WebUser, Depends(current_user)], done: str = ""
 ) -> Response:
+    """The customer's messages and disputes; ``done=1`` after a send or resend says it was queued."""
+    locale = locale_for(request)
+    return _page(request, user, customer_id, i18n.gettext(locale, N_("Queued.")) if done else "")
+
+
+def _page(request: Request, user: WebUser, customer_id: str, flash: str, status_code: int = 200) -> Response:
     hub = hub_of(request)
     locale = locale_for(request)
     return render(
@@ -37,6 +45,7 @@ def comms_page(
         steps=STEPS,
         can_send=user.has("credit", "finance"),
         flash=flash,
+        status_code=status_code,
     )
 
 
@@ -54,7 +63,7 @@ def comms_preview(
     try:
         found = hub_of(request).comms.preview(customer_id, step=step or None, language=lang or None, channel=channel)
     except HubError as exc:
-        return HTMLResponse(f"<p>{i18n.error_text(locale_for(request), exc)}</p>", status_code=422)
+        return HTMLResponse(f"<p>{escape(i18n.error_text(locale_for(request), exc))}</p>", status_code=422)
     return HTMLResponse(found["html"])
 
 
@@ -71,10 +80,9 @@ async def comms_send(
             language=str(form.get("lang") or "") or None,
             channel=str(form.get("channel") or "email"),
         )
-        flash = i18n.gettext(locale_for(request), N_("Queued."))
-    except HubError as exc:
-        flash = i18n.error_text(locale_for(request), exc)
-    return RedirectResponse(f"/customers/{customer_id}/comms?flash={flash}", status_code=303)
+    except HubError as exc:  # the page again, saying which rule (or what) stopped it
+        return _page(request, user, customer_id, i18n.error_text(locale_for(request), exc), 422)
+    return RedirectResponse(f"/customers/{quote(customer_id, safe='')}/comms?done=1", status_code=303)
 
 
 @router.post("/comms/{message}/resend")
@@ -85,10 +93,9 @@ async def comms_resend(
     found, _, _ = hub.comms.message(message)
     try:
         hub.comms.resend(message, actor=user.actor)
-        flash = i18n.gettext(locale_for(request), N_("Queued."))
     except HubError as exc:
-        flash = i18n.error_text(locale_for(request), exc)
-    return RedirectResponse(f"/customers/{found['customer_id']}/comms?flash={flash}", status_code=303)
+        return _page(request, user, found["customer_id"], i18n.error_text(locale_for(request), exc), 422)
+    return RedirectResponse(f"/customers/{quote(found['customer_id'], safe='')}/comms?done=1", status_code=303)
 
 
 @router.get("/disputes")
