@@ -367,7 +367,52 @@ def queue_message(
     actor: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """Render, check and queue one message (an email waits for ``deliver``; a letter is sent at once)."""
+    """Render, check and queue one message (an email waits for ``deliver``; a letter is sent at once).
+
+    A send a compliance rule stops is rolled back and recorded in the audit log (``comms.blocked``,
+    with the rule), so that every attempted contact is traceable."""
+    try:
+        return _queue(
+            store,
+            composer,
+            customer_id,
+            step=step,
+            language=language,
+            channel=channel,
+            invoices=invoices,
+            attach_statement=attach_statement,
+            actor=actor,
+            now=now,
+        )
+    except ComplianceBlock as exc:
+        with store.begin() as conn:
+            store.audit(
+                conn,
+                actor,
+                "comms.blocked",
+                "customer",
+                customer_id,
+                rule=exc.code,
+                reason=str(exc),
+                step=step or "",
+                channel=channel,
+            )
+        raise
+
+
+def _queue(
+    store: Store,
+    composer: Composer,
+    customer_id: str,
+    *,
+    step: str | None,
+    language: str | None,
+    channel: str,
+    invoices: Sequence[str],
+    attach_statement: bool,
+    actor: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
     now = _utc(now)
     settings = composer.settings
     with store.begin() as conn:

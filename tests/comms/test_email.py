@@ -11,6 +11,7 @@ import pytest
 
 from hub.app import Hub
 from hub.config import load_config
+from hub.errors import ComplianceBlock
 
 from .conftest import Smtp, at, body_text, free_port, make_hub
 
@@ -124,3 +125,31 @@ def test_an_email_can_carry_the_statement_pdf(tmp_path: Path, db_url: str, smtp:
     (msg,) = smtp.inbox.messages
     (pdf,) = list(msg.iter_attachments())
     assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+
+
+def test_a_queued_email_waits_out_the_quiet_hours_and_an_opt_out_blocks_it(
+    tmp_path: Path, db_url: str, smtp: Smtp
+) -> None:
+    hub = make_hub(tmp_path, db_url, smtp.port, extra="frequency = []")
+    hub.comms.contact("C1", actor="ann", email="ap@buyer.example", time_zone="Asia/Shanghai")
+    evening = hub.comms.send("C1", actor="ann", now=at(15, hour=19))
+    late = hub.comms.deliver(now=at(15, hour=21))  # deliver runs at 21:00 Shanghai time: not now
+    assert late.postponed == 1 and late.sent == 0 and smtp.inbox.messages == []
+    (waiting,) = hub.comms.messages()
+    assert waiting["status"] == "pending" and waiting["next_attempt_at"] == at(16, hour=8).isoformat()
+    assert hub.comms.deliver(now=at(16, hour=9)).sent == 1
+    assert smtp.inbox.ids() == [evening["message_id"]]
+    hub.comms.send("C1", actor="ann", now=at(16, hour=10))
+    hub.comms.contact("C1", actor="ann", opt_out=["email"])
+    blocked = hub.comms.deliver(now=at(16, hour=10))
+    assert blocked.blocked == 1 and len(smtp.inbox.messages) == 1
+    assert hub.comms.messages(status="blocked")[0]["last_error"].startswith("OPT_OUT")
+
+
+def test_a_blocked_send_is_in_the_audit_log(tmp_path: Path, db_url: str, smtp: Smtp) -> None:
+    hub = make_hub(tmp_path, db_url, smtp.port)
+    hub.comms.contact("C1", actor="ann", email="ap@buyer.example", time_zone="Asia/Shanghai", opt_out=["email"])
+    with pytest.raises(ComplianceBlock):
+        hub.comms.send("C1", actor="ann", now=at(15))
+    (entry,) = hub.audit.page(action="comms.blocked").items
+    assert entry["details"]["rule"] == "OPT_OUT" and entry["actor"] == "ann" and entry["object_id"] == "C1"
