@@ -39,7 +39,7 @@ def test_the_communications_page_previews_sends_and_lists_disputes(client: TestC
     )
     assert letter.status_code == 303 and letter.headers["location"].endswith("?done=1")
     history = client.get(f"/customers/{customer}/comms")
-    assert re.search(r"statement</td><td>letter</td><td>sent", history.text)
+    assert re.search(r"statement of account</td><td>letter</td><td>sent", history.text)
     (message,) = web_hub.comms.messages(customer_id=customer)
     again = client.post(f"/comms/{message['id']}/resend", data={"csrf_token": csrf})
     assert again.status_code == 303 and len(web_hub.comms.messages(customer_id=customer)) == 2

@@ -17,7 +17,15 @@ from hub.web.auth import WebUser, current_user, hub_of, require
 from hub.web.console.common import locale_for, render
 
 router = APIRouter(include_in_schema=False)
-STEPS = ("friendly_reminder", "second_reminder", "final_notice", "lawyer_letter", "statement", "promise_confirmation")
+#: The templates (hub.comms.render.TEMPLATE_KEYS) and what the page calls them.
+STEPS = {
+    "friendly_reminder": N_("friendly reminder"),
+    "second_reminder": N_("second reminder"),
+    "final_notice": N_("final notice"),
+    "lawyer_letter": N_("lawyer's letter"),
+    "statement": N_("statement of account"),
+    "promise_confirmation": N_("promise confirmation"),
+}
 
 
 @router.get("/customers/{customer_id}/comms")
