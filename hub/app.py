@@ -26,9 +26,11 @@ from hub.services import (
     Audit,
     Bureaus,
     Collections,
+    Comms,
     Connectors,
     Customers,
     Deliveries,
+    Disputes,
     Exposures,
     Limits,
     Matches,
@@ -101,6 +103,14 @@ class Hub:
     @cached_property
     def collections(self) -> Collections:
         return Collections(self)
+
+    @cached_property
+    def comms(self) -> Comms:
+        return Comms(self)
+
+    @cached_property
+    def disputes(self) -> Disputes:
+        return Disputes(self)
 
     @cached_property
     def limits(self) -> Limits:

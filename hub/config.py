@@ -23,6 +23,7 @@ so they never appear in a log line.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -255,6 +256,87 @@ class CollectionsConfig(_Section):
         if not value.is_finite() or value < 0:
             raise ConfigError(f"[collections] min_overdue must be zero or more, got {self.min_overdue!r}")
         return value
+
+
+class SmtpConfig(_Section):
+    """The mail server collection emails go out through (``hub comms deliver``)."""
+
+    host: str = Field(default="127.0.0.1", description="SMTP server host name.")
+    port: int = Field(default=25, ge=1, le=65535, description="SMTP server port (587 with STARTTLS).")
+    starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS before logging in.")
+    username: Any = Field(default=None, description='Login name, or a secret reference { env = "NAME" }.')
+    password: Any = Field(
+        default=None, description='Password as a secret reference: { env = "NAME" } or { file = "path" }.'
+    )
+    timeout_seconds: float = Field(default=20.0, gt=0, description="Seconds to wait for the server.")
+
+
+class FrequencyRule(_Section):
+    """At most ``max`` contacts by ``channel`` per customer in any ``days`` days."""
+
+    channel: str = Field(min_length=1, description="Ledger channel counted (email, letter, phone...).")
+    max: int = Field(ge=0, description="Contacts allowed in the window (0: never).")
+    days: int = Field(ge=1, description="The rolling window in days.")
+
+
+def _default_frequency() -> list[FrequencyRule]:
+    return [FrequencyRule(channel="email", max=3, days=7), FrequencyRule(channel="letter", max=2, days=14)]
+
+
+class CommsConfig(_Section):
+    """Collection communications: templates, email, letters and the compliance rules (docs/communications.md)."""
+
+    templates_dir: str | None = Field(
+        default=None, description="A folder of templates that override the shipped ones (same file names)."
+    )
+    steps: dict[str, str] = Field(
+        default_factory=dict,
+        description="Ladder step names (their 'action') mapped to a template, "
+        'e.g. { "call follow-up" = "second_reminder" }.',
+    )
+    language: Literal["en", "zh_CN"] = Field(default="en", description="Language of customers without their own.")
+    time_zone: str = Field(default="UTC", description="Time zone of customers without their own (IANA name).")
+    from_address: str = Field(default="receivables@example.com", description="The From address of collection emails.")
+    from_name: str = Field(default="Accounts Receivable", description="The name shown with the From address.")
+    reply_to: str | None = Field(default=None, description="Reply-To address (default: none).")
+    company: str = Field(default="", description="Your company's name, signed under letters and emails.")
+    company_address: str = Field(default="", description="Your company's postal address, on letters.")
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    max_attempts: int = Field(default=8, ge=1, description="Tries of an email before it is dead.")
+    backoff_seconds: float = Field(default=60.0, ge=0, description="First wait before a retry; doubled each time.")
+    backoff_max_seconds: float = Field(default=3600.0, ge=0, description="Longest wait between two tries.")
+    lease_seconds: float = Field(default=600.0, gt=0, description="How long a deliverer's claim on a message lasts.")
+    frequency: list[FrequencyRule] = Field(
+        default_factory=_default_frequency, description="Contact frequency limits per customer and channel."
+    )
+    quiet_start: str = Field(default="20:00", description="Quiet hours start (customer's local time, HH:MM).")
+    quiet_end: str = Field(default="08:00", description="Quiet hours end (customer's local time, HH:MM).")
+    quiet_weekends: bool = Field(default=True, description="No emails on Saturdays and Sundays (customer's time).")
+    quiet_channels: list[str] = Field(
+        default_factory=lambda: ["email"], description="Channels the quiet hours and weekends apply to."
+    )
+    dispute_blocks_customer: bool = Field(
+        default=False,
+        description="An open dispute on any invoice stops every contact with the customer "
+        "(not only about that invoice).",
+    )
+
+    @field_validator("quiet_start", "quiet_end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        try:
+            dt.time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day (HH:MM)") from None
+        return value
+
+    def smtp_login(self, base_dir: Path) -> tuple[str | None, str | None]:
+        """The SMTP user name and password with their secret references resolved (None when not set)."""
+        user = resolve_secrets(self.smtp.username, base_dir=base_dir, key="comms.smtp.username")
+        password = resolve_secrets(self.smtp.password, base_dir=base_dir, key="comms.smtp.password")
+        if password is not None:
+            register_secret(str(password))
+        return (None if user is None else str(user)), (None if password is None else str(password))
 
 
 class CreditConfig(_Section):
@@ -593,6 +675,7 @@ class HubConfig(BaseSettings):
     bureaus: BureausConfig = Field(default_factory=BureausConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
+    comms: CommsConfig = Field(default_factory=CommsConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

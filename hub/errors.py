@@ -200,3 +200,16 @@ class AccessError(HubError):
     def __init__(self, *args: object, code: str = "forbidden", values: Mapping[str, object] | None = None) -> None:
         super().__init__(*args, values=values)
         self.code = code
+
+
+class CommsError(HubError):
+    """A collection email, letter or dispute that cannot be made as asked (hub.comms)."""
+
+
+class ComplianceBlock(CommsError):
+    """A compliance rule stops a contact; ``code`` says which (``FREQUENCY``, ``QUIET_HOURS``,
+    ``WEEKEND``, ``OPT_OUT``, ``DISPUTE_OPEN``), the message says why in the reader's language."""
+
+    def __init__(self, code: str, message: str, *, values: Mapping[str, object] | None = None) -> None:
+        super().__init__(message, values=values if values is not None else {})
+        self.code = code

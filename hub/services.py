@@ -952,3 +952,216 @@ class Trends(_Service):
                 days=days,
                 weeks=weeks,
             )
+
+
+class Comms(_Service):
+    """Collection emails, letters and statements: preview, send (queued), deliver, resend, history, contacts.
+
+    ``now`` is the clock (default: the real one); the journey test walks simulated days with it.
+    ``interest_for`` gives per-invoice late-payment interest lines (:class:`hub.comms.render.InterestHook`);
+    none by default.
+    """
+
+    interest_for: Callable[..., Any] | None = None
+
+    def _composer(self) -> Any:
+        from hub.comms import engine, render
+
+        return engine.Composer(
+            self.hub.config.comms,
+            self.hub.config.base_dir,
+            self.hub.master_source(),
+            self.interest_for or render.no_interest,
+        )
+
+    def preview(
+        self,
+        customer_id: str,
+        *,
+        step: str | None = None,
+        language: str | None = None,
+        channel: str = "email",
+        invoices: Sequence[str] = (),
+        now: dt.datetime | None = None,
+        pdf: bool = False,
+    ) -> dict[str, Any]:
+        """The message as it would go out (nothing is stored): subject, html, text, invoices and, with
+        ``pdf``, the PDF bytes."""
+        from hub.comms import render
+        from hub.store import utcnow
+
+        self._ready()
+        when = now or utcnow()
+        with self.store.connect() as conn:
+            rendered, who = self._composer().compose(
+                conn, customer_id, step=step, language=language, channel=channel, invoices=invoices, as_of=when.date()
+            )
+        out: dict[str, Any] = {
+            "customer_id": customer_id,
+            "template": rendered.template,
+            "channel": rendered.channel,
+            "language": rendered.language,
+            "to": who.email,
+            "subject": rendered.subject,
+            "html": rendered.html,
+            "text": rendered.text,
+            "invoices": rendered.invoices,
+        }
+        if pdf:
+            out["pdf"] = render.pdf(rendered.html)
+        return out
+
+    def send(
+        self,
+        customer_id: str,
+        *,
+        actor: str,
+        step: str | None = None,
+        language: str | None = None,
+        channel: str = "email",
+        invoices: Sequence[str] = (),
+        attach_statement: bool = False,
+        now: dt.datetime | None = None,
+        deliver_now: bool = False,
+    ) -> dict[str, Any]:
+        """Check the compliance rules and queue the message (a letter is made at once); ``deliver_now``
+        hands an email to the SMTP server straight away. Raises :class:`hub.errors.ComplianceBlock`."""
+        from hub.comms import engine
+        from hub.store import utcnow
+
+        self._ready()
+        when = now or utcnow()
+        row = engine.queue_message(
+            self.store,
+            self._composer(),
+            customer_id,
+            step=step,
+            language=language,
+            channel=channel,
+            invoices=invoices,
+            attach_statement=attach_statement,
+            actor=actor,
+            now=when,
+        )
+        if deliver_now and row["channel"] == "email":
+            stats = self.deliver(now=when, ids=[row["id"]])
+            with self.store.connect() as conn:
+                row = engine.message_row(conn, row["id"])
+            row["delivery"] = stats.as_dict()
+        return row
+
+    def deliver(self, *, now: dt.datetime | None = None, limit: int = 100, ids: Sequence[int] | None = None) -> Any:
+        """Hand due emails to the SMTP server (claims, retries, dead on 5xx): :class:`hub.comms.engine.DeliverStats`."""
+        from hub.comms.engine import Deliverer
+
+        self._ready()
+        return Deliverer(self.store, self.hub.config.comms, self.hub.config.base_dir).deliver(
+            now=now, limit=limit, ids=ids
+        )
+
+    def resend(self, ref: str, *, actor: str, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Queue a message again with a new Message-ID (by its Message-ID or number)."""
+        from hub.comms import engine
+        from hub.store import utcnow
+
+        self._ready()
+        return engine.resend(self.store, self.hub.config.comms, ref, actor=actor, now=now or utcnow())
+
+    def messages(
+        self, *, customer_id: str | None = None, status: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Messages newest first."""
+        from hub.comms import engine
+
+        self._ready()
+        with self.store.connect() as conn:
+            return engine.messages(conn, customer_id=customer_id, status=status, limit=limit)
+
+    def message(self, ref: str) -> tuple[dict[str, Any], str, bytes | None]:
+        """One message, its HTML and its attachment (a letter's PDF)."""
+        from hub.comms import engine
+
+        self._ready()
+        with self.store.connect() as conn:
+            return engine.message_body(conn, ref)
+
+    def contact(
+        self,
+        customer_id: str,
+        *,
+        actor: str,
+        email: str | None = None,
+        language: str | None = None,
+        time_zone: str | None = None,
+        opt_out: Sequence[str] = (),
+        opt_in: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Set a customer's email, language, time zone and opt-outs (what is not given stays)."""
+        from dataclasses import asdict
+
+        from hub.comms import engine
+
+        self._ready()
+        found = engine.set_contact(
+            self.store,
+            customer_id,
+            email=email,
+            language=language,
+            time_zone=time_zone,
+            opt_out=opt_out,
+            opt_in=opt_in,
+            actor=actor,
+            master_source=self.hub.master_source(),
+        )
+        return {**asdict(found), "opt_out": list(found.opt_out)}
+
+    def contact_of(self, customer_id: str) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        from hub.comms import engine
+
+        self._ready()
+        with self.store.connect() as conn:
+            found = engine.contact(conn, customer_id)
+        return {**asdict(found), "opt_out": list(found.opt_out)}
+
+
+class Disputes(_Service):
+    """Disputes and deductions: a customer contests an invoice (or its account); open ones pause the ladder."""
+
+    def open(
+        self,
+        customer_id: str,
+        *,
+        actor: str,
+        reason: str,
+        invoice: str | None = None,
+        amount: Decimal | None = None,
+        at: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        from hub.comms import engine
+
+        self._ready()
+        return engine.open_dispute(
+            self.store,
+            customer_id,
+            invoice=invoice,
+            reason=reason,
+            amount=amount,
+            actor=actor,
+            at=at,
+            master_source=self.hub.master_source(),
+        )
+
+    def resolve(self, dispute_id: int, *, actor: str, resolution: str, at: dt.datetime | None = None) -> dict[str, Any]:
+        from hub.comms import engine
+
+        self._ready()
+        return engine.resolve_dispute(self.store, dispute_id, resolution=resolution, actor=actor, at=at)
+
+    def list(self, *, status: str | None = None, customer_id: str | None = None) -> list[dict[str, Any]]:
+        from hub.comms import engine
+
+        self._ready()
+        with self.store.connect() as conn:
+            return engine.disputes(conn, status=status, customer_id=customer_id)

@@ -73,6 +73,7 @@ COMMAND_MODULES = (
     "exposure",
     "outbox",
     "collection",
+    "comms",
     "limits",
     "customers",
     "bureau",

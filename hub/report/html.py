@@ -466,6 +466,9 @@ def _next_action(plan: dict[str, Any] | None, as_of: dt.date, w: Words) -> str:
         return f'<span class="plan paused" title="{reason}">{esc(text)}</span>'
     if plan.get("ladder_done"):
         return f'<span class="plan done" title="{reason}">{esc(_("every collection step taken"))}</span>'
+    if plan.get("paused_by_dispute"):
+        text = _("waiting: every overdue invoice is disputed")
+        return f'<span class="plan paused" title="{reason}">{esc(text)}</span>'
     due_on = str(plan.get("due_on") or "")
     due = bool(due_on) and due_on <= as_of.isoformat()
     when = _("due %(day)s", day=w.day(due_on)) if due else _("from %(day)s", day=w.day(due_on))

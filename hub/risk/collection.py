@@ -20,6 +20,7 @@ of the risk run uses (:class:`hub.exposure.CustomerIndex`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import uuid
@@ -515,6 +516,10 @@ def plan_next_actions(
     targets = [c for c in customers if c.exposure.overdue_amount > minimum and c.exposure.oldest_due_date is not None]
     if not targets:
         return {}
+    paused: dict[str, dict[str, Any]] = {}
+    targets = _without_disputed(conn, targets, as_of, minimum, paused)
+    if not targets:
+        return paused
     logged = _logged_actions(
         conn,
         resolver(index) if index is not None else canonical_customer_ids(conn),
@@ -522,9 +527,96 @@ def plan_next_actions(
         since=min(c.exposure.oldest_due_date for c in targets if c.exposure.oldest_due_date is not None),
         until=as_of,
     )
-    return {
+    plans = {
         c.customer_id: _plan(c, settings.ladder(c.band), logged.get(c.customer_id, []), grace, as_of) for c in targets
     }
+    for c in targets:
+        if c.customer_id in paused:  # some invoices disputed: the plan says which were left out
+            plans[c.customer_id]["disputed"] = paused.pop(c.customer_id)["disputed"]
+    return {**paused, **plans}
+
+
+def _without_disputed(
+    conn: sa.Connection,
+    targets: list[CustomerRisk],
+    as_of: dt.date,
+    minimum: Decimal,
+    paused: dict[str, dict[str, Any]],
+) -> list[CustomerRisk]:
+    """The customers with their disputed invoices' overdue amounts taken out (hub.comms disputes pause the
+    ladder for those invoices). A customer left with nothing overdue, or disputing its whole account, gets
+    a plan saying the ladder waits for the dispute (in ``paused``); one with some invoices disputed is
+    planned from the rest and noted in ``paused`` with the invoices left out."""
+    d = schema.dispute
+    wanted = {c.customer_id for c in targets}
+    open_rows = [
+        r
+        for r in conn.execute(sa.select(d.c.customer_id, d.c.invoice_number).where(d.c.status == "open"))
+        if r[0] in wanted
+    ]
+    if not open_rows:
+        return targets
+    disputed: dict[str, set[str | None]] = defaultdict(set)
+    for cid, number in open_rows:
+        disputed[cid].add(number)
+    inv = schema.invoice
+    overdue: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(
+        sa.select(
+            schema.invoice_customer_id.label("cid"), inv.c.number, inv.c.due_date, inv.c.currency, inv.c.open_amount
+        )
+        .select_from(inv.outerjoin(schema.customer, schema.invoice_customer))
+        .where(inv.c.open_amount > 0, inv.c.due_date < as_of)
+    ):
+        if row.cid in disputed:
+            overdue[row.cid].append(row)
+    out = []
+    for c in targets:
+        numbers = disputed.get(c.customer_id)
+        if not numbers:
+            out.append(c)
+            continue
+        exp = c.exposure
+        rest = [r for r in overdue[c.customer_id] if r.number not in numbers]
+        left_out = sorted(r.number for r in overdue[c.customer_id] if r.number in numbers)
+        amount = ZERO
+        for r in rest:
+            rate = Decimal(1) if r.currency == exp.currency else Decimal(exp.fx_rates.get(r.currency, "0") or "0")
+            amount += r.open_amount * rate
+        amount = amount.quantize(CENT, ROUND_HALF_UP)
+        if None in numbers or not rest or amount <= minimum:
+            said = Message(
+                N_(
+                    "Every overdue invoice of the customer is disputed (%(invoices)s); "
+                    "the ladder waits for the dispute."
+                ),
+                invoices=", ".join(left_out) or "account",
+            )
+            plan: dict[str, Any] = {
+                "overdue": str(exp.overdue_amount),
+                "currency": exp.currency,
+                "band": c.band,
+                "disputed": left_out,
+                "paused_by_dispute": True,
+            }
+            _say(plan, said)
+            paused[c.customer_id] = plan
+            continue
+        oldest = min(r.due_date for r in rest)
+        paused[c.customer_id] = {"disputed": left_out}
+        out.append(
+            dataclasses.replace(
+                c,
+                exposure=exp.model_copy(
+                    update={
+                        "overdue_amount": amount,
+                        "oldest_due_date": oldest,
+                        "max_days_past_due": (as_of - oldest).days,
+                    }
+                ),
+            )
+        )
+    return out
 
 
 def _logged_actions(

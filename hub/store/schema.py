@@ -784,3 +784,76 @@ the dashboard's DSO and overdue-by-bucket trends read (``exposure`` holds only t
 BULK_DEFERRED_INDEXES: dict[str, tuple[sa.Index, ...]] = {
     "invoice": (invoice_open_customer,),
 }
+
+
+# -- collection communications (hub.comms, docs/communications.md) ------------------------------------
+
+comms_contact = sa.Table(
+    "comms_contact",
+    metadata,
+    sa.Column("customer_id", sa.String(255), primary_key=True),
+    sa.Column("email", sa.String(320)),
+    sa.Column("language", sa.String(10)),
+    sa.Column("time_zone", sa.String(64)),
+    # channels the customer asked not to be contacted by (email, letter...)
+    sa.Column("opt_out", sa.JSON, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.String(255)),
+)
+"""How to reach a customer for collections: email, language, time zone and opt-outs (``hub comms contact``)."""
+
+dispute = sa.Table(
+    "dispute",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    # the contested invoice; NULL: the customer contests its account as a whole
+    sa.Column("invoice_number", sa.String(255)),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("amount", Money),
+    sa.Column("currency", sa.String(3)),
+    sa.Column("status", sa.String(20), nullable=False),  # open | resolved
+    # "customer|invoice" while open, NULL once resolved: one open dispute per invoice, whoever opens it
+    sa.Column("open_key", sa.String(600), unique=True),
+    sa.Column("opened_at", TS, nullable=False),
+    sa.Column("opened_by", sa.String(255)),
+    sa.Column("resolved_at", TS),
+    sa.Column("resolved_by", sa.String(255)),
+    sa.Column("resolution", sa.Text),
+    sa.Index("ix_dispute_customer_status", "customer_id", "status"),
+)
+"""Disputes and deductions: a customer contests an invoice (or its account); open ones pause the ladder."""
+
+comms_message = sa.Table(
+    "comms_message",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("message_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),  # email | letter
+    sa.Column("template", sa.String(60), nullable=False),
+    sa.Column("language", sa.String(10), nullable=False),
+    sa.Column("to_address", sa.String(320)),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("body_html", sa.Text, nullable=False),
+    sa.Column("body_text", sa.Text, nullable=False),
+    sa.Column("invoice_numbers", sa.JSON, nullable=False),
+    sa.Column("attachment", sa.LargeBinary),
+    sa.Column("attachment_name", sa.String(200)),
+    # pending -> sent | failed (will retry) -> dead (5xx rejection or too many tries); blocked at delivery
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(255)),
+    sa.Column("sent_at", TS),
+    sa.Column("claimed_by", sa.String(200)),
+    sa.Column("claim_expires_at", TS),
+    # the collection ledger line the send wrote (collection_action.id)
+    sa.Column("action_id", sa.Integer),
+    sa.Column("resent_from", sa.Integer),
+    sa.Index("ix_comms_message_status", "status", "next_attempt_at"),
+    sa.Index("ix_comms_message_customer", "customer_id", "created_at"),
+)
+"""Collection emails and letters: queued, delivered with retries and claims, each send one ledger line."""

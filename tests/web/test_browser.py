@@ -209,6 +209,8 @@ PAGES = {
     "customer": "/customers/{customer}",
     "receipt": "/receipts/{receipt}",
     "collections": "/collections",
+    "comms": "/customers/{customer}/comms",
+    "disputes": "/disputes",
     "limits": "/limits",
     "connectors": "/connectors",
     "audit": "/audit",
