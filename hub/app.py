@@ -25,11 +25,13 @@ from hub.plugins import PluginHost, load_plugins
 from hub.services import (
     Audit,
     Bureaus,
+    Cases,
     Collections,
     Connectors,
     Customers,
     Deliveries,
     Exposures,
+    Interest,
     Limits,
     Matches,
     Tokens,
@@ -137,6 +139,16 @@ class Hub:
     @cached_property
     def webhooks(self) -> Webhooks:
         return Webhooks(self)
+
+    @cached_property
+    def interest(self) -> Interest:
+        """Late-payment interest and fees (:mod:`hub.interest`)."""
+        return Interest(self)
+
+    @cached_property
+    def cases(self) -> Cases:
+        """Litigation, arbitration and agency cases (:mod:`hub.cases`)."""
+        return Cases(self)
 
     @cached_property
     def queue(self) -> Queue:

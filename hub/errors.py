@@ -200,3 +200,7 @@ class AccessError(HubError):
     def __init__(self, *args: object, code: str = "forbidden", values: Mapping[str, object] | None = None) -> None:
         super().__init__(*args, values=values)
         self.code = code
+
+
+class CaseError(HubError):
+    """A litigation, arbitration or agency case could not be opened, changed or handed over (``hub.cases``)."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import pairwise
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
@@ -167,7 +168,7 @@ def compute(
     bounds = sorted(cuts)
     periods: list[Period] = []
     with localcontext(Context(prec=50)):
-        for low, high in zip(bounds, bounds[1:], strict=False):
+        for low, high in pairwise(bounds):
             principal = open_now + sum((amount for day, amount in paid if day >= low), ZERO)
             if principal <= 0:
                 continue
@@ -371,9 +372,7 @@ def queue_invoice(
                 )
             )
             enqueue(conn, [event], sinks, now)
-            store.audit(
-                conn, actor, "interest.invoice", "customer", customer_id, period=period, totals=event.totals
-            )
+            store.audit(conn, actor, "interest.invoice", "customer", customer_id, period=period, totals=event.totals)
     except sa.exc.IntegrityError:
         found = _charge(store, customer_id, period)
         if found is None:

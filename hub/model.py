@@ -458,9 +458,7 @@ class InterestInvoice(HubModel):
 
 #: Everything the outbox carries to sinks; ``kind`` tells them apart. A sink acknowledges kinds it
 #: does not handle (``DeliveryResult(ok=True)``) so they do not pile up for it.
-OutboxEvent = Annotated[
-    FlagChange | BandChange | CreditLimitChange | InterestInvoice, Field(discriminator="kind")
-]
+OutboxEvent = Annotated[FlagChange | BandChange | CreditLimitChange | InterestInvoice, Field(discriminator="kind")]
 
 
 RECORD_TYPES: dict[str, type[SourceRecord]] = {
