@@ -35,8 +35,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import pairwise
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
