@@ -643,7 +643,7 @@ SHEETS: dict[str, tuple[str, list[str]]] = {
     "invoices": (
         N_("Invoices"),
         [
-            N_("Invoice"),
+            N_("Invoice number"),
             N_("Issue date"),
             N_("Due date"),
             N_("Currency"),
@@ -709,7 +709,7 @@ CASE_KIND_LABELS = {
     "agency": N_("collection agency"),
 }
 CASE_STATUS_LABELS = {
-    "open": N_("open"),
+    "open": N_("in progress"),
     "filed": N_("filed"),
     "judgment": N_("judgment"),
     "settled": N_("settled"),

@@ -73,6 +73,7 @@ COMMAND_MODULES = (
     "exposure",
     "outbox",
     "collection",
+    "cases",
     "limits",
     "customers",
     "bureau",

@@ -15,7 +15,17 @@ if TYPE_CHECKING:
 
 def register(app: FastAPI) -> None:
     """Add the console's pages to ``app``."""
-    from hub.web.console import audit, collections, connectors, customers, dashboard, language, limits, receipts
+    from hub.web.console import (
+        audit,
+        cases,
+        collections,
+        connectors,
+        customers,
+        dashboard,
+        language,
+        limits,
+        receipts,
+    )
 
-    for module in (dashboard, receipts, customers, collections, limits, connectors, audit, language):
+    for module in (dashboard, receipts, customers, cases, collections, limits, connectors, audit, language):
         app.include_router(module.router)

@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, str, tuple[str, ...] | None], ...] = (
     ("receipts", "/receipts", N_("Receipts"), None),
     ("customers", "/customers", N_("Customers"), None),
     ("collections", "/collections", N_("Collections"), None),
+    ("cases", "/cases", N_("Cases"), None),
     ("limits", "/limits", N_("Limits"), None),
     ("connectors", "/connectors", N_("Connectors"), ("admin", "finance", "credit", "viewer")),
     ("audit", "/audit", N_("Audit"), ("admin",)),
