@@ -86,7 +86,7 @@ def test_one_running_case_per_customer_and_kind(hub: Hub) -> None:
         hub.cases.open("C404", kind="agency", actor="bob")
     with pytest.raises(CaseError, match="has no invoice INV-404"):
         hub.cases.open("C2", kind="agency", actor="bob", invoices=["INV-404"])
-    with pytest.raises(CaseError, match="an agency case is never|can move to settled, closed, written_off, not filed"):
+    with pytest.raises(CaseError, match="can move to settled, closed, written_off, not filed"):
         hub.cases.set_status(first["id"], "filed", actor="ann")
     assert [c["id"] for c in hub.cases.list(status="active", kind="agency")] == [first["id"]]
 
@@ -147,7 +147,7 @@ def test_a_recovery_is_a_receipt_allocated_to_the_oldest_open_invoices_and_lower
     )
     assert rec.allocated == [("INV-1", Decimal("1000.00")), ("INV-2", Decimal("200.00"))]
     assert (rec.unapplied, rec.recovered) == (Decimal("0.00"), Decimal("1200.00"))
-    with pytest.raises(CaseError, match="recovery IA-2024-7 of case .* is already recorded"):
+    with pytest.raises(CaseError, match=r"recovery IA-2024-7 of case \d+ is already recorded"):
         hub.cases.recovery(case["id"], Decimal("1200.00"), ref="IA-2024-7", actor="ann", booked_on=AS_OF)
     shown = hub.cases.show(case["id"])
     assert shown["recovered"] == Decimal("1200.00") and shown["open_now"] == Decimal("300.00")
@@ -197,7 +197,7 @@ def test_the_handover_workbook_reads_back_in_english_and_chinese(hub: Hub, tmp_p
         hub.cases.handover(case["id"], str(tmp_path / "zh.xlsx"), language="zh_CN", as_of=AS_OF)["path"]
     )
     assert zh.sheetnames == ["发票", "催收记录", "付款承诺", "联系信息", "案件摘要"]
-    assert list(zh["发票"].iter_rows(values_only=True))[0][:3] == ("发票号", "开票日期", "到期日")
+    assert next(zh["发票"].iter_rows(values_only=True))[:3] == ("发票号", "开票日期", "到期日")
     assert dict(list(zh["案件摘要"].iter_rows(values_only=True))[1:])["类型"] == "催收机构"
 
     archive = hub.cases.handover(case["id"], str(tmp_path / "zh.zip"), fmt="csv", language="zh_CN", as_of=AS_OF)
