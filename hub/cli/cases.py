@@ -132,7 +132,7 @@ def _case_table(title: str, cases: list[dict[str, Any]]) -> Any:
                 c["court"] or c["agency"] or "-",
                 c["case_number"] or c["agency_ref"] or "-",
                 fmt.money(c["claimed"], c["currency"]),
-                fmt.money(c.get("costs", c.get("costs_total"))),
+                fmt.money(c["costs_total"] if "costs_total" in c else c["costs"]),
                 fmt.money(c["recovered"]),
                 short_time(c["opened_at"].isoformat()),
             ]
