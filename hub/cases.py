@@ -35,7 +35,7 @@ import sqlalchemy as sa
 
 from hub import i18n
 from hub.config import InterestConfig
-from hub.errors import CaseError
+from hub.errors import CaseError, MatchError
 from hub.i18n import N_
 from hub.recon.types import LIVE
 from hub.store import Store, schema, utcnow
@@ -130,7 +130,7 @@ def customer_invoices(conn: sa.Connection, customer_id: str, numbers: Sequence[s
     ]
 
 
-def _known_customer(conn: sa.Connection, customer_id: str) -> bool:
+def known_customer(conn: sa.Connection, customer_id: str) -> bool:
     c, inv = schema.customer, schema.invoice
     if conn.execute(sa.select(c.c.id).where(c.c.canonical_id == customer_id).limit(1)).first() is not None:
         return True
@@ -327,7 +327,7 @@ def open_case(
     cc = schema.collection_case
     try:
         with store.begin() as conn:
-            if not _known_customer(conn, customer_id):
+            if not known_customer(conn, customer_id):
                 raise CaseError(N_("no customer %(customer)r in the hub"), values={"customer": customer_id})
             running = _active_case(conn, customer_id, kind)
             if running is not None:
@@ -536,6 +536,8 @@ class Recovery:
     unapplied: Decimal
     recovered: Decimal
     """The case's recoveries in all, this one included."""
+    problem: str | None = None
+    """Why the receipt could not be allocated (it stays open for the matching desk), else None."""
 
 
 def record_recovery(
@@ -627,12 +629,25 @@ def record_recovery(
         part = min(inv.open, left)
         lines.append(Line(inv.number, part))
         left -= part
+    problem = None
     if lines:  # in the matching desk's own transaction, with its lock and checks; a failure leaves the receipt open
-        HandDesk(store).allocate(external_id, lines, actor=actor, note=f"recovery {ref} of case {case_id}")
+        try:
+            HandDesk(store).allocate(external_id, lines, actor=actor, note=f"recovery {ref} of case {case_id}")
+        except MatchError as exc:
+            problem = str(exc)
+            lines, left = [], amount
     with store.connect() as conn:
         recovered = _sums(conn, schema.case_recovery, [case_id])[case_id]
     return Recovery(
-        case_id, ref, external_id, amount, row.currency, [(x.invoice, x.amount) for x in lines], left, recovered
+        case_id,
+        ref,
+        external_id,
+        amount,
+        row.currency,
+        [(x.invoice, x.amount) for x in lines],
+        left,
+        recovered,
+        problem,
     )
 
 

@@ -965,6 +965,7 @@ class Interest(_Service):
         from hub.interest import interest_for, totals
 
         self._ready()
+        self._known(customer_id)
         day = self.hub.as_of(as_of)
         lines = interest_for(self.hub, customer_id, day)
         return {
@@ -974,6 +975,14 @@ class Interest(_Service):
             "lines": [line.as_dict() for line in lines],
             "totals": {ccy: str(v) for ccy, v in sorted(totals(lines).items())},
         }
+
+    def _known(self, customer_id: str) -> None:
+        from hub.cases import known_customer
+        from hub.errors import NotFoundError
+
+        with self.store.connect() as conn:
+            if not known_customer(conn, customer_id):
+                raise NotFoundError(N_("no customer %(customer)r in the hub"), values={"customer": customer_id})
 
     def lines(self, customer_id: str, as_of: dt.date | None = None) -> list[Any]:
         """The customer's :class:`hub.interest.InterestLine` objects (Decimals), for pages and templates."""
@@ -1003,6 +1012,7 @@ class Interest(_Service):
                 N_("[interest] sinks names %(sinks)s, which are not configured sinks"),
                 values={"sinks": ", ".join(unknown)},
             )
+        self._known(customer_id)
         day = self.hub.as_of(as_of)
         period = period or day.strftime("%Y-%m")
         if not re.fullmatch(r"[0-9A-Za-z._-]{1,20}", period):

@@ -361,6 +361,7 @@ def _recovery(
             "allocated": [{"invoice": n, "amount": str(a)} for n, a in rec.allocated],
             "unapplied": str(rec.unapplied),
             "recovered": str(rec.recovered),
+            "problem": rec.problem,
         },
         facts(
             f"recovery {rec.ref} of case {case_id}",
@@ -370,6 +371,7 @@ def _recovery(
                 ("unapplied", fmt.money(rec.unapplied)),
                 ("recovered in all", fmt.money(rec.recovered, rec.currency)),
                 ("receipt", rec.receipt),
+                *([("not allocated", rec.problem)] if rec.problem else []),
             ],
         ),
     )

@@ -126,6 +126,8 @@ def test_a_hub_passes_its_own_settings(store: Store, db_url: str, tmp_path: Path
         assert line.interest == Decimal("205.48")
         shown = hub.interest.show("C1", dt.date(2024, 3, 31))
         assert shown["lines"][0]["interest"] == "205.48" and shown["totals"] == {"EUR": "245.48"}
+        with pytest.raises(HubError, match="no customer 'C404' in the hub"):
+            hub.interest.show("C404", dt.date(2024, 3, 31))
     finally:
         hub.close()
 
