@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 with warnings.catch_warnings():
@@ -88,6 +91,32 @@ def test_the_cases_pages_and_the_interest_table_render_and_act(hub: Hub, client:
     assert client.get("/cases/99999").status_code == 404
 
 
+def test_a_case_is_opened_from_the_cases_page_and_its_handover_file_downloads(hub: Hub, client: TestClient) -> None:
+    customer = _overdue_customer(hub)
+    csrf = login(client, "carl")
+    form = {"csrf_token": csrf, "customer": customer, "kind": "agency", "where": "Inkasso AG", "ref": "IA-5"}
+    opened = client.post("/cases/open", data=form)
+    assert opened.status_code == 303 and opened.headers["location"].startswith("/cases/")
+    case_id = int(opened.headers["location"].rsplit("/", 1)[1])
+    case = hub.cases.show(case_id)
+    assert (case["customer_id"], case["agency"], case["agency_ref"], case["opened_by"]) == (
+        customer,
+        "Inkasso AG",
+        "IA-5",
+        "carl",
+    )
+    again = client.post("/cases/open", data=form)
+    assert again.status_code == 409 and "already has a running agency case" in again.text
+    assert client.post("/language", data={"csrf_token": csrf, "locale": "zh_CN", "next": "/"}).status_code == 303
+    answer = client.get(f"/cases/{case_id}/handover")
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    assert book.sheetnames[0] == "发票"
+    zipped = client.get(f"/cases/{case_id}/handover?fmt=csv&lang=en")
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as z:
+        assert z.read("invoices.csv").decode("utf-8-sig").startswith("Invoice number,")
+
+
 def test_a_viewer_reads_cases_but_cannot_change_them(hub: Hub, client: TestClient) -> None:
     customer = _overdue_customer(hub)
     case = hub.cases.open(customer, kind="litigation", actor="ann", court="District Court")
@@ -96,4 +125,8 @@ def test_a_viewer_reads_cases_but_cannot_change_them(hub: Hub, client: TestClien
     assert page.status_code == 200 and 'id="status-form"' not in page.text
     answer = client.post(f"/cases/{case['id']}/status", data={"csrf_token": csrf, "status": "filed"})
     assert answer.status_code == 403
+    assert 'id="open-case"' not in client.get("/cases").text
+    assert (
+        client.post("/cases/open", data={"csrf_token": csrf, "customer": customer, "kind": "agency"}).status_code == 403
+    )
     assert hub.cases.show(case["id"])["status"] == "open"

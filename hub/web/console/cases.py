@@ -53,6 +53,18 @@ def _label(locale: str) -> Any:
 def cases(
     request: Request, *, status: str = "", kind: str = "", user: Annotated[WebUser, Depends(current_user)]
 ) -> Response:
+    return _cases_page(request, user, status=status, kind=kind)
+
+
+def _cases_page(
+    request: Request,
+    user: WebUser,
+    *,
+    status: str = "",
+    kind: str = "",
+    flashes: list[tuple[str, str]] | None = None,
+    status_code: int = 200,
+) -> Response:
     hub = hub_of(request)
     locale = locale_for(request)
     page = Paging.of(request, sort="-opened", allowed=("opened",), locale=locale)
@@ -83,6 +95,9 @@ def cases(
         statuses=CASE_STATUSES,
         kinds=CASE_KINDS,
         case_label=_label(locale),
+        can_write=user.has(*WRITERS),
+        flashes=flashes or [],
+        status_code=status_code,
     )
 
 
@@ -120,6 +135,65 @@ def _case_page(
         can_write=user.has(*WRITERS),
         flashes=flashes or [],
         status_code=status_code,
+    )
+
+
+@router.post("/cases/open")
+async def open_case(request: Request, *, user: Annotated[WebUser, Depends(require(*WRITERS))]) -> Response:
+    """Open a case from the form on the Cases page; the new case's page follows."""
+    locale = locale_for(request)
+    form = await request.form()
+    text = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    kind = text.get("kind", "")
+    where, ref = text.get("where") or None, text.get("ref") or None
+    try:
+        case = hub_of(request).cases.open(
+            text.get("customer", ""),
+            kind=kind,
+            actor=user.actor,
+            court=where if kind != "agency" else None,
+            case_number=ref if kind != "agency" else None,
+            agency=where if kind == "agency" else None,
+            agency_ref=ref if kind == "agency" else None,
+            note=text.get("note") or None,
+        )
+    except HubError as exc:
+        return _cases_page(request, user, flashes=[("error", i18n.error_text(locale, exc))], status_code=409)
+    return RedirectResponse(f"/cases/{case['id']}", status_code=303)
+
+
+@router.get("/cases/{case_id}/handover")
+def handover(
+    case_id: int,
+    request: Request,
+    *,
+    lang: str = "",
+    fmt: str = "xlsx",
+    user: Annotated[WebUser, Depends(current_user)],
+) -> Response:
+    """The handover file for the agency or lawyer, in the reader's language (or ``lang``)."""
+    import tempfile
+    from pathlib import Path
+
+    locale = lang if lang in i18n.LOCALE_NAMES else locale_for(request)
+    chosen = "csv" if fmt == "csv" else "xlsx"
+    suffix = "zip" if chosen == "csv" else "xlsx"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"case-{case_id}.{suffix}"
+        try:
+            hub_of(request).cases.handover(case_id, str(path), fmt=chosen, language=locale, actor=user.actor)
+        except HubError as exc:
+            return _case_page(
+                request, user, case_id, flashes=[("error", i18n.error_text(locale, exc))], status_code=404
+            )
+        body = path.read_bytes()
+    media = (
+        "application/zip" if chosen == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}-handover.{suffix}"'},
     )
 
 
