@@ -315,7 +315,12 @@ def queue_invoice(
         with store.begin() as conn:
             lines = _lines(conn, customer_id, as_of, settings)
             before: dict[str, tuple[Decimal, bool]] = {}
-            for (earlier,) in conn.execute(sa.select(ic.c.lines).where(ic.c.customer_id == customer_id)):
+            # what other periods billed (the same period's row, if another process just wrote it, is
+            # not "earlier": the insert below then fails on the unique key and returns that row)
+            earlier_rows = conn.execute(
+                sa.select(ic.c.lines).where(ic.c.customer_id == customer_id, ic.c.period != period)
+            )
+            for (earlier,) in earlier_rows:
                 for item in earlier:
                     interest, compensated = before.get(item["invoice"], (ZERO, False))
                     before[item["invoice"]] = (
@@ -340,6 +345,8 @@ def queue_invoice(
                         )
                     )
             if not billed:
+                if (found := _charge_in(conn, customer_id, period)) is not None:
+                    return found
                 raise HubError(
                     N_("no late-payment interest is due from %(customer)s at %(day)s"),
                     values={"customer": customer_id, "day": as_of.isoformat()},
@@ -382,10 +389,14 @@ def queue_invoice(
 
 
 def _charge(store: Store, customer_id: str, period: str) -> Charge | None:
-    ic, ob = schema.interest_charge, schema.outbox
     with store.connect() as conn:
-        row = conn.execute(sa.select(ic).where(ic.c.customer_id == customer_id, ic.c.period == period)).first()
-        if row is None:
-            return None
-        sinks = sorted(conn.execute(sa.select(ob.c.sink).where(ob.c.event_id == row.event_id)).scalars())
+        return _charge_in(conn, customer_id, period)
+
+
+def _charge_in(conn: sa.Connection, customer_id: str, period: str) -> Charge | None:
+    ic, ob = schema.interest_charge, schema.outbox
+    row = conn.execute(sa.select(ic).where(ic.c.customer_id == customer_id, ic.c.period == period)).first()
+    if row is None:
+        return None
+    sinks = sorted(conn.execute(sa.select(ob.c.sink).where(ob.c.event_id == row.event_id)).scalars())
     return Charge(customer_id, period, row.event_id, list(row.lines), dict(row.totals), False, sinks)

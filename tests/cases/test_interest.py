@@ -163,3 +163,28 @@ def test_the_example_config_reads(tmp_path: Path) -> None:
     settings = load_config(tmp_path / "hub.toml").interest
     assert settings.rate_table()[-1] == (dt.date(2024, 7, 1), Decimal("4.25"))
     assert settings.compensation_for("CNY") == Decimal(300) and settings.compensation_for("EUR") == Decimal(40)
+
+
+def test_two_interest_invoices_at_once_queue_one_event(store: Store, db_url: str, tmp_path: Path) -> None:
+    import threading
+
+    book(store, ("INV-1", "10000.00", "EUR"))
+    hubs = [make_hub(tmp_path / f"h{n}", db_url) for n in range(4) if (tmp_path / f"h{n}").mkdir() is None]
+    barrier = threading.Barrier(len(hubs))
+    charges: list[object] = []
+
+    def run(hub: object) -> None:
+        barrier.wait()
+        charges.append(hub.interest.invoice("C1", as_of=dt.date(2024, 3, 31), actor="ann"))  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=run, args=(h,)) for h in hubs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert len(charges) == 4 and sum(c.created for c in charges) == 1  # type: ignore[attr-defined]
+        assert len(hubs[0].deliveries.view(["pending"]).rows["pending"]) == 1
+    finally:
+        for h in hubs:
+            h.close()
