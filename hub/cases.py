@@ -612,30 +612,39 @@ def record_recovery(
                     None,
                 )
             store.audit(conn, actor, "case.recovery", "case", str(case_id), ref=ref, amount=str(amount))
-            wanted = [
-                i
-                for i in customer_invoices(conn, row.customer_id, row.invoices)
-                if i.open > 0 and i.currency == row.currency
-            ]
     except sa.exc.IntegrityError:
         raise CaseError(
             N_("recovery %(ref)s of case %(case)s is already recorded"), values={"ref": ref, "case": case_id}
         ) from None
     lines: list[Line] = []
     left = amount
-    for inv in wanted:
-        if left <= 0:
-            break
-        part = min(inv.open, left)
-        lines.append(Line(inv.number, part))
-        left -= part
     problem = None
-    if lines:  # in the matching desk's own transaction, with its lock and checks; a failure leaves the receipt open
+    # The matching desk allocates in its own transaction, under its lock and with its checks. Another
+    # recovery (or a match) allocated meanwhile makes these amounts too much: read them again and retry.
+    for _attempt in range(3):
+        with store.connect() as conn:
+            wanted = [
+                i
+                for i in customer_invoices(conn, row.customer_id, row.invoices)
+                if i.open > 0 and i.currency == row.currency
+            ]
+        lines, left = [], amount
+        for inv in wanted:
+            if left <= 0:
+                break
+            part = min(inv.open, left)
+            lines.append(Line(inv.number, part))
+            left -= part
+        if not lines:
+            break
         try:
             HandDesk(store).allocate(external_id, lines, actor=actor, note=f"recovery {ref} of case {case_id}")
-        except MatchError as exc:
+            problem = None
+            break
+        except MatchError as exc:  # a failure leaves the receipt open for the matching desk
             problem = str(exc)
-            lines, left = [], amount
+    if problem is not None:
+        lines, left = [], amount
     with store.connect() as conn:
         recovered = _sums(conn, schema.case_recovery, [case_id])[case_id]
     return Recovery(

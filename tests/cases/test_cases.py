@@ -208,3 +208,31 @@ def test_the_handover_workbook_reads_back_in_english_and_chinese(hub: Hub, tmp_p
     assert header[0] == "发票号" and first[0] == "INV-1"
     with pytest.raises(HubError, match="language must be one of en, zh_CN"):
         hub.cases.handover(case["id"], str(tmp_path / "x.xlsx"), language="fr")
+
+
+def test_two_recoveries_at_once_never_allocate_more_than_is_open(hub: Hub, db_url: str) -> None:
+    from hub.cases import record_recovery
+
+    case = hub.cases.open("C1", kind="agency", actor="ann", agency="Inkasso AG")
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+
+    def attempt(ref: str) -> None:
+        store = Store(db_url)
+        try:
+            barrier.wait()
+            results.append(record_recovery(store, case["id"], Decimal("800.00"), booked_on=AS_OF, ref=ref, actor=ref))
+        finally:
+            store.dispose()
+
+    threads = [threading.Thread(target=attempt, args=(ref,)) for ref in ("R-1", "R-2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 2
+    allocated = sum((a for r in results for _n, a in r.allocated), Decimal(0))  # type: ignore[attr-defined]
+    unapplied = sum((r.unapplied for r in results), Decimal(0))  # type: ignore[attr-defined]
+    assert (allocated, unapplied) == (Decimal("1500.00"), Decimal("100.00"))
+    shown = hub.cases.show(case["id"])
+    assert shown["open_now"] == Decimal("0.00") and shown["recovered"] == Decimal("1600.00")
