@@ -25,6 +25,7 @@ from hub.plugins import PluginHost, load_plugins
 from hub.services import (
     Audit,
     Bureaus,
+    Cases,
     Collections,
     Comms,
     Connectors,
@@ -32,6 +33,7 @@ from hub.services import (
     Deliveries,
     Disputes,
     Exposures,
+    Interest,
     Limits,
     Matches,
     Tokens,
@@ -147,6 +149,16 @@ class Hub:
     @cached_property
     def webhooks(self) -> Webhooks:
         return Webhooks(self)
+
+    @cached_property
+    def interest(self) -> Interest:
+        """Late-payment interest and fees (:mod:`hub.interest`)."""
+        return Interest(self)
+
+    @cached_property
+    def cases(self) -> Cases:
+        """Litigation, arbitration and agency cases (:mod:`hub.cases`)."""
+        return Cases(self)
 
     @cached_property
     def queue(self) -> Queue:

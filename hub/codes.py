@@ -64,6 +64,26 @@ class CollectionChannel(StrEnum):
     AGENCY = "agency"
 
 
+def N_(text: str) -> str:
+    """Marks a text for translation (:func:`hub.i18n.N_`, kept here so this module stays a leaf)."""
+    return text
+
+
+#: What a ledger line's channel is called where a person reads it (translated where shown).
+CHANNEL_LABELS: dict[str, str] = {
+    "phone": N_("phone"),
+    "email": N_("email"),
+    "visit": N_("visit"),
+    "letter": N_("letter"),
+    "sms": N_("SMS"),
+    "other": N_("other"),
+    "lawyer_letter": N_("lawyer's letter"),
+    "arbitration": N_("arbitration"),
+    "litigation": N_("litigation"),
+    "agency": N_("collection agency"),
+}
+
+
 class GuaranteeKind(StrEnum):
     BANK_GUARANTEE = "bank_guarantee"
     LETTER_OF_CREDIT = "letter_of_credit"

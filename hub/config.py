@@ -415,6 +415,69 @@ class OutboxConfig(_Section):
     )
 
 
+class ReferenceRate(_Section):
+    """One row of the reference rate table: the rate (percent a year) in force from a day on."""
+
+    from_: dt.date = Field(alias="from", description="First day the rate applies (ISO date), e.g. 2024-07-01.")
+    rate: str | int | float = Field(description="The reference rate in percent a year, e.g. '4.25'.")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InterestConfig(_Section):
+    """Late-payment interest and fixed compensation (``hub.interest``, docs/cases.md). Off by default."""
+
+    rule: Literal["off", "eu", "fixed"] = Field(
+        default="off",
+        description="'eu': reference rate of the half-year plus 'margin' points; 'fixed': 'fixed_rate' a year.",
+    )
+    margin: str = Field(default="8", description="Points added to the reference rate (EU late-payment rule: 8).")
+    reference_rates: list[ReferenceRate] = Field(
+        default_factory=list, description="The reference rate by period: [{from = 2024-07-01, rate = '4.25'}, ...]."
+    )
+    fixed_rate: str = Field(default="0", description="Annual rate in percent for the 'fixed' rule.")
+    grace_days: int = Field(default=0, ge=0, description="Interest runs from the day after due date plus these days.")
+    compensation: str = Field(
+        default="40", description="Fixed compensation per late invoice, in the invoice's currency (EU: 40)."
+    )
+    compensation_by_currency: dict[str, str] = Field(
+        default_factory=dict, description="Compensation per currency where it differs: {CNY = '300'}; '0' for none."
+    )
+    sinks: list[str] = Field(
+        default_factory=list, description="Sinks (ERP connectors) that 'hub interest invoice' queues invoices for."
+    )
+
+    def _decimal(self, key: str, text: str) -> Decimal:
+        try:
+            value = Decimal(text)
+        except ArithmeticError:
+            raise ConfigError(f"[interest] {key} must be a number, got {text!r}") from None
+        if not value.is_finite() or value < 0:
+            raise ConfigError(f"[interest] {key} must be zero or more, got {text!r}")
+        return value
+
+    def margin_points(self) -> Decimal:
+        return self._decimal("margin", self.margin)
+
+    def fixed_percent(self) -> Decimal:
+        return self._decimal("fixed_rate", self.fixed_rate)
+
+    def compensation_for(self, currency: str) -> Decimal:
+        """The fixed compensation for one late invoice in ``currency``."""
+        text = self.compensation_by_currency.get(currency.upper(), self.compensation)
+        return self._decimal(f"compensation_by_currency.{currency}", text)
+
+    def rate_table(self) -> list[tuple[dt.date, Decimal]]:
+        """The reference rates by first day, oldest first; a bad row is a :class:`ConfigError`."""
+        rows: list[tuple[dt.date, Decimal]] = []
+        for i, row in enumerate(self.reference_rates):
+            rows.append((row.from_, self._decimal(f"reference_rates[{i}].rate", str(row.rate))))
+        rows.sort()
+        if len({d for d, _ in rows}) != len(rows):
+            raise ConfigError("[interest] reference_rates names the same day twice")
+        return rows
+
+
 class ReportConfig(_Section):
     language: Literal["en", "zh_CN"] = Field(
         default="en", description="The language of the HTML report ('hub report'; --lang overrides it)."
@@ -676,6 +739,7 @@ class HubConfig(BaseSettings):
     web: WebConfig = Field(default_factory=WebConfig)
     queue: QueueConfig = Field(default_factory=QueueConfig)
     comms: CommsConfig = Field(default_factory=CommsConfig)
+    interest: InterestConfig = Field(default_factory=InterestConfig)
 
     #: Folder relative paths resolve against; set by :func:`load_config`.
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True)

@@ -165,8 +165,10 @@ class Sink(abc.ABC):
         """Deliver a batch; return one result per event.
 
         ``events`` mixes every kind of :data:`hub.model.OutboxEvent`: :class:`~hub.model.FlagChange`
-        (``kind == "flag"``), :class:`~hub.model.BandChange` (``"band"``) and
-        :class:`~hub.model.CreditLimitChange` (``"credit_limit"``). Acknowledge a kind the sink does
+        (``kind == "flag"``), :class:`~hub.model.BandChange` (``"band"``),
+        :class:`~hub.model.CreditLimitChange` (``"credit_limit"``) and
+        :class:`~hub.model.InterestInvoice` (``"interest_invoice"``, for an ERP to invoice late-payment
+        interest; docs/cases.md). Acknowledge a kind the sink does
         not handle with ``DeliveryResult(event.event_id, True)`` so it does not pile up as failed.
 
         Must be idempotent on ``event_id``: the outbox retries after crashes and timeouts, so an

@@ -213,3 +213,7 @@ class ComplianceBlock(CommsError):
     def __init__(self, code: str, message: str, *, values: Mapping[str, object] | None = None) -> None:
         super().__init__(message, values=values if values is not None else {})
         self.code = code
+
+
+class CaseError(HubError):
+    """A litigation, arbitration or agency case could not be opened, changed or handed over (``hub.cases``)."""

@@ -427,9 +427,38 @@ class CreditLimitChange(HubModel):
     message: dict[str, Any] | None = None
 
 
+class InterestInvoiceLine(HubModel):
+    """One invoice's late-payment interest (and fixed compensation) billed in an interest invoice."""
+
+    invoice: str
+    currency: Currency
+    days_late: int
+    principal: Money
+    rate: Decimal
+    interest: Money
+    compensation: Money
+
+
+class InterestInvoice(HubModel):
+    """Late-payment interest for one customer and period, for the ERP to invoice (``hub interest invoice``)."""
+
+    kind: Literal["interest_invoice"] = "interest_invoice"
+    event_id: str
+    customer_id: str
+    period: str
+    as_of: dt.date
+    lines: list[InterestInvoiceLine]
+    #: Per currency, what the lines add up to (interest plus compensation), as decimal strings.
+    totals: dict[str, str]
+    requested_by: str
+    at: dt.datetime
+    links: dict[str, str] = Field(default_factory=dict)
+    message: dict[str, Any] | None = None
+
+
 #: Everything the outbox carries to sinks; ``kind`` tells them apart. A sink acknowledges kinds it
 #: does not handle (``DeliveryResult(ok=True)``) so they do not pile up for it.
-OutboxEvent = Annotated[FlagChange | BandChange | CreditLimitChange, Field(discriminator="kind")]
+OutboxEvent = Annotated[FlagChange | BandChange | CreditLimitChange | InterestInvoice, Field(discriminator="kind")]
 
 
 RECORD_TYPES: dict[str, type[SourceRecord]] = {

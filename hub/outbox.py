@@ -43,7 +43,14 @@ from hub.connector import DeliveryResult, Sink
 from hub.errors import HubError
 from hub.i18n import DEFAULT_LOCALE, Message, flag_label
 from hub.log import get_logger, redact
-from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent, describe_validation_error
+from hub.model import (
+    BandChange,
+    CreditLimitChange,
+    FlagChange,
+    InterestInvoice,
+    OutboxEvent,
+    describe_validation_error,
+)
 from hub.store import Store, schema, utcnow
 from hub.store.locks import transaction_lock
 
@@ -190,7 +197,7 @@ class _Row:
 
 def enqueue(
     conn: sa.Connection,
-    events: Sequence[FlagChange | BandChange | CreditLimitChange],
+    events: Sequence[FlagChange | BandChange | CreditLimitChange | InterestInvoice],
     sinks: Sequence[str],
     now: dt.datetime,
 ) -> int:

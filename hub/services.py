@@ -959,10 +959,26 @@ class Comms(_Service):
 
     ``now`` is the clock (default: the real one); the journey test walks simulated days with it.
     ``interest_for`` gives per-invoice late-payment interest lines (:class:`hub.comms.render.InterestHook`);
-    none by default.
+    by default the ``[interest]`` rule's (:mod:`hub.interest`), none while it is off.
     """
 
     interest_for: Callable[..., Any] | None = None
+
+    def _interest(self, customer_id: str, invoices: Sequence[Any], as_of: dt.date) -> list[Any]:
+        """:func:`hub.interest.interest_for` as message lines: interest and compensation per invoice shown."""
+        from hub.comms.render import InterestLine
+        from hub.interest import interest_for
+
+        shown = {inv.number for inv in invoices}
+        out: list[Any] = []
+        for line in interest_for(self.hub, customer_id, as_of):
+            if line.invoice not in shown:
+                continue
+            if line.interest:
+                out.append(InterestLine(line.invoice, line.currency, line.interest, "interest"))
+            if line.compensation:
+                out.append(InterestLine(line.invoice, line.currency, line.compensation, "compensation"))
+        return out
 
     def _composer(self) -> Any:
         from hub.comms import engine, render
@@ -971,7 +987,7 @@ class Comms(_Service):
             self.hub.config.comms,
             self.hub.config.base_dir,
             self.hub.master_source(),
-            self.interest_for or render.no_interest,
+            self.interest_for or (self._interest if self.hub.config.interest.rule != "off" else render.no_interest),
         )
 
     def preview(
@@ -1165,3 +1181,255 @@ class Disputes(_Service):
         self._ready()
         with self.store.connect() as conn:
             return engine.disputes(conn, status=status, customer_id=customer_id)
+
+
+# -- late-payment interest and cases after the ladder (hub.interest, hub.cases; docs/cases.md) -------------
+
+
+class Interest(_Service):
+    """Late-payment interest and fixed compensation per invoice (``[interest]``), shown and invoiced."""
+
+    def show(self, customer_id: str, as_of: dt.date | None = None) -> dict[str, Any]:
+        """The customer's interest lines at ``as_of`` (default: the hub's day) and their totals per currency."""
+        from hub.interest import interest_for, totals
+
+        self._ready()
+        self._known(customer_id)
+        day = self.hub.as_of(as_of)
+        lines = interest_for(self.hub, customer_id, day)
+        return {
+            "customer_id": customer_id,
+            "as_of": day.isoformat(),
+            "rule": self.hub.config.interest.rule,
+            "lines": [line.as_dict() for line in lines],
+            "totals": {ccy: str(v) for ccy, v in sorted(totals(lines).items())},
+        }
+
+    def _known(self, customer_id: str) -> None:
+        from hub.cases import known_customer
+        from hub.errors import NotFoundError
+
+        with self.store.connect() as conn:
+            if not known_customer(conn, customer_id):
+                raise NotFoundError(N_("no customer %(customer)r in the hub"), values={"customer": customer_id})
+
+    def lines(self, customer_id: str, as_of: dt.date | None = None) -> list[Any]:
+        """The customer's :class:`hub.interest.InterestLine` objects (Decimals), for pages and templates."""
+        from hub.interest import interest_for
+
+        self._ready()
+        return interest_for(self.hub, customer_id, self.hub.as_of(as_of))
+
+    def invoice(self, customer_id: str, *, actor: str, as_of: dt.date | None = None, period: str | None = None) -> Any:
+        """Queue an interest invoice for the ERP sinks (``[interest] sinks``) once per customer and period
+        (default: the as-of day's month, ``2024-03``); a second call returns the first's
+        (:class:`hub.interest.Charge`, ``created=False``)."""
+        import re
+
+        from hub.errors import HubError
+        from hub.interest import queue_invoice
+
+        self._ready()
+        settings = self.hub.config.interest
+        if settings.rule == "off":
+            raise HubError(N_("late-payment interest is off: set [interest] rule to 'eu' or 'fixed'"))
+        if not settings.sinks:
+            raise HubError(N_("no sink to invoice interest through: name the ERP connectors in [interest] sinks"))
+        unknown = sorted(set(settings.sinks) - set(self.hub.sinks()))
+        if unknown:
+            raise HubError(
+                N_("[interest] sinks names %(sinks)s, which are not configured sinks"),
+                values={"sinks": ", ".join(unknown)},
+            )
+        self._known(customer_id)
+        day = self.hub.as_of(as_of)
+        period = period or day.strftime("%Y-%m")
+        if not re.fullmatch(r"[0-9A-Za-z._-]{1,20}", period):
+            raise HubError(
+                N_("a period is up to 20 letters, digits, '-', '_' or '.', got %(period)r"), values={"period": period}
+            )
+        return queue_invoice(
+            self.store,
+            settings,
+            customer_id,
+            period=period,
+            as_of=day,
+            actor=actor,
+            sinks=sorted(settings.sinks),
+            master_source=self.hub.master_source(),
+        )
+
+
+class Cases(_Service):
+    """Litigation, arbitration and agency cases: open, list, show, status, costs, documents, recoveries, handover."""
+
+    def open(
+        self,
+        customer_id: str,
+        *,
+        kind: str,
+        actor: str,
+        invoices: Sequence[str] = (),
+        court: str | None = None,
+        case_number: str | None = None,
+        agency: str | None = None,
+        agency_ref: str | None = None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        """Open a case (one running case per customer and kind); returns it as :meth:`show` does."""
+        from hub import cases
+
+        self._ready()
+        case_id = cases.open_case(
+            self.store,
+            customer_id,
+            kind=kind,
+            actor=actor,
+            invoices=invoices,
+            court=court,
+            case_number=case_number,
+            agency=agency,
+            agency_ref=agency_ref,
+            note=note,
+        )
+        return self.show(case_id)
+
+    def list(
+        self, *, status: str | None = None, customer_id: str | None = None, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Cases, newest first (``status="active"``: the running ones), with costs and recoveries."""
+        from hub import cases
+
+        self._ready()
+        with self.store.connect() as conn:
+            return cases.list_cases(conn, status=status, customer_id=customer_id, kind=kind)
+
+    def show(self, case_id: int, as_of: dt.date | None = None) -> dict[str, Any]:
+        """One case with its invoices, costs, recoveries, documents and status history."""
+        from hub import cases
+
+        self._ready()
+        with self.store.connect() as conn:
+            return cases.show_case(conn, case_id, as_of=self.hub.as_of(as_of))
+
+    def set_status(
+        self,
+        case_id: int,
+        status: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        court: str | None = None,
+        case_number: str | None = None,
+    ) -> dict[str, Any]:
+        from hub import cases
+
+        self._ready()
+        return cases.set_status(
+            self.store, case_id, status, actor=actor, note=note, court=court, case_number=case_number
+        )
+
+    def add_cost(
+        self,
+        case_id: int,
+        amount: Decimal,
+        *,
+        kind: str,
+        actor: str,
+        incurred_on: dt.date | None = None,
+        description: str | None = None,
+        currency: str | None = None,
+    ) -> int:
+        from hub import cases
+
+        self._ready()
+        return cases.add_cost(
+            self.store,
+            case_id,
+            kind=kind,
+            amount=amount,
+            actor=actor,
+            incurred_on=incurred_on or self.hub.as_of(),
+            description=description,
+            currency=currency,
+        )
+
+    def add_document(self, case_id: int, path: str, *, actor: str, name: str | None = None) -> dict[str, Any]:
+        from pathlib import Path
+
+        from hub import cases
+
+        self._ready()
+        return cases.add_document(self.store, case_id, Path(path), actor=actor, name=name)
+
+    def recovery(
+        self,
+        case_id: int,
+        amount: Decimal,
+        *,
+        ref: str,
+        actor: str,
+        booked_on: dt.date | None = None,
+        commission: Decimal | None = None,
+    ) -> Any:
+        """Money the agency or lawyer collected: a receipt allocated to the case's oldest open invoices
+        (:class:`hub.cases.Recovery`); a commission is recorded as a cost."""
+        from hub import cases
+
+        self._ready()
+        return cases.record_recovery(
+            self.store,
+            case_id,
+            amount,
+            booked_on=booked_on or self.hub.as_of(),
+            ref=ref,
+            actor=actor,
+            commission=commission,
+        )
+
+    def handover(
+        self,
+        case_id: int,
+        path: str,
+        *,
+        fmt: str = "xlsx",
+        language: str = "en",
+        as_of: dt.date | None = None,
+        actor: str = "unknown",
+    ) -> dict[str, Any]:
+        """Write the handover file for the agency or lawyer (XLSX, or a zip of CSVs) in ``language``."""
+        from pathlib import Path
+
+        from hub import cases, i18n
+        from hub.errors import CaseError
+
+        if language not in i18n.LOCALE_NAMES:
+            raise CaseError(
+                N_("language must be one of %(allowed)s, got %(language)r"),
+                values={"allowed": ", ".join(i18n.LOCALE_NAMES), "language": language},
+            )
+        if fmt not in cases.FORMATS:
+            raise CaseError(
+                N_("format must be one of %(allowed)s, got %(format)r"),
+                values={"allowed": ", ".join(cases.FORMATS), "format": fmt},
+            )
+        self._ready()
+        with self.store.connect() as conn:
+            tables = cases.handover_tables(
+                conn,
+                case_id,
+                as_of=self.hub.as_of(as_of),
+                settings=self.hub.config.interest,
+                locale=language,
+                master_source=self.hub.master_source(),
+            )
+        written = cases.write_handover(tables, Path(path), fmt)
+        with self.store.begin() as conn:
+            self.store.audit(conn, actor, "case.handover", "case", str(case_id), path=str(written), format=fmt)
+        return {
+            "case_id": case_id,
+            "path": str(written),
+            "format": fmt,
+            "language": language,
+            "rows": {key: len(rows) for key, (_t, _h, rows) in tables.items()},
+        }

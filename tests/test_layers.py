@@ -208,6 +208,8 @@ SQL_MODULES = (
     "hub.queue",  # the job queue: procrastinate's tables, a run's order, the retry rule's database errors
     "hub.metrics",  # aggregate queries for /metrics
     "hub.comms",  # collection emails and letters: contacts, disputes, the message queue (hub.comms.engine)
+    "hub.interest",  # late-payment interest over invoices and allocations
+    "hub.cases",  # litigation, arbitration and agency cases, recoveries, handover files
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
 INTERFACE_MAY_IMPORT = (

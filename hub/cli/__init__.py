@@ -74,6 +74,7 @@ COMMAND_MODULES = (
     "outbox",
     "collection",
     "comms",
+    "cases",
     "limits",
     "customers",
     "bureau",

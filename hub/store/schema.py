@@ -857,3 +857,119 @@ comms_message = sa.Table(
     sa.Index("ix_comms_message_customer", "customer_id", "created_at"),
 )
 """Collection emails and letters: queued, delivered with retries and claims, each send one ledger line."""
+
+
+# -- cases after the ladder, late-payment interest (hub.cases, hub.interest; migration 0012) -------------
+
+#: Statuses of a case that is still running: one such case per customer and kind.
+CASE_ACTIVE_STATUSES = ("open", "filed", "judgment")
+_case_active = sa.text("status IN ('open', 'filed', 'judgment')")
+
+collection_case = sa.Table(
+    "collection_case",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False, index=True),  # canonical id
+    sa.Column("kind", sa.String(20), nullable=False),  # litigation | arbitration | agency
+    # open -> filed -> judgment -> settled | closed | written_off
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("court", sa.String(255)),
+    sa.Column("case_number", sa.String(255)),
+    sa.Column("agency", sa.String(255)),
+    sa.Column("agency_ref", sa.String(255)),
+    sa.Column("invoices", sa.JSON, nullable=False),  # invoice numbers the case covers
+    sa.Column("claimed", Money, nullable=False),  # what the covered invoices had open when it was opened
+    sa.Column("note", sa.Text),
+    sa.Column("opened_by", sa.String(255), nullable=False),
+    sa.Column("opened_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("closed_at", TS),
+    sa.CheckConstraint("kind IN ('litigation', 'arbitration', 'agency')", name="ck_collection_case_kind"),
+    sa.CheckConstraint(
+        "status IN ('open', 'filed', 'judgment', 'settled', 'closed', 'written_off')", name="ck_collection_case_status"
+    ),
+)
+collection_case_active = sa.Index(
+    "uq_collection_case_active",
+    collection_case.c.customer_id,
+    collection_case.c.kind,
+    unique=True,
+    sqlite_where=_case_active,
+    postgresql_where=_case_active,
+)
+"""One running case per customer and kind: two people opening one at once get one case."""
+
+case_status_event = sa.Table(
+    "case_status_event",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("from_status", sa.String(20)),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("note", sa.Text),
+)
+"""Every status a case went through, who set it and when (the first row: opened)."""
+
+case_cost = sa.Table(
+    "case_cost",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(30), nullable=False),  # court_fee | lawyer_fee | agency_commission | other
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("incurred_on", sa.Date, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("recorded_by", sa.String(255), nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+)
+
+case_document = sa.Table(
+    "case_document",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("added_by", sa.String(255), nullable=False),
+    sa.Column("added_at", TS, nullable=False),
+    sa.UniqueConstraint("case_id", "sha256"),
+)
+"""Files of a case (claims, judgments, letters): where they are and their SHA-256, so a changed file shows."""
+
+case_recovery = sa.Table(
+    "case_recovery",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("collection_case.id"), nullable=False, index=True),
+    sa.Column("ref", sa.String(255), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("booked_on", sa.Date, nullable=False),
+    sa.Column("receipt_id", sa.Integer, sa.ForeignKey("receipt.id"), nullable=False),
+    sa.Column("recorded_by", sa.String(255), nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+    sa.UniqueConstraint("case_id", "ref"),
+)
+"""Money an agency or lawyer collected: each is a receipt (source ``case``) that reconciles like any other."""
+
+interest_charge = sa.Table(
+    "interest_charge",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(255), nullable=False),
+    sa.Column("period", sa.String(20), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("event_id", sa.String(400), nullable=False, unique=True),
+    sa.Column("lines", sa.JSON, nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("customer_id", "period"),
+)
+"""Interest invoices queued for the ERP, once per customer and period (``hub interest invoice``)."""

@@ -15,7 +15,18 @@ if TYPE_CHECKING:
 
 def register(app: FastAPI) -> None:
     """Add the console's pages to ``app``."""
-    from hub.web.console import audit, collections, comms, connectors, customers, dashboard, language, limits, receipts
+    from hub.web.console import (
+        audit,
+        cases,
+        collections,
+        comms,
+        connectors,
+        customers,
+        dashboard,
+        language,
+        limits,
+        receipts,
+    )
 
-    for module in (dashboard, receipts, customers, collections, comms, limits, connectors, audit, language):
+    for module in (dashboard, receipts, customers, cases, collections, comms, limits, connectors, audit, language):
         app.include_router(module.router)

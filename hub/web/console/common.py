@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hub import i18n
+from hub.codes import CHANNEL_LABELS
 from hub.i18n import N_
 
 #: The pages in the navigation: key, path, label, and the roles that see it (None: everyone signed in).
@@ -31,6 +32,7 @@ NAV: tuple[tuple[str, str, str, tuple[str, ...] | None], ...] = (
     ("customers", "/customers", N_("Customers"), None),
     ("collections", "/collections", N_("Collections"), None),
     ("disputes", "/disputes", N_("Disputes"), None),
+    ("cases", "/cases", N_("Cases"), None),
     ("limits", "/limits", N_("Limits"), None),
     ("connectors", "/connectors", N_("Connectors"), ("admin", "finance", "credit", "viewer")),
     ("audit", "/audit", N_("Audit"), ("admin",)),
@@ -59,15 +61,7 @@ LABELS: dict[str, str] = {
     "ok": N_("ok"),
     "error": N_("error"),
     "running": N_("running"),
-    "phone": N_("phone"),
-    "email": N_("email"),
-    "visit": N_("visit"),
-    "letter": N_("letter"),
-    "sms": N_("SMS"),
-    "lawyer_letter": N_("lawyer's letter"),
-    "arbitration": N_("arbitration"),
-    "litigation": N_("litigation"),
-    "agency": N_("collection agency"),
+    **CHANNEL_LABELS,
     # the built-in escalation ladder's steps and owners (hub.config): a ladder of one's own shows as written
     "friendly reminder": N_("friendly reminder"),
     "call": N_("call"),
