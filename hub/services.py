@@ -1186,6 +1186,26 @@ class Disputes(_Service):
 # -- late-payment interest and cases after the ladder (hub.interest, hub.cases; docs/cases.md) -------------
 
 
+def _takes_interest_invoices(sink: Any) -> bool:
+    """Whether ``sink`` acts on interest invoices (a sink without ``handles`` takes every kind)."""
+    from hub.model import InterestInvoice
+
+    handles = getattr(sink, "handles", None)
+    if handles is None:
+        return True
+    probe = InterestInvoice(
+        event_id="probe",
+        customer_id="probe",
+        period="probe",
+        as_of=dt.date.today(),
+        lines=[],
+        totals={},
+        requested_by="hub",
+        at=dt.datetime.now(dt.UTC),
+    )
+    return bool(handles(probe))
+
+
 class Interest(_Service):
     """Late-payment interest and fixed compensation per invoice (``[interest]``), shown and invoiced."""
 
@@ -1235,11 +1255,19 @@ class Interest(_Service):
             raise HubError(N_("late-payment interest is off: set [interest] rule to 'eu' or 'fixed'"))
         if not settings.sinks:
             raise HubError(N_("no sink to invoice interest through: name the ERP connectors in [interest] sinks"))
-        unknown = sorted(set(settings.sinks) - set(self.hub.sinks()))
+        sinks = self.hub.sinks()
+        unknown = sorted(set(settings.sinks) - set(sinks))
         if unknown:
             raise HubError(
                 N_("[interest] sinks names %(sinks)s, which are not configured sinks"),
                 values={"sinks": ", ".join(unknown)},
+            )
+        # A sink acknowledges the kinds of event it does not handle; an interest invoice queued only for
+        # such sinks would read as delivered and never be billed.
+        deaf = sorted(name for name in settings.sinks if not _takes_interest_invoices(sinks[name]))
+        if deaf:
+            raise HubError(
+                N_("[interest] sinks names %(sinks)s, which cannot create invoices"), values={"sinks": ", ".join(deaf)}
             )
         self._known(customer_id)
         day = self.hub.as_of(as_of)

@@ -188,3 +188,23 @@ def test_two_interest_invoices_at_once_queue_one_event(store: Store, db_url: str
     finally:
         for h in hubs:
             h.close()
+
+
+def test_an_interest_invoice_for_a_sink_that_cannot_bill_it_is_refused(
+    store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tryton's sink writes party categories and limits: an interest invoice queued for it would be
+    acknowledged unbilled, so the command refuses and names it."""
+    book(store, ("INV-1", "10000.00", "EUR"))
+    monkeypatch.setenv("HUB_TEST_TRYTON_PASSWORD", "not-used")  # nothing is called: the sink is only asked
+    erp = (
+        '\n[connectors.erp]\ntype = "tryton"\nurl = "http://127.0.0.1:9/"\ndatabase = "t"\nusername = "hub"\n'
+        'password = { env = "HUB_TEST_TRYTON_PASSWORD" }\n'
+    )
+    hub = make_hub(tmp_path, db_url, extra=EU_RATES.replace('sinks = ["flags"]', 'sinks = ["flags", "erp"]') + erp)
+    try:
+        with pytest.raises(HubError, match=r"names erp, which cannot create invoices"):
+            hub.interest.invoice("C1", as_of=dt.date(2024, 3, 31), actor="ann")
+        assert hub.deliveries.view(["pending"]).rows["pending"] == []
+    finally:
+        hub.close()
