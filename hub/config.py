@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from hub.errors import ConfigError
@@ -264,11 +264,39 @@ class SmtpConfig(_Section):
     host: str = Field(default="127.0.0.1", description="SMTP server host name.")
     port: int = Field(default=25, ge=1, le=65535, description="SMTP server port (587 with STARTTLS).")
     starttls: bool = Field(default=False, description="Upgrade the connection with STARTTLS before logging in.")
+    tls: bool = Field(default=False, description="Implicit TLS from the first byte (SMTPS, usually port 465).")
+    ca_file: str | None = Field(
+        default=None, description="PEM file of the authority that signed the server's certificate (a private CA)."
+    )
     username: Any = Field(default=None, description='Login name, or a secret reference { env = "NAME" }.')
     password: Any = Field(
         default=None, description='Password as a secret reference: { env = "NAME" } or { file = "path" }.'
     )
     timeout_seconds: float = Field(default=20.0, gt=0, description="Seconds to wait for the server.")
+
+    @model_validator(mode="after")
+    def _login_only_encrypted(self) -> SmtpConfig:
+        # A password sent over a clear connection can be read on the wire; a loopback relay is the
+        # one place where that is the server's own business.
+        if self.starttls and self.tls:
+            raise ValueError("starttls and tls are two ways to encrypt: choose one")
+        if self.username is not None and not (self.starttls or self.tls) and not _loopback(self.host):
+            raise ValueError(
+                f"a login to {self.host} would cross the network in clear: set starttls = true (port 587) "
+                "or tls = true (port 465)"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class FrequencyRule(_Section):

@@ -774,11 +774,16 @@ class Deliverer:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings.smtp
-        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        context = ssl.create_default_context(cafile=self._path(s.ca_file)) if (s.tls or s.starttls) else None
+        smtp = (
+            smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+            if s.tls
+            else smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        )
         try:
             smtp.ehlo()
             if s.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=context)
                 smtp.ehlo()
             user, password = self.settings.smtp_login(self.base_dir)
             if user:
@@ -787,6 +792,13 @@ class Deliverer:
             smtp.close()
             raise
         return smtp
+
+    def _path(self, name: str | None) -> str | None:
+        """``[comms.smtp] ca_file`` against the config's folder."""
+        if name is None:
+            return None
+        path = Path(name).expanduser()
+        return str(path if path.is_absolute() else self.base_dir / path)
 
     def _email(self, row: Any) -> EmailMessage:
         s = self.settings
