@@ -694,6 +694,8 @@ class Deliverer:
             return stats
         try:
             for row in ready:
+                if not self._renew(row, owner, now):
+                    continue  # our lease ran out on a slow run and another deliverer has the message now
                 try:
                     refused = smtp.send_message(self._email(row))
                 except smtplib.SMTPRecipientsRefused as exc:
@@ -735,6 +737,22 @@ class Deliverer:
             except (OSError, smtplib.SMTPException):
                 smtp.close()
         return stats
+
+    def _renew(self, row: Any, owner: str, now: dt.datetime) -> bool:
+        """Extend our claim on ``row`` just before handing it to the server; False when it is no longer ours.
+
+        A run that claimed many messages from a slow server could outlive its lease, and a second
+        deliverer then claims what is left; renewing each message before its send means only one of the
+        two ever sends it.
+        """
+        m = schema.comms_message
+        with self.store.begin() as conn:
+            done = conn.execute(
+                m.update()
+                .where(m.c.id == row.id, m.c.claimed_by == owner, m.c.status.in_(RETRYABLE))
+                .values(claim_expires_at=max(now, utcnow()) + self.lease)
+            )
+        return done.rowcount == 1
 
     def _still_allowed(self, row: Any, owner: str, now: dt.datetime, stats: DeliverStats) -> bool:
         """Rules checked again at delivery (opt-out, dispute, quiet hours): a quiet hour postpones, the rest block."""

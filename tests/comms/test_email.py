@@ -153,3 +153,37 @@ def test_a_blocked_send_is_in_the_audit_log(tmp_path: Path, db_url: str, smtp: S
         hub.comms.send("C1", actor="ann", now=at(15))
     (entry,) = hub.audit.page(action="comms.blocked").items
     assert entry["details"]["rule"] == "OPT_OUT" and entry["actor"] == "ann" and entry["object_id"] == "C1"
+
+
+def test_a_message_another_deliverer_took_over_after_our_lease_ran_out_is_not_sent_twice(
+    tmp_path: Path, db_url: str, smtp: Smtp
+) -> None:
+    """A slow run outlives its lease and a second deliverer claims the message still waiting: the first
+    renews its claim before each send, finds the message gone and leaves it to the other."""
+    import sqlalchemy as sa
+
+    from hub.store import schema, utcnow
+
+    hub = make_hub(tmp_path, db_url, smtp.port)
+    hub.comms.contact("C1", actor="ann", email="ap@buyer.example", time_zone="Asia/Shanghai")
+    hub.comms.contact("C2", actor="ann", email="ap@alpha.example", time_zone="Asia/Shanghai")
+    first = hub.comms.send("C1", actor="ann", now=at(15))
+    second = hub.comms.send("C2", actor="ann", now=at(15))
+    m = schema.comms_message
+    received = smtp.inbox.handle_DATA
+
+    async def take_over_the_second(server: object, session: object, envelope: object) -> str:
+        with hub.store.begin() as conn:  # meanwhile, the other deliverer's claim
+            conn.execute(
+                m.update()
+                .where(m.c.message_id == second["message_id"])
+                .values(claimed_by="other", claim_expires_at=utcnow() + dt.timedelta(hours=1))
+            )
+        return await received(server, session, envelope)
+
+    smtp.inbox.handle_DATA = take_over_the_second  # type: ignore[method-assign]
+    stats = hub.comms.deliver(now=at(15))
+    assert stats.sent == 1 and smtp.inbox.ids() == [first["message_id"]]
+    with hub.store.connect() as conn:
+        row = conn.execute(sa.select(m.c.status, m.c.claimed_by).where(m.c.message_id == second["message_id"])).one()
+    assert tuple(row) == ("pending", "other")
