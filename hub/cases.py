@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from hub import i18n
 from hub.codes import CHANNEL_LABELS
+from hub.comms.compliance import open_disputes
 from hub.config import InterestConfig
 from hub.errors import CaseError, MatchError
 from hub.i18n import N_
@@ -295,17 +296,6 @@ def show_case(conn: sa.Connection, case_id: int, *, as_of: dt.date) -> dict[str,
     }
 
 
-def _disputed(conn: sa.Connection, customer_id: str) -> set[str]:
-    """Numbers of the customer's invoices with an open dispute (``hub disputes open``)."""
-    d = schema.dispute
-    rows = conn.execute(
-        sa.select(d.c.invoice_number).where(
-            d.c.customer_id == customer_id, d.c.status == "open", d.c.invoice_number.is_not(None)
-        )
-    )
-    return {str(n) for n in rows.scalars()}
-
-
 def _next_statuses(row: Any) -> tuple[str, ...]:
     allowed = TRANSITIONS[row.status]
     if row.kind == "agency":
@@ -356,7 +346,7 @@ def open_case(
             else:
                 # invoices the customer contests stay out unless named: an agency or a court is handed
                 # what is owed, and the dispute is settled first (docs/communications.md)
-                disputed = _disputed(conn, customer_id)
+                disputed, _whole = open_disputes(conn, customer_id)
                 found = [i for i in found if i.open > 0 and i.number not in disputed]
                 if not found:
                     raise CaseError(
