@@ -9,6 +9,9 @@ and a ``body`` block; the text part of an email is the HTML body's text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -276,10 +279,35 @@ def html_text(html: str) -> str:
     return "\n".join(line for line in lines if line).strip() + "\n"
 
 
-def pdf(html: str) -> bytes:
-    """A message as a printable PDF (WeasyPrint; Chinese needs the Noto CJK fonts of Debian's fonts-noto-cjk)."""
-    import weasyprint
+#: Han characters: a letter with them needs a font that has them, or it prints empty boxes.
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
+
+@functools.cache
+def _han_font_installed() -> bool | None:
+    """Whether fontconfig knows a font for Chinese (None: no ``fc-list`` to ask, as off Linux)."""
+    try:
+        found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(found.stdout.strip())
+
+
+def pdf(html: str) -> bytes:
+    """A message as a printable PDF (WeasyPrint; Chinese needs the Noto CJK fonts of Debian's fonts-noto-cjk).
+
+    Raises :class:`CommsError` saying what to install when WeasyPrint's Pango library is missing, or
+    when the text is Chinese and no installed font has Chinese characters (it would print boxes).
+    """
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:
+        raise CommsError(
+            N_("letters need Pango (Debian: apt install libpango-1.0-0 libpangoft2-1.0-0): %(error)s"),
+            values={"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
+        ) from None
+    if _HAN.search(html) and _han_font_installed() is False:
+        raise CommsError(N_("no installed font has Chinese characters (Debian: apt install fonts-noto-cjk)"))
     out = weasyprint.HTML(string=html).write_pdf()
     assert out is not None
     return bytes(out)

@@ -8,6 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pypdf
+import pytest
+
+from hub.comms import render
+from hub.errors import CommsError
 
 from ..conftest import run_hub
 from .conftest import Smtp, at, free_port, make_hub
@@ -78,3 +82,23 @@ def test_the_commands_preview_send_deliver_and_disputes(tmp_path: Path) -> None:
     assert resent["message"]["message_id"] != message["message_id"]
     with sqlite3.connect(tmp_path / "hub.db") as conn:
         assert conn.execute("select count(*) from comms_message where resent_from is not null").fetchone() == (1,)
+
+
+def test_a_chinese_letter_without_a_chinese_font_is_refused_not_printed_as_boxes(
+    tmp_path: Path, db_url: str, smtp: Smtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = make_hub(tmp_path, db_url, smtp.port)
+    hub.comms.contact("C1", actor="ann", language="zh_CN", time_zone="Asia/Shanghai")
+    monkeypatch.setattr(render, "_han_font_installed", lambda: False)
+    with pytest.raises(CommsError, match="fonts-noto-cjk"):
+        hub.comms.send("C1", actor="legal", step="lawyer_letter", channel="letter", now=at(65))
+    assert hub.comms.messages(customer_id="C1") == []
+    assert render.pdf("<p>Invoice INV-1</p>").startswith(b"%PDF")  # a letter in English still prints
+
+
+def test_a_missing_pango_library_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # as when its libraries cannot be loaded
+    with pytest.raises(CommsError, match="libpango"):
+        render.pdf("<p>INV-1</p>")
