@@ -6,8 +6,13 @@ them (not timed here; see bench_sync.py / bench_import.py), then time `hub recon
 process: loading the open items, matching every receipt, and storing allocations. Reports
 receipts/s, match quality against truth.csv and peak RSS, so growth can be checked for linearity.
 
+Beside it, on the same data dir and in the same run, the shared ERP-rule baseline
+(``../shared/bench/baseline_match.py DATA_DIR OUT.csv``, which stores nothing): its wall time, its
+peak RSS, and the ratio reconcile / baseline (issue 19's goal: at most 1.6). ``--baseline`` names
+another copy of it; ``--no-baseline`` leaves it out.
+
 Usage: python bench/bench_reconcile.py [--receipts 200000 --invoices 1000000 --customers 20000]
-       [--fractions 0.25 0.5 1] [--workdir DIR]
+       [--fractions 0.25 0.5 1] [--workdir DIR] [--baseline PATH | --no-baseline]
 """
 
 from __future__ import annotations
@@ -28,6 +33,22 @@ sys.path.insert(0, str(HERE))
 from score_matches import load_truth, score  # noqa: E402
 
 CONFIG = HUB_CONFIG + "[sync]\nworkers = 2\n"
+BASELINE = HERE.parent.parent / "shared" / "bench" / "baseline_match.py"
+
+
+def peak_rss_mb(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Run ``command`` in a fresh process; its wall time and its own peak RSS in MB (GNU time's
+    figure is not needed: ``wait4`` gives the child's rusage)."""
+    import os
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, command)
+    return wall, usage.ru_maxrss / 1024
 
 
 def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
@@ -62,6 +83,16 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
     quality = score(load_truth(str(work / "truth.csv")), str(work / "matches.csv"))
+    baseline: dict[str, object] = {}
+    if a.baseline is not None:
+        base_wall, base_peak = peak_rss_mb(
+            [sys.executable, str(a.baseline), str(work), str(work / "baseline.csv")], work
+        )
+        baseline = {
+            "baseline_wall_s": round(base_wall, 2),
+            "baseline_peak_rss_mb": round(base_peak),
+            "ratio_to_baseline": round(wall / base_wall, 2),
+        }
     return {
         "fraction": fraction,
         "receipts": receipts,
@@ -75,6 +106,7 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
         "auto_rate": quality["auto_rate"],
         "auto_precision": quality["auto_precision"],
         "peak_rss_mb_any_step": round(peak),
+        **baseline,
     }
 
 
@@ -86,7 +118,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--baseline", type=Path, default=BASELINE, help="the shared ERP-rule baseline script")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_const", const=None)
     a = ap.parse_args()
+    if a.baseline is not None and not a.baseline.exists():
+        ap.error(f"{a.baseline} not found: give --baseline PATH or --no-baseline")
     root = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-reconcile-"))
     for fraction in a.fractions:
         print(json.dumps(one(fraction, a, root)), flush=True)
