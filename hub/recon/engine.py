@@ -226,8 +226,11 @@ class ReconcileEngine:
         max_subset_size: int = 20,
         subset_budget: int = 20_000,
         hook: Any = None,
+        block: int = 5_000,
     ) -> None:
         self.store = store
+        self.block = max(int(block), 1)
+        """Receipts decided and then written per transaction (see :meth:`run`)."""
         self.evidence_matchers = sorted((m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage)
         self.matchers = [m for m in matchers if not isinstance(m, EvidenceMatcher)]
         self.combiner = Combiner(
@@ -261,15 +264,19 @@ class ReconcileEngine:
             inv.c.po_number,
             inv.c.payment_reference,
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
+        # One object per currency and per due date, shared by the invoices that have it: the driver
+        # returns a new string each row, and a million invoices have a few hundred due dates.
+        dates: dict[Any, Any] = {None: None}
         as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
+        currencies: dict[str, str] = {}
         invoices = [
             OpenInvoice(
                 iid,
                 number,
                 canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
-                currency,
+                currencies.setdefault(currency, currency),
                 from_micros(micros_of(micros)),
-                as_date(due) if as_date is not None and due is not None else due,
+                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
                 po,
                 ref,
             )
@@ -315,6 +322,16 @@ class ReconcileEngine:
 
     def _pending(self, conn: sa.Connection) -> list[tuple[ReceiptView, tuple[str, Any]]]:
         """:meth:`pending_receipts`, each with the state it was read in (status, when last looked at)."""
+        keys = self._pending_keys(conn)
+        views: dict[int, ReceiptView] = {}
+        for chunk in _chunked([rid for rid, _ in keys]):
+            views.update((view.id, view) for view in self._views(conn, chunk))
+        return [(views[rid], seen) for rid, seen in keys]
+
+    @staticmethod
+    def _pending_keys(conn: sa.Connection) -> list[tuple[int, tuple[str, Any]]]:
+        """The ids of the receipts to (re)consider in booking order, each with the state it was read in
+        (status, when last looked at): what a run holds of all of them (their texts are read per block)."""
         r = schema.receipt
         latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
         cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
@@ -323,6 +340,17 @@ class ReconcileEngine:
                 cond,
                 sa.and_(r.c.match_status.in_(("open", "suggested")), r.c.reconciled_at < latest_invoice),
             )
+        rows = conn.execute(
+            sa.select(r.c.id, r.c.match_status, r.c.reconciled_at)
+            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
+            .order_by(r.c.booking_date, r.c.id)
+        )
+        return [(rid, (status, seen)) for rid, status, seen in rows]
+
+    @staticmethod
+    def _views(conn: sa.Connection, ids: Sequence[int]) -> list[ReceiptView]:
+        """The receipts ``ids`` as matchers see them (in no particular order)."""
+        r = schema.receipt
         rows = conn.execute(
             sa.select(
                 r.c.id,
@@ -339,29 +367,22 @@ class ReconcileEngine:
                 r.c.additional_remittance,
                 r.c.additional_tx_info,
                 r.c.additional_entry_info,
-                r.c.match_status,
-                r.c.reconciled_at,
-            )
-            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
-            .order_by(r.c.booking_date, r.c.id)
+            ).where(r.c.id.in_(ids))
         )
         return [
-            (
-                ReceiptView(
-                    rid,
-                    ref,
-                    amount,
-                    ccy,
-                    booked,
-                    payer,
-                    account,
-                    text,
-                    tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
-                    e2e,
-                    ultimate,
-                    _additional(more, tx_info, entry_info),
-                ),
-                (status, seen),
+            ReceiptView(
+                rid,
+                ref,
+                amount,
+                ccy,
+                booked,
+                payer,
+                account,
+                text,
+                tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
+                e2e,
+                ultimate,
+                _additional(more, tx_info, entry_info),
             )
             for (
                 rid,
@@ -378,8 +399,6 @@ class ReconcileEngine:
                 more,
                 tx_info,
                 entry_info,
-                status,
-                seen,
             ) in rows
         ]
 
@@ -400,12 +419,21 @@ class ReconcileEngine:
     def run(self) -> ReconcileStats:
         """Decide every pending receipt and store the decisions.
 
-        Reading and matching run without holding the write lock; the decisions are then written in
-        one transaction that first checks, against the store as it is at that moment, that each
-        receipt is still as it was read and that each automatic allocation still fits its invoices'
-        open amounts (nothing else can allocate while it runs: the write lock on SQLite, an advisory
-        lock on PostgreSQL, taken by every writer of allocations). A decision that no longer holds is
-        dropped and its receipt left for the next run: an amount is never allocated twice.
+        Reading and matching run without holding the write lock; the decisions are then written,
+        ``block`` receipts at a time (in booking order), each block in one transaction that first
+        checks, against the store as it is at that moment, that each receipt is still as it was read
+        and that each automatic allocation still fits its invoices' open amounts (nothing else can
+        allocate while it runs: the write lock on SQLite, an advisory lock on PostgreSQL, taken by
+        every writer of allocations). A decision that no longer holds is dropped and its receipt left
+        for the next run: an amount is never allocated twice.
+
+        Why in blocks: a block's receipts are read when it is decided, and its decisions (proposals
+        with every reason) dropped once written, instead of the whole run's being held from the first
+        read to one commit at the end (at 200,000 receipts, hundreds of MB). The receipts of a block
+        are decided against the book as the blocks before it left it, so the decisions are the same
+        as in one block; a run killed between two blocks keeps the blocks it wrote, and the next run
+        decides the rest (it then also reads the bank fees the written blocks' automatic matches
+        taught, as any later run does).
         """
         started = time.perf_counter()
         stats = ReconcileStats()
@@ -415,39 +443,50 @@ class ReconcileEngine:
         with paused_gc():
             with self.store.connect() as conn:  # one snapshot on SQLite
                 book = self.load_book(conn)
-                pending = self._pending(conn)
+                pending = self._pending_keys(conn)
                 refused = self.refused(conn)
-            decided: list[tuple[ReceiptView, Decision]] = []
-            for receipt, _ in pending:
-                proposals = self.proposals(receipt, book)
-                if receipt.id in refused:
-                    no = refused[receipt.id]
-                    proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
-                decision = decide(
-                    receipt,
-                    proposals,
-                    book,
-                    auto_threshold=self.auto_threshold,
-                    suggest_threshold=self.suggest_threshold,
-                    margin=self.margin,
-                )
-                if decision.status == "auto":
-                    for ln in decision.proposals[0].lines:
-                        book.allocate(ln.invoice_id, ln.amount)
-                decided.append((receipt, decision))
-            with self.store.begin() as conn:
-                lock_allocations(conn)
-                kept = self._still_valid(conn, decided, dict((view.id, seen) for view, seen in pending), book)
-                stats.changed_meanwhile = len(decided) - len(kept)
-                allocations, statuses = self._rows(kept, now, stats)
-                self._supersede(conn, [receipt.id for receipt, _ in kept], now)
-                self._write(conn, allocations, statuses, now)
-                stats.allocations = len(allocations)
+            for first in range(0, len(pending), self.block):
+                block = dict(pending[first : first + self.block])
+                with self.store.connect() as conn:
+                    views = {view.id: view for view in self._views(conn, list(block))}
+                # A receipt gone meanwhile (deleted by a re-import) is passed over; the rest in booking order.
+                decided = [(views[rid], self._decide(views[rid], book, refused)) for rid in block if rid in views]
+                del views
+                with self.store.begin() as conn:
+                    lock_allocations(conn)
+                    kept = self._still_valid(conn, decided, block, book)
+                    stats.changed_meanwhile += len(decided) - len(kept)
+                    allocations, statuses = self._rows(kept, now, stats)
+                    kept_ids = [receipt.id for receipt, _ in kept]
+                    self._supersede(conn, kept_ids, now)
+                    self._write(conn, allocations, statuses, now, kept_ids)
+                    stats.allocations += len(allocations)
+                del decided, kept, allocations, statuses
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
+
+    def _decide(self, receipt: ReceiptView, book: OpenItems, refused: dict[int, set[int]]) -> Decision:
+        """One receipt's decision; an automatic one is taken off ``book`` at once (the receipts after it
+        see what it took)."""
+        proposals = self.proposals(receipt, book)
+        if receipt.id in refused:
+            no = refused[receipt.id]
+            proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
+        decision = decide(
+            receipt,
+            proposals,
+            book,
+            auto_threshold=self.auto_threshold,
+            suggest_threshold=self.suggest_threshold,
+            margin=self.margin,
+        )
+        if decision.status == "auto":
+            for ln in decision.proposals[0].lines:
+                book.allocate(ln.invoice_id, ln.amount)
+        return decision
 
     @staticmethod
     def _still_valid(
@@ -569,7 +608,12 @@ class ReconcileEngine:
             conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))
 
     def _write(
-        self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]], now: Any
+        self,
+        conn: sa.Connection,
+        allocations: list[dict[str, Any]],
+        statuses: dict[str, list[int]],
+        now: Any,
+        receipt_ids: Sequence[int],
     ) -> None:
         alloc, event = schema.allocation, schema.allocation_event
         if allocations:
@@ -577,15 +621,17 @@ class ReconcileEngine:
             # run at once took more memory than the run's matching.
             for i in range(0, len(allocations), 5000):
                 conn.execute(alloc.insert(), allocations[i : i + 5000])
-            # One event per new allocation, written set-wise: this run's rows carry its timestamp.
-            conn.execute(
-                event.insert().from_select(
-                    ["allocation_id", "status", "actor", "at"],
-                    sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
-                        alloc.c.created_at == now
-                    ),
+            # One event per new allocation, written set-wise: this run's rows carry its timestamp, and
+            # this block's are of its receipts (the blocks before it wrote theirs).
+            for chunk in _chunked(receipt_ids):
+                conn.execute(
+                    event.insert().from_select(
+                        ["allocation_id", "status", "actor", "at"],
+                        sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
+                            alloc.c.created_at == now, alloc.c.receipt_id.in_(chunk)
+                        ),
+                    )
                 )
-            )
         r = schema.receipt
         for status, ids in statuses.items():
             for i in range(0, len(ids), 5000):
