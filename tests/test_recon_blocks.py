@@ -1,4 +1,5 @@
-"""Reconcile decides and writes its receipts in blocks: whatever the block size, the same outcome."""
+"""Reconcile reads and decides its receipts in blocks and writes them in one transaction: whatever the
+block size, the same outcome."""
 
 from __future__ import annotations
 
@@ -91,3 +92,26 @@ def test_a_second_run_in_blocks_finds_nothing_left_to_decide(book_hub: Hub) -> N
     again = engine.run()
     assert first.considered == 240
     assert again.considered == 0 and again.allocations == 0
+
+
+def test_a_run_of_many_blocks_writes_its_decisions_in_one_transaction(book_hub: Hub) -> None:
+    """A run killed before its commit leaves nothing, as one of a single block does (tests/faults)."""
+    writes: list[int] = []
+    allocations = schema.allocation
+
+    def counted(conn: sa.Connection, *_: Any) -> None:
+        writes.append(1)
+
+    def allocations_now() -> int:
+        with book_hub.store.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(allocations)).scalar_one())
+
+    engine = book_hub.reconcile_engine()
+    engine.block = 5
+    sa.event.listen(book_hub.store.engine, "commit", counted)
+    try:
+        stats = engine.run()
+    finally:
+        sa.event.remove(book_hub.store.engine, "commit", counted)
+    assert stats.considered == 240 and allocations_now() == stats.allocations > 0
+    assert len(writes) == 1, f"{len(writes)} commits for one run"

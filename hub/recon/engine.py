@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import math
+import pickle
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -419,21 +421,18 @@ class ReconcileEngine:
     def run(self) -> ReconcileStats:
         """Decide every pending receipt and store the decisions.
 
-        Reading and matching run without holding the write lock; the decisions are then written,
-        ``block`` receipts at a time (in booking order), each block in one transaction that first
-        checks, against the store as it is at that moment, that each receipt is still as it was read
-        and that each automatic allocation still fits its invoices' open amounts (nothing else can
-        allocate while it runs: the write lock on SQLite, an advisory lock on PostgreSQL, taken by
-        every writer of allocations). A decision that no longer holds is dropped and its receipt left
-        for the next run: an amount is never allocated twice.
+        Reading and matching run without holding the write lock; the decisions are then written in
+        one transaction that first checks, against the store as it is at that moment, that each
+        receipt is still as it was read and that each automatic allocation still fits its invoices'
+        open amounts (nothing else can allocate while it runs: the write lock on SQLite, an advisory
+        lock on PostgreSQL, taken by every writer of allocations). A decision that no longer holds is
+        dropped and its receipt left for the next run: an amount is never allocated twice.
 
-        Why in blocks: a block's receipts are read when it is decided, and its decisions (proposals
-        with every reason) dropped once written, instead of the whole run's being held from the first
-        read to one commit at the end (at 200,000 receipts, hundreds of MB). The receipts of a block
-        are decided against the book as the blocks before it left it, so the decisions are the same
-        as in one block; a run killed between two blocks keeps the blocks it wrote, and the next run
-        decides the rest (it then also reads the bank fees the written blocks' automatic matches
-        taught, as any later run does).
+        The receipts are read and decided ``block`` at a time (in booking order, each against the book
+        as the receipts before it left it), and each block's allocation rows are held packed
+        (pickled and compressed) until the write: the whole run's decisions as objects, every
+        proposal with its reasons, took more memory than the book (hundreds of MB at 200,000
+        receipts), and so did the receipts read all at once.
         """
         started = time.perf_counter()
         stats = ReconcileStats()
@@ -445,23 +444,29 @@ class ReconcileEngine:
                 book = self.load_book(conn)
                 pending = self._pending_keys(conn)
                 refused = self.refused(conn)
+            decided: list[Decided] = []
+            packed: list[bytes] = []
             for first in range(0, len(pending), self.block):
-                block = dict(pending[first : first + self.block])
+                block = [rid for rid, _ in pending[first : first + self.block]]
                 with self.store.connect() as conn:
-                    views = {view.id: view for view in self._views(conn, list(block))}
-                # A receipt gone meanwhile (deleted by a re-import) is passed over; the rest in booking order.
-                decided = [(views[rid], self._decide(views[rid], book, refused)) for rid in block if rid in views]
-                del views
-                with self.store.begin() as conn:
-                    lock_allocations(conn)
-                    kept = self._still_valid(conn, decided, block, book)
-                    stats.changed_meanwhile += len(decided) - len(kept)
-                    allocations, statuses = self._rows(kept, now, stats)
-                    kept_ids = [receipt.id for receipt, _ in kept]
-                    self._supersede(conn, kept_ids, now)
-                    self._write(conn, allocations, statuses, now, kept_ids)
-                    stats.allocations += len(allocations)
-                del decided, kept, allocations, statuses
+                    views = {view.id: view for view in self._views(conn, block)}
+                rows: list[tuple[Any, ...]] = []
+                for rid in block:
+                    view = views.get(rid)
+                    if view is None:
+                        continue  # gone meanwhile (a statement imported again): nothing to decide
+                    decision = self._decide(view, book, refused)
+                    decided.append(Decided(rid, decision.status, _wanted(decision)))
+                    rows.extend(_allocation_rows(rid, decision))
+                packed.append(_pack(rows))
+                del views, rows
+            with self.store.begin() as conn:
+                lock_allocations(conn)
+                kept = self._still_valid(conn, decided, dict(pending))
+                stats.changed_meanwhile = len(decided) - len(kept)
+                statuses = self._count(decided, kept, stats)
+                self._supersede(conn, [d.receipt_id for d in decided if d.receipt_id in kept], now)
+                stats.allocations = self._write(conn, packed, kept, statuses, now)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
@@ -489,15 +494,10 @@ class ReconcileEngine:
         return decision
 
     @staticmethod
-    def _still_valid(
-        conn: sa.Connection,
-        decided: list[tuple[ReceiptView, Decision]],
-        seen: dict[int, tuple[str, Any]],
-        book: OpenItems,
-    ) -> list[tuple[ReceiptView, Decision]]:
-        """The decisions that still hold in the writing transaction (see :meth:`run`)."""
+    def _still_valid(conn: sa.Connection, decided: Sequence[Decided], seen: dict[int, tuple[str, Any]]) -> set[int]:
+        """The receipts whose decisions still hold in the writing transaction (see :meth:`run`)."""
         r, a, inv = schema.receipt, schema.allocation, schema.invoice
-        ids = [receipt.id for receipt, _ in decided]
+        ids = [d.receipt_id for d in decided]
         now_seen: dict[int, tuple[str, Any]] = {}
         taken: set[int] = set()
         for chunk in _chunked(ids):
@@ -512,7 +512,7 @@ class ReconcileEngine:
                     sa.select(a.c.receipt_id).where(a.c.receipt_id.in_(chunk), a.c.status.in_(LIVE)).distinct()
                 ).scalars()
             )
-        touched = sorted({ln.invoice_id for _, d in decided if d.status == "auto" for ln in d.proposals[0].lines})
+        touched = sorted({invoice_id for d in decided for invoice_id, _ in d.wanted})
         live: dict[int, Decimal] = {}
         open_now: dict[int, Decimal] = {}
         for chunk in _chunked(touched):
@@ -531,60 +531,38 @@ class ReconcileEngine:
                 )
             )
         used: dict[int, Decimal] = defaultdict(Decimal)
-        kept = []
-        for receipt, decision in decided:
-            if now_seen.get(receipt.id) != seen[receipt.id] or receipt.id in taken:
+        kept: set[int] = set()
+        for d in decided:
+            if now_seen.get(d.receipt_id) != seen[d.receipt_id] or d.receipt_id in taken:
                 continue  # matched, reopened or looked at by someone else meanwhile
-            if decision.status == "auto":
-                wanted: dict[int, Decimal] = defaultdict(Decimal)
-                for ln in decision.proposals[0].lines:
-                    wanted[ln.invoice_id] += ln.amount
+            if d.status == "auto":
                 if any(
                     invoice_id not in open_now
                     or not fits(used[invoice_id] + amount, open_now[invoice_id] - live.get(invoice_id, ZERO))
-                    for invoice_id, amount in wanted.items()
+                    for invoice_id, amount in d.wanted
                 ):
                     continue  # the invoice was allocated (or closed) by someone else meanwhile
-                for invoice_id, amount in wanted.items():
+                for invoice_id, amount in d.wanted:
                     used[invoice_id] += amount
-            kept.append((receipt, decision))
+            kept.add(d.receipt_id)
         return kept
 
     @staticmethod
-    def _rows(
-        kept: list[tuple[ReceiptView, Decision]], now: Any, stats: ReconcileStats
-    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
-        """The allocation rows and receipt statuses the kept decisions write; counts them in ``stats``."""
-        allocations: list[dict[str, Any]] = []
+    def _count(decided: Sequence[Decided], kept: set[int], stats: ReconcileStats) -> dict[str, list[int]]:
+        """The receipt statuses the kept decisions write; counts them in ``stats``."""
         statuses: dict[str, list[int]] = defaultdict(list)
-        for receipt, decision in kept:
+        for d in decided:
+            if d.receipt_id not in kept:
+                continue
             stats.considered += 1
-            statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
-            if decision.status == "auto":
+            statuses["matched" if d.status == "auto" else d.status].append(d.receipt_id)
+            if d.status == "auto":
                 stats.auto += 1
-            elif decision.status == "suggested":
+            elif d.status == "suggested":
                 stats.suggested += 1
             else:
                 stats.unmatched += 1
-            for rank, proposal in enumerate(decision.proposals, 1):
-                for ln in proposal.lines:
-                    allocations.append(
-                        {
-                            "receipt_id": receipt.id,
-                            "invoice_id": ln.invoice_id,
-                            "amount": ln.amount,
-                            "kind": ln.kind,
-                            "method": proposal.method,
-                            "confidence": proposal.confidence,
-                            "status": decision.status,
-                            "rank": rank,
-                            "reasons": proposal.reasons,
-                            "created_at": now,
-                            "decided_by": "hub",
-                            "decided_at": now,
-                        }
-                    )
-        return allocations, statuses
+        return statuses
 
     @staticmethod
     def _supersede(conn: sa.Connection, receipt_ids: list[int], now: Any) -> None:
@@ -608,33 +586,100 @@ class ReconcileEngine:
             conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))
 
     def _write(
-        self,
-        conn: sa.Connection,
-        allocations: list[dict[str, Any]],
-        statuses: dict[str, list[int]],
-        now: Any,
-        receipt_ids: Sequence[int],
-    ) -> None:
+        self, conn: sa.Connection, packed: Sequence[bytes], kept: set[int], statuses: dict[str, list[int]], now: Any
+    ) -> int:
+        """Insert the kept receipts' allocation rows (unpacked a block at a time), one event for each,
+        and the receipts' statuses; returns how many allocations it wrote."""
         alloc, event = schema.allocation, schema.allocation_event
-        if allocations:
+        written = 0
+        for blob in packed:
+            rows = [
+                {
+                    "receipt_id": rid,
+                    "invoice_id": invoice_id,
+                    "amount": amount,
+                    "kind": kind,
+                    "method": method,
+                    "confidence": confidence,
+                    "status": status,
+                    "rank": rank,
+                    "reasons": reasons,
+                    "created_at": now,
+                    "decided_by": "hub",
+                    "decided_at": now,
+                }
+                for rid, invoice_id, amount, kind, method, confidence, status, rank, reasons in _unpack(blob)
+                if rid in kept
+            ]
             # In blocks: the driver's parameters (each row's reasons as JSON) for every allocation of a
             # run at once took more memory than the run's matching.
-            for i in range(0, len(allocations), 5000):
-                conn.execute(alloc.insert(), allocations[i : i + 5000])
-            # One event per new allocation, written set-wise: this run's rows carry its timestamp, and
-            # this block's are of its receipts (the blocks before it wrote theirs).
-            for chunk in _chunked(receipt_ids):
-                conn.execute(
-                    event.insert().from_select(
-                        ["allocation_id", "status", "actor", "at"],
-                        sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
-                            alloc.c.created_at == now, alloc.c.receipt_id.in_(chunk)
-                        ),
-                    )
+            for i in range(0, len(rows), 5000):
+                conn.execute(alloc.insert(), rows[i : i + 5000])
+            written += len(rows)
+        if written:
+            # One event per new allocation, written set-wise: this run's rows carry its timestamp.
+            conn.execute(
+                event.insert().from_select(
+                    ["allocation_id", "status", "actor", "at"],
+                    sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
+                        alloc.c.created_at == now
+                    ),
                 )
+            )
         r = schema.receipt
         for status, ids in statuses.items():
             for i in range(0, len(ids), 5000):
                 conn.execute(
                     r.update().where(r.c.id.in_(ids[i : i + 5000])).values(match_status=status, reconciled_at=now)
                 )
+        return written
+
+
+class Decided(NamedTuple):
+    """What the writing transaction needs of one receipt's decision besides its rows: its status, and
+    for an automatic one what it takes from each invoice."""
+
+    receipt_id: int
+    status: str
+    wanted: tuple[tuple[int, Decimal], ...]
+
+
+def _wanted(decision: Decision) -> tuple[tuple[int, Decimal], ...]:
+    """What an automatic decision takes from each invoice (a payment and a write-off on one invoice
+    take from the same open amount); nothing for the others."""
+    if decision.status != "auto":
+        return ()
+    per_invoice: dict[int, Decimal] = defaultdict(Decimal)
+    for ln in decision.proposals[0].lines:
+        per_invoice[ln.invoice_id] += ln.amount
+    return tuple(per_invoice.items())
+
+
+def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any, ...]]:
+    """The allocation rows of a decision: (receipt, invoice, amount, kind, method, confidence, status,
+    rank, reasons), each proposal's lines with its rank."""
+    for rank, proposal in enumerate(decision.proposals, 1):
+        for ln in proposal.lines:
+            yield (
+                receipt_id,
+                ln.invoice_id,
+                ln.amount,
+                ln.kind,
+                proposal.method,
+                proposal.confidence,
+                decision.status,
+                rank,
+                proposal.reasons,
+            )
+
+
+def _pack(rows: list[tuple[Any, ...]]) -> bytes:
+    """A block's allocation rows, held until the write: pickled and compressed, since the reasons are
+    long, alike sentences (level 1: several times smaller, at hundreds of MB a second)."""
+    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(blob: bytes) -> list[tuple[Any, ...]]:
+    # Only what _pack made in this process is unpickled: nothing read from outside.
+    rows: list[tuple[Any, ...]] = pickle.loads(zlib.decompress(blob))
+    return rows
