@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,19 +35,21 @@ CONFIG = HUB_CONFIG + "[sync]\nworkers = 2\n"
 BASELINE = HERE.parent.parent / "shared" / "bench" / "baseline_match.py"
 
 
-def peak_rss_mb(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Run ``command`` in a fresh process; its wall time and its own peak RSS in MB (GNU time's
-    figure is not needed: ``wait4`` gives the child's rusage)."""
+def measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``command`` in a fresh process: its wall time, its own peak RSS in MB (``wait4`` gives the
+    child's rusage, not the maximum over every child so far) and its output."""
     import os
 
-    started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, command)
-    return wall, usage.ru_maxrss / 1024
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command)
+        out.seek(0)
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
@@ -77,15 +78,13 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     hub("init", cwd=work)
     hub("sync", cwd=work)
-    started = time.perf_counter()
-    stats = json.loads(hub("--json", "reconcile", cwd=work))["reconcile"]
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    wall, peak, out = measured([sys.executable, "-m", "hub.cli", "--json", "reconcile"], work)
+    stats = json.loads(out)["reconcile"]
     hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
     quality = score(load_truth(str(work / "truth.csv")), str(work / "matches.csv"))
     baseline: dict[str, object] = {}
     if a.baseline is not None:
-        base_wall, base_peak = peak_rss_mb(
+        base_wall, base_peak, _ = measured(
             [sys.executable, str(a.baseline), str(work), str(work / "baseline.csv")], work
         )
         baseline = {
@@ -105,7 +104,7 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
         "suggested": stats["suggested"],
         "auto_rate": quality["auto_rate"],
         "auto_precision": quality["auto_precision"],
-        "peak_rss_mb_any_step": round(peak),
+        "reconcile_peak_rss_mb": round(peak),
         **baseline,
     }
 
