@@ -104,6 +104,7 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
         "suggested": stats["suggested"],
         "auto_rate": quality["auto_rate"],
         "auto_precision": quality["auto_precision"],
+        "auto_wrong": int(quality["auto"]) - int(quality["auto_correct"]),
         "reconcile_peak_rss_mb": round(peak),
         **baseline,
     }
