@@ -232,7 +232,7 @@ class ReconcileEngine:
     ) -> None:
         self.store = store
         self.block = max(int(block), 1)
-        """Receipts decided and then written per transaction (see :meth:`run`)."""
+        """Receipts read and decided at a time, their decisions held packed until the one write (:meth:`run`)."""
         self.evidence_matchers = sorted((m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage)
         self.matchers = [m for m in matchers if not isinstance(m, EvidenceMatcher)]
         self.combiner = Combiner(
