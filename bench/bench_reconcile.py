@@ -6,15 +6,19 @@ them (not timed here; see bench_sync.py / bench_import.py), then time `hub recon
 process: loading the open items, matching every receipt, and storing allocations. Reports
 receipts/s, match quality against truth.csv and peak RSS, so growth can be checked for linearity.
 
+Beside it, on the same data dir and in the same run, the shared ERP-rule baseline
+(``../shared/bench/baseline_match.py DATA_DIR OUT.csv``, which stores nothing): its wall time, its
+peak RSS, and the ratio reconcile / baseline (issue 19's goal: at most 1.6). ``--baseline`` names
+another copy of it; ``--no-baseline`` leaves it out.
+
 Usage: python bench/bench_reconcile.py [--receipts 200000 --invoices 1000000 --customers 20000]
-       [--fractions 0.25 0.5 1] [--workdir DIR]
+       [--fractions 0.25 0.5 1] [--workdir DIR] [--baseline PATH | --no-baseline]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,24 @@ sys.path.insert(0, str(HERE))
 from score_matches import load_truth, score  # noqa: E402
 
 CONFIG = HUB_CONFIG + "[sync]\nworkers = 2\n"
+BASELINE = HERE.parent.parent / "shared" / "bench" / "baseline_match.py"
+
+
+def measured(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``command`` in a fresh process: its wall time, its own peak RSS in MB (``wait4`` gives the
+    child's rusage, not the maximum over every child so far) and its output."""
+    import os
+
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command)
+        out.seek(0)
+        return wall, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]:
@@ -56,12 +78,20 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
     (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
     hub("init", cwd=work)
     hub("sync", cwd=work)
-    started = time.perf_counter()
-    stats = json.loads(hub("--json", "reconcile", cwd=work))["reconcile"]
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    wall, peak, out = measured([sys.executable, "-m", "hub.cli", "--json", "reconcile"], work)
+    stats = json.loads(out)["reconcile"]
     hub("matches", "export", "--format", "csv", "-o", "matches.csv", cwd=work)
     quality = score(load_truth(str(work / "truth.csv")), str(work / "matches.csv"))
+    baseline: dict[str, object] = {}
+    if a.baseline is not None:
+        base_wall, base_peak, _ = measured(
+            [sys.executable, str(a.baseline), str(work), str(work / "baseline.csv")], work
+        )
+        baseline = {
+            "baseline_wall_s": round(base_wall, 2),
+            "baseline_peak_rss_mb": round(base_peak),
+            "ratio_to_baseline": round(wall / base_wall, 2),
+        }
     return {
         "fraction": fraction,
         "receipts": receipts,
@@ -74,7 +104,9 @@ def one(fraction: float, a: argparse.Namespace, root: Path) -> dict[str, object]
         "suggested": stats["suggested"],
         "auto_rate": quality["auto_rate"],
         "auto_precision": quality["auto_precision"],
-        "peak_rss_mb_any_step": round(peak),
+        "auto_wrong": int(quality["auto"]) - int(quality["auto_correct"]),
+        "reconcile_peak_rss_mb": round(peak),
+        **baseline,
     }
 
 
@@ -86,7 +118,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fractions", type=float, nargs="+", default=[0.25, 0.5, 1.0])
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--baseline", type=Path, default=BASELINE, help="the shared ERP-rule baseline script")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_const", const=None)
     a = ap.parse_args()
+    if a.baseline is not None and not a.baseline.exists():
+        ap.error(f"{a.baseline} not found: give --baseline PATH or --no-baseline")
     root = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-reconcile-"))
     for fraction in a.fractions:
         print(json.dumps(one(fraction, a, root)), flush=True)

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import math
+import pickle
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -226,8 +228,11 @@ class ReconcileEngine:
         max_subset_size: int = 20,
         subset_budget: int = 20_000,
         hook: Any = None,
+        block: int = 5_000,
     ) -> None:
         self.store = store
+        self.block = max(int(block), 1)
+        """Receipts read and decided at a time, their decisions held packed until the one write (:meth:`run`)."""
         self.evidence_matchers = sorted((m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage)
         self.matchers = [m for m in matchers if not isinstance(m, EvidenceMatcher)]
         self.combiner = Combiner(
@@ -261,15 +266,21 @@ class ReconcileEngine:
             inv.c.po_number,
             inv.c.payment_reference,
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
+        # One object per currency, due date and amount, shared by the invoices that have it: the driver
+        # returns a new one each row, and a million invoices have a few hundred due dates and (in the
+        # generated books) 400,000 amounts. The lookups are dropped with the load.
+        dates: dict[Any, Any] = {None: None}
         as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
+        currencies: dict[str, str] = {}
+        amounts: dict[Any, Decimal] = {}
         invoices = [
             OpenInvoice(
                 iid,
                 number,
                 canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
-                currency,
-                from_micros(micros_of(micros)),
-                as_date(due) if as_date is not None and due is not None else due,
+                currencies.setdefault(currency, currency),
+                amounts[micros] if micros in amounts else amounts.setdefault(micros, from_micros(micros_of(micros))),
+                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
                 po,
                 ref,
             )
@@ -315,6 +326,16 @@ class ReconcileEngine:
 
     def _pending(self, conn: sa.Connection) -> list[tuple[ReceiptView, tuple[str, Any]]]:
         """:meth:`pending_receipts`, each with the state it was read in (status, when last looked at)."""
+        keys = self._pending_keys(conn)
+        views: dict[int, ReceiptView] = {}
+        for chunk in _chunked([rid for rid, _ in keys]):
+            views.update((view.id, view) for view in self._views(conn, chunk))
+        return [(views[rid], seen) for rid, seen in keys]
+
+    @staticmethod
+    def _pending_keys(conn: sa.Connection) -> list[tuple[int, tuple[str, Any]]]:
+        """The ids of the receipts to (re)consider in booking order, each with the state it was read in
+        (status, when last looked at): what a run holds of all of them (their texts are read per block)."""
         r = schema.receipt
         latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
         cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
@@ -323,6 +344,17 @@ class ReconcileEngine:
                 cond,
                 sa.and_(r.c.match_status.in_(("open", "suggested")), r.c.reconciled_at < latest_invoice),
             )
+        rows = conn.execute(
+            sa.select(r.c.id, r.c.match_status, r.c.reconciled_at)
+            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
+            .order_by(r.c.booking_date, r.c.id)
+        )
+        return [(rid, (status, seen)) for rid, status, seen in rows]
+
+    @staticmethod
+    def _views(conn: sa.Connection, ids: Sequence[int]) -> list[ReceiptView]:
+        """The receipts ``ids`` as matchers see them (in no particular order)."""
+        r = schema.receipt
         rows = conn.execute(
             sa.select(
                 r.c.id,
@@ -339,29 +371,22 @@ class ReconcileEngine:
                 r.c.additional_remittance,
                 r.c.additional_tx_info,
                 r.c.additional_entry_info,
-                r.c.match_status,
-                r.c.reconciled_at,
-            )
-            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
-            .order_by(r.c.booking_date, r.c.id)
+            ).where(r.c.id.in_(ids))
         )
         return [
-            (
-                ReceiptView(
-                    rid,
-                    ref,
-                    amount,
-                    ccy,
-                    booked,
-                    payer,
-                    account,
-                    text,
-                    tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
-                    e2e,
-                    ultimate,
-                    _additional(more, tx_info, entry_info),
-                ),
-                (status, seen),
+            ReceiptView(
+                rid,
+                ref,
+                amount,
+                ccy,
+                booked,
+                payer,
+                account,
+                text,
+                tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
+                e2e,
+                ultimate,
+                _additional(more, tx_info, entry_info),
             )
             for (
                 rid,
@@ -378,8 +403,6 @@ class ReconcileEngine:
                 more,
                 tx_info,
                 entry_info,
-                status,
-                seen,
             ) in rows
         ]
 
@@ -406,6 +429,12 @@ class ReconcileEngine:
         open amounts (nothing else can allocate while it runs: the write lock on SQLite, an advisory
         lock on PostgreSQL, taken by every writer of allocations). A decision that no longer holds is
         dropped and its receipt left for the next run: an amount is never allocated twice.
+
+        The receipts are read and decided ``block`` at a time (in booking order, each against the book
+        as the receipts before it left it), and each block's allocation rows are held packed
+        (pickled and compressed) until the write: the whole run's decisions as objects, every
+        proposal with its reasons, took more memory than the book (hundreds of MB at 200,000
+        receipts), and so did the receipts read all at once.
         """
         started = time.perf_counter()
         stats = ReconcileStats()
@@ -415,50 +444,62 @@ class ReconcileEngine:
         with paused_gc():
             with self.store.connect() as conn:  # one snapshot on SQLite
                 book = self.load_book(conn)
-                pending = self._pending(conn)
+                pending = self._pending_keys(conn)
                 refused = self.refused(conn)
-            decided: list[tuple[ReceiptView, Decision]] = []
-            for receipt, _ in pending:
-                proposals = self.proposals(receipt, book)
-                if receipt.id in refused:
-                    no = refused[receipt.id]
-                    proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
-                decision = decide(
-                    receipt,
-                    proposals,
-                    book,
-                    auto_threshold=self.auto_threshold,
-                    suggest_threshold=self.suggest_threshold,
-                    margin=self.margin,
-                )
-                if decision.status == "auto":
-                    for ln in decision.proposals[0].lines:
-                        book.allocate(ln.invoice_id, ln.amount)
-                decided.append((receipt, decision))
+            decided: list[Decided] = []
+            packed: list[bytes] = []
+            for first in range(0, len(pending), self.block):
+                block = [rid for rid, _ in pending[first : first + self.block]]
+                with self.store.connect() as conn:
+                    views = {view.id: view for view in self._views(conn, block)}
+                rows: list[tuple[Any, ...]] = []
+                for rid in block:
+                    view = views.get(rid)
+                    if view is None:
+                        continue  # gone meanwhile (a statement imported again): nothing to decide
+                    decision = self._decide(view, book, refused)
+                    decided.append(Decided(rid, decision.status, _wanted(decision)))
+                    rows.extend(_allocation_rows(rid, decision))
+                packed.append(_pack(rows))
+                del views, rows
             with self.store.begin() as conn:
                 lock_allocations(conn)
-                kept = self._still_valid(conn, decided, dict((view.id, seen) for view, seen in pending), book)
+                kept = self._still_valid(conn, decided, dict(pending))
                 stats.changed_meanwhile = len(decided) - len(kept)
-                allocations, statuses = self._rows(kept, now, stats)
-                self._supersede(conn, [receipt.id for receipt, _ in kept], now)
-                self._write(conn, allocations, statuses, now)
-                stats.allocations = len(allocations)
+                statuses = self._count(decided, kept, stats)
+                self._supersede(conn, [d.receipt_id for d in decided if d.receipt_id in kept], now)
+                stats.allocations = self._write(conn, packed, kept, statuses, now)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
 
+    def _decide(self, receipt: ReceiptView, book: OpenItems, refused: dict[int, set[int]]) -> Decision:
+        """One receipt's decision; an automatic one is taken off ``book`` at once (the receipts after it
+        see what it took)."""
+        proposals = self.proposals(receipt, book)
+        if receipt.id in refused:
+            no = refused[receipt.id]
+            proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
+        decision = decide(
+            receipt,
+            proposals,
+            book,
+            auto_threshold=self.auto_threshold,
+            suggest_threshold=self.suggest_threshold,
+            margin=self.margin,
+        )
+        if decision.status == "auto":
+            for ln in decision.proposals[0].lines:
+                book.allocate(ln.invoice_id, ln.amount)
+        return decision
+
     @staticmethod
-    def _still_valid(
-        conn: sa.Connection,
-        decided: list[tuple[ReceiptView, Decision]],
-        seen: dict[int, tuple[str, Any]],
-        book: OpenItems,
-    ) -> list[tuple[ReceiptView, Decision]]:
-        """The decisions that still hold in the writing transaction (see :meth:`run`)."""
+    def _still_valid(conn: sa.Connection, decided: Sequence[Decided], seen: dict[int, tuple[str, Any]]) -> set[int]:
+        """The receipts whose decisions still hold in the writing transaction (see :meth:`run`)."""
         r, a, inv = schema.receipt, schema.allocation, schema.invoice
-        ids = [receipt.id for receipt, _ in decided]
+        ids = [d.receipt_id for d in decided]
         now_seen: dict[int, tuple[str, Any]] = {}
         taken: set[int] = set()
         for chunk in _chunked(ids):
@@ -473,7 +514,7 @@ class ReconcileEngine:
                     sa.select(a.c.receipt_id).where(a.c.receipt_id.in_(chunk), a.c.status.in_(LIVE)).distinct()
                 ).scalars()
             )
-        touched = sorted({ln.invoice_id for _, d in decided if d.status == "auto" for ln in d.proposals[0].lines})
+        touched = sorted({invoice_id for d in decided for invoice_id, _ in d.wanted})
         live: dict[int, Decimal] = {}
         open_now: dict[int, Decimal] = {}
         for chunk in _chunked(touched):
@@ -492,60 +533,38 @@ class ReconcileEngine:
                 )
             )
         used: dict[int, Decimal] = defaultdict(Decimal)
-        kept = []
-        for receipt, decision in decided:
-            if now_seen.get(receipt.id) != seen[receipt.id] or receipt.id in taken:
+        kept: set[int] = set()
+        for d in decided:
+            if now_seen.get(d.receipt_id) != seen[d.receipt_id] or d.receipt_id in taken:
                 continue  # matched, reopened or looked at by someone else meanwhile
-            if decision.status == "auto":
-                wanted: dict[int, Decimal] = defaultdict(Decimal)
-                for ln in decision.proposals[0].lines:
-                    wanted[ln.invoice_id] += ln.amount
+            if d.status == "auto":
                 if any(
                     invoice_id not in open_now
                     or not fits(used[invoice_id] + amount, open_now[invoice_id] - live.get(invoice_id, ZERO))
-                    for invoice_id, amount in wanted.items()
+                    for invoice_id, amount in d.wanted
                 ):
                     continue  # the invoice was allocated (or closed) by someone else meanwhile
-                for invoice_id, amount in wanted.items():
+                for invoice_id, amount in d.wanted:
                     used[invoice_id] += amount
-            kept.append((receipt, decision))
+            kept.add(d.receipt_id)
         return kept
 
     @staticmethod
-    def _rows(
-        kept: list[tuple[ReceiptView, Decision]], now: Any, stats: ReconcileStats
-    ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
-        """The allocation rows and receipt statuses the kept decisions write; counts them in ``stats``."""
-        allocations: list[dict[str, Any]] = []
+    def _count(decided: Sequence[Decided], kept: set[int], stats: ReconcileStats) -> dict[str, list[int]]:
+        """The receipt statuses the kept decisions write; counts them in ``stats``."""
         statuses: dict[str, list[int]] = defaultdict(list)
-        for receipt, decision in kept:
+        for d in decided:
+            if d.receipt_id not in kept:
+                continue
             stats.considered += 1
-            statuses["matched" if decision.status == "auto" else decision.status].append(receipt.id)
-            if decision.status == "auto":
+            statuses["matched" if d.status == "auto" else d.status].append(d.receipt_id)
+            if d.status == "auto":
                 stats.auto += 1
-            elif decision.status == "suggested":
+            elif d.status == "suggested":
                 stats.suggested += 1
             else:
                 stats.unmatched += 1
-            for rank, proposal in enumerate(decision.proposals, 1):
-                for ln in proposal.lines:
-                    allocations.append(
-                        {
-                            "receipt_id": receipt.id,
-                            "invoice_id": ln.invoice_id,
-                            "amount": ln.amount,
-                            "kind": ln.kind,
-                            "method": proposal.method,
-                            "confidence": proposal.confidence,
-                            "status": decision.status,
-                            "rank": rank,
-                            "reasons": proposal.reasons,
-                            "created_at": now,
-                            "decided_by": "hub",
-                            "decided_at": now,
-                        }
-                    )
-        return allocations, statuses
+        return statuses
 
     @staticmethod
     def _supersede(conn: sa.Connection, receipt_ids: list[int], now: Any) -> None:
@@ -569,14 +588,37 @@ class ReconcileEngine:
             conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))
 
     def _write(
-        self, conn: sa.Connection, allocations: list[dict[str, Any]], statuses: dict[str, list[int]], now: Any
-    ) -> None:
+        self, conn: sa.Connection, packed: Sequence[bytes], kept: set[int], statuses: dict[str, list[int]], now: Any
+    ) -> int:
+        """Insert the kept receipts' allocation rows (unpacked a block at a time), one event for each,
+        and the receipts' statuses; returns how many allocations it wrote."""
         alloc, event = schema.allocation, schema.allocation_event
-        if allocations:
+        written = 0
+        for blob in packed:
+            rows = [
+                {
+                    "receipt_id": rid,
+                    "invoice_id": invoice_id,
+                    "amount": amount,
+                    "kind": kind,
+                    "method": method,
+                    "confidence": confidence,
+                    "status": status,
+                    "rank": rank,
+                    "reasons": reasons,
+                    "created_at": now,
+                    "decided_by": "hub",
+                    "decided_at": now,
+                }
+                for rid, invoice_id, amount, kind, method, confidence, status, rank, reasons in _unpack(blob)
+                if rid in kept
+            ]
             # In blocks: the driver's parameters (each row's reasons as JSON) for every allocation of a
             # run at once took more memory than the run's matching.
-            for i in range(0, len(allocations), 5000):
-                conn.execute(alloc.insert(), allocations[i : i + 5000])
+            for i in range(0, len(rows), 5000):
+                conn.execute(alloc.insert(), rows[i : i + 5000])
+            written += len(rows)
+        if written:
             # One event per new allocation, written set-wise: this run's rows carry its timestamp.
             conn.execute(
                 event.insert().from_select(
@@ -592,3 +634,54 @@ class ReconcileEngine:
                 conn.execute(
                     r.update().where(r.c.id.in_(ids[i : i + 5000])).values(match_status=status, reconciled_at=now)
                 )
+        return written
+
+
+class Decided(NamedTuple):
+    """What the writing transaction needs of one receipt's decision besides its rows: its status, and
+    for an automatic one what it takes from each invoice."""
+
+    receipt_id: int
+    status: str
+    wanted: tuple[tuple[int, Decimal], ...]
+
+
+def _wanted(decision: Decision) -> tuple[tuple[int, Decimal], ...]:
+    """What an automatic decision takes from each invoice (a payment and a write-off on one invoice
+    take from the same open amount); nothing for the others."""
+    if decision.status != "auto":
+        return ()
+    per_invoice: dict[int, Decimal] = defaultdict(Decimal)
+    for ln in decision.proposals[0].lines:
+        per_invoice[ln.invoice_id] += ln.amount
+    return tuple(per_invoice.items())
+
+
+def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any, ...]]:
+    """The allocation rows of a decision: (receipt, invoice, amount, kind, method, confidence, status,
+    rank, reasons), each proposal's lines with its rank."""
+    for rank, proposal in enumerate(decision.proposals, 1):
+        for ln in proposal.lines:
+            yield (
+                receipt_id,
+                ln.invoice_id,
+                ln.amount,
+                ln.kind,
+                proposal.method,
+                proposal.confidence,
+                decision.status,
+                rank,
+                proposal.reasons,
+            )
+
+
+def _pack(rows: list[tuple[Any, ...]]) -> bytes:
+    """A block's allocation rows, held until the write: pickled and compressed, since the reasons are
+    long, alike sentences (level 1: several times smaller, at hundreds of MB a second)."""
+    return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(blob: bytes) -> list[tuple[Any, ...]]:
+    # Only what _pack made in this process is unpickled: nothing read from outside.
+    rows: list[tuple[Any, ...]] = pickle.loads(zlib.decompress(blob))
+    return rows

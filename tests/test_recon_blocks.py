@@ -1,0 +1,117 @@
+"""Reconcile reads and decides its receipts in blocks and writes them in one transaction: whatever the
+block size, the same outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from hub.app import Hub
+from hub.config import load_config
+from hub.store import schema
+from tests.conftest import generate, write_config
+
+
+@pytest.fixture
+def book_hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
+    generate(tmp_path, seed=3, customers=40, invoices=800, receipts=240)
+    write_config(tmp_path, db_url, sink=None)
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    hub.init()
+    hub.sync()
+    yield hub
+    hub.close()
+
+
+def _outcome(hub: Hub) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every allocation (receipt, invoice, amount, kind, method, confidence, status, rank, reasons) and
+    every receipt's status, in a stable order."""
+    a, r, i = schema.allocation, schema.receipt, schema.invoice
+    with hub.store.connect() as conn:
+        allocations = sorted(
+            (ref, number, str(amount), kind, method, confidence, status, rank, tuple(reasons or ()))
+            for ref, number, amount, kind, method, confidence, status, rank, reasons in conn.execute(
+                sa.select(
+                    r.c.bank_ref,
+                    i.c.number,
+                    a.c.amount,
+                    a.c.kind,
+                    a.c.method,
+                    a.c.confidence,
+                    a.c.status,
+                    a.c.rank,
+                    a.c.reasons,
+                )
+                .join(r, r.c.id == a.c.receipt_id)
+                .join(i, i.c.id == a.c.invoice_id)
+            )
+        )
+        statuses = sorted(tuple(row) for row in conn.execute(sa.select(r.c.bank_ref, r.c.match_status)))
+    return allocations, statuses
+
+
+def _events_per_allocation(hub: Hub) -> set[int]:
+    a, e = schema.allocation, schema.allocation_event
+    with hub.store.connect() as conn:
+        counts = conn.execute(
+            sa.select(sa.func.count(e.c.id)).select_from(a.outerjoin(e, e.c.allocation_id == a.c.id)).group_by(a.c.id)
+        ).scalars()
+        return set(counts)
+
+
+def _forget(hub: Hub) -> None:
+    """Back to the synced book: no allocation, every receipt never looked at."""
+    with hub.store.begin() as conn:
+        conn.execute(schema.allocation_event.delete())
+        conn.execute(schema.allocation.delete())
+        conn.execute(schema.receipt.update().values(match_status="open", reconciled_at=None))
+
+
+def test_reconcile_in_blocks_of_any_size_stores_the_same_allocations_statuses_and_reasons(book_hub: Hub) -> None:
+    outcomes = []
+    for block in (10_000, 1, 3, 7):
+        _forget(book_hub)
+        engine = book_hub.reconcile_engine()
+        engine.block = block
+        stats = engine.run()
+        assert stats.considered == 240 and stats.changed_meanwhile == 0
+        outcomes.append((_outcome(book_hub), stats.auto, stats.suggested, stats.allocations))
+        assert _events_per_allocation(book_hub) == {1}, "one event per allocation, whatever the blocks"
+    assert outcomes[0][1] > 100, "the book must give the engine automatic matches to make"
+    assert all(o == outcomes[0] for o in outcomes[1:])
+
+
+def test_a_second_run_in_blocks_finds_nothing_left_to_decide(book_hub: Hub) -> None:
+    engine = book_hub.reconcile_engine()
+    engine.block = 4
+    first = engine.run()
+    again = engine.run()
+    assert first.considered == 240
+    assert again.considered == 0 and again.allocations == 0
+
+
+def test_a_run_of_many_blocks_writes_its_decisions_in_one_transaction(book_hub: Hub) -> None:
+    """A run killed before its commit leaves nothing, as one of a single block does (tests/faults)."""
+    writes: list[int] = []
+    allocations = schema.allocation
+
+    def counted(conn: sa.Connection, *_: Any) -> None:
+        writes.append(1)
+
+    def allocations_now() -> int:
+        with book_hub.store.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(allocations)).scalar_one())
+
+    engine = book_hub.reconcile_engine()
+    engine.block = 5
+    sa.event.listen(book_hub.store.engine, "commit", counted)
+    try:
+        stats = engine.run()
+    finally:
+        sa.event.remove(book_hub.store.engine, "commit", counted)
+    assert stats.considered == 240 and allocations_now() == stats.allocations > 0
+    assert len(writes) == 1, f"{len(writes)} commits for one run"
