@@ -1066,6 +1066,84 @@ class Comms(_Service):
             row["delivery"] = stats.as_dict()
         return row
 
+    def send_due(
+        self,
+        *,
+        actor: str,
+        as_of: dt.date | None = None,
+        owner: str | None = None,
+        now: dt.datetime | None = None,
+        dry_run: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Queue the message of every planned collection step due by ``as_of`` that a message does: an
+        email step as an email, a letter or lawyer's-letter step as a PDF letter (``hub comms send-due``).
+
+        One outcome per due step, most valuable first: ``queued`` (with the message), ``planned`` (a dry
+        run), ``blocked`` (the compliance rule and why), ``already`` (a message of the step's template
+        went out since the step fell due: a second run, or two at once, sends nothing twice),
+        ``skipped`` (a step a person does, a step without a template, no email address) or ``failed``
+        (anything else, with the error; the other steps still go).
+        """
+        from hub.comms import engine, render
+        from hub.errors import CommsError, ComplianceBlock, HubError
+        from hub.store import utcnow
+
+        self._ready()
+        when = now or utcnow()
+        day = as_of or self.hub.as_of(None)
+        channels = {"email": "email", "letter": "letter", "lawyer_letter": "letter"}
+        due = self.hub.collections.due(day, owner=owner)
+        if not due.assessed:
+            raise HubError(N_("no collection step is planned yet: run 'hub risk' first"))
+        outcomes: list[dict[str, Any]] = []
+        for step in due.steps:
+            out: dict[str, Any] = {
+                "customer_id": step["customer_id"],
+                "name": step.get("name"),
+                "action": step.get("action"),
+                "due_on": step.get("due_on"),
+            }
+            outcomes.append(out)
+            channel = channels.get(str(step.get("channel")))
+            if channel is None:
+                out.update(outcome="skipped", reason=f"a {step.get('channel')} step is done by a person")
+                continue
+            try:
+                template = render.template_for(step.get("action"), self.hub.config.comms.steps)
+            except CommsError as exc:
+                out.update(outcome="skipped", reason=str(exc))
+                continue
+            out.update(template=template, channel=channel)
+            if dry_run:
+                out["outcome"] = "planned"
+                continue
+            since = dt.datetime.combine(dt.date.fromisoformat(str(step["due_on"])), dt.time(), tzinfo=dt.UTC)
+            try:
+                row = engine.queue_message(
+                    self.store,
+                    self._composer(),
+                    step["customer_id"],
+                    step=template,
+                    language=None,
+                    channel=channel,
+                    invoices=(),
+                    attach_statement=False,
+                    actor=actor,
+                    now=when,
+                    once_since=since,
+                )
+            except engine.AlreadySent as exc:
+                out.update(outcome="already", message_id=exc.message_id)
+            except ComplianceBlock as exc:
+                out.update(outcome="blocked", rule=exc.code, reason=str(exc))
+            except CommsError as exc:
+                out.update(outcome="skipped", reason=str(exc))
+            except HubError as exc:
+                out.update(outcome="failed", reason=str(exc))
+            else:
+                out.update(outcome="queued", message_id=row["message_id"], status=row["status"])
+        return outcomes
+
     def deliver(self, *, now: dt.datetime | None = None, limit: int = 100, ids: Sequence[int] | None = None) -> Any:
         """Hand due emails to the SMTP server (claims, retries, dead on 5xx): :class:`hub.comms.engine.DeliverStats`."""
         from hub.comms.engine import Deliverer

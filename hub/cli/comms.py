@@ -119,6 +119,44 @@ def _send(
         fail(f"not delivered: {row['last_error']}")
 
 
+def _send_due(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Steps due by this day (default: today).")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only the steps this role or person owns.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be queued; queue nothing.")] = False,
+    at: At = None,
+    by: By = None,
+) -> None:
+    """Queue the message of every collection step due (emails and letters; run 'hub risk' first).
+
+    A step a person does (call, visit) is left to them; a step a compliance rule blocks is listed with
+    the rule; a step whose message went out already is not sent again. Exits 1 when a step failed.
+    """
+    import datetime as dt
+
+    with session() as hub:
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            fail(f"--as-of must be a day (YYYY-MM-DD), got {as_of!r}")
+        found = hub.comms.send_due(actor=actor(by), as_of=day, owner=owner, now=parse_time(at), dry_run=dry_run)
+    rows = [
+        [
+            x["customer_id"],
+            x.get("action") or "",
+            x.get("template") or "",
+            x["outcome"],
+            x.get("message_id") or x.get("rule") or "",
+            (x.get("reason") or "")[:70],
+        ]
+        for x in found
+    ]
+    emit(found, table(f"due steps ({len(found)})", ["customer", "step", "template", "outcome", "", "why"], rows))
+    failed = [x for x in found if x["outcome"] == "failed"]
+    if failed:
+        first = failed[0]
+        fail(f"{len(failed)} of {len(found)} due steps failed; first: {first['customer_id']}: {first['reason']}")
+
+
 def _deliver(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Send at most this many.")] = 100,
     at: At = None,
@@ -263,6 +301,7 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Collection emails, letters and statements.", no_args_is_help=True)
     group.command("preview")(handled(_preview))
     group.command("send")(handled(_send))
+    group.command("send-due")(handled(_send_due))
     group.command("deliver")(handled(_deliver))
     group.command("resend")(handled(_resend))
     group.command("list")(handled(_list))

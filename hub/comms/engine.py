@@ -354,6 +354,15 @@ def _domain(address: str) -> str:
     return address.rpartition("@")[2] or "hub.local"
 
 
+class AlreadySent(Exception):
+    """The step's message went out already (``queue_message(once_since=...)``)."""
+
+    def __init__(self, message_id: str, at: dt.datetime) -> None:
+        super().__init__(f"{message_id} queued at {at.isoformat()}")
+        self.message_id = message_id
+        self.at = at
+
+
 def queue_message(
     store: Store,
     composer: Composer,
@@ -366,8 +375,13 @@ def queue_message(
     attach_statement: bool,
     actor: str,
     now: dt.datetime,
+    once_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Render, check and queue one message (an email waits for ``deliver``; a letter is sent at once).
+
+    ``once_since``: queue nothing (:class:`AlreadySent`) when a message of the same template to the
+    customer was queued at or after that time and is not dead or blocked (checked under the
+    customer's lock, so two batch runs at once send it once).
 
     A send a compliance rule stops is rolled back and recorded in the audit log (``comms.blocked``,
     with the rule), so that every attempted contact is traceable."""
@@ -383,6 +397,7 @@ def queue_message(
             attach_statement=attach_statement,
             actor=actor,
             now=now,
+            once_since=once_since,
         )
     except ComplianceBlock as exc:
         with store.begin() as conn:
@@ -412,6 +427,7 @@ def _queue(
     attach_statement: bool,
     actor: str,
     now: dt.datetime,
+    once_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     now = _utc(now)
     settings = composer.settings
@@ -420,6 +436,21 @@ def _queue(
         rendered, who = composer.compose(
             conn, customer_id, step=step, language=language, channel=channel, invoices=invoices, as_of=now.date()
         )
+        if once_since is not None:
+            m = schema.comms_message
+            earlier = conn.execute(
+                sa.select(m.c.message_id, m.c.created_at)
+                .where(
+                    m.c.customer_id == customer_id,
+                    m.c.template == rendered.template,
+                    m.c.created_at >= _utc(once_since),
+                    m.c.status.not_in(("dead", "blocked")),
+                )
+                .order_by(m.c.id)
+                .limit(1)
+            ).first()
+            if earlier is not None:
+                raise AlreadySent(str(earlier.message_id), _utc(earlier.created_at))
         if channel == "email" and not who.email:
             raise CommsError(
                 NO_EMAIL,
