@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from hub.codes import CHANNEL_LABELS
 from hub.i18n import N_
 
 if TYPE_CHECKING:
@@ -1074,6 +1075,7 @@ class Comms(_Service):
         owner: str | None = None,
         now: dt.datetime | None = None,
         dry_run: bool = False,
+        locale: str = "en",
     ) -> list[dict[str, Any]]:
         """Queue the message of every planned collection step due by ``as_of`` that a message does: an
         email step as an email, a letter or lawyer's-letter step as a PDF letter (``hub comms send-due``).
@@ -1082,8 +1084,9 @@ class Comms(_Service):
         run), ``blocked`` (the compliance rule and why), ``already`` (a message of the step's template
         went out since the step fell due: a second run, or two at once, sends nothing twice),
         ``skipped`` (a step a person does, a step without a template, no email address) or ``failed``
-        (anything else, with the error; the other steps still go).
+        (anything else, with the error; the other steps still go). ``reason`` is in ``locale``.
         """
+        from hub import i18n
         from hub.comms import engine, render
         from hub.errors import CommsError, ComplianceBlock, HubError
         from hub.store import utcnow
@@ -1105,13 +1108,19 @@ class Comms(_Service):
             }
             outcomes.append(out)
             channel = channels.get(str(step.get("channel")))
+            label = CHANNEL_LABELS.get(str(step.get("channel")), str(step.get("channel")))
             if channel is None:
-                out.update(outcome="skipped", reason=f"a {step.get('channel')} step is done by a person")
+                out.update(
+                    outcome="skipped",
+                    reason=i18n.gettext(
+                        locale, N_("a %(channel)s step is done by a person"), channel=i18n.gettext(locale, label)
+                    ),
+                )
                 continue
             try:
                 template = render.template_for(step.get("action"), self.hub.config.comms.steps)
             except CommsError as exc:
-                out.update(outcome="skipped", reason=str(exc))
+                out.update(outcome="skipped", reason=i18n.error_text(locale, exc))
                 continue
             out.update(template=template, channel=channel)
             if dry_run:
@@ -1135,11 +1144,11 @@ class Comms(_Service):
             except engine.AlreadySent as exc:
                 out.update(outcome="already", message_id=exc.message_id)
             except ComplianceBlock as exc:
-                out.update(outcome="blocked", rule=exc.code, reason=str(exc))
+                out.update(outcome="blocked", rule=exc.code, reason=i18n.error_text(locale, exc))
             except CommsError as exc:
-                out.update(outcome="skipped", reason=str(exc))
+                out.update(outcome="skipped", reason=i18n.error_text(locale, exc))
             except HubError as exc:
-                out.update(outcome="failed", reason=str(exc))
+                out.update(outcome="failed", reason=i18n.error_text(locale, exc))
             else:
                 out.update(outcome="queued", message_id=row["message_id"], status=row["status"])
         return outcomes

@@ -55,3 +55,21 @@ def test_a_viewer_cannot_send(client: TestClient, web_hub: Hub) -> None:
     assert page.status_code == 200 and "formaction=" not in page.text
     refused = client.post(f"/customers/{customer}/comms/send", data={"step": "statement", "csrf_token": csrf})
     assert refused.status_code == 403
+
+
+def test_the_collections_page_sends_the_due_messages_and_says_what_became_of_each(
+    client: TestClient, web_hub: Hub
+) -> None:
+    csrf = login(client, "cora")
+    page = client.get("/collections")
+    assert "Send the reminders and letters due" in page.text
+    preview = client.post("/collections/send-due", data={"csrf_token": csrf, "dry_run": "1"})
+    assert preview.status_code == 200 and "A preview: nothing was queued." in preview.text
+    assert web_hub.comms.messages() == []
+    client.post("/language", data={"csrf_token": csrf, "locale": "zh_CN", "next": "/collections"})
+    sent = client.post("/collections/send-due", data={"csrf_token": csrf, "dry_run": "0"})
+    assert sent.status_code == 200 and "到期步骤的消息" in sent.text
+    # the sample book's customers have no collection email yet: each email step says so, in Chinese
+    assert "留待专人处理" in sent.text and "电子邮件" in sent.text
+    refused = client.post("/collections/send-due", data={"dry_run": "0"})
+    assert refused.status_code == 403

@@ -42,6 +42,7 @@ def collections(request: Request, *, owner: str = "", user: Annotated[WebUser, D
         owner=owner,
         channels=CHANNELS,
         can_log=user.has("credit", "sales", "finance"),
+        can_send=user.has("credit", "finance"),
     )
 
 
@@ -61,3 +62,52 @@ async def log(
     if "HX-Request" in request.headers:
         return render(request, "console/collection_logged.html", user, customer_id=customer_id, line=line)
     return RedirectResponse("/collections", status_code=303)
+
+
+#: What each outcome of a batch send is called on the page.
+OUTCOMES = {
+    "queued": N_("queued"),
+    "planned": N_("would be queued"),
+    "blocked": N_("blocked"),
+    "already": N_("sent already"),
+    "skipped": N_("left to a person"),
+    "failed": N_("failed"),
+}
+
+
+@router.post("/collections/send-due")
+async def send_due(request: Request, *, user: Annotated[WebUser, Depends(require("credit", "finance"))]) -> Response:
+    """Queue the message of every due step (emails and letters; the compliance rules decide) and show
+    what became of each: the console's 'hub comms send-due'."""
+    locale = locale_for(request)
+    form = await request.form()
+    owner = str(form.get("owner") or "") or None
+    dry_run = form.get("dry_run") == "1"
+    try:
+        outcomes = hub_of(request).comms.send_due(actor=user.actor, owner=owner, dry_run=dry_run, locale=locale)
+    except HubError as exc:
+        return render(
+            request,
+            "console/collections_sent.html",
+            user,
+            status_code=409,
+            title=i18n.gettext(locale, N_("Collections")),
+            active="collections",
+            error=i18n.error_text(locale, exc),
+            outcomes=[],
+            outcome_labels=OUTCOMES,
+            dry_run=dry_run,
+            owner=owner or "",
+        )
+    return render(
+        request,
+        "console/collections_sent.html",
+        user,
+        title=i18n.gettext(locale, N_("Collections")),
+        active="collections",
+        error=None,
+        outcomes=outcomes,
+        outcome_labels=OUTCOMES,
+        dry_run=dry_run,
+        owner=owner or "",
+    )
