@@ -13,6 +13,12 @@ amounts, outbox) is identical to the first run's.
 Usage:
   python bench/bench_workers.py --database postgresql://postgres@127.0.0.1:5432/hub_bench \\
       [--invoices 50000] [--receipts 10000] [--customers 2000] [--workers 1 2] [--sqlite] [--workdir DIR]
+      [--baseline PATH | --no-baseline] [--timeout SECONDS]
+
+Beside the runs, the shared ERP-rule baseline (``../shared/bench/baseline_match.py``, which stores
+nothing) on the same files, with each run's reconcile time over the baseline's (issue 19's goal on
+SQLite: at most 1.6). Progress goes to stderr, each worker's log to ``worker-N-I.log`` in the work
+folder, and the results also to ``results.json`` there after every run.
 
 The database named is emptied (its public schema dropped) before each run: give it a bench database.
 """
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+BASELINE = HERE.parent.parent / "shared" / "bench" / "baseline_match.py"
 STEPS = ("sync", "identity", "reconcile", "bureaus", "risk", "push")
 
 
@@ -98,6 +105,25 @@ def fingerprint(url: str) -> str:
                 digest.update(repr(tuple(_plain(v) for v in row)).encode())
     eng.dispose()
     return digest.hexdigest()[:16]
+
+
+def job_times(url: str) -> dict[str, float]:
+    """Seconds from start to success of each job, by step and key (``sync:erp``, ``sync:bank``...):
+    the two syncs overlap when there are two workers, so the step's time alone hides which is long."""
+    eng = engine(url)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT j.task_name, j.args->>'key', min(e.at) FILTER (WHERE e.type = 'started'),"
+            " max(e.at) FILTER (WHERE e.type = 'succeeded')"
+            " FROM procrastinate_jobs j JOIN procrastinate_events e ON e.job_id = j.id"
+            " WHERE j.args->>'run_id' IS NOT NULL AND j.args->>'key' IS NOT NULL GROUP BY j.id"
+        ).all()
+    eng.dispose()
+    return {
+        f"{task.removeprefix('hub:')}:{key}": round((end - start).total_seconds(), 2)
+        for task, key, start, end in rows
+        if start and end
+    }
 
 
 def step_times(url: str) -> dict[str, float]:
@@ -207,6 +233,7 @@ def run_queued(work: Path, url: str, workers: int, timeout: float) -> dict[str, 
         "wall_s": round(wall, 2),
         "run_s": round(times.get("first_start_to_last_success", 0.0), 2),
         "steps_s": {s: round(times[s], 2) for s in STEPS if s in times},
+        "jobs_s": job_times(url),
         "per_s": {s: round(sizes[s] / times[s]) for s in sizes if times.get(s)},
         "peak_rss_mb_per_worker": [round(kb / 1024) for kb in peaks],
         "outcome": outcome,
@@ -226,19 +253,38 @@ def run_sqlite(work: Path, timeout: float) -> dict[str, Any]:
     say("SQLite: init, hub run inline")
     hub("init", cwd=folder)
     started = time.perf_counter()
-    with (folder / "run.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "run"], cwd=folder, stdout=log, stderr=subprocess.STDOUT
-        )
+    with (folder / "run.json").open("wb") as out, (folder / "run.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--json", "run"], cwd=folder, stdout=out, stderr=log)
         # This process's own peak, not RUSAGE_CHILDREN's (the largest of every child, workers included).
         (peak_kb,) = wait_all([proc], timeout, "hub run on SQLite")
     wall = time.perf_counter() - started
     say(f"SQLite: done in {wall:.1f} s")
+    summary = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    # The steps' own seconds as `hub --json run` reports them (push reports none: the rest of the wall).
+    steps = {"sync": sum(float(r["seconds"]) for r in summary["sync"])}
+    for step in STEPS[1:]:
+        if isinstance(summary.get(step), dict) and "seconds" in summary[step]:
+            steps[step] = float(summary[step]["seconds"])
     return {
         "sqlite_inline_wall_s": round(wall, 2),
+        "sqlite_steps_s": {s: round(v, 2) for s, v in steps.items()},
         "sqlite_peak_rss_mb": round(peak_kb / 1024),
         "sqlite_outcome": fingerprint(f"sqlite:///{folder / 'hub.db'}"),
     }
+
+
+def run_baseline(work: Path, baseline: Path, timeout: float) -> dict[str, Any]:
+    """The shared ERP-rule baseline on the same files (it stores nothing): the figure issue 19 puts
+    beside reconcile's."""
+    say("baseline: baseline_match.py on the same files")
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, str(baseline), str(work), str(work / "baseline.csv")],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+    )
+    (peak_kb,) = wait_all([proc], timeout, "the baseline")
+    return {"baseline_wall_s": round(time.perf_counter() - started, 2), "baseline_peak_rss_mb": round(peak_kb / 1024)}
 
 
 def main() -> None:
@@ -248,9 +294,11 @@ def main() -> None:
     ap.add_argument("--receipts", type=int, default=10_000)
     ap.add_argument("--customers", type=int, default=2_000)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts; none: SQLite only")
     ap.add_argument("--sqlite", action="store_true", help="also the same book inline on SQLite")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--baseline", type=Path, default=BASELINE, help="the shared ERP-rule baseline script")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_const", const=None)
     ap.add_argument("--timeout", type=float, default=3600, help="seconds one run may take before it is killed")
     a = ap.parse_args()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-workers-"))
@@ -279,14 +327,24 @@ def main() -> None:
         results["runs"].append(run_queued(work, a.database, n, a.timeout))
         # Each run's figures as soon as it ends: a later run that fails or is killed loses only itself.
         (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    base = results["runs"][0]
+    base = results["runs"][0] if results["runs"] else None
     for r in results["runs"]:
         r["speedup"] = round(base["run_s"] / r["run_s"], 2) if r["run_s"] else None
         r["efficiency"] = round(r["speedup"] * base["workers"] / r["workers"], 2) if r["speedup"] else None
         r["same_outcome_as_first"] = r["outcome"] == base["outcome"]
+    if a.baseline is not None and a.baseline.exists():
+        results.update(run_baseline(work, a.baseline, a.timeout))
+        for r in results["runs"]:
+            if r["steps_s"].get("reconcile"):
+                r["reconcile_to_baseline"] = round(r["steps_s"]["reconcile"] / results["baseline_wall_s"], 2)
     if a.sqlite:
         results.update(run_sqlite(work, a.timeout))
-        results["sqlite_same_outcome_as_first"] = results["sqlite_outcome"] == base["outcome"]
+        if base is not None:
+            results["sqlite_same_outcome_as_first"] = results["sqlite_outcome"] == base["outcome"]
+        if results.get("baseline_wall_s") and results["sqlite_steps_s"].get("reconcile"):
+            results["sqlite_reconcile_to_baseline"] = round(
+                results["sqlite_steps_s"]["reconcile"] / results["baseline_wall_s"], 2
+            )
     (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(json.dumps(results, indent=2))
 
