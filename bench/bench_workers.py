@@ -301,6 +301,9 @@ def main() -> None:
     ap.add_argument("--no-baseline", dest="baseline", action="store_const", const=None)
     ap.add_argument("--timeout", type=float, default=3600, help="seconds one run may take before it is killed")
     a = ap.parse_args()
+    if a.baseline is not None and not a.baseline.exists():
+        # ../shared is beside the main checkout; a worktree elsewhere names it with --baseline.
+        raise SystemExit(f"no baseline at {a.baseline}: name it with --baseline PATH, or --no-baseline")
     work = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-workers-"))
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "invoices.csv").exists():
@@ -332,7 +335,7 @@ def main() -> None:
         r["speedup"] = round(base["run_s"] / r["run_s"], 2) if r["run_s"] else None
         r["efficiency"] = round(r["speedup"] * base["workers"] / r["workers"], 2) if r["speedup"] else None
         r["same_outcome_as_first"] = r["outcome"] == base["outcome"]
-    if a.baseline is not None and a.baseline.exists():
+    if a.baseline is not None:
         results.update(run_baseline(work, a.baseline, a.timeout))
         for r in results["runs"]:
             if r["steps_s"].get("reconcile"):
