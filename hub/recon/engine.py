@@ -43,6 +43,7 @@ from hub.recon.types import (
     fits,
 )
 from hub.store import Store, schema, utcnow
+from hub.store.bulk import key_in
 from hub.store.locks import transaction_lock
 from hub.store.money import money_sum
 from hub.store.schema import from_micros, micros_of
@@ -499,6 +500,7 @@ class ReconcileEngine:
     def _still_valid(conn: sa.Connection, decided: Sequence[Decided], seen: dict[int, tuple[str, Any]]) -> set[int]:
         """The receipts whose decisions still hold in the writing transaction (see :meth:`run`)."""
         r, a, inv = schema.receipt, schema.allocation, schema.invoice
+        dialect = conn.dialect
         ids = [d.receipt_id for d in decided]
         now_seen: dict[int, tuple[str, Any]] = {}
         taken: set[int] = set()
@@ -506,12 +508,16 @@ class ReconcileEngine:
             now_seen.update(
                 (rid, (status, at))
                 for rid, status, at in conn.execute(
-                    sa.select(r.c.id, r.c.match_status, r.c.reconciled_at).where(r.c.id.in_(chunk))
+                    sa.select(r.c.id, r.c.match_status, r.c.reconciled_at).where(key_in(dialect, r.c.id, "ids")),
+                    {"ids": chunk},
                 )
             )
             taken.update(
                 conn.execute(
-                    sa.select(a.c.receipt_id).where(a.c.receipt_id.in_(chunk), a.c.status.in_(LIVE)).distinct()
+                    sa.select(a.c.receipt_id)
+                    .where(key_in(dialect, a.c.receipt_id, "ids"), a.c.status.in_(LIVE))
+                    .distinct(),
+                    {"ids": chunk},
                 ).scalars()
             )
         touched = sorted({invoice_id for d in decided for invoice_id, _ in d.wanted})
@@ -522,14 +528,18 @@ class ReconcileEngine:
                 (invoice_id, amount)
                 for invoice_id, amount in conn.execute(
                     sa.select(a.c.invoice_id, money_sum(a.c.amount))
-                    .where(a.c.invoice_id.in_(chunk), a.c.status.in_(LIVE))
-                    .group_by(a.c.invoice_id)
+                    .where(key_in(dialect, a.c.invoice_id, "ids"), a.c.status.in_(LIVE))
+                    .group_by(a.c.invoice_id),
+                    {"ids": chunk},
                 )
             )
             open_now.update(
                 (invoice_id, amount)
                 for invoice_id, amount in conn.execute(
-                    sa.select(inv.c.id, inv.c.open_amount).where(inv.c.id.in_(chunk), inv.c.status == "open")
+                    sa.select(inv.c.id, inv.c.open_amount).where(
+                        key_in(dialect, inv.c.id, "ids"), inv.c.status == "open"
+                    ),
+                    {"ids": chunk},
                 )
             )
         used: dict[int, Decimal] = defaultdict(Decimal)
@@ -572,7 +582,7 @@ class ReconcileEngine:
         a, e = schema.allocation, schema.allocation_event
         for i in range(0, len(receipt_ids), 5000):
             chunk = receipt_ids[i : i + 5000]
-            old = sa.select(a.c.id).where(a.c.receipt_id.in_(chunk), a.c.status == "suggested")
+            old = sa.select(a.c.id).where(key_in(conn.dialect, a.c.receipt_id, "ids"), a.c.status == "suggested")
             conn.execute(
                 e.insert().from_select(
                     ["allocation_id", "status", "actor", "at", "note"],
@@ -583,9 +593,10 @@ class ReconcileEngine:
                         sa.literal(now, type_=schema.TS),
                         sa.literal("looked at again after invoices changed"),
                     ).where(a.c.id.in_(old)),
-                )
+                ),
+                {"ids": chunk},
             )
-            conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now))
+            conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now), {"ids": chunk})
 
     def _write(
         self, conn: sa.Connection, packed: Sequence[bytes], kept: set[int], statuses: dict[str, list[int]], now: Any
@@ -632,7 +643,10 @@ class ReconcileEngine:
         for status, ids in statuses.items():
             for i in range(0, len(ids), 5000):
                 conn.execute(
-                    r.update().where(r.c.id.in_(ids[i : i + 5000])).values(match_status=status, reconciled_at=now)
+                    r.update()
+                    .where(key_in(conn.dialect, r.c.id, "ids"))
+                    .values(match_status=status, reconciled_at=now),
+                    {"ids": ids[i : i + 5000]},
                 )
         return written
 
