@@ -1040,9 +1040,11 @@ class Comms(_Service):
         attach_statement: bool = False,
         now: dt.datetime | None = None,
         deliver_now: bool = False,
+        once_since: dt.datetime | None = None,
     ) -> dict[str, Any]:
         """Check the compliance rules and queue the message (a letter is made at once); ``deliver_now``
-        hands an email to the SMTP server straight away. Raises :class:`hub.errors.ComplianceBlock`."""
+        hands an email to the SMTP server straight away. Raises :class:`hub.errors.ComplianceBlock`, and
+        with ``once_since`` :class:`hub.comms.engine.AlreadySent` (see :func:`hub.comms.engine.queue_message`)."""
         from hub.comms import engine
         from hub.store import utcnow
 
@@ -1059,6 +1061,7 @@ class Comms(_Service):
             attach_statement=attach_statement,
             actor=actor,
             now=when,
+            once_since=once_since,
         )
         if deliver_now and row["channel"] == "email":
             stats = self.deliver(now=when, ids=[row["id"]])
@@ -1128,18 +1131,8 @@ class Comms(_Service):
                 continue
             since = dt.datetime.combine(dt.date.fromisoformat(str(step["due_on"])), dt.time(), tzinfo=dt.UTC)
             try:
-                row = engine.queue_message(
-                    self.store,
-                    self._composer(),
-                    step["customer_id"],
-                    step=template,
-                    language=None,
-                    channel=channel,
-                    invoices=(),
-                    attach_statement=False,
-                    actor=actor,
-                    now=when,
-                    once_since=since,
+                row = self.send(
+                    step["customer_id"], actor=actor, step=template, channel=channel, now=when, once_since=since
                 )
             except engine.AlreadySent as exc:
                 out.update(outcome="already", message_id=exc.message_id)

@@ -115,7 +115,10 @@ def template_for(step: str | None, mapping: dict[str, str]) -> str:
     return key
 
 
+@functools.cache
 def environment(templates_dir: Path | None) -> jinja2.Environment:
+    """One environment per templates folder, so each template is compiled once per process, not once
+    per message (the loaders still notice a template edited since)."""
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
