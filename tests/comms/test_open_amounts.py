@@ -100,3 +100,29 @@ def test_send_due_sends_nothing_to_a_customer_the_hub_knows_has_paid(tmp_path: P
 
     hub.risk(day)  # the collections plan itself counts the hub's allocations (the risk run's exposure)
     assert {x["customer_id"] for x in hub.comms.send_due(actor="cron", as_of=day, dry_run=True)} == {"C1"}
+
+
+def planned(hub: Hub, customer_id: str) -> dict[str, object]:
+    e = schema.exposure
+    with hub.store.connect() as conn:
+        plan = conn.execute(sa.select(e.c.next_action).where(e.c.customer_id == customer_id)).scalar_one()
+    assert isinstance(plan, dict)
+    return plan
+
+
+def test_a_plan_around_a_dispute_counts_what_the_hub_allocated(tmp_path: Path, db_url: str, smtp: Smtp) -> None:
+    hub = paid_in_the_hub(tmp_path, db_url, smtp.port)
+    hub.disputes.open("C1", actor="ann", invoice="INV-1", reason="goods damaged")
+    hub.risk(D + dt.timedelta(days=20))
+    plan = planned(hub, "C1")
+    assert plan["overdue"] == "500.00" and plan["disputed"] == ["INV-1"] and "step" in plan
+
+
+def test_a_dispute_of_the_only_invoice_the_hub_has_not_seen_paid_pauses_the_ladder(
+    tmp_path: Path, db_url: str, smtp: Smtp
+) -> None:
+    hub = paid_in_the_hub(tmp_path, db_url, smtp.port)
+    hub.disputes.open("C1", actor="ann", invoice="INV-2", reason="short delivery")
+    hub.risk(D + dt.timedelta(days=20))
+    plan = planned(hub, "C1")
+    assert plan.get("paused_by_dispute") and "step" not in plan and plan["disputed"] == ["INV-2"]
