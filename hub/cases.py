@@ -39,7 +39,7 @@ from hub.comms.compliance import open_disputes
 from hub.config import InterestConfig
 from hub.errors import CaseError, MatchError
 from hub.i18n import N_
-from hub.recon.types import LIVE
+from hub.openitems import customer_invoices  # what is open in the hub (one reader with hub.comms, hub.interest)
 from hub.store import Store, schema, utcnow
 from hub.store.bulk import record_hash
 
@@ -77,59 +77,6 @@ def _positive(what: str, amount: Decimal) -> None:
 
 
 # -- reading -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenInvoice:
-    number: str
-    currency: str
-    issue_date: dt.date
-    due_date: dt.date
-    amount: Decimal
-    open: Decimal
-    status: str
-
-
-def customer_invoices(conn: sa.Connection, customer_id: str, numbers: Sequence[str] | None = None) -> list[OpenInvoice]:
-    """The customer's invoices (only ``numbers`` if given), oldest due first, with what is open in the hub
-    (the ERP's open amount less live allocations, as the risk run counts it)."""
-    inv, a = schema.invoice, schema.allocation
-    query = (
-        sa.select(
-            inv.c.id,
-            inv.c.number,
-            inv.c.currency,
-            inv.c.issue_date,
-            inv.c.due_date,
-            inv.c.amount,
-            inv.c.open_amount,
-            inv.c.status,
-        )
-        .select_from(inv.outerjoin(schema.customer, schema.invoice_customer))
-        .where(schema.invoice_customer_id == customer_id)
-        .order_by(inv.c.due_date, inv.c.number)
-    )
-    if numbers is not None:
-        query = query.where(inv.c.number.in_(list(numbers)))
-    rows = list(conn.execute(query))
-    applied: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    if rows:
-        for invoice_id, amount in conn.execute(
-            sa.select(a.c.invoice_id, a.c.amount).where(a.c.invoice_id.in_([r.id for r in rows]), a.c.status.in_(LIVE))
-        ):
-            applied[invoice_id] += amount
-    return [
-        OpenInvoice(
-            r.number,
-            r.currency,
-            r.issue_date,
-            r.due_date,
-            r.amount,
-            r.open_amount - applied[r.id] if r.status in ("open", "disputed") else ZERO,
-            r.status,
-        )
-        for r in rows
-    ]
 
 
 def known_customer(conn: sa.Connection, customer_id: str) -> bool:

@@ -26,8 +26,9 @@ The rules:
 - Fixed compensation per late invoice: ``compensation`` (40, in the invoice's currency), or
   ``compensation_by_currency`` where it differs.
 
-Open amounts follow the risk run's rule (:mod:`hub.risk.exposure`): the ERP's open amount less the
-live allocations the hub made. Invoices already paid in full are not charged here.
+Open amounts follow the risk run's rule, read by :func:`hub.openitems.customer_invoices` (the reader of
+reminders and cases too): the ERP's open amount less the live allocations the hub made, those booked
+after ``as_of`` added back. Invoices already paid in full are not charged here.
 """
 
 from __future__ import annotations
@@ -43,14 +44,14 @@ import sqlalchemy as sa
 
 from hub.config import InterestConfig
 from hub.errors import ConfigError
-from hub.recon.types import LIVE
+from hub.openitems import OPEN_STATUSES, customer_invoices
 from hub.store import Store, schema
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 DAYS_IN_YEAR = Decimal(365)
 #: Invoice statuses that can bear interest (paid, cancelled and closed ones cannot).
-CHARGEABLE = ("open", "disputed")
+CHARGEABLE = OPEN_STATUSES
 
 
 @dataclass(frozen=True)
@@ -213,44 +214,23 @@ def interest_for(
 
 def _lines(conn: sa.Connection, customer_id: str, as_of: dt.date, settings: InterestConfig) -> list[InterestLine]:
     rates = RateTable(settings)
-    inv, a, r = schema.invoice, schema.allocation, schema.receipt
-    invoices = list(
-        conn.execute(
-            sa.select(inv.c.id, inv.c.number, inv.c.currency, inv.c.due_date, inv.c.open_amount)
-            .select_from(inv.outerjoin(schema.customer, schema.invoice_customer))
-            .where(
-                schema.invoice_customer_id == customer_id,
-                inv.c.status.in_(CHARGEABLE),
-                inv.c.open_amount > 0,
-                inv.c.due_date < as_of,
-            )
-            .order_by(inv.c.due_date, inv.c.number)
-        )
-    )
-    if not invoices:
-        return []
-    paid: dict[int, list[tuple[dt.date, Decimal]]] = defaultdict(list)
-    ids = [row.id for row in invoices]
-    for invoice_id, booked, amount in conn.execute(
-        sa.select(a.c.invoice_id, r.c.booking_date, a.c.amount)
-        .join(r, r.c.id == a.c.receipt_id)
-        .where(a.c.invoice_id.in_(ids), a.c.status.in_(LIVE))
-    ):
-        paid[invoice_id].append((booked, amount))
     out = []
-    for row in invoices:
-        payments = [(day, amount) for day, amount in paid[row.id] if day <= as_of]
-        open_now = row.open_amount - sum((amount for _, amount in payments), ZERO)
+    for item in customer_invoices(conn, customer_id):
+        if item.status not in CHARGEABLE or item.erp_open <= 0 or item.due_date >= as_of:
+            continue
+        # what is open in the hub at as_of: today's open amount plus what was paid after as_of
+        payments = [(day, amount) for day, amount in item.payments if day <= as_of]
+        open_now = item.open + sum((amount for day, amount in item.payments if day > as_of), ZERO)
         line = compute(
-            invoice=row.number,
-            currency=row.currency,
-            due_date=row.due_date,
+            invoice=item.number,
+            currency=item.currency,
+            due_date=item.due_date,
             open_now=open_now,
             payments=payments,
             as_of=as_of,
             rates=rates,
             grace_days=settings.grace_days,
-            compensation=settings.compensation_for(row.currency),
+            compensation=settings.compensation_for(item.currency),
         )
         if line is not None:
             out.append(line)

@@ -210,6 +210,7 @@ SQL_MODULES = (
     "hub.comms",  # collection emails and letters: contacts, disputes, the message queue (hub.comms.engine)
     "hub.interest",  # late-payment interest over invoices and allocations
     "hub.cases",  # litigation, arbitration and agency cases, recoveries, handover files
+    "hub.openitems",  # what a customer still owes per invoice (reminders, interest, cases)
 )
 #: What an interface (the command line; the web console and workers to come) may import from the core.
 INTERFACE_MAY_IMPORT = (

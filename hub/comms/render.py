@@ -22,10 +22,9 @@ import jinja2
 import lxml.html
 import sqlalchemy as sa
 
-from hub import i18n
+from hub import i18n, openitems
 from hub.errors import CommsError
 from hub.i18n import N_
-from hub.store import schema
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The shipped templates, in ladder order.
@@ -133,26 +132,21 @@ def environment(templates_dir: Path | None) -> jinja2.Environment:
 
 
 def open_invoices(conn: sa.Connection, customer_id: str, as_of: dt.date, disputed: set[str]) -> list[OpenInvoice]:
-    """The customer's open invoices (amount still open above zero), oldest due first."""
-    inv = schema.invoice
-    rows = conn.execute(
-        sa.select(inv.c.number, inv.c.issue_date, inv.c.due_date, inv.c.currency, inv.c.amount, inv.c.open_amount)
-        .select_from(inv.outerjoin(schema.customer, schema.invoice_customer))
-        .where(schema.invoice_customer_id == customer_id, inv.c.open_amount > 0)
-        .order_by(inv.c.due_date, inv.c.number)
-    ).all()
+    """The customer's open invoices (open in the hub above zero: the ERP's open amount less the hub's live
+    allocations, :mod:`hub.openitems`), oldest due first."""
     return [
         OpenInvoice(
-            number=r.number,
-            issue_date=r.issue_date,
-            due_date=r.due_date,
-            currency=r.currency,
-            amount=r.amount,
-            open_amount=r.open_amount,
-            days_late=max(0, (as_of - r.due_date).days),
-            disputed=r.number in disputed,
+            number=i.number,
+            issue_date=i.issue_date,
+            due_date=i.due_date,
+            currency=i.currency,
+            amount=i.amount,
+            open_amount=i.open,
+            days_late=max(0, (as_of - i.due_date).days),
+            disputed=i.number in disputed,
         )
-        for r in rows
+        for i in openitems.customer_invoices(conn, customer_id)
+        if i.open > 0
     ]
 
 

@@ -39,6 +39,7 @@ from hub.errors import CollectionError
 from hub.i18n import N_, Amount, Day, Days, Join, Message, Value
 from hub.log import get_logger
 from hub.model import CollectionAction, CollectionChannel, describe_validation_error, format_money
+from hub.openitems import customer_invoices
 from hub.recon.types import LIVE
 from hub.risk.exposure import CustomerIndex
 from hub.risk.types import CustomerRisk, PromiseView
@@ -559,17 +560,8 @@ def _without_disputed(
     disputed: dict[str, set[str | None]] = defaultdict(set)
     for cid, number in open_rows:
         disputed[cid].add(number)
-    inv = schema.invoice
-    overdue: dict[str, list[Any]] = defaultdict(list)
-    for row in conn.execute(
-        sa.select(
-            schema.invoice_customer_id.label("cid"), inv.c.number, inv.c.due_date, inv.c.currency, inv.c.open_amount
-        )
-        .select_from(inv.outerjoin(schema.customer, schema.invoice_customer))
-        .where(inv.c.open_amount > 0, inv.c.due_date < as_of)
-    ):
-        if row.cid in disputed:
-            overdue[row.cid].append(row)
+    # what is open in the hub (the ERP's open amount less live allocations), as the exposure counts it
+    overdue = {cid: [i for i in customer_invoices(conn, cid) if i.open > 0 and i.due_date < as_of] for cid in disputed}
     out = []
     for c in targets:
         numbers = disputed.get(c.customer_id)
@@ -582,7 +574,7 @@ def _without_disputed(
         amount = ZERO
         for r in rest:
             rate = Decimal(1) if r.currency == exp.currency else Decimal(exp.fx_rates.get(r.currency, "0") or "0")
-            amount += r.open_amount * rate
+            amount += r.open * rate
         amount = amount.quantize(CENT, ROUND_HALF_UP)
         if None in numbers or not rest or amount <= minimum:
             said = Message(
