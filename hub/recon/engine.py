@@ -267,26 +267,6 @@ class ReconcileEngine:
             inv.c.po_number,
             inv.c.payment_reference,
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
-        # One object per currency, due date and amount, shared by the invoices that have it: the driver
-        # returns a new one each row, and a million invoices have a few hundred due dates and (in the
-        # generated books) 400,000 amounts. The lookups are dropped with the load.
-        dates: dict[Any, Any] = {None: None}
-        as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
-        currencies: dict[str, str] = {}
-        amounts: dict[Any, Decimal] = {}
-        invoices = [
-            OpenInvoice(
-                iid,
-                number,
-                canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
-                currencies.setdefault(currency, currency),
-                amounts[micros] if micros in amounts else amounts.setdefault(micros, from_micros(micros_of(micros))),
-                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
-                po,
-                ref,
-            )
-            for iid, number, source, ext, currency, micros, due, po, ref in _raw_rows(conn, query)
-        ]
         learned: dict[tuple[str, str], list[str]] = defaultdict(list)
         alias = schema.customer_alias
         for cid, kind, value in conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)):
@@ -307,6 +287,27 @@ class ReconcileEngine:
                 )
             )
         ]
+        # One object per currency, due date and amount, shared by the invoices that have it: the driver
+        # returns a new one each row, and a million invoices have a few hundred due dates and (in the
+        # generated books) 400,000 amounts. The lookups are dropped with the load.
+        dates: dict[Any, Any] = {None: None}
+        as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
+        currencies: dict[str, str] = {}
+        amounts: dict[Any, Decimal] = {}
+        # Read into the book's dict as the rows come (the customers are read first), not listed first.
+        invoices = (
+            OpenInvoice(
+                iid,
+                number,
+                canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
+                currencies.setdefault(currency, currency),
+                amounts[micros] if micros in amounts else amounts.setdefault(micros, from_micros(micros_of(micros))),
+                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
+                po,
+                ref,
+            )
+            for iid, number, source, ext, currency, micros, due, po, ref in _raw_rows(conn, query)
+        )
         return OpenItems(invoices, customers, allocated)
 
     @staticmethod
@@ -463,6 +464,9 @@ class ReconcileEngine:
                     rows.extend(_allocation_rows(rid, decision))
                 packed.append(_pack(rows))
                 del views, rows
+            # The book and its indexes (most of a run's memory) are not needed to write: freed first,
+            # the write's objects take their place instead of adding to the peak.
+            del book, refused
             with self.store.begin() as conn:
                 lock_allocations(conn)
                 kept = self._still_valid(conn, decided, dict(pending))
