@@ -897,6 +897,45 @@ def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
         values[key] = [got, value]
 
 
+_YEAR_BITS = 20
+
+
+class _Serials(_Keyed[tuple[int, str | None]]):
+    """Invoices by sequence number, each entry ``(invoice id, year)`` held as one int (the id shifted
+    left, the year's place in a table shared by the run's serial indexes in the low bits): a tuple per
+    invoice, held twice (by customer and book-wide), took more than a hundred megabytes of a million
+    invoices' run. :meth:`of` gives the ``(id, year)`` pairs, in the order added."""
+
+    __slots__ = ("_years",)
+
+    def __init__(self, years: list[str | None]) -> None:
+        super().__init__()
+        self._years = years
+
+    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
+        got = self.get(key)
+        if got is None:
+            return ()
+        years, mask = self._years, (1 << _YEAR_BITS) - 1
+        if type(got) is list:
+            return [(v >> _YEAR_BITS, years[v & mask]) for v in got]
+        return ((got >> _YEAR_BITS, years[got & mask]),)
+
+
+class _Digits:
+    """Each invoice's number's digits, read from the number when asked (a dict of a million strings
+    cost tens of megabytes, and few are asked for)."""
+
+    __slots__ = ("_invoices",)
+
+    def __init__(self, invoices: dict[int, Any]) -> None:
+        self._invoices = invoices
+
+    def __getitem__(self, invoice_id: int) -> str:
+        number: str = self._invoices[invoice_id].number
+        return number.translate(_ASCII_NOT_DIGIT) if number.isascii() else _NOT_DIGIT.sub("", number)
+
+
 class _References:
     def __init__(self, book: OpenItems) -> None:
         self.numbers: _Keyed[int] = _Keyed()
@@ -904,10 +943,9 @@ class _References:
         self.digits: _Keyed[int] = _Keyed()
         self.po: _Keyed[int] = _Keyed()
         self.structured: _Keyed[int] = _Keyed()
-        self.invoice_digits: dict[int, str] = {}
+        self.invoice_digits = _Digits(book.invoices)
         # Built for up to millions of invoices per run: local names, one regex call per field.
         numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
-        invoice_digits = self.invoice_digits
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
         # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
@@ -921,7 +959,6 @@ class _References:
                     if (got := loose.setdefault(key, iid)) is not iid:
                         _collide(loose, key, got, iid)
             only = number.translate(_ASCII_NOT_DIGIT) if number.isascii() else not_digit("", number)
-            invoice_digits[iid] = only
             if len(only) >= MIN_KEY + 2 and (got := digits.setdefault(only, iid)) is not iid:
                 _collide(digits, only, got, iid)
             if po_number:
@@ -932,38 +969,40 @@ class _References:
                 key = not_alnum("", reference).upper()
                 if (got := structured.setdefault(key, iid)) is not iid:
                     _collide(structured, key, got, iid)
-        self._by_customer: dict[str, list[tuple[int, str]]] = {}
-        self._serials_of: dict[str, _Keyed[tuple[int, str | None]]] = {}
+        self._serials_of: dict[str, _Serials] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
-        self._serials: _Keyed[tuple[int, str | None]] | None = None
-        self._years: dict[str, str] = {}
+        self._serials: _Serials | None = None
+        self._years: dict[str | None, int] = {None: 0}  # year -> its place in _year_list
+        self._year_list: list[str | None] = [None]
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
 
     def of_customer(self, book: OpenItems, customer_id: str) -> list[tuple[int, str]]:
-        """A customer's invoices with their digits (built on first use, kept for the run)."""
-        got = self._by_customer.get(customer_id)
-        if got is None:
-            got = self._by_customer[customer_id] = [
-                (i, self.invoice_digits[i]) for i in book.by_customer.get(customer_id, ())
-            ]
-        return got
+        """A customer's invoices with their digits (read when asked, not kept: a list per customer of
+        a tuple per invoice took a tenth of a million invoices' run)."""
+        digits = self.invoice_digits
+        return [(i, digits[i]) for i in book.by_customer.get(customer_id, ())]
 
-    def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
+    def serials_of(self, book: OpenItems, customer_id: str) -> _Serials:
         """A customer's invoices by sequence number, with their years (built on first use)."""
         got = self._serials_of.get(customer_id)
         if got is None:
-            got = self._serials_of[customer_id] = _Keyed()
+            got = self._serials_of[customer_id] = _Serials(self._year_list)
             lengths = self._lengths_of[customer_id] = defaultdict(int)
-            years, invoices = self._years, book.invoices
+            years, year_list, invoices = self._years, self._year_list, book.invoices
             for i in book.by_customer.get(customer_id, ()):
                 serial, year = serial_of(invoices[i].number)
                 if serial:
+                    code = years.get(year)
+                    if code is None:  # a year not seen before
+                        code = years[year] = len(year_list)
+                        year_list.append(year)
+                        if code >> _YEAR_BITS:
+                            raise OverflowError("more years than a serial index holds")
                     if year is not None:
-                        year = years.setdefault(year, year)  # one string per year, not per invoice
-                        lengths[len(serial), year] += 1
-                    entry = (i, year)
+                        lengths[len(serial), year_list[code]] += 1
+                    entry = i << _YEAR_BITS | code
                     if (held := got.setdefault(serial, entry)) is not entry:
                         _collide(got, serial, held, entry)
                     lengths[len(serial), None] += 1
@@ -979,14 +1018,14 @@ class _References:
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
-    def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
+    def serials(self, book: OpenItems) -> _Serials:
         """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
         whose payers are all known never need it), from the customers' own (built where missing), so
         that each invoice's number is read once and its entries are shared. Each number's invoices come
         customer by customer, in the book's order within a customer: they are read per customer or
         counted, never by their order across customers."""
         if self._serials is None:
-            everyone: _Keyed[tuple[int, str | None]] = _Keyed()
+            everyone = _Serials(self._year_list)
             self._serials = everyone
             for customer_id in book.by_customer:
                 for serial, held in self.serials_of(book, customer_id).items():
