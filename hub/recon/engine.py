@@ -42,7 +42,7 @@ from hub.recon.types import (
     ReconcileStats,
     fits,
 )
-from hub.store import Store, schema, utcnow
+from hub.store import SQLITE_CACHE_KIB, Store, schema, utcnow
 from hub.store.bulk import key_in
 from hub.store.locks import transaction_lock
 from hub.store.money import money_sum
@@ -128,6 +128,21 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def lean_page_cache(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """SQLite's page cache kept to its default 2 MB while a run reads (back to the store's after): the
+    book is read once, and a connection's 64 MB of cached invoice pages stayed in memory beside it
+    for the whole run."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    try:
+        yield conn
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def _logit(p: float) -> float:
@@ -444,7 +459,7 @@ class ReconcileEngine:
         # The collector is paused: a run holds millions of objects (the book and its indexes) and makes
         # no reference cycles, and every full collection would walk all of them again.
         with paused_gc():
-            with self.store.connect() as conn:  # one snapshot on SQLite
+            with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
                 book = self.load_book(conn)
                 pending = self._pending_keys(conn)
                 refused = self.refused(conn)
@@ -452,7 +467,7 @@ class ReconcileEngine:
             packed: list[bytes] = []
             for first in range(0, len(pending), self.block):
                 block = [rid for rid, _ in pending[first : first + self.block]]
-                with self.store.connect() as conn:
+                with self.store.connect() as conn, lean_page_cache(conn):
                     views = {view.id: view for view in self._views(conn, block)}
                 rows: list[tuple[Any, ...]] = []
                 for rid in block:
