@@ -969,7 +969,6 @@ class _References:
                 key = not_alnum("", reference).upper()
                 if (got := structured.setdefault(key, iid)) is not iid:
                     _collide(structured, key, got, iid)
-        self._serials_of: dict[str, _Serials] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
         self._serials: _Serials | None = None
         self._years: dict[str | None, int] = {None: 0}  # year -> its place in _year_list
@@ -984,55 +983,71 @@ class _References:
         digits = self.invoice_digits
         return [(i, digits[i]) for i in book.by_customer.get(customer_id, ())]
 
-    def serials_of(self, book: OpenItems, customer_id: str) -> _Serials:
-        """A customer's invoices by sequence number, with their years (built on first use)."""
-        got = self._serials_of.get(customer_id)
-        if got is None:
-            got = self._serials_of[customer_id] = _Serials(self._year_list)
-            lengths = self._lengths_of[customer_id] = defaultdict(int)
-            years, year_list, invoices = self._years, self._year_list, book.invoices
-            for i in book.by_customer.get(customer_id, ()):
-                serial, year = serial_of(invoices[i].number)
-                if serial:
-                    code = years.get(year)
-                    if code is None:  # a year not seen before
-                        code = years[year] = len(year_list)
-                        year_list.append(year)
-                        if code >> _YEAR_BITS:
-                            raise OverflowError("more years than a serial index holds")
-                    if year is not None:
-                        lengths[len(serial), year_list[code]] += 1
-                    entry = i << _YEAR_BITS | code
-                    if (held := got.setdefault(serial, entry)) is not entry:
-                        _collide(got, serial, held, entry)
-                    lengths[len(serial), None] += 1
-        return got
+    def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
+        """A customer's invoices by sequence number, with their years: the book-wide index's entries of
+        the customer (a dict per customer besides the book-wide one took tens of megabytes)."""
+        self.serials(book)
+        assert self._serials is not None
+        return _CustomerSerials(self._serials, book.invoices, customer_id)
+
+    def _year_code(self, year: str | None) -> int:
+        code = self._years.get(year)
+        if code is None:  # a year not seen before
+            code = self._years[year] = len(self._year_list)
+            self._year_list.append(year)
+            if code >> _YEAR_BITS:
+                raise OverflowError("more years than a serial index holds")
+        return code
 
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
         """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
         given, ``year`` or no year known): the numbers a number written at random could hit."""
-        self.serials_of(book, customer_id)
-        lengths = self._lengths_of[customer_id]
+        lengths = self._lengths_of.get(customer_id)
+        if lengths is None:  # counted on first use, kept for the run
+            lengths = self._lengths_of[customer_id] = defaultdict(int)
+            invoices, year_list = book.invoices, self._year_list
+            for i in book.by_customer.get(customer_id, ()):
+                got, got_year = serial_of(invoices[i].number)
+                if got:
+                    if got_year is not None:
+                        lengths[len(got), year_list[self._year_code(got_year)]] += 1
+                    lengths[len(got), None] += 1
         if year is None:
             return lengths.get((len(serial), None), 0)
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
-    def serials(self, book: OpenItems) -> _Serials:
-        """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
-        whose payers are all known never need it), from the customers' own (built where missing), so
-        that each invoice's number is read once and its entries are shared. Each number's invoices come
-        customer by customer, in the book's order within a customer: they are read per customer or
-        counted, never by their order across customers."""
+    def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
+        """Every invoice by sequence number (built on first use), each number's invoices customer by
+        customer, in the book's order within a customer: they are read per customer or counted,
+        never by their order across customers."""
         if self._serials is None:
             everyone = _Serials(self._year_list)
             self._serials = everyone
-            for customer_id in book.by_customer:
-                for serial, held in self.serials_of(book, customer_id).items():
-                    for entry in held if type(held) is list else (held,):
+            invoices, code_of = book.invoices, self._year_code
+            for ids in book.by_customer.values():
+                for i in ids:
+                    serial, year = serial_of(invoices[i].number)
+                    if serial:
+                        entry = i << _YEAR_BITS | code_of(year)
                         if (first := everyone.setdefault(serial, entry)) is not entry:
                             _collide(everyone, serial, first, entry)
         return self._serials
+
+
+class _CustomerSerials(_Keyed[tuple[int, str | None]]):
+    """One customer's invoices by sequence number: the entries of the book-wide index that are its
+    invoices, in the book's order. Read with :meth:`of` only: it holds nothing itself."""
+
+    __slots__ = ("_all", "_customer", "_invoices")
+
+    def __init__(self, everyone: _Serials, invoices: dict[int, Any], customer_id: str) -> None:
+        super().__init__()
+        self._all, self._invoices, self._customer = everyone, invoices, customer_id
+
+    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
+        invoices, customer = self._invoices, self._customer
+        return [(i, year) for i, year in self._all.of(key) if invoices[i].customer_id == customer]
 
 
 def _group_of(book: OpenItems, customer_id: str) -> str:
