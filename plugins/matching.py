@@ -897,6 +897,45 @@ def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
         values[key] = [got, value]
 
 
+_YEAR_BITS = 20
+
+
+class _Serials(_Keyed[tuple[int, str | None]]):
+    """Invoices by sequence number, each entry ``(invoice id, year)`` held as one int (the id shifted
+    left, the year's place in a table shared by the run's serial indexes in the low bits): a tuple per
+    invoice, held twice (by customer and book-wide), took more than a hundred megabytes of a million
+    invoices' run. :meth:`of` gives the ``(id, year)`` pairs, in the order added."""
+
+    __slots__ = ("_years",)
+
+    def __init__(self, years: list[str | None]) -> None:
+        super().__init__()
+        self._years = years
+
+    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
+        got = self.get(key)
+        if got is None:
+            return ()
+        years, mask = self._years, (1 << _YEAR_BITS) - 1
+        if type(got) is list:
+            return [(v >> _YEAR_BITS, years[v & mask]) for v in got]
+        return ((got >> _YEAR_BITS, years[got & mask]),)
+
+
+class _Digits:
+    """Each invoice's number's digits, read from the number when asked (a dict of a million strings
+    cost tens of megabytes, and few are asked for)."""
+
+    __slots__ = ("_invoices",)
+
+    def __init__(self, invoices: dict[int, Any]) -> None:
+        self._invoices = invoices
+
+    def __getitem__(self, invoice_id: int) -> str:
+        number: str = self._invoices[invoice_id].number
+        return number.translate(_ASCII_NOT_DIGIT) if number.isascii() else _NOT_DIGIT.sub("", number)
+
+
 class _References:
     def __init__(self, book: OpenItems) -> None:
         self.numbers: _Keyed[int] = _Keyed()
@@ -904,10 +943,9 @@ class _References:
         self.digits: _Keyed[int] = _Keyed()
         self.po: _Keyed[int] = _Keyed()
         self.structured: _Keyed[int] = _Keyed()
-        self.invoice_digits: dict[int, str] = {}
+        self.invoice_digits = _Digits(book.invoices)
         # Built for up to millions of invoices per run: local names, one regex call per field.
         numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
-        invoice_digits = self.invoice_digits
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
         # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
@@ -921,7 +959,6 @@ class _References:
                     if (got := loose.setdefault(key, iid)) is not iid:
                         _collide(loose, key, got, iid)
             only = number.translate(_ASCII_NOT_DIGIT) if number.isascii() else not_digit("", number)
-            invoice_digits[iid] = only
             if len(only) >= MIN_KEY + 2 and (got := digits.setdefault(only, iid)) is not iid:
                 _collide(digits, only, got, iid)
             if po_number:
@@ -932,68 +969,85 @@ class _References:
                 key = not_alnum("", reference).upper()
                 if (got := structured.setdefault(key, iid)) is not iid:
                     _collide(structured, key, got, iid)
-        self._by_customer: dict[str, list[tuple[int, str]]] = {}
-        self._serials_of: dict[str, _Keyed[tuple[int, str | None]]] = {}
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
-        self._serials: _Keyed[tuple[int, str | None]] | None = None
-        self._years: dict[str, str] = {}
+        self._serials: _Serials | None = None
+        self._years: dict[str | None, int] = {None: 0}  # year -> its place in _year_list
+        self._year_list: list[str | None] = [None]
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
 
     def of_customer(self, book: OpenItems, customer_id: str) -> list[tuple[int, str]]:
-        """A customer's invoices with their digits (built on first use, kept for the run)."""
-        got = self._by_customer.get(customer_id)
-        if got is None:
-            got = self._by_customer[customer_id] = [
-                (i, self.invoice_digits[i]) for i in book.by_customer.get(customer_id, ())
-            ]
-        return got
+        """A customer's invoices with their digits (read when asked, not kept: a list per customer of
+        a tuple per invoice took a tenth of a million invoices' run)."""
+        digits = self.invoice_digits
+        return [(i, digits[i]) for i in book.by_customer.get(customer_id, ())]
 
     def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
-        """A customer's invoices by sequence number, with their years (built on first use)."""
-        got = self._serials_of.get(customer_id)
-        if got is None:
-            got = self._serials_of[customer_id] = _Keyed()
-            lengths = self._lengths_of[customer_id] = defaultdict(int)
-            years, invoices = self._years, book.invoices
-            for i in book.by_customer.get(customer_id, ()):
-                serial, year = serial_of(invoices[i].number)
-                if serial:
-                    if year is not None:
-                        year = years.setdefault(year, year)  # one string per year, not per invoice
-                        lengths[len(serial), year] += 1
-                    entry = (i, year)
-                    if (held := got.setdefault(serial, entry)) is not entry:
-                        _collide(got, serial, held, entry)
-                    lengths[len(serial), None] += 1
-        return got
+        """A customer's invoices by sequence number, with their years: the book-wide index's entries of
+        the customer (a dict per customer besides the book-wide one took tens of megabytes)."""
+        self.serials(book)
+        assert self._serials is not None
+        return _CustomerSerials(self._serials, book.invoices, customer_id)
+
+    def _year_code(self, year: str | None) -> int:
+        code = self._years.get(year)
+        if code is None:  # a year not seen before
+            code = self._years[year] = len(self._year_list)
+            self._year_list.append(year)
+            if code >> _YEAR_BITS:
+                raise OverflowError("more years than a serial index holds")
+        return code
 
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
         """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
         given, ``year`` or no year known): the numbers a number written at random could hit."""
-        self.serials_of(book, customer_id)
-        lengths = self._lengths_of[customer_id]
+        lengths = self._lengths_of.get(customer_id)
+        if lengths is None:  # counted on first use, kept for the run
+            lengths = self._lengths_of[customer_id] = defaultdict(int)
+            invoices, year_list = book.invoices, self._year_list
+            for i in book.by_customer.get(customer_id, ()):
+                got, got_year = serial_of(invoices[i].number)
+                if got:
+                    if got_year is not None:
+                        lengths[len(got), year_list[self._year_code(got_year)]] += 1
+                    lengths[len(got), None] += 1
         if year is None:
             return lengths.get((len(serial), None), 0)
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
     def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
-        """Every invoice by sequence number (built the first time a receipt is read book-wide: runs
-        whose payers are all known never need it), from the customers' own (built where missing), so
-        that each invoice's number is read once and its entries are shared. Each number's invoices come
-        customer by customer, in the book's order within a customer: they are read per customer or
-        counted, never by their order across customers."""
+        """Every invoice by sequence number (built on first use), each number's invoices customer by
+        customer, in the book's order within a customer: they are read per customer or counted,
+        never by their order across customers."""
         if self._serials is None:
-            everyone: _Keyed[tuple[int, str | None]] = _Keyed()
+            everyone = _Serials(self._year_list)
             self._serials = everyone
-            for customer_id in book.by_customer:
-                for serial, held in self.serials_of(book, customer_id).items():
-                    for entry in held if type(held) is list else (held,):
+            invoices, code_of = book.invoices, self._year_code
+            for ids in book.by_customer.values():
+                for i in ids:
+                    serial, year = serial_of(invoices[i].number)
+                    if serial:
+                        entry = i << _YEAR_BITS | code_of(year)
                         if (first := everyone.setdefault(serial, entry)) is not entry:
                             _collide(everyone, serial, first, entry)
         return self._serials
+
+
+class _CustomerSerials(_Keyed[tuple[int, str | None]]):
+    """One customer's invoices by sequence number: the entries of the book-wide index that are its
+    invoices, in the book's order. Read with :meth:`of` only: it holds nothing itself."""
+
+    __slots__ = ("_all", "_customer", "_invoices")
+
+    def __init__(self, everyone: _Serials, invoices: dict[int, Any], customer_id: str) -> None:
+        super().__init__()
+        self._all, self._invoices, self._customer = everyone, invoices, customer_id
+
+    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
+        invoices, customer = self._invoices, self._customer
+        return [(i, year) for i, year in self._all.of(key) if invoices[i].customer_id == customer]
 
 
 def _group_of(book: OpenItems, customer_id: str) -> str:

@@ -3,6 +3,7 @@ block size, the same outcome."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,47 @@ def test_a_run_of_many_blocks_writes_its_decisions_in_one_transaction(book_hub: 
         sa.event.remove(book_hub.store.engine, "commit", counted)
     assert stats.considered == 240 and allocations_now() == stats.allocations > 0
     assert len(writes) == 1, f"{len(writes)} commits for one run"
+
+
+def test_a_run_frees_the_book_and_its_indexes_before_it_writes(book_hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most of a run's memory is the book: the write's objects take its place, not add to it."""
+    engine = book_hub.reconcile_engine()
+    load, write = engine.load_book, engine._write
+    books: list[weakref.ref[Any]] = []
+    alive_when_writing: list[bool] = []
+
+    def loaded(conn: sa.Connection) -> Any:
+        items = load(conn)
+        books.append(weakref.ref(items))
+        return items
+
+    def writing(*args: Any, **kwargs: Any) -> int:
+        alive_when_writing.append(books[0]() is not None)
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "load_book", loaded)
+    monkeypatch.setattr(engine, "_write", writing)
+    assert engine.run().allocations > 0
+    assert alive_when_writing == [False]
+
+
+def test_a_run_reads_with_sqlites_page_cache_small_and_gives_the_store_its_own_back(
+    book_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.store import SQLITE_CACHE_KIB
+
+    if book_hub.store.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache")
+    engine = book_hub.reconcile_engine()
+    load = engine.load_book
+    sizes: list[int] = []
+
+    def loaded(conn: sa.Connection) -> Any:
+        sizes.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        return load(conn)
+
+    monkeypatch.setattr(engine, "load_book", loaded)
+    engine.run()
+    with book_hub.store.connect() as conn:
+        sizes.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    assert sizes == [-2000, -SQLITE_CACHE_KIB]

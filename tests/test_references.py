@@ -283,3 +283,37 @@ def test_a_norwegian_kid_written_in_the_text_names_its_invoice() -> None:
     decision, _ = run(rcpt("450.00", payer="Someone", text="KID 44712035"), items)
     assert decision.status == "auto"
     assert [ln.invoice_id for ln in decision.proposals[0].lines] == [1]
+
+
+def test_sequence_numbers_are_read_back_as_invoice_and_year_in_the_order_added() -> None:
+    """The serial indexes hold each entry packed (one int, not an (id, year) tuple); what is read back
+    is every invoice of the number with its year, per customer and book-wide."""
+    from hub_plugins.matching import _References
+
+    items = book(
+        [
+            inv(7, "RE-2026-0000096", "ACME", "10"),
+            inv(-3, "2025/96", "ACME", "20"),
+            inv(9, "INV-96", "BETA", "30"),
+            inv(11, "90002678", "BETA", "5"),
+        ],
+        [cust("ACME", "Acme GmbH"), cust("BETA", "Beta AG")],
+    )
+    refs = _References(items)
+    assert list(refs.serials_of(items, "ACME").of("96")) == [(7, "2026"), (-3, "2025")]
+    assert list(refs.serials(items).of("96")) == [(7, "2026"), (-3, "2025"), (9, None)]
+    assert list(refs.serials(items).of("2678")) == [(11, None)]
+    assert list(refs.serials(items).of("97")) == []
+    assert refs.alike(items, "ACME", "96", "2026") == 1
+
+
+def test_an_invoices_digits_are_read_from_its_number() -> None:
+    from hub_plugins.matching import _References
+
+    items = book(
+        [inv(7, "RE-2026-0000096", "ACME", "10"), inv(8, "\uff12\uff10\uff12\uff16/ab-12", "ACME", "20")],
+        [cust("ACME", "Acme")],
+    )
+    refs = _References(items)
+    assert (refs.invoice_digits[7], refs.invoice_digits[8]) == ("20260000096", "12")
+    assert refs.of_customer(items, "ACME") == [(7, "20260000096"), (8, "12")]

@@ -42,7 +42,7 @@ from hub.recon.types import (
     ReconcileStats,
     fits,
 )
-from hub.store import Store, schema, utcnow
+from hub.store import SQLITE_CACHE_KIB, Store, schema, utcnow
 from hub.store.bulk import key_in
 from hub.store.locks import transaction_lock
 from hub.store.money import money_sum
@@ -128,6 +128,21 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def lean_page_cache(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """SQLite's page cache kept to its default 2 MB while a run reads (back to the store's after): the
+    book is read once, and a connection's 64 MB of cached invoice pages stayed in memory beside it
+    for the whole run."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    try:
+        yield conn
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def _logit(p: float) -> float:
@@ -267,26 +282,6 @@ class ReconcileEngine:
             inv.c.po_number,
             inv.c.payment_reference,
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
-        # One object per currency, due date and amount, shared by the invoices that have it: the driver
-        # returns a new one each row, and a million invoices have a few hundred due dates and (in the
-        # generated books) 400,000 amounts. The lookups are dropped with the load.
-        dates: dict[Any, Any] = {None: None}
-        as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
-        currencies: dict[str, str] = {}
-        amounts: dict[Any, Decimal] = {}
-        invoices = [
-            OpenInvoice(
-                iid,
-                number,
-                canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
-                currencies.setdefault(currency, currency),
-                amounts[micros] if micros in amounts else amounts.setdefault(micros, from_micros(micros_of(micros))),
-                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
-                po,
-                ref,
-            )
-            for iid, number, source, ext, currency, micros, due, po, ref in _raw_rows(conn, query)
-        ]
         learned: dict[tuple[str, str], list[str]] = defaultdict(list)
         alias = schema.customer_alias
         for cid, kind, value in conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)):
@@ -307,6 +302,27 @@ class ReconcileEngine:
                 )
             )
         ]
+        # One object per currency, due date and amount, shared by the invoices that have it: the driver
+        # returns a new one each row, and a million invoices have a few hundred due dates and (in the
+        # generated books) 400,000 amounts. The lookups are dropped with the load.
+        dates: dict[Any, Any] = {None: None}
+        as_date = dt.date.fromisoformat if conn.dialect.name == "sqlite" else None
+        currencies: dict[str, str] = {}
+        amounts: dict[Any, Decimal] = {}
+        # Read into the book's dict as the rows come (the customers are read first), not listed first.
+        invoices = (
+            OpenInvoice(
+                iid,
+                number,
+                canonical.get((source, ext)) or f"{source}:{ext}",  # as schema.invoice_customer_id
+                currencies.setdefault(currency, currency),
+                amounts[micros] if micros in amounts else amounts.setdefault(micros, from_micros(micros_of(micros))),
+                dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
+                po,
+                ref,
+            )
+            for iid, number, source, ext, currency, micros, due, po, ref in _raw_rows(conn, query)
+        )
         return OpenItems(invoices, customers, allocated)
 
     @staticmethod
@@ -443,7 +459,7 @@ class ReconcileEngine:
         # The collector is paused: a run holds millions of objects (the book and its indexes) and makes
         # no reference cycles, and every full collection would walk all of them again.
         with paused_gc():
-            with self.store.connect() as conn:  # one snapshot on SQLite
+            with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
                 book = self.load_book(conn)
                 pending = self._pending_keys(conn)
                 refused = self.refused(conn)
@@ -451,7 +467,7 @@ class ReconcileEngine:
             packed: list[bytes] = []
             for first in range(0, len(pending), self.block):
                 block = [rid for rid, _ in pending[first : first + self.block]]
-                with self.store.connect() as conn:
+                with self.store.connect() as conn, lean_page_cache(conn):
                     views = {view.id: view for view in self._views(conn, block)}
                 rows: list[tuple[Any, ...]] = []
                 for rid in block:
@@ -463,6 +479,9 @@ class ReconcileEngine:
                     rows.extend(_allocation_rows(rid, decision))
                 packed.append(_pack(rows))
                 del views, rows
+            # The book and its indexes (most of a run's memory) are not needed to write: freed first,
+            # the write's objects take their place instead of adding to the peak.
+            del book, refused
             with self.store.begin() as conn:
                 lock_allocations(conn)
                 kept = self._still_valid(conn, decided, dict(pending))

@@ -52,6 +52,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+SQLITE_CACHE_KIB = 65536
+"""SQLite's page cache per connection, in KiB (64 MB; SQLite's default is 2 MB)."""
+
+
 def _sqlite_setup(busy_timeout: float) -> Callable[[Any, Any], None]:
     def setup(dbapi_connection: Any, _record: Any) -> None:
         from hub.store.money import register_sqlite_functions
@@ -63,7 +67,7 @@ def _sqlite_setup(busy_timeout: float) -> Callable[[Any, Any], None]:
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 64 MB of page cache (SQLite's default is 2 MB): a file imported as one transaction (a
         # million invoice rows) spilled dirty pages to the WAL mid-transaction, 15% of a first sync.
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
         register_sqlite_functions(dbapi_connection)
