@@ -275,6 +275,23 @@ def test_alias_counts_as_the_customer_name() -> None:
     assert lines(decision.proposals[0]) == [(1, D("1000.00"), "payment")]
 
 
+def test_a_parent_paying_several_subsidiaries_invoices_at_once_is_said_to_pay_for_each_of_them() -> None:
+    # One transfer of the holding for invoices of two of its companies: the reason names both, the
+    # same way on every run (it named one of them, whichever a set of ids happened to yield first).
+    customers = [
+        cust("C-HOLD", "Hanse Holding AG", ibans=("DE02 1203 0000 0000 2020 51",)),
+        cust("C-SUB-B", "Hanse Logistik GmbH", parent="C-HOLD"),
+        cust("C-SUB-A", "Hanse Lager GmbH", parent="C-HOLD"),
+        OTHER,
+    ]
+    items = book(
+        [inv(1, "HL-2026-0042", "C-SUB-B", "1200.00"), inv(2, "HG-2026-0007", "C-SUB-A", "1300.00")], customers
+    )
+    _, proposals = run(rcpt("2500.00", account="DE02120300000000202051"), items)
+    (both,) = [p for p in proposals if sorted(ln.invoice_id for ln in p.lines) == [1, 2]]
+    assert "paid by C-HOLD, the parent company of C-SUB-A and C-SUB-B" in both.reasons
+
+
 def test_parent_company_paying_a_subsidiarys_invoice_is_found_via_the_parents_evidence() -> None:
     customers = [
         cust("C-HOLD", "Hanse Holding AG", ibans=("DE02 1203 0000 0000 2020 51",)),

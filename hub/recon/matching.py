@@ -558,7 +558,9 @@ class Combiner:
         cust_part = 0.0
         cust_label = "customer"
         if len(groups) == 1:
-            best = max(owners, key=lambda c: found.customer_weight(c, payer_only=True))
+            # in id order: of owners the payer's evidence weighs alike, the same one on every run
+            ordered = sorted(owners)
+            best = max(ordered, key=lambda c: found.customer_weight(c, payer_only=True))
             cust_part = found.customer_weight(best, payer_only=True)
             if cust_part == 0.0:
                 parent = book.customers.get(best)
@@ -566,7 +568,8 @@ class Combiner:
                     cust_part = max(0.0, found.customer_weight(parent.parent_id, payer_only=True) - 0.5)
                     if cust_part:
                         cust_label = "customer's parent (-0.5)"
-                        reasons.append(f"paid by {parent.parent_id}, the parent company of {best}")
+                        children = ", ".join(ordered[:-1]) + " and " + ordered[-1] if len(ordered) > 1 else best
+                        reasons.append(f"paid by {parent.parent_id}, the parent company of {children}")
             for ev in found.customers.get(best, ()):
                 if not ev.implied:
                     reasons.append(f"{ev.reason} ({ev.weight:+.1f})")

@@ -214,7 +214,10 @@ _COPY_MIN_ROWS = 50
 
 def _on_conflict(insert: Any, columns: Sequence[str], disposition: str, keep_on_update: Sequence[str]) -> Any:
     """``insert`` merging into (``merge``: every column but the key and ``keep_on_update``) or skipping
-    a row already stored under the same ``(source, external_id)``."""
+    (``append``) a row already stored under the same ``(source, external_id)``; ``insert`` adds every row
+    as a new one (a table with no natural key, such as the allocations a run decides)."""
+    if disposition == "insert":
+        return insert
     key = ["source", "external_id"]
     if disposition == "merge":
         update = {c: insert.excluded[c] for c in columns if c not in key and c not in keep_on_update}
