@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import pytest
@@ -58,6 +59,24 @@ cells = st.one_of(
 
 
 def _context(dialect: Any) -> _StreamContext:
+    """The invoice stream's context for ``dialect``, built once: its row builders are compiled on first
+    use and then serve every row, as in a sync (compiling them anew for each example took most of the
+    suite's time here)."""
+    return _contexts(dialect.name, "invoices")
+
+
+def _receipt_context(dialect: Any) -> _StreamContext:
+    """The receipt stream's context for ``dialect``, built once (see :func:`_context`)."""
+    return _contexts(dialect.name, "receipts")
+
+
+@functools.cache
+def _contexts(dialect_name: str, stream: str) -> _StreamContext:
+    dialect = {"sqlite": sqlite.dialect(), "postgresql": postgresql.psycopg.dialect()}[dialect_name]
+    return _new_context(dialect) if stream == "invoices" else _new_receipt_context(dialect)
+
+
+def _new_context(dialect: Any) -> _StreamContext:
     from hub.connector import StreamSpec
 
     columns = [c for c in Invoice.model_fields if c in schema.invoice.c] + ["record_hash", "synced_at"]
@@ -209,7 +228,7 @@ receipt_values = st.one_of(
 )
 
 
-def _receipt_context(dialect: Any) -> _StreamContext:
+def _new_receipt_context(dialect: Any) -> _StreamContext:
     from hub.connector import StreamSpec
     from hub.model import Receipt
 
@@ -303,7 +322,7 @@ def test_a_page_builds_exactly_what_each_row_builds(
 
 
 def test_a_page_of_clean_receipts_is_built_with_its_constant_columns_checked_once() -> None:
-    ctx = _receipt_context(sqlite.dialect())
+    ctx = _new_receipt_context(sqlite.dialect())  # its own: the count of compiled page shapes starts at 0
     fast = ctx.builder(RECEIPT_HEADER)
     assert fast is not None
     rows = [tuple({**RECEIPT, "external_id": f"CH00:REF-{n}"}[f] for f in RECEIPT_HEADER) for n in range(200)]
