@@ -19,13 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.i18n import N_
-from hub.names import normalise_name
 from hub.recon import ActionResult, MatchDesk
 from hub.recon.engine import lock_allocations
 from hub.store import schema, utcnow
@@ -58,8 +54,8 @@ class HandDesk(MatchDesk):
         """Allocate receipt ``ref`` over ``lines`` as given and confirm it (its open proposals are set aside).
 
         A line names its invoice by number, or as ``SOURCE:NUMBER`` when several sources (ERPs) have an
-        invoice with that number (:meth:`_invoices_named`); ``customer`` (a canonical id) is whom the
-        caller knows the receipt pays, if anyone."""
+        invoice with that number (:meth:`hub.recon.MatchDesk._invoices_named`, as ``confirm`` does);
+        ``customer`` (a canonical id) is whom the caller knows the receipt pays, if anyone."""
         if not lines:
             raise MatchError(N_("name at least one invoice and its amount"))
         numbers = [line.invoice for line in lines]
@@ -163,99 +159,3 @@ class HandDesk(MatchDesk):
                 learned=result.learned,
             )
         return result
-
-    def _invoices_named(
-        self, conn: sa.Connection, receipt: Any, current: list[Any], names: list[str], customer: str | None
-    ) -> dict[str, Any]:
-        """The invoice each name means: ``SOURCE:NUMBER`` that source's invoice, else the one invoice with
-        that number. Of several with the number, the one of the receipt's customer (``customer`` if the
-        caller knows it; else the customer of the receipt's proposals, of the payer's account, of the
-        payer's name) if exactly one is; else a refusal naming the sources, never a silent pick."""
-        i, c = schema.invoice, schema.customer
-        qualified = {name: tuple(name.split(":", 1)) for name in names if ":" in name}
-        wanted = {*names, *(number for _, number in qualified.values())}
-        rows = list(
-            conn.execute(
-                sa.select(
-                    i,
-                    schema.invoice_customer_id.label("customer_id"),
-                    c.c.legal_name,
-                    c.c.aliases,
-                    c.c.ibans,
-                )
-                .select_from(i.outerjoin(c, schema.invoice_customer))
-                .where(i.c.number.in_(wanted))
-                .order_by(i.c.source, i.c.id)
-            )
-        )
-        found: dict[str, Any] = {}
-        missing: list[str] = []
-        owners: list[set[str]] | None = None  # who the receipt pays, as far as the desk knows: read when needed
-        for name in names:
-            candidates = [row for row in rows if (row.source, row.number) == qualified.get(name)]
-            if not candidates:
-                candidates = [row for row in rows if row.number == name]
-            if len(candidates) > 1:
-                if owners is None:
-                    owners = [{customer}] if customer else self._receipt_customers(conn, receipt, current, rows)
-                for known in owners:
-                    theirs = [row for row in candidates if row.customer_id in known]
-                    if len(theirs) == 1:
-                        candidates = theirs
-                        break
-            if not candidates:
-                missing.append(name)
-            elif len(candidates) > 1:
-                raise MatchError(
-                    N_(
-                        "invoice %(number)s is in more than one source: %(places)s; "
-                        "name the one this receipt pays as SOURCE:NUMBER, e.g. %(example)s"
-                    ),
-                    values={
-                        "number": name,
-                        "places": ", ".join(f"{row.source} ({row.customer_id})" for row in candidates),
-                        "example": f"{candidates[0].source}:{candidates[0].number}",
-                    },
-                )
-            else:
-                found[name] = candidates[0]
-        if missing:
-            raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": ", ".join(missing)})
-        return found
-
-    @staticmethod
-    def _receipt_customers(conn: sa.Connection, receipt: Any, current: list[Any], rows: list[Any]) -> list[set[str]]:
-        """Whom the receipt pays, from the surest evidence down: the customers of its open proposals, the
-        customers (of ``rows``) whose account the payer's is (their master's or learned from a confirmed
-        match), those whose name the payer's is (likewise)."""
-        i, c, alias = schema.invoice, schema.customer, schema.customer_alias
-        proposed = set(
-            conn.execute(
-                sa.select(schema.invoice_customer_id)
-                .select_from(i.outerjoin(c, schema.invoice_customer))
-                .where(i.c.id.in_([row.invoice_id for row in current]))
-            ).scalars()
-        )
-        learned: dict[tuple[str, str], set[str]] = {}
-        for cid, kind, value in conn.execute(
-            sa.select(alias.c.customer_id, alias.c.kind, alias.c.value).where(
-                alias.c.customer_id.in_(sorted({row.customer_id for row in rows})),
-                alias.c.kind.in_(("account", "name")),
-            )
-        ):
-            learned.setdefault((cid, kind), set()).add(value)
-
-        def account(text: Any) -> str:
-            return "".join(str(text or "").split()).upper()
-
-        paid_from = account(receipt.payer_account)
-        payer = normalise_name(receipt.payer_name or "")
-        by_account, by_name = set(), set()
-        for row in rows:
-            accounts = {account(x) for x in (*(row.ibans or ()), *learned.get((row.customer_id, "account"), ()))}
-            if paid_from and paid_from in accounts:
-                by_account.add(row.customer_id)
-            names = (row.legal_name or "", *(row.aliases or ()), *learned.get((row.customer_id, "name"), ()))
-            if payer and payer in {normalise_name(str(x)) for x in names}:
-                by_name.add(row.customer_id)
-        return [proposed, by_account, by_name]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from hub.allocate import HandDesk, Line
 from hub.errors import MatchError
+from hub.recon import MatchDesk
 from hub.store import Store, schema, utcnow
 
 DAY = dt.date(2026, 11, 2)
@@ -75,7 +76,8 @@ def add_receipt(conn: sa.Connection, ref: str, amount: str, *, account: str | No
 
 @pytest.fixture
 def two_erps(store: Store) -> Store:
-    """erp1 bills Alpha (C1) 1,000.00 as INV-1001; erp2 bills Beta (C2) 400.00 as INV-1001 and 250.00 as INV-2002."""
+    """erp1 bills Alpha (C1) 1,000.00 as INV-1001; erp2 bills Beta (C2) 400.00 as INV-1001 and 250.00 as INV-2002.
+    R-400's payer is unknown; R-ALPHA comes from Alpha's account (written with spaces, in lower case)."""
     with store.begin() as conn:
         add_customer(conn, "erp1", "C1", "Alpha GmbH", ["DE11111111111111111111"])
         add_customer(conn, "erp2", "C2", "Beta SA", ["FR2222222222222222222222222"])
@@ -83,7 +85,7 @@ def two_erps(store: Store) -> Store:
         add_invoice(conn, "erp2", "INV-1001", "C2", "400.00")
         add_invoice(conn, "erp2", "INV-2002", "C2", "250.00")
         add_receipt(conn, "R-400", "400.00")
-        add_receipt(conn, "R-BETA", "400.00", account="FR22 2222 2222 2222 2222 2222 222")
+        add_receipt(conn, "R-ALPHA", "400.00", account="de11 1111 1111 1111 1111 11")
     return store
 
 
@@ -148,8 +150,8 @@ def test_a_shared_number_goes_to_the_invoice_of_the_customer_the_receipt_is_prop
 
 
 def test_a_shared_number_goes_to_the_invoice_of_the_customer_whose_account_paid(two_erps: Store) -> None:
-    HandDesk(two_erps).allocate("R-BETA", [Line("INV-1001", Decimal("400.00"))], actor="ann")
-    assert allocated(two_erps, "R-BETA") == [("erp2", "INV-1001", Decimal("400.00"))]
+    HandDesk(two_erps).allocate("R-ALPHA", [Line("INV-1001", Decimal("400.00"))], actor="ann")
+    assert allocated(two_erps, "R-ALPHA") == [("erp1", "INV-1001", Decimal("400.00"))]
 
 
 def test_a_shared_number_goes_to_the_customer_the_caller_knows_the_receipt_pays(two_erps: Store) -> None:
@@ -171,3 +173,16 @@ def test_both_erps_invoices_with_the_number_can_be_allocated_each_qualified(two_
         ("erp1", "INV-1001", Decimal("150.00")),
         ("erp2", "INV-1001", Decimal("250.00")),
     ]
+
+
+def test_confirming_named_invoices_refuses_a_shared_number_and_takes_a_qualified_one(two_erps: Store) -> None:
+    with pytest.raises(MatchError, match="SOURCE:NUMBER"):
+        MatchDesk(two_erps).confirm("R-400", ["INV-1001"], actor="ann")
+    assert allocated(two_erps, "R-400") == []
+    MatchDesk(two_erps).confirm("R-400", ["erp2:INV-1001"], actor="ann")
+    assert allocated(two_erps, "R-400") == [("erp2", "INV-1001", Decimal("400.00"))]
+
+
+def test_confirming_a_shared_number_goes_to_the_invoice_of_the_customer_whose_account_paid(two_erps: Store) -> None:
+    MatchDesk(two_erps).confirm("R-ALPHA", ["INV-1001"], actor="ann")
+    assert allocated(two_erps, "R-ALPHA") == [("erp1", "INV-1001", Decimal("400.00"))]

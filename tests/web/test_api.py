@@ -148,7 +148,11 @@ def test_allocating_a_number_two_erps_share_is_refused_until_the_source_is_named
         values.update(source="erp-other", external_id="twin", customer_external_id="SOMEONE-ELSE", synced_at=utcnow())
         conn.execute(schema.invoice.insert().values(**values))
         r = schema.receipt  # a payer the hub does not know: nothing says whose invoice it pays
-        conn.execute(r.update().where(sa.func.coalesce(r.c.bank_ref, r.c.external_id) == receipt["ref"]).values(payer_name=None, payer_account=None))
+        conn.execute(
+            r.update()
+            .where(sa.func.coalesce(r.c.bank_ref, r.c.external_id) == receipt["ref"])
+            .values(payer_name=None, payer_account=None)
+        )
     url = f"/api/v1/receipts/{receipt['ref']}/allocate"
     plain = client.post(url, json={"lines": [{"invoice": invoice["number"], "amount": "1"}]}, headers=h)
     assert plain.status_code == 409
