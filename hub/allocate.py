@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from hub.errors import MatchError
 from hub.i18n import N_
 from hub.recon import ActionResult, MatchDesk
@@ -51,8 +49,13 @@ class HandDesk(MatchDesk):
         actor: str,
         reason: str | None = None,
         note: str | None = None,
+        customer: str | None = None,
     ) -> ActionResult:
-        """Allocate receipt ``ref`` over ``lines`` as given and confirm it (its open proposals are set aside)."""
+        """Allocate receipt ``ref`` over ``lines`` as given and confirm it (its open proposals are set aside).
+
+        A line names its invoice by number, or as ``SOURCE:NUMBER`` when several sources (ERPs) have an
+        invoice with that number (:meth:`hub.recon.MatchDesk._invoices_named`, as ``confirm`` does);
+        ``customer`` (a canonical id) is whom the caller knows the receipt pays, if anyone."""
         if not lines:
             raise MatchError(N_("name at least one invoice and its amount"))
         numbers = [line.invoice for line in lines]
@@ -70,7 +73,7 @@ class HandDesk(MatchDesk):
             )
         now = utcnow()
         result = ActionResult(ref, "allocate")
-        a, e, i = schema.allocation, schema.allocation_event, schema.invoice
+        a, e = schema.allocation, schema.allocation_event
         with self.store.begin() as conn:
             lock_allocations(conn)
             receipt = self.find_receipt(conn, ref)
@@ -81,10 +84,9 @@ class HandDesk(MatchDesk):
                 raise MatchError(
                     N_("receipt %(ref)s is already confirmed; unmatch it first to change it"), values={"ref": ref}
                 )
-            found = {row.number: row for row in conn.execute(sa.select(i).where(i.c.number.in_(numbers)))}
-            missing = [n for n in numbers if n not in found]
-            if missing:
-                raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": ", ".join(missing)})
+            found = self._invoices_named(conn, receipt, current, numbers, customer)
+            if len({row.id for row in found.values()}) != len(numbers):
+                raise MatchError(N_("each invoice may appear once"))
             for row in current:  # the proposals give way to what finance decided
                 self._set(
                     conn,

@@ -590,7 +590,9 @@ def record_recovery(
         if not lines:
             break
         try:
-            HandDesk(store).allocate(external_id, lines, actor=actor, note=f"recovery {ref} of case {case_id}")
+            HandDesk(store).allocate(
+                external_id, lines, actor=actor, note=f"recovery {ref} of case {case_id}", customer=row.customer_id
+            )
             problem = None
             break
         except MatchError as exc:  # a failure leaves the receipt open for the matching desk

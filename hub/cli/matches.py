@@ -133,7 +133,10 @@ def _action(result: ActionResult) -> None:
 @handled
 def matches_confirm(
     receipt_ref: Receipt,
-    invoices: Annotated[list[str] | None, typer.Argument(help="Invoice numbers; default: the best proposal.")] = None,
+    invoices: Annotated[
+        list[str] | None,
+        typer.Argument(help="Invoice numbers (SOURCE:NUMBER when two ERPs share one); default: the best proposal."),
+    ] = None,
     by: By = None,
     note: Note = None,
 ) -> None:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.i18n import N_
+from hub.names import normalise_name
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
@@ -386,12 +387,13 @@ class MatchDesk:
         result: ActionResult,
     ) -> list[Any]:
         """The proposal naming exactly these invoices, else new allocations of the receipt over them in order."""
-        wanted = set(numbers)
+        found = self._invoices_named(conn, receipt, current, numbers, None)
+        wanted = {row.id for row in found.values()}
         by_rank: dict[tuple[str, int], list[Any]] = {}
         for row in current:
             by_rank.setdefault((row.status, row.rank), []).append(row)
         for rows in by_rank.values():
-            if {row.invoice_number for row in rows if row.kind in APPLIED} == wanted:
+            if {row.invoice_id for row in rows if row.kind in APPLIED} == wanted:
                 if any(row.status == "confirmed" for row in current) and rows[0].status != "confirmed":
                     raise MatchError(
                         N_("receipt %(ref)s is already confirmed; 'hub matches unmatch' it first"),
@@ -403,11 +405,6 @@ class MatchDesk:
                 N_("receipt %(ref)s is already confirmed; 'hub matches unmatch' it first"),
                 values={"ref": receipt.bank_ref or receipt.external_id},
             )
-        i = schema.invoice
-        found = {row.number: row for row in conn.execute(sa.select(i).where(i.c.number.in_(numbers)))}
-        missing = [n for n in numbers if n not in found]
-        if missing:
-            raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": ", ".join(missing)})
         live = live_allocated(conn)
         own: dict[int, Decimal] = {}  # this receipt's automatic lines, about to be replaced
         for row in current:
@@ -462,6 +459,104 @@ class MatchDesk:
             )
             created.append(new_id)
         return self._allocations_by_id(conn, created)
+
+    def _invoices_named(
+        self, conn: sa.Connection, receipt: Any, current: list[Any], names: list[str], customer: str | None
+    ) -> dict[str, Any]:
+        """The invoice each name finance gives means (``confirm`` and :class:`hub.allocate.HandDesk`):
+        ``SOURCE:NUMBER`` that source's invoice, else the one invoice with that number (a name with a
+        colon that no source qualifies is taken whole). Of several with the number, the one of the
+        receipt's customer (``customer`` if the caller knows it; else the customer of the receipt's
+        proposals, of the payer's account, of the payer's name) if exactly one is theirs; else a
+        refusal naming the sources and customers, never a silent pick."""
+        i, c = schema.invoice, schema.customer
+        qualified = {name: tuple(name.split(":", 1)) for name in names if ":" in name}
+        wanted = {*names, *(number for _, number in qualified.values())}
+        rows = list(
+            conn.execute(
+                sa.select(
+                    i,
+                    schema.invoice_customer_id.label("customer_id"),
+                    c.c.legal_name,
+                    c.c.aliases,
+                    c.c.ibans,
+                )
+                .select_from(i.outerjoin(c, schema.invoice_customer))
+                .where(i.c.number.in_(sorted(wanted)))
+                .order_by(i.c.source, i.c.id)
+            )
+        )
+        found: dict[str, Any] = {}
+        missing: list[str] = []
+        owners: list[set[str]] | None = None  # who the receipt pays, as far as the desk knows: read when needed
+        for name in names:
+            candidates = [row for row in rows if (row.source, row.number) == qualified.get(name)]
+            if not candidates:
+                candidates = [row for row in rows if row.number == name]
+            if len(candidates) > 1:
+                if owners is None:
+                    owners = [{customer}] if customer else self._receipt_customers(conn, receipt, current, rows)
+                for known in owners:
+                    theirs = [row for row in candidates if row.customer_id in known]
+                    if len(theirs) == 1:
+                        candidates = theirs
+                        break
+            if not candidates:
+                missing.append(name)
+            elif len(candidates) > 1:
+                raise MatchError(
+                    N_(
+                        "invoice %(number)s is in more than one source: %(places)s; "
+                        "name the one this receipt pays as SOURCE:NUMBER, e.g. %(example)s"
+                    ),
+                    values={
+                        "number": name,
+                        "places": ", ".join(f"{row.source} ({row.customer_id})" for row in candidates),
+                        "example": f"{candidates[0].source}:{candidates[0].number}",
+                    },
+                )
+            else:
+                found[name] = candidates[0]
+        if missing:
+            raise MatchError(N_("no invoice %(numbers)s"), values={"numbers": ", ".join(missing)})
+        return found
+
+    @staticmethod
+    def _receipt_customers(conn: sa.Connection, receipt: Any, current: list[Any], rows: list[Any]) -> list[set[str]]:
+        """Whom the receipt pays, from the surest evidence down: the customers of its open proposals, the
+        customers (of ``rows``) whose account the payer's is (their master's or learned from a confirmed
+        match), those whose name the payer's is (likewise)."""
+        i, c, alias = schema.invoice, schema.customer, schema.customer_alias
+        proposed = set(
+            conn.execute(
+                sa.select(schema.invoice_customer_id)
+                .select_from(i.outerjoin(c, schema.invoice_customer))
+                .where(i.c.id.in_([row.invoice_id for row in current]))
+            ).scalars()
+        )
+        learned: dict[tuple[str, str], set[str]] = {}
+        for cid, kind, value in conn.execute(
+            sa.select(alias.c.customer_id, alias.c.kind, alias.c.value).where(
+                alias.c.customer_id.in_(sorted({row.customer_id for row in rows})),
+                alias.c.kind.in_(("account", "name")),
+            )
+        ):
+            learned.setdefault((cid, kind), set()).add(value)
+
+        def account(text: Any) -> str:
+            return "".join(str(text or "").split()).upper()
+
+        paid_from = account(receipt.payer_account)
+        payer = normalise_name(receipt.payer_name or "")
+        by_account, by_name = set(), set()
+        for row in rows:
+            accounts = {account(x) for x in (*(row.ibans or ()), *learned.get((row.customer_id, "account"), ()))}
+            if paid_from and paid_from in accounts:
+                by_account.add(row.customer_id)
+            names = (row.legal_name or "", *(row.aliases or ()), *learned.get((row.customer_id, "name"), ()))
+            if payer and payer in {normalise_name(str(x)) for x in names}:
+                by_name.add(row.customer_id)
+        return [proposed, by_account, by_name]
 
     def _allocations_by_id(self, conn: sa.Connection, ids: list[int]) -> list[Any]:
         a, i = schema.allocation, schema.invoice

@@ -164,6 +164,26 @@ def test_a_recovery_is_a_receipt_allocated_to_the_oldest_open_invoices_and_lower
     assert exposure["unapplied_cash"] == Decimal("200.00")
 
 
+def test_a_recovery_pays_the_cases_customers_invoice_when_another_erp_has_the_same_number(
+    hub: Hub, store: Store
+) -> None:
+    case = hub.cases.open("C1", kind="agency", actor="ann", agency="Inkasso AG")
+    with store.begin() as conn:
+        twin = conn.execute(sa.select(schema.invoice).where(schema.invoice.c.number == "INV-1")).one()._mapping
+        values = {k: v for k, v in twin.items() if k != "id"}
+        conn.execute(schema.invoice.insert().values({**values, "source": "erp2", "customer_external_id": "Z9"}))
+    rec = hub.cases.recovery(case["id"], Decimal("1000.00"), ref="IA-2024-9", actor="ann", booked_on=AS_OF)
+    assert rec.problem is None and rec.allocated == [("INV-1", Decimal("1000.00"))]
+    a, i = schema.allocation, schema.invoice
+    with store.connect() as conn:
+        paid = conn.execute(
+            sa.select(i.c.source, i.c.customer_external_id)
+            .join(a, a.c.invoice_id == i.c.id)
+            .where(a.c.status == "confirmed")
+        ).all()
+    assert [tuple(row) for row in paid] == [("erp", "A1")]
+
+
 def test_the_handover_workbook_reads_back_in_english_and_chinese(hub: Hub, tmp_path: Path) -> None:
     case = hub.cases.open("C1", kind="agency", actor="ann", agency="Inkasso AG", agency_ref="IA-1")
     hub.collections.log(

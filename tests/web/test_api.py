@@ -126,6 +126,43 @@ def test_an_allocation_over_the_open_amount_is_refused(client: TestClient, web_h
     assert answer.status_code == 409
 
 
+def test_allocating_a_number_two_erps_share_is_refused_until_the_source_is_named(
+    client: TestClient, web_hub: Hub
+) -> None:
+    import sqlalchemy as sa
+
+    from hub.store import schema, utcnow
+
+    h = bearer(web_hub, "finance")
+    receipt = _get(client, "/api/v1/receipts", h, status="open")["items"][0]
+    customers = _get(client, "/api/v1/customers", h, limit=500)["items"]
+    invoice = next(
+        inv
+        for c in customers
+        for inv in _get(client, f"/api/v1/customers/{c['customer_id']}/invoices", h, limit=500)["items"]
+        if inv["currency"] == receipt["currency"] and Decimal(inv["remaining"]) >= 1
+    )
+    with web_hub.store.begin() as conn:
+        row = conn.execute(sa.select(schema.invoice).where(schema.invoice.c.number == invoice["number"])).one()
+        values = {k: v for k, v in row._mapping.items() if k != "id"}
+        values.update(source="erp-other", external_id="twin", customer_external_id="SOMEONE-ELSE", synced_at=utcnow())
+        conn.execute(schema.invoice.insert().values(**values))
+        r = schema.receipt  # a payer the hub does not know: nothing says whose invoice it pays
+        conn.execute(
+            r.update()
+            .where(sa.func.coalesce(r.c.bank_ref, r.c.external_id) == receipt["ref"])
+            .values(payer_name=None, payer_account=None)
+        )
+    url = f"/api/v1/receipts/{receipt['ref']}/allocate"
+    plain = client.post(url, json={"lines": [{"invoice": invoice["number"], "amount": "1"}]}, headers=h)
+    assert plain.status_code == 409
+    assert "erp-other" in plain.json()["message"] and "SOURCE:NUMBER" in plain.json()["message"]
+    named = f"{invoice['source']}:{invoice['number']}"
+    answer = client.post(url, json={"lines": [{"invoice": named, "amount": "1"}]}, headers=h)
+    assert answer.status_code == 200, answer.text
+    assert [c["invoice"] for c in answer.json()["changed"] if c["status"] == "confirmed"] == [invoice["number"]]
+
+
 def test_reject_and_unmatch_open_the_receipt_again(client: TestClient, web_hub: Hub) -> None:
     h = bearer(web_hub, "finance")
     suggested = _get(client, "/api/v1/receipts", h, status="suggested")["items"][0]

@@ -88,6 +88,54 @@ def test_allocating_by_hand_with_a_write_off_closes_the_invoices(client: TestCli
     assert "write_off" in detail.text or "write-off" in detail.text
 
 
+def _twin(web_hub: Hub, invoice: dict, receipt_key: str) -> None:  # type: ignore[type-arg]
+    """Another ERP's invoice with the same number (another customer's); the receipt's payer unknown, so
+    nothing says whose invoice it pays."""
+    import sqlalchemy as sa
+
+    from hub.store import schema, utcnow
+
+    with web_hub.store.begin() as conn:
+        row = conn.execute(sa.select(schema.invoice).where(schema.invoice.c.id == invoice["id"])).one()
+        values = {k: v for k, v in row._mapping.items() if k != "id"}
+        values.update(source="erp-other", external_id="twin", customer_external_id="SOMEONE-ELSE", synced_at=utcnow())
+        conn.execute(schema.invoice.insert().values(**values))
+        r = schema.receipt
+        conn.execute(r.update().where(r.c.external_id == receipt_key).values(payer_name=None, payer_account=None))
+
+
+def test_the_picker_names_the_invoice_with_its_source_so_a_number_another_erp_shares_is_allocated_right(
+    client: TestClient, web_hub: Hub
+) -> None:
+    csrf = login(client, "fiona")
+    receipts = web_hub.matches.receipts(status="open", limit=50).items
+    rec, customer, target = next(
+        (r, c["customer_id"], i)
+        for r in receipts
+        for c in web_hub.exposures.page(limit=100).items
+        for i in web_hub.exposures.invoices(c["customer_id"], limit=100).items
+        if i["currency"] == r["currency"] and 1 < i["remaining"] <= r["amount"]
+    )
+    _twin(web_hub, target, rec["key"])
+    name = f"{target['source']}:{target['number']}"
+    shown = client.get(f"/receipts/{rec['key']}", params={"customer": customer})
+    assert f'value="{name}"' in shown.text
+    plain = client.post(
+        f"/receipts/{rec['key']}/allocate",
+        data={"csrf_token": csrf, "invoice": target["number"], f"amount-{target['number']}": "1"},
+    )
+    assert plain.status_code == 409 and "erp-other" in plain.text and 'class="flash error"' in plain.text
+    answer = client.post(
+        f"/receipts/{rec['key']}/allocate",
+        data={"csrf_token": csrf, "customer": customer, "invoice": name, f"amount-{name}": str(target["remaining"])},
+    )
+    assert answer.status_code == 303, answer.text[:1000]
+    after = web_hub.exposures.invoices(customer, q=target["number"], status="all").items[0]
+    assert after["remaining"] == 0
+    twin = web_hub.exposures.invoices("erp-other:SOMEONE-ELSE", status="all").items[0]
+    assert twin["remaining"] == target["remaining"]
+
+
 def test_a_refused_allocation_is_explained_on_the_page(client: TestClient, web_hub: Hub) -> None:
     csrf = login(client, "fiona")
     rec = web_hub.matches.receipts(status="open", limit=1).items[0]
