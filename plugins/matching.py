@@ -312,7 +312,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
             ]
     if owners:
         return [(frozenset(owners), W_NAME, " is the customer's name")]
-    key = normalise_name(payer) or next(iter(keys))
+    key = normalise_name(payer) or min(keys)  # min, not any: the same key on every run
     words = key.split()
     if cut:
         # The bank cut the name off: its words start the customer's, the last perhaps cut in two.
@@ -342,7 +342,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
                         " is written whole in the customer's name (a short form)",
                     )
                 ]
-            candidates = list(set().union(*pairs[:2]))
+            candidates = sorted(set().union(*pairs[:2]))  # in order: equal scores rank alike on every run
             best = process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None)
             return [
                 (frozenset(names.exact[m]), W_NAME_FUZZY, f" is close to the customer's ({s:.0f}%)") for m, s, _ in best
