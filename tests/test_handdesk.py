@@ -186,3 +186,53 @@ def test_confirming_named_invoices_refuses_a_shared_number_and_takes_a_qualified
 def test_confirming_a_shared_number_goes_to_the_invoice_of_the_customer_whose_account_paid(two_erps: Store) -> None:
     MatchDesk(two_erps).confirm("R-ALPHA", ["INV-1001"], actor="ann")
     assert allocated(two_erps, "R-ALPHA") == [("erp1", "INV-1001", Decimal("400.00"))]
+
+
+def _suggest(store: Store, ref: str, *invoices: tuple[str, str, str]) -> None:
+    """Suggestions for receipt ``ref``, one proposal per (source, number, amount), ranked in order."""
+    a, i, r = schema.allocation, schema.invoice, schema.receipt
+    now = utcnow()
+    with store.begin() as conn:
+        rid = conn.execute(sa.select(r.c.id).where(r.c.external_id == ref)).scalar_one()
+        for rank, (source, number, amount) in enumerate(invoices, 1):
+            iid = conn.execute(sa.select(i.c.id).where(i.c.source == source, i.c.number == number)).scalar_one()
+            conn.execute(
+                a.insert().values(
+                    receipt_id=rid,
+                    invoice_id=iid,
+                    amount=Decimal(amount),
+                    kind="payment",
+                    method="amount",
+                    confidence=0.5,
+                    status="suggested",
+                    rank=rank,
+                    reasons=["by amount"],
+                    created_at=now,
+                    decided_by="hub",
+                    decided_at=now,
+                )
+            )
+        conn.execute(r.update().where(r.c.id == rid).values(match_status="suggested"))
+
+
+def proposals(store: Store, ref: str) -> list[tuple[str, str, str]]:
+    a, i, r = schema.allocation, schema.invoice, schema.receipt
+    with store.connect() as conn:
+        rows = conn.execute(
+            sa.select(i.c.source, i.c.number, a.c.status)
+            .select_from(a.join(i, i.c.id == a.c.invoice_id).join(r, r.c.id == a.c.receipt_id))
+            .where(r.c.external_id == ref)
+            .order_by(a.c.rank)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_rejecting_a_qualified_number_rejects_only_that_sources_proposal(two_erps: Store) -> None:
+    _suggest(two_erps, "R-400", ("erp1", "INV-1001", "400.00"), ("erp2", "INV-1001", "400.00"))
+    MatchDesk(two_erps).reject("R-400", ["erp1:INV-1001"], actor="ann")
+    assert proposals(two_erps, "R-400") == [("erp1", "INV-1001", "rejected"), ("erp2", "INV-1001", "suggested")]
+    with pytest.raises(MatchError, match="no open proposal for erp1:INV-1001"):
+        MatchDesk(two_erps).reject("R-400", ["erp1:INV-1001"], actor="ann")
+    # the plain number still names whatever open proposal has it
+    MatchDesk(two_erps).reject("R-400", ["INV-1001"], actor="ann")
+    assert proposals(two_erps, "R-400") == [("erp1", "INV-1001", "rejected"), ("erp2", "INV-1001", "rejected")]

@@ -149,7 +149,10 @@ def matches_confirm(
 @handled
 def matches_reject(
     receipt_ref: Receipt,
-    invoices: Annotated[list[str] | None, typer.Argument(help="Only proposals naming these invoices.")] = None,
+    invoices: Annotated[
+        list[str] | None,
+        typer.Argument(help="Only proposals naming these invoices (a number, or SOURCE:NUMBER for one ERP's)."),
+    ] = None,
     by: By = None,
     note: Note = None,
 ) -> None:

@@ -126,7 +126,7 @@ class MatchDesk:
         a, i = schema.allocation, schema.invoice
         return list(
             conn.execute(
-                sa.select(a, i.c.number.label("invoice_number"))
+                sa.select(a, i.c.number.label("invoice_number"), i.c.source.label("invoice_source"))
                 .join(i, i.c.id == a.c.invoice_id)
                 .where(a.c.receipt_id == receipt_id, a.c.status.in_(statuses))
                 .order_by(a.c.rank, a.c.id)
@@ -194,9 +194,11 @@ class MatchDesk:
             receipt = self.find_receipt(conn, ref)
             rows = self._allocations(conn, receipt.id, OPEN_PROPOSALS)
             if invoices:
-                wanted = set(invoices)
-                rows = [row for row in rows if row.invoice_number in wanted]
-                missing = wanted - {row.invoice_number for row in rows}
+                # each name a number, or SOURCE:NUMBER for that source's invoice only (as when allocating)
+                named = {name: [row for row in rows if name in _names_of(row)] for name in invoices}
+                missing = {name for name, found in named.items() if not found}
+                chosen = {id(row) for found in named.values() for row in found}
+                rows = [row for row in rows if id(row) in chosen]
                 if missing:
                     raise MatchError(
                         N_("receipt %(ref)s has no open proposal for %(invoices)s"),
@@ -737,3 +739,8 @@ class MatchDesk:
                 )
             self.store.audit(conn, actor, "match.forget", "customer", customer_id, forgotten=forgotten, note=note)
         return {"customer": customer_id, "forgotten": forgotten}
+
+
+def _names_of(row: Any) -> tuple[str, str]:
+    """What finance may call an allocation's invoice: its number, or ``SOURCE:NUMBER``."""
+    return row.invoice_number, f"{row.invoice_source}:{row.invoice_number}"
