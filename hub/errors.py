@@ -51,6 +51,10 @@ class HubError(Exception):
     retryable: bool = False
     """Whether trying the same thing again later can succeed."""
 
+    retry_after: float | None = None
+    """Seconds the other side asked to be left alone before the next try (HTTP ``Retry-After`` of its last
+    answer), where it said: a queued job's retry waits at least that long (:mod:`hub.queue.tasks`)."""
+
     msgid: str | None = None
     """The gettext message id of the message (``%(name)s`` placeholders), when it has one."""
 
@@ -217,3 +221,18 @@ class ComplianceBlock(CommsError):
 
 class CaseError(HubError):
     """A litigation, arbitration or agency case could not be opened, changed or handed over (``hub.cases``)."""
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The longest wait the other side asked for (:attr:`HubError.retry_after`) in ``exc`` or the errors
+    it was raised from (a connector's error wraps the HTTP error that carries it), or None."""
+    seen: set[int] = set()
+    longest: float | None = None
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        wait = getattr(current, "retry_after", None) if isinstance(current, HubError) else None
+        if wait is not None and (longest is None or wait > longest):
+            longest = wait
+        current = current.__cause__ or current.__context__
+    return longest

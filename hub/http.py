@@ -178,12 +178,14 @@ class HttpClient:
                     if response.status_code in self.retry.statuses and response.status_code not in accepted:
                         raise _RetryableResponse(response)
         except _RetryableResponse as exc:
-            raise HttpError(
+            failed = HttpError(
                 method,
                 request_url,
                 exc.response.status_code,
                 f"still failing after {self.retry.attempts} attempts: {_excerpt(exc.response)}",
-            ) from None
+            )
+            failed.retry_after = retry_after_seconds(exc.response)  # for a queued job's next try
+            raise failed from None
         except _TRANSIENT as exc:
             raise HttpError(
                 method, request_url, None, f"{type(exc).__name__} after {self.retry.attempts} attempts"

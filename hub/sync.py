@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.connector import Connector, JSONValue, Page, Source, StreamSpec
-from hub.errors import HubError, RecordError, SourceError
+from hub.errors import HubError, RecordError, SourceError, retry_after
 from hub.fastpath import RowFunctions, compile_row_builder
 from hub.log import get_logger, redact, redact_all
 from hub.mapping import RecordMapping, load_mapping
@@ -367,7 +367,8 @@ def _read_in_process(
             kind = "hub" if isinstance(exc, HubError) else "other"
             # whether trying again can help travels with the message (a refused token must not be retried)
             retryable = exc.retryable if isinstance(exc, HubError) else True
-            put(("error", (kind, type(exc).__name__, str(exc), retryable)))
+            wait = retry_after(exc)  # and how long the source asked to be left alone
+            put(("error", (kind, type(exc).__name__, str(exc), retryable, wait)))
 
     process = mp.Process(target=reader, name=f"hub-reader-{ctx.connector}-{ctx.spec.name}", daemon=True)
     process.start()
@@ -386,10 +387,11 @@ def _read_in_process(
             elif kind == "done":
                 return
             else:
-                origin, name, message, retryable = payload
+                origin, name, message, retryable, wait = payload
                 where = f"{ctx.connector}/{ctx.spec.name}: {name}: "
                 error = SourceError(message if origin == "hub" else where + message)
                 error.retryable = retryable
+                error.retry_after = wait
                 raise error
     finally:
         if process.is_alive():
@@ -534,6 +536,8 @@ class SyncEngine:
             )
             if self.hook is not None:
                 self.hook.hub_on_sync_error(connector=connector.name, stream=spec.name, error=error)
+            if error is exc:
+                raise  # as it came, its causes kept (``from exc`` made it its own cause and lost them)
             raise error from exc
         finally:
             if progress is not None:

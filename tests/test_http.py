@@ -77,6 +77,18 @@ def test_exhausted_retries_name_the_request_and_the_status_without_the_query() -
 
 
 @respx.mock
+def test_a_source_still_throttling_after_the_retries_says_how_long_it_asked_to_be_left_alone() -> None:
+    respx.get(f"{BASE}/accounts").mock(return_value=httpx.Response(429, headers={"Retry-After": "600"}))
+    with pytest.raises(HttpError) as exc:
+        _client([]).get("/accounts")
+    assert exc.value.retry_after == 600.0  # what a queued job's next try waits for (hub.queue.tasks)
+    respx.get(f"{BASE}/down").mock(return_value=httpx.Response(503))
+    with pytest.raises(HttpError) as exc:
+        _client([]).get("/down")
+    assert exc.value.retry_after is None
+
+
+@respx.mock
 def test_client_errors_are_not_retried() -> None:
     route = respx.patch(f"{BASE}/a/1").mock(return_value=httpx.Response(400, json={"errorCode": "INVALID_FIELD"}))
     with pytest.raises(HttpError, match=r"HTTP 400: .*INVALID_FIELD"):

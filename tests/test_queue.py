@@ -86,6 +86,32 @@ def test_retries_back_off_exponentially_up_to_the_cap_and_stop_after_the_last_at
     assert strategy.get_retry_decision(exception=ValueError(), job=job) is None
 
 
+def test_a_retry_waits_at_least_as_long_as_a_throttling_source_asked_up_to_an_hour() -> None:
+    from procrastinate.jobs import Job
+
+    from hub.errors import SourceError
+    from hub.http import HttpError
+    from hub.queue.tasks import RETRY_AFTER_CEILING
+
+    strategy = TransientRetry(max_attempts=4, wait=2.0, cap=5.0)
+    job = Job(id=1, queue="sync", lock=None, queueing_lock=None, task_name="hub:sync", attempts=1)
+
+    def wait(asked: float | None) -> float:
+        throttled = HttpError("GET", "https://api.example.test/accounts", 429, "still failing after 5 attempts")
+        throttled.retry_after = asked
+        try:  # as a connector raises it: its own error, from the HTTP one
+            raise SourceError("crm/accounts: page 3 failed") from throttled
+        except SourceError as exc:
+            decision = strategy.get_retry_decision(exception=exc, job=job)
+        assert decision is not None and decision.retry_at is not None
+        return round((decision.retry_at - time_now()).total_seconds())
+
+    assert wait(None) == 4  # no wish: the backoff
+    assert wait(1.0) == 4  # a shorter wish than the backoff: the backoff
+    assert wait(600.0) == 600  # longer than the cap of the backoff: as asked
+    assert wait(86_400.0) == RETRY_AFTER_CEILING  # a day: an hour, then the job fails visibly after its tries
+
+
 def time_now():  # type: ignore[no-untyped-def]
     import datetime as dt
 

@@ -23,7 +23,7 @@ from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, 
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
-from hub.errors import HubError
+from hub.errors import HubError, retry_after
 from hub.log import get_logger
 from hub.queue import faults
 from hub.queue.flow import NAMESPACE, JobSpec, finish, next_outbox_attempt, now, run_in_progress, task_name
@@ -100,10 +100,17 @@ class StepIncomplete(HubError):
     retryable = True
 
 
+#: The longest ``Retry-After`` a job's retry honours: a source that asks for longer is as good as down,
+#: and its job should fail visibly after its tries rather than wait for hours.
+RETRY_AFTER_CEILING = 3600.0
+
+
 @dataclass
 class TransientRetry(BaseRetryStrategy):
     """Retry a transient failure (:func:`transient`) with exponential backoff, up to ``max_attempts``
-    tries in all; anything else fails the job at once (a bug or a refusal does not pass by waiting)."""
+    tries in all, and never sooner than a throttling source or sink asked (``Retry-After``, up to
+    :data:`RETRY_AFTER_CEILING`); anything else fails the job at once (a bug or a refusal does not pass
+    by waiting)."""
 
     max_attempts: int = 5
     wait: float = 2.0
@@ -114,6 +121,9 @@ class TransientRetry(BaseRetryStrategy):
         if tries >= self.max_attempts or not transient(exception):
             return None
         seconds = min(self.cap, self.wait * 2**job.attempts)
+        asked = retry_after(exception)
+        if asked is not None:  # a source or sink that throttles said how long: never sooner (an hour at most)
+            seconds = max(seconds, min(asked, RETRY_AFTER_CEILING))
         log.warning(
             "job.retry", job_id=job.id, task=job.task_name, attempt=tries, in_seconds=seconds, error=str(exception)
         )

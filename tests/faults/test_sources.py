@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 from hub_connectors import dynamics
 
+from hub.errors import retry_after
 from hub.store import Store
 from hub.sync import SyncEngine
 from tests.conftest import run_hub, write_config
@@ -175,6 +176,8 @@ def test_a_source_throttled_longer_than_a_sync_retries_fails_it_retryably_and_th
             with pytest.raises(dynamics.DynamicsError) as exc:
                 engine.sync(connector)
             assert exc.value.retryable, "throttling passes: the queue tries the job again later"
+            asked = retry_after(exc.value)  # and the queue's next try waits as long as the source still asks
+            assert asked is not None and 0 < asked <= 300.0
             assert "d365/customers: page 3 of this sync failed (2 stored before it stay" in str(exc.value)
             assert "HTTP 429" in str(exc.value)
             assert clock.waits == [60.0] * 4
@@ -187,6 +190,23 @@ def test_a_source_throttled_longer_than_a_sync_retries_fails_it_retryably_and_th
             connector.close()
     assert stats.inserted == 30 and stats.updated == 0 and stats.unchanged == 0
     assert api.served() == [0, 10, 19, 29, 39, 49], "resumed at page 3 (from the last account stored)"
+
+
+def test_a_throttled_sources_wish_to_be_left_alone_comes_back_from_the_reader_process_too(store: Store) -> None:
+    # Two processes: the page is read (and its 429s waited on) in a forked reader, whose error is
+    # rebuilt in the writer; how long the source asked to wait must survive that, as its retryable flag does.
+    clock = FakeClock()
+    api = FaultyDataverse(clock=clock.time, throttle_from=PAGE_3, throttle_for=300.0)
+    with dataverse(api):
+        connector = _connector(api, clock, max_retry_wait=60)
+        try:
+            with pytest.raises(Exception) as exc:
+                SyncEngine(store, workers=2).sync(connector)
+        finally:
+            connector.close()
+    assert getattr(exc.value, "retryable", False) and "HTTP 429" in str(exc.value)
+    asked = retry_after(exc.value)
+    assert asked is not None and 0 < asked <= 300.0
 
 
 # -- on the queue ---------------------------------------------------------------------------------------------
