@@ -28,7 +28,7 @@ traceback. ``retryable`` is the one attribute a caller reads to decide between t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 #: HTTP statuses worth trying again: timeouts, throttling, server trouble.
@@ -223,16 +223,18 @@ class CaseError(HubError):
     """A litigation, arbitration or agency case could not be opened, changed or handed over (``hub.cases``)."""
 
 
-def retry_after(exc: BaseException) -> float | None:
-    """The longest wait the other side asked for (:attr:`HubError.retry_after`) in ``exc`` or the errors
-    it was raised from (a connector's error wraps the HTTP error that carries it), or None."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors it was raised from or while handling, nearest first, each once."""
     seen: set[int] = set()
-    longest: float | None = None
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        wait = getattr(current, "retry_after", None) if isinstance(current, HubError) else None
-        if wait is not None and (longest is None or wait > longest):
-            longest = wait
+        yield current
         current = current.__cause__ or current.__context__
-    return longest
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """The longest wait the other side asked for (:attr:`HubError.retry_after`) in ``exc`` or the errors
+    it was raised from (a connector's error wraps the HTTP error that carries it), or None."""
+    asked = [e.retry_after for e in causes(exc) if isinstance(e, HubError) and e.retry_after is not None]
+    return max(asked) if asked else None

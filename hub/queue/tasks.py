@@ -23,7 +23,7 @@ from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, 
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
-from hub.errors import HubError, retry_after
+from hub.errors import HubError, causes, retry_after
 from hub.log import get_logger
 from hub.queue import faults
 from hub.queue.flow import NAMESPACE, JobSpec, finish, next_outbox_attempt, now, run_in_progress, task_name
@@ -71,10 +71,7 @@ def transient(exc: BaseException) -> bool:
     import psycopg
     import sqlalchemy as sa
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in causes(exc):
         if isinstance(current, HubError) and current.retryable:
             return True
         if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
@@ -90,7 +87,6 @@ def transient(exc: BaseException) -> bool:
             | TimeoutError,
         ):
             return True
-        current = current.__cause__ or current.__context__
     return False
 
 
