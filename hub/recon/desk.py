@@ -524,18 +524,24 @@ class MatchDesk:
         return found
 
     @staticmethod
+    def _customers_of(conn: sa.Connection, invoice_ids: list[int]) -> set[str]:
+        """The (canonical) customers of the invoices ``invoice_ids``."""
+        i, c = schema.invoice, schema.customer
+        return set(
+            conn.execute(
+                sa.select(schema.invoice_customer_id)
+                .select_from(i.outerjoin(c, schema.invoice_customer))
+                .where(i.c.id.in_(invoice_ids))
+            ).scalars()
+        )
+
+    @staticmethod
     def _receipt_customers(conn: sa.Connection, receipt: Any, current: list[Any], rows: list[Any]) -> list[set[str]]:
         """Whom the receipt pays, from the surest evidence down: the customers of its open proposals, the
         customers (of ``rows``) whose account the payer's is (their master's or learned from a confirmed
         match), those whose name the payer's is (likewise)."""
-        i, c, alias = schema.invoice, schema.customer, schema.customer_alias
-        proposed = set(
-            conn.execute(
-                sa.select(schema.invoice_customer_id)
-                .select_from(i.outerjoin(c, schema.invoice_customer))
-                .where(i.c.id.in_([row.invoice_id for row in current]))
-            ).scalars()
-        )
+        alias = schema.customer_alias
+        proposed = MatchDesk._customers_of(conn, [row.invoice_id for row in current])
         learned: dict[tuple[str, str], set[str]] = {}
         for cid, kind, value in conn.execute(
             sa.select(alias.c.customer_id, alias.c.kind, alias.c.value).where(
@@ -633,14 +639,8 @@ class MatchDesk:
         conn: sa.Connection, receipt: Any, chosen: list[Any], actor: str, now: dt.datetime
     ) -> list[dict[str, str]]:
         """The payer's account and name become aliases of the customer the receipt was confirmed for."""
-        i, c, alias = schema.invoice, schema.customer, schema.customer_alias
-        owners = set(
-            conn.execute(
-                sa.select(schema.invoice_customer_id)
-                .select_from(i.outerjoin(c, schema.invoice_customer))
-                .where(i.c.id.in_([row.invoice_id for row in chosen]))
-            ).scalars()
-        )
+        alias = schema.customer_alias
+        owners = MatchDesk._customers_of(conn, [row.invoice_id for row in chosen])
         if len(owners) != 1:
             return []
         (customer_id,) = owners
