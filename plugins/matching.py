@@ -897,29 +897,43 @@ def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
         values[key] = [got, value]
 
 
-_YEAR_BITS = 20
+#: Sequence numbers up to this many digits are keyed by their value (a longer one, which no real book
+#: has, by its text: ``int`` of thousands of digits is slow, and refused past 4,300).
+_INT_SERIAL_DIGITS = 30
+
+
+def _serial_key(serial: str) -> int | str:
+    """A sequence number's key in :class:`_Serials`: its value where that gives it back exactly (ASCII
+    digits without a leading zero, as :func:`serial_of` gives), else the text itself, which no stored
+    int key equals (``"0153"`` names no invoice, as before: stored numbers have no leading zero)."""
+    if len(serial) <= _INT_SERIAL_DIGITS and serial.isascii() and serial.isdigit() and serial[0] != "0":
+        return int(serial)
+    return serial
 
 
 class _Serials(_Keyed[tuple[int, str | None]]):
-    """Invoices by sequence number, each entry ``(invoice id, year)`` held as one int (the id shifted
-    left, the year's place in a table shared by the run's serial indexes in the low bits): a tuple per
-    invoice, held twice (by customer and book-wide), took more than a hundred megabytes of a million
+    """Invoices by sequence number (:func:`serial_of`). Each key is the number's value (an int of 28
+    bytes instead of a string of about 55), each value the invoice's id (the book's own int: nothing
+    more per invoice); the year is read again from the invoice's number for the few entries asked for.
+    An (id, year) tuple per invoice, then an int packing both, took about 60 MB more of a million
     invoices' run. :meth:`of` gives the ``(id, year)`` pairs, in the order added."""
 
-    __slots__ = ("_years",)
+    __slots__ = ("_invoices",)
 
-    def __init__(self, years: list[str | None]) -> None:
+    def __init__(self, invoices: dict[int, Any]) -> None:
         super().__init__()
-        self._years = years
+        self._invoices = invoices
 
-    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
-        got = self.get(key)
+    def ids(self, serial: str) -> Sequence[int]:
+        """The invoices numbered ``serial``, in the order added."""
+        got = self.get(_serial_key(serial))
         if got is None:
             return ()
-        years, mask = self._years, (1 << _YEAR_BITS) - 1
-        if type(got) is list:
-            return [(v >> _YEAR_BITS, years[v & mask]) for v in got]
-        return ((got >> _YEAR_BITS, years[got & mask]),)
+        return got if type(got) is list else (got,)
+
+    def of(self, key: str) -> Sequence[tuple[int, str | None]]:
+        invoices = self._invoices
+        return [(i, serial_of(invoices[i].number)[1]) for i in self.ids(key)]
 
 
 class _Digits:
@@ -971,8 +985,7 @@ class _References:
                     _collide(structured, key, got, iid)
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
         self._serials: _Serials | None = None
-        self._years: dict[str | None, int] = {None: 0}  # year -> its place in _year_list
-        self._year_list: list[str | None] = [None]
+        self._years: dict[str, str] = {}  # one string per year, shared by the counts of every customer
         from stdnum import iso11649  # here, once per run: the command line starts without it
 
         self.is_creditor_reference: Callable[[str], bool] = iso11649.is_valid
@@ -990,27 +1003,18 @@ class _References:
         assert self._serials is not None
         return _CustomerSerials(self._serials, book.invoices, customer_id)
 
-    def _year_code(self, year: str | None) -> int:
-        code = self._years.get(year)
-        if code is None:  # a year not seen before
-            code = self._years[year] = len(self._year_list)
-            self._year_list.append(year)
-            if code >> _YEAR_BITS:
-                raise OverflowError("more years than a serial index holds")
-        return code
-
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
         """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
         given, ``year`` or no year known): the numbers a number written at random could hit."""
         lengths = self._lengths_of.get(customer_id)
         if lengths is None:  # counted on first use, kept for the run
             lengths = self._lengths_of[customer_id] = defaultdict(int)
-            invoices, year_list = book.invoices, self._year_list
+            invoices, years = book.invoices, self._years
             for i in book.by_customer.get(customer_id, ()):
                 got, got_year = serial_of(invoices[i].number)
                 if got:
                     if got_year is not None:
-                        lengths[len(got), year_list[self._year_code(got_year)]] += 1
+                        lengths[len(got), years.setdefault(got_year, got_year)] += 1
                     lengths[len(got), None] += 1
         if year is None:
             return lengths.get((len(serial), None), 0)
@@ -1022,16 +1026,16 @@ class _References:
         customer, in the book's order within a customer: they are read per customer or counted,
         never by their order across customers."""
         if self._serials is None:
-            everyone = _Serials(self._year_list)
+            everyone = _Serials(book.invoices)
             self._serials = everyone
-            invoices, code_of = book.invoices, self._year_code
+            invoices, key_of = book.invoices, _serial_key
             for ids in book.by_customer.values():
                 for i in ids:
-                    serial, year = serial_of(invoices[i].number)
+                    serial = serial_of(invoices[i].number)[0]
                     if serial:
-                        entry = i << _YEAR_BITS | code_of(year)
-                        if (first := everyone.setdefault(serial, entry)) is not entry:
-                            _collide(everyone, serial, first, entry)
+                        key = key_of(serial)
+                        if (first := everyone.setdefault(key, i)) is not i:
+                            _collide(everyone, key, first, i)
         return self._serials
 
 
@@ -1047,7 +1051,9 @@ class _CustomerSerials(_Keyed[tuple[int, str | None]]):
 
     def of(self, key: str) -> Sequence[tuple[int, str | None]]:
         invoices, customer = self._invoices, self._customer
-        return [(i, year) for i, year in self._all.of(key) if invoices[i].customer_id == customer]
+        return [
+            (i, serial_of(invoices[i].number)[1]) for i in self._all.ids(key) if invoices[i].customer_id == customer
+        ]
 
 
 def _group_of(book: OpenItems, customer_id: str) -> str:
