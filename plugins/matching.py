@@ -869,7 +869,7 @@ def _chance_words(serial: str, among: int) -> float:
     return math.log(9 * 10 ** (len(serial) - 1) / max(among, 1))
 
 
-class _Keyed(dict[str, Any], Generic[T]):
+class _Keyed(dict[Any, Any], Generic[T]):
     """Values per key, for a million invoices: most keys (an invoice number, its digits, a PO number, a
     sequence number) have one value, held bare, not in a list of one (a list costs about 90 bytes; the
     reference indexes of a million invoices took hundreds of megabytes that way). Read with :meth:`of`,
@@ -889,12 +889,58 @@ class _Keyed(dict[str, Any], Generic[T]):
         return got if type(got) is list else (got,)
 
 
-def _collide(values: dict[str, Any], key: str, got: Any, value: Any) -> None:
+def _collide(values: dict[Any, Any], key: Any, got: Any, value: Any) -> None:
     """A second value for ``key`` of a :class:`_Keyed` (``got`` is what it holds)."""
     if type(got) is list:
         got.append(value)
     else:
         values[key] = [got, value]
+
+
+#: Keys of the reference indexes up to this many characters are held as ints (see :func:`_alnum_key`).
+_INT_KEY_CHARS = 40
+
+
+def _alnum_key(text: str) -> int | str:
+    """An invoice or PO number's key in the reference indexes: its normalised text (upper-case ASCII
+    letters and digits) read as a base-36 numeral behind a leading 1 (which keeps leading zeros apart),
+    an int of 36-40 bytes instead of a string of about 64 (a million numbers, each indexed whole and by
+    its digits, took tens of megabytes more as strings). Any other text (lower case, other characters,
+    very long) is kept as it is: no stored int equals it, and the text equals only itself, so a lookup
+    finds exactly what it found when the keys were strings."""
+    if len(text) <= _INT_KEY_CHARS and text.isascii() and text.isalnum() and (text.isupper() or text.isdigit()):
+        return int("1" + text, 36)
+    return text
+
+
+def _digits_key(text: str) -> int | str:
+    """A number's digits' key in the reference indexes: the digits behind a leading 1, as an int (see
+    :func:`_alnum_key`); any other text as it is."""
+    if len(text) <= _INT_KEY_CHARS and text.isascii() and text.isdigit():
+        return int("1" + text)
+    return text
+
+
+class _Encoded(_Keyed[T]):
+    """A :class:`_Keyed` whose keys are stored encoded (:attr:`encode`, a function of the text that
+    gives each text its own key): looked up with the text, as before."""
+
+    __slots__ = ()
+    encode: Callable[[str], int | str] = staticmethod(_alnum_key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and dict.__contains__(self, self.encode(key))
+
+    def of(self, key: str) -> Sequence[T]:
+        got = self.get(self.encode(key))
+        if got is None:
+            return ()
+        return got if type(got) is list else (got,)
+
+
+class _EncodedDigits(_Encoded[T]):
+    __slots__ = ()
+    encode: Callable[[str], int | str] = staticmethod(_digits_key)
 
 
 #: Sequence numbers up to this many digits are keyed by their value (a longer one, which no real book
@@ -952,33 +998,39 @@ class _Digits:
 
 class _References:
     def __init__(self, book: OpenItems) -> None:
-        self.numbers: _Keyed[int] = _Keyed()
+        self.numbers: _Keyed[int] = _Encoded()
         self.unpadded: _Keyed[int] = _Keyed()
-        self.digits: _Keyed[int] = _Keyed()
-        self.po: _Keyed[int] = _Keyed()
+        self.digits: _Keyed[int] = _EncodedDigits()
+        self.po: _Keyed[int] = _Encoded()
         self.structured: _Keyed[int] = _Keyed()
         self.invoice_digits = _Digits(book.invoices)
         # Built for up to millions of invoices per run: local names, one regex call per field.
         numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
+        alnum_key, digits_key = _alnum_key, _digits_key
         # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
         for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
             # str.translate deletes the same characters as the regex from an ASCII number, faster
             key = (number.translate(_ASCII_NOT_ALNUM) if number.isascii() else not_alnum("", number)).upper()
             if len(key) >= MIN_KEY:
-                if (got := numbers.setdefault(key, iid)) is not iid:
-                    _collide(numbers, key, got, iid)
+                code = alnum_key(key)
+                if (got := numbers.setdefault(code, iid)) is not iid:
+                    _collide(numbers, code, got, iid)
                 if padding(number):  # only zero-padded numbers can be written without
                     key = unpadded(number)
                     if (got := loose.setdefault(key, iid)) is not iid:
                         _collide(loose, key, got, iid)
             only = number.translate(_ASCII_NOT_DIGIT) if number.isascii() else not_digit("", number)
-            if len(only) >= MIN_KEY + 2 and (got := digits.setdefault(only, iid)) is not iid:
-                _collide(digits, only, got, iid)
+            if len(only) >= MIN_KEY + 2:
+                code = digits_key(only)
+                if (got := digits.setdefault(code, iid)) is not iid:
+                    _collide(digits, code, got, iid)
             if po_number:
                 po = not_alnum("", po_number).upper()
-                if len(po) >= MIN_KEY and (got := pos.setdefault(po, iid)) is not iid:
-                    _collide(pos, po, got, iid)
+                if len(po) >= MIN_KEY:
+                    code = alnum_key(po)
+                    if (got := pos.setdefault(code, iid)) is not iid:
+                        _collide(pos, code, got, iid)
             if reference:
                 key = not_alnum("", reference).upper()
                 if (got := structured.setdefault(key, iid)) is not iid:

@@ -286,8 +286,9 @@ def test_a_norwegian_kid_written_in_the_text_names_its_invoice() -> None:
 
 
 def test_sequence_numbers_are_read_back_as_invoice_and_year_in_the_order_added() -> None:
-    """The serial indexes hold each entry packed (one int, not an (id, year) tuple); what is read back
-    is every invoice of the number with its year, per customer and book-wide."""
+    """The serial index holds each number's value and the invoice's id (the year is read again from the
+    number when asked); what is read back is every invoice of the number with its year, per customer
+    and book-wide, and a number written with a leading zero is not another number's value."""
     from hub_plugins.matching import _References
 
     items = book(
@@ -304,7 +305,41 @@ def test_sequence_numbers_are_read_back_as_invoice_and_year_in_the_order_added()
     assert list(refs.serials(items).of("96")) == [(7, "2026"), (-3, "2025"), (9, None)]
     assert list(refs.serials(items).of("2678")) == [(11, None)]
     assert list(refs.serials(items).of("97")) == []
+    assert list(refs.serials(items).of("096")) == []
+    assert list(refs.serials_of(items, "ACME").of("096")) == []
     assert refs.alike(items, "ACME", "96", "2026") == 1
+
+
+def test_reference_indexes_find_each_number_by_exactly_the_keys_they_found_as_text() -> None:
+    """The number, digit and PO indexes keep their keys as ints where the text allows: a lookup still
+    finds exactly the invoices the text names, leading zeros, case and length included."""
+    from hub_plugins.matching import _References
+
+    long_number = "PROJ-" + "7" * 45
+    items = book(
+        [
+            inv(1, "INV-2026-000123", "ACME", "10"),
+            inv(2, "0123A", "ACME", "20"),
+            inv(3, "123A", "ACME", "30"),
+            inv(4, long_number, "ACME", "40"),
+            inv(5, "Rechnung-Ä-4711", "ACME", "50"),
+            inv(6, "X-000456789", "BETA", "60"),
+            inv(7, "Y-456789", "BETA", "70"),
+            inv(8, "INV-2026-000123", "BETA", "80"),
+        ],
+        [cust("ACME", "Acme GmbH"), cust("BETA", "Beta AG")],
+    )
+    refs = _References(items)
+    assert list(refs.numbers.of("INV2026000123")) == [1, 8]
+    assert "INV2026000123" in refs.numbers
+    assert "inv2026000123" not in refs.numbers and list(refs.numbers.of("inv2026000123")) == []
+    assert (list(refs.numbers.of("0123A")), list(refs.numbers.of("123A"))) == ([2], [3])
+    assert list(refs.numbers.of("PROJ" + "7" * 45)) == [4]
+    assert list(refs.numbers.of("RECHNUNG4711")) == [5]
+    assert "INV-2026-000123" not in refs.numbers and 123 not in refs.numbers
+    assert (list(refs.digits.of("000456789")), list(refs.digits.of("456789"))) == ([6], [7])
+    assert list(refs.digits.of("2026000123")) == [1, 8]
+    assert "４５６７８９" not in refs.digits and "0456789" not in refs.digits
 
 
 def test_an_invoices_digits_are_read_from_its_number() -> None:

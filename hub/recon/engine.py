@@ -488,7 +488,7 @@ class ReconcileEngine:
             # The book and its indexes (most of a run's memory) are not needed to write: freed first,
             # the write's objects take their place instead of adding to the peak.
             del book, refused
-            decided = [d for blob in packed_decided for d in _unpack(blob)]
+            decided: list[Decided] = [d for blob in packed_decided for d in _unpack(blob)]
             del packed_decided
             with self.store.begin() as conn:
                 lock_allocations(conn)
@@ -764,13 +764,13 @@ def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any,
             )
 
 
-def _pack(rows: list[tuple[Any, ...]]) -> bytes:
+def _pack(rows: Sequence[Any]) -> bytes:
     """A block's allocation rows, held until the write: pickled and compressed, since the reasons are
     long, alike sentences (level 1: several times smaller, at hundreds of MB a second)."""
     return zlib.compress(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
-def _unpack(blob: bytes) -> list[tuple[Any, ...]]:
+def _unpack(blob: bytes) -> list[Any]:
     # Only what _pack made in this process is unpickled: nothing read from outside.
-    rows: list[tuple[Any, ...]] = pickle.loads(zlib.decompress(blob))
+    rows: list[Any] = pickle.loads(zlib.decompress(blob))
     return rows
