@@ -160,3 +160,33 @@ def test_a_run_reads_with_sqlites_page_cache_small_and_gives_the_store_its_own_b
     with book_hub.store.connect() as conn:
         sizes.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
     assert sizes == [-2000, -SQLITE_CACHE_KIB]
+
+
+def test_a_receipt_looked_at_again_is_left_for_the_next_run_if_someone_decided_it_meanwhile(book_hub: Hub) -> None:
+    """A run holds the state each receipt was read in (a new one's, or an open one's with when it was
+    last looked at) and writes only the receipts still in it: one decided by someone else between the
+    read and the write is left as they left it."""
+    from hub.store import utcnow
+
+    r, i = schema.receipt, schema.invoice
+    first = book_hub.reconcile_engine().run()
+    assert first.unmatched > 1
+    with book_hub.store.begin() as conn:  # a newer invoice: open receipts get another look
+        newest = conn.execute(sa.select(sa.func.max(i.c.id))).scalar_one()
+        conn.execute(i.update().where(i.c.id == newest).values(synced_at=utcnow()))
+        left = conn.execute(sa.select(r.c.id).where(r.c.match_status == "open").order_by(r.c.id)).scalars().all()
+    engine = book_hub.reconcile_engine()
+    read = engine.refused
+
+    def read_then_someone_decides(conn: sa.Connection) -> Any:
+        found = read(conn)
+        with book_hub.store.begin() as other:
+            other.execute(r.update().where(r.c.id == left[0]).values(match_status="suggested"))
+        return found
+
+    engine.refused = read_then_someone_decides  # type: ignore[method-assign]
+    engine.block = 3
+    again = engine.run()
+    assert (again.changed_meanwhile, again.considered) == (1, len(left) - 1)
+    with book_hub.store.connect() as conn:
+        assert conn.execute(sa.select(r.c.match_status).where(r.c.id == left[0])).scalar_one() == "suggested"

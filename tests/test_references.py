@@ -339,7 +339,7 @@ def test_reference_indexes_find_each_number_by_exactly_the_keys_they_found_as_te
     assert "INV-2026-000123" not in refs.numbers and 123 not in refs.numbers
     assert (list(refs.digits.of("000456789")), list(refs.digits.of("456789"))) == ([6], [7])
     assert list(refs.digits.of("2026000123")) == [1, 8]
-    assert "４５６７８９" not in refs.digits and "0456789" not in refs.digits
+    assert "\uff14\uff15\uff16\uff17\uff18\uff19" not in refs.digits and "0456789" not in refs.digits
 
 
 def test_an_invoices_digits_are_read_from_its_number() -> None:
