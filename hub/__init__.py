@@ -43,6 +43,8 @@ _EXPORTS: dict[str, str] = {
     "SinkError": "hub.errors",
     "SourceError": "hub.errors",
     "StatementError": "hub.errors",
+    "retry_after": "hub.errors",
+    "retryable_status": "hub.errors",
     # HTTP for cloud connectors: retries, rate limits, credentials kept out of logs
     "RETRY_STATUSES": "hub.http",
     "HttpClient": "hub.http",
@@ -232,7 +234,9 @@ __all__ = [
     "payload_whole",
     "register_secret",
     "registered_name",
+    "retry_after",
     "retry_after_seconds",
+    "retryable_status",
     "validate_config",
 ]
 
@@ -288,6 +292,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         SinkError,
         SourceError,
         StatementError,
+        retry_after,
+        retryable_status,
     )
     from hub.http import RETRY_STATUSES, HttpClient, RetryPolicy, TokenBucket, retry_after_seconds
     from hub.i18n import N_, Amount, Day, Days, Join, Message, Share

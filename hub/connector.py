@@ -134,6 +134,10 @@ class DeliveryResult:
     the customer has no id there): not a failure of the sink, so the event is parked as "not
     linked" (``hub outbox``) instead of retried or dead-lettered; a link made later re-sends what is
     in force, and ``hub outbox replay`` queues parked events again. Build it with :meth:`unlinked`.
+    ``retry_after`` (with ``ok=False``): the seconds the target asked to be left alone before this
+    event is sent again (HTTP ``Retry-After`` of the answer that failed it; :func:`hub.errors.retry_after`
+    finds it on an error): its next attempt waits at least that long instead of only its backoff,
+    so a throttling target does not use up the event's attempts while it throttles.
     """
 
     event_id: str
@@ -141,6 +145,7 @@ class DeliveryResult:
     error: str | None = None
     permanent: bool = False
     not_linked: bool = False
+    retry_after: float | None = None
 
     @classmethod
     def unlinked(cls, event_id: str, why: str) -> DeliveryResult:
@@ -173,7 +178,10 @@ class Sink(abc.ABC):
 
         Must be idempotent on ``event_id``: the outbox retries after crashes and timeouts, so an
         event may arrive twice and must take effect once. Raise :class:`hub.errors.SinkError` when
-        the whole batch failed (e.g. the server is down).
+        the whole batch failed (e.g. the server is down), chained (``raise ... from``) to the error
+        that made it fail: the outbox reads a ``Retry-After`` the target sent off that chain
+        (:func:`hub.errors.retry_after`), and with ``retryable=False`` (the target refuses the
+        batch and will go on refusing it) the batch's events go to the dead letters at once.
         """
 
 

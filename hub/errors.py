@@ -34,6 +34,12 @@ from typing import Any
 #: HTTP statuses worth trying again: timeouts, throttling, server trouble.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
+#: The longest ``Retry-After`` a retry honours by default (a queued job's, :mod:`hub.queue.tasks`; an
+#: outbox row's, :mod:`hub.outbox`, unless its own backoff cap is longer): a source or sink that asks
+#: for longer is as good as down, and what waits for it should fail visibly after its tries rather
+#: than wait for hours.
+RETRY_AFTER_CEILING = 3600.0
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose.
@@ -53,7 +59,9 @@ class HubError(Exception):
 
     retry_after: float | None = None
     """Seconds the other side asked to be left alone before the next try (HTTP ``Retry-After`` of its last
-    answer), where it said: a queued job's retry waits at least that long (:mod:`hub.queue.tasks`)."""
+    answer), where it said: a queued job's retry (:mod:`hub.queue.tasks`) and an outbox row's next
+    attempt (:mod:`hub.outbox`) wait at least that long, up to :data:`RETRY_AFTER_CEILING`. Read it with
+    :func:`retry_after`, which also finds it on the errors this one was raised from."""
 
     msgid: str | None = None
     """The gettext message id of the message (``%(name)s`` placeholders), when it has one."""
@@ -161,7 +169,16 @@ class HttpError(SourceError):
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]
-        return self.status is None or self.status in RETRYABLE_STATUSES
+        return retryable_status(self.status)
+
+
+def retryable_status(status: int | None) -> bool:
+    """Whether a call that failed with HTTP ``status`` may succeed when sent again: for a timeout,
+    throttling or server trouble (:data:`RETRYABLE_STATUSES`), and for no answer at all (``None``: the
+    connection failed); not for another 4xx (a bad request, a refused token, no such record), which
+    the server will answer the same way every time. :class:`HttpError` decides so, and a connector
+    whose own error carries the status of the answer it failed on decides alike."""
+    return status is None or status in RETRYABLE_STATUSES
 
 
 class SinkError(HubError):

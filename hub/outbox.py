@@ -4,7 +4,11 @@ Rows are written by the risk run (and credit approvals) in the same transaction 
 carry. ``push`` hands due rows to each sink in batches, records each per-record result, retries
 failures with exponential backoff and jitter, and moves a row that fails ``max_attempts`` times (or
 permanently) into the ``outbox_dead_letter`` table, in the same transaction that records the failure,
-so the pending scan never reads poison rows again. ``hub outbox`` shows dead letters and ``replay``
+so the pending scan never reads poison rows again. A sink that throttles (HTTP ``Retry-After`` on
+the answer that failed the batch or the event, after the HTTP layer's own tries) is not tried again
+before it asked: the row's next attempt is the later of its backoff and that wait
+(:meth:`Outbox.retry_delay`), so a sink throttling for minutes does not use up a row's attempts in
+seconds and send it to the dead letters. ``hub outbox`` shows dead letters and ``replay``
 moves them back. Sinks are idempotent on ``event_id``, so a crash between delivering and recording
 the result only causes a harmless second delivery.
 
@@ -40,7 +44,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from hub import codes
 from hub.connector import DeliveryResult, Sink
-from hub.errors import HubError
+from hub.errors import RETRY_AFTER_CEILING, HubError, retry_after
 from hub.i18n import DEFAULT_LOCALE, Message, flag_label
 from hub.log import get_logger, redact
 from hub.model import (
@@ -262,6 +266,29 @@ class Outbox:
         ceiling = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1))
         return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling) if ceiling else 0)
 
+    @property
+    def retry_after_ceiling(self) -> float:
+        """The longest ``Retry-After`` a row's next attempt honours, in seconds: a queued job's ceiling
+        (:data:`hub.errors.RETRY_AFTER_CEILING`, an hour), or ``backoff_max_seconds`` when that is longer.
+
+        Not less than the job's hour, however short the backoff is configured: the wait protects the
+        row's attempts, and a sink throttling for ten minutes tried every minute would send its rows to
+        the dead letters. Not capped at the hour when the backoff may already wait longer: whoever set
+        ``backoff_max_seconds`` to six hours accepts rows that wait six hours, and a sink that asks
+        for that long is better waited for than given up on. A sink asking for more than the ceiling
+        is tried when the ceiling is up, and still refusing then costs the row one more attempt.
+        """
+        return max(RETRY_AFTER_CEILING, self.backoff_max_seconds)
+
+    def retry_delay(self, attempts: int, asked: float | None = None) -> dt.timedelta:
+        """How long a row that failed its ``attempts``-th attempt waits: its :meth:`backoff`, or the
+        ``asked`` seconds of the sink's ``Retry-After`` (up to :attr:`retry_after_ceiling`) when longer.
+        Never less than the backoff: a sink asking for a second after a failure gets the backoff."""
+        wait = self.backoff(attempts)
+        if asked is not None:
+            wait = max(wait, dt.timedelta(seconds=min(asked, self.retry_after_ceiling)))
+        return wait
+
     # -- delivery -----------------------------------------------------------------------------------
 
     def push(self, sinks: Mapping[str, Sink], *, now: dt.datetime | None = None) -> PushStats:
@@ -374,14 +401,16 @@ class Outbox:
                 results = {r.event_id: r for r in sink.deliver([localize(event, language) for _, event in batch])}
             except (HubError, OSError) as exc:
                 # The whole batch failed: the sink is down (count an attempt and stop for now), or it
-                # refuses the batch for good (the error says it is not retryable: dead letters).
+                # refuses the batch for good (the error says it is not retryable: dead letters). A
+                # sink that throttles says how long on the error or one it was raised from.
                 error = str(exc)
                 stats.errors.append(error)
                 permanent = isinstance(exc, HubError) and not exc.retryable
+                asked = retry_after(exc)
                 with self.store.begin() as conn:
                     for row, _ in batch:
-                        self._fail(conn, row, error, moment, owner, permanent=permanent, stats=stats)
-                log.warning("outbox.sink_down", sink=name, error=error, batch=len(batch))
+                        self._fail(conn, row, error, moment, owner, permanent=permanent, stats=stats, retry_after=asked)
+                log.warning("outbox.sink_down", sink=name, error=error, batch=len(batch), retry_after=asked)
                 break
             self._record(name, [row for row, _ in batch], results, moment, owner, stats)
         self._count_pending(name, stats)
@@ -455,7 +484,14 @@ class Outbox:
                     continue
                 error = result.error if result is not None and result.error else f"{name} reported no result for it"
                 self._fail(
-                    conn, row, error, now, owner, permanent=bool(result is not None and result.permanent), stats=stats
+                    conn,
+                    row,
+                    error,
+                    now,
+                    owner,
+                    permanent=bool(result is not None and result.permanent),
+                    stats=stats,
+                    retry_after=result.retry_after if result is not None else None,
                 )
 
     def _fail(
@@ -468,11 +504,13 @@ class Outbox:
         *,
         permanent: bool,
         stats: SinkStats,
+        retry_after: float | None = None,
     ) -> None:
         """Count a failed attempt: retry later, or (permanent, or out of attempts) move to dead letter.
 
-        Only while ``owner`` still claims the row: a row whose lease ran out and that another pusher
-        took over is that pusher's to record.
+        The retry is due after :meth:`retry_delay`: the backoff, or the sink's ``retry_after`` seconds
+        when it asked for longer. Only while ``owner`` still claims the row: a row whose lease ran out
+        and that another pusher took over is that pusher's to record.
         """
         o = schema.outbox
         attempts = row.attempts + 1
@@ -487,7 +525,7 @@ class Outbox:
                 status="failed",
                 attempts=attempts,
                 last_error=redact(error)[:ERROR_CHARS],
-                next_attempt_at=now + self.backoff(attempts),
+                next_attempt_at=now + self.retry_delay(attempts, retry_after),
                 claimed_by=None,
                 claim_expires_at=None,
             )

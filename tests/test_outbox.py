@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hub_connectors.json_file import JsonFileSink, read_events
 
 from hub.connector import DeliveryResult, Sink
-from hub.errors import HubError, SinkError
+from hub.errors import RETRY_AFTER_CEILING, HttpError, HubError, SinkError
 from hub.model import BandChange, CreditLimitChange, FlagChange, OutboxEvent
 from hub.outbox import Outbox, ReplayStats, enqueue
 from hub.store import Store, schema, utcnow
@@ -174,6 +174,83 @@ def test_backoff_delays_the_next_attempt(store: Store) -> None:
     assert outbox.push({"crm": sink}).delivered == 0  # not due yet
     later = utcnow() + dt.timedelta(minutes=5)
     assert outbox.push({"crm": sink}, now=later).delivered == 2
+
+
+class ThrottledSink(RecordingSink):
+    """Answers every batch as a sink still throttled after the HTTP layer's tries does: a SinkError
+    raised from the HttpError that carries the last answer's ``Retry-After`` (as the connectors'
+    KeyedBatchSink does), or, with ``per_event``, a failed result per event carrying it."""
+
+    def __init__(self, asked: float, *, per_event: bool = False) -> None:
+        super().__init__()
+        self.asked = asked
+        self.per_event = per_event
+
+    def deliver(self, events: Sequence[OutboxEvent]) -> Sequence[DeliveryResult]:
+        self.calls += 1
+        if self.per_event:
+            return [DeliveryResult(e.event_id, False, "429 Too Many Requests", retry_after=self.asked) for e in events]
+        throttled = HttpError("POST", "https://crm.example.test/api/batch", 429, "still failing after 5 attempts")
+        throttled.retry_after = self.asked
+        try:
+            raise throttled
+        except HttpError as exc:
+            raise SinkError(f"crm: {exc}") from exc
+
+
+def _next_attempts(outbox: Outbox) -> list[dt.datetime]:
+    return [r["next_attempt_at"] for r in outbox.rows("failed")]
+
+
+@pytest.mark.parametrize("per_event", [False, True], ids=["batch", "event"])
+def test_a_sink_asking_to_wait_600_seconds_is_not_tried_again_before(store: Store, per_event: bool) -> None:
+    _queue(store, "crm", [flag(1), flag(2)])
+    outbox = Outbox(store, backoff_seconds=1)  # the backoff alone would try again within a second
+    moment = utcnow()
+    stats = outbox.push({"crm": ThrottledSink(600, per_event=per_event)}, now=moment)
+    assert (stats.failed, stats.dead) == (2, 0)
+    assert _statuses(store) == {"C1:OVER_LIMIT:v1": "failed", "C2:OVER_LIMIT:v1": "failed"}
+    assert [r["attempts"] for r in outbox.rows("failed")] == [1, 1]
+    assert all(at >= moment + dt.timedelta(seconds=600) for at in _next_attempts(outbox))
+    sink = RecordingSink()
+    assert outbox.push({"crm": sink}, now=moment + dt.timedelta(seconds=599)).delivered == 0  # not before it asked
+    assert outbox.push({"crm": sink}, now=moment + dt.timedelta(seconds=601)).delivered == 2
+
+
+def test_a_retry_after_longer_than_the_ceiling_waits_the_ceiling(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=1, backoff_max_seconds=60)
+    moment = utcnow()
+    outbox.push({"crm": ThrottledSink(86_400)}, now=moment)  # a day: an hour, then it counts as failing
+    assert _next_attempts(outbox) == [moment + dt.timedelta(seconds=RETRY_AFTER_CEILING)]
+
+
+def test_a_backoff_cap_longer_than_the_ceiling_lets_a_retry_after_wait_that_long(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=1, backoff_max_seconds=6 * 3600)
+    moment = utcnow()
+    outbox.push({"crm": ThrottledSink(86_400)}, now=moment)
+    assert _next_attempts(outbox) == [moment + dt.timedelta(hours=6)]
+
+
+def test_a_retry_after_shorter_than_the_backoff_does_not_bring_the_next_attempt_forward(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, backoff_seconds=600)  # first retry in 300 to 600 seconds (jitter)
+    moment = utcnow()
+    outbox.push({"crm": ThrottledSink(5)}, now=moment)
+    [at] = _next_attempts(outbox)
+    assert at >= moment + dt.timedelta(seconds=300)
+
+
+def test_a_throttling_sink_uses_one_attempt_per_wait_not_its_attempts_in_seconds(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, max_attempts=3, backoff_seconds=1)
+    moment = utcnow()
+    sink = ThrottledSink(600)
+    for minutes in range(0, 10):  # a scheduler pushing every minute for ten minutes
+        outbox.push({"crm": sink}, now=moment + dt.timedelta(minutes=minutes))
+    assert sink.calls == 1  # asked once, then left alone for the 600 seconds it asked for
+    assert _statuses(store) == {"C1:OVER_LIMIT:v1": "failed"} and _dead(store) == {}
 
 
 class UnreachableSink(RecordingSink):

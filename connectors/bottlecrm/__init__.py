@@ -621,11 +621,15 @@ class BottleCrmSink(Sink):
             except HttpError as exc:
                 gone = exc.status in (404, 410)  # the linked account is no longer there: not linked
                 permanent = exc.status in (400, 409, 422)
+                # a 408 or 425 still failing after the HTTP layer's tries keeps the Retry-After it sent,
+                # so the outbox writes this account again no sooner than BottleCRM asked
                 for event in change.events:
                     results[event.event_id] = (
                         DeliveryResult.unlinked(event.event_id, str(exc))
                         if gone
-                        else DeliveryResult(event.event_id, False, str(exc), permanent=permanent)
+                        else DeliveryResult(
+                            event.event_id, False, str(exc), permanent=permanent, retry_after=exc.retry_after
+                        )
                     )
                 continue
             for event in change.events:

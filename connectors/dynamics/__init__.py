@@ -35,7 +35,16 @@ integer choice value through ``band_choices``, or the letter for a text column).
 the value it has is harmless, so a re-delivered event takes effect once.
 
 **Limits**: Dataverse service protection answers ``429`` with ``Retry-After``; :mod:`hub.http`
-waits that long (up to ``max_retry_wait`` seconds) and tries again.
+waits that long (up to ``max_retry_wait`` seconds) and tries again. Still throttled after those
+tries, the batch fails retryable with the last ``Retry-After`` on its cause (the HTTP error), and an
+account whose own request in a ``$batch`` was throttled fails with the ``Retry-After`` of its part:
+the outbox does not try either again sooner than Dataverse asked.
+
+**Errors**: classified as :class:`hub.HttpError` is. 408, 425, 429, 5xx and no answer at all are
+worth another try; any other 4xx (``400`` for a payload or query Dataverse cannot take, ``403`` for
+a missing privilege, ``404`` for an entity set or version that is not there, a token refused) is
+not: the sink's error is not retryable and the outbox moves the batch's events to the dead letters
+at once, with Dataverse's code and message, instead of retrying them until they die.
 """
 
 from __future__ import annotations
@@ -60,6 +69,7 @@ from hub import (
     ConnectorType,
     DeliveryResult,
     HttpClient,
+    HttpError,
     JSONValue,
     KeyedBatchSink,
     NextLinkPaginator,
@@ -72,6 +82,8 @@ from hub import (
     StreamSpec,
     get_logger,
     hookimpl,
+    retry_after_seconds,
+    retryable_status,
 )
 
 log = get_logger(__name__)
@@ -105,7 +117,20 @@ class DynamicsConfig(ConnectorConfig):
 
 
 class DynamicsError(SourceError):
-    """Dataverse refused or failed a call; the message names the system and the connector instance."""
+    """Dataverse refused or failed a call; the message names the system and the connector instance.
+
+    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or an answer
+    the connector could not read): retryable as :class:`hub.HttpError` is, for 408, 425, 429 and 5xx
+    and when there was no answer, not for another 4xx (Dataverse will refuse the same call again).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return retryable_status(self.status)
 
 
 def dumps(value: Any) -> str:
@@ -247,14 +272,15 @@ class DynamicsClient:
         self._token: str | None = None
         self._expires = 0.0
 
-    def error(self, text: str) -> DynamicsError:
-        return DynamicsError(f"{SYSTEM} (connector {self.name}): {text}")
+    def error(self, text: str, *, status: int | None = None) -> DynamicsError:
+        """``text`` as a :class:`DynamicsError` naming the connector; ``status`` decides whether it is retryable."""
+        return DynamicsError(f"{SYSTEM} (connector {self.name}): {text}", status=status)
 
     def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             return self.http.request(method, url, ok=CLIENT_ERRORS, **kwargs)
-        except SourceError as exc:  # retries exhausted, transport errors
-            raise self.error(str(exc)) from exc
+        except SourceError as exc:  # retries exhausted (its Retry-After stays on the cause), transport errors
+            raise self.error(str(exc), status=exc.status if isinstance(exc, HttpError) else None) from exc
 
     def token(self) -> str:
         if self._token is None or self.clock() >= self._expires:
@@ -272,7 +298,8 @@ class DynamicsClient:
             if response.status_code != 200:
                 raise self.error(
                     f"Entra ID refused the client credentials (HTTP {response.status_code}): "
-                    f"{_error_text(response.status_code, response.text)}"
+                    f"{_error_text(response.status_code, response.text)}",
+                    status=response.status_code,
                 )
             body = response.json()
             self._token = str(body["access_token"])
@@ -300,7 +327,8 @@ class DynamicsClient:
             return response
         raise self.error(
             f"{method} {httpx.URL(full).path}: HTTP {response.status_code}: "
-            f"{_error_text(response.status_code, response.text)}"
+            f"{_error_text(response.status_code, response.text)}",
+            status=response.status_code,
         )
 
     def close(self) -> None:
@@ -446,9 +474,11 @@ class DynamicsSink(KeyedBatchSink[str]):
     def write(self, by_key: Mapping[str, Sequence[OutboxEvent]]) -> dict[str, DeliveryResult]:
         results: dict[str, DeliveryResult] = {}
 
-        def settle(key: str, ok: bool, error: str | None = None, permanent: bool = False) -> None:
+        def settle(
+            key: str, ok: bool, error: str | None = None, permanent: bool = False, wait: float | None = None
+        ) -> None:
             for e in by_key[key]:
-                results[e.event_id] = DeliveryResult(e.event_id, ok, error, permanent)
+                results[e.event_id] = DeliveryResult(e.event_id, ok, error, permanent, retry_after=wait)
 
         rows = self._read(list(by_key))
         pending: list[tuple[str, str, str, dict[str, Any]]] = []  # key, accountid, etag, changes
@@ -477,10 +507,14 @@ class DynamicsSink(KeyedBatchSink[str]):
                         settle(key, False, f"{SYSTEM} account {account_id} was deleted")
                     else:
                         retry.append((key, account_id, fresh, changes))
-                else:
+                else:  # a 412 the second time may pass later; another 4xx as hub.http classifies it
                     text = _error_text(answer.status, answer.body)
-                    permanent = 400 <= answer.status < 500 and answer.status not in (408, 412, 429)
-                    settle(key, False, f"{SYSTEM} refused the update (HTTP {answer.status}): {text}", permanent)
+                    permanent = (
+                        400 <= answer.status < 500 and answer.status != 412 and not retryable_status(answer.status)
+                    )
+                    wait = retry_after_seconds(httpx.Response(answer.status, headers=answer.headers))
+                    error = f"{SYSTEM} refused the update (HTTP {answer.status}): {text}"
+                    settle(key, False, error, permanent, wait)
             pending = retry
         return results
 
@@ -500,8 +534,16 @@ class DynamicsSink(KeyedBatchSink[str]):
             },
             ok=(400,),
         )
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code == 400 and not content_type.lower().startswith("multipart/"):
+            # Refused as a whole (an OData error body, not the answers of its requests): the same
+            # batch is refused again, so the events go to the dead letters with Dataverse's reason.
+            raise self.client.error(
+                f"POST {httpx.URL(self.client.base + '/$batch').path}: HTTP 400: {_error_text(400, response.text)}",
+                status=400,
+            )
         try:
-            answers = parse_batch(response.text, response.headers.get("Content-Type", ""))
+            answers = parse_batch(response.text, content_type)
         except ValueError as exc:
             raise self.client.error(f"unreadable $batch response: {exc}") from None
         by_id = {a.content_id: a for a in answers if a.content_id}

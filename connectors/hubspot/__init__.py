@@ -35,7 +35,12 @@ one company at a time, so one bad value does not hold up the others.
 waits for the window (``X-HubSpot-RateLimit-Interval-Milliseconds``). A ``429`` whose
 ``policyName`` is ``TEN_SECONDLY_ROLLING`` (or any other short window) waits ``Retry-After`` or the
 window and tries again; ``DAILY`` stops: SourceError for a sync, SinkError for a push (the outbox
-retries tomorrow's run), never a permanent failure.
+retries tomorrow's run), never a permanent failure. A 429 still answered after ``throttle_retries``
+waits fails the same way, and both errors carry the last answer's ``Retry-After``, so the outbox (or
+a queued job) does not try again sooner than HubSpot asked. Any other 4xx (``400``, ``403
+MISSING_SCOPES``, ``404``) is a refusal that sending again cannot change: the error is not
+retryable, as :class:`hub.HttpError` is not for those statuses, and a push's batch goes to the dead
+letters at once with HubSpot's message instead of being retried until it dies.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ from hub import (
     CursorPaginator,
     DeliveryResult,
     HttpClient,
+    HttpError,
     JSONValue,
     KeyedBatchSink,
     OutboxEvent,
@@ -72,6 +78,7 @@ from hub import (
     get_logger,
     hookimpl,
     retry_after_seconds,
+    retryable_status,
 )
 
 log = get_logger(__name__)
@@ -110,7 +117,20 @@ class HubSpotConfig(ConnectorConfig):
 
 
 class HubSpotError(SourceError):
-    """HubSpot refused or failed a call; the message names the system and the connector instance."""
+    """HubSpot refused or failed a call; the message names the system and the connector instance.
+
+    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or a failure
+    of the connector's own): retryable as :class:`hub.HttpError` is, for 408, 425, 429 and 5xx and
+    when there was no answer, not for another 4xx.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return retryable_status(self.status)
 
 
 class HubSpotDailyLimit(HubSpotError):
@@ -168,8 +188,19 @@ class HubSpotClient:
         self.search_rate = TokenBucket(4.0, burst=4, clock=clock, sleep=sleep)
         self.window: float | None = None  # seconds to wait before the next call (the window is spent)
 
-    def error(self, text: str, kind: type[HubSpotError] = HubSpotError) -> HubSpotError:
-        return kind(f"{SYSTEM} (connector {self.name}): {text}")
+    def error(
+        self,
+        text: str,
+        kind: type[HubSpotError] = HubSpotError,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> HubSpotError:
+        """``text`` as a :class:`HubSpotError` naming the connector; ``status`` decides whether it is
+        retryable, ``retry_after`` is what the answer's ``Retry-After`` asked for."""
+        error = kind(f"{SYSTEM} (connector {self.name}): {text}", status=status)
+        error.retry_after = retry_after
+        return error
 
     def request(self, method: str, url: str, *, ok: Sequence[int] = (), **kwargs: Any) -> httpx.Response:
         if url.endswith("/search"):
@@ -181,19 +212,29 @@ class HubSpotClient:
                 self.window = None
             try:
                 response = self.http.request(method, url, ok=CLIENT_ERRORS | {429}, **kwargs)
-            except SourceError as exc:  # retries exhausted, transport errors
-                raise self.error(str(exc)) from exc
+            except SourceError as exc:  # retries exhausted, transport errors: the HttpError says how retryable
+                raise self.error(str(exc), status=exc.status if isinstance(exc, HttpError) else None) from exc
             self._note_limits(response)
             if response.status_code != 429:
                 break
             body = _body(response)
             policy = str(body.get("policyName", ""))
+            asked = retry_after_seconds(response)
             if policy == "DAILY":
-                raise self.error(f"daily API limit reached, retry tomorrow: {body.get('message')}", HubSpotDailyLimit)
+                raise self.error(
+                    f"daily API limit reached, retry tomorrow: {body.get('message')}",
+                    HubSpotDailyLimit,
+                    status=429,
+                    retry_after=asked,
+                )
             throttled += 1
             if throttled > self.config.throttle_retries:
-                raise self.error(f"still rate limited ({policy or 'HTTP 429'}) after {throttled - 1} waits")
-            wait = retry_after_seconds(response)
+                raise self.error(
+                    f"still rate limited ({policy or 'HTTP 429'}) after {throttled - 1} waits",
+                    status=429,
+                    retry_after=asked,
+                )
+            wait = asked
             if wait is None:
                 wait = self._interval(response)
             log.info("hubspot.throttled", connector=self.name, policy=policy, wait=wait)
@@ -202,7 +243,9 @@ class HubSpotClient:
             return response
         body = _body(response)
         detail = f"{body.get('category', '')}: {body.get('message', '')}".strip(": ") or response.text[:200]
-        raise self.error(f"{method} {httpx.URL(url).path}: HTTP {response.status_code}: {detail}")
+        raise self.error(
+            f"{method} {httpx.URL(url).path}: HTTP {response.status_code}: {detail}", status=response.status_code
+        )
 
     @staticmethod
     def _interval(response: httpx.Response) -> float:

@@ -13,7 +13,10 @@ delivering an event twice takes effect once. The events of one partner in a batc
 ``write`` of its tags and one of its credit limit. Per-event results: a partner that no longer
 exists, an access error or a validation error fails permanently (dead letter); a server error
 fails for a retry. Odoo unreachable (or the credentials refused) raises
-:class:`hub.errors.SinkError`, so the outbox keeps the whole batch.
+:class:`hub.errors.SinkError`, so the outbox keeps the whole batch. Odoo (or the proxy before it)
+still throttling after the HTTP layer's tries in the middle of a batch fails the partner being
+written and every one after it with the ``Retry-After`` it sent, so the outbox waits that long
+before it writes them again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from hub import (
     SinkError,
     SourceError,
     get_logger,
+    retry_after,
 )
 
 from .client import OdooAuthError, OdooClient, OdooRpcError, OdooUnavailable
@@ -122,9 +126,10 @@ class OdooSink(Sink):
         limit_fields = self._credit_limit_fields() if any(isinstance(e, CreditLimitChange) for e in events) else []
         currency = self._currency() if limit_fields else None
         down: str | None = None
+        wait: float | None = None  # the Retry-After of the answer that made Odoo count as down
         for partner, partner_events in by_partner.items():
             if down is not None:
-                self._fail(partner_events, results, down, permanent=False)
+                self._fail(partner_events, results, down, permanent=False, retry_after=wait)
                 continue
             if partner not in existing:
                 self._fail(
@@ -133,7 +138,7 @@ class OdooSink(Sink):
                 continue
             for vals, applied in self._values(partner_events, tags, band_tags, limit_fields, currency, results):
                 if down is not None:
-                    self._fail(applied, results, down, permanent=False)
+                    self._fail(applied, results, down, permanent=False, retry_after=wait)
                     continue
                 try:
                     self.client.execute_kw(PARTNER, "write", [[partner], vals])
@@ -144,7 +149,8 @@ class OdooSink(Sink):
                     continue
                 except OdooUnavailable as exc:
                     down = f"{exc} (not attempted: Odoo stopped answering)"
-                    self._fail(applied, results, str(exc), permanent=False)
+                    wait = retry_after(exc)
+                    self._fail(applied, results, str(exc), permanent=False, retry_after=wait)
                     continue
                 for event in applied:
                     results[event.event_id] = DeliveryResult(event.event_id, True)
@@ -203,9 +209,18 @@ class OdooSink(Sink):
         return groups
 
     @staticmethod
-    def _fail(events: list[OutboxEvent], results: dict[str, DeliveryResult], error: str, *, permanent: bool) -> None:
+    def _fail(
+        events: list[OutboxEvent],
+        results: dict[str, DeliveryResult],
+        error: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+    ) -> None:
         for event in events:
-            results[event.event_id] = DeliveryResult(event.event_id, False, error, permanent=permanent)
+            results[event.event_id] = DeliveryResult(
+                event.event_id, False, error, permanent=permanent, retry_after=retry_after
+            )
 
     # -- lookups -----------------------------------------------------------------------------------
 

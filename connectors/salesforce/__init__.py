@@ -39,7 +39,12 @@ Setting a field to the value it already has is harmless, so a re-delivered event
 a SourceError (it resumes from the saved cursor) and a push raises SinkError (the outbox retries
 the batch); neither is permanent. Every response's ``Sforce-Limit-Info: api-usage=n/m`` is read;
 at ``slow_down_at`` (default 90 %) of the daily allocation each call waits ``slow_down_seconds``.
-429 and 5xx answers are retried by :mod:`hub.http` with ``Retry-After``.
+429 and 5xx answers are retried by :mod:`hub.http` with ``Retry-After``; still failing after those
+tries, the error is retryable and keeps the last ``Retry-After`` on its cause (the HTTP error), so
+the outbox waits that long. Any other 4xx (``400 INVALID_FIELD`` or ``MALFORMED_QUERY``, ``403``
+but for the request limit, ``404 NOT_FOUND``, a login refused) is a refusal that sending again
+cannot change: the error is not retryable, as :class:`hub.HttpError` is not for those statuses, and
+a push's batch goes to the dead letters at once with Salesforce's message.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from hub import (
     ConnectorType,
     DeliveryResult,
     HttpClient,
+    HttpError,
     JSONValue,
     KeyedBatchSink,
     NextLinkPaginator,
@@ -74,6 +80,7 @@ from hub import (
     StreamSpec,
     get_logger,
     hookimpl,
+    retryable_status,
 )
 
 log = get_logger(__name__)
@@ -115,11 +122,28 @@ class SalesforceConfig(ConnectorConfig):
 
 
 class SalesforceError(SourceError):
-    """Salesforce refused or failed a call; the message names the system and the connector instance."""
+    """Salesforce refused or failed a call; the message names the system and the connector instance.
+
+    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or a failure
+    of the connector's own): retryable as :class:`hub.HttpError` is, for 408, 425, 429 and 5xx and
+    when there was no answer, not for another 4xx.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return retryable_status(self.status)
 
 
 class SalesforceThrottled(SalesforceError):
-    """``REQUEST_LIMIT_EXCEEDED``: try again later, nothing is wrong with the data."""
+    """``REQUEST_LIMIT_EXCEEDED``: try again later, nothing is wrong with the data (a 403 that passes)."""
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return True
 
 
 def _errors(response: httpx.Response) -> list[dict[str, Any]]:
@@ -183,8 +207,11 @@ class SalesforceClient:
         self.instance_url: str | None = None
         self.usage: tuple[int, int] | None = None
 
-    def error(self, text: str, kind: type[SalesforceError] = SalesforceError) -> SalesforceError:
-        return kind(f"{SYSTEM} (connector {self.name}): {text}")
+    def error(
+        self, text: str, kind: type[SalesforceError] = SalesforceError, *, status: int | None = None
+    ) -> SalesforceError:
+        """``text`` as a :class:`SalesforceError` naming the connector; ``status`` decides whether it is retryable."""
+        return kind(f"{SYSTEM} (connector {self.name}): {text}", status=status)
 
     def token(self) -> str:
         if self._token is None:
@@ -201,7 +228,9 @@ class SalesforceClient:
                 )
             )
             if response.status_code != 200:
-                raise self.error(f"login refused (HTTP {response.status_code}): {_describe(response)}")
+                raise self.error(
+                    f"login refused (HTTP {response.status_code}): {_describe(response)}", status=response.status_code
+                )
             body = response.json()
             self._token, self.instance_url = body["access_token"], body["instance_url"].rstrip("/")
         return self._token
@@ -212,7 +241,7 @@ class SalesforceClient:
         except SalesforceError:
             raise
         except SourceError as exc:  # hub.http.HttpError: retries exhausted, transport errors
-            raise self.error(str(exc)) from exc
+            raise self.error(str(exc), status=exc.status if isinstance(exc, HttpError) else None) from exc
 
     def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """An authenticated API call; ``url`` is absolute or relative to the instance URL."""
@@ -235,8 +264,13 @@ class SalesforceClient:
             return response
         codes = {e.get("errorCode") for e in _errors(response)}
         if response.status_code == 403 and "REQUEST_LIMIT_EXCEEDED" in codes:
-            raise self.error(f"API request limit exceeded, retry later: {_describe(response)}", SalesforceThrottled)
-        raise self.error(f"{method} {httpx.URL(full).path}: HTTP {response.status_code}: {_describe(response)}")
+            raise self.error(
+                f"API request limit exceeded, retry later: {_describe(response)}", SalesforceThrottled, status=403
+            )
+        raise self.error(
+            f"{method} {httpx.URL(full).path}: HTTP {response.status_code}: {_describe(response)}",
+            status=response.status_code,
+        )
 
     def _send(self, method: str, url: str, headers: dict[str, str], kwargs: dict[str, Any]) -> httpx.Response:
         return self._guard(lambda: self.http.request(method, url, headers=headers, ok=CLIENT_ERRORS, **kwargs))

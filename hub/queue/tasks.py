@@ -23,7 +23,7 @@ from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, 
 from procrastinate.jobs import Job
 from procrastinate.worker import Worker
 
-from hub.errors import HubError, causes, retry_after
+from hub.errors import RETRY_AFTER_CEILING, HubError, causes, retry_after
 from hub.log import get_logger
 from hub.queue import faults
 from hub.queue.flow import NAMESPACE, JobSpec, finish, next_outbox_attempt, now, run_in_progress, task_name
@@ -96,17 +96,12 @@ class StepIncomplete(HubError):
     retryable = True
 
 
-#: The longest ``Retry-After`` a job's retry honours: a source that asks for longer is as good as down,
-#: and its job should fail visibly after its tries rather than wait for hours.
-RETRY_AFTER_CEILING = 3600.0
-
-
 @dataclass
 class TransientRetry(BaseRetryStrategy):
     """Retry a transient failure (:func:`transient`) with exponential backoff, up to ``max_attempts``
     tries in all, and never sooner than a throttling source or sink asked (``Retry-After``, up to
-    :data:`RETRY_AFTER_CEILING`); anything else fails the job at once (a bug or a refusal does not pass
-    by waiting)."""
+    :data:`hub.errors.RETRY_AFTER_CEILING`); anything else fails the job at once (a bug or a refusal
+    does not pass by waiting)."""
 
     max_attempts: int = 5
     wait: float = 2.0

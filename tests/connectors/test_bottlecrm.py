@@ -480,6 +480,19 @@ def test_429_and_5xx_are_retried_and_a_crm_that_stays_down_is_a_sink_error() -> 
         sink.deliver([_flag("C1", "OVER_LIMIT", "raised", 1, {"crm": "a1"})])
 
 
+def test_an_account_write_that_keeps_timing_out_fails_for_a_retry_after_what_the_crm_asked() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(408, headers={"Retry-After": "600"}, text="Request Timeout")
+
+    config = BottleCrmConfig(type="bottlecrm", url="http://crm.test", token="bcrm_pat_x", retries=2)
+    waits: list[float] = []
+    api = BottleCrmApi("crm", config, transport=httpx.MockTransport(handler), sleep=waits.append)
+    sink = BottleCrmSink("crm", config, api)
+    [result] = sink.deliver([_flag("C1", "OVER_LIMIT", "raised", 1, {"crm": "a1"})])
+    assert (result.ok, result.permanent, result.retry_after) == (False, False, 600.0)
+    assert "HTTP 408" in (result.error or "")
+
+
 # -- the shared connector contract ------------------------------------------------------------------
 
 

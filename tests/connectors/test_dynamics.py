@@ -7,7 +7,9 @@ odata.maxpagesize`` (``{"@odata.context", "value": [...], "@odata.nextLink"}``, 
 ``"@odata.etag": "W/\\"<version>\\""``); ``POST $batch`` parsed with Python's own MIME parser (an
 independent check of the request the connector builds) and answered in the documented
 ``batchresponse_``/``changesetresponse_`` layout; ``PATCH`` with ``If-Match`` answering 204 or
-``412`` (``{"error": {"code": "0x80060882", ...}}``); throttling as ``429`` with ``Retry-After``.
+``412`` (``{"error": {"code": "0x80060882", ...}}``); throttling as ``429`` with ``Retry-After``
+(``0x80072322``), of a whole call or of one request inside a ``$batch``; refusals as the documented
+OData error body ``{"error": {"code", "message"}}`` with 400, 403 or 404.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import email.parser
 import email.policy
+import email.utils
 import json
 import re
 import uuid
@@ -32,9 +35,10 @@ from hub_connectors import dynamics as dyn
 from hub.app import Hub
 from hub.config import load_config
 from hub.connector import Connector, DeliveryResult
-from hub.errors import SinkError
+from hub.errors import RETRY_AFTER_CEILING, SinkError, retry_after
 from hub.model import OutboxEvent
-from hub.store import schema
+from hub.outbox import Outbox, enqueue
+from hub.store import Store, schema, utcnow
 
 from .contract import ConnectorContract, FaultQueue, read_all
 from .events import band, flag, limit
@@ -64,6 +68,7 @@ class FakeDataverse:
         self.token_requests: list[dict[str, str]] = []
         self.stale: set[str] = set()  # accountnumbers whose next PATCH meets a newer row version
         self.refuse: dict[str, str] = {}  # accountnumber -> validation message
+        self.throttle_patch: dict[str, int] = {}  # accountnumber -> Retry-After of its PATCH's 429 in a $batch
         self.batches: list[list[dict[str, Any]]] = []  # per $batch: the parsed requests
         self.batch_headers: list[httpx.Headers] = []
         self.clock = 30
@@ -250,7 +255,14 @@ class FakeDataverse:
             }
             parsed.append(req)
             status, answer = self._patch(req)
-            reason = {204: "No Content", 400: "Bad Request", 412: "Precondition Failed", 404: "Not Found"}[status]
+            reason = {
+                204: "No Content",
+                400: "Bad Request",
+                412: "Precondition Failed",
+                404: "Not Found",
+                429: "Too Many Requests",
+            }[status]
+            wait = [f"Retry-After: {answer.pop('retry_after')}"] if answer and "retry_after" in answer else []
             if status == 204:
                 out += [
                     "Content-Type: multipart/mixed; boundary=changesetresponse_64cc3fff",
@@ -274,6 +286,7 @@ class FakeDataverse:
                     f"Content-ID: {req['content_id']}",
                     "",
                     f"HTTP/1.1 {status} {reason}",
+                    *wait,
                     "REQ_ID: de4c5227-4a28-4ebd-8ced-3392ece1697b",
                     "Content-Type: application/json; odata.metadata=minimal",
                     "OData-Version: 4.0",
@@ -311,11 +324,34 @@ class FakeDataverse:
             }
         if account["accountnumber"] in self.refuse:
             return 400, {"error": {"code": "0x80044331", "message": self.refuse[account["accountnumber"]]}}
+        if account["accountnumber"] in self.throttle_patch:
+            return 429, {
+                "retry_after": self.throttle_patch[account["accountnumber"]],  # a header line, not in the body
+                "error": {
+                    "code": "0x80072321",
+                    "message": "Combined execution time of incoming requests exceeded limit of 1,200,000 "
+                    "milliseconds over time window of 300 seconds.",
+                },
+            }
         account.update(req["body"])
         self.version += 1
         self.clock += 1
         account["versionnumber"], account["modifiedon"] = self.version, stamp(self.clock)
         return 204, None
+
+
+def throttled(retry_after: str) -> httpx.Response:
+    """Dataverse's service protection answer (a request count limit) asking to wait ``retry_after``."""
+    return httpx.Response(
+        429,
+        headers={"Retry-After": retry_after},
+        json={
+            "error": {
+                "code": "0x80072322",
+                "message": "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+            }
+        },
+    )
 
 
 def config(**overrides: Any) -> dyn.DynamicsConfig:
@@ -628,6 +664,141 @@ def test_a_dataverse_that_stays_down_raises_sink_error(fake: FakeDataverse, conn
     fake.go_down()
     with pytest.raises(SinkError, match=r"Dynamics 365 \(connector d365\).*HTTP 503"):
         conn.sink.deliver([band("C1", "A")])
+
+
+def test_a_throttled_request_inside_a_batch_fails_for_a_retry_after_its_retry_after(
+    fake: FakeDataverse, conn: Connector
+) -> None:
+    assert conn.sink is not None
+    fake.throttle_patch["C2"] = 300
+    results = conn.sink.deliver([band("C1", "A"), band("C2", "B")])
+    assert results[0].ok
+    assert (results[1].ok, results[1].permanent, results[1].retry_after) == (False, False, 300.0)
+    assert "HTTP 429" in (results[1].error or "")
+
+
+# -- through the outbox: a throttling Dataverse is waited for, a refusal is a dead letter at once -------------
+
+
+def _outbox_push(store: Store, conn: Connector, moment: dt.datetime, **settings: Any) -> tuple[Outbox, dict[str, str]]:
+    """Queue a band change for C1 to the connector's sink and push it once at ``moment``; the outbox and
+    the statuses of its rows by event id."""
+    assert conn.sink is not None
+    with store.begin() as db:
+        enqueue(db, [band("C1", "A")], ["d365"], moment)
+    outbox = Outbox(store, **({"backoff_seconds": 1} | settings))  # the backoff alone: again within a second
+    outbox.push({"d365": conn.sink}, now=moment)
+    with store.connect() as db:
+        statuses = dict(db.execute(sa.select(schema.outbox.c.event_id, schema.outbox.c.status)).all())
+    return outbox, statuses
+
+
+def test_a_dataverse_still_throttling_is_not_tried_again_before_its_retry_after(
+    store: Store, fake: FakeDataverse, conn: Connector, sleeps: list[float]
+) -> None:
+    fake.faults.push(throttled("600"), 5)  # the HTTP layer's five tries all throttled
+    moment = utcnow()
+    outbox, statuses = _outbox_push(store, conn, moment)
+    assert statuses == {"C1:BAND:v1": "failed"} and outbox.rows("dead") == []
+    [row] = outbox.rows("failed")
+    assert row["attempts"] == 1 and "HTTP 429" in row["last_error"]
+    assert row["next_attempt_at"] >= moment + dt.timedelta(seconds=600)
+    assert sleeps == [300.0] * 4  # inside the push, the HTTP layer waited max_retry_wait at most
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(store: Store, fake: FakeDataverse, conn: Connector) -> None:
+    moment = utcnow()
+    when = email.utils.format_datetime(moment + dt.timedelta(minutes=30), usegmt=True)
+    fake.faults.push(throttled(when), 5)
+    outbox, _ = _outbox_push(store, conn, moment)
+    [row] = outbox.rows("failed")
+    assert row["next_attempt_at"] >= moment + dt.timedelta(minutes=20)  # half an hour, less the test's own time
+
+
+def test_a_retry_after_longer_than_the_ceiling_waits_the_ceiling(
+    store: Store, fake: FakeDataverse, conn: Connector
+) -> None:
+    fake.faults.push(throttled("86400"), 5)
+    moment = utcnow()
+    outbox, _ = _outbox_push(store, conn, moment, backoff_max_seconds=60)
+    [row] = outbox.rows("failed")
+    assert row["next_attempt_at"] == moment + dt.timedelta(seconds=RETRY_AFTER_CEILING)
+
+
+def test_a_dataverse_answering_503_is_retried_with_the_backoff(
+    store: Store, fake: FakeDataverse, conn: Connector
+) -> None:
+    fake.go_down()
+    moment = utcnow()
+    outbox, statuses = _outbox_push(store, conn, moment, backoff_seconds=60)
+    assert statuses == {"C1:BAND:v1": "failed"} and outbox.rows("dead") == []
+    [row] = outbox.rows("failed")
+    assert row["attempts"] == 1 and "HTTP 503" in row["last_error"]
+    assert moment + dt.timedelta(seconds=30) <= row["next_attempt_at"] <= moment + dt.timedelta(seconds=60)
+
+
+REFUSALS = {
+    400: (
+        "0x80060888",
+        "Could not find a property named 'accountnumbr' on type 'Microsoft.Dynamics.CRM.account'.",
+    ),
+    403: (
+        "0x80040220",
+        "Principal user (Id=51f81489-12ee-4a9e-aaae-a2591f45987d, type=8, roleCount=1, privilegeCount=0, "
+        "accessMode=4), is missing prvReadAccount privilege (Id=886b280c-6396-4d56-a0a3-2c1b0a50ceb0) on OTC=1 "
+        "for entity 'account'.",
+    ),
+    404: ("0x80060888", "Resource not found for the segment 'accounts'."),
+}
+
+
+@pytest.mark.parametrize("status", sorted(REFUSALS))
+def test_a_refused_call_is_a_dead_letter_at_the_first_attempt_with_dataverses_message(
+    store: Store, fake: FakeDataverse, conn: Connector, sleeps: list[float], status: int
+) -> None:
+    code, message = REFUSALS[status]
+    fake.faults.push(httpx.Response(status, json={"error": {"code": code, "message": message}}))
+    outbox, statuses = _outbox_push(store, conn, utcnow())
+    assert statuses == {}
+    [dead] = outbox.rows("dead")
+    assert (dead["event_id"], dead["attempts"], dead["permanent"]) == ("C1:BAND:v1", 1, True)
+    assert dead["last_error"] == (
+        f"Dynamics 365 (connector d365): GET /api/data/v9.2/accounts: HTTP {status}: {code}: {message}"
+    )
+    assert fake.faults.served == 1 and sleeps == []  # asked once: a refusal is not worth a second call
+
+
+def test_a_batch_refused_as_a_whole_is_a_dead_letter_at_the_first_attempt(
+    store: Store, fake: FakeDataverse, conn: Connector
+) -> None:
+    message = (
+        "Error identified in Payload provided by the user for Entity :'', For more information on this error "
+        "please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293"
+    )
+    fake.router.routes[3].side_effect = lambda request: httpx.Response(
+        400, json={"error": {"code": "0x80048d19", "message": message}}
+    )
+    outbox, statuses = _outbox_push(store, conn, utcnow())
+    assert statuses == {}
+    [dead] = outbox.rows("dead")
+    assert (dead["attempts"], dead["permanent"]) == (1, True)
+    assert dead["last_error"] == (
+        f"Dynamics 365 (connector d365): POST /api/data/v9.2/$batch: HTTP 400: 0x80048d19: {message}"
+    )
+
+
+def test_a_refused_call_fails_the_sink_not_retryable_and_a_throttled_one_retryable(
+    fake: FakeDataverse, conn: Connector
+) -> None:
+    assert conn.sink is not None
+    fake.faults.push(httpx.Response(403, json={"error": {"code": REFUSALS[403][0], "message": REFUSALS[403][1]}}))
+    with pytest.raises(SinkError) as refused:
+        conn.sink.deliver([band("C1", "A")])
+    assert not refused.value.retryable
+    fake.faults.push(throttled("120"), 5)
+    with pytest.raises(SinkError) as throttled_error:
+        conn.sink.deliver([band("C1", "A")])
+    assert throttled_error.value.retryable and retry_after(throttled_error.value) == 120.0
 
 
 # -- through the hub ------------------------------------------------------------------------------------

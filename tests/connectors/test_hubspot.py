@@ -28,7 +28,7 @@ from hub_connectors import hubspot as hs
 from hub.app import Hub
 from hub.config import load_config
 from hub.connector import Connector, DeliveryResult
-from hub.errors import SinkError, SourceError
+from hub.errors import SinkError, SourceError, retry_after
 from hub.model import OutboxEvent
 from hub.store import schema
 
@@ -521,6 +521,90 @@ def test_a_daily_limit_fails_the_batch_for_later_not_permanently(fake: FakeHubSp
     fake.faults.push(fake._429("DAILY"))
     with pytest.raises(SinkError, match="daily API limit reached, retry tomorrow"):
         conn.sink.deliver([band("C1", "A")])
+
+
+def test_a_batch_still_rate_limited_after_its_waits_fails_for_later_with_the_retry_after(
+    fake: FakeHubSpot, conn: Connector, sleeps: list[float]
+) -> None:
+    assert conn.sink is not None
+    for _ in range(4):  # the first answer and one per wait (throttle_retries = 3)
+        fake.throttle_next(600)
+    with pytest.raises(SinkError, match=r"still rate limited \(TEN_SECONDLY_ROLLING\) after 3 waits") as caught:
+        conn.sink.deliver([band("C1", "A")])
+    assert caught.value.retryable
+    assert retry_after(caught.value) == 600.0  # the outbox leaves HubSpot alone that long
+    assert sleeps == [600.0] * 3
+
+
+def test_a_daily_limit_with_retry_after_passes_it_on(fake: FakeHubSpot, conn: Connector) -> None:
+    assert conn.sink is not None
+    fake.faults.push(fake._429("DAILY", {"Retry-After": "36000"}))
+    with pytest.raises(SinkError, match="daily API limit reached") as caught:
+        conn.sink.deliver([band("C1", "A")])
+    assert caught.value.retryable and retry_after(caught.value) == 36000.0
+
+
+MISSING_SCOPES = {
+    "status": "error",
+    "message": "This app hasn't been granted all required scopes to make this call. Read more about required "
+    "scopes here: https://developers.hubspot.com/scopes.",
+    "correlationId": CORRELATION,
+    "errors": [
+        {
+            "message": "One or more of the following scopes are required.",
+            "context": {"requiredGranularScopes": ["crm.objects.companies.read"]},
+        }
+    ],
+    "links": {"scopes": "https://developers.hubspot.com/scopes"},
+    "category": "MISSING_SCOPES",
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, MISSING_SCOPES),
+        (
+            400,
+            {
+                "status": "error",
+                "message": "Invalid input JSON",
+                "correlationId": CORRELATION,
+                "category": "VALIDATION_ERROR",
+            },
+        ),
+        (
+            404,
+            {
+                "status": "error",
+                "message": "resource not found",
+                "correlationId": CORRELATION,
+                "category": "OBJECT_NOT_FOUND",
+            },
+        ),
+    ],
+    ids=["403", "400", "404"],
+)
+def test_a_client_error_fails_the_batch_for_good_not_for_a_retry(
+    fake: FakeHubSpot, conn: Connector, sleeps: list[float], status: int, body: dict[str, Any]
+) -> None:
+    assert conn.sink is not None
+    assert conn.sink.deliver([band("C1", "A")])[0].ok  # the properties are checked: the next call reads companies
+    fake.faults.push(httpx.Response(status, json=body))
+    with pytest.raises(SinkError) as caught:
+        conn.sink.deliver([band("C2", "B")])
+    assert "/crm/v3/objects/companies/batch/read" in str(caught.value)
+    assert not caught.value.retryable  # the outbox sends the batch to the dead letters at once
+    assert f"HTTP {status}: {body['category']}: {body['message']}" in str(caught.value)
+    assert fake.faults.served == 1 and sleeps == []  # asked once, not hammered
+
+
+def test_a_throttled_or_failing_server_still_fails_the_batch_for_a_retry(fake: FakeHubSpot, conn: Connector) -> None:
+    assert conn.sink is not None
+    fake.fail_next(503, times=4)
+    with pytest.raises(SinkError, match="HTTP 503") as caught:
+        conn.sink.deliver([band("C1", "A")])
+    assert caught.value.retryable
 
 
 def test_without_create_properties_a_missing_property_is_a_clear_error(fake: FakeHubSpot) -> None:

@@ -1007,6 +1007,28 @@ def test_odoo_going_down_mid_batch_fails_the_rest_for_a_retry_without_calling_ag
     assert odoo.requests == 1 + 3 + 1 + 4  # login, search + tags + create, first write, 4 tries of the second
 
 
+def test_odoo_throttling_mid_batch_gives_the_failed_partners_its_retry_after(odoo: FakeOdoo) -> None:
+    seed(odoo)
+    odoo.add_partner(12, "Gemini Furniture")
+
+    def throttled_after_first_write(model: str, method: str) -> None:
+        if method == "write":
+            odoo.faults.push(httpx.Response(429, headers={"Retry-After": "600"}, text="Too Many Requests"), 4)
+
+    odoo.on_call = throttled_after_first_write
+    events = [
+        flag("C7", "OVER_LIMIT", odoo="7"),
+        flag("C8", "OVER_LIMIT", odoo="8"),
+        flag("C12", "OVER_LIMIT", odoo="12"),
+    ]
+    results = sink(make(odoo)).deliver(events)
+    assert [(r.ok, r.permanent, r.retry_after) for r in results] == [
+        (True, False, None),
+        (False, False, 600.0),  # the outbox tries these again after the ten minutes Odoo asked for
+        (False, False, 600.0),
+    ]
+
+
 # -- the hub pipeline -------------------------------------------------------------------------------------
 
 

@@ -481,8 +481,48 @@ def test_request_limit_exceeded_fails_the_batch_for_a_later_retry_not_permanentl
     fake.faults.push(
         httpx.Response(403, json=[{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
     )
-    with pytest.raises(SinkError, match=r"Salesforce.*REQUEST_LIMIT_EXCEEDED"):
+    with pytest.raises(SinkError, match=r"Salesforce.*REQUEST_LIMIT_EXCEEDED") as caught:
         conn.sink.deliver([band("C1", "A")])
+    assert caught.value.retryable
+
+
+NO_SUCH_COLUMN = (
+    "\nSELECT Id, ERP_Id__c, Risk_Flags__c FROM Account WHERE ERP_Id__c IN ('C1')\n           ^\n"
+    "ERROR at Row:1:Column:12\nNo such column 'ERP_Id__c' on entity 'Account'. If you are attempting to use a "
+    "custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the "
+    "describe call for the appropriate names."
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, {"message": NO_SUCH_COLUMN, "errorCode": "INVALID_FIELD"}),
+        (403, {"message": "The REST API is not enabled for this Organization.", "errorCode": "API_DISABLED_FOR_ORG"}),
+        (404, {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}),
+    ],
+    ids=["400", "403", "404"],
+)
+def test_a_client_error_fails_the_batch_for_good_not_for_a_retry(
+    fake: FakeSalesforce, conn: Connector, sleeps: list[float], status: int, error: dict[str, str]
+) -> None:
+    assert conn.sink is not None
+    fake.faults.push(httpx.Response(status, json=[error]))
+    with pytest.raises(SinkError) as caught:
+        conn.sink.deliver([band("C1", "A")])
+    assert not caught.value.retryable  # the outbox sends the batch to the dead letters at once
+    assert f"HTTP {status}: {error['errorCode']}: {error['message']}" in str(caught.value)
+    assert fake.faults.served == 1 and sleeps == []  # asked once, not hammered
+
+
+def test_a_server_still_failing_after_the_retries_fails_the_batch_for_a_retry(
+    fake: FakeSalesforce, conn: Connector
+) -> None:
+    assert conn.sink is not None
+    fake.fail_next(503, times=4)
+    with pytest.raises(SinkError, match="HTTP 503") as caught:
+        conn.sink.deliver([band("C1", "A")])
+    assert caught.value.retryable
 
 
 def test_kinds_without_a_configured_field_are_acknowledged_without_a_call(fake: FakeSalesforce) -> None:

@@ -1,6 +1,7 @@
 """A sink failure keeps its cause: the SinkError a push records is chained (``__cause__``) to the HTTP
-error that made the batch fail, so a traceback shows what the server said; the messages along the
-chain stay free of the credentials the requests carried."""
+error that made the batch fail, so a traceback shows what the server said, and the outbox finds the
+``Retry-After`` of a throttling server on that chain; the messages along the chain stay free of the
+credentials the requests carried."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from hub_connectors import bottlecrm, dynamics, hubspot, odoo, salesforce, tryton
 
-from hub import Connector, HttpError, OutboxEvent, SinkError
+from hub import Connector, HttpError, OutboxEvent, SinkError, retry_after
 
 from .events import flag
 
@@ -23,8 +24,13 @@ def down(request: httpx.Request) -> httpx.Response:
     return httpx.Response(503, text=f"upstream unavailable for {request.headers.get('Authorization', 'anonymous')}")
 
 
-def transport() -> httpx.MockTransport:
-    return httpx.MockTransport(down)
+def throttled(request: httpx.Request) -> httpx.Response:
+    """Every call is throttled for ten minutes (a JSON body no vendor would mistake for its daily limit)."""
+    return httpx.Response(429, headers={"Retry-After": "600"}, json={"message": "Too many requests"})
+
+
+def transport(answer: Callable[[httpx.Request], httpx.Response] = down) -> httpx.MockTransport:
+    return httpx.MockTransport(answer)
 
 
 def no_wait(seconds: float) -> None:
@@ -43,26 +49,28 @@ def linked(links: dict[str, str]) -> OutboxEvent:
     return flag("C1", "CREDIT_HOLD", "raised").model_copy(update={"links": links})
 
 
-CONNECTORS: dict[str, tuple[Callable[[], Connector], OutboxEvent]] = {
+Answer = Callable[[httpx.Request], httpx.Response]
+
+CONNECTORS: dict[str, tuple[Callable[[Answer], Connector], OutboxEvent]] = {
     "salesforce": (
-        lambda: salesforce.create(
+        lambda answer: salesforce.create(
             "sfdc",
             salesforce.SalesforceConfig(
                 type="salesforce", login_url="https://acme.my.salesforce.com", client_id="id", client_secret=TOKEN
             ),
             sleep=no_wait,
-            transport=transport(),
+            transport=transport(answer),
         ),
         linked({}),
     ),
     "hubspot": (
-        lambda: hubspot.create(
-            "hubspot", hubspot.HubSpotConfig(type="hubspot", token=TOKEN), sleep=no_wait, transport=transport()
+        lambda answer: hubspot.create(
+            "hubspot", hubspot.HubSpotConfig(type="hubspot", token=TOKEN), sleep=no_wait, transport=transport(answer)
         ),
         linked({}),
     ),
     "dynamics": (
-        lambda: dynamics.create(
+        lambda answer: dynamics.create(
             "d365",
             dynamics.DynamicsConfig(
                 type="dynamics",
@@ -72,36 +80,36 @@ CONNECTORS: dict[str, tuple[Callable[[], Connector], OutboxEvent]] = {
                 client_secret=TOKEN,
             ),
             sleep=no_wait,
-            transport=transport(),
+            transport=transport(answer),
         ),
         linked({}),
     ),
     "tryton": (
-        lambda: tryton.build(
+        lambda answer: tryton.build(
             "erp",
             tryton.TrytonConfig(
                 type="tryton", url="https://erp.example.test/", database="db", username="hub", password=TOKEN
             ),
             sleep=no_wait,
-            transport=transport(),
+            transport=transport(answer),
         ),
         linked({"erp": "7"}),
     ),
     "odoo": (
-        lambda: odoo.build(
+        lambda answer: odoo.build(
             "odoo",
             odoo.OdooConfig(type="odoo", url="https://odoo.example.test", database="db", username="hub", api_key=TOKEN),
             sleep=no_wait,
-            transport=transport(),
+            transport=transport(answer),
         ),
         linked({"odoo": "7"}),
     ),
     "bottlecrm": (
-        lambda: bottlecrm.build(
+        lambda answer: bottlecrm.build(
             "crm",
             bottlecrm.BottleCrmConfig(type="bottlecrm", url="https://crm.example.test", token=TOKEN),
             sleep=no_wait,
-            transport=transport(),
+            transport=transport(answer),
         ),
         linked({"crm": "acc-1"}),
     ),
@@ -111,7 +119,7 @@ CONNECTORS: dict[str, tuple[Callable[[], Connector], OutboxEvent]] = {
 @pytest.mark.parametrize("name", sorted(CONNECTORS))
 def test_a_sink_failure_is_caused_by_the_http_error(name: str) -> None:
     factory, event = CONNECTORS[name]
-    connector = factory()
+    connector = factory(down)
     assert connector.sink is not None
     try:
         with pytest.raises(SinkError) as caught:
@@ -128,7 +136,7 @@ def test_a_sink_failure_is_caused_by_the_http_error(name: str) -> None:
 
 def test_the_bottlecrm_sink_failure_has_the_http_error_as_its_direct_cause() -> None:
     factory, event = CONNECTORS["bottlecrm"]
-    connector = factory()
+    connector = factory(down)
     assert connector.sink is not None
     with pytest.raises(SinkError) as caught:
         connector.sink.deliver([event])
@@ -139,7 +147,7 @@ def test_the_bottlecrm_sink_failure_has_the_http_error_as_its_direct_cause() -> 
 @pytest.mark.parametrize("name", ["hubspot", "bottlecrm"])
 def test_no_message_along_the_chain_shows_the_token_the_server_echoed(name: str) -> None:
     factory, event = CONNECTORS[name]
-    connector = factory()
+    connector = factory(down)
     assert connector.sink is not None
     with pytest.raises(SinkError) as caught:
         connector.sink.deliver([event])
@@ -147,3 +155,17 @@ def test_no_message_along_the_chain_shows_the_token_the_server_echoed(name: str)
     messages: list[Any] = [str(c) for c in chain(caught.value)]
     assert any("upstream unavailable" in m for m in messages)  # the body is there...
     assert not [m for m in messages if TOKEN in m]  # ...without the token
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTORS))
+def test_a_sink_still_throttled_keeps_the_servers_retry_after_on_its_failure(name: str) -> None:
+    factory, event = CONNECTORS[name]
+    connector = factory(throttled)
+    assert connector.sink is not None
+    try:
+        with pytest.raises(SinkError) as caught:
+            connector.sink.deliver([event])
+    finally:
+        connector.close()
+    assert caught.value.retryable
+    assert retry_after(caught.value) == 600.0  # what the outbox waits before the batch's next attempt
