@@ -174,7 +174,8 @@ class TrytonRpcError(SourceError):
 
 
 class TrytonUnavailable(SourceError):
-    """The server cannot be reached or keeps failing (transport errors, 5xx, 429 after every retry)."""
+    """The server cannot be reached or keeps failing (transport errors, 5xx, 429 after every retry), or
+    refused the call over HTTP (another 4xx: not retryable, as the HTTP error it wraps says)."""
 
 
 def _rpc_error(method: str, error: Any) -> TrytonRpcError:
@@ -233,7 +234,9 @@ class TrytonClient:
         try:
             return self.http.post(self.path, content=body.encode("utf-8"), headers=headers, ok=(401, 403, 404))
         except HttpError as exc:
-            raise TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}") from exc
+            error = TrytonUnavailable(f"Tryton {method} on {self.where} failed: {exc}")
+            error.retryable = exc.retryable  # a 5xx or 429 may pass; a 400 will not by itself
+            raise error from exc
 
     @staticmethod
     def _result(method: str, response: httpx.Response) -> Any:
@@ -536,8 +539,9 @@ class TrytonSink(KeyedBatchSink[int]):
 
     def failure(self, error: SourceError) -> SinkError:
         # The server is down, refuses the login, or failed outside one party's write (creating a
-        # category...): the whole batch is retried later, and nothing in it took effect twice.
-        return SinkError(f"connector {self.name}: {error}")
+        # category...): the whole batch is retried later (nothing in it took effect twice), unless the
+        # server refused it over HTTP for good (a 400: dead letters).
+        return SinkError(f"connector {self.name}: {error}", retryable=error.retryable)
 
     def unlinked_reason(self, event: OutboxEvent) -> str:
         return (

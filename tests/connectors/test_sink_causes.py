@@ -169,3 +169,27 @@ def test_a_sink_still_throttled_keeps_the_servers_retry_after_on_its_failure(nam
         connector.close()
     assert caught.value.retryable
     assert retry_after(caught.value) == 600.0  # what the outbox waits before the batch's next attempt
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    """Every call is refused as malformed: sending it again cannot help."""
+    return httpx.Response(400, json={"message": "Bad request: the payload is not valid"})
+
+
+@pytest.mark.parametrize("name", sorted(CONNECTORS))
+def test_a_sink_refused_for_good_says_it_is_not_worth_trying_again(name: str) -> None:
+    """A 400 is not a throttle or an outage: the batch (or, where the sink answers per event, the event)
+    goes to the dead letters with what the server said, not round the retries until it dies there."""
+    factory, event = CONNECTORS[name]
+    connector = factory(refused)
+    assert connector.sink is not None
+    try:
+        results = connector.sink.deliver([event])
+    except SinkError as exc:
+        assert not exc.retryable
+        assert any("400" in str(c) for c in chain(exc))
+    else:
+        assert [(r.ok, r.permanent) for r in results] == [(False, True)]
+        assert "400" in (results[0].error or "")
+    finally:
+        connector.close()
