@@ -134,9 +134,9 @@ class OdooClient:
         try:
             response = self.http.post(ENDPOINT.lstrip("/"), content=json.dumps(body))
         except HttpError as exc:
-            error = OdooUnavailable(f"{self.label}: {what}: {exc}")
-            error.retryable = exc.retryable  # a 5xx or 429 may pass; a 400 or 403 will not by itself
-            raise error from exc
+            down = OdooUnavailable(f"{self.label}: {what}: {exc}")
+            down.retryable = exc.retryable  # a 5xx or 429 may pass; a 400 or 403 will not by itself
+            raise down from exc
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
