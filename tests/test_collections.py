@@ -31,6 +31,7 @@ from hub.risk.collection import (
     record_action,
 )
 from hub.store import Store, schema, utcnow
+from tests import rows
 
 from .conftest import run_hub, write_config
 
@@ -48,42 +49,11 @@ def day(n: int) -> dt.date:
 def add_customer(
     conn: sa.Connection, ext: str, canonical: str, *, source: str = "erp", name: str = "Alpha GmbH", ccy: str = "EUR"
 ) -> None:
-    conn.execute(
-        schema.customer.insert().values(
-            source=source,
-            external_id=ext,
-            record_hash=0,
-            synced_at=utcnow(),
-            canonical_id=canonical,
-            legal_name=name,
-            aliases=[],
-            tax_ids=[],
-            ibans=[],
-            links={},
-            currency=ccy,
-        )
-    )
+    rows.customer(conn, ext, canonical, source=source, name=name, ccy=ccy)
 
 
 def add_invoice(conn: sa.Connection, number: str, customer: str, due: dt.date, amount: str, *, ccy: str = "EUR") -> int:
-    return int(
-        conn.execute(
-            schema.invoice.insert().values(
-                source="erp",
-                external_id=number,
-                record_hash=0,
-                synced_at=utcnow(),
-                number=number,
-                customer_external_id=customer,
-                issue_date=due - dt.timedelta(days=30),
-                due_date=due,
-                currency=ccy,
-                amount=Decimal(amount),
-                open_amount=Decimal(amount),
-                status="open",
-            )
-        ).inserted_primary_key[0]
-    )
+    return rows.invoice(conn, number, customer, due, amount, ccy=ccy)
 
 
 def add_payment(
@@ -96,37 +66,7 @@ def add_payment(
     kind: str = "payment",
     ccy: str = "EUR",
 ) -> None:
-    receipt_id = conn.execute(
-        schema.receipt.insert().values(
-            source="bank",
-            external_id=uuid.uuid4().hex,
-            record_hash=0,
-            synced_at=utcnow(),
-            booking_date=booked,
-            amount=Decimal(amount),
-            currency=ccy,
-            direction="credit",
-            reversal=False,
-            references=[],
-            additional_remittance=[],
-        )
-    ).inserted_primary_key[0]
-    now = utcnow()
-    conn.execute(
-        schema.allocation.insert().values(
-            receipt_id=receipt_id,
-            invoice_id=invoice_id,
-            amount=Decimal(amount),
-            kind=kind,
-            method="test",
-            confidence=1.0,
-            status=status,
-            reasons=[],
-            created_at=now,
-            decided_by="test",
-            decided_at=now,
-        )
-    )
+    rows.payment(conn, invoice_id, booked, amount, status=status, kind=kind, ccy=ccy)
 
 
 def add_action(

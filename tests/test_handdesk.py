@@ -13,65 +13,30 @@ from hub.allocate import HandDesk, Line
 from hub.errors import MatchError
 from hub.recon import MatchDesk
 from hub.store import Store, schema, utcnow
+from tests import rows
 
 DAY = dt.date(2026, 11, 2)
 
 
 def add_customer(conn: sa.Connection, source: str, ext: str, name: str, ibans: list[str]) -> None:
-    conn.execute(
-        schema.customer.insert().values(
-            source=source,
-            external_id=ext,
-            record_hash=0,
-            synced_at=utcnow(),
-            canonical_id=ext,
-            legal_name=name,
-            aliases=[],
-            tax_ids=[],
-            ibans=ibans,
-            links=[],
-        )
-    )
+    rows.customer(conn, ext, source=source, name=name, ccy=None, ibans=ibans, links=[])
 
 
 def add_invoice(conn: sa.Connection, source: str, number: str, customer: str, amount: str) -> None:
-    conn.execute(
-        schema.invoice.insert().values(
-            source=source,
-            external_id=f"{source}-{number}",
-            record_hash=0,
-            synced_at=utcnow(),
-            number=number,
-            customer_external_id=customer,
-            issue_date=DAY,
-            due_date=DAY + dt.timedelta(days=30),
-            currency="EUR",
-            amount=Decimal(amount),
-            open_amount=Decimal(amount),
-            status="open",
-        )
+    rows.invoice(
+        conn,
+        number,
+        customer,
+        DAY + dt.timedelta(days=30),
+        amount,
+        source=source,
+        external_id=f"{source}-{number}",
+        issued=DAY,
     )
 
 
 def add_receipt(conn: sa.Connection, ref: str, amount: str, *, account: str | None = None) -> None:
-    conn.execute(
-        schema.receipt.insert().values(
-            source="bank",
-            external_id=ref,
-            record_hash=0,
-            synced_at=utcnow(),
-            booking_date=DAY,
-            amount=Decimal(amount),
-            currency="EUR",
-            direction="credit",
-            reversal=False,
-            payer_name="Somebody",
-            payer_account=account,
-            references=[],
-            additional_remittance=[],
-            match_status="open",
-        )
-    )
+    rows.receipt(conn, DAY, amount, ref=ref, payer_name="Somebody", payer_account=account)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import email.policy
 import socket
 import threading
 from collections.abc import Iterator
-from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from aiosmtpd.controller import Controller
 
 from hub.app import Hub
 from hub.config import load_config
-from hub.store import schema, utcnow
+from tests import rows
 
 # the web tests' sample book, app and client (one book per session, a private copy per test)
 from ..web.conftest import app, client, sample_book, web_hub  # noqa: F401
@@ -112,40 +111,11 @@ def make_hub(tmp_path: Path, db_url: str, port: int, extra: str = "") -> Hub:
 
 
 def add_customer(conn: Any, ext: str, canonical: str, name: str) -> None:
-    conn.execute(
-        schema.customer.insert().values(
-            source="erp",
-            external_id=ext,
-            record_hash=0,
-            synced_at=utcnow(),
-            canonical_id=canonical,
-            legal_name=name,
-            aliases=[],
-            tax_ids=[],
-            ibans=[],
-            links={},
-            currency="EUR",
-        )
-    )
+    rows.customer(conn, ext, canonical, name=name)
 
 
 def add_invoice(conn: Any, number: str, customer: str, due: dt.date, amount: str, *, issued: dt.date) -> None:
-    conn.execute(
-        schema.invoice.insert().values(
-            source="erp",
-            external_id=number,
-            record_hash=0,
-            synced_at=utcnow(),
-            number=number,
-            customer_external_id=customer,
-            issue_date=issued,
-            due_date=due,
-            currency="EUR",
-            amount=Decimal(amount),
-            open_amount=Decimal(amount),
-            status="open",
-        )
-    )
+    rows.invoice(conn, number, customer, due, amount, issued=issued)
 
 
 def at(day: int, hour: int = 10, tz: str = "Asia/Shanghai") -> dt.datetime:
