@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import gettext as _gettext
 import io
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -238,10 +239,34 @@ class _English:
 
 @dataclass(frozen=True)
 class Amount(_English):
-    """An amount in a currency inside a message: ``54,000.00 EUR`` in English, ``€54,000.00`` in Chinese."""
+    """An amount in a currency inside a message: ``54,000.00 EUR`` in English, ``€54,000.00`` in Chinese.
+
+    ``plain``: written in English as the number is kept, ungrouped (``54000.00 EUR``, or ``54000.00``
+    without a currency), as cash application's reasons have always written amounts (a receipt's
+    ``54000.00`` read beside the bank's own text); in Chinese like any other amount.
+    """
 
     amount: Decimal
     currency: str | None
+    plain: bool = False
+
+    def __init__(self, amount: Decimal, currency: str | None, plain: bool = False) -> None:
+        # Into the instance's dict (see Message.__init__): a cash application run writes one or two a proposal.
+        fields = self.__dict__
+        fields["amount"] = amount
+        fields["currency"] = currency
+        fields["plain"] = plain
+
+    def json(self) -> str:
+        """:func:`_encode`'s JSON of the amount, compact, written directly."""
+        currency = "null" if self.currency is None else _json_str(self.currency)
+        return (
+            '{"money":['
+            + _json_str(str(self.amount))
+            + ","
+            + currency
+            + ("]," + '"plain":true}' if self.plain else "]}")
+        )
 
 
 @dataclass(frozen=True)
@@ -286,24 +311,97 @@ class Message(_English):
     values: Mapping[str, Value]
 
     def __init__(self, msgid: str, /, **values: Value) -> None:
-        object.__setattr__(self, "msgid", msgid)
-        object.__setattr__(self, "values", values)
+        # Written into the instance's dict, not through the frozen dataclass's __setattr__ (twice as slow):
+        # cash application builds a few messages for every clue it weighs, hundreds of thousands a run.
+        fields = self.__dict__
+        fields["msgid"] = msgid
+        fields["values"] = values
 
     def render(self, locale: str) -> str:
-        text = translations(locale).gettext(self.msgid) if locale != DEFAULT_LOCALE else self.msgid
+        if locale == DEFAULT_LOCALE:
+            return self.english()
+        text = translations(locale).gettext(self.msgid)
         if not self.values:
             return text
         filled = {name: render_value(value, locale) for name, value in self.values.items()}
         try:
             return text % filled
         except (KeyError, ValueError, TypeError):
-            return self.msgid % {name: render_value(value, DEFAULT_LOCALE) for name, value in self.values.items()}
+            return self.english()
 
     def english(self) -> str:
-        return self.render(DEFAULT_LOCALE)
+        """The English sentence, worked out once (with :meth:`json_body`): a message is immutable, and one
+        clue's sentence is stored with every proposal it supports. Kept beside the fields, out of
+        ``values``: equality is unchanged."""
+        text: str | None = self.__dict__.get("_english")
+        if text is None:
+            text = self._work_out()[0]
+        return text
+
+    def json_body(self) -> str:
+        """``"id":...,"values":{...}``: :meth:`to_json`'s members as compact JSON text (non-ASCII characters
+        as they are), worked out once with :meth:`english`; what :func:`stored_json` and a nested message's
+        JSON are made of."""
+        body: str | None = self.__dict__.get("_json_body")
+        if body is None:
+            body = self._work_out()[1]
+        return body
+
+    def _work_out(self) -> tuple[str, str]:
+        """The English sentence and the JSON body, in one pass over the values: text as is (and as a JSON
+        string), numbers as ``str()`` writes them, a nested message's own (worked out once), anything else
+        (an amount, a day...) by :func:`render_value` and :func:`_encode`."""
+        filled: dict[str, Any] = {}
+        members = []
+        for name, value in self.values.items():
+            if isinstance(value, str):
+                filled[name] = value
+                said = _json_str(value)
+            elif isinstance(value, Message):
+                nested = value.__dict__
+                if "_json_body" not in nested:
+                    value._work_out()
+                filled[name] = nested["_english"]
+                said = '{"msg":{' + nested["_json_body"] + "}}"
+            elif type(value) is int:
+                filled[name] = said = str(value)
+            elif isinstance(value, Amount) and value.plain:
+                amount, currency = value.amount, value.currency
+                filled[name] = f"{amount} {currency}" if currency else str(amount)
+                said = value.json()
+            else:
+                filled[name] = render_value(value, DEFAULT_LOCALE)
+                said = _compact_json(_encode(value))
+            key = _JSON_KEYS.get(name)
+            if key is None:
+                key = _json_str(name) + ":"
+                if len(_JSON_KEYS) < 1000:
+                    _JSON_KEYS[name] = key
+            members.append(key + said)
+        text = self.msgid % filled if filled else self.msgid
+        body = '"id":' + _json_str(self.msgid) + ',"values":{' + ",".join(members) + "}"
+        fields = self.__dict__
+        fields["_english"] = text
+        fields["_json_body"] = body
+        return text, body
+
+    def stored_json(self) -> str:
+        """:func:`stored` as compact JSON text, worked out once (see :func:`stored_json`)."""
+        said: str | None = self.__dict__.get("_stored_json")
+        if said is None:
+            said = self.__dict__["_stored_json"] = '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
+        return said
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.msgid, "values": {name: _encode(value) for name, value in self.values.items()}}
+        """``{"id": ..., "values": ...}``; the values' encoding is worked out once and shared by every copy
+        (do not change it)."""
+        fields = self.__dict__
+        encoded: dict[str, Any] | None = fields.get("_json")
+        if encoded is None:
+            encoded = fields["_json"] = {
+                name: value if type(value) is str else _encode(value) for name, value in self.values.items()
+            }
+        return {"id": self.msgid, "values": encoded}
 
     @classmethod
     def from_json(cls, data: Any) -> Message | None:
@@ -331,8 +429,12 @@ def render_value(value: Value, locale: str) -> str:
     match value:
         case Message():
             return value.render(locale)
-        case Amount(amount=amount, currency=currency):
-            return format_money(amount, currency) if english else money(amount, currency, locale)
+        case Amount(amount=amount, currency=currency, plain=plain):
+            if not english:
+                return money(amount, currency, locale)
+            if plain:
+                return f"{amount} {currency}" if currency else str(amount)
+            return format_money(amount, currency)
         case Days(value=n):
             text = _plain_number(n)
             if english:
@@ -357,8 +459,8 @@ def _encode(value: Value) -> Any:
     match value:
         case Message():
             return {"msg": value.to_json()}
-        case Amount(amount=amount, currency=currency):
-            return {"money": [str(amount), currency]}
+        case Amount(amount=amount, currency=currency, plain=plain):
+            return {"money": [str(amount), currency], "plain": True} if plain else {"money": [str(amount), currency]}
         case Days(value=n):
             return {"days": n}
         case Day(value=day):
@@ -382,7 +484,7 @@ def _decode(data: Any) -> Value:
             return inner
         if "money" in data:
             amount, currency = data["money"]
-            return Amount(Decimal(amount), currency)
+            return Amount(Decimal(amount), currency, bool(data.get("plain", False)))
         if "days" in data:
             return Days(float(data["days"]))
         if "date" in data:
@@ -415,6 +517,30 @@ def stored(message: Message) -> dict[str, Any]:
     its English sentence under ``text`` (what the command line, the API and an old reader show) beside
     the message (:meth:`Message.to_json`) any locale can say."""
     return {"text": message.english(), **message.to_json()}
+
+
+def stored_all(items: Iterable[Message | str]) -> list[dict[str, Any] | str]:
+    """A list of reasons as a JSON column keeps it (``allocation.reasons``): each message :func:`stored`,
+    a plain string (a plugin's reason written in English) as it is."""
+    return [stored(item) if isinstance(item, Message) else item for item in items]
+
+
+def stored_json(items: Iterable[Message | str]) -> str:
+    """:func:`stored_all` as JSON text, compact and with non-ASCII characters as they are: what a run that
+    stores many lists of reasons (cash application) writes to the column, once per list.
+
+    Written from each message's English and :meth:`Message.json_body`, both worked out once per message:
+    one clue's message is part of several proposals (a payer's name, of every receipt of that payer),
+    and serializing each list's nested dicts anew cost more than the rest of storing it.
+    """
+    return (
+        "[" + ",".join(item.stored_json() if isinstance(item, Message) else _compact_json(item) for item in items) + "]"
+    )
+
+
+_compact_json = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+_json_str = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII as it is (C)
+_JSON_KEYS: dict[str, str] = {}  # a value's name as a JSON member's start ('"amount":'): a few dozen names
 
 
 def stored_english(item: Any) -> str:

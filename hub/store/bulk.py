@@ -118,6 +118,16 @@ class BulkWriter:
         proc = self._processors[column]
         return value if proc is None else proc(value)
 
+    def db_json(self, text: str) -> Any:
+        """A JSON column's value already written as JSON text, as the driver receives it: the text itself
+        (what the type's bind processor would have made of the document on SQLite), or for psycopg
+        wrapped to be sent as it is. For a run writing the same document on many rows, serialized once."""
+        if self.dialect.name == "postgresql":
+            from psycopg.types.json import Json
+
+            return Json(text, dumps=_as_is)
+        return text
+
     def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
         """A validated row (Python values) as a driver parameter tuple in :attr:`order`."""
         procs = self._processors
@@ -207,6 +217,10 @@ class BulkWriter:
 
 
 #: Pages smaller than this are written with the plain statement.
+def _as_is(text: Any) -> Any:
+    return text
+
+
 _SHAPED_MIN_ROWS = 50
 #: PostgreSQL: pages smaller than this are written with the plain statement, not through COPY.
 _COPY_MIN_ROWS = 50
