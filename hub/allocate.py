@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hub.errors import MatchError
-from hub.i18n import N_
+from hub.i18n import N_, Message, stored
 from hub.recon import ActionResult, MatchDesk
 from hub.recon.engine import lock_allocations
 from hub.store import schema, utcnow
@@ -29,6 +29,17 @@ from hub.store import schema, utcnow
 ZERO = Decimal(0)
 #: Why a difference is written off (``reason``).
 WRITE_OFF_REASONS = ("bank_fee", "discount", "small_balance", "dispute_settled", "other")
+
+#: The reason an allocation by hand is stored with: a payment's, and a write-off's by its reason (the code
+#: as the English sentence always wrote it; its words in another language).
+ALLOCATED_BY = N_("allocated by %(actor)s")
+WRITTEN_OFF_BY = {
+    "bank_fee": N_("allocated by %(actor)s (bank_fee)"),
+    "discount": N_("allocated by %(actor)s (discount)"),
+    "small_balance": N_("allocated by %(actor)s (small_balance)"),
+    "dispute_settled": N_("allocated by %(actor)s (dispute_settled)"),
+    "other": N_("allocated by %(actor)s (other)"),
+}
 
 
 @dataclass(frozen=True)
@@ -122,7 +133,7 @@ class HandDesk(MatchDesk):
                             confidence=1.0,
                             status="suggested",
                             rank=0,
-                            reasons=[f"allocated by {actor}" + (f" ({reason})" if kind == "write_off" else "")],
+                            reasons=[stored(_allocated_by(actor, reason if kind == "write_off" else None))],
                             created_at=now,
                             decided_by=actor,
                             decided_at=now,
@@ -159,3 +170,15 @@ class HandDesk(MatchDesk):
                 learned=result.learned,
             )
         return result
+
+
+def _allocated_by(actor: str, write_off: str | None) -> Message:
+    """``allocated by ana``, ``allocated by ana (bank_fee)`` for a write-off (``write_off`` its reason)."""
+    if write_off is None:
+        return Message(ALLOCATED_BY, actor=actor)
+    said = WRITTEN_OFF_BY.get(write_off)
+    return (
+        Message(said, actor=actor)
+        if said
+        else Message(N_("allocated by %(actor)s (%(reason)s)"), actor=actor, reason=write_off)
+    )

@@ -79,9 +79,10 @@ class Matches(_Service):
         """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
         return self._desk().unmatch(receipt_ref, actor=actor, note=note)
 
-    def explain(self, receipt_ref: str) -> dict[str, Any]:
-        """The receipt, every proposal with its evidence and how it combines, and who did what."""
-        return self._desk().explain(receipt_ref)
+    def explain(self, receipt_ref: str, *, locale: str = "en") -> dict[str, Any]:
+        """The receipt, every proposal with its evidence and how it combines, and who did what; the
+        evidence in ``locale`` (English by default, as the API and the command line show it)."""
+        return self._desk().explain(receipt_ref, locale=locale)
 
     def allocate(
         self,

@@ -32,13 +32,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import compress
 from operator import attrgetter
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeGuard, TypeVar
 
 from hub import (
+    N_,
+    Amount,
+    Day,
     Evidence,
     EvidenceMatcher,
     Found,
     Matcher,
+    Message,
     OpenItems,
     ReceiptView,
     chinese_scan_form,
@@ -52,6 +56,31 @@ from hub import (
 )
 
 T = TypeVar("T")
+
+# -- reasons ---------------------------------------------------------------------------------------
+#
+# Why each clue is given, as gettext messages (hub.Message): stored with their English text by the run,
+# said in each reader's language by the console. Built where a clue is found; the payer name's, which
+# the same payers bring again and again, once per name (see _evidence).
+
+THEN = "%(reason)s%(more)s"
+"""A reason and what is said after it (`` (shared by 2 customers)``, ``, but ... pays for ...``): each
+part translated on its own, so this is no sentence to translate (not marked)."""
+
+
+def _then(reason: Message | str, more: Message | str) -> Message:
+    return Message(THEN, reason=reason, more=more)
+
+
+def _is_shared(reason: Message | str) -> TypeGuard[Message]:
+    """Whether a payer name's reason says that several customers share the name (:func:`_new_evidence`)."""
+    if not isinstance(reason, Message) or reason.msgid != THEN:
+        return False
+    more = reason.values["more"]
+    return isinstance(more, Message) and more.msgid == SHARED_BY
+
+
+SHARED_BY = N_(" (shared by %(count)s customers)")
 
 # -- payer account ---------------------------------------------------------------------------------
 
@@ -102,19 +131,41 @@ class PayerAccountMatcher(EvidenceMatcher):
         who = _who(receipt, book)
         out = []
         for cid in sorted(owners):
-            weight = W_ACCOUNT if len(owners) == 1 else W_ACCOUNT_SHARED
-            reason = f"payer account {receipt.payer_account} is {cid}'s" + (
-                "" if len(owners) == 1 else f" (shared by {len(owners)} customers)"
-            )
-            if who.agent:
-                weight = min(weight, W_ACCOUNT_AGENT)
-                reason += f", but {who.agent!r} pays for {who.party!r}"
             named = who.sole
-            if named is not None and _group(book, named) != _group(book, cid) and named not in owners:
-                weight = min(weight, W_CONFLICT)
-                reason += f", while the payer's name is {named}'s"
-            out.append(Evidence("customer", cid, weight, reason, self.name))
+            conflict = named is not None and _group(book, named) != _group(book, cid) and named not in owners
+            out.append(
+                _account_clue(
+                    str(receipt.payer_account), cid, len(owners), who.agent, who.party, named if conflict else None
+                )
+            )
         return out
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _account_clue(
+    account: str, customer: str, owners: int, agent: str | None, party: str | None, named: str | None
+) -> Evidence:
+    """That the payer account is the customer's (one of ``owners``), where ``agent`` pays for ``party`` and
+    the payer's name is customer ``named``'s (or None): once per payer account, not once per receipt (the
+    same payers pay again and again, and evidence is immutable, its reason said in English once)."""
+    weight = W_ACCOUNT if owners == 1 else W_ACCOUNT_SHARED
+    reason = (
+        Message(N_("payer account %(account)s is %(customer)s's"), account=account, customer=customer)
+        if owners == 1
+        else Message(
+            N_("payer account %(account)s is %(customer)s's (shared by %(count)s customers)"),
+            account=account,
+            customer=customer,
+            count=owners,
+        )
+    )
+    if agent:
+        weight = min(weight, W_ACCOUNT_AGENT)
+        reason = _then(reason, Message(N_(", but %(agent)r pays for %(party)r"), agent=agent, party=str(party)))
+    if named is not None:
+        weight = min(weight, W_CONFLICT)
+        reason = _then(reason, Message(N_(", while the payer's name is %(customer)s's"), customer=named))
+    return Evidence("customer", customer, weight, reason, PayerAccountMatcher.name)
 
 
 # -- payer name ------------------------------------------------------------------------------------
@@ -179,7 +230,7 @@ class _Names:
         self.heads: dict[str, list[str]] = defaultdict(list)
         self.bigrams: dict[str, set[str]] = defaultdict(set)
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
-        self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, str]]] = {}  # name -> lookups, this run
+        self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, Found_]]] = {}  # name -> lookups, this run
         self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
         self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
         for c in book.customers.values():
@@ -239,16 +290,16 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     # The party paid for and the intermediary paying, where the receipt says so.
     party: str | None = None
     agent: str | None = None
-    how = ""
+    how = ""  # which of SUBJECTS the name is
     cut = len(payer) in TRUNCATIONS
     if ultimate and normalise_name(ultimate) != normalise_name(payer):
-        party, agent, how, cut = ultimate, payer or None, "the ultimate payer", len(ultimate) in TRUNCATIONS
+        party, agent, how, cut = ultimate, payer or None, "ultimate", len(ultimate) in TRUNCATIONS
     elif payer and not names.is_customer(payer):
         plain = unicodedata.normalize("NFKC", payer)
         for pattern in (_AGENT_FOR, _CARE_OF, _FOR_PARTY, _PARTY_FOR, _CN_FOR):
             m = pattern.search(plain)
             if m and normalise_name(m.group("party")):
-                party, how = m.group("party").strip(), "the party paid for"
+                party, how = m.group("party").strip(), "party"
                 agent = m.groupdict().get("agent") or (plain[: m.start()].strip() or None)
                 break
         if party is None and plain.endswith("代付"):
@@ -260,20 +311,20 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
             plain = unicodedata.normalize("NFKC", text)
             m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
             if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
-                party, agent, how, cut = m.group("party"), payer or None, "the party paid for (代付)", False
+                party, agent, how, cut = m.group("party"), payer or None, "party-cn", False
                 break
             if "代付" in plain:
                 agent = payer or "代付"
     out: list[Evidence] = []
     if party is not None:
-        for owners, weight, reason in _lookup(names, party, cut):
-            if how.endswith("(代付)"):
+        for owners, weight, found in _lookup(names, party, cut):
+            if how == "party-cn":
                 # Written by a third party in free text, not a field the bank fills: as sure as a short form.
                 weight = min(weight, W_NAME_SHORT)
-            out.extend(_evidence(owners, weight, f"{how} {party!r}" + reason + (f" ({agent!r} pays)" if agent else "")))
+            out.extend(_evidence(owners, weight, ("name", how, party, found, agent)))
     elif payer and agent is None:
-        for owners, weight, reason in _lookup(names, payer, cut):
-            out.extend(_evidence(owners, weight, f"payer name {payer!r}" + reason))
+        for owners, weight, found in _lookup(names, payer, cut):
+            out.extend(_evidence(owners, weight, ("name", "payer", payer, found, None)))
     if not out and texts:
         # Nobody by the payer's name: a person, a factor or a provider paying may write whom for.
         out.extend(_in_texts(names, texts))
@@ -282,15 +333,21 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     return _Who(out, party, agent if party is not None else None, sole)
 
 
-def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, str]]:
-    """Which customers a name is, how surely, and why (the end of a sentence); once per name per run."""
+#: What a name found is, as :func:`_find` says it: ``("name",)``, ``("legal", others)`` (the customer's
+#: name, legal form and all, ``others`` customers of the name registered otherwise), ``("cut", length)``,
+#: ``("short",)`` or ``("close", score)``: a key the reason is made from (:func:`_name_reason`).
+Found_ = tuple[str] | tuple[str, int] | tuple[str, str]
+
+
+def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, Found_]]:
+    """Which customers a name is, how surely, and why (:data:`Found_`); once per name per run."""
     cached = names.seen.get((payer, cut))
     if cached is None:
         cached = names.seen[payer, cut] = _find(names, payer, cut)
     return cached
 
 
-def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, str]]:
+def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, Found_]]:
     keys = name_keys(payer)
     if not keys:
         return []
@@ -300,18 +357,9 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
         # legal form and all, the others (another legal form, or 集团) are other companies.
         mine = names.registered.get(reg, set()) & owners
         if len(mine) == 1:
-            others = len(owners) - 1
-            return [
-                (
-                    frozenset(mine),
-                    W_NAME,
-                    f" is the customer's name, legal form and all ({others} other customer"
-                    + ("" if others == 1 else "s")
-                    + " of that name registered otherwise)",
-                )
-            ]
+            return [(frozenset(mine), W_NAME, ("legal", len(owners) - 1))]
     if owners:
-        return [(frozenset(owners), W_NAME, " is the customer's name")]
+        return [(frozenset(owners), W_NAME, ("name",))]
     key = normalise_name(payer) or min(keys)  # min, not any: the same key on every run
     words = key.split()
     if cut:
@@ -324,7 +372,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
             if len(theirs) >= n and theirs[: n - 1] == words[:-1] and theirs[n - 1].startswith(words[-1]):
                 found |= names.exact[k]
         if found:
-            return [(frozenset(found), W_NAME, f" is the customer's name cut at {len(payer)} characters")]
+            return [(frozenset(found), W_NAME, ("cut", len(payer)))]
     from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
 
     if is_chinese(key) and " " not in key:
@@ -335,29 +383,21 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
             rarest = min(pairs, key=len)
             within = {c for k in rarest if key in k for c in names.exact[k]}
             if within:
-                return [
-                    (
-                        frozenset(within),
-                        W_NAME_SHORT,
-                        " is written whole in the customer's name (a short form)",
-                    )
-                ]
+                return [(frozenset(within), W_NAME_SHORT, ("short",))]
             candidates = sorted(set().union(*pairs[:2]))  # in order: equal scores rank alike on every run
             best = process.extract(key, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None)
-            return [
-                (frozenset(names.exact[m]), W_NAME_FUZZY, f" is close to the customer's ({s:.0f}%)") for m, s, _ in best
-            ]
+            return [(frozenset(names.exact[m]), W_NAME_FUZZY, ("close", f"{s:.0f}")) for m, s, _ in best]
         return []
     candidates = names.by_first.get(words[0], [])
     if not candidates:
         return []
     best = process.extract(key, candidates, scorer=fuzz.token_sort_ratio, score_cutoff=FUZZY_CUTOFF, limit=None)
-    return [(frozenset(names.exact[m]), W_NAME_FUZZY, f" is close to the customer's ({s:.0f}%)") for m, s, _ in best]
+    return [(frozenset(names.exact[m]), W_NAME_FUZZY, ("close", f"{s:.0f}")) for m, s, _ in best]
 
 
 def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     """Customers whose name (two words or more, four Chinese characters or more) a text writes."""
-    hits: dict[frozenset[str], tuple[float, str]] = {}
+    hits: dict[frozenset[str], tuple[float, Said]] = {}
     chinese: set[frozenset[str]] = set()
     for text in texts:
         for scan in chinese_text_forms(text):
@@ -373,10 +413,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     alone = _CN_BEFORE_NAME.fullmatch(scan[:k]) and _CN_AFTER_NAME.match(scan[k + len(longest) :])
                     chinese.add(owners)
                     hits.setdefault(
-                        owners,
-                        (W_NAME_SHORT, f"the text {text!r} names the customer ({longest}) as the party paid for")
-                        if alone
-                        else (W_NAME_TEXT, f"the text {text!r} names the customer ({longest})"),
+                        owners, (W_NAME_SHORT if alone else W_NAME_TEXT, ("text-cn", text, longest, bool(alone)))
                     )
                     k += len(longest)
                 else:
@@ -389,8 +426,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
                     marked = k > 0 and words[k - 1] in _TEXT_MARKERS
                     hits[frozenset(names.exact[key])] = (
                         W_NAME_SHORT if marked else W_NAME_TEXT,
-                        f"the text {text!r} names the customer"
-                        + (f" as the party paid for ({words[k - 1]})" if marked else ""),
+                        ("text", text, words[k - 1] if marked else ""),
                     )
     if len(hits) > 2:
         return []  # a text naming many customers (a list, a letter) says nothing of who paid
@@ -399,23 +435,91 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
     return [ev for owners, (w, reason) in hits.items() for ev in _evidence(owners, w, reason)]
 
 
-def _evidence(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
+#: What a name clue says, as a key its reason is made from (:func:`_said`): ``("name", subject, name,
+#: found, agent)`` (a name looked up: :data:`SUBJECTS`, :data:`Found_`, who pays for the party or None),
+#: ``("text-cn", text, name, alone)`` (a Chinese name in a text, alone as the party paid for or not),
+#: ``("text", text, marker)`` (a name in a text, after a word saying it is paid for, or "").
+Said = tuple[Any, ...]
+
+#: Whose name a clue is: the payer's, the ultimate payer's (camt UltmtDbtr), the party an intermediary
+#: says it pays for, or the party a Chinese text says is paid for (代付).
+SUBJECTS = {
+    "payer": N_("payer name %(name)r"),
+    "ultimate": N_("the ultimate payer %(name)r"),
+    "party": N_("the party paid for %(name)r"),
+    "party-cn": N_("the party paid for (代付) %(name)r"),
+}
+
+
+def _said(said: Said) -> Message:
+    """The reason of a name clue (see :data:`Said`)."""
+    if said[0] == "name":
+        _, subject, name, found, agent = said
+        reason = _name_reason(Message(SUBJECTS[subject], name=name), found)
+        return _then(reason, Message(N_(" (%(agent)r pays)"), agent=agent)) if agent else reason
+    if said[0] == "text-cn":
+        _, text, name, alone = said
+        return Message(
+            N_("the text %(text)r names the customer (%(name)s) as the party paid for")
+            if alone
+            else N_("the text %(text)r names the customer (%(name)s)"),
+            text=text,
+            name=name,
+        )
+    _, text, marker = said
+    if marker:
+        return Message(
+            N_("the text %(text)r names the customer as the party paid for (%(word)s)"), text=text, word=marker
+        )
+    return Message(N_("the text %(text)r names the customer"), text=text)
+
+
+def _name_reason(subject: Message, found: Found_) -> Message:
+    """``payer name 'ACME' is the customer's name``: what :func:`_find` found the name to be."""
+    match found:
+        case ("legal", int(others)):
+            return Message(
+                N_(
+                    "%(subject)s is the customer's name, legal form and all (%(count)s other customer of that name "
+                    "registered otherwise)"
+                )
+                if others == 1
+                else N_(
+                    "%(subject)s is the customer's name, legal form and all (%(count)s other customers of that name "
+                    "registered otherwise)"
+                ),
+                subject=subject,
+                count=others,
+            )
+        case ("cut", int(length)):
+            return Message(
+                N_("%(subject)s is the customer's name cut at %(count)s characters"), subject=subject, count=length
+            )
+        case ("short",):
+            return Message(N_("%(subject)s is written whole in the customer's name (a short form)"), subject=subject)
+        case ("close", str(score)):
+            return Message(N_("%(subject)s is close to the customer's (%(score)s%%)"), subject=subject, score=score)
+        case _:
+            return Message(N_("%(subject)s is the customer's name"), subject=subject)
+
+
+def _evidence(owners: frozenset[str], weight: float, said: Said) -> tuple[Evidence, ...]:
     """:func:`_evidence_of`, once per name, owners and weight: the same payers pay again and again, and
-    evidence is immutable, so receipts of one payer share it."""
-    return _evidence_of(owners, weight, reason)
+    evidence is immutable, so receipts of one payer share it (and its reason, said in English once)."""
+    return _evidence_of(owners, weight, said)
 
 
 @functools.lru_cache(maxsize=1 << 14)
-def _evidence_of(owners: frozenset[str], weight: float, reason: str) -> tuple[Evidence, ...]:
-    return tuple(_new_evidence(owners, weight, reason))
+def _evidence_of(owners: frozenset[str], weight: float, said: Said) -> tuple[Evidence, ...]:
+    return tuple(_new_evidence(owners, weight, _said(said)))
 
 
-def _new_evidence(customers: Iterable[str], weight: float, reason: str) -> list[Evidence]:
+def _new_evidence(customers: Iterable[str], weight: float, reason: Message) -> list[Evidence]:
     owners = sorted(customers)
     if len(owners) > 1:
         # A trading name several customers share says little about which one paid.
         weight -= 1.5 + 0.5 * min(len(owners) - 2, 4)
-        reason += f" (shared by {len(owners)} customers)"
+        reason = _then(reason, Message(SHARED_BY, count=len(owners)))
     return [Evidence("customer", cid, weight, reason, PayerNameMatcher.name) for cid in owners]
 
 
@@ -431,8 +535,8 @@ class PayerNameMatcher(EvidenceMatcher):
         out: list[Evidence] = []
         shared: dict[str, list[Evidence]] = defaultdict(list)
         for ev in who.evidence:
-            if "(shared by" in ev.reason:
-                shared[ev.reason].append(ev)
+            if _is_shared(ev.reason):
+                shared[ev.reason.english()].append(ev)  # by its sentence: names found alike are one name
             else:
                 out.append(ev)
         for evs in shared.values():
@@ -446,7 +550,14 @@ class PayerNameMatcher(EvidenceMatcher):
                         e.kind,
                         e.target,
                         min(e.weight, W_CONFLICT),
-                        e.reason + f", while the payer account {receipt.payer_account} is {owner}'s",
+                        _then(
+                            e.reason,
+                            Message(
+                                N_(", while the payer account %(account)s is %(customer)s's"),
+                                account=receipt.payer_account or "",
+                                customer=owner,
+                            ),
+                        ),
                         e.matcher,
                     )
                     if e.target == who.sole
@@ -489,10 +600,17 @@ class PayerNameMatcher(EvidenceMatcher):
         first = evs[0].reason
         if weight <= max(e.weight for e in evs):
             return out
-        reason = (
-            f"{first}; {cid} is the only one of the {len(owners)} with an open invoice of exactly "
-            f"{receipt.amount} {receipt.currency} ({_about_share(chance)} of its {among} open invoices "
-            "would have it by chance)"
+        reason = Message(
+            N_(
+                "%(reason)s; %(customer)s is the only one of the %(count)s with an open invoice of exactly %(amount)s "
+                "(%(chance)s of its %(among)s open invoices would have it by chance)"
+            ),
+            reason=first,
+            customer=cid,
+            count=len(owners),
+            amount=Amount(receipt.amount, receipt.currency, True),
+            chance=_about_share(chance),
+            among=among,
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
@@ -569,8 +687,11 @@ def _amount_counts(book: OpenItems) -> _AmountCounts:
     return _AmountCounts(book)
 
 
-def _about_share(chance: float) -> str:
-    return f"about {chance:.2g}" if chance >= 0.001 else "fewer than 1 in 1,000"
+def _about_share(chance: float) -> Message:
+    return Message(N_("about %(count)s"), count=f"{chance:.2g}") if chance >= 0.001 else FEWER_THAN_ONE_IN_A_THOUSAND
+
+
+FEWER_THAN_ONE_IN_A_THOUSAND = Message(N_("fewer than 1 in 1,000"))
 
 
 # -- references --------------------------------------------------------------------------------------
@@ -1137,7 +1258,8 @@ class ReferenceMatcher(EvidenceMatcher):
         payer_groups = {_group_of(book, c) for c in payers}
         strangers: set[int] = set()
 
-        def hit(ids: Sequence[int], weight: float, reason: str) -> None:
+        def hit(ids: Sequence[int], weight: float, msgid: str, values: dict[str, Any]) -> None:
+            """``ids`` named, with the reason ``msgid`` (its ``%(number)s`` each invoice's number)."""
             ambiguous = len(ids) > 1
             for i in ids:
                 if i in seen:
@@ -1145,13 +1267,24 @@ class ReferenceMatcher(EvidenceMatcher):
                 seen.add(i)
                 w = weight - (1.5 + 0.5 * min(len(ids) - 2, 4) if ambiguous else 0.0)
                 inv = book.invoices[i]
-                why = reason.format(number=inv.number) + (f" (fits {len(ids)} invoices)" if ambiguous else "")
+                why = Message(msgid, number=inv.number, **values)
+                if ambiguous:
+                    why = _then(why, Message(N_(" (fits %(count)s invoices)"), count=len(ids)))
                 if payers and _group_of(book, inv.customer_id) not in payer_groups:
                     strangers.add(i)
                     w -= W_STRANGER
-                    why += (
-                        f", but {inv.number} is {inv.customer_id}'s and the payer is identified as "
-                        f"{', '.join(sorted(payers))} ({-W_STRANGER:+.1f})"
+                    why = _then(
+                        why,
+                        Message(
+                            N_(
+                                ", but %(number)s is %(customer)s's and the payer is identified as "
+                                "%(payers)s (%(weight)s)"
+                            ),
+                            number=inv.number,
+                            customer=inv.customer_id,
+                            payers=", ".join(sorted(payers)),
+                            weight=f"{-W_STRANGER:+.1f}",
+                        ),
                     )
                 out.append(Evidence("invoice", i, w, why, self.name))
                 out.append(
@@ -1159,7 +1292,7 @@ class ReferenceMatcher(EvidenceMatcher):
                         "customer",
                         inv.customer_id,
                         W_IMPLIED,
-                        f"{inv.number} is {inv.customer_id}'s",
+                        Message(N_("%(number)s is %(customer)s's"), number=inv.number, customer=inv.customer_id),
                         self.name,
                         implied=True,
                     )
@@ -1177,11 +1310,16 @@ class ReferenceMatcher(EvidenceMatcher):
                     or []
                 )
                 if ids:
-                    hit(ids, W_STRUCTURED, f"structured creditor reference {value} (ISO 11649) names {{number}}")
+                    hit(
+                        ids,
+                        W_STRUCTURED,
+                        N_("structured creditor reference %(reference)s (ISO 11649) names %(number)s"),
+                        {"reference": value},
+                    )
                 continue
             ids = refs.structured.of(key) or []
             if ids:
-                hit(ids, W_STRUCTURED, f"structured reference {value} names {{number}}")
+                hit(ids, W_STRUCTURED, N_("structured reference %(reference)s names %(number)s"), {"reference": value})
         texts = [uncut(t) for t in receipt.texts()]
         tokens: list[str] = []
         for text in texts:
@@ -1191,7 +1329,12 @@ class ReferenceMatcher(EvidenceMatcher):
         # of a number already found whole), then PO numbers.
         for key in tokens:
             if key in refs.numbers:
-                hit(refs.numbers.of(key), W_REF, f"invoice number {{number}} written in the payment as {key!r}")
+                hit(
+                    refs.numbers.of(key),
+                    W_REF,
+                    N_("invoice number %(number)s written in the payment as %(written)r"),
+                    {"written": key},
+                )
         # Payers often type the invoice's structured reference (RF, KID, OCR, FIK) into the free text
         # instead of the structured field: its check digit makes it as good as a number written whole.
         for key in tokens:
@@ -1200,18 +1343,25 @@ class ReferenceMatcher(EvidenceMatcher):
                 hit(
                     refs.structured.of(key),
                     W_REF if checked else W_REF_DIGITS,
-                    f"the payment reference of {{number}} written in the text ({key}"
-                    + (", ISO 11649)" if checked else ")"),
+                    N_("the payment reference of %(number)s written in the text (%(written)s, ISO 11649)")
+                    if checked
+                    else N_("the payment reference of %(number)s written in the text (%(written)s)"),
+                    {"written": key},
                 )
         if not self._pays(receipt, book, seen - strangers):
             self._unpadded(texts, refs, hit)
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
             if key in refs.digits and key not in whole and key not in refs.numbers:
-                hit(refs.digits.of(key), W_REF_DIGITS, f"the digits of {{number}} written in the payment ({key})")
+                hit(
+                    refs.digits.of(key),
+                    W_REF_DIGITS,
+                    N_("the digits of %(number)s written in the payment (%(written)s)"),
+                    {"written": key},
+                )
         for key in tokens:
             if key in refs.po and key not in refs.numbers:
-                hit(refs.po.of(key), W_PO, f"PO number {key} of {{number}} written in the payment")
+                hit(refs.po.of(key), W_PO, N_("PO number %(po)s of %(number)s written in the payment"), {"po": key})
         # Mangled numbers are searched only among the open invoices of customers already identified:
         # checked against a few dozen invoices instead of all, a transposition cannot land on a
         # stranger's invoice. Those customers: the ones the payer was identified as, and the one most
@@ -1261,7 +1411,8 @@ class ReferenceMatcher(EvidenceMatcher):
                                 hit(
                                     refs.unpadded.of(loose),
                                     W_REF_DIGITS,
-                                    f"invoice number {{number}} written without its leading zeros ({loose})",
+                                    N_("invoice number %(number)s written without its leading zeros (%(written)s)"),
+                                    {"written": loose},
                                 )
 
     @staticmethod
@@ -1297,7 +1448,12 @@ class ReferenceMatcher(EvidenceMatcher):
         for token in sorted(digit_tokens, key=lambda t: (len(t), t), reverse=True):  # (no hash order)
             exact = mine(refs.digits.of(token))
             if exact:
-                hit(exact, W_REF_FUZZY, f"{{number}} written with letters for digits ({token})")
+                hit(
+                    exact,
+                    W_REF_FUZZY,
+                    N_("%(number)s written with letters for digits (%(written)s)"),
+                    {"written": token},
+                )
                 continue
             swapped = mine(
                 i
@@ -1306,7 +1462,12 @@ class ReferenceMatcher(EvidenceMatcher):
                 for i in refs.digits.of(token[:k] + token[k + 1] + token[k] + token[k + 2 :])
             )
             if swapped:
-                hit(swapped, W_REF_FUZZY, f"{{number}} written with two digits swapped ({token})")
+                hit(
+                    swapped,
+                    W_REF_FUZZY,
+                    N_("%(number)s written with two digits swapped (%(written)s)"),
+                    {"written": token},
+                )
                 continue
             # One digit wrong: numbered in sequence, a customer's invoices are often one digit apart, so
             # only the one that has exactly the amount is a clue, and only if it is the only one.
@@ -1326,7 +1487,11 @@ class ReferenceMatcher(EvidenceMatcher):
                 hit(
                     wrong,
                     W_ONE_DIGIT,
-                    f"{{number}} written with one digit different ({token}), the only such invoice with the amount",
+                    N_(
+                        "%(number)s written with one digit different (%(written)s), "
+                        "the only such invoice with the amount"
+                    ),
+                    {"written": token},
                 )
                 continue
             stripped = token.lstrip("0")
@@ -1340,7 +1505,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 if digits.endswith(stripped) and digits != stripped
             )
             if len(tail) == 1:
-                hit(tail, W_REF_SUFFIX, f"{{number}} written by its last digits ({token})")
+                hit(tail, W_REF_SUFFIX, N_("%(number)s written by its last digits (%(written)s)"), {"written": token})
 
     @staticmethod
     def _one_customer(
@@ -1364,8 +1529,11 @@ class ReferenceMatcher(EvidenceMatcher):
             hit(
                 [i for i in ids if i not in seen] or ids,
                 weight,
-                f"{{number}} written by its sequence number, one of {len(ids_per_number)} numbers written that all "
-                f"name invoices of {cid} and no other customer ({_about_chance(chance)} by coincidence)",
+                N_(
+                    "%(number)s written by its sequence number, one of %(count)s numbers written that all name "
+                    "invoices of %(customer)s and no other customer (%(chance)s by coincidence)"
+                ),
+                {"count": len(ids_per_number), "customer": cid, "chance": _about_chance(chance)},
             )
         return True
 
@@ -1425,11 +1593,18 @@ class ReferenceMatcher(EvidenceMatcher):
                 hit(
                     ids,
                     weight,
-                    f"{{number}} written by its sequence number ({written}"
-                    + (", the year agreeing" if agrees else "")
-                    + (", after an invoice word" if m.context == "invoice" else ", a bare number")
-                    + f"), one of {among} open invoices of {cid} numbered alike; {cid} "
-                    + ("identified by the payer" if cid in found.customers else "named by the payment's other numbers"),
+                    N_(
+                        "%(number)s written by its sequence number (%(written)s%(year)s, %(how)s), one of %(among)s "
+                        "open invoices of %(customer)s numbered alike; %(customer)s %(by)s"
+                    ),
+                    {
+                        "written": written,
+                        "year": YEAR_AGREEING if agrees else "",
+                        "how": AFTER_AN_INVOICE_WORD if m.context == "invoice" else A_BARE_NUMBER,
+                        "among": among,
+                        "customer": cid,
+                        "by": IDENTIFIED_BY_THE_PAYER if cid in found.customers else NAMED_BY_OTHER_NUMBERS,
+                    },
                 )
             if not matched and (m.context == "invoice" or m.year is not None) and len(m.serial) >= 2:
                 unmatched.append(m)
@@ -1464,9 +1639,19 @@ class ReferenceMatcher(EvidenceMatcher):
             hit(
                 paid,
                 weight,
-                f"{{number}} written by its sequence number ({written}): of {len(numbered)} invoices numbered so, "
-                f"the only one whose open amount equals the payment (due {inv.due_date}); {same} of {total} open "
-                f"invoices in {receipt.currency} have this amount",
+                N_(
+                    "%(number)s written by its sequence number (%(written)s): of %(count)s invoices numbered so, the "
+                    "only one whose open amount equals the payment (due %(due)s); %(same)s of %(total)s open invoices "
+                    "in %(currency)s have this amount"
+                ),
+                {
+                    "written": written,
+                    "count": len(numbered),
+                    "due": Day(inv.due_date) if type(inv.due_date) is date else str(inv.due_date),
+                    "same": same,
+                    "total": total,
+                    "currency": receipt.currency,
+                },
             )
 
 
@@ -1501,8 +1686,17 @@ def _one_customer_reading(
     return cid, [owners[cid] for owners in per_mention], chance
 
 
-def _about_chance(chance: float) -> str:
-    return f"about 1 in {1 / chance:,.0f}" if chance > 1e-9 else "fewer than 1 in a billion"
+def _about_chance(chance: float) -> Message:
+    if chance > 1e-9:
+        return Message(N_("about 1 in %(count)s"), count=f"{1 / chance:,.0f}")
+    return Message(N_("fewer than 1 in a billion"))
+
+
+YEAR_AGREEING = Message(N_(", the year agreeing"))
+AFTER_AN_INVOICE_WORD = Message(N_("after an invoice word"))
+A_BARE_NUMBER = Message(N_("a bare number"))
+IDENTIFIED_BY_THE_PAYER = Message(N_("identified by the payer"))
+NAMED_BY_OTHER_NUMBERS = Message(N_("named by the payment's other numbers"))
 
 
 def _due_plausibly(due: object, booked: object) -> bool:
@@ -1545,31 +1739,39 @@ class CustomerNumberMatcher(EvidenceMatcher):
                 said = m.context == "customer"
                 owners: list[str] = []
                 weight = 0.0
-                how = ""
+                how, number = "", ""
                 if m.code in index.codes and (said or (m.code != m.digits and len(m.digits) >= 5)):
                     owners = index.codes[m.code]
                     weight = W_CUSTNO if said else W_CUSTNO_CODE
-                    how = f"customer number {m.code} written in the payment" + (
-                        " after a customer word" if said else ""
-                    )
+                    how, number = (CUSTOMER_NUMBER_SAID if said else CUSTOMER_NUMBER), m.code
                 elif m.serial in index.digits and len(m.serial) >= 4:
                     owners = index.digits[m.serial]
                     if said:
                         weight = W_CUSTNO_DIGITS if len(m.serial) >= 5 else W_CUSTNO_SHORT
-                        how = f"customer number {m.serial} written in the payment after a customer word"
+                        how, number = CUSTOMER_NUMBER_SAID, m.serial
                     elif len(m.serial) >= 5 and m.code not in refs.numbers and m.digits not in refs.digits:
                         # A bare number equals some customer's as often as there are customers.
                         weight = min(W_CUSTNO_BARE, _chance_words(m.serial, index.count) - 2.0)
-                        how = f"the bare number {m.digits} is a customer number"
+                        how, number = BARE_CUSTOMER_NUMBER, m.digits
                 if not owners or weight <= 0:
                     continue
+                shared: Message | str = ""
                 if len(owners) > 1:
                     weight -= 1.5
-                    how += f" (of {len(owners)} customers)"
+                    shared = Message(N_(" (of %(count)s customers)"), count=len(owners))
                 for cid in owners:
                     if cid not in best or best[cid].weight < weight:
-                        best[cid] = Evidence("customer", cid, weight, f"{how}: {cid}", self.name)
+                        best[cid] = Evidence(
+                            "customer", cid, weight, Message(how, number=number, shared=shared, customer=cid), self.name
+                        )
         return [ev for ev in best.values() if ev.weight > 0]
+
+
+CUSTOMER_NUMBER = N_("customer number %(number)s written in the payment%(shared)s: %(customer)s")
+CUSTOMER_NUMBER_SAID = N_(
+    "customer number %(number)s written in the payment after a customer word%(shared)s: %(customer)s"
+)
+BARE_CUSTOMER_NUMBER = N_("the bare number %(number)s is a customer number%(shared)s: %(customer)s")
 
 
 @hookimpl

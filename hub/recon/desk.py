@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import MatchError
-from hub.i18n import N_
+from hub.i18n import DEFAULT_LOCALE, N_, Message, stored, stored_english, stored_text
 from hub.names import normalise_name
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
@@ -256,11 +256,14 @@ class MatchDesk:
             )
         return result
 
-    def explain(self, ref: str) -> dict[str, Any]:
+    def explain(self, ref: str, *, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
         """The receipt, every allocation ever proposed for it with its reasons, and their history.
 
         ``receipt["texts"]`` is every text the matchers read, each with the field it came from
-        (see :func:`receipt_texts`)."""
+        (see :func:`receipt_texts`). The reasons are sentences in ``locale``: in English the text stored
+        beside each message (an old row's plain sentences as they are), as the command line, the API and
+        an export always read them; in another language each message said in it."""
+        say = stored_english if locale == DEFAULT_LOCALE else lambda item: stored_text(locale, item)
         e = schema.allocation_event
         with self.store.connect() as conn:
             receipt = self.find_receipt(conn, ref)
@@ -300,7 +303,7 @@ class MatchDesk:
                     "rank": row.rank,
                     "confidence": row.confidence,
                     "method": row.method,
-                    "reasons": list(row.reasons or []),
+                    "reasons": [say(item) for item in row.reasons or []],
                     "events": events.get(row.id, []),
                 }
                 for row in rows
@@ -448,7 +451,7 @@ class MatchDesk:
                     confidence=1.0,
                     status="suggested",
                     rank=0,
-                    reasons=[f"named by {actor}"],
+                    reasons=[stored(Message(N_("named by %(actor)s"), actor=actor))],
                     created_at=now,
                     decided_by=actor,
                     decided_at=now,

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from hub.i18n import stored_json
 from hub.log import get_logger
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
@@ -639,14 +640,14 @@ class ReconcileEngine:
         order = [_ALLOCATION_COLUMNS.index(c) for c in writer.order]
         written = 0
         for blob in packed:
-            reasons_db: dict[int, Any] = {}  # a proposal's lines share one reasons list (pickle keeps that)
+            reasons_db: dict[int, Any] = {}  # a proposal's lines share one reasons text (pickle keeps that)
             rows = []
             for rid, invoice_id, amount, kind, method, confidence, status, rank, reasons in _unpack(blob):
                 if rid not in kept:
                     continue
                 said = reasons_db.get(id(reasons))
                 if said is None:
-                    said = reasons_db[id(reasons)] = (reasons, writer.db_value("reasons", reasons))
+                    said = reasons_db[id(reasons)] = (reasons, writer.db_json(reasons))
                 values = (
                     rid,
                     invoice_id,
@@ -748,8 +749,15 @@ def _wanted(decision: Decision) -> tuple[tuple[int, Decimal], ...]:
 
 def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any, ...]]:
     """The allocation rows of a decision: (receipt, invoice, amount, kind, method, confidence, status,
-    rank, reasons), each proposal's lines with its rank."""
+    rank, reasons), each proposal's lines with its rank.
+
+    The reasons as the column keeps them (:func:`hub.i18n.stored_json`: each message with its English
+    text, as JSON text): worked out here, once for each proposal kept, not for the many the combiner
+    weighs and drops, and held as one string (pickled and compressed in a moment, where a list of
+    nested dicts cost more to pickle and unpickle than to serialize); its lines share it.
+    """
     for rank, proposal in enumerate(decision.proposals, 1):
+        reasons = stored_json(proposal.reasons)
         for ln in proposal.lines:
             yield (
                 receipt_id,
@@ -760,7 +768,7 @@ def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any,
                 proposal.confidence,
                 decision.status,
                 rank,
-                proposal.reasons,
+                reasons,
             )
 
 

@@ -13,10 +13,12 @@ and gives each one confidence::
     confidence = sigmoid(PRIOR + reference weight + customer weight + amount weight)
 
 Every term is kept as a sentence in the proposal's reasons, so ``hub matches explain`` can show
-why. Weights are log-odds so that independent clues add up and the confidence stays a probability;
-the values below were set by reasoning about how often each clue is wrong (a payer's IBAN names
-the wrong customer far more rarely than a shared trading name), then checked on generated
-workloads of several seeds (``bench/bench_match.py``), not fitted to one.
+why: each a :class:`hub.i18n.Message` (a gettext message id and its values), which the run stores
+with its English text beside it and the console says in its reader's language. Weights are
+log-odds so that independent clues add up and the confidence stays a probability; the values
+below were set by reasoning about how often each clue is wrong (a payer's IBAN names the wrong
+customer far more rarely than a shared trading name), then checked on generated workloads of
+several seeds (``bench/bench_match.py``), not fitted to one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from hub.i18n import N_, Amount, Join, Message
 from hub.recon.types import CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
@@ -129,14 +132,27 @@ class Evidence:
     ``implied`` marks customer evidence derived from an invoice reference (the customer of a
     named invoice): it helps find that customer's other invoices, but does not count again in a
     proposal's confidence.
+
+    ``reason`` says why, as a :class:`~hub.i18n.Message` (said in each reader's language; its English
+    is ``str(reason)``), or as an English sentence (a plugin's matcher may write one).
     """
 
     kind: Literal["customer", "invoice"]
     target: str | int
     weight: float
-    reason: str
+    reason: Message | str
     matcher: str
     implied: bool = False
+
+    def weighed(self) -> Message:
+        """The reason with the weight, as a proposal lists it (``... is C-ACME's (+5.0)``): made once, kept
+        on the clue (which is immutable, and part of every proposal it supports: a payer's name clue, of
+        every receipt of that payer), so its English and JSON are worked out once too."""
+        fields = self.__dict__
+        said: Message | None = fields.get("_weighed")
+        if said is None:
+            said = fields["_weighed"] = weighed(self.reason, self.weight)
+        return said
 
 
 @dataclass
@@ -274,15 +290,70 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
     return total
 
 
-def _about(chance: float) -> str:
+# -- reasons: the sentences a proposal is explained with ---------------------------------------------
+#
+# Each a gettext message (hub.i18n.Message), built where the clue is weighed and rendered only for the
+# proposals a run keeps. Numbers a reader checks the arithmetic with (weights, confidences, chances) are
+# values written as the English sentences always wrote them ("+1.5", "0.9523", "about 1 in 2,000"),
+# amounts hub.i18n.Amount (plain: "119.00 EUR", as before, in English), invoice numbers and customer
+# ids as they are.
+
+THEN = "%(reason)s%(more)s"
+"""A reason and what is said after it (`` (shared by 2 customers)``, ``, while ...``): each part is
+translated on its own, so this is no sentence to translate (not marked)."""
+
+WEIGHED = N_("%(reason)s (%(weight)s)")
+"""A clue with its weight in log-odds: ``payer account ... is C-ACME's (+5.0)``."""
+
+
+def then(reason: Message | str, more: Message | str) -> Message:
+    """``reason`` followed by ``more`` (a qualification starting with its own punctuation)."""
+    return Message(THEN, reason=reason, more=more)
+
+
+def weighed(reason: Message | str, weight: float) -> Message:
+    return _Weighed(WEIGHED, reason=reason, weight=f"{weight:+.1f}")
+
+
+class _Weighed(Message):
+    """:data:`WEIGHED`, its English and JSON made straight from its reason's (what Message._work_out makes
+    of them, sooner): three in ten of the messages a run stores are these."""
+
+    def _work_out(self) -> tuple[str, str]:
+        reason, said = self.values["reason"], self.values["weight"]
+        if not isinstance(reason, Message):
+            return super()._work_out()
+        text = f"{reason.english()} ({said})"
+        body = f'{_WEIGHED_ID},"values":{{"reason":{{"msg":{{{reason.json_body()}}}}},"weight":"{said}"}}'
+        fields = self.__dict__
+        fields["_english"] = text
+        fields["_json_body"] = body
+        return text, body
+
+
+_WEIGHED_ID = '"id":"%(reason)s (%(weight)s)"'
+
+
+ABOUT = N_("about %(count)s")
+ABOUT_ONE_IN = N_("about 1 in %(count)s")
+FEWER_THAN_ONE_IN_A_THOUSAND = Message(N_("fewer than 1 in 1,000"))
+
+
+def _about(chance: float) -> Message:
     """``chance_sets`` in words: "about 470", "about 0.3", "fewer than 1 in 1,000"."""
     if chance >= 10:
-        return f"about {chance:,.0f}"
+        return Message(ABOUT, count=f"{chance:,.0f}")
     if chance >= 0.095:
-        return f"about {chance:.1f}"
+        return Message(ABOUT, count=f"{chance:.1f}")
     if chance >= 0.001:
-        return f"about 1 in {1 / chance:,.0f}"
-    return "fewer than 1 in 1,000"
+        return Message(ABOUT_ONE_IN, count=f"{1 / chance:,.0f}")
+    return FEWER_THAN_ONE_IN_A_THOUSAND
+
+
+def _money(amount: Decimal, currency: str | None = None) -> Amount:
+    """An amount as the reasons write it: ``119.00 EUR`` (or ``119.00`` where the sentence's currency is
+    plain) in English, the reader's way in another language."""
+    return Amount(amount, currency, True)
 
 
 def chance_weight(chance: float) -> float:
@@ -472,17 +543,73 @@ def _subset_mitm(
     return found[:2], complete
 
 
-def _combination(evs: Sequence[Evidence]) -> str:
-    """How :meth:`Found._combined` weighed several clues about one thing, e.g. `` (+5.0 strongest,
-    +0.5 for 1 more that agrees)``; empty for one clue or none."""
+# How the clues add up: the last two lines of every proposal. Their numbers take few values (weights are
+# set in tenths), so each line is made once per run for each set of numbers, not once per proposal, and
+# said in English and JSON once (lru_cache: the arguments are the numbers as written).
+
+INVOICE_TERM = N_("invoice %(weight)s%(combination)s")
+INVOICES_TERM = N_("invoices %(weight)s (average of %(weights)s)")
+#: The customer term of a proposal's log-odds, by whose evidence it is.
+CUSTOMER_TERMS = {
+    "customer": N_("customer %(weight)s%(combination)s"),
+    "parent": N_("customer's parent (-0.5) %(weight)s%(combination)s"),
+    "mixed": N_("mixed customers %(weight)s%(combination)s"),
+}
+
+
+def _combination_key(evs: Sequence[Evidence]) -> tuple[str, ...]:
+    """How :meth:`Found._combined` weighed several clues about one thing: () for one clue or none, else
+    the strongest's weight and, where others agree, what they add and how many they are (as written)."""
     if len(evs) < 2:
-        return ""
+        return ()
     best = max(e.weight for e in evs)
     agreeing = sum(1 for e in evs if e.weight > 0) - (1 if best > 0 else 0)
     if not agreeing:
-        return f" ({best:+.1f} strongest)"
-    verb = "agrees" if agreeing == 1 else "agree"
-    return f" ({best:+.1f} strongest, {AGREEING * agreeing:+.1f} for {agreeing} more that {verb})"
+        return (f"{best:+.1f}",)
+    return (f"{best:+.1f}", f"{AGREEING * agreeing:+.1f}", str(agreeing))
+
+
+def _combination(key: tuple[str, ...]) -> Message | str:
+    """`` (+5.0 strongest, +0.5 for 1 more that agrees)`` (:func:`_combination_key`); empty for one clue."""
+    if not key:
+        return ""
+    if len(key) == 1:
+        return Message(N_(" (%(best)s strongest)"), best=key[0])
+    best, more, count = key
+    return Message(
+        N_(" (%(best)s strongest, %(more)s for %(count)s more that agrees)")
+        if count == "1"
+        else N_(" (%(best)s strongest, %(more)s for %(count)s more that agree)"),
+        best=best,
+        more=more,
+        count=int(count),
+    )
+
+
+def _term(term: tuple[str, ...]) -> Message:
+    """A term of the log-odds: (message id, weight, then the average's weights or the combination's key)."""
+    if term[0] == INVOICES_TERM:
+        return Message(INVOICES_TERM, weight=term[1], weights=term[2])
+    return Message(term[0], weight=term[1], combination=_combination(term[2:]))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _log_odds(score: str, invoice: tuple[str, ...], customer: tuple[str, ...], amount: str) -> Message:
+    """``log-odds +11.5: prior -6.0, invoice +8.0, customer +5.5 (+5.0 strongest, ...), amount +4.0``."""
+    return Message(
+        N_("log-odds %(score)s: prior %(prior)s, %(invoice)s, %(customer)s, amount %(amount)s"),
+        score=score,
+        prior=f"{PRIOR:+.1f}",
+        invoice=_term(invoice),
+        customer=_term(customer),
+        amount=amount,
+    )
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _confidence(confidence: str, score: str) -> Message:
+    """``confidence 0.9999 (log-odds +11.5)``."""
+    return Message(N_("confidence %(confidence)s (log-odds %(score)s)"), confidence=confidence, score=score)
 
 
 @dataclass
@@ -534,9 +661,9 @@ class Combiner:
         found: Found,
         lines: list[ProposalLine],
         amount_weight: float,
-        amount_reason: str,
+        amount_reason: Message,
         method: str,
-        notes: Sequence[tuple[str, float | None]] = (),
+        notes: Sequence[tuple[Message, float | None]] = (),
     ) -> MatchProposal:
         """``notes``: further clues about the amount (a learned fee, a stated discount, the chance of a
         coincidence), each a sentence with its part of ``amount_weight`` (None: no part of it)."""
@@ -547,12 +674,12 @@ class Combiner:
             for ln in lines
             if ln.kind == "payment" or (ln.kind == "credit_note" and found.invoices.get(ln.invoice_id))
         ]
-        reasons: list[str] = []
+        reasons: list[Message | str] = []
         ref_weights = [found.invoice_weight(ln.invoice_id) for ln in payments]
         ref_part = sum(ref_weights) / len(ref_weights) if ref_weights else 0.0
         for ln in payments:
             for ev in found.invoices.get(ln.invoice_id, ()):
-                reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
+                reasons.append(ev.weighed())
         owners = {book.invoices[ln.invoice_id].customer_id for ln in lines if ln.kind != "write_off"}
         groups = {self._group(book, c) for c in owners}
         cust_part = 0.0
@@ -567,38 +694,67 @@ class Combiner:
                 if parent is not None and parent.parent_id:
                     cust_part = max(0.0, found.customer_weight(parent.parent_id, payer_only=True) - 0.5)
                     if cust_part:
-                        cust_label = "customer's parent (-0.5)"
-                        children = ", ".join(ordered[:-1]) + " and " + ordered[-1] if len(ordered) > 1 else best
-                        reasons.append(f"paid by {parent.parent_id}, the parent company of {children}")
+                        cust_label = "parent"
+                        children: Message | str = (
+                            Message(
+                                N_("%(first)s and %(last)s"), first=Join(tuple(ordered[:-1]), ", "), last=ordered[-1]
+                            )
+                            if len(ordered) > 1
+                            else best
+                        )
+                        reasons.append(
+                            Message(
+                                N_("paid by %(parent)s, the parent company of %(children)s"),
+                                parent=parent.parent_id,
+                                children=children,
+                            )
+                        )
             for ev in found.customers.get(best, ()):
                 if not ev.implied:
-                    reasons.append(f"{ev.reason} ({ev.weight:+.1f})")
+                    reasons.append(ev.weighed())
         else:
             cust_part = W_MIXED_CUSTOMERS
-            cust_label = "mixed customers"
-            reasons.append(f"invoices of different customers ({', '.join(sorted(owners))}) ({W_MIXED_CUSTOMERS:+.1f})")
+            cust_label = "mixed"
+            reasons.append(
+                weighed(
+                    Message(
+                        N_("invoices of different customers (%(customers)s)"),
+                        customers=Join(tuple(sorted(owners)), ", "),
+                    ),
+                    W_MIXED_CUSTOMERS,
+                )
+            )
         noted = sum(w for _, w in notes if w is not None)
-        reasons.append(f"{amount_reason} ({amount_weight - noted:+.1f})")
-        reasons.extend(note if w is None else f"{note} ({w:+.1f})" for note, w in notes)
+        reasons.append(weighed(amount_reason, amount_weight - noted))
+        reasons.extend(note if w is None else weighed(note, w) for note, w in notes)
         score = PRIOR + ref_part + cust_part + amount_weight
         # How the clues above add up, so that a reader can check the number: clues about one invoice
         # (or one customer) overlap, so only the strongest counts in full (Found._combined).
         if len(ref_weights) > 1:
-            invoice_term = f"invoices {ref_part:+.1f} (average of {', '.join(f'{w:+.1f}' for w in ref_weights)})"
+            invoice_term: tuple[str, ...] = (
+                INVOICES_TERM,
+                f"{ref_part:+.1f}",
+                ", ".join(f"{w:+.1f}" for w in ref_weights),
+            )
         else:
-            invoice_term = f"invoice {ref_part:+.1f}" + (
-                _combination(found.invoices.get(payments[0].invoice_id, ())) if payments else ""
+            invoice_term = (
+                INVOICE_TERM,
+                f"{ref_part:+.1f}",
+                *(_combination_key(found.invoices.get(payments[0].invoice_id, ())) if payments else ()),
             )
         customer_evs = [ev for ev in found.customers.get(best, ()) if not ev.implied] if len(groups) == 1 else []
-        terms = [
-            f"prior {PRIOR:+.1f}",
-            invoice_term,
-            f"{cust_label} {cust_part:+.1f}{_combination(customer_evs)}",
-            f"amount {amount_weight:+.1f}",
-        ]
-        reasons.append(f"log-odds {score:+.1f}: {', '.join(terms)}")
-        reasons.append(f"confidence {sigmoid(score):.4f} (log-odds {score:+.1f})")
-        return MatchProposal(lines, round(sigmoid(score), 6), method, reasons)
+        said_score = f"{score:+.1f}"
+        reasons.append(
+            _log_odds(
+                said_score,
+                invoice_term,
+                (CUSTOMER_TERMS[cust_label], f"{cust_part:+.1f}", *_combination_key(customer_evs)),
+                f"{amount_weight:+.1f}",
+            )
+        )
+        confidence = sigmoid(score)
+        reasons.append(_confidence(f"{confidence:.4f}", said_score))
+        return MatchProposal(lines, round(confidence, 6), method, reasons)
 
     @staticmethod
     def _group(book: OpenItems, customer_id: str) -> str:
@@ -616,7 +772,7 @@ class Combiner:
         credit = {c: book.remaining(c) for c in credits}
         deducted = sum(credit.values(), ZERO)
         total = sum(rem.values(), ZERO) + deducted
-        numbers = ", ".join(book.invoices[i].number for i in named) + _less_credits(book, credit)
+        numbers = _less_credits(book, ", ".join(book.invoices[i].number for i in named), credit)
         out: list[MatchProposal] = []
         credit_lines = [ProposalLine(c, credit[c], "credit_note") for c in credit]
         full = [ProposalLine(i, rem[i]) for i in named] + credit_lines
@@ -628,7 +784,11 @@ class Combiner:
                     found,
                     full,
                     W_EXACT,
-                    f"amount {amount} {receipt.currency} equals the open total of {numbers}",
+                    Message(
+                        N_("amount %(amount)s equals the open total of %(invoices)s"),
+                        amount=_money(amount, receipt.currency),
+                        invoices=numbers,
+                    ),
                     "reference",
                 )
             )
@@ -646,7 +806,14 @@ class Combiner:
             # A payment of several invoices is where credit notes are netted (one the book does not hold
             # leaves a shortfall of any size, a round one too): a fee larger than a receiving bank's own,
             # not seen before from this payer, is a good guess there, not a proof.
-            doubt = [(f"{len(named)} invoices named: the shortfall may be a credit note netted", W_FEE_NETTED)]
+            doubt = [
+                (
+                    Message(
+                        N_("%(count)s invoices named: the shortfall may be a credit note netted"), count=len(named)
+                    ),
+                    W_FEE_NETTED,
+                )
+            ]
         if fee is not None:
             # Were the payment a part payment or a deduction, its shortfall would fall anywhere up to the
             # total: the chance it is one of the `values` shortfalls this kind of fee can be.
@@ -659,10 +826,15 @@ class Combiner:
                 min(W_FEE_ODD if fee.kind == "odd" else W_FEE, chance_weight(chance))
                 + fee.weight
                 + sum(w for _, w in doubt if w is not None),
-                f"amount {amount} is {short} short of the open total {total} of {numbers}: "
-                + ("an odd shortfall, written off" if fee.kind == "odd" else "a bank fee, written off"),
+                _short_of(
+                    amount,
+                    short,
+                    total,
+                    numbers,
+                    ODD_SHORTFALL if fee.kind == "odd" else BANK_FEE_SHORTFALL,
+                ),
                 "reference+fee",
-                [*fee.notes, *doubt, (_by_chance(chance, "a part payment or deduction"), None)],
+                [*fee.notes, *doubt, (_by_chance(chance), None)],
             )
             proposal.automatic = fee.automatic and not doubt
             out.append(proposal)
@@ -688,9 +860,9 @@ class Combiner:
                     found,
                     self._with_write_off(full, *discount.write_offs),
                     weight,
-                    f"amount {amount} is {short} short of the open total {total} of {numbers}: " + discount.sentence,
+                    _short_of(amount, short, total, numbers, discount.sentence),
                     "reference+discount" if discount.fee is None else "reference+discount+fee",
-                    [*discount.notes, *said, (_by_chance(chance, "a part payment or deduction"), None)],
+                    [*discount.notes, *said, (_by_chance(chance), None)],
                 )
                 proposal.automatic = discount.automatic and not said
                 out.append(proposal)
@@ -702,7 +874,12 @@ class Combiner:
                     found,
                     [ProposalLine(named[0], amount)],
                     W_PARTIAL,
-                    f"amount {amount} pays part of the open {total} of {numbers}",
+                    Message(
+                        N_("amount %(amount)s pays part of the open %(total)s of %(invoices)s"),
+                        amount=_money(amount),
+                        total=_money(total),
+                        invoices=numbers,
+                    ),
                     "reference+partial",
                     said,
                 )
@@ -730,7 +907,7 @@ class Combiner:
                 if sol_total != net:
                     lines = self._with_write_off(lines, sol_total - net)
                 lines += credit_lines
-                picked = ", ".join(book.invoices[i].number for i in sol) + _less_credits(book, credit)
+                picked = _less_credits(book, ", ".join(book.invoices[i].number for i in sol), credit)
                 proposal = self._score(
                     receipt,
                     book,
@@ -739,9 +916,17 @@ class Combiner:
                     max(min(W_REF_SUBSET, chance_weight(chance)), W_REF_SUBSET + W_AMBIGUOUS)
                     if not penalty
                     else W_REF_SUBSET + penalty,
-                    f"of the invoices named, {picked} add up to the amount {amount}"
-                    + (" less a bank fee" if sol_total != net else "")
-                    + f"; {_about(chance)} sets of the {len(named)} named could add up to this by chance",
+                    Message(
+                        N_(
+                            "of the invoices named, %(invoices)s add up to the amount %(amount)s%(fee)s; "
+                            "%(chance)s sets of the %(count)s named could add up to this by chance"
+                        ),
+                        invoices=picked,
+                        amount=_money(amount),
+                        fee=LESS_A_BANK_FEE if sol_total != net else "",
+                        chance=_about(chance),
+                        count=len(named),
+                    ),
                     "reference+subset",
                 )
                 # Paying some of the invoices named and writing off a shortfall besides are two departures
@@ -768,12 +953,13 @@ class Combiner:
                 others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in credit}
                 need = _cents(amount - total)
                 found_sets, complete, chance = self._sets_less_credits(pool, need, need, others)
-                note, weight, values = "", W_SUBSET - 1.0, 1
+                note: Message | str = ""
+                weight, values = W_SUBSET - 1.0, 1
                 if not found_sets and self.fee_tolerance > 0:
                     found_sets, complete, chance = self._sets_less_credits(
                         pool, need + 1, need + _cents(self.fee_tolerance), {}, values=int(self.fee_tolerance * 2)
                     )
-                    note, weight, values = " less a bank fee", W_SUBSET - 2.0, int(self.fee_tolerance * 2)
+                    note, weight, values = LESS_A_BANK_FEE, W_SUBSET - 2.0, int(self.fee_tolerance * 2)
                 for sol, deduct in found_sets:
                     lines = full + [ProposalLine(i, book.remaining(i)) for i in sol]
                     paid = sum((ln.amount for ln in lines), ZERO) + sum((others[c] for c in deduct), ZERO)
@@ -782,8 +968,11 @@ class Combiner:
                             continue
                         lines = self._with_write_off(lines, paid - amount)
                     lines += [ProposalLine(c, others[c], "credit_note") for c in deduct]
-                    extra = ", ".join(book.invoices[i].number for i in sol) + _less_credits(
-                        book, {c: others[c] for c in deduct}, named=False
+                    extra = _less_credits(
+                        book,
+                        ", ".join(book.invoices[i].number for i in sol),
+                        {c: others[c] for c in deduct},
+                        named=False,
                     )
                     unique = len(found_sets) == 1 and complete
                     penalty = 0.0 if unique else W_AMBIGUOUS
@@ -793,10 +982,21 @@ class Combiner:
                         found,
                         lines,
                         max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + penalty,
-                        f"{numbers} named, and {extra} of the same customer make up the rest of {amount}{note}; "
-                        f"{len(sol)} unnamed among {len(pool)} open invoices: {_about(chance)} sets could make up "
-                        "the rest by chance"
-                        + ("" if complete else " (the search could not rule out others: a suggestion only)"),
+                        Message(
+                            N_(
+                                "%(invoices)s named, and %(others)s of the same customer make up the rest of "
+                                "%(amount)s%(fee)s; %(count)s unnamed among %(pool)s open invoices: %(chance)s sets "
+                                "could make up the rest by chance%(caveat)s"
+                            ),
+                            invoices=numbers,
+                            others=extra,
+                            amount=_money(amount),
+                            fee=note,
+                            count=len(sol),
+                            pool=len(pool),
+                            chance=_about(chance),
+                            caveat="" if complete else NOT_RULED_OUT,
+                        ),
                         "reference+subset",
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
@@ -808,7 +1008,15 @@ class Combiner:
                     found,
                     full,
                     W_OVERPAID,
-                    f"amount {amount} exceeds the open total {total} of {numbers}: the rest would stay unapplied",
+                    Message(
+                        N_(
+                            "amount %(amount)s exceeds the open total %(total)s of %(invoices)s: "
+                            "the rest would stay unapplied"
+                        ),
+                        amount=_money(amount),
+                        total=_money(total),
+                        invoices=numbers,
+                    ),
                     "reference+overpaid",
                 )
                 overpaid.automatic = False
@@ -835,7 +1043,7 @@ class Combiner:
         """How ``short`` reads as a bank fee on a payment of ``paid`` for ``due``, or None where it cannot be one."""
         if short <= 0 or short > self.fee_tolerance or short > due * FEE_MAX_SHARE:
             return None
-        notes: list[tuple[str, float | None]] = []
+        notes: list[tuple[Message, float | None]] = []
         units = max(int(self.fee_tolerance), 1)
         weight = 0.0
         automatic = True
@@ -846,8 +1054,20 @@ class Combiner:
             times = known[short]
             notes.append(
                 (
-                    f"{customer.id}'s bank deducted {short} {currency} before "
-                    f"(on {times} earlier payment{'s' if times != 1 else ''} matched): the fee it charges",
+                    Message(
+                        N_(
+                            "%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payment matched): "
+                            "the fee it charges"
+                        )
+                        if times == 1
+                        else N_(
+                            "%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payments matched): "
+                            "the fee it charges"
+                        ),
+                        customer=customer.id,
+                        fee=_money(short, currency),
+                        count=times,
+                    ),
                     W_FEE_LEARNED,
                 )
             )
@@ -855,7 +1075,17 @@ class Combiner:
             kind, values = "tariff", units * len(TARIFF_CENTS)
         elif (percent := _fee_percent(short, due, paid)) is not None:
             kind, values = "percent", 2 * len(FEE_PERCENTS)
-            notes.append((f"{short} is {percent[0]}% of {percent[1]}: a charge levied as a percentage", None))
+            notes.append(
+                (
+                    Message(
+                        N_("%(fee)s is %(percent)s%% of %(base)s: a charge levied as a percentage"),
+                        fee=_money(short),
+                        percent=percent[0],
+                        base=_money(percent[1]),
+                    ),
+                    None,
+                )
+            )
         elif short > due * FEE_LARGE_SHARE:
             # An odd amount of more than a tenth of what was due is a deduction or a part payment far more
             # often than a converted fee: no fee reading to rival the part payment.
@@ -864,7 +1094,16 @@ class Combiner:
             kind, values, automatic = "odd", units * 100, False
         if short > due * FEE_LARGE_SHARE:
             weight += W_FEE_LARGE
-            notes.append((f"a fee of {short} is more than a tenth of the {due} due", W_FEE_LARGE))
+            notes.append(
+                (
+                    Message(
+                        N_("a fee of %(fee)s is more than a tenth of the %(due)s due"),
+                        fee=_money(short),
+                        due=_money(due),
+                    ),
+                    W_FEE_LARGE,
+                )
+            )
         return FeeFit(kind, values, weight, automatic, tuple(notes))
 
     def _discount(
@@ -891,7 +1130,7 @@ class Combiner:
         if not exact and stated.rate is not None and guess:  # the rate stated does not fit: a usual one may
             tried = _discounts(amounts, DISCOUNT_RATES)
             exact = [(rate, basis, d) for rate, basis, d in tried if d == short]
-        notes: list[tuple[str, float | None]] = []
+        notes: list[tuple[Message, float | None]] = []
         if exact:
             rate, basis, d = exact[0]
             weight = self._discount_said(stated, rate, notes)
@@ -902,7 +1141,11 @@ class Combiner:
                 len(tried),
                 weight,
                 not (stated.rate is not None and stated.rate != rate),
-                f"exactly a cash discount (Skonto) of {rate}%, written off (worked out on {basis})",
+                Message(
+                    N_("exactly a cash discount (Skonto) of %(rate)s%%, written off (worked out on %(basis)s)"),
+                    rate=rate,
+                    basis=basis,
+                ),
                 tuple(notes),
             )
         if not (with_fee and stated.word):
@@ -918,7 +1161,7 @@ class Combiner:
         rate, basis, d, fee = combos[0]
         weight = self._discount_said(stated, rate, notes) + fee.weight + W_FEE_AND_DISCOUNT
         notes.extend(fee.notes)
-        notes.append(("a discount and a bank fee besides: two departures from the invoices", W_FEE_AND_DISCOUNT))
+        notes.append((DISCOUNT_AND_FEE, W_FEE_AND_DISCOUNT))
         return DiscountFit(
             rate,
             short - d,
@@ -926,25 +1169,41 @@ class Combiner:
             len(tried) * fee.values,
             weight,
             fee.automatic and not (stated.rate is not None and stated.rate != rate),
-            f"a cash discount (Skonto) of {rate}% on {basis} ({d}) and a bank fee of {short - d}, both written off",
+            Message(
+                N_(
+                    "a cash discount (Skonto) of %(rate)s%% on %(basis)s (%(discount)s) and a bank fee of %(fee)s, "
+                    "both written off"
+                ),
+                rate=rate,
+                basis=basis,
+                discount=_money(d),
+                fee=_money(short - d),
+            ),
             tuple(notes),
         )
 
     @staticmethod
-    def _discount_said(stated: Stated, rate: Decimal, notes: list[tuple[str, float | None]]) -> float:
+    def _discount_said(stated: Stated, rate: Decimal, notes: list[tuple[Message, float | None]]) -> float:
         if stated.rate is not None and stated.rate == rate:
-            notes.append((f"the text states {rate}% {stated.word}", W_DISCOUNT_SAID))
+            notes.append(
+                (Message(N_("the text states %(rate)s%% %(word)s"), rate=rate, word=stated.word), W_DISCOUNT_SAID)
+            )
             return W_DISCOUNT_SAID
         if stated.rate is not None:
             notes.append(
                 (
-                    f"the text states {stated.rate}% {stated.word}, but {rate}% explains the shortfall",
+                    Message(
+                        N_("the text states %(stated)s%% %(word)s, but %(rate)s%% explains the shortfall"),
+                        stated=stated.rate,
+                        word=stated.word,
+                        rate=rate,
+                    ),
                     W_DISCOUNT_OTHER_RATE,
                 )
             )
             return W_DISCOUNT_OTHER_RATE
         if stated.word:
-            notes.append((f"the text speaks of a discount ({stated.word})", W_DISCOUNT_WORD))
+            notes.append((Message(N_("the text speaks of a discount (%(word)s)"), word=stated.word), W_DISCOUNT_WORD))
             return W_DISCOUNT_WORD
         return 0.0
 
@@ -995,13 +1254,27 @@ class Combiner:
                         found,
                         [ProposalLine(i, amount)],
                         W_SINGLE + penalty,
-                        f"amount {amount} {receipt.currency} equals the open amount of "
-                        f"{book.invoices[i].number}"
-                        + (
-                            f", one of {len(exact)} such invoices"
-                            if len(exact) > 1
-                            else ", the only such invoice of the customer"
-                            + (", but two others add up to it as well" if pair else "")
+                        Message(
+                            N_(
+                                "amount %(amount)s equals the open amount of %(number)s, one of %(count)s such invoices"
+                            ),
+                            amount=_money(amount, receipt.currency),
+                            number=book.invoices[i].number,
+                            count=len(exact),
+                        )
+                        if len(exact) > 1
+                        else Message(
+                            N_(
+                                "amount %(amount)s equals the open amount of %(number)s, the only such invoice of the "
+                                "customer, but two others add up to it as well"
+                            )
+                            if pair
+                            else N_(
+                                "amount %(amount)s equals the open amount of %(number)s, "
+                                "the only such invoice of the customer"
+                            ),
+                            amount=_money(amount, receipt.currency),
+                            number=book.invoices[i].number,
                         ),
                         "amount",
                     )
@@ -1015,8 +1288,15 @@ class Combiner:
                         found,
                         [ProposalLine(i, rem[i]) for i in pair],
                         W_SINGLE + W_AMBIGUOUS,
-                        f"{numbers} add up to the amount {amount}, which one other open invoice "
-                        f"({book.invoices[exact[0]].number}) equals as well",
+                        Message(
+                            N_(
+                                "%(invoices)s add up to the amount %(amount)s, "
+                                "which one other open invoice (%(number)s) equals as well"
+                            ),
+                            invoices=numbers,
+                            amount=_money(amount),
+                            number=book.invoices[exact[0]].number,
+                        ),
                         "amount+subset",
                     )
                 )
@@ -1029,7 +1309,7 @@ class Combiner:
         credits = self._credits(book, customer_id, receipt.currency)
         found_sets, complete, chance = self._sets_less_credits(items, target, target, credits, smallest=2)
         weight = W_SUBSET
-        note = ""
+        note: Message | str = ""
         if not found_sets and self.fee_tolerance > 0:
             found_sets, complete, chance = self._sets_less_credits(
                 items,
@@ -1039,7 +1319,7 @@ class Combiner:
                 smallest=2,
                 values=int(self.fee_tolerance * 2),  # the round fees (whole and half units) within the tolerance
             )
-            weight, note = W_SUBSET - 1.5, " less a bank fee"
+            weight, note = W_SUBSET - 1.5, LESS_A_BANK_FEE
         if not found_sets:
             return out
         unique = len(found_sets) == 1 and complete
@@ -1051,10 +1331,10 @@ class Combiner:
                     continue
                 lines = self._with_write_off(lines, total - amount)
             lines += [ProposalLine(c, credits[c], "credit_note") for c in deduct]
-            numbers = ", ".join(book.invoices[i].number for i in sol) + _less_credits(
-                book, {c: credits[c] for c in deduct}, named=False
+            set_numbers: Message | str = _less_credits(
+                book, ", ".join(book.invoices[i].number for i in sol), {c: credits[c] for c in deduct}, named=False
             )
-            why = "the only set" if unique else "a set" + ("" if complete else " (search cut short)")
+            why = THE_ONLY_SET if unique else A_SET if complete else A_SET_CUT_SHORT
             # A set that may well be a coincidence weighs as little as one of two sets that fit, no less:
             # it is still the best guess to show finance. The only set, of the exact amount, that fewer
             # than FIT_CHANCE_AUTO sets would match by chance is as sure as one invoice of the amount.
@@ -1066,10 +1346,21 @@ class Combiner:
                 found,
                 lines,
                 w,
-                f"{numbers}: {why} of the customer's open invoices adding up to {amount}{note}; "
-                f"a set of {len(sol)} among {len(pool)} open invoices: {_about(chance)} sets could add up to "
-                "this amount by chance"
-                + ("" if complete else " (the search could not rule out others: a suggestion only)"),
+                Message(
+                    N_(
+                        "%(invoices)s: %(which)s of the customer's open invoices adding up to %(amount)s%(fee)s; "
+                        "a set of %(count)s among %(pool)s open invoices: %(chance)s sets could add up to this "
+                        "amount by chance%(caveat)s"
+                    ),
+                    invoices=set_numbers,
+                    which=why,
+                    amount=_money(amount),
+                    fee=note,
+                    count=len(sol),
+                    pool=len(pool),
+                    chance=_about(chance),
+                    caveat="" if complete else NOT_RULED_OUT,
+                ),
                 "amount+subset",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
@@ -1086,7 +1377,17 @@ class Combiner:
         stated = _stated(receipt.texts())
         widest = max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50)  # a discount with a fee besides
         fits: list[
-            tuple[int, Decimal, tuple[Decimal, ...], int, float, bool, str, tuple[tuple[str, float | None], ...], str]
+            tuple[
+                int,
+                Decimal,
+                tuple[Decimal, ...],
+                int,
+                float,
+                bool,
+                Message,
+                tuple[tuple[Message, float | None], ...],
+                str,
+            ]
         ] = []
         for i, r in rem.items():
             short = r - amount
@@ -1103,7 +1404,7 @@ class Combiner:
                         fee.values,
                         fee.weight + sum(w for _, w in doubt if w is not None),
                         fee.automatic and not doubt,
-                        f"less a bank fee of {short}",
+                        Message(N_("less a bank fee of %(fee)s"), fee=_money(short)),
                         (*fee.notes, *doubt),
                         "amount+fee",
                     )
@@ -1119,8 +1420,18 @@ class Combiner:
                         discount.values,
                         discount.weight,
                         discount.automatic,
-                        f"less a cash discount (Skonto) of {discount.rate}% ({discount.write_offs[0]})"
-                        + (f" and a bank fee of {discount.fee}" if discount.fee is not None else ""),
+                        Message(
+                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s)"),
+                            rate=discount.rate,
+                            discount=_money(discount.write_offs[0]),
+                        )
+                        if discount.fee is None
+                        else Message(
+                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s) and a bank fee of %(fee)s"),
+                            rate=discount.rate,
+                            discount=_money(discount.write_offs[0]),
+                            fee=_money(discount.fee),
+                        ),
                         discount.notes,
                         "amount+discount" if discount.fee is None else "amount+discount+fee",
                     )
@@ -1146,15 +1457,32 @@ class Combiner:
                 found,
                 self._with_write_off([ProposalLine(i, rem[i])], *parts),
                 own[k] + W_AMBIGUOUS * rivals + (W_DEDUCTION_SAID if said else 0.0),
-                f"amount {amount} is {number}'s open {rem[i]} {what}"
-                + (f", one of {rivals + 1} invoices that fit about as well" if rivals else ""),
+                Message(
+                    N_(
+                        "amount %(amount)s is %(number)s's open %(open)s %(how)s, "
+                        "one of %(count)s invoices that fit about as well"
+                    )
+                    if rivals
+                    else N_("amount %(amount)s is %(number)s's open %(open)s %(how)s"),
+                    amount=_money(amount),
+                    number=number,
+                    open=_money(rem[i]),
+                    how=what,
+                    count=rivals + 1,
+                ),
                 method,
                 [
                     *notes,
                     *said,
                     (
-                        f"{_about(chances[k])} of the customer's {len(pool)} open invoices could fit such a shortfall "
-                        "by chance",
+                        Message(
+                            N_(
+                                "%(chance)s of the customer's %(count)s open invoices "
+                                "could fit such a shortfall by chance"
+                            ),
+                            chance=_about(chances[k]),
+                            count=len(pool),
+                        ),
                         None,
                     ),
                 ],
@@ -1221,7 +1549,7 @@ class Combiner:
         owner: str,
         full: list[ProposalLine],
         total: Decimal,
-        numbers: str,
+        numbers: Message | str,
         named: dict[int, Decimal],
     ) -> list[MatchProposal]:
         """The invoices named less one or more of the customer's open credit notes the payment does not
@@ -1242,17 +1570,31 @@ class Combiner:
         weight = W_EXACT - 0.5
         out = []
         for sol in solutions:
-            less = _less_credits(book, {c: others[c] for c in sol}, named=False)
+            less = _less_credits(book, numbers, {c: others[c] for c in sol}, named=False)
             proposal = self._score(
                 receipt,
                 book,
                 found,
                 full + [ProposalLine(c, others[c], "credit_note") for c in sol],
                 max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS) if unique else weight + W_AMBIGUOUS,
-                f"amount {receipt.amount} {receipt.currency} equals the open total of {numbers}{less}; "
-                f"{'the only' if unique else 'a'} set of the customer's {len(others)} open credit notes that makes up "
-                f"the difference: {_about(coincidences)} sets could make it up by chance, and a short payment deducts "
-                f"credit notes it does not name at odds of {CREDIT_ODDS:g} to 1",
+                Message(
+                    N_(
+                        "amount %(amount)s equals the open total of %(invoices)s; the only set of the customer's "
+                        "%(count)s open credit notes that makes up the difference: %(chance)s sets could make it up "
+                        "by chance, and a short payment deducts credit notes it does not name at odds of %(odds)s to 1"
+                    )
+                    if unique
+                    else N_(
+                        "amount %(amount)s equals the open total of %(invoices)s; a set of the customer's "
+                        "%(count)s open credit notes that makes up the difference: %(chance)s sets could make it up "
+                        "by chance, and a short payment deducts credit notes it does not name at odds of %(odds)s to 1"
+                    ),
+                    amount=_money(receipt.amount, receipt.currency),
+                    invoices=less,
+                    count=len(others),
+                    chance=_about(coincidences),
+                    odds=f"{CREDIT_ODDS:g}",
+                ),
                 "reference+credit",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
@@ -1296,7 +1638,7 @@ class FeeFit:
     values: int
     weight: float
     automatic: bool
-    notes: tuple[tuple[str, float | None], ...]
+    notes: tuple[tuple[Message, float | None], ...]
 
 
 @dataclass(frozen=True)
@@ -1309,8 +1651,8 @@ class DiscountFit:
     values: int
     weight: float
     automatic: bool
-    sentence: str
-    notes: tuple[tuple[str, float | None], ...]
+    sentence: Message
+    notes: tuple[tuple[Message, float | None], ...]
 
 
 @dataclass(frozen=True)
@@ -1359,41 +1701,84 @@ def _stated(texts: Sequence[str]) -> Stated:
     return _stated_in(tuple(texts))
 
 
-def _discount_said_notes(stated: Stated) -> list[tuple[str, float | None]]:
+def _discount_said_notes(stated: Stated) -> list[tuple[Message, float | None]]:
     if not stated.word:
         return []
-    said = f"{stated.rate}% {stated.word}" if stated.rate is not None else stated.word
-    return [(f"the text states a discount ({said}): the shortfall is not a bank fee alone", W_DISCOUNT_OTHER_RATE)]
+    return [
+        (
+            Message(
+                N_("the text states a discount (%(rate)s%% %(word)s): the shortfall is not a bank fee alone"),
+                rate=stated.rate,
+                word=stated.word,
+            )
+            if stated.rate is not None
+            else Message(
+                N_("the text states a discount (%(word)s): the shortfall is not a bank fee alone"), word=stated.word
+            ),
+            W_DISCOUNT_OTHER_RATE,
+        )
+    ]
 
 
-def _deduction_notes(stated: Stated) -> list[tuple[str, float | None]]:
+def _deduction_notes(stated: Stated) -> list[tuple[Message, float | None]]:
     if not stated.deduction:
         return []
     return [
         (
-            f"the text states a deduction ({stated.deduction}): the shortfall is for finance to book, "
-            "not a bank fee or a discount to write off",
+            Message(
+                N_(
+                    "the text states a deduction (%(word)s): the shortfall is for finance to book, "
+                    "not a bank fee or a discount to write off"
+                ),
+                word=stated.deduction,
+            ),
             W_DEDUCTION_SAID,
         )
     ]
 
 
-def _by_chance(chance: float, what: str) -> str:
-    return f"the chance that {what} leaves such a shortfall: {_about(chance)}"
+def _by_chance(chance: float) -> Message:
+    return Message(
+        N_("the chance that a part payment or deduction leaves such a shortfall: %(chance)s"), chance=_about(chance)
+    )
 
 
-def _discounts(amounts: Sequence[Decimal], rates: Sequence[Decimal]) -> list[tuple[Decimal, str, Decimal]]:
+def _short_of(amount: Decimal, short: Decimal, total: Decimal, numbers: Message | str, explanation: Message) -> Message:
+    """``amount 100.00 is 2.50 short of the open total 102.50 of INV-1: a bank fee, written off``."""
+    return Message(
+        N_("amount %(amount)s is %(short)s short of the open total %(total)s of %(invoices)s: %(explanation)s"),
+        amount=_money(amount),
+        short=_money(short),
+        total=_money(total),
+        invoices=numbers,
+        explanation=explanation,
+    )
+
+
+ODD_SHORTFALL = Message(N_("an odd shortfall, written off"))
+BANK_FEE_SHORTFALL = Message(N_("a bank fee, written off"))
+LESS_A_BANK_FEE = Message(N_(" less a bank fee"))
+NOT_RULED_OUT = Message(N_(" (the search could not rule out others: a suggestion only)"))
+THE_ONLY_SET = Message(N_("the only set"))
+A_SET = Message(N_("a set"))
+A_SET_CUT_SHORT = Message(N_("a set (search cut short)"))
+DISCOUNT_AND_FEE = Message(N_("a discount and a bank fee besides: two departures from the invoices"))
+ON_THE_TOTAL = Message(N_("the total"))
+ON_EACH_INVOICE = Message(N_("each invoice"))
+
+
+def _discounts(amounts: Sequence[Decimal], rates: Sequence[Decimal]) -> list[tuple[Decimal, Message, Decimal]]:
     """Each rate's discount on ``amounts``: on their total and, for several, on each rounded (rate, basis, discount)."""
     cent = Decimal("0.01")
     total = sum(amounts, ZERO)
-    out: list[tuple[Decimal, str, Decimal]] = []
+    out: list[tuple[Decimal, Message, Decimal]] = []
     for rate in rates:
         on_total = (total * rate / 100).quantize(cent, ROUND_HALF_UP)
-        out.append((rate, "the total", on_total))
+        out.append((rate, ON_THE_TOTAL, on_total))
         if len(amounts) > 1:
             each = sum(((a * rate / 100).quantize(cent, ROUND_HALF_UP) for a in amounts), ZERO)
             if each != on_total:
-                out.append((rate, "each invoice", each))
+                out.append((rate, ON_EACH_INVOICE, each))
     return out
 
 
@@ -1427,12 +1812,24 @@ def _searched_sizes(pool: int, max_size: int, smallest: int) -> range:
     return range(smallest, min(largest, pool) + 1)
 
 
-def _less_credits(book: OpenItems, credit: dict[int, Decimal], *, named: bool = True) -> str:
-    """The credit notes deducted, in words: `` less credit note GS-7 (-30.00)``; empty for none."""
+#: ``INV-1, INV-2 less credit note GS-7 (-30.00)``: by how many credit notes, and whether the payment names them.
+LESS_CREDITS = {
+    (False, True): N_("%(invoices)s less credit note %(credits)s"),
+    (True, True): N_("%(invoices)s less credit notes %(credits)s"),
+    (False, False): N_("%(invoices)s less credit note %(credits)s, not named"),
+    (True, False): N_("%(invoices)s less credit notes %(credits)s, not named"),
+}
+
+
+def _less_credits(
+    book: OpenItems, numbers: Message | str, credit: dict[int, Decimal], *, named: bool = True
+) -> Message | str:
+    """The invoices ``numbers`` less the credit notes deducted, in words: ``INV-1 less credit note GS-7
+    (-30.00)``; ``numbers`` alone for none."""
     if not credit:
-        return ""
+        return numbers
     listed = ", ".join(f"{book.invoices[c].number} ({amount})" for c, amount in credit.items())
-    return f" less credit note{'s' if len(credit) > 1 else ''} {listed}" + ("" if named else ", not named")
+    return Message(LESS_CREDITS[len(credit) > 1, named], invoices=numbers, credits=listed)
 
 
 def _round_fee(short: Decimal) -> bool:

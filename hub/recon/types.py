@@ -11,7 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from hub.i18n import Message
 
 LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
 APPLIED = ("payment", "credit_note")  # allocation kinds that make up a receipt's amount (not write-offs)
@@ -90,12 +93,18 @@ class MatchProposal:
     lines: list[ProposalLine]
     confidence: float
     method: str
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Message | str] = field(default_factory=list)
+    """Why, one sentence each: a :class:`hub.i18n.Message` (the run stores it with its English text, and
+    each reader sees it in their language) or an English sentence (a plugin's matcher may write one)."""
     automatic: bool = True
     """False for a proposal finance must always look at (an overpayment), whatever its confidence."""
 
     def key(self) -> tuple[tuple[int, Decimal, str], ...]:
         return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
+
+    def reason_texts(self, locale: str = "en") -> list[str]:
+        """The reasons in ``locale`` (English by default); a plain sentence as it is."""
+        return [reason if isinstance(reason, str) else reason.render(locale) for reason in self.reasons]
 
     @property
     def total(self) -> Decimal:
