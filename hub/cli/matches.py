@@ -214,10 +214,19 @@ def _proposals(allocations: Sequence[dict[str, Any]]) -> dict[tuple[Any, ...], l
 
 @matches_app.command("explain")
 @handled
-def matches_explain(receipt_ref: Receipt) -> None:
+def matches_explain(
+    receipt_ref: Receipt,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the evidence: en or zh_CN (the rest stays English).")
+    ] = "en",
+) -> None:
     """Why a receipt was matched (or not): every proposal with its evidence, how it adds up, and who did what."""
+    from hub.i18n import LOCALES
+
+    if lang not in LOCALES:
+        raise typer.BadParameter(f"the evidence is said in {' or '.join(LOCALES)}, not {lang!r}", param_hint="--lang")
     with session() as hub:
-        data = hub.matches.explain(receipt_ref)
+        data = hub.matches.explain(receipt_ref, locale=lang)
     if state.json:
         emit(data)
         return

@@ -124,7 +124,7 @@ def _detail(
 ) -> Response:
     hub = hub_of(request)
     locale = locale_for(request)
-    explained = hub.matches.explain(key)
+    explained = hub.matches.explain(key, locale=locale)
     row = _row(request, key)
     if customer is None and row is not None:
         customer = next((a["customer_id"] for a in row.get("allocations", [])), None)
