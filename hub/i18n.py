@@ -386,11 +386,9 @@ class Message(_English):
         return text, body
 
     def stored_json(self) -> str:
-        """:func:`stored` as compact JSON text, worked out once (see :func:`stored_json`)."""
-        said: str | None = self.__dict__.get("_stored_json")
-        if said is None:
-            said = self.__dict__["_stored_json"] = '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
-        return said
+        """:func:`stored` as compact JSON text (see :func:`stored_json`), made of the English and the JSON
+        body worked out once (not kept itself: a third copy of a clue's sentence for every clue a run holds)."""
+        return '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
 
     def to_json(self) -> dict[str, Any]:
         """``{"id": ..., "values": ...}``; the values' encoding is worked out once and shared by every copy
