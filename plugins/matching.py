@@ -230,7 +230,9 @@ class _Names:
         self.heads: dict[str, list[str]] = defaultdict(list)
         self.bigrams: dict[str, set[str]] = defaultdict(set)
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
-        self.seen: dict[tuple[str, bool], list[tuple[frozenset[str], float, Found_]]] = {}  # name -> lookups, this run
+        self.seen: dict[
+            tuple[str, bool], list[tuple[frozenset[str], float, NameFound]]
+        ] = {}  # name -> lookups, this run
         self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
         self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
         for c in book.customers.values():
@@ -336,18 +338,18 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
 #: What a name found is, as :func:`_find` says it: ``("name",)``, ``("legal", others)`` (the customer's
 #: name, legal form and all, ``others`` customers of the name registered otherwise), ``("cut", length)``,
 #: ``("short",)`` or ``("close", score)``: a key the reason is made from (:func:`_name_reason`).
-Found_ = tuple[str] | tuple[str, int] | tuple[str, str]
+NameFound = tuple[str] | tuple[str, int] | tuple[str, str]
 
 
-def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, Found_]]:
-    """Which customers a name is, how surely, and why (:data:`Found_`); once per name per run."""
+def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, NameFound]]:
+    """Which customers a name is, how surely, and why (:data:`NameFound`); once per name per run."""
     cached = names.seen.get((payer, cut))
     if cached is None:
         cached = names.seen[payer, cut] = _find(names, payer, cut)
     return cached
 
 
-def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, Found_]]:
+def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, NameFound]]:
     keys = name_keys(payer)
     if not keys:
         return []
@@ -436,7 +438,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
 
 
 #: What a name clue says, as a key its reason is made from (:func:`_said`): ``("name", subject, name,
-#: found, agent)`` (a name looked up: :data:`SUBJECTS`, :data:`Found_`, who pays for the party or None),
+#: found, agent)`` (a name looked up: :data:`SUBJECTS`, :data:`NameFound`, who pays for the party or None),
 #: ``("text-cn", text, name, alone)`` (a Chinese name in a text, alone as the party paid for or not),
 #: ``("text", text, marker)`` (a name in a text, after a word saying it is paid for, or "").
 Said = tuple[Any, ...]
@@ -474,7 +476,7 @@ def _said(said: Said) -> Message:
     return Message(N_("the text %(text)r names the customer"), text=text)
 
 
-def _name_reason(subject: Message, found: Found_) -> Message:
+def _name_reason(subject: Message, found: NameFound) -> Message:
     """``payer name 'ACME' is the customer's name``: what :func:`_find` found the name to be."""
     match found:
         case ("legal", int(others)):

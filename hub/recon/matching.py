@@ -298,20 +298,12 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
 # amounts hub.i18n.Amount (plain: "119.00 EUR", as before, in English), invoice numbers and customer
 # ids as they are.
 
-THEN = "%(reason)s%(more)s"
-"""A reason and what is said after it (`` (shared by 2 customers)``, ``, while ...``): each part is
-translated on its own, so this is no sentence to translate (not marked)."""
-
 WEIGHED = N_("%(reason)s (%(weight)s)")
 """A clue with its weight in log-odds: ``payer account ... is C-ACME's (+5.0)``."""
 
 
-def then(reason: Message | str, more: Message | str) -> Message:
-    """``reason`` followed by ``more`` (a qualification starting with its own punctuation)."""
-    return Message(THEN, reason=reason, more=more)
-
-
 def weighed(reason: Message | str, weight: float) -> Message:
+    """``reason`` with ``weight`` as the reasons write it (``+5.0``); a plugin's plain sentence too."""
     return _Weighed(WEIGHED, reason=reason, weight=f"{weight:+.1f}")
 
 
