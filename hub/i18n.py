@@ -386,9 +386,12 @@ class Message(_English):
         return text, body
 
     def stored_json(self) -> str:
-        """:func:`stored` as compact JSON text (see :func:`stored_json`), made of the English and the JSON
-        body worked out once (not kept itself: a third copy of a clue's sentence for every clue a run holds)."""
-        return '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
+        """:func:`stored` as compact JSON text (see :func:`stored_json`), worked out once: a clue's weighed
+        reason and the log-odds and confidence lines are each part of many proposals."""
+        said: str | None = self.__dict__.get("_stored_json")
+        if said is None:
+            said = self.__dict__["_stored_json"] = '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
+        return said
 
     def to_json(self) -> dict[str, Any]:
         """``{"id": ..., "values": ...}``; the values' encoding is worked out once and shared by every copy
