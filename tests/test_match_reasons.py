@@ -202,6 +202,9 @@ def test_the_json_text_a_run_stores_is_the_json_of_the_stored_reasons() -> None:
         ),
         Message("%(a)s", a=Amount(Decimal("-30.00"), None, True)),
         Message("no values, 100%"),
+        Message("%(a)s then %(b)s", a="1", b="2"),
+        Message("%(a)s then %(b)s", b="2", a="1"),  # the same id, its values named in another order
+        Message("%(a)s then %(b)s", a="1", b="2", c="unused"),
         "a plugin's plain sentence",
     ]
     text = stored_json(items)
