@@ -317,6 +317,11 @@ class Message(_English):
         fields["msgid"] = msgid
         fields["values"] = values
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its id and values only: not the English and JSON it may have worked out (a run's
+        blocks of decisions are pickled with their reasons, and said in English only at the write)."""
+        return (_restored, (type(self), self.msgid, self.values))
+
     def render(self, locale: str) -> str:
         if locale == DEFAULT_LOCALE:
             return self.english()
@@ -418,6 +423,11 @@ class Message(_English):
 
 
 Value = str | int | float | Decimal | Amount | Days | Day | Share | Join | Message
+
+
+def _restored(kind: type[Message], msgid: str, values: Mapping[str, Value]) -> Message:
+    """A message unpickled (:meth:`Message.__reduce__`)."""
+    return kind(msgid, **values)
 
 
 def _plain_number(value: float) -> str:

@@ -82,6 +82,16 @@ def _is_shared(reason: Message | str) -> TypeGuard[Message]:
 
 SHARED_BY = N_(" (shared by %(count)s customers)")
 
+
+def _content(reason: Message | str) -> Any:
+    """What a reason says, as a key (equal for reasons that read alike), without saying it: its id and
+    values, nested messages likewise (worked out during the matching, their English would be kept on the
+    run's cached clues for nothing)."""
+    if not isinstance(reason, Message):
+        return reason
+    return reason.msgid, tuple((name, _content(value)) for name, value in reason.values.items())  # type: ignore[arg-type]
+
+
 # -- payer account ---------------------------------------------------------------------------------
 
 W_ACCOUNT = 5.0
@@ -535,10 +545,10 @@ class PayerNameMatcher(EvidenceMatcher):
             return []
         account = _account_owners(receipt, book)
         out: list[Evidence] = []
-        shared: dict[str, list[Evidence]] = defaultdict(list)
+        shared: dict[Any, list[Evidence]] = defaultdict(list)
         for ev in who.evidence:
             if _is_shared(ev.reason):
-                shared[ev.reason.english()].append(ev)  # by its sentence: names found alike are one name
+                shared[_content(ev.reason)].append(ev)  # by what it says: names found alike are one name
             else:
                 out.append(ev)
         for evs in shared.values():

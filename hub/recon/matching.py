@@ -145,14 +145,8 @@ class Evidence:
     implied: bool = False
 
     def weighed(self) -> Message:
-        """The reason with the weight, as a proposal lists it (``... is C-ACME's (+5.0)``): made once, kept
-        on the clue (which is immutable, and part of every proposal it supports: a payer's name clue, of
-        every receipt of that payer), so its English and JSON are worked out once too."""
-        fields = self.__dict__
-        said: Message | None = fields.get("_weighed")
-        if said is None:
-            said = fields["_weighed"] = weighed(self.reason, self.weight)
-        return said
+        """The reason with the weight, as a proposal lists it (``... is C-ACME's (+5.0)``)."""
+        return weighed(self.reason, self.weight)
 
 
 @dataclass
