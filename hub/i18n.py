@@ -426,8 +426,13 @@ Value = str | int | float | Decimal | Amount | Days | Day | Share | Join | Messa
 
 
 def _restored(kind: type[Message], msgid: str, values: Mapping[str, Value]) -> Message:
-    """A message unpickled (:meth:`Message.__reduce__`)."""
-    return kind(msgid, **values)
+    """A message unpickled (:meth:`Message.__reduce__`), its fields set as ``__init__`` sets them (without
+    spreading the values as keywords to gather them again: a run unpickles hundreds of thousands)."""
+    message = kind.__new__(kind)
+    fields = message.__dict__
+    fields["msgid"] = msgid
+    fields["values"] = values
+    return message
 
 
 def _plain_number(value: float) -> str:

@@ -222,3 +222,16 @@ def test_a_message_works_its_english_out_once_and_equality_does_not_see_it() -> 
     assert made == again and made.english() == again.english()
     assert made != Message("payer account %(account)s is %(customer)s's", account="DE89", customer="C2")
     assert render("zh_CN", made.msgid, made.values) == made.render("zh_CN") == "付款账户DE89属于C1"
+
+
+def test_a_message_pickles_as_its_id_and_values_and_one_shared_by_many_reasons_stays_one() -> None:
+    import pickle
+
+    inner = Message("payer account %(account)s is %(customer)s's", account="DE89", customer="C1")
+    clue = weighed(inner, 5.0)
+    clue.english()  # worked out: not pickled
+    rows = pickle.loads(pickle.dumps([[clue, inner], [clue]], protocol=pickle.HIGHEST_PROTOCOL))
+    assert rows[0][0] is rows[1][0] and rows[0][0].values["reason"] is rows[0][1]
+    assert rows[0][0] == clue and type(rows[0][0]) is type(clue)
+    assert "_english" not in rows[0][0].__dict__
+    assert stored_json(rows[0]) == stored_json([clue, inner])
