@@ -15,6 +15,7 @@ traceback. ``retryable`` is the one attribute a caller reads to decide between t
     ├── SourceError           a source could not be read (retryable: it may come back)
     │   ├── StatementError    a bank statement file is malformed: names file, position, reason
     │   ├── PaginationError   a server sent a listing's walk round in a circle (a cursor twice)
+    │   ├── ServiceError      a service's API refused or failed a call (retryable as HttpError)
     │   └── HttpError         an HTTP call failed for good: retryable for 408/425/429/5xx and
     │                         transport errors, not for other 4xx
     ├── SinkError             a sink could not deliver a batch at all (retryable unless it says not)
@@ -166,6 +167,23 @@ class HttpError(SourceError):
         self.detail = detail
         where = f"{method} {self.url}"
         super().__init__(f"{where}: HTTP {status}: {detail}" if status is not None else f"{where}: {detail}")
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return retryable_status(self.status)
+
+
+class ServiceError(SourceError):
+    """A service's API (a CRM's, an ERP's) refused or failed a call, in its connector's words.
+
+    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or a failure of
+    the connector's own): retryable as :class:`HttpError` is (:func:`retryable_status`). A connector
+    subclasses it for its own name (``HubSpotError``, ``SalesforceError``, ``DynamicsError``).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
     @property
     def retryable(self) -> bool:  # type: ignore[override]

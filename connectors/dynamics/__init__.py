@@ -76,6 +76,7 @@ from hub import (
     OutboxEvent,
     Page,
     RetryPolicy,
+    ServiceError,
     SinkError,
     Source,
     SourceError,
@@ -116,21 +117,9 @@ class DynamicsConfig(ConnectorConfig):
     timeout: float = Field(default=60.0, gt=0)
 
 
-class DynamicsError(SourceError):
-    """Dataverse refused or failed a call; the message names the system and the connector instance.
-
-    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or an answer
-    the connector could not read): retryable as :class:`hub.HttpError` is, for 408, 425, 429 and 5xx
-    and when there was no answer, not for another 4xx (Dataverse will refuse the same call again).
-    """
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def retryable(self) -> bool:  # type: ignore[override]
-        return retryable_status(self.status)
+class DynamicsError(ServiceError):
+    """Dataverse refused or failed a call; the message names the system and the connector instance
+    (``status``, and whether it is retryable: :class:`hub.ServiceError`)."""
 
 
 def dumps(value: Any) -> str:

@@ -74,13 +74,13 @@ from hub import (
     OutboxEvent,
     Page,
     RetryPolicy,
+    ServiceError,
     SinkError,
     Source,
     SourceError,
     StreamSpec,
     get_logger,
     hookimpl,
-    retryable_status,
 )
 
 log = get_logger(__name__)
@@ -121,21 +121,9 @@ class SalesforceConfig(ConnectorConfig):
     timeout: float = Field(default=30.0, gt=0)
 
 
-class SalesforceError(SourceError):
-    """Salesforce refused or failed a call; the message names the system and the connector instance.
-
-    ``status`` is the HTTP status of the answer that failed the call (None: no answer, or a failure
-    of the connector's own): retryable as :class:`hub.HttpError` is, for 408, 425, 429 and 5xx and
-    when there was no answer, not for another 4xx.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def retryable(self) -> bool:  # type: ignore[override]
-        return retryable_status(self.status)
+class SalesforceError(ServiceError):
+    """Salesforce refused or failed a call; the message names the system and the connector instance
+    (``status``, and whether it is retryable: :class:`hub.ServiceError`)."""
 
 
 class SalesforceThrottled(SalesforceError):
