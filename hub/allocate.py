@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hub.errors import MatchError
-from hub.i18n import N_, Message, stored
+from hub.i18n import N_, Message
 from hub.recon import ActionResult, MatchDesk
 from hub.recon.engine import lock_allocations
 from hub.store import schema, utcnow
@@ -133,7 +133,7 @@ class HandDesk(MatchDesk):
                             confidence=1.0,
                             status="suggested",
                             rank=0,
-                            reasons=[stored(_allocated_by(actor, reason if kind == "write_off" else None))],
+                            reasons=[_allocated_by(actor, reason if kind == "write_off" else None).to_json()],
                             created_at=now,
                             decided_by=actor,
                             decided_at=now,

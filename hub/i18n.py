@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext as _gettext
+import hashlib
 import io
 import json
 import re
@@ -335,47 +336,58 @@ class Message(_English):
             return self.english()
 
     def english(self) -> str:
-        """The English sentence, worked out once (with :meth:`json_body`): a message is immutable, and one
-        clue's sentence is stored with every proposal it supports. Kept beside the fields, out of
-        ``values``: equality is unchanged."""
+        """The English sentence, worked out once: a message is immutable, and one clue's sentence is part
+        of every proposal it supports. Kept beside the fields, out of ``values``: equality is unchanged."""
         text: str | None = self.__dict__.get("_english")
         if text is None:
-            text = self._work_out()[0]
+            text = self.__dict__["_english"] = self._say_english()
         return text
 
     def json_body(self) -> str:
-        """``"id":...,"values":{...}``: :meth:`to_json`'s members as compact JSON text (non-ASCII characters
-        as they are), worked out once with :meth:`english`; what :func:`stored_json` and a nested message's
-        JSON are made of."""
+        """``"k":...,"v":{...}``: the message as :func:`messages_json` stores it, compact JSON text (non-ASCII
+        characters as they are): its id by its key (:func:`message_key`), its values as :meth:`to_json`
+        encodes them, a nested message likewise. Worked out once: one clue's message is part of several
+        proposals (a payer's name, of every receipt of that payer), and serializing each list's nested
+        dicts anew cost more than the rest of storing it."""
         body: str | None = self.__dict__.get("_json_body")
         if body is None:
-            body = self._work_out()[1]
+            body = self.__dict__["_json_body"] = self._say_json()
         return body
 
-    def _work_out(self) -> tuple[str, str]:
-        """The English sentence and the JSON body, in one pass over the values: text as is (and as a JSON
-        string), numbers as ``str()`` writes them, a nested message's own (worked out once), anything else
-        (an amount, a day...) by :func:`render_value` and :func:`_encode`."""
+    def _say_english(self) -> str:
+        """The English sentence: text as is, numbers as ``str()`` writes them, a nested message's own
+        (worked out once), anything else (an amount, a day...) by :func:`render_value`."""
+        if not self.values:
+            return self.msgid
         filled: dict[str, Any] = {}
-        members = []
         for name, value in self.values.items():
             if isinstance(value, str):
                 filled[name] = value
-                said = _json_str(value)
             elif isinstance(value, Message):
-                nested = value.__dict__
-                if "_json_body" not in nested:
-                    value._work_out()
-                filled[name] = nested["_english"]
-                said = '{"msg":{' + nested["_json_body"] + "}}"
+                filled[name] = value.english()
             elif type(value) is int:
-                filled[name] = said = str(value)
+                filled[name] = str(value)
             elif isinstance(value, Amount) and value.plain:
                 amount, currency = value.amount, value.currency
                 filled[name] = f"{amount} {currency}" if currency else str(amount)
-                said = value.json()
             else:
                 filled[name] = render_value(value, DEFAULT_LOCALE)
+        return self.msgid % filled
+
+    def _say_json(self) -> str:
+        """The stored form (:meth:`json_body`) in one pass over the values: text as a JSON string, a nested
+        message's own (worked out once), anything else by :func:`_encode`."""
+        members = []
+        for name, value in self.values.items():
+            if isinstance(value, str):
+                said = _json_str(value)
+            elif isinstance(value, Message):
+                said = '{"msg":{' + value.json_body() + "}}"
+            elif type(value) is int:
+                said = str(value)
+            elif isinstance(value, Amount) and value.plain:
+                said = value.json()
+            else:
                 said = _compact_json(_encode(value))
             key = _JSON_KEYS.get(name)
             if key is None:
@@ -383,20 +395,7 @@ class Message(_English):
                 if len(_JSON_KEYS) < 1000:
                     _JSON_KEYS[name] = key
             members.append(key + said)
-        text = self.msgid % filled if filled else self.msgid
-        body = '"id":' + _json_str(self.msgid) + ',"values":{' + ",".join(members) + "}"
-        fields = self.__dict__
-        fields["_english"] = text
-        fields["_json_body"] = body
-        return text, body
-
-    def stored_json(self) -> str:
-        """:func:`stored` as compact JSON text (see :func:`stored_json`), worked out once: a clue's weighed
-        reason and the log-odds and confidence lines are each part of many proposals."""
-        said: str | None = self.__dict__.get("_stored_json")
-        if said is None:
-            said = self.__dict__["_stored_json"] = '{"text":' + _json_str(self.english()) + "," + self.json_body() + "}"
-        return said
+        return '"k":"' + message_key(self.msgid) + '","v":{' + ",".join(members) + "}"
 
     def to_json(self) -> dict[str, Any]:
         """``{"id": ..., "values": ...}``; the values' encoding is worked out once and shared by every copy
@@ -535,23 +534,75 @@ def stored(message: Message) -> dict[str, Any]:
     return {"text": message.english(), **message.to_json()}
 
 
-def stored_all(items: Iterable[Message | str]) -> list[dict[str, Any] | str]:
-    """A list of reasons as a JSON column keeps it (``allocation.reasons``): each message :func:`stored`,
-    a plain string (a plugin's reason written in English) as it is."""
-    return [stored(item) if isinstance(item, Message) else item for item in items]
+def messages_json(items: Iterable[Message | str]) -> str:
+    """A list of reasons as JSON text, compact: what a run that stores many lists of reasons (cash
+    application, ``allocation.reasons``) writes, once per list. Each message as ``{"k": key, "v":
+    values}``, its id by its key (:func:`message_key`, the ids themselves in the ``message_key`` table:
+    :func:`hub.store.messages.save_keys`), its values as :meth:`Message.to_json` encodes them; a plain
+    string (a plugin's reason written in English) as it is. Read back with :func:`expand_stored`; the
+    English is said from the message then (:func:`stored_english`).
 
-
-def stored_json(items: Iterable[Message | str]) -> str:
-    """:func:`stored_all` as JSON text, compact and with non-ASCII characters as they are: what a run that
-    stores many lists of reasons (cash application) writes to the column, once per list.
-
-    Written from each message's English and :meth:`Message.json_body`, both worked out once per message:
-    one clue's message is part of several proposals (a payer's name, of every receipt of that payer),
-    and serializing each list's nested dicts anew cost more than the rest of storing it.
-    """
+    Written as :func:`stored` writes a reason, with its English and its id beside each message, a run's
+    reasons took four times the room of the sentences stored before messages: the ids (a few dozen,
+    repeated in every list) were half of it, the English a third of the rest."""
     return (
-        "[" + ",".join(item.stored_json() if isinstance(item, Message) else _compact_json(item) for item in items) + "]"
+        "["
+        + ",".join("{" + item.json_body() + "}" if isinstance(item, Message) else _compact_json(item) for item in items)
+        + "]"
     )
+
+
+#: The key of each message id a process has stored compactly, and the id of each key (message_key).
+_KEYS: dict[str, str] = {}
+_IDS: dict[str, str] = {}
+
+
+def message_key(msgid: str) -> str:
+    """A message id's key in :func:`messages_json`'s form: 12 hex digits of its BLAKE2b digest, the same
+    in every process and version (a store keeps the id of each key it holds: ``message_key``)."""
+    key = _KEYS.get(msgid)
+    if key is None:
+        key = hashlib.blake2b(msgid.encode(), digest_size=6).hexdigest()
+        if _IDS.get(key, msgid) != msgid:  # two ids with one key (about 1 in 10^11 for 100 ids): never mixed up
+            raise ValueError(f"message key {key} names both {_IDS[key]!r} and {msgid!r}")
+        _KEYS[msgid] = key
+        _IDS[key] = msgid
+    return key
+
+
+def keyed_ids() -> dict[str, str]:
+    """Every message id this process has keyed, by key: what a store must know to read back the
+    reasons written here (:func:`hub.store.messages.save_keys`)."""
+    return dict(_IDS)
+
+
+def expand_stored(item: Any, ids: Mapping[str, str]) -> Any:
+    """A reason as it is stored, in the form :func:`stored_english` and :func:`stored_text` read: a
+    message :func:`messages_json` wrote has its id looked up by key in ``ids`` (the store's
+    ``message_key`` table, :func:`hub.store.messages.load_keys`), nested messages too; anything else
+    (a reason stored with its English, an old row's plain sentence) as it is."""
+    if not isinstance(item, Mapping) or "k" not in item:
+        return item
+    key = item["k"]
+    msgid = ids.get(key)
+    if msgid is None:
+        # A store missing an id it was written with (copied by hand without the table): said, not hidden.
+        return f"(a reason whose message {key} this store does not hold)"
+    values = item.get("v")
+    return {
+        "id": msgid,
+        "values": {n: _expand_value(v, ids) for n, v in values.items()} if isinstance(values, Mapping) else {},
+    }
+
+
+def _expand_value(value: Any, ids: Mapping[str, str]) -> Any:
+    if isinstance(value, Mapping):
+        if "msg" in value:
+            inner = expand_stored(value["msg"], ids)
+            return {"msg": inner} if isinstance(inner, Mapping) else inner
+        if "join" in value and isinstance(value["join"], list):
+            return {**value, "join": [_expand_value(part, ids) for part in value["join"]]}
+    return value
 
 
 _compact_json = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode

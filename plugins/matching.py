@@ -89,7 +89,15 @@ def _content(reason: Message | str) -> Any:
     run's cached clues for nothing)."""
     if not isinstance(reason, Message):
         return reason
-    return reason.msgid, tuple((name, _content(value)) for name, value in reason.values.items())  # type: ignore[arg-type]
+    # Kept on the message, as its English is (out of its fields): a payer's clues are cached and asked again
+    # for every receipt of the payer.
+    key = reason.__dict__.get("_content")
+    if key is None:
+        key = reason.__dict__["_content"] = (
+            reason.msgid,
+            tuple((name, _content(value)) for name, value in reason.values.items()),  # type: ignore[arg-type]
+        )
+    return key
 
 
 # -- payer account ---------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Cash application's English evidence on fixed books, as the code before messages wrote it.
 
-The reasons of a proposal are gettext messages now (``hub.i18n.Message``), stored with their English
-text beside them; that English must read byte for byte as the sentences the code wrote before, every
-format of them. ``tests/fixtures/match_reasons_english.json.gz`` holds what that code stored on the
-books below; ``tests/test_match_reasons.py`` runs the same books through the current code and
-compares. Each book is built from a seed (no date of today in it), so both runs see the same book.
+The reasons of a proposal are gettext messages now (``hub.i18n.Message``), stored as their id and
+values; their English, as the command line and the API read it, must read byte for byte as the
+sentences the code wrote before, every format of them. ``tests/fixtures/match_reasons_english.json.gz``
+holds what that code stored on the books below; ``tests/test_match_reasons.py`` runs the same books
+through the current code and compares. Each book is built from a seed (no date of today in it), so
+both runs see the same book.
 
 Books reach about two thirds of the formats; the rest (a learned fee, a stated discount, a party paid
 for, a mangled number, a parent paying...) are what the matching unit tests are about. So besides the
@@ -110,18 +111,23 @@ def reconciled(book: str, folder: Path, db_url: str) -> dict[str, Any]:
         hub.close()
 
 
-def english(item: Any) -> str:
-    """A stored reason in English: a plain string (the code before messages) or its ``text``."""
-    return item if isinstance(item, str) else str(item["text"])
+def english(item: Any, ids: dict[str, str]) -> str:
+    """A stored reason in English, as the command line and the API read it: a plain string (the code
+    before messages) as it is, a message (its id looked up by its key in ``ids``) said in English."""
+    from hub.i18n import expand_stored, stored_english
+
+    return stored_english(expand_stored(item, ids))
 
 
 def proposals(hub: Any) -> dict[str, Any]:
     """``receipt|rank`` -> the proposal's method, lines (invoice, amount, kind, status) and reasons in English."""
     from hub.store import schema
+    from hub.store.messages import load_keys
 
     a, r, i = schema.allocation, schema.receipt, schema.invoice
     out: dict[str, Any] = {}
     with hub.store.connect() as conn:
+        ids = load_keys(conn)
         rows = conn.execute(
             sa.select(
                 r.c.bank_ref,
@@ -140,7 +146,7 @@ def proposals(hub: Any) -> dict[str, Any]:
         for ref, key, rank, method, number, amount, kind, status, reasons in rows:
             said = out.setdefault(f"{ref or key}|{rank}", {"method": method, "lines": [], "reasons": None})
             said["lines"].append([number, f"{amount:.2f}", kind, status])
-            said["reasons"] = [english(item) for item in reasons or []]
+            said["reasons"] = [english(item, ids) for item in reasons or []]
     for said in out.values():
         said["lines"].sort()
     return dict(sorted(out.items()))

@@ -27,17 +27,19 @@ from hub.i18n import (
     Join,
     Message,
     Share,
+    expand_stored,
+    keyed_ids,
+    messages_json,
     render,
     stored,
-    stored_all,
     stored_english,
-    stored_json,
     stored_text,
 )
 from hub.recon import Evidence
 from hub.recon.desk import MatchDesk
 from hub.recon.matching import WEIGHED, _combination, _combination_key, weighed
 from hub.store import schema
+from hub.store.messages import load_keys
 
 from . import reasons_golden
 from .conftest import ROOT
@@ -69,12 +71,14 @@ def test_a_reconcile_stores_each_reason_with_the_english_the_code_before_message
         assert reasons_golden.proposals(hub) == golden[book]
         with hub.store.connect() as conn:
             stored_lists = list(conn.execute(sa.select(schema.allocation.c.reasons)).scalars())
+            ids = load_keys(conn)
     finally:
         hub.close()
     items = [item for reasons in stored_lists for item in reasons]
-    assert items and all(isinstance(item, dict) for item in items)
-    # the message beside each text says the same in English, read back from the column
-    assert all(Message.from_json(item).english() == item["text"] for item in items)  # type: ignore[union-attr]
+    # each reason stored as its message's key and values alone (the English is said from it when read:
+    # above, as before), the key's id in the store, nested messages likewise
+    assert items and all(isinstance(item, dict) and set(item) == {"k", "v"} for item in items)
+    assert all(Message.from_json(expand_stored(item, ids)) is not None for item in items)
 
 
 def test_every_clue_and_proposal_of_the_matching_tests_cases_reads_in_english_as_before(
@@ -207,10 +211,11 @@ def test_the_json_text_a_run_stores_is_the_json_of_the_stored_reasons() -> None:
         Message("%(a)s then %(b)s", a="1", b="2", c="unused"),
         "a plugin's plain sentence",
     ]
-    text = stored_json(items)
-    assert json.loads(text) == json.loads(json.dumps(stored_all(items)))
+    text = messages_json(items)
+    expanded = [expand_stored(item, keyed_ids()) for item in json.loads(text)]
+    assert expanded == [item.to_json() if isinstance(item, Message) else item for item in items]
     assert json.loads(text)[-1] == "a plugin's plain sentence"
-    assert [stored_english(item) for item in json.loads(text)] == [
+    assert [stored_english(item) for item in expanded] == [
         str(item) if isinstance(item, Message) else item for item in items
     ]
 
@@ -234,4 +239,40 @@ def test_a_message_pickles_as_its_id_and_values_and_one_shared_by_many_reasons_s
     assert rows[0][0] is rows[1][0] and rows[0][0].values["reason"] is rows[0][1]
     assert rows[0][0] == clue and type(rows[0][0]) is type(clue)
     assert "_english" not in rows[0][0].__dict__
-    assert stored_json(rows[0]) == stored_json([clue, inner])
+    assert messages_json(rows[0]) == messages_json([clue, inner])
+    # what a run stores: each message's id and values, read back as the same message, nested ones too
+    stored = [
+        expand_stored(item, keyed_ids()) for item in json.loads(messages_json([clue, inner, "a plugin's own sentence"]))
+    ]
+    assert [Message.from_json(item).to_json() for item in stored[:2]] == [clue.to_json(), inner.to_json()]  # type: ignore[union-attr]
+    assert [stored_english(item) for item in stored] == [
+        "payer account DE89 is C1's (+5.0)",
+        "payer account DE89 is C1's",
+        "a plugin's own sentence",
+    ]
+
+
+def test_a_store_keeps_each_message_id_once_and_a_reason_whose_id_it_lacks_says_so() -> None:
+    from hub.store.messages import MessageKeyClash, save_keys
+
+    engine = sa.create_engine("sqlite://")
+    schema.metadata.create_all(engine, tables=[schema.message_key])
+    clue = weighed(Message("payer account %(account)s is %(customer)s's", account="DE89", customer="C1"), 5.0)
+    written = json.loads(messages_json([clue]))
+    with engine.begin() as conn:
+        assert save_keys(conn) >= 2  # the clue's id and the weight's, at least
+        assert save_keys(conn) == 0  # each once, however many runs store reasons
+        ids = load_keys(conn)
+        assert stored_english(expand_stored(written[0], ids)) == "payer account DE89 is C1's (+5.0)"
+        key = written[0]["k"]
+        with pytest.raises(MessageKeyClash, match=key):
+            save_keys(conn, {key: "another message"})
+    # a store copied without its keys: the reason says what is missing instead of passing for another
+    lost = stored_english(expand_stored(written[0], {}))
+    assert lost == f"(a reason whose message {key} this store does not hold)"
+    # rows stored before keep reading as they were: with their English beside the message, or plain
+    old = json.loads(json.dumps(stored(clue)))
+    assert set(old) == {"text", "id", "values"}
+    assert stored_english(expand_stored(old, ids)) == "payer account DE89 is C1's (+5.0)"
+    assert stored_text("zh_CN", expand_stored(old, ids)) == stored_text("zh_CN", expand_stored(written[0], ids))
+    assert expand_stored("a plain sentence", ids) == "a plain sentence"

@@ -25,11 +25,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.errors import MatchError
-from hub.i18n import DEFAULT_LOCALE, N_, Message, stored, stored_english, stored_text
+from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
 from hub.names import normalise_name
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
+from hub.store.messages import load_keys
 from hub.store.money import money_sum
 
 ZERO = Decimal(0)
@@ -260,9 +261,9 @@ class MatchDesk:
         """The receipt, every allocation ever proposed for it with its reasons, and their history.
 
         ``receipt["texts"]`` is every text the matchers read, each with the field it came from
-        (see :func:`receipt_texts`). The reasons are sentences in ``locale``: in English the text stored
-        beside each message (an old row's plain sentences as they are), as the command line, the API and
-        an export always read them; in another language each message said in it."""
+        (see :func:`receipt_texts`). The reasons are sentences in ``locale``: each stored message said in it
+        (in English the sentence the command line, the API and an export always read; a row stored with
+        its English beside the message, or as plain sentences before messages, shows that text)."""
         say = stored_english if locale == DEFAULT_LOCALE else lambda item: stored_text(locale, item)
         e = schema.allocation_event
         with self.store.connect() as conn:
@@ -270,6 +271,7 @@ class MatchDesk:
             rows = self._allocations(
                 conn, receipt.id, ("auto", "suggested", "confirmed", "rejected", "unmatched", "superseded")
             )
+            ids = load_keys(conn) if rows else {}
             events: dict[int, list[dict[str, Any]]] = {}
             if rows:
                 for ev in conn.execute(
@@ -303,7 +305,7 @@ class MatchDesk:
                     "rank": row.rank,
                     "confidence": row.confidence,
                     "method": row.method,
-                    "reasons": [say(item) for item in row.reasons or []],
+                    "reasons": [say(expand_stored(item, ids)) for item in row.reasons or []],
                     "events": events.get(row.id, []),
                 }
                 for row in rows
@@ -451,7 +453,7 @@ class MatchDesk:
                     confidence=1.0,
                     status="suggested",
                     rank=0,
-                    reasons=[stored(Message(N_("named by %(actor)s"), actor=actor))],
+                    reasons=[Message(N_("named by %(actor)s"), actor=actor).to_json()],
                     created_at=now,
                     decided_by=actor,
                     decided_at=now,

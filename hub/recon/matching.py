@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from hub.i18n import N_, Amount, Join, Message
+from hub.i18n import N_, Amount, Join, Message, message_key
 from hub.recon.types import CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
@@ -302,22 +302,23 @@ def weighed(reason: Message | str, weight: float) -> Message:
 
 
 class _Weighed(Message):
-    """:data:`WEIGHED`, its English and JSON made straight from its reason's (what Message._work_out makes
-    of them, sooner): three in ten of the messages a run stores are these."""
+    """:data:`WEIGHED`, its English and JSON made straight from its reason's (what Message makes of them,
+    sooner): three in ten of the messages a run stores are these."""
 
-    def _work_out(self) -> tuple[str, str]:
-        reason, said = self.values["reason"], self.values["weight"]
+    def _say_english(self) -> str:
+        reason = self.values["reason"]
         if not isinstance(reason, Message):
-            return super()._work_out()
-        text = f"{reason.english()} ({said})"
-        body = f'{_WEIGHED_ID},"values":{{"reason":{{"msg":{{{reason.json_body()}}}}},"weight":"{said}"}}'
-        fields = self.__dict__
-        fields["_english"] = text
-        fields["_json_body"] = body
-        return text, body
+            return super()._say_english()
+        return f"{reason.english()} ({self.values['weight']})"
+
+    def _say_json(self) -> str:
+        reason = self.values["reason"]
+        if not isinstance(reason, Message):
+            return super()._say_json()
+        return f'{_WEIGHED_KEY},"v":{{"reason":{{"msg":{{{reason.json_body()}}}}},"weight":"{self.values["weight"]}"}}'
 
 
-_WEIGHED_ID = '"id":"%(reason)s (%(weight)s)"'
+_WEIGHED_KEY = f'"k":"{message_key(WEIGHED)}"'
 
 
 ABOUT = N_("about %(count)s")

@@ -286,6 +286,14 @@ allocation = sa.Table(
     sa.Column("decided_at", TS, nullable=False),
 )
 
+message_key = sa.Table(
+    "message_key",
+    metadata,
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("msgid", sa.Text, nullable=False),
+)
+"""The message id of each key a stored reason names (``allocation.reasons``: hub.i18n.messages_json)."""
+
 allocation_event = sa.Table(
     "allocation_event",
     metadata,

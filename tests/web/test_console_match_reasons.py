@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from hub.app import Hub
-from hub.i18n import stored_text
+from hub.i18n import expand_stored, stored_english, stored_text
 from hub.store import schema
+from hub.store.messages import load_keys
 
 from .conftest import bearer, login
 from .test_console_i18n_reasons import chinese
@@ -31,13 +32,15 @@ def evidence(page: str) -> list[str]:
 
 
 def stored_reasons(web_hub: Hub, key: str) -> list[Any]:
-    """Every stored reason of the receipt's allocations, in the column's order (each proposal's lines repeat them)."""
+    """Every stored reason of the receipt's allocations, in the column's order (each proposal's lines repeat
+    them), each message's id looked up by its key."""
     a, r = schema.allocation, schema.receipt
     with web_hub.store.connect() as conn:
         rows = conn.execute(
             sa.select(a.c.reasons).join(r, r.c.id == a.c.receipt_id).where(r.c.external_id == key).order_by(a.c.id)
         ).scalars()
-        return [item for reasons in rows for item in reasons]
+        ids = load_keys(conn)
+        return [expand_stored(item, ids) for reasons in rows for item in reasons]
 
 
 def suggested(web_hub: Hub) -> dict[str, Any]:
@@ -52,7 +55,7 @@ def test_a_chinese_receipt_page_shows_every_piece_of_evidence_in_chinese(client:
     shown = evidence(client.get(f"/receipts/{key}").text)
     assert sorted(shown) == sorted(stored_text("zh_CN", item) for item in items)
     assert all(CJK.search(line) for line in shown)
-    assert not {item["text"] for item in items} & set(shown)  # no English sentence left
+    assert not {stored_english(item) for item in items} & set(shown)  # no English sentence left
     assert any(line.startswith("置信度 ") for line in shown) and any("对数几率" in line for line in shown)
 
 
@@ -60,7 +63,7 @@ def test_an_english_receipt_page_shows_the_evidence_as_stored(client: TestClient
     key = suggested(web_hub)["key"]
     login(client, "fiona")
     shown = evidence(client.get(f"/receipts/{key}").text)
-    assert sorted(shown) == sorted(item["text"] for item in stored_reasons(web_hub, key))
+    assert sorted(shown) == sorted(stored_english(item) for item in stored_reasons(web_hub, key))
 
 
 def test_a_receipt_page_shows_the_sentences_of_a_row_written_before_messages_as_written(
@@ -86,7 +89,7 @@ def test_the_api_gives_the_evidence_in_english_as_stored_whatever_the_readers_la
         answer = client.get(f"/api/v1/receipts/{row['ref']}/explain", headers={**h, "Accept-Language": language})
         assert answer.status_code == 200
         said = [reason for a in answer.json()["allocations"] for reason in a["reasons"]]
-        assert sorted(said) == sorted(item["text"] for item in stored_reasons(web_hub, row["key"]))
+        assert sorted(said) == sorted(stored_english(item) for item in stored_reasons(web_hub, row["key"]))
 
 
 def test_matches_explain_says_the_evidence_in_chinese_with_lang_and_in_english_by_default(web_hub: Hub) -> None:
@@ -107,7 +110,7 @@ def test_matches_explain_says_the_evidence_in_chinese_with_lang_and_in_english_b
     flat, flat_english = "".join(said.output.split()), "".join(english.output.split())
     for item in items:
         assert "".join(stored_text("zh_CN", item).split()) in flat
-        assert "".join(item["text"].split()) in flat_english
+        assert "".join(stored_english(item).split()) in flat_english
     assert "对数几率" in flat and "对数几率" not in flat_english
     wrong = runner.invoke(hubcli.app, ["--config", config, "matches", "explain", row["ref"], "--lang", "fr"])
     assert wrong.exit_code != 0
