@@ -261,8 +261,9 @@ class _Names:
                     self.registered[reg].add(c.id)
                 for key in name_keys(name):
                     if c.id not in self.exact[key]:
+                        if not self.exact[key]:  # each name once, however many customers have it
+                            self.by_first[key.split()[0]].append(key)
                         self.exact[key].add(c.id)
-                        self.by_first[key.split()[0]].append(key)
                         self._index_head(key, c.id)
                     self.full[key.split()[0]].append((fold_name(name), c.id))
 

@@ -266,6 +266,29 @@ def test_name_shared_by_several_customers_is_weaker_for_each() -> None:
     assert decision.status == "suggested"
 
 
+def test_a_misspelt_name_several_customers_share_is_one_clue_each_and_the_amount_still_picks_one() -> None:
+    # The name close to, not equal to, one several customers share: each of them gets the clue once
+    # (listed once per customer, the name came back from the fuzzy search as often, and the clues
+    # n times over: twice each for two customers, none at all from three on).
+    customers = [cust(f"C-{n}", "Helios Paper GmbH") for n in (1, 2, 3)] + [OTHER]
+    others = [inv(100 + n, f"B-{n}", "C-OTHER", f"{1000 + n}.00") for n in range(300)]  # the amount is rare
+    items = book(
+        [inv(1, "X-1", "C-1", "70.00"), inv(2, "X-2", "C-2", "12237.86"), inv(3, "X-3", "C-3", "90.00"), *others],
+        customers,
+    )
+    found = gather(rcpt("12237.86", payer="Helios Papr GmbH"), items)
+    assert sorted(found.customers) == ["C-1", "C-2", "C-3"]
+    for cid in ("C-1", "C-3"):
+        (clue,) = found.customers[cid]
+        assert "is close to the customer's" in str(clue.reason) and "(shared by 3 customers)" in str(clue.reason)
+    (clue,) = found.customers["C-2"]
+    assert "C-2 is the only one of the 3 with an open invoice of exactly 12237.86" in str(clue.reason)
+    assert clue.weight > max(weights(found, "C-1") + weights(found, "C-3"))
+    two = book([inv(1, "X-1", "C-1", "70.00"), inv(2, "X-2", "C-2", "12237.86")], customers[:2] + [OTHER])
+    found = gather(rcpt("70.00", payer="Helios Papr GmbH"), two)
+    assert [len(found.customers[cid]) for cid in ("C-1", "C-2")] == [1, 1]
+
+
 def test_alias_counts_as_the_customer_name() -> None:
     items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(aliases=("ACME Freight",)), OTHER])
     receipt = rcpt("1000.00", payer="Acme Freight")
