@@ -284,7 +284,7 @@ def test_a_misspelt_name_several_customers_share_is_one_clue_each_and_the_amount
     (clue,) = found.customers["C-2"]
     assert "C-2 is the only one of the 3 with an open invoice of exactly 12237.86" in str(clue.reason)
     assert clue.weight > max(weights(found, "C-1") + weights(found, "C-3"))
-    two = book([inv(1, "X-1", "C-1", "70.00"), inv(2, "X-2", "C-2", "12237.86")], customers[:2] + [OTHER])
+    two = book([inv(1, "X-1", "C-1", "70.00"), inv(2, "X-2", "C-2", "12237.86")], [*customers[:2], OTHER])
     found = gather(rcpt("70.00", payer="Helios Papr GmbH"), two)
     assert [len(found.customers[cid]) for cid in ("C-1", "C-2")] == [1, 1]
 
