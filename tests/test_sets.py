@@ -55,6 +55,8 @@ def test_named_invoices_less_a_named_credit_note_are_automatic_and_consume_the_c
     ]
     assert best.total == D("1850.00")  # the receipt's amount is the sum of its lines
     assert "less credit note GS-2026-0007 (-150.00)" in text_of(best)
+    # in Chinese the credit note and its amount are said the Chinese way too, not kept as English text
+    assert "减去贷项通知单GS-2026-0007（-150.00）" in "".join(best.reason_texts("zh_CN"))  # noqa: RUF001
 
 
 def test_a_credit_note_the_payment_does_not_name_makes_up_the_difference_when_it_is_the_customers_only_fit() -> None:

@@ -1808,6 +1808,10 @@ LESS_CREDITS = {
 }
 
 
+CREDIT_NOTE_AMOUNT = N_("%(number)s (%(amount)s)")
+"""A credit note deducted and its amount (``GS-7 (-30.00)``), in a list of them."""
+
+
 def _less_credits(
     book: OpenItems, numbers: Message | str, credit: dict[int, Decimal], *, named: bool = True
 ) -> Message | str:
@@ -1815,7 +1819,13 @@ def _less_credits(
     (-30.00)``; ``numbers`` alone for none."""
     if not credit:
         return numbers
-    listed = ", ".join(f"{book.invoices[c].number} ({amount})" for c, amount in credit.items())
+    listed = Join(
+        tuple(
+            Message(CREDIT_NOTE_AMOUNT, number=book.invoices[c].number, amount=Amount(amount, None, True))
+            for c, amount in credit.items()
+        ),
+        ", ",
+    )
     return Message(LESS_CREDITS[len(credit) > 1, named], invoices=numbers, credits=listed)
 
 
