@@ -755,7 +755,7 @@ def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any,
     rank, reasons), each proposal's lines with its rank.
 
     The reasons are the proposal's messages as JSON text (:func:`hub.i18n.messages_json`: each message's
-    id and values, worked out once however many proposals name it), one string its lines share. Held as
+    key and values, worked out once however many proposals name it), one string its lines share. Held as
     messages until the write, the blocks took 1.6 s to pickle and read back at 40,000 receipts against
     0.7 s as JSON text, more than serializing them costs here. Nothing is said in English during a run.
     """

@@ -41,21 +41,7 @@ VERSION_TABLE = "alembic_version"  # alembic's default: env.py configures no oth
 HEAD_REVISION = "0013"
 #: Every revision this version of the hub knows, oldest first (a database at another one was
 #: written by a newer hub).
-KNOWN_REVISIONS = (
-    "0001",
-    "0002",
-    "0003",
-    "0004",
-    "0005",
-    "0006",
-    "0007",
-    "0008",
-    "0009",
-    "0010",
-    "0011",
-    "0012",
-    "0013",
-)
+KNOWN_REVISIONS = tuple(f"{n:04d}" for n in range(1, int(HEAD_REVISION) + 1))
 #: How long a write waits for another writer's transaction on SQLite before giving up.
 DEFAULT_BUSY_TIMEOUT = 300.0
 #: Execution option marking a connection whose transactions write (``BEGIN IMMEDIATE`` on SQLite).
