@@ -190,3 +190,29 @@ def test_a_receipt_looked_at_again_is_left_for_the_next_run_if_someone_decided_i
     assert (again.changed_meanwhile, again.considered) == (1, len(left) - 1)
     with book_hub.store.connect() as conn:
         assert conn.execute(sa.select(r.c.match_status).where(r.c.id == left[0])).scalar_one() == "suggested"
+
+
+def test_a_run_whose_temporary_folder_is_full_says_so_in_one_line_and_stores_nothing(
+    book_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import io
+
+    from hub.errors import MatchError
+    from hub.recon import engine as recon_engine
+
+    class Full(io.BytesIO):
+        def write(self, data: Any) -> int:
+            if self.tell() > 1000:  # a few blocks in, as a disk fills during a run
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    monkeypatch.setattr(recon_engine.tempfile, "TemporaryFile", lambda **_: Full())
+    before = _outcome(book_hub)
+    engine = book_hub.reconcile_engine()
+    engine.block = 5
+    with pytest.raises(MatchError, match=r"temporary file in .*: No space left on device .*nothing was written"):
+        engine.run()
+    assert _outcome(book_hub) == before  # no allocation, every receipt as it was
+    monkeypatch.undo()
+    assert book_hub.reconcile().considered == 240  # with room again, the run does it all

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
+from hub.errors import MatchError
 from hub.i18n import messages_json
 from hub.log import get_logger
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
@@ -788,11 +789,17 @@ class _Spool:
     when the process ends, as the blocks in memory were."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="hub-reconcile-")  # noqa: SIM115 (closed by __exit__)
+        try:
+            self._file = tempfile.TemporaryFile(prefix="hub-reconcile-")  # noqa: SIM115 (closed by __exit__)
+        except OSError as exc:
+            raise _no_room(exc) from exc
         self._sizes = array("q")
 
     def append(self, blob: bytes) -> None:
-        self._file.write(blob)
+        try:
+            self._file.write(blob)
+        except OSError as exc:
+            raise _no_room(exc) from exc
         self._sizes.append(len(blob))
 
     def __iter__(self) -> Iterator[bytes]:
@@ -806,6 +813,13 @@ class _Spool:
 
     def __exit__(self, *exc: object) -> None:
         self._file.close()
+
+
+def _no_room(exc: OSError) -> MatchError:
+    return MatchError(
+        f"reconcile could not keep its decisions in a temporary file in {tempfile.gettempdir()}: "
+        f"{exc.strerror or exc} (TMPDIR names another folder); nothing was written"
+    )
 
 
 def _unpack(blob: bytes) -> list[Any]:
