@@ -382,6 +382,7 @@ class Hub:
             backoff_seconds=oc.backoff_seconds,
             backoff_max_seconds=oc.backoff_max_seconds,
             lease_seconds=oc.lease_seconds,
+            throttle_patience_seconds=oc.throttle_patience_seconds,
         )
 
     def push(self, sinks: Sequence[str] | None = None) -> PushStats:

@@ -435,6 +435,12 @@ class OutboxConfig(_Section):
     max_attempts: int = Field(default=8, ge=1)
     backoff_seconds: float = Field(default=30.0, ge=0)
     backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    throttle_patience_seconds: float = Field(
+        default=48 * 3600.0,
+        ge=0,
+        description="How long a change a sink keeps throttling (it asked to wait: Retry-After, a daily "
+        "allowance used up) waits, out of attempts, before it goes to the dead letters.",
+    )
     lease_seconds: float = Field(
         default=600.0,
         gt=0,

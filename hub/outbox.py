@@ -8,9 +8,11 @@ so the pending scan never reads poison rows again. A sink that throttles (HTTP `
 the answer that failed the batch or the event, after the HTTP layer's own tries) is not tried again
 before it asked: the row's next attempt is the later of its backoff and that wait
 (:meth:`Outbox.retry_delay`), so a sink throttling for minutes does not use up a row's attempts in
-seconds and send it to the dead letters. ``hub outbox`` shows dead letters and ``replay``
-moves them back. Sinks are idempotent on ``event_id``, so a crash between delivering and recording
-the result only causes a harmless second delivery.
+seconds and send it to the dead letters; out of attempts, a row whose last try was throttled waits
+as asked while it is younger than ``throttle_patience_seconds`` (a daily allowance used up).
+``hub outbox`` shows dead letters and ``replay`` moves them back. Sinks are idempotent on
+``event_id``, so a crash between delivering and recording the result only causes a harmless second
+delivery.
 
 Several pushers may run at once (a scheduler, a person, workers). Each **claims** the rows of a batch
 before delivering them: in one write transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
@@ -245,6 +247,11 @@ def pusher_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:200]
 
 
+THROTTLE_PATIENCE = 48 * 3600.0
+"""How long (seconds) a row a sink keeps throttling waits before its attempts count as failures: two
+daily allowances reset in that time (HubSpot's resets at midnight in the account's time zone)."""
+
+
 class Outbox:
     def __init__(
         self,
@@ -254,11 +261,13 @@ class Outbox:
         backoff_seconds: float = 30.0,
         backoff_max_seconds: float = 3600.0,
         lease_seconds: float = 600.0,
+        throttle_patience_seconds: float = THROTTLE_PATIENCE,
     ) -> None:
         self.store = store
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.backoff_max_seconds = backoff_max_seconds
+        self.throttle_patience = dt.timedelta(seconds=throttle_patience_seconds)
         self.lease = dt.timedelta(seconds=lease_seconds)
 
     def backoff(self, attempts: int) -> dt.timedelta:
@@ -506,7 +515,8 @@ class Outbox:
         stats: SinkStats,
         retry_after: float | None = None,
     ) -> None:
-        """Count a failed attempt: retry later, or (permanent, or out of attempts) move to dead letter.
+        """Count a failed attempt: retry later, or (permanent, or out of attempts and not a throttle within
+        the patience) move to dead letter.
 
         The retry is due after :meth:`retry_delay`: the backoff, or the sink's ``retry_after`` seconds
         when it asked for longer. Only while ``owner`` still claims the row: a row whose lease ran out
@@ -514,7 +524,10 @@ class Outbox:
         """
         o = schema.outbox
         attempts = row.attempts + 1
-        if permanent or attempts >= self.max_attempts:
+        # A sink that asked to wait (throttling, a daily allowance used up) has not refused the change:
+        # out of attempts, the row waits as asked while it is younger than the patience.
+        waiting = retry_after is not None and now - _utc(row.created_at) < self.throttle_patience
+        if permanent or (attempts >= self.max_attempts and not waiting):
             if self._bury(conn, row, attempts, error, permanent=permanent, owner=owner):
                 stats.dead += 1
             return

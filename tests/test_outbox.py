@@ -253,6 +253,46 @@ def test_a_throttling_sink_uses_one_attempt_per_wait_not_its_attempts_in_seconds
     assert _statuses(store) == {"C1:OVER_LIMIT:v1": "failed"} and _dead(store) == {}
 
 
+@pytest.mark.parametrize("per_event", [False, True], ids=["batch", "event"])
+def test_a_sink_throttling_for_a_day_keeps_its_rows_waiting_not_dead_until_its_patience_runs_out(
+    store: Store, per_event: bool
+) -> None:
+    # A daily API allowance used up at nine in the morning comes back at midnight: tried every hour
+    # (the longest wait honoured), the row runs out of its attempts long before; it waits instead.
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, max_attempts=3, backoff_seconds=1, throttle_patience_seconds=48 * 3600)
+    moment = utcnow()
+    sink = ThrottledSink(3600, per_event=per_event)
+    for hours in range(0, 15):  # a scheduler pushing every hour until midnight
+        outbox.push({"crm": sink}, now=moment + dt.timedelta(hours=hours, seconds=1 + hours))
+    assert sink.calls == 15 and _dead(store) == {}
+    (row,) = outbox.rows("failed")
+    assert row["attempts"] == 15  # every try counted, as tries
+    assert "429" in row["last_error"]
+    assert outbox.push({"crm": RecordingSink()}, now=moment + dt.timedelta(hours=16)).delivered == 1
+
+
+def test_a_throttled_row_older_than_the_patience_goes_to_the_dead_letters_as_any_other(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, max_attempts=2, backoff_seconds=1, throttle_patience_seconds=3600)
+    moment = utcnow()
+    sink = ThrottledSink(600)
+    outbox.push({"crm": sink}, now=moment + dt.timedelta(seconds=1))
+    outbox.push({"crm": sink}, now=moment + dt.timedelta(minutes=11))  # out of attempts, but young: waits
+    assert _dead(store) == {}
+    outbox.push({"crm": sink}, now=moment + dt.timedelta(minutes=61))  # throttled past the hour: dead
+    assert set(_dead(store)) == {"C1:OVER_LIMIT:v1"}
+
+
+def test_a_failing_sink_still_uses_up_a_rows_attempts_whatever_its_patience_for_throttles(store: Store) -> None:
+    _queue(store, "crm", [flag(1)])
+    outbox = Outbox(store, max_attempts=2, backoff_seconds=0, throttle_patience_seconds=48 * 3600)
+    sink = RecordingSink(failures=5)
+    outbox.push({"crm": sink})
+    outbox.push({"crm": sink})
+    assert set(_dead(store)) == {"C1:OVER_LIMIT:v1"}
+
+
 class UnreachableSink(RecordingSink):
     def check(self) -> None:
         raise SinkError("connection refused")

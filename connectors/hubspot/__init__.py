@@ -34,8 +34,11 @@ one company at a time, so one bad value does not hold up the others.
 190 for Professional/Enterprise) and searches to 4 a second. ``X-HubSpot-RateLimit-Remaining: 0``
 waits for the window (``X-HubSpot-RateLimit-Interval-Milliseconds``). A ``429`` whose
 ``policyName`` is ``TEN_SECONDLY_ROLLING`` (or any other short window) waits ``Retry-After`` or the
-window and tries again; ``DAILY`` stops: SourceError for a sync, SinkError for a push (the outbox
-retries tomorrow's run), never a permanent failure. A 429 still answered after ``throttle_retries``
+window and tries again; ``DAILY`` stops: SourceError for a sync, SinkError for a push, never a
+permanent failure, asking to wait ``Retry-After`` or an hour (HubSpot resets the allowance at
+midnight in the account's time zone and says neither): the outbox keeps the rows waiting, tried
+each hour, for up to ``[outbox] throttle_patience_seconds`` (two days) instead of spending their
+attempts. A 429 still answered after ``throttle_retries``
 waits fails the same way, and both errors carry the last answer's ``Retry-After``, so the outbox (or
 a queued job) does not try again sooner than HubSpot asked. Any other 4xx (``400``, ``403
 MISSING_SCOPES``, ``404``) is a refusal that sending again cannot change: the error is not
@@ -119,6 +122,10 @@ class HubSpotConfig(ConnectorConfig):
 class HubSpotError(ServiceError):
     """HubSpot refused or failed a call; the message names the system and the connector instance
     (``status``, and whether it is retryable: :class:`hub.ServiceError`)."""
+
+
+DAILY_LIMIT_WAIT = 3600.0
+"""Seconds to wait after ``policyName: DAILY`` without a ``Retry-After``, then try again."""
 
 
 class HubSpotDailyLimit(HubSpotError):
@@ -213,7 +220,9 @@ class HubSpotClient:
                     f"daily API limit reached, retry tomorrow: {body.get('message')}",
                     HubSpotDailyLimit,
                     status=429,
-                    retry_after=asked,
+                    # HubSpot says neither when nor in which time zone the allowance comes back: asked
+                    # to wait an hour, so the outbox keeps the rows waiting (a throttle, not a failure).
+                    retry_after=asked if asked is not None else DAILY_LIMIT_WAIT,
                 )
             throttled += 1
             if throttled > self.config.throttle_retries:

@@ -519,8 +519,10 @@ def test_more_than_100_companies_go_in_several_batches(fake: FakeHubSpot, conn: 
 def test_a_daily_limit_fails_the_batch_for_later_not_permanently(fake: FakeHubSpot, conn: Connector) -> None:
     assert conn.sink is not None
     fake.faults.push(fake._429("DAILY"))
-    with pytest.raises(SinkError, match="daily API limit reached, retry tomorrow"):
+    with pytest.raises(SinkError, match="daily API limit reached, retry tomorrow") as caught:
         conn.sink.deliver([band("C1", "A")])
+    # no Retry-After: an hour asked, so the outbox keeps the rows waiting rather than spending their attempts
+    assert caught.value.retryable and retry_after(caught.value) == hs.DAILY_LIMIT_WAIT == 3600.0
 
 
 def test_a_batch_still_rate_limited_after_its_waits_fails_for_later_with_the_retry_after(
