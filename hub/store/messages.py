@@ -25,14 +25,14 @@ def save_keys(conn: sa.Connection, ids: Mapping[str, str] | None = None) -> int:
     store does not hold yet, in ``conn``'s transaction; how many were new. Two runs may store the same
     key at once: a key stored meanwhile is skipped."""
     ids = keyed_ids() if ids is None else ids
-    table = schema.message_key
-    held = dict(conn.execute(sa.select(table.c.key, table.c.msgid)).all())
+    held = load_keys(conn)
     for key, msgid in ids.items():
         if key in held and held[key] != msgid:
             raise MessageKeyClash(f"message key {key} names both {held[key]!r} and {msgid!r}")
     new = [{"key": key, "msgid": msgid} for key, msgid in ids.items() if key not in held]
     if new:
-        conn.execute(dialect_insert(conn.dialect, table).on_conflict_do_nothing(index_elements=["key"]), new)
+        insert = dialect_insert(conn.dialect, schema.message_key)
+        conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]), new)
     return len(new)
 
 
