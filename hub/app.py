@@ -323,7 +323,23 @@ class Hub:
             max_subset_size=rc.max_subset_size,
             subset_budget=rc.subset_budget,
             hook=self.plugins.hook,
+            partitions=rc.partitions,
         )
+
+    def reconcile_partition(self, run_id: str, part: int, parts: int) -> ReconcileStats:
+        """Decide one partition of a queued run's receipts and keep the decisions for the run's write
+        (:meth:`reconcile_staged`); allocates nothing. Partitions run at once, each on its own lock."""
+        self.store.check_ready()
+        engine = self.reconcile_engine()
+        with self.single_flight(f"reconcile-partition-{part}"):
+            return engine.stage(run_id, part, parts)
+
+    def reconcile_staged(self, run_id: str, parts: int) -> ReconcileStats:
+        """Write the decisions a queued run's partitions kept (nothing if they were written already)."""
+        self.store.check_ready()
+        engine = self.reconcile_engine()
+        with self.single_flight("reconcile"):
+            return engine.commit_staged(run_id, parts)
 
     def as_of(self, value: dt.date | None = None) -> dt.date:
         if value is not None:

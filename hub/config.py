@@ -104,6 +104,16 @@ class ReconcileConfig(_Section):
         "invoices: see hub.recon.matching.Combiner.max_subset_size).",
     )
     subset_budget: int = Field(default=20_000, ge=100, description="Search steps per receipt for subset sums.")
+    partitions: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Partitions of the receipts a run decides, each against the book as the run found it: a "
+        "queued run ('hub run --queue') gives each partition a job of its own, which as many workers decide at "
+        "once, and one job writes them all. 1: one job decides every receipt. Any other number decides the same "
+        "way whichever runs it and however many workers there are; receipts of one payer are always in one "
+        "partition. Each partition reads the whole book, so more than the workers you run only costs time.",
+    )
 
     def fee_tolerance(self) -> Decimal:
         try:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hub.app import Hub
+from hub.config import load_config
 from hub.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,3 +147,15 @@ def sibling_db(db_url: str, tmp_path: Path) -> str:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def book_hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
+    """A hub on a generated book (40 customers, 800 invoices, 240 receipts), synced, not reconciled."""
+    generate(tmp_path, seed=3, customers=40, invoices=800, receipts=240)
+    write_config(tmp_path, db_url, sink=None)
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    hub.init()
+    hub.sync()
+    yield hub
+    hub.close()

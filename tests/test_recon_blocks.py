@@ -4,28 +4,13 @@ block size, the same outcome."""
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from hub.app import Hub
-from hub.config import load_config
 from hub.store import schema
-from tests.conftest import generate, write_config
-
-
-@pytest.fixture
-def book_hub(tmp_path: Path, db_url: str) -> Iterator[Hub]:
-    generate(tmp_path, seed=3, customers=40, invoices=800, receipts=240)
-    write_config(tmp_path, db_url, sink=None)
-    hub = Hub(load_config(tmp_path / "hub.toml"))
-    hub.init()
-    hub.sync()
-    yield hub
-    hub.close()
 
 
 def _outcome(hub: Hub) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import math
 import pickle
 import tempfile
@@ -250,8 +251,11 @@ class ReconcileEngine:
         subset_budget: int = 20_000,
         hook: Any = None,
         block: int = 5_000,
+        partitions: int = 1,
     ) -> None:
         self.store = store
+        self.partitions = max(int(partitions), 1)
+        """Partitions of the receipts a run decides, each against the book as the run found it (:meth:`run`)."""
         self.block = max(int(block), 1)
         """Receipts read and decided at a time, their decisions held packed until the one write (:meth:`run`)."""
         self.evidence_matchers = sorted((m for m in matchers if isinstance(m, EvidenceMatcher)), key=lambda m: m.stage)
@@ -355,9 +359,10 @@ class ReconcileEngine:
         return [(views[rid], seen) for rid, seen in keys]
 
     @staticmethod
-    def _pending_keys(conn: sa.Connection) -> list[tuple[int, tuple[str, Any]]]:
+    def _pending_keys(conn: sa.Connection, part: int = 1, parts: int = 1) -> list[tuple[int, tuple[str, Any]]]:
         """The ids of the receipts to (re)consider in booking order, each with the state it was read in
-        (status, when last looked at): what a run holds of all of them (their texts are read per block)."""
+        (status, when last looked at): what a run holds of all of them (their texts are read per block).
+        Only those of partition ``part`` of ``parts`` (:func:`partition_of`)."""
         r = schema.receipt
         latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
         cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
@@ -366,12 +371,22 @@ class ReconcileEngine:
                 cond,
                 sa.and_(r.c.match_status.in_(("open", "suggested")), r.c.reconciled_at < latest_invoice),
             )
-        rows = conn.execute(
-            sa.select(r.c.id, r.c.match_status, r.c.reconciled_at)
-            .where(r.c.direction == "credit", r.c.reversal.is_(False), cond)
+        where = (r.c.direction == "credit", r.c.reversal.is_(False), cond)
+        if parts == 1:
+            rows = conn.execute(
+                sa.select(r.c.id, r.c.match_status, r.c.reconciled_at).where(*where).order_by(r.c.booking_date, r.c.id)
+            )
+            return [(rid, (status, seen)) for rid, status, seen in rows]
+        payers = conn.execute(
+            sa.select(r.c.id, r.c.match_status, r.c.reconciled_at, r.c.payer_account, r.c.payer_name)
+            .where(*where)
             .order_by(r.c.booking_date, r.c.id)
         )
-        return [(rid, (status, seen)) for rid, status, seen in rows]
+        return [
+            (rid, (status, seen))
+            for rid, status, seen, account, name in payers
+            if partition_of(rid, account, name, parts) == part
+        ]
 
     @staticmethod
     def _views(conn: sa.Connection, ids: Sequence[int]) -> list[ReceiptView]:
@@ -457,6 +472,12 @@ class ReconcileEngine:
         (pickled and compressed, in a temporary file) until the write: the whole run's decisions as objects, every
         proposal with its reasons, took more memory than the book (hundreds of MB at 200,000
         receipts), and so did the receipts read all at once.
+
+        With ``partitions`` above one the receipts are split by payer (:func:`partition_of`) and each
+        partition is decided against the book as the run found it, one after another here (a queued
+        run decides them at once on several workers, :meth:`stage`); the write then takes the
+        decisions in booking order, and an automatic one whose invoices another partition's receipt
+        took first is left for the next run. The outcome is the same whichever runs the partitions.
         """
         started = time.perf_counter()
         stats = ReconcileStats()
@@ -464,45 +485,145 @@ class ReconcileEngine:
         # The collector is paused: a run holds millions of objects (the book and its indexes) and makes
         # no reference cycles, and every full collection would walk all of them again.
         with paused_gc(), _Spool() as packed:  # the rows, the larger part, wait on disk for the write
-            with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
-                book = self.load_book(conn)
-                pending = _Pending(self._pending_keys(conn))
-                refused = self.refused(conn)
-            # Each block's decisions are held packed like its rows: as objects (a tuple per receipt, a
-            # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
-            # at 200,000 receipts, while the book and its indexes were still there.
             packed_decided: list[bytes] = []
-            for first in range(0, len(pending), self.block):
-                block = pending.ids[first : first + self.block].tolist()
-                with self.store.connect() as conn, lean_page_cache(conn):
-                    views = {view.id: view for view in self._views(conn, block)}
-                rows: list[tuple[Any, ...]] = []
-                decided_here: list[Decided] = []
-                for rid in block:
-                    view = views.get(rid)
-                    if view is None:
-                        continue  # gone meanwhile (a statement imported again): nothing to decide
-                    decision = self._decide(view, book, refused)
-                    decided_here.append(Decided(rid, decision.status, _wanted(decision)))
-                    rows.extend(_allocation_rows(rid, decision))
-                packed.append(_pack(rows))
-                packed_decided.append(_pack(decided_here))
-                del views, rows, decided_here
-            # The book and its indexes (most of a run's memory) are not needed to write: freed first,
-            # the write's objects take their place instead of adding to the peak.
-            del book, refused
+            seen: dict[int, tuple[str, Any]] = {}
+            for part in range(1, self.partitions + 1):
+                decided_blobs, states = self._match(packed, part, self.partitions)
+                packed_decided.extend(decided_blobs)
+                seen.update(states)
             decided: list[Decided] = [d for blob in packed_decided for d in _unpack(blob)]
             del packed_decided
             with self.store.begin() as conn:
-                lock_allocations(conn)
-                kept = self._still_valid(conn, decided, pending)
-                stats.changed_meanwhile = len(decided) - len(kept)
-                statuses = self._count(decided, kept, stats)
-                self._supersede(conn, [d.receipt_id for d in decided if d.receipt_id in kept], now)
-                stats.allocations = self._write(conn, packed, kept, statuses, now)
+                self._commit(conn, decided, seen, (_unpack(blob) for blob in packed), stats, now)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
+            self.hook.hub_after_reconcile(stats=stats)
+        return stats
+
+    def _match(self, packed: _Spool, part: int = 1, parts: int = 1) -> tuple[list[bytes], dict[int, tuple[str, Any]]]:
+        """Decide the pending receipts of partition ``part`` of ``parts`` against the book as it is now:
+        each block's allocation rows go to ``packed``; returns each block's decisions packed, and the
+        states the receipts were read in that are not a new receipt's (see :class:`_Pending`)."""
+        with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
+            book = self.load_book(conn)
+            pending = _Pending(self._pending_keys(conn, part, parts))
+            refused = self.refused(conn)
+        # Each block's decisions are held packed like its rows: as objects (a tuple per receipt, a
+        # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
+        # at 200,000 receipts, while the book and its indexes were still there.
+        packed_decided: list[bytes] = []
+        for first in range(0, len(pending), self.block):
+            block = pending.ids[first : first + self.block].tolist()
+            with self.store.connect() as conn, lean_page_cache(conn):
+                views = {view.id: view for view in self._views(conn, block)}
+            rows: list[tuple[Any, ...]] = []
+            decided_here: list[Decided] = []
+            for rid in block:
+                view = views.get(rid)
+                if view is None:
+                    continue  # gone meanwhile (a statement imported again): nothing to decide
+                decision = self._decide(view, book, refused)
+                decided_here.append(Decided(rid, decision.status, _wanted(decision)))
+                rows.extend(_allocation_rows(rid, decision))
+            packed.append(_pack(rows))
+            packed_decided.append(_pack(decided_here))
+            del views, rows, decided_here
+        # The book and its indexes (most of a run's memory) are freed on return, before the write.
+        return packed_decided, pending.states
+
+    def _commit(
+        self,
+        conn: sa.Connection,
+        decided: Sequence[Decided],
+        seen: dict[int, tuple[str, Any]],
+        blocks: Iterable[Sequence[tuple[Any, ...]]],
+        stats: ReconcileStats,
+        now: Any,
+    ) -> None:
+        """Write the decisions that still hold (see :meth:`run`) in the caller's transaction: ``blocks``
+        yields their allocation rows a block at a time."""
+        lock_allocations(conn)
+        kept = self._still_valid(conn, decided, seen)
+        stats.changed_meanwhile = len(decided) - len(kept)
+        statuses = self._count(decided, kept, stats)
+        self._supersede(conn, [d.receipt_id for d in decided if d.receipt_id in kept], now)
+        stats.allocations = self._write(conn, blocks, kept, statuses, now)
+
+    def stage(self, run_id: str, part: int, parts: int) -> ReconcileStats:
+        """Decide partition ``part`` of ``parts`` (see :meth:`run`) and keep its decisions in the store
+        for the run's :meth:`commit_staged`, replacing what an earlier try of the same partition kept:
+        a queued run's partitions are decided at once by several workers, and written by one job.
+        Nothing is allocated here. The counts returned are of the decisions kept for the write."""
+        if not 1 <= part <= parts:
+            raise MatchError(f"reconcile partition {part} of {parts} does not exist")
+        started = time.perf_counter()
+        stats = ReconcileStats()
+        with paused_gc(), _Spool() as packed:
+            decided_blobs, seen = self._match(packed, part, parts)
+            now = utcnow()
+            stage = schema.reconcile_stage
+            with self.store.begin() as conn:
+                conn.execute(stage.delete().where(stage.c.run_id == run_id, stage.c.part == part))
+                for number, (rows_blob, decided_blob) in enumerate(zip(packed, decided_blobs, strict=True)):
+                    decided = _unpack(decided_blob)
+                    self._count(decided, {d.receipt_id for d in decided}, stats)
+                    conn.execute(
+                        stage.insert().values(
+                            run_id=run_id,
+                            part=part,
+                            parts=parts,
+                            block=number,
+                            decided=_to_stage([(*d, *seen.get(d.receipt_id, _Pending.NEW)) for d in decided]),
+                            rows=_to_stage(_unpack(rows_blob)),
+                            created_at=now,
+                        )
+                    )
+                save_keys(conn)  # the ids of the messages its reasons name: the write may run in another process
+        stats.seconds = time.perf_counter() - started
+        log.info("reconcile.staged", run_id=run_id, part=part, parts=parts, **stats.as_dict())
+        return stats
+
+    def commit_staged(self, run_id: str, parts: int) -> ReconcileStats:
+        """Write the decisions every partition of run ``run_id`` kept (:meth:`stage`), in booking order,
+        in one transaction that also removes them: run again after it committed, it finds nothing and
+        writes nothing. A partition missing (its job never ran) is an error, and nothing is written."""
+        started = time.perf_counter()
+        stats = ReconcileStats()
+        now = utcnow()
+        stage = schema.reconcile_stage
+        with paused_gc(), self.store.begin() as conn:
+            lock_allocations(conn)  # before reading what is staged: two commits of one run wait for each other
+            found = {
+                (part, of)
+                for part, of in conn.execute(
+                    sa.select(stage.c.part, stage.c.parts).where(stage.c.run_id == run_id).distinct()
+                )
+            }
+            if found:
+                missing = sorted(set(range(1, parts + 1)) - {part for part, of in found if of == parts})
+                if missing or len(found) != parts:
+                    raise MatchError(
+                        f"reconcile of run {run_id}: partitions {', '.join(map(str, missing)) or '?'} of {parts} "
+                        "kept no decisions (their jobs did not finish); nothing was written"
+                    )
+                decided: list[Decided] = []
+                seen: dict[int, tuple[str, Any]] = {}
+                for (blob,) in conn.execute(
+                    sa.select(stage.c.decided).where(stage.c.run_id == run_id).order_by(stage.c.part, stage.c.block)
+                ):
+                    for rid, status, wanted, seen_status, seen_at in _from_stage(blob):
+                        decided.append(Decided(rid, status, tuple((i, Decimal(a)) for i, a in wanted)))
+                        if (seen_status, seen_at) != _Pending.NEW:
+                            seen[rid] = (seen_status, dt.datetime.fromisoformat(seen_at) if seen_at else seen_at)
+                self._commit(conn, decided, seen, _staged_rows(conn, run_id), stats, now)
+            else:
+                log.info("reconcile.nothing_staged", run_id=run_id)  # written by an earlier try of this job
+            # What this run kept, and what runs that never came to their write left a day or more ago.
+            conn.execute(stage.delete().where(sa.or_(stage.c.run_id == run_id, stage.c.created_at < now - STAGE_KEPT)))
+        stats.seconds = time.perf_counter() - started
+        log.info("reconcile.done", run_id=run_id, parts=parts, **stats.as_dict())
+        if self.hook is not None and found:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
 
@@ -527,21 +648,24 @@ class ReconcileEngine:
         return decision
 
     @staticmethod
-    def _still_valid(conn: sa.Connection, decided: Sequence[Decided], seen: _Pending) -> set[int]:
-        """The receipts whose decisions still hold in the writing transaction (see :meth:`run`)."""
+    def _still_valid(conn: sa.Connection, decided: Sequence[Decided], seen: dict[int, tuple[str, Any]]) -> set[int]:
+        """The receipts whose decisions still hold in the writing transaction (see :meth:`run`), taken in
+        booking order (the partitions' decisions come one partition after another)."""
         r, a, inv = schema.receipt, schema.allocation, schema.invoice
         dialect = conn.dialect
         ids = [d.receipt_id for d in decided]
         now_seen: dict[int, tuple[str, Any]] = {}
+        booked: dict[int, Any] = {}
         taken: set[int] = set()
         for chunk in _chunked(ids):
-            now_seen.update(
-                (rid, (status, at))
-                for rid, status, at in conn.execute(
-                    sa.select(r.c.id, r.c.match_status, r.c.reconciled_at).where(key_in(dialect, r.c.id, "ids")),
-                    {"ids": chunk},
-                )
-            )
+            for rid, status, at, day in conn.execute(
+                sa.select(r.c.id, r.c.match_status, r.c.reconciled_at, r.c.booking_date).where(
+                    key_in(dialect, r.c.id, "ids")
+                ),
+                {"ids": chunk},
+            ):
+                now_seen[rid] = (status, at)
+                booked[rid] = day
             taken.update(
                 conn.execute(
                     sa.select(a.c.receipt_id)
@@ -574,8 +698,8 @@ class ReconcileEngine:
             )
         used: dict[int, Decimal] = defaultdict(Decimal)
         kept: set[int] = set()
-        for d in decided:
-            if now_seen.get(d.receipt_id) != seen[d.receipt_id] or d.receipt_id in taken:
+        for d in sorted(decided, key=lambda d: (booked.get(d.receipt_id) or dt.date.max, d.receipt_id)):
+            if now_seen.get(d.receipt_id) != seen.get(d.receipt_id, _Pending.NEW) or d.receipt_id in taken:
                 continue  # matched, reopened or looked at by someone else meanwhile
             if d.status == "auto":
                 if any(
@@ -629,10 +753,15 @@ class ReconcileEngine:
             conn.execute(a.update().where(a.c.id.in_(old)).values(status="superseded", decided_at=now), {"ids": chunk})
 
     def _write(
-        self, conn: sa.Connection, packed: Iterable[bytes], kept: set[int], statuses: dict[str, list[int]], now: Any
+        self,
+        conn: sa.Connection,
+        blocks: Iterable[Sequence[tuple[Any, ...]]],
+        kept: set[int],
+        statuses: dict[str, list[int]],
+        now: Any,
     ) -> int:
-        """Insert the kept receipts' allocation rows (unpacked a block at a time), one event for each,
-        and the receipts' statuses; returns how many allocations it wrote."""
+        """Insert the kept receipts' allocation rows (``blocks`` yields them a block at a time), one event
+        for each, and the receipts' statuses; returns how many allocations it wrote."""
         alloc, event = schema.allocation, schema.allocation_event
         # Through the bulk writer (several rows a statement on SQLite, COPY on PostgreSQL), each row's
         # values converted by the column types once: inserting dicts through SQLAlchemy spent more on its
@@ -641,11 +770,11 @@ class ReconcileEngine:
         at = writer.db_value("created_at", now)
         order = [_ALLOCATION_COLUMNS.index(c) for c in writer.order]
         written = 0
-        for blob in packed:
+        for block in blocks:
             # A proposal's lines share one reasons string (pickle keeps that): handed to the driver once.
             reasons_db: dict[int, Any] = {}
             rows = []
-            for rid, invoice_id, amount, kind, method, confidence, status, rank, reasons in _unpack(blob):
+            for rid, invoice_id, amount, kind, method, confidence, status, rank, reasons in block:
                 if rid not in kept:
                     continue
                 said = reasons_db.get(id(reasons))
@@ -711,6 +840,16 @@ _ALLOCATION_COLUMNS = [
 ]
 
 
+def partition_of(receipt_id: int, payer_account: str | None, payer_name: str | None, parts: int) -> int:
+    """The partition (1 to ``parts``) a receipt is decided in: by its payer's account, else its payer's
+    name, else by itself. A payer's receipts, which compete for its invoices, are then decided one after
+    another against one book, as in one process; receipts of different payers rarely take the same
+    invoice, and where one does the write keeps the first in booking order (:meth:`ReconcileEngine.run`).
+    CRC-32: the same partition in every process and on every machine (``hash()`` of a string is not)."""
+    key = "".join((payer_account or "").split()).upper() or " ".join((payer_name or "").casefold().split())
+    return zlib.crc32((key or f"#{receipt_id}").encode()) % parts + 1
+
+
 class _Pending:
     """The receipts a run (re)considers, in booking order, each with the state it was read in (status,
     when last looked at), held compactly for the whole run: the ids in an array, and only the states
@@ -726,9 +865,10 @@ class _Pending:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __getitem__(self, receipt_id: int) -> tuple[str, Any]:
-        """The state ``receipt_id`` was read in."""
-        return self._states.get(receipt_id, self.NEW)
+    @property
+    def states(self) -> dict[int, tuple[str, Any]]:
+        """The states the receipts were read in that are not a new receipt's, by receipt."""
+        return self._states
 
 
 class Decided(NamedTuple):
@@ -774,6 +914,46 @@ def _allocation_rows(receipt_id: int, decision: Decision) -> Iterator[tuple[Any,
                 rank,
                 reasons,
             )
+
+
+#: How long decisions a queued run's partitions kept wait for their write before any later commit drops them.
+STAGE_KEPT = dt.timedelta(days=1)
+
+
+def _to_stage(items: Sequence[Any]) -> bytes:
+    """A block's rows or decisions as the store keeps them between a partition's job and the write:
+    JSON (amounts as decimal text, timestamps in ISO 8601), compressed. Not pickle: what another
+    process reads back from the database must not be able to run code."""
+    return zlib.compress(json.dumps(items, default=_stage_value, separators=(",", ":")).encode(), 1)
+
+
+def _stage_value(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot keep {type(value).__name__} for the write")
+
+
+def _from_stage(blob: bytes) -> list[Any]:
+    items: list[Any] = json.loads(zlib.decompress(blob))
+    return items
+
+
+def _staged_rows(conn: sa.Connection, run_id: str) -> Iterator[list[tuple[Any, ...]]]:
+    """The allocation rows a run's partitions kept, a block at a time (read as the write goes)."""
+    stage = schema.reconcile_stage
+    keys = conn.execute(
+        sa.select(stage.c.part, stage.c.block).where(stage.c.run_id == run_id).order_by(stage.c.part, stage.c.block)
+    ).all()
+    for part, block in keys:
+        blob = conn.execute(
+            sa.select(stage.c.rows).where(stage.c.run_id == run_id, stage.c.part == part, stage.c.block == block)
+        ).scalar_one()
+        yield [
+            (rid, iid, Decimal(amount), kind, method, confidence, status, rank, reasons)
+            for rid, iid, amount, kind, method, confidence, status, rank, reasons in _from_stage(blob)
+        ]
 
 
 def _pack(rows: Sequence[Any]) -> bytes:

@@ -294,6 +294,21 @@ message_key = sa.Table(
 )
 """The message id of each key a stored reason names (``allocation.reasons``: hub.i18n.messages_json)."""
 
+reconcile_stage = sa.Table(
+    "reconcile_stage",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("block", sa.Integer, primary_key=True),
+    sa.Column("decided", sa.LargeBinary, nullable=False),
+    sa.Column("rows", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+"""What each partition of a queued run's reconcile decided, a block of receipts a row (compressed JSON:
+the decisions with the states their receipts were read in, and the allocation rows), kept until the
+run's one write (``ReconcileEngine.stage`` and ``commit_staged``)."""
+
 allocation_event = sa.Table(
     "allocation_event",
     metadata,
