@@ -39,6 +39,28 @@ def _book(folder: Path, db_url: str, extra: str = "") -> Path:
     return folder
 
 
+def _unknown_message_keys(db_url: str) -> set[str]:
+    """The message keys stored reasons name that the store's ``message_key`` table does not hold."""
+
+    def keys(item: object) -> Iterator[str]:
+        if isinstance(item, dict):
+            if "k" in item:
+                yield str(item["k"])
+            for value in item.values():
+                yield from keys(value)
+        elif isinstance(item, list):
+            for value in item:
+                yield from keys(value)
+
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        held = set(conn.execute(sa.text("SELECT key FROM message_key")).scalars())
+        named = {k for (reasons,) in conn.execute(sa.text("SELECT reasons FROM allocation")) for k in keys(reasons)}
+    engine.dispose()
+    assert named, "the run must store reasons by key"
+    return named - held
+
+
 def _worker(folder: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "hub.cli", "--log-level", "info", "worker", *args],
@@ -139,10 +161,14 @@ def test_a_schedule_that_is_not_cron_or_not_a_step_is_refused(tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize("partitions", [1, 3])
 def test_a_queued_run_done_by_two_workers_ends_exactly_as_the_inline_run(
-    pg_url: str, pg_admin: sa.Engine, tmp_path: Path
+    partitions: int, pg_url: str, pg_admin: sa.Engine, tmp_path: Path
 ) -> None:
-    queued = _book(tmp_path / "queued", pg_url)
+    """With three partitions, three jobs decide the receipts at once and one writes them: the same
+    outcome as ``hub run`` deciding the three partitions one after another."""
+    setting = f"\n[reconcile]\npartitions = {partitions}\n"
+    queued = _book(tmp_path / "queued", pg_url, extra=setting)
     out = json.loads(run_hub("--json", "run", "--queue", cwd=queued).stdout)
     assert out["run_id"] and out["job_id"]
     again = run_hub("run", "--queue", cwd=queued, check=False)
@@ -152,19 +178,22 @@ def test_a_queued_run_done_by_two_workers_ends_exactly_as_the_inline_run(
         _, log = w.communicate(timeout=300)
         assert w.returncode == 0, log[-3000:]
     jobs = json.loads(run_hub("--json", "jobs", cwd=queued).stdout)
-    assert jobs["counts"]["succeeded"] == 8 and jobs["counts"]["failed"] == 0  # run, 2 syncs, 4 steps, 1 push
-    assert {j["task"] for j in jobs["jobs"]} == {"run", "sync", "identity", "reconcile", "bureaus", "risk", "push"}
+    # run, 2 syncs, 4 steps, 1 push, and a job per partition when there are more than one
+    assert jobs["counts"]["succeeded"] == 8 + (partitions if partitions > 1 else 0) and jobs["counts"]["failed"] == 0
+    tasks = {"run", "sync", "identity", "reconcile", "bureaus", "risk", "push"}
+    assert {j["task"] for j in jobs["jobs"]} == tasks | ({"match"} if partitions > 1 else set())
     assert {j["run_id"] for j in jobs["jobs"]} == {out["run_id"]}
     with pg_database(pg_admin) as inline_url:
         inline = tmp_path / "inline"
         inline.mkdir()
         for name in ("customers.csv", "invoices.csv", "statement.xml"):
             (inline / name).write_bytes((queued / name).read_bytes())
-        write_config(inline, inline_url, extra=QUEUE)
+        write_config(inline, inline_url, extra=QUEUE + setting)
         run_hub("init", cwd=inline)
         run_hub("run", cwd=inline)
         expected = outcome(inline_url, inline / "out" / "flags.jsonl")
     got = outcome(pg_url, queued / "out" / "flags.jsonl")
+    assert _unknown_message_keys(pg_url) == set(), "every reason's message can be said where it was written"
     assert (got.records, got.allocations, got.invoices, got.receipts) == (
         expected.records,
         expected.allocations,

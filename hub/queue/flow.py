@@ -1,7 +1,9 @@
 """The order of a queued run, kept in the database (engine: reads procrastinate's tables).
 
-A run is a chain of steps: ``sync`` (one job per connector with a source), ``identity``,
-``reconcile``, ``bureaus``, ``risk``, ``push`` (one job per sink). Every job carries its run's id in
+A run is a chain of steps: ``sync`` (one job per connector with a source), ``identity``, ``match``
+(one job per partition of the receipts, ``[reconcile] partitions``; none when there is one),
+``reconcile`` (writes what the partitions decided, or decides and writes every receipt when there is
+one partition), ``bureaus``, ``risk``, ``push`` (one job per sink). Every job carries its run's id in
 its arguments. When a job finishes its work it calls :func:`finish`, which, under a transaction
 lock on the run:
 
@@ -34,7 +36,7 @@ from hub.errors import HubError
 from hub.store import Store, schema, utcnow
 
 #: A run's steps, in order.
-STEPS = ("sync", "identity", "reconcile", "bureaus", "risk", "push")
+STEPS = ("sync", "identity", "match", "reconcile", "bureaus", "risk", "push")
 #: The namespace of the hub's tasks in procrastinate (``hub:sync``, ``hub:reconcile``...).
 NAMESPACE = "hub"
 #: Our one table beside procrastinate's: the jobs of a run that have done their work.

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 log = get_logger("hub.queue")
 
 #: The queue a step's jobs go to (``hub worker --queues sync,push`` takes only those).
-QUEUES = {"run": "run", "sync": "sync", "identity": "reconcile", "reconcile": "reconcile", "bureaus": "bureaus"}
+QUEUES = {"run": "run", "sync": "sync", "identity": "reconcile", "match": "reconcile", "reconcile": "reconcile"}
+QUEUES |= {"bureaus": "bureaus"}
 QUEUES |= {"risk": "risk", "push": "push", "scheduled": "run"}
 
 
@@ -139,9 +140,16 @@ class Steps:
                 keys = [n for n, c in hub.connectors().items() if c.source is not None]
             elif step == "push":
                 keys = sorted(hub.sinks())
+            elif step == "match":  # a job per partition; none when one job decides every receipt
+                parts = hub.config.reconcile.partitions
+                keys = [f"{part}/{parts}" for part in range(1, parts + 1)] if parts > 1 else []
             else:
                 keys = ["all"]
-            return [JobSpec(step, k, {"run_id": run_id, "key": k, "options": options}) for k in keys]
+            given = options
+            if step == "reconcile":  # how many partitions were decided for it to write (0: none, it decides)
+                parts = hub.config.reconcile.partitions
+                given = {**options, "partitions": parts if parts > 1 else 0}
+            return [JobSpec(step, k, {"run_id": run_id, "key": k, "options": given}) for k in keys]
 
         return jobs
 
@@ -156,7 +164,9 @@ class Steps:
     def start(self, hub: Hub, run_id: str, options: dict[str, Any]) -> str | None:
         return finish(hub.store, run_id, "sync", None, self.plan(hub, run_id, options), self.defer)
 
-    def run_step(self, hub: Hub, step: str, key: str, options: dict[str, Any], attempt: int) -> dict[str, Any]:
+    def run_step(
+        self, hub: Hub, step: str, key: str, options: dict[str, Any], attempt: int, run_id: str | None = None
+    ) -> dict[str, Any]:
         if step == "sync":
             stats = hub.sync(key, full_refresh=bool(options.get("full_refresh")))
             errors = [f"{s.stream}: {e}" for s in stats for e in s.errors]
@@ -165,7 +175,15 @@ class Steps:
             return {"streams": [s.as_dict() for s in stats], "errors": errors}
         if step == "identity":
             return hub.resolve_identities().as_dict()
+        if step == "match":
+            part, parts = (int(n) for n in key.split("/"))
+            if run_id is None:
+                raise HubError("a reconcile partition is decided for a queued run's write: it needs the run's id")
+            return hub.reconcile_partition(run_id, part, parts).as_dict()
         if step == "reconcile":
+            parts = int(options.get("partitions") or 0)
+            if run_id is not None and parts:
+                return hub.reconcile_staged(run_id, parts).as_dict()
             return hub.reconcile().as_dict()
         if step == "bureaus":
             return hub.bureaus.refresh().as_dict()
@@ -207,7 +225,7 @@ class Steps:
             hub = self.make_hub()
             try:
                 log.info("job.started")
-                result = self.run_step(hub, step, key, options, attempt)
+                result = self.run_step(hub, step, key, options, attempt, run_id)
                 if run_id is not None:
                     deferred = finish(hub.store, run_id, step, job_id, self.plan(hub, run_id, options), self.defer)
                     if deferred == "done":
@@ -236,7 +254,7 @@ def build_app(store_url: str, settings: QueueConfig, make_hub: Callable[[], Hub]
         run.__name__ = step
         app.task(name=task_name(step), pass_context=True, retry=retry, queue=queue_of(step))(run)
 
-    for step in ("sync", "identity", "reconcile", "bureaus", "risk", "push"):
+    for step in ("sync", "identity", "match", "reconcile", "bureaus", "risk", "push"):
         step_task(step)
 
     @app.task(name=task_name("run"), pass_context=True, retry=retry, queue=queue_of("run"))

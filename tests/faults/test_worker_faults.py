@@ -95,6 +95,11 @@ def _point(rng: random.Random, counts: dict[tuple[str, str], int], step: str) ->
     return f"{step}:{kind}:{n}"
 
 
+def _kill_along(folder: Path, steps: list[str], rng: random.Random, counts: dict[tuple[str, str], int]) -> list[str]:
+    """Start a worker with a kill point drawn in each step in turn; the points that fired."""
+    return [point for step in steps if worker(folder, faults=(point := _point(rng, counts, step))) == -9]
+
+
 def test_workers_killed_at_more_than_twenty_points_end_as_an_uninterrupted_run(
     baseline: Baseline, pg_admin: sa.Engine, tmp_path: Path
 ) -> None:
@@ -104,12 +109,8 @@ def test_workers_killed_at_more_than_twenty_points_end_as_an_uninterrupted_run(
         with pg_database(pg_admin) as db:
             folder = prepare(tmp_path / f"chain{chain}", baseline.book, db)
             enqueue(folder)
-            points = []
-            for step in steps:
-                point = _point(rng, baseline.counts, step)
-                if worker(folder, faults=point) == -9:
-                    fired[step] += 1
-                    points.append(point)
+            points = _kill_along(folder, steps, rng, baseline.counts)
+            fired.update(point.split(":")[0] for point in points)
             assert worker(folder) == 0
             result = outcome(db, folder / "out" / "flags.jsonl")
             try:
@@ -119,6 +120,42 @@ def test_workers_killed_at_more_than_twenty_points_end_as_an_uninterrupted_run(
                 raise AssertionError(f"chain {chain}, killed at {points}: {exc}") from exc
     assert sum(fired.values()) >= 20, fired
     assert fired["sync"] and fired["reconcile"] and fired["push"], fired
+
+
+PARTITIONS = "\n[reconcile]\npartitions = 2\n"
+PARTITIONED_CHAIN = ["match", "match", "reconcile", "match", "reconcile", "reconcile"]
+
+
+def test_workers_killed_while_partitions_are_decided_and_written_end_as_an_uninterrupted_partitioned_run(
+    baseline: Baseline, pg_admin: sa.Engine, tmp_path: Path
+) -> None:
+    """Two partitions: a job each decides and keeps its partition's decisions, one job writes them. Kills
+    before and after a partition kept its decisions, and in and after the write."""
+    with pg_database(pg_admin) as db:
+        folder = prepare(tmp_path / "clean", baseline.book, db, extra=PARTITIONS)
+        enqueue(folder)
+        trace = tmp_path / "trace.txt"
+        assert worker(folder, trace=trace) == 0
+        expected = outcome(db, folder / "out" / "flags.jsonl")
+        check_invariants(db, expected)
+    counts = trace_counts(trace)
+    assert counts.get(("match", "commit")), "each partition's job keeps its decisions in a transaction"
+    rng = random.Random(SEED * 100 + len(CHAINS))
+    with pg_database(pg_admin) as db:
+        folder = prepare(tmp_path / "killed", baseline.book, db, extra=PARTITIONS)
+        enqueue(folder)
+        points = _kill_along(folder, PARTITIONED_CHAIN, rng, counts)
+        fired = Counter(point.split(":")[0] for point in points)
+        assert worker(folder) == 0
+        result = outcome(db, folder / "out" / "flags.jsonl")
+        try:
+            check_invariants(db, result)
+            same_as(result, expected)
+        except AssertionError as exc:
+            raise AssertionError(f"killed at {points}: {exc}") from exc
+        with sa.create_engine(db).connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM reconcile_stage")).scalar_one() == 0
+    assert fired["match"] and fired["reconcile"], fired
 
 
 def test_a_connection_dropped_mid_transaction_is_retried_and_the_run_ends_the_same(
