@@ -13,7 +13,7 @@ amounts, outbox) is identical to the first run's.
 Usage:
   python bench/bench_workers.py --database postgresql://postgres@127.0.0.1:5432/hub_bench \\
       [--invoices 50000] [--receipts 10000] [--customers 2000] [--workers 1 2] [--sqlite] [--workdir DIR]
-      [--baseline PATH | --no-baseline] [--timeout SECONDS]
+      [--partitions N] [--baseline PATH | --no-baseline] [--timeout SECONDS]
 
 Beside the runs, the shared ERP-rule baseline (``../shared/bench/baseline_match.py``, which stores
 nothing) on the same files, with each run's reconcile time over the baseline's (issue 19's goal on
@@ -39,7 +39,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 BASELINE = HERE.parent.parent / "shared" / "bench" / "baseline_match.py"
-STEPS = ("sync", "identity", "reconcile", "bureaus", "risk", "push")
+STEPS = ("sync", "identity", "match", "reconcile", "bureaus", "risk", "push")
 
 
 def engine(url: str) -> Any:
@@ -55,8 +55,9 @@ def empty_postgres(url: str) -> None:
     eng.dispose()
 
 
-def config(url: str) -> str:
+def config(url: str, partitions: int = 1) -> str:
     return (
+        f"[reconcile]\npartitions = {partitions}\n"
         f'[database]\nurl = "{url}"\n[connectors.erp]\ntype = "csv"\ncustomers = "customers.csv"\n'
         'invoices = "invoices.csv"\n[connectors.bank]\ntype = "bank-files"\npath = "statement.xml"\n'
         '[connectors.flags]\ntype = "json-file"\npath = "out/flags.jsonl"\n[risk]\nas_of = "2025-06-30"\n'
@@ -142,10 +143,14 @@ def step_times(url: str) -> dict[str, float]:
     ends = [end for _, _, end in rows if end]
     if starts and ends:
         out["first_start_to_last_success"] = (max(ends) - min(starts)).total_seconds()
+    spans = {}
     for task, start, end in rows:
         step = task.removeprefix("hub:")
         if step in STEPS and start and end:
             out[step] = (end - start).total_seconds()
+            spans[step] = (start, end)
+    if "match" in spans and "reconcile" in spans:  # the partitions decided, then written: reconcile in all
+        out["match+reconcile"] = (spans["reconcile"][1] - spans["match"][0]).total_seconds()
     return out
 
 
@@ -199,10 +204,10 @@ def wait_all(procs: list[subprocess.Popen[bytes]], timeout: float, what: str) ->
     return [peaks[p.pid] for p in procs]
 
 
-def run_queued(work: Path, url: str, workers: int, timeout: float) -> dict[str, Any]:
+def run_queued(work: Path, url: str, workers: int, timeout: float, partitions: int = 1) -> dict[str, Any]:
     say(f"{workers} worker(s): emptying the database, init, run --queue")
     empty_postgres(url)
-    (work / "hub.toml").write_text(config(url), encoding="utf-8")
+    (work / "hub.toml").write_text(config(url, partitions), encoding="utf-8")
     hub("init", cwd=work)
     hub("run", "--queue", cwd=work)
     started = time.perf_counter()
@@ -232,7 +237,7 @@ def run_queued(work: Path, url: str, workers: int, timeout: float) -> dict[str, 
         "workers": workers,
         "wall_s": round(wall, 2),
         "run_s": round(times.get("first_start_to_last_success", 0.0), 2),
-        "steps_s": {s: round(times[s], 2) for s in STEPS if s in times},
+        "steps_s": {s: round(times[s], 2) for s in (*STEPS, "match+reconcile") if s in times},
         "jobs_s": job_times(url),
         "per_s": {s: round(sizes[s] / times[s]) for s in sizes if times.get(s)},
         "peak_rss_mb_per_worker": [round(kb / 1024) for kb in peaks],
@@ -240,13 +245,13 @@ def run_queued(work: Path, url: str, workers: int, timeout: float) -> dict[str, 
     }
 
 
-def run_sqlite(work: Path, timeout: float) -> dict[str, Any]:
+def run_sqlite(work: Path, timeout: float, partitions: int = 1) -> dict[str, Any]:
     folder = work / "sqlite"
     folder.mkdir(exist_ok=True)
     for name in ("customers.csv", "invoices.csv", "statement.xml"):
         if not (folder / name).exists():
             (folder / name).symlink_to(work / name)
-    (folder / "hub.toml").write_text(config("sqlite:///hub.db"), encoding="utf-8")
+    (folder / "hub.toml").write_text(config("sqlite:///hub.db", partitions), encoding="utf-8")
     for leftover in folder.glob("hub.db*"):
         if leftover.is_file():
             leftover.unlink()
@@ -299,6 +304,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--baseline", type=Path, default=BASELINE, help="the shared ERP-rule baseline script")
     ap.add_argument("--no-baseline", dest="baseline", action="store_const", const=None)
+    ap.add_argument(
+        "--partitions", type=int, default=1, help="[reconcile] partitions: jobs that decide the receipts at once"
+    )
     ap.add_argument("--timeout", type=float, default=3600, help="seconds one run may take before it is killed")
     a = ap.parse_args()
     if a.baseline is not None and not a.baseline.exists():
@@ -325,9 +333,15 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    results: dict[str, Any] = {"invoices": a.invoices, "receipts": a.receipts, "customers": a.customers, "runs": []}
+    results: dict[str, Any] = {
+        "invoices": a.invoices,
+        "receipts": a.receipts,
+        "customers": a.customers,
+        "partitions": a.partitions,
+        "runs": [],
+    }
     for n in a.workers:
-        results["runs"].append(run_queued(work, a.database, n, a.timeout))
+        results["runs"].append(run_queued(work, a.database, n, a.timeout, a.partitions))
         # Each run's figures as soon as it ends: a later run that fails or is killed loses only itself.
         (work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     base = results["runs"][0] if results["runs"] else None
@@ -338,10 +352,11 @@ def main() -> None:
     if a.baseline is not None:
         results.update(run_baseline(work, a.baseline, a.timeout))
         for r in results["runs"]:
-            if r["steps_s"].get("reconcile"):
-                r["reconcile_to_baseline"] = round(r["steps_s"]["reconcile"] / results["baseline_wall_s"], 2)
+            took = r["steps_s"].get("match+reconcile") or r["steps_s"].get("reconcile")
+            if took:
+                r["reconcile_to_baseline"] = round(took / results["baseline_wall_s"], 2)
     if a.sqlite:
-        results.update(run_sqlite(work, a.timeout))
+        results.update(run_sqlite(work, a.timeout, a.partitions))
         if base is not None:
             results["sqlite_same_outcome_as_first"] = results["sqlite_outcome"] == base["outcome"]
         if results.get("baseline_wall_s") and results["sqlite_steps_s"].get("reconcile"):
