@@ -769,6 +769,9 @@ class ReconcileEngine:
         writer = BulkWriter(conn.dialect, alloc, _ALLOCATION_COLUMNS, "insert")
         at = writer.db_value("created_at", now)
         order = [_ALLOCATION_COLUMNS.index(c) for c in writer.order]
+        # Every id this run inserts is above this one: its events are found by the primary key's range,
+        # not by a scan of every allocation ever written (the table grows by a run's rows each run).
+        before = conn.execute(sa.select(sa.func.coalesce(sa.func.max(alloc.c.id), 0))).scalar_one()
         written = 0
         for block in blocks:
             # A proposal's lines share one reasons string (pickle keeps that): handed to the driver once.
@@ -807,7 +810,7 @@ class ReconcileEngine:
                 event.insert().from_select(
                     ["allocation_id", "status", "actor", "at"],
                     sa.select(alloc.c.id, alloc.c.status, sa.literal("hub"), alloc.c.created_at).where(
-                        alloc.c.created_at == now
+                        alloc.c.id > before, alloc.c.created_at == now
                     ),
                 )
             )
