@@ -353,6 +353,54 @@ def test_unnamed_credit_notes_are_not_deducted_for_a_payer_who_is_not_the_custom
     assert not any(p.method == "reference+credit" for p in proposals)
 
 
+def test_a_customer_with_many_open_credit_notes_has_the_one_that_alone_makes_up_the_difference_deducted() -> None:
+    """A large customer keeps many credit notes open: a payment naming its invoices and deducting one
+    without naming it (a list cut short) finds it, singles only (pairs of many make up any shortfall)."""
+    credits = [inv(10 + k, f"GS-2026-{k:04d}", "C-ACME", f"-{a}") for k, a in enumerate(_amounts(20, 5))]
+    items = book(
+        [inv(1, "RE-2026-0001", "C-ACME", "9000.00"), inv(2, "RE-2026-0002", "C-ACME", "4100.00"), *credits], [acme()]
+    )
+    receipt = rcpt(str(D("13100.00") + credits[3].open_amount), account=ACME_IBAN, text="RE-2026-0001, RE-2026-0002")
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    best = decision.proposals[0]
+    assert best.method == "reference+credit"
+    assert credit_note_lines(best) == [(13, credits[3].open_amount, "credit_note")]
+    assert "the only set of the customer's 20 open credit notes" in text_of(best)
+
+
+def test_named_invoices_paid_short_by_a_stated_deduction_are_suggested_with_the_rest_left_open() -> None:
+    """A payment run naming its invoices and a credit note, less a reclamation larger than any bank fee:
+    the invoices named are what it pays, short by the deduction, which finance books (a suggestion, never
+    automatic); the largest invoice stays open by the shortfall."""
+    items = book(
+        [
+            inv(1, "90000004", "C-ACME", "3460.42"),
+            inv(2, "90000006", "C-ACME", "4375.50"),
+            inv(3, "90000008", "C-ACME", "571.32"),
+            inv(4, "GS-2025-000003", "C-ACME", "-91.27"),
+            inv(5, "90000011", "C-ACME", "2990.00"),
+        ],
+        [acme()],
+    )
+    text = "Pagamento 90000004, 90000006, 90000008, GS-2025-000003 abzgl. Reklamation"
+    decision, _ = run(rcpt("8046.61", account=ACME_IBAN, text=text), items)
+    assert decision.status == "suggested"
+    best = decision.proposals[0]
+    assert best.method == "reference+short" and not best.automatic
+    assert sorted(lines(best)) == [
+        (1, D("3460.42"), "payment"),
+        (2, D("4106.14"), "payment"),  # 4375.50 less the 269.36 short: the rest stays open
+        (3, D("571.32"), "payment"),
+        (4, D("-91.27"), "credit_note"),
+    ]
+    assert best.total == D("8046.61")
+    said = text_of(best)
+    assert "is 269.36 short of the open total 8315.97" in said and "90000006 stays open for 269.36" in said
+    assert "the text states a deduction (Reklamation)" in said
+    assert "90000006仍有269.36未结" in "".join(best.reason_texts("zh_CN"))
+
+
 def test_a_customer_with_many_open_credit_notes_has_none_deducted_unnamed() -> None:
     credits = [inv(10 + k, f"GS-2026-{k:04d}", "C-ACME", f"-{a}") for k, a in enumerate(_amounts(20, 5))]
     items = book([inv(1, "RE-2026-0001", "C-ACME", "9000.00"), *credits], [acme()])

@@ -86,6 +86,10 @@ bank's fee for a foreign payment (a few units to about 20) plus the charges of o
 banks on SHA/OUR transfers (commonly 10-50 units each, some up to about 80) stay within it; a
 domestic fee is far smaller. What a wider window costs, more invoices that fit by coincidence, is
 weighed in each proposal (:func:`chance_sets`' ``values``), not cut off by a narrow ceiling."""
+DEDUCTION_MAX_SHARE = Decimal("0.10")
+"""A deduction from a payment of several invoices (a reclamation, freight, damaged goods) is a small part of
+what it pays: a larger shortfall is a part payment of the list, which finance sorts out from the payer's
+advice, not a suggestion of which invoice stays open."""
 W_OVERPAID = -4.0
 """The amount exceeds everything the payment names: never automatic."""
 W_PARTIAL = 0.5
@@ -931,6 +935,14 @@ class Combiner:
             and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
         ):
             out.extend(self._less_unnamed_credits(receipt, book, found, owner, full, total, numbers, credit))
+        if (
+            not out
+            and len(named) > 1
+            and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE
+            and owner is not None
+            and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
+        ):
+            out.extend(self._short_paid(receipt, book, found, named, rem, credit_lines, total, numbers, said))
         if total < amount:
             # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
             # remittance advice sent apart): make up the difference from the same customer's other
@@ -1009,6 +1021,50 @@ class Combiner:
                 overpaid.automatic = False
                 out.append(overpaid)
         return out
+
+    def _short_paid(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        named: list[int],
+        rem: dict[int, Decimal],
+        credit_lines: list[ProposalLine],
+        total: Decimal,
+        numbers: Message | str,
+        said: list[tuple[Message, float | None]],
+    ) -> list[MatchProposal]:
+        """Several invoices named and paid short by what no fee, discount, credit note or subset explains (a
+        reclamation, freight, a dispute), by the customer itself: what the payer wrote it pays, the largest
+        invoice left open by the shortfall for finance to settle. Always a suggestion: a deduction is booked
+        by a person."""
+        short = total - receipt.amount
+        largest = max(named, key=lambda i: (rem[i], -i))
+        if short >= rem[largest]:
+            return []  # more than any one invoice: a part payment of the list, not a deduction from it
+        lines = [ProposalLine(i, rem[i] - short if i == largest else rem[i]) for i in named] + credit_lines
+        proposal = self._score(
+            receipt,
+            book,
+            found,
+            lines,
+            W_PARTIAL,
+            _short_of(
+                receipt.amount,
+                short,
+                total,
+                numbers,
+                Message(
+                    N_("%(invoice)s stays open for %(rest)s"),
+                    invoice=book.invoices[largest].number,
+                    rest=_money(short),
+                ),
+            ),
+            "reference+short",
+            said,
+        )
+        proposal.automatic = False
+        return [proposal]
 
     @staticmethod
     def _with_write_off(lines: list[ProposalLine], short: Decimal, *more: Decimal) -> list[ProposalLine]:
@@ -1543,11 +1599,13 @@ class Combiner:
         name (or names in a way not read: a number mangled, a list cut short), where they make up the
         difference exactly."""
         others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in named}
-        if not others or len(others) > MAX_CREDIT_SINGLES:
-            return []  # none, or so many that some pair would make up almost any shortfall
+        if not others:
+            return []
         short = _cents(total - receipt.amount)
         items = [(c, -_cents(r)) for c, r in others.items()]
-        most = min(len(items), MAX_UNNAMED_CREDITS)
+        # A customer with many open credit notes (a large one, fifty of them) has some pair making up almost
+        # any shortfall: only one alone is looked for there, weighed by how many could make it up by chance.
+        most = 1 if len(others) > MAX_CREDIT_SINGLES else min(len(items), MAX_UNNAMED_CREDITS)
         solutions, complete = subset_sums(items, short, short, max_size=most, budget=self.subset_budget)
         if not solutions:
             return []
