@@ -612,12 +612,16 @@ class PayerNameMatcher(EvidenceMatcher):
         among = _count_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
-        # as the book's invoices have this very amount (price lists make some amounts common).
+        # as the book's invoices have this very amount (price lists make some amounts common). Against
+        # the n-1 siblings, the odds are (1-q)/q / ((n-1) * chance), q being the share of a customer's
+        # payments that are no whole invoice; taken as a half (most payments settle whole invoices, so
+        # this is the cautious end), the odds are 1 / ((n-1) * chance). The -1.0 this had before took q
+        # as nearly three in four: as if most payments were parts, sets or money on account.
         counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
         total = counts.total(receipt.currency) or 1
         share = counts.count(receipt.currency, receipt.amount, 1) / total
         chance = among * share
-        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)) - 1.0)
+        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)))
         first = evs[0].reason
         if weight <= max(e.weight for e in evs):
             return out
