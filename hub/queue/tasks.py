@@ -36,8 +36,7 @@ log = get_logger("hub.queue")
 
 #: The queue a step's jobs go to (``hub worker --queues sync,push`` takes only those).
 QUEUES = {"run": "run", "sync": "sync", "identity": "reconcile", "match": "reconcile", "reconcile": "reconcile"}
-QUEUES |= {"bureaus": "bureaus"}
-QUEUES |= {"risk": "risk", "push": "push", "scheduled": "run"}
+QUEUES |= {"bureaus": "bureaus", "risk": "risk", "push": "push", "scheduled": "run"}
 
 
 def queue_of(step: str) -> str:
