@@ -494,6 +494,7 @@ class ReconcileEngine:
             decided: list[Decided] = [d for blob in packed_decided for d in _unpack(blob)]
             del packed_decided
             with self.store.begin() as conn:
+                lock_allocations(conn)
                 self._commit(conn, decided, seen, (_unpack(blob) for blob in packed), stats, now)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
@@ -541,9 +542,9 @@ class ReconcileEngine:
         stats: ReconcileStats,
         now: Any,
     ) -> None:
-        """Write the decisions that still hold (see :meth:`run`) in the caller's transaction: ``blocks``
-        yields their allocation rows a block at a time."""
-        lock_allocations(conn)
+        """Write the decisions that still hold (see :meth:`run`) in the caller's transaction, which holds
+        the allocation lock (:func:`lock_allocations`): ``blocks`` yields their allocation rows a block at
+        a time."""
         kept = self._still_valid(conn, decided, seen)
         stats.changed_meanwhile = len(decided) - len(kept)
         statuses = self._count(decided, kept, stats)
@@ -863,15 +864,11 @@ class _Pending:
 
     def __init__(self, keys: Sequence[tuple[int, tuple[str, Any]]]) -> None:
         self.ids = array("q", (rid for rid, _ in keys))
-        self._states = {rid: state for rid, state in keys if state != self.NEW}
+        self.states = {rid: state for rid, state in keys if state != self.NEW}
+        """The states the receipts were read in that are not a new receipt's, by receipt."""
 
     def __len__(self) -> int:
         return len(self.ids)
-
-    @property
-    def states(self) -> dict[int, tuple[str, Any]]:
-        """The states the receipts were read in that are not a new receipt's, by receipt."""
-        return self._states
 
 
 class Decided(NamedTuple):
