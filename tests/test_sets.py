@@ -59,6 +59,26 @@ def test_named_invoices_less_a_named_credit_note_are_automatic_and_consume_the_c
     assert "减去贷项通知单GS-2026-0007（-150.00）" in "".join(best.reason_texts("zh_CN"))  # noqa: RUF001
 
 
+def test_a_named_credit_note_stays_a_credit_note_line_when_a_bank_fee_is_written_off_besides() -> None:
+    items = book(
+        [
+            inv(1, "RE-2026-0001", "C-ACME", "1200.00"),
+            inv(2, "RE-2026-0002", "C-ACME", "800.00"),
+            inv(3, "GS-2026-0007", "C-ACME", "-150.00"),
+        ],
+        [acme()],
+    )
+    decision, _ = run(rcpt("1835.00", account=ACME_IBAN, text="RE-2026-0001, RE-2026-0002, GS-2026-0007"), items)
+    (best,) = decision.proposals
+    assert best.method == "reference+fee"
+    assert sorted(lines(best)) == [
+        (1, D("15.00"), "write_off"),
+        (1, D("1185.00"), "payment"),
+        (2, D("800.00"), "payment"),
+        (3, D("-150.00"), "credit_note"),
+    ]
+
+
 def test_a_credit_note_the_payment_does_not_name_makes_up_the_difference_when_it_is_the_customers_only_fit() -> None:
     items = book(
         [

@@ -1039,10 +1039,9 @@ class Combiner:
         invoice left open by the shortfall for finance to settle. Always a suggestion: a deduction is booked
         by a person."""
         short = total - receipt.amount
-        largest = max(named, key=lambda i: (rem[i], -i))
+        lines, largest = _less_on_largest([ProposalLine(i, rem[i]) for i in named] + credit_lines, short)
         if short >= rem[largest]:
             return []  # more than any one invoice: a part payment of the list, not a deduction from it
-        lines = [ProposalLine(i, rem[i] - short if i == largest else rem[i]) for i in named] + credit_lines
         proposal = self._score(
             receipt,
             book,
@@ -1070,12 +1069,8 @@ class Combiner:
     def _with_write_off(lines: list[ProposalLine], short: Decimal, *more: Decimal) -> list[ProposalLine]:
         """Pay each invoice in full less the shortfall on the largest, which is written off (in parts:
         a discount and a bank fee are two write-offs, so that the fee can be learned)."""
-        largest = max(range(len(lines)), key=lambda k: lines[k].amount)
-        taken = short + sum(more, ZERO)
-        out = [
-            ProposalLine(ln.invoice_id, ln.amount - taken if k == largest else ln.amount) for k, ln in enumerate(lines)
-        ]
-        out.extend(ProposalLine(lines[largest].invoice_id, part, "write_off") for part in (short, *more))
+        out, largest = _less_on_largest(lines, short + sum(more, ZERO))
+        out.extend(ProposalLine(largest, part, "write_off") for part in (short, *more))
         return out
 
     # -- fees and discounts ---------------------------------------------------------------------------
@@ -1885,6 +1880,15 @@ def _less_credits(
         ", ",
     )
     return Message(LESS_CREDITS[len(credit) > 1, named], invoices=numbers, credits=listed)
+
+
+def _less_on_largest(lines: Sequence[ProposalLine], taken: Decimal) -> tuple[list[ProposalLine], int]:
+    """The lines as they are but the largest (the first of equals), less ``taken``; and that line's invoice."""
+    largest = max(range(len(lines)), key=lambda k: lines[k].amount)
+    out = [
+        ProposalLine(ln.invoice_id, ln.amount - taken, ln.kind) if k == largest else ln for k, ln in enumerate(lines)
+    ]
+    return out, lines[largest].invoice_id
 
 
 def _round_fee(short: Decimal) -> bool:
