@@ -927,21 +927,14 @@ class Combiner:
                 out.append(proposal)
         owners = {book.invoices[i].customer_id for i in named}
         owner = next(iter(owners)) if len(owners) == 1 else None
-        # Unnamed credit notes only where the payer is the customer (not only the invoice number ties the
-        # payment to it: a refund or a stranger's payment quoting an invoice is short for other reasons).
-        if (
-            total > amount
-            and owner is not None
-            and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
-        ):
-            out.extend(self._less_unnamed_credits(receipt, book, found, owner, full, total, numbers, credit))
-        if (
-            not out
-            and len(named) > 1
-            and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE
-            and owner is not None
-            and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
-        ):
+        # Unnamed credit notes and deductions only where the payer is the customer (not only the invoice
+        # number ties the payment to it: a refund or a stranger's payment quoting an invoice is short for
+        # other reasons).
+        payer_is_owner = owner is not None and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
+        paying = owner if payer_is_owner else None
+        if total > amount and paying is not None:
+            out.extend(self._less_unnamed_credits(receipt, book, found, paying, full, total, numbers, credit))
+        if not out and len(named) > 1 and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE and paying is not None:
             out.extend(self._short_paid(receipt, book, found, named, rem, credit_lines, total, numbers, said))
         if total < amount:
             # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
