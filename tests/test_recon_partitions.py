@@ -23,14 +23,17 @@ from tests import rows
 from tests.test_recon_blocks import _forget, _outcome
 
 
-def _staged(hub: Hub) -> int:
+def _rows(hub: Hub, table: sa.Table) -> int:
     with hub.store.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(schema.reconcile_stage)).scalar_one())
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def _staged(hub: Hub) -> int:
+    return _rows(hub, schema.reconcile_stage)
 
 
 def _allocations(hub: Hub) -> int:
-    with hub.store.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(schema.allocation)).scalar_one())
+    return _rows(hub, schema.allocation)
 
 
 def test_partitions_decided_by_separate_jobs_in_any_order_write_what_one_process_deciding_them_writes(
