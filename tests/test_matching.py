@@ -582,14 +582,47 @@ def test_several_named_invoices_short_by_a_round_fee_are_auto_with_the_fee_writt
     assert p.method == "reference+fee"
 
 
-def test_odd_shortfall_within_tolerance_is_not_auto() -> None:
+def test_an_odd_shortfall_on_a_named_invoice_is_applied_automatically_and_left_open_not_written_off() -> None:
+    # The money is the named invoice's whichever reading is right; what is not known is whether 6.91 is
+    # a charge to write off. So the payment is applied and the 6.91 stays open for a person, as a part
+    # payment short by more than any fee would be.
     items = book([inv(1, "INV-2026-000123", "C-ACME", "1000.00")], [acme(), OTHER])
-    decision, _ = run(rcpt("993.09", account=ACME_IBAN, text="INV-2026-000123"), items)
+    decision, proposals = run(rcpt("993.09", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert (p.method, lines(p)) == ("reference+partial", [(1, D("993.09"), "payment")])
+    assert "6.91 is left open" in text_of(p)
+    fee = next(p for p in proposals if p.method == "reference+fee")
+    assert lines(fee) == [(1, D("993.09"), "payment"), (1, D("6.91"), "write_off")]
+    assert "an odd shortfall" in text_of(fee)
+    assert not fee.automatic
+
+
+def test_decide_applies_readings_that_differ_only_in_a_write_off_without_it() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "1000.00")], [acme()])
+    written_off = MatchProposal(
+        [ProposalLine(1, D("993.09")), ProposalLine(1, D("6.91"), "write_off")], 0.999, "hand+fee", automatic=False
+    )
+    left_open = MatchProposal([ProposalLine(1, D("993.09"))], 0.999, "hand+partial")
+    decision = decide(rcpt("993.09"), [written_off, left_open], items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert (decision.status, decision.proposals) == ("auto", [left_open])
+    # Never the write-off: without a reading that writes nothing off, a person decides.
+    decision = decide(rcpt("993.09"), [written_off], items, auto_threshold=0.95, suggest_threshold=0.3)
     assert decision.status == "suggested"
-    got = {p.method: lines(p) for p in decision.proposals}
-    assert got["reference+fee"] == [(1, D("993.09"), "payment"), (1, D("6.91"), "write_off")]
-    assert got["reference+partial"] == [(1, D("993.09"), "payment")]
-    assert "an odd shortfall" in text_of(next(p for p in decision.proposals if p.method == "reference+fee"))
+
+
+def test_decide_keeps_readings_that_pay_other_invoices_as_rivals_of_one_without_a_write_off() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "1000.00"), inv(2, "A-2", "C-ACME", "1000.00")], [acme()])
+    written_off = MatchProposal(
+        [ProposalLine(1, D("993.09")), ProposalLine(1, D("6.91"), "write_off")], 0.999, "hand+fee", automatic=False
+    )
+    left_open = MatchProposal([ProposalLine(1, D("993.09"))], 0.999, "hand+partial")
+    other = MatchProposal([ProposalLine(2, D("993.09"))], 0.998, "hand+partial")  # within the margin
+    decision = decide(
+        rcpt("993.09"), [written_off, left_open, other], items, auto_threshold=0.95, suggest_threshold=0.3
+    )
+    assert decision.status == "suggested"
+    assert other in decision.proposals
 
 
 def test_fee_above_the_tolerance_is_not_written_off_nor_auto() -> None:

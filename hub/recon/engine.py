@@ -93,15 +93,35 @@ def decide(
     if not ranked:
         return Decision("open", [])
     best = ranked[0]
+    floor = _logit(best.confidence) - margin
+    close = [p for p in ranked[1:] if _logit(p.confidence) > floor]
+    if close and all(_applied(p) == _applied(best) for p in close):
+        # Readings that apply the money alike and differ only in what they write off (a shortfall read
+        # as a bank fee, or left open as a part payment): where the money goes is not in doubt, the
+        # write-off is. The reading that writes nothing off is taken; the shortfall stays open for a person.
+        plain = [p for p in (best, *close) if p.automatic and all(ln.kind != "write_off" for ln in p.lines)]
+        if plain:
+            best = plain[0]
+            floor = _logit(best.confidence) - margin
+            close = [p for p in ranked if _applied(p) != _applied(best) and _logit(p.confidence) > floor]
     per_invoice: dict[int, Decimal] = defaultdict(Decimal)
     for ln in best.lines:  # a payment and a write-off on one invoice take from the same open amount
         per_invoice[ln.invoice_id] += ln.amount
     fit = all(fits(amount, book.remaining(invoice_id)) for invoice_id, amount in per_invoice.items())
-    clear = len(ranked) == 1 or _logit(ranked[1].confidence) <= _logit(best.confidence) - margin
+    clear = not close
     if best.confidence >= auto_threshold and fit and clear and best.automatic:
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
+
+
+def _applied(p: MatchProposal) -> frozenset[tuple[int, Decimal]]:
+    """What a proposal applies to each invoice, its write-offs left out."""
+    paid: dict[int, Decimal] = defaultdict(Decimal)
+    for ln in p.lines:
+        if ln.kind != "write_off":
+            paid[ln.invoice_id] += ln.amount
+    return frozenset(paid.items())
 
 
 def _rank(p: MatchProposal, auto_threshold: float) -> tuple[bool, float]:

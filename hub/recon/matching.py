@@ -872,7 +872,7 @@ class Combiner:
                         invoices=numbers,
                     ),
                     "reference+partial",
-                    said,
+                    [*said, *self._left_open(total - amount, fee)],
                 )
             )
         if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
@@ -1057,6 +1057,22 @@ class Combiner:
         )
         proposal.automatic = False
         return [proposal]
+
+    @staticmethod
+    def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:
+        """Why a part payment that might be short by a charge leaves the rest open: no machine writes
+        off an odd amount."""
+        if fee is None or fee.kind != "odd":
+            return []
+        return [
+            (
+                Message(
+                    N_("%(rest)s is left open: if it is a charge deducted on the way, a person writes it off"),
+                    rest=_money(rest),
+                ),
+                None,
+            )
+        ]
 
     @staticmethod
     def _with_write_off(lines: list[ProposalLine], short: Decimal, *more: Decimal) -> list[ProposalLine]:
