@@ -324,6 +324,7 @@ class Hub:
             subset_budget=rc.subset_budget,
             hook=self.plugins.hook,
             partitions=rc.partitions,
+            fx=(self.config.fx.base, self.config.fx.table()),
         )
 
     def reconcile_partition(self, run_id: str, part: int, parts: int) -> ReconcileStats:

@@ -88,7 +88,9 @@ class ReconcileConfig(_Section):
     suggest_threshold: float = Field(default=0.30, ge=0, le=1)
     bank_fee_tolerance: str = Field(
         default="100.00",
-        description="Largest shortfall taken for bank charges (booked in full, the difference written off). "
+        description="Largest shortfall taken for bank charges (booked in full, the difference written off), in "
+        "the [fx] base currency: a receipt in another currency takes it converted by that currency's rate (a "
+        "synced fx_rate record, else [fx] rates), or as it is where no rate is known. "
         "100: a receiving bank's fee plus one or two correspondent banks' SHA/OUR charges (commonly 10-50 "
         "each, some up to about 80); each fee proposal is weighed by how many invoices could fit the window "
         "by chance, so a wider window costs confidence, not precision.",

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, ReferenceMatcher
 
 from hub.config import ReconcileConfig
-from hub.recon import CustomerView, MatchDesk, ReconcileEngine
+from hub.recon import CustomerView, MatchDesk, ReconcileEngine, decide
 from hub.recon.matching import DEFAULT_FEE_CEILING
 from hub.store import Store, schema
 
@@ -66,6 +66,58 @@ def test_correspondent_fee_of_45_on_the_only_fitting_invoice_of_a_known_payer_is
     assert p.method == "amount+fee"
     assert "sets could" not in text_of(p)
     assert "by chance" in text_of(p)  # the coincidence is in the reasons
+
+
+def test_the_fee_ceiling_in_the_base_currency_is_converted_to_the_receipts_currency() -> None:
+    # 175.00 DKK is a Danish bank's fee for a foreign payment: about 23 EUR, within a ceiling of 100 EUR
+    # (746 DKK), but above 100 read as kroner.
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "40318.50", currency="DKK")], [acme()])
+    receipt = rcpt("40143.50", account=ACME_IBAN, text="INV-2026-000123", currency="DKK")
+    engine = ReconcileEngine(store=None, matchers=[ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()])  # type: ignore[arg-type]
+    engine.combiner.fee_units = {"DKK": D("7.46")}  # kroner a euro is worth
+    decision = decide(receipt, engine.proposals(receipt, items), items, auto_threshold=0.95, suggest_threshold=0.3)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("40143.50"), "payment"), (1, D("175.00"), "write_off")]
+    # Without a rate for the currency the ceiling is taken as it is: 175.00 is no fee.
+    _, proposals = run_wide(receipt, items)
+    assert all(ln.kind == "payment" for p in proposals for ln in p.lines)
+
+
+def test_a_run_converts_the_fee_ceiling_by_the_config_rates_and_a_synced_rate_wins(store: Store) -> None:
+    # The invoices are in USD. 1 USD = 0.50 EUR (a made-up rate): the 100 EUR ceiling is 200 USD.
+    add_receipt(store, "R1", "1850.00", "90000002")  # 150.00 short of 2,000.00
+    ReconcileEngine(store, matchers(), fx=("EUR", {"USD": D("0.50")})).run()
+    assert allocated(store, "R1") == {("payment", D("1850.00")), ("write_off", D("150.00"))}
+
+    # A rate synced from a source (dated before the run) wins over the config's: 1 USD = 0.92 EUR
+    # makes the ceiling 109 USD, and 150.00 is no fee.
+    with store.begin() as conn:
+        conn.execute(
+            schema.fx_rate.insert().values(
+                source="erp",
+                external_id="USD-1",
+                record_hash=1,
+                synced_at=T0,
+                currency="USD",
+                base="EUR",
+                rate=D("0.92"),
+                date=dt.date(2026, 4, 1),
+            )
+        )
+        add_invoice(conn, "90000004", "2000.00")
+    add_receipt(store, "R2", "1850.00", "90000004")  # as R1
+    ReconcileEngine(store, matchers(), fx=("EUR", {"USD": D("0.50")})).run()
+    assert allocated(store, "R2") == {("payment", D("1850.00"))}
+
+
+def test_the_hub_gives_its_reconcile_engine_the_fx_base_and_rates(tmp_path: Path) -> None:
+    from hub.app import Hub
+    from hub.config import load_config
+
+    write_config(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", extra='[fx]\nbase = "EUR"\nrates = { USD = "0.92" }\n')
+    hub = Hub(load_config(tmp_path / "hub.toml"))
+    assert hub.reconcile_engine().fx == ("EUR", {"USD": D("0.92")})
+    hub.store.dispose()
 
 
 def test_a_fee_above_the_ceiling_is_not_written_off() -> None:
@@ -305,8 +357,19 @@ def add_receipt(store: Store, ref: str, amount: str, text: str) -> None:
         )
 
 
+def matchers() -> list:  # type: ignore[type-arg]
+    return [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()]
+
+
 def engine(store: Store) -> ReconcileEngine:
-    return ReconcileEngine(store, [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()])
+    return ReconcileEngine(store, matchers())
+
+
+def allocated(store: Store, ref: str) -> set[tuple[str, Decimal]]:
+    a, r = schema.allocation, schema.receipt
+    with store.connect() as conn:
+        rows = conn.execute(sa.select(a.c.kind, a.c.amount).join(r).where(r.c.bank_ref == ref)).all()
+    return {(kind, amount) for kind, amount in rows}
 
 
 def status_of(store: Store, ref: str) -> str:
@@ -396,13 +459,19 @@ def test_a_round_fee_on_a_named_invoice_is_not_rivalled_by_a_discount_and_fee_sp
     assert [p.method for p in proposals] == ["reference+fee"]
 
 
-def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_netted_credit_note() -> None:
+def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_netted_credit_note_so_it_stays_open() -> None:
     items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [acme()])
     decision, proposals = run_wide(
         rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490, GS 2026 000344"), items
     )
-    assert decision.status != "auto"
-    assert "the shortfall may be a credit note netted" in text_of(proposals[0])
+    fee = next(p for p in proposals if p.method == "reference+fee")
+    assert "the shortfall may be a credit note netted" in text_of(fee)
+    assert not fee.automatic
+    # The money is applied as named; the 45.00 is not written off but left open for the credit note.
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "reference+short"
+    assert sorted(lines(p)) == [(1, D("6000.00"), "payment"), (2, D("6758.12"), "payment")]
     # A size this payer's bank deducted before is a fee, named invoices or not.
     items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [learned("45.00")])
     decision, _ = run_wide(rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490"), items)

@@ -389,6 +389,35 @@ def test_a_customer_with_many_open_credit_notes_has_the_one_that_alone_makes_up_
     assert "the only set of the customer's 20 open credit notes" in text_of(best)
 
 
+@pytest.mark.parametrize("short", ["60.00", "37.41"])  # a fee, or a credit note netted; an odd amount
+def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall_left_open(short: str) -> None:
+    """Three invoices named, short by an amount within the bank fee ceiling that is no fee for certain: where
+    the money goes is not in doubt, so it is applied automatically, and the shortfall stays open on the
+    largest invoice, not written off."""
+    items = book(
+        [
+            inv(1, "90000004", "C-ACME", "3460.42"),
+            inv(2, "90000006", "C-ACME", "4375.50"),
+            inv(3, "90000008", "C-ACME", "571.32"),
+            inv(5, "90000011", "C-ACME", "2990.00"),
+        ],
+        [acme()],
+    )
+    amount = D("8407.24") - D(short)
+    decision, proposals = run(rcpt(str(amount), account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100"))
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "reference+short"
+    assert sorted(lines(p)) == [
+        (1, D("3460.42"), "payment"),
+        (2, D("4375.50") - D(short), "payment"),
+        (3, D("571.32"), "payment"),
+    ]
+    assert f"90000006 stays open for {short}" in text_of(p)
+    fee = next(p for p in proposals if p.method == "reference+fee")  # still shown, never automatic
+    assert not fee.automatic
+
+
 def test_named_invoices_paid_short_by_a_stated_deduction_are_suggested_with_the_rest_left_open() -> None:
     """A payment run naming its invoices and a credit note, less a reclamation larger than any bank fee:
     the invoices named are what it pays, short by the deduction, which finance books (a suggestion, never

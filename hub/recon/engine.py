@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from hub.errors import MatchError
+from hub.fx import Rates
 from hub.i18n import messages_json
 from hub.log import get_logger
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
@@ -93,17 +94,21 @@ def decide(
     if not ranked:
         return Decision("open", [])
     best = ranked[0]
+    applied = _applied(best)
     floor = _logit(best.confidence) - margin
     close = [p for p in ranked[1:] if _logit(p.confidence) > floor]
-    if close and all(_applied(p) == _applied(best) for p in close):
+    alike = [p for p in ranked if _applied(p) == applied]
+    if not best.automatic or any(p in alike for p in close):
         # Readings that apply the money alike and differ only in what they write off (a shortfall read
-        # as a bank fee, or left open as a part payment): where the money goes is not in doubt, the
-        # write-off is. The reading that writes nothing off is taken; the shortfall stays open for a person.
-        plain = [p for p in (best, *close) if p.automatic and all(ln.kind != "write_off" for ln in p.lines)]
+        # as a bank fee, or left open), or doubt the write-off: where the money goes is not in doubt, the
+        # write-off is. The reading that writes nothing off is taken, and the shortfall stays open for a
+        # person; readings that put the money elsewhere are its rivals. Without such a reading, a person
+        # decides.
+        plain = [p for p in alike if p.automatic and all(ln.kind != "write_off" for ln in p.lines)]
         if plain:
             best = plain[0]
             floor = _logit(best.confidence) - margin
-            close = [p for p in ranked if _applied(p) != _applied(best) and _logit(p.confidence) > floor]
+            close = [p for p in ranked if _applied(p) != applied and _logit(p.confidence) > floor]
     per_invoice: dict[int, Decimal] = defaultdict(Decimal)
     for ln in best.lines:  # a payment and a write-off on one invoice take from the same open amount
         per_invoice[ln.invoice_id] += ln.amount
@@ -272,8 +277,12 @@ class ReconcileEngine:
         hook: Any = None,
         block: int = 5_000,
         partitions: int = 1,
+        fx: tuple[str, dict[str, Decimal]] | None = None,
     ) -> None:
         self.store = store
+        self.fx = fx
+        """The ``[fx]`` base currency and rates: ``fee_tolerance`` is in the base currency and converted
+        to each receipt's by its rate (a rate synced from a source wins, as for exposure)."""
         self.partitions = max(int(partitions), 1)
         """Partitions of the receipts a run decides, each against the book as the run found it (:meth:`run`)."""
         self.block = max(int(block), 1)
@@ -290,6 +299,20 @@ class ReconcileEngine:
         self.suggest_threshold = suggest_threshold
         self.margin = margin
         self.hook = hook
+
+    def fee_units(self, conn: sa.Connection) -> dict[str, Decimal]:
+        """Units of each currency one unit of the base currency is worth, today: by these the fee
+        ceiling is converted. A currency without a rate keeps the ceiling as it is."""
+        if self.fx is None:
+            return {}
+        base, table = self.fx
+        rates = Rates.load(conn, base, table, dt.date.today())
+        units: dict[str, Decimal] = {}
+        for currency in {*rates.table, *rates.sources}:
+            rate = rates.to_base(currency)
+            if rate:
+                units[currency] = 1 / rate
+        return units
 
     def load_book(self, conn: sa.Connection) -> OpenItems:
         inv, cust = schema.invoice, schema.customer
@@ -528,6 +551,7 @@ class ReconcileEngine:
         states the receipts were read in that are not a new receipt's (see :class:`_Pending`)."""
         with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
             book = self.load_book(conn)
+            self.combiner.fee_units = self.fee_units(conn)
             pending = _Pending(self._pending_keys(conn, part, parts))
             refused = self.refused(conn)
         # Each block's decisions are held packed like its rows: as objects (a tuple per receipt, a

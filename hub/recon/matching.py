@@ -31,7 +31,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -608,6 +608,12 @@ class Combiner:
     """Turns a receipt's evidence into scored allocation proposals (see the module docstring)."""
 
     fee_tolerance: Decimal = ZERO
+    """The largest shortfall taken for bank charges, in the currency of ``fee_units`` (every currency
+    it gives no rate for takes it as it is)."""
+    fee_units: dict[str, Decimal] = field(default_factory=dict)
+    """Units of each currency one unit of the fee ceiling's currency is worth (from the hub's rates): a
+    receipt in such a currency is weighed with the ceiling, and every other bound on a fee, converted."""
+    netted_max: Decimal = FEE_NETTED_MAX
     max_subset_size: int = 20
     """Most invoices one set may hold. Large customers pay payment runs of up to 20 invoices in one
     transfer; the search reaches that many only in pools of up to :data:`DFS_POOL` (depth-first), five
@@ -615,8 +621,12 @@ class Combiner:
     it short before that where amounts are many and alike (then nothing it finds is automatic)."""
     subset_budget: int = 20_000
     auto_logit: float = logit(0.95)
+    _in_currency: dict[tuple[str, Decimal], Combiner] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
+        unit = self.fee_units.get(receipt.currency)
+        if unit is not None and unit != 1:
+            return self._converted(receipt.currency, unit).propose(receipt, book, found)
         out: list[MatchProposal] = []
         named: list[int] = []
         credits: list[int] = []  # open credit notes named: the payer deducted them
@@ -642,6 +652,19 @@ class Combiner:
                 sets = weight >= MIN_CUSTOMER_SUBSET and not named
                 out.extend(self._from_customer(receipt, book, found, customer_id, sets))
         return out
+
+    def _converted(self, currency: str, unit: Decimal) -> Combiner:
+        """This combiner with its bounds on fees in ``currency``: 100 EUR is 746 DKK, not 100 DKK. Whole
+        units for the ceiling, as the round fees within it are counted in whole and half units."""
+        combiner = self._in_currency.get((currency, unit))
+        if combiner is None:
+            combiner = self._in_currency[(currency, unit)] = replace(
+                self,
+                fee_tolerance=(self.fee_tolerance * unit).quantize(Decimal(1), ROUND_HALF_UP),
+                netted_max=(self.netted_max * unit).quantize(Decimal("0.01"), ROUND_HALF_UP),
+                fee_units={},
+            )
+        return combiner
 
     # -- scoring ------------------------------------------------------------------------------------
 
@@ -793,7 +816,7 @@ class Combiner:
         # A payer who says it took a discount (or a deduction) explains the shortfall itself: read as a fee
         # it is doubtful, and never automatic.
         doubt = said or _discount_said_notes(stated)
-        if not doubt and len(named) > 1 and fee is not None and fee.kind != "learned" and short > FEE_NETTED_MAX:
+        if not doubt and len(named) > 1 and fee is not None and fee.kind != "learned" and short > self.netted_max:
             # A payment of several invoices is where credit notes are netted (one the book does not hold
             # leaves a shortfall of any size, a round one too): a fee larger than a receiving bank's own,
             # not seen before from this payer, is a good guess there, not a proof.
@@ -934,8 +957,20 @@ class Combiner:
         paying = owner if payer_is_owner else None
         if total > amount and paying is not None:
             out.extend(self._less_unnamed_credits(receipt, book, found, paying, full, total, numbers, credit))
-        if not out and len(named) > 1 and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE and paying is not None:
-            out.extend(self._short_paid(receipt, book, found, named, rem, credit_lines, total, numbers, said))
+        # A fee that may as well be something else (an odd amount, a credit note netted) is not written off
+        # by the machine: the money is applied as named, and the shortfall left open.
+        fee_doubted = fee is not None and any(p.method.startswith("reference+fee") and not p.automatic for p in out)
+        if (
+            (not out or fee_doubted)
+            and len(named) > 1
+            and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE
+            and paying is not None
+        ):
+            out.extend(
+                self._short_paid(
+                    receipt, book, found, named, rem, credit_lines, total, numbers, said, small=fee is not None
+                )
+            )
         if total < amount:
             # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
             # remittance advice sent apart): make up the difference from the same customer's other
@@ -1026,11 +1061,14 @@ class Combiner:
         total: Decimal,
         numbers: Message | str,
         said: list[tuple[Message, float | None]],
+        *,
+        small: bool = False,
     ) -> list[MatchProposal]:
         """Several invoices named and paid short by what no fee, discount, credit note or subset explains (a
         reclamation, freight, a dispute), by the customer itself: what the payer wrote it pays, the largest
-        invoice left open by the shortfall for finance to settle. Always a suggestion: a deduction is booked
-        by a person."""
+        invoice left open by the shortfall for finance to settle. A suggestion (a deduction is booked by a
+        person), but for a ``small`` shortfall, within the bank fee ceiling, that the payer does not call a
+        deduction: then nothing is booked but the money, as named, and the shortfall stays open."""
         short = total - receipt.amount
         lines, largest = _less_on_largest([ProposalLine(i, rem[i]) for i in named] + credit_lines, short)
         if short >= rem[largest]:
@@ -1055,7 +1093,7 @@ class Combiner:
             "reference+short",
             said,
         )
-        proposal.automatic = False
+        proposal.automatic = small and not said
         return [proposal]
 
     @staticmethod
