@@ -418,6 +418,23 @@ def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall
     assert not fee.automatic
 
 
+def test_named_invoices_short_by_what_an_open_credit_note_with_a_fee_could_make_up_are_only_suggested() -> None:
+    # 60.00 short: the customer's open credit note of 45.00, netted, and a fee of 15.00 make it up as well.
+    items = book(
+        [
+            inv(1, "90000004", "C-ACME", "3460.42"),
+            inv(2, "90000006", "C-ACME", "4375.50"),
+            inv(3, "90000008", "C-ACME", "571.32"),
+            inv(4, "GS-2026-000077", "C-ACME", "-45.00"),
+        ],
+        [acme()],
+    )
+    decision, proposals = run(rcpt("8347.24", account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100"))
+    assert decision.status == "suggested"
+    short = next(p for p in proposals if p.method == "reference+short")
+    assert not short.automatic
+
+
 def test_named_invoices_paid_short_by_a_stated_deduction_are_suggested_with_the_rest_left_open() -> None:
     """A payment run naming its invoices and a credit note, less a reclamation larger than any bank fee:
     the invoices named are what it pays, short by the deduction, which finance books (a suggestion, never

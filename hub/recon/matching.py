@@ -966,9 +966,25 @@ class Combiner:
             and ZERO < total - amount <= total * DEDUCTION_MAX_SHARE
             and paying is not None
         ):
+            # Not left on an invoice by the machine where an open credit note of the customer's could be part
+            # of the shortfall (netted with a fee besides, or written in a way not read).
+            netted = any(
+                0 < -r <= total - amount
+                for c, r in self._credits(book, paying, receipt.currency).items()
+                if c not in credit
+            )
             out.extend(
                 self._short_paid(
-                    receipt, book, found, named, rem, credit_lines, total, numbers, said, small=fee is not None
+                    receipt,
+                    book,
+                    found,
+                    named,
+                    rem,
+                    credit_lines,
+                    total,
+                    numbers,
+                    said,
+                    small=fee is not None and not netted,
                 )
             )
         if total < amount:
