@@ -197,9 +197,50 @@ def test_a_set_of_seven_unnamed_invoices_unique_among_twelve_open_ones_is_automa
 def test_a_large_group_beyond_the_reach_of_the_search_in_a_large_pool_is_never_automatic() -> None:
     invoices = [inv(k, f"RE-{k}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}") for k in range(1, 61)]
     items = book(invoices, [acme()])
-    paid = invoices[:9]
+    paid = invoices[0:60:7]  # nine invoices, no run of them
     decision, _ = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items)
     assert decision.status != "auto"
+
+
+def _due(invoices: list, start: dt.date) -> list:
+    """The invoices due a week apart from ``start``, in the order given."""
+    return [i._replace(due_date=start + dt.timedelta(days=7 * k)) for k, i in enumerate(invoices)]
+
+
+def test_a_payment_run_of_the_customers_oldest_invoices_beyond_the_reach_of_the_search_is_the_first_suggestion() -> None:
+    # 60 open invoices: sets of nine are beyond any search, but a payment run pays what is due, oldest first,
+    # and of the customer's runs of consecutive invoices (in order of due date) one alone adds up. Another
+    # set may add up as well (no search proves it the only one): a suggestion, never automatic.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    invoices.reverse()  # the book's order is not the order of due dates
+    items = book(invoices, [acme()])
+    paid = invoices[-9:]  # the nine due first
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items)
+    p = next(p for p in proposals if p.method == "amount+run")
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "the only run of consecutive open invoices" in text_of(p)
+    assert decision.status == "suggested" and decision.proposals[0] == p
+    assert not p.automatic
+
+
+def test_a_run_in_the_middle_of_the_customers_open_invoices_is_found_too() -> None:
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 12), 1)], dt.date(2026, 1, 5))
+    items = book(invoices, [acme()])
+    paid = invoices[20:32]  # the oldest were paid by a payment not yet matched
+    decision, _ = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Zahlung"), items)
+    assert decision.status == "suggested"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
+
+
+def test_of_two_runs_adding_up_to_the_amount_neither_is_the_only_run() -> None:
+    amounts = _amounts(40, 13)
+    amounts[30:36] = amounts[0:6]  # invoices 31-36 repeat 1-6: two runs of six add up alike
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(amounts, 1)], dt.date(2026, 1, 5))
+    items = book(invoices, [acme()])
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in invoices[:6])), account=ACME_IBAN), items)
+    runs = [p for p in proposals if p.method == "amount+run"]
+    assert len(runs) == 2
+    assert all("but not the only set that does" in text_of(p) for p in runs)
 
 
 def test_the_default_set_size_covers_payment_runs_of_twenty_but_the_search_reaches_them_only_in_small_pools() -> None:

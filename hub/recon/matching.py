@@ -1409,6 +1409,9 @@ class Combiner:
         items = [(i, _cents(rem[i])) for i in pool]
         credits = self._credits(book, customer_id, receipt.currency)
         found_sets, complete, chance = self._sets_less_credits(items, target, target, credits, smallest=2)
+        # Runs of a length the set search covered were found as sets (if they add up): the rest are runs'.
+        covered = _searched_sizes(len(pool), self.max_subset_size, 2) if complete else range(0)
+        out.extend(self._runs(receipt, book, found, rem, {frozenset(sol) for sol, _ in found_sets}, covered))
         weight = W_SUBSET
         note: Message | str = ""
         if not found_sets and self.fee_tolerance > 0:
@@ -1465,6 +1468,87 @@ class Combiner:
                 "amount+subset",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+            out.append(proposal)
+        return out
+
+    def _runs(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        rem: dict[int, Decimal],
+        sets: set[frozenset[int]],
+        covered: range,
+    ) -> list[MatchProposal]:
+        """Payment runs: consecutive open invoices of one customer, in order of due date, that add up to the
+        amount. A payer's payment run pays what is due, oldest first, so the invoices it pays are a run of
+        those still open, of any length up to ``max_subset_size``, where the set search reaches only a few
+        invoices in a large pool. A run found is weighed by how many runs could add up to the amount by
+        chance (a few dozen runs per length, where sets are millions); always a suggestion, as the search
+        proves it the only run, not the only set. ``sets``: the sets the set search
+        found (another set adding up makes a run one of two readings); ``covered``: the lengths it searched
+        completely, whose runs it found as sets if they add up.
+
+        Written here, not with a library: a run adding up is a difference of two prefix sums, found in one
+        pass with a dictionary; no subset-sum library searches contiguous runs."""
+        target = _cents(receipt.amount)
+        invoices = book.invoices
+        by_owner: dict[str, list[int]] = defaultdict(list)
+        for i in rem:
+            by_owner[invoices[i].customer_id].append(i)
+        hits: list[list[int]] = []
+        chance = 0.0
+        for ids in by_owner.values():
+            n = len(ids)
+            if n < 3:
+                continue  # a set of the customer's two open invoices is the set search's
+            ids.sort(key=lambda i: (invoices[i].due_date, i))
+            cents = [_cents(rem[i]) for i in ids]
+            prefix = list(itertools.accumulate(cents, initial=0))
+            at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each prefix sum is new
+            for end, total in enumerate(prefix):
+                start = at.get(total - target)
+                if start is not None and 2 <= end - start <= self.max_subset_size and end - start not in covered:
+                    hits.append(ids[start:end])
+            longest = min(self.max_subset_size, n)
+            chance += sum(
+                chance_sets(cents, target, [k]) * (n - k + 1) / math.comb(n, k) for k in range(2, longest + 1)
+            )
+        if not hits:
+            return []
+        unique = len(hits) == 1 and not sets
+        out = []
+        for run in hits:
+            weight = min(W_SINGLE, chance_weight(chance)) if unique else W_SUBSET + W_AMBIGUOUS
+            proposal = self._score(
+                receipt,
+                book,
+                found,
+                [ProposalLine(i, rem[i]) for i in run],
+                weight,
+                Message(
+                    N_(
+                        "%(invoices)s: the only run of consecutive open invoices of the customer (in order of due "
+                        "date) adding up to %(amount)s, %(count)s invoices among %(pool)s open: %(chance)s runs "
+                        "could add up to this amount by chance"
+                    )
+                    if unique
+                    else N_(
+                        "%(invoices)s: a run of consecutive open invoices of the customer (in order of due date) "
+                        "adding up to %(amount)s, %(count)s invoices among %(pool)s open, but not the only set "
+                        "that does: %(chance)s runs could add up to this amount by chance"
+                    ),
+                    invoices=", ".join(invoices[i].number for i in run),
+                    amount=_money(receipt.amount),
+                    count=len(run),
+                    pool=len(rem),
+                    chance=_about(chance),
+                ),
+                "amount+run",
+            )
+            # Only the runs were searched to the end, not every set: another set of the pool may add up as well,
+            # and a set that can be found but not proven the only one is a suggestion, never automatic.
+            proposal.automatic = False
             out.append(proposal)
         return out
 
