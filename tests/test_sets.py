@@ -459,6 +459,23 @@ def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall
     assert not fee.automatic
 
 
+def test_named_invoices_short_by_an_amount_no_stated_discount_explains_are_only_suggested() -> None:
+    # The payer says it took 3% Skonto, but 60.00 is no 3% of anything named: a number not read, a credit
+    # note written oddly... a person looks.
+    items = book(
+        [
+            inv(1, "90000004", "C-ACME", "3460.42"),
+            inv(2, "90000006", "C-ACME", "4375.50"),
+            inv(3, "90000008", "C-ACME", "571.32"),
+        ],
+        [acme()],
+    )
+    text = "90000004 90000006 90000008 abzgl. 3% Skonto"
+    decision, proposals = run(rcpt("8347.24", account=ACME_IBAN, text=text), items, fee=D("100"))
+    assert decision.status == "suggested"
+    assert not any(p.automatic for p in proposals if p.method == "reference+short")
+
+
 def test_named_invoices_short_by_what_an_open_credit_note_with_a_fee_could_make_up_are_only_suggested() -> None:
     # 60.00 short: the customer's open credit note of 45.00, netted, and a fee of 15.00 make it up as well.
     items = book(

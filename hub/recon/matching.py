@@ -815,7 +815,8 @@ class Combiner:
         fee = self._fee(short, total, amount, receipt.currency, payer) if short > 0 else None
         # A payer who says it took a discount (or a deduction) explains the shortfall itself: read as a fee
         # it is doubtful, and never automatic.
-        doubt = said or _discount_said_notes(stated)
+        discount_said = _discount_said_notes(stated)
+        doubt = said or discount_said
         if not doubt and len(named) > 1 and fee is not None and fee.kind != "learned" and short > self.netted_max:
             # A payment of several invoices is where credit notes are netted (one the book does not hold
             # leaves a shortfall of any size, a round one too): a fee larger than a receiving bank's own,
@@ -984,7 +985,8 @@ class Combiner:
                     total,
                     numbers,
                     said,
-                    small=fee is not None and not netted,
+                    # A discount the payer states and no reading explains: something else is off.
+                    small=fee is not None and not netted and not discount_said,
                 )
             )
         if total < amount:
