@@ -30,7 +30,17 @@ path = "statement.xml"
 base = "EUR"
 # Euros one unit is worth, as a company's [fx] section carries them (ECB euro reference rates of
 # late 2025, rounded): the bank fee ceiling of 100.00 is in euros and converted by these.
-rates = { USD = "0.862", GBP = "1.149", CHF = "1.075", SEK = "0.0913", NOK = "0.0855", DKK = "0.1340", PLN = "0.236", CZK = "0.0411", CNY = "0.1215", JPY = "0.0056" }
+[fx.rates]
+USD = "0.862"
+GBP = "1.149"
+CHF = "1.075"
+SEK = "0.0913"
+NOK = "0.0855"
+DKK = "0.1340"
+PLN = "0.236"
+CZK = "0.0411"
+CNY = "0.1215"
+JPY = "0.0056"
 """
 
 

@@ -459,7 +459,7 @@ def test_a_round_fee_on_a_named_invoice_is_not_rivalled_by_a_discount_and_fee_sp
     assert [p.method for p in proposals] == ["reference+fee"]
 
 
-def test_several_invoices_named_short_by_a_correspondent_size_fee_may_be_a_netted_credit_note_so_it_stays_open() -> None:
+def test_several_invoices_named_short_by_a_correspondent_size_fee_that_may_be_a_netted_credit_note_stay_open() -> None:
     items = book([inv(1, "90000420", "C-ACME", "6000.00"), inv(2, "90000490", "C-ACME", "6803.12")], [acme()])
     decision, proposals = run_wide(
         rcpt("12758.12", account=ACME_IBAN, text="90000420, 90000490, GS 2026 000344"), items

@@ -207,7 +207,7 @@ def _due(invoices: list, start: dt.date) -> list:
     return [i._replace(due_date=start + dt.timedelta(days=7 * k)) for k, i in enumerate(invoices)]
 
 
-def test_a_payment_run_of_the_customers_oldest_invoices_beyond_the_reach_of_the_search_is_the_first_suggestion() -> None:
+def test_a_run_of_the_customers_oldest_invoices_beyond_the_reach_of_the_search_is_the_first_suggestion() -> None:
     # 60 open invoices: sets of nine are beyond any search, but a payment run pays what is due, oldest first,
     # and of the customer's runs of consecutive invoices (in order of due date) one alone adds up. Another
     # set may add up as well (no search proves it the only one): a suggestion, never automatic.
@@ -215,7 +215,9 @@ def test_a_payment_run_of_the_customers_oldest_invoices_beyond_the_reach_of_the_
     invoices.reverse()  # the book's order is not the order of due dates
     items = book(invoices, [acme()])
     paid = invoices[-9:]  # the nine due first
-    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items)
+    decision, proposals = run(
+        rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items
+    )
     p = next(p for p in proposals if p.method == "amount+run")
     assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
     assert "the only run of consecutive open invoices" in text_of(p)
@@ -237,7 +239,7 @@ def test_of_two_runs_adding_up_to_the_amount_neither_is_the_only_run() -> None:
     amounts[30:36] = amounts[0:6]  # invoices 31-36 repeat 1-6: two runs of six add up alike
     invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(amounts, 1)], dt.date(2026, 1, 5))
     items = book(invoices, [acme()])
-    decision, proposals = run(rcpt(str(sum(i.open_amount for i in invoices[:6])), account=ACME_IBAN), items)
+    _, proposals = run(rcpt(str(sum(i.open_amount for i in invoices[:6])), account=ACME_IBAN), items)
     runs = [p for p in proposals if p.method == "amount+run"]
     assert len(runs) == 2
     assert all("but not the only set that does" in text_of(p) for p in runs)
@@ -445,7 +447,9 @@ def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall
         [acme()],
     )
     amount = D("8407.24") - D(short)
-    decision, proposals = run(rcpt(str(amount), account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100"))
+    decision, proposals = run(
+        rcpt(str(amount), account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100")
+    )
     assert decision.status == "auto"
     (p,) = decision.proposals
     assert p.method == "reference+short"
@@ -487,7 +491,9 @@ def test_named_invoices_short_by_what_an_open_credit_note_with_a_fee_could_make_
         ],
         [acme()],
     )
-    decision, proposals = run(rcpt("8347.24", account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100"))
+    decision, proposals = run(
+        rcpt("8347.24", account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100")
+    )
     assert decision.status == "suggested"
     short = next(p for p in proposals if p.method == "reference+short")
     assert not short.automatic

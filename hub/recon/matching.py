@@ -621,7 +621,9 @@ class Combiner:
     it short before that where amounts are many and alike (then nothing it finds is automatic)."""
     subset_budget: int = 20_000
     auto_logit: float = logit(0.95)
-    _in_currency: dict[tuple[str, Decimal], Combiner] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _in_currency: dict[tuple[str, Decimal], Combiner] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
         unit = self.fee_units.get(receipt.currency)
