@@ -125,6 +125,12 @@ _EXPORTS: dict[str, str] = {
     # company names, read the same way by identity resolution and the matchers
     "name_keys": "hub.names",
     "normalise_name": "hub.names",
+    "paid_for_another": "hub.names",
+    "CN_FOR": "hub.names",
+    "CN_FOR_PAID": "hub.names",
+    "PAID_FOR_WORDS": "hub.names",
+    "PAYER_FOR": "hub.names",
+    "TRUNCATIONS": "hub.names",
     "fold_name": "hub.names",
     "is_chinese": "hub.names",
     "chinese_scan_form": "hub.names",
@@ -138,8 +144,13 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "BUREAU_CLIENT_ERRORS",
+    "CN_FOR",
+    "CN_FOR_PAID",
     "N_",
+    "PAID_FOR_WORDS",
+    "PAYER_FOR",
     "RETRY_STATUSES",
+    "TRUNCATIONS",
     "Amount",
     "BandChange",
     "BearerBureauClient",
@@ -229,6 +240,7 @@ __all__ = [
     "is_chinese",
     "name_keys",
     "normalise_name",
+    "paid_for_another",
     "payload_date",
     "payload_number",
     "payload_object",
@@ -316,12 +328,18 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         format_money,
     )
     from hub.names import (
+        CN_FOR,
+        CN_FOR_PAID,
+        PAID_FOR_WORDS,
+        PAYER_FOR,
+        TRUNCATIONS,
         chinese_scan_form,
         chinese_text_forms,
         fold_name,
         is_chinese,
         name_keys,
         normalise_name,
+        paid_for_another,
         registered_name,
     )
     from hub.paginate import (

@@ -14,6 +14,7 @@ as one word, without the legal form (有限公司, 股份有限公司, ...), the
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -174,3 +175,48 @@ def _name_keys(name: str) -> frozenset[str]:
         # branch of 北京汇丰源医药集团.
         keys |= {k.replace("集团", "") for k in keys if "集团" in k and len(k) > 4}
     return frozenset(k for k in keys if k)
+
+
+#: Lengths of the name fields banks cut payer names to (SEPA, SWIFT).
+TRUNCATIONS = (35, 70)
+
+# Who is paid for, as payers and banks write it: "X OBO Y", "X on behalf of Y", "X i.A. Y", "i.A. Y",
+# "per pro Y", "pp Y", "Y i.A.", "Y c/o X" (the intermediary X is not the customer).
+_FOR = (
+    r"(?:obo|o/b/o|for and on behalf of|on behalf of|for account of|im auftrag von|im auftrag"
+    r"|i\.\s?a\.?|per pro\.?|p\.\s?p\.|pp)"
+)
+AGENT_FOR = re.compile(rf"^(?P<agent>.+?)\s+{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
+FOR_PARTY = re.compile(rf"^{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
+PARTY_FOR = re.compile(r"^(?P<party>.+?)[\s,]+(?:i\.\s?a\.?|p\.\s?p\.|pp)$", re.IGNORECASE)
+CARE_OF = re.compile(r"^(?P<party>.+?)\s+c/o\s+(?P<agent>.+)$", re.IGNORECASE)
+# Chinese third-party payment (代付, "paid on behalf"): "X代Y付", "代Y支付", "代付Y货款", "X代付" (read
+# after NFKC, which writes full-width punctuation as ASCII).
+CN_FOR = re.compile(r"代(?!付)(?P<party>[^\s,。;:]{2,}?)(?:支付|付款|付)")
+CN_FOR_PAID = re.compile(r"代付(?:款)?[:]?(?P<party>[^\s,。;:]{4,}?)(?:的)?(?:货款|款项|欠款|款|$|[\s,。;])")
+#: The patterns of a payer name that says whom it pays for.
+PAYER_FOR = (AGENT_FOR, CARE_OF, FOR_PARTY, PARTY_FOR, CN_FOR)
+#: The word before a name in a text that says the money is paid for it (an assignment to a factor).
+PAID_FOR_WORDS = frozenset({"abtretung", "zession", "cession", "assignment", "assigned", "obo", "behalf", "auftrag"})
+
+
+def paid_for_another(payer: str | None, ultimate: str | None, texts: list[str]) -> bool:
+    """Whether a payment says its payer pays for someone else (a factor, a payment provider, a parent, a
+    third party): an ultimate debtor other than the payer, a payer name "X OBO Y", "Y i.A.", "X代付",
+    a text "Abtretung Y", "on behalf of Y", "代付Y货款". What such a payer's name and account are is
+    not the customer's."""
+    payer = (payer or "").strip()
+    if ultimate and ultimate.strip() and normalise_name(ultimate) != normalise_name(payer):
+        return True
+    plain = unicodedata.normalize("NFKC", payer)
+    if any(pattern.search(plain) for pattern in PAYER_FOR) or plain.endswith("代付"):
+        return True
+    for text in texts:
+        plain = unicodedata.normalize("NFKC", text)
+        if "代付" in plain or CN_FOR.search(plain):
+            return True
+        words = re.findall(r"\w+", plain.casefold())
+        # The word and a name after it ("Abtretung Jäger Bau"), not a number ("Auftrag 43320": an order).
+        if any(w in PAID_FOR_WORDS and not nxt.isdigit() for w, nxt in itertools.pairwise(words)):
+            return True
+    return False

@@ -35,7 +35,12 @@ from operator import attrgetter
 from typing import Any, Generic, NamedTuple, TypeGuard, TypeVar
 
 from hub import (
+    CN_FOR,
+    CN_FOR_PAID,
     N_,
+    PAID_FOR_WORDS,
+    PAYER_FOR,
+    TRUNCATIONS,
     Amount,
     Day,
     Evidence,
@@ -204,29 +209,13 @@ less where the amount could land on one of its invoices by chance)."""
 MAX_AMOUNT_OWNERS = 40
 """Customers sharing a name whose open invoices are looked through for the amount: more say nothing."""
 FUZZY_CUTOFF = 90
-TRUNCATIONS = (35, 70)  # SEPA and SWIFT name fields banks cut names to
 MIN_CJK = 4  # characters of a Chinese name found inside another or in a text
 
-# Who is paid for, as payers and banks write it: "X OBO Y", "X on behalf of Y", "X i.A. Y", "i.A. Y",
-# "per pro Y", "pp Y", "Y i.A.", "Y c/o X" (the intermediary X is not the customer).
-_FOR = (
-    r"(?:obo|o/b/o|for and on behalf of|on behalf of|for account of|im auftrag von|im auftrag"
-    r"|i\.\s?a\.?|per pro\.?|p\.\s?p\.|pp)"
-)
-_AGENT_FOR = re.compile(rf"^(?P<agent>.+?)\s+{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
-_FOR_PARTY = re.compile(rf"^{_FOR}\s+(?P<party>.+)$", re.IGNORECASE)
-_PARTY_FOR = re.compile(r"^(?P<party>.+?)[\s,]+(?:i\.\s?a\.?|p\.\s?p\.|pp)$", re.IGNORECASE)
-_CARE_OF = re.compile(r"^(?P<party>.+?)\s+c/o\s+(?P<agent>.+)$", re.IGNORECASE)
-# Chinese third-party payment (代付, "paid on behalf"): "X代Y付", "代Y支付", "代付Y货款", "X代付" (read
-# after NFKC, which writes full-width punctuation as ASCII).
-_CN_FOR = re.compile(r"代(?!付)(?P<party>[^\s,。;:]{2,}?)(?:支付|付款|付)")
-_CN_FOR_PAID = re.compile(r"代付(?:款)?[:]?(?P<party>[^\s,。;:]{4,}?)(?:的)?(?:货款|款项|欠款|款|$|[\s,。;])")
 # What stands before and after a Chinese name in a text that says the money is that company's: nothing
 # or a verb of paying before ("支付", "代", "为"), nothing or what is paid after ("货款", "采购款", "往来款").
 _CN_BEFORE_NAME = re.compile("(?:代付|代|支付|付|为|替)?")
 _CN_AFTER_NAME = re.compile("$|(?:的)?(?:[货欠余尾定]款|采购|往来|结算|合同|预付|款|付|支付|转账|账)")
 # The word before a name in a text that says the money is paid for it (an assignment to a factor).
-_TEXT_MARKERS = frozenset({"abtretung", "zession", "cession", "assignment", "assigned", "obo", "behalf", "auftrag"})
 
 
 @dataclass
@@ -317,7 +306,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
         party, agent, how, cut = ultimate, payer or None, "ultimate", len(ultimate) in TRUNCATIONS
     elif payer and not names.is_customer(payer):
         plain = unicodedata.normalize("NFKC", payer)
-        for pattern in (_AGENT_FOR, _CARE_OF, _FOR_PARTY, _PARTY_FOR, _CN_FOR):
+        for pattern in PAYER_FOR:
             m = pattern.search(plain)
             if m and normalise_name(m.group("party")):
                 party, how = m.group("party").strip(), "party"
@@ -330,7 +319,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
             if text.isascii():
                 continue  # no 代 in it, nor after NFKC (which leaves ASCII as it is): most texts, skipped cheaply
             plain = unicodedata.normalize("NFKC", text)
-            m = _CN_FOR.search(plain) or _CN_FOR_PAID.search(plain)
+            m = CN_FOR.search(plain) or CN_FOR_PAID.search(plain)
             if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
                 party, agent, how, cut = m.group("party"), payer or None, "party-cn", False
                 break
@@ -444,7 +433,7 @@ def _in_texts(names: _Names, texts: list[str]) -> list[Evidence]:
             for key in names.heads.get(f"{words[k]} {words[k + 1]}", ()):
                 theirs = key.split()
                 if words[k : k + len(theirs)] == theirs:
-                    marked = k > 0 and words[k - 1] in _TEXT_MARKERS
+                    marked = k > 0 and words[k - 1] in PAID_FOR_WORDS
                     hits[frozenset(names.exact[key])] = (
                         W_NAME_SHORT if marked else W_NAME_TEXT,
                         ("text", text, words[k - 1] if marked else ""),

@@ -333,7 +333,16 @@ def add_invoice(conn: sa.Connection, number: str, amount: str) -> None:
     )
 
 
-def add_receipt(store: Store, ref: str, amount: str, text: str) -> None:
+def add_receipt(
+    store: Store,
+    ref: str,
+    amount: str,
+    text: str,
+    *,
+    payer: str = "Someone Unknown",
+    account: str = "GB00999999999999999999",
+    ultimate: str | None = None,
+) -> None:
     with store.begin() as conn:
         n = next(_ids)
         conn.execute(
@@ -348,8 +357,9 @@ def add_receipt(store: Store, ref: str, amount: str, text: str) -> None:
                 currency="USD",
                 direction="credit",
                 reversal=False,
-                payer_name="Someone Unknown",
-                payer_account="GB00999999999999999999",
+                payer_name=payer,
+                payer_account=account,
+                ultimate_payer_name=ultimate,
                 remittance=text,
                 references=[],
                 additional_remittance=[],
@@ -414,6 +424,110 @@ def test_a_confirmed_fee_is_learned_shown_in_the_next_match_and_can_be_forgotten
         ).all()
     assert {kind for kind, _ in kinds} == {"payment"}
     assert not any("deducted 22.35 USD before" in r for a in desk.explain("R3")["allocations"] for r in a["reasons"])
+
+
+# -- what a confirmation does not teach ----------------------------------------------------------------
+
+
+def add_customer(store: Store, external_id: str, name: str) -> None:
+    with store.begin() as conn:
+        conn.execute(
+            schema.customer.insert().values(
+                source="erp",
+                external_id=external_id,
+                record_hash=next(_ids),
+                synced_at=T0,
+                canonical_id=external_id,
+                legal_name=name,
+                aliases=[],
+                tax_ids=[],
+                ibans=[],
+                links=[],
+            )
+        )
+
+
+def learned_kinds(store: Store, ref: str, invoice: str) -> set[str]:
+    return {x["kind"] for x in MatchDesk(store).confirm(ref, [invoice], actor="alice").learned}
+
+
+@pytest.mark.parametrize(
+    ("payer", "ultimate", "text"),
+    [
+        ("Bibby Financial Services GmbH", None, "90000001 Abtretung Keystone Manufacturing"),
+        ("PayFlow Ltd", "Keystone Manufacturing Corp.", "90000001"),
+        ("PayFlow Ltd OBO Keystone Manufacturing", None, "90000001"),
+        ("Keystone Holding", None, "90000001 on behalf of Keystone Manufacturing"),
+    ],
+)
+def test_the_name_and_account_of_a_payer_that_pays_for_the_customer_are_not_learned(
+    store: Store, payer: str, ultimate: str | None, text: str
+) -> None:
+    # A factor, a payment provider, a parent: it pays for other customers too, and what it is says
+    # nothing about who the next payment from it is for.
+    add_receipt(store, "R1", "1000.00", text, payer=payer, account="DE44500105175407324931", ultimate=ultimate)
+    engine(store).run()
+    assert learned_kinds(store, "R1", "90000001") == set()
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.customer_alias)).scalar() == 0
+
+
+def test_an_order_number_after_the_word_auftrag_is_no_third_party(store: Store) -> None:
+    add_receipt(store, "R1", "1000.00", "Zahlung Auftrag 43320 90000001", payer="Keystone Mfg")
+    engine(store).run()
+    assert learned_kinds(store, "R1", "90000001") == {"account", "name"}
+
+
+def test_a_payer_name_that_is_another_customers_name_is_not_learned(store: Store) -> None:
+    add_customer(store, "C2", "Harbour Trading Ltd")
+    add_receipt(store, "R1", "1000.00", "90000001", payer="HARBOUR TRADING LTD")
+    engine(store).run()
+    assert learned_kinds(store, "R1", "90000001") == {"account"}
+
+
+def test_a_name_cut_at_35_characters_that_begins_other_customers_names_is_not_learned(store: Store) -> None:
+    add_customer(store, "C2", "Przedsiębiorstwo Produkcyjno-Handlowe Kowalski Sp. z o.o.")
+    add_customer(store, "C3", "Przedsiębiorstwo Produkcyjno-Handlowe Nowak Sp. z o.o.")
+    cut = "PRZEDSIEBIORSTWO PRODUKCYJNO-HANDLO"
+    assert len(cut) == 35
+    add_receipt(store, "R1", "1000.00", "90000001", payer=cut)
+    engine(store).run()
+    assert learned_kinds(store, "R1", "90000001") == {"account"}
+
+
+def test_a_payer_learned_for_two_customers_identifies_neither(store: Store) -> None:
+    # Learned before these rules, or a payer that pays for two customers without saying so: the alias of
+    # two customers is an intermediary's and no evidence for either.
+    add_customer(store, "C2", "Harbour Trading Ltd")
+    with store.begin() as conn:
+        for customer in ("C1", "C2"):
+            for kind, value in (("account", "DE44500105175407324931"), ("name", "Bibby Financial Services")):
+                conn.execute(
+                    schema.customer_alias.insert().values(
+                        customer_id=customer,
+                        kind=kind,
+                        value=value,
+                        origin="confirmed-match",
+                        created_by="alice",
+                        created_at=T0,
+                    )
+                )
+        conn.execute(
+            schema.customer_alias.insert().values(
+                customer_id="C1",
+                kind="account",
+                value="GB11111111111111111111",
+                origin="confirmed-match",
+                created_by="alice",
+                created_at=T0,
+            )
+        )
+    with store.connect() as conn:
+        customers = engine(store).load_book(conn).customers
+    for customer in ("C1", "C2"):
+        assert "DE44500105175407324931" not in customers[customer].ibans
+        assert "Bibby Financial Services" not in customers[customer].aliases
+    assert "GB11111111111111111111" in customers["C1"].ibans
 
 
 def test_forgetting_everything_learned_removes_learned_accounts_and_names_too(store: Store) -> None:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
-from hub.names import normalise_name
+from hub.names import TRUNCATIONS, name_keys, normalise_name, paid_for_another
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
@@ -643,15 +643,28 @@ class MatchDesk:
     def _learn(
         conn: sa.Connection, receipt: Any, chosen: list[Any], actor: str, now: dt.datetime
     ) -> list[dict[str, str]]:
-        """The payer's account and name become aliases of the customer the receipt was confirmed for."""
+        """The payer's account and name become aliases of the customer the receipt was confirmed for: not
+        those of a payer that says it pays for someone else (a factor, a provider, a parent), nor a name or
+        account that is another customer's already (a name cut where several begin alike)."""
         alias = schema.customer_alias
         owners = MatchDesk._customers_of(conn, [row.invoice_id for row in chosen])
         if len(owners) != 1:
             return []
         (customer_id,) = owners
         learned = []
+        texts = [
+            str(t)
+            for t in (
+                receipt.remittance,
+                *(receipt.additional_remittance or ()),
+                receipt.additional_tx_info,
+                receipt.additional_entry_info,
+            )
+            if t
+        ]
+        third_party = paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts)
         for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name)):
-            if not value:
+            if not value or third_party or _anothers(conn, customer_id, kind, value.strip()):
                 continue
             value = value.strip()
             exists = conn.execute(
@@ -749,3 +762,35 @@ class MatchDesk:
 def _names_of(row: Any) -> tuple[str, str]:
     """What finance may call an allocation's invoice: its number, or ``SOURCE:NUMBER``."""
     return row.invoice_number, f"{row.invoice_source}:{row.invoice_number}"
+
+
+def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> bool:
+    """Whether a payer's account or name is another customer's already, in the master data or learned:
+    the same account, a name with a key in common, or a name cut at a bank's field length that another
+    customer's name begins with (``PRZEDSIEBIORSTWO PRODUKCYJNO-HANDLO``). Learned for this customer it
+    would point at the wrong one, or at one of several."""
+    c, alias = schema.customer, schema.customer_alias
+    learned = conn.execute(
+        sa.select(alias.c.value).where(alias.c.kind == kind, alias.c.customer_id != customer_id)
+    ).scalars()
+    if kind == "account":
+        wanted = _account_key(value)
+        if any(_account_key(v) == wanted for v in learned):
+            return True
+        rows = conn.execute(sa.select(c.c.ibans).where(c.c.canonical_id != customer_id))
+        return any(_account_key(v) == wanted for (ibans,) in rows for v in ibans or ())
+    keys = name_keys(value)
+    cut = len(value) in TRUNCATIONS
+
+    def alike(name: str) -> bool:
+        theirs = name_keys(name)
+        return bool(keys & theirs) or (cut and any(t.startswith(k) for k in keys for t in theirs))
+
+    if any(alike(v) for v in learned):
+        return True
+    rows = conn.execute(sa.select(c.c.legal_name, c.c.aliases).where(c.c.canonical_id != customer_id))
+    return any(alike(name) for legal, aliases in rows for name in (legal, *(aliases or ())) if name)
+
+
+def _account_key(value: str) -> str:
+    return "".join(value.split()).upper()

@@ -336,8 +336,15 @@ class ReconcileEngine:
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
         learned: dict[tuple[str, str], list[str]] = defaultdict(list)
         alias = schema.customer_alias
-        for cid, kind, value in conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)):
-            learned[cid, kind].append(value)
+        aliases = conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)).all()
+        # An account or name learned for two customers is an intermediary's (a factor, a provider, a parent
+        # paying for several): evidence for neither.
+        holders: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for cid, kind, value in aliases:
+            holders[kind, value].add(cid)
+        for cid, kind, value in aliases:
+            if kind not in ("account", "name") or len(holders[kind, value]) == 1:
+                learned[cid, kind].append(value)
         fees = learned_fees(conn, canonical)
         customers = [
             CustomerView(
