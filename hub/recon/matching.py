@@ -1501,25 +1501,28 @@ class Combiner:
         for i in rem:
             by_owner[invoices[i].customer_id].append(i)
         hits: list[list[int]] = []
-        chance = 0.0
+        pools: list[list[int]] = []
         for ids in by_owner.values():
-            n = len(ids)
-            if n < 3:
+            if len(ids) < 3:
                 continue  # a set of the customer's two open invoices is the set search's
             ids.sort(key=lambda i: (invoices[i].due_date, i))
             cents = [_cents(rem[i]) for i in ids]
+            pools.append(cents)
             prefix = list(itertools.accumulate(cents, initial=0))
             at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each prefix sum is new
             for end, total in enumerate(prefix):
                 start = at.get(total - target)
                 if start is not None and 2 <= end - start <= self.max_subset_size and end - start not in covered:
                     hits.append(ids[start:end])
-            longest = min(self.max_subset_size, n)
-            chance += sum(
-                chance_sets(cents, target, [k]) * (n - k + 1) / math.comb(n, k) for k in range(2, longest + 1)
-            )
         if not hits:
             return []
+        # Runs of every length could add up by chance (those the set search covered too): n - k + 1 runs of
+        # k invoices, each as likely to as one of the C(n, k) sets chance_sets counts.
+        chance = sum(
+            chance_sets(cents, target, [k]) * (len(cents) - k + 1) / math.comb(len(cents), k)
+            for cents in pools
+            for k in range(2, min(self.max_subset_size, len(cents)) + 1)
+        )
         unique = len(hits) == 1 and not sets
         out = []
         for run in hits:
