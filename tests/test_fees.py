@@ -429,7 +429,7 @@ def test_a_confirmed_fee_is_learned_shown_in_the_next_match_and_can_be_forgotten
 # -- what a confirmation does not teach ----------------------------------------------------------------
 
 
-def add_customer(store: Store, external_id: str, name: str) -> None:
+def add_customer(store: Store, external_id: str, name: str, parent: str | None = None) -> None:
     with store.begin() as conn:
         conn.execute(
             schema.customer.insert().values(
@@ -438,6 +438,7 @@ def add_customer(store: Store, external_id: str, name: str) -> None:
                 record_hash=next(_ids),
                 synced_at=T0,
                 canonical_id=external_id,
+                parent_external_id=parent,
                 legal_name=name,
                 aliases=[],
                 tax_ids=[],
@@ -495,12 +496,9 @@ def test_a_name_cut_at_35_characters_that_begins_other_customers_names_is_not_le
     assert learned_kinds(store, "R1", "90000001") == {"account"}
 
 
-def test_a_payer_learned_for_two_customers_identifies_neither(store: Store) -> None:
-    # Learned before these rules, or a payer that pays for two customers without saying so: the alias of
-    # two customers is an intermediary's and no evidence for either.
-    add_customer(store, "C2", "Harbour Trading Ltd")
+def _teach(store: Store, customers: tuple[str, ...]) -> None:
     with store.begin() as conn:
-        for customer in ("C1", "C2"):
+        for customer in customers:
             for kind, value in (("account", "DE44500105175407324931"), ("name", "Bibby Financial Services")):
                 conn.execute(
                     schema.customer_alias.insert().values(
@@ -522,12 +520,30 @@ def test_a_payer_learned_for_two_customers_identifies_neither(store: Store) -> N
                 created_at=T0,
             )
         )
+
+
+def test_a_payer_learned_for_two_customers_identifies_neither(store: Store) -> None:
+    # Learned before these rules, or a payer that pays for two customers without saying so: the alias of
+    # two customers is an intermediary's and no evidence for either.
+    add_customer(store, "C2", "Harbour Trading Ltd")
+    _teach(store, ("C1", "C2"))
     with store.connect() as conn:
         customers = engine(store).load_book(conn).customers
     for customer in ("C1", "C2"):
         assert "DE44500105175407324931" not in customers[customer].ibans
         assert "Bibby Financial Services" not in customers[customer].aliases
     assert "GB11111111111111111111" in customers["C1"].ibans
+
+
+def test_a_payer_learned_for_two_subsidiaries_of_one_parent_stays_shared_by_them(store: Store) -> None:
+    add_customer(store, "C2", "Keystone Tooling Ltd", parent="C0")
+    add_customer(store, "C3", "Keystone Castings Ltd", parent="C0")
+    _teach(store, ("C2", "C3"))
+    with store.connect() as conn:
+        customers = engine(store).load_book(conn).customers
+    for customer in ("C2", "C3"):
+        assert "DE44500105175407324931" in customers[customer].ibans
+        assert "Bibby Financial Services" in customers[customer].aliases
 
 
 def test_forgetting_everything_learned_removes_learned_accounts_and_names_too(store: Store) -> None:

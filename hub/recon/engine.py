@@ -336,14 +336,19 @@ class ReconcileEngine:
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
         learned: dict[tuple[str, str], list[str]] = defaultdict(list)
         alias = schema.customer_alias
-        aliases = conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)).all()
-        # An account or name learned for two customers is an intermediary's (a factor, a provider, a parent
-        # paying for several): evidence for neither.
-        holders: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for cid, kind, value in aliases:
-            holders[kind, value].add(cid)
-        for cid, kind, value in aliases:
-            if kind not in ("account", "name") or len(holders[kind, value]) == 1:
+        rows = conn.execute(
+            sa.select(cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id)
+        ).all()
+        group = {cid: parent or cid for cid, _, _, _, parent in rows}
+        taught = conn.execute(sa.select(alias.c.customer_id, alias.c.kind, alias.c.value)).all()
+        # An account or name learned for customers of two groups is an intermediary's (a factor, a provider
+        # paying for several): evidence for none of them. Within one group (a parent paying for its
+        # subsidiaries) it stays, shared.
+        groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for cid, kind, value in taught:
+            groups[kind, value].add(group.get(cid, cid))
+        for cid, kind, value in taught:
+            if kind not in ("account", "name") or len(groups[kind, value]) == 1:
                 learned[cid, kind].append(value)
         fees = learned_fees(conn, canonical)
         customers = [
@@ -355,11 +360,7 @@ class ReconcileEngine:
                 parent,
                 fees.get(cid, ()),
             )
-            for cid, name, aliases, ibans, parent in conn.execute(
-                sa.select(
-                    cust.c.canonical_id, cust.c.legal_name, cust.c.aliases, cust.c.ibans, cust.c.parent_external_id
-                )
-            )
+            for cid, name, aliases, ibans, parent in rows
         ]
         # One object per currency, due date and amount, shared by the invoices that have it: the driver
         # returns a new one each row, and a million invoices have a few hundred due dates and (in the
