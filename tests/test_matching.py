@@ -792,6 +792,35 @@ def test_overpayment_beyond_everything_named_from_a_known_payer_is_never_auto() 
     assert decision.status != "auto"
 
 
+def test_an_overpayment_no_unnamed_invoice_could_make_up_pays_the_invoice_and_leaves_the_rest_unapplied() -> None:
+    # 84.60 more than the invoice named: every other open invoice of the customer is larger, so no invoice
+    # the payment does not name can be in it. The invoice is paid; 84.60 stays unapplied, for finance to
+    # refund or keep on account.
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "715.40"), inv(2, "A-2", "C-ACME", "300.00")], [acme()])
+    decision, _ = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert (p.method, lines(p)) == ("reference+overpaid", [(1, D("715.40"), "payment")])
+    assert "84.60 stays unapplied" in text_of(p)
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [("A-2", "50.00")],  # an open invoice smaller than the rest: the list may be cut short
+        [("A-2", "300.00"), ("GS-1", "-250.00")],  # less a credit note, 50.00 could be in it too
+    ],
+)
+def test_an_overpayment_an_unnamed_invoice_could_be_part_of_is_only_suggested(others: list[tuple[str, str]]) -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "715.40")]
+        + [inv(k, number, "C-ACME", amount) for k, (number, amount) in enumerate(others, 2)],
+        [acme()],
+    )
+    decision, _ = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "suggested"
+
+
 def test_invoice_in_another_currency_is_never_proposed() -> None:
     items = book(
         [

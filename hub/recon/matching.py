@@ -91,7 +91,15 @@ DEDUCTION_MAX_SHARE = Decimal("0.10")
 what it pays: a larger shortfall is a part payment of the list, which finance sorts out from the payer's
 advice, not a suggestion of which invoice stays open."""
 W_OVERPAID = -4.0
-"""The amount exceeds everything the payment names: never automatic."""
+"""The amount exceeds everything the payment names, and an invoice it does not name may be in the rest
+(a list cut short, an advice sent apart): never automatic."""
+W_OVERPAID_PROVEN = -1.0
+"""The amount exceeds everything the payment names by less than any other open invoice of the customer
+(less its open credit notes): the rest is money on account, left unapplied; automatic."""
+OVERPAID_MAX_SHARE = Decimal("0.25")
+"""An overpayment is at most this share of what it pays: the tax on it (gross paid for net), a rounding up,
+charges the payer added. More is a payment for something else as well (a prepayment, another order),
+which finance looks at."""
 W_PARTIAL = 0.5
 """One named invoice, paid in part."""
 W_REF_SUBSET = 3.0
@@ -1049,13 +1057,30 @@ class Combiner:
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
                     out.append(proposal)
             if not out:
+                rest = amount - total
+                proven = (
+                    paying is not None
+                    and rest <= total * OVERPAID_MAX_SHARE
+                    and self._no_unnamed_fit(book, paying, receipt.currency, set(rem) | set(credit), rest)
+                )
                 overpaid = self._score(
                     receipt,
                     book,
                     found,
                     full,
-                    W_OVERPAID,
+                    W_OVERPAID_PROVEN if proven else W_OVERPAID,
                     Message(
+                        N_(
+                            "amount %(amount)s exceeds the open total %(total)s of %(invoices)s, and no other open "
+                            "invoice of the customer could be in the rest: %(rest)s stays unapplied"
+                        ),
+                        amount=_money(amount),
+                        total=_money(total),
+                        invoices=numbers,
+                        rest=_money(rest),
+                    )
+                    if proven
+                    else Message(
                         N_(
                             "amount %(amount)s exceeds the open total %(total)s of %(invoices)s: "
                             "the rest would stay unapplied"
@@ -1066,7 +1091,7 @@ class Combiner:
                     ),
                     "reference+overpaid",
                 )
-                overpaid.automatic = False
+                overpaid.automatic = proven
                 out.append(overpaid)
         return out
 
@@ -1115,6 +1140,16 @@ class Combiner:
         )
         proposal.automatic = small and not said
         return [proposal]
+
+    def _no_unnamed_fit(self, book: OpenItems, customer_id: str, currency: str, named: set[int], rest: Decimal) -> bool:
+        """Whether no open invoice of the customer the payment does not name can be part of ``rest``: each is
+        larger than the rest and every open credit note together, so no set of them, less credit notes,
+        comes to it (what a list cut short or an advice sent apart would leave)."""
+        smallest = min((r for i, r in self._pool(book, customer_id, currency).items() if i not in named), default=None)
+        if smallest is None:
+            return True
+        credit = -sum((r for c, r in self._credits(book, customer_id, currency).items() if c not in named), ZERO)
+        return smallest - credit > rest
 
     @staticmethod
     def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:

@@ -97,7 +97,8 @@ class MatchProposal:
     """Why, one sentence each: a :class:`hub.i18n.Message` (the run stores it with its English text, and
     each reader sees it in their language) or an English sentence (a plugin's matcher may write one)."""
     automatic: bool = True
-    """False for a proposal finance must always look at (an overpayment), whatever its confidence."""
+    """False for a proposal finance must always look at (an overpayment an invoice it does not name may be
+    part of), whatever its confidence."""
 
     def key(self) -> tuple[tuple[int, Decimal, str], ...]:
         return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
