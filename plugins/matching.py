@@ -1270,6 +1270,9 @@ class ReferenceMatcher(EvidenceMatcher):
         seen: set[int] = set()
         payers = _payers(book, found)
         payer_groups = {_group_of(book, c) for c in payers}
+        # The customers the payer's name designates, however many share it: an invoice of one of them is
+        # no stranger's, whichever of them the amount points at.
+        named_by_payer = {str(e.target) for e in _who(receipt, book).evidence} if payers else set()
         strangers: set[int] = set()
 
         def hit(ids: Sequence[int], weight: float, msgid: str, values: dict[str, Any]) -> None:
@@ -1284,7 +1287,11 @@ class ReferenceMatcher(EvidenceMatcher):
                 why = Message(msgid, number=inv.number, **values)
                 if ambiguous:
                     why = _then(why, Message(N_(" (fits %(count)s invoices)"), count=len(ids)))
-                if payers and _group_of(book, inv.customer_id) not in payer_groups:
+                if (
+                    payers
+                    and _group_of(book, inv.customer_id) not in payer_groups
+                    and inv.customer_id not in named_by_payer
+                ):
                     strangers.add(i)
                     w -= W_STRANGER
                     why = _then(

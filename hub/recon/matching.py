@@ -1143,13 +1143,14 @@ class Combiner:
 
     def _no_unnamed_fit(self, book: OpenItems, customer_id: str, currency: str, named: set[int], rest: Decimal) -> bool:
         """Whether no open invoice of the customer the payment does not name can be part of ``rest``: each is
-        larger than the rest and every open credit note together, so no set of them, less credit notes,
-        comes to it (what a list cut short or an advice sent apart would leave)."""
+        larger than the rest, every open credit note and a bank fee up to the ceiling together, so no set of
+        them, less credit notes and a fee, comes to it (what a list cut short or an advice sent apart would
+        leave)."""
         smallest = min((r for i, r in self._pool(book, customer_id, currency).items() if i not in named), default=None)
         if smallest is None:
             return True
         credit = -sum((r for c, r in self._credits(book, customer_id, currency).items() if c not in named), ZERO)
-        return smallest - credit > rest
+        return smallest - credit - self.fee_tolerance > rest
 
     @staticmethod
     def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:
