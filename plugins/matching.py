@@ -1260,6 +1260,16 @@ def _year_agrees(written: str | None, invoice: str | None) -> bool | None:
     return written == invoice
 
 
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` written with one slip: one character wrong, or two neighbours swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    return len(diff) == 1 or (
+        len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    )
+
+
 class ReferenceMatcher(EvidenceMatcher):
     name = "references"
     stage = 1
@@ -1271,8 +1281,17 @@ class ReferenceMatcher(EvidenceMatcher):
         payers = _payers(book, found)
         payer_groups = {_group_of(book, c) for c in payers}
         # The customers the payer's name designates, however many share it: an invoice of one of them is
-        # no stranger's, whichever of them the amount points at.
+        # no stranger's because the amount points at another of them, unless that other has an invoice of
+        # exactly the amount whose number is the one written with one slip (a digit wrong, two swapped).
         named_by_payer = {str(e.target) for e in _who(receipt, book).evidence} if payers else set()
+        slipped: list[str] = []
+        if named_by_payer:
+            having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
+            slipped = [
+                refs.invoice_digits[i]
+                for i in having.ids(receipt.currency, receipt.amount)
+                if book.invoices[i].customer_id in payers and book.remaining(i) == receipt.amount
+            ]
         strangers: set[int] = set()
 
         def hit(ids: Sequence[int], weight: float, msgid: str, values: dict[str, Any]) -> None:
@@ -1290,7 +1309,10 @@ class ReferenceMatcher(EvidenceMatcher):
                 if (
                     payers
                     and _group_of(book, inv.customer_id) not in payer_groups
-                    and inv.customer_id not in named_by_payer
+                    and (
+                        inv.customer_id not in named_by_payer
+                        or any(_one_slip(refs.invoice_digits[i], d) for d in slipped)
+                    )
                 ):
                     strangers.add(i)
                     w -= W_STRANGER

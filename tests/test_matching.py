@@ -524,6 +524,21 @@ def test_an_invoice_named_of_a_customer_sharing_the_payers_name_is_no_stranger_t
     assert decision.proposals[0] is named
 
 
+def test_a_mistyped_number_equal_to_a_siblings_invoice_is_not_read_as_that_invoice() -> None:
+    # As above, but the number written is C-A's invoice number with two digits swapped, and C-A's invoice
+    # has exactly the amount: the named invoice of C-B is what a slip of the pen made of it. Found at
+    # 200,000 invoices.
+    invoices = [inv(1, "INV-2026-015131", "C-A", "960.02"), inv(2, "INV-2026-015113", "C-B", "2213.57")]
+    invoices += [inv(k, f"X-{k}", f"C-{k % 300}", f"{100 + 13 * k}.{k % 89 + 10}") for k in range(3, 3000)]
+    customers = [cust("C-A", "Quantum Chemicals"), cust("C-B", "Quantum Chemicals")]  # and six more of the name
+    customers += [cust(f"C-{k}", "Quantum Chemicals" if k < 9 else f"Other Company {k} GmbH") for k in range(3, 300)]
+    items = book(invoices, customers)
+    decision, proposals = run(rcpt("960.02", payer="Quantum Chemicals", text="Payment INV-2026-015113"), items)
+    named = next(p for p in proposals if p.method == "reference+partial")
+    assert "the payer is identified as C-A" in text_of(named)
+    assert decision.status == "auto" and lines(decision.proposals[0]) == [(1, D("960.02"), "payment")]
+
+
 def test_transposition_equal_to_a_strangers_invoice_number_is_not_matched_to_the_stranger() -> None:
     items = book(
         [inv(1, "INV-2026-004711", "C-ACME", "1000.00"), inv(2, "INV-2026-007411", "C-OTHER", "250.00")],
