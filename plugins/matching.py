@@ -215,7 +215,6 @@ MIN_CJK = 4  # characters of a Chinese name found inside another or in a text
 # or a verb of paying before ("支付", "代", "为"), nothing or what is paid after ("货款", "采购款", "往来款").
 _CN_BEFORE_NAME = re.compile("(?:代付|代|支付|付|为|替)?")
 _CN_AFTER_NAME = re.compile("$|(?:的)?(?:[货欠余尾定]款|采购|往来|结算|合同|预付|款|付|支付|转账|账)")
-# The word before a name in a text that says the money is paid for it (an assignment to a factor).
 
 
 @dataclass

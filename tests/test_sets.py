@@ -432,20 +432,20 @@ def test_a_customer_with_many_open_credit_notes_has_the_one_that_alone_makes_up_
     assert "the only set of the customer's 20 open credit notes" in text_of(best)
 
 
+#: Three invoices a payment names ("90000004 90000006 90000008"), 8,407.24 together.
+NAMED_THREE = [
+    inv(1, "90000004", "C-ACME", "3460.42"),
+    inv(2, "90000006", "C-ACME", "4375.50"),
+    inv(3, "90000008", "C-ACME", "571.32"),
+]
+
+
 @pytest.mark.parametrize("short", ["60.00", "37.41"])  # a fee, or a credit note netted; an odd amount
 def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall_left_open(short: str) -> None:
     """Three invoices named, short by an amount within the bank fee ceiling that is no fee for certain: where
     the money goes is not in doubt, so it is applied automatically, and the shortfall stays open on the
     largest invoice, not written off."""
-    items = book(
-        [
-            inv(1, "90000004", "C-ACME", "3460.42"),
-            inv(2, "90000006", "C-ACME", "4375.50"),
-            inv(3, "90000008", "C-ACME", "571.32"),
-            inv(5, "90000011", "C-ACME", "2990.00"),
-        ],
-        [acme()],
-    )
+    items = book([*NAMED_THREE, inv(5, "90000011", "C-ACME", "2990.00")], [acme()])
     amount = D("8407.24") - D(short)
     decision, proposals = run(
         rcpt(str(amount), account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100")
@@ -466,14 +466,7 @@ def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall
 def test_named_invoices_short_by_an_amount_no_stated_discount_explains_are_only_suggested() -> None:
     # The payer says it took 3% Skonto, but 60.00 is no 3% of anything named: a number not read, a credit
     # note written oddly... a person looks.
-    items = book(
-        [
-            inv(1, "90000004", "C-ACME", "3460.42"),
-            inv(2, "90000006", "C-ACME", "4375.50"),
-            inv(3, "90000008", "C-ACME", "571.32"),
-        ],
-        [acme()],
-    )
+    items = book(NAMED_THREE, [acme()])
     text = "90000004 90000006 90000008 abzgl. 3% Skonto"
     decision, proposals = run(rcpt("8347.24", account=ACME_IBAN, text=text), items, fee=D("100"))
     assert decision.status == "suggested"
@@ -482,15 +475,7 @@ def test_named_invoices_short_by_an_amount_no_stated_discount_explains_are_only_
 
 def test_named_invoices_short_by_what_an_open_credit_note_with_a_fee_could_make_up_are_only_suggested() -> None:
     # 60.00 short: the customer's open credit note of 45.00, netted, and a fee of 15.00 make it up as well.
-    items = book(
-        [
-            inv(1, "90000004", "C-ACME", "3460.42"),
-            inv(2, "90000006", "C-ACME", "4375.50"),
-            inv(3, "90000008", "C-ACME", "571.32"),
-            inv(4, "GS-2026-000077", "C-ACME", "-45.00"),
-        ],
-        [acme()],
-    )
+    items = book([*NAMED_THREE, inv(4, "GS-2026-000077", "C-ACME", "-45.00")], [acme()])
     decision, proposals = run(
         rcpt("8347.24", account=ACME_IBAN, text="90000004 90000006 90000008"), items, fee=D("100")
     )
