@@ -97,14 +97,17 @@ def decide(
     applied = _applied(best)
     floor = _logit(best.confidence) - margin
     close = [p for p in ranked[1:] if _logit(p.confidence) > floor]
-    alike = [p for p in ranked if _applied(p) == applied]
-    if not best.automatic or any(p in alike for p in close):
+    if not best.automatic or any(_applied(p) == applied for p in close):
         # Readings that apply the money alike and differ only in what they write off (a shortfall read
         # as a bank fee, or left open), or doubt the write-off: where the money goes is not in doubt, the
         # write-off is. The reading that writes nothing off is taken, and the shortfall stays open for a
         # person; readings that put the money elsewhere are its rivals. Without such a reading, a person
         # decides.
-        plain = [p for p in alike if p.automatic and all(ln.kind != "write_off" for ln in p.lines)]
+        plain = [
+            p
+            for p in ranked
+            if p.automatic and all(ln.kind != "write_off" for ln in p.lines) and _applied(p) == applied
+        ]
         if plain:
             best = plain[0]
             floor = _logit(best.confidence) - margin

@@ -970,7 +970,7 @@ class Combiner:
             out.extend(self._less_unnamed_credits(receipt, book, found, paying, full, total, numbers, credit))
         # A fee that may as well be something else (an odd amount, a credit note netted) is not written off
         # by the machine: the money is applied as named, and the shortfall left open.
-        fee_doubted = fee is not None and any(p.method.startswith("reference+fee") and not p.automatic for p in out)
+        fee_doubted = fee is not None and not (fee.automatic and not doubt)  # the reference+fee reading is no auto
         if (
             (not out or fee_doubted)
             and len(named) > 1
