@@ -124,6 +124,7 @@ _EXPORTS: dict[str, str] = {
     "SignalResult": "hub.risk",
     # company names, read the same way by identity resolution and the matchers
     "name_keys": "hub.names",
+    "normalise_account": "hub.names",
     "normalise_name": "hub.names",
     "paid_for_another": "hub.names",
     "CN_FOR": "hub.names",
@@ -239,6 +240,7 @@ __all__ = [
     "http_reason",
     "is_chinese",
     "name_keys",
+    "normalise_account",
     "normalise_name",
     "paid_for_another",
     "payload_date",
@@ -338,6 +340,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         fold_name,
         is_chinese,
         name_keys,
+        normalise_account,
         normalise_name,
         paid_for_another,
         registered_name,

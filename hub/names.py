@@ -177,6 +177,12 @@ def _name_keys(name: str) -> frozenset[str]:
     return frozenset(k for k in keys if k)
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the account and the name matcher both ask, payers pay again and again
+def normalise_account(value: str) -> str:
+    """A bank account as it compares: letters and digits only, upper case (``DE89 3704 ...`` = ``de893704...``)."""
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+
+
 #: Lengths of the name fields banks cut payer names to (SEPA, SWIFT).
 TRUNCATIONS = (35, 70)
 

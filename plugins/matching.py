@@ -56,6 +56,7 @@ from hub import (
     hookimpl,
     is_chinese,
     name_keys,
+    normalise_account,
     normalise_name,
     registered_name,
 )
@@ -115,11 +116,6 @@ W_CONFLICT = 1.0
 """An account and a name that point at two customers (outside one group): each says only this much."""
 MAX_ACCOUNT_OWNERS = 8
 """An account learned for more customers than this is a factor's or a provider's: it identifies nobody."""
-
-
-@functools.lru_cache(maxsize=1 << 14)  # the account and the name matcher both ask, payers pay again and again
-def normalise_account(value: str) -> str:
-    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
 
 
 def _accounts(book: OpenItems) -> dict[str, set[str]]:
@@ -1283,14 +1279,16 @@ class ReferenceMatcher(EvidenceMatcher):
         # no stranger's because the amount points at another of them, unless that other has an invoice of
         # exactly the amount whose number is the one written with one slip (a digit wrong, two swapped).
         named_by_payer = {str(e.target) for e in _who(receipt, book).evidence} if payers else set()
-        slipped: list[str] = []
-        if named_by_payer:
+
+        @functools.cache  # looked up once per receipt, and only where a sibling's invoice is named
+        def slips() -> list[str]:
             having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
-            slipped = [
+            return [
                 refs.invoice_digits[i]
                 for i in having.ids(receipt.currency, receipt.amount)
                 if book.invoices[i].customer_id in payers and book.remaining(i) == receipt.amount
             ]
+
         strangers: set[int] = set()
 
         def hit(ids: Sequence[int], weight: float, msgid: str, values: dict[str, Any]) -> None:
@@ -1310,7 +1308,7 @@ class ReferenceMatcher(EvidenceMatcher):
                     and _group_of(book, inv.customer_id) not in payer_groups
                     and (
                         inv.customer_id not in named_by_payer
-                        or any(_one_slip(refs.invoice_digits[i], d) for d in slipped)
+                        or any(_one_slip(refs.invoice_digits[i], d) for d in slips())
                     )
                 ):
                     strangers.add(i)

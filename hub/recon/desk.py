@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
-from hub.names import TRUNCATIONS, name_keys, normalise_name, paid_for_another
+from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
 from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
@@ -774,11 +774,11 @@ def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> b
         sa.select(alias.c.value).where(alias.c.kind == kind, alias.c.customer_id != customer_id)
     ).scalars()
     if kind == "account":
-        wanted = _account_key(value)
-        if any(_account_key(v) == wanted for v in learned):
+        wanted = normalise_account(value)
+        if any(normalise_account(v) == wanted for v in learned):
             return True
         rows = conn.execute(sa.select(c.c.ibans).where(c.c.canonical_id != customer_id))
-        return any(_account_key(v) == wanted for (ibans,) in rows for v in ibans or ())
+        return any(normalise_account(v) == wanted for (ibans,) in rows for v in ibans or ())
     keys = name_keys(value)
     cut = len(value) in TRUNCATIONS
 
@@ -790,7 +790,3 @@ def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> b
         return True
     rows = conn.execute(sa.select(c.c.legal_name, c.c.aliases).where(c.c.canonical_id != customer_id))
     return any(alike(name) for legal, aliases in rows for name in (legal, *(aliases or ())) if name)
-
-
-def _account_key(value: str) -> str:
-    return "".join(value.split()).upper()
