@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
 from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
-from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
+from hub.recon.engine import FEE_METHODS, additional_texts, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
 from hub.store.messages import load_keys
@@ -652,16 +652,10 @@ class MatchDesk:
             return []
         (customer_id,) = owners
         learned = []
-        texts = [
-            str(t)
-            for t in (
-                receipt.remittance,
-                *(receipt.additional_remittance or ()),
-                receipt.additional_tx_info,
-                receipt.additional_entry_info,
-            )
-            if t
-        ]
+        more = additional_texts(
+            receipt.additional_remittance, receipt.additional_tx_info, receipt.additional_entry_info
+        )
+        texts = [receipt.remittance, *more] if receipt.remittance else list(more)
         third_party = paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts)
         for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name)):
             if not value or third_party or _anothers(conn, customer_id, kind, value.strip()):

@@ -252,7 +252,7 @@ def lock_allocations(conn: sa.Connection) -> None:
     transaction_lock(conn, "allocations")
 
 
-def _additional(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
+def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
     """A receipt's additional texts as :class:`ReceiptView` holds them (remittance lines, then the
     transaction's and the entry's information), each once."""
     texts = [str(t) for t in (more or ()) if t]
@@ -477,7 +477,7 @@ class ReconcileEngine:
                 tuple(x.get("value", "") for x in (refs or []) if isinstance(x, dict)),
                 e2e,
                 ultimate,
-                _additional(more, tx_info, entry_info),
+                additional_texts(more, tx_info, entry_info),
             )
             for (
                 rid,
