@@ -1003,6 +1003,8 @@ class Combiner:
             # Overpaid, or the payment also covers invoices it does not name (a list cut short, a
             # remittance advice sent apart): make up the difference from the same customer's other
             # open invoices, less any of its open credit notes the payer deducted without naming.
+            pool: list[tuple[int, int]] = []  # the customer's open invoices and credit notes not named
+            others: dict[int, Decimal] = {}
             if owner is not None:
                 pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items() if i not in rem]
                 others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in credit}
@@ -1061,7 +1063,7 @@ class Combiner:
                 proven = (
                     paying is not None
                     and rest <= total * OVERPAID_MAX_SHARE
-                    and self._no_unnamed_fit(book, paying, receipt.currency, set(rem) | set(credit), rest)
+                    and self._no_unnamed_fit(pool, others, rest)  # paying is the owner: its pool
                 )
                 overpaid = self._score(
                     receipt,
@@ -1141,16 +1143,15 @@ class Combiner:
         proposal.automatic = small and not said
         return [proposal]
 
-    def _no_unnamed_fit(self, book: OpenItems, customer_id: str, currency: str, named: set[int], rest: Decimal) -> bool:
-        """Whether no open invoice of the customer the payment does not name can be part of ``rest``: each is
-        larger than the rest, every open credit note and a bank fee up to the ceiling together, so no set of
-        them, less credit notes and a fee, comes to it (what a list cut short or an advice sent apart would
-        leave)."""
-        smallest = min((r for i, r in self._pool(book, customer_id, currency).items() if i not in named), default=None)
-        if smallest is None:
+    def _no_unnamed_fit(self, pool: list[tuple[int, int]], credits: dict[int, Decimal], rest: Decimal) -> bool:
+        """Whether no open invoice the payment does not name (``pool``: id, cents) can be part of ``rest``:
+        each is larger than the rest, every open credit note not named (``credits``, negative) and a bank
+        fee up to the ceiling together, so no set of them, less credit notes and a fee, comes to it (what a
+        list cut short or an advice sent apart would leave)."""
+        if not pool:
             return True
-        credit = -sum((r for c, r in self._credits(book, customer_id, currency).items() if c not in named), ZERO)
-        return smallest - credit - self.fee_tolerance > rest
+        smallest = Decimal(min(c for _, c in pool)) / 100
+        return smallest + sum(credits.values(), ZERO) - self.fee_tolerance > rest
 
     @staticmethod
     def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:
