@@ -1452,7 +1452,7 @@ class Combiner:
         found_sets, complete, chance = self._sets_less_credits(items, target, target, credits, smallest=2)
         # Runs of a length the set search covered were found as sets (if they add up): the rest are runs'.
         covered = _searched_sizes(len(pool), self.max_subset_size, 2) if complete else range(0)
-        out.extend(self._runs(receipt, book, found, rem, {frozenset(sol) for sol, _ in found_sets}, covered))
+        out.extend(self._runs(receipt, book, found, rem, bool(found_sets), covered))
         weight = W_SUBSET
         note: Message | str = ""
         if not found_sets and self.fee_tolerance > 0:
@@ -1518,7 +1518,7 @@ class Combiner:
         book: OpenItems,
         found: Found,
         rem: dict[int, Decimal],
-        sets: set[frozenset[int]],
+        sets: bool,
         covered: range,
     ) -> list[MatchProposal]:
         """Payment runs: consecutive open invoices of one customer, in order of due date, that add up to the
@@ -1526,9 +1526,9 @@ class Combiner:
         those still open, of any length up to ``max_subset_size``, where the set search reaches only a few
         invoices in a large pool. A run found is weighed by how many runs could add up to the amount by
         chance (a few dozen runs per length, where sets are millions); always a suggestion, as the search
-        proves it the only run, not the only set. ``sets``: the sets the set search
-        found (another set adding up makes a run one of two readings); ``covered``: the lengths it searched
-        completely, whose runs it found as sets if they add up.
+        proves it the only run, not the only set. ``sets``: whether the set search found a set adding up
+        (then a run is one of two readings); ``covered``: the lengths it searched completely, whose runs it
+        found as sets if they add up.
 
         Written here, not with a library: a run adding up is a difference of two prefix sums, found in one
         pass with a dictionary; no subset-sum library searches contiguous runs."""
