@@ -418,6 +418,15 @@ class Hub:
         with self.store.connect() as conn:
             return set(stored_hashes(conn, schema.RECORD_TABLES[record_type], connector, keys))
 
+    def store_advices(self, connector: str, file: str | None, advices: list[dict[str, Any]]) -> tuple[int, int]:
+        """Store the remittance advices a file of ``connector`` holds, all or none: ``(new, already
+        held)`` (:func:`hub.recon.advice.store_advices`). The next reconcile reads them."""
+        from hub.recon.advice import store_advices
+
+        self.store.check_ready()
+        with self.store.begin() as conn:
+            return store_advices(conn, connector, file, advices)
+
     def book_state(self) -> BookState:
         """Receipts by state, pending limit approvals and unconverted amounts, read from the store."""
         import sqlalchemy as sa

@@ -57,7 +57,8 @@ class Matches(_Service):
         from hub.recon import MatchDesk
 
         self._ready()
-        return MatchDesk(self.store)
+        # The engine (the matchers, the config's fee ceiling) is built only when explain asks for an advice.
+        return MatchDesk(self.store, advice_of=lambda conn, rid: self.hub.reconcile_engine().advice_of(conn, rid))
 
     def rows(self, statuses: Sequence[str] = CURRENT, *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
         """Allocations with these statuses (up to ``limit``) by receipt and rank, and how many there are in all."""

@@ -1265,6 +1265,13 @@ def _one_slip(a: str, b: str) -> bool:
     )
 
 
+def _implied(number: str, customer_id: str, matcher: str) -> Evidence:
+    """The customer of an invoice named, implied by it: it helps find the customer's other invoices and
+    does not count again in a proposal's confidence."""
+    reason = Message(N_("%(number)s is %(customer)s's"), number=number, customer=customer_id)
+    return Evidence("customer", customer_id, W_IMPLIED, reason, matcher, implied=True)
+
+
 class ReferenceMatcher(EvidenceMatcher):
     name = "references"
     stage = 1
@@ -1327,16 +1334,7 @@ class ReferenceMatcher(EvidenceMatcher):
                         ),
                     )
                 out.append(Evidence("invoice", i, w, why, self.name))
-                out.append(
-                    Evidence(
-                        "customer",
-                        inv.customer_id,
-                        W_IMPLIED,
-                        Message(N_("%(number)s is %(customer)s's"), number=inv.number, customer=inv.customer_id),
-                        self.name,
-                        implied=True,
-                    )
-                )
+                out.append(_implied(inv.number, inv.customer_id, self.name))
 
         for value in receipt.references:
             key = normalise(value)
@@ -1807,6 +1805,61 @@ class CustomerNumberMatcher(EvidenceMatcher):
         return [ev for ev in best.values() if ev.weight > 0]
 
 
+# -- remittance advices ---------------------------------------------------------------------------------
+
+#: A document a remittance advice lists, linked by a reference (the payment's end-to-end id, or the
+#: advice's number written in the payment): as good as its number written in full in the payment.
+W_ADVICE = W_REF
+#: Linked by payer and amount alone (the only advice of the payer of about the amount, and the only
+#: payment it fits): a little less, as a number read in the payment only by its digits.
+W_ADVICE_FOUND = W_REF_DIGITS
+ADVICE_LINKED = {
+    "end_to_end_id": N_("remittance advice %(advice)s (the payment's end-to-end id) lists %(number)s"),
+    "advice_number": N_("remittance advice %(advice)s (its number is written in the payment) lists %(number)s"),
+    "payer_amount": N_(
+        "remittance advice %(advice)s (the same payer, %(amount)s, the only advice and the only payment "
+        "that fit each other) lists %(number)s"
+    ),
+}
+
+
+class AdviceMatcher(EvidenceMatcher):
+    """The documents of the remittance advice linked to the receipt (:mod:`hub.recon.advice`): each
+    number as the advice gives it, looked up whole, then as a payment reference, then by its digits
+    where only one invoice has them."""
+
+    name = "advice"
+    stage = 1
+
+    def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
+        advice = receipt.advice
+        if advice is None or not advice.documents:
+            return ()
+        refs: _References = book.index("matching:references", _References)
+        weight = W_ADVICE_FOUND if advice.by == "payer_amount" else W_ADVICE
+        msgid = ADVICE_LINKED.get(advice.by, ADVICE_LINKED["payer_amount"])
+        amount = f"{advice.amount} {advice.currency}" if advice.amount is not None else advice.currency
+        out: list[Evidence] = []
+        seen: set[int] = set()
+        for doc in advice.documents:
+            key = normalise(doc.number)
+            if len(key) < MIN_KEY:
+                continue
+            ids = refs.numbers.of(key) or refs.structured.of(key)
+            if not ids:
+                only = _NOT_DIGIT.sub("", key)
+                ids = refs.digits.of(only) if len(only) >= MIN_KEY + 2 else ()
+            if len(ids) != 1 or ids[0] in seen:
+                continue  # not found, or several invoices have it: the advice does not say which
+            i = ids[0]
+            seen.add(i)
+            inv = book.invoices[i]
+            why = Message(msgid, advice=advice.external_id, number=inv.number, amount=amount)
+            out.append(Evidence("invoice", i, weight, why, self.name))
+            out.append(_implied(inv.number, inv.customer_id, self.name))
+        return out
+
+
 CUSTOMER_NUMBER = N_("customer number %(number)s written in the payment%(shared)s: %(customer)s")
 CUSTOMER_NUMBER_SAID = N_(
     "customer number %(number)s written in the payment after a customer word%(shared)s: %(customer)s"
@@ -1816,4 +1869,4 @@ BARE_CUSTOMER_NUMBER = N_("the bare number %(number)s is a customer number%(shar
 
 @hookimpl
 def hub_register_matchers() -> list[Matcher]:
-    return [PayerAccountMatcher(), PayerNameMatcher(), ReferenceMatcher(), CustomerNumberMatcher()]
+    return [PayerAccountMatcher(), PayerNameMatcher(), AdviceMatcher(), ReferenceMatcher(), CustomerNumberMatcher()]

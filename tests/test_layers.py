@@ -194,6 +194,7 @@ SQL_MODULES = (
     "hub.outbox",
     "hub.recon.engine",
     "hub.recon.desk",
+    "hub.recon.advice",  # remittance advices: stored, and linked to their receipts for a run
     "hub.risk.exposure",
     "hub.risk.collection",
     "hub.risk.credit",

@@ -18,7 +18,8 @@ def test_built_in_connectors_and_plugins_load_through_entry_points() -> None:
     names = {i.name for i in host.infos}
     assert names >= BUILT_INS
     assert {"csv", "bank-files", "json-file"} <= set(host.connector_types())
-    assert [m.name for m in host.matchers()] == ["payer-account", "payer-name", "references", "customer-number"]
+    names_in_order = ["payer-account", "payer-name", "advice", "references", "customer-number"]
+    assert [m.name for m in host.matchers()] == names_in_order
     assert {p.name for p in host.flag_policies()} >= {"overdue", "over-limit"}
     dist = {i.name: i.distribution for i in host.infos}
     assert dist["csv"] == "receivables-hub"

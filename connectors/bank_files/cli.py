@@ -64,8 +64,56 @@ def _import(
         raise typer.Exit(1)
 
 
+def _import_advices(
+    paths: Annotated[list[str], typer.Argument(help="Advice files, or folders of them.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="auto (from content), remt or csv.")] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and count only; store nothing.")] = False,
+    connector: Annotated[
+        str | None, typer.Option(help="The bank-files connector to import under (default: the only one).")
+    ] = None,
+) -> None:
+    """Import remittance advices payers send apart from their payments (ISO 20022 remt.001, or CSV):
+    per file the advices, the documents they list, how many are new and how many were held already.
+    The next 'hub reconcile' reads each advice with the payment it describes."""
+    from .advice import AdviceError, read_advices
+    from .importer import _connector_config, expand
+
+    rows: list[list[object]] = []
+    reports: list[dict[str, object]] = []
+    failed = False
+    with hubcli.session() as hub:
+        name, _ = _connector_config(hub, connector)
+        for path in expand(paths):
+            try:
+                advices = read_advices(path, format)
+            except AdviceError as exc:
+                failed = True
+                reports.append({"file": str(path), "error": str(exc)})
+                hubcli.err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+                rows.append([str(path), "-", "-", "-", "-", "failed"])
+                continue
+            # A dry run reads and counts only: what is new is known by storing.
+            new, held = (None, None) if dry_run else hub.store_advices(name, str(path), advices)
+            documents = sum(len(a["documents"]) for a in advices)
+            reports.append(
+                {"file": str(path), "advices": len(advices), "documents": documents, "new": new, "held": held}
+            )
+            shown = ("-", "-", "dry run") if dry_run else (new, held, "ok")
+            rows.append([str(path), len(advices), documents, *shown])
+    title = "advices import (dry run: nothing stored)" if dry_run else "advices import"
+    hubcli.emit(
+        {"advices_import": reports, "dry_run": dry_run},
+        hubcli.table(title, ["file", "advices", "documents", "new", "held already", "result"], rows),
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
 @hookimpl
 def hub_register_commands(cli: typer.Typer) -> None:
     receipts = typer.Typer(help="Receipts from bank statement files.", no_args_is_help=True)
     receipts.command("import")(hubcli.handled(_import))
     cli.add_typer(receipts, name="receipts")
+    advices = typer.Typer(help="Remittance advices payers send apart from their payments.", no_args_is_help=True)
+    advices.command("import")(hubcli.handled(_import_advices))
+    cli.add_typer(advices, name="advices")

@@ -17,7 +17,7 @@ and the event says why. Rules the desk enforces:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
 from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
+from hub.recon.advice import AdviceView
 from hub.recon.engine import FEE_METHODS, additional_texts, learned_fees, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, fits
 from hub.store import Store, schema, utcnow
@@ -79,6 +80,31 @@ def receipt_texts(receipt: Any) -> list[dict[str, str]]:
     return out
 
 
+#: How a remittance advice was linked to its receipt, as ``explain`` labels it.
+ADVICE_LINKED_BY = {
+    "end_to_end_id": "by the payment's end-to-end id",
+    "advice_number": "by its number written in the payment",
+    "payer_amount": "by payer and amount",
+}
+
+
+def advice_texts(advice: AdviceView | None) -> list[dict[str, str]]:
+    """The texts of a linked remittance advice as :func:`receipt_texts` gives a receipt's: its free
+    texts, then the documents it lists (each with the amount it says is paid), labelled with the
+    advice's number, file, date and amount and how it was linked."""
+    if advice is None:
+        return []
+    said = [f"remittance advice {advice.external_id}"]
+    said += [x for x in (advice.file, str(advice.payment_date or "")) if x]
+    if advice.amount is not None:
+        said.append(f"{advice.amount} {advice.currency}")
+    label = f"{', '.join(said)}; linked {ADVICE_LINKED_BY.get(advice.by, advice.by)}"
+    out = [{"field": "advice", "label": label, "text": text} for text in advice.texts]
+    listed = ", ".join(f"{d.number} {d.amount}" if d.amount is not None else d.number for d in advice.documents)
+    out.append({"field": "advice", "label": f"{label}: documents", "text": listed})
+    return out
+
+
 @dataclass
 class ActionResult:
     receipt_ref: str
@@ -98,8 +124,14 @@ class ActionResult:
 
 
 class MatchDesk:
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, advice_of: Callable[[sa.Connection, int], AdviceView | None] | None = None
+    ) -> None:
+        """``advice_of(conn, receipt_id)``: the remittance advice a reconcile links to the receipt
+        (:meth:`ReconcileEngine.advice_of <hub.recon.engine.ReconcileEngine.advice_of>`), which
+        ``explain`` lists among the texts read."""
         self.store = store
+        self.advice_of = advice_of
 
     # -- lookups ------------------------------------------------------------------------------------
 
@@ -268,6 +300,7 @@ class MatchDesk:
         e = schema.allocation_event
         with self.store.connect() as conn:
             receipt = self.find_receipt(conn, ref)
+            advice = self.advice_of(conn, receipt.id) if self.advice_of is not None else None
             rows = self._allocations(
                 conn, receipt.id, ("auto", "suggested", "confirmed", "rejected", "unmatched", "superseded")
             )
@@ -293,7 +326,7 @@ class MatchDesk:
                 "remittance": receipt.remittance,
                 "references": [x.get("value") for x in (receipt.references or []) if isinstance(x, dict)],
                 "match_status": receipt.match_status,
-                "texts": receipt_texts(receipt),
+                "texts": receipt_texts(receipt) + advice_texts(advice),
             },
             "allocations": [
                 {

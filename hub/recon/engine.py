@@ -23,7 +23,7 @@ import time
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -34,6 +34,7 @@ from hub.errors import MatchError
 from hub.fx import Rates
 from hub.i18n import messages_json
 from hub.log import get_logger
+from hub.recon.advice import AdviceView, advice_links
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
     LIVE,
@@ -407,9 +408,10 @@ class ReconcileEngine:
     def _pending(self, conn: sa.Connection) -> list[tuple[ReceiptView, tuple[str, Any]]]:
         """:meth:`pending_receipts`, each with the state it was read in (status, when last looked at)."""
         keys = self._pending_keys(conn)
+        links = advice_links(conn, self.fee_ceiling)
         views: dict[int, ReceiptView] = {}
         for chunk in _chunked([rid for rid, _ in keys]):
-            views.update((view.id, view) for view in self._views(conn, chunk))
+            views.update((view.id, view) for view in self._views(conn, chunk, links))
         return [(views[rid], seen) for rid, seen in keys]
 
     @staticmethod
@@ -418,7 +420,13 @@ class ReconcileEngine:
         (status, when last looked at): what a run holds of all of them (their texts are read per block).
         Only those of partition ``part`` of ``parts`` (:func:`partition_of`)."""
         r = schema.receipt
-        latest_invoice = conn.execute(sa.select(sa.func.max(schema.invoice.c.synced_at))).scalar()
+        # A receipt looked at before an invoice or a remittance advice came is looked at again: the new
+        # invoice may be the one it pays, the advice may say what it pays.
+        changed = [
+            conn.execute(sa.select(sa.func.max(column))).scalar()
+            for column in (schema.invoice.c.synced_at, schema.remittance_advice.c.imported_at)
+        ]
+        latest_invoice = max((at for at in changed if at is not None), default=None)
         cond = sa.and_(r.c.match_status == "open", r.c.reconciled_at.is_(None))
         if latest_invoice is not None:
             cond = sa.or_(
@@ -442,9 +450,23 @@ class ReconcileEngine:
             if partition_of(rid, account, name, parts) == part
         ]
 
+    def advice_of(self, conn: sa.Connection, receipt_id: int) -> AdviceView | None:
+        """The remittance advice a run would link to the receipt (:func:`advice_links`), if any."""
+        self.combiner.fee_units = self.fee_units(conn)
+        return advice_links(conn, self.fee_ceiling).get(receipt_id)
+
+    def fee_ceiling(self, currency: str) -> Decimal:
+        """The bank-fee ceiling in ``currency`` (the base currency's, converted where a rate is known)."""
+        unit = self.combiner.fee_units.get(currency)
+        return self.combiner.fee_tolerance * unit if unit is not None else self.combiner.fee_tolerance
+
     @staticmethod
-    def _views(conn: sa.Connection, ids: Sequence[int]) -> list[ReceiptView]:
-        """The receipts ``ids`` as matchers see them (in no particular order)."""
+    def _views(
+        conn: sa.Connection, ids: Sequence[int], links: Mapping[int, AdviceView] | None = None
+    ) -> list[ReceiptView]:
+        """The receipts ``ids`` as matchers see them (in no particular order), each with the remittance
+        advice ``links`` gives it."""
+        advice = (links or {}).get
         r = schema.receipt
         rows = conn.execute(
             sa.select(
@@ -478,6 +500,7 @@ class ReconcileEngine:
                 e2e,
                 ultimate,
                 additional_texts(more, tx_info, entry_info),
+                advice(rid),
             )
             for (
                 rid,
@@ -563,6 +586,7 @@ class ReconcileEngine:
         with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
             book = self.load_book(conn)
             self.combiner.fee_units = self.fee_units(conn)
+            links = advice_links(conn, self.fee_ceiling)
             pending = _Pending(self._pending_keys(conn, part, parts))
             refused = self.refused(conn)
         # Each block's decisions are held packed like its rows: as objects (a tuple per receipt, a
@@ -572,7 +596,7 @@ class ReconcileEngine:
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
             with self.store.connect() as conn, lean_page_cache(conn):
-                views = {view.id: view for view in self._views(conn, block)}
+                views = {view.id: view for view in self._views(conn, block, links)}
             rows: list[tuple[Any, ...]] = []
             decided_here: list[Decided] = []
             for rid in block:

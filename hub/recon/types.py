@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from hub.i18n import Message
+    from hub.recon.advice import AdviceView
 
 LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
 APPLIED = ("payment", "credit_note")  # allocation kinds that make up a receipt's amount (not write-offs)
@@ -66,13 +67,18 @@ class ReceiptView:
     """Every other text the bank gave: additional remittance lines, additional transaction and entry
     information (camt ``AddtlRmtInf``, ``AddtlTxInf``, ``AddtlNtryInf``; MT940 ``:86:`` subfields;
     BAI2 88 continuations), in that order."""
+    advice: AdviceView | None = None
+    """The remittance advice the payer sent apart for this payment, where one is linked
+    (:mod:`hub.recon.advice`): the ``advice`` matcher reads its documents."""
 
     def texts(self) -> list[str]:
         """Every free or structured text that may carry a reference: remittance, end-to-end id,
-        structured references, then the additional texts."""
+        structured references, the additional texts, then a linked advice's texts."""
         out = [t for t in (self.remittance, self.end_to_end_id) if t]
         out.extend(self.references)
         out.extend(t for t in self.additional if t)
+        if self.advice is not None:
+            out.extend(self.advice.texts)
         return out
 
 

@@ -38,7 +38,7 @@ __all__ = ["LockBusy", "Store", "describe_db_error", "schema", "utcnow"]
 VERSION_TABLE = "alembic_version"  # alembic's default: env.py configures no other
 #: The newest migration's revision: what every command checks the database against without
 #: importing alembic (tests/test_startup.py checks it is alembic's head; a new migration bumps it).
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 #: Every revision this version of the hub knows, oldest first (a database at another one was
 #: written by a newer hub).
 KNOWN_REVISIONS = tuple(f"{n:04d}" for n in range(1, int(HEAD_REVISION) + 1))

@@ -309,6 +309,30 @@ reconcile_stage = sa.Table(
 the decisions with the states their receipts were read in, and the allocation rows), kept until the
 run's one write (``ReconcileEngine.stage`` and ``commit_staged``)."""
 
+remittance_advice = sa.Table(
+    "remittance_advice",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("message_id", sa.String(255)),
+    sa.Column("file", sa.String(1000)),
+    sa.Column("payer_name", sa.String(500)),
+    sa.Column("payer_account", sa.String(100)),
+    sa.Column("end_to_end_id", sa.String(255)),
+    sa.Column("amount", Money),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("payment_date", sa.Date),
+    sa.Column("texts", sa.JSON, nullable=False),
+    sa.Column("documents", sa.JSON, nullable=False),
+    sa.Column("imported_at", TS, nullable=False),
+    sa.UniqueConstraint("source", "external_id"),
+)
+"""Remittance advices: what a payer says a transfer pays, sent apart from it (ISO 20022 remt.001, a
+CSV or spreadsheet export), each listing its documents (``[{"number", "kind", "amount", "discount",
+"due", "date"}]``, amounts as text). The matcher reads an advice's documents and texts with the
+receipt it is linked to (:mod:`hub.recon.advice`); importing a file again adds nothing."""
+
 allocation_event = sa.Table(
     "allocation_event",
     metadata,
