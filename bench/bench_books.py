@@ -8,12 +8,17 @@ storage included), export the matches and score them with the team's ``score_mat
 semantics: an automatic match is right only if its set of invoices equals the truth. The first
 suggestion of receipts left to finance is read from the store as in ``bench_match.py``.
 
+The books' payers send remittance advices apart for some payments (``advice.xml``, remt.001: those
+that say "siehe Zahlungsavis", "se specifikation" and the like, some cut lists and large groups, and
+a few of payments not on the statement): imported with ``hub advices import`` before the reconcile,
+as finance would; ``--no-advices`` leaves them out.
+
 Prints a markdown table (one row per book and scale, seeds summed) and, with ``--phenomena``, for
 each book which tagged phenomena (``phenomena.csv``) the wrong and missed receipts carry. Every
 run's wrong and missed receipts are written to ``misses.csv`` in its work folder.
 
 Usage: python bench/bench_books.py [--books shared manufacturer collisions chinese]
-       [--scales 10000 50000] [--seeds 1] [--workdir DIR] [--phenomena] [--json FILE]
+       [--scales 10000 50000] [--seeds 1] [--workdir DIR] [--phenomena] [--json FILE] [--no-advices]
 """
 
 from __future__ import annotations
@@ -149,7 +154,7 @@ def misses(work: Path, truth: dict[str, set[str]]) -> list[dict[str, str]]:
     return rows
 
 
-def run_one(book: str, invoices: int, seed: int, root: Path) -> dict[str, object]:
+def run_one(book: str, invoices: int, seed: int, root: Path, advices: bool = True) -> dict[str, object]:
     work = root / f"{book}-{invoices}-s{seed}"
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "statement.xml").exists():
@@ -159,6 +164,10 @@ def run_one(book: str, invoices: int, seed: int, root: Path) -> dict[str, object
     hub("init", cwd=work)
     read = sync(work)
     hub("--json", "customers", "resolve", cwd=work)
+    advised = 0
+    if advices and (work / "advice.xml").exists():
+        imported = json.loads(hub("--json", "advices", "import", "advice.xml", cwd=work))["advices_import"]
+        advised = sum(int(f["new"]) for f in imported)
     started = time.perf_counter()
     stats = json.loads(hub("--json", "reconcile", cwd=work))["reconcile"]
     wall = time.perf_counter() - started
@@ -179,6 +188,7 @@ def run_one(book: str, invoices: int, seed: int, root: Path) -> dict[str, object
         "work": str(work),
         "customers": read["customers"],
         "receipts": read["receipts"],
+        "advices": advised,
         "reconcile_wall_s": round(wall, 2),
         "engine_s": round(float(stats["seconds"]), 2),
         **quality,
@@ -260,13 +270,14 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="keep the books here (reused when present)")
     ap.add_argument("--phenomena", action="store_true", help="also print what the missed receipts carry")
     ap.add_argument("--json", type=Path, default=None, help="write every run's figures here")
+    ap.add_argument("--no-advices", dest="advices", action="store_false", help="do not import the advices")
     a = ap.parse_args()
     root = a.workdir or Path(tempfile.mkdtemp(prefix="hub-bench-books-"))
     rows = []
     for invoices in a.scales:
         for book in a.books:
             for seed in a.seeds:
-                r = run_one(book, invoices, seed, root)
+                r = run_one(book, invoices, seed, root, a.advices)
                 print(json.dumps({k: v for k, v in r.items() if not k.endswith("tags")}), file=sys.stderr, flush=True)
                 rows.append(r)
     if a.json:

@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import math
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -75,6 +76,8 @@ class Receipt:
     tx_info: str = ""  # AddtlTxInf
     entry_info: str = ""  # AddtlNtryInf
     booked: dt.date | None = None
+    sent: Decimal | None = None  # what the payer sent, where banks deducted fees on the way (else amount)
+    said: list[str] = field(default_factory=list)  # what the payer says of deductions ("abzgl. 3% Skonto")
 
 
 @dataclass
@@ -253,6 +256,122 @@ def write_book(book: Book, out_dir: Path) -> None:
         [(r.ref, ";".join(book.tags.get(r.ref, []))) for r in book.receipts],
     )
     (out_dir / "statement.xml").write_text(camt053(book.receipts, book.today, book.name.upper()), encoding="utf-8")
+    (out_dir / "advice.xml").write_text(remt001(advices(book), book.today, book.name.upper()), encoding="utf-8")
+
+
+# -- remittance advices -------------------------------------------------------------------------------
+#
+# A payer that writes "siehe Zahlungsavis", "se specifikation" or "Maksuerittely erikseen" in a payment
+# sends the list of what it pays apart: an advice (ISO 20022 remt.001, or a spreadsheet). Not always:
+# some never arrive. Long lists cut by the bank come with one less often, and some advices describe
+# payments that are not on this statement (sent later, or to another account).
+
+#: Words a payment says its list comes apart with.
+ADVICE_SAID = re.compile(r"avis|spec|spesifikasjon|erittely|advice", re.IGNORECASE)
+#: How often an advice arrives: for a payment that says one comes, for a list the bank cut or a large
+#: group, and advices of payments not on the statement (per receipt).
+ADVICE_SENT, ADVICE_LONG, ADVICE_ELSEWHERE = 0.85, 0.5, 0.02
+
+
+@dataclass
+class Advice:
+    number: str
+    payer: str
+    account: str
+    amount: Decimal
+    currency: str
+    date: dt.date
+    documents: list[tuple[str, Decimal]]  # number, amount (a credit note's negative)
+    texts: list[str]
+
+
+def advices(book: Book) -> list[Advice]:
+    """The advices the payers of ``book`` sent (drawn with their own random numbers: the book's
+    records are the same with or without them)."""
+    rng = random.Random(f"advice:{book.name}:{book.today}:{len(book.receipts)}")
+    paid: dict[str, list[tuple[str, Decimal]]] = {}
+    for ref, number, amount in book.truth:
+        if number:
+            paid.setdefault(ref, []).append((number, Decimal(amount)))
+    out: list[Advice] = []
+    for r in book.receipts:
+        lines = paid.get(r.ref)
+        if not lines:
+            continue
+        said = ADVICE_SAID.search(" ".join((r.text, r.tx_info, r.entry_info)))
+        chance = ADVICE_SENT if said else ADVICE_LONG if ("text-cut-140" in book.tags[r.ref] or len(lines) >= 6) else 0
+        if rng.random() >= chance:
+            continue
+        number = re.search(r"Avis (\d{6})", r.text)
+        out.append(
+            Advice(
+                number.group(1) if number else f"RA{r.ref}",
+                r.payer,
+                r.account,
+                r.sent if r.sent is not None else r.amount,
+                r.currency,
+                (r.booked or book.today) - dt.timedelta(days=rng.randint(0, 3)),
+                lines,
+                list(r.said),
+            )
+        )
+    names = {c.customer_id: c for c in book.customers}
+    truly_paid = {number for _, number, _ in book.truth}
+    pools = by_customer([i for i in book.invoices if i.amount > 0 and i.number not in truly_paid])
+    owners = sorted(pools)
+    for k in range(int(len(book.receipts) * ADVICE_ELSEWHERE)):
+        c = names[rng.choice(owners)]
+        docs = rng.sample(pools[c.customer_id], min(len(pools[c.customer_id]), rng.randint(2, 8)))
+        out.append(
+            Advice(
+                f"RX{k + 1:06d}",
+                c.name,
+                c.iban,
+                sum((i.amount for i in docs), Decimal(0)),
+                c.currency,
+                book.today - dt.timedelta(days=rng.randint(0, 3)),
+                [(i.number, i.amount) for i in docs],
+                [],
+            )
+        )
+    rng.shuffle(out)
+    return out
+
+
+def remt001(advices: Sequence[Advice], today: dt.date, label: str) -> str:
+    """The advices as one ISO 20022 remt.001.001.04 message, an ``RmtInf`` each."""
+
+    def info(a: Advice) -> str:
+        docs = "".join(
+            f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>{'CREN' if amount < 0 else 'CINV'}</Cd></CdOrPrtry></Tp>"
+            f"<Nb>{escape(number)}</Nb></RfrdDocInf>"
+            f'<RfrdDocAmt><RmtdAmt Ccy="{a.currency}">{abs(amount)}</RmtdAmt></RfrdDocAmt></Strd>'
+            for number, amount in a.documents
+        )
+        account = (
+            f"<IBAN>{escape(a.account)}</IBAN>"
+            if a.account[:2].isalpha() and a.account[2:4].isdigit()
+            else f"<Othr><Id>{escape(a.account)}</Id></Othr>"
+        )
+        return (
+            f"<RmtInf><RmtId>{escape(a.number)}</RmtId>"
+            + "".join(f"<Ustrd>{escape(t)}</Ustrd>" for t in a.texts if t)
+            + docs
+            + "<OrgnlPmtInf><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+            f'<Amt><InstdAmt Ccy="{a.currency}">{a.amount}</InstdAmt></Amt>'
+            f"<ReqdExctnDt><Dt>{a.date.isoformat()}</Dt></ReqdExctnDt>"
+            f"<Dbtr><Nm>{escape(a.payer)}</Nm></Dbtr><DbtrAcct><Id>{account}</Id></DbtrAcct>"
+            "</OrgnlPmtInf></RmtInf>"
+        )
+
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:remt.001.001.04"><RmtAdvc>'
+        f"<GrpHdr><MsgId>{label}-ADVICES-{today.isoformat()}</MsgId><CreDtTm>{today.isoformat()}T18:00:00</CreDtTm>"
+        f"<InitgPty><Nm>{label}</Nm></InitgPty></GrpHdr>"
+        + "".join(info(a) for a in advices)
+        + "</RmtAdvc></Document>\n"
+    )
 
 
 def by_customer(invoices: Sequence[Invoice]) -> dict[str, list[Invoice]]:

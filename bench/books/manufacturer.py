@@ -348,10 +348,11 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
             amount = money(amount if amount > gross else gross + Decimal("0.50"))
             tags.append("overpayment")
         fee, fee_tags = _fee(rng, c, habit, amount)
+        sent = money(amount)
         if fee and amount - fee > 0:
             amount -= fee
             tags.extend(fee_tags)
-        receipt = Receipt(ref, money(amount), c.currency, _payer(rng, c), str(habit["iban"]))
+        receipt = Receipt(ref, money(amount), c.currency, _payer(rng, c), str(habit["iban"]), sent=sent, said=words)
         _remit(rng, receipt, str(habit["style"]), [inv for inv, _ in paid_lines], words, tags)
         book.add(receipt, paid_lines, *tags)
 

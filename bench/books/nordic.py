@@ -607,6 +607,7 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
                 tags.append("partial")
         if any(items.amounts[inv.amount] > 0 for inv in group):
             tags.append("same-amount-open")
+        sent = money(amount)
         if habit["swift"] and rng.random() < 0.85:
             fee = habit["fee"]
             if isinstance(fee, Decimal) and fee < 1:  # a percentage, with the bank's minimum
@@ -623,6 +624,7 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
             else:
                 tags = [t for t in tags if not t.startswith("fee-")]
         receipt, remitter = _payer(rng, c, by_id, habits, factor_accounts, ref, money(amount), tags)
+        receipt.sent, receipt.said = sent, list(words)
         _remit(rng, receipt, c, habits[remitter], [inv for inv, _ in paid], words, tags)
         book.add(receipt, paid, *tags)
 
