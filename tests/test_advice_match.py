@@ -182,6 +182,17 @@ def test_a_payment_saying_see_advice_is_applied_to_the_invoices_its_advice_lists
     assert "付款通知ZA-2026-0419" in chinese
 
 
+def test_the_advice_list_is_what_the_payment_pays_though_its_text_seems_to_name_another_invoice(
+    folder: Any,
+) -> None:
+    # "Auftrag RE-2026-0100": the text names Beta's invoice (of exactly the amount), the advice Acme's eight.
+    path, hub = folder([acme_payment(text="Sammelzahlung Auftrag RE-2026-0100 siehe Avis")])
+    (path / "advice.xml").write_text(remt([group_advice()]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    hub.reconcile()
+    assert allocations(hub, "BANK-1") == {"auto": GROUP}
+
+
 def test_a_fee_deducted_on_the_way_still_links_the_advice_and_is_written_off(folder: Any) -> None:
     path, hub = folder([acme_payment(amount=str(GROUP_TOTAL - Decimal("12.50")))])
     (path / "advice.xml").write_text(remt([group_advice()]), encoding="utf-8")

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from hub.i18n import N_, Amount, Join, Message, message_key
-from hub.recon.types import CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
+from hub.recon.types import ADVICE_MATCHER, CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
 
@@ -648,6 +648,12 @@ class Combiner:
                     named.append(i)
                 elif left < 0:
                     credits.append(i)
+        listed = _advice_listed(receipt, found)
+        if listed:
+            # The payer's own list of what it pays: numbers the text may seem to name besides (another
+            # customer's, read from an order number or a date) are not part of the payment.
+            named = [i for i in named if i in listed]
+            credits = [c for c in credits if c in listed]
         if named:
             out.extend(self._from_references(receipt, book, found, named, credits))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
@@ -2080,6 +2086,17 @@ def _less_on_largest(lines: Sequence[ProposalLine], taken: Decimal) -> tuple[lis
         ProposalLine(ln.invoice_id, ln.amount - taken, ln.kind) if k == largest else ln for k, ln in enumerate(lines)
     ]
     return out, lines[largest].invoice_id
+
+
+def _advice_listed(receipt: ReceiptView, found: Found) -> set[int]:
+    """The open items a linked remittance advice lists, where it lists nothing else: every document
+    found (by the matcher named :data:`~hub.recon.types.ADVICE_MATCHER`), each once. Empty where
+    there is no advice, or a document of it was not found (then the payment's own texts count too)."""
+    advice = receipt.advice
+    if advice is None or not advice.documents:
+        return set()
+    listed = {i for i, evidence in found.invoices.items() if any(e.matcher == ADVICE_MATCHER for e in evidence)}
+    return listed if len(listed) == len(advice.documents) else set()
 
 
 def _round_fee(short: Decimal) -> bool:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
 APPLIED = ("payment", "credit_note")  # allocation kinds that make up a receipt's amount (not write-offs)
 ZERO = Decimal(0)
+#: The name of the evidence matcher that reads a linked remittance advice's documents (the built-in
+#: ``advice`` matcher): where it found every document, the combiner reads no other invoice as named.
+ADVICE_MATCHER = "advice"
 
 
 class OpenInvoice(NamedTuple):
