@@ -251,6 +251,30 @@ def test_skonto_on_each_invoice_rounded_is_recognised() -> None:
     assert sum(ln.amount for ln in decision.proposals[0].lines if ln.kind == "write_off") == D("13.34")
 
 
+def test_skonto_taken_on_the_invoices_less_the_credit_note_netted_is_recognised() -> None:
+    # 3 % of what is paid, 2,000.00 + 1,500.00 less the credit note's 300.00 = 3,200.00, is 96.00
+    # (3 % of the invoices alone would be 105.00).
+    items = book(
+        [
+            inv(1, "RE-2026-0000001", "C-ACME", "2000.00"),
+            inv(2, "RE-2026-0000002", "C-ACME", "1500.00"),
+            inv(3, "GS-2026-0000009", "C-ACME", "-300.00"),
+        ],
+        [acme()],
+    )
+    text = "RE-2026-0000001 RE-2026-0000002 GS-2026-0000009 abzgl. 3% Skonto"
+    decision, _ = run_wide(rcpt("3104.00", account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "reference+discount"
+    assert sum(ln.amount for ln in p.lines if ln.kind == "write_off") == D("96.00")
+    assert sorted((ln.invoice_id, ln.kind) for ln in p.lines if ln.kind != "write_off") == [
+        (1, "payment"),
+        (2, "payment"),
+        (3, "credit_note"),
+    ]
+
+
 def test_a_stated_rate_that_does_not_fit_the_shortfall_is_not_auto() -> None:
     items = book([inv(1, "RE-2026-0000001", "C-ACME", "1000.00")], [acme()])
     decision, _ = run_wide(rcpt("980.00", account=ACME_IBAN, text="RE-2026-0000001 abzgl. 3% Skonto"), items)

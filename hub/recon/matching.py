@@ -881,6 +881,19 @@ class Combiner:
                 stated,
                 with_fee=fee is None or fee.kind == "odd",
             )
+            if discount is None and credit:
+                # Taken on what is paid, the invoices less the credit notes netted, as often as on the
+                # invoices alone.
+                discount = self._discount(
+                    short,
+                    [*rem.values(), *credit.values()],
+                    total,
+                    amount,
+                    receipt.currency,
+                    payer,
+                    stated,
+                    with_fee=fee is None or fee.kind == "odd",
+                )
             if discount is not None:
                 rate = discount.rate  # a discount (with a fee or not) to the cent explains more than a part payment
                 chance = min(discount.values / max(_cents(total), 1), 1.0)
