@@ -43,7 +43,7 @@ def invoices() -> str:
     rows = ["invoice_number,customer_id,issue_date,due_date,currency,amount,open_amount,po_number"]
     for k, amount in enumerate([*ACME_AMOUNTS, *ACME_OTHERS], start=1):
         rows.append(f"RE-2026-{k:04d},C-ACME,2026-02-{k:02d},2026-03-{k:02d},EUR,{amount},{amount},")
-    rows.append("RE-2026-0100,C-BETA,2026-02-01,2026-03-01,EUR,8070.00,8070.00,")
+    rows.append("BH-2026-0555,C-BETA,2026-02-01,2026-03-01,EUR,8070.00,8070.00,")
     return "\n".join(rows) + "\n"
 
 
@@ -185,12 +185,25 @@ def test_a_payment_saying_see_advice_is_applied_to_the_invoices_its_advice_lists
 def test_the_advice_list_is_what_the_payment_pays_though_its_text_seems_to_name_another_invoice(
     folder: Any,
 ) -> None:
-    # "Auftrag RE-2026-0100": the text names Beta's invoice (of exactly the amount), the advice Acme's eight.
-    path, hub = folder([acme_payment(text="Sammelzahlung Auftrag RE-2026-0100 siehe Avis")])
+    # "Auftrag BH-2026-0555": the text names Beta's invoice (of exactly the amount), the advice Acme's eight.
+    # (A number that is also one of Acme's own written with a slip would be a conflict: see below.)
+    path, hub = folder([acme_payment(text="Sammelzahlung Auftrag BH-2026-0555 siehe Avis")])
     (path / "advice.xml").write_text(remt([group_advice()]), encoding="utf-8")
     import_advices(path, "advice.xml")
     hub.reconcile()
     assert allocations(hub, "BANK-1") == {"auto": GROUP}
+
+
+def test_an_advice_listing_other_invoices_of_the_customer_than_its_payment_names_is_only_suggested(
+    folder: Any,
+) -> None:
+    # The payment names RE-2026-0009 itself; the advice of the same payer and amount lists the group:
+    # an advice of another payment, or a payment of another list. A person decides.
+    path, hub = folder([acme_payment(text="Rechnung RE-2026-0009")])
+    (path / "advice.xml").write_text(remt([group_advice()]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    hub.reconcile()
+    assert "auto" not in allocations(hub, "BANK-1")
 
 
 def test_a_fee_deducted_on_the_way_still_links_the_advice_and_is_written_off(folder: Any) -> None:

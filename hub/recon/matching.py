@@ -650,10 +650,13 @@ class Combiner:
                     credits.append(i)
         listed = _advice_listed(receipt, found)
         if listed:
-            # The payer's own list of what it pays: numbers the text may seem to name besides (another
-            # customer's, read from an order number or a date) are not part of the payment.
-            named = [i for i in named if i in listed]
-            credits = [c for c in credits if c in listed]
+            # The payer's own list of what it pays: numbers the text may seem to name besides, of other
+            # customers (read from an order number or a date), are not part of the payment. One of the
+            # same customer's named besides is a conflict between the payment and the advice: both stay.
+            theirs = {book.invoices[i].customer_id for i in listed}
+            if not any(book.invoices[i].customer_id in theirs for i in (*named, *credits) if i not in listed):
+                named = [i for i in named if i in listed]
+                credits = [c for c in credits if c in listed]
         if named:
             out.extend(self._from_references(receipt, book, found, named, credits))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
