@@ -233,6 +233,16 @@ def test_an_advice_named_in_the_payment_is_linked_although_another_advice_has_th
     assert allocations(hub, "BANK-1")["auto"] == GROUP
 
 
+def test_an_advice_number_written_in_another_payers_payment_links_nothing(folder: Any) -> None:
+    # Beta's payment names its own document 483920; Acme's advice happens to be numbered alike.
+    beta = acme_payment(name="Beta Handel AG", iban=BETA_IBAN, text="Rechnung 483920", amount="500.00")
+    path, hub = folder([beta])
+    (path / "advice.xml").write_text(remt([group_advice(id="483920")]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    with hub.store.connect() as conn:
+        assert advice_links(conn, lambda currency: Decimal(100)) == {}
+
+
 def test_an_advice_with_the_payments_end_to_end_id_is_linked_by_it(folder: Any) -> None:
     path, hub = folder([acme_payment(e2e="E2E-ACME-77", text="Zahlung", name="Acme Treasury Services")])
     (path / "advice.xml").write_text(remt([group_advice(e2e="E2E-ACME-77", iban=BETA_IBAN)]), encoding="utf-8")

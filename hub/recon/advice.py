@@ -9,7 +9,8 @@ describes, and the matcher reads its documents and texts with that receipt's own
 An advice is linked to a receipt only where nothing else could be meant:
 
 * **by reference**: the advice's end-to-end id is the receipt's, or the advice's number (``RmtId``)
-  is written in the receipt's texts ("Avis 483920"); in the same currency;
+  is written in the receipt's texts ("Avis 483920") and the payer may be the advice's (the same
+  account, else a name in common, else one side gives neither); in the same currency;
 * **by payer and amount**: the same payer (the same account; the same name only where the receipt
   or the advice gives no account), the same currency, the receipt's amount the advice's, or short of
   it by a fee deducted on the way (whole or half units, or a bank's percentage, within the bank-fee
@@ -131,7 +132,10 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
         r.c.additional_remittance,
         r.c.references,
     ).where(r.c.direction == "credit", r.c.reversal.is_(False))
-    by_e2e = {a.end_to_end_id: a for a in advices if a.end_to_end_id}
+    by_e2e: dict[str, list[Any]] = defaultdict(list)
+    for a in advices:
+        if a.end_to_end_id:
+            by_e2e[a.end_to_end_id].append(a)
     numbers = {_key(a.external_id): a for a in advices if len(_key(a.external_id)) >= MIN_ADVICE_NUMBER}
     if len(dates) == len(advices):  # every advice dated: only the receipts booked around those dates
         query = query.where(r.c.booking_date.between(min(dates) - BOOKED_BEFORE, max(dates) + BOOKED_AFTER))
@@ -154,11 +158,11 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
     shorts: dict[tuple[int, int], Decimal] = {}  # what the receipt is short of the advice it fits
     for row in conn.execute(query.order_by(r.c.id)):
         rid, booked, amount, currency = row.id, row.booking_date, row.amount, row.currency
-        e2e = by_e2e.get(row.end_to_end_id) if row.end_to_end_id else None
-        if e2e is not None and e2e.currency == currency:
-            referred[rid].add(e2e.id)
-            referring[e2e.id].add(rid)
-            how[rid, e2e.id] = "end_to_end_id"
+        for e2e in by_e2e.get(row.end_to_end_id, []) if row.end_to_end_id else []:
+            if e2e.currency == currency:
+                referred[rid].add(e2e.id)
+                referring[e2e.id].add(rid)
+                how[rid, e2e.id] = "end_to_end_id"
         if numbers:
             texts = [row.remittance, row.additional_tx_info, row.additional_entry_info]
             texts += [t for t in row.additional_remittance or [] if isinstance(t, str)]
@@ -166,7 +170,12 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
             for text in texts:
                 for token in _tokens(text):
                     named = numbers.get(token)
-                    if named is not None and named.currency == currency and (rid, named.id) not in how:
+                    if (
+                        named is not None
+                        and named.currency == currency
+                        and (rid, named.id) not in how
+                        and _same_payer(named, row.payer_account, row.payer_name)
+                    ):
                         referred[rid].add(named.id)
                         referring[named.id].add(rid)
                         how[rid, named.id] = "advice_number"
@@ -221,6 +230,17 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
                     taken.add(aid)
                     changed = True
     return links
+
+
+def _same_payer(advice: Any, account: str | None, name: str | None) -> bool:
+    """The advice may be the payer's: the same account, else a name in common, else one side says
+    nothing of the payer. An advice's number is the payer's own, and may be any other number of
+    another's (an invoice number, an order number) written in a payment."""
+    if advice.payer_account and account:
+        return normalise_account(advice.payer_account) == normalise_account(account)
+    if advice.payer_name and name:
+        return bool(name_keys(advice.payer_name) & name_keys(name))
+    return True
 
 
 def _fee_like(short: Decimal, sent: Decimal, received: Decimal) -> bool:
