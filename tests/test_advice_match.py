@@ -70,13 +70,15 @@ def camt(entries: Sequence[dict[str, str]]) -> str:
 
 def remt(advices: Sequence[dict[str, Any]]) -> str:
     """A remt.001.001.04 with one RmtInf per advice: ``id``, ``amount``, ``name``, ``iban``, ``docs``
-    (numbers with amounts), optional ``e2e``, ``date``, ``texts``."""
+    (numbers with the amounts paid, and a discount taken where a third item gives one), optional
+    ``e2e``, ``date``, ``texts``."""
     out = []
     for a in advices:
         docs = "".join(
-            f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>{n}</Nb></RfrdDocInf>"
-            f'<RfrdDocAmt><RmtdAmt Ccy="EUR">{amount}</RmtdAmt></RfrdDocAmt></Strd>'
-            for n, amount in a["docs"]
+            f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>CINV</Cd></CdOrPrtry></Tp><Nb>{n}</Nb></RfrdDocInf><RfrdDocAmt>"
+            + "".join(f'<DscntApldAmt><Amt Ccy="EUR">{d}</Amt></DscntApldAmt>' for d in discount)
+            + f'<RmtdAmt Ccy="EUR">{amount}</RmtdAmt></RfrdDocAmt></Strd>'
+            for n, amount, *discount in a["docs"]
         )
         texts = "".join(f"<Ustrd>{t}</Ustrd>" for t in a.get("texts", []))
         out.append(
@@ -318,6 +320,64 @@ def test_an_exact_amount_is_linked_before_one_short_by_a_fee_and_then_the_other_
         refs = dict(conn.execute(sa.select(schema.receipt.c.id, schema.receipt.c.bank_ref)).all())
         links = {refs[rid]: link.external_id for rid, link in advice_links(conn, lambda c: Decimal(100)).items()}
     assert links == {"BANK-1": "A-1", "BANK-2": "A-2"}
+
+
+# -- the payer's own split -------------------------------------------------------------------------------
+
+
+def lines_of(hub: Hub, ref: str) -> list[tuple[str, str, Decimal, str]]:
+    """The receipt's allocations: (invoice, kind, amount, method), sorted."""
+    a, r, i = schema.allocation, schema.receipt, schema.invoice
+    with hub.store.connect() as conn:
+        rows = conn.execute(
+            sa.select(i.c.number, a.c.kind, a.c.amount, a.c.method, a.c.status)
+            .join(r, r.c.id == a.c.receipt_id)
+            .join(i, i.c.id == a.c.invoice_id)
+            .where(r.c.bank_ref == ref, a.c.status == "auto")
+        ).all()
+    return sorted((n, k, amount, m) for n, k, amount, m, _ in rows)
+
+
+def test_an_advice_paying_part_of_an_invoice_is_applied_as_it_says_and_the_rest_left_open(folder: Any) -> None:
+    advice = group_advice(amount="1850.00", docs=[("RE-2026-0001", "600.00"), ("RE-2026-0002", "1250.00")])
+    path, hub = folder([acme_payment(amount="1850.00")])
+    (path / "advice.xml").write_text(remt([advice]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    hub.reconcile()
+    assert lines_of(hub, "BANK-1") == [
+        ("RE-2026-0001", "payment", Decimal("600.00"), "advice"),
+        ("RE-2026-0002", "payment", Decimal("1250.00"), "advice"),
+    ]
+    explained = run_hub("matches", "explain", "BANK-1", cwd=path).stdout
+    assert "RE-2026-0001 stays open for 400.00" in explained
+
+
+def test_discounts_an_advice_states_per_document_are_written_off_and_a_fee_on_the_way_besides(folder: Any) -> None:
+    # 2 % on each: 980.00 + 1,225.00 = 2,205.00 sent; 2,190.00 arrived (15.00 kept by a bank on the way).
+    docs = [("RE-2026-0001", "980.00", "20.00"), ("RE-2026-0002", "1225.00", "25.00")]
+    path, hub = folder([acme_payment(amount="2190.00")])
+    (path / "advice.xml").write_text(remt([group_advice(amount="2205.00", docs=docs)]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    hub.reconcile()
+    got = lines_of(hub, "BANK-1")
+    assert [(n, k, amount) for n, k, amount, _ in got] == [
+        ("RE-2026-0001", "payment", Decimal("980.00")),
+        ("RE-2026-0001", "write_off", Decimal("20.00")),
+        ("RE-2026-0002", "payment", Decimal("1210.00")),
+        ("RE-2026-0002", "write_off", Decimal("15.00")),
+        ("RE-2026-0002", "write_off", Decimal("25.00")),
+    ]
+    assert {m for *_, m in got} == {"advice"}
+
+
+def test_an_advice_whose_lines_do_not_add_up_to_its_amount_is_not_taken_as_a_split(folder: Any) -> None:
+    # The lines come to 1,850.00; the advice says 1,900.00 was sent, and 1,900.00 came.
+    advice = group_advice(amount="1900.00", docs=[("RE-2026-0001", "600.00"), ("RE-2026-0002", "1250.00")])
+    path, hub = folder([acme_payment(amount="1900.00")])
+    (path / "advice.xml").write_text(remt([advice]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    hub.reconcile()
+    assert not [line for line in lines_of(hub, "BANK-1") if line[3] == "advice"]
 
 
 # -- importing -------------------------------------------------------------------------------------------

@@ -281,7 +281,7 @@ class Advice:
     amount: Decimal
     currency: str
     date: dt.date
-    documents: list[tuple[str, Decimal]]  # number, amount (a credit note's negative)
+    documents: list[tuple[str, Decimal, Decimal | None]]  # number, amount paid (a credit note's negative), discount
     texts: list[str]
 
 
@@ -303,15 +303,16 @@ def advices(book: Book) -> list[Advice]:
         if rng.random() >= chance:
             continue
         number = re.search(r"Avis (\d{6})", r.text)
+        sent = r.sent if r.sent is not None else r.amount
         out.append(
             Advice(
                 number.group(1) if number else f"RA{r.ref}",
                 r.payer,
                 r.account,
-                r.sent if r.sent is not None else r.amount,
+                sent,
                 r.currency,
                 (r.booked or book.today) - dt.timedelta(days=rng.randint(0, 3)),
-                lines,
+                _itemised(lines, sent, book.tags[r.ref]),
                 list(r.said),
             )
         )
@@ -330,12 +331,35 @@ def advices(book: Book) -> list[Advice]:
                 sum((i.amount for i in docs), Decimal(0)),
                 c.currency,
                 book.today - dt.timedelta(days=rng.randint(0, 3)),
-                [(i.number, i.amount) for i in docs],
+                [(i.number, i.amount, None) for i in docs],
                 [],
             )
         )
     rng.shuffle(out)
     return out
+
+
+def _itemised(
+    lines: list[tuple[str, Decimal]], sent: Decimal, tags: list[str]
+) -> list[tuple[str, Decimal, Decimal | None]]:
+    """The documents as a payer's payables system lists them: what it pays of each. A cash discount
+    is taken on each invoice (its share of the whole, to the cent) and said; a deduction (a claim,
+    damaged goods) is taken off the largest invoice. Anything else (an overpayment) is listed as the
+    invoices are, and the lines do not add up to what was sent, as such advices do not."""
+    short = sum((a for _, a in lines), Decimal(0)) - sent
+    invoices = [(n, a) for n, a in lines if a > 0]
+    if short <= 0 or not invoices:
+        return [(n, a, None) for n, a in lines]
+    if any(t in tags for t in ("skonto", "discount-2pct")):
+        base = sum((a for _, a in invoices), Decimal(0))
+        shares = {n: money(a * short / base) for n, a in invoices}
+        largest = max(invoices, key=lambda x: x[1])[0]
+        shares[largest] += short - sum(shares.values(), Decimal(0))
+        return [(n, a - shares[n], shares[n]) if n in shares else (n, a, None) for n, a in lines]
+    if "short-deduction" in tags:
+        largest = max(invoices, key=lambda x: x[1])[0]
+        return [(n, a - short if n == largest else a, None) for n, a in lines]
+    return [(n, a, None) for n, a in lines]
 
 
 def remt001(advices: Sequence[Advice], today: dt.date, label: str) -> str:
@@ -344,9 +368,10 @@ def remt001(advices: Sequence[Advice], today: dt.date, label: str) -> str:
     def info(a: Advice) -> str:
         docs = "".join(
             f"<Strd><RfrdDocInf><Tp><CdOrPrtry><Cd>{'CREN' if amount < 0 else 'CINV'}</Cd></CdOrPrtry></Tp>"
-            f"<Nb>{escape(number)}</Nb></RfrdDocInf>"
-            f'<RfrdDocAmt><RmtdAmt Ccy="{a.currency}">{abs(amount)}</RmtdAmt></RfrdDocAmt></Strd>'
-            for number, amount in a.documents
+            f"<Nb>{escape(number)}</Nb></RfrdDocInf><RfrdDocAmt>"
+            + (f'<DscntApldAmt><Amt Ccy="{a.currency}">{discount}</Amt></DscntApldAmt>' if discount else "")
+            + f'<RmtdAmt Ccy="{a.currency}">{abs(amount)}</RmtdAmt></RfrdDocAmt></Strd>'
+            for number, amount, discount in a.documents
         )
         account = (
             f"<IBAN>{escape(a.account)}</IBAN>"

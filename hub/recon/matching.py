@@ -33,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from hub.i18n import N_, Amount, Join, Message, message_key
 from hub.recon.types import ADVICE_MATCHER, CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
@@ -657,6 +657,9 @@ class Combiner:
             if not any(book.invoices[i].customer_id in theirs for i in (*named, *credits) if i not in listed):
                 named = [i for i in named if i in listed]
                 credits = [c for c in credits if c in listed]
+                split = self._from_advice(receipt, book, found, listed)
+                if split is not None:  # the payer's own split, to the cent: no other reading of its list
+                    return [split]
         if named:
             out.extend(self._from_references(receipt, book, found, named, credits))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
@@ -1164,6 +1167,88 @@ class Combiner:
         )
         proposal.automatic = small and not said
         return [proposal]
+
+    def _from_advice(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, listed: set[int]
+    ) -> MatchProposal | None:
+        """The split a linked remittance advice gives, line by line, where it holds to the cent: every
+        document with the amount it pays, no more than is open (a credit note deducted in full), the
+        lines adding up to the advice's amount, and the receipt that amount or short of it by a bank
+        fee. A document paid less than is open leaves the rest open, less the discount the advice says
+        it took (written off). None where the advice does not say all of that."""
+        advice = receipt.advice
+        if advice is None or advice.amount is None or advice.currency != receipt.currency:
+            return None
+        pairs = _advice_pairs(book, listed, advice.documents)
+        if pairs is None:
+            return None
+        lines: list[ProposalLine] = []
+        notes: list[tuple[Message, float | None]] = []
+        paid = ZERO
+        for i, doc in pairs:
+            left = book.remaining(i)
+            if doc.amount is None:
+                return None
+            if left < 0:  # a credit note, deducted as listed (remt gives it as a positive amount)
+                if abs(doc.amount) != -left:
+                    return None
+                lines.append(ProposalLine(i, left, "credit_note"))
+                paid += left
+                continue
+            if doc.amount <= 0 or doc.amount > left:
+                return None
+            lines.append(ProposalLine(i, doc.amount))
+            paid += doc.amount
+            rest = left - doc.amount
+            discount = doc.discount or ZERO
+            number = book.invoices[i].number
+            if 0 < discount <= rest:
+                lines.append(ProposalLine(i, discount, "write_off"))
+                rest -= discount
+                notes.append(
+                    (
+                        Message(
+                            N_("a discount of %(discount)s on %(invoice)s, as the advice says, written off"),
+                            discount=_money(discount),
+                            invoice=number,
+                        ),
+                        None,
+                    )
+                )
+            if rest > 0:
+                notes.append(
+                    (Message(N_("%(invoice)s stays open for %(rest)s"), invoice=number, rest=_money(rest)), None)
+                )
+        if paid != advice.amount:
+            return None  # the lines do not add up to what the advice says was sent
+        fee = advice.amount - receipt.amount
+        if fee < 0 or (
+            fee > 0
+            and (fee > self.fee_tolerance or not (_round_fee(fee) or _fee_percent(fee, advice.amount, receipt.amount)))
+        ):
+            return None
+        if fee > 0:
+            payments = [ln for ln in lines if ln.kind == "payment"]
+            others = [ln for ln in lines if ln.kind != "payment"]
+            less, largest = _less_on_largest(payments, fee)
+            lines = [*less, *others, ProposalLine(largest, fee, "write_off")]
+            notes.append(
+                (Message(N_("%(fee)s short of the advice's amount: a bank fee, written off"), fee=_money(fee)), None)
+            )
+        return self._score(
+            receipt,
+            book,
+            found,
+            lines,
+            W_EXACT,
+            Message(
+                N_("amount %(amount)s is what remittance advice %(advice)s says is paid, document by document"),
+                amount=_money(receipt.amount, receipt.currency),
+                advice=advice.external_id,
+            ),
+            "advice",
+            notes,
+        )
 
     def _no_unnamed_fit(self, pool: list[tuple[int, int]], credits: dict[int, Decimal], rest: Decimal) -> bool:
         """Whether no open invoice the payment does not name (``pool``: id, cents) can be part of ``rest``:
@@ -2113,6 +2198,32 @@ def _advice_listed(receipt: ReceiptView, found: Found) -> set[int]:
         return set()
     listed = {i for i, evidence in found.invoices.items() if any(e.matcher == ADVICE_MATCHER for e in evidence)}
     return listed if len(listed) == len(advice.documents) else set()
+
+
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
+
+def _advice_pairs(book: OpenItems, listed: set[int], documents: Sequence[Any]) -> list[tuple[int, Any]] | None:
+    """Each document of an advice with the open item found for it (``listed``): by its number as
+    written, else by its digits; None unless every document has exactly one and no two share one."""
+
+    def keys(number: str) -> tuple[str, str]:
+        compact = _NOT_ALNUM.sub("", number).upper()
+        return compact, "".join(ch for ch in compact if ch.isdigit()).lstrip("0")
+
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for i in listed:
+        for key in set(keys(book.invoices[i].number)):
+            if key:
+                by_key[key].append(i)
+    pairs: list[tuple[int, Any]] = []
+    for doc in documents:
+        compact, digits = keys(doc.number)
+        ids = by_key.get(compact) or by_key.get(digits) or []
+        if len(ids) != 1:
+            return None
+        pairs.append((ids[0], doc))
+    return pairs if len({i for i, _ in pairs}) == len(pairs) == len(listed) else None
 
 
 def _round_fee(short: Decimal) -> bool:
