@@ -104,6 +104,7 @@ _EXPORTS: dict[str, str] = {
     "N_": "hub.i18n",
     "Share": "hub.i18n",
     # matchers (``hub_matchers``)
+    "ADVICE_MATCHER": "hub.recon",
     "Evidence": "hub.recon",
     "EvidenceMatcher": "hub.recon",
     "Found": "hub.recon",
@@ -144,6 +145,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "ADVICE_MATCHER",
     "BUREAU_CLIENT_ERRORS",
     "CN_FOR",
     "CN_FOR_PAID",
@@ -353,6 +355,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         Paginator,
     )
     from hub.recon import (
+        ADVICE_MATCHER,
         Evidence,
         EvidenceMatcher,
         Found,

@@ -177,10 +177,19 @@ def _name_keys(name: str) -> frozenset[str]:
     return frozenset(k for k in keys if k)
 
 
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
+
+def letters_and_digits(text: str) -> str:
+    """Letters and digits only, upper case: how accounts and document numbers compare
+    (``inv-2026/0001`` -> ``INV20260001``)."""
+    return _NOT_ALNUM.sub("", text).upper()
+
+
 @functools.lru_cache(maxsize=1 << 14)  # the account and the name matcher both ask, payers pay again and again
 def normalise_account(value: str) -> str:
     """A bank account as it compares: letters and digits only, upper case (``DE89 3704 ...`` = ``de893704...``)."""
-    return re.sub(r"[^0-9A-Za-z]", "", value).upper()
+    return letters_and_digits(value)
 
 
 #: Lengths of the name fields banks cut payer names to (SEPA, SWIFT).

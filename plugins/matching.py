@@ -35,6 +35,7 @@ from operator import attrgetter
 from typing import Any, Generic, NamedTuple, TypeGuard, TypeVar
 
 from hub import (
+    ADVICE_MATCHER,
     CN_FOR,
     CN_FOR_PAID,
     N_,
@@ -1828,7 +1829,7 @@ class AdviceMatcher(EvidenceMatcher):
     number as the advice gives it, looked up whole, then as a payment reference, then by its digits
     where only one invoice has them."""
 
-    name = "advice"
+    name = ADVICE_MATCHER  # the combiner reads the documents it finds as the payment's whole list
     stage = 1
 
     def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from hub.lazy import lazy_names
 from hub.recon.types import (
+    ADVICE_MATCHER,
     LIVE,
     CustomerView,
     Decision,
@@ -27,6 +28,7 @@ from hub.recon.types import (
 )
 
 __all__ = [
+    "ADVICE_MATCHER",
     "LIVE",
     "ActionResult",
     "Combiner",

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +36,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.names import name_keys, normalise_account
-from hub.recon.matching import _fee_percent, _round_fee
+from hub.names import letters_and_digits, name_keys, normalise_account
+from hub.recon.matching import charged
+from hub.recon.types import additional_texts
 from hub.store import schema, utcnow
 from hub.store.bulk import dialect_insert
 
@@ -51,7 +51,6 @@ MIN_ADVICE_NUMBER = 5
 #: The largest share of a payment a fee deducted on the way may be, for an advice to be linked to a
 #: receipt short of it (correspondent charges of 15-60 EUR are a few percent of a small payment).
 MAX_FEE_SHARE = Decimal("0.10")
-_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,6 @@ def _money(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     return Decimal(str(value))
-
-
-def _key(text: str | None) -> str:
-    return _NOT_ALNUM.sub("", text or "").upper()
 
 
 def _view(row: Any, by: str) -> AdviceView:
@@ -136,7 +131,8 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
     for a in advices:
         if a.end_to_end_id:
             by_e2e[a.end_to_end_id].append(a)
-    numbers = {_key(a.external_id): a for a in advices if len(_key(a.external_id)) >= MIN_ADVICE_NUMBER}
+    keyed = {letters_and_digits(a.external_id): a for a in advices}
+    numbers = {key: a for key, a in keyed.items() if len(key) >= MIN_ADVICE_NUMBER}
     if len(dates) == len(advices):  # every advice dated: only the receipts booked around those dates
         query = query.where(r.c.booking_date.between(min(dates) - BOOKED_BEFORE, max(dates) + BOOKED_AFTER))
     by_account: dict[tuple[str, str], list[Any]] = defaultdict(list)
@@ -164,8 +160,10 @@ def advice_links(conn: sa.Connection, fee_ceiling: Callable[[str], Decimal]) -> 
                 referring[e2e.id].add(rid)
                 how[rid, e2e.id] = "end_to_end_id"
         if numbers:
-            texts = [row.remittance, row.additional_tx_info, row.additional_entry_info]
-            texts += [t for t in row.additional_remittance or [] if isinstance(t, str)]
+            texts = [
+                row.remittance,
+                *additional_texts(row.additional_remittance, row.additional_tx_info, row.additional_entry_info),
+            ]
             texts += [x.get("value") for x in row.references or [] if isinstance(x, dict)]
             for text in texts:
                 for token in _tokens(text):
@@ -249,9 +247,7 @@ def _fee_like(short: Decimal, sent: Decimal, received: Decimal) -> bool:
     advice of a payment not on the statement is often a little above one of its payer's receipts: an
     odd difference is not taken for a fee, nor is half the payment, however round (in a currency of
     small units, 508.50 is both round and within the ceiling)."""
-    if short > sent * MAX_FEE_SHARE:
-        return False
-    return _round_fee(short) or _fee_percent(short, sent, received) is not None
+    return short <= sent * MAX_FEE_SHARE and charged(short, sent, received)
 
 
 def _tokens(text: str | None) -> list[str]:
@@ -259,7 +255,7 @@ def _tokens(text: str | None) -> list[str]:
     the next ("AV 483920")."""
     if not text:
         return []
-    words = [_key(w) for w in text.split()]
+    words = [letters_and_digits(w) for w in text.split()]
     words = [w for w in words if w]
     out = [w for w in words if len(w) >= MIN_ADVICE_NUMBER]
     out += [a + b for a, b in itertools.pairwise(words) if len(a + b) >= MIN_ADVICE_NUMBER]

@@ -28,8 +28,8 @@ from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
 from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
 from hub.recon.advice import AdviceView
-from hub.recon.engine import FEE_METHODS, additional_texts, learned_fees, live_allocated, lock_allocations
-from hub.recon.types import APPLIED, LIVE, fits
+from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
+from hub.recon.types import APPLIED, LIVE, additional_texts, fits
 from hub.store import Store, schema, utcnow
 from hub.store.messages import load_keys
 from hub.store.money import money_sum

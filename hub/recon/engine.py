@@ -47,6 +47,7 @@ from hub.recon.types import (
     OpenItems,
     ReceiptView,
     ReconcileStats,
+    additional_texts,
     fits,
 )
 from hub.store import SQLITE_CACHE_KIB, Store, schema, utcnow
@@ -253,14 +254,6 @@ def lock_allocations(conn: sa.Connection) -> None:
     transaction_lock(conn, "allocations")
 
 
-def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
-    """A receipt's additional texts as :class:`ReceiptView` holds them (remittance lines, then the
-    transaction's and the entry's information), each once."""
-    texts = [str(t) for t in (more or ()) if t]
-    texts.extend(t for t in (tx_info, entry_info) if t)
-    return tuple(dict.fromkeys(texts))
-
-
 def _chunked(ids: Sequence[int], size: int = 5000) -> Iterator[Sequence[int]]:
     for i in range(0, len(ids), size):
         yield ids[i : i + size]
@@ -456,9 +449,9 @@ class ReconcileEngine:
         return advice_links(conn, self.fee_ceiling).get(receipt_id)
 
     def fee_ceiling(self, currency: str) -> Decimal:
-        """The bank-fee ceiling in ``currency`` (the base currency's, converted where a rate is known)."""
-        unit = self.combiner.fee_units.get(currency)
-        return self.combiner.fee_tolerance * unit if unit is not None else self.combiner.fee_tolerance
+        """The bank-fee ceiling in ``currency``, as the combiner reads fees in it (the base currency's,
+        converted where a rate is known)."""
+        return self.combiner.in_currency(currency).fee_tolerance
 
     @staticmethod
     def _views(

@@ -36,6 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from hub.i18n import N_, Amount, Join, Message, message_key
+from hub.names import letters_and_digits
 from hub.recon.types import ADVICE_MATCHER, CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
 
 ZERO = Decimal(0)
@@ -634,9 +635,9 @@ class Combiner:
     )
 
     def propose(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
-        unit = self.fee_units.get(receipt.currency)
-        if unit is not None and unit != 1:
-            return self._converted(receipt.currency, unit).propose(receipt, book, found)
+        converted = self.in_currency(receipt.currency)
+        if converted is not self:
+            return converted.propose(receipt, book, found)
         out: list[MatchProposal] = []
         named: list[int] = []
         credits: list[int] = []  # open credit notes named: the payer deducted them
@@ -674,6 +675,12 @@ class Combiner:
                 sets = weight >= MIN_CUSTOMER_SUBSET and not named
                 out.extend(self._from_customer(receipt, book, found, customer_id, sets))
         return out
+
+    def in_currency(self, currency: str) -> Combiner:
+        """This combiner with its bounds on fees in ``currency`` (:meth:`_converted`), or itself where no
+        rate converts them."""
+        unit = self.fee_units.get(currency)
+        return self._converted(currency, unit) if unit is not None and unit != 1 else self
 
     def _converted(self, currency: str, unit: Decimal) -> Combiner:
         """This combiner with its bounds on fees in ``currency``: 100 EUR is 746 DKK, not 100 DKK. Whole
@@ -1222,10 +1229,7 @@ class Combiner:
         if paid != advice.amount:
             return None  # the lines do not add up to what the advice says was sent
         fee = advice.amount - receipt.amount
-        if fee < 0 or (
-            fee > 0
-            and (fee > self.fee_tolerance or not (_round_fee(fee) or _fee_percent(fee, advice.amount, receipt.amount)))
-        ):
+        if fee < 0 or (fee > 0 and (fee > self.fee_tolerance or not charged(fee, advice.amount, receipt.amount))):
             return None
         if fee > 0:
             payments = [ln for ln in lines if ln.kind == "payment"]
@@ -2200,15 +2204,12 @@ def _advice_listed(receipt: ReceiptView, found: Found) -> set[int]:
     return listed if len(listed) == len(advice.documents) else set()
 
 
-_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
-
-
 def _advice_pairs(book: OpenItems, listed: set[int], documents: Sequence[Any]) -> list[tuple[int, Any]] | None:
     """Each document of an advice with the open item found for it (``listed``): by its number as
     written, else by its digits; None unless every document has exactly one and no two share one."""
 
     def keys(number: str) -> tuple[str, str]:
-        compact = _NOT_ALNUM.sub("", number).upper()
+        compact = letters_and_digits(number)
         return compact, "".join(ch for ch in compact if ch.isdigit()).lstrip("0")
 
     by_key: dict[str, list[int]] = defaultdict(list)
@@ -2224,6 +2225,12 @@ def _advice_pairs(book: OpenItems, listed: set[int], documents: Sequence[Any]) -
             return None
         pairs.append((ids[0], doc))
     return pairs if len({i for i, _ in pairs}) == len(pairs) == len(listed) else None
+
+
+def charged(short: Decimal, sent: Decimal, received: Decimal) -> bool:
+    """``short`` is a charge as banks levy them: whole or half units, or a percentage of what was sent
+    or received, to the cent."""
+    return _round_fee(short) or _fee_percent(short, sent, received) is not None
 
 
 def _round_fee(short: Decimal) -> bool:

@@ -21,7 +21,8 @@ LIVE = ("auto", "confirmed")  # allocations that reduce an invoice's open amount
 APPLIED = ("payment", "credit_note")  # allocation kinds that make up a receipt's amount (not write-offs)
 ZERO = Decimal(0)
 #: The name of the evidence matcher that reads a linked remittance advice's documents (the built-in
-#: ``advice`` matcher): where it found every document, the combiner reads no other invoice as named.
+#: ``advice`` matcher, exported as ``hub.ADVICE_MATCHER``): where it found every document, the combiner
+#: reads no other invoice as named.
 ADVICE_MATCHER = "advice"
 
 
@@ -49,6 +50,14 @@ class CustomerView:
     fees: tuple[tuple[str, Decimal, int], ...] = ()
     """Bank fees learned for this payer: (currency, size, on how many live matches) of the write-offs of
     its automatic and confirmed fee matches, less what finance told the hub to forget."""
+
+
+def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
+    """A receipt's additional texts as :class:`ReceiptView` holds them (remittance lines, then the
+    transaction's and the entry's information), each once."""
+    texts = [str(t) for t in (more or ()) if t]
+    texts.extend(t for t in (tx_info, entry_info) if t)
+    return tuple(dict.fromkeys(texts))
 
 
 @dataclass(frozen=True)
