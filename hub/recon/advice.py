@@ -55,8 +55,10 @@ MAX_FEE_SHARE = Decimal("0.10")
 
 @dataclass(frozen=True)
 class AdviceDocument:
+    """A document an advice lists: its number, the amount paid of it and the discount taken, as the
+    advice gives them (whether it is a credit note is the open item's to say: its amount is negative)."""
+
     number: str
-    kind: str
     amount: Decimal | None
     discount: Decimal | None
 
@@ -85,9 +87,7 @@ def _money(value: Any) -> Decimal | None:
 
 def _view(row: Any, by: str) -> AdviceView:
     docs = tuple(
-        AdviceDocument(
-            str(d["number"]), str(d.get("kind") or "invoice"), _money(d.get("amount")), _money(d.get("discount"))
-        )
+        AdviceDocument(str(d["number"]), _money(d.get("amount")), _money(d.get("discount")))
         for d in row.documents or []
         if isinstance(d, dict) and d.get("number")
     )
