@@ -450,6 +450,70 @@ def test_a_confirmed_fee_is_learned_shown_in_the_next_match_and_can_be_forgotten
     assert not any("deducted 22.35 USD before" in r for a in desk.explain("R3")["allocations"] for r in a["reasons"])
 
 
+# -- what a run teaches itself: a fee size other payments of the payer were short by ---------------------
+
+KEYSTONE_IBAN = "GB78292084417867433940"
+
+
+def many_invoices(store: Store) -> dict[str, str]:
+    """Eighty more open invoices of C1: too many for a fee found among them to be more than a suggestion."""
+    amounts = {f"9100{k:04d}": f"{3000 + 37 * k}.{k % 97:02d}" for k in range(1, 81)}
+    with store.begin() as conn:
+        for number, amount in amounts.items():
+            add_invoice(conn, number, amount)
+    return amounts
+
+
+def less(amount: str, fee: str) -> str:
+    return str(D(amount) - D(fee))
+
+
+def reasons_of(store: Store, ref: str) -> list[str]:
+    return [r for a in MatchDesk(store).explain(ref)["allocations"] for r in a["reasons"]]
+
+
+def test_a_payment_naming_nothing_short_by_a_fee_among_many_invoices_is_only_suggested(store: Store) -> None:
+    amounts = many_invoices(store)
+    add_receipt(store, "R1", less(amounts["91000005"], "45.00"), "payment", account=KEYSTONE_IBAN)
+    engine(store).run()
+    assert status_of(store, "R1") == "suggested"
+
+
+@pytest.mark.parametrize("block", [1, 5000])
+def test_payments_of_one_run_short_by_the_same_fee_teach_each_other_the_fee_their_bank_charges(
+    store: Store, block: int
+) -> None:
+    amounts = many_invoices(store)
+    add_receipt(store, "R1", less(amounts["91000005"], "45.00"), "payment", account=KEYSTONE_IBAN)
+    add_receipt(store, "R2", less(amounts["91000009"], "45.00"), "Zahlung", account=KEYSTONE_IBAN)
+    stats = ReconcileEngine(store, matchers(), block=block).run()
+    assert (status_of(store, "R1"), status_of(store, "R2")) == ("matched", "matched")
+    assert stats.auto == 2
+    assert allocated(store, "R1") == {("payment", D(less(amounts["91000005"], "45.00"))), ("write_off", D("45.00"))}
+    said = "C1's bank deducted 45.00 USD from 1 other payment of this run as well"
+    assert any(said in r for r in reasons_of(store, "R2"))
+    # What was written is what a second run leaves alone: nothing decided twice.
+    assert engine(store).run().auto == 0
+
+
+def test_a_fee_written_off_on_a_named_invoice_later_in_the_run_teaches_an_earlier_payment_naming_nothing(
+    store: Store,
+) -> None:
+    amounts = many_invoices(store)
+    add_receipt(store, "R1", less(amounts["91000005"], "45.00"), "payment", account=KEYSTONE_IBAN)
+    add_receipt(store, "R2", less(amounts["91000030"], "45.00"), "91000030", account=KEYSTONE_IBAN)
+    engine(store).run()
+    assert (status_of(store, "R1"), status_of(store, "R2")) == ("matched", "matched")
+
+
+def test_payments_of_one_run_short_by_different_fees_teach_nothing(store: Store) -> None:
+    amounts = many_invoices(store)
+    add_receipt(store, "R1", less(amounts["91000005"], "45.00"), "payment", account=KEYSTONE_IBAN)
+    add_receipt(store, "R2", less(amounts["91000009"], "30.00"), "payment", account=KEYSTONE_IBAN)
+    engine(store).run()
+    assert (status_of(store, "R1"), status_of(store, "R2")) == ("suggested", "suggested")
+
+
 # -- what a confirmation does not teach ----------------------------------------------------------------
 
 

@@ -23,8 +23,9 @@ import time
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -586,6 +587,7 @@ class ReconcileEngine:
         # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
         # at 200,000 receipts, while the book and its indexes were still there.
         packed_decided: list[bytes] = []
+        fees = _RunFees()
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
             with self.store.connect() as conn, lean_page_cache(conn):
@@ -596,12 +598,13 @@ class ReconcileEngine:
                 view = views.get(rid)
                 if view is None:
                     continue  # gone meanwhile (a statement imported again): nothing to decide
-                decision = self._decide(view, book, refused)
+                decision = self._decide(view, book, refused, fees.note(view, len(packed_decided)))
                 decided_here.append(Decided(rid, decision.status, _wanted(decision)))
                 rows.extend(_allocation_rows(rid, decision))
             packed.append(_pack(rows))
             packed_decided.append(_pack(decided_here))
             del views, rows, decided_here
+        self._second_look(fees, book, refused, links, packed, packed_decided)
         # The book and its indexes (most of a run's memory) are freed on return, before the write.
         return packed_decided, pending.states
 
@@ -700,9 +703,51 @@ class ReconcileEngine:
             self.hook.hub_after_reconcile(stats=stats)
         return stats
 
-    def _decide(self, receipt: ReceiptView, book: OpenItems, refused: dict[int, set[int]]) -> Decision:
+    def _second_look(
+        self,
+        fees: _RunFees,
+        book: OpenItems,
+        refused: dict[int, set[int]],
+        links: Mapping[int, AdviceView],
+        packed: _Spool,
+        packed_decided: list[bytes],
+    ) -> None:
+        """Decide again, at the end of a run's pass, the receipts it left to finance that the pass taught
+        something about: a fee size other payments of the same payer were short by (:class:`_RunFees`).
+        What they take comes from the book as the pass left it; their rows and decisions replace the
+        pass's in their blocks (``packed``'s last ``len(packed_decided)`` blocks are this pass's)."""
+        again = fees.to_decide_again()
+        if not again:
+            return
+        offset = len(packed) - len(packed_decided)
+        for number in sorted({number for number, _ in again.values()}):
+            ids = [rid for rid, (n, _) in again.items() if n == number]
+            with self.store.connect() as conn, lean_page_cache(conn):
+                views = {view.id: view for view in self._views(conn, ids, links)}
+            redone: dict[int, Decision] = {}
+            for rid in ids:
+                view = views.get(rid)
+                if view is None:
+                    continue
+                with fees.taught(book, rid, again[rid][1]):
+                    redone[rid] = self._decide(view, book, refused)
+            rows = [row for row in _unpack(packed[offset + number]) if row[0] not in redone]
+            decided = [d for d in _unpack(packed_decided[number]) if d.receipt_id not in redone]
+            for rid, decision in redone.items():
+                rows.extend(_allocation_rows(rid, decision))
+                decided.append(Decided(rid, decision.status, _wanted(decision)))
+            packed.replace(offset + number, _pack(rows))
+            packed_decided[number] = _pack(decided)
+
+    def _decide(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        refused: dict[int, set[int]],
+        note: Callable[[Decision, Sequence[MatchProposal], OpenItems], None] | None = None,
+    ) -> Decision:
         """One receipt's decision; an automatic one is taken off ``book`` at once (the receipts after it
-        see what it took)."""
+        see what it took). ``note`` is told the decision and every proposal made."""
         proposals = self.proposals(receipt, book)
         if receipt.id in refused:
             no = refused[receipt.id]
@@ -715,6 +760,8 @@ class ReconcileEngine:
             suggest_threshold=self.suggest_threshold,
             margin=self.margin,
         )
+        if note is not None:
+            note(decision, proposals, book)
         if decision.status == "auto":
             for ln in decision.proposals[0].lines:
                 book.allocate(ln.invoice_id, ln.amount)
@@ -943,6 +990,67 @@ class _Pending:
         return len(self.ids)
 
 
+class _RunFees:
+    """What a run's pass learns of the fees payers' banks deduct, for its second look.
+
+    A receipt *points to* a fee size where its best reading (automatic or suggested) writes one off (its
+    last write-off, as :func:`learned_fees` reads a live match). A size that other payments of the same
+    payer in the run point to is what that payer's bank charges, as one learned from earlier matches
+    would be: payment after payment the same tariff, which a coincidence rarely repeats to the cent.
+    Receipts left to finance whose proposals were of such a payer are decided again with it
+    (``CustomerView.fees_seen``), never counting their own reading.
+    """
+
+    def __init__(self) -> None:
+        self.pointed: dict[tuple[str, str, Decimal], set[int]] = defaultdict(set)
+        """(customer, currency, size): the receipts whose best reading writes it off."""
+        self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
+        """Receipts not decided automatically: their block in the pass, the customers proposed."""
+
+    def note(self, receipt: ReceiptView, block: int) -> Callable[[Decision, Sequence[MatchProposal], OpenItems], None]:
+        def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+            if decision.proposals and decision.proposals[0].method in FEE_METHODS:
+                offs = [ln for ln in decision.proposals[0].lines if ln.kind == "write_off"]
+                if offs:
+                    customer = book.invoices[offs[-1].invoice_id].customer_id
+                    self.pointed[customer, receipt.currency, offs[-1].amount].add(receipt.id)
+            if decision.status != "auto":
+                customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
+                if customers:
+                    self.waiting[receipt.id] = (block, customers)
+
+        return noted
+
+    def to_decide_again(self) -> dict[int, tuple[int, frozenset[str]]]:
+        """The waiting receipts some of whose customers other receipts pointed to a fee for: each with
+        its block and those customers."""
+        pointers: dict[str, set[int]] = defaultdict(set)
+        for (customer, _, _), rids in self.pointed.items():
+            pointers[customer] |= rids
+        out: dict[int, tuple[int, frozenset[str]]] = {}
+        for rid, (block, customers) in self.waiting.items():
+            taught = frozenset(c for c in customers if pointers.get(c, set()) - {rid})
+            if taught:
+                out[rid] = (block, taught)
+        return out
+
+    @contextmanager
+    def taught(self, book: OpenItems, receipt_id: int, customers: Iterable[str]) -> Iterator[None]:
+        """``book`` with ``customers`` knowing the fee sizes other receipts than ``receipt_id`` pointed to."""
+        before = {c: book.customers[c] for c in customers if c in book.customers}
+        for c, view in before.items():
+            sizes = tuple(
+                (ccy, size, len(rids - {receipt_id}))
+                for (customer, ccy, size), rids in self.pointed.items()
+                if customer == c and rids - {receipt_id}
+            )
+            book.customers[c] = replace(view, fees_seen=sizes)
+        try:
+            yield
+        finally:
+            book.customers.update(before)
+
+
 class Decided(NamedTuple):
     """What the writing transaction needs of one receipt's decision besides its rows: its status, and
     for an automatic one what it takes from each invoice."""
@@ -1045,20 +1153,40 @@ class _Spool:
             self._file = tempfile.TemporaryFile(prefix="hub-reconcile-")  # noqa: SIM115 (closed by __exit__)
         except OSError as exc:
             raise _no_room(exc) from exc
+        self._starts = array("q")
         self._sizes = array("q")
+        self._end = 0
 
     def append(self, blob: bytes) -> None:
+        self._starts.append(self._write(blob))
+        self._sizes.append(len(blob))
+
+    def replace(self, index: int, blob: bytes) -> None:
+        """Block ``index`` is now ``blob`` (written at the end; the old one is left unread)."""
+        self._starts[index] = self._write(blob)
+        self._sizes[index] = len(blob)
+
+    def _write(self, blob: bytes) -> int:
+        start = self._end
         try:
+            self._file.seek(start)
             self._file.write(blob)
         except OSError as exc:
             raise _no_room(exc) from exc
-        self._sizes.append(len(blob))
+        self._end += len(blob)
+        return start
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def __getitem__(self, index: int) -> bytes:
+        self._file.flush()
+        self._file.seek(self._starts[index])
+        return self._file.read(self._sizes[index])
 
     def __iter__(self) -> Iterator[bytes]:
-        self._file.flush()
-        self._file.seek(0)
-        for size in self._sizes:
-            yield self._file.read(size)
+        for index in range(len(self)):
+            yield self[index]
 
     def __enter__(self) -> _Spool:
         return self

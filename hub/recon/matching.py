@@ -1301,9 +1301,34 @@ class Combiner:
         weight = 0.0
         automatic = True
         known = {fee: times for ccy, fee, times in (customer.fees if customer is not None else ()) if ccy == currency}
+        # Sizes other payments of the run point to: as many sizes as a learned one could be, counted alike.
+        run_fees = customer.fees_seen if customer is not None else ()
+        seen = {fee: times for ccy, fee, times in run_fees if ccy == currency}
         kind: Literal["learned", "tariff", "percent", "odd"]
-        if short in known and customer is not None:
-            kind, values, weight = "learned", len(known), W_FEE_LEARNED
+        if short in seen and short not in known and customer is not None:
+            kind, values, weight = "learned", len(known.keys() | seen.keys()), W_FEE_LEARNED
+            times = seen[short]
+            notes.append(
+                (
+                    Message(
+                        N_(
+                            "%(customer)s's bank deducted %(fee)s from %(count)s other payment of this run as well: "
+                            "the fee it charges"
+                        )
+                        if times == 1
+                        else N_(
+                            "%(customer)s's bank deducted %(fee)s from %(count)s other payments of this run as well: "
+                            "the fee it charges"
+                        ),
+                        customer=customer.id,
+                        fee=_money(short, currency),
+                        count=times,
+                    ),
+                    W_FEE_LEARNED,
+                )
+            )
+        elif short in known and customer is not None:
+            kind, values, weight = "learned", len(known.keys() | seen.keys()), W_FEE_LEARNED
             times = known[short]
             notes.append(
                 (

@@ -50,6 +50,9 @@ class CustomerView:
     fees: tuple[tuple[str, Decimal, int], ...] = ()
     """Bank fees learned for this payer: (currency, size, on how many live matches) of the write-offs of
     its automatic and confirmed fee matches, less what finance told the hub to forget."""
+    fees_seen: tuple[tuple[str, Decimal, int], ...] = ()
+    """Bank fees other payments of this payer read in the same run were short by: (currency, size, on how
+    many of them), where that was their best reading (see ``ReconcileEngine``'s second look)."""
 
 
 def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
