@@ -714,8 +714,11 @@ class ReconcileEngine:
     ) -> None:
         """Decide again, at the end of a run's pass, the receipts it left to finance that the pass taught
         something about: a fee size other payments of the same payer were short by (:class:`_RunFees`).
-        What they take comes from the book as the pass left it; their rows and decisions replace the
-        pass's in their blocks (``packed``'s last ``len(packed_decided)`` blocks are this pass's)."""
+        Only an automatic decision that writes off such a size replaces the pass's, in its block
+        (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as
+        the pass left it. Anything else stays as the pass decided it: a second look is not a second
+        chance for a reading the fee does not change (a set found by its amount that is the only one
+        now that later receipts took the other's invoices may still be a coincidence)."""
         again = fees.to_decide_again()
         if not again:
             return
@@ -730,7 +733,13 @@ class ReconcileEngine:
                 if view is None:
                     continue
                 with fees.taught(book, rid, again[rid][1]):
-                    redone[rid] = self._decide(view, book, refused)
+                    decision = self._decision(view, book, refused)
+                if decision.status == "auto" and fees.writes_off_taught(decision, view, book):
+                    redone[rid] = decision
+                    for ln in decision.proposals[0].lines:
+                        book.allocate(ln.invoice_id, ln.amount)
+            if not redone:
+                continue
             rows = [row for row in _unpack(packed[offset + number]) if row[0] not in redone]
             decided = [d for d in _unpack(packed_decided[number]) if d.receipt_id not in redone]
             for rid, decision in redone.items():
@@ -748,6 +757,20 @@ class ReconcileEngine:
     ) -> Decision:
         """One receipt's decision; an automatic one is taken off ``book`` at once (the receipts after it
         see what it took). ``note`` is told the decision and every proposal made."""
+        decision = self._decision(receipt, book, refused, note)
+        if decision.status == "auto":
+            for ln in decision.proposals[0].lines:
+                book.allocate(ln.invoice_id, ln.amount)
+        return decision
+
+    def _decision(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        refused: dict[int, set[int]],
+        note: Callable[[Decision, Sequence[MatchProposal], OpenItems], None] | None = None,
+    ) -> Decision:
+        """:meth:`_decide`'s decision, ``book`` left as it is."""
         proposals = self.proposals(receipt, book)
         if receipt.id in refused:
             no = refused[receipt.id]
@@ -762,9 +785,6 @@ class ReconcileEngine:
         )
         if note is not None:
             note(decision, proposals, book)
-        if decision.status == "auto":
-            for ln in decision.proposals[0].lines:
-                book.allocate(ln.invoice_id, ln.amount)
         return decision
 
     @staticmethod
@@ -1009,11 +1029,9 @@ class _RunFees:
 
     def note(self, receipt: ReceiptView, block: int) -> Callable[[Decision, Sequence[MatchProposal], OpenItems], None]:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
-            if decision.proposals and decision.proposals[0].method in FEE_METHODS:
-                offs = [ln for ln in decision.proposals[0].lines if ln.kind == "write_off"]
-                if offs:
-                    customer = book.invoices[offs[-1].invoice_id].customer_id
-                    self.pointed[customer, receipt.currency, offs[-1].amount].add(receipt.id)
+            fee = _fee_of(decision, receipt, book)
+            if fee is not None:
+                self.pointed[fee].add(receipt.id)
             if decision.status != "auto":
                 customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
                 if customers:
@@ -1034,6 +1052,11 @@ class _RunFees:
                 out[rid] = (block, taught)
         return out
 
+    def writes_off_taught(self, decision: Decision, receipt: ReceiptView, book: OpenItems) -> bool:
+        """Whether ``decision``'s best reading writes off a size other receipts than ``receipt`` pointed to."""
+        fee = _fee_of(decision, receipt, book)
+        return fee is not None and bool(self.pointed.get(fee, set()) - {receipt.id})
+
     @contextmanager
     def taught(self, book: OpenItems, receipt_id: int, customers: Iterable[str]) -> Iterator[None]:
         """``book`` with ``customers`` knowing the fee sizes other receipts than ``receipt_id`` pointed to."""
@@ -1049,6 +1072,17 @@ class _RunFees:
             yield
         finally:
             book.customers.update(before)
+
+
+def _fee_of(decision: Decision, receipt: ReceiptView, book: OpenItems) -> tuple[str, str, Decimal] | None:
+    """The fee ``decision``'s best reading writes off, if it is a fee reading (its last write-off, as
+    :func:`learned_fees` reads a live match): (customer, currency, size)."""
+    if not decision.proposals or decision.proposals[0].method not in FEE_METHODS:
+        return None
+    offs = [ln for ln in decision.proposals[0].lines if ln.kind == "write_off"]
+    if not offs:
+        return None
+    return book.invoices[offs[-1].invoice_id].customer_id, receipt.currency, offs[-1].amount
 
 
 class Decided(NamedTuple):
