@@ -113,6 +113,7 @@ _EXPORTS: dict[str, str] = {
     "OpenItems": "hub.recon",
     "ProposalLine": "hub.recon",
     "ReceiptView": "hub.recon",
+    "TEXT_LIMIT": "hub.recon",
     "ReconcileStats": "hub.recon",
     # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
     "BureauView": "hub.risk",
@@ -153,6 +154,7 @@ __all__ = [
     "PAID_FOR_WORDS",
     "PAYER_FOR",
     "RETRY_STATUSES",
+    "TEXT_LIMIT",
     "TRUNCATIONS",
     "Amount",
     "BandChange",
@@ -356,6 +358,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     )
     from hub.recon import (
         ADVICE_MATCHER,
+        TEXT_LIMIT,
         Evidence,
         EvidenceMatcher,
         Found,

@@ -41,6 +41,7 @@ from hub import (
     N_,
     PAID_FOR_WORDS,
     PAYER_FOR,
+    TEXT_LIMIT,
     TRUNCATIONS,
     Amount,
     Day,
@@ -748,10 +749,6 @@ W_CUSTNO_CODE = 4.0
 """...with its letters, without a customer word ("K100330")."""
 W_CUSTNO_BARE = 2.0
 """At most, for a bare number equal to a customer number's digits."""
-TEXT_LIMIT = 140
-"""Banks cut remittance texts at 140 characters (SEPA, camt ``Ustrd``): the last number of a text that
-long may be the beginning of a longer one."""
-
 _SEGMENTS = re.compile(r"[,;\n]+")
 _WORDS = re.compile(r"[A-Za-z0-9]+(?:[\s\-/._]+[A-Za-z0-9]+)*")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")

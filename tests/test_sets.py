@@ -18,7 +18,7 @@ from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, Referenc
 
 from hub.config import FxConfig, RiskConfig
 from hub.errors import MatchError
-from hub.recon import Combiner, MatchDesk, MatchProposal, ProposalLine, ReconcileEngine, decide
+from hub.recon import Combiner, CustomerView, MatchDesk, MatchProposal, ProposalLine, ReconcileEngine, decide
 from hub.recon.matching import DFS_POOL, _searched_sizes, subset_sums
 from hub.risk import RiskEngine
 from hub.store import Store, schema, utcnow
@@ -461,6 +461,53 @@ def test_named_invoices_short_by_what_may_be_a_fee_are_applied_and_the_shortfall
     assert f"90000006 stays open for {short}" in text_of(p)
     fee = next(p for p in proposals if p.method == "reference+fee")  # still shown, never automatic
     assert not fee.automatic
+
+
+def test_named_invoices_short_by_a_small_amount_in_a_text_the_bank_may_have_cut_are_only_suggested() -> None:
+    # 140 characters: the list may go on (an invoice and a credit note cut off make up the shortfall as
+    # well), so what it names is not all the payment pays.
+    items = book([*NAMED_THREE, inv(5, "90000011", "C-ACME", "2990.00")], [acme()])
+    text = "Zahlung lt. Rechnungen 90000004 90000006 90000008 ".ljust(139, ".") + ","
+    assert len(text) == 140
+    decision, proposals = run(rcpt(str(D("8407.24") - D("60.00")), account=ACME_IBAN, text=text), items, fee=D("100"))
+    assert decision.status == "suggested"
+    assert not any(p.automatic for p in proposals if p.method == "reference+short")
+
+
+WAGNER = CustomerView("C-WAGNER", "Wagner Automation GmbH & Co. KG", (), ("DE34713180573550402344",), None)
+SANCHEZ = CustomerView("C-SANCHEZ", "Sanchez & Romero Maquinaria S.L.", (), ("ES0756208265855604897311",), None)
+
+
+def test_the_payers_own_invoices_among_short_numbers_that_read_as_other_customers_too_are_what_it_pays() -> None:
+    """Eight invoices written by their sequence numbers ("inv 231"), each also the sequence number of
+    another customer's invoice numbered otherwise (2026/231): of everything named, the eight of the
+    customer the payer's account is add up to the amount to the cent, and that is the payment."""
+    own = {
+        "220": "843.05",
+        "231": "5092.95",
+        "258": "2239.33",
+        "270": "7252.67",
+        "293": "20650.42",
+        "302": "1382.55",
+        "322": "1989.35",
+        "340": "4978.05",
+    }
+    invoices = [inv(k, f"RE-2026-0000{n}", "C-WAGNER", a) for k, (n, a) in enumerate(own.items(), 1)]
+    invoices += [inv(100 + k, f"RE-2026-0000{400 + k}", "C-WAGNER", f"{900 + 131 * k}.{k:02d}") for k in range(30)]
+    theirs = {"220": "1218.11", "231": "1012.84", "270": "12171.56", "302": "6118.45", "322": "2207.90"}
+    invoices += [inv(200 + k, f"2026/{n}", "C-SANCHEZ", a) for k, (n, a) in enumerate(theirs.items())]
+    invoices += [inv(300 + k, f"2025/{n}", "C-SANCHEZ", a) for k, (n, a) in enumerate(theirs.items())]
+    items = book(invoices, [WAGNER, SANCHEZ])
+    text = (
+        "Zahlung KW 38 Auftrag 62540 inv. 2026 220, inv 231, invoice #258, inv 270, invoice #293, inv 302, "
+        "inv. 2026 322, INV NO 340"
+    )
+    decision, _ = run(
+        rcpt("44428.37", account="DE34713180573550402344", payer="Wagner Automation GmbH & Co. KG", text=text), items
+    )
+    assert decision.status == "auto"
+    assert sorted(ln.invoice_id for ln in decision.proposals[0].lines) == list(range(1, 9))
+    assert decision.proposals[0].method == "reference"
 
 
 def test_named_invoices_short_by_an_amount_no_stated_discount_explains_are_only_suggested() -> None:

@@ -16,6 +16,7 @@ from hub.lazy import lazy_names
 from hub.recon.types import (
     ADVICE_MATCHER,
     LIVE,
+    TEXT_LIMIT,
     CustomerView,
     Decision,
     Matcher,
@@ -30,6 +31,7 @@ from hub.recon.types import (
 __all__ = [
     "ADVICE_MATCHER",
     "LIVE",
+    "TEXT_LIMIT",
     "ActionResult",
     "Combiner",
     "CustomerView",

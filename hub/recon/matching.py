@@ -663,6 +663,9 @@ class Combiner:
                     return [split]
         if named:
             out.extend(self._from_references(receipt, book, found, named, credits))
+            own = self._payers_own(book, found, named, credits)
+            if own is not None:
+                out.extend(self._from_references(receipt, book, found, *own))
         if not any(logit(p.confidence) >= self.auto_logit for p in out):
             # Sets of invoices are searched only when the payment names none: when it names some, the
             # proposals from references already look for the rest among the customer's invoices.
@@ -675,6 +678,31 @@ class Combiner:
                 sets = weight >= MIN_CUSTOMER_SUBSET and not named
                 out.extend(self._from_customer(receipt, book, found, customer_id, sets))
         return out
+
+    def _payers_own(
+        self, book: OpenItems, found: Found, named: list[int], credits: list[int]
+    ) -> tuple[list[int], list[int]] | None:
+        """Of invoices (and credit notes) named that belong to several customers, those of the one the payer
+        is (its account, its name: :data:`MIN_CUSTOMER_SUBSET` and more) and of its group, where two or more
+        are: in a list of short numbers ("inv 231, inv 258") each reads as an invoice of every customer
+        that has one, and the payer's own are what it pays. Read besides the whole list, not instead of it.
+        One invoice of the payer's beside a stranger's is no list: the whole reading weighs it, and a
+        number that is a stranger's invoice (a digit typed wrong) keeps it a suggestion."""
+        owners = {book.invoices[i].customer_id for i in (*named, *credits)}
+        groups = {self._group(book, c) for c in owners}
+        if len(groups) < 2:
+            return None
+        weights = {c: found.customer_weight(c, payer_only=True) for c in sorted(owners)}
+        payer = max(weights, key=lambda c: weights[c])
+        group = self._group(book, payer)
+        if weights[payer] < MIN_CUSTOMER_SUBSET or any(
+            w >= MIN_CUSTOMER_SUBSET for c, w in weights.items() if self._group(book, c) != group
+        ):
+            return None
+        own = [i for i in named if self._group(book, book.invoices[i].customer_id) == group]
+        if len(own) < 2:
+            return None
+        return own, [c for c in credits if self._group(book, book.invoices[c].customer_id) == group]
 
     def in_currency(self, currency: str) -> Combiner:
         """This combiner with its bounds on fees in ``currency`` (:meth:`_converted`), or itself where no
@@ -1172,7 +1200,8 @@ class Combiner:
             "reference+short",
             said,
         )
-        proposal.automatic = small and not said
+        # A list the bank may have cut goes on: what it names is not all it pays, and the shortfall no reading.
+        proposal.automatic = small and not said and not receipt.cut_short()
         return [proposal]
 
     def _from_advice(

@@ -25,6 +25,10 @@ ZERO = Decimal(0)
 #: reads no other invoice as named.
 ADVICE_MATCHER = "advice"
 
+TEXT_LIMIT = 140
+"""Banks cut remittance texts at 140 characters (SEPA, camt ``Ustrd``): a text that long may have said
+more, its last number may be the beginning of a longer one, and a list in it may go on."""
+
 
 class OpenInvoice(NamedTuple):
     """An open invoice as matchers see it (a named tuple: a run holds up to millions of them, and a
@@ -85,6 +89,10 @@ class ReceiptView:
     advice: AdviceView | None = None
     """The remittance advice the payer sent apart for this payment, where one is linked
     (:mod:`hub.recon.advice`): the ``advice`` matcher reads its documents."""
+
+    def cut_short(self) -> bool:
+        """Whether the bank may have cut the payment's own text (:data:`TEXT_LIMIT`): what it lists may go on."""
+        return any(len(t) >= TEXT_LIMIT for t in (self.remittance, *self.additional) if t)
 
     def texts(self) -> list[str]:
         """Every free or structured text that may carry a reference: remittance, end-to-end id,
