@@ -841,7 +841,7 @@ def test_an_overpayment_no_unnamed_invoice_could_make_up_pays_the_invoice_and_le
     [
         [("A-2", "50.00")],  # an open invoice smaller than the rest: the list may be cut short
         [("A-2", "300.00"), ("GS-1", "-250.00")],  # less a credit note, 50.00 could be in it too
-        [("A-2", "90.13")],  # less a fee of 5.53 (at 1,000,000 invoices: a number mistyped, the fee search missed)
+        [("A-2", "90.50")],  # less a fee of 5.53 (at 1,000,000 invoices: a number mistyped, the fee search missed)
     ],
 )
 def test_an_overpayment_an_unnamed_invoice_could_be_part_of_is_only_suggested(others: list[tuple[str, str]]) -> None:
@@ -850,8 +850,55 @@ def test_an_overpayment_an_unnamed_invoice_could_be_part_of_is_only_suggested(ot
         + [inv(k, number, "C-ACME", amount) for k, (number, amount) in enumerate(others, 2)],
         [acme()],
     )
-    decision, _ = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    decision, _ = run(rcpt("800.37", account=ACME_IBAN, text="INV-2026-000123"), items)
     assert decision.status == "suggested"
+
+
+@pytest.mark.parametrize(
+    "others",
+    [
+        [("A-2", "50.00")],  # smaller than the rest: it and 34.60 more would be two departures, not one
+        [("A-2", "300.00"), ("GS-1", "-250.00")],
+        [("A-2", "12.00"), ("A-3", "7000.00")],
+    ],
+)
+def test_an_overpayment_that_rounds_the_invoices_named_up_to_a_round_figure_leaves_the_rest_unapplied(
+    others: list[tuple[str, str]],
+) -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "715.40")]
+        + [inv(k, number, "C-ACME", amount) for k, (number, amount) in enumerate(others, 2)],
+        [acme()],
+    )
+    decision, _ = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert (p.method, lines(p)) == ("reference+overpaid", [(1, D("715.40"), "payment")])
+    assert "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied" in text_of(p)
+
+
+@pytest.mark.parametrize(
+    ("amount", "others", "text"),
+    [
+        ("800.00", [("A-2", "99.60")], "INV-2026-000123"),  # A-2 less a fee of 15.00 is the rest as well
+        ("800.00", [("A-2", "90.50")], "INV-2026-000123"),  # less a fee of 5.90, which no set is read with
+        ("800.00", [("A-2", "1084.60"), ("GS-1", "-1000.00")], "INV-2026-000123"),  # A-2 less GS-1 is
+        ("800.00", [("A-2", "90.13")], "INV-2026-000123 ".ljust(140, "x")),  # the list may go on
+        ("850.00", [("A-2", "50.00")], "INV-2026-000123"),  # 850 is no next round figure above 715.40
+        ("1000.00", [("A-2", "50.00")], "INV-2026-000123"),  # nor is 1000: the rest is more than a quarter
+    ],
+)
+def test_an_overpayment_to_a_round_figure_an_unnamed_invoice_could_make_up_is_not_read_as_rounded_up(
+    amount: str, others: list[tuple[str, str]], text: str
+) -> None:
+    items = book(
+        [inv(1, "INV-2026-000123", "C-ACME", "715.40")]
+        + [inv(k, number, "C-ACME", a) for k, (number, a) in enumerate(others, 2)],
+        [acme()],
+    )
+    decision, proposals = run(rcpt(amount, account=ACME_IBAN, text=text), items, fee=D("100"))
+    assert not (decision.status == "auto" and decision.proposals[0].method == "reference+overpaid")
+    assert not any("rounded up" in text_of(p) for p in proposals)
 
 
 def test_invoice_in_another_currency_is_never_proposed() -> None:

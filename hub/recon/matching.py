@@ -1120,11 +1120,13 @@ class Combiner:
                     out.append(proposal)
             if not out:
                 rest = amount - total
-                proven = (
-                    paying is not None
-                    and rest <= total * OVERPAID_MAX_SHARE
-                    and self._no_unnamed_fit(pool, others, rest)  # paying is the owner: its pool
-                )
+                within = paying is not None and rest <= total * OVERPAID_MAX_SHARE
+                fits_none = within and self._no_unnamed_fit(pool, others, rest)  # paying is the owner: its pool
+                # Rounded up to a round figure: no list cut short or advice sent apart lands there but by
+                # a coincidence of about one in as many cents as the step has.
+                rounded = within and not fits_none and not receipt.cut_short()
+                step = _rounded_up(amount, total) if rounded and not self._may_be_rest(pool, others, rest) else None
+                proven = fits_none or step is not None
                 overpaid = self._score(
                     receipt,
                     book,
@@ -1141,7 +1143,19 @@ class Combiner:
                         invoices=numbers,
                         rest=_money(rest),
                     )
-                    if proven
+                    if fits_none
+                    else Message(
+                        N_(
+                            "amount %(amount)s is the open total %(total)s of %(invoices)s rounded up to a multiple "
+                            "of %(step)s: the payer paid a round figure, and %(rest)s stays unapplied"
+                        ),
+                        amount=_money(amount),
+                        total=_money(total),
+                        invoices=numbers,
+                        step=step,
+                        rest=_money(rest),
+                    )
+                    if step is not None
                     else Message(
                         N_(
                             "amount %(amount)s exceeds the open total %(total)s of %(invoices)s: "
@@ -1292,6 +1306,18 @@ class Combiner:
             return True
         smallest = Decimal(min(c for _, c in pool)) / 100
         return smallest + sum(credits.values(), ZERO) - self.fee_tolerance > rest
+
+    def _may_be_rest(self, pool: list[tuple[int, int]], credits: dict[int, Decimal], rest: Decimal) -> bool:
+        """Whether one open invoice the payment does not name (``pool``: id, cents), as it is or less one open
+        credit note (``credits``), is the rest, or the rest and a bank fee of a tariff's size up to the
+        ceiling: a reading of an overpaid figure as good as a payer rounding up."""
+        low, high = _cents(rest), _cents(rest + self.fee_tolerance)
+        less = [0, *(_cents(c) for c in credits.values())]
+        return any(
+            low <= cents + credit <= high and (cents + credit - low) % 100 in TARIFF_CENTS
+            for _, cents in pool
+            for credit in less
+        )
 
     @staticmethod
     def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:
@@ -2285,6 +2311,20 @@ def charged(short: Decimal, sent: Decimal, received: Decimal) -> bool:
     """``short`` is a charge as banks levy them: whole or half units, or a percentage of what was sent
     or received, to the cent."""
     return _round_fee(short) or _fee_percent(short, sent, received) is not None
+
+
+ROUNDING_STEPS = (Decimal(1000), Decimal(500), Decimal(100), Decimal(50), Decimal(10))
+"""Round figures a payer pays instead of an odd total (2,300.00 for 2,287.51), the largest first. Not
+whole units: one payment in a hundred is a whole amount by chance, one in a thousand a multiple of ten."""
+
+
+def _rounded_up(amount: Decimal, total: Decimal) -> Decimal | None:
+    """The step ``amount`` is ``total`` rounded up by: the next multiple of one of :data:`ROUNDING_STEPS`
+    above it; None where it is none."""
+    for step in ROUNDING_STEPS:
+        if amount % step == 0 and amount - step < total < amount:
+            return step
+    return None
 
 
 def _round_fee(short: Decimal) -> bool:
