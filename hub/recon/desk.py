@@ -88,10 +88,11 @@ ADVICE_LINKED_BY = {
 }
 
 
-def advice_texts(advice: AdviceView | None) -> list[dict[str, str]]:
+def advice_texts(advice: AdviceView | None) -> list[dict[str, Any]]:
     """The texts of a linked remittance advice as :func:`receipt_texts` gives a receipt's: its free
     texts, then the documents it lists (each with the amount it says is paid), labelled with the
-    advice's number, file, date and amount and how it was linked."""
+    advice's number, file, date and amount and how it was linked; each also carries those as data
+    (``advice``) and whether it is a text of the advice or its documents (``part``)."""
     if advice is None:
         return []
     said = [f"remittance advice {advice.external_id}"]
@@ -99,9 +100,22 @@ def advice_texts(advice: AdviceView | None) -> list[dict[str, str]]:
     if advice.amount is not None:
         said.append(f"{advice.amount} {advice.currency}")
     label = f"{', '.join(said)}; linked {ADVICE_LINKED_BY.get(advice.by, advice.by)}"
-    out = [{"field": "advice", "label": label, "text": text} for text in advice.texts]
+    # The parts of the label as data, for a reader that says them in its own language (the console).
+    about = {
+        "number": advice.external_id,
+        "file": advice.file,
+        "date": str(advice.payment_date) if advice.payment_date else None,
+        "amount": str(advice.amount) if advice.amount is not None else None,
+        "currency": advice.currency,
+        "linked_by": advice.by,
+    }
+    out: list[dict[str, Any]] = [
+        {"field": "advice", "label": label, "text": text, "part": "text", "advice": about} for text in advice.texts
+    ]
     listed = ", ".join(f"{d.number} {d.amount}" if d.amount is not None else d.number for d in advice.documents)
-    out.append({"field": "advice", "label": f"{label}: documents", "text": listed})
+    out.append(
+        {"field": "advice", "label": f"{label}: documents", "text": listed, "part": "documents", "advice": about}
+    )
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,3 +115,33 @@ def test_matches_explain_says_the_evidence_in_chinese_with_lang_and_in_english_b
     assert "对数几率" in flat and "对数几率" not in flat_english
     wrong = runner.invoke(hubcli.app, ["--config", config, "matches", "explain", row["ref"], "--lang", "fr"])
     assert wrong.exit_code != 0
+
+
+def test_a_receipt_page_names_the_remittance_advice_it_read_in_the_readers_language(
+    client: TestClient, web_hub: Hub
+) -> None:
+    # An advice of the payment's payer and amount, sent apart: linked to it by payer and amount, its texts
+    # and documents are among the texts the page shows, labelled in the reader's language.
+    key = suggested(web_hub)["key"]
+    receipt = web_hub.matches.explain(key)["receipt"]
+    advice = {
+        "external_id": "AV-2026-0419",
+        "payer_name": receipt["payer_name"],
+        "payer_account": receipt["payer_account"],
+        "amount": Decimal(receipt["amount"]),
+        "currency": receipt["currency"],
+        "payment_date": receipt["booking_date"],
+        "texts": ["Zahlungsavis Lieferungen KW 41"],
+        "documents": [{"number": "RE-2026-9001", "amount": Decimal(receipt["amount"])}],
+    }
+    assert web_hub.store_advices("bank", "avis-kw41.xml", [advice]) == (1, 0)
+    csrf = login(client, "lin")
+    english = html.unescape(client.get(f"/receipts/{key}").text)
+    assert "remittance advice AV-2026-0419 (avis-kw41.xml" in english
+    assert "linked by payer and amount: documents listed" in english
+    assert "Zahlungsavis Lieferungen KW 41" in english and "RE-2026-9001" in english
+    chinese(client, csrf)
+    page = html.unescape(client.get(f"/receipts/{key}").text)
+    assert "付款通知AV-2026-0419\uff08avis-kw41.xml" in page  # full-width bracket
+    assert "按付款人和金额关联\uff1a所列单据" in page
+    assert "Zahlungsavis Lieferungen KW 41" in page

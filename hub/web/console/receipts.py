@@ -14,7 +14,7 @@ from hub import i18n
 from hub.errors import HubError
 from hub.i18n import N_
 from hub.web.auth import WebUser, current_user, hub_of, require
-from hub.web.console.common import Paging, locale_for, render
+from hub.web.console.common import Formats, Paging, locale_for, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,6 +136,7 @@ def _detail(
             flashes = [*(flashes or []), ("error", i18n.error_text(locale, exc))]
         invoices = [i for i in invoices if i["remaining"] > 0]
     receipt = explained["receipt"]
+    receipt["texts"] = [{**t, "shown": _advice_label(locale, t)} if "advice" in t else t for t in receipt["texts"]]
     return render(
         request,
         "console/receipt.html",
@@ -150,6 +151,34 @@ def _detail(
         can_match=_can_match(user),
         flashes=flashes or [],
         status_code=status_code,
+    )
+
+
+#: How a remittance advice was linked to its receipt (``advice_texts``' ``linked_by``), as the page says it.
+ADVICE_LINKED_BY = {
+    "end_to_end_id": N_("linked by the payment's end-to-end id"),
+    "advice_number": N_("linked by its number written in the payment"),
+    "payer_amount": N_("linked by payer and amount"),
+}
+
+
+def _advice_label(locale: str, text: dict[str, Any]) -> str:
+    """The label of a text of a linked remittance advice in the reader's language: its number, file, date
+    and amount, how it was linked, and whether it is the documents it lists."""
+    about = text["advice"]
+    fmt = Formats(locale)
+    details = [x for x in (about.get("file"), fmt.date(about["date"]) if about.get("date") else None) if x]
+    if about.get("amount") is not None:
+        details.append(fmt.money(about["amount"], about.get("currency")))
+    how = ADVICE_LINKED_BY.get(str(about.get("linked_by")))
+    return i18n.gettext(
+        locale,
+        N_("remittance advice %(number)s (%(details)s), %(how)s: documents listed")
+        if text.get("part") == "documents"
+        else N_("remittance advice %(number)s (%(details)s), %(how)s"),
+        number=about["number"],
+        details=", ".join(details),
+        how=i18n.gettext(locale, how) if how else str(about.get("linked_by")),
     )
 
 
