@@ -723,6 +723,7 @@ class ReconcileEngine:
         if not again:
             return
         offset = len(packed) - len(packed_decided)
+        taken = 0
         for number in sorted({number for number, _ in again.values()}):
             ids = [rid for rid, (n, _) in again.items() if n == number]
             with self.store.connect() as conn, lean_page_cache(conn):
@@ -740,6 +741,7 @@ class ReconcileEngine:
                         book.allocate(ln.invoice_id, ln.amount)
             if not redone:
                 continue
+            taken += len(redone)
             rows = [row for row in _unpack(packed[offset + number]) if row[0] not in redone]
             decided = [d for d in _unpack(packed_decided[number]) if d.receipt_id not in redone]
             for rid, decision in redone.items():
@@ -747,6 +749,7 @@ class ReconcileEngine:
                 decided.append(Decided(rid, decision.status, _wanted(decision)))
             packed.replace(offset + number, _pack(rows))
             packed_decided[number] = _pack(decided)
+        log.info("reconcile.second_look", looked_at_again=len(again), now_automatic=taken)
 
     def _decide(
         self,
