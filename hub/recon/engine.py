@@ -1029,6 +1029,7 @@ class _RunFees:
         """(customer, currency, size): the receipts whose best reading writes it off."""
         self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
         """Receipts not decided automatically: their block in the pass, the customers proposed."""
+        self._by_customer: dict[str, list[tuple[str, Decimal, set[int]]]] | None = None
 
     def note(self, receipt: ReceiptView, block: int) -> Callable[[Decision, Sequence[MatchProposal], OpenItems], None]:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
@@ -1063,12 +1064,16 @@ class _RunFees:
     @contextmanager
     def taught(self, book: OpenItems, receipt_id: int, customers: Iterable[str]) -> Iterator[None]:
         """``book`` with ``customers`` knowing the fee sizes other receipts than ``receipt_id`` pointed to."""
+        if self._by_customer is None:  # the pass is over: what it pointed to no longer changes
+            self._by_customer = defaultdict(list)
+            for (customer, ccy, size), rids in self.pointed.items():
+                self._by_customer[customer].append((ccy, size, rids))
         before = {c: book.customers[c] for c in customers if c in book.customers}
         for c, view in before.items():
             sizes = tuple(
                 (ccy, size, len(rids - {receipt_id}))
-                for (customer, ccy, size), rids in self.pointed.items()
-                if customer == c and rids - {receipt_id}
+                for ccy, size, rids in self._by_customer.get(c, ())
+                if rids - {receipt_id}
             )
             book.customers[c] = replace(view, fees_seen=sizes)
         try:

@@ -1360,46 +1360,15 @@ class Combiner:
         run_fees = customer.fees_seen if customer is not None else ()
         seen = {fee: times for ccy, fee, times in run_fees if ccy == currency}
         kind: Literal["learned", "tariff", "percent", "odd"]
-        if short in seen and short not in known and customer is not None:
+        if (short in known or short in seen) and customer is not None:
             kind, values, weight = "learned", len(known.keys() | seen.keys()), W_FEE_LEARNED
-            times = seen[short]
+            before = short in known  # what live matches taught counts before what this run's payments point to
+            times = known[short] if before else seen[short]
+            one, many = LEARNED_FEE if before else RUN_FEE
             notes.append(
                 (
                     Message(
-                        N_(
-                            "%(customer)s's bank deducted %(fee)s from %(count)s other payment of this run as well: "
-                            "the fee it charges"
-                        )
-                        if times == 1
-                        else N_(
-                            "%(customer)s's bank deducted %(fee)s from %(count)s other payments of this run as well: "
-                            "the fee it charges"
-                        ),
-                        customer=customer.id,
-                        fee=_money(short, currency),
-                        count=times,
-                    ),
-                    W_FEE_LEARNED,
-                )
-            )
-        elif short in known and customer is not None:
-            kind, values, weight = "learned", len(known.keys() | seen.keys()), W_FEE_LEARNED
-            times = known[short]
-            notes.append(
-                (
-                    Message(
-                        N_(
-                            "%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payment matched): "
-                            "the fee it charges"
-                        )
-                        if times == 1
-                        else N_(
-                            "%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payments matched): "
-                            "the fee it charges"
-                        ),
-                        customer=customer.id,
-                        fee=_money(short, currency),
-                        count=times,
+                        one if times == 1 else many, customer=customer.id, fee=_money(short, currency), count=times
                     ),
                     W_FEE_LEARNED,
                 )
@@ -2049,6 +2018,18 @@ converted fee (USD 15 charged in CHF) ends anywhere: such a fee is learned, not 
 FEE_PERCENTS = (Decimal("0.1"), Decimal("0.15"), Decimal("0.2"), Decimal("0.25"))
 """Charges levied as a percentage of the amount (commonly 0.1-0.25% with a minimum and a maximum):
 the minimum is a tariff amount, above it the charge is the percentage to the cent."""
+
+
+LEARNED_FEE = (
+    N_("%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payment matched): the fee it charges"),
+    N_("%(customer)s's bank deducted %(fee)s before (on %(count)s earlier payments matched): the fee it charges"),
+)
+"""A fee size live matches of the payer's wrote off (``CustomerView.fees``): for one match, for more."""
+RUN_FEE = (
+    N_("%(customer)s's bank deducted %(fee)s from %(count)s other payment of this run as well: the fee it charges"),
+    N_("%(customer)s's bank deducted %(fee)s from %(count)s other payments of this run as well: the fee it charges"),
+)
+"""A fee size other payments of the payer in the same run were short by (``CustomerView.fees_seen``)."""
 
 
 @dataclass(frozen=True)
