@@ -85,6 +85,16 @@ class Matches(_Service):
         evidence in ``locale`` (English by default, as the API and the command line show it)."""
         return self._desk().explain(receipt_ref, locale=locale)
 
+    def advices(self, *, unlinked: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+        """The remittance advices held, latest payment date first, each with the receipt the next reconcile
+        reads it with (and how it was linked) or none; ``unlinked``: only those without one."""
+        from hub.recon.advice import advice_rows
+
+        self._ready()
+        engine = self.hub.reconcile_engine()
+        with self.store.connect() as conn:
+            return advice_rows(conn, engine.linked_advices(conn), unlinked=unlinked, limit=limit)
+
     def allocate(
         self,
         receipt_ref: str,

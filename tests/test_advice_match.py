@@ -446,3 +446,19 @@ def test_a_dry_run_reads_and_counts_the_advices_and_stores_none(folder: Any) -> 
     assert out["advices_import"] == [{"file": "advice.xml", "advices": 2, "documents": 16, "new": None, "held": None}]
     with hub.store.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(schema.remittance_advice)).scalar() == 0
+
+
+def test_advices_list_shows_each_advice_with_the_receipt_it_is_read_with_and_those_without_one(folder: Any) -> None:
+    path, _ = folder([acme_payment()])
+    orphan = group_advice(id="ZA-2026-0999", amount="123.45", docs=[("RE-2026-0001", "123.45")], date="2026-03-01")
+    (path / "advice.xml").write_text(remt([group_advice(), orphan]), encoding="utf-8")
+    import_advices(path, "advice.xml")
+    listed = json.loads(run_hub("--json", "advices", "list", cwd=path).stdout)["advices"]
+    assert [a["number"] for a in listed] == ["ZA-2026-0419", "ZA-2026-0999"]  # the latest payment date first
+    linked, alone = listed
+    assert (linked["receipt"], linked["linked_by"], linked["documents"]) == ("BANK-1", "payer_amount", 8)
+    assert (alone["receipt"], alone["linked_by"], alone["amount"]) == (None, None, "123.45")
+    unlinked = json.loads(run_hub("--json", "advices", "list", "--unlinked", cwd=path).stdout)["advices"]
+    assert [a["number"] for a in unlinked] == ["ZA-2026-0999"]
+    table = run_hub("advices", "list", cwd=path).stdout
+    assert table.startswith("remittance advices") and "BANK-1" in table

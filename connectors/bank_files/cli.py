@@ -109,6 +109,35 @@ def _import_advices(
         raise typer.Exit(1)
 
 
+def _list_advices(
+    unlinked: Annotated[
+        bool, typer.Option("--unlinked", help="Only the advices no receipt is linked to (yet).")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+) -> None:
+    """The remittance advices held, latest payment date first: payer, amount, date, how many documents,
+    and the receipt the next 'hub reconcile' reads each with (how it was linked), or none."""
+    with hubcli.session() as hub:
+        advices = hub.matches.advices(unlinked=unlinked, limit=limit)
+    rows = [
+        [
+            a["number"],
+            a["payer_name"] or a["payer_account"] or "-",
+            f"{a['amount']} {a['currency']}" if a["amount"] is not None else a["currency"],
+            a["payment_date"] or "-",
+            a["documents"],
+            a["receipt"] or "-",
+            (a["linked_by"] or "").replace("_", " ") or "-",
+        ]
+        for a in advices
+    ]
+    title = "remittance advices without a receipt" if unlinked else "remittance advices"
+    hubcli.emit(
+        {"advices": advices},
+        hubcli.table(title, ["advice", "payer", "amount", "date", "documents", "receipt", "linked by"], rows),
+    )
+
+
 @hookimpl
 def hub_register_commands(cli: typer.Typer) -> None:
     receipts = typer.Typer(help="Receipts from bank statement files.", no_args_is_help=True)
@@ -116,4 +145,5 @@ def hub_register_commands(cli: typer.Typer) -> None:
     cli.add_typer(receipts, name="receipts")
     advices = typer.Typer(help="Remittance advices payers send apart from their payments.", no_args_is_help=True)
     advices.command("import")(hubcli.handled(_import_advices))
+    advices.command("list")(hubcli.handled(_list_advices))
     cli.add_typer(advices, name="advices")

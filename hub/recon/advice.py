@@ -266,6 +266,49 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def advice_rows(
+    conn: sa.Connection, links: dict[int, AdviceView], *, unlinked: bool = False, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The advices held, latest payment date first, each with the receipt ``links`` (:func:`advice_links`)
+    gives it or none: what the next reconcile reads with which payment. ``unlinked``: only those no
+    receipt is linked to (a payment not on a statement yet, sent to another account, or not told
+    apart from another)."""
+    ra, r = schema.remittance_advice, schema.receipt
+    linked = {view.id: (rid, view.by) for rid, view in links.items()}
+    refs = dict(
+        conn.execute(
+            sa.select(r.c.id, sa.func.coalesce(r.c.bank_ref, r.c.external_id)).where(
+                r.c.id.in_(sorted(rid for rid, _ in linked.values()))
+            )
+        ).all()
+    )
+    out: list[dict[str, Any]] = []
+    query = sa.select(ra).order_by(ra.c.payment_date.desc().nulls_last(), ra.c.source, ra.c.external_id)
+    for row in conn.execute(query):
+        rid, by = linked.get(row.id, (None, None))
+        if unlinked and rid is not None:
+            continue
+        out.append(
+            {
+                "number": row.external_id,
+                "connector": row.source,
+                "file": row.file,
+                "payer_name": row.payer_name,
+                "payer_account": row.payer_account,
+                "amount": _money(row.amount),
+                "currency": row.currency,
+                "payment_date": row.payment_date,
+                "documents": len(row.documents or []),
+                "receipt": refs.get(rid) if rid is not None else None,
+                "linked_by": by,
+                "imported_at": row.imported_at,
+            }
+        )
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
 def store_advices(conn: sa.Connection, source: str, file: str | None, advices: list[dict[str, Any]]) -> tuple[int, int]:
     """Store ``advices`` (as :func:`hub_connectors.bank_files.advice.read_advices` reads them) under
     ``source``, in ``conn``'s transaction: ``(new, already held)``. An advice already held under the

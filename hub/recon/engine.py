@@ -446,8 +446,12 @@ class ReconcileEngine:
 
     def advice_of(self, conn: sa.Connection, receipt_id: int) -> AdviceView | None:
         """The remittance advice a run would link to the receipt (:func:`advice_links`), if any."""
+        return self.linked_advices(conn).get(receipt_id)
+
+    def linked_advices(self, conn: sa.Connection) -> dict[int, AdviceView]:
+        """The remittance advice a run would link to each receipt that has one (:func:`advice_links`)."""
         self.combiner.fee_units = self.fee_units(conn)
-        return advice_links(conn, self.fee_ceiling).get(receipt_id)
+        return advice_links(conn, self.fee_ceiling)
 
     def fee_ceiling(self, currency: str) -> Decimal:
         """The bank-fee ceiling in ``currency``, as the combiner reads fees in it (the base currency's,
