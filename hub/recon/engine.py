@@ -741,8 +741,7 @@ class ReconcileEngine:
                     decision = self._decision(view, book, refused)
                 if decision.status == "auto" and fees.writes_off_taught(decision, view, book):
                     redone[rid] = decision
-                    for ln in decision.proposals[0].lines:
-                        book.allocate(ln.invoice_id, ln.amount)
+                    _take(book, decision)
             if not redone:
                 continue
             taken += len(redone)
@@ -760,14 +759,12 @@ class ReconcileEngine:
         receipt: ReceiptView,
         book: OpenItems,
         refused: dict[int, set[int]],
-        note: Callable[[Decision, Sequence[MatchProposal], OpenItems], None] | None = None,
+        note: _Note | None = None,
     ) -> Decision:
         """One receipt's decision; an automatic one is taken off ``book`` at once (the receipts after it
         see what it took). ``note`` is told the decision and every proposal made."""
         decision = self._decision(receipt, book, refused, note)
-        if decision.status == "auto":
-            for ln in decision.proposals[0].lines:
-                book.allocate(ln.invoice_id, ln.amount)
+        _take(book, decision)
         return decision
 
     def _decision(
@@ -775,7 +772,7 @@ class ReconcileEngine:
         receipt: ReceiptView,
         book: OpenItems,
         refused: dict[int, set[int]],
-        note: Callable[[Decision, Sequence[MatchProposal], OpenItems], None] | None = None,
+        note: _Note | None = None,
     ) -> Decision:
         """:meth:`_decide`'s decision, ``book`` left as it is."""
         proposals = self.proposals(receipt, book)
@@ -1017,6 +1014,17 @@ class _Pending:
         return len(self.ids)
 
 
+_Note = Callable[[Decision, Sequence[MatchProposal], OpenItems], None]
+"""Told each receipt's decision, every proposal made for it and the book (see :class:`_RunFees`)."""
+
+
+def _take(book: OpenItems, decision: Decision) -> None:
+    """Take an automatic decision's lines off ``book``: the receipts decided after it see what it took."""
+    if decision.status == "auto":
+        for ln in decision.proposals[0].lines:
+            book.allocate(ln.invoice_id, ln.amount)
+
+
 class _RunFees:
     """What a run's pass learns of the fees payers' banks deduct, for its second look.
 
@@ -1035,7 +1043,7 @@ class _RunFees:
         """Receipts not decided automatically: their block in the pass, the customers proposed."""
         self._by_customer: dict[str, list[tuple[str, Decimal, set[int]]]] | None = None
 
-    def note(self, receipt: ReceiptView, block: int) -> Callable[[Decision, Sequence[MatchProposal], OpenItems], None]:
+    def note(self, receipt: ReceiptView, block: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
             fee = _fee_of(decision, receipt, book)
             if fee is not None:
