@@ -23,7 +23,7 @@ from hub.recon.matching import DFS_POOL, _searched_sizes, subset_sums
 from hub.risk import RiskEngine
 from hub.store import Store, schema, utcnow
 
-from .test_matching import ACME_IBAN, acme, book, inv, lines, rcpt, run, text_of
+from .test_matching import ACME_IBAN, OTHER, acme, book, inv, lines, rcpt, run, text_of
 
 D = Decimal
 
@@ -569,3 +569,22 @@ def test_a_customer_with_many_open_credit_notes_has_none_deducted_unnamed() -> N
     short = credits[3].open_amount + credits[7].open_amount
     _, proposals = run(rcpt(str(D("9000.00") + short), account=ACME_IBAN, text="RE-2026-0001"), items)
     assert not any(p.method == "reference+credit" for p in proposals)
+
+
+def test_one_of_two_readings_of_a_number_less_the_cash_discount_the_payment_states_is_automatic() -> None:
+    """'2026/1B17 abzgl. 2% Skonto': the number read two ways names two invoices (2026/1817 with the letter
+    read as a digit, another customer's 2026/1 cut at the letter); one of them less exactly the 2% the
+    payer states is the amount. That discount is written off as a discount, not a bank fee."""
+    items = book([inv(1, "2026/1817", "C-ACME", "915.60"), inv(2, "2026/1", "C-OTHER", "4410.00")], [acme(), OTHER])
+    decision, _ = run(rcpt("897.29", account=ACME_IBAN, text="2026/1B17 abzgl. 2% Skonto"), items, fee=D("100"))
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "reference+discount"
+    assert sorted(lines(p)) == [(1, D("18.31"), "write_off"), (1, D("897.29"), "payment")]
+    assert "less the 2% cash discount (Skonto) stated" in text_of(p)
+
+
+def test_one_of_the_named_invoices_less_a_discount_at_another_rate_than_stated_is_not_automatic() -> None:
+    items = book([inv(1, "2026/1817", "C-ACME", "915.60"), inv(2, "2026/1", "C-OTHER", "4410.00")], [acme(), OTHER])
+    decision, _ = run(rcpt("888.13", account=ACME_IBAN, text="2026/1B17 abzgl. 2% Skonto"), items, fee=D("100"))
+    assert decision.status != "auto"  # 3% of 915.60 is 27.47: not the rate the payer states

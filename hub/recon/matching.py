@@ -979,12 +979,18 @@ class Combiner:
             for sol in solutions:
                 lines = [ProposalLine(i, rem[i]) for i in sol]
                 sol_total = sum((ln.amount for ln in lines), ZERO)
+                # The cash discount the payer states, to the cent on the invoices of the subset ("2026/1B17
+                # abzgl. 2% Skonto", the number read two ways): that discount, not a bank fee.
+                tried = _discounts([rem[i] for i in sol], (stated.rate,)) if stated.rate is not None else []
+                skonto = next(((r, d) for r, _, d in tried if d == sol_total - net), None) if sol_total > net else None
                 # Some of the named invoices may add up to the amount by chance: the more named, the
                 # more subsets; a total short by a round fee could be any of the round fees within the
-                # tolerance, an odd shortfall any amount within it.
+                # tolerance, an odd shortfall any amount within it, a stated discount one of its bases.
                 values = (
                     1
                     if sol_total == net
+                    else len(tried)
+                    if skonto is not None
                     else (int(self.fee_tolerance * 2) if _round_fee(sol_total - net) else hi - target + 1)
                 )
                 chance = chance_sets([c for _, c in items], target, range(1, len(items)), values=values)
@@ -1008,16 +1014,23 @@ class Combiner:
                         ),
                         invoices=picked,
                         amount=_money(amount),
-                        fee=LESS_A_BANK_FEE if sol_total != net else "",
+                        fee=""
+                        if sol_total == net
+                        else Message(N_(" less the %(rate)s%% cash discount (Skonto) stated"), rate=skonto[0])
+                        if skonto is not None
+                        else LESS_A_BANK_FEE,
                         chance=_about(chance),
                         count=len(named),
                     ),
-                    "reference+subset",
+                    "reference+subset" if skonto is None else "reference+discount",
                 )
                 # Paying some of the invoices named and writing off a shortfall besides are two departures
                 # from what the payer wrote, which a deduction not in the book (a credit note netted, a
-                # discount) explains at once: only an exact subset may be automatic.
-                proposal.automatic = sol_total == net and chance_weight(chance) >= self.auto_logit
+                # discount) explains at once: only an exact subset may be automatic, or one less the very
+                # discount the payer states.
+                proposal.automatic = (
+                    (sol_total == net or skonto is not None) and not said and chance_weight(chance) >= self.auto_logit
+                )
                 out.append(proposal)
         owners = {book.invoices[i].customer_id for i in named}
         owner = next(iter(owners)) if len(owners) == 1 else None
