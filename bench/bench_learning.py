@@ -14,8 +14,11 @@ Day 2's paying receipts are scored in both (automatic rate, wrong automatic matc
 suggestion right), so the difference is what the confirmations taught: payer accounts and names
 (`customer_alias`), and the fees a payer's bank deducts. The rest of the book is the same in both.
 
+Both hubs import the books' remittance advices first (``advice.xml``, as ``bench_books.py`` does);
+``--no-advices`` leaves them out.
+
 Usage: python bench/bench_learning.py [--books nordic manufacturer collisions chinese]
-       [--invoices 10000] [--seeds 1] [--workdir DIR]
+       [--invoices 10000] [--seeds 1] [--workdir DIR] [--no-advices]
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def _score(work: Path, refs: list[str], truth: dict[str, set[str]]) -> dict[str,
     }
 
 
-def run_one(name: str, invoices: int, seed: int, root: Path) -> dict[str, object]:
+def run_one(name: str, invoices: int, seed: int, root: Path, advices: bool = True) -> dict[str, object]:
     book = BOOKS[name].generate(seed, invoices)
     base = root / f"{name}-{invoices}-s{seed}"
     if base.exists():
@@ -111,6 +114,10 @@ def run_one(name: str, invoices: int, seed: int, root: Path) -> dict[str, object
             shutil.copy(base / f, work / f)
         (work / "hub.toml").write_text(CONFIG, encoding="utf-8")
         hub("init", cwd=work)
+        if advices and (base / "advice.xml").exists():
+            # The payers' advices, as bench_books imports them: each is read with its payment when it comes.
+            shutil.copy(base / "advice.xml", work / "advice.xml")
+            hub("--json", "advices", "import", "advice.xml", cwd=work)
         for day in (1, 2):
             label = f"{book.name.upper()}-DAY{day}"
             (work / "statements" / f"day{day}.xml").write_text(camt053(days[day], book.today, label), encoding="utf-8")
@@ -161,12 +168,13 @@ def main() -> None:
     ap.add_argument("--invoices", type=int, default=10_000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--no-advices", dest="advices", action="store_false", help="do not import the advices")
     args = ap.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-learning-"))
     rows = []
     for name in args.books:
         for seed in args.seeds:
-            row = run_one(name, args.invoices, seed, root)
+            row = run_one(name, args.invoices, seed, root, args.advices)
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(table(rows))
