@@ -36,7 +36,7 @@ from typing import Any
 
 from lxml import etree
 
-from .common import skip_prolog, xml_head_text
+from .common import element_text, skip_prolog, xml_head_text
 
 #: The keys of every advice dict, in this order.
 ADVICE_FIELDS: tuple[str, ...] = (
@@ -248,13 +248,6 @@ def _local(el: Any) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
-def _text(el: Any) -> str | None:
-    text = el.text
-    if text:
-        text = text.strip()
-    return text or None
-
-
 def _child(el: Any, name: str) -> Any:
     if el is None:
         return None
@@ -266,7 +259,7 @@ def _child(el: Any, name: str) -> Any:
 
 def _child_text(el: Any, name: str) -> str | None:
     c = _child(el, name)
-    return _text(c) if c is not None else None
+    return element_text(c) if c is not None else None
 
 
 def _party_name(party: Any) -> str | None:
@@ -429,9 +422,9 @@ class _RemtReader:
         for c in rmt:
             name = _local(c)
             if name == "RmtId":
-                rmt_id = _text(c)
+                rmt_id = element_text(c)
             elif name == "Ustrd":
-                text = _text(c)
+                text = element_text(c)
                 if text:
                     texts.append(text)
             elif name == "Strd":
@@ -510,7 +503,7 @@ class _RemtReader:
             elif name == "CdtrRefInf":
                 creditor_ref = c
             elif name == "AddtlRmtInf":
-                text = _text(c)
+                text = element_text(c)
                 if text:
                     texts.append(text)
         amount = discount = due = None
@@ -555,7 +548,7 @@ class _RemtReader:
     def _amount(self, amt: Any) -> tuple[Decimal, str | None]:
         """(amount, upper-case currency or None) of an amount element; the first document currency
         is noted for advices whose payment has no amount."""
-        text = _text(amt)
+        text = element_text(amt)
         if not text or _XML_AMOUNT.fullmatch(text) is None:
             raise self._error(amt, f"{text!r} is not an amount")
         ccy = amt.get("Ccy")
@@ -569,7 +562,7 @@ class _RemtReader:
         return Decimal(text), ccy
 
     def _date(self, holder: Any) -> dt.date:
-        text = _text(holder)
+        text = element_text(holder)
         match = _XML_DATE.fullmatch(text) if text else None
         if match:
             try:

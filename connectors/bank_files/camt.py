@@ -59,6 +59,7 @@ from .common import (
     RECEIPT_FIELDS,
     ReceiptKeys,
     StatementSummary,
+    element_text,
     new_receipt,
     skip_prolog,
     xml_head_text,
@@ -117,13 +118,6 @@ def _local_slow(tag: Any) -> str:
     return name
 
 
-def _text(el: Any) -> str | None:
-    text = el.text
-    if text:
-        text = text.strip()
-    return text or None
-
-
 def _child(el: Any, name: str) -> Any:
     for c in el:
         if (_LOCAL.get(c.tag) or _local_slow(c.tag)) == name:
@@ -136,7 +130,7 @@ def _child_text(el: Any, name: str) -> str | None:
         return None
     for c in el:
         if (_LOCAL.get(c.tag) or _local_slow(c.tag)) == name:
-            return _text(c)
+            return element_text(c)
     return None
 
 
@@ -162,7 +156,7 @@ def _party_name(party: Any) -> str | None:
     for c in party:
         name = _LOCAL.get(c.tag) or _local_slow(c.tag)
         if name == "Nm":
-            return _text(c)
+            return element_text(c)
         if name == "Pty":
             return _child_text(c, "Nm")
     return None
@@ -1213,13 +1207,13 @@ class CamtReader:
             if name == "Ntry":
                 break
             if name == "Id":
-                stmt["statement_id"] = _text(c)
+                stmt["statement_id"] = element_text(c)
             elif name == "ElctrncSeqNb":
-                electronic = _text(c)
+                electronic = element_text(c)
             elif name == "LglSeqNb":
-                legal = _text(c)
+                legal = element_text(c)
             elif name == "CreDtTm":
-                stmt["created"] = _text(c)
+                stmt["created"] = element_text(c)
             elif name == "Acct":
                 stmt["account"] = _account_id(c)
                 stmt["account_currency"] = _child_text(c, "Ccy")
@@ -1586,7 +1580,7 @@ class CamtReader:
             elif name == "BkTxCd":
                 code = c
             elif name == "AddtlNtryInf":
-                info = _text(c)
+                info = element_text(c)
             elif name == "NtryDtls":
                 for d in c:
                     tag = d.tag
@@ -1602,7 +1596,7 @@ class CamtReader:
             raise self._error(line, f"{where}: Ntry/CdtDbtInd {indicator!r} is not CRDT or DBIT")
         status = None
         if sts is not None:
-            status = _text(sts) or _child_text(sts, "Cd") or _child_text(sts, "Prtry")
+            status = element_text(sts) or _child_text(sts, "Cd") or _child_text(sts, "Prtry")
         value = self._date(valued, "Ntry/ValDt") if valued is not None else None
         booking = self._date(booked, "Ntry/BookgDt") if booked is not None else value
         if booking is None:
@@ -1762,7 +1756,7 @@ class CamtReader:
             elif name == "RtrInf":
                 return_reason = _code(_child(c, "Rsn"))
             elif name == "AddtlTxInf":
-                info = _text(c)
+                info = element_text(c)
         if amt is None:
             amt = tx_amt
         tx_amount = tx_ccy = instructed = instructed_ccy = None
@@ -1848,7 +1842,7 @@ def _structured(strd: Any, references: list[dict[str, str | None]], additional: 
                 code = _code(_child(tp, "CdOrPrtry")) if tp is not None else None
                 references.append({"type": f"RDI:{code or 'doc'}", "value": number, "issuer": None})
         elif kind == "AddtlRmtInf":
-            text = _text(x)
+            text = element_text(x)
             if text:
                 additional.append(text)
 
@@ -1897,12 +1891,12 @@ def _bank_tx_code(code: Any) -> str | None:
         for c in domain:
             name = _LOCAL.get(c.tag) or _local_slow(c.tag)
             if name == "Cd":
-                parts.insert(0, _text(c))
+                parts.insert(0, element_text(c))
             elif name == "Fmly":
                 for f in c:
                     name = _LOCAL.get(f.tag) or _local_slow(f.tag)
                     if name == "Cd" or name == "SubFmlyCd":
-                        parts.append(_text(f))
+                        parts.append(element_text(f))
         joined = "/".join(p for p in parts if p)
         if joined:
             return joined

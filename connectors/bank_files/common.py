@@ -67,6 +67,14 @@ _EMPTY: dict[str, Any] = dict.fromkeys(RECEIPT_FIELDS)
 _EMPTY["reversal"] = False
 
 
+def element_text(el: Any) -> str | None:
+    """An XML element's own text, stripped; None where it has none (camt statements, remt advices)."""
+    text = el.text
+    if text:
+        text = text.strip()
+    return text or None
+
+
 def new_receipt(**values: Any) -> dict[str, Any]:
     """A receipt dict with every field, empty but for ``values`` (unknown names are an error)."""
     unknown = values.keys() - _EMPTY.keys()
