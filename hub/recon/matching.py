@@ -912,29 +912,14 @@ class Combiner:
             out.append(proposal)
         rate = None
         if short > 0:
-            discount = self._discount(
-                short,
-                list(rem.values()),
-                total,
-                amount,
-                receipt.currency,
-                payer,
-                stated,
-                with_fee=fee is None or fee.kind == "odd",
+            # Taken on the invoices, else on what is paid: the invoices less the credit notes netted.
+            bases = [list(rem.values())] + ([[*rem.values(), *credit.values()]] if credit else [])
+            with_fee = fee is None or fee.kind == "odd"
+            readings = (
+                self._discount(short, basis, total, amount, receipt.currency, payer, stated, with_fee=with_fee)
+                for basis in bases
             )
-            if discount is None and credit:
-                # Taken on what is paid, the invoices less the credit notes netted, as often as on the
-                # invoices alone.
-                discount = self._discount(
-                    short,
-                    [*rem.values(), *credit.values()],
-                    total,
-                    amount,
-                    receipt.currency,
-                    payer,
-                    stated,
-                    with_fee=fee is None or fee.kind == "odd",
-                )
+            discount = next((d for d in readings if d is not None), None)
             if discount is not None:
                 rate = discount.rate  # a discount (with a fee or not) to the cent explains more than a part payment
                 chance = min(discount.values / max(_cents(total), 1), 1.0)
