@@ -402,7 +402,7 @@ class ReconcileEngine:
     def _pending(self, conn: sa.Connection) -> list[tuple[ReceiptView, tuple[str, Any]]]:
         """:meth:`pending_receipts`, each with the state it was read in (status, when last looked at)."""
         keys = self._pending_keys(conn)
-        links = advice_links(conn, self.fee_ceiling)
+        links = self.linked_advices(conn)
         views: dict[int, ReceiptView] = {}
         for chunk in _chunked([rid for rid, _ in keys]):
             views.update((view.id, view) for view in self._views(conn, chunk, links))
@@ -583,8 +583,7 @@ class ReconcileEngine:
         states the receipts were read in that are not a new receipt's (see :class:`_Pending`)."""
         with self.store.connect() as conn, lean_page_cache(conn):  # one snapshot on SQLite
             book = self.load_book(conn)
-            self.combiner.fee_units = self.fee_units(conn)
-            links = advice_links(conn, self.fee_ceiling)
+            links = self.linked_advices(conn)  # the fee units too, for the combiner
             pending = _Pending(self._pending_keys(conn, part, parts))
             refused = self.refused(conn)
         # Each block's decisions are held packed like its rows: as objects (a tuple per receipt, a
