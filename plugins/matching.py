@@ -118,6 +118,15 @@ W_CONFLICT = 1.0
 """An account and a name that point at two customers (outside one group): each says only this much."""
 MAX_ACCOUNT_OWNERS = 8
 """An account learned for more customers than this is a factor's or a provider's: it identifies nobody."""
+W_ACCOUNT_SEEN = 4.5
+"""An account no customer is known to own that other payments of the same run, matched automatically to
+the customer's invoices, were paid from (``OpenItems.accounts_seen``): the customer's as good as certain,
+though no one confirmed it, and a provider paying for several customers may have paid only one of them in
+the run."""
+ACCOUNT_SEEN = (
+    N_("payer account %(account)s paid %(count)s other payment of this run matched to %(customer)s's invoices"),
+    N_("payer account %(account)s paid %(count)s other payments of this run matched to %(customer)s's invoices"),
+)
 
 
 def _accounts(book: OpenItems) -> dict[str, set[str]]:
@@ -147,6 +156,12 @@ class PayerAccountMatcher(EvidenceMatcher):
 
     def evidence(self, receipt: ReceiptView, book: OpenItems, found: Found) -> Iterable[Evidence]:
         owners = _account_owners(receipt, book)
+        seen: dict[str, int] = {}
+        if not owners and book.accounts_seen and receipt.payer_account:
+            seen = book.accounts_seen.get(normalise_account(receipt.payer_account), {})
+            if len({_group(book, c) for c in seen}) > 1:  # two groups' payer: a provider's, identifies nobody
+                seen = {}
+            owners = set(seen)
         if not owners or len(owners) > MAX_ACCOUNT_OWNERS:
             return []
         who = _who(receipt, book)
@@ -156,7 +171,13 @@ class PayerAccountMatcher(EvidenceMatcher):
             conflict = named is not None and _group(book, named) != _group(book, cid) and named not in owners
             out.append(
                 _account_clue(
-                    str(receipt.payer_account), cid, len(owners), who.agent, who.party, named if conflict else None
+                    str(receipt.payer_account),
+                    cid,
+                    len(owners),
+                    who.agent,
+                    who.party,
+                    named if conflict else None,
+                    seen.get(cid, 0),
                 )
             )
         return out
@@ -164,22 +185,33 @@ class PayerAccountMatcher(EvidenceMatcher):
 
 @functools.lru_cache(maxsize=1 << 14)
 def _account_clue(
-    account: str, customer: str, owners: int, agent: str | None, party: str | None, named: str | None
+    account: str,
+    customer: str,
+    owners: int,
+    agent: str | None,
+    party: str | None,
+    named: str | None,
+    seen: int = 0,
 ) -> Evidence:
     """That the payer account is the customer's (one of ``owners``), where ``agent`` pays for ``party`` and
     the payer's name is customer ``named``'s (or None): once per payer account, not once per receipt (the
-    same payers pay again and again, and evidence is immutable, its reason said in English once)."""
+    same payers pay again and again, and evidence is immutable, its reason said in English once). ``seen``:
+    known only from that many other payments of this run (see :data:`W_ACCOUNT_SEEN`)."""
     weight = W_ACCOUNT if owners == 1 else W_ACCOUNT_SHARED
-    reason = (
-        Message(N_("payer account %(account)s is %(customer)s's"), account=account, customer=customer)
-        if owners == 1
-        else Message(
+    if seen:
+        weight = min(weight, W_ACCOUNT_SEEN)
+        reason = Message(ACCOUNT_SEEN[seen > 1], account=account, customer=customer, count=seen)
+        if owners > 1:
+            reason = _then(reason, Message(N_(" (of %(count)s customers)"), count=owners))
+    elif owners == 1:
+        reason = Message(N_("payer account %(account)s is %(customer)s's"), account=account, customer=customer)
+    else:
+        reason = Message(
             N_("payer account %(account)s is %(customer)s's (shared by %(count)s customers)"),
             account=account,
             customer=customer,
             count=owners,
         )
-    )
     if agent:
         weight = min(weight, W_ACCOUNT_AGENT)
         reason = _then(reason, Message(N_(", but %(agent)r pays for %(party)r"), agent=agent, party=str(party)))

@@ -24,7 +24,7 @@ import zlib
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -35,6 +35,7 @@ from hub.errors import MatchError
 from hub.fx import Rates
 from hub.i18n import messages_json
 from hub.log import get_logger
+from hub.names import normalise_account, paid_for_another
 from hub.recon.advice import AdviceView, advice_links
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
@@ -590,24 +591,24 @@ class ReconcileEngine:
         # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
         # at 200,000 receipts, while the book and its indexes were still there.
         packed_decided: list[bytes] = []
-        fees = _RunFees()
+        lessons = _RunFees(), _RunAccounts(book)
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
             with self.store.connect() as conn, lean_page_cache(conn):
                 views = {view.id: view for view in self._views(conn, block, links)}
             rows: list[tuple[Any, ...]] = []
             decided_here: list[Decided] = []
-            for rid in block:
+            for position, rid in enumerate(block, first):
                 view = views.get(rid)
                 if view is None:
                     continue  # gone meanwhile (a statement imported again): nothing to decide
-                decision = self._decide(view, book, refused, fees.note(view, len(packed_decided)))
+                decision = self._decide(view, book, refused, _noted(lessons, view, position))
                 decided_here.append(Decided(rid, decision.status, _wanted(decision)))
                 rows.extend(_allocation_rows(rid, decision))
             packed.append(_pack(rows))
             packed_decided.append(_pack(decided_here))
             del views, rows, decided_here
-        self._second_look(fees, book, refused, links, packed, packed_decided)
+        self._second_look(*lessons, book, refused, links, packed, packed_decided)
         # The book and its indexes (most of a run's memory) are freed on return, before the write.
         return packed_decided, pending.states
 
@@ -709,26 +710,33 @@ class ReconcileEngine:
     def _second_look(
         self,
         fees: _RunFees,
+        accounts: _RunAccounts,
         book: OpenItems,
         refused: dict[int, set[int]],
         links: Mapping[int, AdviceView],
         packed: _Spool,
         packed_decided: list[bytes],
     ) -> None:
-        """Decide again, at the end of a run's pass, the receipts it left to finance that the pass taught
-        something about: a fee size other payments of the same payer were short by (:class:`_RunFees`).
-        Only an automatic decision that writes off such a size replaces the pass's, in its block
-        (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as
-        the pass left it. Anything else stays as the pass decided it: a second look is not a second
-        chance for a reading the fee does not change (a set found by its amount that is the only one
-        now that later receipts took the other's invoices may still be a coincidence)."""
-        again = fees.to_decide_again()
-        if not again:
+        """Decide again, at the end of a run's pass and in booking order, the receipts it left to finance
+        that the pass taught something about: a fee size other payments of the same payer were short by
+        (:class:`_RunFees`), the customer an unknown account paid named invoices of (:class:`_RunAccounts`).
+        Only an automatic decision that owes itself to what was taught replaces the pass's, in its block
+        (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as the
+        pass left it: one that writes off a taught fee size, or one that the taught account made automatic.
+        Anything else stays as the pass decided it: a second look is not a second chance for a reading the
+        lesson does not change (a set found by its amount that is the only one now that later receipts took
+        the other's invoices may still be a coincidence)."""
+        by_fee = fees.to_decide_again()
+        by_account = accounts.to_decide_again(book)
+        if not by_fee and not by_account:
             return
+        blocks: dict[int, list[int]] = defaultdict(list)
+        positions = {**fees.positions(by_fee), **accounts.positions(by_account)}
+        for rid in sorted(positions, key=positions.__getitem__):
+            blocks[positions[rid] // self.block].append(rid)
         offset = len(packed) - len(packed_decided)
         taken = 0
-        for number in sorted({number for number, _ in again.values()}):
-            ids = [rid for rid, (n, _) in again.items() if n == number]
+        for number, ids in sorted(blocks.items()):
             with self.store.connect() as conn, lean_page_cache(conn):
                 views = {view.id: view for view in self._views(conn, ids, links)}
             redone: dict[int, Decision] = {}
@@ -736,22 +744,37 @@ class ReconcileEngine:
                 view = views.get(rid)
                 if view is None:
                     continue
-                with fees.taught(book, rid, again[rid][1]):
+                with ExitStack() as taught:
+                    if rid in by_fee:
+                        taught.enter_context(fees.taught(book, rid, by_fee[rid]))
                     decision = self._decision(view, book, refused)
-                if decision.status == "auto" and fees.writes_off_taught(decision, view, book):
+                    owed = rid in by_fee and fees.writes_off_taught(decision, view, book)
+                    if rid in by_account and decision.status != "auto":
+                        with accounts.taught(book, rid, by_account[rid]):
+                            decision = self._decision(view, book, refused)
+                        owed = accounts.pays_taught(decision, book, by_account[rid])
+                if owed and decision.status == "auto":
                     redone[rid] = decision
                     _take(book, decision)
             if not redone:
                 continue
             taken += len(redone)
             rows = [row for row in _unpack(packed[offset + number]) if row[0] not in redone]
-            decided = [d for d in _unpack(packed_decided[number]) if d.receipt_id not in redone]
             for rid, decision in redone.items():
                 rows.extend(_allocation_rows(rid, decision))
-                decided.append(Decided(rid, decision.status, _wanted(decision)))
+            decided = [
+                Decided(d.receipt_id, redone[d.receipt_id].status, _wanted(redone[d.receipt_id]))
+                if d.receipt_id in redone
+                else d
+                for d in _unpack(packed_decided[number])
+            ]
             packed.replace(offset + number, _pack(rows))
-            packed_decided[number] = _pack(decided)
-        log.info("reconcile.second_look", looked_at_again=len(again), now_automatic=taken)
+            packed_decided[number] = _pack(decided)  # in booking order, as the write takes them
+        log.info(
+            "reconcile.second_look",
+            looked_at_again=len(by_fee.keys() | by_account.keys()),
+            now_automatic=taken,
+        )
 
     def _decide(
         self,
@@ -1039,10 +1062,10 @@ class _RunFees:
         self.pointed: dict[tuple[str, str, Decimal], set[int]] = defaultdict(set)
         """(customer, currency, size): the receipts whose best reading writes it off."""
         self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
-        """Receipts not decided automatically: their block in the pass, the customers proposed."""
+        """Receipts not decided automatically: their position in the pass, the customers proposed."""
         self._by_customer: dict[str, list[tuple[str, Decimal, set[int]]]] | None = None
 
-    def note(self, receipt: ReceiptView, block: int) -> _Note:
+    def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
             fee = _fee_of(decision, receipt, book)
             if fee is not None:
@@ -1050,22 +1073,26 @@ class _RunFees:
             if decision.status != "auto":
                 customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
                 if customers:
-                    self.waiting[receipt.id] = (block, customers)
+                    self.waiting[receipt.id] = (position, customers)
 
         return noted
 
-    def to_decide_again(self) -> dict[int, tuple[int, frozenset[str]]]:
+    def to_decide_again(self) -> dict[int, frozenset[str]]:
         """The waiting receipts some of whose customers other receipts pointed to a fee for: each with
-        its block and those customers."""
+        those customers."""
         pointers: dict[str, set[int]] = defaultdict(set)
         for (customer, _, _), rids in self.pointed.items():
             pointers[customer] |= rids
-        out: dict[int, tuple[int, frozenset[str]]] = {}
-        for rid, (block, customers) in self.waiting.items():
+        out: dict[int, frozenset[str]] = {}
+        for rid, (_, customers) in self.waiting.items():
             taught = frozenset(c for c in customers if pointers.get(c, set()) - {rid})
             if taught:
-                out[rid] = (block, taught)
+                out[rid] = taught
         return out
+
+    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
+        """Where in the pass each of ``receipts`` (waiting ones) was decided."""
+        return {rid: self.waiting[rid][0] for rid in receipts}
 
     def writes_off_taught(self, decision: Decision, receipt: ReceiptView, book: OpenItems) -> bool:
         """Whether ``decision``'s best reading writes off a size other receipts than ``receipt`` pointed to."""
@@ -1091,6 +1118,92 @@ class _RunFees:
             yield
         finally:
             book.customers.update(before)
+
+
+class _RunAccounts:
+    """What a run's pass learns of the accounts payers pay from, for its second look.
+
+    A receipt matched automatically to invoices of one customer from an account no customer is known to
+    own *points* the account to that customer, as confirming the match would teach it
+    (:meth:`hub.recon.MatchDesk.confirm`): unless the payer says it pays for someone else (a factor, a
+    provider, a parent: :func:`hub.names.paid_for_another`). An account the run's payments pointed to
+    customers of one group only is theirs; pointed to customers of two groups, it is an intermediary's,
+    evidence for none. Receipts left to finance that were paid from such an account are decided again
+    knowing it (``OpenItems.accounts_seen``).
+    """
+
+    def __init__(self, book: OpenItems) -> None:
+        self._known = {normalise_account(a) for c in book.customers.values() for a in c.ibans if a}
+        self.pointed: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        """Account: the customers whose named invoices payments from it paid, with those payments."""
+        self.waiting: dict[int, tuple[int, str]] = {}
+        """Receipts from an unknown account not decided automatically: their position in the pass, the account."""
+
+    def note(self, receipt: ReceiptView, position: int) -> _Note | None:
+        account = normalise_account(receipt.payer_account) if receipt.payer_account else ""
+        if not account or account in self._known:
+            return None
+
+        def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+            if decision.status != "auto":
+                self.waiting[receipt.id] = (position, account)
+                return
+            customers = {book.invoices[ln.invoice_id].customer_id for ln in decision.proposals[0].lines}
+            texts = [t for t in (receipt.remittance, *receipt.additional) if t]
+            if len(customers) == 1 and not paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts):
+                self.pointed[account][customers.pop()].add(receipt.id)
+
+        return noted
+
+    def to_decide_again(self, book: OpenItems) -> dict[int, str]:
+        """The waiting receipts whose account other receipts pointed to customers of one group: each with
+        its account."""
+        out: dict[int, str] = {}
+        for rid, (_, account) in self.waiting.items():
+            pointers = self.pointed.get(account)
+            if pointers and len({_group_of(book, c) for c in pointers}) == 1:
+                out[rid] = account
+        return out
+
+    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
+        """Where in the pass each of ``receipts`` (waiting ones) was decided."""
+        return {rid: self.waiting[rid][0] for rid in receipts}
+
+    def pays_taught(self, decision: Decision, book: OpenItems, account: str) -> bool:
+        """Whether ``decision`` is automatic and pays invoices of the customers ``account`` was pointed to only."""
+        pointers = self.pointed.get(account, {})
+        return decision.status == "auto" and all(
+            book.invoices[ln.invoice_id].customer_id in pointers for ln in decision.proposals[0].lines
+        )
+
+    @contextmanager
+    def taught(self, book: OpenItems, receipt_id: int, account: str) -> Iterator[None]:
+        """``book`` knowing whose invoices other payments than ``receipt_id`` from ``account`` paid."""
+        before = book.accounts_seen
+        book.accounts_seen = {
+            account: {c: len(rids - {receipt_id}) for c, rids in self.pointed[account].items() if rids - {receipt_id}}
+        }
+        try:
+            yield
+        finally:
+            book.accounts_seen = before
+
+
+def _group_of(book: OpenItems, customer_id: str) -> str:
+    """A customer's group: its parent's id, or its own."""
+    view = book.customers.get(customer_id)
+    return view.parent_id or customer_id if view is not None else customer_id
+
+
+def _noted(lessons: Iterable[_RunFees | _RunAccounts], receipt: ReceiptView, position: int) -> _Note:
+    """One note telling each of ``lessons`` of the receipt at ``position`` in the pass."""
+    notes = [n for lesson in lessons if (n := lesson.note(receipt, position)) is not None]
+
+    def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+        for note in notes:
+            note(decision, proposals, book)
+
+    return noted
 
 
 def _fee_of(decision: Decision, receipt: ReceiptView, book: OpenItems) -> tuple[str, str, Decimal] | None:

@@ -166,6 +166,11 @@ class OpenItems:
         self.customers: dict[str, CustomerView] = {c.id: c for c in customers}
         self._allocated: dict[int, Decimal] = dict(allocated)
         self._indexes: dict[str, Any] = {}
+        self.accounts_seen: dict[str, dict[str, int]] = {}
+        """Payer accounts (normalised, :func:`hub.names.normalise_account`) no customer is known to own that
+        other payments of the same run were paid from, where they named invoices of these customers and were
+        matched automatically: customer -> how many such payments (set by ``ReconcileEngine``'s second look
+        for the receipt it decides again; empty otherwise)."""
         self.by_customer: dict[str, list[int]] = defaultdict(list)
         for inv in self.invoices.values():
             self.by_customer[inv.customer_id].append(inv.id)
