@@ -571,7 +571,7 @@ class ReconcileEngine:
             del packed_decided
             with self.store.begin() as conn:
                 lock_allocations(conn)
-                self._commit(conn, decided, seen, (_unpack(blob) for blob in packed), stats, now)
+                self._commit(conn, decided, seen, packed, stats, now)
         stats.seconds = time.perf_counter() - started
         log.info("reconcile.done", **stats.as_dict())
         if self.hook is not None:
@@ -605,7 +605,7 @@ class ReconcileEngine:
                 decision = self._decide(view, book, refused, _noted(lessons, view, position))
                 decided_here.append(Decided(rid, decision.status, _wanted(decision)))
                 rows.extend(_allocation_rows(rid, decision))
-            packed.append(_pack(rows))
+            packed.append(rows)
             packed_decided.append(_pack(decided_here))
             del views, rows, decided_here
         self._second_look(*lessons, book, refused, links, packed, packed_decided)
@@ -645,7 +645,7 @@ class ReconcileEngine:
             stage = schema.reconcile_stage
             with self.store.begin() as conn:
                 conn.execute(stage.delete().where(stage.c.run_id == run_id, stage.c.part == part))
-                for number, (rows_blob, decided_blob) in enumerate(zip(packed, decided_blobs, strict=True)):
+                for number, (rows, decided_blob) in enumerate(zip(packed, decided_blobs, strict=True)):
                     decided = _unpack(decided_blob)
                     self._count(decided, {d.receipt_id for d in decided}, stats)
                     conn.execute(
@@ -655,7 +655,7 @@ class ReconcileEngine:
                             parts=parts,
                             block=number,
                             decided=_to_stage([(*d, *seen.get(d.receipt_id, _Pending.NEW)) for d in decided]),
-                            rows=_to_stage(_unpack(rows_blob)),
+                            rows=_to_stage(rows),
                             created_at=now,
                         )
                     )
@@ -759,16 +759,15 @@ class ReconcileEngine:
             if not redone:
                 continue
             taken += len(redone)
-            rows = [row for row in _unpack(packed[offset + number]) if row[0] not in redone]
-            for rid, decision in redone.items():
-                rows.extend(_allocation_rows(rid, decision))
+            packed.amend(
+                offset + number, {rid: list(_allocation_rows(rid, decision)) for rid, decision in redone.items()}
+            )
             decided = [
                 Decided(d.receipt_id, redone[d.receipt_id].status, _wanted(redone[d.receipt_id]))
                 if d.receipt_id in redone
                 else d
                 for d in _unpack(packed_decided[number])
             ]
-            packed.replace(offset + number, _pack(rows))
             packed_decided[number] = _pack(decided)  # in booking order, as the write takes them
         log.info(
             "reconcile.second_look",
@@ -1309,10 +1308,14 @@ def _pack(rows: Sequence[Any]) -> bytes:
 
 
 class _Spool:
-    """Packed blocks kept in a private temporary file until the write, read back in the order written:
-    a run's allocation rows, 32 MB packed at 200,000 receipts, were held in memory at the run's peak
-    (the book and its indexes still there). Nothing else reads the file; it is gone when closed or
-    when the process ends, as the blocks in memory were."""
+    """Blocks of allocation rows kept packed in a private temporary file until the write, read back in the
+    order written: a run's allocation rows, 32 MB packed at 200,000 receipts, were held in memory at the
+    run's peak (the book and its indexes still there). Nothing else reads the file; it is gone when closed
+    or when the process ends, as the blocks in memory were.
+
+    A block's rows of a few receipts decided again (the run's second look) are kept apart in memory and
+    take their place as the block is read back: unpacking and packing again every block such a receipt
+    was in cost as much as packing the run's rows once."""
 
     def __init__(self) -> None:
         try:
@@ -1322,17 +1325,10 @@ class _Spool:
         self._starts = array("q")
         self._sizes = array("q")
         self._end = 0
+        self._amended: dict[int, dict[int, list[tuple[Any, ...]]]] = {}
 
-    def append(self, blob: bytes) -> None:
-        self._starts.append(self._write(blob))
-        self._sizes.append(len(blob))
-
-    def replace(self, index: int, blob: bytes) -> None:
-        """Block ``index`` is now ``blob`` (written at the end; the old one is left unread)."""
-        self._starts[index] = self._write(blob)
-        self._sizes[index] = len(blob)
-
-    def _write(self, blob: bytes) -> int:
+    def append(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        blob = _pack(rows)
         start = self._end
         try:
             self._file.seek(start)
@@ -1340,19 +1336,28 @@ class _Spool:
         except OSError as exc:
             raise _no_room(exc) from exc
         self._end += len(blob)
-        return start
+        self._starts.append(start)
+        self._sizes.append(len(blob))
+
+    def amend(self, index: int, receipts: Mapping[int, list[tuple[Any, ...]]]) -> None:
+        """Block ``index``'s rows of each of ``receipts`` are now the ones given."""
+        self._amended.setdefault(index, {}).update(receipts)
 
     def __len__(self) -> int:
         return len(self._sizes)
 
-    def __getitem__(self, index: int) -> bytes:
+    def __iter__(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Each block's rows, amended."""
         self._file.flush()
-        self._file.seek(self._starts[index])
-        return self._file.read(self._sizes[index])
-
-    def __iter__(self) -> Iterator[bytes]:
         for index in range(len(self)):
-            yield self[index]
+            self._file.seek(self._starts[index])
+            rows: list[tuple[Any, ...]] = _unpack(self._file.read(self._sizes[index]))
+            amended = self._amended.get(index)
+            if amended:
+                rows = [row for row in rows if row[0] not in amended]
+                for more in amended.values():
+                    rows.extend(more)
+            yield rows
 
     def __enter__(self) -> _Spool:
         return self
