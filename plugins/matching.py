@@ -1317,14 +1317,19 @@ class ReferenceMatcher(EvidenceMatcher):
         # exactly the amount whose number is the one written with one slip (a digit wrong, two swapped).
         named_by_payer = {str(e.target) for e in _who(receipt, book).evidence} if payers else set()
 
-        @functools.cache  # looked up once per receipt, and only where a sibling's invoice is named
+        slipped: list[str] | None = None
+
         def slips() -> list[str]:
-            having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
-            return [
-                refs.invoice_digits[i]
-                for i in having.ids(receipt.currency, receipt.amount)
-                if book.invoices[i].customer_id in payers and book.remaining(i) == receipt.amount
-            ]
+            """Looked up once per receipt, and only where a sibling's invoice is named."""
+            nonlocal slipped
+            if slipped is None:
+                having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
+                slipped = [
+                    refs.invoice_digits[i]
+                    for i in having.ids(receipt.currency, receipt.amount)
+                    if book.invoices[i].customer_id in payers and book.remaining(i) == receipt.amount
+                ]
+            return slipped
 
         strangers: set[int] = set()
 
@@ -1393,20 +1398,16 @@ class ReferenceMatcher(EvidenceMatcher):
         for text in texts:
             tokens.extend(candidates(text))
         tokens = list(dict.fromkeys(tokens))  # each distinct token once, in order
+        # Each token looked up as a whole invoice number once (the readings below ask again).
+        whole_numbers = {key: ids for key in tokens if (ids := refs.numbers.of(key))}
         # Strongest reading first: whole invoice numbers, then digits only (unless they are the digits
         # of a number already found whole), then PO numbers.
-        for key in tokens:
-            if key in refs.numbers:
-                hit(
-                    refs.numbers.of(key),
-                    W_REF,
-                    N_("invoice number %(number)s written in the payment as %(written)r"),
-                    {"written": key},
-                )
+        for key, ids in whole_numbers.items():
+            hit(ids, W_REF, N_("invoice number %(number)s written in the payment as %(written)r"), {"written": key})
         # Payers often type the invoice's structured reference (RF, KID, OCR, FIK) into the free text
         # instead of the structured field: its check digit makes it as good as a number written whole.
         for key in tokens:
-            if len(key) >= MIN_STRUCTURED_IN_TEXT and key in refs.structured and key not in refs.numbers:
+            if len(key) >= MIN_STRUCTURED_IN_TEXT and key in refs.structured and key not in whole_numbers:
                 checked = refs.is_creditor_reference(key)
                 hit(
                     refs.structured.of(key),
@@ -1420,31 +1421,31 @@ class ReferenceMatcher(EvidenceMatcher):
             self._unpadded(texts, refs, hit)
         whole = {refs.invoice_digits[i] for i in seen}
         for key in tokens:
-            if key in refs.digits and key not in whole and key not in refs.numbers:
+            if key not in whole and key not in whole_numbers and (ids := refs.digits.of(key)):
                 hit(
-                    refs.digits.of(key),
+                    ids,
                     W_REF_DIGITS,
                     N_("the digits of %(number)s written in the payment (%(written)s)"),
                     {"written": key},
                 )
         for key in tokens:
-            if key in refs.po and key not in refs.numbers:
-                hit(refs.po.of(key), W_PO, N_("PO number %(po)s of %(number)s written in the payment"), {"po": key})
-        # Mangled numbers are searched only among the open invoices of customers already identified:
-        # checked against a few dozen invoices instead of all, a transposition cannot land on a
-        # stranger's invoice. Those customers: the ones the payer was identified as, and the one most
-        # of the named invoices belong to (not every stranger a stray number happened to hit).
-        customers = {cid for cid, _ in found.top_customers(2.0, limit=3)}
-        named_by: dict[str, int] = defaultdict(int)
-        for ev in out:
-            if ev.kind == "customer":
-                named_by[str(ev.target)] += 1
-        if named_by:
-            most = max(named_by.values())
-            customers.update(cid for cid, n in named_by.items() if n == most)
+            if key not in whole_numbers and (ids := refs.po.of(key)):
+                hit(ids, W_PO, N_("PO number %(po)s of %(number)s written in the payment"), {"po": key})
         # Mangled and partly written numbers are only worth looking for when what was found whole does
         # not pay the amount, or is a stranger's.
         if not self._pays(receipt, book, seen - strangers):
+            # They are searched only among the open invoices of customers already identified: checked
+            # against a few dozen invoices instead of all, a transposition cannot land on a stranger's
+            # invoice. Those customers: the ones the payer was identified as, and the one most of the
+            # named invoices belong to (not every stranger a stray number happened to hit).
+            customers = {cid for cid, _ in found.top_customers(2.0, limit=3)}
+            named_by: dict[str, int] = defaultdict(int)
+            for ev in out:
+                if ev.kind == "customer":
+                    named_by[str(ev.target)] += 1
+            if named_by:
+                most = max(named_by.values())
+                customers.update(cid for cid, n in named_by.items() if n == most)
             if customers:
                 # A stranger's number that has exactly the amount may be the payer's own, mistyped: its
                 # digits are read again among the payer's invoices.
