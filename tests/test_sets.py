@@ -588,3 +588,49 @@ def test_one_of_the_named_invoices_less_a_discount_at_another_rate_than_stated_i
     items = book([inv(1, "2026/1817", "C-ACME", "915.60"), inv(2, "2026/1", "C-OTHER", "4410.00")], [acme(), OTHER])
     decision, _ = run(rcpt("888.13", account=ACME_IBAN, text="2026/1B17 abzgl. 2% Skonto"), items, fee=D("100"))
     assert decision.status != "auto"  # 3% of 915.60 is 27.47: not the rate the payer states
+
+
+# -- a list the bank cut goes on in number order ---------------------------------------------------------
+
+
+def _cut_list(invoices: list, named: int) -> str:
+    """The first ``named`` numbers listed as a payment run writes them, cut where banks cut (140 characters)."""
+    text = ", ".join(i.number for i in invoices[:named]) + ", " + ", ".join(i.number for i in invoices[named:])
+    return text[:140]
+
+
+def test_a_list_the_bank_cut_goes_on_with_the_customers_next_open_invoices_in_number_order() -> None:
+    # Fifty open invoices: the rest (three invoices) is beyond proof among them as a set, but the payer's list
+    # is sorted by number, and the next three open invoices after the last one shown make it up to the cent.
+    invoices = _run_of(50)
+    items = book(invoices, [acme()])
+    paid = invoices[10:23]
+    text = _cut_list(paid, 10)
+    assert len(text) == 140 and paid[9].number in text and paid[10].number not in text
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
+    said = text_of(decision.proposals[0])
+    assert f"the next 3 open invoices of the customer after {paid[9].number}" in said
+    assert "the list the bank cut at 140 characters goes on in number order" in said
+
+
+def test_a_list_the_bank_cut_goes_on_only_with_the_invoices_after_the_last_one_shown() -> None:
+    # The rest is made of three invoices numbered before the list: no reading of a list that goes on.
+    invoices = _run_of(50)
+    items = book(invoices, [acme()])
+    paid = invoices[10:20] + invoices[2:5]
+    decision, proposals = run(
+        rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=_cut_list(paid, 10)), items
+    )
+    assert decision.status != "auto"
+    assert not any("goes on in number order" in text_of(p) for p in proposals)
+
+
+def test_a_list_the_bank_did_not_cut_does_not_go_on() -> None:
+    invoices = _run_of(50)
+    items = book(invoices, [acme()])
+    paid = invoices[10:13]
+    text = ", ".join(i.number for i in paid[:2])
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), items)
+    assert not any("goes on in number order" in text_of(p) for p in proposals)

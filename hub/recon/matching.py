@@ -37,7 +37,16 @@ from typing import Any, Literal
 
 from hub.i18n import N_, Amount, Join, Message, message_key
 from hub.names import letters_and_digits
-from hub.recon.types import ADVICE_MATCHER, CustomerView, Matcher, MatchProposal, OpenItems, ProposalLine, ReceiptView
+from hub.recon.types import (
+    ADVICE_MATCHER,
+    TEXT_LIMIT,
+    CustomerView,
+    Matcher,
+    MatchProposal,
+    OpenItems,
+    ProposalLine,
+    ReceiptView,
+)
 
 ZERO = Decimal(0)
 
@@ -1116,6 +1125,11 @@ class Combiner:
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
                     out.append(proposal)
+                if receipt.cut_short():
+                    run = self._list_goes_on(receipt, book, found, owner, named, pool, need, full, numbers)
+                    # The same set found by its amount alone, not proven the only one, is this reading, surer.
+                    if run is not None and not any(p.automatic and _same_lines(p, run) for p in out):
+                        out = [p for p in out if not _same_lines(p, run)] + [run]
             if not out:
                 rest = amount - total
                 within = paying is not None and rest <= total * OVERPAID_MAX_SHARE
@@ -1669,6 +1683,71 @@ class Combiner:
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
             out.append(proposal)
         return out
+
+    def _list_goes_on(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        owner: str,
+        named: list[int],
+        pool: list[tuple[int, int]],
+        need: int,
+        full: list[ProposalLine],
+        numbers: Message | str,
+    ) -> MatchProposal | None:
+        """A list of invoices the bank cut (the payment's text as long as banks cut it) that goes on in number
+        order: the customer's open invoices numbered after the last one named, in the same numbering, the
+        first of them making up the rest to the cent. A payer's payment run lists what it pays sorted by
+        number, and the bank keeps the first 140 characters. Weighed by how likely one of those runs (one
+        per length) adds up to the rest by chance: a handful of candidates, where the set search counts
+        millions of sets in a large customer's pool.
+
+        Written here, not with a library: the candidates are the prefixes of one ordered list."""
+        invoices = book.invoices
+        mine = [i for i in named if invoices[i].customer_id == owner]
+        if not mine:
+            return None
+        last = max(mine, key=lambda i: _number_order(invoices[i].number))
+        series, after = _series(invoices[last].number), _number_order(invoices[last].number)
+        cents = dict(pool)
+        run = sorted(
+            (
+                i
+                for i in cents
+                if cents[i] > 0 and _series(invoices[i].number) == series and _number_order(invoices[i].number) > after
+            ),
+            key=lambda i: _number_order(invoices[i].number),
+        )[: self.max_subset_size]
+        prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
+        if need not in prefix:
+            return None
+        length = prefix.index(need) + 1
+        amounts = [cents[i] for i in run]
+        n = len(amounts)
+        chance = sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(1, n + 1))
+        weight = W_SUBSET - 1.0
+        lines = full + [ProposalLine(i, book.remaining(i)) for i in run[:length]]
+        proposal = self._score(
+            receipt,
+            book,
+            found,
+            lines,
+            max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS),
+            Message(
+                LIST_GOES_ON[length > 1],
+                invoices=numbers,
+                count=length,
+                last=invoices[last].number,
+                others=", ".join(invoices[i].number for i in run[:length]),
+                amount=_money(receipt.amount),
+                limit=TEXT_LIMIT,
+                chance=_about(chance),
+            ),
+            "reference+subset",
+        )
+        proposal.automatic = chance_weight(chance) >= self.auto_logit
+        return proposal
 
     def _runs(
         self,
@@ -2295,6 +2374,43 @@ def charged(short: Decimal, sent: Decimal, received: Decimal) -> bool:
 ROUNDING_STEPS = (Decimal(1000), Decimal(500), Decimal(100), Decimal(50), Decimal(10))
 """Round figures a payer pays instead of an odd total (2,300.00 for 2,287.51), the largest first. Not
 whole units: one payment in a hundred is a whole amount by chance, one in a thousand a multiple of ten."""
+
+
+LIST_GOES_ON = (
+    N_(
+        "%(invoices)s named, and the next open invoice of the customer after %(last)s (%(others)s) makes up the "
+        "rest of %(amount)s: the list the bank cut at %(limit)s characters goes on in number order; %(chance)s "
+        "such runs could make up the rest by chance"
+    ),
+    N_(
+        "%(invoices)s named, and the next %(count)s open invoices of the customer after %(last)s (%(others)s) make "
+        "up the rest of %(amount)s: the list the bank cut at %(limit)s characters goes on in number order; "
+        "%(chance)s such runs could make up the rest by chance"
+    ),
+)
+"""The reason of a list cut by the bank that goes on with the customer's next open invoices (one, several)."""
+
+_NUMBER_PARTS = re.compile(r"\d+|\D+")
+
+
+def _number_order(number: str) -> tuple[tuple[int, int | str], ...]:
+    """An invoice number's place in its numbering: its digit runs compared as numbers ("2026/99" before
+    "2026/100"), the rest as text."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NUMBER_PARTS.findall(number))
+
+
+def _series(number: str) -> str:
+    """An invoice number's numbering: its shape with each digit run as ``#`` ("RE-2026-0000231" is
+    ``RE-#-#``)."""
+    return _DIGIT_RUNS.sub("#", number)
+
+
+_DIGIT_RUNS = re.compile(r"\d+")
+
+
+def _same_lines(a: MatchProposal, b: MatchProposal) -> bool:
+    """Whether two proposals allocate the same invoices (whatever their reasons)."""
+    return {ln.invoice_id for ln in a.lines} == {ln.invoice_id for ln in b.lines}
 
 
 def _rounded_up(amount: Decimal, total: Decimal) -> Decimal | None:
