@@ -1145,9 +1145,12 @@ PAID_SET = [("A-1", "3456.01"), ("A-2", "2345.01"), ("A-3", "1234.01"), ("A-4", 
 
 
 def pool_with_set(others: int) -> OpenItems:
+    """The set and ``others`` open invoices due before it: the set is found by its amount alone, not as the
+    customer's oldest invoices (a payment run paying the oldest first is another reading, tests/test_sets.py)."""
     invoices = [inv(k + 1, number, "C-ACME", amount) for k, (number, amount) in enumerate(PAID_SET)]
     for k in range(others):
-        invoices.append(inv(100 + k, f"A-{100 + k}", "C-ACME", f"{200 + (k * 397) % 4800}.50"))
+        older = inv(100 + k, f"A-{100 + k}", "C-ACME", f"{200 + (k * 397) % 4800}.50")
+        invoices.append(older._replace(due_date=date(2026, 2, 28)))
     return book(invoices, [acme()])
 
 
@@ -1185,8 +1188,12 @@ def test_listed_pair_topped_up_by_two_unlisted_invoices_of_a_large_pool_is_a_sug
         inv(3, "INV-2026-000200", "C-ACME", "1645.67"),
         inv(4, "INV-2026-000201", "C-ACME", "1734.44"),
     ]
+    # The others are due before them: the rest is found by its amount alone, not as the oldest invoices.
     invoices += [
-        inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}") for k in range(116)
+        inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}")._replace(
+            due_date=date(2026, 2, 28)
+        )
+        for k in range(116)
     ]
     items = book(invoices, [acme()])
     # 3000.00 named; the rest, 3380.11, is made up by 1645.67 + 1734.44

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import abc
 import bisect
+import datetime as dt
 import functools
 import itertools
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -1125,11 +1126,12 @@ class Combiner:
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
                     out.append(proposal)
+                runs = [self._oldest_first(receipt, book, found, dict(pool), need, (full, numbers))]
                 if receipt.cut_short():
-                    run = self._list_goes_on(receipt, book, found, owner, named, pool, need, full, numbers)
-                    # The same set found by its amount alone, not proven the only one, is this reading, surer.
-                    if run is not None and not any(p.automatic and _same_lines(p, run) for p in out):
-                        out = [p for p in out if not _same_lines(p, run)] + [run]
+                    runs.append(self._list_goes_on(receipt, book, found, owner, named, pool, need, full, numbers))
+                for run in runs:
+                    if run is not None:
+                        out = _preferred(out, run)
             if not out:
                 rest = amount - total
                 within = paying is not None and rest <= total * OVERPAID_MAX_SHARE
@@ -1625,6 +1627,11 @@ class Combiner:
         # Runs of a length the set search covered were found as sets (if they add up): the rest are runs'.
         covered = _searched_sizes(len(pool), self.max_subset_size, 2) if complete else range(0)
         out.extend(self._runs(receipt, book, found, rem, bool(found_sets), covered))
+        # A run of the oldest that another run of the customer's, as old or not, adds up to alike is no
+        # proof of which the payer paid: the runs' readings stay.
+        oldest = self._oldest_first(receipt, book, found, dict(items), target, None)
+        if oldest is not None and any(p.method == "amount+run" and not _same_lines(p, oldest) for p in out):
+            oldest = None
         weight = W_SUBSET
         note: Message | str = ""
         if not found_sets and self.fee_tolerance > 0:
@@ -1638,7 +1645,7 @@ class Combiner:
             )
             weight, note = W_SUBSET - 1.5, LESS_A_BANK_FEE
         if not found_sets:
-            return out
+            return out if oldest is None else _preferred(out, oldest)
         unique = len(found_sets) == 1 and complete
         for sol, deduct in found_sets:
             lines = [ProposalLine(i, book.remaining(i)) for i in sol]
@@ -1682,7 +1689,7 @@ class Combiner:
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
             out.append(proposal)
-        return out
+        return out if oldest is None else _preferred(out, oldest)
 
     def _list_goes_on(
         self,
@@ -1709,25 +1716,23 @@ class Combiner:
         if not mine:
             return None
         last = max(mine, key=lambda i: _number_order(invoices[i].number))
-        series, after = _series(invoices[last].number), _number_order(invoices[last].number)
+        series, place = _series(invoices[last].number), _number_order(invoices[last].number)
         cents = dict(pool)
-        run = sorted(
+        after = sorted(
             (
                 i
                 for i in cents
-                if cents[i] > 0 and _series(invoices[i].number) == series and _number_order(invoices[i].number) > after
+                if cents[i] > 0 and _series(invoices[i].number) == series and _number_order(invoices[i].number) > place
             ),
             key=lambda i: _number_order(invoices[i].number),
-        )[: self.max_subset_size]
-        prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
-        if need not in prefix:
+        )
+        first = self._first_adding_up(after, cents, need, 1)
+        if first is None:
             return None
-        length = prefix.index(need) + 1
-        amounts = [cents[i] for i in run]
-        n = len(amounts)
-        chance = sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(1, n + 1))
+        run, chance = first
+        length = len(run)
         weight = W_SUBSET - 1.0
-        lines = full + [ProposalLine(i, book.remaining(i)) for i in run[:length]]
+        lines = full + [ProposalLine(i, book.remaining(i)) for i in run]
         proposal = self._score(
             receipt,
             book,
@@ -1739,7 +1744,7 @@ class Combiner:
                 invoices=numbers,
                 count=length,
                 last=invoices[last].number,
-                others=", ".join(invoices[i].number for i in run[:length]),
+                others=", ".join(invoices[i].number for i in run),
                 amount=_money(receipt.amount),
                 limit=TEXT_LIMIT,
                 chance=_about(chance),
@@ -1747,6 +1752,74 @@ class Combiner:
             "reference+subset",
         )
         proposal.automatic = chance_weight(chance) >= self.auto_logit
+        return proposal
+
+    def _first_adding_up(
+        self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int
+    ) -> tuple[list[int], float] | None:
+        """The first of ``ordered`` (at least ``smallest``, at most ``max_subset_size``) adding up to ``need``
+        cents, and about how many of its prefixes would add up to it by chance (one candidate per length,
+        each as likely as one of the sets of its size :func:`chance_sets` counts). Written here: the
+        candidates are the prefixes of one ordered list."""
+        run = ordered[: self.max_subset_size]
+        prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
+        if need not in prefix or prefix.index(need) + 1 < smallest:
+            return None
+        amounts = [cents[i] for i in run]
+        n = len(amounts)
+        chance = sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(smallest, n + 1))
+        return run[: prefix.index(need) + 1], chance
+
+    def _oldest_first(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        cents: Mapping[int, int],
+        need: int,
+        named: tuple[list[ProposalLine], Message | str] | None,
+    ) -> MatchProposal | None:
+        """A payment run that pays what is due, oldest first: the customer's oldest open invoices of
+        ``cents`` (by due date, then number) that add up to ``need`` to the cent, beside the lines and
+        numbers of the invoices the payment ``named`` (None: it names none). Weighed by how likely one of
+        the runs from the oldest (one per length) adds up by chance: a handful of candidates, where a set
+        search in a large customer's pool counts millions of sets and no search proves a large set."""
+        invoices = book.invoices
+        ordered = sorted(
+            (i for i in cents if cents[i] > 0),
+            key=lambda i: (invoices[i].due_date or dt.date.max, _number_order(invoices[i].number)),
+        )
+        first = self._first_adding_up(ordered, cents, need, 2 if named is None else 1)
+        if first is None:
+            return None
+        run, chance = first
+        # An invoice of the run with a twin of the same amount outside it: the payer may have paid the twin
+        # (one disputed, one paid twice): which of the two is no more proven than for two equal invoices.
+        taken = set(run)
+        twins = {cents[i] for i in run} & {cents[i] for i in ordered if i not in taken}
+        numbers = ", ".join(invoices[i].number for i in run)
+        lines = [ProposalLine(i, book.remaining(i)) for i in run]
+        if named is None:
+            top = W_SINGLE if chance <= FIT_CHANCE_AUTO else W_SUBSET
+            weight = max(min(top, chance_weight(chance)), W_SUBSET + W_AMBIGUOUS)
+            why = Message(
+                OLDEST_FIRST, invoices=numbers, count=len(run), amount=_money(receipt.amount), chance=_about(chance)
+            )
+            method = "amount+run"
+        else:
+            weight = max(min(W_SUBSET - 1.0, chance_weight(chance)), W_SUBSET - 1.0 + W_AMBIGUOUS)
+            lines = named[0] + lines
+            why = Message(
+                OLDEST_BESIDES[len(run) > 1],
+                invoices=named[1],
+                count=len(run),
+                others=numbers,
+                amount=_money(receipt.amount),
+                chance=_about(chance),
+            )
+            method = "reference+subset"
+        proposal = self._score(receipt, book, found, lines, weight, why, method)
+        proposal.automatic = chance_weight(chance) >= self.auto_logit and not twins
         return proposal
 
     def _runs(
@@ -1763,7 +1836,8 @@ class Combiner:
         those still open, of any length up to ``max_subset_size``, where the set search reaches only a few
         invoices in a large pool. A run found is weighed by how many runs could add up to the amount by
         chance (a few dozen runs per length, where sets are millions); always a suggestion, as the search
-        proves it the only run, not the only set. ``sets``: whether the set search found a set adding up
+        proves it the only run, not the only set (a run from the oldest is :meth:`_oldest_first`'s reading,
+        one candidate per length, which may be automatic). ``sets``: whether the set search found a set adding up
         (then a run is one of two readings); ``covered``: the lengths it searched completely, whose runs it
         found as sets if they add up.
 
@@ -2376,6 +2450,24 @@ ROUNDING_STEPS = (Decimal(1000), Decimal(500), Decimal(100), Decimal(50), Decima
 whole units: one payment in a hundred is a whole amount by chance, one in a thousand a multiple of ten."""
 
 
+OLDEST_FIRST = N_(
+    "%(invoices)s: the customer's %(count)s oldest open invoices add up to %(amount)s, as a payment run pays "
+    "what is due, oldest first; %(chance)s such runs could add up to this by chance"
+)
+"""The reason of a payment naming nothing that the customer's oldest open invoices make up to the cent."""
+OLDEST_BESIDES = (
+    N_(
+        "%(invoices)s named, and the customer's oldest open invoice besides (%(others)s) makes up the rest of "
+        "%(amount)s, as a payment run pays what is due, oldest first; %(chance)s such runs could make up the "
+        "rest by chance"
+    ),
+    N_(
+        "%(invoices)s named, and the customer's %(count)s oldest open invoices besides (%(others)s) make up the "
+        "rest of %(amount)s, as a payment run pays what is due, oldest first; %(chance)s such runs could make up "
+        "the rest by chance"
+    ),
+)
+"""The reason of a payment naming some invoices whose rest the customer's oldest open invoices make up."""
 LIST_GOES_ON = (
     N_(
         "%(invoices)s named, and the next open invoice of the customer after %(last)s (%(others)s) makes up the "
@@ -2411,6 +2503,15 @@ _DIGIT_RUNS = re.compile(r"\d+")
 def _same_lines(a: MatchProposal, b: MatchProposal) -> bool:
     """Whether two proposals allocate the same invoices (whatever their reasons)."""
     return {ln.invoice_id for ln in a.lines} == {ln.invoice_id for ln in b.lines}
+
+
+def _preferred(out: list[MatchProposal], run: MatchProposal) -> list[MatchProposal]:
+    """``out`` with the reading of a run that makes it up in order (:meth:`Combiner._oldest_first`,
+    :meth:`Combiner._list_goes_on`), where it is automatic: in place of the same set found by its amount
+    alone and not proven the only one, not beside one that was (the set search's reason stays)."""
+    if not run.automatic or any(p.automatic and _same_lines(p, run) for p in out):
+        return out
+    return [p for p in out if not _same_lines(p, run)] + [run]
 
 
 def _rounded_up(amount: Decimal, total: Decimal) -> Decimal | None:
