@@ -138,11 +138,6 @@ def _accounts(book: OpenItems) -> dict[str, set[str]]:
     return out
 
 
-def _group(book: OpenItems, customer_id: str) -> str:
-    c = book.customers.get(customer_id)
-    return c.parent_id if c is not None and c.parent_id else customer_id
-
-
 def _account_owners(receipt: ReceiptView, book: OpenItems) -> set[str]:
     if not receipt.payer_account:
         return set()
@@ -159,7 +154,7 @@ class PayerAccountMatcher(EvidenceMatcher):
         seen: dict[str, int] = {}
         if not owners and book.accounts_seen and receipt.payer_account:
             seen = book.accounts_seen.get(normalise_account(receipt.payer_account), {})
-            if len({_group(book, c) for c in seen}) > 1:  # two groups' payer: a provider's, identifies nobody
+            if len({book.group(c) for c in seen}) > 1:  # two groups' payer: a provider's, identifies nobody
                 seen = {}
             owners = set(seen)
         if not owners or len(owners) > MAX_ACCOUNT_OWNERS:
@@ -168,7 +163,7 @@ class PayerAccountMatcher(EvidenceMatcher):
         out = []
         for cid in sorted(owners):
             named = who.sole
-            conflict = named is not None and _group(book, named) != _group(book, cid) and named not in owners
+            conflict = named is not None and book.group(named) != book.group(cid) and named not in owners
             out.append(
                 _account_clue(
                     str(receipt.payer_account),
@@ -581,8 +576,8 @@ class PayerNameMatcher(EvidenceMatcher):
         for evs in shared.values():
             out.extend(self._shared(receipt, book, evs))
         if account and who.sole is not None and not who.agent and len(account) <= MAX_ACCOUNT_OWNERS:
-            groups = {_group(book, c) for c in account}
-            if who.sole not in account and _group(book, who.sole) not in groups:
+            groups = {book.group(c) for c in account}
+            if who.sole not in account and book.group(who.sole) not in groups:
                 owner = ", ".join(sorted(account))
                 out = [
                     Evidence(
@@ -1268,11 +1263,6 @@ class _CustomerSerials(_Keyed[tuple[int, str | None]]):
         ]
 
 
-def _group_of(book: OpenItems, customer_id: str) -> str:
-    c = book.customers.get(customer_id)
-    return c.parent_id if c is not None and c.parent_id else customer_id
-
-
 def _payers(book: OpenItems, found: Found) -> set[str]:
     """The customers the payer's own evidence (account, name, customer number) identifies, strongly."""
     return {cid for cid in found.customers if found.customer_weight(cid, payer_only=True) >= STRONG_PAYER}
@@ -1311,7 +1301,7 @@ class ReferenceMatcher(EvidenceMatcher):
         out: list[Evidence] = []
         seen: set[int] = set()
         payers = _payers(book, found)
-        payer_groups = {_group_of(book, c) for c in payers}
+        payer_groups = {book.group(c) for c in payers}
         # The customers the payer's name designates, however many share it: an invoice of one of them is
         # no stranger's because the amount points at another of them, unless that other has an invoice of
         # exactly the amount whose number is the one written with one slip (a digit wrong, two swapped).
@@ -1347,7 +1337,7 @@ class ReferenceMatcher(EvidenceMatcher):
                     why = _then(why, Message(N_(" (fits %(count)s invoices)"), count=len(ids)))
                 if (
                     payers
-                    and _group_of(book, inv.customer_id) not in payer_groups
+                    and book.group(inv.customer_id) not in payer_groups
                     and (
                         inv.customer_id not in named_by_payer
                         or any(_one_slip(refs.invoice_digits[i], d) for d in slips())

@@ -1134,7 +1134,7 @@ class _RunAccounts:
     def __init__(self, book: OpenItems) -> None:
         self._known = {normalise_account(a) for c in book.customers.values() for a in c.ibans if a}
         self.pointed: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-        """Account: the customers whose named invoices payments from it paid, with those payments."""
+        """Account: the customers payments from it were matched to automatically, with those payments."""
         self.waiting: dict[int, tuple[int, str]] = {}
         """Receipts from an unknown account not decided automatically: their position in the pass, the account."""
 
@@ -1160,7 +1160,7 @@ class _RunAccounts:
         out: dict[int, str] = {}
         for rid, (_, account) in self.waiting.items():
             pointers = self.pointed.get(account)
-            if pointers and len({_group_of(book, c) for c in pointers}) == 1:
+            if pointers and len({book.group(c) for c in pointers}) == 1:
                 out[rid] = account
         return out
 
@@ -1186,12 +1186,6 @@ class _RunAccounts:
             yield
         finally:
             book.accounts_seen = before
-
-
-def _group_of(book: OpenItems, customer_id: str) -> str:
-    """A customer's group: its parent's id, or its own."""
-    view = book.customers.get(customer_id)
-    return view.parent_id or customer_id if view is not None else customer_id
 
 
 def _noted(lessons: Iterable[_RunFees | _RunAccounts], receipt: ReceiptView, position: int) -> _Note:

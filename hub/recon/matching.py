@@ -699,20 +699,20 @@ class Combiner:
         One invoice of the payer's beside a stranger's is no list: the whole reading weighs it, and a
         number that is a stranger's invoice (a digit typed wrong) keeps it a suggestion."""
         owners = {book.invoices[i].customer_id for i in (*named, *credits)}
-        groups = {self._group(book, c) for c in owners}
+        groups = {book.group(c) for c in owners}
         if len(groups) < 2:
             return None
         weights = {c: found.customer_weight(c, payer_only=True) for c in sorted(owners)}
         payer = max(weights, key=lambda c: weights[c])
-        group = self._group(book, payer)
+        group = book.group(payer)
         if weights[payer] < MIN_CUSTOMER_SUBSET or any(
-            w >= MIN_CUSTOMER_SUBSET for c, w in weights.items() if self._group(book, c) != group
+            w >= MIN_CUSTOMER_SUBSET for c, w in weights.items() if book.group(c) != group
         ):
             return None
-        own = [i for i in named if self._group(book, book.invoices[i].customer_id) == group]
+        own = [i for i in named if book.group(book.invoices[i].customer_id) == group]
         if len(own) < 2:
             return None
-        return own, [c for c in credits if self._group(book, book.invoices[c].customer_id) == group]
+        return own, [c for c in credits if book.group(book.invoices[c].customer_id) == group]
 
     def in_currency(self, currency: str) -> Combiner:
         """This combiner with its bounds on fees in ``currency`` (:meth:`_converted`), or itself where no
@@ -762,7 +762,7 @@ class Combiner:
             for ev in found.invoices.get(ln.invoice_id, ()):
                 reasons.append(ev.weighed())
         owners = {book.invoices[ln.invoice_id].customer_id for ln in lines if ln.kind != "write_off"}
-        groups = {self._group(book, c) for c in owners}
+        groups = {book.group(c) for c in owners}
         cust_part = 0.0
         cust_label = "customer"
         if len(groups) == 1:
@@ -836,11 +836,6 @@ class Combiner:
         confidence = sigmoid(score)
         reasons.append(_confidence(f"{confidence:.4f}", said_score))
         return MatchProposal(lines, round(confidence, 6), method, reasons)
-
-    @staticmethod
-    def _group(book: OpenItems, customer_id: str) -> str:
-        c = book.customers.get(customer_id)
-        return c.parent_id if c is not None and c.parent_id else customer_id
 
     # -- proposals from named invoices ----------------------------------------------------------------
 

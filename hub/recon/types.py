@@ -175,6 +175,11 @@ class OpenItems:
         for inv in self.invoices.values():
             self.by_customer[inv.customer_id].append(inv.id)
 
+    def group(self, customer_id: str) -> str:
+        """A customer's group: its parent's id, or its own (a parent paying for its subsidiaries is one payer)."""
+        c = self.customers.get(customer_id)
+        return c.parent_id if c is not None and c.parent_id else customer_id
+
     def remaining(self, invoice_id: int) -> Decimal:
         taken = self._allocated.get(invoice_id)
         amount = self.invoices[invoice_id].open_amount
