@@ -338,7 +338,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.dispose()
 
 
-def add_invoice(conn: sa.Connection, number: str, amount: str) -> None:
+def add_invoice(conn: sa.Connection, number: str, amount: str, customer: str = "C1") -> None:
     conn.execute(
         schema.invoice.insert().values(
             source="erp",
@@ -346,7 +346,7 @@ def add_invoice(conn: sa.Connection, number: str, amount: str) -> None:
             record_hash=next(_ids),
             synced_at=T0,
             number=number,
-            customer_external_id="C1",
+            customer_external_id=customer,
             issue_date=dt.date(2026, 3, 1),
             due_date=dt.date(2026, 3, 31),
             currency="USD",
@@ -366,6 +366,7 @@ def add_receipt(
     payer: str = "Someone Unknown",
     account: str = "GB00999999999999999999",
     ultimate: str | None = None,
+    day: int = 2,
 ) -> None:
     with store.begin() as conn:
         n = next(_ids)
@@ -376,7 +377,7 @@ def add_receipt(
                 bank_ref=ref,
                 record_hash=n,
                 synced_at=T0,
-                booking_date=dt.date(2026, 4, 2),
+                booking_date=dt.date(2026, 4, day),
                 amount=D(amount),
                 currency="USD",
                 direction="credit",

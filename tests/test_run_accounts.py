@@ -4,10 +4,7 @@ the run's payments from it that name nothing (the run's second look), as confirm
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,8 +14,9 @@ from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, Referenc
 from hub.recon import MatchDesk, ReconcileEngine
 from hub.store import Store, schema
 
-T0 = dt.datetime(2026, 4, 1, 12, 0, tzinfo=dt.UTC)
-_ids = itertools.count(1)
+from . import test_fees as fees
+from .test_fees import status_of
+
 #: The account the payments come from: in no customer's master data, learned from no confirmation.
 NEW_ACCOUNT = "DE75512108001245126199"
 
@@ -29,23 +27,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
     that names nothing and comes from an account neither is known by could be either's."""
     s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     s.migrate()
+    for customer, parent in (("C1", None), ("C2", None), ("C3", "C1")):
+        fees.add_customer(s, customer, "Keystone Manufacturing Corp.", parent)
     with s.begin() as conn:
-        for customer, parent in (("C1", None), ("C2", None), ("C3", "C1")):
-            conn.execute(
-                schema.customer.insert().values(
-                    source="erp",
-                    external_id=customer,
-                    record_hash=next(_ids),
-                    synced_at=T0,
-                    canonical_id=customer,
-                    parent_external_id=parent,
-                    legal_name="Keystone Manufacturing Corp.",
-                    aliases=[],
-                    tax_ids=[],
-                    ibans=[],
-                    links=[],
-                )
-            )
         for number, customer, amount in (
             ("90000001", "C1", "1000.00"),
             ("90000002", "C1", "2000.00"),
@@ -53,22 +37,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
             ("80000002", "C2", "650.00"),
             ("70000001", "C3", "420.00"),
         ):
-            conn.execute(
-                schema.invoice.insert().values(
-                    source="erp",
-                    external_id=number,
-                    record_hash=next(_ids),
-                    synced_at=T0,
-                    number=number,
-                    customer_external_id=customer,
-                    issue_date=dt.date(2026, 3, 1),
-                    due_date=dt.date(2026, 3, 31),
-                    currency="USD",
-                    amount=Decimal(amount),
-                    open_amount=Decimal(amount),
-                    status="open",
-                )
-            )
+            fees.add_invoice(conn, number, amount, customer)
     yield s
     s.dispose()
 
@@ -83,36 +52,11 @@ def add_receipt(
     day: int = 2,
     payer: str = "Keystone Manufacturing Corp.",
 ) -> None:
-    with store.begin() as conn:
-        conn.execute(
-            schema.receipt.insert().values(
-                source="bank",
-                external_id=ref,
-                bank_ref=ref,
-                record_hash=next(_ids),
-                synced_at=T0,
-                booking_date=dt.date(2026, 4, day),
-                amount=Decimal(amount),
-                currency="USD",
-                direction="credit",
-                reversal=False,
-                payer_name=payer,
-                payer_account=account,
-                remittance=text,
-                references=[],
-                additional_remittance=[],
-            )
-        )
+    fees.add_receipt(store, ref, amount, text, payer=payer, account=account, day=day)
 
 
 def run(store: Store, block: int = 5000) -> None:
     ReconcileEngine(store, [ReferenceMatcher(), PayerNameMatcher(), PayerAccountMatcher()], block=block).run()
-
-
-def status_of(store: Store, ref: str) -> str:
-    r = schema.receipt
-    with store.connect() as conn:
-        return str(conn.execute(sa.select(r.c.match_status).where(r.c.bank_ref == ref)).scalar_one())
 
 
 def paid(store: Store, ref: str) -> set[str]:
