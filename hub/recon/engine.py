@@ -1046,7 +1046,18 @@ def _take(book: OpenItems, decision: Decision) -> None:
             book.allocate(ln.invoice_id, ln.amount)
 
 
-class _RunFees:
+class _Lesson:
+    """What a run's pass learns for its second look: the receipts it left waiting, each with where in the pass
+    it was decided (and what the lesson keeps of it)."""
+
+    waiting: dict[int, tuple[int, Any]]
+
+    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
+        """Where in the pass each of ``receipts`` (waiting ones) was decided."""
+        return {rid: self.waiting[rid][0] for rid in receipts}
+
+
+class _RunFees(_Lesson):
     """What a run's pass learns of the fees payers' banks deduct, for its second look.
 
     A receipt *points to* a fee size where its best reading (automatic or suggested) writes one off (its
@@ -1089,10 +1100,6 @@ class _RunFees:
                 out[rid] = taught
         return out
 
-    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
-        """Where in the pass each of ``receipts`` (waiting ones) was decided."""
-        return {rid: self.waiting[rid][0] for rid in receipts}
-
     def writes_off_taught(self, decision: Decision, receipt: ReceiptView, book: OpenItems) -> bool:
         """Whether ``decision``'s best reading writes off a size other receipts than ``receipt`` pointed to."""
         fee = _fee_of(decision, receipt, book)
@@ -1119,7 +1126,7 @@ class _RunFees:
             book.customers.update(before)
 
 
-class _RunAccounts:
+class _RunAccounts(_Lesson):
     """What a run's pass learns of the accounts payers pay from, for its second look.
 
     A receipt matched automatically to invoices of one customer from an account no customer is known to
@@ -1163,10 +1170,6 @@ class _RunAccounts:
             if pointers and len({book.group(c) for c in pointers}) == 1:
                 out[rid] = account
         return out
-
-    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
-        """Where in the pass each of ``receipts`` (waiting ones) was decided."""
-        return {rid: self.waiting[rid][0] for rid in receipts}
 
     def pays_taught(self, decision: Decision, book: OpenItems, account: str) -> bool:
         """Whether ``decision`` is automatic and pays invoices of the customers ``account`` was pointed to only."""

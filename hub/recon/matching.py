@@ -1121,9 +1121,10 @@ class Combiner:
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
                     out.append(proposal)
-                runs = [self._oldest_first(receipt, book, found, dict(pool), need, (full, numbers))]
+                unnamed = dict(pool)
+                runs = [self._oldest_first(receipt, book, found, unnamed, need, (full, numbers))]
                 if receipt.cut_short():
-                    runs.append(self._list_goes_on(receipt, book, found, owner, named, pool, need, full, numbers))
+                    runs.append(self._list_goes_on(receipt, book, found, owner, named, unnamed, need, full, numbers))
                 for run in runs:
                     if run is not None:
                         out = _preferred(out, run)
@@ -1693,16 +1694,16 @@ class Combiner:
         found: Found,
         owner: str,
         named: list[int],
-        pool: list[tuple[int, int]],
+        cents: Mapping[int, int],
         need: int,
         full: list[ProposalLine],
         numbers: Message | str,
     ) -> MatchProposal | None:
         """A list of invoices the bank cut (the payment's text as long as banks cut it) that goes on in number
-        order: the customer's open invoices numbered after the last one named, in the same numbering, the
-        first of them making up the rest to the cent. A payer's payment run lists what it pays sorted by
-        number, and the bank keeps the first 140 characters. Weighed by how likely one of those runs (one
-        per length) adds up to the rest by chance: a handful of candidates, where the set search counts
+        order: the customer's open invoices (``cents``) numbered after the last one named, in the same
+        numbering, the first of them making up the rest to the cent. A payer's payment run lists what it pays
+        sorted by number, and the bank keeps the first 140 characters. Weighed by how likely one of those runs
+        (one per length) adds up to the rest by chance: a handful of candidates, where the set search counts
         millions of sets in a large customer's pool.
 
         Written here, not with a library: the candidates are the prefixes of one ordered list."""
@@ -1712,40 +1713,43 @@ class Combiner:
             return None
         last = max(mine, key=lambda i: _number_order(invoices[i].number))
         series, place = _series(invoices[last].number), _number_order(invoices[last].number)
-        cents = dict(pool)
+        places = {i: _number_order(invoices[i].number) for i in cents if cents[i] > 0}
         after = sorted(
-            (
-                i
-                for i in cents
-                if cents[i] > 0 and _series(invoices[i].number) == series and _number_order(invoices[i].number) > place
-            ),
-            key=lambda i: _number_order(invoices[i].number),
+            (i for i, at in places.items() if at > place and _series(invoices[i].number) == series),
+            key=places.__getitem__,
         )
         first = self._first_adding_up(after, cents, need, 1)
         if first is None:
             return None
         run, chance = first
-        length = len(run)
-        weight = W_SUBSET - 1.0
-        lines = full + [ProposalLine(i, book.remaining(i)) for i in run]
-        proposal = self._score(
-            receipt,
-            book,
-            found,
-            lines,
-            max(min(weight, chance_weight(chance)), weight + W_AMBIGUOUS),
-            Message(
-                LIST_GOES_ON[length > 1],
-                invoices=numbers,
-                count=length,
-                last=invoices[last].number,
-                others=", ".join(invoices[i].number for i in run),
-                amount=_money(receipt.amount),
-                limit=TEXT_LIMIT,
-                chance=_about(chance),
-            ),
-            "reference+subset",
+        why = Message(
+            LIST_GOES_ON[len(run) > 1],
+            invoices=numbers,
+            count=len(run),
+            last=invoices[last].number,
+            others=", ".join(invoices[i].number for i in run),
+            amount=_money(receipt.amount),
+            limit=TEXT_LIMIT,
+            chance=_about(chance),
         )
+        return self._rest_in_order(receipt, book, found, full, run, chance, why)
+
+    def _rest_in_order(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        full: list[ProposalLine],
+        run: list[int],
+        chance: float,
+        why: Message,
+    ) -> MatchProposal:
+        """The invoices named (``full``'s lines) and ``run``, which makes up the rest in an order a payment run
+        pays in, with a chance of adding up by coincidence of about ``chance``: automatic where that alone
+        clears the threshold."""
+        weight = max(min(W_SUBSET - 1.0, chance_weight(chance)), W_SUBSET - 1.0 + W_AMBIGUOUS)
+        lines = full + [ProposalLine(i, book.remaining(i)) for i in run]
+        proposal = self._score(receipt, book, found, lines, weight, why, "reference+subset")
         proposal.automatic = chance_weight(chance) >= self.auto_logit
         return proposal
 
@@ -1793,17 +1797,16 @@ class Combiner:
         taken = set(run)
         twins = {cents[i] for i in run} & {cents[i] for i in ordered if i not in taken}
         numbers = ", ".join(invoices[i].number for i in run)
-        lines = [ProposalLine(i, book.remaining(i)) for i in run]
         if named is None:
             top = W_SINGLE if chance <= FIT_CHANCE_AUTO else W_SUBSET
             weight = max(min(top, chance_weight(chance)), W_SUBSET + W_AMBIGUOUS)
             why = Message(
                 OLDEST_FIRST, invoices=numbers, count=len(run), amount=_money(receipt.amount), chance=_about(chance)
             )
-            method = "amount+run"
+            lines = [ProposalLine(i, book.remaining(i)) for i in run]
+            proposal = self._score(receipt, book, found, lines, weight, why, "amount+run")
+            proposal.automatic = chance_weight(chance) >= self.auto_logit
         else:
-            weight = max(min(W_SUBSET - 1.0, chance_weight(chance)), W_SUBSET - 1.0 + W_AMBIGUOUS)
-            lines = named[0] + lines
             why = Message(
                 OLDEST_BESIDES[len(run) > 1],
                 invoices=named[1],
@@ -1812,9 +1815,8 @@ class Combiner:
                 amount=_money(receipt.amount),
                 chance=_about(chance),
             )
-            method = "reference+subset"
-        proposal = self._score(receipt, book, found, lines, weight, why, method)
-        proposal.automatic = chance_weight(chance) >= self.auto_logit and not twins
+            proposal = self._rest_in_order(receipt, book, found, named[0], run, chance, why)
+        proposal.automatic = proposal.automatic and not twins
         return proposal
 
     def _runs(
