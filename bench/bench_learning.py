@@ -15,10 +15,12 @@ suggestion right), so the difference is what the confirmations taught: payer acc
 (`customer_alias`), and the fees a payer's bank deducts. The rest of the book is the same in both.
 
 Both hubs import the books' remittance advices first (``advice.xml``, as ``bench_books.py`` does);
-``--no-advices`` leaves them out.
+``--no-advices`` leaves them out. ``--no-groups`` gives both hubs a customer master without parent
+companies (many ERPs keep none): which payer pays for which customer is then only learned from what
+finance confirms.
 
 Usage: python bench/bench_learning.py [--books nordic manufacturer collisions chinese]
-       [--invoices 10000] [--seeds 1] [--workdir DIR] [--no-advices]
+       [--invoices 10000] [--seeds 1] [--workdir DIR] [--no-advices] [--no-groups]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -96,8 +99,12 @@ def _score(work: Path, refs: list[str], truth: dict[str, set[str]]) -> dict[str,
     }
 
 
-def run_one(name: str, invoices: int, seed: int, root: Path, advices: bool = True) -> dict[str, object]:
+def run_one(
+    name: str, invoices: int, seed: int, root: Path, advices: bool = True, groups: bool = True
+) -> dict[str, object]:
     book = BOOKS[name].generate(seed, invoices)
+    if not groups:
+        book.customers = [replace(c, parent_id="") for c in book.customers]
     base = root / f"{name}-{invoices}-s{seed}"
     if base.exists():
         shutil.rmtree(base)
@@ -106,7 +113,7 @@ def run_one(name: str, invoices: int, seed: int, root: Path, advices: bool = Tru
     half = len(book.receipts) // 2
     days = {1: book.receipts[:half], 2: book.receipts[half:]}
     truth = _truth(book)
-    out: dict[str, object] = {"book": name, "invoices": invoices, "seed": seed}
+    out: dict[str, object] = {"book": name, "invoices": invoices, "seed": seed, "groups": groups}
     for arm in ("cold", "taught"):
         work = base / arm
         (work / "statements").mkdir(parents=True)
@@ -169,12 +176,15 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--no-advices", dest="advices", action="store_false", help="do not import the advices")
+    ap.add_argument(
+        "--no-groups", dest="groups", action="store_false", help="a customer master without parent companies"
+    )
     args = ap.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-learning-"))
     rows = []
     for name in args.books:
         for seed in args.seeds:
-            row = run_one(name, args.invoices, seed, root, args.advices)
+            row = run_one(name, args.invoices, seed, root, args.advices, args.groups)
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(table(rows))

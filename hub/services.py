@@ -143,11 +143,15 @@ class Matches(_Service):
         fees: Sequence[Decimal] = (),
         accounts: Sequence[str] = (),
         names: Sequence[str] = (),
+        payers: Sequence[str] = (),
         actor: str,
         note: str | None = None,
     ) -> dict[str, Any]:
-        """Undo what matches taught the hub about a customer (the fees, accounts, names given, or all; audited)."""
-        return self._desk().forget(customer_id, fees=fees, accounts=accounts, names=names, actor=actor, note=note)
+        """Undo what matches taught the hub about a customer (the fees, accounts, names, payers given, or all;
+        audited)."""
+        return self._desk().forget(
+            customer_id, fees=fees, accounts=accounts, names=names, payers=payers, actor=actor, note=note
+        )
 
 
 @dataclass(frozen=True)

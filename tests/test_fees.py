@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -538,7 +538,9 @@ def test_the_second_look_leaves_alone_a_set_that_is_the_only_one_only_because_la
 # -- what a confirmation does not teach ----------------------------------------------------------------
 
 
-def add_customer(store: Store, external_id: str, name: str, parent: str | None = None) -> None:
+def add_customer(
+    store: Store, external_id: str, name: str, parent: str | None = None, *, ibans: Sequence[str] = ()
+) -> None:
     with store.begin() as conn:
         conn.execute(
             schema.customer.insert().values(
@@ -551,7 +553,7 @@ def add_customer(store: Store, external_id: str, name: str, parent: str | None =
                 legal_name=name,
                 aliases=[],
                 tax_ids=[],
-                ibans=[],
+                ibans=list(ibans),
                 links=[],
             )
         )

@@ -123,7 +123,10 @@ def _action(result: ActionResult) -> None:
     if not state.json:
         for learned in data["learned"]:
             out.print(
-                f"learned: {learned['kind']} {learned['value']!r} belongs to {learned['customer']}", highlight=False
+                f"learned: {learned['value']} pays for {learned['customer']}"
+                if learned["kind"] == "payer"
+                else f"learned: {learned['kind']} {learned['value']!r} belongs to {learned['customer']}",
+                highlight=False,
             )
         if data["action"] == "confirm" and result.unapplied:
             out.print(f"unapplied: {fmt.money(result.unapplied)}")
@@ -180,10 +183,15 @@ def matches_forget(
         list[str] | None, typer.Option("--account", help="A learned payer account (repeatable).")
     ] = None,
     name: Annotated[list[str] | None, typer.Option("--name", help="A learned payer name (repeatable).")] = None,
+    payer: Annotated[
+        list[str] | None,
+        typer.Option("--payer", help="A customer learned to pay for this one (canonical id, repeatable)."),
+    ] = None,
     by: By = None,
     note: Note = None,
 ) -> None:
-    """Forget what matches taught the hub about a customer: fee sizes, payer accounts, names (all, if none named)."""
+    """Forget what matches taught the hub about a customer: fee sizes, payer accounts, names, the customers that
+    pay for it (all, if none named)."""
     from decimal import Decimal, InvalidOperation
 
     try:
@@ -192,7 +200,13 @@ def matches_forget(
         raise typer.BadParameter(f"--fee must be amounts, got {fee}") from None
     with session() as hub:
         done = hub.matches.forget(
-            customer, fees=fees, accounts=account or (), names=name or (), actor=actor(by), note=note
+            customer,
+            fees=fees,
+            accounts=account or (),
+            names=name or (),
+            payers=payer or (),
+            actor=actor(by),
+            note=note,
         )
     emit(
         {"forget": done},

@@ -692,7 +692,8 @@ class MatchDesk:
     ) -> list[dict[str, str]]:
         """The payer's account and name become aliases of the customer the receipt was confirmed for: not
         those of a payer that says it pays for someone else (a factor, a provider, a parent), nor a name or
-        account that is another customer's already (a name cut where several begin alike)."""
+        account that is another customer's already (a name cut where several begin alike). Where the account is
+        another customer's own, that customer pays for this one (its group, :func:`_pays_for`)."""
         alias = schema.customer_alias
         owners = MatchDesk._customers_of(conn, [row.invoice_id for row in chosen])
         if len(owners) != 1:
@@ -726,6 +727,19 @@ class MatchDesk:
                 )
             )
             learned.append({"customer": customer_id, "kind": kind, "value": value})
+        payer = _pays_for(conn, receipt.payer_account, customer_id) if receipt.payer_account else None
+        if payer is not None:
+            conn.execute(
+                alias.insert().values(
+                    customer_id=customer_id,
+                    kind="payer",
+                    value=payer,
+                    origin="confirmed-match",
+                    created_by=actor,
+                    created_at=now,
+                )
+            )
+            learned.append({"customer": customer_id, "kind": "payer", "value": payer})
         # The fee written off (of a discount with a fee besides, the last write-off) is a size this payer's
         # bank deducts: load_book finds it among the live write-offs; said here so that finance sees it.
         fees = [row for row in chosen if row.kind == "write_off" and row.method in FEE_METHODS]
@@ -741,14 +755,16 @@ class MatchDesk:
         fees: Sequence[Decimal] = (),
         accounts: Sequence[str] = (),
         names: Sequence[str] = (),
+        payers: Sequence[str] = (),
         actor: str,
         note: str | None = None,
     ) -> dict[str, Any]:
-        """Undo what matches taught the hub about a customer: the fee sizes, payer accounts and names
-        named, or everything learned when none is. Accounts and names learned from confirmed matches are
-        removed; a fee size stops counting from now (its write-offs stay, a later match teaches it again)."""
+        """Undo what matches taught the hub about a customer: the fee sizes, payer accounts and names, and
+        the customers that pay for it (by canonical id) named, or everything learned when none is. Accounts,
+        names and payers learned from confirmed matches are removed; a fee size stops counting from now (its
+        write-offs stay, a later match teaches it again)."""
         now = utcnow()
-        everything = not (fees or accounts or names)
+        everything = not (fees or accounts or names or payers)
         alias, c = schema.customer_alias, schema.customer
         forgotten: list[dict[str, str]] = []
         with self.store.begin() as conn:
@@ -758,7 +774,7 @@ class MatchDesk:
                     N_("no customer %(customer)r (give its canonical id, as 'hub matches list' shows)"),
                     values={"customer": customer_id},
                 )
-            for kind, values in (("account", accounts), ("name", names)):
+            for kind, values in (("account", accounts), ("name", names), ("payer", payers)):
                 query = sa.select(alias.c.id, alias.c.value).where(
                     alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.origin == "confirmed-match"
                 )
@@ -791,7 +807,7 @@ class MatchDesk:
                 )
                 forgotten.append({"kind": "fee", "value": value})
             if not forgotten:
-                asked = [*(str(f) for f in fees), *accounts, *names]
+                asked = [*(str(f) for f in fees), *accounts, *names, *payers]
                 raise MatchError(
                     f"nothing learned about {customer_id} to forget"
                     + (f" ({', '.join(asked)} not learned)" if asked else "")
@@ -803,6 +819,45 @@ class MatchDesk:
 def _names_of(row: Any) -> tuple[str, str]:
     """What finance may call an allocation's invoice: its number, or ``SOURCE:NUMBER``."""
     return row.invoice_number, f"{row.invoice_source}:{row.invoice_number}"
+
+
+def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None:
+    """The customer whose own account ``account`` is (in the master data or learned), where it paid invoices of
+    ``customer_id`` that the master links to no group, and is not known to pay for it already: a parent, a
+    sister company, a shared service centre the master does not record. None where the account is nobody's
+    or several customers', where the master puts ``customer_id`` in a group (its parent or its subsidiaries:
+    a payment from outside it says nothing about the next), or where the payer is the customer itself."""
+    c, alias = schema.customer, schema.customer_alias
+    wanted = normalise_account(account)
+    owners = {
+        cid
+        for cid, ibans in conn.execute(sa.select(c.c.canonical_id, c.c.ibans))
+        if wanted in map(normalise_account, ibans or ())
+    }
+    owners |= {
+        cid
+        for cid, value in conn.execute(sa.select(alias.c.customer_id, alias.c.value).where(alias.c.kind == "account"))
+        if normalise_account(value) == wanted
+    }
+    if len(owners) != 1 or customer_id in owners:
+        return None
+    (payer,) = owners
+    in_a_group = conn.execute(
+        sa.select(c.c.id)
+        .where(
+            sa.or_(
+                sa.and_(c.c.canonical_id == customer_id, c.c.parent_external_id.is_not(None)),
+                c.c.parent_external_id == customer_id,
+            )
+        )
+        .limit(1)
+    ).first()
+    known = conn.execute(
+        sa.select(alias.c.id)
+        .where(alias.c.customer_id == customer_id, alias.c.kind == "payer", alias.c.value == payer)
+        .limit(1)
+    ).first()
+    return None if in_a_group is not None or known is not None else payer
 
 
 def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> bool:

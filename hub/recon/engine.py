@@ -350,6 +350,17 @@ class ReconcileEngine:
             if kind not in ("account", "name") or len(groups[kind, value]) == 1:
                 learned[cid, kind].append(value)
         fees = learned_fees(conn, canonical)
+        # Customers finance confirmed paying for another put it in their group: where the master gives it none
+        # (no parent, no subsidiaries), and where they are of one group (two groups paying for one customer
+        # are an intermediary's work or a mistake, a group of neither).
+        heads = {parent for *_, parent in rows if parent}
+
+        def paid_by(cid: str, parent: str | None) -> tuple[str, ...]:
+            payers = sorted({p for p in learned.get((cid, "payer"), ()) if p in group and p != cid})
+            if not payers or parent or cid in heads or len({group[p] for p in payers}) != 1:
+                return ()
+            return tuple(payers)
+
         customers = [
             CustomerView(
                 cid,
@@ -358,6 +369,7 @@ class ReconcileEngine:
                 (*(ibans or ()), *learned.get((cid, "account"), ())),
                 parent,
                 fees.get(cid, ()),
+                paid_by=paid_by(cid, parent),
             )
             for cid, name, aliases, ibans, parent in rows
         ]

@@ -563,6 +563,7 @@ INVOICES_TERM = N_("invoices %(weight)s (average of %(weights)s)")
 CUSTOMER_TERMS = {
     "customer": N_("customer %(weight)s%(combination)s"),
     "parent": N_("customer's parent (-0.5) %(weight)s%(combination)s"),
+    "payer": N_("customer's payer (-0.5) %(weight)s%(combination)s"),
     "mixed": N_("mixed customers %(weight)s%(combination)s"),
 }
 
@@ -770,26 +771,35 @@ class Combiner:
             ordered = sorted(owners)
             best = max(ordered, key=lambda c: found.customer_weight(c, payer_only=True))
             cust_part = found.customer_weight(best, payer_only=True)
-            if cust_part == 0.0:
-                parent = book.customers.get(best)
-                if parent is not None and parent.parent_id:
-                    cust_part = max(0.0, found.customer_weight(parent.parent_id, payer_only=True) - 0.5)
-                    if cust_part:
-                        cust_label = "parent"
-                        children: Message | str = (
-                            Message(
-                                N_("%(first)s and %(last)s"), first=Join(tuple(ordered[:-1]), ", "), last=ordered[-1]
-                            )
-                            if len(ordered) > 1
-                            else best
-                        )
-                        reasons.append(
-                            Message(
-                                N_("paid by %(parent)s, the parent company of %(children)s"),
-                                parent=parent.parent_id,
-                                children=children,
-                            )
-                        )
+            view = book.customers.get(best) if cust_part == 0.0 else None
+            if view is not None and (view.parent_id or view.paid_by):
+                children: Message | str = (
+                    Message(N_("%(first)s and %(last)s"), first=Join(tuple(ordered[:-1]), ", "), last=ordered[-1])
+                    if len(ordered) > 1
+                    else best
+                )
+                if view.parent_id:
+                    cust_part = max(0.0, found.customer_weight(view.parent_id, payer_only=True) - 0.5)
+                    cust_label = "parent"
+                    said = Message(
+                        N_("paid by %(parent)s, the parent company of %(children)s"),
+                        parent=view.parent_id,
+                        children=children,
+                    )
+                else:
+                    # A customer finance confirmed paying for this one before counts as its parent would.
+                    weight, payer = max((found.customer_weight(p, payer_only=True), p) for p in view.paid_by)
+                    cust_part = max(0.0, weight - 0.5)
+                    cust_label = "payer"
+                    said = Message(
+                        N_("paid by %(payer)s, which paid %(customers)s's invoices before (a confirmed match)"),
+                        payer=payer,
+                        customers=children,
+                    )
+                if cust_part:
+                    reasons.append(said)
+                else:
+                    cust_label = "customer"
             for ev in found.customers.get(best, ()):
                 if not ev.implied:
                     reasons.append(ev.weighed())
@@ -2526,8 +2536,11 @@ def _round_fee(short: Decimal) -> bool:
 
 
 def _children(book: OpenItems) -> dict[str, list[str]]:
+    """Each customer's subsidiaries, and the customers it was learned to pay for (``CustomerView.paid_by``)."""
     out: dict[str, list[str]] = defaultdict(list)
     for c in book.customers.values():
         if c.parent_id:
             out[c.parent_id].append(c.id)
+        for payer in c.paid_by:
+            out[payer].append(c.id)
     return out

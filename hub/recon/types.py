@@ -57,6 +57,10 @@ class CustomerView:
     fees_seen: tuple[tuple[str, Decimal, int], ...] = ()
     """Bank fees other payments of this payer read in the same run were short by: (currency, size, on how
     many of them), where that was their best reading (see ``ReconcileEngine``'s second look)."""
+    paid_by: tuple[str, ...] = ()
+    """Customers that paid this one's invoices from their own account, as finance confirmed (a parent, a
+    sister company, a shared service centre the customer master does not record), all of one group, where
+    the master gives this customer no group: it is in theirs, as a subsidiary is in its parent's."""
 
 
 def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
@@ -176,9 +180,17 @@ class OpenItems:
             self.by_customer[inv.customer_id].append(inv.id)
 
     def group(self, customer_id: str) -> str:
-        """A customer's group: its parent's id, or its own (a parent paying for its subsidiaries is one payer)."""
+        """A customer's group: its parent's id, or its own (a parent paying for its subsidiaries is one payer);
+        of a customer others were learned to pay for (``CustomerView.paid_by``), theirs."""
         c = self.customers.get(customer_id)
-        return c.parent_id if c is not None and c.parent_id else customer_id
+        if c is None:
+            return customer_id
+        if c.parent_id:
+            return c.parent_id
+        if c.paid_by:
+            payer = self.customers.get(c.paid_by[0])
+            return payer.parent_id if payer is not None and payer.parent_id else c.paid_by[0]
+        return customer_id
 
     def remaining(self, invoice_id: int) -> Decimal:
         taken = self._allocated.get(invoice_id)
