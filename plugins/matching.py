@@ -25,6 +25,8 @@ import functools
 import math
 import re
 import unicodedata
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -1093,9 +1095,80 @@ class _Encoded(_Keyed[T]):
         return got if type(got) is list else (got,)
 
 
-class _EncodedDigits(_Encoded[T]):
-    __slots__ = ()
-    encode: Callable[[str], int | str] = staticmethod(_digits_key)
+class _Packed:
+    """Invoices per key for a whole book, built once and only read: the keys' hashes in one sorted array, the
+    invoices' ids beside them. 16 bytes an entry, where a dict held an int key of about 36 bytes and a slot
+    of about 40: the three largest reference indexes of a million invoices (whole numbers, their digits,
+    their sequence numbers) took about 250 MB as dicts, and pushed a run past 1 GB. Written by hand: no
+    library holds an int-to-int multimap this small (the stdlib's ``array`` and ``bisect`` do the work).
+
+    A lookup bisects the hashes and keeps the invoices whose own key (``key_of``, read again from the
+    invoice) is the key asked for, so two keys of one hash never mix; they come in the order added."""
+
+    __slots__ = ("_hashes", "_ids", "_key_of")
+
+    def __init__(self, hashes: array[int], ids: array[int], key_of: Callable[[int], object]) -> None:
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)  # stable: within a hash, the order added
+        self._hashes = array("q", (hashes[k] for k in order))
+        self._ids = array("q", (ids[k] for k in order))
+        self._key_of = key_of
+
+    def _find(self, key: object) -> Sequence[int]:
+        h = hash(key)
+        hashes = self._hashes
+        lo = bisect_left(hashes, h)
+        if lo == len(hashes) or hashes[lo] != h:
+            return ()
+        hi = bisect_right(hashes, h, lo)
+        key_of = self._key_of
+        if hi == lo + 1:
+            i = self._ids[lo]
+            return (i,) if key_of(i) == key else ()
+        return [i for i in self._ids[lo:hi] if key_of(i) == key]
+
+
+class _PackedNumbers(_Packed):
+    """:class:`_Packed` looked up with a number's text (:attr:`encode` gives its key)."""
+
+    __slots__ = ("encode",)
+
+    def __init__(
+        self,
+        hashes: array[int],
+        ids: array[int],
+        key_of: Callable[[int], object],
+        encode: Callable[[str], int | str],
+    ) -> None:
+        super().__init__(hashes, ids, key_of)
+        self.encode = encode
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self._find(self.encode(key)))
+
+    def of(self, key: str) -> Sequence[int]:
+        return self._find(self.encode(key))
+
+
+def _number_key(invoices: dict[int, Any]) -> Callable[[int], object]:
+    """An invoice's key in the whole numbers' index (as :class:`_References` builds it)."""
+
+    def key_of(invoice_id: int) -> object:
+        number: str = invoices[invoice_id].number
+        return _alnum_key(
+            (number.translate(_ASCII_NOT_ALNUM) if number.isascii() else _NOT_ALNUM.sub("", number)).upper()
+        )
+
+    return key_of
+
+
+def _digits_key_of(invoices: dict[int, Any]) -> Callable[[int], object]:
+    """An invoice's key in the digits' index (as :class:`_References` builds it)."""
+
+    def key_of(invoice_id: int) -> object:
+        number: str = invoices[invoice_id].number
+        return _digits_key(number.translate(_ASCII_NOT_DIGIT) if number.isascii() else _NOT_DIGIT.sub("", number))
+
+    return key_of
 
 
 #: Sequence numbers up to this many digits are keyed by their value (a longer one, which no real book
@@ -1112,25 +1185,20 @@ def _serial_key(serial: str) -> int | str:
     return serial
 
 
-class _Serials(_Keyed[tuple[int, str | None]]):
-    """Invoices by sequence number (:func:`serial_of`). Each key is the number's value (an int of 28
-    bytes instead of a string of about 55), each value the invoice's id (the book's own int: nothing
-    more per invoice); the year is read again from the invoice's number for the few entries asked for.
-    An (id, year) tuple per invoice, then an int packing both, took about 60 MB more of a million
-    invoices' run. :meth:`of` gives the ``(id, year)`` pairs, in the order added."""
+class _Serials(_Packed):
+    """Invoices by sequence number (:func:`serial_of`), keyed by the number's value (:func:`_serial_key`),
+    packed (:class:`_Packed`); the year is read again from the invoice's number for the few entries asked
+    for. :meth:`of` gives the ``(id, year)`` pairs, in the order added."""
 
     __slots__ = ("_invoices",)
 
-    def __init__(self, invoices: dict[int, Any]) -> None:
-        super().__init__()
+    def __init__(self, invoices: dict[int, Any], hashes: array[int], ids: array[int]) -> None:
+        super().__init__(hashes, ids, lambda i: _serial_key(serial_of(invoices[i].number)[0] or ""))
         self._invoices = invoices
 
     def ids(self, serial: str) -> Sequence[int]:
         """The invoices numbered ``serial``, in the order added."""
-        got = self.get(_serial_key(serial))
-        if got is None:
-            return ()
-        return got if type(got) is list else (got,)
+        return self._find(_serial_key(serial))
 
     def of(self, key: str) -> Sequence[tuple[int, str | None]]:
         invoices = self._invoices
@@ -1153,14 +1221,15 @@ class _Digits:
 
 class _References:
     def __init__(self, book: OpenItems) -> None:
-        self.numbers: _Keyed[int] = _Encoded()
         self.unpadded: _Keyed[int] = _Keyed()
-        self.digits: _Keyed[int] = _EncodedDigits()
-        self.po: _Keyed[int] = _Encoded()
+        self.po: _Encoded[int] = _Encoded()
         self.structured: _Keyed[int] = _Keyed()
         self.invoice_digits = _Digits(book.invoices)
         # Built for up to millions of invoices per run: local names, one regex call per field.
-        numbers, loose, digits, pos, structured = self.numbers, self.unpadded, self.digits, self.po, self.structured
+        loose, pos, structured = self.unpadded, self.po, self.structured
+        number_hashes, number_ids, digit_hashes, digit_ids = array("q"), array("q"), array("q"), array("q")
+        add_number, add_number_id = number_hashes.append, number_ids.append
+        add_digits, add_digits_id = digit_hashes.append, digit_ids.append
         not_alnum, not_digit, padding = _NOT_ALNUM.sub, _NOT_DIGIT.sub, _PADDING.search
         alnum_key, digits_key = _alnum_key, _digits_key
         # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
@@ -1168,18 +1237,16 @@ class _References:
             # str.translate deletes the same characters as the regex from an ASCII number, faster
             key = (number.translate(_ASCII_NOT_ALNUM) if number.isascii() else not_alnum("", number)).upper()
             if len(key) >= MIN_KEY:
-                code = alnum_key(key)
-                if (got := numbers.setdefault(code, iid)) is not iid:
-                    _collide(numbers, code, got, iid)
+                add_number(hash(alnum_key(key)))
+                add_number_id(iid)
                 if padding(number):  # only zero-padded numbers can be written without
                     key = unpadded(number)
                     if (got := loose.setdefault(key, iid)) is not iid:
                         _collide(loose, key, got, iid)
             only = number.translate(_ASCII_NOT_DIGIT) if number.isascii() else not_digit("", number)
             if len(only) >= MIN_KEY + 2:
-                code = digits_key(only)
-                if (got := digits.setdefault(code, iid)) is not iid:
-                    _collide(digits, code, got, iid)
+                add_digits(hash(digits_key(only)))
+                add_digits_id(iid)
             if po_number:
                 po = not_alnum("", po_number).upper()
                 if len(po) >= MIN_KEY:
@@ -1190,6 +1257,10 @@ class _References:
                 key = not_alnum("", reference).upper()
                 if (got := structured.setdefault(key, iid)) is not iid:
                     _collide(structured, key, got, iid)
+        self.numbers = _PackedNumbers(number_hashes, number_ids, _number_key(book.invoices), _alnum_key)
+        del number_hashes, number_ids
+        self.digits = _PackedNumbers(digit_hashes, digit_ids, _digits_key_of(book.invoices), _digits_key)
+        del digit_hashes, digit_ids
         self._lengths_of: dict[str, dict[tuple[int, str | None], int]] = {}
         self._serials: _Serials | None = None
         self._years: dict[str, str] = {}  # one string per year, shared by the counts of every customer
@@ -1203,7 +1274,7 @@ class _References:
         digits = self.invoice_digits
         return [(i, digits[i]) for i in book.by_customer.get(customer_id, ())]
 
-    def serials_of(self, book: OpenItems, customer_id: str) -> _Keyed[tuple[int, str | None]]:
+    def serials_of(self, book: OpenItems, customer_id: str) -> _CustomerSerials:
         """A customer's invoices by sequence number, with their years: the book-wide index's entries of
         the customer (a dict per customer besides the book-wide one took tens of megabytes)."""
         self.serials(book)
@@ -1228,32 +1299,31 @@ class _References:
         with_years = sum(n for (length, y), n in lengths.items() if length == len(serial) and y is not None)
         return lengths.get((len(serial), year), 0) + lengths.get((len(serial), None), 0) - with_years
 
-    def serials(self, book: OpenItems) -> _Keyed[tuple[int, str | None]]:
+    def serials(self, book: OpenItems) -> _Serials:
         """Every invoice by sequence number (built on first use), each number's invoices customer by
         customer, in the book's order within a customer: they are read per customer or counted,
         never by their order across customers."""
         if self._serials is None:
-            everyone = _Serials(book.invoices)
-            self._serials = everyone
+            hashes, ids = array("q"), array("q")
+            add, add_id = hashes.append, ids.append
             invoices, key_of = book.invoices, _serial_key
-            for ids in book.by_customer.values():
-                for i in ids:
+            for customers in book.by_customer.values():
+                for i in customers:
                     serial = serial_of(invoices[i].number)[0]
                     if serial:
-                        key = key_of(serial)
-                        if (first := everyone.setdefault(key, i)) is not i:
-                            _collide(everyone, key, first, i)
+                        add(hash(key_of(serial)))
+                        add_id(i)
+            self._serials = _Serials(invoices, hashes, ids)
         return self._serials
 
 
-class _CustomerSerials(_Keyed[tuple[int, str | None]]):
+class _CustomerSerials:
     """One customer's invoices by sequence number: the entries of the book-wide index that are its
     invoices, in the book's order. Read with :meth:`of` only: it holds nothing itself."""
 
     __slots__ = ("_all", "_customer", "_invoices")
 
     def __init__(self, everyone: _Serials, invoices: dict[int, Any], customer_id: str) -> None:
-        super().__init__()
         self._all, self._invoices, self._customer = everyone, invoices, customer_id
 
     def of(self, key: str) -> Sequence[tuple[int, str | None]]:
@@ -1570,7 +1640,7 @@ class ReferenceMatcher(EvidenceMatcher):
     def _one_customer(
         receipt: ReceiptView,
         book: OpenItems,
-        serials: _Keyed[tuple[int, str | None]],
+        serials: _Serials,
         unmatched: list[Mention],
         seen: set[int],
         hit: object,
@@ -1670,11 +1740,11 @@ class ReferenceMatcher(EvidenceMatcher):
         # Book-wide: only where no payer is identified (if one is, its own invoices were searched above).
         if not unmatched or payers:
             return
-        serials = refs.serials(book)
-        if ReferenceMatcher._one_customer(receipt, book, serials, unmatched, seen, hit):
+        everyone = refs.serials(book)
+        if ReferenceMatcher._one_customer(receipt, book, everyone, unmatched, seen, hit):
             return  # the numbers together name one customer's invoices: no single one is read alone
         for m in unmatched:
-            numbered = [(i, y) for i, y in serials.of(m.serial) if _year_agrees(m.year, y) is not False]
+            numbered = [(i, y) for i, y in everyone.of(m.serial) if _year_agrees(m.year, y) is not False]
             paid = [
                 i
                 for i, _ in numbered
@@ -1717,7 +1787,7 @@ class ReferenceMatcher(EvidenceMatcher):
 def _one_customer_reading(
     receipt: ReceiptView,
     book: OpenItems,
-    serials: _Keyed[tuple[int, str | None]],
+    serials: _Serials,
     unmatched: list[Mention],
 ) -> tuple[str, list[list[int]], float] | None:
     """Several sequence numbers written as invoice numbers whose invoices (open, in the currency) are

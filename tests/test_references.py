@@ -352,3 +352,20 @@ def test_an_invoices_digits_are_read_from_its_number() -> None:
     refs = _References(items)
     assert (refs.invoice_digits[7], refs.invoice_digits[8]) == ("20260000096", "12")
     assert refs.of_customer(items, "ACME") == [(7, "20260000096"), (8, "12")]
+
+
+def test_the_packed_reference_index_never_mixes_two_keys_of_one_hash_and_keeps_the_order_added() -> None:
+    # Two int keys one modulus apart have the same hash in CPython: the index must tell them apart by the
+    # invoice's own key, and give an index's invoices of one key in the order they were added.
+    from array import array
+
+    from hub_plugins.matching import _Packed
+
+    modulus = 2**61 - 1
+    keys = {1: 10**15, 2: 10**15 + modulus, 3: 10**15, 4: 7}
+    assert hash(keys[1]) == hash(keys[2])
+    index = _Packed(array("q", (hash(keys[i]) for i in (3, 2, 4, 1))), array("q", (3, 2, 4, 1)), keys.__getitem__)
+    assert list(index._find(10**15)) == [3, 1]
+    assert list(index._find(10**15 + modulus)) == [2]
+    assert list(index._find(7)) == [4]
+    assert list(index._find(8)) == []
