@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, ReferenceMatcher
 
 from hub.recon import MatchDesk, ReconcileEngine
-from hub.store import Store, schema
+from hub.store import Store
 
 from . import test_fees as fees
 from .conftest import run_hub, write_config
 from .test_fees import status_of
+from .test_run_accounts import paid, reasons_of
 
 #: The holding's own account, in the customer master.
 HOLDING_IBAN = "DE89370400440532013000"
@@ -51,21 +51,6 @@ def run(store: Store) -> None:
 
 def from_holding(store: Store, ref: str, amount: str, text: str, account: str = HOLDING_IBAN) -> None:
     fees.add_receipt(store, ref, amount, text, payer="Northwind Holding AG", account=account)
-
-
-def paid(store: Store, ref: str) -> set[str]:
-    a, r, i = schema.allocation, schema.receipt, schema.invoice
-    with store.connect() as conn:
-        rows = conn.execute(
-            sa.select(i.c.number)
-            .select_from(a.join(r, a.c.receipt_id == r.c.id).join(i, a.c.invoice_id == i.c.id))
-            .where(r.c.bank_ref == ref, a.c.status == "auto")
-        ).all()
-    return {number for (number,) in rows}
-
-
-def reasons_of(store: Store, ref: str, locale: str = "en") -> list[str]:
-    return [r for a in MatchDesk(store).explain(ref, locale=locale)["allocations"] for r in a["reasons"]]
 
 
 def confirm_first(store: Store) -> list[dict[str, str]]:

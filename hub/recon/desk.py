@@ -705,10 +705,15 @@ class MatchDesk:
         )
         texts = [receipt.remittance, *more] if receipt.remittance else list(more)
         third_party = paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts)
-        for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name)):
-            if not value or third_party or _anothers(conn, customer_id, kind, value.strip()):
-                continue
-            value = value.strip()
+        taught = [
+            (kind, value.strip())
+            for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name))
+            if value and not third_party and not _anothers(conn, customer_id, kind, value.strip())
+        ]
+        payer = _pays_for(conn, receipt.payer_account, customer_id) if receipt.payer_account else None
+        if payer is not None:
+            taught.append(("payer", payer))
+        for kind, value in taught:
             exists = conn.execute(
                 sa.select(alias.c.id).where(
                     alias.c.customer_id == customer_id, alias.c.kind == kind, alias.c.value == value
@@ -716,30 +721,8 @@ class MatchDesk:
             ).first()
             if exists:
                 continue
-            conn.execute(
-                alias.insert().values(
-                    customer_id=customer_id,
-                    kind=kind,
-                    value=value,
-                    origin="confirmed-match",
-                    created_by=actor,
-                    created_at=now,
-                )
-            )
+            _add_alias(conn, customer_id, kind, value, "confirmed-match", actor, now)
             learned.append({"customer": customer_id, "kind": kind, "value": value})
-        payer = _pays_for(conn, receipt.payer_account, customer_id) if receipt.payer_account else None
-        if payer is not None:
-            conn.execute(
-                alias.insert().values(
-                    customer_id=customer_id,
-                    kind="payer",
-                    value=payer,
-                    origin="confirmed-match",
-                    created_by=actor,
-                    created_at=now,
-                )
-            )
-            learned.append({"customer": customer_id, "kind": "payer", "value": payer})
         # The fee written off (of a discount with a fee besides, the last write-off) is a size this payer's
         # bank deducts: load_book finds it among the live write-offs; said here so that finance sees it.
         fees = [row for row in chosen if row.kind == "write_off" and row.method in FEE_METHODS]
@@ -795,16 +778,7 @@ class MatchDesk:
                 value = str(size)
                 stale = alias.c.customer_id == customer_id, alias.c.kind == "forget-fee", alias.c.value == value
                 conn.execute(alias.delete().where(*stale))
-                conn.execute(
-                    alias.insert().values(
-                        customer_id=customer_id,
-                        kind="forget-fee",
-                        value=value,
-                        origin="forget",
-                        created_by=actor,
-                        created_at=now,
-                    )
-                )
+                _add_alias(conn, customer_id, "forget-fee", value, "forget", actor, now)
                 forgotten.append({"kind": "fee", "value": value})
             if not forgotten:
                 asked = [*(str(f) for f in fees), *accounts, *names, *payers]
@@ -823,8 +797,8 @@ def _names_of(row: Any) -> tuple[str, str]:
 
 def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None:
     """The customer whose own account ``account`` is (in the master data or learned), where it paid invoices of
-    ``customer_id`` that the master links to no group, and is not known to pay for it already: a parent, a
-    sister company, a shared service centre the master does not record. None where the account is nobody's
+    ``customer_id`` that the master links to no group: a parent, a sister company, a shared service centre the
+    master does not record. None where the account is nobody's
     or several customers', where the master puts ``customer_id`` in a group (its parent or its subsidiaries:
     a payment from outside it says nothing about the next), or where the payer is the customer itself."""
     c, alias = schema.customer, schema.customer_alias
@@ -841,7 +815,6 @@ def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None
     }
     if len(owners) != 1 or customer_id in owners:
         return None
-    (payer,) = owners
     in_a_group = conn.execute(
         sa.select(c.c.id)
         .where(
@@ -852,12 +825,17 @@ def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None
         )
         .limit(1)
     ).first()
-    known = conn.execute(
-        sa.select(alias.c.id)
-        .where(alias.c.customer_id == customer_id, alias.c.kind == "payer", alias.c.value == payer)
-        .limit(1)
-    ).first()
-    return None if in_a_group is not None or known is not None else payer
+    return None if in_a_group is not None else owners.pop()
+
+
+def _add_alias(
+    conn: sa.Connection, customer_id: str, kind: str, value: str, origin: str, actor: str, now: dt.datetime
+) -> None:
+    conn.execute(
+        schema.customer_alias.insert().values(
+            customer_id=customer_id, kind=kind, value=value, origin=origin, created_by=actor, created_at=now
+        )
+    )
 
 
 def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> bool:
