@@ -43,7 +43,16 @@ from hub.recon import (
     ReconcileEngine,
     decide,
 )
-from hub.recon.matching import PRIOR, W_AMBIGUOUS, W_EXACT, W_SINGLE, chance_sets, sigmoid, subset_sums
+from hub.recon.matching import (
+    PRIOR,
+    W_AMBIGUOUS,
+    W_EXACT,
+    W_SINGLE,
+    _pair_summing,
+    chance_sets,
+    sigmoid,
+    subset_sums,
+)
 
 D = Decimal
 ACME_IBAN = "DE89370400440532013000"
@@ -1223,6 +1232,45 @@ def test_single_invoice_equal_to_the_amount_while_a_pair_also_adds_up_is_a_sugge
     (single,) = [p for p in proposals if p.method == "amount"]
     assert "but two others add up to it as well" in text_of(single)
     assert f"({W_SINGLE + W_AMBIGUOUS:+.1f})" in text_of(single)
+
+
+def test_single_invoice_equal_to_the_amount_of_a_customer_so_large_that_some_pair_adds_up_by_chance_is_automatic() -> (
+    None
+):
+    # Among 3,000 open invoices of amounts to the cent some pair of them adds up to almost any amount: a pair
+    # found is no rival to the one invoice of exactly that amount, which a coincidence rarely gives.
+    import random
+
+    rng = random.Random(7)
+    amounts = [Decimal(rng.randrange(10_000, 2_000_000)) / 100 for _ in range(3000)]
+    items = book([inv(n, f"R-{n}", "C-ACME", str(a)) for n, a in enumerate(amounts, 1)], [acme()])
+    rem = dict(enumerate(amounts, 1))
+    target = next(
+        n for n, a in rem.items() if amounts.count(a) == 1 and _pair_summing(rem, a, n) is not None and a > 5000
+    )
+    decision, _ = run(rcpt(str(rem[target]), account=ACME_IBAN, text="Zahlung"), items)
+    assert decision.status == "auto"
+    assert [ln.invoice_id for ln in decision.proposals[0].lines] == [target]
+    assert "pairs of its 3000 open invoices would by chance" in text_of(decision.proposals[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Teilzahlung", "Teilzahlung"),
+        ("TILISIIRTO OSAMAKSU", "OSAMAKSU"),
+        ("1. Rate", "1. Rate"),
+        ("a conto", "a conto"),
+        ("支付部分货款", "部分货款"),
+    ],
+)
+def test_a_payment_that_says_it_pays_in_part_is_not_applied_to_an_invoice_it_happens_to_equal(
+    text: str, word: str
+) -> None:
+    items = book([inv(1, "R-1", "C-ACME", "481.18"), inv(2, "R-2", "C-ACME", "962.36")], [acme()])
+    decision, _ = run(rcpt("481.18", account=ACME_IBAN, text=text), items)
+    assert decision.status == "suggested"
+    assert f"the text says it pays in part ({word})" in text_of(decision.proposals[0])
 
 
 def test_single_invoice_equal_to_the_amount_with_no_pair_adding_up_stays_automatic() -> None:

@@ -80,6 +80,8 @@ payer: a netted credit note (not in the book) explains such a shortfall as well.
 FEE_NETTED_MAX = Decimal("20.00")
 """A receiving bank's own charge for an incoming payment (a few units up to about 20): the more
 shortfall sizes a guess admits, the likelier a netted credit note lands on a round one."""
+W_PART_SAID = -3.0
+"""A payment naming nothing that says it pays in part, for the one invoice of exactly its amount."""
 W_DEDUCTION_SAID = -2.0
 """The text states a deduction (a reclamation, damaged goods, freight, a credit note): the shortfall is
 that deduction, which finance must book, not a bank fee or a discount to write off. Never automatic."""
@@ -1562,12 +1564,32 @@ class Combiner:
         if exact:
             penalty = W_AMBIGUOUS * (len(exact) - 1)
             pair = None
+            pairs, pair_penalty = 0.0, W_AMBIGUOUS
+            notes: tuple[tuple[Message, float | None], ...] = ()
             if len(exact) == 1 and not found.invoices.get(exact[0]):
                 # Nothing names the invoice: a pair of the customer's other invoices adding up to the
-                # amount explains it as well (119.00 + 238.00 paid as 357.00).
+                # amount explains it as well (119.00 + 238.00 paid as 357.00), as far as a pair adding up is
+                # no coincidence. Among a large customer's thousands of invoices some pair adds up to almost
+                # any amount: finding one is then about as likely whether the one invoice is paid or not,
+                # and weighs ln(1 / P(a pair adds up by chance)) against it, at most W_AMBIGUOUS.
                 pair = _pair_summing(rem, amount, exact[0])
                 if pair is not None:
-                    penalty = W_AMBIGUOUS
+                    others = [_cents(r) for i, r in rem.items() if i != exact[0]]
+                    pairs = chance_sets(others, _cents(amount), [2])
+                    pair_penalty = -min(-W_AMBIGUOUS, -math.log(max(-math.expm1(-pairs), 1e-12)))
+                    penalty = pair_penalty
+                # A payment that says it pays in part ("Teilzahlung", "Osamaksu") pays part of an invoice: one that
+                # its amount happens to equal in full is a coincidence as often as not.
+                if word := _part_payment_said(tuple(receipt.texts())):
+                    part_note = Message(
+                        N_(
+                            "the text says it pays in part (%(word)s): "
+                            "an invoice of exactly that amount may not be the one"
+                        ),
+                        word=word,
+                    )
+                    notes = ((part_note, W_PART_SAID),)
+                    penalty += W_PART_SAID
             for i in exact[:3]:
                 out.append(
                     self._score(
@@ -1588,6 +1610,18 @@ class Combiner:
                         else Message(
                             N_(
                                 "amount %(amount)s equals the open amount of %(number)s, the only such invoice of the "
+                                "customer; two others add up to it as well, as %(pairs)s pairs of its %(invoices)s "
+                                "open invoices would by chance"
+                            ),
+                            amount=_money(amount, receipt.currency),
+                            number=book.invoices[i].number,
+                            pairs=_about(pairs),
+                            invoices=len(rem),
+                        )
+                        if pair and pair_penalty > W_AMBIGUOUS
+                        else Message(
+                            N_(
+                                "amount %(amount)s equals the open amount of %(number)s, the only such invoice of the "
                                 "customer, but two others add up to it as well"
                             )
                             if pair
@@ -1599,6 +1633,7 @@ class Combiner:
                             number=book.invoices[i].number,
                         ),
                         "amount",
+                        notes,
                     )
                 )
             if pair is not None:
@@ -2238,6 +2273,22 @@ DEDUCTION_SAID = re.compile(
     r"|nota\s+di\s+credito|deduction|abzug\s+wg)\b",
     re.IGNORECASE,
 )
+
+PART_PAYMENT_SAID = re.compile(
+    r"\b(teilzahlung|abschlagszahlung|anzahlung|\d+\.\s*rate|acconto|a\s+con[tk]o|acompte|paiement\s+partiel"
+    r"|pago\s+parcial|pago\s+a\s+cuenta|pagamento\s+parziale|part(?:ial)?\s+payment|instal{1,2}ment|delbetalning"
+    r"|delbetaling|osamaksu|osamakse|da[ļl][ēe]js\s+maks[āa]jums|dalinis\s+mok[ėe]jimas)\b|(部分付款|部分货款|分期付款)",
+    re.IGNORECASE,
+)
+"""Words a payer writes for a part payment, in the languages of the books it pays (by hand, as
+:data:`DEDUCTION_SAID`)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _part_payment_said(texts: tuple[str, ...]) -> str:
+    """The word the texts say a part payment with, or ""."""
+    m = PART_PAYMENT_SAID.search(" ".join(texts))
+    return (m.group(1) or m.group(2)) if m else ""
 
 
 @functools.lru_cache(maxsize=4096)
