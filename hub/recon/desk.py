@@ -705,12 +705,14 @@ class MatchDesk:
         )
         texts = [receipt.remittance, *more] if receipt.remittance else list(more)
         third_party = paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts)
-        taught = [
-            (kind, value.strip())
-            for kind, value in (("account", receipt.payer_account), ("name", receipt.payer_name))
-            if value and not third_party and not _anothers(conn, customer_id, kind, value.strip())
-        ]
-        payer = _pays_for(conn, receipt.payer_account, customer_id) if receipt.payer_account else None
+        account, name = (receipt.payer_account or "").strip(), (receipt.payer_name or "").strip()
+        owners = _account_owners(conn, account) if account else set()  # read once: for both lessons below
+        taught = []
+        if account and not third_party and not owners - {customer_id}:
+            taught.append(("account", account))
+        if name and not third_party and not _anothers(conn, customer_id, name):
+            taught.append(("name", name))
+        payer = _pays_for(conn, owners, customer_id)
         if payer is not None:
             taught.append(("payer", payer))
         for kind, value in taught:
@@ -795,24 +797,13 @@ def _names_of(row: Any) -> tuple[str, str]:
     return row.invoice_number, f"{row.invoice_source}:{row.invoice_number}"
 
 
-def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None:
-    """The customer whose own account ``account`` is (in the master data or learned), where it paid invoices of
-    ``customer_id`` that the master links to no group: a parent, a sister company, a shared service centre the
-    master does not record. None where the account is nobody's
-    or several customers', where the master puts ``customer_id`` in a group (its parent or its subsidiaries:
-    a payment from outside it says nothing about the next), or where the payer is the customer itself."""
-    c, alias = schema.customer, schema.customer_alias
-    wanted = normalise_account(account)
-    owners = {
-        cid
-        for cid, ibans in conn.execute(sa.select(c.c.canonical_id, c.c.ibans))
-        if wanted in map(normalise_account, ibans or ())
-    }
-    owners |= {
-        cid
-        for cid, value in conn.execute(sa.select(alias.c.customer_id, alias.c.value).where(alias.c.kind == "account"))
-        if normalise_account(value) == wanted
-    }
+def _pays_for(conn: sa.Connection, owners: set[str], customer_id: str) -> str | None:
+    """The customer whose own account paid invoices of ``customer_id`` (``owners``: the account's, as
+    :func:`_account_owners` reads them), where the master links ``customer_id`` to no group: a parent, a sister
+    company, a shared service centre the master does not record. None where the account is nobody's or several
+    customers', where the master puts ``customer_id`` in a group (its parent or its subsidiaries: a payment
+    from outside it says nothing about the next), or where the payer is the customer itself."""
+    c = schema.customer
     if len(owners) != 1 or customer_id in owners:
         return None
     in_a_group = conn.execute(
@@ -825,7 +816,7 @@ def _pays_for(conn: sa.Connection, account: str, customer_id: str) -> str | None
         )
         .limit(1)
     ).first()
-    return None if in_a_group is not None else owners.pop()
+    return None if in_a_group is not None else next(iter(owners))
 
 
 def _add_alias(
@@ -838,21 +829,28 @@ def _add_alias(
     )
 
 
-def _anothers(conn: sa.Connection, customer_id: str, kind: str, value: str) -> bool:
-    """Whether a payer's account or name is another customer's already, in the master data or learned:
-    the same account, a name with a key in common, or a name cut at a bank's field length that another
-    customer's name begins with (``PRZEDSIEBIORSTWO PRODUKCYJNO-HANDLO``). Learned for this customer it
-    would point at the wrong one, or at one of several."""
+def _account_owners(conn: sa.Connection, account: str) -> set[str]:
+    """The customers whose account ``account`` is, in the master data or learned."""
+    c, alias = schema.customer, schema.customer_alias
+    wanted = normalise_account(account)
+    owners = {
+        cid
+        for cid, ibans in conn.execute(sa.select(c.c.canonical_id, c.c.ibans))
+        if any(normalise_account(v) == wanted for v in ibans or ())
+    }
+    learned = conn.execute(sa.select(alias.c.customer_id, alias.c.value).where(alias.c.kind == "account"))
+    return owners | {cid for cid, value in learned if normalise_account(value) == wanted}
+
+
+def _anothers(conn: sa.Connection, customer_id: str, value: str) -> bool:
+    """Whether a payer's name is another customer's already, in the master data or learned: a name with a key
+    in common, or a name cut at a bank's field length that another customer's name begins with
+    (``PRZEDSIEBIORSTWO PRODUKCYJNO-HANDLO``). Learned for this customer it would point at the wrong one, or
+    at one of several. (An account is another's where :func:`_account_owners` names another.)"""
     c, alias = schema.customer, schema.customer_alias
     learned = conn.execute(
-        sa.select(alias.c.value).where(alias.c.kind == kind, alias.c.customer_id != customer_id)
+        sa.select(alias.c.value).where(alias.c.kind == "name", alias.c.customer_id != customer_id)
     ).scalars()
-    if kind == "account":
-        wanted = normalise_account(value)
-        if any(normalise_account(v) == wanted for v in learned):
-            return True
-        rows = conn.execute(sa.select(c.c.ibans).where(c.c.canonical_id != customer_id))
-        return any(normalise_account(v) == wanted for (ibans,) in rows for v in ibans or ())
     keys = name_keys(value)
     cut = len(value) in TRUNCATIONS
 
