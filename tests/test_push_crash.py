@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -103,6 +105,21 @@ def _push_and_kill(folder: Path, sink_file: Path, after: int, total: int) -> tup
             proc.wait(timeout=60)
 
 
+def _push_dying_at(folder: Path, fault: str) -> bool:
+    """Run ``hub push`` with the fault suite's kill point ``fault`` (``HUB_FAULTS``): it kills itself
+    with SIGKILL there. False when the push ended before reaching it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "-c", "hub.toml", "push"],
+        cwd=folder,
+        env={**os.environ, "HUB_FAULTS": fault},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    return done.returncode == -signal.SIGKILL
+
+
 def test_hub_push_killed_mid_delivery_and_run_again_delivers_every_change_exactly_once(
     tmp_path: Path, db_url: str
 ) -> None:
@@ -119,18 +136,32 @@ def test_hub_push_killed_mid_delivery_and_run_again_delivers_every_change_exactl
     sink_file = tmp_path / "out" / "flags.jsonl"
     store = Store(db_url)
     store.migrate()
+    rng = random.Random()
+    # A push commits once before its first batch, then twice per batch: its claim, then the record of
+    # what the sink took. Dying just before commit 2k+1 is dying after the sink wrote batch k and
+    # before the outbox recorded it: the window a kill from outside hits only by luck.
+    batch_k = rng.randint(10, EVENTS_PER_ROUND // BATCH - 10)
+    kills_at = [
+        f"push:commit:{2 * batch_k + 1}",  # between the sink's write and the outbox's record
+        f"push:statement:{rng.randint(20, 2000)}",  # anywhere: in a claim, a record or between
+        None,  # from outside, at whatever moment the file has grown by ten batches
+    ]
     queued: list[str] = []
     kills = 0
-    unrecorded = 0  # events in the file that the outbox had not yet recorded as delivered when killed
+    unrecorded: dict[str | None, int] = {}  # per kill: events the sink holds that the outbox had not recorded
     try:
-        for round_no in range(6):
+        for round_no, fault in enumerate(kills_at):
             events = [flag(f"R{round_no}C{i:05d}") for i in range(EVENTS_PER_ROUND)]
             with store.begin() as conn:
                 assert enqueue(conn, events, ["flags"], utcnow()) == EVENTS_PER_ROUND
             queued += [e.event_id for e in events]
-            # Some batches in: the sink writes batch k+1 only after batch k is recorded, so some are delivered.
-            after = _complete_lines(sink_file) + 10 * BATCH
-            killed, _ = _push_and_kill(tmp_path, sink_file, after, len(queued))
+            if fault is None:
+                # Some batches in: the sink writes batch k+1 only after batch k is recorded, so some are delivered.
+                after = _complete_lines(sink_file) + 10 * BATCH
+                killed, _ = _push_and_kill(tmp_path, sink_file, after, len(queued))
+            else:
+                killed = _push_dying_at(tmp_path, fault)
+                assert killed, f"hub push ended before its kill point {fault}"
             if not killed:
                 continue
             statuses = _statuses(store)
@@ -141,15 +172,13 @@ def test_hub_push_killed_mid_delivery_and_run_again_delivers_every_change_exactl
             with store.connect() as conn:
                 delivered = set(conn.execute(sa.select(o.c.event_id).where(o.c.status == "delivered")).scalars())
             # The sink writes (and fsyncs) before the outbox records: nothing recorded delivered is missing.
-            assert delivered <= written
+            assert delivered <= written, fault
             kills += 1
-            unrecorded += len(written - delivered)
-            if kills >= 2 and unrecorded:
-                break
-        assert kills >= 1, "hub push always finished before it could be killed mid-delivery"
-        # At least one kill landed between the sink's write and the outbox's commit, so the second run
-        # redelivers those events and the sink's idempotency is what keeps them single.
-        assert unrecorded > 0
+            unrecorded[fault] = len(written - delivered)
+        assert kills >= 2
+        # The kill before the record's commit left one batch in the file that the outbox had not recorded:
+        # the next run delivers it again, and the sink's idempotency is what keeps it single.
+        assert unrecorded[kills_at[0]] == BATCH, kills_at[0]
 
         # The killed pushes' claims on the batch they were delivering expire with the lease; then
         # those rows are delivered again.

@@ -2,7 +2,8 @@
 chosen point inside a job. Off unless ``HUB_FAULTS`` is set; costs nothing then.
 
 ``HUB_FAULTS="STEP:KIND:N"`` (several separated by ``,``): at the ``N``-th event of ``KIND`` while
-the worker runs ``STEP`` (``sync``, ``reconcile``, ``push``..., or ``*`` for any):
+the worker runs ``STEP`` (``sync``, ``reconcile``, ``push``..., or ``*`` for any), or while a
+command of that name runs (``hub push``: step ``push``):
 
 - ``statement``: before the N-th SQL statement the hub's store sends (mid-transaction);
 - ``commit``: just before the N-th COMMIT (the transaction is lost with the process);
