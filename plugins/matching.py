@@ -1362,6 +1362,31 @@ def _one_slip(a: str, b: str) -> bool:
     )
 
 
+#: How a number was written one digit away from the invoice's (:func:`_slip`), as the evidence says it.
+_SLIPS = {
+    "wrong": N_("%(number)s written with one digit different (%(written)s), the only such invoice with the amount"),
+    "left out": N_("%(number)s written with a digit left out (%(written)s), the only such invoice with the amount"),
+    "too many": N_("%(number)s written with a digit too many (%(written)s), the only such invoice with the amount"),
+}
+
+
+def _slip(digits: str, written: str) -> str | None:
+    """How ``written`` is one slip of the pen from ``digits``: one digit ``"wrong"``, one ``"left out"``,
+    one ``"too many"`` (written twice, or a stray one); None where it is none of these, or the same.
+    By hand: the three one-edit cases of Levenshtein distance, with no distance computed in full
+    (rapidfuzz's would be, and a token is compared with a handful of invoices only)."""
+    if len(digits) == len(written):
+        return "wrong" if sum(a != b for a, b in zip(digits, written, strict=True)) == 1 else None
+    if len(digits) == len(written) + 1:
+        longer, shorter, slip = digits, written, "left out"
+    elif len(written) == len(digits) + 1:
+        longer, shorter, slip = written, digits, "too many"
+    else:
+        return None
+    k = next((k for k, (a, b) in enumerate(zip(shorter, longer, strict=False)) if a != b), len(shorter))
+    return slip if longer[k + 1 :] == shorter[k:] else None
+
+
 def _implied(number: str, customer_id: str, matcher: str) -> Evidence:
     """The customer of an invoice named, implied by it: it helps find the customer's other invoices and
     does not count again in a proposal's confidence."""
@@ -1515,9 +1540,11 @@ class ReferenceMatcher(EvidenceMatcher):
                 customers.update(cid for cid, n in named_by.items() if n == most)
             if customers:
                 # A stranger's number that has exactly the amount may be the payer's own, mistyped: its
-                # digits are read again among the payer's invoices.
+                # digits are read again among the payer's invoices. One of another amount is read again
+                # only for a slip onto the one invoice of the payer's that has exactly the amount.
                 explained = {i for i in seen if i not in strangers or book.remaining(i) != receipt.amount}
-                self._fuzzy(receipt, book, refs, tokens, customers, seen, explained, hit)
+                stray = {refs.invoice_digits[i] for i in strangers if book.remaining(i) != receipt.amount}
+                self._fuzzy(receipt, book, refs, tokens, customers, seen, explained, stray, hit)
             self._serials(receipt, book, found, refs, texts, customers, payers, seen, hit)
         return out
 
@@ -1560,8 +1587,13 @@ class ReferenceMatcher(EvidenceMatcher):
         customers: set[str],
         seen: set[int],
         known: set[int],
+        stray: set[str],
         hit: object,
     ) -> None:
+        """Numbers written with letters for digits, two digits swapped, one digit wrong, left out or too
+        many, or by their last digits, among the open invoices of ``customers``; ``known``: the invoices
+        found whole, whose digits are no clue; ``stray``: the digits of strangers' invoices found whole,
+        read again only for a slip."""
         explained = [refs.invoice_digits[i] for i in known if book.invoices[i].customer_id in customers]
         digit_tokens = set()
         for key in tokens:
@@ -1570,7 +1602,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 # digits already explained by an invoice found exactly (its year, its number) are no clue
                 if len(d) >= MIN_SUFFIX and not any(d in known for known in explained):
                     digit_tokens.add(d)
-        if not digit_tokens:
+        if not digit_tokens and not stray:
             return
         assert callable(hit)
 
@@ -1580,7 +1612,10 @@ class ReferenceMatcher(EvidenceMatcher):
             ]
 
         # Looked up, not scanned: a token's variants (itself after OCR fixes, each adjacent swap) are
-        # keys of the digits index, then kept only if they are the identified customers' invoices.
+        # keys of the digits index, then kept only if they are the identified customers' invoices. Every
+        # token is looked up so before any is read as a slip: "lNV 2O26 2O47ll" is 2026204711 with
+        # letters for digits, not 12026204711 (its "I" read as a 1) with a digit too many.
+        unread: list[str] = []
         for token in sorted(digit_tokens, key=lambda t: (len(t), t), reverse=True):  # (no hash order)
             exact = mine(refs.digits.of(token))
             if exact:
@@ -1605,30 +1640,27 @@ class ReferenceMatcher(EvidenceMatcher):
                     {"written": token},
                 )
                 continue
-            # One digit wrong: numbered in sequence, a customer's invoices are often one digit apart, so
-            # only the one that has exactly the amount is a clue, and only if it is the only one.
-            # (Checked against the identified customers' invoices of the amount, a handful, rather than
-            # looking up the token's ninety variants in the book-wide index, whose lists are long.)
+            unread.append(token)
+        for token in unread + sorted(stray - digit_tokens):
+            # One digit wrong, left out or written twice: numbered in sequence, a customer's invoices are
+            # often one digit apart, so only the one that has exactly the amount is a clue, and only if it
+            # is the only one. (Checked against the identified customers' invoices of the amount, a
+            # handful, rather than looking up the token's hundreds of variants in the book-wide index,
+            # whose lists are long.)
             having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
-            wrong = [
-                i
+            slips = [
+                (i, slip)
                 for i in having.ids(receipt.currency, receipt.amount)
                 if book.invoices[i].customer_id in customers
                 and i not in seen
                 and book.remaining(i) == receipt.amount
-                and len(digits := refs.invoice_digits[i]) == len(token)
-                and sum(a != b for a, b in zip(digits, token, strict=True)) == 1
+                and (slip := _slip(refs.invoice_digits[i], token)) is not None
             ]
-            if len(wrong) == 1:
-                hit(
-                    wrong,
-                    W_ONE_DIGIT,
-                    N_(
-                        "%(number)s written with one digit different (%(written)s), "
-                        "the only such invoice with the amount"
-                    ),
-                    {"written": token},
-                )
+            if len(slips) == 1:
+                ((i, slip),) = slips
+                hit([i], W_ONE_DIGIT, _SLIPS[slip], {"written": token})
+                continue
+            if token in stray:
                 continue
             stripped = token.lstrip("0")
             # "last digits" are shorter than a whole number, and not a PO number written as digits

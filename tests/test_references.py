@@ -207,6 +207,77 @@ def test_mentions_read_context_year_and_ocr() -> None:
     ]
 
 
+# -- a digit left out or written twice ------------------------------------------------------------------------
+
+# Acme's invoices: three of 450.00 (a price it bills often) and one of another amount.
+SAME_PRICE = ((1, "3677464", "450.00"), (2, "3677959", "450.00"), (3, "3678768", "450.00"), (4, "3679128", "4280.15"))
+
+
+@pytest.mark.parametrize(
+    ("text", "how"),
+    [
+        ("LASKU NRO 367764", "a digit left out (367764)"),  # 3677464 without its second 4
+        ("LASKU NRO 36774464", "a digit too many (36774464)"),  # 3677464 with its 4 written twice
+        ("FAKTURA 36779959", "a digit too many (36779959)"),  # 3677959 with its 9 written twice
+    ],
+)
+def test_a_number_with_a_digit_left_out_or_written_twice_names_the_one_invoice_of_the_amount_it_comes_from(
+    text: str, how: str
+) -> None:
+    # The payer is Acme, which has three open invoices of 450.00: the amount alone cannot choose among
+    # them, the number written can, though a digit is missing or doubled.
+    items = acme_book(*SAME_PRICE)
+    receipt = rcpt("450.00", account=ACME_IBAN, payer="Acme Logistics GmbH", text=text)
+    found = gather(receipt, items)
+    meant = 2 if "9959" in text else 1
+    assert list(found.invoices) == [meant]
+    assert how in reasons(found, meant)
+    assert "the only such invoice with the amount" in reasons(found, meant)
+    decision, _ = run(receipt, items)
+    assert decision.status in ("auto", "suggested")
+    assert lines(decision.proposals[0]) == [(meant, D("450.00"), "payment")]
+    assert how in text_of(decision.proposals[0])
+
+
+def test_a_strangers_number_one_digit_from_the_payers_invoice_of_the_amount_is_read_as_the_payers() -> None:
+    # Acme pays 450.00 and writes 3102681: that is a stranger's invoice, of 1482.72. Acme has three
+    # invoices of 450.00, and one of them, 3102691, is 3102681 with one digit different.
+    items = acme_book(
+        (1, "3102691", "450.00"),
+        (2, "3101540", "450.00"),
+        (3, "3104418", "450.00"),
+        others=((4, "3102681", "1482.72"),),
+    )
+    receipt = rcpt("450.00", account=ACME_IBAN, payer="Acme Logistics GmbH", text="Lasku 3102681 ordre 1167461")
+    found = gather(receipt, items)
+    assert "one digit different (3102681)" in reasons(found, 1)
+    assert "is C-OTHER's and the payer is identified as C-ACME" in reasons(found, 4)
+    decision, _ = run(receipt, items)
+    assert lines(decision.proposals[0]) == [(1, D("450.00"), "payment")]
+
+
+def test_a_number_a_digit_away_from_two_invoices_of_the_amount_names_neither() -> None:
+    # 367764 is 3677464 with a 4 left out, and 3676764 with a 7 left out: both of 450.00.
+    items = acme_book((1, "3677464", "450.00"), (2, "3676764", "450.00"), (3, "3678768", "450.00"))
+    found = gather(rcpt("450.00", account=ACME_IBAN, text="LASKU NRO 367764"), items)
+    assert not found.invoices
+
+
+def test_a_number_a_digit_away_from_an_invoice_of_another_amount_is_no_clue() -> None:
+    # The one invoice 367764 could come from is of 4280.15: a slip of the pen that also changed the amount is
+    # no reading, and the payment is of 450.00.
+    items = acme_book((1, "3679128", "4280.15"), (2, "3677959", "450.00"), (3, "3678768", "450.00"))
+    found = gather(rcpt("450.00", account=ACME_IBAN, text="LASKU NRO 367928"), items)
+    assert not found.invoices
+
+
+def test_a_number_a_digit_away_from_a_strangers_invoice_is_no_clue() -> None:
+    # Unknown payer, no customer identified: a dropped digit is read only among the identified customers'.
+    items = acme_book(*SAME_PRICE)
+    found = gather(rcpt("450.00", payer="Unknown Payer Ltd", text="LASKU NRO 367764"), items)
+    assert not found.invoices
+
+
 # -- a number naming a stranger's invoice -------------------------------------------------------------------
 
 
