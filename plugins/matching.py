@@ -612,12 +612,11 @@ class PayerNameMatcher(EvidenceMatcher):
             return out
         # Looked up, not scanned (this runs for every receipt from a shared name): the customers with an
         # invoice of this amount when the run began, then their invoices still open now.
-        having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
         mine = set(owners)
         invoices = book.invoices
         holding = {
             invoices[i].customer_id
-            for i in having.ids(receipt.currency, receipt.amount)
+            for i in book.of_amount(receipt.currency, receipt.amount)
             if invoices[i].customer_id in mine and book.remaining(i) == receipt.amount
         }
         holders = [cid for cid in owners if cid in holding]
@@ -666,38 +665,6 @@ def _count_in(book: OpenItems, customer_id: str, currency: str) -> int:
             invoices[i].currency for i in book.by_customer.get(customer_id, ())
         ].count(currency)
     return got
-
-
-class _AmountHolders:
-    """The open invoices of each amount, per currency, as the run began (an invoice paid in part during
-    the run is not listed under what is left of it: a part payment is rarely automatic, and what is left
-    is then found through the customer's other evidence). Held per currency, then per amount, with a
-    bare id where one invoice has the amount (most do): a million invoices in a few tens of megabytes."""
-
-    __slots__ = ("_ids",)
-
-    def __init__(self, book: OpenItems) -> None:
-        self._ids: dict[str, dict[Decimal, int | list[int]]] = defaultdict(dict)
-        ids, invoices = self._ids, book.invoices
-        for iid, left in book.open_amounts(invoices).items():  # what is open, in the book's order
-            of = ids[invoices[iid].currency]
-            if (got := of.setdefault(left, iid)) is not iid:
-                if type(got) is int:
-                    of[left] = [got, iid]
-                else:
-                    got.append(iid)  # type: ignore[union-attr]
-
-    def ids(self, currency: str, amount: Decimal) -> Sequence[int]:
-        """The invoices that had ``amount`` open in ``currency`` when the run began, in the book's order."""
-        of = self._ids.get(currency)
-        got = of.get(amount) if of is not None else None
-        if got is None:
-            return ()
-        return (got,) if type(got) is int else got  # type: ignore[return-value]
-
-
-def _amount_holders(book: OpenItems) -> _AmountHolders:
-    return _AmountHolders(book)
 
 
 class _AmountCounts:
@@ -1415,10 +1382,9 @@ class ReferenceMatcher(EvidenceMatcher):
             """Looked up once per receipt, and only where a sibling's invoice is named."""
             nonlocal slipped
             if slipped is None:
-                having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
                 slipped = [
                     refs.invoice_digits[i]
-                    for i in having.ids(receipt.currency, receipt.amount)
+                    for i in book.of_amount(receipt.currency, receipt.amount)
                     if book.invoices[i].customer_id in payers and book.remaining(i) == receipt.amount
                 ]
             return slipped
@@ -1647,10 +1613,9 @@ class ReferenceMatcher(EvidenceMatcher):
             # is the only one. (Checked against the identified customers' invoices of the amount, a
             # handful, rather than looking up the token's hundreds of variants in the book-wide index,
             # whose lists are long.)
-            having: _AmountHolders = book.index("matching:amount-holders", _amount_holders)
             slips = [
                 (i, slip)
-                for i in having.ids(receipt.currency, receipt.amount)
+                for i in book.of_amount(receipt.currency, receipt.amount)
                 if book.invoices[i].customer_id in customers
                 and i not in seen
                 and book.remaining(i) == receipt.amount
