@@ -7,6 +7,7 @@ combiner) and decided with the production thresholds (auto 0.95, suggest 0.3, ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -1357,3 +1358,50 @@ def test_an_invoice_number_given_only_in_the_additional_transaction_information_
     decision, _ = run(receipt, items)
     assert decision.status == "auto"
     assert lines(decision.proposals[0]) == [(2, D("1190.00"), "payment")]
+
+
+# -- a payer nobody knows, naming nothing: the book's one invoice of the amount ---------------------------------
+
+
+def _varied_book(extra: Sequence[OpenInvoice] = (), *, round_share: int = 0) -> OpenItems:
+    """300 invoices of 30 customers, amounts spread from about 500 to 60,000 CNY with cents (every
+    ``round_share``-th a round hundred), and ``extra``."""
+    invoices = []
+    for k in range(1, 301):
+        cents = 50_000 + (k * 7_919_357) % 6_000_000
+        rounded = round_share and k % round_share == 0
+        amount = f"{cents // 10_000 * 100}.00" if rounded else f"{cents // 100}.{cents % 100:02d}"
+        invoices.append(inv(k, f"XS2026{k:06d}", f"C-{k % 30}", amount, currency="CNY"))
+    customers = [cust(f"C-{k}", f"客户{k}有限公司") for k in range(30)]
+    return book([*invoices, *extra], customers)
+
+
+def test_a_payment_from_nobody_known_naming_nothing_suggests_the_one_invoice_of_the_book_with_its_amount() -> None:
+    items = _varied_book()
+    target = items.invoices[17]
+    receipt = rcpt(str(target.open_amount), payer="李娜", text="代付货款", currency="CNY")
+    decision, proposals = run(receipt, items)
+    assert decision.status == "suggested"
+    (p,) = proposals
+    assert lines(p) == [(17, target.open_amount, "payment")]
+    assert not p.automatic
+    assert "the only open invoice in the book of exactly that amount" in text_of(p)
+
+
+def test_two_invoices_of_the_amount_in_the_book_give_a_payment_from_nobody_known_no_proposal() -> None:
+    twin = inv(301, "XS2026000301", "C-7", "0.00", currency="CNY")
+    items = _varied_book()
+    twin = twin._replace(open_amount=items.invoices[17].open_amount)
+    items = _varied_book([twin])
+    decision, proposals = run(rcpt(str(twin.open_amount), payer="李娜", text="代付货款", currency="CNY"), items)
+    assert (decision.status, proposals) == ("open", [])
+
+
+def test_a_round_amount_many_invoices_share_the_roundness_of_is_no_clue_from_nobody_known() -> None:
+    # Every other invoice is a round hundred: a round amount is hit by chance far more often than 5,123.47.
+    taken = {i.open_amount for i in _varied_book(round_share=2).invoices.values()}
+    amount = next(f"{h}.00" for h in range(5000, 60000, 100) if D(f"{h}.00") not in taken)
+    items = _varied_book([inv(301, "XS2026000301", "C-7", amount, currency="CNY")], round_share=2)
+    decision, proposals = run(rcpt(amount, payer="李娜", text="代付货款", currency="CNY"), items)
+    assert decision.status == "open"
+    assert [p.confidence < 0.1 for p in proposals] == [True]  # weighed, and far below a suggestion

@@ -34,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from hub.i18n import N_, Amount, Join, Message, message_key
 from hub.names import letters_and_digits
@@ -133,6 +133,12 @@ W_MIXED_CUSTOMERS = -2.0
 """A proposal whose invoices belong to different customers (outside one group)."""
 AGREEING = 0.5
 """What each clue adds beyond the strongest about the same invoice or customer (clues overlap)."""
+MIN_AMOUNT_POOL = 100
+"""How many open invoices in a currency it takes to say how rare an amount is among them: of a handful, an
+amount near theirs looks rare and one far from theirs impossible."""
+W_AMOUNT_ALONE_MAX = 8.0
+"""The most the amount alone weighs for a payer nobody knows, naming nothing (:meth:`Combiner._from_amount_alone`):
+log-odds +2.0 with the prior, a suggestion at most; however rare the amount, finance decides whose it is."""
 MIN_CUSTOMER = 2.0
 """Customers with at least this weight have their open invoices searched for the exact amount."""
 MIN_CUSTOMER_SUBSET = 3.5
@@ -269,9 +275,23 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
     and shrinks with the precision of the amounts. A search that finds one set where dozens could
     add up by chance has found a coincidence as often as the payment.
     """
+    return chance_in(pool_shape(cents), target, sizes, values=values)
+
+
+class PoolShape(NamedTuple):
+    """What :func:`chance_sets` needs of a pool of amounts (cents): how many, their mean and variance, and
+    the share of them that are multiples of each of :data:`ROUND_STEPS`."""
+
+    n: int
+    mean: float
+    var: float
+    shares: list[float]
+
+
+def pool_shape(cents: Sequence[int]) -> PoolShape:
     n = len(cents)
     if not n:
-        return 0.0
+        return PoolShape(0, 0.0, 0.0, [])
     mean = sum(cents) / n
     var = max(sum(c * c for c in cents) / n - mean * mean, 0.0)
     # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
@@ -285,6 +305,23 @@ def chance_sets(cents: Sequence[int], target: int, sizes: Iterable[int], *, valu
                     break
                 counts[j] += 1
     shares = [(count + 2 / step) / (n + 2) for count, step in zip(counts, ROUND_STEPS, strict=True)]
+    return PoolShape(n, mean, var, shares)
+
+
+def _currency_shapes(book: OpenItems) -> dict[str, PoolShape]:
+    """The shape of each currency's open invoices (amounts open, in cents) as first asked for in a run."""
+    cents: dict[str, list[int]] = defaultdict(list)
+    invoices = book.invoices
+    for i, left in book.open_amounts(invoices).items():
+        cents[invoices[i].currency].append(_cents(left))
+    return {currency: pool_shape(pool) for currency, pool in cents.items()}
+
+
+def chance_in(pool: PoolShape, target: int, sizes: Iterable[int], *, values: int = 1) -> float:
+    """:func:`chance_sets` of a pool of that shape: a pool read once serves many targets."""
+    n, mean, var, shares = pool
+    if not n:
+        return 0.0
     total = 0.0
     for k in sizes:
         if k < 1 or k > n:
@@ -690,7 +727,49 @@ class Combiner:
             for customer_id, weight in top:
                 sets = weight >= MIN_CUSTOMER_SUBSET and not named
                 out.extend(self._from_customer(receipt, book, found, customer_id, sets))
+        if not out and not named and not credits:
+            out.extend(self._from_amount_alone(receipt, book, found))
         return out
+
+    def _from_amount_alone(self, receipt: ReceiptView, book: OpenItems, found: Found) -> list[MatchProposal]:
+        """A payment nothing else reads (a payer nobody knows, naming nothing: "代付货款" from a person, a
+        "Zahlung" from a new account): the one open invoice of the whole book of exactly its amount, as
+        finance would look it up, weighed by how likely an amount lands on one of the book's open invoices
+        in the currency by chance (a round amount among round prices far likelier than 14,836.29). Never
+        automatic: the amount is all there is, and a book's coincidences grow with it."""
+        amount = receipt.amount
+        holders = [i for i in book.of_amount(receipt.currency, amount) if book.remaining(i) == amount]
+        if len(holders) != 1 or amount <= 0:
+            return []
+        (invoice,) = holders
+        shapes: dict[str, PoolShape] = book.index("matching:currency-shapes", _currency_shapes)
+        pool = shapes.get(receipt.currency)
+        if pool is None or pool.n < MIN_AMOUNT_POOL:
+            return []
+        chance = chance_in(pool, _cents(amount), [1])
+        weight = min(W_AMOUNT_ALONE_MAX, math.log(1 / max(chance, 1e-12)))
+        proposal = self._score(
+            receipt,
+            book,
+            found,
+            [ProposalLine(invoice, amount)],
+            weight,
+            Message(
+                N_(
+                    "amount %(amount)s equals the open amount of %(invoice)s, the only open invoice in the book of "
+                    "exactly that amount; invoices of that amount expected by chance among its %(count)s open "
+                    "invoices in %(currency)s: %(chance)s"
+                ),
+                amount=_money(amount, receipt.currency),
+                invoice=book.invoices[invoice].number,
+                count=pool.n,
+                currency=receipt.currency,
+                chance=_about(chance),
+            ),
+            "amount-alone",
+        )
+        proposal.automatic = False
+        return [proposal]
 
     def _payers_own(
         self, book: OpenItems, found: Found, named: list[int], credits: list[int]
