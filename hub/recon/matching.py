@@ -288,33 +288,55 @@ class PoolShape(NamedTuple):
     shares: list[float]
 
 
-def pool_shape(cents: Sequence[int]) -> PoolShape:
-    n = len(cents)
-    if not n:
-        return PoolShape(0, 0.0, 0.0, [])
-    mean = sum(cents) / n
-    var = max(sum(c * c for c in cents) / n - mean * mean, 0.0)
-    # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
-    # round, totals are round too, and a round amount is hit far more often than 1 cent in 100. Two
-    # amounts of 1 in `step` taken as seen besides the pool's: one round invoice of two is no habit.
-    counts = [n] + [0] * (len(ROUND_STEPS) - 1)
+def pool_shape(cents: Iterable[int]) -> PoolShape:
+    sums = _Sums()
     for c in cents:
+        sums.add(c)
+    return sums.shape()
+
+
+class _Sums:
+    """A pool's count, sum, sum of squares and round amounts, added one amount at a time (a currency's
+    pool is read from the book without a list of a million amounts beside it)."""
+
+    __slots__ = ("counts", "n", "squares", "total")
+
+    def __init__(self) -> None:
+        self.n = self.total = self.squares = 0
+        self.counts = [0] * len(ROUND_STEPS)
+
+    def add(self, c: int) -> None:
+        self.n += 1
+        self.total += c
+        self.squares += c * c
         if c % 100 == 0:  # most amounts have cents: one test each
             for j in range(1, len(ROUND_STEPS)):
                 if c % ROUND_STEPS[j]:
                     break
-                counts[j] += 1
-    shares = [(count + 2 / step) / (n + 2) for count, step in zip(counts, ROUND_STEPS, strict=True)]
-    return PoolShape(n, mean, var, shares)
+                self.counts[j] += 1
+
+    def shape(self) -> PoolShape:
+        n = self.n
+        if not n:
+            return PoolShape(0, 0.0, 0.0, [])
+        mean = self.total / n
+        var = max(self.squares / n - mean * mean, 0.0)
+        # Share of the amounts that are whole units, tens, hundreds, ... (in cents): where amounts are
+        # round, totals are round too, and a round amount is hit far more often than 1 cent in 100. Two
+        # amounts of 1 in `step` taken as seen besides the pool's: one round invoice of two is no habit.
+        counts = [n, *self.counts[1:]]
+        shares = [(count + 2 / step) / (n + 2) for count, step in zip(counts, ROUND_STEPS, strict=True)]
+        return PoolShape(n, mean, var, shares)
 
 
 def _currency_shapes(book: OpenItems) -> dict[str, PoolShape]:
     """The shape of each currency's open invoices (amounts open, in cents) as first asked for in a run."""
-    cents: dict[str, list[int]] = defaultdict(list)
-    invoices = book.invoices
-    for i, left in book.open_amounts(invoices).items():
-        cents[invoices[i].currency].append(_cents(left))
-    return {currency: pool_shape(pool) for currency, pool in cents.items()}
+    sums: dict[str, _Sums] = defaultdict(_Sums)
+    for inv in book.invoices.values():
+        left = book.remaining(inv.id)
+        if left > 0:
+            sums[inv.currency].add(_cents(left))
+    return {currency: pool.shape() for currency, pool in sums.items()}
 
 
 def chance_in(pool: PoolShape, target: int, sizes: Iterable[int], *, values: int = 1) -> float:
