@@ -1319,16 +1319,6 @@ def _year_agrees(written: str | None, invoice: str | None) -> bool | None:
     return written == invoice
 
 
-def _one_slip(a: str, b: str) -> bool:
-    """Whether ``b`` is ``a`` written with one slip: one character wrong, or two neighbours swapped."""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [k for k in range(len(a)) if a[k] != b[k]]
-    return len(diff) == 1 or (
-        len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-    )
-
-
 #: How a number was written one digit away from the invoice's (:func:`_slip`), as the evidence says it.
 _SLIPS = {
     "wrong": N_("%(number)s written with one digit different (%(written)s), the only such invoice with the amount"),
@@ -1338,12 +1328,20 @@ _SLIPS = {
 
 
 def _slip(digits: str, written: str) -> str | None:
-    """How ``written`` is one slip of the pen from ``digits``: one digit ``"wrong"``, one ``"left out"``,
-    one ``"too many"`` (written twice, or a stray one); None where it is none of these, or the same.
-    By hand: the three one-edit cases of Levenshtein distance, with no distance computed in full
-    (rapidfuzz's would be, and a token is compared with a handful of invoices only)."""
+    """How ``written`` is one slip of the pen from ``digits``: one digit ``"wrong"``, two neighbours
+    ``"swapped"``, one ``"left out"``, one ``"too many"`` (written twice, or a stray one); None where it is
+    none of these, or the same. By hand: the one-edit cases of Damerau-Levenshtein distance, with no
+    distance computed in full (rapidfuzz's would be, and a number is compared with a handful only)."""
     if len(digits) == len(written):
-        return "wrong" if sum(a != b for a, b in zip(digits, written, strict=True)) == 1 else None
+        diff = [k for k, (a, b) in enumerate(zip(digits, written, strict=True)) if a != b]
+        if len(diff) == 1:
+            return "wrong"
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1
+        return (
+            "swapped"
+            if swapped and digits[diff[0]] == written[diff[1]] and digits[diff[1]] == written[diff[0]]
+            else None
+        )
     if len(digits) == len(written) + 1:
         longer, shorter, slip = digits, written, "left out"
     elif len(written) == len(digits) + 1:
@@ -1408,7 +1406,7 @@ class ReferenceMatcher(EvidenceMatcher):
                     and book.group(inv.customer_id) not in payer_groups
                     and (
                         inv.customer_id not in named_by_payer
-                        or any(_one_slip(refs.invoice_digits[i], d) for d in slips())
+                        or any(_slip(d, refs.invoice_digits[i]) is not None for d in slips())
                     )
                 ):
                     strangers.add(i)
@@ -1619,7 +1617,7 @@ class ReferenceMatcher(EvidenceMatcher):
                 if book.invoices[i].customer_id in customers
                 and i not in seen
                 and book.remaining(i) == receipt.amount
-                and (slip := _slip(refs.invoice_digits[i], token)) is not None
+                and (slip := _slip(refs.invoice_digits[i], token)) in _SLIPS  # (swaps were looked up above)
             ]
             if len(slips) == 1:
                 ((i, slip),) = slips

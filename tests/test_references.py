@@ -256,6 +256,30 @@ def test_a_strangers_number_one_digit_from_the_payers_invoice_of_the_amount_is_r
     assert lines(decision.proposals[0]) == [(1, D("450.00"), "payment")]
 
 
+@pytest.mark.parametrize(
+    ("written", "slip"),
+    [
+        ("3677464", None),  # the number itself
+        ("3677465", "wrong"),
+        ("3674764", "swapped"),
+        ("367764", "left out"),
+        ("677464", "left out"),  # the first digit
+        ("367746", "left out"),  # the last
+        ("36774464", "too many"),
+        ("36777464", "too many"),
+        ("39774640", None),  # a digit too many and one wrong
+        ("3647764", None),  # two apart swapped
+        ("36764", None),  # two left out
+    ],
+)
+def test_a_slip_of_the_pen_is_one_digit_wrong_two_swapped_one_left_out_or_one_too_many(
+    written: str, slip: str | None
+) -> None:
+    from hub_plugins.matching import _slip
+
+    assert _slip("3677464", written) == slip
+
+
 def test_a_number_a_digit_away_from_two_invoices_of_the_amount_names_neither() -> None:
     # 367764 is 3677464 with a 4 left out, and 3676764 with a 7 left out: both of 450.00.
     items = acme_book((1, "3677464", "450.00"), (2, "3676764", "450.00"), (3, "3678768", "450.00"))
