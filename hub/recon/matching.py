@@ -289,6 +289,7 @@ class PoolShape(NamedTuple):
 
 
 def pool_shape(cents: Iterable[int]) -> PoolShape:
+    """The :class:`PoolShape` of a pool of amounts in cents, read once."""
     sums = _Sums()
     for c in cents:
         sums.add(c)
