@@ -1605,19 +1605,20 @@ class ReferenceMatcher(EvidenceMatcher):
                 )
                 continue
             unread.append(token)
+        # One digit wrong, left out or written twice: numbered in sequence, a customer's invoices are often
+        # one digit apart, so only the one that has exactly the amount is a clue, and only if it is the only
+        # one. (Checked against the identified customers' invoices of the amount, a handful, rather than
+        # looking up a token's hundreds of variants in the book-wide index, whose lists are long.)
+        of_amount = [
+            i
+            for i in book.of_amount(receipt.currency, receipt.amount)
+            if book.invoices[i].customer_id in customers and book.remaining(i) == receipt.amount
+        ]
         for token in unread + sorted(stray - digit_tokens):
-            # One digit wrong, left out or written twice: numbered in sequence, a customer's invoices are
-            # often one digit apart, so only the one that has exactly the amount is a clue, and only if it
-            # is the only one. (Checked against the identified customers' invoices of the amount, a
-            # handful, rather than looking up the token's hundreds of variants in the book-wide index,
-            # whose lists are long.)
             slips = [
                 (i, slip)
-                for i in book.of_amount(receipt.currency, receipt.amount)
-                if book.invoices[i].customer_id in customers
-                and i not in seen
-                and book.remaining(i) == receipt.amount
-                and (slip := _slip(refs.invoice_digits[i], token)) in _SLIPS  # (swaps were looked up above)
+                for i in of_amount
+                if i not in seen and (slip := _slip(refs.invoice_digits[i], token)) in _SLIPS  # (swaps: above)
             ]
             if len(slips) == 1:
                 ((i, slip),) = slips

@@ -706,13 +706,13 @@ class MatchDesk:
         texts = [receipt.remittance, *more] if receipt.remittance else list(more)
         third_party = paid_for_another(receipt.payer_name, receipt.ultimate_payer_name, texts)
         account, name = (receipt.payer_account or "").strip(), (receipt.payer_name or "").strip()
-        owners = _account_owners(conn, account) if account else set()  # read once: for both lessons below
+        account_owners = _account_owners(conn, account) if account else set()  # read once: for both lessons below
         taught = []
-        if account and not third_party and not owners - {customer_id}:
+        if account and not third_party and not account_owners - {customer_id}:
             taught.append(("account", account))
         if name and not third_party and not _anothers(conn, customer_id, name):
             taught.append(("name", name))
-        payer = _pays_for(conn, owners, customer_id)
+        payer = _pays_for(conn, account_owners, customer_id)
         if payer is not None:
             taught.append(("payer", payer))
         for kind, value in taught:

@@ -1678,7 +1678,7 @@ class Combiner:
                 if pair is not None:
                     others = [_cents(r) for i, r in rem.items() if i != exact[0]]
                     pairs = chance_sets(others, _cents(amount), [2])
-                    pair_penalty = -min(-W_AMBIGUOUS, -math.log(max(-math.expm1(-pairs), 1e-12)))
+                    pair_penalty = max(W_AMBIGUOUS, math.log(max(-math.expm1(-pairs), 1e-12)))
                     penalty = pair_penalty
                 # A payment that says it pays in part ("Teilzahlung", "Osamaksu") pays part of an invoice: one that
                 # its amount happens to equal in full is a coincidence as often as not.
