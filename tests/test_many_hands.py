@@ -13,11 +13,9 @@ import itertools
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -32,7 +30,6 @@ from hub.model import BandChange, FlagChange
 from hub.outbox import enqueue
 from hub.recon import LIVE
 from hub.store import Store, schema, utcnow
-from hub.store.locks import PG_LOCK_CLASS, _key
 
 from .conftest import generate, run_hub, sibling_db, write_config
 from .loopback import example_plugin_path, webhook_receiver
@@ -172,20 +169,12 @@ def test_two_runs_that_read_the_same_book_allocate_each_amount_once(tmp_path: Pa
     _assert_nothing_allocated_twice(db_url)
 
 
-def _writing(url: str, probe: Any) -> bool:
-    """Whether a reconcile is inside its writing transaction (holds the allocation lock)."""
-    if url.startswith("sqlite"):
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError:
-            return True  # the write lock is held
-        probe.execute("ROLLBACK")
-        return False
-    row = probe.execute(
-        sa.text("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = :c AND objid = :o AND granted"),
-        {"c": PG_LOCK_CLASS, "o": _key("allocations")},
-    ).first()
-    return row is not None
+def _reconcile_with_fault(folder: Path, fault: str) -> tuple[int, str]:
+    """Run ``hub reconcile`` with the fault suite's kill point ``fault`` (``HUB_FAULTS``, see
+    hub/queue/faults.py), where it kills itself as ``kill -9`` would: its exit code and error output."""
+    proc = _spawn(folder, "reconcile", env={"HUB_FAULTS": fault})
+    _, stderr = proc.communicate(timeout=600)
+    return proc.returncode, stderr
 
 
 @pytest.mark.slow
@@ -193,25 +182,20 @@ def test_reconcile_killed_in_its_commit_loses_and_duplicates_nothing(tmp_path: P
     killed, clean = _synced_twins(
         tmp_path, db_url, generate(tmp_path / "data", customers=1000, invoices=40000, receipts=10000)
     )
-    if db_url.startswith("sqlite"):
-        probe: Any = sqlite3.connect(sa.make_url(db_url).database, timeout=0, isolation_level=None)
-    else:
-        url = db_url.replace("postgresql://", "postgresql+psycopg://")
-        probe = sa.create_engine(url, isolation_level="AUTOCOMMIT").connect()
-    proc = _spawn(killed, "reconcile")
-    landed = False
-    deadline = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < deadline:
-        if _writing(db_url, probe):
-            time.sleep(0.05)  # well inside the transaction that writes the run's decisions
-            os.kill(proc.pid, signal.SIGKILL)
-            landed = True
-            break
-        time.sleep(0.005)
-    proc.communicate(timeout=60)
-    probe.close()
-    assert landed, "the reconcile finished before it could be killed in its commit"
-    assert _allocations(db_url) == Counter()  # nothing of the killed run's write survived
+    # A run writes every decision in one transaction, its first commit: killed just before it, nothing of
+    # the write survives ...
+    code, stderr = _reconcile_with_fault(killed, "reconcile:commit:1")
+    assert code == -signal.SIGKILL, stderr
+    assert _allocations(db_url) == Counter()
+    # ... and a run asked to die at its second commit never gets there: the first was the write of
+    # every decision (so the kill above landed in it), the same as an uninterrupted run's.
+    run_hub("reconcile", cwd=clean)
+    expected = _allocations(sibling_db(db_url, tmp_path))
+    assert sum(expected.values()) > 5000
+    code, stderr = _reconcile_with_fault(killed, "reconcile:commit:2")
+    assert code == 0, stderr
+    assert _allocations(db_url) == expected
+    # Run again, each decides what it left to finance the same way, and allocates nothing twice.
     run_hub("reconcile", cwd=killed)
     run_hub("reconcile", cwd=clean)
     assert _allocations(db_url) == _allocations(sibling_db(db_url, tmp_path))
