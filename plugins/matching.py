@@ -804,15 +804,42 @@ def unpadded(text: str) -> str:
 
 def candidates(text: str) -> list[str]:
     """Normalised strings in ``text`` that may be references: each comma-separated part with its
-    separators removed, each word, and the digit runs in them."""
+    separators removed, each word, the digit runs in them, and the numbers of a list joined by slashes
+    (:func:`_slashed`)."""
     out: list[str] = []
     for segment in _SEGMENTS.split(text):
         for words in _WORDS.findall(segment):
             compact = normalise(words)
             out.append(compact)
             out.extend(_DIGIT_RUN.findall(compact))
-            out.extend(normalise(w) for w in words.split())
+            for word in words.split():
+                out.append(normalise(word))
+                if "/" in word:
+                    out.extend(_slashed(word))
     return out
+
+
+MIN_SLASHED = 5
+"""Letters and digits each number of a list joined by slashes has at least: "3681165/3681170" is two
+numbers, "2026/1665", "891/26" and "12/05/2026" are one."""
+
+
+def _slashed(word: str) -> list[str]:
+    """The numbers of a list written with slashes between them ("Laskut 3681165/3681170/3681196",
+    "/REMI/3677771/3677812"): two or more parts of one shape (the same letters and digits in the same
+    places) and at least :data:`MIN_SLASHED` long, besides parts without digits (a field tag such as
+    "REMI"). A number with a slash in it ("FA2026/01665", a year and a sequence number) has parts of
+    two shapes, or a short one, and stays one number."""
+    parts = [normalise(p) for p in word.split("/")]
+    numbers = [p for p in parts if not p.isalpha() and p]
+    if len(numbers) < 2 or any(len(p) < MIN_SLASHED for p in numbers):
+        return []
+    if len({p.translate(_SHAPE) for p in numbers}) != 1:
+        return []
+    return numbers
+
+
+_SHAPE = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "9" * 10 + "A" * 26)
 
 
 def uncut(text: str) -> str:

@@ -163,6 +163,32 @@ def test_last_number_of_a_text_cut_at_140_characters_names_nothing_whole() -> No
     assert 3 not in found.invoices
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Laskut 3681165/3681170/3681196",
+        "/RFB/2424241353 /REMI/3681165/3681170/3681196",
+        "FAKTURAER 3681165/3681170/3681196 BEST.NR 843218",
+        "RE-2026-3681165/RE-2026-3681170/RE-2026-3681196",
+    ],
+)
+def test_numbers_of_one_shape_joined_by_slashes_name_each_invoice(text: str) -> None:
+    numbers = [(1, "3681165", "3146.08"), (2, "3681170", "259.50"), (3, "3681196", "1200.00")]
+    if text.startswith("RE-"):
+        numbers = [(i, f"RE-2026-{n}", a) for i, n, a in numbers]
+    items = acme_book(*numbers, (4, "3681198", "4605.58"))
+    decision, _ = run(rcpt("4605.58", payer="Acme Logistics GmbH", text=text), items)
+    assert decision.status == "auto"
+    assert [ln[0] for ln in lines(decision.proposals[0])] == [1, 2, 3]  # not 3681198, of the whole amount
+
+
+@pytest.mark.parametrize("text", ["fact. 2026/1665", "FA2026/01665", "891/26", "12/05/2026 2026/1665"])
+def test_a_number_written_with_a_slash_in_it_is_not_read_as_two(text: str) -> None:
+    items = acme_book((1, "2026/1665", "100.00"), others=((2, "01665", "100.00"), (3, "FA2026", "100.00")))
+    found = gather(rcpt("100.00", account=ACME_IBAN, text=text), items)
+    assert 2 not in found.invoices and 3 not in found.invoices
+
+
 # -- customer numbers -------------------------------------------------------------------------------------
 
 
