@@ -999,8 +999,9 @@ def _readings(group: list[str], seps: list[str], invoice: bool) -> list[tuple[st
 
 def serial_of(number: str) -> tuple[str | None, str | None]:
     """An invoice number's sequence number and year, where they can be told: ``RE-2026-0000096``
-    and ``2026/96`` give (``96``, ``2026``); ``VR25000124`` (``124``, ``2025``), the zeros between
-    them being padding; ``90002678`` (``2678``, None); ``12345678`` gives nothing."""
+    and ``2026/96`` give (``96``, ``2026``), ``2026/2001`` (``2001``, ``2026``); ``VR25000124`` (``124``,
+    ``2025``), the zeros between them being padding; ``90002678`` (``2678``, None); ``12345678`` gives
+    nothing."""
     groups = _DIGIT_RUN.findall(number)
     if not groups:
         return None, None
@@ -1013,7 +1014,9 @@ def serial_of(number: str) -> tuple[str | None, str | None]:
             break
     if last[0] == "0":
         return last.lstrip("0") or None, year
-    padded = _PADDED_SERIAL.match(last)
+    # Zeros inside a run are padding only in a run longer than a sequence number: "2026/2001" is number
+    # 2001, not 1 after a prefix 2 (it was read so, and its own "2001/26" named nothing).
+    padded = len(last) >= MIN_PADDED and _PADDED_SERIAL.match(last)
     if padded:
         prefix = padded.group(1)
         if year is None and (len(prefix) == 2 or _is_year(prefix)):
@@ -1025,6 +1028,9 @@ def serial_of(number: str) -> tuple[str | None, str | None]:
 
 
 _PADDED_SERIAL = re.compile(r"^(\d*?[1-9])0{2,}([1-9]\d*)$")
+MIN_PADDED = 6
+"""Digits a run has at least for zeros inside it to be padding between a prefix and the sequence number
+("VR25000124", "90002678"); a shorter one ("2001", "1007") is the sequence number itself."""
 
 
 def _chance_words(serial: str, among: int) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hub_plugins.matching import CustomerNumberMatcher, ReferenceMatcher, mentions
+from hub_plugins.matching import CustomerNumberMatcher, ReferenceMatcher, mentions, serial_of
 
 from hub.recon import Found, ReconcileEngine, decide
 from tests.test_matching import ACME_IBAN, FEE, D, acme, book, cust, inv, lines, rcpt, text_of
@@ -161,6 +161,30 @@ def test_last_number_of_a_text_cut_at_140_characters_names_nothing_whole() -> No
     assert len(text) == 140
     found = gather(rcpt("300.00", account=ACME_IBAN, text=text), items)
     assert 3 not in found.invoices
+
+
+@pytest.mark.parametrize(
+    ("number", "serial", "year"),
+    [
+        ("2026/2001", "2001", "2026"),
+        ("2026/1007", "1007", "2026"),
+        ("RE-2026-0000096", "96", "2026"),
+        ("2026/96", "96", "2026"),
+        ("VR25000124", "124", "2025"),
+        ("90002678", "2678", None),
+        ("12345678", None, None),
+    ],
+)
+def test_an_invoices_sequence_number_and_year_are_read_from_its_number(
+    number: str, serial: str | None, year: str | None
+) -> None:
+    assert serial_of(number) == (serial, year)
+
+
+def test_a_sequence_number_with_zeros_in_it_names_its_invoice_not_the_one_its_last_digit_is() -> None:
+    items = acme_book((1, "2026/2001", "17535.23"), (2, "2026/1", "900.00"), (3, "2026/1999", "80.00"))
+    decision, _ = run(rcpt("17196.92", account=ACME_IBAN, text="2001/26 minus damaged goods"), items)
+    assert [ln[0] for ln in lines(decision.proposals[0]) if ln[2] == "payment"] == [1]
 
 
 @pytest.mark.parametrize(
