@@ -139,6 +139,7 @@ _EXPORTS: dict[str, str] = {
     "chinese_scan_form": "hub.names",
     "chinese_text_forms": "hub.names",
     "registered_name": "hub.names",
+    "legal_form": "hub.names",
     # the application: what a command plugin drives
     "Hub": "hub.app",
     "Progress": "hub.sync",
@@ -243,6 +244,7 @@ __all__ = [
     "hookimpl",
     "http_reason",
     "is_chinese",
+    "legal_form",
     "name_keys",
     "normalise_account",
     "normalise_name",
@@ -343,6 +345,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         chinese_text_forms,
         fold_name,
         is_chinese,
+        legal_form,
         name_keys,
         normalise_account,
         normalise_name,

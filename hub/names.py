@@ -27,11 +27,17 @@ LEGAL_FORMS = frozenset({
     "aps", "sro", "spzoo", "zoo", "kft", "rt", "zrt", "bvba", "sprl", "pty", "pte", "bhd", "sdn", "kk",
     "gk", "lp", "pc", "pllc", "the", "und", "and", "et", "youxiangongsi", "gufenyouxiangongsi", "ek", "eu",
     "cie", "spk", "spj",
+    # Austria, the Baltics, the Nordics, Portugal, the former Yugoslavia, Hungary, Greece, Ireland, Iceland
+    # and a few more of Western Europe: Ges.m.b.H., UAB, SIA, OÜ, Ky, Tmi, HB, KB, ANS, DA, Lda, d.o.o.,
+    # d.d., Bt., Kkt., Nyrt., A.E., E.P.E., I.K.E., DAC, ehf., hf., GbR, S.r.l.s., SCRL, CVBA.
+    "gesmbh", "uab", "sia", "ou", "ky", "tmi", "hb", "kb", "ans", "da", "lda", "unipessoal", "doo", "dd",
+    "bt", "kkt", "nyrt", "ae", "epe", "ike", "dac", "ehf", "hf", "gbr", "srls", "scrl", "cvba",
 })
-#: Legal forms of several words (after punctuation is gone): Polish, Danish, French.
+#: Legal forms of several words (after punctuation is gone): Polish, Danish (A/S, I/S, K/S, P/S), French, Austrian.
 MULTIWORD_LEGAL_FORMS = (
     "spolka z ograniczona odpowiedzialnoscia", "spolka komandytowo akcyjna", "spolka komandytowa",
-    "spolka jawna", "spolka akcyjna", "sp z oo", "sp k", "sp j", "i s", "s a r l", "s a", "rl",
+    "spolka jawna", "spolka akcyjna", "sp z oo", "sp k", "sp j", "i s", "a s", "k s", "p s", "s a r l", "s a", "rl",
+    "gesellschaft mbh", "gesellschaft mit beschrankter haftung",
 )
 #: Chinese legal forms, dropped wherever they stand (a branch's name has its parent's in the middle:
 #: 青岛德润建材股份有限公司广州分公司), longest first.
@@ -100,15 +106,40 @@ def _chinese(run: str) -> str:
     return _CN_CITY.sub(r"\1", run)
 
 
+def _undotted(name: str) -> str:
+    """A name folded (:func:`fold_name`) without dots, ``&`` written ``and``: ``S.r.l.`` -> ``srl``."""
+    text = fold_name(name)
+    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
+    return text.replace(".", "").replace("&", " and ")
+
+
+#: Words dropped with the legal forms that are no part of one.
+_NOT_A_FORM = frozenset({"the", "und", "and", "et"})
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def legal_form(name: str) -> str:
+    """The legal form a Latin name writes, its words run together: ``Møller Rør A/S`` -> ``as``,
+    ``MOLLER ROR AS`` -> ``as``, ``Müller GmbH & Co. KG`` -> ``gmbhcokg``, ``Kowalski sp. z o.o.`` ->
+    ``spzoo``; empty where it writes none, and for a Chinese name (see :func:`registered_name`)."""
+    text = _undotted(name)
+    if _HAS_CJK.search(text):
+        return ""
+    joined = " ".join(_TOKEN.findall(text))
+    forms = [m.replace(" ", "") for m in _MULTIWORD.findall(joined)] if " " in joined else []
+    words = _MULTIWORD.sub(" ", joined).split() if forms else joined.split()
+    if len(words) > 1:  # a name that is one legal-form word ("AS") keeps it as its name
+        forms += [w for w in words if w in LEGAL_FORMS and w not in _NOT_A_FORM]
+    return "".join(forms)
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """Lower case, accents and punctuation away (``Müller`` = ``Muller``, ``S.r.l.`` = ``srl``), legal
     forms dropped, the words kept in order: ``Müller & Co. KG`` -> ``muller``. Chinese characters are
     kept, run together without brackets, legal form or department: ``深圳市鑫源(北京)有限公司财务部``
     -> ``深圳鑫源北京`` (full-width brackets too)."""
-    text = fold_name(name)
-    text = re.sub(r"(?<=\b[a-z])\.(?=[a-z]\b)", "", text)  # s.r.l -> srl, b.v. -> bv
-    text = text.replace(".", "").replace("&", " and ")
+    text = _undotted(name)
     if _HAS_CJK.search(text):
         # No spaces in Chinese: the characters on either side of a bracket are one name.
         text = re.sub(f"(?<=[{CJK}])[\\s()\\[\\]【】]+(?=[{CJK}])", "", text)

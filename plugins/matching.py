@@ -59,6 +59,7 @@ from hub import (
     fold_name,
     hookimpl,
     is_chinese,
+    legal_form,
     name_keys,
     normalise_account,
     normalise_name,
@@ -266,13 +267,13 @@ class _Names:
         self.seen: dict[
             tuple[str, bool], list[tuple[frozenset[str], float, NameFound]]
         ] = {}  # name -> lookups, this run
-        self.registered: dict[str, set[str]] = defaultdict(set)  # Chinese name, legal form and all -> ids
+        self.registered: dict[str, set[str]] = defaultdict(set)  # name, legal form and all -> ids
         self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
         for c in book.customers.values():
             for name in (c.name, *c.aliases):
                 if not name:
                     continue
-                if reg := registered_name(name):
+                for reg in _registered(name):
                     self.registered[reg].add(c.id)
                 for key in name_keys(name):
                     if c.id not in self.exact[key]:
@@ -383,18 +384,32 @@ def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], 
     return cached
 
 
+def _registered(name: str) -> list[str]:
+    """A name as a company is registered, legal form and all, in the forms it compares in: a Chinese one's
+    :func:`registered_name`; a Latin one's keys each with its :func:`legal_form` ("Hansen Bygg AS" and
+    "Hansen Bygg ANS" are two companies). None where the name writes no legal form."""
+    if reg := registered_name(name):
+        return [reg]
+    form = legal_form(name)
+    return [f"{key}|{form}" for key in name_keys(name)] if form else []
+
+
 def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, NameFound]]:
     keys = name_keys(payer)
     if not keys:
         return []
     owners = set().union(*(names.exact.get(k, set()) for k in keys))
-    if len(owners) > 1 and (reg := registered_name(payer)):
-        # A company account in China bears the registered name: where it is one of the customers' own,
-        # legal form and all, the others (another legal form, or 集团) are other companies.
-        mine = names.registered.get(reg, set()) & owners
-        if len(mine) == 1:
-            return [(frozenset(mine), W_NAME, ("legal", len(owners) - 1))]
-    if owners:
+    regs = _registered(payer) if owners else []
+    mine = set().union(*(names.registered.get(reg, set()) for reg in regs)) & owners
+    if len(owners) > 1 and len(mine) == 1:
+        # A company account bears the registered name: where it is one of the customers' own, legal form
+        # and all, the others (another legal form, or 集团) are other companies. Written without one, the
+        # name stays every one's.
+        return [(frozenset(mine), W_NAME, ("legal", len(owners) - 1))]
+    # A name the bank may have cut, written with a legal form none of its owners has, is read as cut as
+    # well: "AB „ŽEMAITIJOS STATYBINĖS MEDŽIAGOS" is "AB „Žemaitijos Statybinės medžiagos Klaipėda“"
+    # as much as "UAB „Žemaitijos Statybinės medžiagos“" (both are found so).
+    if owners and not (cut and not mine and legal_form(payer)):
         return [(frozenset(owners), W_NAME, ("name",))]
     key = normalise_name(payer) or min(keys)  # min, not any: the same key on every run
     words = key.split()
@@ -409,6 +424,8 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
                 found |= names.exact[k]
         if found:
             return [(frozenset(found), W_NAME, ("cut", len(payer)))]
+    if owners:
+        return [(frozenset(owners), W_NAME, ("name",))]
     from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
 
     if is_chinese(key) and " " not in key:

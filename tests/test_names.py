@@ -220,6 +220,73 @@ def test_latin_letters_nfkd_leaves_whole_are_transliterated_as_banks_write_them(
     assert normalise_name("Ærø Þór Đorđević") == "aero thor dordevic"
 
 
+@pytest.mark.parametrize(
+    ("master", "payer"),
+    [
+        ("Leitner Technik Ges.m.b.H.", "Leitner Technik"),
+        ("Huber Gesellschaft m.b.H.", "HUBER GMBH"),
+        ("Møller Rør A/S", "MOLLER ROR"),
+        ("UAB „Žukauskas statyba“", "ZUKAUSKAS STATYBA"),
+        ('SIA "Kalniņš Būve"', "KALNINS BUVE"),
+        ("Tamm Ehitus OÜ", "TAMM EHITUS"),
+        ("Virtanen Sähkö Ky", "VIRTANEN SAHKO"),
+        ("Berg & Son HB", "BERG SON"),
+        ("Hansen Bygg ANS", "HANSEN BYGG"),
+        ("Silva Construções Lda", "SILVA CONSTRUCOES"),
+        ("Novak Gradnja d.o.o.", "NOVAK GRADNJA"),
+        ("Kovács Építő Bt.", "KOVACS EPITO"),
+    ],
+)
+def test_the_legal_forms_of_europe_are_left_out_of_a_name_as_payers_leave_them_out(master: str, payer: str) -> None:
+    assert normalise_name(master) == normalise_name(payer)
+
+
+@pytest.mark.parametrize(
+    ("payer", "named"),
+    [
+        ("MUELLER HAUSTECHNIK KG", {"K2"}),
+        ("Müller Haustechnik GmbH", {"K1"}),
+        ("HANSEN BYGG ANS", {"K4"}),
+        ("HANSEN BYGG AS", {"K3"}),
+        ("MUELLER HAUSTECHNIK", {"K1", "K2"}),  # no legal form written: either
+        ("HANSEN BYGG", {"K3", "K4"}),
+        ("Müller Haustechnik OHG", {"K1", "K2"}),  # a legal form neither has: either
+    ],
+)
+def test_a_latin_payer_writing_one_customers_legal_form_is_that_customer_not_its_namesake_of_another_form(
+    payer: str, named: set[str]
+) -> None:
+    customers = [
+        cust("K1", "Müller Haustechnik GmbH"),
+        cust("K2", "Müller Haustechnik KG"),
+        cust("K3", "Hansen Bygg AS"),
+        cust("K4", "Hansen Bygg ANS"),
+    ]
+    items = book([inv(k, f"VR-{k}", f"K{k}", "500.00") for k in range(1, 5)], customers)
+    found = gather(rcpt("500.00", payer=payer, text="Zahlung"), items)
+    assert set(found.customers) == named
+    if len(named) == 1:
+        assert "legal form and all" in str(found.customers[min(named)][0].reason)
+
+
+def test_a_cut_name_written_with_a_legal_form_its_namesake_lacks_is_also_the_customer_whose_name_it_starts() -> None:
+    account = "LT250019895459822663"
+    customers = [
+        cust("K1", "AB „Žemaitijos Statybinės medžiagos Klaipėda“", ibans=(account,)),
+        cust("K2", "UAB „Žemaitijos Statybinės medžiagos“"),
+    ]
+    items = book([inv(1, "3904528", "K1", "631.57"), inv(2, "3904577", "K2", "631.57")], customers)
+    payer = "AB „ŽEMAITIJOS STATYBINĖS MEDŽIAGOS"
+    assert len(payer) == 35
+    receipt = rcpt("631.57", payer=payer, account=account, text="Invoice 3904582")
+    found = gather(receipt, items)
+    assert set(found.customers) == {"K1", "K2"}
+    assert any("cut at 35" in str(e.reason) for e in found.customers["K1"])
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(1, D("631.57"), "payment")]
+
+
 def test_name_cut_at_35_upper_case_and_transliterated_identifies_the_customer() -> None:
     master = "Szymański Instalacje Spółka Komandytowa Wrocław"
     payer = "SZYMANSKI INSTALACJE SPOLKA KOMANDYTOWA WROCLAW"[:35]
