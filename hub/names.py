@@ -57,7 +57,8 @@ _TOKEN = re.compile(f"[a-z0-9]+|[{CJK}]+")
 _MULTIWORD = re.compile(
     r"(?<![a-z0-9])(?:" + "|".join(f.replace(" ", " +") for f in MULTIWORD_LEGAL_FORMS) + r")(?![a-z0-9])"
 )
-_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+# Letters banks also write in two: German umlauts, and the Nordic ø and å (æ is always "ae", _FOLD).
+_TWO_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe", "å": "aa"})
 # Letters NFKD leaves whole because they are letters of their own, not a base letter and an accent
 # (a stroke or a ligature): the few a bank's ASCII transliteration writes otherwise. A library that
 # transliterates everything (anyascii, unidecode) would also romanise Chinese names, which must stay
@@ -195,10 +196,10 @@ def name_keys(name: str) -> set[str]:
 @functools.lru_cache(maxsize=1 << 16)
 def _name_keys(name: str) -> frozenset[str]:
     """The forms a name is compared in: accents dropped (``Müller`` -> ``muller``) and, where they
-    differ, German transliteration (``mueller``), since banks write umlauts either way. A Chinese
+    differ, the letters banks also write in two (``mueller``, ``soerensen``, ``aalborg``). A Chinese
     name also without the region in brackets (not a branch in brackets: ``(合肥分公司)`` is another
     company) and without 集团 ("group"), as payers often write it."""
-    keys = {normalise_name(name), normalise_name(name.casefold().translate(_GERMAN))}
+    keys = {normalise_name(name), normalise_name(name.casefold().translate(_TWO_LETTERS))}
     if _HAS_CJK.search(name):
         plain = _CN_REGION.sub("", unicodedata.normalize("NFKC", name))  # after NFKC: ASCII brackets
         keys.add(normalise_name(plain))

@@ -406,6 +406,10 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
         # and all, the others (another legal form, or 集团) are other companies. Written without one, the
         # name stays every one's.
         return [(frozenset(mine), W_NAME, ("legal", len(owners) - 1))]
+    if 1 < len(mine) < len(owners) and not is_chinese(payer):
+        # Several customers have the name and that legal form too ("Novák Stavby a.s." three times, and
+        # twice as "s.r.o."): the name is those customers', not the others'.
+        return [(frozenset(mine), W_NAME, ("name",))]
     # A name the bank may have cut, written with a legal form none of its owners has, is read as cut as
     # well: "AB „ŽEMAITIJOS STATYBINĖS MEDŽIAGOS" is "AB „Žemaitijos Statybinės medžiagos Klaipėda“"
     # as much as "UAB „Žemaitijos Statybinės medžiagos“" (both are found so).

@@ -242,6 +242,22 @@ def test_the_legal_forms_of_europe_are_left_out_of_a_name_as_payers_leave_them_o
 
 
 @pytest.mark.parametrize(
+    ("master", "payer"),
+    [
+        ("Sørensen Tømmerhandel Esbjerg ApS", "SOERENSEN TOEMMERHANDEL ESBJERG APS"),
+        ("Sørensen Tømmerhandel Esbjerg ApS", "SORENSEN TOMMERHANDEL ESBJERG APS"),
+        ("Ålborg Rørservice A/S", "AALBORG ROERSERVICE AS"),
+        ("Jönsson & Söner Järn AB", "JOENSSON SOENER JAERN AB"),
+        ("Müller Haustechnik GmbH", "MUELLER HAUSTECHNIK GMBH"),
+    ],
+)
+def test_a_name_with_scandinavian_or_german_letters_is_the_name_banks_write_in_two_letters(
+    master: str, payer: str
+) -> None:
+    assert name_keys(master) & name_keys(payer)
+
+
+@pytest.mark.parametrize(
     ("payer", "named"),
     [
         ("MUELLER HAUSTECHNIK KG", {"K2"}),
@@ -251,6 +267,7 @@ def test_the_legal_forms_of_europe_are_left_out_of_a_name_as_payers_leave_them_o
         ("MUELLER HAUSTECHNIK", {"K1", "K2"}),  # no legal form written: either
         ("HANSEN BYGG", {"K3", "K4"}),
         ("Müller Haustechnik OHG", {"K1", "K2"}),  # a legal form neither has: either
+        ("NOVAK STAVBY S.R.O.", {"K5", "K6"}),  # the two of that name and form, not the third
     ],
 )
 def test_a_latin_payer_writing_one_customers_legal_form_is_that_customer_not_its_namesake_of_another_form(
@@ -261,8 +278,11 @@ def test_a_latin_payer_writing_one_customers_legal_form_is_that_customer_not_its
         cust("K2", "Müller Haustechnik KG"),
         cust("K3", "Hansen Bygg AS"),
         cust("K4", "Hansen Bygg ANS"),
+        cust("K5", "Novák Stavby s.r.o."),
+        cust("K6", "Novák Stavby s.r.o."),
+        cust("K7", "Novák Stavby a.s."),
     ]
-    items = book([inv(k, f"VR-{k}", f"K{k}", "500.00") for k in range(1, 5)], customers)
+    items = book([inv(k, f"VR-{k}", f"K{k}", "500.00") for k in range(1, 8)], customers)
     found = gather(rcpt("500.00", payer=payer, text="Zahlung"), items)
     assert set(found.customers) == named
     if len(named) == 1:
