@@ -387,7 +387,7 @@ def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], 
 def _registered(name: str) -> list[str]:
     """A name as a company is registered, legal form and all, in the forms it compares in: a Chinese one's
     :func:`registered_name`; a Latin one's keys each with its :func:`legal_form` ("Hansen Bygg AS" and
-    "Hansen Bygg ANS" are two companies). None where the name writes no legal form."""
+    "Hansen Bygg ANS" are two companies). Nothing where the name writes no legal form."""
     if reg := registered_name(name):
         return [reg]
     form = legal_form(name)
@@ -408,7 +408,8 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
         return [(frozenset(mine), W_NAME, ("legal", len(owners) - 1))]
     if 1 < len(mine) < len(owners) and not is_chinese(payer):
         # Several customers have the name and that legal form too ("Novák Stavby a.s." three times, and
-        # twice as "s.r.o."): the name is those customers', not the others'.
+        # twice as "s.r.o."): the name is those customers', not the others'. (A Chinese name's registered
+        # form decides only where it is one customer's, as above.)
         return [(frozenset(mine), W_NAME, ("name",))]
     # A name the bank may have cut, written with a legal form none of its owners has, is read as cut as
     # well: "AB „ŽEMAITIJOS STATYBINĖS MEDŽIAGOS" is "AB „Žemaitijos Statybinės medžiagos Klaipėda“"
