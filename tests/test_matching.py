@@ -1274,6 +1274,41 @@ def test_a_payment_that_says_it_pays_in_part_is_not_applied_to_an_invoice_it_hap
     assert f"the text says it pays in part ({word})" in text_of(decision.proposals[0])
 
 
+DISCOUNTS_SAID = [
+    ("APMAKSA 2% ATLAIDE", "ATLAIDE"),
+    ("abzgl. 2% Skonto", "Skonto"),
+    ("MAKSU 2 % KÄTEISALENNUS", "KÄTEISALENNUS"),
+    ("Betaling minus 2% kontantrabat", "kontantrabat"),
+    ("APMOKĖJIMAS 2% NUOLAIDA", "NUOLAIDA"),
+    ("paiement remise 2%", "remise"),
+]
+
+
+@pytest.mark.parametrize(("text", "word"), DISCOUNTS_SAID)
+def test_a_payment_that_says_it_took_a_discount_pays_the_invoice_it_discounted_not_one_it_happens_to_equal(
+    text: str, word: str
+) -> None:
+    # 866.77 is what 884.46 comes to less 2%, and also another invoice's whole amount.
+    items = book([inv(1, "R-1", "C-ACME", "866.77"), inv(2, "R-2", "C-ACME", "884.46")], [acme()])
+    decision, proposals = run(rcpt("866.77", account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    assert lines(decision.proposals[0]) == [(2, D("866.77"), "payment"), (2, D("17.69"), "write_off")]
+    exact = next(p for p in proposals if lines(p) == [(1, D("866.77"), "payment")])
+    assert f"the text states a discount ({word}): an invoice of exactly that amount is not what it says it paid" in (
+        text_of(exact)
+    )
+
+
+@pytest.mark.parametrize(("text", "word"), DISCOUNTS_SAID)
+def test_a_payment_that_says_it_took_a_discount_is_not_applied_to_an_invoice_it_happens_to_equal(
+    text: str, word: str
+) -> None:
+    items = book([inv(1, "R-1", "C-ACME", "866.77"), inv(2, "R-2", "C-ACME", "500.00")], [acme()])
+    decision, _ = run(rcpt("866.77", account=ACME_IBAN, text=text), items)
+    assert decision.status == "suggested"
+    assert f"the text states a discount ({word})" in text_of(decision.proposals[0])
+
+
 def test_single_invoice_equal_to_the_amount_with_no_pair_adding_up_stays_automatic() -> None:
     items = book([inv(1, "R-1", "C-ACME", "357.00"), inv(2, "R-2", "C-ACME", "119.00")], [acme()])
     decision, _ = run(rcpt("357.00", account=ACME_IBAN, text="Rechnung"), items)
