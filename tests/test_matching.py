@@ -1299,6 +1299,13 @@ def test_a_payment_that_says_it_took_a_discount_pays_the_invoice_it_discounted_n
     )
 
 
+def test_a_french_remise_is_a_discount_only_with_a_rate() -> None:
+    # "Remise chèque" is a cheque paid in; "remise 2%" a discount.
+    items = book([inv(1, "R-1", "C-ACME", "866.77"), inv(2, "R-2", "C-ACME", "500.00")], [acme()])
+    decision, _ = run(rcpt("866.77", account=ACME_IBAN, text="REMISE CHEQUE 4471203"), items)
+    assert decision.status == "auto"
+
+
 @pytest.mark.parametrize(("text", "word"), DISCOUNTS_SAID)
 def test_a_payment_that_says_it_took_a_discount_is_not_applied_to_an_invoice_it_happens_to_equal(
     text: str, word: str

@@ -1670,6 +1670,7 @@ class Combiner:
             pair = None
             pairs, pair_penalty = 0.0, W_AMBIGUOUS
             notes: tuple[tuple[Message, float | None], ...] = ()
+            discount_said = ""
             if len(exact) == 1 and not found.invoices.get(exact[0]):
                 # Nothing names the invoice: a pair of the customer's other invoices adding up to the
                 # amount explains it as well (119.00 + 238.00 paid as 357.00), as far as a pair adding up is
@@ -1697,13 +1698,13 @@ class Combiner:
                 # One that says it took a discount ("abzgl. 2% Skonto", "APMAKSA 2% ATLAIDE") paid less than an
                 # invoice: one its amount equals in full is not what it says it paid (866.77 is another invoice,
                 # 884.46, less 2%). That reading is proposed besides.
-                if discount := _stated(receipt.texts()).word:
+                if discount_said := _stated(receipt.texts()).word:
                     said = Message(
                         N_(
                             "the text states a discount (%(word)s): "
                             "an invoice of exactly that amount is not what it says it paid"
                         ),
-                        word=discount,
+                        word=discount_said,
                     )
                     notes += ((said, W_DISCOUNT_BUT_EXACT),)
                     penalty += W_DISCOUNT_BUT_EXACT
@@ -1753,7 +1754,7 @@ class Combiner:
                         notes,
                     )
                 )
-            if any(note[1] == W_DISCOUNT_BUT_EXACT for note in notes):
+            if discount_said:
                 out.extend(self._short_from_customer(receipt, book, found, customer_id, rem))
             if pair is not None:
                 numbers = ", ".join(book.invoices[i].number for i in pair)
@@ -2379,16 +2380,18 @@ class Stated:
     deduction: str = ""
 
 
-_DISCOUNT_WORD = (
-    r"skonto\w*|sconto|escompte|remise|rabais|descuento|desconto|discount|korting|rabatt|kassarabatt|rabat"
+_DISCOUNT_ALONE = (
+    r"skonto\w*|sconto|escompte|rabais|descuento|desconto|discount|korting|rabatt|kassarabatt|rabat"
     r"|kontantrabat|alennus|k[äa]teisalennus|atlaide|nuolaida|allahindlus|sleva|popust"
 )
+"""Words for a cash discount in the languages payers write in, said with a rate or without."""
+_DISCOUNT_WORD = _DISCOUNT_ALONE + "|remise"  # with a rate only: alone, "REMISE CHEQUE" is a cheque paid in
 _PERCENT = r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%"
 STATED_DISCOUNT = re.compile(
     rf"{_PERCENT}\s*(?:cash\s+)?({_DISCOUNT_WORD})\b|\b({_DISCOUNT_WORD})\s*(?:of\s+|von\s+|de\s+|di\s+)?{_PERCENT}",
     re.IGNORECASE,
 )
-DISCOUNT_SAID = re.compile(rf"\b({_DISCOUNT_WORD})\b", re.IGNORECASE)
+DISCOUNT_SAID = re.compile(rf"\b({_DISCOUNT_ALONE})\b", re.IGNORECASE)
 DEDUCTION_SAID = re.compile(
     r"\b(reklamation|m[äa]ngel\w*|minderung|besch[äa]digt\w*|damaged|defect\w*|return(?:ed)?\s+goods|freight|fracht\w*"
     r"|short\s+delivery|shortage|r[ée]clamation|reclamo|reclamaci[óo]n|contestazione|credit\s+note|gutschrift|avoir"
