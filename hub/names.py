@@ -118,6 +118,23 @@ def _undotted(name: str) -> str:
 _NOT_A_FORM = frozenset({"the", "und", "and", "et"})
 
 
+def _name_and_forms(text: str) -> tuple[list[str], list[str]]:
+    """The words of a name (:func:`_undotted`, Chinese runs already reduced) split into the name's own and
+    the legal forms' (several words of one run together: ``sp z oo`` -> ``spzoo``). A name that is legal
+    forms only ("AS") keeps them as its name, with no form."""
+    words = _TOKEN.findall(text)
+    forms: list[str] = []
+    joined = " ".join(words)
+    if " " in joined:
+        shorter = _MULTIWORD.sub(" ", joined).split()
+        if shorter:
+            words, forms = shorter, [f.replace(" ", "") for f in _MULTIWORD.findall(joined)]
+    kept = [w for w in words if w not in LEGAL_FORMS]
+    if not kept:
+        return words, forms
+    return kept, forms + [w for w in words if w in LEGAL_FORMS]
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def legal_form(name: str) -> str:
     """The legal form a Latin name writes, its words run together: ``Møller Rør A/S`` -> ``as``,
@@ -126,12 +143,7 @@ def legal_form(name: str) -> str:
     text = _undotted(name)
     if _HAS_CJK.search(text):
         return ""
-    joined = " ".join(_TOKEN.findall(text))
-    forms = [m.replace(" ", "") for m in _MULTIWORD.findall(joined)] if " " in joined else []
-    words = _MULTIWORD.sub(" ", joined).split() if forms else joined.split()
-    if len(words) > 1:  # a name that is one legal-form word ("AS") keeps it as its name
-        forms += [w for w in words if w in LEGAL_FORMS and w not in _NOT_A_FORM]
-    return "".join(forms)
+    return "".join(f for f in _name_and_forms(text)[1] if f not in _NOT_A_FORM)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -145,14 +157,7 @@ def normalise_name(name: str) -> str:
         # No spaces in Chinese: the characters on either side of a bracket are one name.
         text = re.sub(f"(?<=[{CJK}])[\\s()\\[\\]【】]+(?=[{CJK}])", "", text)
         text = _CJK_RUN.sub(lambda m: " " + _chinese(m.group()) + " ", text)
-    words = _TOKEN.findall(text)
-    joined = " ".join(words)
-    if " " in joined:
-        shorter = _MULTIWORD.sub(" ", joined).split()
-        if shorter:
-            words = shorter
-    kept = [w for w in words if w not in LEGAL_FORMS]
-    return " ".join(kept or words)
+    return " ".join(_name_and_forms(text)[0])
 
 
 def is_chinese(key: str) -> bool:
