@@ -1263,7 +1263,7 @@ class _References:
         not_alnum, padding = _NOT_ALNUM.sub, _PADDING.search
         alnum_key, digits_key, number_text, number_digits = _alnum_key, _digits_key, _number_text, _number_digits
         # dict.setdefault, not _Keyed.add: a method call per entry cost a third of the build.
-        for iid, number, _, _, _, _, po_number, reference in book.invoices.values():
+        for iid, number, _, _, _, _, po_number, reference, _ in book.invoices.values():
             key = number_text(number)
             if len(key) >= MIN_KEY:
                 add_number(hash(alnum_key(key)))

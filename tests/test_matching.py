@@ -1155,12 +1155,16 @@ PAID_SET = [("A-1", "3456.01"), ("A-2", "2345.01"), ("A-3", "1234.01"), ("A-4", 
 
 
 def pool_with_set(others: int) -> OpenItems:
-    """The set and ``others`` open invoices due before it: the set is found by its amount alone, not as the
-    customer's oldest invoices (a payment run paying the oldest first is another reading, tests/test_sets.py)."""
-    invoices = [inv(k + 1, number, "C-ACME", amount) for k, (number, amount) in enumerate(PAID_SET)]
+    """The set and ``others`` open invoices issued and due before it: the set is found by its amount alone, not
+    as the customer's oldest invoices (a payment run paying the oldest first is another reading,
+    tests/test_sets.py)."""
+    invoices = [
+        inv(k + 1, number, "C-ACME", amount)._replace(issue_date=date(2026, 3, 1))
+        for k, (number, amount) in enumerate(PAID_SET)
+    ]
     for k in range(others):
         older = inv(100 + k, f"A-{100 + k}", "C-ACME", f"{200 + (k * 397) % 4800}.50")
-        invoices.append(older._replace(due_date=date(2026, 2, 28)))
+        invoices.append(older._replace(due_date=date(2026, 2, 28), issue_date=date(2026, 1, 29)))
     return book(invoices, [acme()])
 
 
@@ -1198,10 +1202,12 @@ def test_listed_pair_topped_up_by_two_unlisted_invoices_of_a_large_pool_is_a_sug
         inv(3, "INV-2026-000200", "C-ACME", "1645.67"),
         inv(4, "INV-2026-000201", "C-ACME", "1734.44"),
     ]
-    # The others are due before them: the rest is found by its amount alone, not as the oldest invoices.
+    # The others are issued and due before them: the rest is found by its amount alone, not as the oldest
+    # invoices.
+    invoices = [i._replace(issue_date=date(2026, 3, 1)) for i in invoices]
     invoices += [
         inv(10 + k, f"INV-2026-{500 + k:06d}", "C-ACME", f"{300 + (k * 211) % 2700}.{k % 7 + 10}")._replace(
-            due_date=date(2026, 2, 28)
+            due_date=date(2026, 2, 28), issue_date=date(2026, 1, 29)
         )
         for k in range(116)
     ]

@@ -258,6 +258,85 @@ def test_a_run_in_the_middle_of_the_customers_open_invoices_is_found_too() -> No
     assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
 
 
+def _issued(invoices: list, start: dt.date, terms: tuple[int, ...] = (10, 60, 30, 90)) -> list:
+    """The invoices issued two days apart from ``start``, in the order given, each due after the terms of its own
+    order (a customer buying on several terms): the invoice issued first is not the one due first."""
+    return [
+        i._replace(
+            issue_date=start + dt.timedelta(days=2 * k),
+            due_date=start + dt.timedelta(days=2 * k + terms[k % len(terms)]),
+        )
+        for k, i in enumerate(invoices)
+    ]
+
+
+def test_the_customers_invoices_issued_first_adding_up_are_a_payment_run_applied_where_terms_differ() -> None:
+    # The payer's run pays the oldest invoices first by invoice date: the nine issued first are due on
+    # scattered dates among sixty, so no run by due date adds up, and sets of nine are beyond the search.
+    invoices = _issued([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    paid = invoices[:9]
+    by_due = sorted(invoices, key=lambda i: i.due_date)
+    assert {i.id for i in by_due[:9]} != {i.id for i in paid}
+    invoices.reverse()  # the book's order is not the order of issue
+    decision, _ = run(
+        rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), book(invoices, [acme()])
+    )
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert p.method == "amount+run"
+    assert "the customer's 9 open invoices issued first add up to" in text_of(p)
+    assert "as a payment run pays the oldest invoices first" in text_of(p)
+
+
+def test_named_invoices_and_those_issued_first_besides_making_up_the_rest_are_applied() -> None:
+    invoices = _issued([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 21), 1)], dt.date(2026, 1, 5))
+    paid = [invoices[30], invoices[31], *invoices[:3]]
+    text = f"{invoices[30].number} {invoices[31].number}"
+    decision, _ = run(
+        rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), book(invoices, [acme()])
+    )
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "and the customer's 3 open invoices issued first besides (RE-1, RE-2, RE-3) make up the rest" in text_of(p)
+
+
+def test_a_run_in_the_middle_by_invoice_date_is_found_where_terms_differ_by_invoice() -> None:
+    invoices = _issued([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 12), 1)], dt.date(2026, 1, 5))
+    paid = invoices[20:32]  # the oldest were paid by a payment not yet matched
+    decision, _ = run(
+        rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Zahlung"), book(invoices, [acme()])
+    )
+    assert decision.status == "suggested"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "the only run of consecutive open invoices of the customer (in order of invoice date)" in text_of(p)
+
+
+def test_the_oldest_by_due_date_and_the_oldest_by_invoice_date_adding_up_alike_prove_neither() -> None:
+    # Issued first: seven invoices on 90 days; due first: the next seven, of the same amounts, on 5 days.
+    start = dt.date(2026, 1, 5)
+    amounts = _amounts(7, 5)
+
+    def dated(k: int, amount: str, day: int, terms: int):  # type: ignore[no-untyped-def]
+        issued = start + dt.timedelta(days=day)
+        return inv(k, f"RE-{k}", "C-ACME", amount)._replace(
+            issue_date=issued, due_date=issued + dt.timedelta(days=terms)
+        )
+
+    invoices = [dated(k, a, k, 90) for k, a in enumerate(amounts, 1)]
+    invoices += [dated(k + 7, a, k + 7, 5) for k, a in enumerate(reversed(amounts), 1)]
+    invoices += [dated(k, a, k, 90) for k, a in enumerate(_amounts(46, 6), 15)]
+    decision, proposals = run(
+        rcpt(str(sum(Decimal(a) for a in amounts)), account=ACME_IBAN, text="Zahlung"), book(invoices, [acme()])
+    )
+    assert decision.status == "suggested"
+    runs = {frozenset(ln.invoice_id for ln in p.lines) for p in proposals if p.method == "amount+run"}
+    assert runs == {frozenset(range(1, 8)), frozenset(range(8, 15))}
+    assert not any(p.automatic for p in proposals)
+
+
 def test_of_two_runs_adding_up_to_the_amount_neither_is_the_only_run() -> None:
     amounts = _amounts(40, 13)
     amounts[30:36] = amounts[0:6]  # invoices 31-36 repeat 1-6: two runs of six add up alike

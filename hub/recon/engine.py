@@ -332,6 +332,7 @@ class ReconcileEngine:
             inv.c.due_date,
             inv.c.po_number,
             inv.c.payment_reference,
+            inv.c.issue_date,
         ).where(inv.c.status == "open", inv.c.open_amount != 0)  # open credit notes too: payers net them
         learned: dict[tuple[str, str], list[str]] = defaultdict(list)
         alias = schema.customer_alias
@@ -391,8 +392,9 @@ class ReconcileEngine:
                 dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
                 po,
                 ref,
+                dates[issued] if issued in dates else dates.setdefault(issued, as_date(issued) if as_date else issued),
             )
-            for iid, number, source, ext, currency, micros, due, po, ref in _raw_rows(conn, query)
+            for iid, number, source, ext, currency, micros, due, po, ref, issued in _raw_rows(conn, query)
         )
         return OpenItems(invoices, customers, allocated)
 

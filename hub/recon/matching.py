@@ -44,6 +44,7 @@ from hub.recon.types import (
     CustomerView,
     Matcher,
     MatchProposal,
+    OpenInvoice,
     OpenItems,
     ProposalLine,
     ReceiptView,
@@ -1929,10 +1930,15 @@ class Combiner:
         prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
         if need not in prefix or prefix.index(need) + 1 < smallest:
             return None
-        amounts = [cents[i] for i in run]
+        return run[: prefix.index(need) + 1], self._prefix_chance(run, cents, need, smallest)
+
+    def _prefix_chance(self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int) -> float:
+        """About how many of the prefixes of ``ordered`` (at least ``smallest``, at most ``max_subset_size``)
+        would add up to ``need`` cents by chance: one candidate per length, each as likely as one of the sets of
+        its size :func:`chance_sets` counts."""
+        amounts = [cents[i] for i in ordered[: self.max_subset_size]]
         n = len(amounts)
-        chance = sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(smallest, n + 1))
-        return run[: prefix.index(need) + 1], chance
+        return sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(smallest, n + 1))
 
     def _oldest_first(
         self,
@@ -1943,37 +1949,48 @@ class Combiner:
         need: int,
         named: tuple[list[ProposalLine], Message | str] | None,
     ) -> MatchProposal | None:
-        """A payment run that pays what is due, oldest first: the customer's oldest open invoices of
-        ``cents`` (by due date, then number) that add up to ``need`` to the cent, beside the lines and
-        numbers of the invoices the payment ``named`` (None: it names none). Weighed by how likely one of
-        the runs from the oldest (one per length) adds up by chance: a handful of candidates, where a set
-        search in a large customer's pool counts millions of sets and no search proves a large set."""
+        """A payment run that pays what is due, oldest first: the customer's oldest open invoices of ``cents``
+        (by due date, or by invoice date: :func:`_oldest_orders`) that add up to ``need`` to the cent, beside
+        the lines and numbers of the invoices the payment ``named`` (None: it names none). Weighed by how likely
+        one of the runs from the oldest (one per length and order) adds up by chance: a handful of candidates,
+        where a set search in a large customer's pool counts millions of sets and no search proves a large
+        set."""
         invoices = book.invoices
-        ordered = sorted(
-            (i for i in cents if cents[i] > 0),
-            key=lambda i: (invoices[i].due_date or dt.date.max, _number_order(invoices[i].number)),
-        )
-        first = self._first_adding_up(ordered, cents, need, 2 if named is None else 1)
-        if first is None:
+        # By due date, and by invoice date where that order differs (terms differ by invoice): a payer's run
+        # goes by one of the two. Each is looked at, so each adds its own chance of a coincidence; two runs
+        # adding up, one in each order, prove neither (the runs' readings show both).
+        smallest = 2 if named is None else 1
+        orders = _oldest_orders(invoices, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        firsts = [
+            (issued, first[0])
+            for issued, ordered in orders
+            if (first := self._first_adding_up(ordered, cents, need, smallest))
+        ]
+        if len({frozenset(run) for _, run in firsts}) != 1:
             return None
-        run, chance = first
+        issued, run = firsts[0]
+        chance = sum(self._prefix_chance(ordered, cents, need, smallest) for _, ordered in orders)
         # An invoice of the run with a twin of the same amount outside it: the payer may have paid the twin
         # (one disputed, one paid twice): which of the two is no more proven than for two equal invoices.
         taken = set(run)
-        twins = {cents[i] for i in run} & {cents[i] for i in ordered if i not in taken}
+        twins = {cents[i] for i in run} & {cents[i] for i in cents if cents[i] > 0 and i not in taken}
         numbers = ", ".join(invoices[i].number for i in run)
         if named is None:
             top = W_SINGLE if chance <= FIT_CHANCE_AUTO else W_SUBSET
             weight = max(min(top, chance_weight(chance)), W_SUBSET + W_AMBIGUOUS)
             why = Message(
-                OLDEST_FIRST, invoices=numbers, count=len(run), amount=_money(receipt.amount), chance=_about(chance)
+                ISSUED_FIRST if issued else OLDEST_FIRST,
+                invoices=numbers,
+                count=len(run),
+                amount=_money(receipt.amount),
+                chance=_about(chance),
             )
             lines = [ProposalLine(i, book.remaining(i)) for i in run]
             proposal = self._score(receipt, book, found, lines, weight, why, "amount+run")
             proposal.automatic = chance_weight(chance) >= self.auto_logit
         else:
             why = Message(
-                OLDEST_BESIDES[len(run) > 1],
+                (ISSUED_BESIDES if issued else OLDEST_BESIDES)[len(run) > 1],
                 invoices=named[1],
                 count=len(run),
                 others=numbers,
@@ -2010,20 +2027,25 @@ class Combiner:
         by_owner: dict[str, list[int]] = defaultdict(list)
         for i in rem:
             by_owner[invoices[i].customer_id].append(i)
-        hits: list[list[int]] = []
+        hits: dict[frozenset[int], tuple[bool, list[int]]] = {}
         pools: list[list[int]] = []
         for ids in by_owner.values():
             if len(ids) < 3:
                 continue  # a set of the customer's two open invoices is the set search's
-            ids.sort(key=lambda i: (invoices[i].due_date, i))
-            cents = [_cents(rem[i]) for i in ids]
-            pools.append(cents)
-            prefix = list(itertools.accumulate(cents, initial=0))
-            at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each prefix sum is new
-            for end, total in enumerate(prefix):
-                start = at.get(total - target)
-                if start is not None and 2 <= end - start <= self.max_subset_size and end - start not in covered:
-                    hits.append(ids[start:end])
+            # In order of due date, and of invoice date where that differs (see _oldest_orders).
+            by_due = sorted(ids, key=lambda i: (invoices[i].due_date, i))
+            by_issue = sorted(
+                ids, key=lambda i: (invoices[i].issue_date or dt.date.min, _number_order(invoices[i].number))
+            )
+            for issued, ordered in ((False, by_due), (True, by_issue))[: 1 + (by_issue != by_due)]:
+                cents = [_cents(rem[i]) for i in ordered]
+                pools.append(cents)
+                prefix = list(itertools.accumulate(cents, initial=0))
+                at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each prefix sum is new
+                for end, total in enumerate(prefix):
+                    start = at.get(total - target)
+                    if start is not None and 2 <= end - start <= self.max_subset_size and end - start not in covered:
+                        hits.setdefault(frozenset(ordered[start:end]), (issued, ordered[start:end]))
         if not hits:
             return []
         # Runs of every length could add up by chance (those the set search covered too): n - k + 1 runs of
@@ -2035,7 +2057,7 @@ class Combiner:
         )
         unique = len(hits) == 1 and not sets
         out = []
-        for run in hits:
+        for issued, run in hits.values():
             weight = min(W_SINGLE, chance_weight(chance)) if unique else W_SUBSET + W_AMBIGUOUS
             proposal = self._score(
                 receipt,
@@ -2044,17 +2066,7 @@ class Combiner:
                 [ProposalLine(i, rem[i]) for i in run],
                 weight,
                 Message(
-                    N_(
-                        "%(invoices)s: the only run of consecutive open invoices of the customer (in order of due "
-                        "date) adding up to %(amount)s, %(count)s invoices among %(pool)s open: %(chance)s runs "
-                        "could add up to this amount by chance"
-                    )
-                    if unique
-                    else N_(
-                        "%(invoices)s: a run of consecutive open invoices of the customer (in order of due date) "
-                        "adding up to %(amount)s, %(count)s invoices among %(pool)s open, but not the only set "
-                        "that does: %(chance)s runs could add up to this amount by chance"
-                    ),
+                    RUN_READINGS[issued][not unique],
                     invoices=", ".join(invoices[i].number for i in run),
                     amount=_money(receipt.amount),
                     count=len(run),
@@ -2651,6 +2663,52 @@ OLDEST_BESIDES = (
     ),
 )
 """The reason of a payment naming some invoices whose rest the customer's oldest open invoices make up."""
+ISSUED_FIRST = N_(
+    "%(invoices)s: the customer's %(count)s open invoices issued first add up to %(amount)s, as a payment run "
+    "pays the oldest invoices first; %(chance)s such runs could add up to this by chance"
+)
+""":data:`OLDEST_FIRST` where the run goes by invoice date, not due date (terms differ by invoice)."""
+ISSUED_BESIDES = (
+    N_(
+        "%(invoices)s named, and the customer's open invoice issued first besides (%(others)s) makes up the rest "
+        "of %(amount)s, as a payment run pays the oldest invoices first; %(chance)s such runs could make up the "
+        "rest by chance"
+    ),
+    N_(
+        "%(invoices)s named, and the customer's %(count)s open invoices issued first besides (%(others)s) make up "
+        "the rest of %(amount)s, as a payment run pays the oldest invoices first; %(chance)s such runs could make "
+        "up the rest by chance"
+    ),
+)
+""":data:`OLDEST_BESIDES` where the run goes by invoice date, not due date."""
+RUN_READINGS = (
+    (
+        N_(
+            "%(invoices)s: the only run of consecutive open invoices of the customer (in order of due "
+            "date) adding up to %(amount)s, %(count)s invoices among %(pool)s open: %(chance)s runs "
+            "could add up to this amount by chance"
+        ),
+        N_(
+            "%(invoices)s: a run of consecutive open invoices of the customer (in order of due date) "
+            "adding up to %(amount)s, %(count)s invoices among %(pool)s open, but not the only set "
+            "that does: %(chance)s runs could add up to this amount by chance"
+        ),
+    ),
+    (
+        N_(
+            "%(invoices)s: the only run of consecutive open invoices of the customer (in order of invoice "
+            "date) adding up to %(amount)s, %(count)s invoices among %(pool)s open: %(chance)s runs "
+            "could add up to this amount by chance"
+        ),
+        N_(
+            "%(invoices)s: a run of consecutive open invoices of the customer (in order of invoice date) "
+            "adding up to %(amount)s, %(count)s invoices among %(pool)s open, but not the only set "
+            "that does: %(chance)s runs could add up to this amount by chance"
+        ),
+    ),
+)
+"""The readings of :meth:`Combiner._runs`, by whether the run goes by invoice date, then whether it is the
+only run adding up."""
 LIST_GOES_ON = (
     N_(
         "%(invoices)s named, and the next open invoice of the customer after %(last)s (%(others)s) makes up the "
@@ -2666,6 +2724,19 @@ LIST_GOES_ON = (
 """The reason of a list cut by the bank that goes on with the customer's next open invoices (one, several)."""
 
 _NUMBER_PARTS = re.compile(r"\d+|\D+")
+
+
+def _oldest_orders(invoices: Mapping[int, OpenInvoice], ids: list[int], reach: int) -> list[tuple[bool, list[int]]]:
+    """The orders a payment run that pays the oldest first may go by, each flagged whether it is by invoice date:
+    by due date (what fell due first), and by invoice date where its first ``reach`` differ (terms that differ
+    by invoice make the invoice issued first not the one due first). An invoice without an issue date is placed
+    by its number, which is issued in order."""
+    by_due = sorted(ids, key=lambda i: (invoices[i].due_date or dt.date.max, _number_order(invoices[i].number)))
+    by_issue = sorted(ids, key=lambda i: (invoices[i].issue_date or dt.date.min, _number_order(invoices[i].number)))
+    orders = [(False, by_due)]
+    if by_issue[:reach] != by_due[:reach]:
+        orders.append((True, by_issue))
+    return orders
 
 
 def _number_order(number: str) -> tuple[tuple[int, int | str], ...]:

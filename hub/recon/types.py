@@ -42,6 +42,9 @@ class OpenInvoice(NamedTuple):
     due_date: Any
     po_number: str | None
     payment_reference: str | None
+    issue_date: Any = None
+    """When it was issued (None where not known: its number tells the order it was issued in). A payment run
+    that pays the oldest first may go by this date rather than the due date, where terms differ by invoice."""
 
 
 @dataclass(frozen=True)
