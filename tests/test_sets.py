@@ -337,6 +337,43 @@ def test_the_oldest_by_due_date_and_the_oldest_by_invoice_date_adding_up_alike_p
     assert not any(p.automatic for p in proposals)
 
 
+def _with_credit_notes(invoices: list, *amounts: str) -> list:
+    """The invoices and open credit notes of the customer of the given (negative) amounts, issued before them."""
+    first = min(i.issue_date or dt.date(2026, 1, 5) for i in invoices)
+    return invoices + [
+        inv(900 + k, f"GS-2026-{k:04d}", "C-ACME", a)._replace(issue_date=first - dt.timedelta(days=k))
+        for k, a in enumerate(amounts, 1)
+    ]
+
+
+def test_the_customers_oldest_invoices_less_an_open_credit_note_are_a_payment_run_applied() -> None:
+    # The payer's run nets what the payee owes it: nine oldest invoices less one of two open credit notes.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    items = book(_with_credit_notes(invoices, "-374.60", "-1210.05"), [acme()])
+    paid = invoices[:9]
+    amount = sum(i.open_amount for i in paid) - D("374.60")
+    decision, _ = run(rcpt(str(amount), account=ACME_IBAN, text="Sammelzahlung"), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "amount+run"
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert credit_note_lines(p) == [(901, D("-374.60"), "credit_note")]
+    assert "less credit note GS-2026-0001 (-374.60), not named: the customer's 9 oldest open invoices" in text_of(p)
+
+
+def test_a_run_in_the_middle_less_an_open_credit_note_is_suggested() -> None:
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 12), 1)], dt.date(2026, 1, 5))
+    items = book(_with_credit_notes(invoices, "-374.60"), [acme()])
+    paid = invoices[20:32]  # the oldest were paid by a payment not yet matched
+    amount = sum(i.open_amount for i in paid) - D("374.60")
+    decision, _ = run(rcpt(str(amount), account=ACME_IBAN, text="Zahlung"), items)
+    assert decision.status == "suggested"
+    p = decision.proposals[0]
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert credit_note_lines(p) == [(901, D("-374.60"), "credit_note")]
+    assert "the only run of consecutive open invoices of the customer" in text_of(p)
+
+
 def test_of_two_runs_adding_up_to_the_amount_neither_is_the_only_run() -> None:
     amounts = _amounts(40, 13)
     amounts[30:36] = amounts[0:6]  # invoices 31-36 repeat 1-6: two runs of six add up alike

@@ -1788,10 +1788,10 @@ class Combiner:
         found_sets, complete, chance = self._sets_less_credits(items, target, target, credits, smallest=2)
         # Runs of a length the set search covered were found as sets (if they add up): the rest are runs'.
         covered = _searched_sizes(len(pool), self.max_subset_size, 2) if complete else range(0)
-        out.extend(self._runs(receipt, book, found, rem, bool(found_sets), covered))
+        out.extend(self._runs(receipt, book, found, rem, bool(found_sets), covered, credits))
         # A run of the oldest that another run of the customer's, as old or not, adds up to alike is no
         # proof of which the payer paid: the runs' readings stay.
-        oldest = self._oldest_first(receipt, book, found, dict(items), target, None)
+        oldest = self._oldest_first(receipt, book, found, dict(items), target, None, credits)
         if oldest is not None and any(p.method == "amount+run" and not _same_lines(p, oldest) for p in out):
             oldest = None
         weight = W_SUBSET
@@ -1926,11 +1926,17 @@ class Combiner:
         cents, and about how many of its prefixes would add up to it by chance (one candidate per length,
         each as likely as one of the sets of its size :func:`chance_sets` counts). Written here: the
         candidates are the prefixes of one ordered list."""
+        run = self._first_run(ordered, cents, need, smallest)
+        return None if run is None else (run, self._prefix_chance(ordered, cents, need, smallest))
+
+    def _first_run(self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int) -> list[int] | None:
+        """The first of ``ordered`` (at least ``smallest``, at most ``max_subset_size``) adding up to ``need``
+        cents, if they do."""
         run = ordered[: self.max_subset_size]
         prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
         if need not in prefix or prefix.index(need) + 1 < smallest:
             return None
-        return run[: prefix.index(need) + 1], self._prefix_chance(run, cents, need, smallest)
+        return run[: prefix.index(need) + 1]
 
     def _prefix_chance(self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int) -> float:
         """About how many of the prefixes of ``ordered`` (at least ``smallest``, at most ``max_subset_size``)
@@ -1948,28 +1954,40 @@ class Combiner:
         cents: Mapping[int, int],
         need: int,
         named: tuple[list[ProposalLine], Message | str] | None,
+        credits: Mapping[int, Decimal] | None = None,
     ) -> MatchProposal | None:
         """A payment run that pays what is due, oldest first: the customer's oldest open invoices of ``cents``
         (by due date, or by invoice date: :func:`_oldest_orders`) that add up to ``need`` to the cent, beside
-        the lines and numbers of the invoices the payment ``named`` (None: it names none). Weighed by how likely
-        one of the runs from the oldest (one per length and order) adds up by chance: a handful of candidates,
-        where a set search in a large customer's pool counts millions of sets and no search proves a large
-        set."""
+        the lines and numbers of the invoices the payment ``named`` (None: it names none), or less one or two
+        of the customer's open ``credits`` (negative) where no run adds up as it is. Weighed by how likely one
+        of the runs from the oldest (one per length, order and credit note tried) adds up by chance: a handful
+        of candidates, where a set search in a large customer's pool counts millions of sets and no search
+        proves a large set."""
         invoices = book.invoices
         # By due date, and by invoice date where that order differs (terms differ by invoice): a payer's run
         # goes by one of the two. Each is looked at, so each adds its own chance of a coincidence; two runs
-        # adding up, one in each order, prove neither (the runs' readings show both).
+        # adding up, one in each order, prove neither (the runs' readings show both). So does each credit note
+        # a payer's run may have netted.
         smallest = 2 if named is None else 1
         orders = _oldest_orders(invoices, [i for i in cents if cents[i] > 0], self.max_subset_size)
-        firsts = [
-            (issued, first[0])
-            for issued, ordered in orders
-            if (first := self._first_adding_up(ordered, cents, need, smallest))
-        ]
-        if len({frozenset(run) for _, run in firsts}) != 1:
+        firsts: list[tuple[bool, list[int], tuple[int, ...]]] = []
+        needs: list[int] = []
+        for options in ([()], _credit_options(credits or {})):
+            for deduct in options:
+                goal = need - sum(_cents(credits[c]) for c in deduct) if credits else need
+                needs.append(goal)
+                firsts += [
+                    (issued, run, deduct)
+                    for issued, ordered in orders
+                    if (run := self._first_run(ordered, cents, goal, smallest))
+                ]
+            if firsts:
+                break
+        if len({(frozenset(run), deduct) for _, run, deduct in firsts}) != 1:
             return None
-        issued, run = firsts[0]
-        chance = sum(self._prefix_chance(ordered, cents, need, smallest) for _, ordered in orders)
+        issued, run, deduct = firsts[0]
+        chance = sum(self._prefix_chance(ordered, cents, goal, smallest) for goal in needs for _, ordered in orders)
+        netted = {c: credits[c] for c in deduct} if credits else {}
         # An invoice of the run with a twin of the same amount outside it: the payer may have paid the twin
         # (one disputed, one paid twice): which of the two is no more proven than for two equal invoices.
         taken = set(run)
@@ -1980,12 +1998,13 @@ class Combiner:
             weight = max(min(top, chance_weight(chance)), W_SUBSET + W_AMBIGUOUS)
             why = Message(
                 ISSUED_FIRST if issued else OLDEST_FIRST,
-                invoices=numbers,
+                invoices=_less_credits(book, numbers, netted, named=False),
                 count=len(run),
                 amount=_money(receipt.amount),
                 chance=_about(chance),
             )
             lines = [ProposalLine(i, book.remaining(i)) for i in run]
+            lines += [ProposalLine(c, a, "credit_note") for c, a in netted.items()]
             proposal = self._score(receipt, book, found, lines, weight, why, "amount+run")
             proposal.automatic = chance_weight(chance) >= self.auto_logit
         else:
@@ -2009,6 +2028,7 @@ class Combiner:
         rem: dict[int, Decimal],
         sets: bool,
         covered: range,
+        credits: Mapping[int, Decimal],
     ) -> list[MatchProposal]:
         """Payment runs: consecutive open invoices of one customer, in order of due date, that add up to the
         amount. A payer's payment run pays what is due, oldest first, so the invoices it pays are a run of
@@ -2027,8 +2047,7 @@ class Combiner:
         by_owner: dict[str, list[int]] = defaultdict(list)
         for i in rem:
             by_owner[invoices[i].customer_id].append(i)
-        hits: dict[frozenset[int], tuple[bool, list[int]]] = {}
-        pools: list[list[int]] = []
+        orders: list[tuple[bool, list[int], list[int]]] = []
         for ids in by_owner.values():
             if len(ids) < 3:
                 continue  # a set of the customer's two open invoices is the set search's
@@ -2038,36 +2057,55 @@ class Combiner:
                 ids, key=lambda i: (invoices[i].issue_date or dt.date.min, _number_order(invoices[i].number))
             )
             for issued, ordered in ((False, by_due), (True, by_issue))[: 1 + (by_issue != by_due)]:
-                cents = [_cents(rem[i]) for i in ordered]
-                pools.append(cents)
-                prefix = list(itertools.accumulate(cents, initial=0))
-                at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each prefix sum is new
-                for end, total in enumerate(prefix):
-                    start = at.get(total - target)
-                    if start is not None and 2 <= end - start <= self.max_subset_size and end - start not in covered:
-                        hits.setdefault(frozenset(ordered[start:end]), (issued, ordered[start:end]))
+                orders.append((issued, ordered, [_cents(rem[i]) for i in ordered]))
+        if not orders:
+            return []
+        # Less the customer's open credit notes only where no run adds up as it is (a payer's run nets what the
+        # payee owes it): each credit note or pair tried is one more amount a run could hit by chance.
+        hits: dict[tuple[frozenset[int], tuple[int, ...]], tuple[bool, list[int], tuple[int, ...]]] = {}
+        needs: list[int] = []
+        for options in ([()], _credit_options(credits)):
+            for deduct in options:
+                need = target - sum(_cents(credits[c]) for c in deduct)
+                needs.append(need)
+                for issued, ordered, cents in orders:
+                    prefix = list(itertools.accumulate(cents, initial=0))
+                    at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each sum is new
+                    for end, total in enumerate(prefix):
+                        start = at.get(total - need)
+                        if (
+                            start is not None
+                            and 2 <= end - start <= self.max_subset_size
+                            and end - start not in covered
+                        ):
+                            run = ordered[start:end]
+                            hits.setdefault((frozenset(run), deduct), (issued, run, deduct))
+            if hits:
+                break
         if not hits:
             return []
         # Runs of every length could add up by chance (those the set search covered too): n - k + 1 runs of
         # k invoices, each as likely to as one of the C(n, k) sets chance_sets counts.
         chance = sum(
-            chance_sets(cents, target, [k]) * (len(cents) - k + 1) / math.comb(len(cents), k)
-            for cents in pools
+            chance_sets(cents, need, [k]) * (len(cents) - k + 1) / math.comb(len(cents), k)
+            for need in needs
+            for _, _, cents in orders
             for k in range(2, min(self.max_subset_size, len(cents)) + 1)
         )
         unique = len(hits) == 1 and not sets
         out = []
-        for issued, run in hits.values():
+        for issued, run, deduct in hits.values():
             weight = min(W_SINGLE, chance_weight(chance)) if unique else W_SUBSET + W_AMBIGUOUS
+            netted = {c: credits[c] for c in deduct}
             proposal = self._score(
                 receipt,
                 book,
                 found,
-                [ProposalLine(i, rem[i]) for i in run],
+                [ProposalLine(i, rem[i]) for i in run] + [ProposalLine(c, a, "credit_note") for c, a in netted.items()],
                 weight,
                 Message(
                     RUN_READINGS[issued][not unique],
-                    invoices=", ".join(invoices[i].number for i in run),
+                    invoices=_less_credits(book, ", ".join(invoices[i].number for i in run), netted, named=False),
                     amount=_money(receipt.amount),
                     count=len(run),
                     pool=len(rem),
@@ -2227,10 +2265,8 @@ class Combiner:
         credit note (or pair) tried is one more target a set could hit by chance: the chances add up.
         """
         options: list[tuple[int, ...]] = [()]
-        if credits and len(pool) <= DFS_POOL:
-            largest = sorted(credits, key=lambda c: credits[c])
-            options += [(c,) for c in largest[:MAX_CREDIT_SINGLES]]
-            options += list(itertools.combinations(largest[:MAX_CREDITS], 2))
+        if len(pool) <= DFS_POOL:
+            options += _credit_options(credits)
         found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
         complete = True
         targets: list[tuple[int, int]] = []
@@ -2572,6 +2608,13 @@ LESS_CREDITS = {
 
 CREDIT_NOTE_AMOUNT = N_("%(number)s (%(amount)s)")
 """A credit note deducted and its amount (``GS-7 (-30.00)``), in a list of them."""
+
+
+def _credit_options(credits: Mapping[int, Decimal]) -> list[tuple[int, ...]]:
+    """The credit notes a payment may net without naming them, each option one or two of ``credits`` (negative):
+    each of the :data:`MAX_CREDIT_SINGLES` largest alone, and pairs of the :data:`MAX_CREDITS` largest."""
+    largest = sorted(credits, key=lambda c: credits[c])
+    return [(c,) for c in largest[:MAX_CREDIT_SINGLES]] + list(itertools.combinations(largest[:MAX_CREDITS], 2))
 
 
 def _less_credits(
