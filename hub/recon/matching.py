@@ -30,8 +30,9 @@ import functools
 import itertools
 import math
 import re
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, NamedTuple
@@ -44,7 +45,6 @@ from hub.recon.types import (
     CustomerView,
     Matcher,
     MatchProposal,
-    OpenInvoice,
     OpenItems,
     ProposalLine,
     ReceiptView,
@@ -1942,9 +1942,8 @@ class Combiner:
         """About how many of the prefixes of ``ordered`` (at least ``smallest``, at most ``max_subset_size``)
         would add up to ``need`` cents by chance: one candidate per length, each as likely as one of the sets of
         its size :func:`chance_sets` counts."""
-        amounts = [cents[i] for i in ordered[: self.max_subset_size]]
-        n = len(amounts)
-        return sum(chance_sets(amounts, need, [k]) / math.comb(n, k) for k in range(smallest, n + 1))
+        shape = pool_shape(cents[i] for i in ordered[: self.max_subset_size])
+        return sum(chance_in(shape, need, [k]) / math.comb(shape.n, k) for k in range(smallest, shape.n + 1))
 
     def _oldest_first(
         self,
@@ -1969,7 +1968,7 @@ class Combiner:
         # adding up, one in each order, prove neither (the runs' readings show both). So does each credit note
         # a payer's run may have netted.
         smallest = 2 if named is None else 1
-        orders = _oldest_orders(invoices, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
         firsts: list[tuple[bool, list[int], tuple[int, ...]]] = []
         needs: list[int] = []
         for options in ([()], _credit_options(credits or {})):
@@ -2051,15 +2050,17 @@ class Combiner:
         for ids in by_owner.values():
             if len(ids) < 3:
                 continue  # a set of the customer's two open invoices is the set search's
-            # In order of due date, and of invoice date where that differs (see _oldest_orders).
-            by_due = sorted(ids, key=lambda i: (invoices[i].due_date, i))
-            by_issue = sorted(
-                ids, key=lambda i: (invoices[i].issue_date or dt.date.min, _number_order(invoices[i].number))
-            )
-            for issued, ordered in ((False, by_due), (True, by_issue))[: 1 + (by_issue != by_due)]:
+            # In order of due date, and of invoice date where that differs.
+            for issued, ordered in _oldest_orders(book, ids):
                 orders.append((issued, ordered, [_cents(rem[i]) for i in ordered]))
         if not orders:
             return []
+        # A run adding up is a difference of two prefix sums: each order's, and where each sum is, once.
+        prefixes = []
+        for _, _, cents in orders:
+            prefix = list(itertools.accumulate(cents, initial=0))
+            prefixes.append((prefix, {total: k for k, total in enumerate(prefix)}))  # positive: each sum is new
+        longest = self.max_subset_size
         # Less the customer's open credit notes only where no run adds up as it is (a payer's run nets what the
         # payee owes it): each credit note or pair tried is one more amount a run could hit by chance.
         hits: dict[tuple[frozenset[int], tuple[int, ...]], tuple[bool, list[int], tuple[int, ...]]] = {}
@@ -2068,16 +2069,10 @@ class Combiner:
             for deduct in options:
                 need = target - sum(_cents(credits[c]) for c in deduct)
                 needs.append(need)
-                for issued, ordered, cents in orders:
-                    prefix = list(itertools.accumulate(cents, initial=0))
-                    at = {total: k for k, total in enumerate(prefix)}  # amounts are positive: each sum is new
+                for (issued, ordered, _), (prefix, at) in zip(orders, prefixes, strict=True):
                     for end, total in enumerate(prefix):
                         start = at.get(total - need)
-                        if (
-                            start is not None
-                            and 2 <= end - start <= self.max_subset_size
-                            and end - start not in covered
-                        ):
+                        if start is not None and 2 <= end - start <= longest and end - start not in covered:
                             run = ordered[start:end]
                             hits.setdefault((frozenset(run), deduct), (issued, run, deduct))
             if hits:
@@ -2086,11 +2081,12 @@ class Combiner:
             return []
         # Runs of every length could add up by chance (those the set search covered too): n - k + 1 runs of
         # k invoices, each as likely to as one of the C(n, k) sets chance_sets counts.
+        shapes = [pool_shape(cents) for _, _, cents in orders]  # read once, not per amount and length
         chance = sum(
-            chance_sets(cents, need, [k]) * (len(cents) - k + 1) / math.comb(len(cents), k)
+            chance_in(shape, need, [k]) * (shape.n - k + 1) / math.comb(shape.n, k)
             for need in needs
-            for _, _, cents in orders
-            for k in range(2, min(self.max_subset_size, len(cents)) + 1)
+            for shape in shapes
+            for k in range(2, min(self.max_subset_size, shape.n) + 1)
         )
         unique = len(hits) == 1 and not sets
         out = []
@@ -2769,17 +2765,38 @@ LIST_GOES_ON = (
 _NUMBER_PARTS = re.compile(r"\d+|\D+")
 
 
-def _oldest_orders(invoices: Mapping[int, OpenInvoice], ids: list[int], reach: int) -> list[tuple[bool, list[int]]]:
+def _oldest_orders(book: OpenItems, ids: list[int], reach: int | None = None) -> list[tuple[bool, list[int]]]:
     """The orders a payment run that pays the oldest first may go by, each flagged whether it is by invoice date:
     by due date (what fell due first), and by invoice date where its first ``reach`` differ (terms that differ
-    by invoice make the invoice issued first not the one due first). An invoice without an issue date is placed
-    by its number, which is issued in order."""
-    by_due = sorted(ids, key=lambda i: (invoices[i].due_date or dt.date.max, _number_order(invoices[i].number)))
-    by_issue = sorted(ids, key=lambda i: (invoices[i].issue_date or dt.date.min, _number_order(invoices[i].number)))
+    by invoice make the invoice issued first not the one due first). Equal dates go by number, which is issued
+    in order; an invoice without an issue date is placed by its number alone."""
+    invoices, rank = book.invoices, _number_ranks(book, ids)
+    by_due = sorted(ids, key=lambda i: (invoices[i].due_date or dt.date.max, rank[i]))
+    by_issue = sorted(ids, key=lambda i: (invoices[i].issue_date or dt.date.min, rank[i]))
     orders = [(False, by_due)]
     if by_issue[:reach] != by_due[:reach]:
         orders.append((True, by_issue))
     return orders
+
+
+def _number_ranks(book: OpenItems, ids: Iterable[int]) -> MutableMapping[int, int] | array[int]:
+    """Each invoice's place in the numbering of its customer's invoices (:func:`_number_order`), by invoice id,
+    for the invoices of the customers of ``ids``: read once per customer and run, where a large customer's pool is
+    sorted for each of its receipts. An array where the ids are dense (a run holds up to millions of invoices)."""
+    ranks: MutableMapping[int, int] | array[int] = book.index("matching:number-ranks", _rank_table)
+    ranked: set[str] = book.index("matching:number-ranked", lambda _: set())
+    invoices = book.invoices
+    for owner in {invoices[i].customer_id for i in ids} - ranked:
+        ranked.add(owner)
+        for k, i in enumerate(sorted(book.by_customer[owner], key=lambda i: _number_order(invoices[i].number))):
+            ranks[i] = k
+    return ranks
+
+
+def _rank_table(book: OpenItems) -> MutableMapping[int, int] | array[int]:
+    """An empty table of :func:`_number_ranks`: an array by invoice id where ids are dense, else a dict."""
+    top = max(book.invoices, default=0)
+    return array("q", [-1]) * (top + 1) if top < 4 * len(book.invoices) + 1024 else {}
 
 
 def _number_order(number: str) -> tuple[tuple[int, int | str], ...]:
