@@ -755,6 +755,22 @@ def test_a_list_the_bank_cut_goes_on_with_the_customers_next_open_invoices_in_nu
     assert "the list the bank cut at 140 characters goes on in number order" in said
 
 
+def test_a_list_the_bank_cut_goes_on_with_the_next_open_invoices_less_the_credit_note_it_ends_with() -> None:
+    # The payer's list ends with the credit note it nets; the bank cut it before the last invoices.
+    invoices = _run_of(50)
+    items = book(_with_credit_notes(invoices, "-212.40", "-98.15"), [acme()])
+    paid = invoices[10:23]
+    text = _cut_list(paid, 10)
+    amount = sum(i.open_amount for i in paid) - D("98.15")
+    decision, _ = run(rcpt(str(amount), account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert credit_note_lines(p) == [(902, D("-98.15"), "credit_note")]
+    assert "less credit note GS-2026-0002 (-98.15), not named) make up the rest" in text_of(p)
+    assert "the list the bank cut at 140 characters goes on in number order" in text_of(p)
+
+
 def test_a_list_the_bank_cut_goes_on_only_with_the_invoices_after_the_last_one_shown() -> None:
     # The rest is made of three invoices numbered before the list: no reading of a list that goes on.
     invoices = _run_of(50)

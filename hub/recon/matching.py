@@ -1241,7 +1241,9 @@ class Combiner:
                 unnamed = dict(pool)
                 runs = [self._oldest_first(receipt, book, found, unnamed, need, (full, numbers))]
                 if receipt.cut_short():
-                    runs.append(self._list_goes_on(receipt, book, found, owner, named, unnamed, need, full, numbers))
+                    runs.append(
+                        self._list_goes_on(receipt, book, found, owner, named, unnamed, need, full, numbers, others)
+                    )
                 for run in runs:
                     if run is not None:
                         out = _preferred(out, run)
@@ -1864,13 +1866,16 @@ class Combiner:
         need: int,
         full: list[ProposalLine],
         numbers: Message | str,
+        credits: Mapping[int, Decimal],
     ) -> MatchProposal | None:
         """A list of invoices the bank cut (the payment's text as long as banks cut it) that goes on in number
         order: the customer's open invoices (``cents``) numbered after the last one named, in the same
-        numbering, the first of them making up the rest to the cent. A payer's payment run lists what it pays
-        sorted by number, and the bank keeps the first 140 characters. Weighed by how likely one of those runs
-        (one per length) adds up to the rest by chance: a handful of candidates, where the set search counts
-        millions of sets in a large customer's pool.
+        numbering, the first of them making up the rest to the cent, or less one or two of the customer's open
+        ``credits`` not named (negative: a payer's list ends with the credit notes it nets) where none do as
+        they are. A payer's payment run lists what it pays sorted by number, and the bank keeps the first 140
+        characters. Weighed by how likely one of those runs (one per length and credit note tried) adds up to
+        the rest by chance: a handful of candidates, where the set search counts millions of sets in a large
+        customer's pool.
 
         Written here, not with a library: the candidates are the prefixes of one ordered list."""
         invoices = book.invoices
@@ -1884,21 +1889,32 @@ class Combiner:
             (i for i, at in places.items() if at > place and _series(invoices[i].number) == series),
             key=places.__getitem__,
         )
-        first = self._first_adding_up(after, cents, need, 1)
-        if first is None:
+        firsts: list[tuple[list[int], tuple[int, ...]]] = []
+        needs: list[int] = []
+        for options in ([()], _credit_options(credits)):
+            for deduct in options:
+                goal = need - sum(_cents(credits[c]) for c in deduct)
+                needs.append(goal)
+                if (run := self._first_run(after, cents, goal, 1)) is not None:
+                    firsts.append((run, deduct))
+            if firsts:
+                break
+        if len(firsts) != 1:
             return None
-        run, chance = first
+        run, deduct = firsts[0]
+        chance = sum(self._prefix_chance(after, cents, goal, 1) for goal in needs)
+        netted = {c: credits[c] for c in deduct}
         why = Message(
             LIST_GOES_ON[len(run) > 1],
             invoices=numbers,
             count=len(run),
             last=invoices[last].number,
-            others=", ".join(invoices[i].number for i in run),
+            others=_less_credits(book, ", ".join(invoices[i].number for i in run), netted, named=False),
             amount=_money(receipt.amount),
             limit=TEXT_LIMIT,
             chance=_about(chance),
         )
-        return self._rest_in_order(receipt, book, found, full, run, chance, why)
+        return self._rest_in_order(receipt, book, found, full, run, chance, why, netted)
 
     def _rest_in_order(
         self,
@@ -1909,29 +1925,21 @@ class Combiner:
         run: list[int],
         chance: float,
         why: Message,
+        netted: Mapping[int, Decimal] | None = None,
     ) -> MatchProposal:
         """The invoices named (``full``'s lines) and ``run``, which makes up the rest in an order a payment run
-        pays in, with a chance of adding up by coincidence of about ``chance``: automatic where that alone
-        clears the threshold."""
+        pays in (less the credit notes ``netted``), with a chance of adding up by coincidence of about
+        ``chance``: automatic where that alone clears the threshold."""
         weight = max(min(W_SUBSET - 1.0, chance_weight(chance)), W_SUBSET - 1.0 + W_AMBIGUOUS)
         lines = full + [ProposalLine(i, book.remaining(i)) for i in run]
+        lines += [ProposalLine(c, a, "credit_note") for c, a in (netted or {}).items()]
         proposal = self._score(receipt, book, found, lines, weight, why, "reference+subset")
         proposal.automatic = chance_weight(chance) >= self.auto_logit
         return proposal
 
-    def _first_adding_up(
-        self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int
-    ) -> tuple[list[int], float] | None:
-        """The first of ``ordered`` (at least ``smallest``, at most ``max_subset_size``) adding up to ``need``
-        cents, and about how many of its prefixes would add up to it by chance (one candidate per length,
-        each as likely as one of the sets of its size :func:`chance_sets` counts). Written here: the
-        candidates are the prefixes of one ordered list."""
-        run = self._first_run(ordered, cents, need, smallest)
-        return None if run is None else (run, self._prefix_chance(ordered, cents, need, smallest))
-
     def _first_run(self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int) -> list[int] | None:
         """The first of ``ordered`` (at least ``smallest``, at most ``max_subset_size``) adding up to ``need``
-        cents, if they do."""
+        cents, if they do. Written here, not with a library: the candidates are the prefixes of one list."""
         run = ordered[: self.max_subset_size]
         prefix = list(itertools.accumulate(cents[i] for i in run))  # amounts are positive: each sum is new
         if need not in prefix or prefix.index(need) + 1 < smallest:
