@@ -361,6 +361,20 @@ def test_the_customers_oldest_invoices_less_an_open_credit_note_are_a_payment_ru
     assert "less credit note GS-2026-0001 (-374.60), not named: the customer's 9 oldest open invoices" in text_of(p)
 
 
+def test_the_oldest_invoices_less_the_oldest_of_many_open_credit_notes_are_a_payment_run_applied() -> None:
+    # Twelve open credit notes, the oldest the smallest: a run nets the oldest first, whatever its size.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    credits = [f"-{300 + 37 * k}.{k:02d}" for k in range(11, 0, -1)] + ["-15.27"]  # issued newest first
+    items = book(_with_credit_notes(invoices, *credits), [acme()])
+    oldest = 900 + len(credits)
+    paid = invoices[:9]
+    decision, _ = run(rcpt(str(sum(i.open_amount for i in paid) - D("15.27")), account=ACME_IBAN), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert credit_note_lines(p) == [(oldest, D("-15.27"), "credit_note")]
+
+
 def test_a_run_in_the_middle_less_an_open_credit_note_is_suggested() -> None:
     invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 12), 1)], dt.date(2026, 1, 5))
     items = book(_with_credit_notes(invoices, "-374.60"), [acme()])

@@ -1891,7 +1891,7 @@ class Combiner:
         )
         firsts: list[tuple[list[int], tuple[int, ...]]] = []
         needs: list[int] = []
-        for options in ([()], _credit_options(credits)):
+        for options in ([()], _credit_options(credits, book)):
             for deduct in options:
                 goal = need - sum(_cents(credits[c]) for c in deduct)
                 needs.append(goal)
@@ -1979,7 +1979,7 @@ class Combiner:
         orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
         firsts: list[tuple[bool, list[int], tuple[int, ...]]] = []
         needs: list[int] = []
-        for options in ([()], _credit_options(credits or {})):
+        for options in ([()], _credit_options(credits or {}, book)):
             for deduct in options:
                 goal = need - sum(_cents(credits[c]) for c in deduct) if credits else need
                 needs.append(goal)
@@ -2073,7 +2073,7 @@ class Combiner:
         # payee owes it): each credit note or pair tried is one more amount a run could hit by chance.
         hits: dict[tuple[frozenset[int], tuple[int, ...]], tuple[bool, list[int], tuple[int, ...]]] = {}
         needs: list[int] = []
-        for options in ([()], _credit_options(credits)):
+        for options in ([()], _credit_options(credits, book)):
             for deduct in options:
                 need = target - sum(_cents(credits[c]) for c in deduct)
                 needs.append(need)
@@ -2614,11 +2614,17 @@ CREDIT_NOTE_AMOUNT = N_("%(number)s (%(amount)s)")
 """A credit note deducted and its amount (``GS-7 (-30.00)``), in a list of them."""
 
 
-def _credit_options(credits: Mapping[int, Decimal]) -> list[tuple[int, ...]]:
+def _credit_options(credits: Mapping[int, Decimal], book: OpenItems | None = None) -> list[tuple[int, ...]]:
     """The credit notes a payment may net without naming them, each option one or two of ``credits`` (negative):
-    each of the :data:`MAX_CREDIT_SINGLES` largest alone, and pairs of the :data:`MAX_CREDITS` largest."""
+    each of the :data:`MAX_CREDIT_SINGLES` largest alone, and pairs of the :data:`MAX_CREDITS` largest. With the
+    ``book``, for a payment run that pays the oldest invoices first: each of the :data:`MAX_CREDITS` oldest alone
+    besides, as a run nets the oldest credit notes first, whatever their size."""
     largest = sorted(credits, key=lambda c: credits[c])
-    return [(c,) for c in largest[:MAX_CREDIT_SINGLES]] + list(itertools.combinations(largest[:MAX_CREDITS], 2))
+    singles = largest[:MAX_CREDIT_SINGLES]
+    if book is not None:
+        _, by_issue = _oldest_orders(book, list(credits))[-1]
+        singles += [c for c in by_issue[:MAX_CREDITS] if c not in singles]
+    return [(c,) for c in singles] + list(itertools.combinations(largest[:MAX_CREDITS], 2))
 
 
 def _less_credits(
