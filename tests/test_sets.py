@@ -226,6 +226,43 @@ def test_the_customers_oldest_invoices_adding_up_beyond_the_reach_of_the_search_
     assert "as a payment run pays what is due, oldest first" in text_of(p)
 
 
+def test_the_customers_oldest_invoices_less_a_bank_fee_are_a_payment_run_applied_with_the_fee_written_off() -> None:
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    paid = invoices[:9]
+    gross = sum(i.open_amount for i in paid)
+    receipt = rcpt(str(gross - D("25.00")), account=ACME_IBAN, text="Zahlung")
+    decision, _ = run(receipt, book(invoices, [acme()]), fee=D("100.00"))  # the default ceiling
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert p.method == "amount+run+fee"
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert [ln.amount for ln in p.lines if ln.kind == "write_off"] == [D("25.00")]
+    assert f"the customer's 9 oldest open invoices, {gross} less a bank fee of 25.00, make" in text_of(p)
+
+
+def test_the_customers_oldest_invoices_less_a_cash_discount_are_a_payment_run_applied() -> None:
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 21), 1)], dt.date(2026, 1, 5))
+    paid = invoices[:7]
+    gross = sum(i.open_amount for i in paid)
+    discount = (gross * D("0.02")).quantize(D("0.01"))
+    decision, _ = run(rcpt(str(gross - discount), account=ACME_IBAN, text="Zahlung"), book(invoices, [acme()]))
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert [ln.amount for ln in p.lines if ln.kind == "write_off"] == [discount]
+    assert "less a cash discount (Skonto) of 2% " in text_of(p)
+
+
+def test_the_oldest_invoices_short_by_an_odd_amount_are_not_a_payment_run() -> None:
+    # 17.23 short: no fee reads so, and no discount: a deduction or a part payment, for a person to read.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    amount = sum(i.open_amount for i in invoices[:9]) - D("17.23")
+    receipt = rcpt(str(amount), account=ACME_IBAN, text="Zahlung")
+    decision, proposals = run(receipt, book(invoices, [acme()]), fee=D("100.00"))
+    assert decision.status != "auto"
+    assert not any(p.method.startswith("amount+run") for p in proposals)
+
+
 def test_the_oldest_invoices_adding_up_are_no_proof_where_one_has_a_twin_of_the_same_amount_left_open() -> None:
     # The payer may have paid the newer of two equal invoices (the older disputed): which, nothing says.
     invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))

@@ -207,6 +207,7 @@ FEE_METHODS = (
     "amount+discount+fee",
     "reference+subset",
     "amount+subset",
+    "amount+run+fee",
 )
 """Proposals whose (last) write-off is a bank fee: a discount with a fee besides writes off the discount
 first; a discount's own write-off is not learned (a payer's rate is in its text and its terms)."""

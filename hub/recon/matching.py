@@ -1809,6 +1809,8 @@ class Combiner:
             )
             weight, note = W_SUBSET - 1.5, LESS_A_BANK_FEE
         if not found_sets:
+            if oldest is None and not out:  # nothing else reads it: the oldest less a fee or a discount may
+                oldest = self._oldest_short(receipt, book, found, dict(items), target, customer_id)
             return out if oldest is None else _preferred(out, oldest)
         unique = len(found_sets) == 1 and complete
         for sol, deduct in found_sets:
@@ -2025,6 +2027,118 @@ class Combiner:
             )
             proposal = self._rest_in_order(receipt, book, found, named[0], run, chance, why)
         proposal.automatic = proposal.automatic and not twins
+        return proposal
+
+    def _oldest_short(
+        self,
+        receipt: ReceiptView,
+        book: OpenItems,
+        found: Found,
+        cents: Mapping[int, int],
+        need: int,
+        customer_id: str,
+    ) -> MatchProposal | None:
+        """A payment run that pays the oldest first, less a bank fee or a cash discount, where nothing else reads
+        the payment: the first run from the oldest (by due date or invoice date) whose total exceeds ``need``
+        cents by what reads as a fee (a tariff amount, a percentage, a size the payer's bank is known to deduct)
+        or as a cash discount at a usual rate, to the cent. One reading across the orders, or none; weighed by
+        how likely a run from the oldest lands on one of the shortfalls a fee or discount could be by chance,
+        and automatic only where that fee or discount would be on one invoice (:meth:`_short_from_customer`)."""
+        amount, currency = receipt.amount, receipt.currency
+        customer = book.customers.get(customer_id)
+        stated = _stated(receipt.texts())
+        widest = _cents(max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50))
+        orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, bool, Message, Any, str]] = []
+        for issued, ordered in orders:
+            run, total = ordered[: self.max_subset_size], 0
+            for k, i in enumerate(run, 1):
+                total += cents[i]
+                short = total - need
+                if short > widest:
+                    break
+                if k < 2 or short <= 0:
+                    continue
+                gap, due = Decimal(short).scaleb(-2), Decimal(total).scaleb(-2)
+                fee = self._fee(gap, due, amount, currency, customer)
+                if fee is not None and fee.kind != "odd":
+                    what = Message(N_("less a bank fee of %(fee)s"), fee=_money(gap))
+                    fits.append(
+                        (
+                            issued,
+                            run[:k],
+                            (gap,),
+                            fee.values,
+                            fee.weight,
+                            fee.automatic,
+                            what,
+                            fee.notes,
+                            "amount+run+fee",
+                        )
+                    )
+                    continue
+                amounts = [Decimal(cents[j]).scaleb(-2) for j in run[:k]]
+                discount = self._discount(gap, amounts, due, amount, currency, customer, stated, guess=False)
+                if discount is not None:
+                    what = (
+                        Message(
+                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s)"),
+                            rate=discount.rate,
+                            discount=_money(discount.write_offs[0]),
+                        )
+                        if discount.fee is None
+                        else Message(
+                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s) and a bank fee of %(fee)s"),
+                            rate=discount.rate,
+                            discount=_money(discount.write_offs[0]),
+                            fee=_money(discount.fee),
+                        )
+                    )
+                    method = "amount+run" if discount.fee is None else "amount+run+fee"
+                    fits.append(
+                        (
+                            issued,
+                            run[:k],
+                            discount.write_offs,
+                            discount.values,
+                            discount.weight,
+                            discount.automatic,
+                            what,
+                            discount.notes,
+                            method,
+                        )
+                    )
+        if len({frozenset(fit[1]) for fit in fits}) != 1 or len(fits) > len(orders):
+            return None
+        issued, run, parts, values, weight, automatic, what, notes, method = fits[0]
+        shapes = [pool_shape(cents[i] for i in ordered[: self.max_subset_size]) for _, ordered in orders]
+        chance = sum(
+            chance_in(shape, need, [k], values=values) / math.comb(shape.n, k)
+            for shape in shapes
+            for k in range(2, shape.n + 1)
+        )
+        taken = set(run)
+        twins = {cents[i] for i in run} & {cents[i] for i in cents if cents[i] > 0 and i not in taken}
+        gross = Decimal(sum(cents[i] for i in run)).scaleb(-2)
+        proposal = self._score(
+            receipt,
+            book,
+            found,
+            self._with_write_off([ProposalLine(i, book.remaining(i)) for i in run], *parts),
+            min(W_SINGLE_FEE, chance_weight(chance)) + weight,
+            Message(
+                ISSUED_SHORT if issued else OLDEST_SHORT,
+                invoices=", ".join(book.invoices[i].number for i in run),
+                count=len(run),
+                total=_money(gross),
+                how=what,
+                amount=_money(amount),
+                chance=_about(chance),
+            ),
+            method,
+            notes,
+        )
+        proposal.automatic = automatic and not twins and chance_weight(chance) >= self.auto_logit
         return proposal
 
     def _runs(
@@ -2734,6 +2848,16 @@ ISSUED_BESIDES = (
     ),
 )
 """:data:`OLDEST_BESIDES` where the run goes by invoice date, not due date."""
+OLDEST_SHORT = N_(
+    "%(invoices)s: the customer's %(count)s oldest open invoices, %(total)s %(how)s, make %(amount)s, as a payment "
+    "run pays what is due, oldest first; %(chance)s such runs could come to this by chance"
+)
+""":data:`OLDEST_FIRST` less a bank fee or a cash discount (:meth:`Combiner._oldest_short`)."""
+ISSUED_SHORT = N_(
+    "%(invoices)s: the customer's %(count)s open invoices issued first, %(total)s %(how)s, make %(amount)s, as a "
+    "payment run pays the oldest invoices first; %(chance)s such runs could come to this by chance"
+)
+""":data:`OLDEST_SHORT` where the run goes by invoice date, not due date."""
 RUN_READINGS = (
     (
         N_(
