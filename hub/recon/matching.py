@@ -2049,7 +2049,8 @@ class Combiner:
         stated = _stated(receipt.texts())
         widest = _cents(max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50))
         orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
-        fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, bool, Message, Any, str]] = []
+        Notes = tuple[tuple[Message, float | None], ...]
+        fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, bool, Message, Notes, str]] = []
         for issued, ordered in orders:
             run, total = ordered[: self.max_subset_size], 0
             for k, i in enumerate(run, 1):
@@ -2080,20 +2081,7 @@ class Combiner:
                 amounts = [Decimal(cents[j]).scaleb(-2) for j in run[:k]]
                 discount = self._discount(gap, amounts, due, amount, currency, customer, stated, guess=False)
                 if discount is not None:
-                    what = (
-                        Message(
-                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s)"),
-                            rate=discount.rate,
-                            discount=_money(discount.write_offs[0]),
-                        )
-                        if discount.fee is None
-                        else Message(
-                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s) and a bank fee of %(fee)s"),
-                            rate=discount.rate,
-                            discount=_money(discount.write_offs[0]),
-                            fee=_money(discount.fee),
-                        )
-                    )
+                    what = _less_discount(discount)
                     method = "amount+run" if discount.fee is None else "amount+run+fee"
                     fits.append(
                         (
@@ -2151,15 +2139,16 @@ class Combiner:
         covered: range,
         credits: Mapping[int, Decimal],
     ) -> list[MatchProposal]:
-        """Payment runs: consecutive open invoices of one customer, in order of due date, that add up to the
-        amount. A payer's payment run pays what is due, oldest first, so the invoices it pays are a run of
-        those still open, of any length up to ``max_subset_size``, where the set search reaches only a few
-        invoices in a large pool. A run found is weighed by how many runs could add up to the amount by
+        """Payment runs: consecutive open invoices of one customer, in order of due date or of invoice date
+        (:func:`_oldest_orders`), that add up to the amount, or less one or two of its open ``credits`` where
+        none does as it is. A payer's payment run pays what is due, oldest first, so the invoices it pays are
+        a run of those still open, of any length up to ``max_subset_size``, where the set search reaches only
+        a few invoices in a large pool. A run found is weighed by how many runs could add up to the amount by
         chance (a few dozen runs per length, where sets are millions); always a suggestion, as the search
         proves it the only run, not the only set (a run from the oldest is :meth:`_oldest_first`'s reading,
-        one candidate per length, which may be automatic). ``sets``: whether the set search found a set adding up
-        (then a run is one of two readings); ``covered``: the lengths it searched completely, whose runs it
-        found as sets if they add up.
+        one candidate per length, which may be automatic). ``sets``: whether the set search found a set
+        adding up (then a run is one of two readings); ``covered``: the lengths it searched completely, whose
+        runs it found as sets if they add up.
 
         Written here, not with a library: a run adding up is a difference of two prefix sums, found in one
         pass with a dictionary; no subset-sum library searches contiguous runs."""
@@ -2290,18 +2279,7 @@ class Combiner:
                         discount.values,
                         discount.weight,
                         discount.automatic,
-                        Message(
-                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s)"),
-                            rate=discount.rate,
-                            discount=_money(discount.write_offs[0]),
-                        )
-                        if discount.fee is None
-                        else Message(
-                            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s) and a bank fee of %(fee)s"),
-                            rate=discount.rate,
-                            discount=_money(discount.write_offs[0]),
-                            fee=_money(discount.fee),
-                        ),
+                        _less_discount(discount),
                         discount.notes,
                         "amount+discount" if discount.fee is None else "amount+discount+fee",
                     )
@@ -2728,6 +2706,23 @@ CREDIT_NOTE_AMOUNT = N_("%(number)s (%(amount)s)")
 """A credit note deducted and its amount (``GS-7 (-30.00)``), in a list of them."""
 
 
+def _less_discount(discount: DiscountFit) -> Message:
+    """What an amount is less, read as ``discount``: "less a cash discount (Skonto) of 2% (17.69)", and the bank
+    fee besides where there is one."""
+    if discount.fee is None:
+        return Message(
+            N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s)"),
+            rate=discount.rate,
+            discount=_money(discount.write_offs[0]),
+        )
+    return Message(
+        N_("less a cash discount (Skonto) of %(rate)s%% (%(discount)s) and a bank fee of %(fee)s"),
+        rate=discount.rate,
+        discount=_money(discount.write_offs[0]),
+        fee=_money(discount.fee),
+    )
+
+
 def _credit_options(credits: Mapping[int, Decimal], book: OpenItems | None = None) -> list[tuple[int, ...]]:
     """The credit notes a payment may net without naming them, each option one or two of ``credits`` (negative):
     each of the :data:`MAX_CREDIT_SINGLES` largest alone, and pairs of the :data:`MAX_CREDITS` largest. With the
@@ -2735,7 +2730,7 @@ def _credit_options(credits: Mapping[int, Decimal], book: OpenItems | None = Non
     besides, as a run nets the oldest credit notes first, whatever their size."""
     largest = sorted(credits, key=lambda c: credits[c])
     singles = largest[:MAX_CREDIT_SINGLES]
-    if book is not None:
+    if book is not None and credits:
         _, by_issue = _oldest_orders(book, list(credits))[-1]
         singles += [c for c in by_issue[:MAX_CREDITS] if c not in singles]
     return [(c,) for c in singles] + list(itertools.combinations(largest[:MAX_CREDITS], 2))
