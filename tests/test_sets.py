@@ -326,6 +326,18 @@ def test_the_customers_invoices_issued_first_adding_up_are_a_payment_run_applied
     assert "as a payment run pays the oldest invoices first" in text_of(p)
 
 
+def test_invoice_ids_far_apart_are_ordered_alike() -> None:
+    # A long-lived database's ids (a PostgreSQL sequence after years of syncs): the numbering's ranks are kept in a
+    # dict, not an array as long as the largest id.
+    invoices = _issued([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    invoices = [i._replace(id=i.id * 10**9) for i in invoices]
+    paid = invoices[:9]
+    receipt = rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung")
+    decision, _ = run(receipt, book(invoices, [acme()]))
+    assert decision.status == "auto"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
+
+
 def test_named_invoices_and_those_issued_first_besides_making_up_the_rest_are_applied() -> None:
     invoices = _issued([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 21), 1)], dt.date(2026, 1, 5))
     paid = [invoices[30], invoices[31], *invoices[:3]]
