@@ -144,13 +144,21 @@ class Matches(_Service):
         accounts: Sequence[str] = (),
         names: Sequence[str] = (),
         payers: Sequence[str] = (),
+        numbers: bool = False,
         actor: str,
         note: str | None = None,
     ) -> dict[str, Any]:
-        """Undo what matches taught the hub about a customer (the fees, accounts, names, payers given, or all;
-        audited)."""
+        """Undo what matches taught the hub about a customer (the fees, accounts, names, payers given, how its
+        payers write its invoice numbers, or all; audited)."""
         return self._desk().forget(
-            customer_id, fees=fees, accounts=accounts, names=names, payers=payers, actor=actor, note=note
+            customer_id,
+            fees=fees,
+            accounts=accounts,
+            names=names,
+            payers=payers,
+            numbers=numbers,
+            actor=actor,
+            note=note,
         )
 
 

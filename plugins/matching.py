@@ -752,6 +752,9 @@ W_SERIAL_BARE = 3.5
 """At most, for a bare number (no invoice word, no year) found that way."""
 SERIAL_WORD = 2.0
 """What an invoice word before a number ("Rg", "inv", "fact.", "Rechnung") adds: it says the number is one."""
+SERIAL_HABIT = SERIAL_WORD
+"""What a payer's habit adds to a bare number: it wrote the customer's invoice numbers so in payments finance
+confirmed (``CustomerView.written``), which says the number is one as an invoice word would."""
 SERIAL_YEAR = 1.0
 """What zero padding written before it ("02678") adds: the payer cut a longer number."""
 W_SERIAL_AMOUNT = 5.5
@@ -1055,6 +1058,19 @@ MIN_PADDED = 6
 ("VR25000124", "90002678"); a shorter one ("2001", "1007") is the sequence number itself."""
 
 
+def _bare(number: str, texts: Sequence[str]) -> bool:
+    """Whether ``texts`` write invoice ``number`` by its sequence number alone, as a bare number: no invoice
+    word before it, no year with it, no zeros before it (each of those says it is a number already)."""
+    serial, _ = serial_of(number)
+    if serial is None or serial == number:
+        return False
+    return any(
+        m.context is None and m.year is None and m.code == m.digits == m.serial == serial
+        for t in texts
+        for m in mentions(t)
+    )
+
+
 def _chance_words(serial: str, among: int) -> float:
     """Log-odds that a number of ``serial``'s length, written at random, is none of ``among`` numbers of
     that length (there are 9 * 10^(length - 1) of them)."""
@@ -1309,6 +1325,21 @@ class _References:
         self.serials(book)
         assert self._serials is not None
         return _CustomerSerials(self._serials, book.invoices, customer_id)
+
+    @staticmethod
+    def written_bare(book: OpenItems, customer_id: str) -> int:
+        """How many of the customer's invoices its payers wrote by their sequence number alone, as a bare
+        number (no invoice word, no year, no zeros before it: "Zahlung 96" for 2026/96), in payments finance
+        confirmed (``CustomerView.written``): a payer's habit, which makes its next bare number one of its
+        invoice numbers, not a stray one. Read once per customer and run."""
+        counted: dict[str, int] = book.index("matching:written-bare", lambda _: {})
+        got = counted.get(customer_id)
+        if got is None:
+            customer = book.customers.get(customer_id)
+            got = counted[customer_id] = sum(
+                1 for number, texts in (customer.written if customer is not None else ()) if _bare(number, texts)
+            )
+        return got
 
     def alike(self, book: OpenItems, customer_id: str, serial: str, year: str | None) -> int:
         """How many of the customer's invoices have a sequence number as long as ``serial`` (and, if
@@ -1751,10 +1782,14 @@ class ReferenceMatcher(EvidenceMatcher):
         unmatched: list[Mention] = []
         for m in dict.fromkeys(read):
             said = m.context == "invoice" or m.year is not None or (len(m.digits) > len(m.serial))
-            if not said and (len(m.serial) < 3 or _is_year(m.serial)):
-                continue  # a bare short number or a year names nothing
+            if not said and _is_year(m.serial):
+                continue  # a year names nothing
             matched = False
             for cid in sorted(customers):
+                # A bare number from a payer known to write its numbers so is one of them, as after an invoice word.
+                habit = 0 if said else refs.written_bare(book, cid)
+                if not said and not habit and len(m.serial) < 3:
+                    continue  # a bare short number names nothing
                 serials = refs.serials_of(book, cid)
                 ids = [
                     i
@@ -1771,9 +1806,11 @@ class ReferenceMatcher(EvidenceMatcher):
                 weight = _chance_words(m.serial, among)
                 if m.context == "invoice":
                     weight += SERIAL_WORD
+                elif habit:
+                    weight += SERIAL_HABIT
                 if len(m.digits) > len(m.serial):
                     weight += SERIAL_YEAR
-                weight = min(weight, W_SERIAL if said else W_SERIAL_BARE)
+                weight = min(weight, W_SERIAL if said or habit else W_SERIAL_BARE)
                 if weight < MIN_SERIAL_WEIGHT:
                     continue
                 written = f"{m.serial}/{m.year}" if m.year else m.digits
@@ -1787,7 +1824,11 @@ class ReferenceMatcher(EvidenceMatcher):
                     {
                         "written": written,
                         "year": YEAR_AGREEING if agrees else "",
-                        "how": AFTER_AN_INVOICE_WORD if m.context == "invoice" else A_BARE_NUMBER,
+                        "how": AFTER_AN_INVOICE_WORD
+                        if m.context == "invoice"
+                        else Message(A_BARE_NUMBER_AS_BEFORE, count=habit)
+                        if habit
+                        else A_BARE_NUMBER,
                         "among": among,
                         "customer": cid,
                         "by": IDENTIFIED_BY_THE_PAYER if cid in found.customers else NAMED_BY_OTHER_NUMBERS,
@@ -1882,6 +1923,9 @@ def _about_chance(chance: float) -> Message:
 YEAR_AGREEING = Message(N_(", the year agreeing"))
 AFTER_AN_INVOICE_WORD = Message(N_("after an invoice word"))
 A_BARE_NUMBER = Message(N_("a bare number"))
+A_BARE_NUMBER_AS_BEFORE = N_(
+    "a bare number, as this customer's payers wrote %(count)s of its invoice numbers in payments finance confirmed"
+)
 IDENTIFIED_BY_THE_PAYER = Message(N_("identified by the payer"))
 NAMED_BY_OTHER_NUMBERS = Message(N_("named by the payment's other numbers"))
 

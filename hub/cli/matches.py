@@ -187,11 +187,15 @@ def matches_forget(
         list[str] | None,
         typer.Option("--payer", help="A customer learned to pay for this one (canonical id, repeatable)."),
     ] = None,
+    numbers: Annotated[
+        bool,
+        typer.Option("--numbers", help="How its payers write its invoice numbers (the sequence number alone)."),
+    ] = False,
     by: By = None,
     note: Note = None,
 ) -> None:
     """Forget what matches taught the hub about a customer: fee sizes, payer accounts, names, the customers that
-    pay for it (all, if none named)."""
+    pay for it, how its payers write its invoice numbers (all, if none named)."""
     from decimal import Decimal, InvalidOperation
 
     try:
@@ -205,6 +209,7 @@ def matches_forget(
             accounts=account or (),
             names=name or (),
             payers=payer or (),
+            numbers=numbers,
             actor=actor(by),
             note=note,
         )

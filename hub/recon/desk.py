@@ -28,7 +28,7 @@ from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
 from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
 from hub.recon.advice import AdviceView
-from hub.recon.engine import FEE_METHODS, learned_fees, live_allocated, lock_allocations
+from hub.recon.engine import FEE_METHODS, learned_fees, learned_writing, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, additional_texts, fits
 from hub.store import Store, schema, utcnow
 from hub.store.messages import load_keys
@@ -741,15 +741,17 @@ class MatchDesk:
         accounts: Sequence[str] = (),
         names: Sequence[str] = (),
         payers: Sequence[str] = (),
+        numbers: bool = False,
         actor: str,
         note: str | None = None,
     ) -> dict[str, Any]:
-        """Undo what matches taught the hub about a customer: the fee sizes, payer accounts and names, and
-        the customers that pay for it (by canonical id) named, or everything learned when none is. Accounts,
-        names and payers learned from confirmed matches are removed; a fee size stops counting from now (its
-        write-offs stay, a later match teaches it again)."""
+        """Undo what matches taught the hub about a customer: the fee sizes, payer accounts and names, the
+        customers that pay for it (by canonical id) named, and (``numbers``) how its payers write its invoice
+        numbers, or everything learned when none is. Accounts, names and payers learned from confirmed matches
+        are removed; a fee size and the numbers written stop counting from now (the matches stay, a later one
+        teaches them again)."""
         now = utcnow()
-        everything = not (fees or accounts or names or payers)
+        everything = not (fees or accounts or names or payers or numbers)
         alias, c = schema.customer_alias, schema.customer
         forgotten: list[dict[str, str]] = []
         with self.store.begin() as conn:
@@ -782,8 +784,12 @@ class MatchDesk:
                 conn.execute(alias.delete().where(*stale))
                 _add_alias(conn, customer_id, "forget-fee", value, "forget", actor, now)
                 forgotten.append({"kind": "fee", "value": value})
+            written = learned_writing(conn, canonical).get(customer_id, ())
+            if written and (everything or numbers):
+                _add_alias(conn, customer_id, "forget-numbers", str(len(written)), "forget", actor, now)
+                forgotten.append({"kind": "numbers", "value": ", ".join(dict.fromkeys(n for n, _ in written))})
             if not forgotten:
-                asked = [*(str(f) for f in fees), *accounts, *names, *payers]
+                asked = [*(str(f) for f in fees), *accounts, *names, *payers, *(["numbers"] if numbers else [])]
                 raise MatchError(
                     f"nothing learned about {customer_id} to forget"
                     + (f" ({', '.join(asked)} not learned)" if asked else "")

@@ -35,7 +35,7 @@ from hub.errors import MatchError
 from hub.fx import Rates
 from hub.i18n import messages_json
 from hub.log import get_logger
-from hub.names import normalise_account, paid_for_another
+from hub.names import letters_and_digits, normalise_account, paid_for_another
 from hub.recon.advice import AdviceView, advice_links
 from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
@@ -246,6 +246,63 @@ def learned_fees(
     return {cid: tuple(v) for cid, v in out.items()}
 
 
+WRITTEN_SAMPLES = 20
+"""Invoices per customer whose confirmed payments a run reads for how its payers write invoice numbers: the
+latest, enough to show a habit, few enough to read for every customer at each run."""
+
+
+def learned_writing(
+    conn: sa.Connection, canonical: dict[tuple[str, str], str]
+) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Per customer, how its invoice numbers were written in the payments finance confirmed for them (status
+    ``confirmed``, by hand; automatic matches were read already), where not in full: (the invoice's number, the
+    payment's texts) among its latest :data:`WRITTEN_SAMPLES` invoices so paid, each counted only where
+    confirmed after finance last told the hub to forget them (``customer_alias`` kind ``forget-numbers``).
+    ``CustomerView.written``."""
+    a, i, r, alias = schema.allocation, schema.invoice, schema.receipt, schema.customer_alias
+    forgotten: dict[str, Any] = {}
+    for cid, at in conn.execute(
+        sa.select(alias.c.customer_id, alias.c.created_at).where(alias.c.kind == "forget-numbers")
+    ):
+        forgotten[cid] = max(forgotten.get(cid, at), at)
+    # The latest per customer picked in the database: a hub confirms payments for years.
+    latest = sa.func.row_number().over(
+        partition_by=(i.c.source, i.c.customer_external_id), order_by=(a.c.decided_at.desc(), a.c.id.desc())
+    )
+    ranked = (
+        sa.select(
+            i.c.number,
+            i.c.source,
+            i.c.customer_external_id,
+            a.c.decided_at,
+            r.c.remittance,
+            r.c.additional_remittance,
+            r.c.additional_tx_info,
+            r.c.additional_entry_info,
+            latest.label("latest"),
+        )
+        .join(i, i.c.id == a.c.invoice_id)
+        .join(r, r.c.id == a.c.receipt_id)
+        .where(a.c.status == "confirmed", a.c.kind == "payment")
+        .subquery()
+    )
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+    rows = conn.execute(
+        sa.select(*(c for c in ranked.c if c.name != "latest"))
+        .where(ranked.c.latest <= WRITTEN_SAMPLES)
+        .order_by(ranked.c.decided_at.desc())
+    )
+    for number, source, ext, at, remittance, more, tx_info, entry_info in rows:
+        cid = canonical.get((source, ext)) or f"{source}:{ext}"
+        since = forgotten.get(cid)
+        if since is not None and _naive(at) <= _naive(since):
+            continue
+        texts = (*((remittance,) if remittance else ()), *additional_texts(more, tx_info, entry_info))
+        if texts and letters_and_digits(number) not in letters_and_digits(" ".join(texts)):
+            out[cid].append((number, texts))  # written otherwise than in full: a habit to learn, perhaps
+    return {cid: tuple(v) for cid, v in out.items()}
+
+
 def _naive(at: Any) -> Any:
     """Timestamps compared as UTC wall time (SQLite returns them without a zone)."""
     return at.replace(tzinfo=None) if isinstance(at, dt.datetime) else at
@@ -352,6 +409,7 @@ class ReconcileEngine:
             if kind not in ("account", "name") or len(groups[kind, value]) == 1:
                 learned[cid, kind].append(value)
         fees = learned_fees(conn, canonical)
+        written = learned_writing(conn, canonical)
         # Customers finance confirmed paying for another put it in their group: where the master gives it none
         # (no parent, no subsidiaries), and where they are of one group (two groups paying for one customer
         # are an intermediary's work or a mistake, a group of neither).
@@ -372,6 +430,7 @@ class ReconcileEngine:
                 parent,
                 fees.get(cid, ()),
                 paid_by=paid_by(cid, parent),
+                written=written.get(cid, ()),
             )
             for cid, name, aliases, ibans, parent in rows
         ]

@@ -64,6 +64,11 @@ class CustomerView:
     """Customers that paid this one's invoices from their own account, as finance confirmed (a parent, a
     sister company, a shared service centre the customer master does not record), all of one group, where
     the master gives this customer no group: it is in theirs, as a subsidiary is in its parent's."""
+    written: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """How this customer's payers wrote its invoice numbers in payments finance confirmed (by hand, not the
+    automatic ones, which were read already): (the invoice's number, the payment's texts), latest first, from
+    matches confirmed after finance last told the hub to forget them. A matcher reads from them what the
+    payer's habits are (the sequence number alone, say)."""
 
 
 def additional_texts(more: Any, tx_info: str | None, entry_info: str | None) -> tuple[str, ...]:
