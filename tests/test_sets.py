@@ -226,28 +226,30 @@ def test_the_customers_oldest_invoices_adding_up_beyond_the_reach_of_the_search_
     assert "as a payment run pays what is due, oldest first" in text_of(p)
 
 
-def test_the_customers_oldest_invoices_less_a_bank_fee_are_a_payment_run_applied_with_the_fee_written_off() -> None:
+def test_the_customers_oldest_invoices_less_a_bank_fee_are_a_payment_run_suggested_with_the_fee_written_off() -> None:
+    # Suggested, never automatic: each shortfall a fee could be is one more amount a run could land on.
     invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
     paid = invoices[:9]
     gross = sum(i.open_amount for i in paid)
     receipt = rcpt(str(gross - D("25.00")), account=ACME_IBAN, text="Zahlung")
     decision, _ = run(receipt, book(invoices, [acme()]), fee=D("100.00"))  # the default ceiling
-    assert decision.status == "auto"
-    (p,) = decision.proposals
+    assert decision.status == "suggested"
+    p = decision.proposals[0]
     assert p.method == "amount+run+fee"
+    assert not p.automatic
     assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
     assert [ln.amount for ln in p.lines if ln.kind == "write_off"] == [D("25.00")]
     assert f"the customer's 9 oldest open invoices, {gross} less a bank fee of 25.00, make" in text_of(p)
 
 
-def test_the_customers_oldest_invoices_less_a_cash_discount_are_a_payment_run_applied() -> None:
+def test_the_customers_oldest_invoices_less_a_cash_discount_are_a_payment_run_suggested() -> None:
     invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 21), 1)], dt.date(2026, 1, 5))
     paid = invoices[:7]
     gross = sum(i.open_amount for i in paid)
     discount = (gross * D("0.02")).quantize(D("0.01"))
     decision, _ = run(rcpt(str(gross - discount), account=ACME_IBAN, text="Zahlung"), book(invoices, [acme()]))
-    assert decision.status == "auto"
-    (p,) = decision.proposals
+    assert decision.status == "suggested"
+    p = decision.proposals[0]
     assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
     assert [ln.amount for ln in p.lines if ln.kind == "write_off"] == [discount]
     assert "less a cash discount (Skonto) of 2% " in text_of(p)

@@ -1810,7 +1810,8 @@ class Combiner:
             weight, note = W_SUBSET - 1.5, LESS_A_BANK_FEE
         if not found_sets:
             if oldest is None and not out:  # nothing else reads it: the oldest less a fee or a discount may
-                oldest = self._oldest_short(receipt, book, found, dict(items), target, customer_id)
+                short = self._oldest_short(receipt, book, found, dict(items), target, customer_id)
+                return [short] if short is not None else out
             return out if oldest is None else _preferred(out, oldest)
         unique = len(found_sets) == 1 and complete
         for sol, deduct in found_sets:
@@ -2042,15 +2043,15 @@ class Combiner:
         the payment: the first run from the oldest (by due date or invoice date) whose total exceeds ``need``
         cents by what reads as a fee (a tariff amount, a percentage, a size the payer's bank is known to deduct)
         or as a cash discount at a usual rate, to the cent. One reading across the orders, or none; weighed by
-        how likely a run from the oldest lands on one of the shortfalls a fee or discount could be by chance,
-        and automatic only where that fee or discount would be on one invoice (:meth:`_short_from_customer`)."""
+        how likely a run from the oldest lands on one of the shortfalls a fee or discount could be by chance;
+        a suggestion, never automatic."""
         amount, currency = receipt.amount, receipt.currency
         customer = book.customers.get(customer_id)
         stated = _stated(receipt.texts())
         widest = _cents(max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50))
         orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
         Notes = tuple[tuple[Message, float | None], ...]
-        fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, bool, Message, Notes, str]] = []
+        fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, Message, Notes, str]] = []
         for issued, ordered in orders:
             run, total = ordered[: self.max_subset_size], 0
             for k, i in enumerate(run, 1):
@@ -2071,7 +2072,6 @@ class Combiner:
                             (gap,),
                             fee.values,
                             fee.weight,
-                            fee.automatic,
                             what,
                             fee.notes,
                             "amount+run+fee",
@@ -2090,7 +2090,6 @@ class Combiner:
                             discount.write_offs,
                             discount.values,
                             discount.weight,
-                            discount.automatic,
                             what,
                             discount.notes,
                             method,
@@ -2098,15 +2097,13 @@ class Combiner:
                     )
         if len({frozenset(fit[1]) for fit in fits}) != 1 or len(fits) > len(orders):
             return None
-        issued, run, parts, values, weight, automatic, what, notes, method = fits[0]
+        issued, run, parts, values, weight, what, notes, method = fits[0]
         shapes = [pool_shape(cents[i] for i in ordered[: self.max_subset_size]) for _, ordered in orders]
         chance = sum(
             chance_in(shape, need, [k], values=values) / math.comb(shape.n, k)
             for shape in shapes
             for k in range(2, shape.n + 1)
         )
-        taken = set(run)
-        twins = {cents[i] for i in run} & {cents[i] for i in cents if cents[i] > 0 and i not in taken}
         gross = Decimal(sum(cents[i] for i in run)).scaleb(-2)
         proposal = self._score(
             receipt,
@@ -2126,7 +2123,10 @@ class Combiner:
             method,
             notes,
         )
-        proposal.automatic = automatic and not twins and chance_weight(chance) >= self.auto_logit
+        # Never automatic: each shortfall a fee or a discount could be is one more amount a run could land on,
+        # and among a book's many payments that nothing else reads one does (at full scale of the shared
+        # workload: the two oldest invoices of a payer that paid a sister company's, less a "fee" of 99.00).
+        proposal.automatic = False
         return proposal
 
     def _runs(
