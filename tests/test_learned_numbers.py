@@ -110,6 +110,9 @@ def test_a_payment_confirmed_after_forgetting_teaches_the_habit_again(store: Sto
     pays(store, "R2", "880.10", "Zahlung 97")
     run(store)
     assert paid(store, "R2") == {"RE-2026-000097"}
+    # Forgotten again: one payment learned, as the first time.
+    again = MatchDesk(store).forget("C1", numbers=True, actor="bob")
+    assert again["forgotten"] == [{"kind": "numbers", "value": "RE-2026-000101"}]
 
 
 def test_cli_forget_takes_the_numbers(store: Store, tmp_path: Path) -> None:

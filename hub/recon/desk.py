@@ -786,6 +786,8 @@ class MatchDesk:
                 forgotten.append({"kind": "fee", "value": value})
             written = learned_writing(conn, canonical).get(customer_id, ())
             if written and (everything or numbers):
+                # One row: the latest time counts (its value, how many were forgotten, is for the record).
+                conn.execute(alias.delete().where(alias.c.customer_id == customer_id, alias.c.kind == "forget-numbers"))
                 _add_alias(conn, customer_id, "forget-numbers", str(len(written)), "forget", actor, now)
                 forgotten.append({"kind": "numbers", "value": ", ".join(dict.fromkeys(n for n, _ in written))})
             if not forgotten:

@@ -452,7 +452,9 @@ class ReconcileEngine:
                 dates[due] if due in dates else dates.setdefault(due, as_date(due) if as_date is not None else due),
                 po,
                 ref,
-                dates[issued] if issued in dates else dates.setdefault(issued, as_date(issued) if as_date else issued),
+                dates[issued]
+                if issued in dates
+                else dates.setdefault(issued, as_date(issued) if as_date is not None else issued),
             )
             for iid, number, source, ext, currency, micros, due, po, ref, issued in _raw_rows(conn, query)
         )
