@@ -1949,12 +1949,16 @@ class Combiner:
             return None
         return run[: prefix.index(need) + 1]
 
-    def _prefix_chance(self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int) -> float:
+    def _prefix_chance(
+        self, ordered: list[int], cents: Mapping[int, int], need: int, smallest: int, values: int = 1
+    ) -> float:
         """About how many of the prefixes of ``ordered`` (at least ``smallest``, at most ``max_subset_size``)
-        would add up to ``need`` cents by chance: one candidate per length, each as likely as one of the sets of
-        its size :func:`chance_sets` counts."""
+        would add up to ``need`` cents (or one of ``values`` totals from it up) by chance: one candidate per
+        length, each as likely as one of the sets of its size :func:`chance_sets` counts."""
         shape = pool_shape(cents[i] for i in ordered[: self.max_subset_size])
-        return sum(chance_in(shape, need, [k]) / math.comb(shape.n, k) for k in range(smallest, shape.n + 1))
+        return sum(
+            chance_in(shape, need, [k], values=values) / math.comb(shape.n, k) for k in range(smallest, shape.n + 1)
+        )
 
     def _oldest_first(
         self,
@@ -2098,12 +2102,7 @@ class Combiner:
         if len({frozenset(fit[1]) for fit in fits}) != 1 or len(fits) > len(orders):
             return None
         issued, run, parts, values, weight, what, notes, method = fits[0]
-        shapes = [pool_shape(cents[i] for i in ordered[: self.max_subset_size]) for _, ordered in orders]
-        chance = sum(
-            chance_in(shape, need, [k], values=values) / math.comb(shape.n, k)
-            for shape in shapes
-            for k in range(2, shape.n + 1)
-        )
+        chance = sum(self._prefix_chance(ordered, cents, need, 2, values) for _, ordered in orders)
         gross = Decimal(sum(cents[i] for i in run)).scaleb(-2)
         proposal = self._score(
             receipt,
