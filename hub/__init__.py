@@ -138,6 +138,7 @@ _EXPORTS: dict[str, str] = {
     "is_chinese": "hub.names",
     "chinese_scan_form": "hub.names",
     "chinese_text_forms": "hub.names",
+    "cut_at": "hub.names",
     "registered_name": "hub.names",
     "legal_form": "hub.names",
     # the application: what a command plugin drives
@@ -238,6 +239,7 @@ __all__ = [
     "body_text",
     "chinese_scan_form",
     "chinese_text_forms",
+    "cut_at",
     "fold_name",
     "format_money",
     "get_logger",
@@ -343,6 +345,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         TRUNCATIONS,
         chinese_scan_form,
         chinese_text_forms,
+        cut_at,
         fold_name,
         is_chinese,
         legal_form,

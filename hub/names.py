@@ -232,6 +232,15 @@ def normalise_account(value: str) -> str:
 #: Lengths of the name fields banks cut payer names to (SEPA, SWIFT).
 TRUNCATIONS = (35, 70)
 
+
+def cut_at(name: str) -> int | None:
+    """The field length (:data:`TRUNCATIONS`) a bank may have cut ``name`` to, or None: a name of that
+    length, or of one character fewer, where the cut fell just after a word and the space it left was
+    stripped (by the bank or on import: "ZIELINSKI ELEKTRO BIALYSTOK SPOLKA " is 35)."""
+    n = len(name)
+    return next((length for length in TRUNCATIONS if n in (length, length - 1)), None)
+
+
 # Who is paid for, as payers and banks write it: "X OBO Y", "X on behalf of Y", "X i.A. Y", "i.A. Y",
 # "per pro Y", "pp Y", "Y i.A.", "Y c/o X" (the intermediary X is not the customer).
 _FOR = (

@@ -44,7 +44,6 @@ from hub import (
     PAID_FOR_WORDS,
     PAYER_FOR,
     TEXT_LIMIT,
-    TRUNCATIONS,
     Amount,
     Day,
     Evidence,
@@ -56,6 +55,7 @@ from hub import (
     ReceiptView,
     chinese_scan_form,
     chinese_text_forms,
+    cut_at,
     fold_name,
     hookimpl,
     is_chinese,
@@ -265,7 +265,7 @@ class _Names:
         self.bigrams: dict[str, set[str]] = defaultdict(set)
         self.scan_owners: dict[str, set[str]] = defaultdict(set)
         self.seen: dict[
-            tuple[str, bool], list[tuple[frozenset[str], float, NameFound]]
+            tuple[str, int | None], list[tuple[frozenset[str], float, NameFound]]
         ] = {}  # name -> lookups, this run
         self.registered: dict[str, set[str]] = defaultdict(set)  # name, legal form and all -> ids
         self._is_customer: dict[str, bool] = {}  # payer name -> whether it is a customer's, this run
@@ -328,9 +328,9 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
     party: str | None = None
     agent: str | None = None
     how = ""  # which of SUBJECTS the name is
-    cut = len(payer) in TRUNCATIONS
+    cut = cut_at(payer)
     if ultimate and normalise_name(ultimate) != normalise_name(payer):
-        party, agent, how, cut = ultimate, payer or None, "ultimate", len(ultimate) in TRUNCATIONS
+        party, agent, how, cut = ultimate, payer or None, "ultimate", cut_at(ultimate)
     elif payer and not names.is_customer(payer):
         plain = unicodedata.normalize("NFKC", payer)
         for pattern in PAYER_FOR:
@@ -348,7 +348,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
             plain = unicodedata.normalize("NFKC", text)
             m = CN_FOR.search(plain) or CN_FOR_PAID.search(plain)
             if m and len(chinese_scan_form(normalise_name(m.group("party")))) >= MIN_CJK:
-                party, agent, how, cut = m.group("party"), payer or None, "party-cn", False
+                party, agent, how, cut = m.group("party"), payer or None, "party-cn", None
                 break
             if "代付" in plain:
                 agent = payer or "代付"
@@ -376,7 +376,7 @@ def _read_who(receipt: ReceiptView, names: _Names) -> _Who:
 NameFound = tuple[str] | tuple[str, int] | tuple[str, str]
 
 
-def _lookup(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, NameFound]]:
+def _lookup(names: _Names, payer: str, cut: int | None) -> list[tuple[frozenset[str], float, NameFound]]:
     """Which customers a name is, how surely, and why (:data:`NameFound`); once per name per run."""
     cached = names.seen.get((payer, cut))
     if cached is None:
@@ -394,7 +394,7 @@ def _registered(name: str) -> list[str]:
     return [f"{key}|{form}" for key in name_keys(name)] if form else []
 
 
-def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], float, NameFound]]:
+def _find(names: _Names, payer: str, cut: int | None) -> list[tuple[frozenset[str], float, NameFound]]:
     keys = name_keys(payer)
     if not keys:
         return []
@@ -428,7 +428,7 @@ def _find(names: _Names, payer: str, cut: bool) -> list[tuple[frozenset[str], fl
             if len(theirs) >= n and theirs[: n - 1] == words[:-1] and theirs[n - 1].startswith(words[-1]):
                 found |= names.exact[k]
         if found:
-            return [(frozenset(found), W_NAME, ("cut", len(payer)))]
+            return [(frozenset(found), W_NAME, ("cut", cut))]
     if owners:
         return [(frozenset(owners), W_NAME, ("name",))]
     from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)

@@ -316,6 +316,26 @@ def test_name_cut_at_35_upper_case_and_transliterated_identifies_the_customer() 
     assert "cut at 35" in str(found.customers["K1"][0].reason)
 
 
+def test_a_name_cut_at_35_where_a_word_ended_and_the_space_left_stripped_identifies_the_customer() -> None:
+    # The bank cuts at 35 characters; the 35th was a space, and a trailing space does not survive the
+    # import: 34 characters are left, ending in the first word of a Polish legal form.
+    master = "Zieliński Elektro Białystok Spółka Komandytowa"
+    payer = "ZIELINSKI ELEKTRO BIALYSTOK SPOLKA KOMANDYTOWA"[:35].strip()
+    assert len(payer) == 34
+    items = book([inv(1, "VR-1", "K1", "282.95")], [cust("K1", master), cust("K2", "Zieliński Elektro Spółka Jawna")])
+    found = gather(rcpt("282.95", payer=payer), items)
+    assert set(found.customers) == {"K1"}
+    assert weights(found, "K1") == [W_NAME]
+    assert "cut at 35" in str(found.customers["K1"][0].reason)
+
+
+def test_a_name_of_34_characters_that_begins_no_customer_s_is_not_read_as_cut() -> None:
+    master = "Zieliński Elektro Białystok Spółka Komandytowa"
+    items = book([inv(1, "VR-1", "K1", "282.95")], [cust("K1", master)])
+    found = gather(rcpt("282.95", payer="ZIELINSKI ELEKTRO BIALYSTOK SPOLKI"), items)
+    assert "K1" not in found.customers
+
+
 @pytest.mark.parametrize(
     ("payer", "ultimate"),
     [

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from hub.errors import MatchError
 from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english, stored_text
-from hub.names import TRUNCATIONS, name_keys, normalise_account, normalise_name, paid_for_another
+from hub.names import cut_at, name_keys, normalise_account, normalise_name, paid_for_another
 from hub.recon.advice import AdviceView
 from hub.recon.engine import FEE_METHODS, learned_fees, learned_writing, live_allocated, lock_allocations
 from hub.recon.types import APPLIED, LIVE, additional_texts, fits
@@ -860,7 +860,7 @@ def _anothers(conn: sa.Connection, customer_id: str, value: str) -> bool:
         sa.select(alias.c.value).where(alias.c.kind == "name", alias.c.customer_id != customer_id)
     ).scalars()
     keys = name_keys(value)
-    cut = len(value) in TRUNCATIONS
+    cut = cut_at(value) is not None
 
     def alike(name: str) -> bool:
         theirs = name_keys(name)
