@@ -115,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "ReceiptView": "hub.recon",
     "TEXT_LIMIT": "hub.recon",
     "ReconcileStats": "hub.recon",
+    "sets_adding_up": "hub.recon",
     # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
     "BureauView": "hub.risk",
     "CustomerRisk": "hub.risk",
@@ -261,6 +262,7 @@ __all__ = [
     "retry_after",
     "retry_after_seconds",
     "retryable_status",
+    "sets_adding_up",
     "validate_config",
 ]
 
@@ -374,6 +376,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         ProposalLine,
         ReceiptView,
         ReconcileStats,
+        sets_adding_up,
     )
     from hub.risk import (
         BureauView,

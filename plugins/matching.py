@@ -64,6 +64,7 @@ from hub import (
     normalise_account,
     normalise_name,
     registered_name,
+    sets_adding_up,
 )
 
 T = TypeVar("T")
@@ -428,7 +429,8 @@ def _find(names: _Names, payer: str, cut: int | None) -> list[tuple[frozenset[st
             if len(theirs) >= n and theirs[: n - 1] == words[:-1] and theirs[n - 1].startswith(words[-1]):
                 found |= names.exact[k]
         if found:
-            return [(frozenset(found), W_NAME, ("cut", cut))]
+            # Where the cut left a space that was stripped, the length the bank cut at, not what is left.
+            return [(frozenset(found), W_NAME, ("cut", cut if len(payer) == cut - 1 else len(payer)))]
     if owners:
         return [(frozenset(owners), W_NAME, ("name",))]
     from rapidfuzz import fuzz, process  # here: the command line starts without it (once per payer name)
@@ -642,6 +644,8 @@ class PayerNameMatcher(EvidenceMatcher):
             if invoices[i].customer_id in mine and book.remaining(i) == receipt.amount
         }
         holders = [cid for cid in owners if cid in holding]
+        if not holders:
+            return PayerNameMatcher._by_sets(receipt, book, evs, out)
         if len(holders) != 1:
             return out
         (cid,) = holders
@@ -667,6 +671,49 @@ class PayerNameMatcher(EvidenceMatcher):
                 "(%(chance)s of its %(among)s open invoices would have it by chance)"
             ),
             reason=first,
+            customer=cid,
+            count=len(owners),
+            amount=Amount(receipt.amount, receipt.currency, True),
+            chance=_about_share(chance),
+            among=among,
+        )
+        return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
+
+    @staticmethod
+    def _by_sets(receipt: ReceiptView, book: OpenItems, evs: list[Evidence], out: list[Evidence]) -> list[Evidence]:
+        """A name several customers share, none with an invoice of exactly the amount: strong for the only one
+        of them whose open invoices add up to it (a payer paying several invoices without naming them), as
+        strong as such a set cannot be a coincidence. Where a namesake's invoices are too many to rule a set
+        out, or two namesakes' add up to it, the name stays weak for each."""
+        owners = [str(e.target) for e in evs]
+        if len(owners) > MAX_NAME_OWNERS or receipt.amount <= 0:
+            return out
+        target = int(receipt.amount * 100)
+        invoices, currency = book.invoices, receipt.currency
+        holder: tuple[str, int, float] | None = None
+        for cid in owners:
+            pool = book.open_amounts(i for i in book.by_customer.get(cid, ()) if invoices[i].currency == currency)
+            sets, complete, chance = sets_adding_up([(i, int(left * 100)) for i, left in pool.items()], target)
+            if sets:
+                if holder is not None:
+                    return out
+                holder = (cid, len(pool), chance)
+            elif not complete:
+                return out
+        if holder is None:
+            return out
+        cid, among, chance = holder
+        # As for one invoice of the amount (_shared): the payer is one of n, and a sibling's payment that is no
+        # set of its own invoices lands on a set of this one's by chance about as often as ``chance`` says.
+        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)))
+        if weight <= max(e.weight for e in evs):
+            return out
+        reason = Message(
+            N_(
+                "%(reason)s; %(customer)s is the only one of the %(count)s whose open invoices add up to exactly "
+                "%(amount)s (%(chance)s sets of its %(among)s open invoices would by chance)"
+            ),
+            reason=evs[0].reason,
             customer=cid,
             count=len(owners),
             amount=Amount(receipt.amount, receipt.currency, True),

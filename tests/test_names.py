@@ -4,6 +4,7 @@ several customers, and against the payer's account."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -424,6 +425,57 @@ def test_a_shared_name_and_an_amount_a_few_invoices_of_the_book_have_is_automati
     assert decision.status == "auto"
     assert lines(decision.proposals[0]) == [(11, D("4075.06"), "payment")]
     assert "K1 is the only one of the 4 with an open invoice of exactly 4075.06" in text_of(decision.proposals[0])
+
+
+def _namesakes_with_sets(n: int) -> list:
+    """``n`` customers of one name, six open invoices each of amounts drawn at random (a seed: the same
+    book every time); K1's second, fourth and fifth (VR-11, VR-13, VR-14) are paid together."""
+    rng = random.Random(7)
+    invoices = [
+        inv(10 * k + j, f"VR-{10 * k + j}", f"K{k}", f"{rng.randint(150, 2500)}.{rng.randint(0, 99):02d}")
+        for k in range(n)
+        for j in range(6)
+    ]
+    invoices += [inv(1000 + i, f"VR-{1000 + i}", "K-REST", f"{1000 + 3 * i}.{i % 97:02d}") for i in range(3000)]
+    return invoices
+
+
+def test_a_shared_name_is_strong_for_the_only_namesake_whose_open_invoices_add_up_to_the_amount() -> None:
+    """A payer all of whose namesakes owe something pays three invoices of one of them without naming any:
+    no single invoice has the amount, but one customer's open invoices add up to it, and no other's do."""
+    invoices = _namesakes_with_sets(2)
+    paid = sum((D(i.open_amount) for i in invoices if i.id in (11, 13, 14)), D(0))
+    items = book(invoices, [*_siblings(2), cust("K-REST", "Someone Else")])
+    receipt = rcpt(str(paid), payer="Dvořák Instalace s.r.o.", text="Faktura")
+    found = gather(receipt, items)
+    (clue,) = found.customers["K1"]
+    assert f"K1 is the only one of the 2 whose open invoices add up to exactly {paid}" in str(clue.reason)
+    assert clue.weight > max(weights(found, "K0"))
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(ln.invoice_id for ln in decision.proposals[0].lines) == [11, 13, 14]
+
+
+def test_a_shared_name_whose_two_namesakes_both_have_invoices_adding_up_to_the_amount_picks_neither() -> None:
+    invoices = _namesakes_with_sets(2)
+    paid = sum((D(i.open_amount) for i in invoices if i.id in (11, 13, 14)), D(0))
+    # K0's first and second make up the amount as well.
+    invoices[0] = inv(0, "VR-0", "K0", str(paid - D(invoices[1].open_amount)))
+    items = book(invoices, [*_siblings(2), cust("K-REST", "Someone Else")])
+    receipt = rcpt(str(paid), payer="Dvořák Instalace s.r.o.", text="Faktura")
+    found = gather(receipt, items)
+    assert not any("only one of the" in str(e.reason) for cid in ("K0", "K1") for e in found.customers[cid])
+    assert run(receipt, items)[0].status != "auto"
+
+
+def test_a_shared_name_and_a_set_in_a_pool_where_sets_add_up_to_most_amounts_is_not_automatic() -> None:
+    # K1 holds eighty round-ish invoices: some set of them adds up to almost anything.
+    invoices = [inv(i, f"VR-{i}", "K1", f"{100 + 5 * i}.00") for i in range(80)]
+    invoices += [inv(500 + i, f"VR-{500 + i}", "K0", f"{31 + i}.17") for i in range(3)]
+    invoices += [inv(1000 + i, f"VR-{1000 + i}", "K-REST", f"{1000 + 3 * i}.{i % 97:02d}") for i in range(3000)]
+    items = book(invoices, [*_siblings(2), cust("K-REST", "Someone Else")])
+    receipt = rcpt("1275.00", payer="Dvořák Instalace s.r.o.", text="Faktura")
+    assert run(receipt, items)[0].status != "auto"
 
 
 def test_shared_name_and_a_price_list_amount_many_invoices_have_is_not_automatic() -> None:

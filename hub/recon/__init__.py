@@ -51,6 +51,7 @@ __all__ = [
     "decide",
     "live_allocated",
     "lock_allocations",
+    "sets_adding_up",
 ]
 
 _LAZY = {
@@ -64,6 +65,7 @@ _LAZY = {
     "Evidence": "hub.recon.matching",
     "EvidenceMatcher": "hub.recon.matching",
     "Found": "hub.recon.matching",
+    "sets_adding_up": "hub.recon.matching",
 }
 
 
@@ -73,4 +75,4 @@ __getattr__ = lazy_names(__name__, _LAZY, globals())
 if TYPE_CHECKING:
     from hub.recon.desk import ActionResult, MatchDesk
     from hub.recon.engine import ReconcileEngine, decide, live_allocated, lock_allocations
-    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found
+    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found, sets_adding_up

@@ -2685,6 +2685,20 @@ def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tup
     return None
 
 
+def sets_adding_up(
+    items: Sequence[tuple[int, int]], target: int, *, max_size: int = 20, budget: int = 20_000, smallest: int = 2
+) -> tuple[list[tuple[int, ...]], bool, float]:
+    """Sets of ``smallest`` or more of ``items`` ((id, cents), positive) adding up to exactly ``target`` cents:
+    up to two (:func:`subset_sums`, the combiner's defaults for size and budget), whether the search was
+    complete, and about how many sets of the sizes it reaches would add up to ``target`` by chance
+    (:func:`chance_sets`). For a matcher weighing which of several customers a payment is from by whose
+    open invoices add up to it."""
+    found, complete = subset_sums(items, target, target, max_size=max_size, budget=budget)
+    sizes = _searched_sizes(len(items), max_size, smallest)
+    chance = chance_sets([c for _, c in items], target, sizes) if items else 0.0
+    return [s for s in found if len(s) >= smallest], complete, chance
+
+
 def _searched_sizes(pool: int, max_size: int, smallest: int) -> range:
     """The set sizes :func:`subset_sums` searches completely in a pool of ``pool`` invoices."""
     # Depth-first in pools of up to DFS_POOL (every size); met in the middle above: up to five, four in large pools.
