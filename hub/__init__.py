@@ -116,6 +116,7 @@ _EXPORTS: dict[str, str] = {
     "TEXT_LIMIT": "hub.recon",
     "ReconcileStats": "hub.recon",
     "sets_adding_up": "hub.recon",
+    "sets_by_chance": "hub.recon",
     # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
     "BureauView": "hub.risk",
     "CustomerRisk": "hub.risk",
@@ -263,6 +264,7 @@ __all__ = [
     "retry_after_seconds",
     "retryable_status",
     "sets_adding_up",
+    "sets_by_chance",
     "validate_config",
 ]
 
@@ -377,6 +379,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         ReceiptView,
         ReconcileStats,
         sets_adding_up,
+        sets_by_chance,
     )
     from hub.risk import (
         BureauView,

@@ -65,6 +65,7 @@ from hub import (
     normalise_name,
     registered_name,
     sets_adding_up,
+    sets_by_chance,
 )
 
 T = TypeVar("T")
@@ -239,6 +240,19 @@ MAX_AMOUNT_OWNERS = 40
 """Customers sharing a name whose open invoices are looked through for the amount: more say nothing."""
 FUZZY_CUTOFF = 90
 MIN_CJK = 4  # characters of a Chinese name found inside another or in a text
+
+W_NAME_SET = 4.0
+"""Least a shared name weighs for the only namesake whose open invoices add up to a payment: less would make
+no proposal automatic (the prior, -6.0, and a set's +5.0 at most need +4.0 of the payer to reach 95%), and the
+search costs thousands of steps per payment in a large book."""
+NAME_SET_POOL = 16
+"""Most open invoices (in the payment's currency) a namesake may have for the namesakes' invoices to be searched
+for a set adding up to a payment: up to this many are searched depth-first in a few hundred steps; among more,
+some set adds up to most amounts, and searching every namesake's for every payment from a shared name cost a
+fifth of a large book's run for a handful of payments."""
+NAME_SET_BUDGET = 2_000
+"""Steps the search of each namesake's open invoices may take (the combiner's takes 20,000); one cut short
+leaves the name as weak as it was."""
 
 # What stands before and after a Chinese name in a text that says the money is that company's: nothing
 # or a verb of paying before ("支付", "代", "为"), nothing or what is paid after ("货款", "采购款", "往来款").
@@ -690,14 +704,27 @@ class PayerNameMatcher(EvidenceMatcher):
             return out
         target = int(receipt.amount * 100)
         invoices, currency = book.invoices, receipt.currency
-        holder: tuple[str, int, float] | None = None
+        pools: dict[str, list[tuple[int, int]]] = {}
+        chances: dict[str, float] = {}
         for cid in owners:
             pool = book.open_amounts(i for i in book.by_customer.get(cid, ()) if invoices[i].currency == currency)
-            sets, complete, chance = sets_adding_up([(i, int(left * 100)) for i, left in pool.items()], target)
+            if len(pool) > NAME_SET_POOL:
+                return out
+            pools[cid] = [(i, int(left * 100)) for i, left in pool.items()]
+            chances[cid] = sets_by_chance([c for _, c in pools[cid]], target)
+        # Searched only where a set found could weigh more than the name does, and none of the namesakes has
+        # so many invoices that some set of them adds up to most amounts (a large customer's: the search would
+        # cost thousands of steps per payment, and could not tell such a namesake out anyway).
+        best = math.log(1 / max((len(owners) - 1) * min(chances.values()), 1e-12))
+        if max(chances.values()) >= 1 or min(W_NAME_AMOUNT, best) < max(W_NAME_SET, *(e.weight for e in evs)):
+            return out
+        holder: tuple[str, int, float] | None = None
+        for cid in owners:
+            sets, complete = sets_adding_up(pools[cid], target, budget=NAME_SET_BUDGET)
             if sets:
                 if holder is not None:
                     return out
-                holder = (cid, len(pool), chance)
+                holder = (cid, len(pools[cid]), chances[cid])
             elif not complete:
                 return out
         if holder is None:
@@ -706,7 +733,7 @@ class PayerNameMatcher(EvidenceMatcher):
         # As for one invoice of the amount (_shared): the payer is one of n, and a sibling's payment that is no
         # set of its own invoices lands on a set of this one's by chance about as often as ``chance`` says.
         weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)))
-        if weight <= max(e.weight for e in evs):
+        if weight < W_NAME_SET or weight <= max(e.weight for e in evs):
             return out
         reason = Message(
             N_(

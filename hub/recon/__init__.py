@@ -52,6 +52,7 @@ __all__ = [
     "live_allocated",
     "lock_allocations",
     "sets_adding_up",
+    "sets_by_chance",
 ]
 
 _LAZY = {
@@ -66,6 +67,7 @@ _LAZY = {
     "EvidenceMatcher": "hub.recon.matching",
     "Found": "hub.recon.matching",
     "sets_adding_up": "hub.recon.matching",
+    "sets_by_chance": "hub.recon.matching",
 }
 
 
@@ -75,4 +77,4 @@ __getattr__ = lazy_names(__name__, _LAZY, globals())
 if TYPE_CHECKING:
     from hub.recon.desk import ActionResult, MatchDesk
     from hub.recon.engine import ReconcileEngine, decide, live_allocated, lock_allocations
-    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found, sets_adding_up
+    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found, sets_adding_up, sets_by_chance

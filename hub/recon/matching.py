@@ -2687,16 +2687,19 @@ def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tup
 
 def sets_adding_up(
     items: Sequence[tuple[int, int]], target: int, *, max_size: int = 20, budget: int = 20_000, smallest: int = 2
-) -> tuple[list[tuple[int, ...]], bool, float]:
+) -> tuple[list[tuple[int, ...]], bool]:
     """Sets of ``smallest`` or more of ``items`` ((id, cents), positive) adding up to exactly ``target`` cents:
-    up to two (:func:`subset_sums`, the combiner's defaults for size and budget), whether the search was
-    complete, and about how many sets of the sizes it reaches would add up to ``target`` by chance
-    (:func:`chance_sets`). For a matcher weighing which of several customers a payment is from by whose
-    open invoices add up to it."""
+    up to two (:func:`subset_sums`, with the combiner's defaults for size and budget), and whether the search
+    was complete. For a matcher weighing which of several customers a payment is from by whose open invoices
+    add up to it; :func:`sets_by_chance` says first whether a set found could mean anything."""
     found, complete = subset_sums(items, target, target, max_size=max_size, budget=budget)
-    sizes = _searched_sizes(len(items), max_size, smallest)
-    chance = chance_sets([c for _, c in items], target, sizes) if items else 0.0
-    return [s for s in found if len(s) >= smallest], complete, chance
+    return [s for s in found if len(s) >= smallest], complete
+
+
+def sets_by_chance(cents: Sequence[int], target: int, *, max_size: int = 20, smallest: int = 2) -> float:
+    """About how many sets of the sizes :func:`sets_adding_up` reaches in a pool of ``cents`` would add up to
+    ``target`` by chance (:func:`chance_sets`): cheap, read before a search that may cost thousands of steps."""
+    return chance_sets(cents, target, _searched_sizes(len(cents), max_size, smallest)) if cents else 0.0
 
 
 def _searched_sizes(pool: int, max_size: int, smallest: int) -> range:
