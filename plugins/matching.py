@@ -28,7 +28,7 @@ import unicodedata
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -614,7 +614,7 @@ class PayerNameMatcher(EvidenceMatcher):
             else:
                 out.append(ev)
         for evs in shared.values():
-            out.extend(self._shared(receipt, book, evs))
+            out.extend(self._shared(receipt, book, evs, account))
         if account and who.sole is not None and not who.agent and len(account) <= MAX_ACCOUNT_OWNERS:
             groups = {book.group(c) for c in account}
             if who.sole not in account and book.group(who.sole) not in groups:
@@ -641,9 +641,13 @@ class PayerNameMatcher(EvidenceMatcher):
         return out
 
     @staticmethod
-    def _shared(receipt: ReceiptView, book: OpenItems, evs: list[Evidence]) -> list[Evidence]:
+    def _shared(
+        receipt: ReceiptView, book: OpenItems, evs: list[Evidence], account: Collection[str] = ()
+    ) -> list[Evidence]:
         """A name several customers share: weak for each, but strong for the only one of them with an
-        open invoice of exactly the amount (as strong as the amount cannot be a coincidence)."""
+        open invoice of exactly the amount (as strong as the amount cannot be a coincidence), unless the
+        payer account is another customer's (``account``, its owners): it says who paid, and the amount
+        landing on a namesake's invoice is then the coincidence."""
         owners = [str(e.target) for e in evs]
         out = [e for e in evs if len(evs) <= MAX_NAME_OWNERS]
         if len(owners) > MAX_AMOUNT_OWNERS:
@@ -659,10 +663,12 @@ class PayerNameMatcher(EvidenceMatcher):
         }
         holders = [cid for cid in owners if cid in holding]
         if not holders:
-            return PayerNameMatcher._by_sets(receipt, book, evs, out)
+            return PayerNameMatcher._by_sets(receipt, book, evs, out, account)
         if len(holders) != 1:
             return out
         (cid,) = holders
+        if _paid_by_another(book, cid, account):
+            return out
         among = _count_in(book, cid, receipt.currency)  # its invoices in the currency, as the run began
         # The payer is one of n; the amount picks one unless a sibling paid something else (a part, a
         # set, a netted sum) that lands on one of this customer's invoices by chance: about as often
@@ -694,7 +700,9 @@ class PayerNameMatcher(EvidenceMatcher):
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
     @staticmethod
-    def _by_sets(receipt: ReceiptView, book: OpenItems, evs: list[Evidence], out: list[Evidence]) -> list[Evidence]:
+    def _by_sets(
+        receipt: ReceiptView, book: OpenItems, evs: list[Evidence], out: list[Evidence], account: Collection[str]
+    ) -> list[Evidence]:
         """A name several customers share, none with an invoice of exactly the amount: strong for the only one
         of them whose open invoices add up to it (a payer paying several invoices without naming them), as
         strong as such a set cannot be a coincidence. Where a namesake's invoices are too many to rule a set
@@ -727,7 +735,7 @@ class PayerNameMatcher(EvidenceMatcher):
                 holder = (cid, len(pools[cid]), chances[cid])
             elif not complete:
                 return out
-        if holder is None:
+        if holder is None or _paid_by_another(book, holder[0], account):
             return out
         cid, among, chance = holder
         # As for one invoice of the amount (_shared): the payer is one of n, and a sibling's payment that is no
@@ -748,6 +756,11 @@ class PayerNameMatcher(EvidenceMatcher):
             among=among,
         )
         return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
+
+
+def _paid_by_another(book: OpenItems, customer_id: str, account: Collection[str]) -> bool:
+    """Whether the payer account is known as a customer's outside ``customer_id``'s group (``account``: its owners)."""
+    return bool(account) and book.group(customer_id) not in {book.group(c) for c in account}
 
 
 def _count_in(book: OpenItems, customer_id: str, currency: str) -> int:

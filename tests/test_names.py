@@ -478,6 +478,22 @@ def test_a_shared_name_and_a_set_in_a_pool_where_sets_add_up_to_most_amounts_is_
     assert run(receipt, items)[0].status != "auto"
 
 
+@pytest.mark.parametrize("paid", ["set", "one invoice"])
+def test_a_shared_name_does_not_pick_a_namesake_other_than_the_one_whose_account_paid(paid: str) -> None:
+    """K0's own account pays part of an invoice (nothing of K0's has the amount); K1's invoices add up to it,
+    or one of K1's has it: the account says who paid, and the amount picking K1 is a coincidence."""
+    invoices = _namesakes_with_sets(2)
+    amount = sum((D(i.open_amount) for i in invoices if i.id in (11, 13, 14)), D(0))
+    if paid == "one invoice":
+        amount = D(invoices[8].open_amount)  # K1's third (id 12), alone
+    account = "CZ6508000000192000145399"
+    customers = [cust("K0", "Dvořák Instalace s.r.o.", ibans=(account,)), _siblings(2)[1], cust("K-REST", "Else")]
+    receipt = rcpt(str(amount), payer="Dvořák Instalace s.r.o.", account=account, text="Faktura")
+    found = gather(receipt, book(invoices, customers))
+    assert not any("only one of the 2" in str(e.reason) for e in found.customers["K1"])
+    assert run(receipt, book(invoices, customers))[0].status != "auto"
+
+
 def test_shared_name_and_a_price_list_amount_many_invoices_have_is_not_automatic() -> None:
     invoices = [inv(i, f"VR-{i}", f"K{i % 2}", "119.00") for i in range(2, 40)]
     invoices += [inv(1, "VR-1", "K0", "119.00"), inv(0, "VR-0", "K1", "57.13")]
