@@ -515,7 +515,11 @@ def _pairs(cents: tuple[int, ...]) -> tuple[list[tuple[int, int, int]], list[int
     A few pools only: the hits are a customer's receipts one after another (256 pools of fifty
     invoices held about 25 MB more for as many hits as 16 give)."""
     n = len(cents)
-    pairs = sorted((cents[a] + cents[b], a, b) for a in range(n) for b in range(a + 1, n))
+    pairs: list[tuple[int, int, int]] = []
+    for a in range(n):  # a list per first index, sorted once: about a third faster than one generator
+        ca = cents[a]
+        pairs.extend([(ca + cents[b], a, b) for b in range(a + 1, n)])
+    pairs.sort()
     return pairs, [p[0] for p in pairs]
 
 
