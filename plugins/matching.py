@@ -710,6 +710,12 @@ class PayerNameMatcher(EvidenceMatcher):
         owners = [str(e.target) for e in evs]
         if len(owners) > MAX_NAME_OWNERS or receipt.amount <= 0:
             return out
+        # An amount several of the book's invoices have is a price-list amount: invoices of that price list add
+        # up to it by its arithmetic (238.00 + 357.00 = 595.00, 2, 3 and 5 times 119.00), far more often than the
+        # spread of a customer's amounts makes a set land on an amount by chance.
+        counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
+        if counts.count(receipt.currency, receipt.amount, 0) > 1:
+            return out
         target = int(receipt.amount * 100)
         invoices, currency = book.invoices, receipt.currency
         pools: dict[str, list[tuple[int, int]]] = {}
