@@ -202,6 +202,43 @@ def test_a_large_group_beyond_the_reach_of_the_search_in_a_large_pool_is_never_a
     assert decision.status != "auto"
 
 
+def _with_round_twins(n: int) -> list:
+    """``n`` invoices as they come, then 10,000.00, 5,000.00 and 5,000.00 (ids n+1 to n+3), reproducibly."""
+    invoices = [inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(n, 11), 1)]
+    return (
+        invoices
+        + [inv(n + 1, f"RE-{n + 1}", "C-ACME", "10000.00")]
+        + [inv(n + k, f"RE-{n + k}", "C-ACME", "5000.00") for k in (2, 3)]
+    )
+
+
+def test_a_set_with_an_invoice_two_others_left_open_add_up_to_is_not_the_only_set() -> None:
+    """Four invoices among 34 add up to the payment, one of them 10,000.00; 5,000.00 and 5,000.00 are open too,
+    so those two in its place make a set of five, which the search in so large a pool does not reach: the
+    set of four is not proven the only one. (A book of round contract sums paid so: the hub took the four,
+    the payer had paid the five.)"""
+    invoices = _with_round_twins(31)
+    items = book(invoices, [acme()])
+    paid = [invoices[k] for k in (2, 9, 20)] + [invoices[31]]  # three as they come and the 10,000.00
+    assert len(invoices) > 30 and max(_searched_sizes(len(invoices), 20, 2)) == 4
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="payment"), items)
+    p = next(p for p in proposals if p.method == "amount+subset")
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "RE-32 (10000.00) equals RE-33 and RE-34 together, also open" in text_of(p)
+    assert decision.status != "auto"
+
+
+def test_a_set_of_invoices_as_they_come_with_round_ones_open_besides_is_still_the_only_set() -> None:
+    invoices = _with_round_twins(31)
+    items = book(invoices, [acme()])
+    paid = [invoices[k] for k in (27, 10, 5, 13)]  # the four largest as they come: rarely a coincidence
+    decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="payment"), items)
+    p = next(p for p in proposals if p.method == "amount+subset")
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "the only set of the customer's open invoices" in text_of(p)
+    assert decision.status == "auto"
+
+
 def _due(invoices: list, start: dt.date) -> list:
     """The invoices due a week apart from ``start``, in the order given."""
     return [i._replace(due_date=start + dt.timedelta(days=7 * k)) for k, i in enumerate(invoices)]

@@ -1818,6 +1818,9 @@ class Combiner:
                 return [short] if short is not None else out
             return out if oldest is None else _preferred(out, oldest)
         unique = len(found_sets) == 1 and complete
+        twin = _pair_twin(found_sets[0][0], items) if unique else None
+        if twin is not None:
+            unique = False  # a set of one more adds up as well: which one the payer paid is not known
         for sol, deduct in found_sets:
             lines = [ProposalLine(i, book.remaining(i)) for i in sol]
             total = sum((ln.amount for ln in lines), ZERO) + sum((credits[c] for c in deduct), ZERO)
@@ -1854,7 +1857,7 @@ class Combiner:
                     count=len(sol),
                     pool=len(pool),
                     chance=_about(chance),
-                    caveat="" if complete else NOT_RULED_OUT,
+                    caveat=_twin_said(book, twin, rem) if twin is not None else "" if complete else NOT_RULED_OUT,
                 ),
                 "amount+subset",
             )
@@ -2687,6 +2690,41 @@ def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tup
             return (other, i) if rem[other] >= r else (i, other)
         seen.setdefault(r, i)
     return None
+
+
+def _pair_twin(sol: Sequence[int], items: Sequence[tuple[int, int]]) -> tuple[int, int, int] | None:
+    """An invoice of the set ``sol`` whose amount two other open invoices of the pool (``items``, (id, cents))
+    add up to, with those two: the set with them in its place adds up alike, one invoice larger, where a
+    search in a large pool may not reach (10,000.00 and 5,000.00 + 5,000.00 in a book of round contract sums).
+    Written by hand: each amount the set holds looked up among the rest's amounts, one pass per invoice."""
+    chosen = set(sol)
+    cents_of = dict(items)
+    rest: dict[int, list[int]] = defaultdict(list)
+    for i, c in items:
+        if i not in chosen:
+            rest[c].append(i)
+    for x in sol:
+        want = cents_of[x]
+        for c, ids in rest.items():
+            others = [j for j in rest.get(want - c, ()) if j != ids[0]]
+            if others:
+                return x, ids[0], others[0]
+    return None
+
+
+def _twin_said(book: OpenItems, twin: tuple[int, int, int], left: Mapping[int, Decimal]) -> Message:
+    """What :func:`_pair_twin` found, said after a set's reason."""
+    x, a, b = twin
+    return Message(
+        N_(
+            "; but %(one)s (%(amount)s) equals %(two)s and %(three)s together, also open: "
+            "a set of one more adds up as well (a suggestion only)"
+        ),
+        one=book.invoices[x].number,
+        amount=_money(left[x]),
+        two=book.invoices[a].number,
+        three=book.invoices[b].number,
+    )
 
 
 def sets_adding_up(
