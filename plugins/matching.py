@@ -681,23 +681,16 @@ class PayerNameMatcher(EvidenceMatcher):
         total = counts.total(receipt.currency) or 1
         share = counts.count(receipt.currency, receipt.amount, 1) / total
         chance = among * share
-        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)))
-        first = evs[0].reason
-        if weight <= max(e.weight for e in evs):
-            return out
-        reason = Message(
+        return _the_only_namesake(
             N_(
                 "%(reason)s; %(customer)s is the only one of the %(count)s with an open invoice of exactly %(amount)s "
                 "(%(chance)s of its %(among)s open invoices would have it by chance)"
             ),
-            reason=first,
-            customer=cid,
-            count=len(owners),
-            amount=Amount(receipt.amount, receipt.currency, True),
-            chance=_about_share(chance),
-            among=among,
+            receipt,
+            evs,
+            out,
+            (cid, among, chance),
         )
-        return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
     @staticmethod
     def _by_sets(
@@ -743,25 +736,47 @@ class PayerNameMatcher(EvidenceMatcher):
                 return out
         if holder is None or _paid_by_another(book, holder[0], account):
             return out
-        cid, among, chance = holder
         # As for one invoice of the amount (_shared): the payer is one of n, and a sibling's payment that is no
         # set of its own invoices lands on a set of this one's by chance about as often as ``chance`` says.
-        weight = min(W_NAME_AMOUNT, math.log(1 / max((len(owners) - 1) * chance, 1e-12)))
-        if weight < W_NAME_SET or weight <= max(e.weight for e in evs):
-            return out
-        reason = Message(
+        return _the_only_namesake(
             N_(
                 "%(reason)s; %(customer)s is the only one of the %(count)s whose open invoices add up to exactly "
                 "%(amount)s (%(chance)s sets of its %(among)s open invoices would by chance)"
             ),
-            reason=evs[0].reason,
-            customer=cid,
-            count=len(owners),
-            amount=Amount(receipt.amount, receipt.currency, True),
-            chance=_about_share(chance),
-            among=among,
+            receipt,
+            evs,
+            out,
+            holder,
+            least=W_NAME_SET,
         )
-        return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
+
+
+def _the_only_namesake(
+    msgid: str,
+    receipt: ReceiptView,
+    evs: list[Evidence],
+    out: list[Evidence],
+    holder: tuple[str, int, float],
+    least: float = 0.0,
+) -> list[Evidence]:
+    """``out`` with the clue for the only one of a shared name's customers (``evs``, one clue each) the amount
+    picks: ``holder`` is that customer, how many open invoices it has and how many of them would fit by chance;
+    said by ``msgid``. Against the n-1 others the odds are 1 / ((n-1) * chance) (see :meth:`PayerNameMatcher._shared`);
+    ``out`` as it is where that weighs no more than the name does, or less than ``least``."""
+    cid, among, chance = holder
+    weight = min(W_NAME_AMOUNT, math.log(1 / max((len(evs) - 1) * chance, 1e-12)))
+    if weight < least or weight <= max(e.weight for e in evs):
+        return out
+    reason = Message(
+        msgid,
+        reason=evs[0].reason,
+        customer=cid,
+        count=len(evs),
+        amount=Amount(receipt.amount, receipt.currency, True),
+        chance=_about_share(chance),
+        among=among,
+    )
+    return [e for e in out if e.target != cid] + [Evidence("customer", cid, weight, reason, PayerNameMatcher.name)]
 
 
 def _paid_by_another(book: OpenItems, customer_id: str, account: Collection[str]) -> bool:
