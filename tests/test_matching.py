@@ -1253,7 +1253,7 @@ def test_single_invoice_equal_to_the_amount_of_a_customer_so_large_that_some_pai
     items = book([inv(n, f"R-{n}", "C-ACME", str(a)) for n, a in enumerate(amounts, 1)], [acme()])
     rem = dict(enumerate(amounts, 1))
     target = next(
-        n for n, a in rem.items() if amounts.count(a) == 1 and _pair_summing(rem, a, n) is not None and a > 5000
+        n for n, a in rem.items() if amounts.count(a) == 1 and _pair_summing(rem, a, (n,)) is not None and a > 5000
     )
     decision, _ = run(rcpt(str(rem[target]), account=ACME_IBAN, text="Zahlung"), items)
     assert decision.status == "auto"

@@ -32,7 +32,7 @@ import math
 import re
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Container, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal, NamedTuple
@@ -1684,7 +1684,7 @@ class Combiner:
                 # no coincidence. Among a large customer's thousands of invoices some pair adds up to almost
                 # any amount: finding one is then about as likely whether the one invoice is paid or not,
                 # and weighs ln(1 / P(a pair adds up by chance)) against it, at most W_AMBIGUOUS.
-                pair = _pair_summing(rem, amount, exact[0])
+                pair = _pair_summing(rem, amount, (exact[0],))
                 if pair is not None:
                     others = [_cents(r) for i, r in rem.items() if i != exact[0]]
                     pairs = chance_sets(others, _cents(amount), [2])
@@ -1818,7 +1818,7 @@ class Combiner:
                 return [short] if short is not None else out
             return out if oldest is None else _preferred(out, oldest)
         unique = len(found_sets) == 1 and complete
-        twin = _pair_twin(found_sets[0][0], items) if unique else None
+        twin = _pair_twin(found_sets[0][0], rem) if unique else None
         if twin is not None:
             unique = False  # a set of one more adds up as well: which one the payer paid is not known
         for sol, deduct in found_sets:
@@ -2679,11 +2679,11 @@ def _fee_percent(short: Decimal, due: Decimal, paid: Decimal) -> tuple[Decimal, 
     return None
 
 
-def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tuple[int, int] | None:
-    """Two open invoices (other than ``besides``) whose open amounts add up to ``amount``, if any."""
+def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: Container[int]) -> tuple[int, int] | None:
+    """Two open invoices (none of ``besides``) whose open amounts add up to ``amount``, if any."""
     seen: dict[Decimal, int] = {}
     for i, r in rem.items():
-        if i == besides or r >= amount:
+        if i in besides or r >= amount:
             continue
         other = seen.get(amount - r)
         if other is not None:
@@ -2692,23 +2692,16 @@ def _pair_summing(rem: dict[int, Decimal], amount: Decimal, besides: int) -> tup
     return None
 
 
-def _pair_twin(sol: Sequence[int], items: Sequence[tuple[int, int]]) -> tuple[int, int, int] | None:
-    """An invoice of the set ``sol`` whose amount two other open invoices of the pool (``items``, (id, cents))
-    add up to, with those two: the set with them in its place adds up alike, one invoice larger, where a
-    search in a large pool may not reach (10,000.00 and 5,000.00 + 5,000.00 in a book of round contract sums).
-    Written by hand: each amount the set holds looked up among the rest's amounts, one pass per invoice."""
-    chosen = set(sol)
-    cents_of = dict(items)
-    rest: dict[int, list[int]] = defaultdict(list)
-    for i, c in items:
-        if i not in chosen:
-            rest[c].append(i)
+def _pair_twin(sol: Sequence[int], rem: dict[int, Decimal]) -> tuple[int, int, int] | None:
+    """An invoice of the set ``sol`` whose open amount (of ``rem``, the pool's) two other open invoices of the pool
+    add up to (:func:`_pair_summing`), with those two: the set with them in its place adds up alike, one invoice
+    larger, where a search in a large pool may not reach (10,000.00 and 5,000.00 + 5,000.00 in a book of round
+    contract sums)."""
+    chosen = frozenset(sol)
     for x in sol:
-        want = cents_of[x]
-        for c, ids in rest.items():
-            others = [j for j in rest.get(want - c, ()) if j != ids[0]]
-            if others:
-                return x, ids[0], others[0]
+        pair = _pair_summing(rem, rem[x], chosen)
+        if pair is not None:
+            return x, *pair
     return None
 
 
