@@ -735,7 +735,35 @@ def test_nothing_named_two_invoices_with_the_amount_is_ambiguous_never_auto() ->
     assert decision.status == "suggested"
     assert sorted(lines(p)[0][0] for p in decision.proposals) == [1, 2]
     assert all("one of 2 such invoices" in text_of(p) for p in decision.proposals)
-    assert all(f"({W_SINGLE + W_AMBIGUOUS:+.1f})" in text_of(p) for p in decision.proposals)
+    # The customer is as sure as for one invoice of the amount; each of the two has half of that chance.
+    sure = sigmoid(PRIOR + W_ACCOUNT + W_SINGLE)
+    assert [p.confidence for p in decision.proposals] == [pytest.approx(sure / 2, abs=1e-6)] * 2
+    assert all("none of the 2 is named" in text_of(p) for p in decision.proposals)
+
+
+def test_a_sure_customers_three_invoices_of_the_amount_are_all_suggested_oldest_due_first() -> None:
+    # A customer paying from its own account, three open invoices of exactly the amount, none named: finance
+    # is shown all three (the customer is not in doubt, which invoice is), the one due first at the top.
+    due = {1: date(2026, 3, 31), 2: date(2026, 1, 31), 3: date(2026, 2, 28)}
+    items = book(
+        [OpenInvoice(i, f"A-{i}", "C-ACME", "EUR", D("238.00"), due[i], None, None) for i in (1, 2, 3)]
+        + [inv(4, "A-4", "C-ACME", "119.00")],
+        [acme()],
+    )
+    decision, _ = run(rcpt("238.00", account=ACME_IBAN), items)
+    assert decision.status == "suggested"
+    assert [lines(p) for p in decision.proposals] == [[(i, D("238.00"), "payment")] for i in (2, 3, 1)]
+    sure = sigmoid(PRIOR + W_ACCOUNT + W_SINGLE)
+    assert all(p.confidence == pytest.approx(sure / 3, abs=1e-6) for p in decision.proposals)
+    assert "one of 3 such invoices" in text_of(decision.proposals[0])
+    assert "none of the 3 is named: each is as likely as the others" in text_of(decision.proposals[0])
+
+
+def test_one_of_several_invoices_of_the_amount_that_is_named_is_automatic() -> None:
+    items = book([inv(1, "A-1", "C-ACME", "750.00"), inv(2, "INV-2026-000777", "C-ACME", "750.00")], [acme()])
+    decision, _ = run(rcpt("750.00", account=ACME_IBAN, text="INV-2026-000777"), items)
+    assert decision.status == "auto"
+    assert [lines(p) for p in decision.proposals] == [[(2, D("750.00"), "payment")]]
 
 
 def test_nothing_named_one_payment_for_three_invoices_found_by_subset_sum_is_auto() -> None:
@@ -1033,8 +1061,9 @@ def test_reasons_of_amount_only_proposal_end_with_the_confidence() -> None:
     assert len(proposals) == 2
     for p in proposals:
         assert p.reason_texts()[0] == f"payer account {ACME_IBAN} is C-ACME's (+5.0)"
-        assert p.reason_texts()[-2] == "log-odds +1.0: prior -6.0, invoice +0.0, customer +5.0, amount +2.0"
-        assert p.reason_texts()[-1] == "confidence 0.7311 (log-odds +1.0)"
+        # two alike: each half of the chance that the customer (log-odds +4.0 with one) paid one of them
+        assert p.reason_texts()[-2] == "log-odds +0.0: prior -6.0, invoice +0.0, customer +5.0, amount +1.0"
+        assert p.reason_texts()[-1] == "confidence 0.4910 (log-odds +0.0)"
 
 
 # -- Found -------------------------------------------------------------------------------------------------

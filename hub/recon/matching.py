@@ -637,6 +637,17 @@ CUSTOMER_TERMS = {
 }
 
 
+ALIKE = N_(
+    "none of the %(count)s is named: each is as likely as the others, "
+    "its share of the chance that the customer paid one of them"
+)
+
+
+def _signed(weight: float) -> str:
+    """``+1.5``, and ``+0.0`` for a weight that rounds to nothing from below (not ``-0.0``)."""
+    return f"{round(weight, 1) + 0.0:+.1f}"
+
+
 def _combination_key(evs: Sequence[Evidence]) -> tuple[str, ...]:
     """How :meth:`Found._combined` weighed several clues about one thing: () for one clue or none, else
     the strongest's weight and, where others agree, what they add and how many they are (as written)."""
@@ -857,9 +868,16 @@ class Combiner:
         amount_reason: Message,
         method: str,
         notes: Sequence[tuple[Message, float | None]] = (),
+        *,
+        one_of: int = 1,
     ) -> MatchProposal:
         """``notes``: further clues about the amount (a learned fee, a stated discount, the chance of a
-        coincidence), each a sentence with its part of ``amount_weight`` (None: no part of it)."""
+        coincidence), each a sentence with its part of ``amount_weight`` (None: no part of it).
+
+        ``one_of``: the lines are one of that many readings alike in every clue (invoices of the same
+        customer and amount, none named): the chance of all of them together is shared out evenly, each
+        ``1/one_of`` of it. In log-odds that is no fixed weight (a third of 0.999 is 0.333, of 0.6 it is
+        0.2), so it is worked out from the rest of the score and said as a part of the amount's weight."""
         # The lines the clues are about: the invoices paid, and the credit notes deducted that the payment
         # names (one the payer did not name is no clue against the rest).
         payments = [
@@ -926,6 +944,11 @@ class Combiner:
                     W_MIXED_CUSTOMERS,
                 )
             )
+        if one_of > 1:
+            together = PRIOR + ref_part + cust_part + amount_weight
+            share = logit(sigmoid(together) / one_of) - together
+            notes = (*notes, (Message(ALIKE, count=one_of), share))
+            amount_weight += share
         noted = sum(w for _, w in notes if w is not None)
         reasons.append(weighed(amount_reason, amount_weight - noted))
         reasons.extend(note if w is None else weighed(note, w) for note, w in notes)
@@ -945,13 +968,13 @@ class Combiner:
                 *(_combination_key(found.invoices.get(payments[0].invoice_id, ())) if payments else ()),
             )
         customer_evs = [ev for ev in found.customers.get(best, ()) if not ev.implied] if len(groups) == 1 else []
-        said_score = f"{score:+.1f}"
+        said_score = _signed(score)
         reasons.append(
             _log_odds(
                 said_score,
                 invoice_term,
                 (CUSTOMER_TERMS[cust_label], f"{cust_part:+.1f}", *_combination_key(customer_evs)),
-                f"{amount_weight:+.1f}",
+                _signed(amount_weight),
             )
         )
         confidence = sigmoid(score)
@@ -1673,7 +1696,14 @@ class Combiner:
         out: list[MatchProposal] = []
         exact = [i for i, r in rem.items() if r == amount]
         if exact:
-            penalty = W_AMBIGUOUS * (len(exact) - 1)
+            # Several of exactly the amount, none named: they are alike, each as likely as the others to be
+            # the one paid (a share of the chance that the customer paid one of them, :meth:`_score`'s
+            # ``one_of``), and finance is shown them the one due first at the top. One named is no longer
+            # alike the rest: each of them is a rival that fits as well.
+            alike = len(exact) > 1 and not any(found.invoices.get(i) for i in exact)
+            if alike:
+                exact = _oldest_orders(book, exact)[0][1]
+            penalty = 0.0 if alike else W_AMBIGUOUS * (len(exact) - 1)
             pair = None
             pairs, pair_penalty = 0.0, W_AMBIGUOUS
             notes: tuple[tuple[Message, float | None], ...] = ()
@@ -1759,6 +1789,7 @@ class Combiner:
                         ),
                         "amount",
                         notes,
+                        one_of=len(exact) if alike else 1,
                     )
                 )
             if discount_said:
