@@ -57,8 +57,13 @@ class Matches(_Service):
         from hub.recon import MatchDesk
 
         self._ready()
-        # The engine (the matchers, the config's fee ceiling) is built only when explain asks for an advice.
-        return MatchDesk(self.store, advice_of=lambda conn, rid: self.hub.reconcile_engine().advice_of(conn, rid))
+        # The engine (the matchers, the config's fee ceiling) is built only when explain asks for an advice,
+        # or for what it weighs now.
+        return MatchDesk(
+            self.store,
+            advice_of=lambda conn, rid: self.hub.reconcile_engine().advice_of(conn, rid),
+            considered_of=lambda rid: self.hub.reconcile_engine().considered(rid),
+        )
 
     def rows(self, statuses: Sequence[str] = CURRENT, *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
         """Allocations with these statuses (up to ``limit``) by receipt and rank, and how many there are in all."""
@@ -80,10 +85,16 @@ class Matches(_Service):
         """Undo a receipt's automatic or confirmed allocations; its invoices are open again."""
         return self._desk().unmatch(receipt_ref, actor=actor, note=note)
 
-    def explain(self, receipt_ref: str, *, locale: str = "en") -> dict[str, Any]:
+    def explain(self, receipt_ref: str, *, locale: str = "en", considered: bool = False) -> dict[str, Any]:
         """The receipt, every proposal with its evidence and how it combines, and who did what; the
-        evidence in ``locale`` (English by default, as the API and the command line show it)."""
-        return self._desk().explain(receipt_ref, locale=locale)
+        evidence in ``locale`` (English by default, as the API and the command line show it); and the
+        threshold a proposal had to reach to be stored (``suggest_threshold``).
+
+        ``considered``: what the matchers weigh now for an open receipt as well, below that threshold
+        too (it reads the whole open book, as a run does; nothing is stored)."""
+        data = self._desk().explain(receipt_ref, locale=locale, considered=considered)
+        data["suggest_threshold"] = self.hub.config.reconcile.suggest_threshold
+        return data
 
     def advices(self, *, unlinked: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
         """The remittance advices held, latest payment date first, each with the receipt the next reconcile

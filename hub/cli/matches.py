@@ -238,6 +238,14 @@ def matches_explain(
     lang: Annotated[
         str, typer.Option("--lang", help="Language of the evidence: en or zh_CN (the rest stays English).")
     ] = "en",
+    considered: Annotated[
+        bool,
+        typer.Option(
+            "--considered",
+            help="For an open receipt, also what the matchers weigh now, below the suggestion threshold too "
+            "(reads the whole open book, as a run does; stores nothing).",
+        ),
+    ] = False,
 ) -> None:
     """Why a receipt was matched (or not): every proposal with its evidence, how it adds up, and who did what."""
     from hub.i18n import LOCALES
@@ -245,7 +253,7 @@ def matches_explain(
     if lang not in LOCALES:
         raise typer.BadParameter(f"the evidence is said in {' or '.join(LOCALES)}, not {lang!r}", param_hint="--lang")
     with session() as hub:
-        data = hub.matches.explain(receipt_ref, locale=lang)
+        data = hub.matches.explain(receipt_ref, locale=lang, considered=considered)
     if state.json:
         emit(data)
         return
@@ -268,7 +276,12 @@ def matches_explain(
             for line in lines:
                 out.print(f"      {escape(line)}", highlight=False, soft_wrap=True)
     if not data["allocations"]:
-        out.print("  no proposal: no customer identified and no invoice named, or nothing fits the amount")
+        out.print(
+            f"  no proposal reached the suggestion threshold ({data['suggest_threshold']:.2f})"
+            + ("" if considered else "; --considered shows what the matchers weigh now"),
+            highlight=False,
+            soft_wrap=True,
+        )
     for (rank, method, reasons), lines in _proposals(data["allocations"]).items():
         statuses = sorted({a["status"] for a in lines})
         out.print(
@@ -292,6 +305,37 @@ def matches_explain(
                 + "[/dim]",
                 highlight=False,
             )
+    if considered:
+        _print_considered(data["considered"], ccy)
+
+
+def _print_considered(considered: list[dict[str, Any]] | None, ccy: str) -> None:
+    """``explain --considered``: what the matchers weigh now, each reading with its lines and evidence."""
+    if considered is None:
+        out.print(
+            "  only an open receipt is weighed again: what its allocations took is no longer open", soft_wrap=True
+        )
+        return
+    if not considered:
+        out.print(
+            "  nothing to propose: no customer identified and no invoice named, or nothing fits the amount",
+            soft_wrap=True,
+        )
+    for rank, p in enumerate(considered, 1):
+        out.print(
+            f"[bold]reading {rank}[/bold], considered now (not stored), by {escape(p['method'])}, "
+            f"confidence {fmt.share(p['confidence'], 2)}:",
+            highlight=False,
+        )
+        for ln in p["lines"]:
+            out.print(
+                f"  {escape(str(ln['invoice']))}  {fmt.money(ln['amount'], ccy)}  "
+                f"{KIND_LABEL.get(ln['kind'], ln['kind'])}",
+                highlight=False,
+            )
+        out.print("  evidence (weights in log-odds):")
+        for reason in p["reasons"]:
+            out.print(f"    {escape(reason)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

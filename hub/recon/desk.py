@@ -29,7 +29,7 @@ from hub.i18n import DEFAULT_LOCALE, N_, Message, expand_stored, stored_english,
 from hub.names import cut_at, name_keys, normalise_account, normalise_name, paid_for_another
 from hub.recon.advice import AdviceView
 from hub.recon.engine import FEE_METHODS, learned_fees, learned_writing, live_allocated, lock_allocations
-from hub.recon.types import APPLIED, LIVE, additional_texts, fits
+from hub.recon.types import APPLIED, LIVE, MatchProposal, additional_texts, fits
 from hub.store import Store, schema, utcnow
 from hub.store.messages import load_keys
 from hub.store.money import money_sum
@@ -139,13 +139,19 @@ class ActionResult:
 
 class MatchDesk:
     def __init__(
-        self, store: Store, advice_of: Callable[[sa.Connection, int], AdviceView | None] | None = None
+        self,
+        store: Store,
+        advice_of: Callable[[sa.Connection, int], AdviceView | None] | None = None,
+        considered_of: Callable[[int], list[MatchProposal]] | None = None,
     ) -> None:
         """``advice_of(conn, receipt_id)``: the remittance advice a reconcile links to the receipt
         (:meth:`ReconcileEngine.advice_of <hub.recon.engine.ReconcileEngine.advice_of>`), which
-        ``explain`` lists among the texts read."""
+        ``explain`` lists among the texts read. ``considered_of(receipt_id)``: what the matchers weigh
+        now for an open receipt (:meth:`ReconcileEngine.considered
+        <hub.recon.engine.ReconcileEngine.considered>`), which ``explain`` shows when asked."""
         self.store = store
         self.advice_of = advice_of
+        self.considered_of = considered_of
 
     # -- lookups ------------------------------------------------------------------------------------
 
@@ -303,13 +309,16 @@ class MatchDesk:
             )
         return result
 
-    def explain(self, ref: str, *, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+    def explain(self, ref: str, *, locale: str = DEFAULT_LOCALE, considered: bool = False) -> dict[str, Any]:
         """The receipt, every allocation ever proposed for it with its reasons, and their history.
 
         ``receipt["texts"]`` is every text the matchers read, each with the field it came from
         (see :func:`receipt_texts`). The reasons are sentences in ``locale``: each stored message said in it
         (in English the sentence the command line, the API and an export always read; a row stored with
-        its English beside the message, or as plain sentences before messages, shows that text)."""
+        its English beside the message, or as plain sentences before messages, shows that text).
+
+        ``considered``: besides, under ``"considered"``, what the matchers weigh now for the receipt if it is
+        open (:meth:`considered`), or None where it is not (what its allocations took is no longer open)."""
         say = stored_english if locale == DEFAULT_LOCALE else lambda item: stored_text(locale, item)
         e = schema.allocation_event
         with self.store.connect() as conn:
@@ -327,7 +336,11 @@ class MatchDesk:
                     events.setdefault(ev.allocation_id, []).append(
                         {"status": ev.status, "actor": ev.actor, "at": ev.at, "note": ev.note}
                     )
+        more: dict[str, Any] = {}
+        if considered:
+            more["considered"] = self.considered(receipt, locale) if receipt.match_status == "open" else None
         return {
+            **more,
             "receipt": {
                 "ref": ref,
                 "key": receipt.external_id,
@@ -358,6 +371,29 @@ class MatchDesk:
                 for row in rows
             ],
         }
+
+    def considered(self, receipt: Any, locale: str = DEFAULT_LOCALE) -> list[dict[str, Any]]:
+        """What the matchers weigh now for an open ``receipt`` (a row of the receipt table), best first,
+        however unsure, each proposal's lines and reasons said in ``locale``: nothing is stored."""
+        if self.considered_of is None:
+            return []
+        proposals = self.considered_of(receipt.id)
+        ids = {ln.invoice_id for p in proposals for ln in p.lines}
+        i = schema.invoice
+        with self.store.connect() as conn:
+            query = sa.select(i.c.id, i.c.number).where(i.c.id.in_(ids))
+            numbers = {row.id: row.number for row in conn.execute(query)} if ids else {}
+        return [
+            {
+                "lines": [
+                    {"invoice": numbers.get(ln.invoice_id), "amount": str(ln.amount), "kind": ln.kind} for ln in p.lines
+                ],
+                "confidence": p.confidence,
+                "method": p.method,
+                "reasons": p.reason_texts(locale),
+            }
+            for p in proposals
+        ]
 
     def rows(self, statuses: Sequence[str], *, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
         """Allocations with these statuses, by receipt and rank (up to ``limit``), and how many there are.

@@ -23,7 +23,7 @@ import time
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from decimal import Decimal
@@ -125,6 +125,13 @@ def decide(
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
+
+
+def _unrefused(proposals: list[MatchProposal], refused: Container[int]) -> list[MatchProposal]:
+    """The proposals that allocate nothing to an invoice finance refused for the receipt."""
+    if not refused:
+        return proposals
+    return [p for p in proposals if not any(ln.invoice_id in refused for ln in p.lines)]
 
 
 def _applied(p: MatchProposal) -> frozenset[tuple[int, Decimal]]:
@@ -609,6 +616,29 @@ class ReconcileEngine:
             out.extend(matcher.propose(receipt, book))
         return out
 
+    def considered(self, receipt_id: int, limit: int = 3) -> list[MatchProposal]:
+        """What the matchers weigh now for one receipt against the open book, best first (up to ``limit``,
+        however unsure; a reading sure enough to be automatic alone): for finance asking why a receipt
+        was left open, where a run stores only proposals at or above the suggestion threshold. Stores
+        nothing; reads the whole book, as a run does."""
+        with self.store.connect() as conn, lean_page_cache(conn):
+            book = self.load_book(conn)
+            views = self._views(conn, [receipt_id], self.linked_advices(conn))
+            refused = self.refused(conn)
+        if not views:
+            return []
+        (view,) = views
+        proposals = _unrefused(self.proposals(view, book), refused.get(receipt_id, ()))
+        return decide(
+            view,
+            proposals,
+            book,
+            auto_threshold=self.auto_threshold,
+            suggest_threshold=0.0,
+            margin=self.margin,
+            max_suggestions=limit,
+        ).proposals
+
     def run(self) -> ReconcileStats:
         """Decide every pending receipt and store the decisions.
 
@@ -872,10 +902,7 @@ class ReconcileEngine:
         note: _Note | None = None,
     ) -> Decision:
         """:meth:`_decide`'s decision, ``book`` left as it is."""
-        proposals = self.proposals(receipt, book)
-        if receipt.id in refused:
-            no = refused[receipt.id]
-            proposals = [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
+        proposals = _unrefused(self.proposals(receipt, book), refused.get(receipt.id, ()))
         decision = decide(
             receipt,
             proposals,

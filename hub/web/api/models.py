@@ -139,6 +139,12 @@ class ActionOut(Out):
 class ExplainOut(Out):
     receipt: dict[str, Any]
     allocations: list[dict[str, Any]]
+    suggest_threshold: float = Field(description="The confidence a proposal had to reach to be stored")
+    considered: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Asked for: what the matchers weigh now for an open receipt, best first, however unsure "
+        "(lines, confidence, method, reasons); null where the receipt is not open or it was not asked for",
+    )
 
 
 # -- customers ----------------------------------------------------------------------------------------

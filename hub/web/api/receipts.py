@@ -32,8 +32,19 @@ def receipts(
 
 
 @router.get("/{ref}/explain", response_model=ExplainOut, summary="Every proposal for a receipt with its evidence")
-def explain(ref: str, request: Request, _user: AnyUser) -> ExplainOut:
-    return ExplainOut.model_validate(hub_of(request).matches.explain(ref))
+def explain(
+    ref: str,
+    request: Request,
+    _user: AnyUser,
+    considered: Annotated[
+        bool,
+        Query(
+            description="Also what the matchers weigh now for an open receipt, below the suggestion threshold "
+            "too (reads the whole open book; stores nothing)"
+        ),
+    ] = False,
+) -> ExplainOut:
+    return ExplainOut.model_validate(hub_of(request).matches.explain(ref, considered=considered))
 
 
 @router.post("/{ref}/confirm", response_model=ActionOut, summary="Confirm the proposal, or allocate to invoices")
