@@ -381,12 +381,22 @@ class MatchDesk:
         ids = {ln.invoice_id for p in proposals for ln in p.lines}
         i = schema.invoice
         with self.store.connect() as conn:
-            query = sa.select(i.c.id, i.c.number).where(i.c.id.in_(ids))
-            numbers = {row.id: row.number for row in conn.execute(query)} if ids else {}
+            query = (
+                sa.select(i.c.id, i.c.number, schema.invoice_customer_id.label("customer_id"))
+                .select_from(i.outerjoin(schema.customer, schema.invoice_customer))
+                .where(i.c.id.in_(ids))
+            )
+            found = {row.id: (row.number, row.customer_id) for row in conn.execute(query)} if ids else {}
         return [
             {
                 "lines": [
-                    {"invoice": numbers.get(ln.invoice_id), "amount": str(ln.amount), "kind": ln.kind} for ln in p.lines
+                    {
+                        "invoice": found[ln.invoice_id][0],
+                        "customer_id": found[ln.invoice_id][1],
+                        "amount": str(ln.amount),
+                        "kind": ln.kind,
+                    }
+                    for ln in p.lines
                 ],
                 "confidence": p.confidence,
                 "method": p.method,

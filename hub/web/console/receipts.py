@@ -121,13 +121,18 @@ def _detail(
     customer: str | None = None,
     flashes: list[tuple[str, str]] | None = None,
     status_code: int = 200,
+    considered: bool = False,
 ) -> Response:
+    """``considered``: what the matchers weigh now for an open receipt as well; the customer of the best reading
+    is then the one whose open invoices the hand match lists, unless another is asked for."""
     hub = hub_of(request)
     locale = locale_for(request)
-    explained = hub.matches.explain(key, locale=locale)
+    explained = hub.matches.explain(key, locale=locale, considered=considered)
     row = _row(request, key)
     if customer is None and row is not None:
         customer = next((a["customer_id"] for a in row.get("allocations", [])), None)
+    if customer is None and explained.get("considered"):
+        customer = explained["considered"][0]["lines"][0]["customer_id"]
     invoices: list[dict[str, Any]] = []
     if customer and _can_match(user):
         try:
@@ -145,6 +150,8 @@ def _detail(
         active="receipts",
         r=receipt,
         allocations=explained["allocations"],
+        considered=explained.get("considered"),
+        threshold=explained["suggest_threshold"],
         customer=customer,
         invoices=invoices,
         write_off_reasons=WRITE_OFF_REASONS,
@@ -184,9 +191,14 @@ def _advice_label(locale: str, text: dict[str, Any]) -> str:
 
 @router.get("/receipts/{key}")
 def receipt(
-    key: str, request: Request, *, customer: str | None = None, user: Annotated[WebUser, Depends(current_user)]
+    key: str,
+    request: Request,
+    *,
+    customer: str | None = None,
+    considered: bool = False,
+    user: Annotated[WebUser, Depends(current_user)],
 ) -> Response:
-    return _detail(request, user, key, customer=(customer or "").strip() or None)
+    return _detail(request, user, key, customer=(customer or "").strip() or None, considered=considered)
 
 
 def _amount(text: Any) -> Decimal:
