@@ -857,6 +857,22 @@ def test_a_list_the_bank_cut_goes_on_with_the_customers_next_open_invoices_in_nu
     assert "the list the bank cut at 140 characters goes on in number order" in said
 
 
+def test_a_list_the_bank_cut_after_a_separator_goes_on_though_the_import_stripped_its_last_space() -> None:
+    # The bank cut at 140 characters just after "RE-2026-0020, ": the statement's reader strips the trailing
+    # space, and 139 characters are left. The list goes on all the same.
+    invoices = _run_of(50)
+    items = book(invoices, [acme()])
+    paid = invoices[10:23]
+    text = _cut_list(paid, 10)
+    assert text.endswith(", ")
+    text = text.rstrip()
+    assert len(text) == 139
+    decision, _proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), items)
+    assert decision.status == "auto"
+    assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
+    assert "the list the bank cut at 140 characters goes on in number order" in text_of(decision.proposals[0])
+
+
 def test_a_list_the_bank_cut_goes_on_with_the_next_open_invoices_less_the_credit_note_it_ends_with() -> None:
     # The payer's list ends with the credit note it nets; the bank cut it before the last invoices.
     invoices = _run_of(50)

@@ -103,8 +103,10 @@ class ReceiptView:
     (:mod:`hub.recon.advice`): the ``advice`` matcher reads its documents."""
 
     def cut_short(self) -> bool:
-        """Whether the bank may have cut the payment's own text (:data:`TEXT_LIMIT`): what it lists may go on."""
-        return any(len(t) >= TEXT_LIMIT for t in (self.remittance, *self.additional) if t)
+        """Whether the bank may have cut the payment's own text (:data:`TEXT_LIMIT`): what it lists may go on.
+        One character short counts: a cut just after a separator ("..., 90000069, ") leaves a space as the
+        last character, which the statement's reader strips."""
+        return any(len(t) >= TEXT_LIMIT - 1 for t in (self.remittance, *self.additional) if t)
 
     def texts(self) -> list[str]:
         """Every free or structured text that may carry a reference: remittance, end-to-end id,
