@@ -1887,6 +1887,7 @@ class ReferenceMatcher(EvidenceMatcher):
             read.extend(m for m in mentions(text) if m.context in ("invoice", None) and m.digits == m.code)
         if not read:
             return
+        exact = set(seen)  # found by their numbers in full
         unmatched: list[Mention] = []
         for m in dict.fromkeys(read):
             said = m.context == "invoice" or m.year is not None or (len(m.digits) > len(m.serial))
@@ -1899,14 +1900,18 @@ class ReferenceMatcher(EvidenceMatcher):
                 if not said and not habit and len(m.serial) < 3:
                     continue  # a bare short number names nothing
                 serials = refs.serials_of(book, cid)
+                # Open credit notes too: a payer's list ends with the credit notes it deducts, written as
+                # briefly as its invoices ("58/26" for GS-2026-000058).
                 ids = [
                     i
                     for i, year in serials.of(m.serial)
-                    if _year_agrees(m.year, year) is not False and book.remaining(i) > 0
+                    if _year_agrees(m.year, year) is not False and book.remaining(i) != 0
                 ]
                 if not ids:
                     continue
                 matched = True
+                if not exact.isdisjoint(ids):
+                    continue  # the number of one found in full ("RE-2026-0001"), not the sequence number of another
                 agrees = m.year is not None and all(
                     _year_agrees(m.year, y) for i, y in serials.of(m.serial) if i in ids
                 )

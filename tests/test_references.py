@@ -82,6 +82,32 @@ def test_sequence_number_alone_names_the_identified_customers_invoice_even_short
     assert lines(decision.proposals[0])[0] == (1, D("1235.95"), "payment")
 
 
+def test_a_credit_note_written_by_its_sequence_number_and_year_is_netted_from_the_invoices_named() -> None:
+    # The payer lists the invoices it pays by their last digits and ends with the credit note it deducts, written
+    # "58/26" (GS-2026-000058): the credit note is read as named, as it would be written in full.
+    items = acme_book(
+        (1, "90001617", "5159.67"),
+        (2, "90001631", "3838.93"),
+        (3, "90001852", "2104.20"),
+        (4, "GS-2026-000058", "-412.80"),
+        (5, "GS-2026-000071", "-98.15"),
+        (6, "90001900", "1200.00"),
+    )
+    amount = D("5159.67") + D("3838.93") + D("2104.20") - D("412.80")
+    receipt = rcpt(str(amount), account=ACME_IBAN, text="01617, 01631, 01852, 58/26")
+    found = gather(receipt, items)
+    assert set(found.invoices) == {1, 2, 3, 4}
+    assert "GS-2026-000058 written by its sequence number (58/2026, the year agreeing" in reasons(found, 4)
+    decision, _ = run(receipt, items)
+    assert decision.status == "auto"
+    assert sorted(lines(decision.proposals[0])) == [
+        (1, D("5159.67"), "payment"),
+        (2, D("3838.93"), "payment"),
+        (3, D("2104.20"), "payment"),
+        (4, D("-412.80"), "credit_note"),
+    ]
+
+
 def test_written_year_picks_the_invoice_of_that_year() -> None:
     items = acme_book((1, "RE-2025-0000153", "500.00"), (2, "RE-2026-0000153", "700.00"))
     for text, want in (("fact. 2026/153", 2), ("153/25", 1), ("2025 - 153", 1)):
