@@ -889,6 +889,23 @@ def test_a_list_the_bank_cut_goes_on_with_the_next_open_invoices_less_the_credit
     assert "the list the bank cut at 140 characters goes on in number order" in text_of(p)
 
 
+def test_a_list_the_bank_cut_goes_on_less_any_one_of_many_open_credit_notes_not_only_the_largest() -> None:
+    # A large customer keeps ten credit notes open; the one the payer's list ended with is the newest and
+    # smallest (83.02), neither among the largest nor the oldest. The rest of a cut list has few readings (the
+    # next invoices in number order), so every credit note is tried alone.
+    invoices = _run_of(50)
+    big = [f"-{300 + 25 * k}.{k:02d}" for k in range(9)]
+    items = book(_with_credit_notes(invoices, "-83.02", *big), [acme()])
+    paid = invoices[10:23]
+    amount = sum(i.open_amount for i in paid) - D("83.02")
+    decision, _ = run(rcpt(str(amount), account=ACME_IBAN, text=_cut_list(paid, 10)), items)
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert {ln.invoice_id for ln in p.lines if ln.kind == "payment"} == {i.id for i in paid}
+    assert credit_note_lines(p) == [(901, D("-83.02"), "credit_note")]
+    assert "the list the bank cut at 140 characters goes on in number order" in text_of(p)
+
+
 def test_a_list_the_bank_cut_goes_on_only_with_the_invoices_after_the_last_one_shown() -> None:
     # The rest is made of three invoices numbered before the list: no reading of a list that goes on.
     invoices = _run_of(50)

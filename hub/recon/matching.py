@@ -1932,7 +1932,11 @@ class Combiner:
         )
         firsts: list[tuple[list[int], tuple[int, ...]]] = []
         needs: list[int] = []
-        for options in ([()], _credit_options(credits, book)):
+        # Every credit note alone, not only the largest and oldest (:func:`_credit_options`): a list nets the one
+        # its invoices were credited by, of any size or age, and each one tried here is a lookup in the prefix
+        # sums, not another search (what it adds to the chance of a coincidence is counted below).
+        every = list(dict.fromkeys([*((c,) for c in sorted(credits)), *_credit_options(credits, book)]))
+        for options in ([()], every):
             for deduct in options:
                 goal = need - sum(_cents(credits[c]) for c in deduct)
                 needs.append(goal)
