@@ -697,7 +697,7 @@ class ReconcileEngine:
         # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
         # at 200,000 receipts, while the book and its indexes were still there.
         packed_decided: list[bytes] = []
-        lessons = _RunFees(), _RunAccounts(book)
+        lessons = _RunFees(), _RunAccounts(book), _RunTakings()
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
             with self.store.connect() as conn, lean_page_cache(conn):
@@ -817,6 +817,7 @@ class ReconcileEngine:
         self,
         fees: _RunFees,
         accounts: _RunAccounts,
+        takings: _RunTakings,
         book: OpenItems,
         refused: dict[int, set[int]],
         links: Mapping[int, AdviceView],
@@ -825,19 +826,21 @@ class ReconcileEngine:
     ) -> None:
         """Decide again, at the end of a run's pass and in booking order, the receipts it left to finance
         that the pass taught something about: a fee size other payments of the same payer were short by
-        (:class:`_RunFees`), the customer an unknown account paid named invoices of (:class:`_RunAccounts`).
+        (:class:`_RunFees`), the customer an unknown account paid named invoices of (:class:`_RunAccounts`),
+        invoices of the customer a named payment was of that later payments took (:class:`_RunTakings`).
         Only an automatic decision that owes itself to what was taught replaces the pass's, in its block
         (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as the
-        pass left it: one that writes off a taught fee size, or one that the taught account made automatic.
-        Anything else stays as the pass decided it: a second look is not a second chance for a reading the
-        lesson does not change (a set found by its amount that is the only one now that later receipts took
-        the other's invoices may still be a coincidence)."""
+        pass left it: one that writes off a taught fee size, one that the taught account made automatic, or
+        one that reads what the payment names. Anything else stays as the pass decided it: a second look is
+        not a second chance for a reading the lesson does not change (a set found by its amount that is the
+        only one now that later receipts took the other's invoices may still be a coincidence)."""
         by_fee = fees.to_decide_again()
         by_account = accounts.to_decide_again(book)
-        if not by_fee and not by_account:
+        by_taking = takings.to_decide_again()
+        if not by_fee and not by_account and not by_taking:
             return
         blocks: dict[int, list[int]] = defaultdict(list)
-        positions = {**fees.positions(by_fee), **accounts.positions(by_account)}
+        positions = {**fees.positions(by_fee), **accounts.positions(by_account), **takings.positions(by_taking)}
         for rid in sorted(positions, key=positions.__getitem__):
             blocks[positions[rid] // self.block].append(rid)
         offset = len(packed) - len(packed_decided)
@@ -850,15 +853,20 @@ class ReconcileEngine:
                 view = views.get(rid)
                 if view is None:
                     continue
-                with ExitStack() as taught:
-                    if rid in by_fee:
-                        taught.enter_context(fees.taught(book, rid, by_fee[rid]))
+                owed = False
+                if rid in by_fee or rid in by_account:
+                    with ExitStack() as taught:
+                        if rid in by_fee:
+                            taught.enter_context(fees.taught(book, rid, by_fee[rid]))
+                        decision = self._decision(view, book, refused)
+                        owed = rid in by_fee and fees.writes_off_taught(decision, view, book)
+                        if rid in by_account and decision.status != "auto":
+                            with accounts.taught(book, rid, by_account[rid]):
+                                decision = self._decision(view, book, refused)
+                            owed = accounts.pays_taught(decision, book, by_account[rid])
+                if rid in by_taking and not (owed and decision.status == "auto"):
                     decision = self._decision(view, book, refused)
-                    owed = rid in by_fee and fees.writes_off_taught(decision, view, book)
-                    if rid in by_account and decision.status != "auto":
-                        with accounts.taught(book, rid, by_account[rid]):
-                            decision = self._decision(view, book, refused)
-                        owed = accounts.pays_taught(decision, book, by_account[rid])
+                    owed = takings.reads_its_words(decision, book, by_taking[rid])
                 if owed and decision.status == "auto":
                     redone[rid] = decision
                     _take(book, decision)
@@ -877,7 +885,7 @@ class ReconcileEngine:
             packed_decided[number] = _pack(decided)  # in booking order, as the write takes them
         log.info(
             "reconcile.second_look",
-            looked_at_again=len(by_fee.keys() | by_account.keys()),
+            looked_at_again=len(by_fee.keys() | by_account.keys() | by_taking.keys()),
             now_automatic=taken,
         )
 
@@ -1294,7 +1302,57 @@ class _RunAccounts(_Lesson):
             book.accounts_seen = before
 
 
-def _noted(lessons: Iterable[_RunFees | _RunAccounts], receipt: ReceiptView, position: int) -> _Note:
+class _RunTakings(_Lesson):
+    """What a run's pass took from the book after it left a named payment to finance, for its second look.
+
+    A payment that names invoices of a customer and was left to finance (the rest of it made up two ways, an
+    invoice it does not name that may be in its overpayment, several invoices of its amount alike) may be
+    decided by what later payments of the run took: one that named an invoice of one of the two ways paid
+    it, so the payment did not. Such a receipt is decided again against the book as the pass left it, and
+    its new reading kept where it is automatic and still reads the payment's own words (a ``reference``
+    method, of the customers its proposals were of). A reading of the amount alone is not decided again:
+    a set or an invoice that is the only one left once another payment took its rival may still be a
+    coincidence (the pass weighed it against the book it had).
+    """
+
+    def __init__(self) -> None:
+        self.taken: dict[str, int] = {}
+        """Customer: the last position in the pass at which an automatic decision took one of its invoices."""
+        self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
+        """Named payments not decided automatically: their position in the pass, the customers proposed."""
+
+    def note(self, receipt: ReceiptView, position: int) -> _Note:
+        def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+            if decision.status == "auto":
+                for ln in decision.proposals[0].lines:
+                    self.taken[book.invoices[ln.invoice_id].customer_id] = position
+            elif any(p.method.startswith("reference") for p in proposals):
+                customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
+                self.waiting[receipt.id] = (position, customers)
+
+        return noted
+
+    def to_decide_again(self) -> dict[int, frozenset[str]]:
+        """The waiting receipts of whose customers a later decision of the pass took an invoice: each with
+        the customers its proposals were of."""
+        return {
+            rid: customers
+            for rid, (position, customers) in self.waiting.items()
+            if any(self.taken.get(c, -1) > position for c in customers)
+        }
+
+    @staticmethod
+    def reads_its_words(decision: Decision, book: OpenItems, customers: frozenset[str]) -> bool:
+        """Whether ``decision`` is automatic, reads what the payment names, and pays only ``customers``'
+        invoices."""
+        return (
+            decision.status == "auto"
+            and decision.proposals[0].method.startswith("reference")
+            and all(book.invoices[ln.invoice_id].customer_id in customers for ln in decision.proposals[0].lines)
+        )
+
+
+def _noted(lessons: Iterable[_RunFees | _RunAccounts | _RunTakings], receipt: ReceiptView, position: int) -> _Note:
     """One note telling each of ``lessons`` of the receipt at ``position`` in the pass."""
     notes = [n for lesson in lessons if (n := lesson.note(receipt, position)) is not None]
 
