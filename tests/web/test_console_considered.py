@@ -4,15 +4,11 @@ open invoices of the best reading's customer. Also the API's ``explain?considere
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-with warnings.catch_warnings():  # starlette 0.50 suggests httpx2, which is not packaged here
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from starlette.testclient import TestClient
+from starlette.testclient import TestClient
 
 from hub.app import Hub
 from hub.config import load_config
@@ -25,8 +21,9 @@ from .test_console_i18n_reasons import chinese
 
 
 @pytest.fixture
-def open_hub(tmp_path: Path) -> Iterator[Hub]:
-    """Acme with four open invoices of 238.00 and a payment of 238.00 from its account naming none: left open."""
+def web_hub(tmp_path: Path) -> Iterator[Hub]:
+    """In place of the sample book (the ``app`` and ``client`` fixtures are on it): Acme with four open invoices
+    of 238.00 and a payment of 238.00 from its account naming none, left open."""
     (tmp_path / "customers.csv").write_text(CUSTOMERS, encoding="utf-8")
     (tmp_path / "invoices.csv").write_text(INVOICES, encoding="utf-8")
     payment = {"ref": "BANK-1", "amount": "238.00", "name": "ACME INDUSTRIES GMBH", "iban": ACME_IBAN, "text": "x"}
@@ -44,24 +41,16 @@ def open_hub(tmp_path: Path) -> Iterator[Hub]:
     hub.close()
 
 
-@pytest.fixture
-def client(open_hub: Hub) -> Iterator[TestClient]:
-    from hub.web.app import create_app
-
-    with TestClient(create_app(open_hub), follow_redirects=False) as test_client:
-        yield test_client
-
-
 def _key(hub: Hub) -> str:
     (row,) = hub.matches.receipts(status="open").items
     return str(row["key"])
 
 
 def test_an_open_receipts_page_offers_what_the_matchers_weigh_now_and_that_customers_invoices(
-    client: TestClient, open_hub: Hub
+    client: TestClient, web_hub: Hub
 ) -> None:
     login(client, "fiona")
-    key = _key(open_hub)
+    key = _key(web_hub)
     page = client.get(f"/receipts/{key}")
     assert page.status_code == 200, page.text[:800]
     assert "No proposal reached the suggestion threshold (30%)" in page.text
@@ -73,21 +62,21 @@ def test_an_open_receipts_page_offers_what_the_matchers_weigh_now_and_that_custo
     assert '?considered=1">What the matchers weigh now</a>' not in weighed.text  # no link to itself
     assert 'id="customer" name="customer" value="C-ACME"' in weighed.text  # the hand match's customer
     assert weighed.text.count('name="invoice"') == 5  # Acme's five open invoices to pick from
-    assert open_hub.matches.rows(("auto", "suggested"))[1] == 0  # weighing stored nothing
+    assert web_hub.matches.rows(("auto", "suggested"))[1] == 0  # weighing stored nothing
 
 
-def test_the_readings_weighed_now_read_in_chinese(client: TestClient, open_hub: Hub) -> None:
+def test_the_readings_weighed_now_read_in_chinese(client: TestClient, web_hub: Hub) -> None:
     chinese(client, login(client, "lin"))
-    weighed = client.get(f"/receipts/{_key(open_hub)}?considered=1")
+    weighed = client.get(f"/receipts/{_key(web_hub)}?considered=1")
     assert weighed.status_code == 200, weighed.text[:800]
     assert "匹配器当前的权衡" in weighed.text
     assert "这4张发票均未被提及" in weighed.text
     assert "What the matchers weigh now" not in weighed.text
 
 
-def test_the_api_gives_the_readings_weighed_now_when_asked(client: TestClient, open_hub: Hub) -> None:
-    headers = bearer(open_hub, "finance")
-    key = _key(open_hub)
+def test_the_api_gives_the_readings_weighed_now_when_asked(client: TestClient, web_hub: Hub) -> None:
+    headers = bearer(web_hub, "finance")
+    key = _key(web_hub)
     plain = client.get(f"/api/v1/receipts/{key}/explain", headers=headers)
     assert plain.status_code == 200, plain.text
     assert plain.json()["considered"] is None and plain.json()["suggest_threshold"] == 0.3
