@@ -1264,6 +1264,7 @@ class Combiner:
                         "reference+subset",
                     )
                     proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+                    proposal.found_by_amount = True
                     out.append(proposal)
                 unnamed = dict(pool)
                 runs = [self._oldest_first(receipt, book, found, unnamed, need, (full, numbers))]
@@ -2487,6 +2488,7 @@ class Combiner:
                 "reference+credit",
             )
             proposal.automatic = unique and chance_weight(chance) >= self.auto_logit
+            proposal.found_by_amount = True
             out.append(proposal)
         return out
 

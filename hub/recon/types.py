@@ -142,6 +142,10 @@ class MatchProposal:
     automatic: bool = True
     """False for a proposal finance must always look at (an overpayment an invoice it does not name may be
     part of), whatever its confidence."""
+    found_by_amount: bool = False
+    """True where what it adds to the invoices the payment names (the rest of a list, credit notes it netted)
+    is a set its amount alone picked among the customer's open items: such a set may be a coincidence
+    however few others are left, so a run's second look does not take it (:class:`hub.recon.engine._RunTakings`)."""
 
     def key(self) -> tuple[tuple[int, Decimal, str], ...]:
         return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
