@@ -35,7 +35,7 @@ def web_hub(tmp_path: Path) -> Iterator[Hub]:
     hub.init()
     hub.sync()
     hub.reconcile()
-    for name, roles in {"fiona": ("finance",), "lin": ("finance", "credit")}.items():
+    for name, roles in {"fiona": ("finance",), "lin": ("finance", "credit"), "vera": ("viewer",)}.items():
         hub.users.add(name, PASSWORD, roles, actor="test-setup")
     yield hub
     hub.close()
@@ -65,6 +65,14 @@ def test_an_open_receipts_page_offers_what_the_matchers_weigh_now_and_that_custo
     assert web_hub.matches.rows(("auto", "suggested"))[1] == 0  # weighing stored nothing
 
 
+def test_a_viewer_is_not_offered_the_readings_weighed_now(client: TestClient, web_hub: Hub) -> None:
+    login(client, "vera")
+    key = _key(web_hub)
+    assert "What the matchers weigh now" not in client.get(f"/receipts/{key}").text
+    page = client.get(f"/receipts/{key}?considered=1")
+    assert page.status_code == 200 and "What the matchers weigh now" not in page.text
+
+
 def test_the_readings_weighed_now_read_in_chinese(client: TestClient, web_hub: Hub) -> None:
     chinese(client, login(client, "lin"))
     weighed = client.get(f"/receipts/{_key(web_hub)}?considered=1")
@@ -85,3 +93,8 @@ def test_the_api_gives_the_readings_weighed_now_when_asked(client: TestClient, w
     readings = asked.json()["considered"]
     assert [r["lines"][0]["invoice"] for r in readings] == ["VR-1", "VR-2", "VR-3"]
     assert all(0.2 < r["confidence"] < 0.3 for r in readings)
+    # A run's memory and time per request: only for those who act on it.
+    viewer = bearer(web_hub, "viewer")
+    refused = client.get(f"/api/v1/receipts/{key}/explain", params={"considered": "true"}, headers=viewer)
+    assert refused.status_code == 403, refused.text
+    assert client.get(f"/api/v1/receipts/{key}/explain", headers=viewer).status_code == 200

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from hub.errors import AccessError
+from hub.i18n import N_
 from hub.web.api.common import Limit, Offset, Search
 from hub.web.api.models import ActionIn, ActionOut, AllocateIn, ExplainOut, Page, ReceiptOut, UnmatchIn
 from hub.web.auth import AnyUser, Finance, hub_of
@@ -40,10 +42,12 @@ def explain(
         bool,
         Query(
             description="Also what the matchers weigh now for an open receipt, below the suggestion threshold "
-            "too (reads the whole open book; stores nothing)"
+            "too (reads the whole open book, as a run does; stores nothing). Role finance."
         ),
     ] = False,
 ) -> ExplainOut:
+    if considered and not _user.has("finance"):  # a run's memory and time per request: for those who act on it
+        raise AccessError(N_("this needs the role %(roles)s"), values={"roles": "finance"}, code="forbidden")
     return ExplainOut.model_validate(hub_of(request).matches.explain(ref, considered=considered))
 
 

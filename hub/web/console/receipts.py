@@ -123,8 +123,10 @@ def _detail(
     status_code: int = 200,
     considered: bool = False,
 ) -> Response:
-    """``considered``: what the matchers weigh now for an open receipt as well; the customer of the best reading
-    is then the one whose open invoices the hand match lists, unless another is asked for."""
+    """``considered``: what the matchers weigh now for an open receipt as well (for finance, who may act on it:
+    it reads the whole open book); the customer of the best reading is then the one whose open invoices the
+    hand match lists, unless another is asked for."""
+    considered = considered and _can_match(user)
     hub = hub_of(request)
     locale = locale_for(request)
     explained = hub.matches.explain(key, locale=locale, considered=considered)
