@@ -65,6 +65,20 @@ def test_an_open_receipts_page_offers_what_the_matchers_weigh_now_and_that_custo
     assert web_hub.matches.rows(("auto", "suggested"))[1] == 0  # weighing stored nothing
 
 
+def test_a_receipt_finance_unmatched_is_open_again_and_offers_the_readings_weighed_now(
+    client: TestClient, web_hub: Hub
+) -> None:
+    login(client, "fiona")
+    key = _key(web_hub)
+    web_hub.matches.confirm(key, ["VR-2"], actor="fiona")
+    web_hub.matches.unmatch(key, actor="fiona", note="paid VR-3 after all")
+    page = client.get(f"/receipts/{key}")
+    assert '?considered=1">What the matchers weigh now</a>' in page.text  # its history shown above it
+    assert "What the matchers weigh now</h2>" in client.get(f"/receipts/{key}?considered=1").text
+    readings = web_hub.matches.explain(key, considered=True)["considered"]
+    assert [r["lines"][0]["invoice"] for r in readings][:2] == ["VR-1", "VR-3"]  # not the one finance undid
+
+
 def test_a_viewer_is_not_offered_the_readings_weighed_now(client: TestClient, web_hub: Hub) -> None:
     login(client, "vera")
     key = _key(web_hub)
