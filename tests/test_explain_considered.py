@@ -89,3 +89,15 @@ def test_considered_is_only_weighed_for_an_open_receipt(tmp_path: Path, db_url: 
     text = run_hub("matches", "explain", "BANK-1", "--considered", cwd=folder).stdout
     assert "considered now" not in text
     assert "only an open receipt is weighed again" in text
+
+
+def test_an_invoice_finance_undid_is_neither_weighed_nor_counted_among_those_alike(tmp_path: Path, db_url: str) -> None:
+    folder = _folder(tmp_path, db_url)
+    run_hub("matches", "confirm", "BANK-1", "VR-2", "--by", "gina", cwd=folder)
+    run_hub("matches", "unmatch", "BANK-1", "--by", "gina", "--note", "paid another one", cwd=folder)
+    data = json.loads(run_hub("--json", "matches", "explain", "BANK-1", "--considered", cwd=folder).stdout)
+    considered = data["considered"]
+    assert [c["lines"][0]["invoice"] for c in considered] == ["VR-1", "VR-3", "VR-4"]  # the three alike left
+    assert all(0.3 < c["confidence"] < 0.4 for c in considered)  # a third each, not a quarter
+    text = run_hub("matches", "explain", "BANK-1", "--considered", cwd=folder).stdout
+    assert "none of the 3 is named" in text and "one of 3 such invoices" in text

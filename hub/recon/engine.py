@@ -134,6 +134,13 @@ def _unrefused(proposals: list[MatchProposal], refused: Container[int]) -> list[
     return [p for p in proposals if not any(ln.invoice_id in refused for ln in p.lines)]
 
 
+def _told_refused(receipt: ReceiptView, refused: dict[int, set[int]]) -> ReceiptView:
+    """The receipt with the invoices finance refused for it (the combiner leaves them out of the customer's pool);
+    :func:`_unrefused` still drops any other matcher's proposal that takes one."""
+    no = refused.get(receipt.id)
+    return replace(receipt, refused=frozenset(no)) if no else receipt
+
+
 def _applied(p: MatchProposal) -> frozenset[tuple[int, Decimal]]:
     """What a proposal applies to each invoice, its write-offs left out."""
     paid: dict[int, Decimal] = defaultdict(Decimal)
@@ -628,7 +635,7 @@ class ReconcileEngine:
         if not views:
             return []
         (view,) = views
-        proposals = _unrefused(self.proposals(view, book), refused.get(receipt_id, ()))
+        proposals = _unrefused(self.proposals(_told_refused(view, refused), book), refused.get(receipt_id, ()))
         return decide(
             view,
             proposals,
@@ -910,7 +917,7 @@ class ReconcileEngine:
         note: _Note | None = None,
     ) -> Decision:
         """:meth:`_decide`'s decision, ``book`` left as it is."""
-        proposals = _unrefused(self.proposals(receipt, book), refused.get(receipt.id, ()))
+        proposals = _unrefused(self.proposals(_told_refused(receipt, refused), book), refused.get(receipt.id, ()))
         decision = decide(
             receipt,
             proposals,

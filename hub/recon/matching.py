@@ -1213,7 +1213,7 @@ class Combiner:
             pool: list[tuple[int, int]] = []  # the customer's open invoices and credit notes not named
             others: dict[int, Decimal] = {}
             if owner is not None:
-                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt.currency).items() if i not in rem]
+                pool = [(i, _cents(r)) for i, r in self._pool(book, owner, receipt).items() if i not in rem]
                 others = {c: r for c, r in self._credits(book, owner, receipt.currency).items() if c not in credit}
                 need = _cents(amount - total)
                 found_sets, complete, chance = self._sets_less_credits(pool, need, need, others)
@@ -1682,15 +1682,20 @@ class Combiner:
         return ids
 
     @staticmethod
-    def _pool(book: OpenItems, customer_id: str, currency: str) -> dict[int, Decimal]:
-        """Open invoices of the customer and its subsidiaries in the currency, with their open amounts."""
-        return book.open_amounts(Combiner._pool_ids(book, customer_id, currency))
+    def _pool(book: OpenItems, customer_id: str, receipt: ReceiptView) -> dict[int, Decimal]:
+        """Open invoices of the customer and its subsidiaries in the receipt's currency, with their open amounts,
+        less those finance refused for the receipt: no reading counts or takes them (three alike are one of
+        three once finance undid a fourth)."""
+        rem = book.open_amounts(Combiner._pool_ids(book, customer_id, receipt.currency))
+        for i in receipt.refused:
+            rem.pop(i, None)
+        return rem
 
     def _from_customer(
         self, receipt: ReceiptView, book: OpenItems, found: Found, customer_id: str, search_sets: bool
     ) -> list[MatchProposal]:
         amount = receipt.amount
-        rem = self._pool(book, customer_id, receipt.currency)
+        rem = self._pool(book, customer_id, receipt)
         if not rem:
             return []
         pool = list(rem)

@@ -101,6 +101,8 @@ class ReceiptView:
     advice: AdviceView | None = None
     """The remittance advice the payer sent apart for this payment, where one is linked
     (:mod:`hub.recon.advice`): the ``advice`` matcher reads its documents."""
+    refused: frozenset[int] = frozenset()
+    """Invoices finance rejected or unmatched for this receipt: never proposed for it again."""
 
     def cut_short(self) -> bool:
         """Whether the bank may have cut the payment's own text (:data:`TEXT_LIMIT`): what it lists may go on.
