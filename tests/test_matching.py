@@ -8,7 +8,7 @@ combiner) and decided with the production thresholds (auto 0.95, suggest 0.3, ma
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -1288,6 +1288,40 @@ def test_single_invoice_equal_to_the_amount_of_a_customer_so_large_that_some_pai
     assert decision.status == "auto"
     assert [ln.invoice_id for ln in decision.proposals[0].lines] == [target]
     assert "pairs of its 3000 open invoices would by chance" in text_of(decision.proposals[0])
+
+
+def _round_sums(*, pair_oldest: bool) -> OpenItems:
+    """A customer of round contract sums beside a few to the cent: 20,000.00 and 10,000.00 add up to 30,000.00, which
+    one other invoice is; the two are its oldest open invoices, or its newest."""
+    amounts = ["20000.00", "10000.00", "30000.00", "50000.00", "5000.00", "10000.00", "6394.59", "21246.32"]
+    first = date(2025, 9, 2) if pair_oldest else date(2026, 8, 1)
+    invoices = []
+    for n, amount in enumerate(amounts, 1):
+        issued = first + timedelta(days=n) if n <= 2 else date(2026, 3, 1) + timedelta(days=10 * n)
+        invoice = inv(n, f"XS-{n}", "C-ACME", amount)
+        invoices.append(invoice._replace(issue_date=issued, due_date=issued + timedelta(60)))
+    return book(invoices, [acme()])
+
+
+def test_single_invoice_equal_to_the_amount_while_the_oldest_two_add_up_to_it_is_a_suggestion() -> None:
+    # Among round sums some pair adds up to a round amount by chance (the pair found weighs little), but that the
+    # customer's two oldest open invoices do is no such coincidence: a payer paying the oldest first paid those.
+    items = _round_sums(pair_oldest=True)
+    decision, proposals = run(rcpt("30000.00", account=ACME_IBAN, text="付货款"), items)
+    assert decision.status == "suggested"
+    shown = [sorted(ln.invoice_id for ln in p.lines) for p in decision.proposals]
+    assert [3] in shown and [1, 2] in shown
+    (single,) = [p for p in proposals if p.method == "amount"]
+    assert "its oldest open invoices XS-1, XS-2 add up to it as well" in text_of(single)
+    (oldest,) = [p for p in proposals if p.method == "amount+run"]
+    assert not oldest.automatic
+
+
+def test_single_invoice_equal_to_the_amount_while_two_new_ones_add_up_to_it_among_round_sums_is_automatic() -> None:
+    items = _round_sums(pair_oldest=False)
+    decision, _ = run(rcpt("30000.00", account=ACME_IBAN, text="付货款"), items)
+    assert decision.status == "auto"
+    assert [ln.invoice_id for ln in decision.proposals[0].lines] == [3]
 
 
 @pytest.mark.parametrize(

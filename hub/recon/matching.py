@@ -1712,6 +1712,7 @@ class Combiner:
             penalty = 0.0 if alike else W_AMBIGUOUS * (len(exact) - 1)
             pair = None
             pairs, pair_penalty = 0.0, W_AMBIGUOUS
+            oldest_run: list[int] = []
             notes: tuple[tuple[Message, float | None], ...] = ()
             discount_said = ""
             if len(exact) == 1 and not found.invoices.get(exact[0]):
@@ -1726,6 +1727,16 @@ class Combiner:
                     pairs = chance_sets(others, _cents(amount), [2])
                     pair_penalty = max(W_AMBIGUOUS, math.log(max(-math.expm1(-pairs), 1e-12)))
                     penalty = pair_penalty
+                if pair is not None and pair_penalty > W_AMBIGUOUS:
+                    # Some pair adds up by chance (round contract sums; a large pool), but that the customer's
+                    # oldest open invoices do is no such coincidence: a payment run paying the oldest first
+                    # paid them. Weighed as the pair is, by how likely one of the runs from the oldest adds up
+                    # by chance; shown beside it, never automatic (the one invoice explains it as well).
+                    oldest = self._oldest_rival(receipt, book, found, rem)
+                    if oldest is not None:
+                        oldest_run, run_penalty, rival = oldest
+                        penalty = min(penalty, run_penalty)
+                        out.append(rival)
                 # A payment that says it pays in part ("Teilzahlung", "Osamaksu") pays part of an invoice: one that
                 # its amount happens to equal in full is a coincidence as often as not.
                 if word := _part_payment_said(tuple(receipt.texts())):
@@ -1768,6 +1779,16 @@ class Combiner:
                             count=len(exact),
                         )
                         if len(exact) > 1
+                        else Message(
+                            N_(
+                                "amount %(amount)s equals the open amount of %(number)s, the only such invoice of the "
+                                "customer, but its oldest open invoices %(invoices)s add up to it as well"
+                            ),
+                            amount=_money(amount, receipt.currency),
+                            number=book.invoices[i].number,
+                            invoices=", ".join(book.invoices[k].number for k in oldest_run),
+                        )
+                        if oldest_run
                         else Message(
                             N_(
                                 "amount %(amount)s equals the open amount of %(number)s, the only such invoice of the "
@@ -2007,6 +2028,25 @@ class Combiner:
         return sum(
             chance_in(shape, need, [k], values=values) / math.comb(shape.n, k) for k in range(smallest, shape.n + 1)
         )
+
+    def _oldest_rival(
+        self, receipt: ReceiptView, book: OpenItems, found: Found, rem: Mapping[int, Decimal]
+    ) -> tuple[list[int], float, MatchProposal] | None:
+        """Where the customer's oldest open invoices (of ``rem``, by due or invoice date) add up to the amount, which
+        one other invoice equals: that run, the weight it takes from the one invoice (ln of how likely a run from
+        the oldest adds up by chance, at most :data:`W_AMBIGUOUS`) and its reading, never automatic."""
+        cents = {i: _cents(r) for i, r in rem.items()}
+        need = _cents(receipt.amount)
+        orders = _oldest_orders(book, list(cents), self.max_subset_size)
+        runs = [run for _, ordered in orders if (run := self._first_run(ordered, cents, need, 2))]
+        if not runs:
+            return None
+        rival = self._oldest_first(receipt, book, found, cents, need, None)
+        if rival is None:  # two orders, two runs: neither is the payer's
+            return None
+        rival.automatic = False
+        chance = sum(self._prefix_chance(ordered, cents, need, 2) for _, ordered in orders)
+        return runs[0], max(W_AMBIGUOUS, math.log(max(-math.expm1(-chance), 1e-12))), rival
 
     def _oldest_first(
         self,
