@@ -1732,9 +1732,9 @@ class Combiner:
                     # oldest open invoices do is no such coincidence: a payment run paying the oldest first
                     # paid them. Weighed as the pair is, by how likely one of the runs from the oldest adds up
                     # by chance; shown beside it, never automatic (the one invoice explains it as well).
-                    oldest = self._oldest_rival(receipt, book, found, rem)
-                    if oldest is not None:
-                        oldest_run, run_penalty, rival = oldest
+                    older = self._oldest_rival(receipt, book, found, rem)
+                    if older is not None:
+                        oldest_run, run_penalty, rival = older
                         penalty = min(penalty, run_penalty)
                         out.append(rival)
                 # A payment that says it pays in part ("Teilzahlung", "Osamaksu") pays part of an invoice: one that
