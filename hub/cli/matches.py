@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -284,20 +284,13 @@ def matches_explain(
         )
     for (rank, method, reasons), lines in _proposals(data["allocations"]).items():
         statuses = sorted({a["status"] for a in lines})
-        out.print(
+        _print_reading(
             f"[bold]proposal {rank}[/bold] ({', '.join(statuses)}) by {escape(method)}, "
             f"confidence {fmt.share(lines[0]['confidence'], 2)}:",
-            highlight=False,
+            lines,
+            ccy,
+            reasons,
         )
-        for a in lines:
-            out.print(
-                f"  {escape(a['invoice'])}  {fmt.money(a['amount'], ccy)}  "
-                f"{KIND_LABEL.get(a['kind'], a['kind'])}  {a['status']}",
-                highlight=False,
-            )
-        out.print("  evidence (weights in log-odds):")
-        for reason in reasons:
-            out.print(f"    {escape(reason)}", highlight=False)
         for ev in lines[0]["events"]:
             out.print(
                 f"    [dim]{ev['at']:%Y-%m-%d %H:%M} {ev['status']} by {escape(ev['actor'])}"
@@ -322,20 +315,29 @@ def _print_considered(considered: list[dict[str, Any]] | None, ccy: str) -> None
             soft_wrap=True,
         )
     for rank, p in enumerate(considered, 1):
-        out.print(
+        _print_reading(
             f"[bold]reading {rank}[/bold], considered now (not stored), by {escape(p['method'])}, "
             f"confidence {fmt.share(p['confidence'], 2)}:",
+            p["lines"],
+            ccy,
+            p["reasons"],
+        )
+
+
+def _print_reading(title: str, lines: Iterable[Mapping[str, Any]], ccy: str, reasons: Iterable[str]) -> None:
+    """One reading of a receipt, stored or weighed now: ``title``, each invoice with its amount, kind and (a stored
+    allocation's) status, then its evidence."""
+    out.print(title, highlight=False)
+    for ln in lines:
+        status = f"  {ln['status']}" if "status" in ln else ""
+        out.print(
+            f"  {escape(str(ln['invoice']))}  {fmt.money(ln['amount'], ccy)}  "
+            f"{KIND_LABEL.get(ln['kind'], ln['kind'])}{status}",
             highlight=False,
         )
-        for ln in p["lines"]:
-            out.print(
-                f"  {escape(str(ln['invoice']))}  {fmt.money(ln['amount'], ccy)}  "
-                f"{KIND_LABEL.get(ln['kind'], ln['kind'])}",
-                highlight=False,
-            )
-        out.print("  evidence (weights in log-odds):")
-        for reason in p["reasons"]:
-            out.print(f"    {escape(reason)}", highlight=False, soft_wrap=True)
+    out.print("  evidence (weights in log-odds):")
+    for reason in reasons:
+        out.print(f"    {escape(reason)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
