@@ -23,6 +23,13 @@ C1_IBAN = "DE02120300000000202051"
 def store(tmp_path: Path) -> Iterator[Store]:
     """C1, paying from its own account: an invoice of 746.94, two of 500.00 alike, one of 730.00, one of 40.00,
     and ten others of amounts none of whose sets makes 500.00 or 40.43."""
+    s = keystone(tmp_path)
+    yield s
+    s.dispose()
+
+
+def keystone(tmp_path: Path) -> Store:
+    """The :func:`store` fixture's store (the caller disposes of it)."""
     s = Store(f"sqlite:///{tmp_path / 'hub.db'}")
     s.migrate()
     fees.add_customer(s, "C1", "Keystone Manufacturing Corp.", ibans=[C1_IBAN])
@@ -35,8 +42,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
             fees.add_invoice(conn, f"9000000{k}", amount, "C1")
         for k, amount in enumerate(("7342.61", "8113.05", "9260.34", "10417.77", "11893.28", "12650.19"), start=11):
             fees.add_invoice(conn, f"900000{k}", amount, "C1")
-    yield s
-    s.dispose()
+    return s
 
 
 def pay(store: Store, ref: str, amount: str, text: str, day: int) -> None:

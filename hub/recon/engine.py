@@ -705,6 +705,7 @@ class ReconcileEngine:
         # at 200,000 receipts, while the book and its indexes were still there.
         packed_decided: list[bytes] = []
         lessons = _RunFees(), _RunAccounts(book), _RunTakings()
+        claims = _RunClaims()
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
             with self.store.connect() as conn, lean_page_cache(conn):
@@ -715,7 +716,7 @@ class ReconcileEngine:
                 view = views.get(rid)
                 if view is None:
                     continue  # gone meanwhile (a statement imported again): nothing to decide
-                decision = self._decide(view, book, refused, _noted(lessons, view, position))
+                decision = self._decide(view, book, refused, _noted((*lessons, claims), view, position))
                 decided_here.append(Decided(rid, decision.status, _wanted(decision)))
                 rows.extend(_allocation_rows(rid, decision))
             packed.append(rows)
@@ -1364,7 +1365,24 @@ class _RunTakings(_Lesson):
         )
 
 
-def _noted(lessons: Iterable[_RunFees | _RunAccounts | _RunTakings], receipt: ReceiptView, position: int) -> _Note:
+class _RunClaims:
+    """The invoices payments of a run's pass read among their suggestions (:attr:`OpenItems.claimed`, which the
+    combiner reads): a later payment of exactly one's amount, naming nothing, is then not taken automatically
+    (at 50,000 invoices a part payment of 50,000.00 took an invoice of that amount a group payment held)."""
+
+    def note(self, receipt: ReceiptView, position: int) -> _Note:
+        def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+            if decision.status == "suggested":
+                for p in decision.proposals:
+                    for ln in p.lines:
+                        book.claimed.setdefault(ln.invoice_id, (receipt.id, receipt.bank_ref))
+
+        return noted
+
+
+def _noted(
+    lessons: Iterable[_RunFees | _RunAccounts | _RunTakings | _RunClaims], receipt: ReceiptView, position: int
+) -> _Note:
     """One note telling each of ``lessons`` of the receipt at ``position`` in the pass."""
     notes = [n for lesson in lessons if (n := lesson.note(receipt, position)) is not None]
 

@@ -259,6 +259,11 @@ larger than it searches, a netted credit note, a discount, a part payment, money
 payment runs pay what is due, a handful of invoices at a time, and are the commoner case."""
 
 
+LUMP_SUM_STEP = Decimal(100)
+"""A payment of whole hundreds may be a sum on account or a part of an invoice (half of 100,000.00) as often as the
+invoice of that amount it equals, where a book has round contract sums: where another payment of the run reads that
+invoice among its suggestions, which of the two paid it is for finance (:attr:`OpenItems.claimed`). One to the
+cent is no such coincidence, and a set another payment's amount picked does not outweigh it."""
 ROUND_STEPS = (1, 100, 1_000, 10_000, 100_000, 1_000_000)
 """Steps in cents that amounts are rounded to: cents, units, tens, hundreds, thousands, ten thousands."""
 
@@ -1762,6 +1767,23 @@ class Combiner:
                     )
                     notes += ((said, W_DISCOUNT_BUT_EXACT),)
                     penalty += W_DISCOUNT_BUT_EXACT
+            claim = (
+                book.claimed.get(exact[0])
+                if len(exact) == 1 and amount % LUMP_SUM_STEP == 0 and not found.invoices.get(exact[0])
+                else None
+            )
+            if claim is not None and claim[0] != receipt.id:
+                # Another payment of the run reads it among its suggestions: if that one paid it, this one did not.
+                # Which of the two did is for finance.
+                claimed = Message(
+                    N_(
+                        "another payment of this run (%(ref)s) reads %(number)s among its suggestions: "
+                        "which of the two paid it is for finance"
+                    ),
+                    ref=claim[1] or "?",
+                    number=book.invoices[exact[0]].number,
+                )
+                notes += ((claimed, None),)
             for i in exact[:3]:
                 out.append(
                     self._score(
@@ -1819,6 +1841,7 @@ class Combiner:
                         one_of=len(exact) if alike else 1,
                     )
                 )
+                out[-1].automatic = out[-1].automatic and (claim is None or claim[0] == receipt.id)
             if discount_said:
                 out.extend(self._short_from_customer(receipt, book, found, customer_id, rem))
             if pair is not None:
@@ -1962,7 +1985,7 @@ class Combiner:
         # Every credit note alone, not only the largest and oldest (:func:`_credit_options`): a list nets the one
         # its invoices were credited by, of any size or age, and each one tried here is a lookup in the prefix
         # sums, not another search (what it adds to the chance of a coincidence is counted below).
-        every = list(dict.fromkeys([*((c,) for c in sorted(credits)), *_credit_options(credits, book)]))
+        every = _credit_options(credits, book, every_single=True)
         for options in ([()], every):
             for deduct in options:
                 goal = need - sum(_cents(credits[c]) for c in deduct)
@@ -2856,14 +2879,17 @@ def _less_discount(discount: DiscountFit) -> Message:
     )
 
 
-def _credit_options(credits: Mapping[int, Decimal], book: OpenItems | None = None) -> list[tuple[int, ...]]:
+def _credit_options(
+    credits: Mapping[int, Decimal], book: OpenItems | None = None, *, every_single: bool = False
+) -> list[tuple[int, ...]]:
     """The credit notes a payment may net without naming them, each option one or two of ``credits`` (negative):
-    each of the :data:`MAX_CREDIT_SINGLES` largest alone, and pairs of the :data:`MAX_CREDITS` largest. With the
-    ``book``, for a payment run that pays the oldest invoices first: each of the :data:`MAX_CREDITS` oldest alone
-    besides, as a run nets the oldest credit notes first, whatever their size."""
+    each of the :data:`MAX_CREDIT_SINGLES` largest alone (``every_single``: every one, in id order), and pairs of
+    the :data:`MAX_CREDITS` largest. With the ``book``, for a payment run that pays the oldest invoices first:
+    each of the :data:`MAX_CREDITS` oldest alone besides, as a run nets the oldest credit notes first, whatever
+    their size."""
     largest = sorted(credits, key=lambda c: credits[c])
-    singles = largest[:MAX_CREDIT_SINGLES]
-    if book is not None and credits:
+    singles = sorted(credits) if every_single else largest[:MAX_CREDIT_SINGLES]
+    if book is not None and credits and not every_single:
         _, by_issue = _oldest_orders(book, list(credits))[-1]
         singles += [c for c in by_issue[:MAX_CREDITS] if c not in singles]
     return [(c,) for c in singles] + list(itertools.combinations(largest[:MAX_CREDITS], 2))
