@@ -1,7 +1,9 @@
 """A run's second look at payments that name invoices: one left to finance because an invoice it does not name
 might have been in its overpayment is decided again once a later payment of the run took that invoice
 automatically. Readings of the amount alone are not, nor a rest of a list that its amount alone picked: a set or
-an invoice that is the only one left once another payment took its rival may still be a coincidence."""
+an invoice that is the only one left once another payment took its rival may still be a coincidence. Except one
+of invoices alike that a later payment named: had the pass met that payment first, the one left was the only one
+of the amount, as any other."""
 
 from __future__ import annotations
 
@@ -82,8 +84,15 @@ def test_a_rest_its_amount_alone_picked_is_not_taken_though_a_later_payment_took
     assert (status_of(store, "R1"), status_of(store, "R2")) == ("suggested", "matched")
 
 
-def test_a_payment_read_from_its_amount_alone_is_not_decided_again(store: Store) -> None:
+@pytest.mark.parametrize("block", [1, 5000])
+def test_a_payment_of_invoices_alike_is_decided_again_once_a_later_payment_named_and_took_one(
+    store: Store, block: int
+) -> None:
+    # Had the pass met R2 first, 90000003 would have been the only 500.00 left when it met R1.
     pay(store, "R1", "500.00", "Zahlung", day=1)  # one of the two 500.00, nothing named
     pay(store, "R2", "500.00", "90000002", day=3)
-    run(store)
-    assert (status_of(store, "R1"), status_of(store, "R2")) == ("suggested", "matched")
+    run(store, block)
+    assert (status_of(store, "R1"), status_of(store, "R2")) == ("matched", "matched")
+    assert paid(store, "R1") == {"90000003"}
+    run(store)  # what was written is what a second run leaves alone
+    assert paid(store, "R1") == {"90000003"}

@@ -835,20 +835,27 @@ class ReconcileEngine:
         """Decide again, at the end of a run's pass and in booking order, the receipts it left to finance
         that the pass taught something about: a fee size other payments of the same payer were short by
         (:class:`_RunFees`), the customer an unknown account paid named invoices of (:class:`_RunAccounts`),
-        invoices of the customer a named payment was of that later payments took (:class:`_RunTakings`).
+        invoices of the customer a named payment was of that later payments took, and one of invoices alike a
+        payment of their amount was of that a later payment named and took (:class:`_RunTakings`).
         Only an automatic decision that owes itself to what was taught replaces the pass's, in its block
         (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as the
-        pass left it: one that writes off a taught fee size, one that the taught account made automatic, or
-        one that reads what the payment names. Anything else stays as the pass decided it: a second look is
-        not a second chance for a reading the lesson does not change (a set found by its amount that is the
-        only one now that later receipts took the other's invoices may still be a coincidence)."""
+        pass left it: one that writes off a taught fee size, one that the taught account made automatic,
+        one that reads what the payment names, or one that takes one of the invoices alike. Anything else
+        stays as the pass decided it: a second look is not a second chance for a reading the lesson does not
+        change (a set found by its amount that is the only one now that later receipts took the other's
+        invoices may still be a coincidence)."""
         by_fee = fees.to_decide_again()
         by_account = accounts.to_decide_again(book)
         by_taking = takings.to_decide_again()
-        if not by_fee and not by_account and not by_taking:
+        by_alike = takings.alike_to_decide_again()
+        if not by_fee and not by_account and not by_taking and not by_alike:
             return
         blocks: dict[int, list[int]] = defaultdict(list)
-        positions = {**fees.positions(by_fee), **accounts.positions(by_account), **takings.positions(by_taking)}
+        positions = {
+            **fees.positions(by_fee),
+            **accounts.positions(by_account),
+            **takings.positions(by_taking.keys() | by_alike.keys()),
+        }
         for rid in sorted(positions, key=positions.__getitem__):
             blocks[positions[rid] // self.block].append(rid)
         offset = len(packed) - len(packed_decided)
@@ -875,6 +882,9 @@ class ReconcileEngine:
                 if rid in by_taking and not (owed and decision.status == "auto"):
                     decision = self._decision(view, book, refused)
                     owed = takings.reads_its_words(decision, book, by_taking[rid])
+                elif rid in by_alike and not (owed and decision.status == "auto"):
+                    decision = self._decision(view, book, refused)
+                    owed = takings.takes_one_alike(decision, by_alike[rid])
                 if owed and decision.status == "auto":
                     redone[rid] = decision
                     _take(book, decision)
@@ -893,7 +903,7 @@ class ReconcileEngine:
             packed_decided[number] = _pack(decided)  # in booking order, as the write takes them
         log.info(
             "reconcile.second_look",
-            looked_at_again=len(by_fee.keys() | by_account.keys() | by_taking.keys()),
+            looked_at_again=len(by_fee.keys() | by_account.keys() | by_taking.keys() | by_alike.keys()),
             now_automatic=taken,
         )
 
@@ -1323,22 +1333,38 @@ class _RunTakings(_Lesson):
     the only one left once another payment took its rival may still be a coincidence, as both may have
     been (the pass weighed it against the book it had). At 50,000 invoices such a rest took three unnamed
     invoices where the payment's own were one cut from its list and a credit note it netted.
+
+    One reading of the amount alone is: a payment of the amount of several invoices alike, none named (two of
+    500.00 from a customer's own account), once a later payment named one of them and took it. Had the pass
+    met the later payment first, the one left would have been the only invoice of that amount, as any other,
+    and taken: deciding it again at the end makes the outcome not depend on the order of the statement. It is
+    kept where it is automatic and takes one of the invoices alike.
     """
 
     def __init__(self) -> None:
         self.taken: dict[str, int] = {}
         """Customer: the last position in the pass at which an automatic decision took one of its invoices."""
+        self.taken_named: dict[int, int] = {}
+        """Invoice: the position in the pass at which an automatic decision that names it took it."""
         self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
         """Named payments not decided automatically: their position in the pass, the customers proposed."""
+        self.alike: dict[int, tuple[int, frozenset[int]]] = {}
+        """Payments of the amount of several invoices alike, none named, not decided automatically: their
+        position in the pass, those invoices."""
 
     def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
             if decision.status == "auto":
-                for ln in decision.proposals[0].lines:
+                best = decision.proposals[0]
+                for ln in best.lines:
                     self.taken[book.invoices[ln.invoice_id].customer_id] = position
+                    if best.method.startswith("reference") and not best.found_by_amount:
+                        self.taken_named[ln.invoice_id] = position
             elif any(p.method.startswith("reference") for p in proposals):
                 customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
                 self.waiting[receipt.id] = (position, customers)
+            elif (alike := [p for p in proposals if p.method == "amount" and len(p.lines) == 1]) and len(alike) > 1:
+                self.alike[receipt.id] = (position, frozenset(p.lines[0].invoice_id for p in alike))
 
         return noted
 
@@ -1350,6 +1376,31 @@ class _RunTakings(_Lesson):
             for rid, (position, customers) in self.waiting.items()
             if any(self.taken.get(c, -1) > position for c in customers)
         }
+
+    def alike_to_decide_again(self) -> dict[int, frozenset[int]]:
+        """The payments of the amount of invoices alike one of which a later decision of the pass named and took:
+        each with those invoices."""
+        return {
+            rid: ids
+            for rid, (position, ids) in self.alike.items()
+            if any(self.taken_named.get(i, -1) > position for i in ids)
+        }
+
+    def positions(self, receipts: Iterable[int]) -> dict[int, int]:
+        """Where in the pass each of ``receipts`` (waiting ones, or payments of invoices alike) was decided."""
+        return {rid: (self.waiting.get(rid) or self.alike[rid])[0] for rid in receipts}
+
+    @staticmethod
+    def takes_one_alike(decision: Decision, ids: frozenset[int]) -> bool:
+        """Whether ``decision`` is automatic and takes one of the invoices alike ``ids`` for the amount alone."""
+        best = decision.proposals[0] if decision.proposals else None
+        return (
+            decision.status == "auto"
+            and best is not None
+            and best.method == "amount"
+            and len(best.lines) == 1
+            and best.lines[0].invoice_id in ids
+        )
 
     @staticmethod
     def reads_its_words(decision: Decision, book: OpenItems, customers: frozenset[str]) -> bool:
