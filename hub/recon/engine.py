@@ -1418,8 +1418,9 @@ class _RunTakings(_Lesson):
 
 class _RunClaims:
     """The invoices payments of a run's pass read among their suggestions (:attr:`OpenItems.claimed`, which the
-    combiner reads): a later payment of exactly one's amount, naming nothing, is then not taken automatically
-    (at 50,000 invoices a part payment of 50,000.00 took an invoice of that amount a group payment held)."""
+    combiner reads): a later payment of whole hundreds (:data:`hub.recon.matching.LUMP_SUM_STEP`) of exactly one's
+    amount, naming nothing, is then not taken automatically (at 50,000 invoices a part payment of 50,000.00 took an
+    invoice of that amount a group payment held)."""
 
     def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
