@@ -37,7 +37,7 @@ from hub.i18n import messages_json
 from hub.log import get_logger
 from hub.names import letters_and_digits, normalise_account, paid_for_another
 from hub.recon.advice import AdviceView, advice_links
-from hub.recon.matching import DEFAULT_FEE_CEILING, Combiner, EvidenceMatcher, Found
+from hub.recon.matching import DEFAULT_FEE_CEILING, LUMP_SUM_STEP, Combiner, EvidenceMatcher, Found
 from hub.recon.types import (
     LIVE,
     ZERO,
@@ -1425,9 +1425,12 @@ class _RunClaims:
     def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
             if decision.status == "suggested":
+                # Only what a payment of whole hundreds could equal is kept: a run suggests sets of up to 20
+                # invoices for thousands of receipts, and the rest of them no rule asks for.
                 for p in decision.proposals:
                     for ln in p.lines:
-                        book.claimed.setdefault(ln.invoice_id, (receipt.id, receipt.bank_ref))
+                        if book.remaining(ln.invoice_id) % LUMP_SUM_STEP == 0:
+                            book.claimed.setdefault(ln.invoice_id, (receipt.id, receipt.bank_ref))
 
         return noted
 

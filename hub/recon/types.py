@@ -220,9 +220,10 @@ class OpenItems:
         matched automatically: customer -> how many such payments (set by ``ReconcileEngine``'s second look
         for the receipt it decides again; empty otherwise)."""
         self.claimed: dict[int, tuple[int, str | None]] = {}
-        """Invoices that payments decided earlier in the run read among their suggestions: invoice -> the first
-        such receipt's id and bank reference (set by ``ReconcileEngine`` as its pass goes; empty otherwise). A
-        later payment of exactly such an invoice's amount that names nothing may not take it automatically."""
+        """Invoices open for whole hundreds that payments decided earlier in the run read among their suggestions:
+        invoice -> the first such receipt's id and bank reference (set by ``ReconcileEngine`` as its pass goes;
+        empty otherwise). A later payment of exactly such an invoice's amount that names nothing may not take it
+        automatically."""
         self.by_customer: dict[str, list[int]] = defaultdict(list)
         for inv in self.invoices.values():
             self.by_customer[inv.customer_id].append(inv.id)
