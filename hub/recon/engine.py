@@ -1345,12 +1345,15 @@ class _RunTakings(_Lesson):
         self.taken: dict[str, int] = {}
         """Customer: the last position in the pass at which an automatic decision took one of its invoices."""
         self.taken_named: dict[int, int] = {}
-        """Invoice: the position in the pass at which an automatic decision that names it took it."""
+        """Invoice of ``alike``'s: the position in the pass at which an automatic decision that names it took it
+        (only those: a run takes hundreds of thousands of invoices)."""
         self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
         """Named payments not decided automatically: their position in the pass, the customers proposed."""
         self.alike: dict[int, tuple[int, frozenset[int]]] = {}
         """Payments of the amount of several invoices alike, none named, not decided automatically: their
         position in the pass, those invoices."""
+        self.alike_ids: set[int] = set()
+        """Every invoice of ``alike``'s."""
 
     def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
@@ -1358,13 +1361,19 @@ class _RunTakings(_Lesson):
                 best = decision.proposals[0]
                 for ln in best.lines:
                     self.taken[book.invoices[ln.invoice_id].customer_id] = position
-                    if best.method.startswith("reference") and not best.found_by_amount:
+                    if (
+                        ln.invoice_id in self.alike_ids
+                        and best.method.startswith("reference")
+                        and not best.found_by_amount
+                    ):
                         self.taken_named[ln.invoice_id] = position
             elif any(p.method.startswith("reference") for p in proposals):
                 customers = frozenset(book.invoices[ln.invoice_id].customer_id for p in proposals for ln in p.lines)
                 self.waiting[receipt.id] = (position, customers)
             elif (alike := [p for p in proposals if p.method == "amount" and len(p.lines) == 1]) and len(alike) > 1:
-                self.alike[receipt.id] = (position, frozenset(p.lines[0].invoice_id for p in alike))
+                ids = frozenset(p.lines[0].invoice_id for p in alike)
+                self.alike[receipt.id] = (position, ids)
+                self.alike_ids.update(ids)
 
         return noted
 
