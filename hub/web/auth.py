@@ -123,6 +123,17 @@ async def csrf_protect(request: Request, user: Annotated[WebUser, Depends(curren
     return user
 
 
+def refuse_unless(user: WebUser, *roles: str) -> None:
+    """403 unless ``user`` has one of ``roles`` (none named: any role): :func:`require`'s check, for a part of an
+    endpoint that needs more than the endpoint does."""
+    if not user.roles or (roles and not user.has(*roles)):
+        raise AccessError(
+            N_("this needs the role %(roles)s"),
+            values={"roles": " / ".join(roles) if roles else " / ".join(ROLES)},
+            code="forbidden",
+        )
+
+
 def require(*roles: str) -> Callable[..., Awaitable[WebUser]]:
     """A dependency: the user, if they have one of ``roles`` (none named: any role), with the CSRF check of
     :func:`csrf_protect` on unsafe methods; 403 otherwise."""
@@ -131,12 +142,7 @@ def require(*roles: str) -> Callable[..., Awaitable[WebUser]]:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 
     async def dependency(user: Annotated[WebUser, Depends(csrf_protect)]) -> WebUser:
-        if not user.roles or (roles and not user.has(*roles)):
-            raise AccessError(
-                N_("this needs the role %(roles)s"),
-                values={"roles": " / ".join(roles) if roles else " / ".join(ROLES)},
-                code="forbidden",
-            )
+        refuse_unless(user, *roles)
         return user
 
     dependency.__name__ = f"require_{'_'.join(roles) or 'any'}"

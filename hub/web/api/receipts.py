@@ -7,11 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from hub.errors import AccessError
-from hub.i18n import N_
 from hub.web.api.common import Limit, Offset, Search
 from hub.web.api.models import ActionIn, ActionOut, AllocateIn, ExplainOut, Page, ReceiptOut, UnmatchIn
-from hub.web.auth import AnyUser, Finance, hub_of
+from hub.web.auth import AnyUser, Finance, hub_of, refuse_unless
 
 router = APIRouter(prefix="/receipts", tags=["receipts"])
 ReceiptSort = Literal["id", "-id", "booking_date", "-booking_date", "amount", "-amount", "payer_name", "-payer_name"]
@@ -46,8 +44,8 @@ def explain(
         ),
     ] = False,
 ) -> ExplainOut:
-    if considered and not _user.has("finance"):  # a run's memory and time per request: for those who act on it
-        raise AccessError(N_("this needs the role %(roles)s"), values={"roles": "finance"}, code="forbidden")
+    if considered:  # a run's memory and time per request: for those who act on it
+        refuse_unless(_user, "finance")
     return ExplainOut.model_validate(hub_of(request).matches.explain(ref, considered=considered))
 
 
