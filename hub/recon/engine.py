@@ -23,7 +23,7 @@ import time
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from decimal import Decimal
@@ -125,20 +125,6 @@ def decide(
         return Decision("auto", [best])
     shown = [p for p in ranked if p.confidence >= suggest_threshold][:max_suggestions]
     return Decision("suggested", shown) if shown else Decision("open", [])
-
-
-def _unrefused(proposals: list[MatchProposal], refused: Container[int]) -> list[MatchProposal]:
-    """The proposals that allocate nothing to an invoice finance refused for the receipt."""
-    if not refused:
-        return proposals
-    return [p for p in proposals if not any(ln.invoice_id in refused for ln in p.lines)]
-
-
-def _told_refused(receipt: ReceiptView, refused: dict[int, set[int]]) -> ReceiptView:
-    """The receipt with the invoices finance refused for it (the combiner leaves them out of the customer's pool);
-    :func:`_unrefused` still drops any other matcher's proposal that takes one."""
-    no = refused.get(receipt.id)
-    return replace(receipt, refused=frozenset(no)) if no else receipt
 
 
 def _applied(p: MatchProposal) -> frozenset[tuple[int, Decimal]]:
@@ -623,6 +609,16 @@ class ReconcileEngine:
             out.extend(matcher.propose(receipt, book))
         return out
 
+    def _unrefused(self, receipt: ReceiptView, book: OpenItems, refused: dict[int, set[int]]) -> list[MatchProposal]:
+        """:meth:`proposals` for ``receipt`` told the invoices finance refused for it (``refused``: per receipt),
+        which the combiner leaves out of the customer's pool; any other matcher's proposal that takes one is
+        dropped."""
+        no = refused.get(receipt.id)
+        if not no:
+            return self.proposals(receipt, book)
+        proposals = self.proposals(replace(receipt, refused=frozenset(no)), book)
+        return [p for p in proposals if not any(ln.invoice_id in no for ln in p.lines)]
+
     def considered(self, receipt_id: int, limit: int = 3) -> list[MatchProposal]:
         """What the matchers weigh now for one receipt against the open book, best first (up to ``limit``,
         however unsure; a reading sure enough to be automatic alone): for finance asking why a receipt
@@ -635,7 +631,7 @@ class ReconcileEngine:
         if not views:
             return []
         (view,) = views
-        proposals = _unrefused(self.proposals(_told_refused(view, refused), book), refused.get(receipt_id, ()))
+        proposals = self._unrefused(view, book, refused)
         return decide(
             view,
             proposals,
@@ -928,7 +924,7 @@ class ReconcileEngine:
         note: _Note | None = None,
     ) -> Decision:
         """:meth:`_decide`'s decision, ``book`` left as it is."""
-        proposals = _unrefused(self.proposals(_told_refused(receipt, refused), book), refused.get(receipt.id, ()))
+        proposals = self._unrefused(receipt, book, refused)
         decision = decide(
             receipt,
             proposals,
