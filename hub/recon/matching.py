@@ -1772,7 +1772,9 @@ class Combiner:
                 if len(exact) == 1 and amount % LUMP_SUM_STEP == 0 and not found.invoices.get(exact[0])
                 else None
             )
-            if claim is not None and claim[0] != receipt.id:
+            if claim is not None and claim[0] == receipt.id:  # its own suggestion, decided again
+                claim = None
+            if claim is not None:
                 # Another payment of the run reads it among its suggestions: if that one paid it, this one did not.
                 # Which of the two did is for finance.
                 claimed = Message(
@@ -1841,7 +1843,7 @@ class Combiner:
                         one_of=len(exact) if alike else 1,
                     )
                 )
-                out[-1].automatic = out[-1].automatic and (claim is None or claim[0] == receipt.id)
+                out[-1].automatic = out[-1].automatic and claim is None
             if discount_said:
                 out.extend(self._short_from_customer(receipt, book, found, customer_id, rem))
             if pair is not None:
@@ -2060,16 +2062,14 @@ class Combiner:
         the oldest adds up by chance, at most :data:`W_AMBIGUOUS`) and its reading, never automatic."""
         cents = {i: _cents(r) for i, r in rem.items()}
         need = _cents(receipt.amount)
-        orders = _oldest_orders(book, list(cents), self.max_subset_size)
-        runs = [run for _, ordered in orders if (run := self._first_run(ordered, cents, need, 2))]
-        if not runs:
-            return None
         rival = self._oldest_first(receipt, book, found, cents, need, None)
-        if rival is None:  # two orders, two runs: neither is the payer's
+        if rival is None:  # no run adds up, or two orders' runs differ: neither is the payer's
             return None
         rival.automatic = False
+        orders = _oldest_orders(book, list(cents), self.max_subset_size)
         chance = sum(self._prefix_chance(ordered, cents, need, 2) for _, ordered in orders)
-        return runs[0], max(W_AMBIGUOUS, math.log(max(-math.expm1(-chance), 1e-12))), rival
+        run = [ln.invoice_id for ln in rival.lines]  # no credit note: none is offered to it
+        return run, max(W_AMBIGUOUS, math.log(max(-math.expm1(-chance), 1e-12))), rival
 
     def _oldest_first(
         self,
