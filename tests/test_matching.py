@@ -915,6 +915,32 @@ def test_an_overpayment_that_rounds_the_invoices_named_up_to_a_round_figure_leav
     assert "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied" in text_of(p)
 
 
+def test_a_rounded_up_overpayment_stays_unapplied_where_no_more_invoices_make_up_the_rest_than_chance_gives() -> None:
+    # A customer with a hundred open invoices between the rest (84.60) and the rest plus the fee ceiling (184.60),
+    # their cents every ending once: three of them, less a fee of a tariff's cents, come to the rest (1.00 + .60,
+    # .10, .50 endings), as many as chance puts there among a hundred; they tell nothing of a list cut short.
+    others = [inv(k, f"A-{k}", "C-ACME", str(D(83 + k) + D((k - 1) % 100) / 100)) for k in range(2, 102)]
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "715.40"), *others], [acme()])
+    decision, _ = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items, fee=D("100"))
+    assert decision.status == "auto"
+    (p,) = decision.proposals
+    assert (p.method, lines(p)) == ("reference+overpaid", [(1, D("715.40"), "payment")])
+    assert (
+        "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied; 3 open invoices "
+        "of the customer, less a bank fee, could be the rest, as many as chance puts among the 100 that come near it"
+    ) in text_of(p)
+
+
+def test_a_rounded_up_overpayment_is_only_suggested_where_more_invoices_make_up_the_rest_than_chance_gives() -> None:
+    # Ten open invoices near the rest, three of them the rest less a tariff's fee: chance puts 0.3 there.
+    others = [inv(k, f"A-{k}", "C-ACME", amount) for k, amount in enumerate(["99.60", "94.60", "134.10"], 2)]
+    others += [inv(k, f"A-{k}", "C-ACME", f"{100 + k}.{k:02d}") for k in range(5, 12)]
+    items = book([inv(1, "INV-2026-000123", "C-ACME", "715.40"), *others], [acme()])
+    decision, proposals = run(rcpt("800.00", account=ACME_IBAN, text="INV-2026-000123"), items, fee=D("100"))
+    assert decision.status == "suggested"
+    assert not any("rounded up" in text_of(p) for p in proposals)
+
+
 @pytest.mark.parametrize(
     ("amount", "others", "text"),
     [

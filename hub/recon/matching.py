@@ -112,6 +112,11 @@ W_OVERPAID = -4.0
 W_OVERPAID_PROVEN = -1.0
 """The amount exceeds everything the payment names by less than any other open invoice of the customer
 (less its open credit notes): the rest is money on account, left unapplied; automatic."""
+RIVALS_BY_CHANCE = 2.0
+"""A payment rounded up to a round figure stays read so, and the rest unapplied, where no more than this many times
+as many of the customer's open invoices could make up the rest (less a tariff's fee) as chance puts among those
+near it: a customer with thousands of open invoices always has some, and they tell nothing of a list cut short
+(each weighs by how many more there are than chance gives)."""
 OVERPAID_MAX_SHARE = Decimal("0.25")
 """An overpayment is at most this share of what it pays: the tax on it (gross paid for net), a rounding up,
 charges the payer added. More is a payment for something else as well (a prepayment, another order),
@@ -1287,14 +1292,21 @@ class Combiner:
                 # Rounded up to a round figure: no list cut short or advice sent apart lands there but by
                 # a coincidence of about one in as many cents as the step has.
                 rounded = within and not fits_none and not receipt.cut_short()
-                step = _rounded_up(amount, total) if rounded and not self._may_be_rest(pool, others, rest) else None
+                step = _rounded_up(amount, total) if rounded else None
+                fits, near = self._rest_fits(pool, others, rest) if step is not None else (0, 0)
+                by_chance = near * len(TARIFF_CENTS) / 100  # the fits the window holds by coincidence
+                if fits > by_chance * RIVALS_BY_CHANCE:
+                    step = None
                 proven = fits_none or step is not None
+                weight = W_OVERPAID
+                if proven:  # the fits beyond what chance gives weigh against the rest being money on account
+                    weight = W_OVERPAID_PROVEN + (min(0.0, math.log(by_chance / fits)) if fits else 0.0)
                 overpaid = self._score(
                     receipt,
                     book,
                     found,
                     full,
-                    W_OVERPAID_PROVEN if proven else W_OVERPAID,
+                    weight,
                     Message(
                         N_(
                             "amount %(amount)s exceeds the open total %(total)s of %(invoices)s, and no other open "
@@ -1316,6 +1328,22 @@ class Combiner:
                         invoices=numbers,
                         step=step,
                         rest=_money(rest),
+                    )
+                    if step is not None and not fits
+                    else Message(
+                        N_(
+                            "amount %(amount)s is the open total %(total)s of %(invoices)s rounded up to a multiple "
+                            "of %(step)s: the payer paid a round figure, and %(rest)s stays unapplied; %(fits)s open "
+                            "invoices of the customer, less a bank fee, could be the rest, as many as chance puts "
+                            "among the %(near)s that come near it"
+                        ),
+                        amount=_money(amount),
+                        total=_money(total),
+                        invoices=numbers,
+                        step=step,
+                        rest=_money(rest),
+                        fits=fits,
+                        near=near,
                     )
                     if step is not None
                     else Message(
@@ -1469,17 +1497,16 @@ class Combiner:
         smallest = Decimal(min(c for _, c in pool)) / 100
         return smallest + sum(credits.values(), ZERO) - self.fee_tolerance > rest
 
-    def _may_be_rest(self, pool: list[tuple[int, int]], credits: dict[int, Decimal], rest: Decimal) -> bool:
-        """Whether one open invoice the payment does not name (``pool``: id, cents), as it is or less one open
-        credit note (``credits``), is the rest, or the rest and a bank fee of a tariff's size up to the
-        ceiling: a reading of an overpaid figure as good as a payer rounding up."""
+    def _rest_fits(self, pool: list[tuple[int, int]], credits: dict[int, Decimal], rest: Decimal) -> tuple[int, int]:
+        """How many open invoices the payment does not name (``pool``: id, cents), each as it is or less one open
+        credit note (``credits``), are the rest, or the rest and a bank fee of a tariff's cents up to the
+        ceiling (a reading of an overpaid figure as good as a payer rounding up), and how many come to the rest
+        and up to the ceiling above it at all: of these, chance gives one in as many as there are cents a tariff
+        ends in (:data:`TARIFF_CENTS`) such an ending."""
         low, high = _cents(rest), _cents(rest + self.fee_tolerance)
         less = [0, *(_cents(c) for c in credits.values())]
-        return any(
-            low <= cents + credit <= high and (cents + credit - low) % 100 in TARIFF_CENTS
-            for _, cents in pool
-            for credit in less
-        )
+        near = [cents + credit - low for _, cents in pool for credit in less if low <= cents + credit <= high]
+        return sum(1 for cents in near if cents % 100 in TARIFF_CENTS), len(near)
 
     @staticmethod
     def _left_open(rest: Decimal, fee: FeeFit | None) -> list[tuple[Message, float | None]]:
