@@ -624,6 +624,29 @@ def test_several_named_invoices_short_by_a_round_fee_are_auto_with_the_fee_writt
     assert p.method == "reference+fee"
 
 
+@pytest.mark.parametrize(("text", "status"), [("150/26 Teilzahlung", "auto"), ("150/26 Zahlung", "suggested")])
+def test_a_payment_saying_it_pays_in_part_of_an_invoice_written_partly_is_applied_to_it(text: str, status: str) -> None:
+    # The customer has hundreds of invoices numbered 2026/N: "150/26" alone is weak for 2026/150, and a part of it
+    # could be anything. The payer's own word that it pays in part is the reading's, and settles it.
+    invoices = [inv(k, f"2026/{k}", "C-ACME", f"{300 + 7 * k}.{k % 90 + 10}") for k in range(1, 400)]
+    decision, proposals = run(rcpt("600.00", account=ACME_IBAN, text=text), book(invoices, [acme()]))
+    assert decision.status == status
+    assert (proposals[0].method, lines(proposals[0])) == ("reference+partial", [(150, D("600.00"), "payment")])
+    assert ("the text says it pays in part (Teilzahlung) (+3.0)" in text_of(proposals[0])) == (status == "auto")
+
+
+def test_a_payment_saying_it_pays_in_part_of_another_customers_invoice_than_the_payers_is_not_applied_to_it() -> None:
+    # The number written is C-OTHER's invoice, the account ACME's: a digit mistyped makes one customer's invoice
+    # number another's (found at 50,000 invoices in the Nordic book), and the word says nothing of which it is.
+    items = book(
+        [inv(1, "INV-2026-004711", "C-OTHER", "1000.00"), inv(2, "INV-2026-004117", "C-ACME", "900.00")],
+        [acme(), OTHER],
+    )
+    decision, proposals = run(rcpt("400.00", account=ACME_IBAN, text="INV-2026-004711 Teilzahlung"), items)
+    assert decision.status != "auto"
+    assert not any("the text says it pays in part (Teilzahlung) (+3.0)" in text_of(p) for p in proposals)
+
+
 def test_an_odd_shortfall_on_a_named_invoice_is_applied_automatically_and_left_open_not_written_off() -> None:
     # The money is the named invoice's whichever reading is right; what is not known is whether 6.91 is
     # a charge to write off. So the payment is applied and the 6.91 stays open for a person, as a part

@@ -123,6 +123,12 @@ charges the payer added. More is a payment for something else as well (a prepaym
 which finance looks at."""
 W_PARTIAL = 0.5
 """One named invoice, paid in part."""
+W_PART_PAYMENT_SAID = 3.0
+"""One named invoice paid in part, by a payment that says it pays in part ("Teilzahlung", "acconto"): the payer's
+word for the reading, weighed as :data:`W_PART_SAID` weighs it against the one invoice of exactly the amount. It
+tells that the payment is a part, not which invoice it is a part of: that rests on how the invoice is named, and
+the word counts only where the payer is identified as the invoice's customer (a number mistyped into another
+customer's invoice is paid in part as often as the invoice meant)."""
 W_REF_SUBSET = 3.0
 """Some of the named invoices add up to the amount."""
 W_SINGLE = 5.0
@@ -1096,13 +1102,17 @@ class Combiner:
                 proposal.automatic = discount.automatic and not said
                 out.append(proposal)
         if len(named) == 1 and amount < total and rate is None and (fee is None or fee.kind == "odd" or said):
+            in_part: list[tuple[Message, float | None]] = []
+            its_own = found.customer_weight(book.invoices[named[0]].customer_id, payer_only=True) >= MIN_CUSTOMER_SUBSET
+            if its_own and (word := _part_payment_said(tuple(receipt.texts()))):
+                in_part = [(Message(N_("the text says it pays in part (%(word)s)"), word=word), W_PART_PAYMENT_SAID)]
             out.append(
                 self._score(
                     receipt,
                     book,
                     found,
                     [ProposalLine(named[0], amount)],
-                    W_PARTIAL,
+                    W_PARTIAL + (W_PART_PAYMENT_SAID if in_part else 0.0),
                     Message(
                         N_("amount %(amount)s pays part of the open %(total)s of %(invoices)s"),
                         amount=_money(amount),
@@ -1110,7 +1120,7 @@ class Combiner:
                         invoices=numbers,
                     ),
                     "reference+partial",
-                    [*said, *self._left_open(total - amount, fee)],
+                    [*in_part, *said, *self._left_open(total - amount, fee)],
                 )
             )
         if len(named) > 1 and rate is None:  # a discount to the cent explains the shortfall better than a subset
