@@ -950,7 +950,8 @@ def test_a_rounded_up_overpayment_stays_unapplied_where_no_more_invoices_make_up
     assert (p.method, lines(p)) == ("reference+overpaid", [(1, D("715.40"), "payment")])
     assert (
         "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied; 3 open invoices "
-        "of the customer, less a bank fee, could be the rest, as many as chance puts among the 100 that come near it"
+        "of the customer, less a bank fee, could be the rest, where chance puts about 3.0 among the 100 that come "
+        "near it"
     ) in text_of(p)
 
 

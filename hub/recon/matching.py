@@ -1344,8 +1344,8 @@ class Combiner:
                         N_(
                             "amount %(amount)s is the open total %(total)s of %(invoices)s rounded up to a multiple "
                             "of %(step)s: the payer paid a round figure, and %(rest)s stays unapplied; %(fits)s open "
-                            "invoices of the customer, less a bank fee, could be the rest, as many as chance puts "
-                            "among the %(near)s that come near it"
+                            "invoices of the customer, less a bank fee, could be the rest, where chance puts "
+                            "%(chance)s among the %(near)s that come near it"
                         ),
                         amount=_money(amount),
                         total=_money(total),
@@ -1353,6 +1353,7 @@ class Combiner:
                         step=step,
                         rest=_money(rest),
                         fits=fits,
+                        chance=_about(by_chance),
                         near=near,
                     )
                     if step is not None
