@@ -948,10 +948,10 @@ def test_a_rounded_up_overpayment_stays_unapplied_where_no_more_invoices_make_up
     assert decision.status == "auto"
     (p,) = decision.proposals
     assert (p.method, lines(p)) == ("reference+overpaid", [(1, D("715.40"), "payment")])
+    assert "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied" in text_of(p)
     assert (
-        "rounded up to a multiple of 100: the payer paid a round figure, and 84.60 stays unapplied; 3 open invoices "
-        "of the customer, less a bank fee, could be the rest, where chance puts about 3.0 among the 100 that come "
-        "near it"
+        "3 open invoices of the customer, less a bank fee, could be the rest, where chance puts about 3.0 among the "
+        "100 that come near it (+0.0)"
     ) in text_of(p)
 
 

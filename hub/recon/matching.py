@@ -1308,15 +1308,29 @@ class Combiner:
                 if fits > by_chance * RIVALS_BY_CHANCE:
                     step = None
                 proven = fits_none or step is not None
-                weight = W_OVERPAID
-                if proven:  # the fits beyond what chance gives weigh against the rest being money on account
-                    weight = W_OVERPAID_PROVEN + (min(0.0, math.log(by_chance / fits)) if fits else 0.0)
+                # The fits beyond what chance gives weigh against the rest being money on account.
+                rivals: list[tuple[Message, float | None]] = []
+                if step is not None and fits:
+                    rivals = [
+                        (
+                            Message(
+                                N_(
+                                    "%(fits)s open invoices of the customer, less a bank fee, could be the rest, where "
+                                    "chance puts %(chance)s among the %(near)s that come near it"
+                                ),
+                                fits=fits,
+                                chance=_about(by_chance),
+                                near=near,
+                            ),
+                            min(0.0, math.log(by_chance / fits)),
+                        )
+                    ]
                 overpaid = self._score(
                     receipt,
                     book,
                     found,
                     full,
-                    weight,
+                    (W_OVERPAID_PROVEN if proven else W_OVERPAID) + sum(w for _, w in rivals if w is not None),
                     Message(
                         N_(
                             "amount %(amount)s exceeds the open total %(total)s of %(invoices)s, and no other open "
@@ -1339,23 +1353,6 @@ class Combiner:
                         step=step,
                         rest=_money(rest),
                     )
-                    if step is not None and not fits
-                    else Message(
-                        N_(
-                            "amount %(amount)s is the open total %(total)s of %(invoices)s rounded up to a multiple "
-                            "of %(step)s: the payer paid a round figure, and %(rest)s stays unapplied; %(fits)s open "
-                            "invoices of the customer, less a bank fee, could be the rest, where chance puts "
-                            "%(chance)s among the %(near)s that come near it"
-                        ),
-                        amount=_money(amount),
-                        total=_money(total),
-                        invoices=numbers,
-                        step=step,
-                        rest=_money(rest),
-                        fits=fits,
-                        chance=_about(by_chance),
-                        near=near,
-                    )
                     if step is not None
                     else Message(
                         N_(
@@ -1367,6 +1364,7 @@ class Combiner:
                         invoices=numbers,
                     ),
                     "reference+overpaid",
+                    rivals,
                 )
                 overpaid.automatic = proven
                 out.append(overpaid)
