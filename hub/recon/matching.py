@@ -1029,10 +1029,16 @@ class Combiner:
                 )
             )
             return out
+        owners = {book.invoices[i].customer_id for i in named}
+        owner = next(iter(owners)) if len(owners) == 1 else None
+        # Unnamed credit notes and deductions only where the payer is the customer (not only the invoice
+        # number ties the payment to it: a refund or a stranger's payment quoting an invoice is short for
+        # other reasons, and its words for a part payment are no word for the part it names).
+        payer_is_owner = owner is not None and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
+        paying = owner if payer_is_owner else None
         short = total - amount
         stated = _stated(receipt.texts())
-        payers = {book.invoices[i].customer_id for i in named}
-        payer = book.customers.get(next(iter(payers))) if len(payers) == 1 else None
+        payer = book.customers.get(owner) if owner is not None else None
         said = _deduction_notes(stated)
         fee = self._fee(short, total, amount, receipt.currency, payer) if short > 0 else None
         # A payer who says it took a discount (or a deduction) explains the shortfall itself: read as a fee
@@ -1103,8 +1109,7 @@ class Combiner:
                 out.append(proposal)
         if len(named) == 1 and amount < total and rate is None and (fee is None or fee.kind == "odd" or said):
             in_part: list[tuple[Message, float | None]] = []
-            its_own = found.customer_weight(book.invoices[named[0]].customer_id, payer_only=True) >= MIN_CUSTOMER_SUBSET
-            if its_own and (word := _part_payment_said(tuple(receipt.texts()))):
+            if payer_is_owner and (word := _part_payment_said(tuple(receipt.texts()))):
                 in_part = [(Message(N_("the text says it pays in part (%(word)s)"), word=word), W_PART_PAYMENT_SAID)]
             out.append(
                 self._score(
@@ -1186,13 +1191,6 @@ class Combiner:
                     (sol_total == net or skonto is not None) and not said and chance_weight(chance) >= self.auto_logit
                 )
                 out.append(proposal)
-        owners = {book.invoices[i].customer_id for i in named}
-        owner = next(iter(owners)) if len(owners) == 1 else None
-        # Unnamed credit notes and deductions only where the payer is the customer (not only the invoice
-        # number ties the payment to it: a refund or a stranger's payment quoting an invoice is short for
-        # other reasons).
-        payer_is_owner = owner is not None and found.customer_weight(owner, payer_only=True) >= MIN_CUSTOMER_SUBSET
-        paying = owner if payer_is_owner else None
         if total > amount and paying is not None:
             out.extend(self._less_unnamed_credits(receipt, book, found, paying, full, total, numbers, credit))
         # A fee that may as well be something else (an odd amount, a credit note netted) is not written off
