@@ -8,6 +8,7 @@ thresholds); the store-level cases write rows straight into a migrated store and
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import uuid
 from decimal import Decimal
@@ -15,11 +16,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, ReferenceMatcher
+from hypothesis import given, settings, strategies as st
 
 from hub.config import FxConfig, RiskConfig
 from hub.errors import MatchError
 from hub.recon import Combiner, CustomerView, MatchDesk, MatchProposal, ProposalLine, ReconcileEngine, decide
-from hub.recon.matching import DFS_POOL, _searched_sizes, subset_sums
+from hub.recon.matching import DFS_POOL, LARGE_POOL, _searched_sizes, subset_sums
 from hub.risk import RiskEngine
 from hub.store import Store, schema, utcnow
 
@@ -500,6 +502,40 @@ def test_meet_in_the_middle_reports_a_unique_set_within_its_reach_as_complete() 
     found, complete = subset_sums(items, target, target, max_size=20, budget=200_000)
     assert found == [tuple(sorted((3, 17, 29), key=lambda k: -items[k][1]))]
     assert complete
+
+
+def _every_set(items: list[tuple[int, int]], low: int, high: int, sizes: range) -> set[tuple[int, ...]]:
+    """Every set of ``items`` of ``sizes`` whose sum lies in [low, high], each as subset_sums gives it
+    (ids in descending order of amount): the plain enumeration the search must agree with."""
+    ordered = sorted(items, key=lambda x: -x[1])
+    return {
+        tuple(i for i, _ in chosen)
+        for size in sizes
+        for chosen in itertools.combinations(ordered, size)
+        if low <= sum(c for _, c in chosen) <= high
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cents=st.lists(st.integers(1, 60), min_size=DFS_POOL + 1, max_size=LARGE_POOL + 6),
+    picks=st.lists(st.integers(0, LARGE_POOL + 5), min_size=1, max_size=5),
+    fee=st.sampled_from([0, 0, 1, 3]),
+)
+def test_meet_in_the_middle_finds_what_enumerating_every_set_within_its_reach_finds(
+    cents: list[int], picks: list[int], fee: int
+) -> None:
+    # Few distinct amounts (1-60 cents), so most targets have several sets, some none and some one: the
+    # search must report none, the one, or two of them, and never a set that does not add up.
+    items = [(100 + k, c) for k, c in enumerate(cents)]
+    target = sum(cents[k % len(cents)] for k in set(picks))
+    expected = _every_set(items, target - fee, target, _searched_sizes(len(items), 20, 1))
+    found, complete = subset_sums(items, target - fee, target, max_size=20, budget=10**9)
+    assert complete
+    assert set(found) <= expected
+    assert len(found) == min(len(expected), 2)
+    if len(expected) == 1:
+        assert found == list(expected)
 
 
 def test_hundreds_of_open_invoices_cannot_stall_the_search() -> None:
