@@ -540,3 +540,19 @@ def test_the_packed_reference_index_never_mixes_two_keys_of_one_hash_and_keeps_t
     assert list(index._find(10**15 + modulus)) == [2]
     assert list(index._find(7)) == [4]
     assert list(index._find(8)) == []
+
+
+@pytest.mark.parametrize("kind", ["text", "int"])
+def test_the_packed_reference_index_finds_every_key_it_holds_and_none_it_does_not(kind: str) -> None:
+    # Text keys hash to negative numbers as often as to positive ones; the hashes are bisected as signed.
+    from array import array
+
+    from hub_plugins.matching import _Packed
+
+    def key(k: int) -> object:
+        return f"RE{k * 7919:08d}" if kind == "text" else 10**12 + k * 7919
+
+    held = {i: key(i) for i in range(1, 5001)}
+    index = _Packed(array("q", (hash(k) for k in held.values())), array("q", held), held.__getitem__)
+    assert all(list(index._find(k)) == [i] for i, k in held.items())
+    assert not any(index._find(key(k)) for k in range(5001, 15001))
