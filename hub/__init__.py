@@ -115,6 +115,7 @@ _EXPORTS: dict[str, str] = {
     "ReceiptView": "hub.recon",
     "TEXT_LIMIT": "hub.recon",
     "ReconcileStats": "hub.recon",
+    "amount_by_chance": "hub.recon",
     "sets_adding_up": "hub.recon",
     "sets_by_chance": "hub.recon",
     # risk signals and flag policies (``hub_risk_signals``, ``hub_flag_policies``)
@@ -238,6 +239,7 @@ __all__ = [
     "StreamStats",
     "TokenBucket",
     "__version__",
+    "amount_by_chance",
     "body_text",
     "chinese_scan_form",
     "chinese_text_forms",
@@ -378,6 +380,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         ProposalLine,
         ReceiptView,
         ReconcileStats,
+        amount_by_chance,
         sets_adding_up,
         sets_by_chance,
     )

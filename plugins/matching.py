@@ -53,6 +53,7 @@ from hub import (
     Message,
     OpenItems,
     ReceiptView,
+    amount_by_chance,
     chinese_scan_form,
     chinese_text_forms,
     cut_at,
@@ -679,10 +680,21 @@ class PayerNameMatcher(EvidenceMatcher):
         # as nearly three in four: as if most payments were parts, sets or money on account.
         counts: _AmountCounts = book.index("matching:amounts", _amount_counts)
         total = counts.total(receipt.currency) or 1
-        share = counts.count(receipt.currency, receipt.amount, 1) / total
+        count = counts.count(receipt.currency, receipt.amount, 1)
+        # An amount no other invoice of the book has (297.64 in a currency of a few hundred invoices) does not
+        # come up once in that many: how often a sibling's payment lands on it is read from how the currency's
+        # amounts spread, as for an amount alone. One a few invoices have (a price) is as common as that.
+        rare = amount_by_chance(book, receipt.currency, receipt.amount) if count == 1 else None
+        share = rare[1] / rare[0] if rare is not None else count / total
         chance = among * share
         return _the_only_namesake(
             N_(
+                "%(reason)s; %(customer)s is the only one of the %(count)s with an open invoice of exactly %(amount)s, "
+                "an amount no other open invoice of the book has (%(chance)s of its %(among)s open invoices would "
+                "have it by chance)"
+            )
+            if rare is not None
+            else N_(
                 "%(reason)s; %(customer)s is the only one of the %(count)s with an open invoice of exactly %(amount)s "
                 "(%(chance)s of its %(among)s open invoices would have it by chance)"
             ),

@@ -427,6 +427,45 @@ def test_a_shared_name_and_an_amount_a_few_invoices_of_the_book_have_is_automati
     assert "K1 is the only one of the 4 with an open invoice of exactly 4075.06" in text_of(decision.proposals[0])
 
 
+@pytest.mark.parametrize("elsewhere", [0, 3])
+def test_a_shared_name_and_an_amount_no_other_invoice_of_a_small_currency_has_is_automatic_for_the_only_holder(
+    elsewhere: int,
+) -> None:
+    """Three customers share the name, each with eight open invoices in CZK, of which the book holds 324.
+    One has an invoice of exactly 297.64, an amount no other invoice has: that the amount comes up once in
+    324 does not make it one in 324. How likely a sibling's part or set lands on exactly 297.64 is read
+    from how the currency's amounts spread (their size and their cents), as for an amount alone: far
+    rarer. Where three more invoices of the book have the amount (a price), it is as common as that."""
+    invoices = [
+        inv(
+            10 * k + j,
+            f"VR-{10 * k + j}",
+            f"K{k}",
+            f"{150 + 37 * k + 11 * j}.{(17 * k + 29 * j) % 100:02d}",
+            currency="CZK",
+        )
+        for k in range(3)
+        for j in range(8)
+    ]
+    invoices[9] = inv(11, "VR-11", "K1", "297.64", currency="CZK")  # K1's second invoice: the amount paid
+    invoices += [
+        inv(1000 + i, f"VR-{1000 + i}", "K-REST", f"{120 + (i * 7919) % 4000}.{(i * 37) % 100:02d}", currency="CZK")
+        for i in range(300 - elsewhere)
+    ]
+    invoices += [inv(2000 + i, f"VR-{2000 + i}", "K-REST", "297.64", currency="CZK") for i in range(elsewhere)]
+    items = book(invoices, [*_siblings(3), cust("K-REST", "Someone Else")])
+    decision, _ = run(rcpt("297.64", payer="Dvořák Instalace s.r.o.", currency="CZK"), items)
+    assert lines(decision.proposals[0]) == [(11, D("297.64"), "payment")]
+    if elsewhere:
+        assert decision.status == "suggested"
+    else:
+        assert decision.status == "auto"
+        assert (
+            "K1 is the only one of the 3 with an open invoice of exactly 297.64 CZK, an amount no other open "
+            "invoice of the book has" in text_of(decision.proposals[0])
+        )
+
+
 def _namesakes_with_sets(n: int) -> list:
     """``n`` customers of one name, six open invoices each of amounts drawn at random (a seed: the same
     book every time); K1's second, fourth and fifth (VR-11, VR-13, VR-14) are paid together."""

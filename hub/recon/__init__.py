@@ -48,6 +48,7 @@ __all__ = [
     "ReceiptView",
     "ReconcileEngine",
     "ReconcileStats",
+    "amount_by_chance",
     "decide",
     "live_allocated",
     "lock_allocations",
@@ -66,6 +67,7 @@ _LAZY = {
     "Evidence": "hub.recon.matching",
     "EvidenceMatcher": "hub.recon.matching",
     "Found": "hub.recon.matching",
+    "amount_by_chance": "hub.recon.matching",
     "sets_adding_up": "hub.recon.matching",
     "sets_by_chance": "hub.recon.matching",
 }
@@ -77,4 +79,12 @@ __getattr__ = lazy_names(__name__, _LAZY, globals())
 if TYPE_CHECKING:
     from hub.recon.desk import ActionResult, MatchDesk
     from hub.recon.engine import ReconcileEngine, decide, live_allocated, lock_allocations
-    from hub.recon.matching import Combiner, Evidence, EvidenceMatcher, Found, sets_adding_up, sets_by_chance
+    from hub.recon.matching import (
+        Combiner,
+        Evidence,
+        EvidenceMatcher,
+        Found,
+        amount_by_chance,
+        sets_adding_up,
+        sets_by_chance,
+    )

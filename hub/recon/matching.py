@@ -359,6 +359,18 @@ def _currency_shapes(book: OpenItems) -> dict[str, PoolShape]:
     return {currency: pool.shape() for currency, pool in sums.items()}
 
 
+def amount_by_chance(book: OpenItems, currency: str, amount: Decimal) -> tuple[int, float] | None:
+    """How many open invoices the book has in ``currency``, and about how many of them would have exactly
+    ``amount`` by chance, read from how their amounts spread (their size and their cents: a round amount
+    among round prices far likelier than 14,836.29) rather than from the invoices that have it; None where
+    they are too few to say (:data:`MIN_AMOUNT_POOL`)."""
+    shapes: dict[str, PoolShape] = book.index("matching:currency-shapes", _currency_shapes)
+    pool = shapes.get(currency)
+    if pool is None or pool.n < MIN_AMOUNT_POOL:
+        return None
+    return pool.n, chance_in(pool, _cents(amount), [1])
+
+
 def chance_in(pool: PoolShape, target: int, sizes: Iterable[int], *, values: int = 1) -> float:
     """:func:`chance_sets` of a pool of that shape: a pool read once serves many targets."""
     n, mean, var, shares = pool
@@ -812,11 +824,10 @@ class Combiner:
         if len(holders) != 1 or amount <= 0:
             return []
         (invoice,) = holders
-        shapes: dict[str, PoolShape] = book.index("matching:currency-shapes", _currency_shapes)
-        pool = shapes.get(receipt.currency)
-        if pool is None or pool.n < MIN_AMOUNT_POOL:
+        rare = amount_by_chance(book, receipt.currency, amount)
+        if rare is None:
             return []
-        chance = chance_in(pool, _cents(amount), [1])
+        among, chance = rare
         weight = min(W_AMOUNT_ALONE_MAX, math.log(1 / max(chance, 1e-12)))
         proposal = self._score(
             receipt,
@@ -832,7 +843,7 @@ class Combiner:
                 ),
                 amount=_money(amount, receipt.currency),
                 invoice=book.invoices[invoice].number,
-                count=pool.n,
+                count=among,
                 currency=receipt.currency,
                 chance=_about(chance),
             ),
