@@ -19,7 +19,7 @@ from hub_plugins.matching import PayerAccountMatcher, PayerNameMatcher, Referenc
 
 from hub.config import ReconcileConfig
 from hub.recon import CustomerView, MatchDesk, ReconcileEngine, decide
-from hub.recon.matching import DEFAULT_FEE_CEILING
+from hub.recon.matching import DEFAULT_FEE_CEILING, FEE_MAX_SHARE
 from hub.store import Store, schema
 
 from .conftest import run_hub, write_config
@@ -176,6 +176,34 @@ def test_a_fee_that_is_a_large_share_of_a_small_invoice_weighs_less() -> None:
     fee_small = [p for p in a if p.method == "reference+fee"]
     fee_large = next(p for p in b if p.method == "reference+fee")
     assert not fee_small or fee_small[0].confidence < fee_large.confidence
+
+
+@pytest.mark.parametrize(
+    ("paid", "invoices", "ceiling"),
+    [
+        ("44.50", ["49.00", "89.00", "299.00"], "100.00"),  # 49.00 + 89.00 = 138.00, "less a fee" of 93.50
+        # half of 789.77 paid, in CZK: 789.77 + 791.62 "less a fee" of 1,186.50, within 100 EUR in CZK
+        ("394.89", ["789.77", "791.62", "3200.00"], "2433.00"),
+        # within a third of the three, but more than the largest of them: nothing left paid on it
+        ("200.20", ["100.10", "100.35", "100.75"], "150.00"),
+    ],
+)
+def test_a_set_of_the_customers_invoices_is_not_read_as_paid_less_a_fee_above_a_third_of_it_or_above_one_of_them(
+    paid: str, invoices: list[str], ceiling: str
+) -> None:
+    # A payment from the customer's account, naming nothing, less than any two of its invoices: one of them
+    # paid in part. A bank fee is a few units, or a few percent of what was sent: one larger than a third of
+    # what was due is no fee (as for one invoice), however wide the ceiling in a currency of small units.
+    # Read so, the fee took more than the invoice it was deducted from: a payment line below zero.
+    items = book([inv(k, f"A-{k}", "C-ACME", a) for k, a in enumerate(invoices, 1)], [acme()])
+    decision, proposals = run(rcpt(paid, account=ACME_IBAN), items, fee=D(ceiling))
+    assert decision.status != "auto"
+    assert all(ln.amount > 0 for p in proposals for ln in p.lines if ln.kind == "payment")
+    assert not any(
+        ln.kind == "write_off" and ln.amount > FEE_MAX_SHARE * sum(x.amount for x in p.lines)  # of what was due
+        for p in proposals
+        for ln in p.lines
+    )
 
 
 # -- deductions -----------------------------------------------------------------------------------------

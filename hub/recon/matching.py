@@ -34,7 +34,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any, Literal, NamedTuple
 
 from hub.i18n import N_, Amount, Join, Message, message_key
@@ -1156,7 +1156,7 @@ class Combiner:
             items = [(i, _cents(rem[i])) for i in named]
             net = amount - deducted  # what the invoices paid come to before the credit notes named
             target = _cents(net)
-            hi = target + _cents(self.fee_tolerance)
+            hi = target + _cents(self._most_fee(net))
             solutions, complete = subset_sums(items, target, hi, max_size=len(items), budget=self.subset_budget)
             solutions = [sol for sol in solutions if set(sol) != set(named)]
             for sol in solutions:
@@ -1263,7 +1263,7 @@ class Combiner:
                 weight, values = W_SUBSET - 1.0, 1
                 if not found_sets and self.fee_tolerance > 0:
                     found_sets, complete, chance = self._sets_less_credits(
-                        pool, need + 1, need + _cents(self.fee_tolerance), {}, values=int(self.fee_tolerance * 2)
+                        pool, need + 1, need + _cents(self._most_fee(amount)), {}, values=int(self.fee_tolerance * 2)
                     )
                     note, weight, values = LESS_A_BANK_FEE, W_SUBSET - 2.0, int(self.fee_tolerance * 2)
                 for sol, deduct in found_sets:
@@ -1273,6 +1273,8 @@ class Combiner:
                         if not _round_fee(paid - amount):
                             continue
                         lines = self._with_write_off(lines, paid - amount)
+                        if not _all_paid(lines):
+                            continue  # a fee larger than the invoice it was deducted from is no fee
                     lines += [ProposalLine(c, others[c], "credit_note") for c in deduct]
                     extra = _less_credits(
                         book,
@@ -1564,6 +1566,15 @@ class Combiner:
         return out
 
     # -- fees and discounts ---------------------------------------------------------------------------
+
+    def _most_fee(self, paid: Decimal) -> Decimal:
+        """The largest bank fee a payment that arrived as ``paid`` can have had deducted: the ceiling, and no
+        more than :data:`FEE_MAX_SHARE` of what was due (``paid`` and the fee), as for one invoice (:meth:`_fee`).
+        A set of invoices read as paid less a fee is held to it too: in a currency of small units the ceiling
+        (100 EUR in CZK) is thousands, and 44.50 paid for 49.00 + 89.00 "less a fee of 93.50" was the half
+        payment of another invoice, the fee larger than the invoice it was deducted from."""
+        most = (paid * FEE_MAX_SHARE / (1 - FEE_MAX_SHARE)).quantize(Decimal("0.01"), ROUND_DOWN)
+        return max(ZERO, min(self.fee_tolerance, most))
 
     def _fee(
         self, short: Decimal, due: Decimal, paid: Decimal, currency: str, customer: CustomerView | None
@@ -1947,7 +1958,7 @@ class Combiner:
             found_sets, complete, chance = self._sets_less_credits(
                 items,
                 target + 1,
-                target + _cents(self.fee_tolerance),
+                target + _cents(self._most_fee(amount)),
                 {},
                 smallest=2,
                 values=int(self.fee_tolerance * 2),  # the round fees (whole and half units) within the tolerance
@@ -1969,6 +1980,8 @@ class Combiner:
                 if not _round_fee(total - amount):
                     continue
                 lines = self._with_write_off(lines, total - amount)
+                if not _all_paid(lines):
+                    continue  # a fee larger than the invoice it was deducted from is no fee
             lines += [ProposalLine(c, credits[c], "credit_note") for c in deduct]
             set_numbers: Message | str = _less_credits(
                 book, ", ".join(book.invoices[i].number for i in sol), {c: credits[c] for c in deduct}, named=False
@@ -3185,6 +3198,11 @@ def _rounded_up(amount: Decimal, total: Decimal) -> Decimal | None:
         if amount % step == 0 and amount - step < total < amount:
             return step
     return None
+
+
+def _all_paid(lines: Sequence[ProposalLine]) -> bool:
+    """Every invoice of the lines is paid something (a write-off taken from one can leave it nothing, or less)."""
+    return all(ln.amount > 0 for ln in lines if ln.kind == "payment")
 
 
 def _round_fee(short: Decimal) -> bool:
