@@ -541,10 +541,11 @@ def _pairs(cents: tuple[int, ...]) -> tuple[list[int], int]:
     """Every pair of ``cents`` as one int, sorted: its sum, then its two indexes (``width`` bits each),
     as ``sum << 2 * width | a << width | b`` (a < b), and ``width``. One int a pair sorts in the order of
     the tuple (sum, a, b) it stands for, and is bisected by ``sum << 2 * width`` without a list of the sums
-    beside it; built, sorted and freed about twice as fast as tuples (a pool's pairs are built again
-    whenever one of its invoices is allocated). Cached: a customer's open amounts stay the same across
-    its receipts until one of them is allocated. A few pools only: the hits are a customer's receipts one
-    after another (256 pools of fifty invoices held about 25 MB more for as many hits as 16 give)."""
+    beside it; built and sorted about a fifth faster than tuples (0.33 ms against 0.40 for fifty invoices;
+    a pool's pairs are built again whenever one of its invoices is allocated). Cached: a customer's open
+    amounts stay the same across its receipts until one of them is allocated. A few pools only: the hits
+    are a customer's receipts one after another (256 pools of fifty invoices held about 25 MB more for as
+    many hits as 16 give)."""
     n = len(cents)
     width = max(1, (n - 1).bit_length())
     shift = 2 * width
