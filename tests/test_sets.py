@@ -336,6 +336,33 @@ def test_a_run_in_the_middle_of_the_customers_open_invoices_is_found_too() -> No
     assert {ln.invoice_id for ln in decision.proposals[0].lines} == {i.id for i in paid}
 
 
+def test_a_payment_run_passes_over_an_invoice_the_payer_paid_in_part_before_and_is_applied() -> None:
+    # The oldest invoice was paid short (a deduction in dispute): what is left of it stays open, and the payer's
+    # next run pays the oldest of the rest, as accounts payable keeps a disputed invoice out of its runs.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    disputed = invoices[0]
+    items = book(invoices, [acme()], {disputed.id: disputed.open_amount - D("269.36")})
+    paid = invoices[1:10]
+    decision, _ = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text="Sammelzahlung"), items)
+    assert decision.status == "auto"
+    p = decision.proposals[0]
+    assert {ln.invoice_id for ln in p.lines} == {i.id for i in paid}
+    assert "the customer's 9 oldest open invoices add up to" in text_of(p)
+    assert "passing over RE-1, paid in part before and still open" in text_of(p)
+    assert "跳过此前已部分付款、仍有余额未结的RE-1" in "".join(p.reason_texts("zh_CN"))
+
+
+def test_a_payment_run_passing_over_a_part_paid_invoice_is_no_proof_where_the_run_taking_it_adds_up_too() -> None:
+    # Two readings of the payer's run, one taking what is left of the invoice paid in part and one passing
+    # over it: which the payer paid, nothing says.
+    invoices = _due([inv(k, f"RE-{k}", "C-ACME", a) for k, a in enumerate(_amounts(60, 11), 1)], dt.date(2026, 1, 5))
+    rest = invoices[9].open_amount  # what is left of the first equals the tenth: both runs add up
+    items = book(invoices, [acme()], {invoices[0].id: invoices[0].open_amount - rest})
+    amount = sum(i.open_amount for i in invoices[1:10])
+    decision, _ = run(rcpt(str(amount), account=ACME_IBAN, text="Sammelzahlung"), items)
+    assert decision.status != "auto"
+
+
 def _issued(invoices: list, start: dt.date, terms: tuple[int, ...] = (10, 60, 30, 90)) -> list:
     """The invoices issued two days apart from ``start``, in the order given, each due after the terms of its own
     order (a customer buying on several terms): the invoice issued first is not the one due first."""

@@ -2095,6 +2095,7 @@ class Combiner:
         chance: float,
         why: Message,
         netted: Mapping[int, Decimal] | None = None,
+        notes: Sequence[tuple[Message, float | None]] = (),
     ) -> MatchProposal:
         """The invoices named (``full``'s lines) and ``run``, which makes up the rest in an order a payment run
         pays in (less the credit notes ``netted``), with a chance of adding up by coincidence of about
@@ -2102,7 +2103,7 @@ class Combiner:
         weight = max(min(W_SUBSET - 1.0, chance_weight(chance)), W_SUBSET - 1.0 + W_AMBIGUOUS)
         lines = full + [ProposalLine(i, book.remaining(i)) for i in run]
         lines += [ProposalLine(c, a, "credit_note") for c, a in (netted or {}).items()]
-        proposal = self._score(receipt, book, found, lines, weight, why, "reference+subset")
+        proposal = self._score(receipt, book, found, lines, weight, why, "reference+subset", notes)
         proposal.automatic = chance_weight(chance) >= self.auto_logit
         return proposal
 
@@ -2138,8 +2139,8 @@ class Combiner:
         if rival is None:  # no run adds up, or two orders' runs differ: neither is the payer's
             return None
         rival.automatic = False
-        orders = _oldest_orders(book, list(cents), self.max_subset_size)
-        chance = sum(self._prefix_chance(ordered, cents, need, 2) for _, ordered in orders)
+        orders = _paying_orders(book, list(cents), self.max_subset_size)
+        chance = sum(self._prefix_chance(ordered, cents, need, 2) for _, ordered, _ in orders)
         run = [ln.invoice_id for ln in rival.lines]  # no credit note: none is offered to it
         return run, max(W_AMBIGUOUS, math.log(max(-math.expm1(-chance), 1e-12))), rival
 
@@ -2166,24 +2167,25 @@ class Combiner:
         # adding up, one in each order, prove neither (the runs' readings show both). So does each credit note
         # a payer's run may have netted.
         smallest = 2 if named is None else 1
-        orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
-        firsts: list[tuple[bool, list[int], tuple[int, ...]]] = []
+        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        firsts: list[tuple[bool, list[int], tuple[int, ...], list[tuple[int, int]]]] = []
         needs: list[int] = []
         for options in ([()], _credit_options(credits or {}, book)):
             for deduct in options:
                 goal = need - sum(_cents(credits[c]) for c in deduct) if credits else need
                 needs.append(goal)
                 firsts += [
-                    (issued, run, deduct)
-                    for issued, ordered in orders
+                    (issued, run, deduct, passed)
+                    for issued, ordered, passed in orders
                     if (run := self._first_run(ordered, cents, goal, smallest))
                 ]
             if firsts:
                 break
-        if len({(frozenset(run), deduct) for _, run, deduct in firsts}) != 1:
+        if len({(frozenset(run), deduct) for _, run, deduct, _ in firsts}) != 1:
             return None
-        issued, run, deduct = firsts[0]
-        chance = sum(self._prefix_chance(ordered, cents, goal, smallest) for goal in needs for _, ordered in orders)
+        issued, run, deduct, passed = firsts[0]
+        notes = _passed_note(book, passed, run)
+        chance = sum(self._prefix_chance(ordered, cents, goal, smallest) for goal in needs for _, ordered, _ in orders)
         netted = {c: credits[c] for c in deduct} if credits else {}
         # An invoice of the run with a twin of the same amount outside it: the payer may have paid the twin
         # (one disputed, one paid twice): which of the two is no more proven than for two equal invoices.
@@ -2202,7 +2204,7 @@ class Combiner:
             )
             lines = [ProposalLine(i, book.remaining(i)) for i in run]
             lines += [ProposalLine(c, a, "credit_note") for c, a in netted.items()]
-            proposal = self._score(receipt, book, found, lines, weight, why, "amount+run")
+            proposal = self._score(receipt, book, found, lines, weight, why, "amount+run", notes)
             proposal.automatic = chance_weight(chance) >= self.auto_logit
         else:
             why = Message(
@@ -2213,7 +2215,7 @@ class Combiner:
                 amount=_money(receipt.amount),
                 chance=_about(chance),
             )
-            proposal = self._rest_in_order(receipt, book, found, named[0], run, chance, why)
+            proposal = self._rest_in_order(receipt, book, found, named[0], run, chance, why, notes=notes)
         proposal.automatic = proposal.automatic and not twins
         return proposal
 
@@ -2236,10 +2238,10 @@ class Combiner:
         customer = book.customers.get(customer_id)
         stated = _stated(receipt.texts())
         widest = _cents(max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50))
-        orders = _oldest_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
         Notes = tuple[tuple[Message, float | None], ...]
         fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, Message, Notes, str]] = []
-        for issued, ordered in orders:
+        for issued, ordered, passed in orders:
             run, total = ordered[: self.max_subset_size], 0
             for k, i in enumerate(run, 1):
                 total += cents[i]
@@ -2260,7 +2262,7 @@ class Combiner:
                             fee.values,
                             fee.weight,
                             what,
-                            fee.notes,
+                            (*fee.notes, *_passed_note(book, passed, run[:k])),
                             "amount+run+fee",
                         )
                     )
@@ -2278,14 +2280,14 @@ class Combiner:
                             discount.values,
                             discount.weight,
                             what,
-                            discount.notes,
+                            (*discount.notes, *_passed_note(book, passed, run[:k])),
                             method,
                         )
                     )
         if len({frozenset(fit[1]) for fit in fits}) != 1 or len(fits) > len(orders):
             return None
         issued, run, parts, values, weight, what, notes, method = fits[0]
-        chance = sum(self._prefix_chance(ordered, cents, need, 2, values) for _, ordered in orders)
+        chance = sum(self._prefix_chance(ordered, cents, need, 2, values) for _, ordered, _ in orders)
         gross = Decimal(sum(cents[i] for i in run)).scaleb(-2)
         proposal = self._score(
             receipt,
@@ -3141,6 +3143,52 @@ def _oldest_orders(book: OpenItems, ids: list[int], reach: int | None = None) ->
     if by_issue[:reach] != by_due[:reach]:
         orders.append((True, by_issue))
     return orders
+
+
+def _paying_orders(book: OpenItems, ids: list[int], reach: int) -> list[tuple[bool, list[int], list[tuple[int, int]]]]:
+    """:func:`_oldest_orders`, and each again passing over the invoices the payer paid in part before
+    (:meth:`OpenItems.part_paid`) where one is among its first ``reach``: accounts payable keeps an invoice it paid
+    short, a deduction in dispute, out of its next payment runs, which pay the oldest of the rest. Each order with
+    what it passes over: (how many invoices of the order come before it, the invoice), none for an order as it is."""
+    orders: list[tuple[bool, list[int], list[tuple[int, int]]]] = [
+        (issued, ordered, []) for issued, ordered in _oldest_orders(book, ids, reach)
+    ]
+    part = [i for i in ids if book.part_paid(i)]
+    if not part:
+        return orders
+    heads = [ordered[:reach] for _, ordered, _ in orders]
+    for issued, ordered, _ in list(orders):
+        kept: list[int] = []
+        passed: list[tuple[int, int]] = []
+        for i in ordered:
+            if book.part_paid(i):
+                passed.append((len(kept), i))
+            else:
+                kept.append(i)
+        if passed and passed[0][0] < reach and kept[:reach] not in heads:
+            heads.append(kept[:reach])
+            orders.append((issued, kept, passed))
+    return orders
+
+
+def _passed_note(book: OpenItems, passed: list[tuple[int, int]], run: list[int]) -> tuple[tuple[Message, None], ...]:
+    """The note of a run from the oldest that passed over invoices paid in part before (:func:`_paying_orders`):
+    those older than its last invoice. None where it passed over none of them."""
+    over = [i for before, i in passed if before < len(run)]
+    if not over:
+        return ()
+    return (
+        (
+            Message(
+                N_(
+                    "passing over %(invoices)s, paid in part before and still open: a payment run leaves out an "
+                    "invoice in dispute"
+                ),
+                invoices=", ".join(book.invoices[i].number for i in over),
+            ),
+            None,
+        ),
+    )
 
 
 def _number_ranks(book: OpenItems, ids: Iterable[int]) -> MutableMapping[int, int] | array[int]:

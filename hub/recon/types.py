@@ -246,6 +246,12 @@ class OpenItems:
         amount = self.invoices[invoice_id].open_amount
         return amount if taken is None else amount - taken
 
+    def part_paid(self, invoice_id: int) -> bool:
+        """Whether a live allocation (of an earlier run, or of this one so far) paid the invoice in part: what is
+        left of it is still open. A part paid before the ERP's open amount was read is not known here."""
+        taken = self._allocated.get(invoice_id)
+        return taken is not None and 0 < taken < self.invoices[invoice_id].open_amount
+
     def open_amounts(self, invoice_ids: Iterable[int]) -> dict[int, Decimal]:
         """``remaining`` of each invoice that still has something open, in one pass (the matcher's
         hot loop: a large customer's pool is read for every receipt of it)."""
