@@ -988,3 +988,30 @@ def test_a_list_the_bank_did_not_cut_does_not_go_on() -> None:
     text = ", ".join(i.number for i in paid[:2])
     _decision, proposals = run(rcpt(str(sum(i.open_amount for i in paid)), account=ACME_IBAN, text=text), items)
     assert not any("goes on in number order" in text_of(p) for p in proposals)
+
+
+def test_a_payment_run_passes_over_the_invoices_an_earlier_payment_of_the_run_left_to_finance_reads(
+    store: Store,
+) -> None:
+    # BANK-1 names the five oldest invoices and pays 250.00 more: what the rest is for is for finance to read, its
+    # invoices left open with a suggestion. BANK-2 names nothing and pays the next nine to the cent: the payer's run
+    # paid the oldest of those BANK-1 did not.
+    amounts = _amounts(40, 11)
+    with store.begin() as conn:
+        _customer(conn)
+        for k, amount in enumerate(amounts, 1):
+            _invoice(conn, f"RE-2026-{k:04d}", amount)
+        first = sum(D(a) for a in amounts[:5])
+        _receipt(conn, "BANK-1", str(first + D("250.00")), " ".join(f"RE-2026-{k:04d}" for k in range(1, 6)))
+        _receipt(conn, "BANK-2", str(sum(D(a) for a in amounts[5:14])), "Sammelzahlung")
+    stats = _engine(store).run()
+    assert stats.auto == 1
+    explained = MatchDesk(store).explain("BANK-2")
+    assert {x["status"] for x in explained["allocations"]} == {"auto"}
+    assert {x["invoice"] for x in explained["allocations"]} == {f"RE-2026-{k:04d}" for k in range(6, 15)}
+    (why,) = {r for x in explained["allocations"] for r in x["reasons"] if r.startswith("passing over")}
+    assert why.startswith(
+        "passing over RE-2026-0001, RE-2026-0002, RE-2026-0003, RE-2026-0004, RE-2026-0005, which another payment "
+        "of this run (BANK-1) reads as its own"
+    )
+    assert MatchDesk(store).explain("BANK-1")["receipt"]["match_status"] == "suggested"

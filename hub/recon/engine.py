@@ -1425,11 +1425,15 @@ class _RunClaims:
     """The invoices payments of a run's pass read among their suggestions (:attr:`OpenItems.claimed`, which the
     combiner reads): a later payment of whole hundreds (:data:`hub.recon.matching.LUMP_SUM_STEP`) of exactly one's
     amount, naming nothing, is then not taken automatically (at 50,000 invoices a part payment of 50,000.00 took an
-    invoice of that amount a group payment held)."""
+    invoice of that amount a group payment held). And those its best suggestion takes (:attr:`OpenItems.suggested`),
+    which a later payment run from the oldest passes over."""
 
     def note(self, receipt: ReceiptView, position: int) -> _Note:
         def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
             if decision.status == "suggested":
+                for ln in decision.proposals[0].lines:
+                    if ln.kind == "payment":
+                        book.suggested.setdefault(ln.invoice_id, (receipt.id, receipt.bank_ref))
                 # Only what a payment of whole hundreds could equal is kept: a run suggests sets of up to 20
                 # invoices for thousands of receipts, and the rest of them no rule asks for.
                 for p in decision.proposals:

@@ -2139,7 +2139,7 @@ class Combiner:
         if rival is None:  # no run adds up, or two orders' runs differ: neither is the payer's
             return None
         rival.automatic = False
-        orders = _paying_orders(book, list(cents), self.max_subset_size)
+        orders = _paying_orders(book, list(cents), self.max_subset_size, receipt.id)
         chance = sum(self._prefix_chance(ordered, cents, need, 2) for _, ordered, _ in orders)
         run = [ln.invoice_id for ln in rival.lines]  # no credit note: none is offered to it
         return run, max(W_AMBIGUOUS, math.log(max(-math.expm1(-chance), 1e-12))), rival
@@ -2167,7 +2167,7 @@ class Combiner:
         # adding up, one in each order, prove neither (the runs' readings show both). So does each credit note
         # a payer's run may have netted.
         smallest = 2 if named is None else 1
-        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size, receipt.id)
         firsts: list[tuple[bool, list[int], tuple[int, ...], list[tuple[int, int]]]] = []
         needs: list[int] = []
         for options in ([()], _credit_options(credits or {}, book)):
@@ -2184,7 +2184,7 @@ class Combiner:
         if len({(frozenset(run), deduct) for _, run, deduct, _ in firsts}) != 1:
             return None
         issued, run, deduct, passed = firsts[0]
-        notes = _passed_note(book, passed, run)
+        notes = _passed_notes(book, passed, run)
         chance = sum(self._prefix_chance(ordered, cents, goal, smallest) for goal in needs for _, ordered, _ in orders)
         netted = {c: credits[c] for c in deduct} if credits else {}
         # An invoice of the run with a twin of the same amount outside it: the payer may have paid the twin
@@ -2238,7 +2238,7 @@ class Combiner:
         customer = book.customers.get(customer_id)
         stated = _stated(receipt.texts())
         widest = _cents(max(self.fee_tolerance, amount * max(DISCOUNT_RATES) / 50))
-        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size)
+        orders = _paying_orders(book, [i for i in cents if cents[i] > 0], self.max_subset_size, receipt.id)
         Notes = tuple[tuple[Message, float | None], ...]
         fits: list[tuple[bool, list[int], tuple[Decimal, ...], int, float, Message, Notes, str]] = []
         for issued, ordered, passed in orders:
@@ -2262,7 +2262,7 @@ class Combiner:
                             fee.values,
                             fee.weight,
                             what,
-                            (*fee.notes, *_passed_note(book, passed, run[:k])),
+                            (*fee.notes, *_passed_notes(book, passed, run[:k])),
                             "amount+run+fee",
                         )
                     )
@@ -2280,7 +2280,7 @@ class Combiner:
                             discount.values,
                             discount.weight,
                             what,
-                            (*discount.notes, *_passed_note(book, passed, run[:k])),
+                            (*discount.notes, *_passed_notes(book, passed, run[:k])),
                             method,
                         )
                     )
@@ -3145,23 +3145,30 @@ def _oldest_orders(book: OpenItems, ids: list[int], reach: int | None = None) ->
     return orders
 
 
-def _paying_orders(book: OpenItems, ids: list[int], reach: int) -> list[tuple[bool, list[int], list[tuple[int, int]]]]:
-    """:func:`_oldest_orders`, and each again passing over the invoices the payer paid in part before
-    (:meth:`OpenItems.part_paid`) where one is among its first ``reach``: accounts payable keeps an invoice it paid
-    short, a deduction in dispute, out of its next payment runs, which pay the oldest of the rest. Each order with
+def _paying_orders(
+    book: OpenItems, ids: list[int], reach: int, receipt_id: int
+) -> list[tuple[bool, list[int], list[tuple[int, int]]]]:
+    """:func:`_oldest_orders`, and each again passing over the invoices the payer paid before, where one is among
+    its first ``reach``: those paid in part (:meth:`OpenItems.part_paid`), as accounts payable keeps an invoice it
+    paid short, a deduction in dispute, out of its next payment runs; and those another payment of the run, left to
+    finance, reads as its own (:attr:`OpenItems.suggested`). The run pays the oldest of the rest. Each order with
     what it passes over: (how many invoices of the order come before it, the invoice), none for an order as it is."""
     orders: list[tuple[bool, list[int], list[tuple[int, int]]]] = [
         (issued, ordered, []) for issued, ordered in _oldest_orders(book, ids, reach)
     ]
-    part = [i for i in ids if book.part_paid(i)]
-    if not part:
+    suggested = book.suggested
+
+    def paid(i: int) -> bool:
+        return book.part_paid(i) or (i in suggested and suggested[i][0] != receipt_id)
+
+    if not any(paid(i) for i in ids):
         return orders
     heads = [ordered[:reach] for _, ordered, _ in orders]
     for issued, ordered, _ in list(orders):
         kept: list[int] = []
         passed: list[tuple[int, int]] = []
         for i in ordered:
-            if book.part_paid(i):
+            if paid(i):
                 passed.append((len(kept), i))
             else:
                 kept.append(i)
@@ -3171,24 +3178,45 @@ def _paying_orders(book: OpenItems, ids: list[int], reach: int) -> list[tuple[bo
     return orders
 
 
-def _passed_note(book: OpenItems, passed: list[tuple[int, int]], run: list[int]) -> tuple[tuple[Message, None], ...]:
-    """The note of a run from the oldest that passed over invoices paid in part before (:func:`_paying_orders`):
-    those older than its last invoice. None where it passed over none of them."""
+def _passed_notes(book: OpenItems, passed: list[tuple[int, int]], run: list[int]) -> tuple[tuple[Message, None], ...]:
+    """The notes of a run from the oldest that passed over invoices paid before (:func:`_paying_orders`): those
+    older than its last invoice, paid in part, and read by another payment of the run. None where it passed over
+    none of them."""
     over = [i for before, i in passed if before < len(run)]
-    if not over:
-        return ()
-    return (
-        (
-            Message(
-                N_(
-                    "passing over %(invoices)s, paid in part before and still open: a payment run leaves out an "
-                    "invoice in dispute"
+    part = [i for i in over if book.part_paid(i)]
+    notes: list[tuple[Message, None]] = []
+    if part:
+        notes.append(
+            (
+                Message(
+                    N_(
+                        "passing over %(invoices)s, paid in part before and still open: a payment run leaves out "
+                        "an invoice in dispute"
+                    ),
+                    invoices=", ".join(book.invoices[i].number for i in part),
                 ),
-                invoices=", ".join(book.invoices[i].number for i in over),
-            ),
-            None,
-        ),
-    )
+                None,
+            )
+        )
+    by_payment: dict[str, list[int]] = defaultdict(list)
+    for i in over:
+        if i not in part:
+            by_payment[book.suggested[i][1] or "?"].append(i)
+    for ref, ids in by_payment.items():
+        notes.append(
+            (
+                Message(
+                    N_(
+                        "passing over %(invoices)s, which another payment of this run (%(ref)s) reads as its own: "
+                        "a payment run pays the oldest of those still unpaid"
+                    ),
+                    invoices=", ".join(book.invoices[i].number for i in ids),
+                    ref=ref,
+                ),
+                None,
+            )
+        )
+    return tuple(notes)
 
 
 def _number_ranks(book: OpenItems, ids: Iterable[int]) -> MutableMapping[int, int] | array[int]:

@@ -224,6 +224,11 @@ class OpenItems:
         invoice -> the first such receipt's id and bank reference (set by ``ReconcileEngine`` as its pass goes;
         empty otherwise). A later payment of exactly such an invoice's amount that names nothing may not take it
         automatically."""
+        self.suggested: dict[int, tuple[int, str | None]] = {}
+        """Invoices the best reading of a payment decided earlier in the run takes, where that payment was left to
+        finance: invoice -> the first such receipt's id and bank reference (set by ``ReconcileEngine`` as its pass
+        goes; empty otherwise). A later payment run from the oldest passes over them, as it passes over an invoice
+        paid in part: the payer's earlier payment is read as having paid them."""
         self.by_customer: dict[str, list[int]] = defaultdict(list)
         for inv in self.invoices.values():
             self.by_customer[inv.customer_id].append(inv.id)
