@@ -1015,3 +1015,25 @@ def test_a_payment_run_passes_over_the_invoices_an_earlier_payment_of_the_run_le
         "of this run (BANK-1) reads as its own"
     )
     assert MatchDesk(store).explain("BANK-1")["receipt"]["match_status"] == "suggested"
+
+
+def test_a_payment_run_is_decided_again_once_later_payments_of_the_run_took_the_invoices_before_it(
+    store: Store,
+) -> None:
+    # BANK-1 names nothing and pays the nine invoices after the five oldest to the cent; BANK-2, later in the
+    # statement, names the five oldest and pays them. When the pass meets BANK-1 the five are still open, and a
+    # run in the middle of the customer's invoices is a suggestion; once BANK-2 took them, BANK-1's invoices are
+    # the customer's oldest open ones, the run a payment run pays, whichever of the two the bank booked first.
+    amounts = _amounts(40, 11)
+    with store.begin() as conn:
+        _customer(conn)
+        for k, amount in enumerate(amounts, 1):
+            _invoice(conn, f"RE-2026-{k:04d}", amount)
+        _receipt(conn, "BANK-1", str(sum(D(a) for a in amounts[5:14])), "Sammelzahlung")
+        _receipt(conn, "BANK-2", str(sum(D(a) for a in amounts[:5])), " ".join(f"RE-2026-{k:04d}" for k in range(1, 6)))
+    stats = _engine(store).run()
+    assert stats.auto == 2
+    explained = MatchDesk(store).explain("BANK-1")
+    assert {x["status"] for x in explained["allocations"]} == {"auto"}
+    assert {x["invoice"] for x in explained["allocations"]} == {f"RE-2026-{k:04d}" for k in range(6, 15)}
+    assert any("the customer's 9 oldest open invoices add up to" in r for r in explained["allocations"][0]["reasons"])

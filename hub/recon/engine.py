@@ -700,7 +700,7 @@ class ReconcileEngine:
         # tuple and a Decimal per invoice an automatic one takes) they grew the run by about 50 MB
         # at 200,000 receipts, while the book and its indexes were still there.
         packed_decided: list[bytes] = []
-        lessons = _RunFees(), _RunAccounts(book), _RunTakings()
+        lessons = _RunFees(), _RunAccounts(book), _RunTakings(), _RunFronts()
         claims = _RunClaims()
         for first in range(0, len(pending), self.block):
             block = pending.ids[first : first + self.block].tolist()
@@ -822,6 +822,7 @@ class ReconcileEngine:
         fees: _RunFees,
         accounts: _RunAccounts,
         takings: _RunTakings,
+        fronts: _RunFronts,
         book: OpenItems,
         refused: dict[int, set[int]],
         links: Mapping[int, AdviceView],
@@ -832,11 +833,13 @@ class ReconcileEngine:
         that the pass taught something about: a fee size other payments of the same payer were short by
         (:class:`_RunFees`), the customer an unknown account paid named invoices of (:class:`_RunAccounts`),
         invoices of the customer a named payment was of that later payments took, and one of invoices alike a
-        payment of their amount was of that a later payment named and took (:class:`_RunTakings`).
+        payment of their amount was of that a later payment named and took (:class:`_RunTakings`), and invoices
+        older than a run proposed for a payment that later payments took or read (:class:`_RunFronts`).
         Only an automatic decision that owes itself to what was taught replaces the pass's, in its block
         (``packed``'s last ``len(packed_decided)`` blocks are this pass's), and takes from the book as the
         pass left it: one that writes off a taught fee size, one that the taught account made automatic,
-        one that reads what the payment names, or one that takes one of the invoices alike. Anything else
+        one that reads what the payment names, one that takes one of the invoices alike, or a run from the
+        customer's oldest open invoices. Anything else
         stays as the pass decided it: a second look is not a second chance for a reading the lesson does not
         change (a set found by its amount that is the only one now that later receipts took the other's
         invoices may still be a coincidence)."""
@@ -844,13 +847,15 @@ class ReconcileEngine:
         by_account = accounts.to_decide_again(book)
         by_taking = takings.to_decide_again()
         by_alike = takings.alike_to_decide_again()
-        if not by_fee and not by_account and not by_taking and not by_alike:
+        by_front = fronts.to_decide_again()
+        if not by_fee and not by_account and not by_taking and not by_alike and not by_front:
             return
         blocks: dict[int, list[int]] = defaultdict(list)
         positions = {
             **fees.positions(by_fee),
             **accounts.positions(by_account),
             **takings.positions(by_taking.keys() | by_alike.keys()),
+            **fronts.positions(by_front),
         }
         for rid in sorted(positions, key=positions.__getitem__):
             blocks[positions[rid] // self.block].append(rid)
@@ -881,6 +886,9 @@ class ReconcileEngine:
                 elif rid in by_alike and not (owed and decision.status == "auto"):
                     decision = self._decision(view, book, refused)
                     owed = takings.takes_one_alike(decision, by_alike[rid])
+                if rid in by_front and not (owed and decision.status == "auto"):
+                    decision = self._decision(view, book, refused)
+                    owed = fronts.runs_from_the_oldest(decision)
                 if owed and decision.status == "auto":
                     redone[rid] = decision
                     _take(book, decision)
@@ -899,7 +907,9 @@ class ReconcileEngine:
             packed_decided[number] = _pack(decided)  # in booking order, as the write takes them
         log.info(
             "reconcile.second_look",
-            looked_at_again=len(by_fee.keys() | by_account.keys() | by_taking.keys() | by_alike.keys()),
+            looked_at_again=len(
+                by_fee.keys() | by_account.keys() | by_taking.keys() | by_alike.keys() | by_front.keys()
+            ),
             now_automatic=taken,
         )
 
@@ -1316,6 +1326,61 @@ class _RunAccounts(_Lesson):
             book.accounts_seen = before
 
 
+class _RunFronts(_Lesson):
+    """What a run's pass took and read of a customer's invoices after it left a payment of the customer to finance,
+    for its second look.
+
+    A payment naming nothing whose amount a run of the customer's open invoices adds up to, but not a run from the
+    oldest, may be one once later payments of the run took the older invoices (automatically) or read them as
+    their own (a suggestion: :attr:`OpenItems.suggested`): the payer's payment run paid the oldest of those still
+    unpaid, and the bank booked the payments in another order. Such a receipt (one a run of consecutive invoices
+    was proposed for) is decided again against the book as the pass left it, and its new reading kept where it is
+    automatic and a run from the oldest (``from_oldest``): a reading a prefix of a handful of orders makes, weighed
+    as in the pass, where the set search would count millions of sets. Deciding it again at the end makes the
+    outcome not depend on the order of the statement."""
+
+    RUNS = frozenset({"amount+run"})
+
+    def __init__(self) -> None:
+        self.moved: dict[str, int] = {}
+        """Customer: the last position in the pass at which a decision took (automatic) or read (its best
+        suggestion) one of its invoices."""
+        self.waiting: dict[int, tuple[int, frozenset[str]]] = {}
+        """Payments not decided automatically that a run was proposed for: their position in the pass, the
+        customers of those runs."""
+
+    def note(self, receipt: ReceiptView, position: int) -> _Note:
+        def noted(decision: Decision, proposals: Sequence[MatchProposal], book: OpenItems) -> None:
+            if decision.status in ("auto", "suggested") and decision.proposals:
+                for ln in decision.proposals[0].lines:
+                    self.moved[book.invoices[ln.invoice_id].customer_id] = position
+            if decision.status != "auto":
+                customers = frozenset(
+                    book.invoices[ln.invoice_id].customer_id
+                    for p in proposals
+                    if p.method in self.RUNS
+                    for ln in p.lines
+                )
+                if customers:
+                    self.waiting[receipt.id] = (position, customers)
+
+        return noted
+
+    def to_decide_again(self) -> dict[int, frozenset[str]]:
+        """The waiting receipts some of whose customers' invoices a later decision of the pass took or read."""
+        out: dict[int, frozenset[str]] = {}
+        for rid, (position, customers) in self.waiting.items():
+            moved = frozenset(c for c in customers if self.moved.get(c, -1) > position)
+            if moved:
+                out[rid] = moved
+        return out
+
+    @staticmethod
+    def runs_from_the_oldest(decision: Decision) -> bool:
+        """Whether ``decision`` is automatic and its reading a run from the customer's oldest open invoices."""
+        return decision.status == "auto" and decision.proposals[0].from_oldest
+
+
 class _RunTakings(_Lesson):
     """What a run's pass took from the book after it left a named payment to finance, for its second look.
 
@@ -1445,7 +1510,9 @@ class _RunClaims:
 
 
 def _noted(
-    lessons: Iterable[_RunFees | _RunAccounts | _RunTakings | _RunClaims], receipt: ReceiptView, position: int
+    lessons: Iterable[_RunFees | _RunAccounts | _RunTakings | _RunFronts | _RunClaims],
+    receipt: ReceiptView,
+    position: int,
 ) -> _Note:
     """One note telling each of ``lessons`` of the receipt at ``position`` in the pass."""
     notes = [n for lesson in lessons if (n := lesson.note(receipt, position)) is not None]

@@ -2217,6 +2217,7 @@ class Combiner:
             )
             proposal = self._rest_in_order(receipt, book, found, named[0], run, chance, why, notes=notes)
         proposal.automatic = proposal.automatic and not twins
+        proposal.from_oldest = True
         return proposal
 
     def _oldest_short(

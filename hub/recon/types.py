@@ -148,6 +148,10 @@ class MatchProposal:
     """True where what it adds to the invoices the payment names (the rest of a list, credit notes it netted)
     is a set its amount alone picked among the customer's open items: such a set may be a coincidence
     however few others are left, so a run's second look does not take it (:class:`hub.recon.engine._RunTakings`)."""
+    from_oldest: bool = False
+    """True where its invoices (or those it adds to the ones named) are the customer's oldest open ones, the
+    run a payment run pays: a run's second look takes it once later payments of the run took or read the
+    invoices that were older (:class:`hub.recon.engine._RunFronts`)."""
 
     def key(self) -> tuple[tuple[int, Decimal, str], ...]:
         return tuple(sorted((ln.invoice_id, ln.amount, ln.kind) for ln in self.lines))
