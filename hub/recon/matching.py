@@ -1570,7 +1570,8 @@ class Combiner:
 
     def _most_fee(self, paid: Decimal) -> Decimal:
         """The largest bank fee a payment that arrived as ``paid`` can have had deducted: the ceiling, and no
-        more than :data:`FEE_MAX_SHARE` of what was due (``paid`` and the fee), as for one invoice (:meth:`_fee`).
+        more than :data:`FEE_MAX_SHARE` of what was due (``paid`` and the fee), for one invoice (:meth:`_fee`) as for
+        a set.
         A set of invoices read as paid less a fee is held to it too: in a currency of small units the ceiling
         (100 EUR in CZK) is thousands, and 44.50 paid for 49.00 + 89.00 "less a fee of 93.50" was the half
         payment of another invoice, the fee larger than the invoice it was deducted from."""
@@ -1580,8 +1581,9 @@ class Combiner:
     def _fee(
         self, short: Decimal, due: Decimal, paid: Decimal, currency: str, customer: CustomerView | None
     ) -> FeeFit | None:
-        """How ``short`` reads as a bank fee on a payment of ``paid`` for ``due``, or None where it cannot be one."""
-        if short <= 0 or short > self.fee_tolerance or short > due * FEE_MAX_SHARE:
+        """How ``short`` reads as a bank fee on a payment of ``paid`` for ``due`` (``paid`` and ``short``, as every
+        caller has it), or None where it cannot be one: above :meth:`_most_fee`."""
+        if short <= 0 or short > self._most_fee(paid):
             return None
         notes: list[tuple[Message, float | None]] = []
         units = max(int(self.fee_tolerance), 1)
