@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_books
-from books import BOOKS, chinese, collisions, manufacturer, nordic
-from books.common import Book, fold_ascii, iban, write_book
+from books import BOOKS, chinese, collisions, distributor, manufacturer, nordic
+from books.common import Book, advices, fold_ascii, iban, money, write_book
 
 SMALL = 400  # invoices
 
@@ -327,3 +328,159 @@ def test_nordic_reference_check_digits() -> None:
     assert nordic.rf("539007547034") == "RF18539007547034"  # ISO 11649's own example
     assert nordic.luhn("7992739871") == "3"
     assert nordic.grouped("RF18539007547034") == "RF18 5390 0754 7034"
+
+
+# -- the UK and Irish distributor (held out) -----------------------------------------------------------
+
+
+def test_distributor_book_money_adds_up_per_receipt_and_numbers_are_unique() -> None:
+    book = distributor.generate(1, 3000)
+    assert (len(book.customers), len(book.invoices)) == (300, 3000)
+    assert len(book.receipts) > 450  # a receipt per 5.5 invoices, a few drawn for customers with nothing open
+    refs = [r.ref for r in book.receipts]
+    assert len(refs) == len(set(refs)) and all(re.fullmatch(r"UKD\d{12}", ref) for ref in refs)
+    numbers = [i.number for i in book.invoices]
+    assert len(numbers) == len(set(numbers))
+    # two numberings rising with the issue date (the ERP migration), credit notes of each
+    for pattern in (r"INV\d{6}", r"SI-\d{7}", r"CRN\d{6}", r"SCN-\d{7}"):
+        assert any(re.fullmatch(pattern, n) for n in numbers), pattern
+    for scheme in ("INV", "SI-"):
+        mine = [i for i in book.invoices if i.number.startswith(scheme)]
+        by_date = [i.number for i in sorted(mine, key=lambda i: (i.issue_date, i.number))]
+        assert by_date == sorted(i.number for i in mine)
+    assert all(i.issue_date < distributor.MIGRATION for i in book.invoices if i.number.startswith(("INV", "CRN")))
+    # what each receipt carries is what it pays, less or more what its tags say
+    paying = _paying(book)
+    for r in book.receipts:
+        tags = set(book.tags[r.ref])
+        if r.ref not in paying:
+            assert r.amount > 0 and tags & {"not-a-customer-payment", "duplicate-payment"}
+            continue
+        total = sum(Decimal(a) for _, _, a in paying[r.ref])
+        assert r.sent is not None and r.amount > 0
+        fee = r.sent - r.amount
+        assert (fee > 0) == bool(tags & {"fee-fixed", "fee-percent"}), (r.ref, tags)
+        if "settlement-discount" in tags:
+            rate = Decimal("0.025") if "discount-2.5pct" in tags else Decimal("0.02")
+            assert r.sent == total - money(total * rate)
+        elif "short-deduction" in tags:
+            assert 0 < total - r.sent < total
+        elif "overpayment" in tags:
+            assert r.sent > total
+        else:  # untouched, paid in part or on account: exactly what the truth says
+            assert r.sent == total, (r.ref, tags)
+    # part payments pay less than the invoice; a round sum on account pays the oldest in full first
+    invoices = {i.number: i for i in book.invoices}
+    for ref, rows in paying.items():
+        if "partial" in book.tags[ref]:
+            assert len(rows) == 1 and Decimal(rows[0][2]) < invoices[rows[0][1]].amount
+        if "on-account-round-sum" in book.tags[ref]:
+            assert [Decimal(a) for _, _, a in rows[:-1]] == [invoices[n].amount for _, n, _ in rows[:-1]]
+            assert sum(Decimal(a) for _, _, a in rows) % 50 == 0
+    assert all(len(rows) <= 16 for rows in paying.values())  # up to 15 invoices and a credit note
+    assert max(len(rows) for rows in paying.values()) >= 8
+
+
+def test_distributor_book_has_uk_and_irish_names_references_and_receipts_that_pay_nothing() -> None:
+    from stdnum import iban as stdnum_iban
+    from stdnum.gb import vat as gb_vat
+    from stdnum.ie import vat as ie_vat
+
+    book = distributor.generate(1, 6000)
+    customers = {c.customer_id: c for c in book.customers}
+    paying = _paying(book)
+    # the master: account codes, valid VAT numbers and IBANs, Irish names, sole traders, groups
+    assert all(re.fullmatch(r"[A-Z]{3}\d{3,4}", cid) for cid in customers)
+    for c in book.customers:
+        assert not c.iban or stdnum_iban.is_valid(c.iban)
+        assert gb_vat.is_valid(c.tax_id) if c.country == "GB" else ie_vat.is_valid(c.tax_id) or c.country == "US"
+    names = [c.name for c in book.customers]
+    assert any(n.startswith(("Ó ", "Mac ")) for n in names) and any(" T/A " in n for n in names)
+    assert {c.currency for c in book.customers} == {"GBP", "EUR", "USD"}
+    assert any(c.parent_id for c in book.customers)
+    stems = Counter(n.split()[0] for n in names)
+    assert stems.most_common(1)[0][1] >= 10  # several customers share a name stem
+    # Faster Payments and BACS: 18 characters of reference and name, in the BACS character set
+    receipts = {r.ref: r for r in book.receipts}
+    short = [r for r in book.receipts if {"fps", "bacs"} & set(book.tags[r.ref])]
+    assert short and all(len(r.text) <= 18 and len(r.payer) <= 18 for r in short)
+    assert all(re.fullmatch(r"[A-Z0-9 .&/-]*", r.text + r.payer) for r in short)
+    assert all(r.payer.isascii() and r.text.isascii() for r in book.receipts)
+    assert all(len(r.text) <= 140 for r in book.receipts)
+    # UK banks report the payer's sort code and account number, not the IBAN the master holds
+    ibans = {c.iban[8:]: c for c in book.customers if c.iban.startswith("GB")}
+    assert any(r.account in ibans for r in short)
+    # customers' account codes, numbers without prefix, advices said to follow
+    texts = [receipts[ref].text for ref in paying]
+    assert any(t in customers or t.startswith(("ACC ", "A/C ")) for t in texts)
+    assert any(re.fullmatch(r"\d{4,6}", t) for t in texts)
+    assert any("ADVICE" in t for t in texts)
+    assert any(r.tx_info.startswith("/RFB/") and not r.text for r in book.receipts)
+    tags = {t for ref in paying for t in book.tags[ref]}
+    assert {
+        "fps",
+        "bacs",
+        "sepa-online",
+        "sepa-file",
+        "swift",
+        "cheque",
+        "number-in-text",
+        "number-short",
+        "number-reformatted",
+        "number-with-error",
+        "account-code",
+        "po-number",
+        "payer-own-ref",
+        "name-as-reference",
+        "no-reference",
+        "remittance-advice-said",
+        "ref-cut-18",
+        "statement-payment",
+        "group-2-5",
+        "group-6-15",
+        "group-named",
+        "group-partly-named",
+        "group-unnamed",
+        "credit-note-netted",
+        "partial",
+        "on-account-round-sum",
+        "short-deduction",
+        "overpayment",
+        "settlement-discount",
+        "fee-fixed",
+        "paid-by-parent",
+        "finance-pays",
+        "personal-account",
+        "trading-as",
+        "name-cut-18",
+        "name-folded",
+        "name-punctuation-dropped",
+        "account-domestic",
+        "new-account",
+        "no-account-in-master",
+        "same-amount-open",
+    } <= tags
+    # receipts that pay nothing, of every kind
+    nothing = {t for r in book.receipts if r.ref not in paying for t in book.tags[r.ref]}
+    assert {"tax-refund", "interest", "insurance", "supplier-rebate", "supplier-refund", "duplicate-payment"} <= nothing
+    assert {"HMRC VAT", "REVENUE COMMISSIONERS"} & {r.payer for r in book.receipts}
+
+
+def test_distributor_book_writes_files_that_parse(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    book = distributor.generate(3, 3000)
+    write_book(book, tmp_path)
+    ns = {"c": "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"}
+    entries = ET.parse(tmp_path / "statement.xml").getroot().findall(".//c:Ntry", ns)
+    assert len(entries) == len(book.receipts)
+    assert sum(Decimal(e.findtext("c:Amt", namespaces=ns) or "0") for e in entries) == sum(
+        r.amount for r in book.receipts
+    )
+    assert len(_rows(tmp_path / "invoices.csv")) == 3000
+    assert len(_rows(tmp_path / "customers.csv")) == len(book.customers)
+    assert {r["receipt_ref"] for r in _rows(tmp_path / "truth.csv")} == {r.ref for r in book.receipts}
+    assert all(r["tags"] for r in _rows(tmp_path / "phenomena.csv"))
+    remt = ET.parse(tmp_path / "advice.xml").getroot()
+    assert remt.findall(".//{urn:iso:std:iso:20022:tech:xsd:remt.001.001.04}RmtInf")
+    assert advices(book)  # payments that say an advice follows get one, mostly
