@@ -990,17 +990,23 @@ def test_a_list_the_bank_did_not_cut_does_not_go_on() -> None:
     assert not any("goes on in number order" in text_of(p) for p in proposals)
 
 
+def _forty_invoices(conn: sa.Connection) -> list[str]:
+    """The customer and forty invoices RE-2026-0001.. of amounts as they come, due alike (in number order)."""
+    _customer(conn)
+    amounts = _amounts(40, 11)
+    for k, amount in enumerate(amounts, 1):
+        _invoice(conn, f"RE-2026-{k:04d}", amount)
+    return amounts
+
+
 def test_a_payment_run_passes_over_the_invoices_an_earlier_payment_of_the_run_left_to_finance_reads(
     store: Store,
 ) -> None:
     # BANK-1 names the five oldest invoices and pays 250.00 more: what the rest is for is for finance to read, its
     # invoices left open with a suggestion. BANK-2 names nothing and pays the next nine to the cent: the payer's run
     # paid the oldest of those BANK-1 did not.
-    amounts = _amounts(40, 11)
     with store.begin() as conn:
-        _customer(conn)
-        for k, amount in enumerate(amounts, 1):
-            _invoice(conn, f"RE-2026-{k:04d}", amount)
+        amounts = _forty_invoices(conn)
         first = sum(D(a) for a in amounts[:5])
         _receipt(conn, "BANK-1", str(first + D("250.00")), " ".join(f"RE-2026-{k:04d}" for k in range(1, 6)))
         _receipt(conn, "BANK-2", str(sum(D(a) for a in amounts[5:14])), "Sammelzahlung")
@@ -1024,11 +1030,8 @@ def test_a_payment_run_is_decided_again_once_later_payments_of_the_run_took_the_
     # statement, names the five oldest and pays them. When the pass meets BANK-1 the five are still open, and a
     # run in the middle of the customer's invoices is a suggestion; once BANK-2 took them, BANK-1's invoices are
     # the customer's oldest open ones, the run a payment run pays, whichever of the two the bank booked first.
-    amounts = _amounts(40, 11)
     with store.begin() as conn:
-        _customer(conn)
-        for k, amount in enumerate(amounts, 1):
-            _invoice(conn, f"RE-2026-{k:04d}", amount)
+        amounts = _forty_invoices(conn)
         _receipt(conn, "BANK-1", str(sum(D(a) for a in amounts[5:14])), "Sammelzahlung")
         _receipt(conn, "BANK-2", str(sum(D(a) for a in amounts[:5])), " ".join(f"RE-2026-{k:04d}" for k in range(1, 6)))
     stats = _engine(store).run()

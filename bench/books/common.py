@@ -26,6 +26,7 @@ import datetime as dt
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -404,6 +405,43 @@ def by_customer(invoices: Sequence[Invoice]) -> dict[str, list[Invoice]]:
     for inv in invoices:
         out.setdefault(inv.customer_id, []).append(inv)
     return out
+
+
+class OpenPool:
+    """A customer's open invoices (oldest first) and credit notes, and how often each amount is open: what a book's
+    payments take them from."""
+
+    def __init__(self, pool: list[Invoice]) -> None:
+        self.invoices = sorted((i for i in pool if i.amount > 0), key=lambda i: i.issue_date)
+        self.credits = sorted((i for i in pool if i.amount < 0), key=lambda i: i.issue_date)
+        self.amounts = Counter(i.amount for i in self.invoices)
+
+    def _taken(self, got: list[Invoice]) -> list[Invoice]:
+        self.amounts.subtract(i.amount for i in got)
+        return got
+
+    def oldest(self, k: int) -> list[Invoice]:
+        got = self.invoices[:k]
+        del self.invoices[:k]
+        return self._taken(got)
+
+    def any(self, rng: random.Random) -> list[Invoice]:
+        if not self.invoices:
+            return []
+        return self._taken([self.invoices.pop(rng.randrange(len(self.invoices)))])
+
+    def since(self, day: dt.date) -> list[Invoice]:
+        """The oldest open invoice issued on or after ``day``."""
+        at = len(self.invoices)
+        while at and self.invoices[at - 1].issue_date >= day:
+            at -= 1
+        return self._taken([self.invoices.pop(at)]) if at < len(self.invoices) else []
+
+    def credit(self, until: dt.date | None = None) -> Invoice | None:
+        """The oldest open credit note (issued by ``until``)."""
+        if not self.credits or (until and self.credits[0].issue_date > until):
+            return None
+        return self.credits.pop(0)
 
 
 def take_open(

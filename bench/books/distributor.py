@@ -52,6 +52,7 @@ from books.common import (
     Book,
     Customer,
     Invoice,
+    OpenPool,
     Receipt,
     by_customer,
     fold_ascii,
@@ -734,34 +735,8 @@ def _habit(rng: random.Random, c: Customer, d: _Draft) -> _Habit:
     )
 
 
-class _Open:
-    """A customer's open invoices (oldest first) and credit notes, and how often each amount is open."""
-
-    def __init__(self, pool: list[Invoice]) -> None:
-        self.invoices = sorted((i for i in pool if i.amount > 0), key=lambda i: i.issue_date)
-        self.credits = sorted((i for i in pool if i.amount < 0), key=lambda i: i.issue_date)
-        self.amounts = Counter(i.amount for i in self.invoices)
-
-    def _taken(self, got: list[Invoice]) -> list[Invoice]:
-        self.amounts.subtract(i.amount for i in got)
-        return got
-
-    def oldest(self, k: int) -> list[Invoice]:
-        got = self.invoices[:k]
-        del self.invoices[:k]
-        return self._taken(got)
-
-    def any(self, rng: random.Random) -> list[Invoice]:
-        if not self.invoices:
-            return []
-        return self._taken([self.invoices.pop(rng.randrange(len(self.invoices)))])
-
-    def since(self, day: dt.date) -> list[Invoice]:
-        """The oldest open invoice issued on or after ``day``."""
-        at = len(self.invoices)
-        while at and self.invoices[at - 1].issue_date >= day:
-            at -= 1
-        return self._taken([self.invoices.pop(at)]) if at < len(self.invoices) else []
+class _Open(OpenPool):
+    """:class:`OpenPool`, and a month's statement."""
 
     def month(self) -> tuple[list[Invoice], dt.date | None]:
         """The oldest month's open invoices (at most 15), and that month's last day."""
@@ -773,12 +748,6 @@ class _Open:
             k += 1
         end = (first.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
         return self.oldest(k), end
-
-    def credit(self, until: dt.date | None = None) -> Invoice | None:
-        """The oldest open credit note (issued by ``until``)."""
-        if not self.credits or (until and self.credits[0].issue_date > until):
-            return None
-        return self.credits.pop(0)
 
 
 class _Receipts:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections import Counter
 from decimal import Decimal
 from itertools import accumulate
 
@@ -40,6 +39,7 @@ from books.common import (
     Book,
     Customer,
     Invoice,
+    OpenPool,
     Receipt,
     by_customer,
     fold_ascii,
@@ -518,42 +518,9 @@ def _habits(rng: random.Random, c: Customer) -> dict[str, object]:
     }
 
 
-class _Open:
-    """A customer's open invoices (oldest first) and credit notes, and how often each amount is open."""
-
-    def __init__(self, pool: list[Invoice]) -> None:
-        self.invoices = sorted((i for i in pool if i.amount > 0), key=lambda i: i.issue_date)
-        self.credits = sorted((i for i in pool if i.amount < 0), key=lambda i: i.issue_date)
-        self.amounts = Counter(i.amount for i in self.invoices)
-
-    def _taken(self, got: list[Invoice]) -> list[Invoice]:
-        self.amounts.subtract(i.amount for i in got)
-        return got
-
-    def oldest(self, k: int) -> list[Invoice]:
-        got = self.invoices[:k]
-        del self.invoices[:k]
-        return self._taken(got)
-
-    def any(self, rng: random.Random) -> list[Invoice]:
-        if not self.invoices:
-            return []
-        return self._taken([self.invoices.pop(rng.randrange(len(self.invoices)))])
-
-    def since(self, day: dt.date) -> list[Invoice]:
-        """The oldest open invoice issued on or after ``day``."""
-        at = len(self.invoices)
-        while at and self.invoices[at - 1].issue_date >= day:
-            at -= 1
-        return self._taken([self.invoices.pop(at)]) if at < len(self.invoices) else []
-
-    def credit(self) -> Invoice:
-        return self.credits.pop(0)
-
-
 def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
     invoices = by_customer(book.invoices)
-    open_items = {cid: _Open(pool) for cid, pool in invoices.items()}
+    open_items = {cid: OpenPool(pool) for cid, pool in invoices.items()}
     by_id = {c.customer_id: c for c in book.customers}
     paying = [c for c in book.customers if c.customer_id in invoices]
     cum = list(accumulate(len(invoices[c.customer_id]) for c in paying))
@@ -585,6 +552,7 @@ def _receipts(rng: random.Random, book: Book, n: int, today: dt.date) -> None:
         paid = [(inv, inv.amount) for inv in group]
         if len(group) >= 3 and items.credits and rng.random() < 0.4:
             note = items.credit()
+            assert note is not None  # it has credit notes open
             paid.append((note, note.amount))
             tags.append("credit-note-netted")
         gross = sum((a for _, a in paid), Decimal(0))
