@@ -26,13 +26,6 @@ GENERATOR = ROOT / "bench" / "gen_receivables.py"
 PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``--numprocesses=auto``: one worker more than the cores, up to ``--maxprocesses`` (4). The suite waits on
-    servers, subprocesses and databases more than it computes: on a 2-core machine a third worker runs while
-    the others wait (the whole run took 27 minutes of tests with two workers at the machine's slower hours)."""
-    return (os.cpu_count() or 1) + 1
-
-
 def _pg_available() -> bool:
     try:
         engine = sa.create_engine(PG_ADMIN_URL)
